@@ -1,0 +1,237 @@
+// moesim command line. CLI11 lives here and nowhere else; SimGrid never sees argv (the engine is
+// created in scenario processes with a fixed argv), so --help is ours.
+#include "cli/scenario.hpp"
+#include "core/error.hpp"
+#include "core/schedule_builder.hpp"
+#include "core/schedule_json.hpp"
+#include "report/render.hpp"
+#include "sim/simulation.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#ifndef MOESIM_SOURCE_DIR
+#define MOESIM_SOURCE_DIR "."
+#endif
+
+namespace fs = std::filesystem;
+using namespace moesim;
+
+namespace {
+
+// Output files are written only once everything has succeeded, each through a temporary name.
+struct PendingFile {
+  std::string path;
+  std::string content;
+};
+
+void check_writable(const std::string& path, const std::string& flag)
+{
+  if (path.empty() || path == "-")
+    return;
+  fs::path dir = fs::path(path).parent_path();
+  if (!dir.empty() && !fs::is_directory(dir))
+    throw InputError(path, flag, "folder " + dir.string() + " does not exist", "create it or write elsewhere");
+}
+
+void write_all(const std::vector<PendingFile>& files)
+{
+  for (const PendingFile& f : files) {
+    if (f.path == "-") {
+      std::cout << f.content;
+      continue;
+    }
+    const std::string tmp = f.path + ".tmp";
+    {
+      std::ofstream o(tmp, std::ios::binary);
+      o << f.content;
+      if (!o)
+        throw InputError(f.path, "", "cannot write", "check the folder exists and is writable");
+    }
+    fs::rename(tmp, f.path);
+  }
+}
+
+std::string default_root()
+{
+  if (const char* r = std::getenv("MOESIM_ROOT"))
+    return r;
+  return MOESIM_SOURCE_DIR;
+}
+
+Study load_study(const std::string& name, const std::string& root)
+{
+  return load_study_file(resolve_study_path(name, root), root);
+}
+
+// Keeps only the plans / platforms / batches named on the command line.
+void filter_study(Study& s, const std::vector<std::string>& plans, const std::vector<std::string>& platforms,
+                  const std::vector<int>& batches)
+{
+  if (!plans.empty()) {
+    std::vector<Plan> keep;
+    for (const std::string& name : plans) {
+      bool found = false;
+      for (const Plan& p : s.plans)
+        if (p.name == name)
+          keep.push_back(p), found = true;
+      if (!found) {
+        try {
+          keep.push_back(Plan::parse(name));
+        } catch (const std::invalid_argument& e) {
+          throw InputError("--plan", name, e.what(), "name a plan of the study or write one like tp4, ep4, tp2xep2");
+        }
+      }
+    }
+    s.plans = keep;
+  }
+  if (!platforms.empty())
+    s.platforms = platforms;
+  if (!batches.empty()) {
+    for (int b : batches)
+      if (b < 1)
+        throw InputError("--batch", std::to_string(b), "batch must be at least 1", "pass a positive batch");
+    s.batches = batches;
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  CLI::App app{"moesim: discrete-event simulation of Mixture-of-Experts inference under TP, EP, PP, DP and hybrids.\n"
+               "With no command, runs the default study (the seed's 480B MoE on a 4-GPU PCIe workstation vs NVLink)."};
+  app.set_version_flag("--version", "moesim 0.1");
+  std::string root = default_root();
+  app.add_option("--root", root, "folder holding workloads/ and platforms/ (default: $MOESIM_ROOT or the source tree)");
+
+  std::string study_name = "default";
+  std::vector<std::string> plans, platforms;
+  std::vector<int> batches;
+  std::string json_out, csv_out, trace_out, timeline_out;
+  bool graphs = false, eager = false;
+  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  CLI::App* run = app.add_subcommand("run", "simulate every plan x platform x batch of a study and report");
+  run->add_option("study", study_name, "study name (workloads/studies/NAME.yaml) or path")->capture_default_str();
+  for (CLI::App* c : {run}) {
+    c->add_option("--plan", plans, "only these plans (names from the study, or specs like tp4, ep4, tp2xep2)");
+    c->add_option("--platform", platforms, "only these platforms (names under platforms/ or paths)");
+    c->add_option("--batch", batches, "only these batch sizes");
+    c->add_option("--json", json_out, "write results as JSON to FILE (- for stdout)");
+    c->add_option("--csv", csv_out, "write results as CSV to FILE (- for stdout)");
+    c->add_option("--trace", trace_out, "write a Chrome-trace/Perfetto timeline of every scenario to FILE");
+    c->add_option("--timeline", timeline_out, "write the moesim timeline JSON (for `moesim diff`) to FILE; needs one scenario");
+    c->add_flag("--cuda-graphs", graphs, "launch each step as one CUDA graph (overrides the study)");
+    c->add_flag("--eager", eager, "launch every kernel from the host (overrides the study)");
+    c->add_option("-j,--jobs", jobs, "scenarios simulated at once (default: CPU count)")->check(CLI::PositiveNumber);
+  }
+
+  CLI::App* sched = app.add_subcommand("schedule", "write the per-rank op DAG of one step as JSON");
+  std::string sched_study, sched_plan, sched_platform, sched_out;
+  int sched_batch = 0;
+  sched->add_option("study", sched_study, "study name or path")->required();
+  sched->add_option("--plan", sched_plan, "plan (name from the study or a spec like ep4)")->required();
+  sched->add_option("--platform", sched_platform, "platform (default: the study's first)");
+  sched->add_option("--batch", sched_batch, "batch (default: the study's first)");
+  sched->add_option("-o,--output", sched_out, "output file (- for stdout)")->required();
+  sched->add_flag("--cuda-graphs", graphs, "schedule for CUDA-graph launch");
+  sched->add_flag("--eager", eager, "schedule for eager launch");
+
+  CLI::App* list = app.add_subcommand("list", "list the models, platforms and studies available");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  try {
+    if (graphs && eager)
+      throw InputError("command line", "--cuda-graphs/--eager", "both given", "pass one of them");
+    if (*list) {
+      for (const char* what : {"workloads/models", "platforms", "workloads/studies"}) {
+        std::vector<std::string> names;
+        for (const auto& e : fs::directory_iterator(fs::path(root) / what))
+          if (e.path().extension() == ".yaml" || e.path().extension() == ".xml")
+            names.push_back(e.path().stem().string());
+        std::sort(names.begin(), names.end());
+        std::cout << what << ":";
+        for (const auto& n : names)
+          std::cout << " " << n;
+        std::cout << "\n";
+      }
+      return 0;
+    }
+    if (*sched) {
+      check_writable(sched_out, "--output");
+      Study s = load_study(sched_study, root);
+      filter_study(s, {sched_plan}, sched_platform.empty() ? std::vector<std::string>{} : std::vector{sched_platform},
+                   sched_batch ? std::vector{sched_batch} : std::vector<int>{});
+      if (graphs || eager)
+        s.engine.cuda_graphs = graphs;
+      s.platforms.resize(1);
+      s.batches.resize(1);
+      std::vector<Scenario> sc = expand_study(s, root);
+      Simulation sim(sc[0].platform_path);
+      Layout L = check_layout(s, sc[0], sim.platform().gpus());
+      BuildOptions opt{s.routing, s.engine};
+      StepShape st{s.phase, sc[0].batch, s.context, s.prompt};
+      Schedule schedule = build_schedule(s.model, L, st, opt);
+      write_all({{sched_out, schedule_to_json(schedule).dump(1) + "\n"}});
+      return 0;
+    }
+    // run (also the default with no command)
+    for (const auto& [path, flag] : {std::pair{json_out, "--json"}, {csv_out, "--csv"}, {trace_out, "--trace"},
+                                     {timeline_out, "--timeline"}})
+      check_writable(path, flag);
+    Study s = load_study(study_name, root);
+    filter_study(s, plans, platforms, batches);
+    if (graphs || eager)
+      s.engine.cuda_graphs = graphs;
+    std::vector<Scenario> scenarios = expand_study(s, root);
+    if (!timeline_out.empty() && scenarios.size() != 1)
+      throw InputError("command line", "--timeline",
+                       "needs exactly one scenario but the selection has " + std::to_string(scenarios.size()),
+                       "narrow it with --plan, --platform and --batch");
+    const bool keep = !trace_out.empty() || !timeline_out.empty();
+    std::vector<ScenarioOutcome> outcomes = run_scenarios(s, scenarios, jobs, keep);
+    std::vector<ScenarioResult> results;
+    for (const auto& o : outcomes)
+      results.push_back(o.result);
+    std::vector<PendingFile> files;
+    files.push_back({"-", render_table(s, results) + render_explanation(s, results)});
+    if (!json_out.empty())
+      files.push_back({json_out, render_json(s, results).dump(1) + "\n"});
+    if (!csv_out.empty())
+      files.push_back({csv_out, render_csv(results)});
+    if (!trace_out.empty()) {
+      std::vector<NamedTimeline> tl;
+      for (const auto& o : outcomes)
+        if (o.timeline)
+          tl.push_back({o.result.key(), *o.timeline});
+      files.push_back({trace_out, chrome_trace(tl).dump() + "\n"});
+    }
+    if (!timeline_out.empty()) {
+      if (!outcomes[0].timeline)
+        throw InputError("command line", "--timeline", "the scenario was refused, so there is no timeline",
+                         "pick a plan that fits");
+      files.push_back({timeline_out, timeline_to_json(*outcomes[0].timeline).dump(1) + "\n"});
+    }
+    write_all(files);
+    return 0;
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "moesim: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "moesim: internal error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,99 @@
+// Schedule: the contract between simulation and measurement. For each rank, the ordered ops of one
+// step (decode or prefill) with their dependencies, costs and communicators. It serialises to JSON
+// (schedule_json.hpp) so that validate/ runs exactly what the simulator ran. Knows nothing of
+// SimGrid or CUDA.
+#pragma once
+#include "core/dtype.hpp"
+#include "core/plan.hpp"
+
+#include <string>
+#include <vector>
+
+namespace moesim {
+
+enum class OpKind {
+  // compute
+  embedding, rmsnorm, gemm, attention_decode, attention_prefill, router, topk, permute, grouped_gemm,
+  silu_mul, unpermute, residual_add, sample,
+  // communication
+  all_reduce, all_gather, reduce_scatter, all_to_all, send, recv,
+  // host
+  host_sync,
+};
+enum class OpClass { compute, collective, p2p, host };
+
+const char* to_string(OpKind k);
+OpKind parse_op_kind(const std::string& s); // throws std::invalid_argument
+OpClass op_class(OpKind k);
+const char* to_string(OpClass c);
+
+// Collective algorithms (how sim/ decomposes a collective into flows).
+enum class CollAlgo { ring, tree, direct, p2p };
+const char* to_string(CollAlgo a);
+
+struct Op {
+  int id = 0;             // index in the rank's op list
+  std::string name;       // "L12.moe.dispatch", unique per rank
+  OpKind kind = OpKind::gemm;
+  int layer = -1;         // -1 for embedding / head / step-level ops
+  int microbatch = 0;
+  int stream = 0;         // 0 = compute + collectives, 1 = pipeline sends
+  std::vector<int> deps;  // op ids on the same rank that must finish first (besides stream order)
+
+  // compute ops
+  double flops = 0;
+  double bytes = 0;       // bytes read + written in device memory
+  Dtype dtype = Dtype::bf16;      // dtype of the tensor-core math
+  std::vector<double> shape;      // gemm: m, n, k; grouped_gemm: groups, tokens, n, k; attention: batch, heads, ctx, dim
+  int kernels = 1;                // kernel launches this op costs (host side in eager mode)
+
+  // communication ops
+  int group = -1;                 // communicator (Layout::groups); p2p ops: -1
+  int coll = -1;                  // collective instance id, identical on every member
+  double comm_bytes = 0;          // NCCL's size: all_reduce buffer, all_gather output, reduce_scatter input,
+                                  // all_to_all this rank's send total, send/recv payload
+  std::vector<double> peer_bytes; // all_to_all: bytes this rank sends to each group member (by group index)
+  int peer = -1;                  // send/recv: the other global rank
+  int tag = -1;                   // send/recv: matching tag, identical on both sides
+
+  bool is_comm() const { return op_class(kind) == OpClass::collective || op_class(kind) == OpClass::p2p; }
+};
+
+struct RankSchedule {
+  int rank = 0;
+  std::vector<Op> ops;
+};
+
+// What a real serving engine pays on the host. In eager mode every kernel is launched by the host
+// (`launch_s` each) and the host can run ahead of the GPU; a host synchronisation (all-to-all-v
+// counts must reach the host to size the receive buffers) drains that queue and costs `sync_s`.
+// Under CUDA graphs the whole step is one launch (`graph_launch_s`) and no op syncs.
+struct EngineParams {
+  bool cuda_graphs = false;
+  double launch_s = 5e-6;
+  double sync_s = 20e-6;
+  double graph_launch_s = 10e-6;
+};
+
+enum class Phase { decode, prefill };
+const char* to_string(Phase p);
+
+struct StepShape {
+  Phase phase = Phase::decode;
+  int batch = 1;      // sequences
+  int context = 0;    // decode: tokens already in the KV cache per sequence
+  int prompt = 0;     // prefill: prompt length per sequence
+  int tokens() const { return phase == Phase::decode ? batch : batch * prompt; }
+};
+
+struct Schedule {
+  std::string model;
+  std::string routing;    // description
+  StepShape step;
+  EngineParams engine;
+  Layout layout;
+  int collectives = 0;    // number of collective instances (coll ids are 0..collectives-1)
+  std::vector<RankSchedule> ranks;
+};
+
+} // namespace moesim

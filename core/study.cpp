@@ -1,0 +1,192 @@
+#include "core/study.hpp"
+
+#include "core/model_loader.hpp"
+#include "core/yaml_reader.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+namespace moesim {
+namespace fs = std::filesystem;
+
+static std::string resolve(const std::string& name, const std::string& dir, const std::string& ext,
+                           const std::string& what, const std::string& key)
+{
+  if (name.find('/') != std::string::npos || name.ends_with(ext)) {
+    if (!fs::exists(name))
+      throw InputError(name, key, what + " file not found", "check the path");
+    return name;
+  }
+  fs::path p = fs::path(dir) / (name + ext);
+  if (fs::exists(p))
+    return p.string();
+  std::vector<std::string> names;
+  if (fs::is_directory(dir))
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().extension() == ext)
+        names.push_back(e.path().stem().string());
+  std::sort(names.begin(), names.end());
+  std::string list;
+  for (const auto& n : names)
+    list += (list.empty() ? "" : ", ") + n;
+  throw InputError(p.string(), key, "unknown " + what + " '" + name + "'",
+                   list.empty() ? "give a path" : "use one of: " + list);
+}
+
+std::string resolve_study_path(const std::string& n, const std::string& root)
+{
+  return resolve(n, root + "/workloads/studies", ".yaml", "study", "study");
+}
+
+std::string resolve_platform_path(const std::string& n, const std::string& root)
+{
+  return resolve(n, root + "/platforms", ".xml", "platform", "platforms");
+}
+
+static void override_dtypes(Fields& f, ModelDtypes& d)
+{
+  auto one = [&](const char* key, Dtype& out) {
+    if (f.has(key)) {
+      std::string s = f.str(key);
+      try {
+        out = parse_dtype(s);
+      } catch (const std::invalid_argument& e) {
+        f.fail(key, e.what(), "write one of fp32, bf16, fp16, fp8, nvfp4, mxfp4");
+      }
+    } else {
+      f.maybe(key);
+    }
+  };
+  one("expert_weights", d.expert_weights);
+  one("dense_weights", d.dense_weights);
+  one("embeddings", d.embeddings);
+  one("activations", d.activations);
+  one("kv_cache", d.kv_cache);
+  f.finish();
+}
+
+Study load_study_file(const std::string& path, const std::string& root)
+{
+  YAML::Node doc = load_yaml_file(path);
+  Fields f(path, doc, "");
+  Study s;
+  s.file = path;
+  s.name = f.str("name");
+  s.description = f.str("description", "");
+  s.model = load_model_file(resolve_model_path(f.str("model"), root + "/workloads/models")).model;
+  if (auto d = f.maybe("dtypes")) {
+    Fields df(path, *d, "dtypes");
+    override_dtypes(df, s.model.dtypes);
+  }
+  s.platforms = f.str_list("platforms");
+  std::string phase = f.str("phase");
+  if (phase == "decode")
+    s.phase = Phase::decode;
+  else if (phase == "prefill")
+    s.phase = Phase::prefill;
+  else
+    f.fail("phase", "unknown phase '" + phase + "'", "use decode or prefill");
+  s.batches = f.int_list("batch");
+  for (int b : s.batches)
+    if (b < 1)
+      f.fail("batch", "batch sizes must be at least 1", "write e.g. `batch: [1, 64]`");
+  s.context = f.integer("context");
+  if (s.context < 0)
+    f.fail("context", "must not be negative", "write the tokens already in the KV cache, e.g. 4096");
+  s.prompt = f.integer("prompt", 0);
+  if (s.phase == Phase::prefill && s.prompt < 1)
+    f.fail("prompt", "a prefill study needs a prompt length", "add `prompt: 2048`");
+  if (s.phase == Phase::decode && s.prompt != 0)
+    f.fail("prompt", "a decode study has no prompt", "remove it, or use phase: prefill");
+  s.gpu_memory_utilization = f.num("gpu_memory_utilization", 0.9);
+  if (s.gpu_memory_utilization <= 0 || s.gpu_memory_utilization > 1)
+    f.fail("gpu_memory_utilization", "must be in (0, 1]", "use e.g. 0.9");
+
+  if (auto r = f.maybe("routing")) {
+    Fields rf(path, *r, "routing");
+    std::string kind = rf.str("kind");
+    if (kind == "uniform")
+      s.routing.kind = RoutingKind::uniform;
+    else if (kind == "sampled")
+      s.routing.kind = RoutingKind::sampled;
+    else if (kind == "zipf")
+      s.routing.kind = RoutingKind::zipf;
+    else
+      rf.fail("kind", "unknown routing '" + kind + "'", "use uniform, sampled or zipf");
+    if (s.routing.kind != RoutingKind::uniform) {
+      double seed = rf.num("seed");
+      if (seed < 0 || seed != static_cast<double>(static_cast<long long>(seed)))
+        rf.fail("seed", "must be a non-negative integer", "write e.g. `seed: 1`");
+      s.routing.seed = static_cast<std::uint64_t>(seed);
+    }
+    if (s.routing.kind == RoutingKind::zipf) {
+      s.routing.zipf_s = rf.num("s");
+      if (s.routing.zipf_s < 0)
+        rf.fail("s", "must not be negative", "use 0 (uniform) to ~2 (very skewed)");
+    }
+    rf.finish();
+  }
+  if (auto e = f.maybe("engine")) {
+    Fields ef(path, *e, "engine");
+    s.engine.cuda_graphs = ef.boolean("cuda_graphs", s.engine.cuda_graphs);
+    s.engine.launch_s = ef.num("launch_us", s.engine.launch_s * 1e6) * 1e-6;
+    s.engine.sync_s = ef.num("sync_us", s.engine.sync_s * 1e6) * 1e-6;
+    s.engine.graph_launch_s = ef.num("graph_launch_us", s.engine.graph_launch_s * 1e6) * 1e-6;
+    for (const char* k : {"launch_us", "sync_us", "graph_launch_us"})
+      if (ef.has(k) && ef.num(k) < 0)
+        ef.fail(k, "must not be negative", "write microseconds, e.g. 5");
+    ef.finish();
+  }
+  YAML::Node plans = f.node("plans");
+  if (!plans.IsSequence() || plans.size() == 0)
+    f.fail("plans", "expected a non-empty list", "write e.g. `plans: [tp4, ep4]`");
+  for (const auto& pn : plans) {
+    if (pn.IsScalar()) {
+      try {
+        s.plans.push_back(Plan::parse(pn.Scalar()));
+      } catch (const std::invalid_argument& e) {
+        throw InputError(f.location(pn), "plans", e.what(), "fix the plan name");
+      }
+      continue;
+    }
+    Fields pf(path, pn, "plans[]");
+    Plan p;
+    p.name = pf.str("name");
+    p.attn_tp = pf.integer("attn_tp", 1);
+    p.attn_dp = pf.integer("attn_dp", 1);
+    p.moe_tp = pf.integer("moe_tp", 1);
+    p.ep = pf.integer("ep", 1);
+    p.pp = pf.integer("pp", 1);
+    p.microbatches = pf.integer("microbatches", p.pp);
+    std::string via = pf.str("experts_via", p.ep > 1 ? "all_to_all" : (p.attn_dp > 1 ? "allgather" : "all_reduce"));
+    if (via == "all_to_all")
+      p.expert_comm = ExpertComm::all_to_all;
+    else if (via == "all_reduce")
+      p.expert_comm = ExpertComm::all_reduce;
+    else if (via == "allgather")
+      p.expert_comm = ExpertComm::allgather;
+    else
+      pf.fail("experts_via", "unknown value '" + via + "'", "use all_to_all, all_reduce or allgather");
+    pf.finish();
+    s.plans.push_back(p);
+  }
+  if (auto refs = f.maybe("reference")) {
+    if (!refs->IsSequence())
+      f.fail("reference", "expected a list", "write a list of {plan, platform, batch, tok_s, source}");
+    for (const auto& rn : *refs) {
+      Fields rf(path, rn, "reference[]");
+      Reference r;
+      r.plan = rf.str("plan");
+      r.platform = rf.str("platform");
+      r.batch = rf.integer("batch");
+      r.tok_s = rf.num("tok_s");
+      r.source = rf.str("source");
+      rf.finish();
+      s.references.push_back(r);
+    }
+  }
+  f.finish();
+  return s;
+}
+
+} // namespace moesim

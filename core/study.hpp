@@ -1,0 +1,44 @@
+// Study: model + phase + batch + context + routing + engine + the plans and platforms to compare.
+#pragma once
+#include "core/model.hpp"
+#include "core/plan.hpp"
+#include "core/routing.hpp"
+#include "core/schedule.hpp"
+
+#include <string>
+#include <vector>
+
+namespace moesim {
+
+// A measured figure to print beside the simulated one.
+struct Reference {
+  std::string plan;
+  std::string platform;
+  int batch = 0;
+  double tok_s = 0; // per user
+  std::string source;
+};
+
+struct Study {
+  std::string name;
+  std::string file;
+  std::string description;
+  Model model;
+  std::vector<std::string> platforms; // names or paths as written; resolved by the caller
+  Phase phase = Phase::decode;
+  std::vector<int> batches;
+  int context = 0;
+  int prompt = 0;
+  RoutingSpec routing;
+  EngineParams engine;
+  double gpu_memory_utilization = 0.9;
+  std::vector<Plan> plans;
+  std::vector<Reference> references;
+};
+
+// Paths: `root` is the repository (or install) root holding workloads/ and platforms/.
+Study load_study_file(const std::string& path, const std::string& root);
+std::string resolve_study_path(const std::string& name_or_path, const std::string& root);
+std::string resolve_platform_path(const std::string& name_or_path, const std::string& root);
+
+} // namespace moesim

@@ -1,0 +1,48 @@
+// Timeline: what happened to every op of every rank in one step. Simulated and measured timelines
+// share this schema (and its JSON), so they can be compared op by op.
+#pragma once
+#include "core/schedule.hpp"
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace moesim {
+
+struct TimelineEvent {
+  int rank = 0;
+  int op = 0;
+  int stream = 0;
+  int layer = -1;
+  int microbatch = 0;
+  std::string name;
+  OpKind kind = OpKind::gemm;
+  double ready = 0; // stream free and dependencies done
+  double start = 0; // host had launched it too: the op begins (collectives: this rank arrived)
+  double sync = 0;  // collectives / recv: every peer had arrived; compute: = start
+  double end = 0;
+  std::string detail; // collectives: "ring/Simple alpha=12.3us"; empty otherwise
+};
+
+struct Timeline {
+  std::string source; // "sim" or "measured"
+  std::string platform;
+  std::string plan;
+  int world = 0;
+  double step_time = 0;
+  std::vector<TimelineEvent> events; // sorted by rank, then op id
+};
+
+// Seconds a rank spent in each state over the step (they add up to the step time).
+struct Breakdown {
+  double compute = 0; // compute kernels on the main stream
+  double comm = 0;    // collective / p2p transfer and fixed latency on the main stream (exposed)
+  double host = 0;    // GPU waiting for the host: launches after a sync, the sync round trips
+  double idle = 0;    // waiting for peers (imbalance, pipeline bubbles) and the tail after finishing
+};
+Breakdown breakdown_of_rank(const Timeline& t, int rank);
+
+nlohmann::json timeline_to_json(const Timeline& t);
+Timeline timeline_from_json(const nlohmann::json& j, const std::string& file);
+
+} // namespace moesim

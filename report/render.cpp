@@ -1,0 +1,339 @@
+#include "report/render.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+namespace moesim {
+
+static std::string fmt(const char* f, double v)
+{
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string fmt_time(double s)
+{
+  if (s >= 1)
+    return fmt("%.3g s", s);
+  if (s >= 1e-3)
+    return fmt("%.3g ms", s * 1e3);
+  return fmt("%.3g us", s * 1e6);
+}
+
+std::string fmt_bytes(double b)
+{
+  if (b >= 1e9)
+    return fmt("%.3g GB", b / 1e9);
+  if (b >= 1e6)
+    return fmt("%.3g MB", b / 1e6);
+  if (b >= 1e3)
+    return fmt("%.3g kB", b / 1e3);
+  return fmt("%.0f B", b);
+}
+
+static std::string pad(const std::string& s, size_t w, bool right = false)
+{
+  if (s.size() >= w)
+    return s;
+  return right ? std::string(w - s.size(), ' ') + s : s + std::string(w - s.size(), ' ');
+}
+
+static std::string pct(double part, double whole)
+{
+  return whole > 0 ? fmt("%.0f%%", 100 * part / whole) : "-";
+}
+
+static const Reference* reference_for(const Study& st, const ScenarioResult& r)
+{
+  for (const Reference& ref : st.references)
+    if (ref.plan == r.plan && ref.platform == r.platform && ref.batch == r.batch)
+      return &ref;
+  return nullptr;
+}
+
+std::string render_table(const Study& study, const std::vector<ScenarioResult>& results)
+{
+  std::ostringstream o;
+  const bool decode = study.phase == Phase::decode;
+  o << "moesim: " << study.name << " - " << study.model.name << ", " << to_string(study.phase);
+  if (decode)
+    o << " with " << study.context << " tokens of context";
+  else
+    o << " of " << study.prompt << "-token prompts";
+  o << ", routing " << study.routing.describe() << ", "
+    << (study.engine.cuda_graphs ? "CUDA graphs" : "eager launches") << "\n";
+  // Group by platform then batch, keeping the order of first appearance.
+  std::vector<std::pair<std::string, int>> groups;
+  for (const auto& r : results)
+    if (std::find(groups.begin(), groups.end(), std::make_pair(r.platform, r.batch)) == groups.end())
+      groups.push_back({r.platform, r.batch});
+  const std::vector<std::string> head = {
+      "plan", "step", decode ? "tok/s/user" : "TTFT", "tok/s", "tok/s/GPU", "compute", "comm", "host", "idle",
+      "link bytes", "mem/GPU", "measured"};
+  for (const auto& [plat, batch] : groups) {
+    const ScenarioResult* any = nullptr;
+    for (const auto& r : results)
+      if (r.platform == plat && r.batch == batch)
+        any = &r;
+    o << "\n" << plat << " (" << any->gpus << "x " << any->gpu_model << ")";
+    if (!any->platform_description.empty())
+      o << ": " << any->platform_description;
+    o << "\nbatch " << batch << "\n";
+    std::vector<std::vector<std::string>> rows = {head};
+    for (const auto& r : results) {
+      if (r.platform != plat || r.batch != batch)
+        continue;
+      const double mem = r.memory.total();
+      std::string memcol = fmt("%.1f", mem / 1073741824.0) + "/" + fmt("%.0f GiB", r.memory_capacity / 1073741824.0);
+      if (r.refused) {
+        rows.push_back({r.plan, "refused", "-", "-", "-", "-", "-", "-", "-", "-", memcol, ""});
+        continue;
+      }
+      double link = 0;
+      for (const auto& [cls, b] : r.link_bytes)
+        link += b;
+      const Reference* ref = reference_for(study, r);
+      rows.push_back({r.plan, fmt_time(r.step_time),
+                      decode ? fmt("%.1f", r.tok_s_user) : fmt_time(r.step_time), fmt("%.1f", r.tok_s_total),
+                      fmt("%.1f", r.tok_s_per_gpu), pct(r.mean.compute, r.step_time), pct(r.mean.comm, r.step_time),
+                      pct(r.mean.host, r.step_time), pct(r.mean.idle, r.step_time), fmt_bytes(link), memcol,
+                      ref ? fmt("%.3g", ref->tok_s) + " (" + ref->source + ")" : ""});
+    }
+    std::vector<size_t> w(head.size(), 0);
+    for (const auto& row : rows)
+      for (size_t i = 0; i < row.size(); i++)
+        w[i] = std::max(w[i], row[i].size());
+    for (const auto& row : rows) {
+      std::string line = "  ";
+      for (size_t i = 0; i < row.size(); i++)
+        line += pad(row[i], w[i], i > 0 && i < 10) + (i + 1 < row.size() ? "  " : "");
+      while (!line.empty() && line.back() == ' ')
+        line.pop_back();
+      o << line << "\n";
+    }
+  }
+  bool any_refused = false;
+  for (const auto& r : results)
+    if (r.refused) {
+      if (!any_refused)
+        o << "\nrefused:\n";
+      any_refused = true;
+      o << "  " << r.key() << ": " << r.refusal << "\n";
+    }
+  return o.str();
+}
+
+// Which component grew most between a fast and a slow plan, in words.
+static std::string attribute(const ScenarioResult& fast, const ScenarioResult& slow)
+{
+  struct Part {
+    const char* what;
+    double d;
+  };
+  std::vector<Part> parts = {{"compute", slow.mean.compute - fast.mean.compute},
+                             {"exposed communication", slow.mean.comm - fast.mean.comm},
+                             {"host overhead", slow.mean.host - fast.mean.host},
+                             {"idle (waiting for peers)", slow.mean.idle - fast.mean.idle}};
+  std::stable_sort(parts.begin(), parts.end(), [](const Part& a, const Part& b) { return a.d > b.d; });
+  const double dt = slow.step_time - fast.step_time;
+  std::ostringstream o;
+  o << "of the extra " << fmt_time(dt) << ", ";
+  int said = 0;
+  for (const Part& p : parts) {
+    if (p.d <= 0.02 * dt || said == 3)
+      break;
+    o << (said ? ", " : "") << fmt_time(p.d) << " is " << p.what;
+    said++;
+  }
+  if (!said)
+    o << "no single component dominates";
+  return o.str();
+}
+
+static std::string why(const ScenarioResult& r)
+{
+  std::ostringstream o;
+  std::vector<std::pair<double, std::string>> comm(r.comm_time_by_kind.size());
+  std::transform(r.comm_time_by_kind.begin(), r.comm_time_by_kind.end(), comm.begin(),
+                 [](const auto& kv) { return std::make_pair(kv.second, kv.first); });
+  std::stable_sort(comm.begin(), comm.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  o << r.plan << ": " << r.collectives << " collectives per GPU per step";
+  if (!comm.empty() && comm[0].first > 0)
+    o << ", most time in " << comm[0].second << " (" << fmt_time(comm[0].first) << ")";
+  if (r.host_syncs)
+    o << "; " << r.host_syncs << " host synchronisations (all-to-all-v sizes) each draining the launch queue";
+  double link = 0;
+  std::string top;
+  double topb = 0;
+  for (const auto& [c, b] : r.link_bytes) {
+    link += b;
+    if (b > topb)
+      topb = b, top = c;
+  }
+  if (link > 0)
+    o << "; " << fmt_bytes(link) << " over links, mostly " << top;
+  if (r.compute_imbalance > 1.05)
+    o << "; the busiest GPU computes " << fmt("%.2f", r.compute_imbalance) << "x the mean (expert imbalance)";
+  return o.str();
+}
+
+std::string render_explanation(const Study& study, const std::vector<ScenarioResult>& results)
+{
+  std::ostringstream o;
+  std::vector<std::pair<std::string, int>> groups;
+  for (const auto& r : results)
+    if (!r.refused && std::find(groups.begin(), groups.end(), std::make_pair(r.platform, r.batch)) == groups.end())
+      groups.push_back({r.platform, r.batch});
+  if (!groups.empty())
+    o << "\nWhy the plans differ (each plan against the fastest on the same platform and batch)\n";
+  for (const auto& [plat, batch] : groups) {
+    std::vector<const ScenarioResult*> rs;
+    for (const auto& r : results)
+      if (!r.refused && r.platform == plat && r.batch == batch)
+        rs.push_back(&r);
+    std::stable_sort(rs.begin(), rs.end(), [](auto* a, auto* b) { return a->step_time < b->step_time; });
+    const ScenarioResult& best = *rs.front();
+    o << "  " << plat << ", batch " << batch << ": fastest " << best.plan << " at " << fmt_time(best.step_time)
+      << " per step.\n    " << why(best) << ".\n";
+    for (size_t i = 1; i < rs.size(); i++)
+      o << "    " << rs[i]->plan << " is " << fmt("%.2f", rs[i]->step_time / best.step_time) << "x slower: "
+        << attribute(best, *rs[i]) << ". " << why(*rs[i]) << ".\n";
+  }
+  // The same plan and batch across platforms: what the interconnect changes.
+  std::vector<std::pair<std::string, int>> pb;
+  for (const auto& r : results)
+    if (!r.refused && std::find(pb.begin(), pb.end(), std::make_pair(r.plan, r.batch)) == pb.end())
+      pb.push_back({r.plan, r.batch});
+  bool header = false;
+  for (const auto& [plan, batch] : pb) {
+    const ScenarioResult *fast = nullptr, *slow = nullptr;
+    int n = 0;
+    for (const auto& r : results) {
+      if (r.refused || r.plan != plan || r.batch != batch)
+        continue;
+      n++;
+      if (!fast || r.step_time < fast->step_time)
+        fast = &r;
+      if (!slow || r.step_time > slow->step_time)
+        slow = &r;
+    }
+    if (n < 2 || slow->step_time < 1.05 * fast->step_time)
+      continue;
+    if (!header)
+      o << "\nWhat the platform changes (same plan and batch)\n";
+    header = true;
+    o << "  " << plan << " at batch " << batch << ": " << fmt_time(slow->step_time) << " on " << slow->platform
+      << " vs " << fmt_time(fast->step_time) << " on " << fast->platform << " ("
+      << fmt("%.2f", slow->step_time / fast->step_time) << "x); " << attribute(*fast, *slow) << ".\n";
+  }
+  for (const Reference& ref : study.references) {
+    for (const auto& r : results) {
+      if (r.refused || r.plan != ref.plan || r.platform != ref.platform || r.batch != ref.batch)
+        continue;
+      const double ratio = r.tok_s_user / ref.tok_s;
+      o << "  measured (" << ref.source << ") " << ref.plan << " on " << ref.platform << " at batch " << ref.batch
+        << ": " << fmt("%.3g", ref.tok_s) << " tok/s per user; simulated " << fmt("%.3g", r.tok_s_user) << " ("
+        << fmt("%.2f", ratio) << "x the measurement)";
+      if (ratio > 1.5) {
+        // What the simulation does not contain: the time the measured step spent beyond the model.
+        const double missing = 1.0 / ref.tok_s - r.step_time;
+        o << ". The measured step is " << fmt_time(missing) << " longer than everything modelled (links, NCCL "
+          << "latencies, launches, " << r.host_syncs << " host syncs)";
+        if (r.collectives > 0)
+          o << "; spread over its " << r.collectives << " collective calls that is " << fmt_time(missing / r.collectives)
+            << " each, against " << fmt_time(r.mean.comm / r.collectives) << " simulated";
+        if (ratio > 10)
+          o << ": no link or latency in the model comes close, so the collapse lies in a software path (e.g. a "
+               "fallback all-to-all) that the model does not contain";
+      }
+      o << ".\n";
+    }
+  }
+  return o.str();
+}
+
+std::string render_csv(const std::vector<ScenarioResult>& results)
+{
+  std::ostringstream o;
+  o << "plan,platform,gpus,gpu_model,phase,batch,context,prompt,cuda_graphs,refused,step_time_s,tok_s_user,"
+       "tok_s_total,tok_s_per_gpu,compute_s,comm_s,host_s,idle_s,host_syncs,collectives,kernels,compute_imbalance,"
+       "link_bytes,mem_weights_bytes,mem_kv_bytes,mem_act_bytes,mem_capacity_bytes\n";
+  for (const auto& r : results) {
+    double link = 0;
+    for (const auto& [c, b] : r.link_bytes)
+      link += b;
+    o << r.plan << "," << r.platform << "," << r.gpus << "," << r.gpu_model << "," << to_string(r.phase) << ","
+      << r.batch << "," << r.context << "," << r.prompt << "," << (r.cuda_graphs ? 1 : 0) << "," << (r.refused ? 1 : 0)
+      << "," << fmt("%.9g", r.step_time) << "," << fmt("%.6g", r.tok_s_user) << "," << fmt("%.6g", r.tok_s_total)
+      << "," << fmt("%.6g", r.tok_s_per_gpu) << "," << fmt("%.9g", r.mean.compute) << "," << fmt("%.9g", r.mean.comm)
+      << "," << fmt("%.9g", r.mean.host) << "," << fmt("%.9g", r.mean.idle) << "," << r.host_syncs << ","
+      << r.collectives << "," << r.kernels << "," << fmt("%.4f", r.compute_imbalance) << "," << fmt("%.0f", link)
+      << "," << fmt("%.0f", r.memory.weights) << "," << fmt("%.0f", r.memory.kv_cache) << ","
+      << fmt("%.0f", r.memory.activations) << "," << fmt("%.0f", r.memory_capacity) << "\n";
+  }
+  return o.str();
+}
+
+nlohmann::json render_json(const Study& study, const std::vector<ScenarioResult>& results)
+{
+  nlohmann::json j;
+  j["study"] = study.name;
+  j["model"] = study.model.name;
+  j["phase"] = to_string(study.phase);
+  j["context"] = study.context;
+  j["prompt"] = study.prompt;
+  j["routing"] = study.routing.describe();
+  j["engine"] = {{"cuda_graphs", study.engine.cuda_graphs},
+                 {"launch_s", study.engine.launch_s},
+                 {"sync_s", study.engine.sync_s},
+                 {"graph_launch_s", study.engine.graph_launch_s}};
+  nlohmann::json rs = nlohmann::json::array();
+  for (const auto& r : results)
+    rs.push_back(result_to_json(r));
+  j["results"] = rs;
+  nlohmann::json refs = nlohmann::json::array();
+  for (const Reference& r : study.references)
+    refs.push_back({{"plan", r.plan}, {"platform", r.platform}, {"batch", r.batch}, {"tok_s", r.tok_s},
+                    {"source", r.source}});
+  j["references"] = refs;
+  return j;
+}
+
+nlohmann::json chrome_trace(const std::vector<NamedTimeline>& timelines)
+{
+  nlohmann::json ev = nlohmann::json::array();
+  for (size_t s = 0; s < timelines.size(); s++) {
+    const Timeline& t = timelines[s].timeline;
+    std::map<std::pair<int, int>, bool> named;
+    for (const TimelineEvent& e : t.events) {
+      const int pid = static_cast<int>(s) * 10000 + e.rank;
+      if (!named.count({e.rank, -1})) {
+        named[{e.rank, -1}] = true;
+        ev.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid},
+                      {"args", {{"name", timelines[s].label + " / gpu" + std::to_string(e.rank)}}}});
+        ev.push_back({{"ph", "M"}, {"name", "process_sort_index"}, {"pid", pid}, {"args", {{"sort_index", pid}}}});
+      }
+      if (!named.count({e.rank, e.stream})) {
+        named[{e.rank, e.stream}] = true;
+        ev.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", e.stream},
+                      {"args", {{"name", e.stream == 0 ? "compute+collectives" : "pipeline sends"}}}});
+      }
+      nlohmann::json args = {{"kind", to_string(e.kind)}, {"layer", e.layer}, {"op", e.op}};
+      if (e.sync > e.start)
+        args["wait_for_peers_us"] = (e.sync - e.start) * 1e6;
+      if (e.start > e.ready)
+        args["wait_for_host_us"] = (e.start - e.ready) * 1e6;
+      if (!e.detail.empty())
+        args["algorithm"] = e.detail;
+      ev.push_back({{"ph", "X"}, {"name", e.name}, {"cat", to_string(op_class(e.kind))}, {"pid", pid},
+                    {"tid", e.stream}, {"ts", e.start * 1e6}, {"dur", (e.end - e.start) * 1e6}, {"args", args}});
+    }
+  }
+  return {{"traceEvents", ev}, {"displayTimeUnit", "ms"}};
+}
+
+} // namespace moesim

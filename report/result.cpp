@@ -1,0 +1,135 @@
+#include "report/result.hpp"
+
+#include <algorithm>
+
+namespace moesim {
+
+std::string ScenarioResult::key() const
+{
+  return plan + " @ " + platform + " b=" + std::to_string(batch);
+}
+
+static nlohmann::json breakdown_json(const Breakdown& b)
+{
+  return {{"compute", b.compute}, {"comm", b.comm}, {"host", b.host}, {"idle", b.idle}};
+}
+static Breakdown breakdown_from(const nlohmann::json& j)
+{
+  return {j.at("compute").get<double>(), j.at("comm").get<double>(), j.at("host").get<double>(),
+          j.at("idle").get<double>()};
+}
+
+nlohmann::json result_to_json(const ScenarioResult& r)
+{
+  nlohmann::json j;
+  j["plan"] = r.plan;
+  j["plan_layout"] = r.plan_layout;
+  j["platform"] = r.platform;
+  j["platform_description"] = r.platform_description;
+  j["gpu_model"] = r.gpu_model;
+  j["gpus"] = r.gpus;
+  j["phase"] = to_string(r.phase);
+  j["batch"] = r.batch;
+  j["context"] = r.context;
+  j["prompt"] = r.prompt;
+  j["cuda_graphs"] = r.cuda_graphs;
+  j["refused"] = r.refused;
+  j["refusal"] = r.refusal;
+  j["step_time"] = r.step_time;
+  j["tok_s_user"] = r.tok_s_user;
+  j["tok_s_total"] = r.tok_s_total;
+  j["tok_s_per_gpu"] = r.tok_s_per_gpu;
+  j["mean"] = breakdown_json(r.mean);
+  j["slowest"] = breakdown_json(r.slowest);
+  j["slowest_rank"] = r.slowest_rank;
+  j["compute_imbalance"] = r.compute_imbalance;
+  j["host_syncs"] = r.host_syncs;
+  j["kernels"] = r.kernels;
+  j["collectives"] = r.collectives;
+  j["link_bytes"] = r.link_bytes;
+  j["comm_time_by_kind"] = r.comm_time_by_kind;
+  j["algorithms"] = r.algorithms;
+  j["memory"] = {{"weights", r.memory.weights}, {"kv_cache", r.memory.kv_cache},
+                 {"activations", r.memory.activations}, {"capacity", r.memory_capacity}};
+  return j;
+}
+
+ScenarioResult result_from_json(const nlohmann::json& j)
+{
+  ScenarioResult r;
+  r.plan = j.at("plan");
+  r.plan_layout = j.at("plan_layout");
+  r.platform = j.at("platform");
+  r.platform_description = j.at("platform_description");
+  r.gpu_model = j.at("gpu_model");
+  r.gpus = j.at("gpus");
+  r.phase = j.at("phase") == "decode" ? Phase::decode : Phase::prefill;
+  r.batch = j.at("batch");
+  r.context = j.at("context");
+  r.prompt = j.at("prompt");
+  r.cuda_graphs = j.at("cuda_graphs");
+  r.refused = j.at("refused");
+  r.refusal = j.at("refusal");
+  r.step_time = j.at("step_time");
+  r.tok_s_user = j.at("tok_s_user");
+  r.tok_s_total = j.at("tok_s_total");
+  r.tok_s_per_gpu = j.at("tok_s_per_gpu");
+  r.mean = breakdown_from(j.at("mean"));
+  r.slowest = breakdown_from(j.at("slowest"));
+  r.slowest_rank = j.at("slowest_rank");
+  r.compute_imbalance = j.at("compute_imbalance");
+  r.host_syncs = j.at("host_syncs");
+  r.kernels = j.at("kernels");
+  r.collectives = j.at("collectives");
+  r.link_bytes = j.at("link_bytes").get<std::map<std::string, double>>();
+  r.comm_time_by_kind = j.at("comm_time_by_kind").get<std::map<std::string, double>>();
+  r.algorithms = j.at("algorithms").get<std::map<std::string, int>>();
+  const auto& m = j.at("memory");
+  r.memory = {m.at("weights"), m.at("kv_cache"), m.at("activations")};
+  r.memory_capacity = m.at("capacity");
+  return r;
+}
+
+void summarise(ScenarioResult& r, const Schedule& s, const Timeline& t)
+{
+  const int world = s.layout.world;
+  r.step_time = t.step_time;
+  const double tokens = s.step.tokens();
+  r.tok_s_total = tokens / t.step_time;
+  r.tok_s_user = s.step.phase == Phase::decode ? 1.0 / t.step_time : s.step.prompt / t.step_time;
+  r.tok_s_per_gpu = r.tok_s_total / world;
+  double max_compute = -1, sum_compute = 0;
+  r.mean = {};
+  for (int rank = 0; rank < world; rank++) {
+    Breakdown b = breakdown_of_rank(t, rank);
+    r.mean.compute += b.compute / world;
+    r.mean.comm += b.comm / world;
+    r.mean.host += b.host / world;
+    r.mean.idle += b.idle / world;
+    sum_compute += b.compute;
+    if (b.compute > max_compute) {
+      max_compute = b.compute;
+      r.slowest = b;
+      r.slowest_rank = rank;
+    }
+  }
+  r.compute_imbalance = sum_compute > 0 ? max_compute / (sum_compute / world) : 1.0;
+  r.comm_time_by_kind.clear();
+  for (const TimelineEvent& e : t.events)
+    if (e.stream == 0 && op_class(e.kind) != OpClass::compute && op_class(e.kind) != OpClass::host)
+      r.comm_time_by_kind[to_string(e.kind)] += (e.end - e.sync) / world;
+  r.host_syncs = r.kernels = r.collectives = 0;
+  for (const RankSchedule& rs : s.ranks) {
+    int syncs = 0, kernels = 0, colls = 0;
+    for (const Op& o : rs.ops) {
+      syncs += o.kind == OpKind::host_sync;
+      colls += op_class(o.kind) == OpClass::collective;
+      kernels += op_class(o.kind) == OpClass::compute ? o.kernels : (o.is_comm() ? 1 : 0);
+    }
+    r.host_syncs = std::max(r.host_syncs, syncs);
+    r.kernels = std::max(r.kernels, kernels);
+    r.collectives = std::max(r.collectives, colls);
+  }
+}
+
+} // namespace moesim

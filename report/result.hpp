@@ -1,0 +1,56 @@
+// ScenarioResult: what one (plan, platform, batch) simulation concluded, in the units a user reads.
+// It round-trips through JSON because each scenario is simulated in its own process.
+#pragma once
+#include "core/schedule_builder.hpp"
+#include "core/timeline.hpp"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace moesim {
+
+struct ScenarioResult {
+  // what was asked
+  std::string plan;
+  std::string plan_layout;  // Plan::describe()
+  std::string platform;     // file stem
+  std::string platform_description;
+  std::string gpu_model;
+  int gpus = 0;
+  Phase phase = Phase::decode;
+  int batch = 0;
+  int context = 0;
+  int prompt = 0;
+  bool cuda_graphs = false;
+  // outcome
+  bool refused = false;
+  std::string refusal;      // why the plan cannot run (memory), with numbers
+  double step_time = 0;     // s
+  double tok_s_user = 0;    // decode: tokens/s each sequence sees; prefill: prompt tokens/s per sequence
+  double tok_s_total = 0;   // all sequences
+  double tok_s_per_gpu = 0;
+  Breakdown mean;           // averaged over ranks
+  Breakdown slowest;        // the rank with the most compute (the one that sets the pace)
+  int slowest_rank = 0;
+  double compute_imbalance = 1; // max / mean compute time over ranks
+  int host_syncs = 0;       // per rank
+  int kernels = 0;          // per rank (max)
+  int collectives = 0;      // per rank (max)
+  std::map<std::string, double> link_bytes;
+  std::map<std::string, double> comm_time_by_kind; // mean per rank, exposed comm time by collective kind
+  std::map<std::string, int> algorithms;
+  MemoryUse memory;         // the most loaded rank
+  double memory_capacity = 0; // usable bytes per GPU (size x utilisation)
+
+  std::string key() const; // "plan @ platform b=N"
+};
+
+nlohmann::json result_to_json(const ScenarioResult& r);
+ScenarioResult result_from_json(const nlohmann::json& j);
+
+// Fills the timing fields of `r` from a finished simulation's timeline and schedule.
+void summarise(ScenarioResult& r, const Schedule& s, const Timeline& t);
+
+} // namespace moesim

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages moesim builds against. Idempotent: installs only what is missing.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libsimgrid-dev libyaml-cpp-dev libboost-graph-dev
+      libcli11-dev catch2 nlohmann-json3-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all packages present"
+fi

@@ -1,0 +1,16 @@
+// Ring all-reduce: reduce-scatter then all-gather around the ring, pipelined. Each member sends
+// 2(n-1)/n of the buffer to its successor, all members at once (nccl-tests busbw factor 2(n-1)/n).
+#include "sim/collectives/algorithm.hpp"
+
+namespace moesim {
+
+Phases ring_all_reduce(const CollectiveCall& c)
+{
+  const int n = static_cast<int>(c.ranks.size());
+  std::vector<Flow> flows;
+  for (int i = 0; i < n; i++)
+    flows.push_back({c.ranks[i], c.ranks[(i + 1) % n], 2.0 * (n - 1) / n * c.bytes * c.wire_factor});
+  return {flows};
+}
+
+} // namespace moesim

@@ -1,0 +1,293 @@
+#include "sim/simulation.hpp"
+
+#include "core/error.hpp"
+#include "sim/collectives/algorithm.hpp"
+
+#include <xbt/log.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <sstream>
+
+namespace moesim {
+namespace {
+
+constexpr double unset = -1.0;
+
+// State of one collective instance, shared by its members.
+struct CollState {
+  int arrived = 0;
+  sg4::BarrierPtr barrier;
+  CollectiveCall call;
+  Phases phases;
+  CollChoice choice;
+  std::vector<std::vector<double>> peer_rows;
+};
+
+struct RankState {
+  const RankSchedule* sched = nullptr;
+  std::vector<double> done;        // end time per op, unset until finished
+  std::vector<double> host_ready;  // when the host had launched the op
+  int issued = 0;                  // ops the host has issued so far
+  double host_time = 0;            // host clock in eager mode
+  sg4::MutexPtr mutex;
+  sg4::ConditionVariablePtr cv;
+};
+
+class Replay {
+public:
+  Replay(const Platform& p, const Schedule& s, SimOutput& out) : p_(p), s_(s), out_(out)
+  {
+    ranks_.resize(s.layout.world);
+    for (int r = 0; r < s.layout.world; r++) {
+      RankState& st = ranks_[r];
+      st.sched = &s.ranks[r];
+      st.done.assign(st.sched->ops.size(), unset);
+      st.host_ready.assign(st.sched->ops.size(), unset);
+      st.mutex = sg4::Mutex::create();
+      st.cv = sg4::ConditionVariable::create();
+      st.host_time = s.engine.cuda_graphs ? s.engine.graph_launch_s : 0.0;
+    }
+    colls_.resize(s.collectives);
+  }
+
+  void start_actors()
+  {
+    for (int r = 0; r < s_.layout.world; r++) {
+      int streams = 1;
+      for (const Op& o : s_.ranks[r].ops)
+        streams = std::max(streams, o.stream + 1);
+      for (int st = 0; st < streams; st++)
+        sg4::Actor::create("rank" + std::to_string(r) + "s" + std::to_string(st), p_.host(r),
+                           [this, r, st] { run_stream(r, st); });
+    }
+  }
+
+private:
+  const Platform& p_;
+  const Schedule& s_;
+  SimOutput& out_;
+  std::vector<RankState> ranks_;
+  std::vector<CollState> colls_;
+
+  // Host side: issue ops in program order up to `id`; returns when the host launched op `id`.
+  double host_issue(int r, int id)
+  {
+    RankState& st = ranks_[r];
+    const EngineParams& en = s_.engine;
+    while (st.issued <= id) {
+      const Op& o = st.sched->ops[st.issued];
+      if (!en.cuda_graphs && o.kind != OpKind::host_sync)
+        st.host_time += en.launch_s * (o.is_comm() ? 1 : o.kernels);
+      st.host_ready[st.issued] = st.host_time;
+      st.issued++;
+    }
+    return st.host_ready[id];
+  }
+
+  void wait_deps(int r, const Op& op, int prev_in_stream)
+  {
+    RankState& st = ranks_[r];
+    std::unique_lock lock(*st.mutex);
+    auto ready = [&] {
+      if (prev_in_stream >= 0 && st.done[prev_in_stream] == unset)
+        return false;
+      for (int d : op.deps)
+        if (st.done[d] == unset)
+          return false;
+      return true;
+    };
+    while (!ready())
+      st.cv->wait(lock);
+  }
+
+  void finish(int r, int id, double t)
+  {
+    RankState& st = ranks_[r];
+    std::unique_lock lock(*st.mutex);
+    st.done[id] = t;
+    st.cv->notify_all();
+  }
+
+  void run_stream(int r, int stream)
+  {
+    const RankSchedule& rs = s_.ranks[r];
+    int prev = -1;
+    for (const Op& op : rs.ops) {
+      if (op.stream != stream)
+        continue;
+      wait_deps(r, op, prev);
+      TimelineEvent ev;
+      ev.rank = r;
+      ev.op = op.id;
+      ev.stream = op.stream;
+      ev.layer = op.layer;
+      ev.microbatch = op.microbatch;
+      ev.name = op.name;
+      ev.kind = op.kind;
+      ev.ready = sg4::Engine::get_clock();
+      const double launched = host_issue(r, op.id);
+      if (launched > ev.ready)
+        sg4::this_actor::sleep_until(launched);
+      ev.start = sg4::Engine::get_clock();
+      ev.sync = ev.start;
+      switch (op_class(op.kind)) {
+        case OpClass::compute: sg4::this_actor::sleep_for(roofline_seconds(p_.gpu(r), op)); break;
+        case OpClass::host: {
+          // The host waits for the GPU to get here, then pays the round trip; later launches
+          // start from there, so the GPU idles until they arrive.
+          RankState& st = ranks_[r];
+          st.host_time = std::max(st.host_time, ev.start) + s_.engine.sync_s;
+          sg4::this_actor::sleep_until(st.host_time);
+          break;
+        }
+        case OpClass::collective: collective(r, op, ev); break;
+        case OpClass::p2p: p2p(r, op, ev); break;
+      }
+      ev.end = sg4::Engine::get_clock();
+      out_.timeline.events.push_back(ev);
+      finish(r, op.id, ev.end);
+      prev = op.id;
+    }
+  }
+
+  double bus_bandwidth(const std::vector<int>& ranks) const
+  {
+    double bw = std::numeric_limits<double>::infinity();
+    const int n = static_cast<int>(ranks.size());
+    for (int i = 0; i < n; i++)
+      bw = std::min(bw, p_.route(ranks[i], ranks[(i + 1) % n]).bottleneck);
+    return bw;
+  }
+
+  void run_flows(const std::vector<Flow>& flows, int self)
+  {
+    std::vector<sg4::CommPtr> comms;
+    for (const Flow& f : flows) {
+      if (f.src != self || f.bytes <= 0)
+        continue;
+      // SimGrid payloads are whole bytes; round rather than truncate fractional (expected-value) sizes.
+      comms.push_back(sg4::Comm::sendto_async(p_.host(f.src), p_.host(f.dst), std::round(f.bytes)));
+      for (sg4::Link* l : p_.route(f.src, f.dst).links)
+        out_.link_bytes[p_.link_class(l)] += f.bytes;
+    }
+    sg4::Comm::wait_all(comms);
+  }
+
+  void collective(int r, const Op& op, TimelineEvent& ev)
+  {
+    CollState& c = colls_.at(op.coll);
+    const Group& g = s_.layout.group(op.group);
+    const int n = static_cast<int>(g.ranks.size());
+    if (!c.barrier) {
+      c.barrier = sg4::Barrier::create(n);
+      c.peer_rows.assign(n, {});
+    }
+    c.peer_rows[g.index_of(r)] = op.peer_bytes;
+    c.arrived++;
+    c.barrier->wait();
+    ev.sync = sg4::Engine::get_clock();
+    if (c.phases.empty() && c.arrived == n) {
+      // First member past the barrier plans the collective for everyone.
+      c.call.kind = op.kind;
+      c.call.ranks = g.ranks;
+      c.call.bytes = op.comm_bytes;
+      c.call.peer_bytes = c.peer_rows;
+      c.choice = choose_collective(p_.nccl(), op.kind, n, op.comm_bytes, p_.nccl_link(), bus_bandwidth(g.ranks),
+                                   p_.p2p_alpha(), p_.allreduce_algo());
+      c.call.wire_factor = c.choice.wire_factor;
+      c.phases = find_algorithm(op.kind, c.choice.algo)(c.call);
+      c.arrived = n + 1; // planned
+      out_.algorithms[std::string(to_string(op.kind)) + " " + to_string(c.choice.algo) + "/" +
+                      to_string(c.choice.proto)]++;
+    }
+    std::ostringstream d;
+    d << to_string(c.choice.algo) << "/" << to_string(c.choice.proto) << " alpha=" << c.choice.alpha * 1e6 << "us";
+    ev.detail = d.str();
+    sg4::this_actor::sleep_for(c.choice.alpha);
+    for (size_t ph = 0; ph < c.phases.size(); ph++) {
+      run_flows(c.phases[ph], r);
+      c.barrier->wait(); // the phase (and with it the collective) ends on every member together
+    }
+  }
+
+  void p2p(int r, const Op& op, TimelineEvent& ev)
+  {
+    sg4::Mailbox* mb = sg4::Mailbox::by_name("pp" + std::to_string(op.tag));
+    static int payload = 0;
+    if (op.kind == OpKind::send) {
+      sg4::this_actor::sleep_for(p_.p2p_alpha());
+      for (sg4::Link* l : p_.route(r, op.peer).links)
+        out_.link_bytes[p_.link_class(l)] += op.comm_bytes;
+      sg4::CommPtr c = mb->put_init(&payload, std::max(op.comm_bytes, 1.0));
+      c->start();
+      c->wait();
+      ev.sync = c->get_start_time();
+    } else {
+      int* slot = nullptr; // must outlive the wait (notes trap 9)
+      sg4::CommPtr c = mb->get_async<int>(&slot);
+      c->wait();
+      ev.sync = std::max(ev.start, c->get_start_time() - p_.p2p_alpha());
+    }
+  }
+};
+
+} // namespace
+
+Simulation::Simulation(const std::string& platform_file)
+{
+  if (!std::filesystem::exists(platform_file))
+    throw InputError(platform_file, "platform", "file not found", "check the path or pick one from platforms/");
+  static int argc = 1;
+  static char arg0[] = "moesim";
+  static char* argv[] = {arg0, nullptr};
+  engine_ = std::make_unique<sg4::Engine>(&argc, argv);
+  xbt_log_control_set("root.thresh:critical");
+  configure_exact_network();
+  try {
+    engine_->load_platform(platform_file);
+  } catch (const std::exception& e) {
+    throw InputError(platform_file, "", std::string("cannot load platform: ") + e.what(),
+                     "fix the XML (see platforms/README.md)");
+  }
+  platform_ = std::make_unique<Platform>(*engine_, platform_file);
+}
+
+Simulation::~Simulation() = default;
+
+SimOutput Simulation::run(const Schedule& s)
+{
+  if (ran_)
+    throw std::logic_error("Simulation::run called twice: SimGrid allows one simulation per process");
+  ran_ = true;
+  if (s.layout.world != platform_->gpus())
+    throw InputError(platform_->file(), "moesim.gpus",
+                     "the plan '" + s.layout.plan.name + "' needs " + std::to_string(s.layout.world) +
+                         " GPUs but the platform has " + std::to_string(platform_->gpus()),
+                     "pick a platform with " + std::to_string(s.layout.world) + " GPUs or a plan for " +
+                         std::to_string(platform_->gpus()));
+  SimOutput out;
+  Replay replay(*platform_, s, out);
+  replay.start_actors();
+  engine_->run();
+  Timeline& t = out.timeline;
+  t.source = "sim";
+  t.platform = platform_->file();
+  t.plan = s.layout.plan.name;
+  t.world = s.layout.world;
+  std::stable_sort(t.events.begin(), t.events.end(), [](const TimelineEvent& a, const TimelineEvent& b) {
+    return a.rank != b.rank ? a.rank < b.rank : a.op < b.op;
+  });
+  for (const TimelineEvent& e : t.events)
+    t.step_time = std::max(t.step_time, e.end);
+  size_t expected = 0;
+  for (const RankSchedule& r : s.ranks)
+    expected += r.ops.size();
+  if (t.events.size() != expected)
+    throw std::runtime_error("simulation deadlocked: " + std::to_string(t.events.size()) + " of " +
+                             std::to_string(expected) + " ops ran (schedule collectives or sends do not match)");
+  return out;
+}
+
+} // namespace moesim

@@ -1,0 +1,38 @@
+// Simulation: replays one Schedule on one SimGrid platform. Owns the engine; SimGrid allows one
+// engine per process, so a Simulation is made once per process (the CLI forks one per scenario).
+#pragma once
+#include "core/schedule.hpp"
+#include "core/timeline.hpp"
+#include "sim/platform.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace moesim {
+
+struct SimOutput {
+  Timeline timeline;
+  std::map<std::string, double> link_bytes; // bytes carried per link class (a flow counts on every link it crosses)
+  std::map<std::string, int> algorithms;    // "all_reduce ring/LL" -> calls (per collective instance)
+};
+
+class Simulation {
+public:
+  // Creates the engine, sets the exact network model and loads the platform file.
+  explicit Simulation(const std::string& platform_file);
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  const Platform& platform() const { return *platform_; }
+  // Runs the schedule to completion. Throws InputError if it does not fit the platform.
+  SimOutput run(const Schedule& schedule);
+
+private:
+  std::unique_ptr<sg4::Engine> engine_;
+  std::unique_ptr<Platform> platform_;
+  bool ran_ = false;
+};
+
+} // namespace moesim
