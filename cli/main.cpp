@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -107,6 +108,7 @@ int main(int argc, char** argv)
 {
   CLI::App app{"moesim: discrete-event simulation of Mixture-of-Experts inference under TP, EP, PP, DP and hybrids.\n"
                "With no command, runs the default study (the seed's 480B MoE on a 4-GPU PCIe workstation vs NVLink)."};
+  app.name("moesim");
   app.set_version_flag("--version", "moesim 0.1");
   std::string root = default_root();
   app.add_option("--root", root, "folder holding workloads/ and platforms/ (default: $MOESIM_ROOT or the source tree)");
@@ -115,21 +117,35 @@ int main(int argc, char** argv)
   std::vector<std::string> plans, platforms;
   std::vector<int> batches;
   std::string json_out, csv_out, trace_out, timeline_out;
-  bool graphs = false, eager = false;
+  bool graphs = false, eager = false, allow_refused = false;
   int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   CLI::App* run = app.add_subcommand("run", "simulate every plan x platform x batch of a study and report");
   run->add_option("study", study_name, "study name (workloads/studies/NAME.yaml) or path")->capture_default_str();
   for (CLI::App* c : {run}) {
-    c->add_option("--plan", plans, "only these plans (names from the study, or specs like tp4, ep4, tp2xep2)");
-    c->add_option("--platform", platforms, "only these platforms (names under platforms/ or paths)");
-    c->add_option("--batch", batches, "only these batch sizes");
+    c->add_option("--plan", plans, "only these plans (names from the study, or specs like tp4, ep4, tp2xep2)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->allow_extra_args(false)
+        ->delimiter(',');
+    c->add_option("--platform", platforms, "only these platforms (names under platforms/ or paths)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->allow_extra_args(false)
+        ->delimiter(',');
+    c->add_option("--batch", batches, "only these batch sizes")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->allow_extra_args(false)
+        ->delimiter(',');
     c->add_option("--json", json_out, "write results as JSON to FILE (- for stdout)");
     c->add_option("--csv", csv_out, "write results as CSV to FILE (- for stdout)");
     c->add_option("--trace", trace_out, "write a Chrome-trace/Perfetto timeline of every scenario to FILE");
     c->add_option("--timeline", timeline_out, "write the moesim timeline JSON (for `moesim diff`) to FILE; needs one scenario");
     c->add_flag("--cuda-graphs", graphs, "launch each step as one CUDA graph (overrides the study)");
     c->add_flag("--eager", eager, "launch every kernel from the host (overrides the study)");
+    c->add_flag("--allow-refused", allow_refused,
+                "report plans that do not fit in memory as rows instead of failing with exit code 2");
     c->add_option("-j,--jobs", jobs, "scenarios simulated at once (default: CPU count)")->check(CLI::PositiveNumber);
   }
 
@@ -146,8 +162,21 @@ int main(int argc, char** argv)
 
   CLI::App* list = app.add_subcommand("list", "list the models, platforms and studies available");
 
+  run->fallthrough();
+  sched->fallthrough();
+  list->fallthrough();
+  // With no command, the arguments are run's: `moesim --json out.json` means `moesim run --json out.json`.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  size_t first = 0; // first argument that is not a top-level option
+  while (first < args.size() && (args[first] == "--root" || args[first].rfind("--root=", 0) == 0))
+    first += args[first] == "--root" ? 2 : 1;
+  const bool top_level = first < args.size() && (args[first] == "-h" || args[first] == "--help" || args[first] == "--version");
+  if (!top_level && first <= args.size() &&
+      (first == args.size() || (args[first] != "run" && args[first] != "schedule" && args[first] != "list")))
+    args.insert(args.begin() + static_cast<long>(std::min(first, args.size())), "run");
+  std::reverse(args.begin(), args.end()); // CLI11 takes the vector form in reverse order
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
@@ -183,7 +212,13 @@ int main(int argc, char** argv)
       Simulation sim(sc[0].platform_path);
       Layout L = check_layout(s, sc[0], sim.platform().gpus());
       BuildOptions opt{s.routing, s.engine};
-      StepShape st{s.phase, sc[0].batch, s.context, s.prompt};
+      StepShape st = step_of(s, sc[0].batch);
+      ScenarioResult fit;
+      check_memory(s, L, st, sim.platform(), fit);
+      if (fit.refused)
+        throw InputError(s.file, "plans", sched_plan + " on " + sc[0].platform_name + " at batch " +
+                                              std::to_string(st.batch) + " " + fit.refusal,
+                         "use more GPUs, a plan that splits the model further, or a smaller batch or context");
       Schedule schedule = build_schedule(s.model, L, st, opt);
       write_all({{sched_out, schedule_to_json(schedule).dump(1) + "\n"}});
       return 0;
@@ -204,8 +239,19 @@ int main(int argc, char** argv)
     const bool keep = !trace_out.empty() || !timeline_out.empty();
     std::vector<ScenarioOutcome> outcomes = run_scenarios(s, scenarios, jobs, keep);
     std::vector<ScenarioResult> results;
-    for (const auto& o : outcomes)
+    int refused = 0;
+    const ScenarioResult* first_refused = nullptr;
+    for (const auto& o : outcomes) {
       results.push_back(o.result);
+      if (o.result.refused && !refused++)
+        first_refused = &o.result;
+    }
+    if (refused && !allow_refused)
+      throw InputError(s.file, "plans",
+                       first_refused->key() + " " + first_refused->refusal +
+                           (refused > 1 ? " (and " + std::to_string(refused - 1) + " more scenarios do not fit)" : ""),
+                       "use more GPUs, a plan that splits the model further, a smaller batch or context, or pass "
+                       "--allow-refused to list them as refused rows");
     std::vector<PendingFile> files;
     files.push_back({"-", render_table(s, results) + render_explanation(s, results)});
     if (!json_out.empty())

@@ -21,12 +21,7 @@ std::vector<Scenario> expand_study(const Study& study, const std::string& root)
 {
   std::vector<Scenario> out;
   for (const std::string& p : study.platforms) {
-    std::string path;
-    try {
-      path = resolve_platform_path(p, root);
-    } catch (const InputError& e) {
-      throw InputError(study.file, "platforms", e.what(), "fix the platform name in the study");
-    }
+    const std::string path = resolve_platform_path(p, root);
     for (int b : study.batches)
       for (const Plan& plan : study.plans)
         out.push_back({plan, fs::path(path).stem().string(), path, b});
@@ -44,7 +39,7 @@ Layout check_layout(const Study& study, const Scenario& sc, int gpus)
   }
 }
 
-static StepShape step_of(const Study& study, int batch)
+StepShape step_of(const Study& study, int batch)
 {
   StepShape st;
   st.phase = study.phase;
@@ -52,6 +47,34 @@ static StepShape step_of(const Study& study, int batch)
   st.context = study.context;
   st.prompt = study.prompt;
   return st;
+}
+
+void check_memory(const Study& study, const Layout& L, const StepShape& st, const Platform& P, ScenarioResult& r)
+{
+  // The most loaded rank against the smallest GPU's usable memory.
+  double cap = INFINITY;
+  for (int g = 0; g < P.gpus(); g++)
+    cap = std::min(cap, P.gpu(g).mem_bytes * study.gpu_memory_utilization);
+  r.memory_capacity = cap;
+  r.memory = {};
+  int worst = 0;
+  for (int rank = 0; rank < L.world; rank++) {
+    MemoryUse m = memory_per_rank(study.model, L, st, rank);
+    if (m.total() > r.memory.total())
+      r.memory = m, worst = rank;
+  }
+  if (r.memory.total() <= cap)
+    return;
+  char buf[512];
+  const double gib = 1073741824.0;
+  std::snprintf(buf, sizeof buf,
+                "does not fit: GPU %d needs %.1f GiB (weights %.1f + KV cache %.1f + activations %.1f) but has "
+                "%.1f GiB usable (%.0f%% of %.1f GiB); short by %.1f GiB",
+                worst, r.memory.total() / gib, r.memory.weights / gib, r.memory.kv_cache / gib,
+                r.memory.activations / gib, cap / gib, study.gpu_memory_utilization * 100,
+                cap / study.gpu_memory_utilization / gib, (r.memory.total() - cap) / gib);
+  r.refused = true;
+  r.refusal = buf;
 }
 
 ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_timeline)
@@ -73,30 +96,9 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
   r.context = st.context;
   r.prompt = st.prompt;
   r.cuda_graphs = study.engine.cuda_graphs;
-  // Memory: the most loaded rank against the smallest GPU's usable memory.
-  double cap = INFINITY;
-  for (int g = 0; g < P.gpus(); g++)
-    cap = std::min(cap, P.gpu(g).mem_bytes * study.gpu_memory_utilization);
-  r.memory_capacity = cap;
-  int worst = 0;
-  for (int rank = 0; rank < L.world; rank++) {
-    MemoryUse m = memory_per_rank(study.model, L, st, rank);
-    if (m.total() > r.memory.total())
-      r.memory = m, worst = rank;
-  }
-  if (r.memory.total() > cap) {
-    char buf[512];
-    const double gib = 1073741824.0;
-    std::snprintf(buf, sizeof buf,
-                  "does not fit: GPU %d needs %.1f GiB (weights %.1f + KV cache %.1f + activations %.1f) but has "
-                  "%.1f GiB usable (%.0f%% of %.1f GiB); short by %.1f GiB",
-                  worst, r.memory.total() / gib, r.memory.weights / gib, r.memory.kv_cache / gib,
-                  r.memory.activations / gib, cap / gib, study.gpu_memory_utilization * 100,
-                  cap / study.gpu_memory_utilization / gib, (r.memory.total() - cap) / gib);
-    r.refused = true;
-    r.refusal = buf;
+  check_memory(study, L, st, P, r);
+  if (r.refused)
     return out;
-  }
   BuildOptions opt;
   opt.routing = study.routing;
   opt.engine = study.engine;

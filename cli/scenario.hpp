@@ -2,6 +2,7 @@
 // (SimGrid allows one engine per process), with results collected in study order.
 #pragma once
 #include "core/study.hpp"
+#include "sim/platform.hpp"
 #include "report/render.hpp"
 #include "report/result.hpp"
 
@@ -36,5 +37,9 @@ std::vector<ScenarioOutcome> run_scenarios(const Study& study, const std::vector
 
 // Everything about a scenario that is not simulated: the layout check and the memory fit.
 Layout check_layout(const Study& study, const Scenario& sc, int gpus);
+// Fills r.memory and r.memory_capacity; sets r.refused with the numbers when the busiest GPU overflows.
+void check_memory(const Study& study, const Layout& layout, const StepShape& step, const Platform& platform,
+                  ScenarioResult& r);
+StepShape step_of(const Study& study, int batch);
 
 } // namespace moesim

@@ -1,0 +1,87 @@
+// The size checks of each op, shared by its launcher (<op>.cu) and its CPU reference
+// (reference.cpp) so that both refuse the same arguments with the same message:
+// std::invalid_argument("kernels::<op>: <what is wrong>"). Internal to kernels/; plain C++.
+#pragma once
+#include "kernels/kernels.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace moesim::kernels::detail {
+
+inline void require(bool ok, const char* op, const std::string& what)
+{
+  if (!ok)
+    throw std::invalid_argument(std::string("kernels::") + op + ": " + what);
+}
+
+inline void require_at_least(const char* op, const char* name, std::int64_t value, std::int64_t least)
+{
+  require(value >= least, op, std::string(name) + " must be >= " + std::to_string(least) + ", got " +
+                                  std::to_string(value));
+}
+
+// 1 <= k <= limit, where limit is max_top_k or less.
+inline void require_top_k(const char* op, int k, int limit)
+{
+  require(k >= 1 && k <= limit, op, "k must be in [1, " + std::to_string(limit) + "], got " + std::to_string(k));
+}
+
+inline void check_rmsnorm(int rows, int dim, float eps)
+{
+  require_at_least("rmsnorm", "rows", rows, 0);
+  require_at_least("rmsnorm", "dim", dim, 1);
+  require(eps >= 0.0f, "rmsnorm", "eps must be >= 0, got " + std::to_string(eps));
+}
+
+inline void check_silu_mul(int rows, int inter)
+{
+  require_at_least("silu_mul", "rows", rows, 0);
+  require_at_least("silu_mul", "inter", inter, 1);
+}
+
+inline void check_residual_add(std::int64_t n)
+{
+  require_at_least("residual_add", "n", n, 0);
+}
+
+inline void check_topk_softmax(int tokens, int experts, int k)
+{
+  require_at_least("topk_softmax", "tokens", tokens, 0);
+  require_at_least("topk_softmax", "experts", experts, 1);
+  require_top_k("topk_softmax", k, std::min(experts, max_top_k));
+}
+
+// k is not bounded by `experts`: an EP shard may hold fewer experts than a token chooses.
+inline void check_permute(int tokens, int hidden, int k, int experts)
+{
+  require_at_least("permute", "tokens", tokens, 0);
+  require_at_least("permute", "hidden", hidden, 1);
+  require_at_least("permute", "experts", experts, 1);
+  require_top_k("permute", k, max_top_k);
+  require(static_cast<std::int64_t>(tokens) * k <= INT32_MAX, "permute", "tokens * k must fit in int32");
+}
+
+inline void check_unpermute(int tokens, int hidden, int k)
+{
+  require_at_least("unpermute", "tokens", tokens, 0);
+  require_at_least("unpermute", "hidden", hidden, 1);
+  require_top_k("unpermute", k, max_top_k);
+}
+
+inline void check_embedding(int tokens, int hidden, int rows)
+{
+  require_at_least("embedding", "tokens", tokens, 0);
+  require_at_least("embedding", "hidden", hidden, 1);
+  require_at_least("embedding", "rows", rows, 1);
+}
+
+inline void check_argmax(int rows, int cols)
+{
+  require_at_least("argmax", "rows", rows, 0);
+  require_at_least("argmax", "cols", cols, 1);
+}
+
+} // namespace moesim::kernels::detail

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian bookworm machine: installs what is missing (apt), builds (CMake,
+# Release), then runs the default study, or with --test the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-study}
+case "$mode" in study | --test) ;; *) echo "usage: scripts/setup.sh [--test]" >&2; exit 2 ;; esac
+bash scripts/install-deps.sh
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j"$jobs"
+if [ "$mode" = --test ]; then
+  ctest --test-dir build --output-on-failure -j"$jobs"
+else
+  ./build/cli/moesim
+fi

@@ -1,0 +1,257 @@
+// The moesim command line as a user meets it: the default study's pinned output, and bad input
+// answered by one line naming the file, the key and the fix, exit code 2, nothing written.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out, err;
+};
+
+Run moesim(const std::string& args)
+{
+  // ctest runs test cases in parallel processes: one stderr file per process.
+  const fs::path err = fs::temp_directory_path() / ("moesim_cli_test." + std::to_string(getpid()) + ".err");
+  const std::string cmd = std::string(MOESIM_BIN) + " --root " + MOESIM_SOURCE_DIR + " " + args + " 2>" + err.string();
+  Run r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
+    r.out.append(buf.data(), n);
+  int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream f(err);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  r.err = ss.str();
+  return r;
+}
+
+std::string slurp(const fs::path& p)
+{
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+fs::path scratch(const std::string& name)
+{
+  fs::path d = fs::temp_directory_path() / ("moesim_cli_" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// A small valid study to mutate.
+std::string study_text(const std::string& extra = "", const std::string& plans = "[tp2]",
+                       const std::string& platform = "nvswitch-2x-h100")
+{
+  return "name: small\nmodel: qwen3-30b-a3b\nplatforms: [" + platform +
+         "]\nphase: decode\nbatch: [1]\ncontext: 128\nplans: " + plans + "\n" + extra;
+}
+
+fs::path write(const fs::path& dir, const std::string& name, const std::string& text)
+{
+  std::ofstream(dir / name) << text;
+  return dir / name;
+}
+
+// One line on stderr, exit code 2, no output file.
+void expect_usage_error(const Run& r, const fs::path& out_file)
+{
+  CHECK(r.code == 2);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK_THAT(r.err, Contains("moesim: error: "));
+  CHECK_THAT(r.err, Contains("(fix: "));
+  CHECK(r.out.empty());
+  CHECK_FALSE(fs::exists(out_file));
+}
+
+} // namespace
+
+TEST_CASE("the default study prints its pinned output", "[quick][cli]")
+{
+  Run r = moesim("");
+  REQUIRE(r.code == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out == slurp(fs::path(MOESIM_SOURCE_DIR) / "tests/cli/expected/default.txt"));
+}
+
+TEST_CASE("the same input gives the same bytes out, whatever the parallelism", "[quick][cli]")
+{
+  fs::path d = scratch("determinism");
+  Run a = moesim("run --json " + (d / "a.json").string() + " --csv " + (d / "a.csv").string() + " -j 1");
+  Run b = moesim("run --json " + (d / "b.json").string() + " --csv " + (d / "b.csv").string() + " -j 3");
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  CHECK(a.out == b.out);
+  CHECK(slurp(d / "a.json") == slurp(d / "b.json"));
+  CHECK(slurp(d / "a.csv") == slurp(d / "b.csv"));
+}
+
+TEST_CASE("json, csv and trace carry every scenario", "[quick][cli]")
+{
+  fs::path d = scratch("outputs");
+  Run r = moesim("run --plan tp4,ep4 --batch 1 --platform nvswitch-4x-h200 --json " + (d / "r.json").string() +
+                 " --csv " + (d / "r.csv").string() + " --trace " + (d / "t.json").string());
+  REQUIRE(r.code == 0);
+  auto j = nlohmann::json::parse(slurp(d / "r.json"));
+  REQUIRE(j["results"].size() == 2);
+  CHECK(j["results"][0]["plan"] == "tp4");
+  CHECK(j["results"][1]["host_syncs"] == 62); // ep4 eager: one all-to-all-v count sync per MoE layer
+  std::string csv = slurp(d / "r.csv");
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
+  auto t = nlohmann::json::parse(slurp(d / "t.json"));
+  // One named process per (scenario, GPU): 2 scenarios x 4 GPUs.
+  int procs = 0;
+  for (const auto& e : t["traceEvents"])
+    procs += e["ph"] == "M" && e["name"] == "process_name";
+  CHECK(procs == 8);
+}
+
+TEST_CASE("schedule writes the op DAG that validate/ will replay", "[quick][cli]")
+{
+  fs::path d = scratch("schedule");
+  Run r = moesim("schedule default --plan ep4 --batch 1 -o " + (d / "s.json").string());
+  REQUIRE(r.code == 0);
+  auto j = nlohmann::json::parse(slurp(d / "s.json"));
+  CHECK(j["format"] == "moesim-schedule-1");
+  CHECK(j["world"] == 4);
+  CHECK(j["ranks"].size() == 4);
+}
+
+TEST_CASE("a missing study file", "[quick][cli]")
+{
+  fs::path d = scratch("missing");
+  Run r = moesim("run " + (d / "nope.yaml").string() + " --json " + (d / "o.json").string());
+  expect_usage_error(r, d / "o.json");
+  CHECK_THAT(r.err, Contains("nope.yaml") && Contains("file not found"));
+}
+
+TEST_CASE("an unknown study name lists the known ones", "[quick][cli]")
+{
+  Run r = moesim("run nosuchstudy");
+  expect_usage_error(r, "/nonexistent");
+  CHECK_THAT(r.err, Contains("unknown study 'nosuchstudy'") && Contains("default"));
+}
+
+TEST_CASE("malformed YAML names the line", "[quick][cli]")
+{
+  fs::path d = scratch("yaml");
+  fs::path s = write(d, "s.yaml", "name: x\nmodel: [unclosed\n");
+  Run r = moesim("run " + s.string() + " --json " + (d / "o.json").string());
+  expect_usage_error(r, d / "o.json");
+  CHECK_THAT(r.err, Contains("s.yaml:") && Contains("malformed YAML"));
+}
+
+TEST_CASE("an unknown key names the key and the accepted ones", "[quick][cli]")
+{
+  fs::path d = scratch("key");
+  fs::path s = write(d, "s.yaml", study_text("batchsize: 4\n"));
+  Run r = moesim("run " + s.string() + " --csv " + (d / "o.csv").string());
+  expect_usage_error(r, d / "o.csv");
+  CHECK_THAT(r.err, Contains("s.yaml:8: batchsize: unknown key") && Contains("batch"));
+}
+
+TEST_CASE("an unknown model name lists the models", "[quick][cli]")
+{
+  fs::path d = scratch("model");
+  std::string text = study_text();
+  text.replace(text.find("qwen3-30b-a3b"), 13, "qwen9");
+  Run r = moesim("run " + write(d, "s.yaml", text).string());
+  expect_usage_error(r, "/nonexistent");
+  CHECK_THAT(r.err, Contains("unknown model 'qwen9'") && Contains("mixtral-8x7b"));
+}
+
+TEST_CASE("an unreadable plan spec", "[quick][cli]")
+{
+  fs::path d = scratch("planspec");
+  Run r = moesim("run " + write(d, "s.yaml", study_text("", "[tq2]")).string());
+  expect_usage_error(r, "/nonexistent");
+  CHECK_THAT(r.err, Contains("s.yaml:7: plans") && Contains("tq2"));
+}
+
+TEST_CASE("a plan for another GPU count than the platform's", "[quick][cli]")
+{
+  fs::path d = scratch("count");
+  Run r = moesim("run " + write(d, "s.yaml", study_text("", "[tp4]")).string() + " --json " + (d / "o.json").string());
+  expect_usage_error(r, d / "o.json");
+  CHECK_THAT(r.err, Contains("uses 4 GPUs but the platform has 2"));
+}
+
+TEST_CASE("a model that does not fit says by how much", "[quick][cli]")
+{
+  // DeepSeek-V3 in FP8 is ~0.68 TB: it cannot fit two 80 GB GPUs.
+  fs::path d = scratch("fit");
+  std::string text = study_text();
+  text.replace(text.find("qwen3-30b-a3b"), 13, "deepseek-v3");
+  fs::path s = write(d, "s.yaml", text);
+  Run r = moesim("run " + s.string() + " --json " + (d / "o.json").string());
+  expect_usage_error(r, d / "o.json");
+  CHECK_THAT(r.err, Contains("does not fit") && Contains("short by") && Contains("--allow-refused"));
+  Run ok = moesim("run " + s.string() + " --allow-refused");
+  CHECK(ok.code == 0);
+  CHECK_THAT(ok.out, Contains("refused"));
+  Run sch = moesim("schedule " + s.string() + " --plan tp2 -o " + (d / "s.json").string());
+  expect_usage_error(sch, d / "s.json");
+}
+
+TEST_CASE("malformed platform XML names the line", "[quick][cli]")
+{
+  fs::path d = scratch("xml");
+  write(d, "p.xml", "<?xml version='1.0'?>\n<platform version=\"4.1\">\n<zone id=\"z\" routing=\"Full\">\n");
+  Run r = moesim("run " + write(d, "s.yaml", study_text("", "[tp2]", (d / "p.xml").string())).string());
+  expect_usage_error(r, "/nonexistent");
+  CHECK_THAT(r.err, Contains("p.xml:") && Contains("malformed XML"));
+}
+
+TEST_CASE("a disconnected platform is refused before SimGrid sees it", "[quick][cli]")
+{
+  fs::path d = scratch("disconnected");
+  std::string xml = slurp(fs::path(MOESIM_SOURCE_DIR) / "platforms/nvswitch-2x-h100.xml");
+  const auto a = xml.find("<route"), b = xml.find("</route>");
+  REQUIRE(a != std::string::npos);
+  xml.erase(a, b + 8 - a);
+  write(d, "p.xml", xml);
+  Run r = moesim("run " + write(d, "s.yaml", study_text("", "[tp2]", (d / "p.xml").string())).string());
+  expect_usage_error(r, "/nonexistent");
+  CHECK_THAT(r.err, Contains("gpu0->gpu1") && Contains("not connected"));
+}
+
+TEST_CASE("a missing platform file", "[quick][cli]")
+{
+  fs::path d = scratch("noplat");
+  Run r = moesim("run " + write(d, "s.yaml", study_text("", "[tp2]", "/nonexistent/p.xml")).string());
+  expect_usage_error(r, "/nonexistent");
+  CHECK_THAT(r.err, Contains("/nonexistent/p.xml") && Contains("not found"));
+}
+
+TEST_CASE("an output folder that does not exist fails before simulating", "[quick][cli]")
+{
+  Run r = moesim("run --json /nonexistent/dir/o.json");
+  expect_usage_error(r, "/nonexistent/dir/o.json");
+  CHECK_THAT(r.err, Contains("--json"));
+}
+
+TEST_CASE("unknown command-line options are usage errors", "[quick][cli]")
+{
+  Run r = moesim("run --frobnicate");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err + r.out, Contains("frobnicate"));
+}

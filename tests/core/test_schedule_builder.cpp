@@ -1,0 +1,190 @@
+// The schedule builder: conservation laws a correct split must obey (FLOPs, weights, bytes), and
+// the structure every plan needs (matched collectives, matched pipeline sends, host syncs).
+#include "core/model_loader.hpp"
+#include "core/schedule_builder.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <set>
+
+using namespace moesim;
+
+namespace {
+
+Model load(const std::string& name)
+{
+  return load_model_file(std::string(MOESIM_SOURCE_DIR) + "/workloads/models/" + name + ".yaml").model;
+}
+
+Schedule build(const Model& m, const std::string& plan, int gpus, int batch, bool graphs = false, int context = 1024)
+{
+  Layout L = make_layout(Plan::parse(plan), m, gpus);
+  BuildOptions opt;
+  opt.engine.cuda_graphs = graphs;
+  return build_schedule(m, L, StepShape{Phase::decode, batch, context, 0}, opt);
+}
+
+double gemm_flops(const Schedule& s)
+{
+  double f = 0;
+  for (const auto& r : s.ranks)
+    for (const Op& o : r.ops)
+      if (o.kind == OpKind::gemm || o.kind == OpKind::grouped_gemm)
+        f += o.flops;
+  return f;
+}
+
+// Mixtral-8x7B: h 4096, 32 layers, 8 experts top-2 of width 14336, GQA 32/8 x 128, vocab 32000.
+constexpr double h = 4096, L = 32, E = 8, k = 2, I = 14336, V = 32000;
+// attention projections per layer: h*(32+2*8)*128 + 32*128*h = 25165824 + 16777216
+constexpr double attn = 41943040;
+
+} // namespace
+
+TEST_CASE("TP4 splits every GEMM without losing or duplicating FLOPs (router replicated)", "[quick][schedule]")
+{
+  // Summed over the 4 ranks, T = 8 tokens:
+  //   attention  2 T attn            (heads split 4 ways)
+  //   router     4 * 2 T E h         (every rank routes every token)
+  //   experts    6 T k h I           (each rank: T k token-expert pairs at width I/4; up 2x, down 1x)
+  //   LM head    2 T V h             (vocab split 4 ways)
+  const Model m = load("mixtral-8x7b");
+  const double T = 8;
+  const double expected = T * (L * (2 * attn + 4 * 2 * E * h + 6 * k * h * I) + 2 * V * h);
+  CHECK(gemm_flops(build(m, "tp4", 4, 8)) == Approx(expected).epsilon(1e-12));
+}
+
+TEST_CASE("EP4 routes each token once and computes each expert pair once", "[quick][schedule]")
+{
+  // Same as TP4 but the router runs on each rank's slice of the tokens: 2 T E h in total; experts:
+  // each rank holds 2 of the 8 experts at full width, receiving T k / 4 token-expert pairs.
+  const Model m = load("mixtral-8x7b");
+  const double T = 8;
+  const double expected = T * (L * (2 * attn + 2 * E * h + 6 * k * h * I) + 2 * V * h);
+  CHECK(gemm_flops(build(m, "ep4", 4, 8)) == Approx(expected).epsilon(1e-12));
+}
+
+TEST_CASE("every collective is called by exactly its group, with one size", "[quick][schedule]")
+{
+  const Model m = load("qwen3-30b-a3b");
+  for (const char* plan : {"tp4", "ep4", "tp2xep2", "dp4xep4", "dp4xtp4", "dp2xep4", "tp2xpp2", "ep2xpp2"}) {
+    INFO(plan);
+    Schedule s = build(m, plan, 4, 16);
+    std::map<int, std::set<int>> members;
+    std::map<int, std::pair<OpKind, double>> sig;
+    for (const auto& r : s.ranks)
+      for (const Op& o : r.ops) {
+        if (op_class(o.kind) != OpClass::collective)
+          continue;
+        REQUIRE(o.coll >= 0);
+        REQUIRE(o.coll < s.collectives);
+        CHECK(members[o.coll].insert(r.rank).second); // once per rank
+        CHECK(s.layout.group(o.group).index_of(r.rank) >= 0);
+        if (o.kind != OpKind::all_to_all) {
+          auto [it, fresh] = sig.try_emplace(o.coll, o.kind, o.comm_bytes);
+          CHECK(it->second.first == o.kind);
+          CHECK(it->second.second == o.comm_bytes);
+        }
+      }
+    CHECK(static_cast<int>(members.size()) == s.collectives);
+    for (const auto& r : s.ranks)
+      for (const Op& o : r.ops)
+        if (op_class(o.kind) == OpClass::collective) {
+          const auto& g = s.layout.group(o.group).ranks;
+          CHECK(members[o.coll] == std::set<int>(g.begin(), g.end()));
+        }
+  }
+}
+
+TEST_CASE("all-to-all combine returns exactly what dispatch sent", "[quick][schedule]")
+{
+  const Model m = load("qwen3-30b-a3b");
+  Layout lay = make_layout(Plan::parse("ep4"), m, 4);
+  BuildOptions opt;
+  opt.routing = RoutingSpec{RoutingKind::zipf, 3, 1.2};
+  Schedule s = build_schedule(m, lay, StepShape{Phase::decode, 64, 512, 0}, opt);
+  // dispatch on rank i sends peer_bytes[j] to j; combine on rank j must send the same back to i.
+  std::map<std::string, std::vector<std::vector<double>>> rows;
+  for (const auto& r : s.ranks)
+    for (const Op& o : r.ops)
+      if (o.kind == OpKind::all_to_all && o.name.find("counts") == std::string::npos)
+        rows[o.name].push_back(o.peer_bytes);
+  REQUIRE(rows.size() == 2 * 48); // 48 MoE layers
+  for (int l = 0; l < 48; l++) {
+    auto& d = rows["L" + std::to_string(l) + ".moe.dispatch"];
+    auto& c = rows["L" + std::to_string(l) + ".moe.combine"];
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < 4; j++)
+        CHECK(d[i][j] == c[j][i]);
+  }
+}
+
+TEST_CASE("eager all-to-all-v syncs with the host once per MoE layer; graphs never", "[quick][schedule]")
+{
+  const Model m = load("qwen3-30b-a3b"); // 48 MoE layers
+  auto syncs = [](const Schedule& s) {
+    int n = 0;
+    for (const Op& o : s.ranks[0].ops)
+      n += o.kind == OpKind::host_sync;
+    return n;
+  };
+  CHECK(syncs(build(m, "ep4", 4, 4, false)) == 48);
+  CHECK(syncs(build(m, "ep4", 4, 4, true)) == 0);
+  CHECK(syncs(build(m, "tp4", 4, 4, false)) == 0);
+}
+
+TEST_CASE("pipeline sends and receives pair up", "[quick][schedule]")
+{
+  const Model m = load("qwen3-30b-a3b");
+  Schedule s = build(m, "tp2xpp2", 4, 8); // 2 stages x 2 microbatches
+  std::map<int, std::pair<int, double>> sends, recvs; // tag -> (rank, bytes)
+  for (const auto& r : s.ranks)
+    for (const Op& o : r.ops) {
+      if (o.kind == OpKind::send) {
+        CHECK(o.stream == 1);
+        CHECK(o.deps.size() == 1);
+        sends[o.tag] = {r.rank, o.comm_bytes};
+      }
+      if (o.kind == OpKind::recv)
+        recvs[o.tag] = {o.peer, o.comm_bytes};
+    }
+  // 2 microbatches x 2 ranks per stage cross the one stage boundary; each carries the 4 tokens of its
+  // microbatch (replicated in the stage's attention TP group): 4 * 2048 * 2 bytes.
+  REQUIRE(sends.size() == 4);
+  CHECK(sends == recvs);
+  for (const auto& [tag, v] : sends)
+    CHECK(v.second == 4 * 2048 * 2);
+}
+
+TEST_CASE("an idle attention-DP replica reads no attention weights", "[quick][schedule]")
+{
+  // dp4xep4 at batch 1: replica 0 holds the only sequence; ranks 1-3 run empty attention GEMMs.
+  const Model m = load("qwen3-30b-a3b");
+  Schedule s = build(m, "dp4xep4", 4, 1);
+  for (int r = 0; r < 4; r++) {
+    double attn_bytes = 0;
+    for (const Op& o : s.ranks[r].ops)
+      if (o.kind == OpKind::gemm && o.name.find(".attn.") != std::string::npos)
+        attn_bytes += o.bytes;
+    if (r == 0)
+      CHECK(attn_bytes > 0);
+    else
+      CHECK(attn_bytes == 0);
+  }
+}
+
+TEST_CASE("memory per rank adds up to the model, with replicas counted", "[quick][schedule]")
+{
+  // TP4 on Mixtral: every weight is split 4 ways except the router (h x E per layer), which each
+  // rank holds whole: the sum over ranks is the model's bytes + 3 extra router copies.
+  const Model m = load("mixtral-8x7b");
+  Layout lay = make_layout(Plan::parse("tp4"), m, 4);
+  StepShape st{Phase::decode, 4, 1023, 0};
+  double sum = 0;
+  for (int r = 0; r < 4; r++)
+    sum += memory_per_rank(m, lay, st, r).weights;
+  CHECK(sum == Approx(m.weight_bytes() + 3 * L * h * E * 2).epsilon(1e-12));
+  // KV cache per rank: 4 sequences x 1024 positions x K and V x 2 local KV heads x 128 x 2 bytes x 32 layers.
+  CHECK(memory_per_rank(m, lay, st, 0).kv_cache == Approx(4.0 * 1024 * 2 * 2 * 128 * 2 * 32).epsilon(1e-12));
+}

@@ -1,0 +1,125 @@
+// Compute ops through the simulator (the roofline, timed by SimGrid), the host launch model, host
+// synchronisations, and load imbalance at a collective. Expected times derived by hand.
+#include "core/costs.hpp"
+#include "fixtures.hpp"
+#include "sim/simulation.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace moesim;
+using namespace moesim::test;
+
+namespace {
+constexpr double rel = 1e-9;
+
+Op compute_op(double flops, double bytes, int kernels = 1)
+{
+  Op op;
+  op.kind = OpKind::gemm;
+  op.flops = flops;
+  op.bytes = bytes;
+  op.kernels = kernels;
+  return op;
+}
+} // namespace
+
+TEST_CASE("a memory-bound and a compute-bound GEMM on one GPU", "[quick][sim]")
+{
+  // GPU: 1e15 FLOP/s bf16, 2e12 B/s, 3 us per kernel, efficiencies 1.
+  // Decode GEMM 1x4096x4096: bytes 33570816 -> 16.785408 us (+3 us overhead) = 19.785408 us.
+  // Prefill GEMM 8192^3: 2*8192^3 = 1099511627776 flops -> 1.099511627776 ms (+3 us).
+  GpuProps g;
+  g.kernel_overhead = 3e-6;
+  Simulation sim(star_platform("gemm", 1, 1e11, "nvlink", g));
+  Schedule s = empty_schedule(1);
+  add_op(s, 0, compute_op(2.0 * 4096 * 4096, 33570816));
+  add_op(s, 0, compute_op(2.0 * 8192 * 8192 * 8192, 402653184));
+  SimOutput out = sim.run(s);
+  const auto& ev = out.timeline.events;
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[0].end - ev[0].start == Approx(3e-6 + 33570816 / 2e12).epsilon(rel));
+  CHECK(ev[1].end - ev[1].start == Approx(3e-6 + 1099511627776 / 1e15).epsilon(rel));
+  CHECK(out.timeline.step_time == Approx(6e-6 + 33570816 / 2e12 + 1099511627776 / 1e15).epsilon(rel));
+}
+
+TEST_CASE("eager launches: tiny kernels wait for the host", "[quick][sim]")
+{
+  // launch 10 us per kernel, three 1 us kernels (1e9 flops at 1e15): the host issues them at 10, 20
+  // and 30 us; each runs 1 us once issued: ends at 11, 21, 31 us. The GPU waited 10 + 9 + 9 = 28 us.
+  Simulation sim(star_platform("eager", 1, 1e11));
+  Schedule s = empty_schedule(1);
+  s.engine.cuda_graphs = false;
+  s.engine.launch_s = 10e-6;
+  for (int i = 0; i < 3; i++)
+    add_op(s, 0, compute_op(1e9, 0));
+  SimOutput out = sim.run(s);
+  CHECK(out.timeline.step_time == Approx(31e-6).epsilon(rel));
+  Breakdown b = breakdown_of_rank(out.timeline, 0);
+  CHECK(b.host == Approx(28e-6).epsilon(rel));
+  CHECK(b.compute == Approx(3e-6).epsilon(rel));
+  CHECK(b.idle == Approx(0).margin(1e-15));
+}
+
+TEST_CASE("a host sync drains the launch queue", "[quick][sim]")
+{
+  // launch 10 us, sync 5 us; ops: c0, c1, sync, c2 (1 us each on the GPU).
+  // c0 10-11, c1 20-21; the sync is reached at 21 us: host = max(20, 21) + 5 = 26 us;
+  // c2 is launched at 26 + 10 = 36 us and ends at 37 us.
+  Simulation sim(star_platform("sync", 1, 1e11));
+  Schedule s = empty_schedule(1);
+  s.engine.cuda_graphs = false;
+  s.engine.launch_s = 10e-6;
+  s.engine.sync_s = 5e-6;
+  add_op(s, 0, compute_op(1e9, 0));
+  add_op(s, 0, compute_op(1e9, 0));
+  Op sync;
+  sync.kind = OpKind::host_sync;
+  add_op(s, 0, sync);
+  add_op(s, 0, compute_op(1e9, 0));
+  SimOutput out = sim.run(s);
+  CHECK(out.timeline.step_time == Approx(37e-6).epsilon(rel));
+  CHECK(out.timeline.events[2].end == Approx(26e-6).epsilon(rel));
+}
+
+TEST_CASE("under CUDA graphs one launch covers the step", "[quick][sim]")
+{
+  // graph launch 10 us, then three 1 us kernels back to back: 13 us.
+  Simulation sim(star_platform("graph", 1, 1e11));
+  Schedule s = empty_schedule(1);
+  s.engine.cuda_graphs = true;
+  s.engine.graph_launch_s = 10e-6;
+  for (int i = 0; i < 3; i++)
+    add_op(s, 0, compute_op(1e9, 0));
+  CHECK(sim.run(s).timeline.step_time == Approx(13e-6).epsilon(rel));
+}
+
+TEST_CASE("the slowest rank sets the pace of a collective", "[quick][sim]")
+{
+  // Rank 0 computes 100 us (1e11 flops at 1e15), ranks 1-3 compute 10 us, then an all-to-all of
+  // 1 MB per peer on 100 GB/s links (3 MB per link direction: 30 us, plus alpha 11.8 us).
+  // Everyone leaves the all-to-all at 100 + 11.8 + 30 = 141.8 us; ranks 1-3 waited 90 us for rank 0.
+  Simulation sim(star_platform("imbalance", 4, 1e11));
+  Schedule s = empty_schedule(4);
+  for (int r = 0; r < 4; r++)
+    add_op(s, r, compute_op(r == 0 ? 1e11 : 1e10, 0));
+  add_collective(s, OpKind::all_to_all, 3e6);
+  for (int r = 0; r < 4; r++) {
+    s.ranks[r].ops[1].peer_bytes.assign(4, 1e6);
+    s.ranks[r].ops[1].peer_bytes[r] = 0;
+  }
+  SimOutput out = sim.run(s);
+  CHECK(out.timeline.step_time == Approx(141.8e-6).epsilon(rel));
+  for (int r = 1; r < 4; r++) {
+    Breakdown b = breakdown_of_rank(out.timeline, r);
+    CHECK(b.idle == Approx(90e-6).epsilon(rel));
+    CHECK(b.comm == Approx(41.8e-6).epsilon(rel));
+  }
+  CHECK(breakdown_of_rank(out.timeline, 0).idle == Approx(0).margin(1e-15));
+}
+
+TEST_CASE("a schedule for another GPU count is refused", "[quick][sim]")
+{
+  Simulation sim(star_platform("count", 2, 1e11));
+  Schedule s = empty_schedule(4);
+  CHECK_THROWS_WITH(sim.run(s), Catch::Matchers::Contains("needs 4 GPUs but the platform has 2"));
+}

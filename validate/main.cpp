@@ -1,0 +1,90 @@
+// moesim-validate: the GPU side of moesim. For now:
+//   --info                  this machine's CUDA devices, driver, runtime and NCCL versions, as JSON
+//   --check-schedule FILE   what replaying FILE would need, per rank (no GPU needed)
+// Exit status: 0 done, 2 bad input (one line naming the file, the key and the fix), 1 anything else.
+// No CLI11 here: it belongs to cli/, and the GPU machines build without it.
+#include "core/error.hpp"
+#include "core/schedule_json.hpp"
+#include "validate/comm_plan.hpp"
+#include "validate/device_info.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+using namespace moesim;
+
+namespace {
+
+const char* const usage = "usage: moesim-validate --info\n"
+                          "       moesim-validate --check-schedule FILE\n";
+
+// load_schedule_file reports missing and mistyped keys as InputError, but a key of the wrong
+// structure (e.g. "step" not an object) as nlohmann's exception: report both the same way.
+Schedule load(const std::string& path)
+{
+  try {
+    return load_schedule_file(path);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path, "", std::string("not a valid moesim schedule: ") + e.what(),
+                     "regenerate the file with `moesim schedule`");
+  }
+}
+
+void check_schedule(const std::string& path)
+{
+  const Schedule s = load(path);
+  const validate::CommPlan plan = validate::plan_communicators(s, path);
+  std::printf("schedule %s: model %s, plan %s, %s batch %d, world %d\n", path.c_str(), s.model.c_str(),
+              s.layout.plan.name.c_str(), to_string(s.step.phase), s.step.batch, s.layout.world);
+  std::printf("communicators: %zu\n", plan.comms.size());
+  for (std::size_t c = 0; c < plan.comms.size(); c++) {
+    const validate::CommSpec& cs = plan.comms[c];
+    const std::string groups = cs.groups.empty() ? "" : " (groups " + validate::join(cs.groups) + ")";
+    std::printf("  comm %zu: %s%s, ranks %s\n", c, cs.kind.c_str(), groups.c_str(), validate::join(cs.ranks).c_str());
+  }
+  std::printf("%5s %6s %8s %11s %5s %5s  %s\n", "rank", "ops", "compute", "collective", "p2p", "host", "comms");
+  for (const RankSchedule& r : s.ranks) {
+    std::array<int, 4> n{}; // by OpClass
+    for (const Op& op : r.ops)
+      n[static_cast<int>(op_class(op.kind))]++;
+    std::printf("%5d %6zu %8d %11d %5d %5d  %s\n", r.rank, r.ops.size(), n[static_cast<int>(OpClass::compute)],
+                n[static_cast<int>(OpClass::collective)], n[static_cast<int>(OpClass::p2p)],
+                n[static_cast<int>(OpClass::host)], validate::join(plan.rank_comms[r.rank]).c_str());
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.size() == 1 && (args[0] == "-h" || args[0] == "--help")) {
+      std::fputs(usage, stdout);
+      return 0;
+    }
+    if (args.size() == 1 && args[0] == "--info") {
+      std::cout << validate::to_json(validate::query_system_info()).dump(1) << "\n";
+      return 0;
+    }
+    if (args.size() == 2 && args[0] == "--check-schedule") {
+      check_schedule(args[1]);
+      return 0;
+    }
+    if (args.size() == 1 && args[0] == "--check-schedule")
+      throw InputError("command line", "--check-schedule", "needs a FILE", "pass the schedule written by `moesim schedule`");
+    std::fputs(usage, stderr);
+    return 2;
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "moesim-validate: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "moesim-validate: internal error: %s\n", e.what());
+    return 1;
+  }
+}
