@@ -92,7 +92,19 @@ T get(const json& j, const char* key, const std::string& file, const std::string
 
 } // namespace
 
+static Schedule parse_schedule(const json& j, const std::string& file);
+
 Schedule schedule_from_json(const json& j, const std::string& file)
+{
+  try {
+    return parse_schedule(j, file);
+  } catch (const json::exception& e) {
+    // A whole section missing or of the wrong type (the per-key checks cover the rest).
+    throw InputError(file, "", std::string("malformed schedule: ") + e.what(), "regenerate it with `moesim schedule`");
+  }
+}
+
+static Schedule parse_schedule(const json& j, const std::string& file)
 {
   if (!j.is_object() || j.value("format", "") != "moesim-schedule-1")
     throw InputError(file, "format", "not a moesim schedule (expected format moesim-schedule-1)",

@@ -66,38 +66,40 @@ std::string render_table(const Study& study, const std::vector<ScenarioResult>& 
     o << " of " << study.prompt << "-token prompts";
   o << ", routing " << study.routing.describe() << ", "
     << (study.engine.cuda_graphs ? "CUDA graphs" : "eager launches") << "\n";
-  // Group by platform then batch, keeping the order of first appearance.
-  std::vector<std::pair<std::string, int>> groups;
+  // One table per platform (in order of first appearance), rows by batch then plan.
+  std::vector<std::string> platforms;
   for (const auto& r : results)
-    if (std::find(groups.begin(), groups.end(), std::make_pair(r.platform, r.batch)) == groups.end())
-      groups.push_back({r.platform, r.batch});
+    if (std::find(platforms.begin(), platforms.end(), r.platform) == platforms.end())
+      platforms.push_back(r.platform);
   const std::vector<std::string> head = {
-      "plan", "step", decode ? "tok/s/user" : "TTFT", "tok/s", "tok/s/GPU", "compute", "comm", "host", "idle",
-      "link bytes", "mem/GPU", "measured"};
-  for (const auto& [plat, batch] : groups) {
+      "batch", "plan", "step", decode ? "tok/s/user" : "TTFT", "tok/s", "tok/s/GPU", "compute", "comm", "host",
+      "idle", "link bytes", "mem/GPU", "measured tok/s/user"};
+  for (const std::string& plat : platforms) {
     const ScenarioResult* any = nullptr;
     for (const auto& r : results)
-      if (r.platform == plat && r.batch == batch)
+      if (r.platform == plat && !any)
         any = &r;
-    o << "\n" << plat << " (" << any->gpus << "x " << any->gpu_model << ")";
+    o << "\n" << plat << ": " << any->gpus << "x " << any->gpu_model << "\n";
     if (!any->platform_description.empty())
-      o << ": " << any->platform_description;
-    o << "\nbatch " << batch << "\n";
+      o << "  " << any->platform_description << "\n";
     std::vector<std::vector<std::string>> rows = {head};
+    int last_batch = -1;
     for (const auto& r : results) {
-      if (r.platform != plat || r.batch != batch)
+      if (r.platform != plat)
         continue;
+      const std::string batch = r.batch == last_batch ? "" : std::to_string(r.batch);
+      last_batch = r.batch;
       const double mem = r.memory.total();
       std::string memcol = fmt("%.1f", mem / 1073741824.0) + "/" + fmt("%.0f GiB", r.memory_capacity / 1073741824.0);
       if (r.refused) {
-        rows.push_back({r.plan, "refused", "-", "-", "-", "-", "-", "-", "-", "-", memcol, ""});
+        rows.push_back({batch, r.plan, "refused", "-", "-", "-", "-", "-", "-", "-", "-", memcol, ""});
         continue;
       }
       double link = 0;
       for (const auto& [cls, b] : r.link_bytes)
         link += b;
       const Reference* ref = reference_for(study, r);
-      rows.push_back({r.plan, fmt_time(r.step_time),
+      rows.push_back({batch, r.plan, fmt_time(r.step_time),
                       decode ? fmt("%.1f", r.tok_s_user) : fmt_time(r.step_time), fmt("%.1f", r.tok_s_total),
                       fmt("%.1f", r.tok_s_per_gpu), pct(r.mean.compute, r.step_time), pct(r.mean.comm, r.step_time),
                       pct(r.mean.host, r.step_time), pct(r.mean.idle, r.step_time), fmt_bytes(link), memcol,
@@ -110,7 +112,7 @@ std::string render_table(const Study& study, const std::vector<ScenarioResult>& 
     for (const auto& row : rows) {
       std::string line = "  ";
       for (size_t i = 0; i < row.size(); i++)
-        line += pad(row[i], w[i], i > 0 && i < 10) + (i + 1 < row.size() ? "  " : "");
+        line += pad(row[i], w[i], i != 1 && i < 11) + (i + 1 < row.size() ? "  " : "");
       while (!line.empty() && line.back() == ' ')
         line.pop_back();
       o << line << "\n";
@@ -127,7 +129,7 @@ std::string render_table(const Study& study, const std::vector<ScenarioResult>& 
   return o.str();
 }
 
-// Which component grew most between a fast and a slow plan, in words.
+// How each component changed between a fast and a slow scenario, largest first, in words.
 static std::string attribute(const ScenarioResult& fast, const ScenarioResult& slow)
 {
   struct Part {
@@ -138,15 +140,15 @@ static std::string attribute(const ScenarioResult& fast, const ScenarioResult& s
                              {"exposed communication", slow.mean.comm - fast.mean.comm},
                              {"host overhead", slow.mean.host - fast.mean.host},
                              {"idle (waiting for peers)", slow.mean.idle - fast.mean.idle}};
-  std::stable_sort(parts.begin(), parts.end(), [](const Part& a, const Part& b) { return a.d > b.d; });
+  std::stable_sort(parts.begin(), parts.end(), [](const Part& a, const Part& b) { return std::abs(a.d) > std::abs(b.d); });
   const double dt = slow.step_time - fast.step_time;
   std::ostringstream o;
-  o << "of the extra " << fmt_time(dt) << ", ";
+  o << "the step is " << fmt_time(dt) << " longer: ";
   int said = 0;
   for (const Part& p : parts) {
-    if (p.d <= 0.02 * dt || said == 3)
+    if (std::abs(p.d) <= 0.02 * std::abs(dt) || said == 3)
       break;
-    o << (said ? ", " : "") << fmt_time(p.d) << " is " << p.what;
+    o << (said ? ", " : "") << (p.d > 0 ? "+" : "-") << fmt_time(std::abs(p.d)) << " " << p.what;
     said++;
   }
   if (!said)
@@ -176,8 +178,16 @@ static std::string why(const ScenarioResult& r)
   }
   if (link > 0)
     o << "; " << fmt_bytes(link) << " over links, mostly " << top;
-  if (r.compute_imbalance > 1.05)
-    o << "; the busiest GPU computes " << fmt("%.2f", r.compute_imbalance) << "x the mean (expert imbalance)";
+  if (r.expert_imbalance > 1.05)
+    o << "; in each MoE layer the GPU with the most routed tokens spends " << fmt("%.2f", r.expert_imbalance)
+      << "x the mean time in expert GEMMs while the others wait (routing imbalance)";
+  if (r.pp > 1 && r.compute_imbalance > 1.05)
+    o << "; the busiest stage computes " << fmt("%.2f", r.compute_imbalance) << "x the mean (uneven stages)";
+  if (r.pp > 1)
+    o << "; each GPU idles " << fmt("%.0f%%", 100 * r.mean.idle / r.step_time)
+      << " of the step waiting for its pipeline stage: kept full by other requests across steps, the pipeline "
+         "would reach "
+      << fmt("%.0f", r.tok_s_pipelined) << " tok/s in aggregate, at the same per-user latency";
   return o.str();
 }
 
@@ -260,7 +270,7 @@ std::string render_csv(const std::vector<ScenarioResult>& results)
 {
   std::ostringstream o;
   o << "plan,platform,gpus,gpu_model,phase,batch,context,prompt,cuda_graphs,refused,step_time_s,tok_s_user,"
-       "tok_s_total,tok_s_per_gpu,compute_s,comm_s,host_s,idle_s,host_syncs,collectives,kernels,compute_imbalance,"
+       "tok_s_total,tok_s_per_gpu,tok_s_pipelined,compute_s,comm_s,host_s,idle_s,host_syncs,collectives,kernels,compute_imbalance,"
        "link_bytes,mem_weights_bytes,mem_kv_bytes,mem_act_bytes,mem_capacity_bytes\n";
   for (const auto& r : results) {
     double link = 0;
@@ -269,7 +279,8 @@ std::string render_csv(const std::vector<ScenarioResult>& results)
     o << r.plan << "," << r.platform << "," << r.gpus << "," << r.gpu_model << "," << to_string(r.phase) << ","
       << r.batch << "," << r.context << "," << r.prompt << "," << (r.cuda_graphs ? 1 : 0) << "," << (r.refused ? 1 : 0)
       << "," << fmt("%.9g", r.step_time) << "," << fmt("%.6g", r.tok_s_user) << "," << fmt("%.6g", r.tok_s_total)
-      << "," << fmt("%.6g", r.tok_s_per_gpu) << "," << fmt("%.9g", r.mean.compute) << "," << fmt("%.9g", r.mean.comm)
+      << "," << fmt("%.6g", r.tok_s_per_gpu) << "," << fmt("%.6g", r.tok_s_pipelined) << ","
+      << fmt("%.9g", r.mean.compute) << "," << fmt("%.9g", r.mean.comm)
       << "," << fmt("%.9g", r.mean.host) << "," << fmt("%.9g", r.mean.idle) << "," << r.host_syncs << ","
       << r.collectives << "," << r.kernels << "," << fmt("%.4f", r.compute_imbalance) << "," << fmt("%.0f", link)
       << "," << fmt("%.0f", r.memory.weights) << "," << fmt("%.0f", r.memory.kv_cache) << ","

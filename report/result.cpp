@@ -1,6 +1,8 @@
 #include "report/result.hpp"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 namespace moesim {
 
@@ -39,10 +41,13 @@ nlohmann::json result_to_json(const ScenarioResult& r)
   j["tok_s_user"] = r.tok_s_user;
   j["tok_s_total"] = r.tok_s_total;
   j["tok_s_per_gpu"] = r.tok_s_per_gpu;
+  j["tok_s_pipelined"] = r.tok_s_pipelined;
+  j["pp"] = r.pp;
   j["mean"] = breakdown_json(r.mean);
   j["slowest"] = breakdown_json(r.slowest);
   j["slowest_rank"] = r.slowest_rank;
   j["compute_imbalance"] = r.compute_imbalance;
+  j["expert_imbalance"] = r.expert_imbalance;
   j["host_syncs"] = r.host_syncs;
   j["kernels"] = r.kernels;
   j["collectives"] = r.collectives;
@@ -74,10 +79,13 @@ ScenarioResult result_from_json(const nlohmann::json& j)
   r.tok_s_user = j.at("tok_s_user");
   r.tok_s_total = j.at("tok_s_total");
   r.tok_s_per_gpu = j.at("tok_s_per_gpu");
+  r.tok_s_pipelined = j.at("tok_s_pipelined");
+  r.pp = j.at("pp");
   r.mean = breakdown_from(j.at("mean"));
   r.slowest = breakdown_from(j.at("slowest"));
   r.slowest_rank = j.at("slowest_rank");
   r.compute_imbalance = j.at("compute_imbalance");
+  r.expert_imbalance = j.at("expert_imbalance");
   r.host_syncs = j.at("host_syncs");
   r.kernels = j.at("kernels");
   r.collectives = j.at("collectives");
@@ -98,7 +106,8 @@ void summarise(ScenarioResult& r, const Schedule& s, const Timeline& t)
   r.tok_s_total = tokens / t.step_time;
   r.tok_s_user = s.step.phase == Phase::decode ? 1.0 / t.step_time : s.step.prompt / t.step_time;
   r.tok_s_per_gpu = r.tok_s_total / world;
-  double max_compute = -1, sum_compute = 0;
+  double max_compute = -1, sum_compute = 0, max_busy = 0;
+  r.pp = s.layout.plan.pp;
   r.mean = {};
   for (int rank = 0; rank < world; rank++) {
     Breakdown b = breakdown_of_rank(t, rank);
@@ -107,13 +116,35 @@ void summarise(ScenarioResult& r, const Schedule& s, const Timeline& t)
     r.mean.host += b.host / world;
     r.mean.idle += b.idle / world;
     sum_compute += b.compute;
+    max_busy = std::max(max_busy, b.compute + b.comm + b.host);
     if (b.compute > max_compute) {
       max_compute = b.compute;
       r.slowest = b;
       r.slowest_rank = rank;
     }
   }
+  r.tok_s_pipelined = max_busy > 0 ? tokens / max_busy : r.tok_s_total;
   r.compute_imbalance = sum_compute > 0 ? max_compute / (sum_compute / world) : 1.0;
+  // Expert GEMM time per (layer, microbatch): slowest rank against the mean.
+  std::map<std::pair<int, int>, std::pair<double, double>> experts; // -> (sum over ranks, max)
+  std::map<std::tuple<int, int, int>, double> per_rank;              // (layer, mb, rank) -> time
+  for (const TimelineEvent& e : t.events)
+    if (e.kind == OpKind::grouped_gemm)
+      per_rank[{e.layer, e.microbatch, e.rank}] += e.end - e.start;
+  for (const auto& [k, v] : per_rank) {
+    auto& [sum, mx] = experts[{std::get<0>(k), std::get<1>(k)}];
+    sum += v;
+    mx = std::max(mx, v);
+  }
+  double sum_max = 0, sum_mean = 0;
+  for (const auto& [k, v] : experts) {
+    int members = 0;
+    for (const auto& [pk, pv] : per_rank)
+      members += std::get<0>(pk) == k.first && std::get<1>(pk) == k.second;
+    sum_max += v.second;
+    sum_mean += v.first / members;
+  }
+  r.expert_imbalance = sum_mean > 0 ? sum_max / sum_mean : 1.0;
   r.comm_time_by_kind.clear();
   for (const TimelineEvent& e : t.events)
     if (e.stream == 0 && op_class(e.kind) != OpClass::compute && op_class(e.kind) != OpClass::host)

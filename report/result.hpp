@@ -31,10 +31,18 @@ struct ScenarioResult {
   double tok_s_user = 0;    // decode: tokens/s each sequence sees; prefill: prompt tokens/s per sequence
   double tok_s_total = 0;   // all sequences
   double tok_s_per_gpu = 0;
+  // Aggregate rate if other sequences' microbatches filled the pipeline bubbles across steps:
+  // tokens / the busiest rank's busy time (compute + exposed comm + host). Equals tok_s_total
+  // when no rank idles.
+  double tok_s_pipelined = 0;
+  int pp = 1;
   Breakdown mean;           // averaged over ranks
   Breakdown slowest;        // the rank with the most compute (the one that sets the pace)
   int slowest_rank = 0;
-  double compute_imbalance = 1; // max / mean compute time over ranks
+  double compute_imbalance = 1; // max / mean compute time over ranks, whole step
+  // Per MoE layer, the slowest rank's expert GEMM time over the mean (summed over layers): how
+  // long the GPUs holding hot experts keep the others waiting at the combine.
+  double expert_imbalance = 1;
   int host_syncs = 0;       // per rank
   int kernels = 0;          // per rank (max)
   int collectives = 0;      // per rank (max)
