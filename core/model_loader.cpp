@@ -3,6 +3,7 @@
 #include "core/yaml_reader.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 namespace moesim {
@@ -64,6 +65,8 @@ Attention read_attention(const std::string& file, const YAML::Node& n)
   }
   a.sliding_window = non_negative(f, "sliding_window", 0);
   a.sliding_every = non_negative(f, "sliding_every", a.sliding_window > 0 ? 1 : 0);
+  if (a.sliding_window == 0 && a.sliding_every != 0)
+    f.fail("sliding_every", "is set but sliding_window is 0", "set sliding_window or remove sliding_every");
   f.finish();
   return a;
 }
@@ -77,6 +80,8 @@ MoeBlock read_moe(const std::string& file, const YAML::Node& n)
   m.expert_intermediate = positive(f, "expert_intermediate");
   m.shared_experts = non_negative(f, "shared_experts", 0);
   m.shared_intermediate = m.shared_experts > 0 ? positive(f, "shared_intermediate") : non_negative(f, "shared_intermediate", 0);
+  if (m.shared_experts == 0 && m.shared_intermediate != 0)
+    f.fail("shared_intermediate", "is set but shared_experts is 0", "set shared_experts or remove shared_intermediate");
   if (m.top_k > m.experts)
     f.fail("top_k", "top_k exceeds the number of experts", "check moe.top_k against num_experts_per_tok");
   f.finish();
@@ -98,6 +103,17 @@ ModelDtypes read_dtypes(const std::string& file, const YAML::Node& n)
 
 } // namespace
 
+
+double OfficialParams::comparable_active(const Model& m) const
+{
+  const ParamCounts c = m.param_counts();
+  double a = c.active;
+  if (!active_counts_input_embedding)
+    a -= c.input_embedding;
+  if (!active_counts_lm_head && !m.tied_embeddings)
+    a -= c.input_embedding; // the LM head has the same shape as the input table
+  return a;
+}
 
 ModelFile load_model_file(const std::string& path)
 {
@@ -127,11 +143,21 @@ ModelFile load_model_file(const std::string& path)
     f.fail("dense_intermediate", "the model has dense layers but no dense FFN width",
            "set dense_intermediate to intermediate_size from config.json");
   Fields o(path, f.node("official"), "official");
-  out.official.total = o.num("total");
-  out.official.active = o.num("active");
-  out.official.active_counts_input_embedding = o.boolean("active_counts_input_embedding", true);
-  out.official.tolerance = o.num("tolerance", 0.01);
-  out.official.source = o.str("source");
+  OfficialParams& off = out.official;
+  off.total = o.num("total");
+  off.active = o.num("active");
+  off.active_counts_input_embedding = o.boolean("active_counts_input_embedding", true);
+  off.active_counts_lm_head = o.boolean("active_counts_lm_head", true);
+  off.tolerance_total = o.num("tolerance_total", 0.01);
+  off.tolerance_active = o.num("tolerance_active", 0.01);
+  off.source = o.str("source");
+  if (!(off.total > 0) || !std::isfinite(off.total))
+    o.fail("total", "must be a positive number", "write the vendor's figure, e.g. 480e9");
+  if (!(off.active > 0) || !(off.active <= off.total))
+    o.fail("active", "must be positive and at most the total", "write the vendor's active figure, e.g. 35e9");
+  for (const char* k : {"tolerance_total", "tolerance_active"})
+    if (const double t = o.num(k, 0.01); !(t > 0 && t <= 0.1))
+      o.fail(k, "must be in (0, 0.1]", "use 0.01 unless the official figure is itself rounded");
   o.finish();
   f.finish();
   return out;

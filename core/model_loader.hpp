@@ -6,12 +6,18 @@
 
 namespace moesim {
 
+// The vendor's own parameter counts, and what their "active" figure includes.
 struct OfficialParams {
   double total = 0;
   double active = 0;
   bool active_counts_input_embedding = true; // some vendors quote "active" without the input table
-  double tolerance = 0.01;                   // relative; wider only where the official figure is rounded
+  bool active_counts_lm_head = true;         // ... or without the LM head too (Zhipu's GLM figures)
+  double tolerance_total = 0.01;             // relative; wider only where the official figure is rounded
+  double tolerance_active = 0.01;
   std::string source;
+
+  // The model's active count under the vendor's convention.
+  double comparable_active(const Model& m) const;
 };
 
 struct ModelFile {

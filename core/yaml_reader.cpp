@@ -9,6 +9,8 @@ YAML::Node load_yaml_file(const std::string& path)
 {
   if (!std::filesystem::exists(path))
     throw InputError(path, "", "file not found", "check the path, or list the folder to see the available names");
+  if (std::filesystem::is_directory(path))
+    throw InputError(path, "", "is a folder, not a YAML file", "give the path of a .yaml file");
   try {
     YAML::Node n = YAML::LoadFile(path);
     if (!n.IsMap())
@@ -98,7 +100,8 @@ double Fields::num(const std::string& key, double dflt)
 int Fields::integer(const std::string& key)
 {
   double v = num(key);
-  if (v != static_cast<double>(static_cast<long long>(v)) || v < -2e9 || v > 2e9)
+  // Range first: casting a huge or non-finite double to an integer is undefined behaviour.
+  if (!(v >= -2e9 && v <= 2e9) || v != static_cast<double>(static_cast<long long>(v)))
     fail(key, "expected an integer", "write a whole number");
   return static_cast<int>(v);
 }

@@ -169,15 +169,18 @@ static std::string why(const ScenarioResult& r)
   if (r.host_syncs)
     o << "; " << r.host_syncs << " host synchronisations (all-to-all-v sizes) each draining the launch queue";
   double link = 0;
-  std::string top;
-  double topb = 0;
-  for (const auto& [c, b] : r.link_bytes) {
+  for (const auto& [c, b] : r.link_bytes)
     link += b;
-    if (b > topb)
-      topb = b, top = c;
+  if (link > 0) {
+    std::vector<std::pair<double, std::string>> cls;
+    for (const auto& [c, b] : r.link_bytes)
+      cls.push_back({b, c});
+    std::stable_sort(cls.begin(), cls.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    o << "; " << fmt_bytes(link) << " over links (";
+    for (size_t i = 0; i < cls.size(); i++)
+      o << (i ? ", " : "") << cls[i].second << " " << fmt_bytes(cls[i].first);
+    o << ")";
   }
-  if (link > 0)
-    o << "; " << fmt_bytes(link) << " over links, mostly " << top;
   if (r.expert_imbalance > 1.05)
     o << "; in each MoE layer the GPU with the most routed tokens spends " << fmt("%.2f", r.expert_imbalance)
       << "x the mean time in expert GEMMs while the others wait (routing imbalance)";

@@ -23,21 +23,9 @@ namespace {
 const char* const usage = "usage: moesim-validate --info\n"
                           "       moesim-validate --check-schedule FILE\n";
 
-// load_schedule_file reports missing and mistyped keys as InputError, but a key of the wrong
-// structure (e.g. "step" not an object) as nlohmann's exception: report both the same way.
-Schedule load(const std::string& path)
-{
-  try {
-    return load_schedule_file(path);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(path, "", std::string("not a valid moesim schedule: ") + e.what(),
-                     "regenerate the file with `moesim schedule`");
-  }
-}
-
 void check_schedule(const std::string& path)
 {
-  const Schedule s = load(path);
+  const Schedule s = load_schedule_file(path);
   const validate::CommPlan plan = validate::plan_communicators(s, path);
   std::printf("schedule %s: model %s, plan %s, %s batch %d, world %d\n", path.c_str(), s.model.c_str(),
               s.layout.plan.name.c_str(), to_string(s.step.phase), s.step.batch, s.layout.world);
