@@ -243,10 +243,14 @@ std::string render_explanation(const Study& study, const std::vector<ScenarioRes
       << " vs " << fmt_time(fast->step_time) << " on " << fast->platform << " ("
       << fmt("%.2f", slow->step_time / fast->step_time) << "x); " << attribute(*fast, *slow) << ".\n";
   }
+  bool ref_header = false;
   for (const Reference& ref : study.references) {
     for (const auto& r : results) {
       if (r.refused || r.plan != ref.plan || r.platform != ref.platform || r.batch != ref.batch)
         continue;
+      if (!ref_header)
+        o << "\nAgainst measurement\n";
+      ref_header = true;
       const double ratio = r.tok_s_user / ref.tok_s;
       o << "  measured (" << ref.source << ") " << ref.plan << " on " << ref.platform << " at batch " << ref.batch
         << ": " << fmt("%.3g", ref.tok_s) << " tok/s per user; simulated " << fmt("%.3g", r.tok_s_user) << " ("
