@@ -78,6 +78,18 @@ Study load_study_file(const std::string& path, const std::string& root)
     Fields df(path, *d, "dtypes");
     override_dtypes(df, s.model.dtypes);
   }
+  // `layers: N` keeps the first N layers (validation runs "a few layers at full width").
+  if (f.has("layers")) {
+    const int n = f.integer("layers");
+    if (n < 1 || n > s.model.layers)
+      f.fail("layers", "must be between 1 and the model's " + std::to_string(s.model.layers),
+             "remove it to simulate the whole model");
+    s.model.layers = n;
+    s.model.dense_layers = std::min(s.model.dense_layers, n);
+    s.model.name += " (first " + std::to_string(n) + " layers)";
+  } else {
+    f.maybe("layers");
+  }
   s.platforms = f.str_list("platforms");
   std::string phase = f.str("phase");
   if (phase == "decode")
