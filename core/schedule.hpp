@@ -44,7 +44,17 @@ struct Op {
   double flops = 0;
   double bytes = 0;       // bytes read + written in device memory
   Dtype dtype = Dtype::bf16;      // dtype of the tensor-core math
-  std::vector<double> shape;      // gemm: m, n, k; grouped_gemm: groups, tokens, n, k; attention: batch, heads, ctx, dim
+  // gemm: {m, n, k}
+  // grouped_gemm: {local experts, rows (token-expert pairs), n, k}; group_rows below splits the rows
+  // attention_decode, GQA: {batch, q heads, kv heads, context, head_dim}
+  // attention_decode, MLA (absorbed): {batch, heads, context, kv_lora_rank, rope_dim}
+  // attention_prefill, GQA: {batch, q heads, kv heads, prompt, cached context, head_dim}
+  // attention_prefill, MLA: {batch, heads, prompt, cached context, qk head dim, v head dim}
+  // elementwise / norm: {elements} ; topk: {tokens, experts, k} ; permute/unpermute: {tokens, k, hidden}
+  // embedding: {tokens, hidden} ; sample: {rows, vocab}
+  std::vector<double> shape;
+  std::vector<double> group_rows; // grouped_gemm: rows per local expert (fractional under expected routing)
+  bool mla = false;               // attention ops: multi-head latent attention
   int kernels = 1;                // kernel launches this op costs (host side in eager mode)
 
   // communication ops

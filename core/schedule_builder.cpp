@@ -315,14 +315,16 @@ private:
         double flops = 2.0 * T * H * ctx * (lat + rope) + 2.0 * T * H * ctx * lat;
         double bytes = pairs * (lat + rope) * kvb + T * (lat + rope) * kvb + T * H * (2 * lat + rope) * a_;
         compute(r, layer, mb, OpKind::attention_decode, "attn.core", flops, bytes, m_.dtypes.activations,
-                {B, H, ctx, lat + rope});
+                {B, H, ctx, lat, rope});
+        sched_.ranks[r].ops.back().mla = true;
         gemm(r, layer, mb, "attn.v_absorb", T * H, v, lat, w);
       } else {
         gemm(r, layer, mb, "attn.kv_b", T, H * (nope + v), lat, w);
         double flops = 2.0 * H * pairs * (nope + rope) + 2.0 * H * pairs * v;
         double bytes = T * H * (nope + rope + nope + v + v) * a_ + T * (lat + rope) * kvb;
         compute(r, layer, mb, OpKind::attention_prefill, "attn.core", flops, bytes, m_.dtypes.activations,
-                {B, H, S, nope + rope});
+                {B, H, S, ctx, nope + rope, v});
+        sched_.ranks[r].ops.back().mla = true;
       }
       gemm(r, layer, mb, "attn.o", T, h, H * v, w);
       return;
@@ -333,12 +335,12 @@ private:
       double flops = 2.0 * 2.0 * qh * hd * pairs;
       double bytes = pairs * 2 * kvh * hd * kvb + T * 2 * kvh * hd * kvb + 2 * T * qh * hd * a_;
       compute(r, layer, mb, OpKind::attention_decode, "attn.core", flops, bytes, m_.dtypes.activations,
-              {B, qh, ctx, hd});
+              {B, qh, kvh, ctx, hd});
     } else {
       double flops = 2.0 * 2.0 * qh * hd * pairs;
       double bytes = T * (2 * qh + 2 * kvh) * hd * a_ + T * 2 * kvh * hd * kvb + B * ctx * 2 * kvh * hd * kvb;
       compute(r, layer, mb, OpKind::attention_prefill, "attn.core", flops, bytes, m_.dtypes.activations,
-              {B, qh, S, hd});
+              {B, qh, kvh, S, ctx, hd});
     }
     gemm(r, layer, mb, "attn.o", T, h, qh * hd, w);
   }
@@ -367,15 +369,19 @@ private:
     const Dtype w = m_.dtypes.expert_weights;
     const double wb = bytes_per_element(w);
     double tok = 0, active = 0;
+    std::vector<double> rows;
     for (int e = sh.first_expert; e < sh.first_expert + sh.experts; e++) {
       tok += rt.expert_tokens[e];
       active += rt.expert_active[e];
+      rows.push_back(rt.expert_tokens[e]);
     }
     compute(r, layer, mb, OpKind::grouped_gemm, "moe.experts.up", 2.0 * tok * h * 2 * I,
             active * h * 2 * I * wb + tok * (h + 2 * I) * a_, w, {double(sh.experts), tok, 2 * I, h});
+    sched_.ranks[r].ops.back().group_rows = rows;
     elementwise(r, layer, mb, OpKind::silu_mul, "moe.experts.act", tok * I, 2);
     compute(r, layer, mb, OpKind::grouped_gemm, "moe.experts.down", 2.0 * tok * I * h,
             active * I * h * wb + tok * (I + h) * a_, w, {double(sh.experts), tok, h, I});
+    sched_.ranks[r].ops.back().group_rows = rows;
   }
 
   void moe_block(const std::vector<int>& ranks, int layer, int mb)

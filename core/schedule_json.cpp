@@ -50,6 +50,10 @@ json schedule_to_json(const Schedule& s)
           jo["bytes"] = o.bytes;
           jo["dtype"] = to_string(o.dtype);
           jo["shape"] = o.shape;
+          if (!o.group_rows.empty())
+            jo["group_rows"] = o.group_rows;
+          if (o.mla)
+            jo["mla"] = true;
           jo["kernels"] = o.kernels;
           break;
         case OpClass::collective:
@@ -181,6 +185,9 @@ static Schedule parse_schedule(const json& j, const std::string& file)
           o.bytes = get<double>(oj, "bytes", file, w);
           o.dtype = parse_dtype(get<std::string>(oj, "dtype", file, w));
           o.shape = get<std::vector<double>>(oj, "shape", file, w);
+          if (oj.contains("group_rows"))
+            o.group_rows = get<std::vector<double>>(oj, "group_rows", file, w);
+          o.mla = oj.value("mla", false);
           o.kernels = get<int>(oj, "kernels", file, w);
           break;
         case OpClass::collective:
