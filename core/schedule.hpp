@@ -44,7 +44,7 @@ struct Op {
   double flops = 0;
   double bytes = 0;       // bytes read + written in device memory
   Dtype dtype = Dtype::bf16;      // dtype of the tensor-core math
-  // gemm: {m, n, k}
+  // gemm: {m, n, k}, or {m, n, k, batch} for per-head batched GEMMs (MLA's absorbed projections)
   // grouped_gemm: {local experts, rows (token-expert pairs), n, k}; group_rows below splits the rows
   // attention_decode, GQA: {batch, q heads, kv heads, context, head_dim}
   // attention_decode, MLA (absorbed): {batch, heads, context, kv_lora_rank, rope_dim}

@@ -128,13 +128,18 @@ private:
   }
   std::string mbsuffix(int mb) const { return L_.plan.microbatches > 1 ? "@mb" + std::to_string(mb) : ""; }
 
-  // y[m,n] = x[m,k] W[k,n]: weights read once, activations read and written.
-  void gemm(int r, int layer, int mb, const std::string& name, double mrows, double n, double k, Dtype w)
+  // y[m,n] = x[m,k] W[k,n], `batch` times with different weights (per-head batched GEMMs): weights
+  // read once, activations read and written.
+  void gemm(int r, int layer, int mb, const std::string& name, double mrows, double n, double k, Dtype w,
+            double batch = 1)
   {
     // A rank with no tokens (an idle attention-DP replica) still launches the kernel but reads nothing.
-    double flops = 2.0 * mrows * n * k;
-    double bytes = mrows > 0 ? k * n * bytes_per_element(w) + mrows * (k + n) * a_ : 0.0;
-    compute(r, layer, mb, OpKind::gemm, name, flops, bytes, w, {mrows, n, k});
+    double flops = 2.0 * batch * mrows * n * k;
+    double bytes = mrows > 0 ? batch * (k * n * bytes_per_element(w) + mrows * (k + n) * a_) : 0.0;
+    std::vector<double> shape = {mrows, n, k};
+    if (batch != 1)
+      shape.push_back(batch);
+    compute(r, layer, mb, OpKind::gemm, name, flops, bytes, w, shape);
   }
   void elementwise(int r, int layer, int mb, OpKind kind, const std::string& name, double elems, double reads_per_elem)
   {
@@ -311,13 +316,13 @@ private:
       elementwise(r, layer, mb, OpKind::rmsnorm, "attn.kv_norm", T * lat, 1);
       if (decode) {
         // Absorbed MLA: queries move into the latent space, attention reads only the latent cache.
-        gemm(r, layer, mb, "attn.q_absorb", T * H, lat, nope, w);
+        gemm(r, layer, mb, "attn.q_absorb", T, lat, nope, w, H);
         double flops = 2.0 * T * H * ctx * (lat + rope) + 2.0 * T * H * ctx * lat;
         double bytes = pairs * (lat + rope) * kvb + T * (lat + rope) * kvb + T * H * (2 * lat + rope) * a_;
         compute(r, layer, mb, OpKind::attention_decode, "attn.core", flops, bytes, m_.dtypes.activations,
                 {B, H, ctx, lat, rope});
         sched_.ranks[r].ops.back().mla = true;
-        gemm(r, layer, mb, "attn.v_absorb", T * H, v, lat, w);
+        gemm(r, layer, mb, "attn.v_absorb", T, v, lat, w, H);
       } else {
         gemm(r, layer, mb, "attn.kv_b", T, H * (nope + v), lat, w);
         double flops = 2.0 * H * pairs * (nope + rope) + 2.0 * H * pairs * v;
