@@ -1,6 +1,7 @@
 // moesim command line. CLI11 lives here and nowhere else; SimGrid never sees argv (the engine is
 // created in scenario processes with a fixed argv), so --help is ours.
 #include "cli/scenario.hpp"
+#include "cli/tools.hpp"
 #include "core/error.hpp"
 #include "core/schedule_builder.hpp"
 #include "core/schedule_json.hpp"
@@ -161,6 +162,8 @@ int main(int argc, char** argv)
   sched->add_flag("--eager", eager, "schedule for eager launch");
 
   CLI::App* list = app.add_subcommand("list", "list the models, platforms and studies available");
+  ToolCommands tools;
+  add_tool_commands(app, tools);
 
   run->fallthrough();
   sched->fallthrough();
@@ -172,7 +175,7 @@ int main(int argc, char** argv)
     first += args[first] == "--root" ? 2 : 1;
   const bool top_level = first < args.size() && (args[first] == "-h" || args[first] == "--help" || args[first] == "--version");
   if (!top_level && first <= args.size() &&
-      (first == args.size() || (args[first] != "run" && args[first] != "schedule" && args[first] != "list")))
+      (first == args.size() || app.get_subcommands([&](CLI::App* c) { return c->get_name() == args[first]; }).empty()))
     args.insert(args.begin() + static_cast<long>(std::min(first, args.size())), "run");
   std::reverse(args.begin(), args.end()); // CLI11 takes the vector form in reverse order
   try {
@@ -185,6 +188,8 @@ int main(int argc, char** argv)
   try {
     if (graphs && eager)
       throw InputError("command line", "--cuda-graphs/--eager", "both given", "pass one of them");
+    if (run_tool_commands(tools))
+      return 0;
     if (*list) {
       for (const char* what : {"workloads/models", "platforms", "workloads/studies"}) {
         std::vector<std::string> names;

@@ -255,3 +255,23 @@ TEST_CASE("unknown command-line options are usage errors", "[quick][cli]")
   CHECK(r.code == 2);
   CHECK_THAT(r.err + r.out, Contains("frobnicate"));
 }
+
+TEST_CASE("diff compares two timelines of one schedule", "[quick][cli]")
+{
+  fs::path d = scratch("diff");
+  const std::string sel = "run default --plan ep4 --batch 1 --timeline ";
+  REQUIRE(moesim(sel + (d / "h100.json").string() + " --platform nvswitch-4x-h100").code == 0);
+  REQUIRE(moesim(sel + (d / "h200.json").string() + " --platform nvswitch-4x-h200").code == 0);
+  Run r = moesim("diff " + (d / "h100.json").string() + " " + (d / "h200.json").string() + " --json " +
+                 (d / "diff.json").string());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("By op class") && Contains("all_to_all") && Contains("Largest contributors"));
+  // Same links, slower HBM on the H100: GEMMs are predicted slower there, collectives equal.
+  auto j = nlohmann::json::parse(slurp(d / "diff.json"));
+  CHECK(j["step_error"].get<double>() > 0);
+  // Timelines of different schedules are refused.
+  REQUIRE(moesim("run default --plan tp4 --batch 1 --platform nvswitch-4x-h200 --timeline " + (d / "tp4.json").string()).code == 0);
+  Run bad = moesim("diff " + (d / "h100.json").string() + " " + (d / "tp4.json").string());
+  expect_usage_error(bad, d / "nothing");
+  CHECK_THAT(bad.err, Contains("tp4.json"));
+}
