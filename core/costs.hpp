@@ -38,6 +38,7 @@ struct CollChoice {
   Proto proto = Proto::simple;
   double alpha = 0;        // fixed latency, s
   double wire_factor = 1;  // bytes on the wire per payload byte (LL: 2, LL128: 128/120)
+  bool calibrated = false; // alpha and wire factor from a measured curve, not NCCL's tuning model
 };
 
 // NCCL 2.23+ defaults (tuning.cc): base latency [algo][proto] and per-hop latency [link][algo][proto], in us.

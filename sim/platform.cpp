@@ -39,8 +39,10 @@ static double number_prop(const char* v, const std::string& file, const std::str
   }
 }
 
-Platform::Platform(const sg4::Engine& e, const std::string& file) : file_(file)
+Platform::Platform(const sg4::Engine& e, const std::string& file, const std::string& calibration_file) : file_(file)
 {
+  if (!calibration_file.empty())
+    calibration_ = load_calibration_file(calibration_file);
   const sg4::NetZone* root = e.get_netzone_root();
   const sg4::NetZone* zone = root;
   if (!root->get_property("moesim.gpus") && root->get_children().size() == 1)
@@ -101,8 +103,18 @@ Platform::Platform(const sg4::Engine& e, const std::string& file) : file_(file)
     if (g.mem_bw <= 0 || g.mem_bw_eff <= 0 || g.flops_eff <= 0 || g.mem_bytes <= 0 || h->get_speed() <= 0)
       throw InputError(file, name, "memory size, bandwidth, speed and efficiencies must be positive",
                        "fix the host's speed and properties");
+    if (calibration_) {
+      if (calibration_->mem_bw_eff)
+        g.mem_bw_eff = *calibration_->mem_bw_eff;
+      if (calibration_->flops_eff)
+        g.flops_eff = *calibration_->flops_eff;
+      if (calibration_->kernel_overhead)
+        g.kernel_overhead = *calibration_->kernel_overhead;
+    }
     specs_.push_back(g);
   }
+  if (calibration_ && calibration_->p2p_alpha)
+    p2p_alpha_ = *calibration_->p2p_alpha;
   routes_.assign(gpus, std::vector<Route>(gpus));
   for (int s = 0; s < gpus; s++)
     for (int d = 0; d < gpus; d++) {

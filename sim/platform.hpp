@@ -1,6 +1,7 @@
 // Platform: what moesim reads from a SimGrid platform once it is loaded: the GPUs (hosts gpu0..N-1
 // and their properties), the NCCL link class, and per GPU pair the route and its bottleneck.
 #pragma once
+#include "core/calibration.hpp"
 #include "core/costs.hpp"
 
 #include <simgrid/s4u.hpp>
@@ -21,8 +22,9 @@ struct Route {
 class Platform {
 public:
   // Reads a platform already loaded into `engine`; throws InputError naming `file` when a GPU host,
-  // a property or a route is missing.
-  Platform(const sg4::Engine& engine, const std::string& file);
+  // a property or a route is missing. `calibration_file`: measured curves and efficiencies to use
+  // ("" = none).
+  Platform(const sg4::Engine& engine, const std::string& file, const std::string& calibration_file = "");
 
   int gpus() const { return static_cast<int>(hosts_.size()); }
   sg4::Host* host(int rank) const { return hosts_.at(rank); }
@@ -35,6 +37,8 @@ public:
   const std::string& file() const { return file_; }
   const std::string& description() const { return description_; }
   const Route& route(int src, int dst) const;
+  // The measured calibration, when the platform has one.
+  const Calibration* calibration() const { return calibration_ ? &*calibration_ : nullptr; }
   // Link class ("pcie", "nvlink", ...) from the link's `class` property.
   const std::string& link_class(const sg4::Link* l) const { return link_class_.at(l); }
 
@@ -46,6 +50,7 @@ private:
   LinkClass nccl_link_ = LinkClass::pci;
   double p2p_alpha_ = 0;
   std::optional<CollAlgo> allreduce_algo_;
+  std::optional<Calibration> calibration_;
   NcclLatencies nccl_;
   std::vector<std::vector<Route>> routes_;
   std::map<const sg4::Link*, std::string> link_class_;

@@ -169,6 +169,36 @@ private:
     }
   }
 
+  // NCCL's choice from its tuning model, or, where the platform is calibrated for this collective
+  // and group size, the measured curve: its fixed cost at this size, and flows slowed to the
+  // measured sustained bus bandwidth (so that an isolated call reproduces the measurement exactly,
+  // while concurrent traffic still shares the links).
+  CollChoice choose(OpKind kind, int n, double bytes, double model_bus_bw) const
+  {
+    if (const Calibration* cal = p_.calibration()) {
+      const CollectiveCurve* cv = cal->find(kind, n);
+      if (!cv && (kind == OpKind::send || kind == OpKind::recv))
+        for (const CollectiveCurve& c : cal->collectives)
+          if (c.kind == OpKind::send && !cv)
+            cv = &c;
+      if (cv) {
+        // nccl-tests sizes all-to-all by the whole send buffer, self chunk included.
+        const double size = kind == OpKind::all_to_all ? bytes * n / (n - 1) : bytes;
+        CollChoice c;
+        c.algo = kind == OpKind::all_to_all ? CollAlgo::direct
+                 : (kind == OpKind::send || kind == OpKind::recv) ? CollAlgo::p2p
+                                                                  : CollAlgo::ring;
+        c.proto = Proto::simple;
+        c.calibrated = true;
+        c.alpha = cv->alpha_at(size);
+        c.wire_factor = model_bus_bw / cv->bus_bandwidth();
+        return c;
+      }
+    }
+    return choose_collective(p_.nccl(), kind, n, bytes, p_.nccl_link(), model_bus_bw, p_.p2p_alpha(),
+                             p_.allreduce_algo());
+  }
+
   double bus_bandwidth(const std::vector<int>& ranks) const
   {
     double bw = std::numeric_limits<double>::infinity();
@@ -231,13 +261,12 @@ private:
       c.call.ranks = g.ranks;
       c.call.bytes = op.comm_bytes;
       c.call.peer_bytes = c.peer_rows;
-      c.choice = choose_collective(p_.nccl(), op.kind, n, op.comm_bytes, p_.nccl_link(), bus_bandwidth(g.ranks),
-                                   p_.p2p_alpha(), p_.allreduce_algo());
+      c.choice = choose(op.kind, n, op.comm_bytes, bus_bandwidth(g.ranks));
       c.call.wire_factor = c.choice.wire_factor;
       c.phases = find_algorithm(op.kind, c.choice.algo)(c.call);
       c.arrived = n + 1; // planned
       out_.algorithms[std::string(to_string(op.kind)) + " " + to_string(c.choice.algo) + "/" +
-                      to_string(c.choice.proto)]++;
+                      (c.choice.calibrated ? "calibrated" : to_string(c.choice.proto))]++;
       count_link_bytes(c.phases);
       if (cache_ok_ && n == s_.layout.world) {
         for (const auto& flows : c.phases) {
@@ -252,7 +281,8 @@ private:
       }
     }
     std::ostringstream d;
-    d << to_string(c.choice.algo) << "/" << to_string(c.choice.proto) << " alpha=" << c.choice.alpha * 1e6 << "us";
+    d << to_string(c.choice.algo) << "/" << (c.choice.calibrated ? "calibrated" : to_string(c.choice.proto))
+      << " alpha=" << c.choice.alpha * 1e6 << "us";
     ev.detail = d.str();
     sg4::this_actor::sleep_for(c.choice.alpha);
     if (c.replay >= 0) {
@@ -275,10 +305,13 @@ private:
     sg4::Mailbox* mb = sg4::Mailbox::by_name("pp" + std::to_string(op.tag));
     static int payload = 0;
     if (op.kind == OpKind::send) {
-      sg4::this_actor::sleep_for(p_.p2p_alpha());
+      // NCCL's p2p path: LL up to 16 KiB (twice the bytes on the wire), Simple above, or the
+      // platform's measured sendrecv curve.
+      const CollChoice ch = choose(OpKind::send, 2, op.comm_bytes, p_.route(r, op.peer).bottleneck);
+      sg4::this_actor::sleep_for(ch.alpha);
       for (sg4::Link* l : p_.route(r, op.peer).links)
         out_.link_bytes[p_.link_class(l)] += op.comm_bytes;
-      sg4::CommPtr c = mb->put_init(&payload, std::max(op.comm_bytes, 1.0));
+      sg4::CommPtr c = mb->put_init(&payload, std::max(std::round(op.comm_bytes * ch.wire_factor), 1.0));
       c->start();
       c->wait();
       ev.sync = c->get_start_time();
@@ -293,7 +326,15 @@ private:
 
 } // namespace
 
-Simulation::Simulation(const std::string& platform_file)
+std::string default_calibration(const std::string& platform_file)
+{
+  namespace fs = std::filesystem;
+  const fs::path p(platform_file);
+  const fs::path c = p.parent_path() / "calibration" / (p.stem().string() + ".yaml");
+  return fs::exists(c) ? c.string() : "";
+}
+
+Simulation::Simulation(const std::string& platform_file, const std::string& calibration_file)
 {
   if (!std::filesystem::exists(platform_file))
     throw InputError(platform_file, "platform", "file not found", "check the path or pick one from platforms/");
@@ -310,7 +351,8 @@ Simulation::Simulation(const std::string& platform_file)
     throw InputError(platform_file, "", std::string("cannot load platform: ") + e.what(),
                      "fix the XML (see platforms/README.md)");
   }
-  platform_ = std::make_unique<Platform>(*engine_, platform_file);
+  platform_ = std::make_unique<Platform>(
+      *engine_, platform_file, calibration_file == "auto" ? default_calibration(platform_file) : calibration_file);
 }
 
 Simulation::~Simulation() = default;

@@ -19,8 +19,10 @@ struct SimOutput {
 
 class Simulation {
 public:
-  // Creates the engine, sets the exact network model and loads the platform file.
-  explicit Simulation(const std::string& platform_file);
+  // Creates the engine, sets the exact network model and loads the platform file, with its
+  // calibration (platforms/calibration/<platform stem>.yaml beside it) when `calibration_file` is
+  // "auto" and that file exists, the given file otherwise, none when "".
+  explicit Simulation(const std::string& platform_file, const std::string& calibration_file = "auto");
   ~Simulation();
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;

@@ -1,0 +1,47 @@
+// Calibration: what was measured on a real machine, in the form the simulator uses. Collective
+// curves (time against size, per collective and group size) and, optionally, compute efficiencies.
+// Written by `moesim calibrate` (from nccl-tests logs or moesim-validate bench-collectives) to
+// platforms/calibration/<platform>.yaml; read by sim/ when that file exists. Pure: no SimGrid.
+#pragma once
+#include "core/schedule.hpp"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace moesim {
+
+// nccl-tests' bus bandwidth factor: busbw = algbw * factor (notes §7).
+double busbw_factor(OpKind kind, int ranks);
+
+struct CollectiveCurve {
+  OpKind kind = OpKind::all_reduce; // all_reduce, all_gather, reduce_scatter, all_to_all, send (sendrecv)
+  int ranks = 0;
+  std::vector<std::pair<double, double>> points; // (bytes in nccl-tests' size convention, seconds), by size
+
+  // Measured time at `bytes`: piecewise linear in log-log between points; below the smallest size
+  // the smallest time (a latency floor); above the largest, the last point plus bytes at its bus bandwidth.
+  double time_at(double bytes) const;
+  // Sustained bus bandwidth: the best busbw among the points (B/s).
+  double bus_bandwidth() const;
+  // The fixed part at `bytes`: time_at(bytes) minus the transfer at the sustained bus bandwidth
+  // (never negative). With it, alpha + transfer reproduces the curve exactly.
+  double alpha_at(double bytes) const;
+};
+
+struct Calibration {
+  std::string platform;
+  std::string measured_on; // card, driver, CUDA, NCCL, date, environment: one line
+  std::string source;      // how the numbers were obtained
+  std::vector<CollectiveCurve> collectives;
+  std::optional<double> mem_bw_eff, flops_eff, kernel_overhead, p2p_alpha;
+
+  const CollectiveCurve* find(OpKind kind, int ranks) const;
+};
+
+// Strict YAML (unknown keys refused, file:line in errors).
+Calibration load_calibration_file(const std::string& path);
+std::string calibration_to_yaml(const Calibration& c);
+
+} // namespace moesim

@@ -1,0 +1,163 @@
+#include "core/nccl_tests.hpp"
+
+#include "core/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace moesim {
+
+OpKind nccl_tests_op(const std::string& raw)
+{
+  std::string s = raw.substr(raw.find_last_of('/') + 1);
+  if (s.size() > 5 && s.ends_with("_perf"))
+    s = s.substr(0, s.size() - 5);
+  if (s == "all_reduce")
+    return OpKind::all_reduce;
+  if (s == "all_gather")
+    return OpKind::all_gather;
+  if (s == "reduce_scatter")
+    return OpKind::reduce_scatter;
+  if (s == "alltoall" || s == "all_to_all")
+    return OpKind::all_to_all;
+  if (s == "sendrecv")
+    return OpKind::send;
+  throw std::invalid_argument("unknown nccl-tests collective '" + raw +
+                              "'; use all_reduce, all_gather, reduce_scatter, alltoall or sendrecv");
+}
+
+std::string nccl_tests_binary(OpKind kind)
+{
+  switch (kind) {
+    case OpKind::all_reduce: return "all_reduce_perf";
+    case OpKind::all_gather: return "all_gather_perf";
+    case OpKind::reduce_scatter: return "reduce_scatter_perf";
+    case OpKind::all_to_all: return "alltoall_perf";
+    default: return "sendrecv_perf";
+  }
+}
+
+static NcclTestsLog parse_json(const std::string& path, const nlohmann::json& j, const std::string& hint)
+{
+  NcclTestsLog log;
+  try {
+    std::string op = hint;
+    if (op.empty()) {
+      if (!j.contains("args") || j["args"].empty())
+        throw InputError(path, "args", "no program name to tell the collective from", "pass --op");
+      op = j["args"][0].get<std::string>();
+    }
+    log.kind = nccl_tests_op(op);
+    if (j.contains("nccl_version"))
+      log.nccl_version = std::to_string(j["nccl_version"].get<int>());
+    log.ranks = j.contains("devices") ? static_cast<int>(j["devices"].size()) : 0;
+    if (log.ranks > 0)
+      log.devices = j["devices"][0].value("device_info", "");
+    for (const auto& r : j.at("results")) {
+      if (!r.contains("out_of_place") || r["out_of_place"].is_null())
+        continue;
+      log.rows.push_back({r.at("size").get<double>(), r["out_of_place"].at("time").get<double>() * 1e-6});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path, "results", std::string("not an nccl-tests JSON report: ") + e.what(),
+                     "pass the file nccl-tests wrote with -J");
+  } catch (const std::invalid_argument& e) {
+    throw InputError(path, "args", e.what(), "pass --op");
+  }
+  return log;
+}
+
+NcclTestsLog parse_nccl_tests_log(const std::string& path, const std::string& hint)
+{
+  std::ifstream in(path);
+  if (!in)
+    throw InputError(path, "", "file not found or unreadable", "check the path");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  NcclTestsLog log;
+  if (first != std::string::npos && text[first] == '{') {
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded())
+      throw InputError(path, "", "malformed JSON", "pass an nccl-tests log or its -J JSON report");
+    log = parse_json(path, j, hint);
+  } else {
+    std::istringstream lines(text);
+    std::string line, op = hint;
+    int lineno = 0;
+    while (std::getline(lines, line)) {
+      lineno++;
+      if (line.rfind("# Collective test starting:", 0) == 0 && op.empty()) {
+        std::istringstream w(line.substr(28));
+        w >> op;
+      } else if (line.rfind("#  Rank", 0) == 0) {
+        log.ranks++;
+        if (log.devices.empty())
+          if (auto nv = line.find("NVIDIA"); nv != std::string::npos)
+            log.devices = line.substr(nv);
+      } else if (line.rfind("# nccl-tests version", 0) == 0) {
+        if (auto p = line.find("nccl-library="); p != std::string::npos)
+          log.nccl_version = line.substr(p + 13);
+      } else if (!line.empty() && line[0] != '#') {
+        // size count type redop root time algbw busbw #wrong (then the in-place columns)
+        std::istringstream w(line);
+        double size = 0, count = 0, time_us = 0, algbw = 0, busbw = 0;
+        std::string type, redop, root;
+        if (!(w >> size >> count >> type >> redop >> root >> time_us >> algbw >> busbw))
+          continue; // "Out of bounds values", "Avg bus bandwidth" and similar trailer lines
+        log.rows.push_back({size, time_us * 1e-6});
+      }
+    }
+    if (op.empty())
+      throw InputError(path, "", "the log does not say which collective it measured (no \"# Collective test starting\")",
+                       "pass --op all_reduce (or all_gather, reduce_scatter, alltoall, sendrecv)");
+    try {
+      log.kind = nccl_tests_op(op);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(path, "", e.what(), "pass --op");
+    }
+  }
+  if (log.rows.empty())
+    throw InputError(path, "", "no result rows found", "pass the output of an nccl-tests binary (e.g. all_reduce_perf)");
+  if (log.ranks < 2)
+    throw InputError(path, "", "cannot tell how many ranks took part (no \"#  Rank\" lines / devices)",
+                     "pass a complete log of a run on 2 or more GPUs");
+  return log;
+}
+
+std::string format_nccl_tests_table(OpKind kind, int ranks, const std::vector<NcclTestsTableRow>& rows)
+{
+  std::ostringstream o;
+  char buf[256];
+  const bool reduce = kind == OpKind::all_reduce || kind == OpKind::reduce_scatter;
+  std::snprintf(buf, sizeof buf, "# %10s  %12s  %8s  %6s  %6s           out-of-place                       in-place\n",
+                "", "", "", "", "");
+  o << buf;
+  std::snprintf(buf, sizeof buf, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s\n", "size",
+                "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw", "busbw",
+                "#wrong");
+  o << buf;
+  std::snprintf(buf, sizeof buf, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s\n", "(B)",
+                "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "");
+  o << buf;
+  double bus_sum = 0;
+  for (const auto& r : rows) {
+    const double us = r.seconds * 1e6;
+    const double algbw = r.bytes / r.seconds / 1e9, busbw = algbw * busbw_factor(kind, ranks);
+    bus_sum += busbw;
+    std::snprintf(buf, sizeof buf, "%12.0f  %12.0f  %8s  %6s  %6d  %7.2f  %6.2f  %6.2f  %6s  %7.2f  %6.2f  %6.2f  %6s\n",
+                  r.bytes, r.count, "bfloat16", reduce ? "sum" : "none", -1, us, algbw, busbw, "N/A", us, algbw,
+                  busbw, "N/A");
+    o << buf;
+  }
+  std::snprintf(buf, sizeof buf, "# Avg bus bandwidth    : %g \n", rows.empty() ? 0.0 : bus_sum / rows.size());
+  o << buf;
+  return o.str();
+}
+
+} // namespace moesim
