@@ -188,6 +188,7 @@ int main(int argc, char** argv)
   try {
     if (graphs && eager)
       throw InputError("command line", "--cuda-graphs/--eager", "both given", "pass one of them");
+    tools.root = root;
     if (run_tool_commands(tools))
       return 0;
     if (*list) {

@@ -11,9 +11,21 @@ struct ToolCommands {
   CLI::App* diff = nullptr;
   std::string predicted, measured, json_out;
   int top = 10;
+  // moesim nccl-tests: the simulated table in nccl-tests' layout
+  CLI::App* nccl = nullptr;
+  std::string platform, op = "all_reduce", min_bytes = "8", max_bytes = "256M", calibration = "auto";
+  double factor = 2;
+  int gpus = 0;
+  // moesim calibrate --nccl-tests logs...
+  CLI::App* calibrate = nullptr;
+  std::vector<std::string> logs;
+  std::string cal_platform, cal_out, cal_op;
+  std::string root;
 };
 
 void add_tool_commands(CLI::App& app, ToolCommands& t);
+// "256M" -> 268435456 (K, M, G are powers of 1024, as nccl-tests reads them).
+double parse_size(const std::string& s, const std::string& flag);
 // Runs the tool command that was given; returns false if none was. Throws InputError on bad input.
 bool run_tool_commands(const ToolCommands& t);
 

@@ -275,3 +275,43 @@ TEST_CASE("diff compares two timelines of one schedule", "[quick][cli]")
   expect_usage_error(bad, d / "nothing");
   CHECK_THAT(bad.err, Contains("tp4.json"));
 }
+
+TEST_CASE("a platform calibrated from an nccl-tests log reproduces the log", "[quick][cli]")
+{
+  // calibrate -> simulate nccl-tests with that calibration -> the same times. Sizes between the
+  // log's are interpolated; at the log's own sizes the simulation must give the logged time, up to
+  // SimGrid's whole-byte payloads (0.5 B in ~1e8 B: relative 1e-8) and the log's 2-decimal print.
+  fs::path d = scratch("calibrate");
+  const std::string log = std::string(MOESIM_SOURCE_DIR) + "/tests/data/nccl_tests_all_reduce_synthetic.txt";
+  const fs::path cal = d / "cal.yaml";
+  Run c = moesim("calibrate --nccl-tests " + log + " --platform nvswitch-4x-h100 -o " + cal.string());
+  REQUIRE(c.code == 0);
+  Run sim = moesim("nccl-tests --platform nvswitch-4x-h100 --op all_reduce -b 1K -e 64M -f 4 -g 4 --calibration " +
+                   cal.string());
+  REQUIRE(sim.code == 0);
+  // Compare the time column row by row with the log.
+  auto rows = [](const std::string& text) {
+    std::vector<std::pair<double, double>> v;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] == '#')
+        continue;
+      std::istringstream w(line);
+      double size, count, t;
+      std::string type, redop, root;
+      if (w >> size >> count >> type >> redop >> root >> t)
+        v.push_back({size, t});
+    }
+    return v;
+  };
+  auto logged = rows(slurp(log)), simulated = rows(sim.out);
+  REQUIRE(logged.size() == simulated.size());
+  for (size_t i = 0; i < logged.size(); i++) {
+    INFO("size " << logged[i].first);
+    CHECK(simulated[i].first == logged[i].first);
+    CHECK(simulated[i].second == Approx(logged[i].second).margin(0.006)); // both printed to 0.01 us
+  }
+  Run bad = moesim("calibrate --nccl-tests /nonexistent.log --platform x -o " + (d / "x.yaml").string());
+  expect_usage_error(bad, d / "x.yaml");
+}

@@ -1,0 +1,106 @@
+// Calibration curves and nccl-tests logs: interpolation, the fixed cost left after the sustained
+// bandwidth, and reading both log layouts. The synthetic logs' times follow t = a + bytes*f/B, so
+// every expectation is derived from a, f and B (tests/data/README.md).
+#include "core/calibration.hpp"
+#include "core/error.hpp"
+#include "core/nccl_tests.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+using namespace moesim;
+
+namespace {
+const std::string data = std::string(MOESIM_SOURCE_DIR) + "/tests/data/";
+
+CollectiveCurve ab_curve(double a, double busbw, std::vector<double> sizes)
+{
+  // all-reduce on 4 ranks: t = a + S * 1.5 / busbw
+  CollectiveCurve c;
+  c.kind = OpKind::all_reduce;
+  c.ranks = 4;
+  for (double s : sizes)
+    c.points.push_back({s, a + s * 1.5 / busbw});
+  return c;
+}
+} // namespace
+
+TEST_CASE("a curve interpolates in log-log and keeps its floor and slope outside", "[quick][calibration]")
+{
+  CollectiveCurve c = ab_curve(20e-6, 300e9, {1024, 4096, 16384});
+  // Between two points, log-log: t(2048) = exp((log t1 + log t2) / 2) = sqrt(t1 t2).
+  const double t1 = 20e-6 + 1024 * 1.5 / 300e9, t2 = 20e-6 + 4096 * 1.5 / 300e9;
+  CHECK(c.time_at(2048) == Approx(std::sqrt(t1 * t2)).epsilon(1e-12));
+  CHECK(c.time_at(1024) == Approx(t1).epsilon(1e-12));
+  CHECK(c.time_at(100) == Approx(t1).epsilon(1e-12)); // latency floor
+  // Bus bandwidth: the best S*1.5/t, at the largest size: 16384*1.5 / (20e-6 + 16384*1.5/300e9).
+  const double t3 = 20e-6 + 16384 * 1.5 / 300e9;
+  CHECK(c.bus_bandwidth() == Approx(16384 * 1.5 / t3).epsilon(1e-12));
+  // Beyond the last point: that point plus the extra bytes at the sustained bus bandwidth.
+  CHECK(c.time_at(32768) == Approx(t3 + 16384 * 1.5 / c.bus_bandwidth()).epsilon(1e-12));
+  // alpha + transfer at the sustained bandwidth gives the curve back.
+  for (double s : {1024.0, 3000.0, 16384.0})
+    CHECK(c.alpha_at(s) + s * 1.5 / c.bus_bandwidth() == Approx(c.time_at(s)).epsilon(1e-12));
+}
+
+TEST_CASE("nccl-tests plain-text log", "[quick][calibration]")
+{
+  NcclTestsLog log = parse_nccl_tests_log(data + "nccl_tests_all_reduce_synthetic.txt");
+  CHECK(log.kind == OpKind::all_reduce);
+  CHECK(log.ranks == 4);
+  CHECK(log.nccl_version == "22807");
+  CHECK(log.devices == "NVIDIA H100 80GB HBM3");
+  // sizes 1K, 4K, ..., 64M: 1024 * 4^k for k = 0..8
+  REQUIRE(log.rows.size() == 9);
+  CHECK(log.rows[0].bytes == 1024);
+  // The log prints microseconds with 2 decimals: 20 + 1024*1.5/300e9 s = 20.00512 us -> "20.01".
+  CHECK(log.rows[0].seconds == Approx(20.01e-6).epsilon(1e-12));
+  CHECK(log.rows[8].bytes == 67108864);
+}
+
+TEST_CASE("nccl-tests JSON report", "[quick][calibration]")
+{
+  NcclTestsLog log = parse_nccl_tests_log(data + "nccl_tests_alltoall_synthetic.json");
+  CHECK(log.kind == OpKind::all_to_all);
+  CHECK(log.ranks == 4);
+  REQUIRE(log.rows.size() == 7); // 4K .. 16M by 4
+  CHECK(log.rows[0].seconds == Approx((15.0 + 4096 * 0.75 / 200e9 * 1e6) * 1e-6).epsilon(1e-12));
+}
+
+TEST_CASE("unreadable logs are refused with the file named", "[quick][calibration]")
+{
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string noop = (dir / "moesim_noop.log").string();
+  std::ofstream(noop) << "#  Rank  0 Group 0\n#  Rank  1 Group 0\n        1024  256  float  sum  -1  10.0  0.1  0.1  0\n";
+  CHECK_THROWS_WITH(parse_nccl_tests_log(noop), Catch::Matchers::Contains("moesim_noop.log") &&
+                                                    Catch::Matchers::Contains("--op"));
+  CHECK(parse_nccl_tests_log(noop, "all_gather").kind == OpKind::all_gather);
+  const std::string empty = (dir / "moesim_empty.log").string();
+  std::ofstream(empty) << "# Collective test starting: all_reduce_perf\n";
+  CHECK_THROWS_WITH(parse_nccl_tests_log(empty), Catch::Matchers::Contains("no result rows"));
+  CHECK_THROWS_AS(parse_nccl_tests_log(data + "nope.txt"), InputError);
+}
+
+TEST_CASE("calibration YAML round trip", "[quick][calibration]")
+{
+  Calibration c;
+  c.platform = "test";
+  c.measured_on = "NVIDIA H100 80GB HBM3, NCCL 22807";
+  c.source = "unit test";
+  c.mem_bw_eff = 0.9;
+  c.collectives.push_back(ab_curve(20e-6, 300e9, {1024, 4096}));
+  const std::string path = (std::filesystem::temp_directory_path() / "moesim_cal_roundtrip.yaml").string();
+  std::ofstream(path) << calibration_to_yaml(c);
+  Calibration d = load_calibration_file(path);
+  CHECK(d.platform == "test");
+  CHECK(*d.mem_bw_eff == 0.9);
+  REQUIRE(d.find(OpKind::all_reduce, 4));
+  CHECK(d.find(OpKind::all_reduce, 4)->points.size() == 2);
+  CHECK(d.find(OpKind::all_reduce, 4)->points[1].second == Approx(c.collectives[0].points[1].second).epsilon(1e-6));
+  CHECK_FALSE(d.find(OpKind::all_reduce, 2));
+  std::ofstream(path) << "platform: x\nmeasured_on: y\nsource: z\ncollectives:\n  - op: bogus\n    ranks: 2\n    points: [[1, 1]]\n";
+  CHECK_THROWS_WITH(load_calibration_file(path), Catch::Matchers::Contains("collectives[].op"));
+}
