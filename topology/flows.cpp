@@ -1,0 +1,155 @@
+#include "topology/flows.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+
+namespace moesim {
+namespace {
+
+// Resource index: link * 3 + direction (UP 0, DOWN 1, SHARED 2).
+int resource(const Hop& h)
+{
+  return h.link * 3 + (h.dir == Dir::up ? 0 : h.dir == Dir::down ? 1 : 2);
+}
+
+} // namespace
+
+std::vector<double> max_min_rates(const RoutedTopology& rt, const std::vector<std::pair<int, int>>& flows)
+{
+  const size_t nres = rt.links.size() * 3;
+  std::vector<double> cap(nres, 0);
+  for (size_t l = 0; l < rt.links.size(); l++)
+    for (int k = 0; k < 3; k++)
+      cap[l * 3 + k] = rt.links[l].bw.value();
+  // Per flow: (resource, how many times it crosses it).
+  std::vector<std::vector<std::pair<int, double>>> use(flows.size());
+  for (size_t f = 0; f < flows.size(); f++) {
+    std::map<int, double> m;
+    for (const Hop& h : rt.route(flows[f].first, flows[f].second).hops)
+      m[resource(h)] += 1;
+    use[f].assign(m.begin(), m.end());
+  }
+  std::vector<double> rate(flows.size(), 0), left = cap;
+  std::vector<bool> frozen(flows.size(), false);
+  for (size_t f = 0; f < flows.size(); f++)
+    frozen[f] = use[f].empty(); // a route without a limited link: unbounded, reported as 0 (none exist)
+  for (;;) {
+    std::vector<double> weight(nres, 0);
+    bool active = false;
+    for (size_t f = 0; f < flows.size(); f++)
+      if (!frozen[f]) {
+        active = true;
+        for (auto [r, c] : use[f])
+          weight[r] += c;
+      }
+    if (!active)
+      break;
+    double inc = std::numeric_limits<double>::infinity();
+    for (size_t r = 0; r < nres; r++)
+      if (weight[r] > 0)
+        inc = std::min(inc, left[r] / weight[r]);
+    for (size_t f = 0; f < flows.size(); f++)
+      if (!frozen[f]) {
+        rate[f] += inc;
+        for (auto [r, c] : use[f])
+          left[r] -= inc * c;
+      }
+    for (size_t f = 0; f < flows.size(); f++)
+      if (!frozen[f])
+        for (auto [r, c] : use[f])
+          if (left[r] <= 1e-12 * cap[r])
+            frozen[f] = true;
+  }
+  return rate;
+}
+
+double lone_rate(const RoutedTopology& rt, int src, int dst)
+{
+  return max_min_rates(rt, {{src, dst}}).at(0);
+}
+
+double injection(const RoutedTopology& rt, int g, bool off_node)
+{
+  const int per = rt.topo.gpus;
+  std::vector<std::pair<int, int>> flows;
+  for (int d = 0; d < rt.gpus(); d++)
+    if (d != g && (!off_node || d / per != g / per))
+      flows.push_back({g, d});
+  double total = 0;
+  for (double r : max_min_rates(rt, flows))
+    total += r;
+  return total;
+}
+
+static double across(const RoutedTopology& rt, const std::vector<bool>& side, bool forward)
+{
+  std::vector<std::pair<int, int>> flows;
+  for (int a = 0; a < rt.gpus(); a++)
+    for (int b = 0; b < rt.gpus(); b++)
+      if (side[a] && !side[b])
+        flows.push_back(forward ? std::pair{a, b} : std::pair{b, a});
+  double total = 0;
+  for (double r : max_min_rates(rt, flows))
+    total += r;
+  return total;
+}
+
+Bisection bisection(const RoutedTopology& rt)
+{
+  const int n = rt.gpus();
+  Bisection best;
+  best.rate = std::numeric_limits<double>::infinity();
+  if (n < 2) {
+    best.rate = 0;
+    return best;
+  }
+  auto consider = [&](const std::vector<bool>& side) {
+    best.cuts++;
+    const double r = std::min(across(rt, side, true), across(rt, side, false));
+    if (r < best.rate * (1 - 1e-12)) {
+      best.rate = r;
+      best.half.clear();
+      for (int g = 0; g < n; g++)
+        if (side[g])
+          best.half.push_back(g);
+    }
+  };
+  const int k = n / 2;
+  if (n <= 16) {
+    best.exhaustive = true;
+    // Every subset of size k; with n even, those holding gpu0 suffice (the complement is the same cut).
+    std::vector<int> pick(k);
+    for (int i = 0; i < k; i++)
+      pick[i] = i;
+    while (n % 2 || pick[0] == 0) {
+      std::vector<bool> side(n, false);
+      for (int i : pick)
+        side[i] = true;
+      consider(side);
+      int i = k - 1;
+      while (i >= 0 && pick[i] == n - k + i)
+        i--;
+      if (i < 0)
+        break;
+      pick[i]++;
+      for (int j = i + 1; j < k; j++)
+        pick[j] = pick[j - 1] + 1;
+    }
+    return best;
+  }
+  const int per = rt.topo.gpus;
+  std::vector<bool> halves(n), parity(n), local(n);
+  for (int g = 0; g < n; g++) {
+    halves[g] = g < k;
+    parity[g] = g % 2 == 0;
+    local[g] = g % per < per / 2;
+  }
+  consider(halves);
+  consider(parity);
+  if (per > 1)
+    consider(local);
+  return best;
+}
+
+} // namespace moesim

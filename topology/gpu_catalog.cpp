@@ -1,0 +1,94 @@
+#include "topology/gpu_catalog.hpp"
+
+namespace moesim {
+
+const GpuModel* GpuCatalog::find(const std::string& key) const
+{
+  auto it = models_.find(key);
+  return it == models_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> GpuCatalog::names() const
+{
+  std::vector<std::string> out;
+  for (const auto& [k, m] : models_)
+    out.push_back(k);
+  return out;
+}
+
+static Quantity quantity(Fields& f, const std::string& key, Dimension d)
+{
+  try {
+    Quantity q = parse_quantity(f.str(key), d);
+    if (!(q.value() > 0))
+      f.fail(key, "must be positive", "write the datasheet value, e.g. " + std::string(d == Dimension::size ? "81559MiB" : "3.35TBps"));
+    return q;
+  } catch (const std::invalid_argument& e) {
+    f.fail(key, e.what(), "write a number with a unit");
+  }
+}
+
+GpuModel parse_gpu_model(Fields& f, const std::string& key)
+{
+  GpuModel g;
+  g.key = key;
+  g.name = f.str("name");
+  g.memory = quantity(f, "memory", Dimension::size);
+  g.mem_bw = quantity(f, "mem_bw", Dimension::bandwidth);
+  {
+    Fields tf(f.file(), f.node("tflops"), f.path("tflops"));
+    for (Dtype d : spec_dtypes) {
+      const std::string k = to_string(d);
+      if (d == Dtype::bf16 || tf.has(k)) {
+        const double v = tf.num(k);
+        if (!(v > 0))
+          tf.fail(k, "must be positive", "write dense TFLOPS without sparsity, or leave the dtype out if the GPU lacks it");
+        g.flops[d] = {v, "Tf"};
+      } else {
+        tf.maybe(k);
+      }
+    }
+    tf.finish();
+  }
+  g.mem_bw_eff = f.num("mem_bw_eff", g.mem_bw_eff);
+  g.flops_eff = f.num("flops_eff", g.flops_eff);
+  for (const char* k : {"mem_bw_eff", "flops_eff"}) {
+    const double v = std::string(k) == "mem_bw_eff" ? g.mem_bw_eff : g.flops_eff;
+    if (!(v > 0 && v <= 1))
+      f.fail(k, "must be in (0, 1]", "use 0.85 / 0.75 until calibrated");
+  }
+  if (f.has("kernel_overhead")) {
+    try {
+      g.kernel_overhead = parse_quantity(f.str("kernel_overhead"), Dimension::time);
+    } catch (const std::invalid_argument& e) {
+      f.fail("kernel_overhead", e.what(), "write e.g. 2us");
+    }
+    if (g.kernel_overhead.value() < 0)
+      f.fail("kernel_overhead", "must not be negative", "write e.g. 2us");
+  } else {
+    f.maybe("kernel_overhead");
+  }
+  g.sources = f.str("sources", "");
+  f.finish();
+  return g;
+}
+
+GpuCatalog load_gpu_catalog(const std::string& path)
+{
+  YAML::Node doc = load_yaml_file(path);
+  Fields top(path, doc, "");
+  YAML::Node gpus = top.node("gpus");
+  Fields all(path, gpus, "gpus");
+  std::map<std::string, GpuModel> models;
+  for (const auto& kv : gpus) {
+    const std::string key = kv.first.Scalar();
+    all.maybe(key);
+    Fields f(path, kv.second, "gpus." + key);
+    models[key] = parse_gpu_model(f, key);
+  }
+  all.finish();
+  top.finish();
+  return GpuCatalog(path, std::move(models));
+}
+
+} // namespace moesim

@@ -1,0 +1,37 @@
+// What-if edits of a topology, one `key=value` each: `moesim run --set link.pcie.bandwidth=128GBps`,
+// `--sweep gpu.mem_bw=2TBps,4TBps`. Applied to the model before routes are computed, so a P2P or
+// bandwidth change re-routes exactly as a new YAML would.
+#pragma once
+#include "topology/topology.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace moesim {
+
+struct Override {
+  std::string key;
+  std::string value;
+};
+
+// "key=value" -> Override; throws InputError naming `flag` when there is no '=' or the key is unknown.
+Override parse_override(const std::string& arg, const std::string& flag);
+// The keys, one per line with what they do (for errors and --help).
+std::string override_keys_help();
+// Throws InputError naming `flag` and listing the valid keys when `key` is not one.
+void check_override_key(const std::string& key, const std::string& flag);
+
+// Applies one override. A key for something the topology does not have (link.nic.bandwidth on a
+// single box) changes nothing. Throws InputError naming `flag` for a bad value.
+void apply_override(Topology& t, const Override& o, const std::string& flag);
+
+// The value as a number in SI units (B/s, s, B, FLOP/s, or a plain ratio) for plotting a sweep;
+// nullopt for on/off and named values. Throws InputError naming `flag` for a malformed value.
+std::optional<double> override_number(const Override& o, const std::string& flag);
+// Checks a value without a topology at hand (what --sweep does before running anything).
+void check_override_value(const Override& o, const std::string& flag);
+// An SI number of `key`'s dimension for people: "96.5 GB/s", "3.2 us", "1.2 PFLOP/s".
+std::string format_override_number(const std::string& key, double v);
+
+} // namespace moesim

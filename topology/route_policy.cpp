@@ -1,0 +1,490 @@
+#include "topology/route_policy.hpp"
+
+#include "core/error.hpp"
+
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/breadth_first_search.hpp>
+#include <boost/graph/connected_components.hpp>
+#include <boost/graph/filtered_graph.hpp>
+
+#include <map>
+#include <optional>
+
+namespace moesim {
+
+bool RoutedTopology::symmetric(int s, int d) const
+{
+  const auto& a = route(s, d).hops;
+  const auto& b = route(d, s).hops;
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); i++) {
+    Hop h = a[i];
+    h.dir = h.dir == Dir::up ? Dir::down : h.dir == Dir::down ? Dir::up : Dir::none;
+    if (!(b[a.size() - 1 - i] == h))
+      return false;
+  }
+  return true;
+}
+
+std::string describe_hops(const RoutedTopology& rt, const std::vector<Hop>& hops)
+{
+  std::string s;
+  for (const Hop& h : hops)
+    s += (s.empty() ? "" : ", ") + rt.links.at(h.link).name +
+         (h.dir == Dir::up ? " UP" : h.dir == Dir::down ? " DOWN" : "");
+  return s;
+}
+
+namespace {
+
+enum class VKind { gpu, socket, pswitch, nic, nvswitch, leaf, spine };
+enum class Tag : unsigned { pcie = 1, cpu = 2, nvlink = 4, net = 8 };
+
+struct VProps {
+  std::string name;
+  VKind kind = VKind::gpu;
+  int node = -1;
+};
+struct EProps {
+  int link = -1;   // -1: an ideal connection (switch internals), never in a route
+  size_t lower = 0; // the vertex an UP traversal starts from
+  Tag tag = Tag::pcie;
+};
+using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, VProps, EProps>;
+using Vertex = Graph::vertex_descriptor;
+using Edge = Graph::edge_descriptor;
+
+// Edges of the given tags only; GPUs other than the two ends are not transit points.
+struct EdgeFilter {
+  const Graph* g = nullptr;
+  unsigned tags = 0;
+  bool operator()(const Edge& e) const { return tags & static_cast<unsigned>((*g)[e].tag); }
+};
+struct VertexFilter {
+  const Graph* g = nullptr;
+  Vertex a = 0, b = 0;
+  bool operator()(const Vertex& v) const { return (*g)[v].kind != VKind::gpu || v == a || v == b; }
+};
+
+constexpr unsigned pcie_tags = static_cast<unsigned>(Tag::pcie) | static_cast<unsigned>(Tag::cpu);
+
+Dir flip(Dir d)
+{
+  return d == Dir::up ? Dir::down : d == Dir::down ? Dir::up : Dir::none;
+}
+
+std::vector<Hop> reversed(const std::vector<Hop>& hops)
+{
+  std::vector<Hop> out(hops.rbegin(), hops.rend());
+  for (Hop& h : out)
+    h.dir = flip(h.dir);
+  return out;
+}
+
+void append(std::vector<Hop>& to, const std::vector<Hop>& from)
+{
+  to.insert(to.end(), from.begin(), from.end());
+}
+
+class Builder {
+public:
+  explicit Builder(const Topology& t) : t_(t) {}
+
+  RoutedTopology run()
+  {
+    build();
+    check_connected();
+    RoutedTopology rt;
+    rt.topo = t_;
+    const int n = t_.total_gpus();
+    rt.routes.assign(n, std::vector<GpuRoute>(n));
+    for (int s = 0; s < n; s++)
+      for (int d = 0; d < n; d++)
+        if (s != d)
+          rt.routes[s][d] = route(s, d);
+    // Keep the links some route uses, in declaration order.
+    std::vector<int> remap(links_.size(), -1);
+    for (const auto& row : rt.routes)
+      for (const GpuRoute& r : row)
+        for (const Hop& h : r.hops)
+          remap[h.link] = 0;
+    for (size_t i = 0; i < links_.size(); i++)
+      if (remap[i] == 0) {
+        remap[i] = static_cast<int>(rt.links.size());
+        rt.links.push_back(links_[i]);
+      }
+    for (auto& row : rt.routes)
+      for (GpuRoute& r : row)
+        for (Hop& h : r.hops)
+          h.link = remap[h.link];
+    bool nv = t_.p2p && t_.nvlink != NvlinkKind::none;
+    if (nv && t_.nvlink == NvlinkKind::mesh)
+      for (int g = 0; g < t_.gpus; g++) {
+        bool has = false;
+        for (const NvlinkPair& p : t_.nvlink_pairs)
+          has = has || p.a == g || p.b == g;
+        nv = nv && (has || t_.gpus == 1);
+      }
+    rt.nccl_intra = nv ? "nvlink" : "pci";
+    return rt;
+  }
+
+private:
+  const Topology& t_;
+  Graph g_;
+  std::vector<TopoLink> links_;
+  std::vector<Vertex> gpu_;
+  std::vector<std::vector<Vertex>> socket_;
+  std::vector<std::vector<int>> dram_;
+  std::vector<std::vector<Vertex>> nic_;
+  std::map<int, Vertex> nvswitch_;                 // per NVLink domain
+  std::map<std::pair<int, int>, Vertex> leaf_;     // (rail or -1, leaf group)
+  std::optional<Vertex> spine_;
+
+  std::string prefix(int node) const { return t_.nodes > 1 ? "n" + std::to_string(node) + "_" : ""; }
+  int node_of(int gpu) const { return gpu / t_.gpus; }
+
+  int add_link(std::string name, std::string cls, Quantity bw, Sharing sh, std::string what)
+  {
+    links_.push_back({std::move(name), std::move(cls), bw, sh, std::move(what)});
+    return static_cast<int>(links_.size()) - 1;
+  }
+  Vertex add_vertex(std::string name, VKind k, int node) { return boost::add_vertex(VProps{std::move(name), k, node}, g_); }
+  void add_edge(Vertex u, Vertex v, int link, Vertex lower, Tag tag) { boost::add_edge(u, v, EProps{link, lower, tag}, g_); }
+
+  Vertex leaf(int node, int nic)
+  {
+    const Network& net = *t_.network;
+    const int group = node / net.nodes_per_leaf;
+    const int groups = t_.nodes / net.nodes_per_leaf;
+    const int rail = net.fabric == Fabric::rail ? nic : -1;
+    auto key = std::pair{rail, group};
+    if (auto it = leaf_.find(key); it != leaf_.end())
+      return it->second;
+    std::string name = net.fabric == Fabric::rail ? "rail" + std::to_string(rail) : "leaf" + std::to_string(group);
+    if (net.fabric == Fabric::rail && groups > 1)
+      name += "_leaf" + std::to_string(group);
+    Vertex v = add_vertex(name, VKind::leaf, -1);
+    leaf_[key] = v;
+    const int leaves = (net.fabric == Fabric::rail ? net.rails : 1) * groups;
+    if (leaves > 1) {
+      if (!spine_)
+        spine_ = add_vertex("spine", VKind::spine, -1);
+      int link = -1;
+      if (net.oversubscription > 1) {
+        const int ports = net.nodes_per_leaf * (net.fabric == Fabric::rail ? 1 : static_cast<int>(net.nics_at.size()));
+        link = add_link(name + "_up", "fabric", net.nic.scaled(ports / net.oversubscription), Sharing::splitduplex,
+                        name + " uplinks to the spine (" + shortest(net.oversubscription) + ":1)");
+      }
+      add_edge(v, *spine_, link, v, Tag::net);
+    }
+    return v;
+  }
+
+  void build()
+  {
+    for (int n = 0; n < t_.nodes; n++) {
+      const std::string p = prefix(n), on = t_.nodes > 1 ? " (node " + std::to_string(n) + ")" : "";
+      socket_.emplace_back();
+      dram_.emplace_back();
+      std::map<std::string, Vertex> point;
+      for (int c = 0; c < t_.sockets; c++)
+        socket_[n].push_back(point["cpu" + std::to_string(c)] = add_vertex(p + "cpu" + std::to_string(c), VKind::socket, n));
+      for (const PcieSwitch& s : t_.switches)
+        point[s.name] = add_vertex(p + s.name, VKind::pswitch, n);
+      // Links in the order the platform file declares them: GPU links, switch uplinks, CPU
+      // interconnect, host memory, then NVLink and NICs below.
+      for (int i = 0; i < t_.gpus; i++) {
+        const int gid = n * t_.gpus + i;
+        const std::string name = "gpu" + std::to_string(gid);
+        Vertex v = add_vertex(name, VKind::gpu, n);
+        gpu_.push_back(v);
+        if (!t_.gpus_at.empty())
+          add_edge(v, point.at(t_.gpus_at[i]),
+                   add_link(t_.gpu_link_class + "_" + name, t_.gpu_link_class, t_.gpu_link, Sharing::splitduplex,
+                            name + "'s " + t_.gpu_link_class + " link to " + t_.gpus_at[i]),
+                   v, Tag::pcie);
+      }
+      for (const PcieSwitch& s : t_.switches)
+        add_edge(point[s.name], point[s.parent],
+                 add_link(p + "up_" + s.name, t_.gpu_link_class, s.uplink, Sharing::splitduplex,
+                          s.name + " uplink to " + s.parent + on),
+                 point[s.name], Tag::pcie);
+      if (t_.interconnect)
+        for (int a = 0; a < t_.sockets; a++)
+          for (int b = a + 1; b < t_.sockets; b++) {
+            const std::string name = "cpu" + std::to_string(a) + "_cpu" + std::to_string(b);
+            add_edge(socket_[n][a], socket_[n][b],
+                     add_link(p + name, "cpu_interconnect", *t_.interconnect, Sharing::splitduplex,
+                              "CPU interconnect cpu" + std::to_string(a) + " - cpu" + std::to_string(b) + on),
+                     socket_[n][a], Tag::cpu);
+          }
+      for (int c = 0; c < t_.sockets; c++) {
+        const std::string cpu = "cpu" + std::to_string(c);
+        dram_[n].push_back(t_.memory.unit.empty()
+                               ? -1
+                               : add_link(p + (t_.sockets == 1 ? "dram" : "dram_" + cpu), "host_memory", t_.memory,
+                                          Sharing::shared, "host memory of " + cpu + on));
+      }
+      if (t_.nvlink == NvlinkKind::nvswitch) {
+        const int domain = n / t_.nvlink_domain_nodes;
+        if (!nvswitch_.count(domain))
+          nvswitch_[domain] = add_vertex("nvswitch" + std::to_string(domain), VKind::nvswitch, -1);
+        for (int i = 0; i < t_.gpus; i++) {
+          const int gid = n * t_.gpus + i;
+          add_edge(gpu_[gid], nvswitch_[domain],
+                   add_link("nvlink_gpu" + std::to_string(gid), "nvlink", t_.nvlink_bw, Sharing::splitduplex,
+                            "gpu" + std::to_string(gid) + "'s NVLink into the NVSwitch fabric"),
+                   gpu_[gid], Tag::nvlink);
+        }
+      } else if (t_.nvlink == NvlinkKind::mesh) {
+        for (const NvlinkPair& pr : t_.nvlink_pairs) {
+          const int a = n * t_.gpus + pr.a, b = n * t_.gpus + pr.b;
+          const std::string name = "nvlink_gpu" + std::to_string(a) + "_gpu" + std::to_string(b);
+          add_edge(gpu_[a], gpu_[b],
+                   add_link(name, "nvlink", pr.bw ? *pr.bw : t_.nvlink_bw, Sharing::splitduplex,
+                            "NVLink between gpu" + std::to_string(a) + " and gpu" + std::to_string(b)),
+                   gpu_[a], Tag::nvlink);
+        }
+      }
+      nic_.emplace_back();
+      if (t_.network)
+        for (size_t k = 0; k < t_.network->nics_at.size(); k++) {
+          const std::string name = "nic" + std::to_string(k);
+          Vertex v = add_vertex(p + name, VKind::nic, n);
+          nic_[n].push_back(v);
+          add_edge(v, point.at(t_.network->nics_at[k]), -1, v, Tag::pcie);
+          add_edge(v, leaf(n, static_cast<int>(k)),
+                   add_link(p + name, "nic", t_.network->nic, Sharing::splitduplex,
+                            name + " on " + t_.network->nics_at[k] + on +
+                                (t_.network->fabric == Fabric::rail ? ", rail " + std::to_string(k) : "")),
+                   v, Tag::net);
+        }
+    }
+  }
+
+  void check_connected() const
+  {
+    std::vector<int> comp(boost::num_vertices(g_));
+    boost::connected_components(g_, comp.data());
+    for (int gid = 1; gid < t_.total_gpus(); gid++) {
+      if (comp[gpu_[gid]] == comp[gpu_[0]])
+        continue;
+      const std::string who = "gpu" + std::to_string(gid) + (t_.nodes > 1 ? " (node " + std::to_string(node_of(gid)) + ")" : "");
+      const bool same_domain = t_.nvlink == NvlinkKind::nvswitch && node_of(gid) / t_.nvlink_domain_nodes == 0;
+      if (node_of(gid) != 0 && !t_.network && !same_domain)
+        throw InputError(t_.where("nodes"), "network",
+                         who + " has no path to gpu0: nodes: " + std::to_string(t_.nodes) + " but no network",
+                         "add a network section (nic, nics_at, fabric, rails) or set nodes: 1");
+      if (t_.gpus_at.empty() && t_.nvlink == NvlinkKind::none)
+        throw InputError(t_.where("gpus"), "pcie.gpu_link", who + " has no path to gpu0: the GPUs have no PCIe link and no NVLink",
+                         "add pcie: {gpu_link: 53GBps} or an nvlink section");
+      if (t_.sockets > 1 && !t_.interconnect)
+        throw InputError(t_.where("host.sockets"), "host.interconnect",
+                         who + " has no path to gpu0: the " + std::to_string(t_.sockets) + " sockets are not connected",
+                         "add host.interconnect (socket-to-socket bandwidth per direction)");
+      throw InputError(t_.file, "gpu" + std::to_string(gid), who + " has no path to gpu0",
+                       "connect it through pcie.gpus_at, nvlink or the network");
+    }
+  }
+
+  // Shortest path (in hops) from a to b over edges with `tags`; empty when there is none.
+  std::vector<Vertex> path(Vertex a, Vertex b, unsigned tags) const
+  {
+    if (a == b)
+      return {a};
+    EdgeFilter ef{&g_, tags};
+    VertexFilter vf{&g_, a, b};
+    boost::filtered_graph<Graph, EdgeFilter, VertexFilter> fg(g_, ef, vf);
+    const Vertex none = boost::graph_traits<Graph>::null_vertex();
+    std::vector<Vertex> pred(boost::num_vertices(g_), none);
+    boost::breadth_first_search(
+        fg, a, boost::visitor(boost::make_bfs_visitor(boost::record_predecessors(pred.data(), boost::on_tree_edge()))));
+    if (pred[b] == none)
+      return {};
+    std::vector<Vertex> out{b};
+    while (out.back() != a)
+      out.push_back(pred[out.back()]);
+    return {out.rbegin(), out.rend()};
+  }
+
+  std::vector<Hop> hops(const std::vector<Vertex>& vs) const
+  {
+    std::vector<Hop> out;
+    for (size_t i = 0; i + 1 < vs.size(); i++) {
+      const EProps& e = g_[boost::edge(vs[i], vs[i + 1], g_).first];
+      if (e.link >= 0)
+        out.push_back({e.link, e.lower == vs[i] ? Dir::up : Dir::down});
+    }
+    return out;
+  }
+
+  // NCCL's path class of a PCIe path between two devices.
+  PathLevel level(const std::vector<Vertex>& vs) const
+  {
+    int switches = 0;
+    bool socket = false, cross = false;
+    for (size_t i = 1; i + 1 < vs.size(); i++) {
+      switches += g_[vs[i]].kind == VKind::pswitch;
+      socket = socket || g_[vs[i]].kind == VKind::socket;
+    }
+    for (size_t i = 0; i + 1 < vs.size(); i++)
+      cross = cross || g_[boost::edge(vs[i], vs[i + 1], g_).first].tag == Tag::cpu;
+    return cross ? PathLevel::sys : socket ? PathLevel::phb : switches >= 2 ? PathLevel::pxb : PathLevel::pix;
+  }
+
+  // The socket whose root complex a PCIe device hangs off, following the UP edges.
+  std::optional<Vertex> socket_of(Vertex v) const
+  {
+    for (size_t guard = 0; guard <= boost::num_vertices(g_); guard++) {
+      if (g_[v].kind == VKind::socket)
+        return v;
+      bool moved = false;
+      for (auto [it, end] = boost::out_edges(v, g_); it != end && !moved; ++it)
+        if (g_[*it].tag == Tag::pcie && g_[*it].lower == v) {
+          v = boost::target(*it, g_);
+          moved = true;
+        }
+      if (!moved)
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  [[noreturn]] void no_route(int s, int d, const std::string& why, const std::string& key, const std::string& fix) const
+  {
+    throw InputError(t_.where(key), "gpu" + std::to_string(s) + " -> gpu" + std::to_string(d), "no route: " + why, fix);
+  }
+
+  std::optional<std::vector<Hop>> nvlink(int s, int d) const
+  {
+    if (t_.nvlink == NvlinkKind::none)
+      return std::nullopt;
+    if (t_.nvlink == NvlinkKind::mesh && node_of(s) != node_of(d))
+      return std::nullopt;
+    if (t_.nvlink == NvlinkKind::nvswitch && node_of(s) / t_.nvlink_domain_nodes != node_of(d) / t_.nvlink_domain_nodes)
+      return std::nullopt;
+    auto p = path(gpu_[s], gpu_[d], static_cast<unsigned>(Tag::nvlink));
+    if (p.empty())
+      return std::nullopt;
+    return hops(p);
+  }
+
+  // GPU (or NIC) -> host memory of the sender's socket -> destination vertex.
+  std::vector<Hop> staged(int s, int d, Vertex from, Vertex to, int node) const
+  {
+    auto sock = socket_of(from);
+    if (!sock)
+      no_route(s, d, "staging through host memory needs a PCIe link to a socket", "pcie",
+               "attach the GPUs with pcie.gpu_link / gpus_at");
+    int c = 0;
+    while (socket_[node][c] != *sock)
+      c++;
+    if (dram_[node][c] < 0)
+      no_route(s, d, "without P2P or NVLink the data is staged through host memory, but host.memory is not given", "p2p",
+               "add host: {memory: <bandwidth>} or turn p2p on");
+    auto up = path(from, *sock, pcie_tags);
+    auto down = path(*sock, to, pcie_tags);
+    if (down.empty())
+      no_route(s, d, "staging reaches cpu" + std::to_string(c) + " but not the destination", "host.sockets",
+               "add host.interconnect between the sockets");
+    std::vector<Hop> h = hops(up);
+    h.push_back({dram_[node][c], Dir::none});
+    h.push_back({dram_[node][c], Dir::none});
+    append(h, hops(down));
+    return h;
+  }
+
+  std::vector<Hop> gpu_to_nic(int s, int d, int g, Vertex nic) const
+  {
+    auto p = path(gpu_[g], nic, pcie_tags);
+    if (p.empty())
+      no_route(s, d, "gpu" + std::to_string(g) + " cannot reach its NIC over PCIe", "network.nics_at",
+               "attach the NICs where the GPUs can reach them, or add host.interconnect");
+    if (t_.network->gpudirect && level(p) <= t_.network->gdr_level)
+      return hops(p);
+    return staged(s, d, gpu_[g], nic, node_of(g));
+  }
+
+  GpuRoute network(int s, int d) const
+  {
+    if (!t_.network)
+      no_route(s, d, "the GPUs are on different nodes and there is no network", "nodes", "add a network section");
+    const int ns = node_of(s), nd = node_of(d);
+    const int rail = t_.nic_of(d % t_.gpus), own = t_.nic_of(s % t_.gpus);
+    GpuRoute r;
+    int via = -1;
+    if (own != rail && t_.network->pxn && t_.p2p)
+      for (int i = 0; i < t_.gpus && via < 0; i++) {
+        const int p = ns * t_.gpus + i;
+        if (p != s && t_.nic_of(i) == rail && nvlink(s, p))
+          via = p;
+      }
+    const int src_nic = via >= 0 || own == rail ? rail : own;
+    if (via >= 0) {
+      r.hops = *nvlink(s, via);
+      append(r.hops, gpu_to_nic(s, d, via, nic_[ns][src_nic]));
+      r.kind = "pxn";
+      r.detail = "PXN: NVLink to gpu" + std::to_string(via) + ", its NIC on rail " + std::to_string(rail);
+    } else {
+      r.hops = gpu_to_nic(s, d, s, nic_[ns][src_nic]);
+      r.kind = own == rail ? "rail" : "cross_rail";
+      r.detail = own == rail ? "network on rail " + std::to_string(rail)
+                             : "network from rail " + std::to_string(own) + " to rail " + std::to_string(rail);
+    }
+    auto fabric = path(nic_[ns][src_nic], nic_[nd][rail], static_cast<unsigned>(Tag::net));
+    if (fabric.empty())
+      no_route(s, d, "the fabric does not connect the two NICs", "network", "check network.fabric");
+    append(r.hops, hops(fabric));
+    append(r.hops, reversed(gpu_to_nic(d, s, d, nic_[nd][rail])));
+    return r;
+  }
+
+  GpuRoute route(int s, int d) const
+  {
+    const bool same_node = node_of(s) == node_of(d);
+    GpuRoute r;
+    if (t_.p2p) {
+      if (auto nv = nvlink(s, d)) {
+        r.hops = *nv;
+        r.kind = "nvlink";
+        r.detail = t_.nvlink == NvlinkKind::nvswitch ? "NVLink through NVSwitch" : "NVLink, direct";
+        return r;
+      }
+      if (same_node) {
+        auto p = path(gpu_[s], gpu_[d], pcie_tags);
+        if (!p.empty() && level(p) <= t_.p2p_level) {
+          const PathLevel l = level(p);
+          r.hops = hops(p);
+          r.kind = to_string(l);
+          r.detail = l == PathLevel::pix   ? "PCIe P2P through one switch (PIX)"
+                     : l == PathLevel::pxb ? "PCIe P2P through several switches (PXB)"
+                     : l == PathLevel::phb ? "PCIe P2P through the root complex (PHB)"
+                                           : "PCIe P2P across CPU sockets (SYS)";
+          return r;
+        }
+      }
+    }
+    if (same_node) {
+      r.hops = staged(s, d, gpu_[s], gpu_[d], node_of(s));
+      bool cross = false;
+      for (const Hop& h : r.hops)
+        cross = cross || links_[h.link].cls == "cpu_interconnect";
+      r.kind = cross ? "staged_sys" : "staged";
+      r.detail = std::string("staged through the sender's host memory") + (cross ? ", then across the CPU interconnect" : "") +
+                 (t_.p2p ? " (P2P not allowed beyond " + std::string(to_string(t_.p2p_level)) + ")" : " (P2P off)");
+      return r;
+    }
+    return network(s, d);
+  }
+};
+
+} // namespace
+
+RoutedTopology route_topology(const Topology& t)
+{
+  return Builder(t).run();
+}
+
+} // namespace moesim

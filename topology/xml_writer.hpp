@@ -1,0 +1,18 @@
+// Writes a routed topology as a SimGrid 3.32 platform following platforms/README.md: an opening
+// comment with the drawing, representative routes and the sources; one Full zone with the moesim.*
+// props; hosts gpu0..N-1 with the GPU props; every capacity-limited link with latency="0" and a
+// class prop; an explicit route per GPU pair (symmetrical="NO" in both directions where the reverse
+// differs). Deterministic: the same topology gives the same bytes.
+#pragma once
+#include "topology/route_policy.hpp"
+
+#include <string>
+
+namespace moesim {
+
+std::string platform_xml(const RoutedTopology& rt);
+
+// One line per route kind: the first GPU pair of that kind, its links and a lone flow's rate.
+std::string representative_routes(const RoutedTopology& rt, const std::string& indent);
+
+} // namespace moesim
