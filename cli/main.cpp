@@ -1,6 +1,9 @@
 // moesim command line. CLI11 lives here and nowhere else; SimGrid never sees argv (the engine is
 // created in scenario processes with a fixed argv), so --help is ours.
+#include "cli/platform_cmd.hpp"
+#include "cli/platform_files.hpp"
 #include "cli/scenario.hpp"
+#include "cli/sweep.hpp"
 #include "cli/tools.hpp"
 #include "core/error.hpp"
 #include "core/schedule_builder.hpp"
@@ -16,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #ifndef MOESIM_SOURCE_DIR
@@ -119,6 +123,8 @@ int main(int argc, char** argv)
   std::vector<int> batches;
   std::string json_out, csv_out, trace_out, timeline_out;
   bool graphs = false, eager = false, allow_refused = false;
+  std::vector<std::string> sets;
+  std::string sweep_arg, svg_out;
   int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   CLI::App* run = app.add_subcommand("run", "simulate every plan x platform x batch of a study and report");
@@ -147,6 +153,15 @@ int main(int argc, char** argv)
     c->add_flag("--eager", eager, "launch every kernel from the host (overrides the study)");
     c->add_flag("--allow-refused", allow_refused,
                 "report plans that do not fit in memory as rows instead of failing with exit code 2");
+    c->add_option("--set", sets, "what-if: edit every platform's topology before simulating, key=value (repeatable; "
+                                 "the keys are listed below)")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->allow_extra_args(false);
+    c->add_option("--sweep", sweep_arg, "what-if sweep key=v1,v2,...: tok/s per plan against the value (table; --csv, --svg)");
+    c->add_option("--svg", svg_out, "with --sweep: write the tok/s chart as SVG to FILE");
+    c->footer("What-if keys for --set and --sweep (platforms given as topology YAML, platforms/*.yaml):\n" +
+              override_keys_help());
     c->add_option("-j,--jobs", jobs, "scenarios simulated at once (default: CPU count)")->check(CLI::PositiveNumber);
   }
 
@@ -164,6 +179,8 @@ int main(int argc, char** argv)
   CLI::App* list = app.add_subcommand("list", "list the models, platforms and studies available");
   ToolCommands tools;
   add_tool_commands(app, tools);
+  PlatformCommands platform_cmds;
+  add_platform_commands(app, platform_cmds);
 
   run->fallthrough();
   sched->fallthrough();
@@ -191,13 +208,17 @@ int main(int argc, char** argv)
     tools.root = root;
     if (run_tool_commands(tools))
       return 0;
+    if (run_platform_commands(platform_cmds, root))
+      return 0;
     if (*list) {
       for (const char* what : {"workloads/models", "platforms", "workloads/studies"}) {
         std::vector<std::string> names;
         for (const auto& e : fs::directory_iterator(fs::path(root) / what))
-          if (e.path().extension() == ".yaml" || e.path().extension() == ".xml")
+          if ((e.path().extension() == ".yaml" || e.path().extension() == ".xml") &&
+              !(std::string(what) == "platforms" && e.path().stem() == "gpus")) // the GPU catalogue
             names.push_back(e.path().stem().string());
         std::sort(names.begin(), names.end());
+        names.erase(std::unique(names.begin(), names.end()), names.end()); // x.yaml + its generated x.xml
         std::cout << what << ":";
         for (const auto& n : names)
           std::cout << " " << n;
@@ -214,8 +235,9 @@ int main(int argc, char** argv)
         s.engine.cuda_graphs = graphs;
       s.platforms.resize(1);
       s.batches.resize(1);
-      std::vector<Scenario> sc = expand_study(s, root);
-      Simulation sim(sc[0].platform_path);
+      PlatformFiles pfiles(root);
+      std::vector<Scenario> sc = expand_study(s, pfiles);
+      Simulation sim(sc[0].platform_path, sc[0].calibration);
       Layout L = check_layout(s, sc[0], sim.platform().gpus());
       BuildOptions opt{s.routing, s.engine};
       StepShape st = step_of(s, sc[0].batch);
@@ -231,13 +253,60 @@ int main(int argc, char** argv)
     }
     // run (also the default with no command)
     for (const auto& [path, flag] : {std::pair{json_out, "--json"}, {csv_out, "--csv"}, {trace_out, "--trace"},
-                                     {timeline_out, "--timeline"}})
+                                     {timeline_out, "--timeline"}, {svg_out, "--svg"}})
       check_writable(path, flag);
+    std::vector<Override> overrides;
+    for (const std::string& a : sets)
+      overrides.push_back(parse_override(a, "--set"));
+    std::optional<SweepSpec> sweep;
+    if (!sweep_arg.empty()) {
+      sweep = parse_sweep(sweep_arg);
+      for (const auto& [path, flag] : {std::pair{json_out, "--json"}, {trace_out, "--trace"}, {timeline_out, "--timeline"}})
+        if (!path.empty())
+          throw InputError("command line", flag, "not available with --sweep", "a sweep writes its table, --csv and --svg");
+      for (const Override& o : overrides)
+        if (o.key == sweep->key)
+          throw InputError("command line", o.key, "both set (--set) and swept (--sweep)", "drop one of them");
+    } else if (!svg_out.empty()) {
+      throw InputError("command line", "--svg", "draws a sweep's chart", "add --sweep key=v1,v2,...");
+    }
     Study s = load_study(study_name, root);
     filter_study(s, plans, platforms, batches);
     if (graphs || eager)
       s.engine.cuda_graphs = graphs;
-    std::vector<Scenario> scenarios = expand_study(s, root);
+    PlatformFiles pfiles(root);
+    if (sweep) {
+      // Every value's scenarios in one batch of processes; the same scenario order for every value.
+      std::vector<Scenario> all;
+      size_t per = 0;
+      for (size_t i = 0; i < sweep->values.size(); i++) {
+        std::vector<Override> o = overrides;
+        o.push_back(sweep->at(i)[0]);
+        std::vector<Scenario> sc = expand_study(s, pfiles, o);
+        per = sc.size();
+        all.insert(all.end(), sc.begin(), sc.end());
+      }
+      std::vector<ScenarioOutcome> outcomes = run_scenarios(s, all, jobs, false);
+      std::vector<std::vector<ScenarioResult>> by(sweep->values.size());
+      const ScenarioResult* first_refused = nullptr;
+      for (size_t k = 0; k < outcomes.size(); k++) {
+        by[k / per].push_back(outcomes[k].result);
+        if (outcomes[k].result.refused && !first_refused)
+          first_refused = &outcomes[k].result;
+      }
+      if (first_refused && !allow_refused)
+        throw InputError(s.file, "plans", first_refused->key() + " " + first_refused->refusal,
+                         "pass --allow-refused to show such points as refused");
+      std::vector<PendingFile> files;
+      files.push_back({"-", render_sweep(s, *sweep, by)});
+      if (!csv_out.empty())
+        files.push_back({csv_out, render_sweep_csv(s, *sweep, by)});
+      if (!svg_out.empty())
+        files.push_back({svg_out, render_sweep_svg(s, *sweep, by)});
+      write_all(files);
+      return 0;
+    }
+    std::vector<Scenario> scenarios = expand_study(s, pfiles, overrides);
     if (!timeline_out.empty() && scenarios.size() != 1)
       throw InputError("command line", "--timeline",
                        "needs exactly one scenario but the selection has " + std::to_string(scenarios.size()),
@@ -259,7 +328,12 @@ int main(int argc, char** argv)
                        "use more GPUs, a plan that splits the model further, a smaller batch or context, or pass "
                        "--allow-refused to list them as refused rows");
     std::vector<PendingFile> files;
-    files.push_back({"-", render_table(s, results) + render_explanation(s, results)});
+    std::string what_if;
+    for (const Override& o : overrides)
+      what_if += (what_if.empty() ? "what-if (--set): " : ", ") + o.key + "=" + o.value;
+    if (!what_if.empty())
+      what_if += "\n\n";
+    files.push_back({"-", what_if + render_table(s, results) + render_explanation(s, results)});
     if (!json_out.empty())
       files.push_back({json_out, render_json(s, results).dump(1) + "\n"});
     if (!csv_out.empty())

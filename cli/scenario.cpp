@@ -17,14 +17,14 @@
 namespace moesim {
 namespace fs = std::filesystem;
 
-std::vector<Scenario> expand_study(const Study& study, const std::string& root)
+std::vector<Scenario> expand_study(const Study& study, PlatformFiles& files, const std::vector<Override>& overrides)
 {
   std::vector<Scenario> out;
   for (const std::string& p : study.platforms) {
-    const std::string path = resolve_platform_path(p, root);
+    const PlatformFile f = files.get(p, overrides);
     for (int b : study.batches)
       for (const Plan& plan : study.plans)
-        out.push_back({plan, fs::path(path).stem().string(), path, b});
+        out.push_back({plan, f.name, f.xml, f.calibration, b});
   }
   return out;
 }
@@ -79,7 +79,7 @@ void check_memory(const Study& study, const Layout& L, const StepShape& st, cons
 
 ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_timeline)
 {
-  Simulation sim(sc.platform_path);
+  Simulation sim(sc.platform_path, sc.calibration);
   const Platform& P = sim.platform();
   Layout L = check_layout(study, sc, P.gpus());
   const StepShape st = step_of(study, sc.batch);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 namespace moesim {
 namespace fs = std::filesystem;
@@ -38,9 +39,35 @@ std::string resolve_study_path(const std::string& n, const std::string& root)
   return resolve(n, root + "/workloads/studies", ".yaml", "study", "study");
 }
 
-std::string resolve_platform_path(const std::string& n, const std::string& root)
+std::string resolve_platform_path(const std::string& n, const std::string& root, bool prefer_yaml)
 {
-  return resolve(n, root + "/platforms", ".xml", "platform", "platforms");
+  // A path: taken as it is. A name: platforms/NAME.xml, else the topology platforms/NAME.yaml
+  // (prefer_yaml: the other way round, for what-ifs that edit the topology).
+  if (n.find('/') != std::string::npos || n.ends_with(".xml") || n.ends_with(".yaml")) {
+    if (!fs::exists(n))
+      throw InputError(n, "platforms", "platform file not found", "check the path");
+    return n;
+  }
+  const fs::path dir = fs::path(root) / "platforms";
+  const fs::path xml = dir / (n + ".xml"), yaml = dir / (n + ".yaml");
+  if (n != "gpus") { // platforms/gpus.yaml is the GPU catalogue, not a platform
+    if (prefer_yaml && fs::exists(yaml))
+      return yaml.string();
+    if (fs::exists(xml))
+      return xml.string();
+    if (fs::exists(yaml))
+      return yaml.string();
+  }
+  std::set<std::string> names;
+  if (fs::is_directory(dir))
+    for (const auto& e : fs::directory_iterator(dir))
+      if ((e.path().extension() == ".xml" || e.path().extension() == ".yaml") && e.path().stem() != "gpus")
+        names.insert(e.path().stem().string());
+  std::string list;
+  for (const auto& name : names)
+    list += (list.empty() ? "" : ", ") + name;
+  throw InputError(xml.string(), "platforms", "unknown platform '" + n + "'",
+                   list.empty() ? "give a path" : "use one of: " + list);
 }
 
 static void override_dtypes(Fields& f, ModelDtypes& d)

@@ -39,6 +39,8 @@ struct Study {
 // Paths: `root` is the repository (or install) root holding workloads/ and platforms/.
 Study load_study_file(const std::string& path, const std::string& root);
 std::string resolve_study_path(const std::string& name_or_path, const std::string& root);
-std::string resolve_platform_path(const std::string& name_or_path, const std::string& root);
+// A platform name resolves to platforms/NAME.xml, else to the topology platforms/NAME.yaml; with
+// prefer_yaml the YAML comes first. A path (with '/' or a .xml/.yaml suffix) is taken as it is.
+std::string resolve_platform_path(const std::string& name_or_path, const std::string& root, bool prefer_yaml = false);
 
 } // namespace moesim

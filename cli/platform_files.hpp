@@ -1,0 +1,47 @@
+// PlatformFiles: the platform files a run simulates. A study names SimGrid XML files or topology
+// YAMLs; a YAML (or any platform under --set) is generated into a private temporary folder, owned
+// by this object and removed with it, so nothing is written in the user's folders.
+#pragma once
+#include "topology/gpu_catalog.hpp"
+#include "topology/overrides.hpp"
+#include "topology/route_policy.hpp"
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace moesim {
+
+struct PlatformFile {
+  std::string name;        // what reports call it: the source's file stem
+  std::string xml;         // the file to load
+  std::string calibration; // for Simulation: "auto", a path, or "" (none)
+};
+
+class PlatformFiles {
+public:
+  explicit PlatformFiles(std::string root) : root_(std::move(root)) {}
+  ~PlatformFiles();
+  PlatformFiles(const PlatformFiles&) = delete;
+  PlatformFiles& operator=(const PlatformFiles&) = delete;
+
+  // The platform a study entry names, with `overrides` applied (they need a topology YAML; a
+  // hand-written XML without one is refused naming `flag`).
+  PlatformFile get(const std::string& name_or_path, const std::vector<Override>& overrides,
+                   const std::string& flag = "--set");
+
+  // Loads, overrides and routes a topology YAML (name or path).
+  RoutedTopology routed(const std::string& name_or_path, const std::vector<Override>& overrides,
+                        const std::string& flag = "--set");
+  const GpuCatalog& catalog();
+
+private:
+  std::string root_;
+  std::optional<GpuCatalog> catalog_;
+  std::filesystem::path dir_;
+  std::map<std::string, PlatformFile> made_; // source + overrides -> generated file
+};
+
+} // namespace moesim
