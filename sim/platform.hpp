@@ -17,6 +17,7 @@ namespace sg4 = simgrid::s4u;
 struct Route {
   std::vector<sg4::Link*> links;
   double bottleneck = 0; // B/s
+  double latency = 0;    // s: the per-crossing latencies of its links' classes (zone props moesim.latency.<class>)
 };
 
 class Platform {

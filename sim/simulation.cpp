@@ -199,6 +199,26 @@ private:
                              p_.allreduce_algo());
   }
 
+  // Link latencies (zone props moesim.latency.<class>, 0 unless a platform or --set gives them):
+  // each sequential step of a collective pays its slowest route's latency; an all-to-all's peers
+  // run concurrently, so it pays the slowest route once.
+  double wire_latency(OpKind kind, CollAlgo algo, const std::vector<int>& ranks) const
+  {
+    const int n = static_cast<int>(ranks.size());
+    double worst = 0;
+    if (kind == OpKind::all_to_all) {
+      for (int a : ranks)
+        for (int b : ranks)
+          if (a != b)
+            worst = std::max(worst, p_.route(a, b).latency);
+      return worst;
+    }
+    for (int i = 0; i < n && n > 1; i++)
+      worst = std::max(worst, p_.route(ranks[i], ranks[(i + 1) % n]).latency);
+    const int steps = kind == OpKind::all_reduce || algo == CollAlgo::tree ? 2 * (n - 1) : n - 1;
+    return steps * worst;
+  }
+
   double bus_bandwidth(const std::vector<int>& ranks) const
   {
     double bw = std::numeric_limits<double>::infinity();
@@ -262,6 +282,7 @@ private:
       c.call.bytes = op.comm_bytes;
       c.call.peer_bytes = c.peer_rows;
       c.choice = choose(op.kind, n, op.comm_bytes, bus_bandwidth(g.ranks));
+      c.choice.alpha += wire_latency(op.kind, c.choice.algo, g.ranks);
       c.call.wire_factor = c.choice.wire_factor;
       c.phases = find_algorithm(op.kind, c.choice.algo)(c.call);
       c.arrived = n + 1; // planned
@@ -308,7 +329,7 @@ private:
       // NCCL's p2p path: LL up to 16 KiB (twice the bytes on the wire), Simple above, or the
       // platform's measured sendrecv curve.
       const CollChoice ch = choose(OpKind::send, 2, op.comm_bytes, p_.route(r, op.peer).bottleneck);
-      sg4::this_actor::sleep_for(ch.alpha);
+      sg4::this_actor::sleep_for(ch.alpha + p_.route(r, op.peer).latency);
       for (sg4::Link* l : p_.route(r, op.peer).links)
         out_.link_bytes[p_.link_class(l)] += op.comm_bytes;
       sg4::CommPtr c = mb->put_init(&payload, std::max(std::round(op.comm_bytes * ch.wire_factor), 1.0));
