@@ -1,0 +1,236 @@
+// The topology commands as a user meets them: `platform build` and `show`, topology YAMLs in `run`,
+// what-ifs with --set and --sweep, and bad topologies answered by one line naming the file, the
+// line and the fix, exit code 2, nothing written.
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out, err;
+};
+
+Run moesim(const std::string& args)
+{
+  const fs::path err = fs::temp_directory_path() / ("moesim_cli_topo." + std::to_string(getpid()) + ".err");
+  const std::string cmd = std::string(MOESIM_BIN) + " --root " + MOESIM_SOURCE_DIR + " " + args + " 2>" + err.string();
+  Run r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
+    r.out.append(buf.data(), n);
+  int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream f(err);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  r.err = ss.str();
+  return r;
+}
+
+std::string slurp(const fs::path& p)
+{
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+fs::path scratch(const std::string& name)
+{
+  fs::path d = fs::temp_directory_path() / ("moesim_cli_topo_" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+fs::path write(const fs::path& dir, const std::string& name, const std::string& text)
+{
+  std::ofstream(dir / name) << text;
+  return dir / name;
+}
+
+void expect_usage_error(const Run& r, const fs::path& out_file)
+{
+  CHECK(r.code == 2);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK_THAT(r.err, Contains("moesim: error: ") && Contains("(fix: "));
+  CHECK(r.out.empty());
+  CHECK_FALSE(fs::exists(out_file));
+}
+
+const std::string src = MOESIM_SOURCE_DIR;
+
+} // namespace
+
+TEST_CASE("platform build writes the committed XML", "[quick][cli][topology]")
+{
+  fs::path d = scratch("build");
+  Run r = moesim("platform build " + src + "/platforms/ws-4x-rtxpro6000-pcie5-nop2p.yaml -o " + (d / "p.xml").string());
+  REQUIRE(r.code == 0);
+  CHECK(r.err.empty());
+  CHECK(slurp(d / "p.xml") == slurp(src + "/platforms/ws-4x-rtxpro6000-pcie5-nop2p.xml"));
+  // A name under platforms/ works too, and - writes to stdout.
+  Run s = moesim("platform build hgx-8x-h100 -o -");
+  REQUIRE(s.code == 0);
+  CHECK(s.out == slurp(src + "/platforms/hgx-8x-h100.xml"));
+  // With a what-if: the same machine without P2P stages through host memory.
+  Run w = moesim("platform build hgx-8x-h100 --set p2p=off -o -");
+  REQUIRE(w.code == 0);
+  CHECK_THAT(w.out, Contains("<link_ctn id=\"dram_cpu0\"/><link_ctn id=\"dram_cpu0\"/>") &&
+                        Contains("<prop id=\"moesim.nccl_intra\" value=\"pci\"/>"));
+}
+
+TEST_CASE("platform show tells routes, injection, bisection and draws the machine", "[quick][cli][topology]")
+{
+  fs::path d = scratch("show");
+  Run r = moesim("platform show cluster-4x8-h100-ib400 --svg " + (d / "c.svg").string());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("GPUs: 32x NVIDIA H100 80GB HBM3"));
+  CHECK_THAT(r.out, Contains("nic                  32  400Gbps"));
+  CHECK_THAT(r.out, Contains("gpu0 -> gpu9: PXN: NVLink to gpu1, its NIC on rail 1, alone 50 GB/s (the reverse differs)"));
+  CHECK_THAT(r.out, Contains("[pcie_gpu0 UP, n0_nic0 UP, n1_nic0 DOWN, pcie_gpu8 DOWN]"));
+  // 7 NVLink peers and 21 PXN peers share gpu0's 450 GB/s NVLink, 3 same-rail peers its NIC: 450 + 50.
+  CHECK_THAT(r.out, Contains("Per-GPU injection bandwidth (one GPU sending to every other at once): 500 GB/s (every GPU)"));
+  CHECK_THAT(r.out, Contains("to other nodes only: 400 GB/s"));
+  // Two nodes against two: 16 NICs of 50 GB/s.
+  CHECK_THAT(r.out, Contains("Bisection bandwidth: 800 GB/s per direction"));
+  CHECK_THAT(r.out, Contains("Drawing:") && Contains("|- sw0") && Contains("rail-optimised"));
+  const std::string svg = slurp(d / "c.svg");
+  CHECK(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
+  CHECK_THAT(svg, Contains(">nic7<") && Contains("NVSwitch"));
+}
+
+TEST_CASE("a bad topology is one line naming file, line and fix, and nothing is written", "[quick][cli][topology]")
+{
+  fs::path d = scratch("bad");
+  const std::string head = "description: x\ngpu: h100-sxm5-80gb\ngpus: 2\n";
+  struct Case {
+    std::string yaml, expect;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"description: x\ngpu: h900\ngpus: 2\n", "t.yaml:2: gpu: unknown GPU model 'h900'"},
+           {head + "pcie: {gpu_link: 0GBps}\n", "t.yaml:4: pcie.gpu_link: a link with no bandwidth"},
+           {head + "pcie: {gpu_link: 53GBps, gpus_at: [cpu0, sw1]}\n", "t.yaml:4: pcie.gpus_at: dangling reference 'sw1'"},
+           {head + "nodes: 2\npcie: {gpu_link: 53GBps}\n", "t.yaml:4: network: gpu2 (node 1) has no path to gpu0"},
+           {head + "nodes: 2\npcie: {gpu_link: 53GBps}\nnetwork: {nic: 400Gbps, nics_at: [cpu0], rails: 2}\n",
+            "network.rails: rails: 2 but 1 NICs per node"},
+       }) {
+    INFO(c.yaml);
+    fs::path y = write(d, "t.yaml", c.yaml);
+    Run r = moesim("platform build " + y.string() + " -o " + (d / "t.xml").string());
+    expect_usage_error(r, d / "t.xml");
+    CHECK_THAT(r.err, Contains(c.expect));
+  }
+}
+
+TEST_CASE("run takes a topology YAML and simulates what its XML simulates", "[quick][cli][topology]")
+{
+  const std::string sel = " --plan tp4,ep4 --batch 1 -j 2";
+  Run by_name = moesim("run default --platform ws-4x-rtxpro6000-pcie5-nop2p" + sel);
+  Run by_yaml = moesim("run default --platform " + src + "/platforms/ws-4x-rtxpro6000-pcie5-nop2p.yaml" + sel);
+  REQUIRE(by_name.code == 0);
+  REQUIRE(by_yaml.code == 0);
+  CHECK(by_yaml.out == by_name.out);
+  // A study may name a platform that exists only as a YAML.
+  fs::path d = scratch("yamlonly");
+  write(d, "my-box.yaml", slurp(src + "/platforms/nvswitch-4x-h200.yaml"));
+  Run r = moesim("run default --platform " + (d / "my-box.yaml").string() + " --plan tp4 --batch 1");
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("my-box: 4x NVIDIA H200"));
+}
+
+TEST_CASE("what-ifs with --set rerun on a modified platform and say so", "[quick][cli][topology]")
+{
+  const std::string sel = " --platform ws-4x-rtxpro6000-pcie5-nop2p --plan ep4 --batch 1";
+  Run base = moesim("run default" + sel);
+  Run fast = moesim("run default" + sel + " --set link.host_memory.bandwidth=1TBps --set link.pcie.bandwidth=128GBps");
+  REQUIRE(base.code == 0);
+  REQUIRE(fast.code == 0);
+  CHECK(fast.out.rfind("what-if (--set): link.host_memory.bandwidth=1TBps, link.pcie.bandwidth=128GBps\n", 0) == 0);
+  CHECK(fast.out != base.out);
+  // The same machine with P2P on is the p2p platform, number for number.
+  Run on = moesim("run default --platform ws-4x-rtxpro6000-pcie5-nop2p --plan tp4 --batch 1 --set p2p=on");
+  Run p2p = moesim("run default --platform ws-4x-rtxpro6000-pcie5-p2p --plan tp4 --batch 1");
+  REQUIRE(on.code == 0);
+  auto row = [](const std::string& out) { return out.substr(out.find("      1  tp4"), 60); };
+  CHECK(row(on.out) == row(p2p.out));
+
+  Run bad = moesim("run default" + sel + " --set link.pcie.bandwith=1GBps");
+  expect_usage_error(bad, "/nonexistent");
+  CHECK_THAT(bad.err, Contains("link.pcie.bandwith: unknown key") && Contains("gpu.mem_bw") && Contains("p2p"));
+  // A hand-written XML has no topology to edit.
+  fs::path d = scratch("setxml");
+  fs::copy_file(src + "/platforms/nvswitch-2x-h100.xml", d / "hand.xml");
+  Run xml = moesim("run default --platform " + (d / "hand.xml").string() + " --plan tp2 --batch 1 --set p2p=off");
+  expect_usage_error(xml, "/nonexistent");
+  CHECK_THAT(xml.err, Contains("hand.xml: --set") && Contains("topology YAML"));
+}
+
+TEST_CASE("the PCIe bandwidth sweep of the default study: table, crossover sentences, CSV, SVG", "[slow][cli][topology]")
+{
+  fs::path d = scratch("sweep");
+  Run r = moesim("run default --sweep link.pcie.bandwidth=32GBps,64GBps,128GBps --csv " + (d / "s.csv").string() +
+                 " --svg " + (d / "s.svg").string());
+  REQUIRE(r.code == 0);
+  CHECK(r.err.empty());
+  CHECK_THAT(r.out, Contains("against link.pcie.bandwidth = 32GBps, 64GBps, 128GBps"));
+  CHECK_THAT(r.out, Contains("ws-4x-rtxpro6000-pcie5-p2p, batch 1:"));
+  CHECK_THAT(r.out, Contains("  plan          32GBps    64GBps   128GBps\n  tp4  "));
+  // The seed case: on PCIe, EP=4 never catches TP=4, whatever the PCIe bandwidth.
+  CHECK_THAT(r.out, Contains("tp4 is fastest at link.pcie.bandwidth=32GBps."));
+  CHECK_THAT(r.out, Contains("    ep4 never overtakes tp4: at best"));
+  const std::string csv = slurp(d / "s.csv");
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 3 * 30);
+  CHECK(csv.rfind("study,platform,batch,plan,key,value,value_si,", 0) == 0);
+  CHECK_THAT(csv, Contains("default,ws-4x-rtxpro6000-pcie5-p2p,1,ep4,link.pcie.bandwidth,128GBps,1.28e+11,0,"));
+  const std::string svg = slurp(d / "s.svg");
+  CHECK(svg.rfind("<svg", 0) == 0);
+  CHECK_THAT(svg, Contains("<polyline") && Contains("nvswitch-4x-h200, batch 64"));
+}
+
+TEST_CASE("a sweep says where a plan overtakes the fastest one", "[quick][cli][topology]")
+{
+  // EP's all-to-alls pay the p2p alpha, TP's all-reduces do not: as the alpha grows, TP4 takes over.
+  Run r = moesim("run default --platform ws-4x-rtxpro6000-pcie5-p2p --plan tp4,ep4 --batch 64 "
+                 "--sweep nccl.p2p_alpha=0us,5us,14us");
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("ep4 is fastest at nccl.p2p_alpha=0us."));
+  CHECK_THAT(r.out, Contains("tp4 overtakes ep4 between 5us and 14us, at about "));
+}
+
+TEST_CASE("bad sweeps are refused before anything runs", "[quick][cli][topology]")
+{
+  fs::path d = scratch("sweeperr");
+  expect_usage_error(moesim("run default --sweep link.pcie.bandwidth=32GBps"), "/nonexistent");
+  expect_usage_error(moesim("run default --sweep link.pcie.bw=1GBps,2GBps"), "/nonexistent");
+  expect_usage_error(moesim("run default --sweep link.pcie.bandwidth=1GBps,fast"), "/nonexistent");
+  Run j = moesim("run default --sweep p2p=on,off --json " + (d / "o.json").string());
+  expect_usage_error(j, d / "o.json");
+  CHECK_THAT(j.err, Contains("--json: not available with --sweep"));
+  Run s = moesim("run default --svg " + (d / "o.svg").string());
+  expect_usage_error(s, d / "o.svg");
+}
+
+TEST_CASE("list shows each platform once and not the GPU catalogue", "[quick][cli][topology]")
+{
+  Run r = moesim("list");
+  REQUIRE(r.code == 0);
+  const std::string line = r.out.substr(r.out.find("platforms:"), r.out.find('\n', r.out.find("platforms:")) - r.out.find("platforms:"));
+  CHECK_THAT(line, Contains(" cluster-4x8-h100-ib400 ") && Contains(" ws-4x-rtxpro6000-pcie5-p2p"));
+  CHECK_THAT(line, !Contains(" gpus "));
+  CHECK(line.find("hgx-8x-h100") == line.rfind("hgx-8x-h100"));
+}
