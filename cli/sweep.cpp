@@ -65,57 +65,90 @@ const char* phase_word(const Study& s)
   return s.phase == Phase::prefill ? "prefill" : "decode";
 }
 
-// Where each plan overtakes the plan fastest at the first value, or how close it gets.
+// Which plan is fastest at each value; then, against the plan fastest at the most values, where
+// every other plan overtakes it (or falls behind again), or how close it gets. Ratios within 0.1%
+// count as ties, not as overtaking.
 std::string crossovers(const SweepSpec& sw, const std::vector<std::vector<ScenarioResult>>& by, const Block& b,
                        const std::vector<std::optional<double>>& x)
 {
-  const size_t n = sw.values.size();
-  size_t lead = b.rows.size();
-  for (size_t k = 0; k < b.rows.size(); k++) {
-    const double v = rate(by[0][b.rows[k]]);
-    if (!std::isnan(v) && (lead == b.rows.size() || v > rate(by[0][b.rows[lead]])))
-      lead = k;
+  constexpr double tie = 1e-3;
+  const size_t n = sw.values.size(), plans = b.rows.size();
+  auto plan = [&](size_t k) { return by[0][b.rows[k]].plan; };
+  std::vector<size_t> fastest(n, plans);
+  std::vector<int> wins(plans, 0);
+  for (size_t i = 0; i < n; i++) {
+    for (size_t k = 0; k < plans; k++) {
+      const double v = rate(by[i][b.rows[k]]);
+      if (!std::isnan(v) && (fastest[i] == plans || v > rate(by[i][b.rows[fastest[i]]])))
+        fastest[i] = k;
+    }
+    if (fastest[i] < plans)
+      wins[fastest[i]]++;
   }
-  if (lead == b.rows.size())
-    return "  every plan is refused at " + sw.values[0] + "\n";
-  const std::string L = by[0][b.rows[lead]].plan;
+  const size_t lead = static_cast<size_t>(std::max_element(wins.begin(), wins.end()) - wins.begin());
+  if (wins[lead] == 0)
+    return "  every plan is refused at every value\n";
   std::ostringstream o;
-  o << "  " << L << " is fastest at " << sw.key << "=" << sw.values[0] << ".\n";
-  for (size_t k = 0; k < b.rows.size(); k++) {
+  o << "  fastest:";
+  if (wins[lead] == static_cast<int>(n)) {
+    o << " " << plan(lead) << " at every value\n";
+  } else {
+    // Runs of values with the same fastest plan: "ep4 at 0us, 5us; tp4 at 14us".
+    for (size_t i = 0; i < n;) {
+      size_t j = i;
+      std::string vals = sw.values[i];
+      while (j + 1 < n && fastest[j + 1] == fastest[i])
+        vals += ", " + sw.values[++j];
+      o << (i ? "; " : " ") << (fastest[i] < plans ? plan(fastest[i]) : std::string("none")) << " at " << vals;
+      i = j + 1;
+    }
+    o << "\n";
+  }
+  const std::string L = plan(lead);
+  for (size_t k = 0; k < plans; k++) {
     if (k == lead)
       continue;
-    const std::string P = by[0][b.rows[k]].plan;
     std::vector<double> r(n);
-    for (size_t i = 0; i < n; i++)
+    std::vector<int> sign(n, 0); // +1 ahead of L, -1 behind, 0 tie or refused
+    for (size_t i = 0; i < n; i++) {
       r[i] = rate(by[i][b.rows[k]]) / rate(by[i][b.rows[lead]]);
-    size_t first = n;
-    for (size_t i = 1; i < n && first == n; i++)
-      if (r[i] > 1 + 1e-9 && !(r[i - 1] > 1 + 1e-9))
-        first = i;
-    if (first == n) {
+      sign[i] = std::isnan(r[i]) ? 0 : r[i] > 1 + tie ? 1 : r[i] < 1 - tie ? -1 : 0;
+    }
+    if (std::none_of(sign.begin(), sign.end(), [](int v) { return v > 0; })) {
       size_t best = n;
       for (size_t i = 0; i < n; i++)
         if (!std::isnan(r[i]) && (best == n || r[i] > r[best]))
           best = i;
       if (best == n)
-        o << "    " << P << " is refused at every value.\n";
+        o << "    " << plan(k) << " is refused at every value.\n";
       else
-        o << "    " << P << " never overtakes " << L << ": at best " << fmt(r[best] >= 0.995 ? "%.3f" : "%.2f", r[best])
-          << "x of it (at "
-          << sw.values[best] << ").\n";
+        o << "    " << plan(k) << " never overtakes " << L << ": at best " << fmt(r[best] >= 0.995 ? "%.3f" : "%.2f", r[best])
+          << "x of it (at " << sw.values[best] << (r[best] >= 1 - tie ? ", a tie within 0.1%" : "") << ").\n";
       continue;
     }
-    o << "    " << P << " overtakes " << L << " between " << sw.values[first - 1] << " and " << sw.values[first];
-    if (x[first - 1] && x[first] && !std::isnan(r[first - 1])) {
-      const double x0 = *x[first - 1], x1 = *x[first];
-      const double at = x0 + (x1 - x0) * (1 - r[first - 1]) / (r[first] - r[first - 1]);
-      o << ", at about " << format_override_number(sw.key, at) << " (linear interpolation)";
-    }
-    for (size_t i = first + 1; i < n; i++)
-      if (!(r[i] > 1 + 1e-9)) {
-        o << "; falls behind again by " << sw.values[i];
-        break;
+    // Each change between behind (-1) and ahead (+1), ties in between skipped.
+    std::vector<std::string> events;
+    size_t last = n; // last value with a definite sign
+    for (size_t i = 0; i < n; i++) {
+      if (sign[i] == 0)
+        continue;
+      if (last == n) {
+        if (sign[i] > 0)
+          events.push_back("is ahead of " + L + " at " + sw.values[i]);
+      } else if (sign[i] != sign[last]) {
+        std::string e = (sign[i] > 0 ? "overtakes " + L : "falls behind " + L + " again") + " between " + sw.values[last] +
+                        " and " + sw.values[i];
+        if (x[last] && x[i]) {
+          const double at = *x[last] + (*x[i] - *x[last]) * (1 - r[last]) / (r[i] - r[last]);
+          e += ", at about " + format_override_number(sw.key, at) + " (linear interpolation)";
+        }
+        events.push_back(e);
       }
+      last = i;
+    }
+    o << "    " << plan(k);
+    for (size_t e = 0; e < events.size(); e++)
+      o << (e ? "; " : " ") << events[e];
     o << ".\n";
   }
   return o.str();

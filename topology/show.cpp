@@ -110,7 +110,7 @@ std::string show_topology(const RoutedTopology& rt)
     const Bisection b = bisection(rt);
     o << "Bisection bandwidth: " << human_rate(b.rate) << " per direction: all pairs across the worst balanced cut, "
       << gpu_set(b.half) << " against the rest, max-min fair over these routes ("
-      << (b.exhaustive ? "all " + std::to_string(b.cuts) + " balanced cuts checked" : std::to_string(b.cuts) + " structured cuts checked")
+      << (b.exhaustive ? (b.cuts == 1 ? std::string("the only balanced cut") : "all " + std::to_string(b.cuts) + " balanced cuts checked") : std::to_string(b.cuts) + " structured cuts checked")
       << ")\n";
   }
   o << "\nDrawing:\n";

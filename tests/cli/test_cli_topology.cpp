@@ -191,7 +191,8 @@ TEST_CASE("the PCIe bandwidth sweep of the default study: table, crossover sente
   CHECK_THAT(r.out, Contains("ws-4x-rtxpro6000-pcie5-p2p, batch 1:"));
   CHECK_THAT(r.out, Contains("  plan          32GBps    64GBps   128GBps\n  tp4  "));
   // The seed case: on PCIe, EP=4 never catches TP=4, whatever the PCIe bandwidth.
-  CHECK_THAT(r.out, Contains("tp4 is fastest at link.pcie.bandwidth=32GBps."));
+  CHECK_THAT(r.out, Contains("ws-4x-rtxpro6000-pcie5-nop2p, batch 1:"));
+  CHECK_THAT(r.out, Contains("  fastest: tp4 at every value\n"));
   CHECK_THAT(r.out, Contains("    ep4 never overtakes tp4: at best"));
   const std::string csv = slurp(d / "s.csv");
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 3 * 30);
@@ -208,7 +209,7 @@ TEST_CASE("a sweep says where a plan overtakes the fastest one", "[quick][cli][t
   Run r = moesim("run default --platform ws-4x-rtxpro6000-pcie5-p2p --plan tp4,ep4 --batch 64 "
                  "--sweep nccl.p2p_alpha=0us,5us,14us");
   REQUIRE(r.code == 0);
-  CHECK_THAT(r.out, Contains("ep4 is fastest at nccl.p2p_alpha=0us."));
+  CHECK_THAT(r.out, Contains("  fastest: ep4 at 0us, 5us; tp4 at 14us\n"));
   CHECK_THAT(r.out, Contains("tp4 overtakes ep4 between 5us and 14us, at about "));
 }
 
@@ -233,4 +234,14 @@ TEST_CASE("list shows each platform once and not the GPU catalogue", "[quick][cl
   CHECK_THAT(line, Contains(" cluster-4x8-h100-ib400 ") && Contains(" ws-4x-rtxpro6000-pcie5-p2p"));
   CHECK_THAT(line, !Contains(" gpus "));
   CHECK(line.find("hgx-8x-h100") == line.rfind("hgx-8x-h100"));
+}
+
+TEST_CASE("the eight-gpu-boxes study runs on topology YAMLs with mixed routes", "[quick][cli][topology]")
+{
+  Run r = moesim("run eight-gpu-boxes --batch 1 --plan tp8,ep8");
+  REQUIRE(r.code == 0);
+  // On the PCIe server, pairs on different sockets stage through host memory and cross UPI.
+  CHECK_THAT(r.out, Contains("server-8x-rtxpro6000-pcie-switches: 8x NVIDIA RTX PRO 6000 Blackwell Server Edition"));
+  CHECK_THAT(r.out, Contains("cpu_interconnect"));
+  CHECK_THAT(r.out, Contains("hgx-8x-b200: 8x NVIDIA B200"));
 }
