@@ -1,17 +1,26 @@
-// moesim-validate: the GPU side of moesim. For now:
+// moesim-validate: the GPU side of moesim.
 //   --info                  this machine's CUDA devices, driver, runtime and NCCL versions, as JSON
 //   --check-schedule FILE   what replaying FILE would need, per rank (no GPU needed)
-// Exit status: 0 done, 2 bad input (one line naming the file, the key and the fix), 1 anything else.
+//   bench-collectives --op OP [-b MIN] [-e MAX] [-f FACTOR] [-g GPUS] [-n ITERS] [-w WARMUP] [--json FILE]
+//                           the calibration micro-benchmark in nccl-tests' layout (collectives_bench.hpp)
+// NCCL_NVLS_ENABLE is set to 0 before NCCL starts (nccl_env.hpp), and bench-collectives prints the
+// NCCL environment it ran with.
+// Exit status: 0 done, 2 bad input (one line naming the file, the key and the fix: a missing file,
+// too few GPUs, not enough memory), 1 anything else (#wrong elements in bench-collectives too).
 // No CLI11 here: it belongs to cli/, and the GPU machines build without it.
 #include "core/error.hpp"
 #include "core/schedule_json.hpp"
+#include "validate/collectives_bench.hpp"
 #include "validate/comm_plan.hpp"
 #include "validate/device_info.hpp"
+#include "validate/nccl_env.hpp"
+#include "validate/options.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -20,8 +29,11 @@ using namespace moesim;
 
 namespace {
 
-const char* const usage = "usage: moesim-validate --info\n"
-                          "       moesim-validate --check-schedule FILE\n";
+const char* const usage =
+    "usage: moesim-validate --info\n"
+    "       moesim-validate --check-schedule FILE\n"
+    "       moesim-validate bench-collectives --op all_reduce|all_gather|reduce_scatter|all_to_all|sendrecv\n"
+    "                           [-b 1K] [-e 256M] [-f 2] [-g GPUS] [-n ITERS] [-w WARMUP] [--json FILE]\n";
 
 void check_schedule(const std::string& path)
 {
@@ -46,6 +58,33 @@ void check_schedule(const std::string& path)
   }
 }
 
+void write_json(const std::string& path, const nlohmann::json& j)
+{
+  std::ofstream out(path);
+  if (!out)
+    throw InputError(path, "", "cannot write the file", "check that its folder exists and is writable");
+  out << j.dump(1) << "\n";
+  if (!out)
+    throw InputError(path, "", "writing failed", "check the free space");
+}
+
+int bench(const std::vector<std::string>& args)
+{
+  const validate::BenchOptions o = validate::parse_bench_options(args);
+  const std::vector<validate::BenchRow> rows = validate::run_collectives_bench(o, stdout);
+  std::size_t wrong = 0;
+  for (const auto& r : rows)
+    wrong += r.wrong;
+  if (!o.json.empty())
+    write_json(o.json, validate::bench_json(o, rows, validate::query_system_info()));
+  if (wrong) {
+    std::fprintf(stderr, "moesim-validate: error: %zu wrong elements in %s results\n", wrong,
+                 validate::bench_op_name(o.op));
+    return 1;
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -66,6 +105,13 @@ int main(int argc, char** argv)
     }
     if (args.size() == 1 && args[0] == "--check-schedule")
       throw InputError("command line", "--check-schedule", "needs a FILE", "pass the schedule written by `moesim schedule`");
+    if (!args.empty() && args[0] == "bench-collectives") {
+      // Before NCCL starts: NVLink multicast stays off (nccl_env.hpp).
+      if (const std::string note = validate::force_nvls_off(); !note.empty())
+        std::fprintf(stderr, "moesim-validate: note: %s\n", note.c_str());
+      const std::vector<std::string> rest(args.begin() + 1, args.end());
+      return bench(rest);
+    }
     std::fputs(usage, stderr);
     return 2;
   } catch (const InputError& e) {

@@ -1,0 +1,55 @@
+// The command lines of `moesim-validate run` and `moesim-validate bench-collectives`, parsed into
+// typed structs (no GPU needed). Errors are InputError naming "command line", the option and the fix.
+#pragma once
+#include "core/schedule.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace moesim::validate {
+
+// moesim-validate run SCHEDULE.json --out TIMELINE.json [--graph] [--iters N] [--warmup N] [--seed S]
+//                                   [--platform NAME]
+struct RunOptions {
+  std::string schedule;   // the JSON `moesim schedule` wrote
+  std::string out;        // where the measured Timeline goes
+  bool graph = false;     // capture the step in a CUDA graph per rank and time graph launches
+  int iters = 10;         // timed iterations (the median one is reported)
+  int warmup = 3;         // untimed iterations first
+  std::uint64_t seed = 1; // inputs and weights of the compute ops
+  std::string platform;   // the Timeline's platform; empty: "<N>x <device name>"
+};
+
+// The collectives bench-collectives measures, as OpKinds: all_reduce, all_gather, reduce_scatter,
+// all_to_all, and send for nccl-tests' sendrecv (rank r sends to r+1 and receives from r-1).
+const char* bench_op_name(OpKind op);    // "all_reduce", ..., "sendrecv"
+OpKind parse_bench_op(const std::string& s); // those names (and nccl-tests' "alltoall"); throws InputError
+
+// moesim-validate bench-collectives --op OP [-b MIN] [-e MAX] [-f FACTOR] [-g GPUS] [-n ITERS]
+//                                   [-w WARMUP] [--json FILE]
+// As nccl-tests: sizes from -b to -e multiplied by -f, with K, M, G suffixes (powers of 1024).
+struct BenchOptions {
+  OpKind op = OpKind::all_reduce;
+  std::size_t min_bytes = 1024;
+  std::size_t max_bytes = 256u << 20;
+  std::size_t factor = 2;
+  int gpus = 1;
+  int iters = 20;
+  int warmup = 5;
+  std::string json; // empty: no JSON
+};
+
+// Both take the arguments after the mode word ("run" / "bench-collectives").
+RunOptions parse_run_options(const std::vector<std::string>& args);
+BenchOptions parse_bench_options(const std::vector<std::string>& args);
+
+// "1K" -> 1024, "256M" -> 268435456, "1G", "4096"; throws InputError naming `option`.
+std::size_t parse_size(const std::string& s, const std::string& option);
+// min, min*f, min*f^2, ... up to max (inclusive), as nccl-tests steps.
+std::vector<std::size_t> bench_sizes(const BenchOptions& o);
+// "1K", "256M", "3000": the largest suffix that divides the size exactly.
+std::string format_size(std::size_t bytes);
+
+} // namespace moesim::validate
