@@ -297,8 +297,11 @@ int main(int argc, char** argv)
       if (first_refused && !allow_refused)
         throw InputError(s.file, "plans", first_refused->key() + " " + first_refused->refusal,
                          "pass --allow-refused to show such points as refused");
+      std::string fixed;
+      for (const Override& o : overrides)
+        fixed += (fixed.empty() ? "what-if (--set): " : ", ") + o.key + "=" + o.value;
       std::vector<PendingFile> files;
-      files.push_back({"-", render_sweep(s, *sweep, by)});
+      files.push_back({"-", (fixed.empty() ? "" : fixed + "\n") + render_sweep(s, *sweep, by)});
       if (!csv_out.empty())
         files.push_back({csv_out, render_sweep_csv(s, *sweep, by)});
       if (!svg_out.empty())

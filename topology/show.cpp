@@ -80,7 +80,7 @@ std::string show_topology(const RoutedTopology& rt)
   if (groups.empty())
     o << "  none (no GPU pair)\n";
 
-  o << "\nRoutes, one GPU pair per kind (a lone flow's rate):\n" << representative_routes(rt, "  ");
+  o << "\nRoutes, one GPU pair per kind (bottleneck: the rate of a lone flow):\n" << representative_routes(rt, "  ");
   std::map<std::string, int> kinds;
   int asym = 0;
   for (int s = 0; s < rt.gpus(); s++)

@@ -71,7 +71,7 @@ std::string representative_routes(const RoutedTopology& rt, const std::string& i
       if (s == d || !seen.insert(rt.route(s, d).kind).second)
         continue;
       const GpuRoute& r = rt.route(s, d);
-      o << indent << "gpu" << s << " -> gpu" << d << ": " << r.detail << ", alone " << human_rate(lone_rate(rt, s, d))
+      o << indent << "gpu" << s << " -> gpu" << d << ": " << r.detail << ", bottleneck " << human_rate(lone_rate(rt, s, d))
         << (rt.symmetric(s, d) ? "" : " (the reverse differs)") << "\n"
         << indent << "  [" << describe_hops(rt, r.hops) << "]\n";
     }

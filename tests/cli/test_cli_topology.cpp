@@ -101,7 +101,7 @@ TEST_CASE("platform show tells routes, injection, bisection and draws the machin
   REQUIRE(r.code == 0);
   CHECK_THAT(r.out, Contains("GPUs: 32x NVIDIA H100 80GB HBM3"));
   CHECK_THAT(r.out, Contains("nic                  32  400Gbps"));
-  CHECK_THAT(r.out, Contains("gpu0 -> gpu9: PXN: NVLink to gpu1, its NIC on rail 1, alone 50 GB/s (the reverse differs)"));
+  CHECK_THAT(r.out, Contains("gpu0 -> gpu9: PXN: NVLink to gpu1, its NIC on rail 1, bottleneck 50 GB/s (the reverse differs)"));
   CHECK_THAT(r.out, Contains("[pcie_gpu0 UP, n0_nic0 UP, n1_nic0 DOWN, pcie_gpu8 DOWN]"));
   // 7 NVLink peers and 21 PXN peers share gpu0's 450 GB/s NVLink, 3 same-rail peers its NIC: 450 + 50.
   CHECK_THAT(r.out, Contains("Per-GPU injection bandwidth (one GPU sending to every other at once): 500 GB/s (every GPU)"));
