@@ -348,10 +348,12 @@ Topology load_topology(const std::string& path, const GpuCatalog& catalog)
     f.maybe("p2p_level");
   }
   if (auto h = f.maybe("host")) {
+    t.lines["host"] = line_of(*h);
     Fields hf(path, *h, "host");
     read_host(hf, t);
   }
   if (auto p = f.maybe("pcie")) {
+    t.lines["pcie"] = line_of(*p);
     Fields pf(path, *p, "pcie");
     read_pcie(pf, t);
   }
