@@ -5,6 +5,7 @@
 #include "kernels/kernels.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -82,6 +83,39 @@ inline void check_argmax(int rows, int cols)
 {
   require_at_least("argmax", "rows", rows, 0);
   require_at_least("argmax", "cols", cols, 1);
+}
+
+inline void check_fill(std::int64_t n, float lo, float hi)
+{
+  require_at_least("fill", "n", n, 0);
+  require(lo <= hi, "fill", "lo must be <= hi, got [" + std::to_string(lo) + ", " + std::to_string(hi) + ")");
+}
+
+inline bool attention_dims_supported(int qk_dim, int v_dim)
+{
+  return (qk_dim == 64 && v_dim == 64) || (qk_dim == 128 && v_dim == 128) || (qk_dim == 192 && v_dim == 128) ||
+         (qk_dim == 576 && v_dim == 512);
+}
+
+// Sizes only (the launcher checks pointers, strides and alignment besides).
+inline void check_attention(int batch, int q_len, int q_heads, int kv_heads, int kv_len, int qk_dim, int v_dim)
+{
+  const char* op = "attention";
+  require_at_least(op, "batch", batch, 0);
+  require(batch <= 65535, op, "batch must be <= 65535, got " + std::to_string(batch));
+  require_at_least(op, "q_len", q_len, 1);
+  require_at_least(op, "q_heads", q_heads, 1);
+  require_at_least(op, "kv_heads", kv_heads, 1);
+  require(kv_heads <= 65535, op, "kv_heads must be <= 65535, got " + std::to_string(kv_heads));
+  require(q_heads % kv_heads == 0, op,
+          "q_heads (" + std::to_string(q_heads) + ") must be a multiple of kv_heads (" + std::to_string(kv_heads) + ")");
+  require(kv_len >= q_len, op,
+          "kv_len (" + std::to_string(kv_len) + ") must be >= q_len (" + std::to_string(q_len) +
+              "): the queries are the last q_len positions");
+  require(static_cast<std::int64_t>(q_len) * (q_heads / kv_heads) <= INT32_MAX / 2, op, "q_len * q_heads is too large");
+  require(attention_dims_supported(qk_dim, v_dim), op,
+          "(qk_dim, v_dim) = (" + std::to_string(qk_dim) + ", " + std::to_string(v_dim) +
+              ") is not supported; supported: (64, 64), (128, 128), (192, 128), (576, 512)");
 }
 
 } // namespace moesim::kernels::detail

@@ -15,6 +15,7 @@
 #pragma once
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace moesim::kernels {
@@ -73,5 +74,62 @@ void embedding(const std::int32_t* ids, const bf16_t* table, bf16_t* out, int to
 // as the largest, as in torch.argmax), and value[r] = x[r, index[r]] unless `value` is null.
 //   x: [rows, cols] fp32; index, value: [rows].
 void argmax(const float* x, std::int32_t* index, float* value, int rows, int cols, cudaStream_t stream);
+
+// ---------------------------------------------------------------------------------------------
+// Seeded random fills, for the harness's weights, activations and KV caches (kernels/fill.cu).
+// p[i] = lo + (hi - lo) * u, with u in [0, 1) a function of (seed, i) only (a counter-based hash:
+// the same values whatever the grid or stream), rounded once to the element type: bf16 to nearest
+// even, fp8 e4m3 to nearest even saturating at +-448. Requires lo <= hi.
+void fill_uniform_bf16(bf16_t* p, std::int64_t n, float lo, float hi, std::uint64_t seed, cudaStream_t stream);
+void fill_uniform_fp8(std::uint8_t* p, std::int64_t n, float lo, float hi, std::uint64_t seed, cudaStream_t stream);
+void fill_uniform_f32(float* p, std::int64_t n, float lo, float hi, std::uint64_t seed, cudaStream_t stream);
+
+// ---------------------------------------------------------------------------------------------
+// Attention over a KV cache (kernels/attention.cu): decode (q_len = 1) and causal prefill, GQA and
+// MLA, with one flash-attention kernel on the tensor cores (bf16 mma.sync, fp32 accumulate and
+// softmax) and an optional split over the keys (flash-decoding) whose partial results a second
+// kernel combines.
+//
+//   out[b, i, h, :] = sum_j softmax_j(scale * q[b, i, h, :] . k[b, j, h / G, :]) * v[b, j, h / G, :]
+//
+// over the keys j <= kv_len - q_len + i (causal: the q_len queries are the last q_len positions
+// of the kv_len keys; decode sees every key), G = q_heads / kv_heads query heads per KV head.
+//   q: [batch, q_len, q_heads, qk_dim] and out: [batch, q_len, q_heads, v_dim], contiguous.
+//   k, v: element (b, j, kv head, d) at b * batch_stride + j * row_stride + head * head_stride + d
+//   (elements). A GQA cache [batch, kv_len, kv_heads, dim] has row_stride kv_heads * dim. MLA
+//   (absorbed) decode attends over the latent cache [batch, kv_len, kv_lora + rope] with one KV head:
+//   the keys are whole rows, the values their first kv_lora elements (v = k, v_dim = kv_lora).
+// Supported (qk_dim, v_dim): (64, 64), (128, 128), (192, 128) (MLA prefill: nope + rope, v) and
+// (576, 512) (MLA decode: kv_lora 512 + rope 64, values inside the keys). Pointers 16-byte aligned,
+// strides multiples of 8 elements; 1 <= q_len <= kv_len.
+struct AttentionArgs {
+  const bf16_t* q = nullptr;
+  const bf16_t* k = nullptr;
+  const bf16_t* v = nullptr;
+  bf16_t* out = nullptr;
+  int batch = 0, q_len = 1, q_heads = 1, kv_heads = 1, kv_len = 1, qk_dim = 128, v_dim = 128;
+  std::int64_t k_batch_stride = 0, k_row_stride = 0, k_head_stride = 0;
+  std::int64_t v_batch_stride = 0, v_row_stride = 0, v_head_stride = 0;
+  float scale = 1.0f;
+};
+
+// A contiguous GQA cache: k [batch, kv_len, kv_heads, qk_dim], v [batch, kv_len, kv_heads, v_dim].
+AttentionArgs attention_gqa(const bf16_t* q, const bf16_t* k, const bf16_t* v, bf16_t* out, int batch, int q_len,
+                            int q_heads, int kv_heads, int kv_len, int qk_dim, int v_dim, float scale);
+// Absorbed MLA decode: q [batch, heads, kv_lora + rope] (q_nope absorbed into the latent space, then
+// q_rope), latent cache [batch, kv_len, kv_lora + rope], out [batch, heads, kv_lora].
+AttentionArgs attention_mla_decode(const bf16_t* q, const bf16_t* latent, bf16_t* out, int batch, int heads,
+                                   int kv_len, int kv_lora, int rope, float scale);
+
+constexpr int max_attention_splits = 128;
+bool attention_supported(int qk_dim, int v_dim);
+// The key splits `attention` should use on a GPU of `sm_count` multiprocessors: 1 when the blocks
+// of one split already number twice the multiprocessors, else enough for four times, with at least
+// 256 keys per split (at most 64 splits).
+int attention_splits(const AttentionArgs& a, int sm_count);
+// Device workspace for `splits` (0 when splits is 1): fp32 partial outputs and softmax statistics.
+std::size_t attention_workspace_bytes(const AttentionArgs& a, int splits);
+// 1 <= splits <= max_attention_splits; workspace_bytes >= attention_workspace_bytes(a, splits).
+void attention(const AttentionArgs& a, int splits, void* workspace, std::size_t workspace_bytes, cudaStream_t stream);
 
 } // namespace moesim::kernels
