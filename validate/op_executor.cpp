@@ -1173,7 +1173,10 @@ OpExecutor::OpExecutor(const Schedule& s, int rank, std::uint64_t seed, const Op
     I.notes.push_back("grouped expert GEMMs run as one cuBLASLt GEMM per expert with rows (up to " +
                       std::to_string(max_groups) + " launches per op), not one grouped kernel");
   I.notes.push_back("attention: kernels::attention (mma.sync flash attention; decode splits the keys across "
-                    "blocks); the new token's K/V and the prompt's K/V are taken as already in the cache");
+                    "blocks): GQA decode runs near the memory bandwidth, but MLA decode with many heads and prefill "
+                    "are compute-bound at a fraction of FlashMLA's / FlashAttention-3's rate (kernels/attention.cu "
+                    "has the measurements): their timings are pessimistic; the new token's K/V and the prompt's K/V "
+                    "are taken as already in the cache");
   if (I.n_act_fp8 > 0)
     I.notes.push_back("fp8 GEMMs read fp8 activations prepared once (no per-op quantisation kernel) with per-tensor "
                       "scales, not DeepSeek's 128x128 block scales");
