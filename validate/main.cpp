@@ -1,10 +1,13 @@
 // moesim-validate: the GPU side of moesim.
 //   --info                  this machine's CUDA devices, driver, runtime and NCCL versions, as JSON
 //   --check-schedule FILE   what replaying FILE would need, per rank (no GPU needed)
+//   run SCHEDULE.json --out TIMELINE.json [--graph] [--iters N] [--warmup N] [--seed S] [--platform NAME]
+//                           replays the schedule on the first `world` GPUs and writes the measured
+//                           Timeline (validate/runner.hpp)
 //   bench-collectives --op OP [-b MIN] [-e MAX] [-f FACTOR] [-g GPUS] [-n ITERS] [-w WARMUP] [--json FILE]
 //                           the calibration micro-benchmark in nccl-tests' layout (collectives_bench.hpp)
-// NCCL_NVLS_ENABLE is set to 0 before NCCL starts (nccl_env.hpp), and bench-collectives prints the
-// NCCL environment it ran with.
+// NCCL_NVLS_ENABLE is set to 0 before NCCL starts (nccl_env.hpp), and run / bench-collectives print
+// the NCCL environment they ran with.
 // Exit status: 0 done, 2 bad input (one line naming the file, the key and the fix: a missing file,
 // too few GPUs, not enough memory), 1 anything else (#wrong elements in bench-collectives too).
 // No CLI11 here: it belongs to cli/, and the GPU machines build without it.
@@ -15,6 +18,8 @@
 #include "validate/device_info.hpp"
 #include "validate/nccl_env.hpp"
 #include "validate/options.hpp"
+#include "validate/runner.hpp"
+#include "validate/runner_plan.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -32,6 +37,8 @@ namespace {
 const char* const usage =
     "usage: moesim-validate --info\n"
     "       moesim-validate --check-schedule FILE\n"
+    "       moesim-validate run SCHEDULE.json --out TIMELINE.json [--graph] [--iters N] [--warmup N] [--seed S]\n"
+    "                           [--platform NAME]\n"
     "       moesim-validate bench-collectives --op all_reduce|all_gather|reduce_scatter|all_to_all|sendrecv\n"
     "                           [-b 1K] [-e 256M] [-f 2] [-g GPUS] [-n ITERS] [-w WARMUP] [--json FILE]\n";
 
@@ -66,6 +73,30 @@ void write_json(const std::string& path, const nlohmann::json& j)
   out << j.dump(1) << "\n";
   if (!out)
     throw InputError(path, "", "writing failed", "check the free space");
+}
+
+int run(const std::vector<std::string>& args)
+{
+  const validate::RunOptions o = validate::parse_run_options(args);
+  const Schedule s = load_schedule_file(o.schedule);
+  const validate::SystemInfo sys = validate::query_system_info();
+  std::printf("moesim-validate run %s: model %s, plan %s, %s batch %d, world %d, %s, %d iterations after %d warm-up\n",
+              o.schedule.c_str(), s.model.c_str(), s.layout.plan.name.c_str(), to_string(s.step.phase), s.step.batch,
+              s.layout.world, o.graph ? "CUDA graph" : "eager", o.iters, o.warmup);
+  std::printf("nccl %s, cuda runtime %s, driver %s; %s\n", validate::nccl_version_string(sys.nccl_version).c_str(),
+              validate::cuda_version_string(sys.runtime_version).c_str(), sys.driver_build.c_str(),
+              validate::describe_nccl_env().c_str());
+  std::fflush(stdout);
+  const validate::RunConfig cfg{o.graph, o.iters, o.warmup, o.seed};
+  validate::Measurement m = validate::run_schedule(s, o.schedule, cfg);
+  m.timeline.platform = validate::platform_name(o, s, sys);
+  write_json(o.out, validate::measurement_to_json(m, o, s, sys));
+  std::printf("platform %s; per-op times: %s\n", m.timeline.platform.c_str(), m.op_times.c_str());
+  if (!m.executor_notes.empty() && !m.executor_notes[0].empty())
+    std::printf("rank 0's op executor: %s\n", m.executor_notes[0].c_str());
+  std::fputs(validate::summary_table(m.timeline, m.step_times, m.mode).c_str(), stdout);
+  std::printf("wrote %s\n", o.out.c_str());
+  return 0;
 }
 
 int bench(const std::vector<std::string>& args)
@@ -105,12 +136,12 @@ int main(int argc, char** argv)
     }
     if (args.size() == 1 && args[0] == "--check-schedule")
       throw InputError("command line", "--check-schedule", "needs a FILE", "pass the schedule written by `moesim schedule`");
-    if (!args.empty() && args[0] == "bench-collectives") {
+    if (!args.empty() && (args[0] == "run" || args[0] == "bench-collectives")) {
       // Before NCCL starts: NVLink multicast stays off (nccl_env.hpp).
       if (const std::string note = validate::force_nvls_off(); !note.empty())
         std::fprintf(stderr, "moesim-validate: note: %s\n", note.c_str());
       const std::vector<std::string> rest(args.begin() + 1, args.end());
-      return bench(rest);
+      return args[0] == "run" ? run(rest) : bench(rest);
     }
     std::fputs(usage, stderr);
     return 2;

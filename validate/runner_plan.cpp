@@ -390,6 +390,7 @@ nlohmann::json measurement_to_json(const Measurement& m, const RunOptions& o, co
   x["time_base"] = "each rank's start event, recorded after a host barrier; ranks aligned by the host clock at "
                    "that record; sync = latest start among a collective's members (send/recv: of the pair)";
   x["device_bytes"] = m.device_bytes;
+  x["executor_notes"] = m.executor_notes;
   x["system"] = to_json(sys);
   x["nccl_env"] = nccl_env_json();
   j["measurement"] = std::move(x);

@@ -102,6 +102,7 @@ struct Measurement {
   std::vector<double> event_step_times; // graph mode: the instrumented graph's steps
   double event_scale = 1;
   std::vector<double> device_bytes;     // per rank: what the op executor holds
+  std::vector<std::string> executor_notes; // per rank: OpExecutor::notes() (memory layout, substitutions)
 };
 
 // Eager: the median iteration of `iters` (one IterationTimes per timed iteration).

@@ -1,6 +1,7 @@
 // moesim-validate run and bench-collectives. [quick]: what they decide without a GPU (options, the
-// NCCL calls of every op, time bases, the Timeline, the nccl-tests layout, refusals). [gpu]: the
-// collectives benchmark with its correctness check.
+// NCCL calls of every op, time bases, the Timeline, the nccl-tests layout, refusals through the
+// command line). [gpu]: schedules replayed on 1 and 2 GPUs, eagerly and as CUDA graphs, and the
+// collectives benchmark with its correctness check (2-GPU cases skip with fewer GPUs).
 #include "core/error.hpp"
 #include "core/model_loader.hpp"
 #include "core/nccl_tests.hpp"
@@ -13,10 +14,13 @@
 #include "validate/comm_plan.hpp"
 #include "validate/nccl_env.hpp"
 #include "validate/options.hpp"
+#include "validate/runner.hpp"
 #include "validate/runner_plan.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
@@ -129,6 +133,24 @@ struct TempDir {
   std::string file(const std::string& name) const { return (path / name).string(); }
 };
 
+struct Run {
+  int status = -1;
+  std::string output;
+};
+
+Run run_validate(const std::string& args)
+{
+  Run r;
+  FILE* p = popen((std::string("'") + MOESIM_VALIDATE_EXE + "' " + args + " 2>&1").c_str(), "r");
+  REQUIRE(p);
+  std::array<char, 4096> buf;
+  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p))
+    r.output.append(buf.data(), n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
 std::string refusal(const std::function<void()>& f)
 {
   try {
@@ -151,6 +173,54 @@ RankTimes rank_times(double host_start, std::vector<std::pair<double, double>> o
   t.host_wait.assign(ops.size(), 0.0);
   t.last = last;
   return t;
+}
+
+// Skips (exit 77, see gpu_test.hpp) with fewer than n CUDA devices.
+void require_gpus(int n)
+{
+  test::require_gpu();
+  int have = 0;
+  MOESIM_CHECK(cudaGetDeviceCount(&have));
+  if (have < n) {
+    std::printf("SKIPPED: needs %d CUDA devices, %d visible\n", n, have);
+    std::fflush(stdout);
+    std::exit(77);
+  }
+}
+
+// What every measured timeline must satisfy, whatever the machine.
+void check_measurement(const Schedule& s, const Measurement& m, int iters)
+{
+  const Timeline& t = m.timeline;
+  std::size_t ops = 0;
+  for (const RankSchedule& r : s.ranks)
+    ops += r.ops.size();
+  REQUIRE(t.events.size() == ops);
+  CHECK(m.step_times.size() == static_cast<std::size_t>(iters));
+  CHECK(t.step_time > 0);
+  CHECK(t.world == s.layout.world);
+  const double eps = 2e-6; // event resolution
+  std::map<int, std::vector<double>> coll_sync;
+  for (const TimelineEvent& e : t.events) {
+    INFO("rank " << e.rank << " op " << e.op << " " << e.name << ": ready " << e.ready << " start " << e.start
+                 << " sync " << e.sync << " end " << e.end);
+    CHECK(e.ready <= e.start + eps);
+    CHECK(e.start <= e.sync + eps);
+    CHECK(e.sync <= e.end + eps);
+    CHECK(e.end <= t.step_time + eps);
+    CHECK(e.ready >= -eps);
+    const Op& op = s.ranks[e.rank].ops[e.op];
+    if (op_class(op.kind) == OpClass::collective)
+      coll_sync[op.coll].push_back(e.sync);
+  }
+  for (const auto& [coll, syncs] : coll_sync) // every member sees the same arrival
+    for (double x : syncs)
+      CHECK(x == Approx(syncs[0]).margin(1e-12));
+  for (int r = 0; r < s.layout.world; r++) {
+    const Breakdown b = breakdown_of_rank(t, r);
+    CHECK(b.compute >= 0);
+    CHECK(b.comm >= -eps);
+  }
 }
 
 } // namespace
@@ -542,6 +612,125 @@ TEST_CASE("eager and graph measurements pick the median iteration", "[quick]")
   CHECK(m.at("op_times") == "graph-events");
   CHECK(m.at("nccl_env").contains("NCCL_P2P_DISABLE"));
   CHECK(m.at("system").contains("nccl_version"));
+}
+
+TEST_CASE("moesim-validate run refuses what it cannot run", "[quick]")
+{
+  TempDir dir;
+  // 64 ranks: more GPUs than any machine here.
+  Schedule big = bare(64, {});
+  for (int r = 0; r < 64; r++)
+    add_compute(big, r, OpKind::rmsnorm, 8);
+  const std::string big_file = dir.write("big.json", schedule_to_json(big).dump());
+  const Run few = run_validate("run '" + big_file + "' --out '" + dir.file("t.json") + "'");
+  INFO(few.output);
+  CHECK(few.status == 2);
+  CHECK_THAT(few.output, Catch::Contains("big.json: world: the plan 'test' needs 64 GPUs"));
+  CHECK_THAT(few.output, Catch::Contains("NCCL_NVLS_ENABLE=0")); // the environment it ran with
+  CHECK(!fs::exists(dir.file("t.json")));
+
+  // An eager schedule (host syncs) under --graph.
+  const std::string eager = dir.write("ep2.json", schedule_to_json(built("ep2", 2, 1, false)).dump());
+  const Run graph = run_validate("run '" + eager + "' --graph --out '" + dir.file("t.json") + "'");
+  CHECK(graph.status == 2);
+  CHECK_THAT(graph.output, Catch::Contains("ep2.json: ranks[0].ops[") && Catch::Contains("CUDA graph cannot hold"));
+
+  const Run noout = run_validate("run '" + eager + "'");
+  CHECK(noout.status == 2);
+  CHECK_THAT(noout.output, Catch::Contains("--out: is required"));
+  const Run missing = run_validate("run '" + dir.file("nope.json") + "' --out x.json");
+  CHECK(missing.status == 2);
+  CHECK_THAT(missing.output, Catch::Contains("nope.json") && Catch::Contains("file not found"));
+
+  const Run bench = run_validate("bench-collectives --op all_reduce -g 1000");
+  CHECK(bench.status == 2);
+  CHECK_THAT(bench.output, Catch::Contains("-g: 1000 GPUs asked for"));
+}
+
+// ------------------------------------------------------------------------------------------------
+// [gpu]
+
+TEST_CASE("run: one GPU eagerly and as a graph", "[gpu]")
+{
+  test::require_gpu();
+  const Schedule eager = built("tp1", 1, 1, false, 2);
+  const Measurement e = run_schedule(eager, "tp1.json", RunConfig{false, 3, 1, 7});
+  check_measurement(eager, e, 3);
+  CHECK(e.op_times == "events");
+  CHECK(e.device_bytes.at(0) > 0);
+
+  const Schedule graph = built("tp1", 1, 1, true, 2);
+  const Measurement g = run_schedule(graph, "tp1g.json", RunConfig{true, 3, 1, 7});
+  check_measurement(graph, g, 3);
+  CHECK(g.timeline.source == "measured-graph");
+  CHECK(g.event_scale > 0); // the event nodes cost time: the instrumented graph runs longer
+  CHECK(g.event_scale < 1.5);
+}
+
+TEST_CASE("run: the command line writes a measured timeline", "[gpu]")
+{
+  test::require_gpu();
+  TempDir dir;
+  const std::string file = dir.write("tp1.json", schedule_to_json(built("tp1", 1, 1, false, 1)).dump());
+  const Run r = run_validate("run '" + file + "' --out '" + dir.file("t.json") + "' --iters 2 --warmup 1");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.output, Catch::Contains("NCCL_NVLS_ENABLE=0") && Catch::Contains("op kind"));
+  std::ifstream in(dir.file("t.json"));
+  const nlohmann::json j = nlohmann::json::parse(in);
+  const Timeline t = timeline_from_json(j, "t.json");
+  CHECK(t.source == "measured");
+  CHECK(t.world == 1);
+  CHECK(j.at("measurement").at("step_times").size() == 2);
+  CHECK_THAT(t.platform, Catch::Contains("1x "));
+}
+
+TEST_CASE("run: communication of every kind on two GPUs", "[gpu]")
+{
+  require_gpus(2);
+  // Communication alone (compute is covered by the plans below): all four collectives, an
+  // uneven all-to-all-v with self entries, a host sync, and a pipeline send on stream 1 that
+  // depends on an op of stream 0.
+  Schedule s = bare(2, {{0, 1}});
+  for (int r : {0, 1}) {
+    add_coll(s, r, OpKind::all_reduce, 0, 0, 1 << 20);
+    add_coll(s, r, OpKind::all_gather, 0, 1, 1 << 16);
+    add_coll(s, r, OpKind::reduce_scatter, 0, 2, 1 << 16);
+    add_coll(s, r, OpKind::all_to_all, 0, 3, 0).peer_bytes = r == 0 ? std::vector<double>{0, 480}
+                                                                      : std::vector<double>{160, 0};
+    add(s, r, OpKind::host_sync);
+    add_coll(s, r, OpKind::all_to_all, 0, 4, 0).peer_bytes = r == 0 ? std::vector<double>{1000, 70000}
+                                                                      : std::vector<double>{33390.3, 12};
+  }
+  add_p2p(s, 0, OpKind::send, 1, 0, 12288, 1).deps = {5};
+  add_p2p(s, 1, OpKind::recv, 0, 0, 12288);
+  const Measurement m = run_schedule(s, "comm.json", RunConfig{false, 4, 2, 1});
+  check_measurement(s, m, 4);
+  const TimelineEvent& send = m.timeline.events[6];
+  CHECK(send.kind == OpKind::send);
+  CHECK(send.start >= m.timeline.events[5].end - 2e-6); // after its dependency
+  CHECK_THAT(m.timeline.events[4].detail, Catch::StartsWith("host wait"));
+
+  // The same without the host sync, as a graph.
+  Schedule g = s;
+  for (RankSchedule& r : g.ranks) {
+    r.ops.erase(r.ops.begin() + 4);
+    for (std::size_t i = 0; i < r.ops.size(); i++)
+      r.ops[i].id = static_cast<int>(i);
+  }
+  g.ranks[0].ops[5].deps = {4};
+  const Measurement gm = run_schedule(g, "comm-graph.json", RunConfig{true, 4, 2, 1});
+  check_measurement(g, gm, 4);
+  CHECK(gm.op_times == "graph-events");
+}
+
+TEST_CASE("run: expert and pipeline plans on two GPUs", "[gpu]")
+{
+  require_gpus(2);
+  const Schedule ep = built("ep2", 2, 1, false, 4);
+  check_measurement(ep, run_schedule(ep, "ep2.json", RunConfig{false, 3, 1, 1}), 3);
+  const Schedule pp = built("pp2", 2, 2, true, 4);
+  check_measurement(pp, run_schedule(pp, "pp2.json", RunConfig{true, 3, 1, 1}), 3);
 }
 
 TEST_CASE("bench-collectives: every collective is correct at every size", "[gpu]")
