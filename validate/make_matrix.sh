@@ -12,18 +12,28 @@ out=validate/matrix/${gpus}gpu
 day=$(date -u +%Y-%m-%d)
 rm -rf "$out" && mkdir -p "$out" validate/results
 # study : plans : batches  (eager schedules; graph schedules for the plans marked below)
-matrix=(
-  "val-qwen3-30b-a3b:tp4 ep4 tp2xep2 tp2xpp2 pp4:1 16 64 256"
-  "val-mixtral-8x7b:tp4 ep4 tp2xpp2:1 64 256"
-  "val-deepseek-v3-5l:tp4 ep4:1 64"
-  "val-qwen3-30b-a3b-prefill:tp4 ep4:1"
-)
-graphs="val-qwen3-30b-a3b:tp4 ep4:1 64"
+if [ "$gpus" = 2 ]; then
+  plat=nvswitch-2x-h200
+  matrix=(
+    "val2-qwen3-30b-a3b:tp2 ep2 pp2:1 16 64"
+    "val2-mixtral-8x7b:tp2 ep2:1 64"
+  )
+  graphs="val2-qwen3-30b-a3b:tp2 ep2:1 64"
+else
+  plat=nvswitch-4x-h100
+  matrix=(
+    "val-qwen3-30b-a3b:tp4 ep4 tp2xep2 tp2xpp2 pp4:1 16 64 256"
+    "val-mixtral-8x7b:tp4 ep4 tp2xpp2:1 64 256"
+    "val-deepseek-v3-5l:tp4 ep4:1 64"
+    "val-qwen3-30b-a3b-prefill:tp4 ep4:1"
+  )
+  graphs="val-qwen3-30b-a3b:tp4 ep4:1 64"
+fi
 emit() { # study plan batch mode
   local s=$1 p=$2 b=$3 mode=$4 flag=--eager
   [ "$mode" = graph ] && flag=--cuda-graphs
-  local f="$out/${s#val-}_${p}_b${b}_${mode}.json"
-  "$moesim" schedule "validate/matrix/$s.yaml" --plan "$p" --batch "$b" --platform nvswitch-4x-h100 $flag -o "$f"
+  local f="$out/${s#val*-}_${p}_b${b}_${mode}.json"
+  "$moesim" schedule "validate/matrix/$s.yaml" --plan "$p" --batch "$b" --platform "$plat" $flag -o "$f"
   gzip -9 -n "$f"
 }
 for row in "${matrix[@]}"; do
