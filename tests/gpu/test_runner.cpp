@@ -688,11 +688,15 @@ TEST_CASE("run: the command line writes a measured timeline", "[gpu]")
 TEST_CASE("run: communication of every kind on two GPUs", "[gpu]")
 {
   require_gpus(2);
-  // Communication alone (compute is covered by the plans below): all four collectives, an
-  // uneven all-to-all-v with self entries, a host sync, and a pipeline send on stream 1 that
-  // depends on an op of stream 0.
+  // All four collectives, an uneven all-to-all-v with self entries, a host sync, and a pipeline
+  // send on stream 1 that depends on an op of stream 0, after one small GEMM (compute is covered
+  // by the plans below).
   Schedule s = bare(2, {{0, 1}});
   for (int r : {0, 1}) {
+    Op& gemm = add(s, r, OpKind::gemm);
+    gemm.shape = {16, 512, 512};
+    gemm.flops = 2.0 * 16 * 512 * 512;
+    gemm.bytes = 2.0 * (512 * 512 + 2 * 16 * 512);
     add_coll(s, r, OpKind::all_reduce, 0, 0, 1 << 20);
     add_coll(s, r, OpKind::all_gather, 0, 1, 1 << 16);
     add_coll(s, r, OpKind::reduce_scatter, 0, 2, 1 << 16);
@@ -702,23 +706,23 @@ TEST_CASE("run: communication of every kind on two GPUs", "[gpu]")
     add_coll(s, r, OpKind::all_to_all, 0, 4, 0).peer_bytes = r == 0 ? std::vector<double>{1000, 70000}
                                                                       : std::vector<double>{33390.3, 12};
   }
-  add_p2p(s, 0, OpKind::send, 1, 0, 12288, 1).deps = {5};
+  add_p2p(s, 0, OpKind::send, 1, 0, 12288, 1).deps = {6};
   add_p2p(s, 1, OpKind::recv, 0, 0, 12288);
   const Measurement m = run_schedule(s, "comm.json", RunConfig{false, 4, 2, 1});
   check_measurement(s, m, 4);
-  const TimelineEvent& send = m.timeline.events[6];
+  const TimelineEvent& send = m.timeline.events[7];
   CHECK(send.kind == OpKind::send);
-  CHECK(send.start >= m.timeline.events[5].end - 2e-6); // after its dependency
-  CHECK_THAT(m.timeline.events[4].detail, Catch::StartsWith("host wait"));
+  CHECK(send.start >= m.timeline.events[6].end - 2e-6); // after its dependency
+  CHECK_THAT(m.timeline.events[5].detail, Catch::StartsWith("host wait"));
 
   // The same without the host sync, as a graph.
   Schedule g = s;
   for (RankSchedule& r : g.ranks) {
-    r.ops.erase(r.ops.begin() + 4);
+    r.ops.erase(r.ops.begin() + 5);
     for (std::size_t i = 0; i < r.ops.size(); i++)
       r.ops[i].id = static_cast<int>(i);
   }
-  g.ranks[0].ops[5].deps = {4};
+  g.ranks[0].ops[6].deps = {5};
   const Measurement gm = run_schedule(g, "comm-graph.json", RunConfig{true, 4, 2, 1});
   check_measurement(g, gm, 4);
   CHECK(gm.op_times == "graph-events");
@@ -755,7 +759,7 @@ TEST_CASE("bench-collectives: every collective is correct at every size", "[gpu]
       const std::vector<BenchRow> rows = run_collectives_bench(o, out);
       std::fclose(out);
       INFO(bench_op_name(op) << " on " << n << " GPUs");
-      CHECK(rows.size() == 6);
+      CHECK(rows.size() == 7); // 1K, 4K, ..., 4M
       for (const BenchRow& r : rows) {
         CHECK(r.wrong == 0);
         CHECK(r.seconds > 0);
