@@ -56,6 +56,8 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
   t.calibrate->add_option("-o,--output", t.cal_out, "calibration YAML to write (e.g. platforms/calibration/NAME.yaml)")
       ->required();
   t.calibrate->add_option("--op", t.cal_op, "the collective, for logs that do not say (old nccl-tests)");
+  t.calibrate->add_option("--measured-on", t.cal_measured_on,
+                          "card, driver, CUDA, NCCL, date and environment of the measurement (default: from the logs)");
   t.calibrate->fallthrough();
 }
 
@@ -214,6 +216,8 @@ bool run_tool_commands(const ToolCommands& t)
       if (c.measured_on.empty())
         c.measured_on = log.devices + (log.nccl_version.empty() ? "" : ", NCCL " + log.nccl_version);
     }
+    if (!t.cal_measured_on.empty())
+      c.measured_on = t.cal_measured_on;
     std::ofstream o(t.cal_out + ".tmp");
     o << calibration_to_yaml(c);
     o.close();

@@ -19,7 +19,7 @@ struct ToolCommands {
   // moesim calibrate --nccl-tests logs...
   CLI::App* calibrate = nullptr;
   std::vector<std::string> logs;
-  std::string cal_platform, cal_out, cal_op;
+  std::string cal_platform, cal_out, cal_op, cal_measured_on;
   std::string root;
 };
 

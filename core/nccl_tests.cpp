@@ -100,9 +100,9 @@ NcclTestsLog parse_nccl_tests_log(const std::string& path, const std::string& hi
         if (log.devices.empty())
           if (auto nv = line.find("NVIDIA"); nv != std::string::npos)
             log.devices = line.substr(nv);
-      } else if (line.rfind("# nccl-tests version", 0) == 0) {
-        if (auto p = line.find("nccl-library="); p != std::string::npos)
-          log.nccl_version = line.substr(p + 13);
+      } else if (line.rfind("#", 0) == 0 && line.find("nccl-library=") != std::string::npos) {
+        std::istringstream w(line.substr(line.find("nccl-library=") + 13));
+        w >> log.nccl_version;
       } else if (!line.empty() && line[0] != '#') {
         // size count type redop root time algbw busbw #wrong (then the in-place columns)
         std::istringstream w(line);
