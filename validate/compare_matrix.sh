@@ -9,7 +9,7 @@ res=$1 gpus=$2 plat=$3 name=$4
 moesim=build/cli/moesim
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-prefix=val; [ "$gpus" = 2 ] && prefix=val2
+prefix=val; [ "$gpus" = 2 ] && prefix=val2; [ "$gpus" = 8 ] && prefix=val8
 for m in "$res"/runs/*.json; do
   base=$(basename "$m" .json)                 # e.g. qwen3-30b-a3b_tp2_b1_graph.p2p-on.graph
   sched=${base%%.*}                           # qwen3-30b-a3b_tp2_b1_graph

@@ -12,7 +12,14 @@ out=validate/matrix/${gpus}gpu
 day=$(date -u +%Y-%m-%d)
 rm -rf "$out" && mkdir -p "$out" validate/results
 # study : plans : batches  (eager schedules; graph schedules for the plans marked below)
-if [ "$gpus" = 2 ]; then
+if [ "$gpus" = 8 ]; then
+  plat=hgx-8x-h100
+  matrix=(
+    "val8-deepseek-v3-5l:tp8 ep8 tp4xep2 tp2xpp4 ep4xpp2:1 64 256"
+    "val8-mixtral-8x7b:tp8 ep8 tp4xep2 tp2xpp4 ep4xpp2:1 64 256"
+  )
+  graphs="val8-mixtral-8x7b:tp8 ep8:1 64 256"
+elif [ "$gpus" = 2 ]; then
   plat=nvswitch-2x-h200
   matrix=(
     "val2-qwen3-30b-a3b:tp2 ep2 pp2:1 16 64"
