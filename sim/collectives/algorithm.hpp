@@ -26,6 +26,9 @@ struct CollectiveCall {
 using Phases = std::vector<std::vector<Flow>>;
 using AlgorithmFn = Phases (*)(const CollectiveCall&);
 
+// Every member sends `per_member` bytes to its successor in group order, all at once (ring_*.cpp).
+Phases ring_to_successor(const CollectiveCall& c, double per_member);
+
 Phases ring_all_reduce(const CollectiveCall& c);
 Phases ring_all_gather(const CollectiveCall& c);
 Phases ring_reduce_scatter(const CollectiveCall& c);

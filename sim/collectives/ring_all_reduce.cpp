@@ -4,13 +4,19 @@
 
 namespace moesim {
 
-Phases ring_all_reduce(const CollectiveCall& c)
+Phases ring_to_successor(const CollectiveCall& c, double per_member)
 {
   const int n = static_cast<int>(c.ranks.size());
   std::vector<Flow> flows;
   for (int i = 0; i < n; i++)
-    flows.push_back({c.ranks[i], c.ranks[(i + 1) % n], 2.0 * (n - 1) / n * c.bytes * c.wire_factor});
+    flows.push_back({c.ranks[i], c.ranks[(i + 1) % n], per_member * c.wire_factor});
   return {flows};
+}
+
+Phases ring_all_reduce(const CollectiveCall& c)
+{
+  const double n = static_cast<double>(c.ranks.size());
+  return ring_to_successor(c, 2.0 * (n - 1) / n * c.bytes);
 }
 
 } // namespace moesim

@@ -1,62 +1,19 @@
 // The moesim command line as a user meets it: the default study's pinned output, and bad input
 // answered by one line naming the file, the key and the fix, exit code 2, nothing written.
+#include "cli_run.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
+using namespace cli_test;
 using Catch::Matchers::Contains;
 
 namespace {
-
-struct Run {
-  int code = -1;
-  std::string out, err;
-};
-
-Run moesim(const std::string& args)
-{
-  // ctest runs test cases in parallel processes: one stderr file per process.
-  const fs::path err = fs::temp_directory_path() / ("moesim_cli_test." + std::to_string(getpid()) + ".err");
-  const std::string cmd = std::string(MOESIM_BIN) + " --root " + MOESIM_SOURCE_DIR + " " + args + " 2>" + err.string();
-  Run r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0)
-    r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  std::ifstream f(err);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  r.err = ss.str();
-  return r;
-}
-
-std::string slurp(const fs::path& p)
-{
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-fs::path scratch(const std::string& name)
-{
-  fs::path d = fs::temp_directory_path() / ("moesim_cli_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 
 // A small valid study to mutate.
 std::string study_text(const std::string& extra = "", const std::string& plans = "[tp2]",
@@ -64,23 +21,6 @@ std::string study_text(const std::string& extra = "", const std::string& plans =
 {
   return "name: small\nmodel: qwen3-30b-a3b\nplatforms: [" + platform +
          "]\nphase: decode\nbatch: [1]\ncontext: 128\nplans: " + plans + "\n" + extra;
-}
-
-fs::path write(const fs::path& dir, const std::string& name, const std::string& text)
-{
-  std::ofstream(dir / name) << text;
-  return dir / name;
-}
-
-// One line on stderr, exit code 2, no output file.
-void expect_usage_error(const Run& r, const fs::path& out_file)
-{
-  CHECK(r.code == 2);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-  CHECK_THAT(r.err, Contains("moesim: error: "));
-  CHECK_THAT(r.err, Contains("(fix: "));
-  CHECK(r.out.empty());
-  CHECK_FALSE(fs::exists(out_file));
 }
 
 } // namespace
