@@ -83,6 +83,10 @@ struct EngineParams {
   double launch_s = 5e-6;
   double sync_s = 20e-6;
   double graph_launch_s = 10e-6;
+  // How the engine runs a grouped expert GEMM: one fused kernel over all local experts (serving
+  // engines' fused-MoE kernels), or one GEMM launch per expert that received tokens (a loop of
+  // library GEMMs, as validate/'s harness does): then every launch pays the host and kernel costs.
+  bool grouped_gemm_per_expert = false;
 };
 
 enum class Phase { decode, prefill };

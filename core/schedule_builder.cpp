@@ -380,12 +380,20 @@ private:
       active += rt.expert_active[e];
       rows.push_back(rt.expert_tokens[e]);
     }
+    // Launches: one fused kernel, or one GEMM per expert with rows (as the replay rounds them).
+    int launches = 1;
+    if (sched_.engine.grouped_gemm_per_expert) {
+      launches = 0;
+      for (double x : rows)
+        launches += std::lround(x) > 0;
+      launches = std::max(launches, 1);
+    }
     compute(r, layer, mb, OpKind::grouped_gemm, "moe.experts.up", 2.0 * tok * h * 2 * I,
-            active * h * 2 * I * wb + tok * (h + 2 * I) * a_, w, {double(sh.experts), tok, 2 * I, h});
+            active * h * 2 * I * wb + tok * (h + 2 * I) * a_, w, {double(sh.experts), tok, 2 * I, h}, launches);
     sched_.ranks[r].ops.back().group_rows = rows;
     elementwise(r, layer, mb, OpKind::silu_mul, "moe.experts.act", tok * I, 2);
     compute(r, layer, mb, OpKind::grouped_gemm, "moe.experts.down", 2.0 * tok * I * h,
-            active * I * h * wb + tok * (I + h) * a_, w, {double(sh.experts), tok, h, I});
+            active * I * h * wb + tok * (I + h) * a_, w, {double(sh.experts), tok, h, I}, launches);
     sched_.ranks[r].ops.back().group_rows = rows;
   }
 

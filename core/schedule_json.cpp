@@ -23,7 +23,8 @@ json schedule_to_json(const Schedule& s)
   j["engine"] = {{"cuda_graphs", s.engine.cuda_graphs},
                  {"launch_s", s.engine.launch_s},
                  {"sync_s", s.engine.sync_s},
-                 {"graph_launch_s", s.engine.graph_launch_s}};
+                 {"graph_launch_s", s.engine.graph_launch_s},
+                 {"grouped_gemm", s.engine.grouped_gemm_per_expert ? "per_expert" : "fused"}};
   j["plan"] = {{"name", p.name},       {"attn_tp", p.attn_tp}, {"attn_dp", p.attn_dp},
                {"moe_tp", p.moe_tp},   {"ep", p.ep},           {"pp", p.pp},
                {"microbatches", p.microbatches}, {"expert_comm", to_string(p.expert_comm)}};
@@ -129,6 +130,7 @@ static Schedule parse_schedule(const json& j, const std::string& file)
   s.engine.launch_s = get<double>(en, "launch_s", file, "engine.");
   s.engine.sync_s = get<double>(en, "sync_s", file, "engine.");
   s.engine.graph_launch_s = get<double>(en, "graph_launch_s", file, "engine.");
+  s.engine.grouped_gemm_per_expert = en.value("grouped_gemm", "fused") == "per_expert";
   const json& pj = j.at("plan");
   Plan& p = s.layout.plan;
   p.name = get<std::string>(pj, "name", file, "plan.");

@@ -171,6 +171,10 @@ Study load_study_file(const std::string& path, const std::string& root)
     s.engine.launch_s = ef.num("launch_us", s.engine.launch_s * 1e6) * 1e-6;
     s.engine.sync_s = ef.num("sync_us", s.engine.sync_s * 1e6) * 1e-6;
     s.engine.graph_launch_s = ef.num("graph_launch_us", s.engine.graph_launch_s * 1e6) * 1e-6;
+    const std::string gg = ef.str("grouped_gemm", "fused");
+    if (gg != "fused" && gg != "per_expert")
+      ef.fail("grouped_gemm", "unknown value '" + gg + "'", "use fused (one kernel) or per_expert (one GEMM per expert)");
+    s.engine.grouped_gemm_per_expert = gg == "per_expert";
     for (const char* k : {"launch_us", "sync_us", "graph_launch_us"})
       if (ef.has(k) && ef.num(k) < 0)
         ef.fail(k, "must not be negative", "write microseconds, e.g. 5");

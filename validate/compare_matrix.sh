@@ -3,6 +3,8 @@
 # with the simulator's timelines of the same schedules, via `moesim diff`, and writes
 # validate/results/<name>.{md,json}: step error per run, error per op class, median and worst.
 #   validate/compare_matrix.sh RESULTS_DIR GPUS PLATFORM NAME
+# GROUPED_GEMM=per_expert in the environment simulates the studies with one GEMM launch per expert
+# (how validate/'s harness runs grouped GEMMs) instead of one fused kernel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 res=$1 gpus=$2 plat=$3 name=$4
@@ -19,6 +21,11 @@ for m in "$res"/runs/*.json; do
   [[ $sched == *_graph && $mode == eager ]] && continue
   IFS=_ read -r model plan b _ <<<"$sched"
   study=validate/matrix/$prefix-$model.yaml
+  if [ -n "${GROUPED_GEMM:-}" ]; then
+    sed "s/sync_us: 20}/sync_us: 20, grouped_gemm: $GROUPED_GEMM}/" "$study" >"$tmp/study.yaml"
+    grep -q "grouped_gemm: $GROUPED_GEMM" "$tmp/study.yaml" || { echo "cannot set grouped_gemm in $study" >&2; exit 1; }
+    study=$tmp/study.yaml
+  fi
   flag=--eager; [ "$mode" = graph ] && flag=--cuda-graphs
   "$moesim" run "$study" --plan "$plan" --batch "${b#b}" --platform "$plat" $flag --timeline "$tmp/pred.json" >/dev/null
   "$moesim" diff "$tmp/pred.json" "$m" --json "$tmp/$base.diff.json" >"$tmp/$base.diff.txt"

@@ -188,3 +188,30 @@ TEST_CASE("memory per rank adds up to the model, with replicas counted", "[quick
   // KV cache per rank: 4 sequences x 1024 positions x K and V x 2 local KV heads x 128 x 2 bytes x 32 layers.
   CHECK(memory_per_rank(m, lay, st, 0).kv_cache == Approx(4.0 * 1024 * 2 * 2 * 128 * 2 * 32).epsilon(1e-12));
 }
+
+TEST_CASE("per-expert grouped GEMMs launch once per expert with tokens", "[quick][schedule]")
+{
+  // Mixtral-8x7B, EP4: each rank holds 2 of the 8 experts. Sampled routing at batch 64 (128
+  // token-expert pairs over 8 experts) leaves no expert without tokens, so every grouped GEMM
+  // launches 2 kernels per rank; fused, 1.
+  const Model m = load("mixtral-8x7b");
+  Layout lay = make_layout(Plan::parse("ep4"), m, 4);
+  BuildOptions opt;
+  opt.routing = RoutingSpec{RoutingKind::sampled, 1, 1.0};
+  opt.engine.grouped_gemm_per_expert = true;
+  Schedule per = build_schedule(m, lay, StepShape{Phase::decode, 64, 128, 0}, opt);
+  opt.engine.grouped_gemm_per_expert = false;
+  Schedule fused = build_schedule(m, lay, StepShape{Phase::decode, 64, 128, 0}, opt);
+  for (int r = 0; r < 4; r++)
+    for (size_t i = 0; i < per.ranks[r].ops.size(); i++) {
+      const Op& a = per.ranks[r].ops[i];
+      if (a.kind != OpKind::grouped_gemm)
+        continue;
+      int with_rows = 0;
+      for (double x : a.group_rows)
+        with_rows += x >= 0.5;
+      CHECK(a.kernels == with_rows);
+      CHECK(fused.ranks[r].ops[i].kernels == 1);
+      CHECK(a.bytes == fused.ranks[r].ops[i].bytes); // the same work, only the launches differ
+    }
+}
