@@ -49,6 +49,32 @@ double CollectiveCurve::alpha_at(double bytes) const
   return std::max(0.0, time_at(bytes) - bytes * busbw_factor(kind, ranks) / bus_bandwidth());
 }
 
+std::optional<double> KernelCurve::time_of(const Op& op) const
+{
+  if (op.kind != kind || op.dtype != dtype || op.shape.size() != shape.size() || points.empty())
+    return std::nullopt;
+  for (size_t i = 0; i < shape.size(); i++)
+    if (static_cast<int>(i) != vary && op.shape[i] != shape[i])
+      return std::nullopt;
+  const double x = op.shape[vary];
+  if (x < points.front().first || x > points.back().first)
+    return std::nullopt;
+  auto hi = std::lower_bound(points.begin(), points.end(), x,
+                             [](const std::pair<double, double>& p, double v) { return p.first < v; });
+  if (hi->first == x)
+    return hi->second;
+  auto lo = hi - 1;
+  return lo->second + (x - lo->first) / (hi->first - lo->first) * (hi->second - lo->second);
+}
+
+std::optional<double> Calibration::kernel_time(const Op& op) const
+{
+  for (const KernelCurve& k : kernels)
+    if (auto t = k.time_of(op))
+      return t;
+  return std::nullopt;
+}
+
 const CollectiveCurve* Calibration::find(OpKind kind, int ranks) const
 {
   for (const CollectiveCurve& c : collectives)
@@ -100,6 +126,45 @@ Calibration load_calibration_file(const std::string& path)
       c.collectives.push_back(std::move(cv));
     }
   }
+  if (auto ker = f.maybe("kernels")) {
+    if (!ker->IsSequence())
+      f.fail("kernels", "expected a list", "write a list of {op, dtype, shape, vary, points}");
+    for (const auto& n : *ker) {
+      Fields kf(path, n, "kernels[]");
+      KernelCurve k;
+      try {
+        k.kind = parse_op_kind(kf.str("op"));
+      } catch (const std::invalid_argument& e) {
+        kf.fail("op", e.what(), "use a compute op kind such as gemm or attention_decode");
+      }
+      if (op_class(k.kind) != OpClass::compute)
+        kf.fail("op", "is not a compute op", "kernel curves are for compute ops; collectives go under collectives");
+      try {
+        k.dtype = parse_dtype(kf.str("dtype"));
+      } catch (const std::invalid_argument& e) {
+        kf.fail("dtype", e.what(), "write bf16, fp8, ...");
+      }
+      YAML::Node sh = kf.node("shape");
+      if (!sh.IsSequence() || sh.size() == 0)
+        kf.fail("shape", "expected a list of numbers", "write the op's shape as the schedule gives it");
+      for (const auto& d : sh)
+        k.shape.push_back(d.as<double>());
+      k.vary = kf.integer("vary");
+      if (k.vary < 0 || k.vary >= static_cast<int>(k.shape.size()))
+        kf.fail("vary", "is not an index into shape", "give the position of the dimension the points vary");
+      YAML::Node pts = kf.node("points");
+      if (!pts.IsSequence() || pts.size() == 0)
+        kf.fail("points", "expected a non-empty list of [value, seconds]", "write e.g. [[1, 1.2e-5], [64, 2e-5]]");
+      for (const auto& p : pts) {
+        if (!p.IsSequence() || p.size() != 2 || !(p[1].as<double>() > 0))
+          kf.fail("points", "each point is [value, seconds] with seconds > 0", "write e.g. [64, 2e-5]");
+        k.points.push_back({p[0].as<double>(), p[1].as<double>()});
+      }
+      std::sort(k.points.begin(), k.points.end());
+      kf.finish();
+      c.kernels.push_back(std::move(k));
+    }
+  }
   if (auto comp = f.maybe("compute")) {
     Fields cf(path, *comp, "compute");
     auto opt = [&](const char* k, std::optional<double>& out) {
@@ -140,6 +205,19 @@ std::string calibration_to_yaml(const Calibration& c)
       o << "  kernel_overhead: " << *c.kernel_overhead << "\n";
     if (c.p2p_alpha)
       o << "  p2p_alpha: " << *c.p2p_alpha << "\n";
+  }
+  if (!c.kernels.empty()) {
+    o << "kernels:\n";
+    for (const KernelCurve& k : c.kernels) {
+      o << "  - op: " << to_string(k.kind) << "\n    dtype: " << to_string(k.dtype) << "\n    shape: [";
+      for (size_t i = 0; i < k.shape.size(); i++)
+        o << (i ? ", " : "") << k.shape[i];
+      o << "]\n    vary: " << k.vary << "\n    points:  # [value, seconds]\n";
+      for (const auto& [x, t] : k.points) {
+        std::snprintf(buf, sizeof buf, "      - [%.6g, %.6g]\n", x, t);
+        o << buf;
+      }
+    }
   }
   o << "collectives:\n";
   for (const CollectiveCurve& cv : c.collectives) {

@@ -30,14 +30,31 @@ struct CollectiveCurve {
   double alpha_at(double bytes) const;
 };
 
+// Measured times of one compute-op kind over a grid in one shape dimension, the others fixed:
+// e.g. gemm {m, 4096, 4096} over m, or attention_decode {64, 16, 2, ctx, 128} over the context.
+struct KernelCurve {
+  OpKind kind = OpKind::gemm;
+  Dtype dtype = Dtype::bf16;
+  int vary = 0;                                  // index of the varying shape dimension
+  std::vector<double> shape;                     // the op's shape; shape[vary] is ignored
+  std::vector<std::pair<double, double>> points; // (value of shape[vary], seconds), ascending
+
+  // The op's time if it matches (kind, dtype, shape except shape[vary]) and shape[vary] lies inside
+  // the grid (linear interpolation); nullopt otherwise, so the caller falls back to the roofline.
+  std::optional<double> time_of(const Op& op) const;
+};
+
 struct Calibration {
   std::string platform;
   std::string measured_on; // card, driver, CUDA, NCCL, date, environment: one line
   std::string source;      // how the numbers were obtained
   std::vector<CollectiveCurve> collectives;
+  std::vector<KernelCurve> kernels;
   std::optional<double> mem_bw_eff, flops_eff, kernel_overhead, p2p_alpha;
 
   const CollectiveCurve* find(OpKind kind, int ranks) const;
+  // The first kernel curve covering `op`, or nullopt (then the roofline applies).
+  std::optional<double> kernel_time(const Op& op) const;
 };
 
 // Strict YAML (unknown keys refused, file:line in errors).

@@ -150,7 +150,7 @@ private:
       ev.start = sg4::Engine::get_clock();
       ev.sync = ev.start;
       switch (op_class(op.kind)) {
-        case OpClass::compute: sg4::this_actor::sleep_for(roofline_seconds(p_.gpu(r), op)); break;
+        case OpClass::compute: sg4::this_actor::sleep_for(compute_seconds(r, op)); break;
         case OpClass::host: {
           // The host waits for the GPU to get here, then pays the round trip; later launches
           // start from there, so the GPU idles until they arrive.
@@ -217,6 +217,15 @@ private:
       worst = std::max(worst, p_.route(ranks[i], ranks[(i + 1) % n]).latency);
     const int steps = kind == OpKind::all_reduce || algo == CollAlgo::tree ? 2 * (n - 1) : n - 1;
     return steps * worst;
+  }
+
+  // A measured kernel time where the platform's calibration covers the op's shape, else the roofline.
+  double compute_seconds(int r, const Op& op) const
+  {
+    if (const Calibration* cal = p_.calibration())
+      if (auto t = cal->kernel_time(op))
+        return *t;
+    return roofline_seconds(p_.gpu(r), op);
   }
 
   double bus_bandwidth(const std::vector<int>& ranks) const

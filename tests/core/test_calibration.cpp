@@ -104,3 +104,44 @@ TEST_CASE("calibration YAML round trip", "[quick][calibration]")
   std::ofstream(path) << "platform: x\nmeasured_on: y\nsource: z\ncollectives:\n  - op: bogus\n    ranks: 2\n    points: [[1, 1]]\n";
   CHECK_THROWS_WITH(load_calibration_file(path), Catch::Matchers::Contains("collectives[].op"));
 }
+
+TEST_CASE("kernel curves interpolate inside their grid and defer to the roofline outside", "[quick][calibration]")
+{
+  // gemm {m, 4096, 4096} bf16 measured at m = 1, 16, 64: 10, 12, 20 us.
+  KernelCurve k;
+  k.kind = OpKind::gemm;
+  k.dtype = Dtype::bf16;
+  k.shape = {0, 4096, 4096};
+  k.vary = 0;
+  k.points = {{1, 10e-6}, {16, 12e-6}, {64, 20e-6}};
+  Op op;
+  op.kind = OpKind::gemm;
+  op.dtype = Dtype::bf16;
+  op.shape = {16, 4096, 4096};
+  CHECK(*k.time_of(op) == 12e-6); // a grid point
+  op.shape[0] = 40;               // between 16 and 64: 12 + (40-16)/(64-16) * 8 = 16 us
+  CHECK(*k.time_of(op) == Approx(16e-6).epsilon(1e-12));
+  op.shape[0] = 128; // outside the grid
+  CHECK_FALSE(k.time_of(op));
+  op.shape = {16, 4096, 2048}; // another GEMM
+  CHECK_FALSE(k.time_of(op));
+  op.shape = {16, 4096, 4096};
+  op.dtype = Dtype::fp8; // another dtype
+  CHECK_FALSE(k.time_of(op));
+  // Through a calibration file, next to a collective curve.
+  Calibration c;
+  c.platform = "t";
+  c.measured_on = "m";
+  c.source = "s";
+  c.kernels.push_back(k);
+  const std::string path = (std::filesystem::temp_directory_path() / "moesim_cal_kernels.yaml").string();
+  std::ofstream(path) << calibration_to_yaml(c);
+  Calibration d = load_calibration_file(path);
+  op.dtype = Dtype::bf16;
+  op.shape = {40, 4096, 4096};
+  REQUIRE(d.kernel_time(op));
+  CHECK(*d.kernel_time(op) == Approx(16e-6).epsilon(1e-9));
+  std::ofstream(path) << "platform: x\nmeasured_on: y\nsource: z\nkernels:\n  - op: all_reduce\n    dtype: bf16\n"
+                         "    shape: [1]\n    vary: 0\n    points: [[1, 1e-6]]\n";
+  CHECK_THROWS_WITH(load_calibration_file(path), Catch::Matchers::Contains("not a compute op"));
+}
