@@ -1,4 +1,5 @@
 #include "topology/drawing.hpp"
+#include "topology/xml_escape.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -140,20 +141,7 @@ struct Box {
 
 std::string esc(const std::string& s)
 {
-  std::string o;
-  for (char c : s) {
-    if (c == '&')
-      o += "&amp;";
-    else if (c == '<')
-      o += "&lt;";
-    else if (c == '>')
-      o += "&gt;";
-    else if (c == '"')
-      o += "&quot;";
-    else
-      o += c;
-  }
-  return o;
+  return xml_escape(s, true);
 }
 
 std::string num(double v)

@@ -1,4 +1,5 @@
 #include "topology/xml_writer.hpp"
+#include "topology/xml_escape.hpp"
 
 #include "topology/drawing.hpp"
 #include "topology/flows.hpp"
@@ -11,18 +12,7 @@ namespace {
 
 std::string attr(const std::string& s)
 {
-  std::string o;
-  for (char c : s) {
-    if (c == '&')
-      o += "&amp;";
-    else if (c == '<')
-      o += "&lt;";
-    else if (c == '"')
-      o += "&quot;";
-    else
-      o += c;
-  }
-  return o;
+  return xml_escape(s, false);
 }
 
 // XML comments may not contain "--" nor end with '-'.

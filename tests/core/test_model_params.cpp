@@ -1,5 +1,6 @@
 // Every workloads/models/*.yaml must reproduce its vendor's official total and active parameter
 // counts within the file's own tolerance, and the model loader must reject malformed files.
+#include "tests/temp_dir.hpp"
 #include "core/error.hpp"
 #include "core/model_loader.hpp"
 
@@ -33,26 +34,8 @@ std::vector<fs::path> model_files()
 
 double rel_diff(double computed, double official) { return std::abs(computed - official) / official; }
 
-// A scratch folder under the system temp dir, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir()
-  {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("moesim_test_model_params_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir()
-  {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const
-  {
-    fs::path p = path / name;
-    std::ofstream(p) << text;
-    return p.string();
-  }
+struct TempDir : moesim::test::TempDir {
+  TempDir() : moesim::test::TempDir("moesim_test_model_params") {}
 };
 
 // A minimal valid model file; the rejection tests below break it one key at a time.

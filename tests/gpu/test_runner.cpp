@@ -2,6 +2,7 @@
 // NCCL calls of every op, time bases, the Timeline, the nccl-tests layout, refusals through the
 // command line). [gpu]: schedules replayed on 1 and 2 GPUs, eagerly and as CUDA graphs, and the
 // collectives benchmark with its correctness check (2-GPU cases skip with fewer GPUs).
+#include "tests/temp_dir.hpp"
 #include "core/error.hpp"
 #include "core/model_loader.hpp"
 #include "core/nccl_tests.hpp"
@@ -112,25 +113,8 @@ Schedule built(const std::string& plan, int gpus, int layers, bool graphs, int b
   return build_schedule(m, L, StepShape{Phase::decode, batch, 256, 0}, o);
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir()
-  {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("moesim_test_runner_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir()
-  {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const
-  {
-    std::ofstream(path / name) << text;
-    return (path / name).string();
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
+struct TempDir : moesim::test::TempDir {
+  TempDir() : moesim::test::TempDir("moesim_test_runner") {}
 };
 
 struct Run {

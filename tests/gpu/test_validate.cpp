@@ -1,5 +1,6 @@
 // validate/ without a GPU: what device_info reports, which communicators a schedule needs (and
 // which schedules would hang NCCL), and the moesim-validate command line.
+#include "tests/temp_dir.hpp"
 #include "core/error.hpp"
 #include "core/model_loader.hpp"
 #include "core/schedule_builder.hpp"
@@ -73,25 +74,8 @@ Schedule built_schedule(const std::string& plan_spec)
   return build_schedule(m, L, StepShape{Phase::decode, 8, 128, 0}, BuildOptions{});
 }
 
-// A scratch folder, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir()
-  {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("moesim_test_validate_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir()
-  {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const
-  {
-    std::ofstream(path / name) << text;
-    return (path / name).string();
-  }
+struct TempDir : moesim::test::TempDir {
+  TempDir() : moesim::test::TempDir("moesim_test_validate") {}
 };
 
 struct Run {
