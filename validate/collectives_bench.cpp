@@ -6,6 +6,8 @@
 #include "kernels/check.hpp"
 #include "validate/collectives_check.hpp"
 #include "validate/nccl_env.hpp"
+#include "validate/runner_plan.hpp" // median_index
+#include "validate/spin.hpp"
 
 #include <cuda_runtime_api.h>
 #include <nccl.h>
@@ -31,6 +33,7 @@ struct BenchRank {
   check::bf16_t* send = nullptr;
   check::bf16_t* recv = nullptr;
   unsigned long long* wrong = nullptr;
+  std::vector<cudaEvent_t> before, after; // --timing events: one pair per timed call
 
   BenchRank() = default;
   BenchRank(const BenchRank&) = delete;
@@ -44,6 +47,10 @@ struct BenchRank {
     cudaFree(send);
     cudaFree(recv);
     cudaFree(wrong);
+    for (cudaEvent_t e : before)
+      cudaEventDestroy(e);
+    for (cudaEvent_t e : after)
+      cudaEventDestroy(e);
     if (stream)
       cudaStreamDestroy(stream);
   }
@@ -140,6 +147,73 @@ std::size_t check_once(OpKind op, const BenchShape& sh, std::vector<BenchRank>& 
   return wrong;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point t0)
+{
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// --timing host: the host clock over `iters` launches back to back, divided by iters.
+double time_host(const BenchOptions& o, const BenchShape& sh, std::vector<BenchRank>& ranks)
+{
+  sync_all(ranks);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < o.iters; i++)
+    launch(o.op, sh, ranks);
+  sync_all(ranks);
+  return seconds_since(t0) / o.iters;
+}
+
+// --timing events (collectives_bench.hpp): every call between events, queued behind a GPU-side
+// wait. When the host took longer to queue than the wait lasted, the first calls may have waited
+// for their launch: the size runs again with a longer wait, twice at most, then goes with a note.
+double time_events(const BenchOptions& o, const BenchShape& sh, std::vector<BenchRank>& ranks, std::FILE* out)
+{
+  const std::size_t n = ranks.size();
+  double spin = events_spin_seconds(static_cast<int>(n), o.iters);
+  for (int attempt = 0;; attempt++) {
+    sync_all(ranks);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (BenchRank& b : ranks) {
+      MOESIM_CHECK(cudaSetDevice(b.device));
+      spin_gpu(b.stream, spin);
+    }
+    for (int i = 0; i < o.iters; i++) {
+      for (BenchRank& b : ranks) {
+        MOESIM_CHECK(cudaSetDevice(b.device));
+        MOESIM_CHECK(cudaEventRecord(b.before[i], b.stream));
+      }
+      launch(o.op, sh, ranks);
+      for (BenchRank& b : ranks) {
+        MOESIM_CHECK(cudaSetDevice(b.device));
+        MOESIM_CHECK(cudaEventRecord(b.after[i], b.stream));
+      }
+    }
+    const double queued = seconds_since(t0);
+    sync_all(ranks);
+    if (queued < spin)
+      break;
+    if (attempt == 2) {
+      std::fprintf(out,
+                   "# note: %zu B: queuing %d calls took the host %.2f ms, longer than the GPU's wait of %.2f ms: "
+                   "the first calls may include launch cost\n",
+                   sh.bytes, o.iters, queued * 1e3, spin * 1e3);
+      break;
+    }
+    spin = 2 * queued + 2e-3;
+  }
+  std::vector<std::vector<double>> spans(static_cast<std::size_t>(o.iters), std::vector<double>(n));
+  for (std::size_t g = 0; g < n; g++) {
+    BenchRank& b = ranks[g];
+    MOESIM_CHECK(cudaSetDevice(b.device));
+    for (int i = 0; i < o.iters; i++) {
+      float ms = 0;
+      MOESIM_CHECK(cudaEventElapsedTime(&ms, b.before[i], b.after[i]));
+      spans[i][g] = static_cast<double>(ms) * 1e-3;
+    }
+  }
+  return events_call_seconds(spans);
+}
+
 std::string hostname()
 {
   char buf[256] = {};
@@ -185,6 +259,25 @@ BenchShape bench_shape(OpKind op, std::size_t bytes, int ranks)
   return s;
 }
 
+double events_spin_seconds(int gpus, int iters)
+{
+  return 2e-3 + 30e-6 * std::max(1, gpus) * std::max(0, iters);
+}
+
+double events_call_seconds(const std::vector<std::vector<double>>& spans)
+{
+  if (spans.empty())
+    throw std::invalid_argument("events_call_seconds: no calls");
+  std::vector<double> calls;
+  calls.reserve(spans.size());
+  for (const std::vector<double>& call : spans) {
+    if (call.empty())
+      throw std::invalid_argument("events_call_seconds: a call on no GPU");
+    calls.push_back(*std::min_element(call.begin(), call.end()));
+  }
+  return calls[median_index(calls)];
+}
+
 double BenchRow::algbw() const
 {
   return seconds > 0 ? static_cast<double>(bytes) / seconds / 1e9 : 0.0;
@@ -201,7 +294,11 @@ std::string bench_header(OpKind op, int ranks, const BenchOptions& o, const Syst
   char buf[512];
   s += "# Collective test starting: " + nccl_tests_binary(op) + "\n";
   s += "# moesim-validate bench-collectives --op " + std::string(bench_op_name(op)) + " (nccl-tests layout, bf16, "
-       "out-of-place; time = host clock over iters / iters)\n";
+       "out-of-place; timing: " + bench_timing_name(o.timing) +
+       (o.timing == BenchTiming::events
+            ? ": GPU time per call from CUDA events, all calls queued behind a GPU wait, no host launch cost; "
+              "time = median over calls of the minimum over GPUs of end - start)\n"
+            : ": time = host clock over iters back-to-back launches / iters)\n");
   std::snprintf(buf, sizeof buf,
                 "# nThread 1 nGpus %d minBytes %zu maxBytes %zu step: %zu(factor) warmup iters: %d iters: %d "
                 "validation: 1 graph: 0\n",
@@ -289,6 +386,7 @@ nlohmann::json bench_json(const BenchOptions& o, const std::vector<BenchRow>& ro
   for (const BenchRow& r : rows)
     wrong += r.wrong, bus += busbw(o.op, o.gpus, r);
   j["out_of_bounds"] = wrong;
+  j["timing"] = bench_timing_name(o.timing);
   j["avg_busbw"] = rows.empty() ? 0.0 : bus / rows.size();
   // ... and what moesim adds: which tool, the machine, the NCCL environment.
   j["moesim"] = {{"tool", "moesim-validate bench-collectives"},
@@ -325,6 +423,14 @@ std::vector<BenchRow> run_collectives_bench(const BenchOptions& o, std::FILE* ou
     b.device = r;
     MOESIM_CHECK(cudaSetDevice(r));
     MOESIM_CHECK(cudaStreamCreateWithFlags(&b.stream, cudaStreamNonBlocking));
+    if (o.timing == BenchTiming::events) {
+      b.before.resize(static_cast<std::size_t>(o.iters));
+      b.after.resize(static_cast<std::size_t>(o.iters));
+      for (int i = 0; i < o.iters; i++) {
+        MOESIM_CHECK(cudaEventCreate(&b.before[i]));
+        MOESIM_CHECK(cudaEventCreate(&b.after[i]));
+      }
+    }
     b.send = static_cast<check::bf16_t*>(alloc_or_refuse(send_max * elem, r, "send"));
     b.recv = static_cast<check::bf16_t*>(alloc_or_refuse(recv_max * elem, r, "receive"));
     b.wrong = static_cast<unsigned long long*>(alloc_or_refuse(sizeof(unsigned long long), r, "counter"));
@@ -347,13 +453,7 @@ std::vector<BenchRow> run_collectives_bench(const BenchOptions& o, std::FILE* ou
     row.wrong = check_once(o.op, sh, ranks);
     for (int i = 0; i < o.warmup; i++)
       launch(o.op, sh, ranks);
-    sync_all(ranks);
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < o.iters; i++)
-      launch(o.op, sh, ranks);
-    sync_all(ranks);
-    const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
-    row.seconds = dt.count() / o.iters;
+    row.seconds = o.timing == BenchTiming::events ? time_events(o, sh, ranks, out) : time_host(o, sh, ranks);
     rows.push_back(row);
     std::fputs(bench_row(o.op, n, row).c_str(), out);
     std::fflush(out);

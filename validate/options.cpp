@@ -57,6 +57,21 @@ OpKind parse_bench_op(const std::string& s)
   bad("--op", "unknown collective '" + s + "'", "use all_reduce, all_gather, reduce_scatter, all_to_all or sendrecv");
 }
 
+const char* bench_timing_name(BenchTiming t)
+{
+  return t == BenchTiming::events ? "events" : "host";
+}
+
+BenchTiming parse_bench_timing(const std::string& s)
+{
+  for (BenchTiming t : {BenchTiming::host, BenchTiming::events})
+    if (s == bench_timing_name(t))
+      return t;
+  bad("--timing", "unknown timing '" + s + "'",
+      "use host (the host clock over all launches, as nccl-tests) or events (CUDA events per call, "
+      "without the host's launch cost)");
+}
+
 std::size_t parse_size(const std::string& s, const std::string& option)
 {
   if (s.empty())
@@ -149,6 +164,8 @@ BenchOptions parse_bench_options(const std::vector<std::string>& args)
       o.iters = static_cast<int>(parse_integer(value_of(args, i), a, 1, 1000000));
     else if (a == "-w" || a == "--warmup")
       o.warmup = static_cast<int>(parse_integer(value_of(args, i), a, 0, 1000000));
+    else if (a == "--timing")
+      o.timing = parse_bench_timing(value_of(args, i));
     else if (a == "--json")
       o.json = value_of(args, i);
     else
@@ -160,6 +177,10 @@ BenchOptions parse_bench_options(const std::vector<std::string>& args)
     bad("-b", "the smallest size must be at least 1 byte", "write e.g. -b 1K");
   if (o.max_bytes < o.min_bytes)
     bad("-e", format_size(o.max_bytes) + " is below -b " + format_size(o.min_bytes), "make -e at least -b");
+  if (o.timing == BenchTiming::events && o.iters > max_event_iters)
+    bad("-n", std::to_string(o.iters) + " iterations are too many for --timing events (2 CUDA events per GPU per "
+        "iteration, all queued at once)",
+        "use at most " + std::to_string(max_event_iters) + " iterations, or --timing host");
   return o;
 }
 

@@ -27,8 +27,20 @@ struct RunOptions {
 const char* bench_op_name(OpKind op);    // "all_reduce", ..., "sendrecv"
 OpKind parse_bench_op(const std::string& s); // those names (and nccl-tests' "alltoall"); throws InputError
 
+// How bench-collectives times a size (collectives_bench.hpp says what each one measures):
+//   host    the host clock over `iters` back-to-back launches, divided by iters (nccl-tests' way;
+//           small calls then include the host's launch cost)
+//   events  CUDA events around every call, queued behind a GPU-side wait so that the host's launch
+//           cost stays out of the time
+enum class BenchTiming { host, events };
+const char* bench_timing_name(BenchTiming t);            // "host", "events"
+BenchTiming parse_bench_timing(const std::string& s);    // those names; throws InputError naming --timing
+// --timing events keeps 2 CUDA events per GPU per iteration and waits 30 us per GPU per iteration
+// on the GPU: -n is capped at this.
+constexpr int max_event_iters = 10000;
+
 // moesim-validate bench-collectives --op OP [-b MIN] [-e MAX] [-f FACTOR] [-g GPUS] [-n ITERS]
-//                                   [-w WARMUP] [--json FILE]
+//                                   [-w WARMUP] [--timing host|events] [--json FILE]
 // As nccl-tests: sizes from -b to -e multiplied by -f, with K, M, G suffixes (powers of 1024).
 struct BenchOptions {
   OpKind op = OpKind::all_reduce;
@@ -38,6 +50,7 @@ struct BenchOptions {
   int gpus = 1;
   int iters = 20;
   int warmup = 5;
+  BenchTiming timing = BenchTiming::host;
   std::string json; // empty: no JSON
 };
 
