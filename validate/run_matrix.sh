@@ -1,18 +1,32 @@
 #!/usr/bin/env bash
 # GPU machine, from the repo root: builds the harness (no SimGrid there), runs the [gpu] tests, then
-# measures the validation matrix and the collectives calibration on GPUS GPUs:
-#   * every schedule of validate/matrix/<GPUS>gpu/ (*.json or *.json.gz, written on the dev machine
-#     by validate/make_matrix.sh; git-ignored, so carry that folder) with P2P on and with
-#     NCCL_P2P_DISABLE=1: schedules named *_graph.* under --graph and eagerly, the others eagerly;
-#   * moesim-validate bench-collectives for all_reduce, all_gather, reduce_scatter, all_to_all and
-#     sendrecv from 1K to 256M (factor 2) over GPUS GPUs, P2P on and off.
-# Everything lands in one archive, $OUT/matrix-<GPUS>gpu[-part<I>of<N>].tar.gz (runs/: timeline JSON
-# and printed summary per run; bench/: nccl-tests-layout text and JSON; tests.log; system.json;
-# status.tsv: one line per job with its exit status and seconds), beside a log of the same name.
-# NCCL_NVLS_ENABLE=0 throughout (moesim-validate forces it too).
+# these jobs, in this order, on GPUS GPUs:
+#   bench.kernels      moesim-validate bench-kernels over every schedule of the matrix
+#   bench.OP.p2p-on|off  moesim-validate bench-collectives --timing events for all_reduce, all_gather,
+#                      reduce_scatter, all_to_all and sendrecv from 1K to 256M (factor 2), P2P on and
+#                      with NCCL_P2P_DISABLE=1 (with --host-timing also bench.OP.p2p-on|off.host,
+#                      timed by the host clock as nccl-tests does)
+#   nccl-tests         when .nccl-tests (NVIDIA's nccl-tests source, git-ignored: carry it) exists:
+#                      builds all_reduce_perf and alltoall_perf against moesim-validate's NCCL and runs
+#                      each -b 8 -e 256M -f 2 -g GPUS, once for the text log and once with -J (JSON)
+#   NAME.p2p-on|off.MODE  every schedule of validate/matrix/<GPUS>gpu/ (*.json or *.json.gz, written
+#                      on the dev machine by validate/make_matrix.sh; git-ignored, so carry that
+#                      folder): schedules named *_graph.* under --graph and eagerly, the others
+#                      eagerly; all P2P-on runs first, then all P2P-off runs
+# On 1 GPU there is no P2P to turn off: only the p2p-on jobs. Every schedule is decompressed
+# up front. Everything lands in one archive, $OUT/matrix-<GPUS>gpu[-part<I>of<N>].tar.gz (runs/:
+# timeline JSON and printed summary per run; bench/: kernels.json and .txt, nccl-tests-layout text
+# and JSON, nccl-tests.*; tests.log; system.json; status.tsv: one line per job with its exit status
+# and seconds), beside a log of the same name. The archive is rewritten after every job, so a call
+# killed at its time limit still returns what finished. NCCL_NVLS_ENABLE=0 throughout
+# (moesim-validate forces it too).
 #
 #   validate/run_matrix.sh GPUS [--part I/N] [--only REGEX] [--skip-build] [--skip-tests] [--skip-runs]
-#                               [--skip-bench] [--iters N] [--warmup N] [--max-bytes SIZE] [--tests REGEX]
+#                               [--skip-bench] [--host-timing] [--iters N] [--warmup N] [--max-bytes SIZE]
+#                               [--tests REGEX] [--list]
+#
+# --iters and --warmup (default 5 and 2) are the schedule runs'. --list prints the names of the
+# jobs this call would run (after --part and --only), one a line, and exits: no GPU needed.
 #
 #   validate/run_matrix.sh --pack-deps   (dev machine) copies Catch2 v2 (/usr/include/catch2,
 #                                        /usr/lib/cmake/Catch2, libCatch2WithMain.a) into
@@ -24,6 +38,7 @@
 # command's time limit runs in N calls on one warm machine (the build is kept between calls; pass
 # --skip-build --skip-tests after the first). --only keeps the jobs whose name matches REGEX
 # (e.g. 'tp4_b1_' or 'bench'); --tests keeps the [gpu] tests whose name matches (ctest -R).
+# A job that fails (nccl-tests' build, say) is recorded and the next one runs.
 # Exit status: 0 when every job ended 0, else 1 (see status.tsv).
 set -uo pipefail
 
@@ -40,7 +55,8 @@ if [ "$1" = --pack-deps ]; then
 fi
 gpus=$1; shift
 [[ $gpus =~ ^[0-9]+$ ]] && [ "$gpus" -ge 1 ] || usage
-part=1 parts=1 only='' test_regex='' build=1 tests=1 runs=1 bench=1 iters=10 warmup=3 max_bytes=256M
+part=1 parts=1 only='' test_regex='' build=1 tests=1 runs=1 bench=1 host_timing=0 iters=5 warmup=2 max_bytes=256M
+list=0
 while [ $# -gt 0 ]; do
   case $1 in
     --part) IFS=/ read -r part parts <<<"$2"; shift ;;
@@ -50,6 +66,8 @@ while [ $# -gt 0 ]; do
     --skip-tests) tests=0 ;;
     --skip-runs) runs=0 ;;
     --skip-bench) bench=0 ;;
+    --host-timing) host_timing=1 ;;
+    --list) list=1 ;;
     --iters) iters=$2; shift ;;
     --warmup) warmup=$2; shift ;;
     --max-bytes) max_bytes=$2; shift ;;
@@ -59,8 +77,51 @@ while [ $# -gt 0 ]; do
 done
 [[ $part =~ ^[0-9]+$ && $parts =~ ^[0-9]+$ && $part -ge 1 && $part -le $parts ]] || usage
 
-root=$(pwd)
+schedule_name() { local n; n=$(basename "$1"); n=${n%.gz}; echo "${n%.json}"; }
+
 [ -f validate/run_matrix.sh ] || { echo "run from the repository root" >&2; exit 2; }
+# The jobs, in a fixed order: name, then the command (eval'd once the machine is set up).
+[ "$gpus" = 1 ] && p2p_modes=on || p2p_modes='on off'
+shopt -s nullglob
+schedules=(validate/matrix/"${gpus}"gpu/*.json validate/matrix/"${gpus}"gpu/*.json.gz)
+shopt -u nullglob
+jobs=()
+add_job() { jobs+=("$1"$'\t'"$2"); }
+if [ $bench = 1 ]; then
+  [ ${#schedules[@]} -gt 0 ] && add_job bench.kernels run_kernel_bench
+  for p2p in $p2p_modes; do
+    for op in all_reduce all_gather reduce_scatter all_to_all sendrecv; do
+      add_job "bench.$op.p2p-$p2p" "run_bench $op $p2p events"
+      [ $host_timing = 0 ] || add_job "bench.$op.p2p-$p2p.host" "run_bench $op $p2p host"
+    done
+  done
+  add_job nccl-tests run_nccl_tests
+fi
+if [ $runs = 1 ]; then
+  for p2p in $p2p_modes; do
+    for f in "${schedules[@]}"; do
+      name=$(schedule_name "$f")
+      modes=eager
+      [[ $name == *_graph ]] && modes="graph eager"
+      for mode in $modes; do
+        add_job "$name.p2p-$p2p.$mode" "run_schedule '$name' $p2p $mode"
+      done
+    done
+  done
+fi
+# Whether this call runs job I (1-based) named NAME: --part, then --only.
+selected() { [ $((($1 - 1) % parts + 1)) = "$part" ] && { [ -z "$only" ] || [[ $2 =~ $only ]]; }; }
+if [ $list = 1 ]; then
+  [ $tests = 1 ] && echo gpu-tests
+  i=0
+  for job in "${jobs[@]}"; do
+    i=$((i + 1))
+    selected $i "${job%%$'\t'*}" && echo "${job%%$'\t'*}"
+  done
+  exit 0
+fi
+
+root=$(pwd)
 export NCCL_NVLS_ENABLE=0
 unset NCCL_ALGO NCCL_PROTO
 out=${OUT:-$root/matrix-out}
@@ -76,7 +137,7 @@ echo "== $tag: $(date -u +%FT%TZ), $(git rev-parse --short HEAD 2>/dev/null)$(gi
 nvidia-smi -L || true
 nvidia-smi topo -m >"$res/topology.txt" 2>&1 || true
 
-build_dir=build-gpu
+build_dir="build-gpu"
 exe=$build_dir/validate/moesim-validate
 if [ $build = 1 ]; then
   echo "== build ($build_dir: MOESIM_WITH_SIMGRID=OFF, Release, ninja)"
@@ -123,7 +184,7 @@ CFG
   cmake --build $build_dir -- -k 0 >"$res/build.log" 2>&1 || { tail -40 "$res/build.log"; echo "build failed"; }
   echo "built in ${SECONDS}s"
 fi
-[ -x "$exe" ] || { echo "no $exe: build first"; tar -czf "$out/$tag.tar.gz" -C "$work" "$tag"; exit 1; }
+[ -x "$exe" ] || { echo "no $exe: build first"; archive; exit 1; }
 "$exe" --info >"$res/system.json" 2>&1
 printf 'job\tstatus\tseconds\n' >"$res/status.tsv"
 failed=0
@@ -136,67 +197,108 @@ if [ $tests = 1 ]; then
   tail -5 "$res/tests.log"
   printf 'gpu-tests\t%d\t%d\n' $st $SECONDS >>"$res/status.tsv"
   [ $st = 0 ] || failed=1
+  archive
 fi
 
-# The jobs, in a fixed order: name, then the command (eval'd).
-jobs=()
-add_job() { jobs+=("$1"$'\t'"$2"); }
-if [ $runs = 1 ]; then
-  shopt -s nullglob
-  for f in validate/matrix/${gpus}gpu/*.json validate/matrix/${gpus}gpu/*.json.gz; do
-    name=$(basename "$f"); name=${name%.gz}; name=${name%.json}
-    modes=eager
-    [[ $name == *_graph ]] && modes="graph eager"
-    for p2p in on off; do
-      for mode in $modes; do
-        add_job "$name.p2p-$p2p.$mode" "run_schedule '$f' '$name' $p2p $mode"
-      done
-    done
-  done
-  shopt -u nullglob
-fi
-if [ $bench = 1 ]; then
-  for op in all_reduce all_gather reduce_scatter all_to_all sendrecv; do
-    for p2p in on off; do
-      add_job "bench.$op.p2p-$p2p" "run_bench $op $p2p"
-    done
-  done
-fi
+# with_p2p on|off COMMAND...: runs COMMAND with P2P as NCCL defaults it, or with NCCL_P2P_DISABLE=1.
+# shellcheck disable=SC2317 # called through eval
+with_p2p() {
+  local p2p=$1
+  shift
+  if [ "$p2p" = off ]; then NCCL_P2P_DISABLE=1 "$@"; else env -u NCCL_P2P_DISABLE "$@"; fi
+}
 
-p2p_env() { if [ "$1" = off ]; then echo NCCL_P2P_DISABLE=1; else echo -u NCCL_P2P_DISABLE; fi; }
+# The archive, rewritten whole (through a temporary name, so that a kill never leaves half a file).
+archive() {
+  cp "$log" "$res/" 2>/dev/null || true
+  tar -czf "$out/$tag.tar.gz.tmp" -C "$work" "$tag" && mv -f "$out/$tag.tar.gz.tmp" "$out/$tag.tar.gz"
+}
 
-run_schedule() { # file name p2p mode
-  local f=$1 name=$2 p2p=$3 mode=$4 json=$work/schedules/$2.json
-  [ -f "$json" ] || { if [[ $f == *.gz ]]; then gzip -dc "$f" >"$json"; else cp "$f" "$json"; fi; }
-  local flag=''
+# shellcheck disable=SC2317 # called through eval
+run_kernel_bench() {
+  timeout 540 "$exe" bench-kernels --json "$res/bench/kernels.json" --iters 10 --warmup 3 \
+    "${decompressed[@]}" >"$res/bench/kernels.txt" 2>&1
+}
+
+# shellcheck disable=SC2317 # called through eval
+run_schedule() { # name p2p mode
+  local name=$1 p2p=$2 mode=$3 flag=''
   [ "$mode" = graph ] && flag=--graph
-  env $(p2p_env "$p2p") timeout 540 "$exe" run "$json" $flag --iters "$iters" --warmup "$warmup" \
-    --out "$res/runs/$name.p2p-$p2p.$mode.json" >"$res/runs/$name.p2p-$p2p.$mode.txt" 2>&1
+  with_p2p "$p2p" timeout 540 "$exe" run "$work/schedules/$name.json" ${flag:+"$flag"} --iters "$iters" \
+    --warmup "$warmup" --out "$res/runs/$name.p2p-$p2p.$mode.json" >"$res/runs/$name.p2p-$p2p.$mode.txt" 2>&1
 }
 
-run_bench() { # op p2p
-  env $(p2p_env "$2") timeout 540 "$exe" bench-collectives --op "$1" -b 1K -e "$max_bytes" -f 2 -g "$gpus" \
-    --json "$res/bench/$1.p2p-$2.json" >"$res/bench/$1.p2p-$2.txt" 2>&1
+# shellcheck disable=SC2317 # called through eval
+run_bench() { # op p2p timing
+  local file=$1.p2p-$2
+  [ "$3" = host ] && file=$file.host
+  with_p2p "$2" timeout 540 "$exe" bench-collectives --op "$1" -b 1K -e "$max_bytes" -f 2 -g "$gpus" \
+    --timing "$3" --json "$res/bench/$file.json" >"$res/bench/$file.txt" 2>&1
 }
+
+# nccl-tests' all_reduce_perf and alltoall_perf, built against the NCCL moesim-validate links
+# (build-gpu's CMake cache), in .nccl-tests/build. src/Makefile takes NCCL_HOME (adds
+# NCCL_HOME/include and NCCL_HOME/lib), CUDA_HOME, MPI and NVCC_GENCODE; the library's own folder
+# goes on LIBRARY_PATH and LD_LIBRARY_PATH, since on Debian-like images it is not NCCL_HOME/lib.
+# shellcheck disable=SC2317 # called through eval
+run_nccl_tests() {
+  if [ ! -d .nccl-tests/src ]; then
+    echo "nccl-tests: no .nccl-tests here (carry NVIDIA's nccl-tests source as .nccl-tests): skipped"
+    return 0
+  fi
+  local inc lib bin=$root/.nccl-tests/build st=0 op name
+  inc=$(sed -n 's/^MOESIM_NCCL_INCLUDE:[A-Z]*=//p' "$build_dir/CMakeCache.txt" 2>/dev/null)
+  lib=$(sed -n 's/^MOESIM_NCCL_LIB:[A-Z]*=//p' "$build_dir/CMakeCache.txt" 2>/dev/null)
+  [ -n "$inc" ] || inc=/usr/include
+  [ -n "$lib" ] || lib=$(ls /usr/lib/x86_64-linux-gnu/libnccl.so /usr/local/cuda/lib*/libnccl.so 2>/dev/null | head -1)
+  if [ ! -f "$inc/nccl.h" ] || [[ $inc != */include ]]; then
+    echo "nccl-tests: no nccl.h in '$inc' (MOESIM_NCCL_INCLUDE): skipped"
+    return 1
+  fi
+  local -x LIBRARY_PATH=${lib%/*}${LIBRARY_PATH:+:$LIBRARY_PATH}
+  local -x LD_LIBRARY_PATH=${lib%/*}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  timeout 400 make -C .nccl-tests/src -j16 MPI=0 CUDA_HOME=/usr/local/cuda NCCL_HOME="${inc%/include}" \
+    NVCC_GENCODE="-gencode=arch=compute_90,code=sm_90" BUILDDIR="$bin" "$bin/all_reduce_perf" "$bin/alltoall_perf" \
+    >"$res/bench/nccl-tests.build.log" 2>&1 || { tail -20 "$res/bench/nccl-tests.build.log"; return 1; }
+  for op in all_reduce alltoall; do
+    name=$res/bench/nccl-tests.$op
+    timeout 240 "$bin/${op}_perf" -b 8 -e 256M -f 2 -g "$gpus" >"$name.txt" 2>&1 || st=1
+    # -J FILE.json: nccl-tests' JSON report (src/common.cu), in versions that have it.
+    if grep -q '"output_file"' .nccl-tests/src/common.cu; then
+      rm -f "$name.json" # it writes FILE.json.0 rather than overwrite
+      timeout 240 "$bin/${op}_perf" -b 8 -e 256M -f 2 -g "$gpus" -J "$name.json" >"$name.json.log" 2>&1 || st=1
+    else
+      echo "nccl-tests: this version has no -J (JSON output): text logs only"
+    fi
+  done
+  return "$st"
+}
+
+decompressed=()
+for f in "${schedules[@]}"; do
+  json=$work/schedules/$(schedule_name "$f").json
+  if [[ $f == *.gz ]]; then gzip -dc "$f" >"$json"; else cp "$f" "$json"; fi
+  decompressed+=("$json")
+done
 
 echo "== ${#jobs[@]} jobs; this call runs part $part of $parts${only:+, matching '$only'}"
+archive
 i=0
 for job in "${jobs[@]}"; do
   i=$((i + 1))
   name=${job%%$'\t'*}
   cmd=${job#*$'\t'}
-  [ $(((i - 1) % parts + 1)) = "$part" ] || continue
-  [ -z "$only" ] || [[ $name =~ $only ]] || continue
+  selected $i "$name" || continue
   SECONDS=0
   eval "$cmd"
   st=$?
   printf '%s\t%d\t%d\n' "$name" $st $SECONDS >>"$res/status.tsv"
   printf '%-60s status %d, %ds\n' "$name" $st $SECONDS
   [ $st = 0 ] || failed=1
+  archive
 done
 
-cp "$log" "$res/" 2>/dev/null || true
-tar -czf "$out/$tag.tar.gz" -C "$work" "$tag"
+archive
 rm -rf "$work"
 echo "== wrote $out/$tag.tar.gz ($(du -h "$out/$tag.tar.gz" | cut -f1)); failed=$failed"
 exit $failed
