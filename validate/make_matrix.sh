@@ -3,7 +3,7 @@
 # validate/matrix/<N>gpu/ (gzipped JSON, git-ignored: regenerate them, they are deterministic) and
 # the simulator's predictions for every platform of the matrix studies into
 # validate/results/predictions-<N>gpu-<date>.{json,md}, to commit BEFORE anything is measured.
-#   validate/make_matrix.sh 4
+#   validate/make_matrix.sh 4      (1, 2, 4 or 8)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gpus=${1:?usage: validate/make_matrix.sh GPUS}
@@ -19,6 +19,13 @@ if [ "$gpus" = 8 ]; then
     "val8-mixtral-8x7b:tp8 ep8 tp4xep2 tp2xpp4 ep4xpp2:1 64 256"
   )
   graphs="val8-mixtral-8x7b:tp8 ep8:1 64 256"
+elif [ "$gpus" = 1 ]; then
+  plat=nvswitch-1x-h100 # must fit one 80 GB H100: qwen3-30b-a3b stops at batch 128
+  matrix=(
+    "val1-qwen3-30b-a3b:tp1:1 16 64 128"
+    "val1-deepseek-v3-5l:tp1:1 64"
+  )
+  graphs="val1-qwen3-30b-a3b:tp1:1 64"
 elif [ "$gpus" = 2 ]; then
   plat=nvswitch-2x-h200
   matrix=(
@@ -54,7 +61,7 @@ pred=validate/results/predictions-${gpus}gpu-$day
 {
   echo "# Predictions for the ${gpus}-GPU validation matrix ($day, before measurement)"
   echo
-  echo "moesim $(git rev-parse --short HEAD), uncalibrated platforms (placeholder efficiencies), sampled routing seed 1."
+  echo "moesim $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- core sim topology report cli workloads platforms || echo +dirty), uncalibrated platforms (placeholder efficiencies), sampled routing seed 1."
   echo "Step times in ms per platform; each row is one schedule of validate/matrix/${gpus}gpu/."
   echo
 } >"$pred.md"
