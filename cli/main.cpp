@@ -107,6 +107,21 @@ void filter_study(Study& s, const std::vector<std::string>& plans, const std::ve
   }
 }
 
+// --calibration: 'auto' keeps what PlatformFiles found, 'none' drops it, a path replaces it (checked
+// here so that a missing file is a usage error before anything runs).
+void apply_calibration_choice(std::vector<Scenario>& scenarios, const std::string& choice)
+{
+  if (choice == "auto")
+    return;
+  if (choice != "none") {
+    if (!fs::exists(choice))
+      throw InputError(choice, "--calibration", "no such file", "pass a calibration YAML, 'auto' or 'none'");
+    (void)load_calibration_file(choice); // malformed: InputError with file:line, before any scenario runs
+  }
+  for (Scenario& sc : scenarios)
+    sc.calibration = choice == "none" ? "" : choice;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -125,6 +140,7 @@ int main(int argc, char** argv)
   bool graphs = false, eager = false, allow_refused = false;
   std::vector<std::string> sets;
   std::string sweep_arg, svg_out;
+  std::string calibration = "auto";
   int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   CLI::App* run = app.add_subcommand("run", "simulate every plan x platform x batch of a study and report");
@@ -158,6 +174,10 @@ int main(int argc, char** argv)
         ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
         ->allow_extra_args(false);
+    c->add_option("--calibration", calibration,
+                  "measured calibration: 'auto' (platforms/calibration/<platform>.yaml when it exists and no --set "
+                  "edits the platform), 'none', or a calibration YAML for every platform")
+        ->capture_default_str();
     c->add_option("--sweep", sweep_arg, "what-if sweep key=v1,v2,...: tok/s per plan against the value (table; --csv, --svg)");
     c->add_option("--svg", svg_out, "with --sweep: write the tok/s chart as SVG to FILE");
     c->footer("What-if keys for --set and --sweep (platforms given as topology YAML, platforms/*.yaml):\n" +
@@ -283,6 +303,7 @@ int main(int argc, char** argv)
         std::vector<Override> o = overrides;
         o.push_back(sweep->at(i)[0]);
         std::vector<Scenario> sc = expand_study(s, pfiles, o);
+        apply_calibration_choice(sc, calibration);
         per = sc.size();
         all.insert(all.end(), sc.begin(), sc.end());
       }
@@ -310,6 +331,7 @@ int main(int argc, char** argv)
       return 0;
     }
     std::vector<Scenario> scenarios = expand_study(s, pfiles, overrides);
+    apply_calibration_choice(scenarios, calibration);
     if (!timeline_out.empty() && scenarios.size() != 1)
       throw InputError("command line", "--timeline",
                        "needs exactly one scenario but the selection has " + std::to_string(scenarios.size()),

@@ -90,6 +90,18 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
   r.platform = sc.platform_name;
   r.platform_description = P.description();
   r.gpu_model = P.gpu(0).model;
+  if (const Calibration* cal = P.calibration()) {
+    std::string parts;
+    auto add = [&](bool has, const std::string& what) {
+      if (has)
+        parts += (parts.empty() ? "" : ", ") + what;
+    };
+    add(!cal->kernels.empty(), std::to_string(cal->kernels.size()) + " kernel tables");
+    add(!cal->collectives.empty(), std::to_string(cal->collectives.size()) + " collective curves");
+    add(!cal->host.empty(), "host costs");
+    add(cal->mem_bw_eff || cal->flops_eff || cal->kernel_overhead || cal->p2p_alpha, "compute efficiencies");
+    r.calibration = parts + "; measured on " + cal->measured_on;
+  }
   r.gpus = P.gpus();
   r.phase = st.phase;
   r.batch = st.batch;

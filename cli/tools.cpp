@@ -1,5 +1,6 @@
 #include "cli/tools.hpp"
 
+#include "core/calibration.hpp"
 #include "core/error.hpp"
 #include "core/nccl_tests.hpp"
 #include "core/study.hpp"
@@ -11,6 +12,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 namespace moesim {
 
@@ -50,8 +54,11 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
       ->capture_default_str();
   t.nccl->fallthrough();
 
-  t.calibrate = app.add_subcommand("calibrate", "fit a platform's collective curves from nccl-tests logs");
-  t.calibrate->add_option("--nccl-tests", t.logs, "nccl-tests output files (plain text or -J JSON)")->required();
+  t.calibrate = app.add_subcommand("calibrate", "fit a platform's calibration: collective curves from nccl-tests "
+                                                "logs, kernel tables and host costs from moesim-validate bench-kernels");
+  t.calibrate->add_option("--nccl-tests", t.logs,
+                          "nccl-tests output files (plain text or -J JSON; moesim-validate bench-collectives writes the same)");
+  t.calibrate->add_option("--bench-kernels", t.kernel_benches, "moesim-validate bench-kernels --json files");
   t.calibrate->add_option("--platform", t.cal_platform, "the platform name the logs were measured on")->required();
   t.calibrate->add_option("-o,--output", t.cal_out, "calibration YAML to write (e.g. platforms/calibration/NAME.yaml)")
       ->required();
@@ -197,7 +204,12 @@ bool run_tool_commands(const ToolCommands& t)
   if (t.calibrate && *t.calibrate) {
     Calibration c;
     c.platform = t.cal_platform;
-    c.source = "moesim calibrate --nccl-tests";
+    if (t.logs.empty() && t.kernel_benches.empty())
+      throw InputError("command line", "calibrate", "nothing to fit",
+                       "pass --nccl-tests LOG... and/or --bench-kernels JSON...");
+    c.source = "moesim calibrate";
+    if (!t.logs.empty())
+      c.source += " --nccl-tests";
     for (const std::string& path : t.logs) {
       NcclTestsLog log = parse_nccl_tests_log(path, t.cal_op);
       if (c.find(log.kind, log.ranks))
@@ -216,6 +228,26 @@ bool run_tool_commands(const ToolCommands& t)
       if (c.measured_on.empty())
         c.measured_on = log.devices + (log.nccl_version.empty() ? "" : ", NCCL " + log.nccl_version);
     }
+    if (!t.kernel_benches.empty())
+      c.source += " --bench-kernels";
+    for (const std::string& path : t.kernel_benches) {
+      std::ifstream in(path);
+      if (!in)
+        throw InputError(path, "--bench-kernels", "file not found or unreadable", "check the path");
+      std::stringstream text;
+      text << in.rdbuf();
+      add_kernel_bench(c, text.str(), path);
+      c.source += " " + std::filesystem::path(path).filename().string();
+      if (c.measured_on.empty()) {
+        const auto j = nlohmann::json::parse(text.str());
+        if (j.contains("system") && j["system"].contains("devices") && !j["system"]["devices"].empty()) {
+          const auto& sys = j["system"];
+          c.measured_on = sys["devices"][0].value("name", "?") + " x" + std::to_string(sys.value("device_count", 0)) +
+                          ", driver " + sys.value("driver_build", "?") + ", CUDA " + sys.value("runtime_version", "?") +
+                          ", NCCL " + sys.value("nccl_version", "?");
+        }
+      }
+    }
     if (!t.cal_measured_on.empty())
       c.measured_on = t.cal_measured_on;
     std::ofstream o(t.cal_out + ".tmp");
@@ -224,7 +256,8 @@ bool run_tool_commands(const ToolCommands& t)
     if (!o)
       throw InputError(t.cal_out, "-o", "cannot write", "check the folder exists and is writable");
     std::filesystem::rename(t.cal_out + ".tmp", t.cal_out);
-    std::cout << "wrote " << t.cal_out << ": " << c.collectives.size() << " collective curves\n";
+    std::cout << "wrote " << t.cal_out << ": " << c.collectives.size() << " collective curves, " << c.kernels.size()
+              << " kernel tables" << (c.host.empty() ? "" : ", host costs") << "\n";
     return true;
   }
   return false;

@@ -69,10 +69,43 @@ std::optional<double> KernelCurve::time_of(const Op& op) const
 
 std::optional<double> Calibration::kernel_time(const Op& op) const
 {
+  if (op.kind == OpKind::grouped_gemm && op.kernels > 1 && op.shape.size() == 4 && !op.group_rows.empty()) {
+    Op g;
+    g.kind = OpKind::gemm;
+    g.dtype = op.dtype;
+    g.shape = {0, op.shape[2], op.shape[3]};
+    double sum = 0;
+    bool covered = true;
+    for (long rows : round_group_rows(op.group_rows)) {
+      if (rows <= 0)
+        continue;
+      g.shape[0] = static_cast<double>(rows);
+      std::optional<double> t;
+      for (const KernelCurve& k : kernels)
+        if (!t)
+          t = k.time_of(g);
+      if (!t) {
+        covered = false;
+        break;
+      }
+      sum += *t;
+    }
+    if (covered)
+      return sum;
+  }
   for (const KernelCurve& k : kernels)
     if (auto t = k.time_of(op))
       return t;
   return std::nullopt;
+}
+
+double Calibration::launch_seconds(const Op& op, double engine_launch_s) const
+{
+  const double base = host.launch_s.value_or(engine_launch_s);
+  if (op.is_comm())
+    return base;
+  auto it = host.launch_s_by_kind.find(op.kind);
+  return (it != host.launch_s_by_kind.end() ? it->second : base) * op.kernels;
 }
 
 const CollectiveCurve* Calibration::find(OpKind kind, int ranks) const
@@ -165,6 +198,41 @@ Calibration load_calibration_file(const std::string& path)
       c.kernels.push_back(std::move(k));
     }
   }
+  if (auto host = f.maybe("host")) {
+    Fields hf(path, *host, "host");
+    auto us = [&](const char* k, std::optional<double>& out) {
+      if (hf.has(k)) {
+        const double v = hf.num(k);
+        if (!(v > 0))
+          hf.fail(k, "must be positive (microseconds)", "remove it to keep the study's engine value");
+        out = v * 1e-6;
+      } else {
+        hf.maybe(k);
+      }
+    };
+    us("launch_us", c.host.launch_s);
+    us("sync_us", c.host.sync_s);
+    us("graph_launch_us", c.host.graph_launch_s);
+    if (auto by = hf.maybe("launch_us_by_op")) {
+      if (!by->IsMap())
+        hf.fail("launch_us_by_op", "expected a map of op kind to microseconds", "write e.g. {gemm: 4.1, rmsnorm: 2.3}");
+      for (const auto& kv : *by) {
+        const std::string name = kv.first.as<std::string>();
+        OpKind kind{};
+        try {
+          kind = parse_op_kind(name);
+        } catch (const std::invalid_argument&) {
+          hf.fail("launch_us_by_op", "unknown op kind '" + name + "'", "use compute op kinds such as gemm or rmsnorm");
+        }
+        const double v = kv.second.as<double>();
+        if (op_class(kind) != OpClass::compute || !(v > 0))
+          hf.fail("launch_us_by_op", "'" + name + "' must be a compute op with a positive time",
+                  "write e.g. {gemm: 4.1}");
+        c.host.launch_s_by_kind[kind] = v * 1e-6;
+      }
+    }
+    hf.finish();
+  }
   if (auto comp = f.maybe("compute")) {
     Fields cf(path, *comp, "compute");
     auto opt = [&](const char* k, std::optional<double>& out) {
@@ -190,8 +258,10 @@ std::string calibration_to_yaml(const Calibration& c)
 {
   std::ostringstream o;
   char buf[96];
-  o << "# moesim calibration: measured collective times (nccl-tests size convention) per group size.\n"
-    << "# The simulator takes each collective's fixed cost and sustained bandwidth from these curves.\n";
+  o << "# moesim calibration: what was measured on a real machine. Collective times (nccl-tests size\n"
+    << "# convention) per group size give each collective's fixed cost and sustained bandwidth; kernel\n"
+    << "# tables give compute-op times by shape (the roofline outside them); host costs replace the\n"
+    << "# engine's launch, sync and graph-launch times.\n";
   o << "platform: " << c.platform << "\n";
   o << "measured_on: \"" << c.measured_on << "\"\n";
   o << "source: \"" << c.source << "\"\n";
@@ -206,12 +276,33 @@ std::string calibration_to_yaml(const Calibration& c)
     if (c.p2p_alpha)
       o << "  p2p_alpha: " << *c.p2p_alpha << "\n";
   }
+  if (!c.host.empty()) {
+    o << "host:  # microseconds\n";
+    auto line = [&](const char* k, const std::optional<double>& v) {
+      if (v) {
+        std::snprintf(buf, sizeof buf, "  %s: %.4g\n", k, *v * 1e6);
+        o << buf;
+      }
+    };
+    line("launch_us", c.host.launch_s);
+    line("sync_us", c.host.sync_s);
+    line("graph_launch_us", c.host.graph_launch_s);
+    if (!c.host.launch_s_by_kind.empty()) {
+      o << "  launch_us_by_op:\n";
+      for (const auto& [k, v] : c.host.launch_s_by_kind) {
+        std::snprintf(buf, sizeof buf, "    %s: %.4g\n", to_string(k), v * 1e6);
+        o << buf;
+      }
+    }
+  }
   if (!c.kernels.empty()) {
     o << "kernels:\n";
     for (const KernelCurve& k : c.kernels) {
       o << "  - op: " << to_string(k.kind) << "\n    dtype: " << to_string(k.dtype) << "\n    shape: [";
-      for (size_t i = 0; i < k.shape.size(); i++)
-        o << (i ? ", " : "") << k.shape[i];
+      for (size_t i = 0; i < k.shape.size(); i++) {
+        std::snprintf(buf, sizeof buf, "%s%.17g", i ? ", " : "", k.shape[i]);
+        o << buf;
+      }
       o << "]\n    vary: " << k.vary << "\n    points:  # [value, seconds]\n";
       for (const auto& [x, t] : k.points) {
         std::snprintf(buf, sizeof buf, "      - [%.6g, %.6g]\n", x, t);
@@ -219,7 +310,8 @@ std::string calibration_to_yaml(const Calibration& c)
       }
     }
   }
-  o << "collectives:\n";
+  if (!c.collectives.empty())
+    o << "collectives:\n";
   for (const CollectiveCurve& cv : c.collectives) {
     o << "  - op: " << (cv.kind == OpKind::send ? "sendrecv" : to_string(cv.kind)) << "\n";
     o << "    ranks: " << cv.ranks << "\n";

@@ -1,10 +1,13 @@
 // Calibration: what was measured on a real machine, in the form the simulator uses. Collective
-// curves (time against size, per collective and group size) and, optionally, compute efficiencies.
-// Written by `moesim calibrate` (from nccl-tests logs or moesim-validate bench-collectives) to
+// curves (time against size, per collective and group size), kernel timing tables (time against one
+// shape dimension, per op kind, dtype and the other dimensions), host costs (per launch, per
+// synchronisation, per graph launch) and, optionally, compute efficiencies. Written by
+// `moesim calibrate` (from nccl-tests logs, moesim-validate bench-collectives and bench-kernels) to
 // platforms/calibration/<platform>.yaml; read by sim/ when that file exists. Pure: no SimGrid.
 #pragma once
 #include "core/schedule.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -44,18 +47,42 @@ struct KernelCurve {
   std::optional<double> time_of(const Op& op) const;
 };
 
+// What the host pays, measured (moesim-validate bench-kernels). When present these replace the
+// schedule's EngineParams (launch_s, sync_s, graph_launch_s): they are properties of the machine.
+struct HostCosts {
+  std::optional<double> launch_s;               // one kernel launch (median over the measured kernels)
+  std::map<OpKind, double> launch_s_by_kind;    // one launch of a kernel of this kind (cuBLAS calls cost more)
+  std::optional<double> sync_s;                 // device-to-host copy of a few bytes + stream synchronise, GPU idle
+  std::optional<double> graph_launch_s;         // graph launch call to its first node starting on the GPU
+  bool empty() const { return !launch_s && launch_s_by_kind.empty() && !sync_s && !graph_launch_s; }
+};
+
 struct Calibration {
   std::string platform;
   std::string measured_on; // card, driver, CUDA, NCCL, date, environment: one line
   std::string source;      // how the numbers were obtained
   std::vector<CollectiveCurve> collectives;
   std::vector<KernelCurve> kernels;
+  HostCosts host;
   std::optional<double> mem_bw_eff, flops_eff, kernel_overhead, p2p_alpha;
 
   const CollectiveCurve* find(OpKind kind, int ranks) const;
-  // The first kernel curve covering `op`, or nullopt (then the roofline applies).
+  // The measured time of `op`, or nullopt (then the roofline applies). A grouped GEMM run as one
+  // GEMM per expert (op.kernels > 1: engine grouped_gemm per_expert) is the sum of its experts' GEMMs
+  // {rows, n, k} (rows rounded as round_group_rows does) when gemm curves cover every expert;
+  // otherwise, and for every other op, the first curve covering the op's shape.
   std::optional<double> kernel_time(const Op& op) const;
+  // Host cost of launching `op` in eager mode: comm ops one launch, compute ops op.kernels launches,
+  // each at the measured cost for its kind, else the measured median, else engine.launch_s.
+  double launch_seconds(const Op& op, double engine_launch_s) const;
 };
+
+// Adds to `c` what `moesim-validate bench-kernels --json` measured (`file` names it in errors): one
+// kernel curve per (op kind, dtype, shape but the varying dimension), the varying dimension being the
+// rows of a grouped GEMM and the first one of every other op; points at the same value are averaged.
+// Host costs: the median launch cost per kind and overall, sync and graph launch. Throws InputError
+// naming the file and the key for JSON that is not bench-kernels output.
+void add_kernel_bench(Calibration& c, const std::string& json_text, const std::string& file);
 
 // Strict YAML (unknown keys refused, file:line in errors).
 Calibration load_calibration_file(const std::string& path);

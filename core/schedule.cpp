@@ -1,6 +1,9 @@
 #include "core/schedule.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
+#include <utility>
 
 namespace moesim {
 
@@ -86,6 +89,26 @@ const char* to_string(CollAlgo a)
 const char* to_string(Phase p)
 {
   return p == Phase::decode ? "decode" : "prefill";
+}
+
+std::vector<long> round_group_rows(const std::vector<double>& rows)
+{
+  std::vector<long> out(rows.size());
+  double total = 0;
+  long floors = 0;
+  std::vector<std::pair<double, size_t>> rem; // (remainder, index)
+  for (size_t i = 0; i < rows.size(); i++) {
+    const double r = std::max(0.0, rows[i]);
+    total += r;
+    out[i] = static_cast<long>(std::floor(r));
+    floors += out[i];
+    rem.push_back({r - std::floor(r), i});
+  }
+  long extra = std::max(0L, static_cast<long>(std::llround(total)) - floors);
+  std::stable_sort(rem.begin(), rem.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t j = 0; j < rem.size() && extra > 0; j++, extra--)
+    out[rem[j].second]++;
+  return out;
 }
 
 } // namespace moesim

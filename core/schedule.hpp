@@ -69,6 +69,11 @@ struct Op {
   bool is_comm() const { return op_class(kind) == OpClass::collective || op_class(kind) == OpClass::p2p; }
 };
 
+// Fractional rows per expert (expected-value routing) as whole rows that keep the total, the way the
+// harness runs them: each is floored, then the round(total) - sum(floors) largest remainders get one
+// more (ties: lower index). Negative rows count as 0.
+std::vector<long> round_group_rows(const std::vector<double>& rows);
+
 struct RankSchedule {
   int rank = 0;
   std::vector<Op> ops;

@@ -82,6 +82,8 @@ std::string render_table(const Study& study, const std::vector<ScenarioResult>& 
     o << "\n" << plat << ": " << any->gpus << "x " << any->gpu_model << "\n";
     if (!any->platform_description.empty())
       o << "  " << any->platform_description << "\n";
+    if (!any->calibration.empty())
+      o << "  calibrated: " << any->calibration << "\n";
     std::vector<std::vector<std::string>> rows = {head};
     int last_batch = -1;
     for (const auto& r : results) {

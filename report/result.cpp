@@ -28,6 +28,7 @@ nlohmann::json result_to_json(const ScenarioResult& r)
   j["plan_layout"] = r.plan_layout;
   j["platform"] = r.platform;
   j["platform_description"] = r.platform_description;
+  j["calibration"] = r.calibration;
   j["gpu_model"] = r.gpu_model;
   j["gpus"] = r.gpus;
   j["phase"] = to_string(r.phase);
@@ -66,6 +67,7 @@ ScenarioResult result_from_json(const nlohmann::json& j)
   r.plan_layout = j.at("plan_layout");
   r.platform = j.at("platform");
   r.platform_description = j.at("platform_description");
+  r.calibration = j.value("calibration", "");
   r.gpu_model = j.at("gpu_model");
   r.gpus = j.at("gpus");
   r.phase = j.at("phase") == "decode" ? Phase::decode : Phase::prefill;

@@ -18,6 +18,7 @@ struct ScenarioResult {
   std::string platform;     // file stem
   std::string platform_description;
   std::string gpu_model;
+  std::string calibration;  // what was measured and on what ("" when the roofline and NCCL's model alone)
   int gpus = 0;
   Phase phase = Phase::decode;
   int batch = 0;

@@ -51,7 +51,7 @@ public:
       st.host_ready.assign(st.sched->ops.size(), unset);
       st.mutex = sg4::Mutex::create();
       st.cv = sg4::ConditionVariable::create();
-      st.host_time = s.engine.cuda_graphs ? s.engine.graph_launch_s : 0.0;
+      st.host_time = s.engine.cuda_graphs ? graph_launch_s() : 0.0;
     }
     colls_.resize(s.collectives);
     // A collective over every rank of a single-stream schedule is isolated: while it runs, no other
@@ -88,6 +88,18 @@ private:
   std::vector<sg4::Mailbox*> inbox_; // per rank, for collective flows
   std::map<std::vector<double>, double> durations_; // isolated collective flows -> duration
 
+  // Host costs: measured ones where the platform's calibration has them (host:), else the engine's.
+  double sync_s() const
+  {
+    const Calibration* cal = p_.calibration();
+    return cal && cal->host.sync_s ? *cal->host.sync_s : s_.engine.sync_s;
+  }
+  double graph_launch_s() const
+  {
+    const Calibration* cal = p_.calibration();
+    return cal && cal->host.graph_launch_s ? *cal->host.graph_launch_s : s_.engine.graph_launch_s;
+  }
+
   // Host side: issue ops in program order up to `id`; returns when the host launched op `id`.
   double host_issue(int r, int id)
   {
@@ -96,7 +108,8 @@ private:
     while (st.issued <= id) {
       const Op& o = st.sched->ops[st.issued];
       if (!en.cuda_graphs && o.kind != OpKind::host_sync)
-        st.host_time += en.launch_s * (o.is_comm() ? 1 : o.kernels);
+        st.host_time += p_.calibration() ? p_.calibration()->launch_seconds(o, en.launch_s)
+                                         : en.launch_s * (o.is_comm() ? 1 : o.kernels);
       st.host_ready[st.issued] = st.host_time;
       st.issued++;
     }
@@ -155,7 +168,7 @@ private:
           // The host waits for the GPU to get here, then pays the round trip; later launches
           // start from there, so the GPU idles until they arrive.
           RankState& st = ranks_[r];
-          st.host_time = std::max(st.host_time, ev.start) + s_.engine.sync_s;
+          st.host_time = std::max(st.host_time, ev.start) + sync_s();
           sg4::this_actor::sleep_until(st.host_time);
           break;
         }

@@ -4,6 +4,8 @@
 //   run SCHEDULE.json --out TIMELINE.json [--graph] [--iters N] [--warmup N] [--seed S] [--platform NAME]
 //                           replays the schedule on the first `world` GPUs and writes the measured
 //                           Timeline (validate/runner.hpp)
+//   bench-kernels [--iters N] [--warmup N] [--seed S] [--dry-run] --json FILE SCHEDULE.json...
+//                           the kernel calibration micro-benchmark (kernel_bench.hpp)
 //   bench-collectives --op OP [-b MIN] [-e MAX] [-f FACTOR] [-g GPUS] [-n ITERS] [-w WARMUP] [--json FILE]
 //                           the calibration micro-benchmark in nccl-tests' layout (collectives_bench.hpp)
 // NCCL_NVLS_ENABLE is set to 0 before NCCL starts (nccl_env.hpp), and run / bench-collectives print
@@ -16,6 +18,7 @@
 #include "validate/collectives_bench.hpp"
 #include "validate/comm_plan.hpp"
 #include "validate/device_info.hpp"
+#include "validate/kernel_bench.hpp"
 #include "validate/nccl_env.hpp"
 #include "validate/options.hpp"
 #include "validate/runner.hpp"
@@ -39,6 +42,7 @@ const char* const usage =
     "       moesim-validate --check-schedule FILE\n"
     "       moesim-validate run SCHEDULE.json --out TIMELINE.json [--graph] [--iters N] [--warmup N] [--seed S]\n"
     "                           [--platform NAME]\n"
+    "       moesim-validate bench-kernels [--iters N] [--warmup N] [--seed S] [--dry-run] --json FILE SCHEDULE.json...\n"
     "       moesim-validate bench-collectives --op all_reduce|all_gather|reduce_scatter|all_to_all|sendrecv\n"
     "                           [-b 1K] [-e 256M] [-f 2] [-g GPUS] [-n ITERS] [-w WARMUP] [--json FILE]\n";
 
@@ -136,6 +140,10 @@ int main(int argc, char** argv)
     }
     if (args.size() == 1 && args[0] == "--check-schedule")
       throw InputError("command line", "--check-schedule", "needs a FILE", "pass the schedule written by `moesim schedule`");
+    if (!args.empty() && args[0] == "bench-kernels") {
+      validate::run_kernel_bench(validate::parse_kernel_bench_options({args.begin() + 1, args.end()}), stdout);
+      return 0;
+    }
     if (!args.empty() && (args[0] == "run" || args[0] == "bench-collectives")) {
       // Before NCCL starts: NVLink multicast stays off (nccl_env.hpp).
       if (const std::string note = validate::force_nvls_off(); !note.empty())

@@ -34,22 +34,7 @@ namespace detail {
 
 std::vector<long> round_group_rows(const std::vector<double>& rows)
 {
-  std::vector<long> out(rows.size());
-  double total = 0;
-  long floors = 0;
-  std::vector<std::pair<double, std::size_t>> rem; // (remainder, index)
-  for (std::size_t i = 0; i < rows.size(); i++) {
-    const double r = std::max(0.0, rows[i]);
-    total += r;
-    out[i] = static_cast<long>(std::floor(r));
-    floors += out[i];
-    rem.push_back({r - std::floor(r), i});
-  }
-  long extra = std::max(0L, static_cast<long>(std::llround(total)) - floors);
-  std::stable_sort(rem.begin(), rem.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (std::size_t j = 0; j < rem.size() && extra > 0; j++, extra--)
-    out[rem[j].second]++;
-  return out;
+  return moesim::round_group_rows(rows);
 }
 
 std::string base_name(const std::string& op_name)

@@ -145,3 +145,91 @@ TEST_CASE("kernel curves interpolate inside their grid and defer to the roofline
                          "    shape: [1]\n    vary: 0\n    points: [[1, 1e-6]]\n";
   CHECK_THROWS_WITH(load_calibration_file(path), Catch::Matchers::Contains("not a compute op"));
 }
+
+TEST_CASE("a grouped GEMM run per expert costs the sum of its experts' GEMMs", "[quick][calibration]")
+{
+  // gemm {m, 512, 1024} bf16 measured at m = 1, 2, 4: 5, 6, 8 us.
+  Calibration c;
+  KernelCurve k;
+  k.kind = OpKind::gemm;
+  k.shape = {0, 512, 1024};
+  k.points = {{1, 5e-6}, {2, 6e-6}, {4, 8e-6}};
+  c.kernels.push_back(k);
+  Op g;
+  g.kind = OpKind::grouped_gemm;
+  g.shape = {4, 5.0, 512, 1024};
+  // rows 2.6, 0, 1.4, 1.0 -> floors 2, 0, 1, 1 (4) and round(5.0) - 4 = 1 more to the largest
+  // remainder (0.6, expert 0): rows 3, 0, 1, 1. Per expert: 3 rows -> 6 + (3-2)/(4-2) * 2 = 7 us;
+  // 1 row -> 5 us twice; the empty expert launches nothing. Sum: 17 us.
+  g.group_rows = {2.6, 0, 1.4, 1.0};
+  g.kernels = 3;
+  REQUIRE(c.kernel_time(g));
+  CHECK(*c.kernel_time(g) == Approx(17e-6).epsilon(1e-12));
+  // One fused kernel (kernels == 1): the per-expert sum does not apply, and no grouped curve exists.
+  g.kernels = 1;
+  CHECK_FALSE(c.kernel_time(g));
+  // An expert beyond the grid (5 rows): not covered, so no time (the roofline applies).
+  g.kernels = 2;
+  g.group_rows = {5, 0, 0, 1};
+  g.shape[1] = 6;
+  CHECK_FALSE(c.kernel_time(g));
+}
+
+TEST_CASE("host costs: YAML, per-kind launch cost, and bench-kernels JSON", "[quick][calibration]")
+{
+  Calibration c;
+  c.platform = "t";
+  c.measured_on = "m";
+  c.source = "s";
+  c.host.launch_s = 3e-6;
+  c.host.sync_s = 12e-6;
+  c.host.graph_launch_s = 7.5e-6;
+  c.host.launch_s_by_kind[OpKind::gemm] = 4.5e-6;
+  const std::string path = (std::filesystem::temp_directory_path() / "moesim_cal_host.yaml").string();
+  std::ofstream(path) << calibration_to_yaml(c);
+  const Calibration d = load_calibration_file(path);
+  CHECK(*d.host.launch_s == Approx(3e-6).epsilon(1e-12));
+  CHECK(*d.host.sync_s == Approx(12e-6).epsilon(1e-12));
+  CHECK(*d.host.graph_launch_s == Approx(7.5e-6).epsilon(1e-12));
+  Op gemm;
+  gemm.kind = OpKind::gemm;
+  gemm.kernels = 2;
+  CHECK(d.launch_seconds(gemm, 5e-6) == Approx(9e-6).epsilon(1e-12)); // 2 launches x 4.5 us
+  Op norm;
+  norm.kind = OpKind::rmsnorm;
+  CHECK(d.launch_seconds(norm, 5e-6) == Approx(3e-6).epsilon(1e-12)); // the measured median
+  Op ar;
+  ar.kind = OpKind::all_reduce;
+  CHECK(d.launch_seconds(ar, 5e-6) == Approx(3e-6).epsilon(1e-12));
+  CHECK(Calibration{}.launch_seconds(norm, 5e-6) == 5e-6); // nothing measured: the engine's
+  std::ofstream(path) << "platform: x\nmeasured_on: y\nsource: z\nhost:\n  launch_us: -1\n";
+  CHECK_THROWS_WITH(load_calibration_file(path), Catch::Matchers::Contains("host.launch_us"));
+  std::ofstream(path) << "platform: x\nmeasured_on: y\nsource: z\nhost:\n  launch_us_by_op: {all_reduce: 3}\n";
+  CHECK_THROWS_WITH(load_calibration_file(path), Catch::Matchers::Contains("launch_us_by_op"));
+
+  // bench-kernels JSON: two gemm {m, 64, 64} points (m = 1 measured twice: 4 and 6 us, averaged to
+  // 5), one rmsnorm; host per launch: gemm 10/1 and 12/1 and 8/2 us -> median 10; rmsnorm 2 us;
+  // over all four ops: 2, 4, 10, 12 -> median 7 us.
+  const std::string json = R"({"tool": "moesim-validate bench-kernels", "host": {"sync_s": 1.5e-5, "graph_launch_s": 6e-6},
+    "ops": [
+     {"kind": "gemm", "dtype": "bf16", "shape": [1, 64, 64], "seconds": 4e-6, "host_seconds": 10e-6, "launches": 1},
+     {"kind": "gemm", "dtype": "bf16", "shape": [1, 64, 64], "seconds": 6e-6, "host_seconds": 12e-6, "launches": 1},
+     {"kind": "gemm", "dtype": "bf16", "shape": [8, 64, 64], "seconds": 9e-6, "host_seconds": 8e-6, "launches": 2},
+     {"kind": "rmsnorm", "dtype": "bf16", "shape": [4096], "seconds": 2e-6, "host_seconds": 2e-6, "launches": 1}]})";
+  Calibration b;
+  add_kernel_bench(b, json, "k.json");
+  REQUIRE(b.kernels.size() == 2);
+  Op q;
+  q.kind = OpKind::gemm;
+  q.shape = {1, 64, 64};
+  CHECK(*b.kernel_time(q) == Approx(5e-6).epsilon(1e-12));
+  q.shape[0] = 4.5; // halfway between 1 and 8: 5 + 0.5 * 4 = 7 us
+  CHECK(*b.kernel_time(q) == Approx(7e-6).epsilon(1e-12));
+  CHECK(b.host.launch_s_by_kind.at(OpKind::gemm) == Approx(10e-6).epsilon(1e-12));
+  CHECK(b.host.launch_s_by_kind.at(OpKind::rmsnorm) == Approx(2e-6).epsilon(1e-12));
+  CHECK(*b.host.launch_s == Approx(7e-6).epsilon(1e-12));
+  CHECK(*b.host.sync_s == 1.5e-5);
+  CHECK(*b.host.graph_launch_s == 6e-6);
+  CHECK_THROWS_WITH(add_kernel_bench(b, "{\"ops\": []}", "k.json"), Catch::Matchers::Contains("k.json"));
+  CHECK_THROWS_WITH(add_kernel_bench(b, "not json", "k.json"), Catch::Matchers::Contains("not JSON"));
+}

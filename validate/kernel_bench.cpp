@@ -1,0 +1,458 @@
+#include "validate/kernel_bench.hpp"
+
+#include "core/error.hpp"
+#include "core/schedule_json.hpp"
+#include "kernels/check.hpp"
+#include "validate/device_info.hpp"
+#include "validate/op_executor.hpp"
+#include "validate/spin.hpp"
+
+#include <cuda_runtime_api.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace moesim::validate {
+
+namespace {
+
+const char* const where = "command line";
+
+int parse_count(const std::vector<std::string>& args, std::size_t& i, int lo, int hi)
+{
+  if (i + 1 >= args.size())
+    throw InputError(where, args[i], "needs a value", "write " + args[i] + " N");
+  const std::string& v = args[++i];
+  std::size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != v.size() || n < lo || n > hi)
+    throw InputError(where, args[i - 1], "'" + v + "' is not a whole number from " + std::to_string(lo) + " to " +
+                                             std::to_string(hi),
+                     "write e.g. " + args[i - 1] + " " + std::to_string(std::max(lo, 3)));
+  return static_cast<int>(n);
+}
+
+// What makes two compute ops the same configuration to time. Grouped GEMMs: not their rows per
+// expert (the single-GEMM grid covers per-expert costs; one distribution per shape is timed whole).
+using OpKey = std::tuple<OpKind, Dtype, bool, std::vector<double>>;
+OpKey key_of(const Op& op)
+{
+  return {op.kind, op.dtype, op.mla, op.shape};
+}
+
+// "L12.moe.experts.up@mb1" -> "moe.experts.up"
+std::string base_of(const std::string& name)
+{
+  std::string s = name;
+  if (auto at = s.find('@'); at != std::string::npos)
+    s.resize(at);
+  if (s.size() > 1 && s[0] == 'L' && std::isdigit(static_cast<unsigned char>(s[1])))
+    if (auto dot = s.find('.'); dot != std::string::npos)
+      s = s.substr(dot + 1);
+  return s;
+}
+
+// The rank's ops that a bench keeps: step-level compute ops (layer -1) and every compute op of the
+// first layer of each distinct structure (its sequence of op base names), first microbatch only.
+std::vector<Op> reduce_rank(const RankSchedule& rs)
+{
+  std::map<int, std::vector<std::string>> structure;
+  for (const Op& op : rs.ops)
+    if (op.layer >= 0 && op_class(op.kind) == OpClass::compute && op.microbatch == 0)
+      structure[op.layer].push_back(base_of(op.name));
+  std::set<std::vector<std::string>> seen;
+  std::set<int> keep_layers;
+  for (const auto& [layer, names] : structure)
+    if (seen.insert(names).second)
+      keep_layers.insert(layer);
+  std::vector<Op> out;
+  for (const Op& op : rs.ops) {
+    if (op_class(op.kind) != OpClass::compute || op.microbatch != 0)
+      continue;
+    if (op.layer >= 0 && !keep_layers.count(op.layer))
+      continue;
+    Op o = op;
+    o.id = static_cast<int>(out.size());
+    o.deps.clear();
+    o.stream = 0;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+double median(std::vector<double> v)
+{
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double host_now()
+{
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+} // namespace
+
+KernelBenchOptions parse_kernel_bench_options(const std::vector<std::string>& args)
+{
+  KernelBenchOptions o;
+  for (std::size_t i = 0; i < args.size(); i++) {
+    const std::string& a = args[i];
+    if (a == "--iters")
+      o.iters = parse_count(args, i, 1, 100000);
+    else if (a == "--warmup")
+      o.warmup = parse_count(args, i, 0, 100000);
+    else if (a == "--seed")
+      o.seed = static_cast<unsigned long long>(parse_count(args, i, 0, 2147483647));
+    else if (a == "--dry-run")
+      o.dry_run = true;
+    else if (a == "--json") {
+      if (i + 1 >= args.size())
+        throw InputError(where, a, "needs a value", "write --json FILE");
+      o.json = args[++i];
+    } else if (!a.empty() && a[0] == '-')
+      throw InputError(where, a, "unknown option", "use --iters, --warmup, --seed, --json and schedule files");
+    else
+      o.schedules.push_back(a);
+  }
+  if (o.schedules.empty())
+    throw InputError(where, "SCHEDULE", "no schedule given",
+                     "pass calibration schedules written by validate/make_calibration.sh (or `moesim schedule`)");
+  if (o.json.empty() && !o.dry_run)
+    throw InputError(where, "--json", "missing", "write --json FILE: `moesim calibrate --bench-kernels` reads it");
+  return o;
+}
+
+std::vector<long> expert_gemm_grid(long max_rows)
+{
+  std::vector<long> m;
+  const long top = std::max(64L, max_rows);
+  for (long v = 1; v <= 8; v++)
+    m.push_back(v);
+  double v = 8;
+  while (m.back() < top) {
+    v *= 1.25;
+    long next = std::max(m.back() + 1, static_cast<long>(std::ceil(v / 2)) * 2); // even, increasing
+    m.push_back(std::min(next, top));
+  }
+  return m;
+}
+
+std::vector<KernelBenchJob> plan_kernel_bench(const std::vector<std::pair<std::string, Schedule>>& schedules)
+{
+  std::vector<KernelBenchJob> jobs;
+  std::set<OpKey> seen;
+  // (n, k, dtype) -> largest rows of one expert, and a schedule to borrow the model's facts from
+  std::map<std::tuple<double, double, Dtype>, std::pair<long, const Schedule*>> expert_families;
+  for (const auto& [file, s] : schedules) {
+    for (const RankSchedule& rs : s.ranks) {
+      std::vector<Op> ops = reduce_rank(rs);
+      KernelBenchJob job;
+      for (const Op& op : ops) {
+        if (op.kind == OpKind::grouped_gemm && op.shape.size() == 4) {
+          long most = 0;
+          for (long r : round_group_rows(op.group_rows))
+            most = std::max(most, r);
+          auto& fam = expert_families[{op.shape[2], op.shape[3], op.dtype}];
+          if (!fam.second || most > fam.first)
+            fam = {std::max(fam.first, most), &s};
+        }
+        if (seen.insert(key_of(op)).second)
+          job.ops.push_back(op.id);
+      }
+      if (job.ops.empty())
+        continue;
+      job.label = file + " rank " + std::to_string(rs.rank);
+      job.rank = rs.rank;
+      job.schedule = s;
+      job.schedule.ranks[static_cast<std::size_t>(rs.rank)].ops = std::move(ops);
+      jobs.push_back(std::move(job));
+    }
+  }
+  for (const auto& [fam, info] : expert_families) {
+    const auto& [n, k, dtype] = fam;
+    const auto& [most, src] = info;
+    KernelBenchJob job;
+    char label[128];
+    std::snprintf(label, sizeof label, "expert GEMMs n=%.0f k=%.0f %s", n, k, to_string(dtype));
+    job.label = label;
+    job.schedule = *src; // the model's facts come from the other ranks and the copy of rank 0 below
+    RankSchedule facts = job.schedule.ranks[0];
+    facts.rank = static_cast<int>(job.schedule.ranks.size());
+    std::vector<Op> ops;
+    for (long m : expert_gemm_grid(most)) {
+      Op o;
+      o.id = static_cast<int>(ops.size());
+      o.layer = o.id; // own weights per point
+      o.name = "L" + std::to_string(o.layer) + ".bench.expert_gemm";
+      o.kind = OpKind::gemm;
+      o.dtype = dtype;
+      o.shape = {double(m), n, k};
+      o.flops = 2.0 * m * n * k;
+      job.ops.push_back(o.id);
+      ops.push_back(std::move(o));
+    }
+    job.schedule.ranks[0].ops = std::move(ops);
+    job.schedule.ranks.push_back(std::move(facts));
+    job.rank = 0;
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
+namespace {
+
+struct Timed {
+  double seconds = 0;      // median GPU time per repetition
+  double host_seconds = 0; // median host enqueue time of the op's launches
+  int spin_retries = 0;
+};
+
+class Bencher {
+public:
+  Bencher(int iters, int warmup) : iters_(iters), warmup_(warmup)
+  {
+    MOESIM_CHECK(cudaSetDevice(0));
+    MOESIM_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    cudaDeviceProp prop{};
+    MOESIM_CHECK(cudaGetDeviceProperties(&prop, 0));
+    flush_bytes_ = std::max<std::size_t>(2 * static_cast<std::size_t>(prop.l2CacheSize), 8u << 20);
+    MOESIM_CHECK(cudaMalloc(&flush_, flush_bytes_));
+    const int n = iters + warmup;
+    before_.resize(n), after_.resize(n);
+    for (int i = 0; i < n; i++) {
+      MOESIM_CHECK(cudaEventCreate(&before_[i]));
+      MOESIM_CHECK(cudaEventCreate(&after_[i]));
+    }
+    MOESIM_CHECK(cudaEventCreate(&spun_));
+  }
+  ~Bencher()
+  {
+    for (cudaEvent_t e : before_)
+      (void)cudaEventDestroy(e);
+    for (cudaEvent_t e : after_)
+      (void)cudaEventDestroy(e);
+    (void)cudaEventDestroy(spun_);
+    (void)cudaFree(flush_);
+    (void)cudaStreamDestroy(stream_);
+  }
+  Bencher(const Bencher&) = delete;
+  Bencher& operator=(const Bencher&) = delete;
+
+  cudaStream_t stream() const { return stream_; }
+  std::size_t flush_bytes() const { return flush_bytes_; }
+
+  Timed time(OpExecutor& ex, const Op& op, int launches)
+  {
+    const int n = iters_ + warmup_;
+    double wait = 1e-3 + n * (40e-6 + 25e-6 * launches);
+    Timed t;
+    for (int attempt = 0;; attempt++) {
+      std::vector<double> host(n);
+      spin_gpu(stream_, wait);
+      MOESIM_CHECK(cudaEventRecord(spun_, stream_));
+      for (int i = 0; i < n; i++) {
+        MOESIM_CHECK(cudaMemsetAsync(flush_, i & 0xff, flush_bytes_, stream_));
+        MOESIM_CHECK(cudaEventRecord(before_[i], stream_));
+        const double h0 = host_now();
+        ex.launch(op, stream_);
+        host[i] = host_now() - h0;
+        MOESIM_CHECK(cudaEventRecord(after_[i], stream_));
+      }
+      const cudaError_t q = cudaEventQuery(spun_);
+      const bool caught_up = q == cudaSuccess; // the GPU finished waiting before the queue was full
+      if (q != cudaSuccess && q != cudaErrorNotReady)
+        MOESIM_CHECK(q);
+      MOESIM_CHECK(cudaStreamSynchronize(stream_));
+      if (caught_up && attempt < 4) {
+        wait *= 4;
+        t.spin_retries++;
+        continue;
+      }
+      std::vector<double> gpu;
+      for (int i = warmup_; i < n; i++) {
+        float ms = 0;
+        MOESIM_CHECK(cudaEventElapsedTime(&ms, before_[i], after_[i]));
+        gpu.push_back(ms * 1e-3);
+      }
+      t.seconds = median(gpu);
+      t.host_seconds = median(std::vector<double>(host.begin() + warmup_, host.end()));
+      return t;
+    }
+  }
+
+  // Host round trip of a 64-byte device-to-host copy and a stream synchronise, GPU idle.
+  double sync_seconds()
+  {
+    void* pinned = nullptr;
+    MOESIM_CHECK(cudaMallocHost(&pinned, 64));
+    std::vector<double> v;
+    for (int i = 0; i < 50; i++) {
+      const double h0 = host_now();
+      MOESIM_CHECK(cudaMemcpyAsync(pinned, flush_, 64, cudaMemcpyDeviceToHost, stream_));
+      MOESIM_CHECK(cudaStreamSynchronize(stream_));
+      v.push_back(host_now() - h0);
+    }
+    (void)cudaFreeHost(pinned);
+    return median(std::vector<double>(v.begin() + 5, v.end()));
+  }
+
+  // From an event recorded just before cudaGraphLaunch to the graph's first node (an event record),
+  // GPU idle: what a graph launch adds before the step's first kernel.
+  double graph_launch_seconds()
+  {
+    cudaEvent_t first = nullptr, start = nullptr;
+    MOESIM_CHECK(cudaEventCreate(&first));
+    MOESIM_CHECK(cudaEventCreate(&start));
+    MOESIM_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    MOESIM_CHECK(cudaEventRecordWithFlags(first, stream_, cudaEventRecordExternal));
+    MOESIM_CHECK(cudaMemsetAsync(flush_, 0, 256, stream_));
+    cudaGraph_t g = nullptr;
+    MOESIM_CHECK(cudaStreamEndCapture(stream_, &g));
+    cudaGraphExec_t exec = nullptr;
+    MOESIM_CHECK(cudaGraphInstantiate(&exec, g, 0));
+    (void)cudaGraphDestroy(g);
+    MOESIM_CHECK(cudaGraphUpload(exec, stream_));
+    std::vector<double> v;
+    for (int i = 0; i < 50; i++) {
+      MOESIM_CHECK(cudaStreamSynchronize(stream_));
+      MOESIM_CHECK(cudaEventRecord(start, stream_));
+      MOESIM_CHECK(cudaGraphLaunch(exec, stream_));
+      MOESIM_CHECK(cudaStreamSynchronize(stream_));
+      float ms = 0;
+      MOESIM_CHECK(cudaEventElapsedTime(&ms, start, first));
+      v.push_back(ms * 1e-3);
+    }
+    (void)cudaGraphExecDestroy(exec);
+    (void)cudaEventDestroy(first);
+    (void)cudaEventDestroy(start);
+    return median(std::vector<double>(v.begin() + 5, v.end()));
+  }
+
+private:
+  int iters_, warmup_;
+  cudaStream_t stream_ = nullptr;
+  void* flush_ = nullptr;
+  std::size_t flush_bytes_ = 0;
+  std::vector<cudaEvent_t> before_, after_;
+  cudaEvent_t spun_ = nullptr;
+};
+
+std::string shape_text(const std::vector<double>& shape)
+{
+  std::string s = "{";
+  for (std::size_t i = 0; i < shape.size(); i++) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%s%.6g", i ? ", " : "", shape[i]);
+    s += b;
+  }
+  return s + "}";
+}
+
+} // namespace
+
+void run_kernel_bench(const KernelBenchOptions& o, std::FILE* out)
+{
+  std::vector<std::pair<std::string, Schedule>> schedules;
+  for (const std::string& f : o.schedules)
+    schedules.push_back({f, load_schedule_file(f)});
+  const std::vector<KernelBenchJob> jobs = plan_kernel_bench(schedules);
+  if (o.dry_run) {
+    std::size_t total = 0;
+    for (const KernelBenchJob& j : jobs) {
+      const std::vector<Op>& ops = j.schedule.ranks[static_cast<std::size_t>(j.rank)].ops;
+      std::fprintf(out, "%s: %zu ops kept, %zu timed\n", j.label.c_str(), ops.size(), j.ops.size());
+      for (int id : j.ops)
+        std::fprintf(out, "  %-17s %-5s %s\n", to_string(ops[static_cast<std::size_t>(id)].kind),
+                     to_string(ops[static_cast<std::size_t>(id)].dtype),
+                     shape_text(ops[static_cast<std::size_t>(id)].shape).c_str());
+      total += j.ops.size();
+    }
+    std::fprintf(out, "%zu executors, %zu configurations to time\n", jobs.size(), total);
+    return;
+  }
+  const SystemInfo sys = query_system_info();
+  if (sys.device_count < 1)
+    throw InputError(where, "bench-kernels", "no CUDA device here (" + sys.no_device + ")", "run it on a GPU machine");
+  std::size_t total = 0;
+  for (const auto& j : jobs)
+    total += j.ops.size();
+  std::fprintf(out, "# moesim-validate bench-kernels: %zu schedules, %zu executors, %zu configurations, GPU 0 (%s)\n",
+               schedules.size(), jobs.size(), total, sys.devices[0].name.c_str());
+  Bencher bench(o.iters, o.warmup);
+  std::fprintf(out, "# %d timed repetitions after %d warm-up, each after an L2 flush of %zu MiB; median GPU time\n",
+               o.iters, o.warmup, bench.flush_bytes() >> 20);
+  std::fprintf(out, "%-17s %-5s %-40s %8s %12s %12s  %s\n", "kind", "dtype", "shape", "launches", "gpu us",
+               "host us/lnch", "configuration");
+  std::fflush(out);
+  nlohmann::json ops = nlohmann::json::array();
+  const auto t0 = host_now();
+  for (const KernelBenchJob& job : jobs) {
+    std::fprintf(out, "# %s (%zu configurations)\n", job.label.c_str(), job.ops.size());
+    std::fflush(out);
+    OpExecutor ex(job.schedule, job.rank, o.seed);
+    ex.verify(bench.stream());
+    MOESIM_CHECK(cudaStreamSynchronize(bench.stream()));
+    const std::vector<Op>& rank_ops = job.schedule.ranks[static_cast<std::size_t>(job.rank)].ops;
+    for (int id : job.ops) {
+      const Op& op = rank_ops[static_cast<std::size_t>(id)];
+      const OpRunInfo& info = ex.info(op);
+      if (info.launches == 0)
+        continue; // nothing to run (no rows, no tokens)
+      const Timed t = bench.time(ex, op, info.launches);
+      std::fprintf(out, "%-17s %-5s %-40s %8d %12.2f %12.2f  %s%s\n", to_string(op.kind), to_string(op.dtype),
+                   shape_text(op.shape).c_str(), info.launches, t.seconds * 1e6, t.host_seconds / info.launches * 1e6,
+                   info.config.c_str(), info.substitution.empty() ? "" : (" [" + info.substitution + "]").c_str());
+      nlohmann::json j = {{"kind", to_string(op.kind)},
+                          {"dtype", to_string(op.dtype)},
+                          {"mla", op.mla},
+                          {"shape", op.shape},
+                          {"launches", info.launches},
+                          {"seconds", t.seconds},
+                          {"host_seconds", t.host_seconds},
+                          {"config", info.config},
+                          {"math", info.math},
+                          {"substitution", info.substitution},
+                          {"source", job.label + ": " + op.name}};
+      if (op.kind == OpKind::grouped_gemm)
+        j["group_rows"] = op.group_rows;
+      if (t.spin_retries)
+        j["spin_retries"] = t.spin_retries;
+      ops.push_back(std::move(j));
+    }
+    std::fflush(out);
+  }
+  const double sync_s = bench.sync_seconds();
+  const double graph_s = bench.graph_launch_seconds();
+  std::fprintf(out, "# host: sync round trip %.2f us, graph launch to first node %.2f us; %.1f s in all\n", sync_s * 1e6,
+               graph_s * 1e6, host_now() - t0);
+  nlohmann::json root = {{"tool", "moesim-validate bench-kernels"},
+                         {"system", to_json(sys)},
+                         {"iters", o.iters},
+                         {"warmup", o.warmup},
+                         {"seed", o.seed},
+                         {"l2_flush_bytes", bench.flush_bytes()},
+                         {"schedules", o.schedules},
+                         {"host", {{"sync_s", sync_s}, {"graph_launch_s", graph_s}}},
+                         {"ops", ops}};
+  std::ofstream f(o.json);
+  f << root.dump(1) << "\n";
+  if (!f)
+    throw InputError(o.json, "--json", "cannot write the file", "check that its folder exists and is writable");
+}
+
+} // namespace moesim::validate
