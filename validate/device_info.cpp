@@ -7,30 +7,36 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <cctype>
 #include <sstream>
 
 namespace moesim::validate {
 
 namespace {
 
-// "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 ..." -> "550.54.15"
 std::string read_driver_build()
 {
   std::ifstream in("/proc/driver/nvidia/version");
   std::string line;
   if (!in || !std::getline(in, line))
     return "";
+  return driver_build_from(line);
+}
+
+} // namespace
+
+std::string driver_build_from(const std::string& line)
+{
   const std::string marker = "Kernel Module";
   const auto at = line.find(marker);
   if (at == std::string::npos)
     return "";
   std::istringstream rest(line.substr(at + marker.size()));
-  std::string build;
-  rest >> build;
-  return build;
+  for (std::string word; rest >> word;)
+    if (std::isdigit(static_cast<unsigned char>(word[0])) && word.find('.') != std::string::npos)
+      return word;
+  return "";
 }
-
-} // namespace
 
 SystemInfo query_system_info()
 {

@@ -33,6 +33,11 @@ struct SystemInfo {
 // that was counted cannot be queried.
 SystemInfo query_system_info();
 
+// The driver's version from /proc/driver/nvidia/version's first line: the first word after "Kernel
+// Module" that starts with a digit and has a dot ("NVRM version: NVIDIA UNIX Open Kernel Module for
+// x86_64  580.159.04  Release Build ..." -> "580.159.04"); "" when there is none.
+std::string driver_build_from(const std::string& line);
+
 std::string cuda_version_string(int v); // 12040 -> "12.4"; 0 -> ""
 std::string nccl_version_string(int v); // 22809 -> "2.28.9", 2708 -> "2.7.8"; 0 -> ""
 

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
@@ -120,6 +121,26 @@ KernelBenchOptions parse_kernel_bench_options(const std::vector<std::string>& ar
       o.seed = static_cast<unsigned long long>(parse_count(args, i, 0, 2147483647));
     else if (a == "--dry-run")
       o.dry_run = true;
+    else if (a == "--shard") {
+      const std::string v = i + 1 < args.size() ? args[i + 1] : "";
+      const auto slash = v.find('/');
+      int n = 0, k = 0;
+      try {
+        if (slash != std::string::npos) {
+          std::size_t u1 = 0, u2 = 0;
+          k = std::stoi(v.substr(0, slash), &u1);
+          n = std::stoi(v.substr(slash + 1), &u2);
+          if (u1 != slash || u2 != v.size() - slash - 1)
+            n = 0;
+        }
+      } catch (const std::exception&) {
+        n = 0;
+      }
+      if (n < 1 || k < 1 || k > n)
+        throw InputError(where, "--shard", "'" + v + "' is not I/N with 1 <= I <= N", "write e.g. --shard 2/4");
+      o.shard = k, o.shards = n;
+      i++;
+    }
     else if (a == "--json") {
       if (i + 1 >= args.size())
         throw InputError(where, a, "needs a value", "write --json FILE");
@@ -154,7 +175,7 @@ std::vector<long> expert_gemm_grid(long max_rows)
 
 std::vector<KernelBenchJob> plan_kernel_bench(const std::vector<std::pair<std::string, Schedule>>& schedules)
 {
-  std::vector<KernelBenchJob> jobs;
+  std::vector<KernelBenchJob> jobs, expert_jobs;
   std::set<OpKey> seen;
   // (n, k, dtype) -> largest rows of one expert, and a schedule to borrow the model's facts from
   std::map<std::tuple<double, double, Dtype>, std::pair<long, const Schedule*>> expert_families;
@@ -209,9 +230,11 @@ std::vector<KernelBenchJob> plan_kernel_bench(const std::vector<std::pair<std::s
     job.schedule.ranks[0].ops = std::move(ops);
     job.schedule.ranks.push_back(std::move(facts));
     job.rank = 0;
-    jobs.push_back(std::move(job));
+    expert_jobs.push_back(std::move(job));
   }
-  return jobs;
+  // The single expert GEMMs first: grouped GEMMs run per expert are most of a step.
+  expert_jobs.insert(expert_jobs.end(), std::make_move_iterator(jobs.begin()), std::make_move_iterator(jobs.end()));
+  return expert_jobs;
 }
 
 namespace {
@@ -370,7 +393,14 @@ void run_kernel_bench(const KernelBenchOptions& o, std::FILE* out)
   std::vector<std::pair<std::string, Schedule>> schedules;
   for (const std::string& f : o.schedules)
     schedules.push_back({f, load_schedule_file(f)});
-  const std::vector<KernelBenchJob> jobs = plan_kernel_bench(schedules);
+  std::vector<KernelBenchJob> jobs = plan_kernel_bench(schedules);
+  if (o.shards > 1) {
+    std::vector<KernelBenchJob> mine;
+    for (std::size_t k = 0; k < jobs.size(); k++)
+      if (static_cast<int>(k % o.shards) == o.shard - 1)
+        mine.push_back(std::move(jobs[k]));
+    jobs = std::move(mine);
+  }
   if (o.dry_run) {
     std::size_t total = 0;
     for (const KernelBenchJob& j : jobs) {
@@ -401,6 +431,30 @@ void run_kernel_bench(const KernelBenchOptions& o, std::FILE* out)
   std::fflush(out);
   nlohmann::json ops = nlohmann::json::array();
   const auto t0 = host_now();
+  const double sync_s = bench.sync_seconds();
+  const double graph_s = bench.graph_launch_seconds();
+  std::fprintf(out, "# host: sync round trip %.2f us, graph launch to first node %.2f us\n", sync_s * 1e6,
+               graph_s * 1e6);
+  // Rewritten after every executor (complete: false until the last), so that a run stopped at a
+  // time limit still leaves what it measured.
+  auto write = [&](bool complete) {
+    nlohmann::json root = {{"tool", "moesim-validate bench-kernels"},
+                           {"complete", complete},
+                           {"system", to_json(sys)},
+                           {"iters", o.iters},
+                           {"warmup", o.warmup},
+                           {"seed", o.seed},
+                           {"l2_flush_bytes", bench.flush_bytes()},
+                           {"schedules", o.schedules},
+                           {"host", {{"sync_s", sync_s}, {"graph_launch_s", graph_s}}},
+                           {"ops", ops}};
+    const std::string tmp = o.json + ".tmp";
+    std::ofstream f(tmp);
+    f << root.dump(1) << "\n";
+    f.close();
+    if (!f || std::rename(tmp.c_str(), o.json.c_str()) != 0)
+      throw InputError(o.json, "--json", "cannot write the file", "check that its folder exists and is writable");
+  };
   for (const KernelBenchJob& job : jobs) {
     std::fprintf(out, "# %s (%zu configurations)\n", job.label.c_str(), job.ops.size());
     std::fflush(out);
@@ -434,25 +488,11 @@ void run_kernel_bench(const KernelBenchOptions& o, std::FILE* out)
         j["spin_retries"] = t.spin_retries;
       ops.push_back(std::move(j));
     }
+    write(false);
+    std::fprintf(out, "# %.1f s so far\n", host_now() - t0);
     std::fflush(out);
   }
-  const double sync_s = bench.sync_seconds();
-  const double graph_s = bench.graph_launch_seconds();
-  std::fprintf(out, "# host: sync round trip %.2f us, graph launch to first node %.2f us; %.1f s in all\n", sync_s * 1e6,
-               graph_s * 1e6, host_now() - t0);
-  nlohmann::json root = {{"tool", "moesim-validate bench-kernels"},
-                         {"system", to_json(sys)},
-                         {"iters", o.iters},
-                         {"warmup", o.warmup},
-                         {"seed", o.seed},
-                         {"l2_flush_bytes", bench.flush_bytes()},
-                         {"schedules", o.schedules},
-                         {"host", {{"sync_s", sync_s}, {"graph_launch_s", graph_s}}},
-                         {"ops", ops}};
-  std::ofstream f(o.json);
-  f << root.dump(1) << "\n";
-  if (!f)
-    throw InputError(o.json, "--json", "cannot write the file", "check that its folder exists and is writable");
+  write(true);
 }
 
 } // namespace moesim::validate

@@ -24,12 +24,16 @@
 
 namespace moesim::validate {
 
-// moesim-validate bench-kernels [--iters N] [--warmup N] [--seed S] [--dry-run] --json FILE SCHEDULE.json...
+// moesim-validate bench-kernels [--iters N] [--warmup N] [--seed S] [--shard I/N] [--dry-run] --json FILE
+//                               SCHEDULE.json...
 // --dry-run lists the executors and the ops each would time, with no GPU (and writes no JSON).
+// --shard I/N keeps every N-th executor from the I-th (1-based), to spread one plan over N GPUs
+// (one process each, CUDA_VISIBLE_DEVICES); `moesim calibrate` takes every shard's JSON.
 struct KernelBenchOptions {
   std::vector<std::string> schedules;
   std::string json;
   bool dry_run = false;
+  int shard = 1, shards = 1;
   int iters = 10;
   int warmup = 3;
   unsigned long long seed = 1;

@@ -4,9 +4,9 @@
 //   run SCHEDULE.json --out TIMELINE.json [--graph] [--iters N] [--warmup N] [--seed S] [--platform NAME]
 //                           replays the schedule on the first `world` GPUs and writes the measured
 //                           Timeline (validate/runner.hpp)
-//   bench-kernels [--iters N] [--warmup N] [--seed S] [--dry-run] --json FILE SCHEDULE.json...
+//   bench-kernels [--iters N] [--warmup N] [--seed S] [--shard I/N] [--dry-run] --json FILE SCHEDULE.json...
 //                           the kernel calibration micro-benchmark (kernel_bench.hpp)
-//   bench-collectives --op OP [-b MIN] [-e MAX] [-f FACTOR] [-g GPUS] [-n ITERS] [-w WARMUP] [--json FILE]
+//   bench-collectives --op OP [-b MIN] [-e MAX] [-f FACTOR] [-g GPUS] [-n ITERS] [-w WARMUP] [--timing host|events] [--json FILE]
 //                           the calibration micro-benchmark in nccl-tests' layout (collectives_bench.hpp)
 // NCCL_NVLS_ENABLE is set to 0 before NCCL starts (nccl_env.hpp), and run / bench-collectives print
 // the NCCL environment they ran with.
@@ -42,9 +42,10 @@ const char* const usage =
     "       moesim-validate --check-schedule FILE\n"
     "       moesim-validate run SCHEDULE.json --out TIMELINE.json [--graph] [--iters N] [--warmup N] [--seed S]\n"
     "                           [--platform NAME]\n"
-    "       moesim-validate bench-kernels [--iters N] [--warmup N] [--seed S] [--dry-run] --json FILE SCHEDULE.json...\n"
+    "       moesim-validate bench-kernels [--iters N] [--warmup N] [--seed S] [--shard I/N] [--dry-run] --json FILE\n"
+    "                           SCHEDULE.json...\n"
     "       moesim-validate bench-collectives --op all_reduce|all_gather|reduce_scatter|all_to_all|sendrecv\n"
-    "                           [-b 1K] [-e 256M] [-f 2] [-g GPUS] [-n ITERS] [-w WARMUP] [--json FILE]\n";
+    "                           [-b 1K] [-e 256M] [-f 2] [-g GPUS] [-n ITERS] [-w WARMUP] [--timing host|events] [--json FILE]\n";
 
 void check_schedule(const std::string& path)
 {

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # GPU machine, from the repo root: builds the harness (no SimGrid there), runs the [gpu] tests, then
 # these jobs, in this order, on GPUS GPUs:
-#   bench.kernels      moesim-validate bench-kernels over every schedule of the matrix
+#   bench.kernels      moesim-validate bench-kernels over the CALIBRATION schedules of
+#                      validate/matrix/<K>gpu-calibration/ for every K <= GPUS that is there
+#                      (validate/make_calibration.sh K; other batches and routing seed than the
+#                      matrix: the validation runs are never calibration data), one shard per GPU
+#                      in parallel, each writing kernels.<I>.json
 #   bench.OP.p2p-on|off  moesim-validate bench-collectives --timing events for all_reduce, all_gather,
 #                      reduce_scatter, all_to_all and sendrecv from 1K to 256M (factor 2), P2P on and
 #                      with NCCL_P2P_DISABLE=1 (with --host-timing also bench.OP.p2p-on|off.host,
-#                      timed by the host clock as nccl-tests does)
+#                      timed by the host clock as nccl-tests does); on 4 or more GPUs also over 2
+#                      GPUs (bench.OP.g2.p2p-on|off), the TP and EP groups of the hybrid plans
 #   nccl-tests         when .nccl-tests (NVIDIA's nccl-tests source, git-ignored: carry it) exists:
 #                      builds all_reduce_perf and alltoall_perf against moesim-validate's NCCL and runs
 #                      each -b 8 -e 256M -f 2 -g GPUS, once for the text log and once with -J (JSON)
@@ -15,7 +20,7 @@
 #                      eagerly; all P2P-on runs first, then all P2P-off runs
 # On 1 GPU there is no P2P to turn off: only the p2p-on jobs. Every schedule is decompressed
 # up front. Everything lands in one archive, $OUT/matrix-<GPUS>gpu[-part<I>of<N>].tar.gz (runs/:
-# timeline JSON and printed summary per run; bench/: kernels.json and .txt, nccl-tests-layout text
+# timeline JSON and printed summary per run; bench/: kernels.<I>.json and .txt, nccl-tests-layout text
 # and JSON, nccl-tests.*; tests.log; system.json; status.tsv: one line per job with its exit status
 # and seconds), beside a log of the same name. The archive is rewritten after every job, so a call
 # killed at its time limit still returns what finished. NCCL_NVLS_ENABLE=0 throughout
@@ -23,8 +28,11 @@
 #
 #   validate/run_matrix.sh GPUS [--part I/N] [--only REGEX] [--skip-build] [--skip-tests] [--skip-runs]
 #                               [--skip-bench] [--host-timing] [--iters N] [--warmup N] [--max-bytes SIZE]
-#                               [--tests REGEX] [--list]
+#                               [--tests REGEX] [--list] [--budget SECONDS]
 #
+# --budget S: the whole call must end within S seconds of its start (a device command's limit): each
+# job's timeout is cut to what is left (less 15 s to pack the archive), and no job starts with less
+# than 20 s left (those are recorded as status 124 "no time").
 # --iters and --warmup (default 5 and 2) are the schedule runs'. --list prints the names of the
 # jobs this call would run (after --part and --only), one a line, and exits: no GPU needed.
 #
@@ -56,7 +64,8 @@ fi
 gpus=$1; shift
 [[ $gpus =~ ^[0-9]+$ ]] && [ "$gpus" -ge 1 ] || usage
 part=1 parts=1 only='' test_regex='' build=1 tests=1 runs=1 bench=1 host_timing=0 iters=5 warmup=2 max_bytes=256M
-list=0
+list=0 budget=0
+start_epoch=$(date +%s)
 while [ $# -gt 0 ]; do
   case $1 in
     --part) IFS=/ read -r part parts <<<"$2"; shift ;;
@@ -71,6 +80,7 @@ while [ $# -gt 0 ]; do
     --iters) iters=$2; shift ;;
     --warmup) warmup=$2; shift ;;
     --max-bytes) max_bytes=$2; shift ;;
+    --budget) budget=$2; shift ;;
     *) usage ;;
   esac
   shift
@@ -84,15 +94,25 @@ schedule_name() { local n; n=$(basename "$1"); n=${n%.gz}; echo "${n%.json}"; }
 [ "$gpus" = 1 ] && p2p_modes=on || p2p_modes='on off'
 shopt -s nullglob
 schedules=(validate/matrix/"${gpus}"gpu/*.json validate/matrix/"${gpus}"gpu/*.json.gz)
+calibration=()
+for ((k = gpus; k >= 1; k--)); do # this GPU count's shapes first
+  calibration+=(validate/matrix/"${k}"gpu-calibration/*.json validate/matrix/"${k}"gpu-calibration/*.json.gz)
+done
 shopt -u nullglob
 jobs=()
 add_job() { jobs+=("$1"$'\t'"$2"); }
 if [ $bench = 1 ]; then
-  [ ${#schedules[@]} -gt 0 ] && add_job bench.kernels run_kernel_bench
+  [ ${#calibration[@]} -gt 0 ] && add_job bench.kernels run_kernel_bench
+  groups=$gpus
+  [ "$gpus" -ge 4 ] && groups="$gpus 2"
   for p2p in $p2p_modes; do
-    for op in all_reduce all_gather reduce_scatter all_to_all sendrecv; do
-      add_job "bench.$op.p2p-$p2p" "run_bench $op $p2p events"
-      [ $host_timing = 0 ] || add_job "bench.$op.p2p-$p2p.host" "run_bench $op $p2p host"
+    for g in $groups; do
+      [ "$g" -ge 2 ] || continue
+      sfx=''; [ "$g" = "$gpus" ] || sfx=.g$g
+      for op in all_reduce all_gather reduce_scatter all_to_all sendrecv; do
+        add_job "bench.$op$sfx.p2p-$p2p" "run_bench $op $p2p events $g"
+        [ $host_timing = 0 ] || add_job "bench.$op$sfx.p2p-$p2p.host" "run_bench $op $p2p host $g"
+      done
     done
   done
   add_job nccl-tests run_nccl_tests
@@ -208,6 +228,16 @@ with_p2p() {
   if [ "$p2p" = off ]; then NCCL_P2P_DISABLE=1 "$@"; else env -u NCCL_P2P_DISABLE "$@"; fi
 }
 
+# Seconds a job may take: 540, or less under --budget.
+job_limit() {
+  local left=540
+  if [ "$budget" -gt 0 ]; then
+    left=$((budget - ($(date +%s) - start_epoch) - 15))
+    [ $left -gt 540 ] && left=540
+  fi
+  echo $left
+}
+
 # The archive, rewritten whole (through a temporary name, so that a kill never leaves half a file).
 archive() {
   cp "$log" "$res/" 2>/dev/null || true
@@ -216,23 +246,39 @@ archive() {
 
 # shellcheck disable=SC2317 # called through eval
 run_kernel_bench() {
-  timeout 540 "$exe" bench-kernels --json "$res/bench/kernels.json" --iters 10 --warmup 3 \
-    "${decompressed[@]}" >"$res/bench/kernels.txt" 2>&1
+  local cal=() f json
+  mkdir -p "$work/calibration"
+  for f in "${calibration[@]}"; do
+    json=$work/calibration/$(basename "$(dirname "$f")")-$(schedule_name "$f").json
+    if [[ $f == *.gz ]]; then gzip -dc "$f" >"$json"; else cp "$f" "$json"; fi
+    cal+=("$json")
+  done
+  # One shard per GPU, in parallel (every GPU times its own share of the executors).
+  local k pids=() st=0
+  for ((k = 1; k <= gpus; k++)); do
+    CUDA_VISIBLE_DEVICES=$((k - 1)) timeout "$(job_limit)" "$exe" bench-kernels --shard "$k/$gpus" \
+      --json "$res/bench/kernels.$k.json" --iters 7 --warmup 2 "${cal[@]}" >"$res/bench/kernels.$k.txt" 2>&1 &
+    pids+=($!)
+  done
+  for k in "${pids[@]}"; do wait "$k" || st=1; done
+  return $st
 }
 
 # shellcheck disable=SC2317 # called through eval
 run_schedule() { # name p2p mode
   local name=$1 p2p=$2 mode=$3 flag=''
   [ "$mode" = graph ] && flag=--graph
-  with_p2p "$p2p" timeout 540 "$exe" run "$work/schedules/$name.json" ${flag:+"$flag"} --iters "$iters" \
+  with_p2p "$p2p" timeout "$(job_limit)" "$exe" run "$work/schedules/$name.json" ${flag:+"$flag"} --iters "$iters" \
     --warmup "$warmup" --out "$res/runs/$name.p2p-$p2p.$mode.json" >"$res/runs/$name.p2p-$p2p.$mode.txt" 2>&1
 }
 
 # shellcheck disable=SC2317 # called through eval
-run_bench() { # op p2p timing
-  local file=$1.p2p-$2
+run_bench() { # op p2p timing group
+  local file=$1 g=${4:-$gpus}
+  [ "$g" = "$gpus" ] || file=$file.g$g
+  file=$file.p2p-$2
   [ "$3" = host ] && file=$file.host
-  with_p2p "$2" timeout 540 "$exe" bench-collectives --op "$1" -b 1K -e "$max_bytes" -f 2 -g "$gpus" \
+  with_p2p "$2" timeout "$(job_limit)" "$exe" bench-collectives --op "$1" -b 1K -e "$max_bytes" -f 2 -g "$g" \
     --timing "$3" --json "$res/bench/$file.json" >"$res/bench/$file.txt" 2>&1
 }
 
@@ -289,6 +335,12 @@ for job in "${jobs[@]}"; do
   name=${job%%$'\t'*}
   cmd=${job#*$'\t'}
   selected $i "$name" || continue
+  if [ "$(job_limit)" -lt 20 ]; then
+    printf '%s\t124\t0\n' "$name" >>"$res/status.tsv"
+    printf '%-60s not started: no time left (--budget)\n' "$name"
+    failed=1
+    continue
+  fi
   SECONDS=0
   eval "$cmd"
   st=$?

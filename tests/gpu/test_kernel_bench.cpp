@@ -51,6 +51,12 @@ TEST_CASE("bench-kernels command line", "[quick]")
   CHECK_THAT(refused({"--iters", "0", "--json", "k", "a"}), Catch::Contains("--iters"));
   CHECK_THAT(refused({"--iters", "x", "--json", "k", "a"}), Catch::Contains("not a whole number"));
   CHECK_THAT(refused({"--frobnicate", "--json", "k", "a"}), Catch::Contains("unknown option"));
+  const KernelBenchOptions sh = parse_kernel_bench_options({"--shard", "2/4", "--json", "k", "a"});
+  CHECK(sh.shard == 2);
+  CHECK(sh.shards == 4);
+  CHECK_THAT(refused({"--shard", "5/4", "--json", "k", "a"}), Catch::Contains("--shard"));
+  CHECK_THAT(refused({"--shard", "2", "--json", "k", "a"}), Catch::Contains("I/N"));
+  CHECK_THAT(refused({"--shard", "1/4x", "--json", "k", "a"}), Catch::Contains("I/N"));
 }
 
 TEST_CASE("bench-kernels: the single expert GEMM grid", "[quick]")
@@ -69,11 +75,11 @@ TEST_CASE("bench-kernels: the single expert GEMM grid", "[quick]")
 TEST_CASE("bench-kernels: which ops a TP schedule times", "[quick]")
 {
   // tp4: every rank has the same shapes, so rank 0 alone is timed; every layer has the same
-  // structure, so one layer plus the step-level ops; then one job per expert GEMM family: up
-  // (n = 2 x 768 / 4 = 384, k = 2048) and down (n = 2048, k = 768 / 4 = 192).
+  // structure, so one layer plus the step-level ops; before it, one job per expert GEMM family:
+  // up (n = 2 x 768 / 4 = 384, k = 2048) and down (n = 2048, k = 768 / 4 = 192).
   const std::vector<KernelBenchJob> jobs = plan_kernel_bench({{"tp4.json", qwen_schedule("tp4", 4, 8)}});
   REQUIRE(jobs.size() == 3);
-  const KernelBenchJob& j = jobs[0];
+  const KernelBenchJob& j = jobs[2];
   CHECK(j.label == "tp4.json rank 0");
   CHECK(j.rank == 0);
   const std::vector<Op>& ops = j.schedule.ranks[0].ops;
@@ -85,9 +91,9 @@ TEST_CASE("bench-kernels: which ops a TP schedule times", "[quick]")
     layers.insert(ops[i].layer);
   }
   CHECK(layers == std::set<int>{-1, 0});
-  std::set<std::string> labels{jobs[1].label, jobs[2].label};
+  std::set<std::string> labels{jobs[0].label, jobs[1].label};
   CHECK(labels == std::set<std::string>{"expert GEMMs n=384 k=2048 bf16", "expert GEMMs n=2048 k=192 bf16"});
-  for (std::size_t k = 1; k < 3; k++) {
+  for (std::size_t k = 0; k < 2; k++) {
     const std::vector<Op>& g = jobs[k].schedule.ranks[0].ops;
     REQUIRE(!g.empty());
     CHECK(g[0].kind == OpKind::gemm);

@@ -109,6 +109,17 @@ TEST_CASE("version strings", "[quick]")
   CHECK(validate::nccl_version_string(NCCL_VERSION(2, 19, 3)) == "2.19.3");
 }
 
+TEST_CASE("the driver version from /proc/driver/nvidia/version", "[quick]")
+{
+  CHECK(validate::driver_build_from("NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:23 UTC "
+                                    "2024") == "550.54.15");
+  // The open kernel modules say "for x86_64" first (the lent VMs: "for" was taken for the version).
+  CHECK(validate::driver_build_from("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  Release Build  "
+                                    "(dvs-builder@U22-I3-AF03-09-1)") == "580.159.04");
+  CHECK(validate::driver_build_from("no marker here 1.2").empty());
+  CHECK(validate::driver_build_from("Kernel Module for x86_64").empty());
+}
+
 TEST_CASE("device_info answers with or without a GPU", "[quick]")
 {
   const validate::SystemInfo s = validate::query_system_info();

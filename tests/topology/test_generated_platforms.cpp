@@ -65,7 +65,7 @@ TEST_CASE("the same topology gives the same bytes, and the zoo keeps the names s
   CHECK(a == b);
   for (const char* n : {"ws-4x-rtxpro6000-pcie5-p2p", "ws-4x-rtxpro6000-pcie5-nop2p", "nvswitch-1x-h100", "nvswitch-2x-h100",
                         "nvswitch-4x-h100", "nvswitch-4x-h100-nop2p", "nvswitch-4x-h200", "nvswitch-1x-h200",
-                        "nvswitch-2x-h200", "hgx-8x-h100", "hgx-8x-h200", "hgx-8x-b200", "hgx-4x-a100-nvlink",
+                        "nvswitch-2x-h200", "hgx-8x-h100", "hgx-8x-h200", "hgx-8x-h100-nop2p", "hgx-8x-h200-nop2p", "hgx-8x-b200", "hgx-4x-a100-nvlink",
                         "pcie4-4x-a100", "server-8x-rtxpro6000-pcie-switches", "gb200-nvl72", "cluster-4x8-h100-ib400"})
     CHECK(fs::exists(fs::path(MOESIM_SOURCE_DIR) / "platforms" / (std::string(n) + ".yaml")));
 }
