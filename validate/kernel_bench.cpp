@@ -65,17 +65,20 @@ std::string base_of(const std::string& name)
 }
 
 // The rank's ops that a bench keeps: step-level compute ops (layer -1) and every compute op of the
-// first layer of each distinct structure (its sequence of op base names), first microbatch only.
+// first `layers_per_structure` layers of each distinct structure (its sequence of op base names),
+// first microbatch only. Several layers give each configuration instances with weights of their
+// own, timed back to back.
+constexpr int layers_per_structure = 4;
 std::vector<Op> reduce_rank(const RankSchedule& rs)
 {
   std::map<int, std::vector<std::string>> structure;
   for (const Op& op : rs.ops)
     if (op.layer >= 0 && op_class(op.kind) == OpClass::compute && op.microbatch == 0)
       structure[op.layer].push_back(base_of(op.name));
-  std::set<std::vector<std::string>> seen;
+  std::map<std::vector<std::string>, int> seen;
   std::set<int> keep_layers;
   for (const auto& [layer, names] : structure)
-    if (seen.insert(names).second)
+    if (seen[names]++ < layers_per_structure)
       keep_layers.insert(layer);
   std::vector<Op> out;
   for (const Op& op : rs.ops) {
@@ -192,8 +195,17 @@ std::vector<KernelBenchJob> plan_kernel_bench(const std::vector<std::pair<std::s
           if (!fam.second || most > fam.first)
             fam = {std::max(fam.first, most), &s};
         }
-        if (seen.insert(key_of(op)).second)
-          job.ops.push_back(op.id);
+        // Grouped GEMMs are not timed: the harness runs them as one GEMM per expert, which the
+        // single-GEMM jobs below measure; a table for the whole op would be mistaken for a fused
+        // kernel's. (They stay in the executor: the ops after them take their shapes from them.)
+        if (op.kind == OpKind::grouped_gemm || seen.count(key_of(op)))
+          continue;
+        std::vector<int> instances;
+        for (const Op& other : ops)
+          if (key_of(other) == key_of(op))
+            instances.push_back(other.id);
+        seen.insert(key_of(op));
+        job.ops.push_back(std::move(instances));
       }
       if (job.ops.empty())
         continue;
@@ -215,17 +227,25 @@ std::vector<KernelBenchJob> plan_kernel_bench(const std::vector<std::pair<std::s
     RankSchedule facts = job.schedule.ranks[0];
     facts.rank = static_cast<int>(job.schedule.ranks.size());
     std::vector<Op> ops;
+    // Copies with weights of their own, timed back to back as a loop over experts runs them:
+    // 16, fewer for big weights (at most about 1 GiB of copies per point), at least 2.
+    const double weight_bytes = n * k * bytes_per_element(dtype);
+    const int copies = static_cast<int>(std::clamp(std::floor(double(1u << 30) / weight_bytes), 2.0, 16.0));
     for (long m : expert_gemm_grid(most)) {
-      Op o;
-      o.id = static_cast<int>(ops.size());
-      o.layer = o.id; // own weights per point
-      o.name = "L" + std::to_string(o.layer) + ".bench.expert_gemm";
-      o.kind = OpKind::gemm;
-      o.dtype = dtype;
-      o.shape = {double(m), n, k};
-      o.flops = 2.0 * m * n * k;
-      job.ops.push_back(o.id);
-      ops.push_back(std::move(o));
+      std::vector<int> instances;
+      for (int c = 0; c < copies; c++) {
+        Op o;
+        o.id = static_cast<int>(ops.size());
+        o.layer = o.id; // own weights
+        o.name = "L" + std::to_string(o.layer) + ".bench.expert_gemm";
+        o.kind = OpKind::gemm;
+        o.dtype = dtype;
+        o.shape = {double(m), n, k};
+        o.flops = 2.0 * m * n * k;
+        instances.push_back(o.id);
+        ops.push_back(std::move(o));
+      }
+      job.ops.push_back(std::move(instances));
     }
     job.schedule.ranks[0].ops = std::move(ops);
     job.schedule.ranks.push_back(std::move(facts));
@@ -255,6 +275,7 @@ public:
     MOESIM_CHECK(cudaGetDeviceProperties(&prop, 0));
     flush_bytes_ = std::max<std::size_t>(2 * static_cast<std::size_t>(prop.l2CacheSize), 8u << 20);
     MOESIM_CHECK(cudaMalloc(&flush_, flush_bytes_));
+    MOESIM_CHECK(cudaMemset(flush_, 1, flush_bytes_)); // flush_l2's reads never see its sink value
     const int n = iters + warmup;
     before_.resize(n), after_.resize(n);
     for (int i = 0; i < n; i++) {
@@ -279,21 +300,25 @@ public:
   cudaStream_t stream() const { return stream_; }
   std::size_t flush_bytes() const { return flush_bytes_; }
 
-  Timed time(OpExecutor& ex, const Op& op, int launches)
+  // One repetition: an L2 flush (read only, untimed), then every instance back to back between two
+  // events; the time per instance is the span over the count. Host: enqueue time per instance.
+  Timed time(OpExecutor& ex, const std::vector<const Op*>& instances, int launches)
   {
     const int n = iters_ + warmup_;
-    double wait = 1e-3 + n * (40e-6 + 25e-6 * launches);
+    const int k = static_cast<int>(instances.size());
+    double wait = 1e-3 + n * (60e-6 + k * 25e-6 * launches);
     Timed t;
     for (int attempt = 0;; attempt++) {
       std::vector<double> host(n);
       spin_gpu(stream_, wait);
       MOESIM_CHECK(cudaEventRecord(spun_, stream_));
       for (int i = 0; i < n; i++) {
-        MOESIM_CHECK(cudaMemsetAsync(flush_, i & 0xff, flush_bytes_, stream_));
+        flush_l2(flush_, flush_bytes_, stream_);
         MOESIM_CHECK(cudaEventRecord(before_[i], stream_));
         const double h0 = host_now();
-        ex.launch(op, stream_);
-        host[i] = host_now() - h0;
+        for (const Op* op : instances)
+          ex.launch(*op, stream_);
+        host[i] = (host_now() - h0) / k;
         MOESIM_CHECK(cudaEventRecord(after_[i], stream_));
       }
       const cudaError_t q = cudaEventQuery(spun_);
@@ -310,7 +335,7 @@ public:
       for (int i = warmup_; i < n; i++) {
         float ms = 0;
         MOESIM_CHECK(cudaEventElapsedTime(&ms, before_[i], after_[i]));
-        gpu.push_back(ms * 1e-3);
+        gpu.push_back(ms * 1e-3 / k);
       }
       t.seconds = median(gpu);
       t.host_seconds = median(std::vector<double>(host.begin() + warmup_, host.end()));
@@ -406,10 +431,11 @@ void run_kernel_bench(const KernelBenchOptions& o, std::FILE* out)
     for (const KernelBenchJob& j : jobs) {
       const std::vector<Op>& ops = j.schedule.ranks[static_cast<std::size_t>(j.rank)].ops;
       std::fprintf(out, "%s: %zu ops kept, %zu timed\n", j.label.c_str(), ops.size(), j.ops.size());
-      for (int id : j.ops)
-        std::fprintf(out, "  %-17s %-5s %s\n", to_string(ops[static_cast<std::size_t>(id)].kind),
-                     to_string(ops[static_cast<std::size_t>(id)].dtype),
-                     shape_text(ops[static_cast<std::size_t>(id)].shape).c_str());
+      for (const std::vector<int>& inst : j.ops) {
+        const Op& op = ops[static_cast<std::size_t>(inst.front())];
+        std::fprintf(out, "  %-17s %-5s %-40s x%zu\n", to_string(op.kind), to_string(op.dtype), shape_text(op.shape).c_str(),
+                     inst.size());
+      }
       total += j.ops.size();
     }
     std::fprintf(out, "%zu executors, %zu configurations to time\n", jobs.size(), total);
@@ -424,7 +450,9 @@ void run_kernel_bench(const KernelBenchOptions& o, std::FILE* out)
   std::fprintf(out, "# moesim-validate bench-kernels: %zu schedules, %zu executors, %zu configurations, GPU 0 (%s)\n",
                schedules.size(), jobs.size(), total, sys.devices[0].name.c_str());
   Bencher bench(o.iters, o.warmup);
-  std::fprintf(out, "# %d timed repetitions after %d warm-up, each after an L2 flush of %zu MiB; median GPU time\n",
+  std::fprintf(out,
+               "# %d timed repetitions after %d warm-up, each after a read-only L2 flush of %zu MiB: every instance of the "
+               "configuration back to back between two events; median GPU time per instance\n",
                o.iters, o.warmup, bench.flush_bytes() >> 20);
   std::fprintf(out, "%-17s %-5s %-40s %8s %12s %12s  %s\n", "kind", "dtype", "shape", "launches", "gpu us",
                "host us/lnch", "configuration");
@@ -462,12 +490,15 @@ void run_kernel_bench(const KernelBenchOptions& o, std::FILE* out)
     ex.verify(bench.stream());
     MOESIM_CHECK(cudaStreamSynchronize(bench.stream()));
     const std::vector<Op>& rank_ops = job.schedule.ranks[static_cast<std::size_t>(job.rank)].ops;
-    for (int id : job.ops) {
-      const Op& op = rank_ops[static_cast<std::size_t>(id)];
+    for (const std::vector<int>& inst : job.ops) {
+      const Op& op = rank_ops[static_cast<std::size_t>(inst.front())];
       const OpRunInfo& info = ex.info(op);
       if (info.launches == 0)
         continue; // nothing to run (no rows, no tokens)
-      const Timed t = bench.time(ex, op, info.launches);
+      std::vector<const Op*> instances;
+      for (int id : inst)
+        instances.push_back(&rank_ops[static_cast<std::size_t>(id)]);
+      const Timed t = bench.time(ex, instances, info.launches);
       std::fprintf(out, "%-17s %-5s %-40s %8d %12.2f %12.2f  %s%s\n", to_string(op.kind), to_string(op.dtype),
                    shape_text(op.shape).c_str(), info.launches, t.seconds * 1e6, t.host_seconds / info.launches * 1e6,
                    info.config.c_str(), info.substitution.empty() ? "" : (" [" + info.substitution + "]").c_str());
@@ -476,6 +507,7 @@ void run_kernel_bench(const KernelBenchOptions& o, std::FILE* out)
                           {"mla", op.mla},
                           {"shape", op.shape},
                           {"launches", info.launches},
+                          {"instances", instances.size()},
                           {"seconds", t.seconds},
                           {"host_seconds", t.host_seconds},
                           {"config", info.config},

@@ -5,10 +5,12 @@
 // GEMM's (n, k, dtype), single GEMMs {m, n, k} over a grid of m (what a per-expert launch costs).
 //
 // How an op is timed: a GPU-side wait (spin.hpp) holds the stream while the host enqueues
-// warmup + iters repetitions, each an L2 flush (a memset of twice the L2), an event, the op's
-// launch(es), an event; so each repetition's event pair times the GPU's work with the weights cold,
-// as in a real step, and not the host's launch cost. If the wait ended before the host finished
-// enqueueing, the batch is redone with a longer wait. The host's enqueue time per launch is recorded
+// warmup + iters repetitions, each a read-only L2 flush (twice the L2; clean lines, so no write-back
+// falls on the timed kernels), an event, every instance of the configuration back to back (the
+// same op in several layers, weights of its own each), an event; the time per instance is the span
+// over the count. So the GPU's work is timed with weights cold and kernels queued back to back, as
+// in a real step, and not the host's launch cost nor an event pair per kernel. If the wait ended
+// before the host finished enqueueing, the batch is redone with a longer wait. The host's enqueue time per launch is recorded
 // too (the simulator's launch cost), and, once, the host round trip of a small device-to-host copy and
 // stream synchronise (the host_sync cost) and the latency of a one-kernel graph launch.
 //
@@ -41,21 +43,23 @@ struct KernelBenchOptions {
 // Takes the arguments after "bench-kernels". Throws InputError ("command line", the option, the fix).
 KernelBenchOptions parse_kernel_bench_options(const std::vector<std::string>& args);
 
-// One OpExecutor's worth of work: a schedule reduced to what is timed, the rank to build, and the ops
-// (ids into schedule.ranks[rank].ops) to time.
+// One OpExecutor's worth of work: a schedule reduced to what is timed, the rank to build, and the
+// configurations to time, each as its instances (ids into schedule.ranks[rank].ops: the same op in
+// several layers, each with weights of its own), timed back to back.
 struct KernelBenchJob {
   std::string label;             // "file.json rank 2" or "expert GEMMs n=1536 k=2048 bf16"
   Schedule schedule;
   int rank = 0;
-  std::vector<int> ops;
+  std::vector<std::vector<int>> ops;
 };
 
 // No GPU. For each schedule, the ranks whose compute ops add configurations not seen before (keys:
-// kind, dtype, shape, and for grouped GEMMs not their rows per expert), each reduced to its step-level
-// ops and the first layer of each distinct layer structure (the executor infers elementwise shapes
-// from the ops before them, so whole layers are kept), with communication and host ops removed and
-// ids renumbered. Then one job per grouped-GEMM family (n, k, dtype) of single GEMMs, m over
-// 1..8, then steps of about 25% up to the largest rows any expert had (at least 64).
+// kind, dtype, shape), each reduced to its step-level ops and the first 4 layers of each distinct
+// layer structure (the executor infers elementwise shapes from the ops before them, so whole layers
+// are kept), with communication and host ops removed and ids renumbered. Grouped GEMMs are kept but
+// not timed. Before those, one job per grouped-GEMM family (n, k, dtype) of single GEMMs, m over
+// 1..8, then steps of about 25% up to the largest rows any expert had (at least 64), each m as 2 to
+// 16 copies with weights of their own (what one launch per expert costs, back to back).
 std::vector<KernelBenchJob> plan_kernel_bench(const std::vector<std::pair<std::string, Schedule>>& schedules);
 
 // The m values of the single-GEMM grid up to `max_rows`.

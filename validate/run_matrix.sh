@@ -157,6 +157,22 @@ echo "== $tag: $(date -u +%FT%TZ), $(git rev-parse --short HEAD 2>/dev/null)$(gi
 nvidia-smi -L || true
 nvidia-smi topo -m >"$res/topology.txt" 2>&1 || true
 
+# Seconds a job may take: 540, or less under --budget.
+job_limit() {
+  local left=540
+  if [ "$budget" -gt 0 ]; then
+    left=$((budget - ($(date +%s) - start_epoch) - 15))
+    [ $left -gt 540 ] && left=540
+  fi
+  echo $left
+}
+
+# The archive, rewritten whole (through a temporary name, so that a kill never leaves half a file).
+archive() {
+  cp "$log" "$res/" 2>/dev/null || true
+  tar -czf "$out/$tag.tar.gz.tmp" -C "$work" "$tag" && mv -f "$out/$tag.tar.gz.tmp" "$out/$tag.tar.gz"
+}
+
 build_dir="build-gpu"
 exe=$build_dir/validate/moesim-validate
 if [ $build = 1 ]; then
@@ -226,22 +242,6 @@ with_p2p() {
   local p2p=$1
   shift
   if [ "$p2p" = off ]; then NCCL_P2P_DISABLE=1 "$@"; else env -u NCCL_P2P_DISABLE "$@"; fi
-}
-
-# Seconds a job may take: 540, or less under --budget.
-job_limit() {
-  local left=540
-  if [ "$budget" -gt 0 ]; then
-    left=$((budget - ($(date +%s) - start_epoch) - 15))
-    [ $left -gt 540 ] && left=540
-  fi
-  echo $left
-}
-
-# The archive, rewritten whole (through a temporary name, so that a kill never leaves half a file).
-archive() {
-  cp "$log" "$res/" 2>/dev/null || true
-  tar -czf "$out/$tag.tar.gz.tmp" -C "$work" "$tag" && mv -f "$out/$tag.tar.gz.tmp" "$out/$tag.tar.gz"
 }
 
 # shellcheck disable=SC2317 # called through eval

@@ -18,7 +18,29 @@ __global__ void spin_kernel(std::uint64_t nanoseconds)
   } while (now - start < nanoseconds);
 }
 
+// Reads 16-byte words; a thread writes only when its sum hits a value no input produces (every byte
+// of the buffer is set to 1 first), which the compiler cannot rule out, so the reads stay.
+__global__ void flush_kernel(const uint4* p, std::size_t n, unsigned* sink)
+{
+  unsigned acc = 0;
+  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n; i += std::size_t(gridDim.x) * blockDim.x) {
+    const uint4 v = p[i];
+    acc += v.x ^ v.y ^ v.z ^ v.w;
+  }
+  if (acc == 0xdeadbeefu)
+    *sink = acc;
+}
+
 } // namespace
+
+void flush_l2(const void* buffer, std::size_t bytes, cudaStream_t stream)
+{
+  const std::size_t n = bytes / sizeof(uint4);
+  // The last 4 bytes are the sink: never part of what is read.
+  unsigned* sink = reinterpret_cast<unsigned*>(static_cast<char*>(const_cast<void*>(buffer)) + bytes - sizeof(unsigned));
+  flush_kernel<<<1024, 256, 0, stream>>>(static_cast<const uint4*>(buffer), n > 0 ? n - 1 : 0, sink);
+  MOESIM_CHECK(cudaGetLastError());
+}
 
 void spin_gpu(cudaStream_t stream, double seconds)
 {

@@ -1,14 +1,22 @@
-// A GPU-side wait, for timing with CUDA events: a kernel that holds `stream` for `seconds` by the
+// GPU-side helpers for timing with CUDA events. A wait: a kernel that holds `stream` for `seconds` by the
 // GPU's global timer. Enqueued before a batch of timed launches, it lets the host queue the whole
 // batch while the GPU is still busy, so that the events around each launch time the GPU's work and
 // not the host's launch cost (the simulator charges that separately).
 #pragma once
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
+
 namespace moesim::validate {
 
 // Enqueues the wait on `stream` (the current device's); never synchronises. Launch errors are
 // thrown as std::runtime_error (kernels/check.hpp).
 void spin_gpu(cudaStream_t stream, double seconds);
+
+// Enqueues a read of `bytes` of `buffer` (device memory of the current device) on `stream`: read
+// only, so that what it leaves in the L2 cache is clean and the next kernel's loads evict it at no
+// cost (a memset would leave dirty lines whose write-back the next kernel pays). Twice the L2 size
+// evicts everything a timed kernel could find there.
+void flush_l2(const void* buffer, std::size_t bytes, cudaStream_t stream);
 
 } // namespace moesim::validate

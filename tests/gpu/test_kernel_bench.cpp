@@ -75,8 +75,10 @@ TEST_CASE("bench-kernels: the single expert GEMM grid", "[quick]")
 TEST_CASE("bench-kernels: which ops a TP schedule times", "[quick]")
 {
   // tp4: every rank has the same shapes, so rank 0 alone is timed; every layer has the same
-  // structure, so one layer plus the step-level ops; before it, one job per expert GEMM family:
-  // up (n = 2 x 768 / 4 = 384, k = 2048) and down (n = 2048, k = 768 / 4 = 192).
+  // structure, so 4 layers (0..3) plus the step-level ops, each layer op timed as its 4 instances
+  // and no grouped GEMM timed; before it, one job per expert GEMM family: up (n = 2 x 768 / 4 =
+  // 384, k = 2048) and down (n = 2048, k = 768 / 4 = 192), 16 copies per m (1 GiB / 1.5 MiB is
+  // more than the cap of 16).
   const std::vector<KernelBenchJob> jobs = plan_kernel_bench({{"tp4.json", qwen_schedule("tp4", 4, 8)}});
   REQUIRE(jobs.size() == 3);
   const KernelBenchJob& j = jobs[2];
@@ -90,7 +92,22 @@ TEST_CASE("bench-kernels: which ops a TP schedule times", "[quick]")
     CHECK(ops[i].deps.empty());
     layers.insert(ops[i].layer);
   }
-  CHECK(layers == std::set<int>{-1, 0});
+  CHECK(layers == std::set<int>{-1, 0, 1, 2, 3});
+  bool attention = false;
+  for (const std::vector<int>& inst : j.ops) {
+    const Op& first = ops.at(static_cast<std::size_t>(inst.front()));
+    CHECK(first.kind != OpKind::grouped_gemm);
+    // every kept op of the same kind, dtype and shape, whichever layer or role (attn.norm and
+    // ffn.norm share a config): at least the 4 layers' for a layer op
+    std::size_t same = 0;
+    for (const Op& o : ops)
+      same += o.kind == first.kind && o.dtype == first.dtype && o.mla == first.mla && o.shape == first.shape;
+    CHECK(inst.size() == same);
+    if (first.layer >= 0)
+      CHECK(inst.size() >= 4);
+    attention = attention || first.kind == OpKind::attention_decode;
+  }
+  CHECK(attention);
   std::set<std::string> labels{jobs[0].label, jobs[1].label};
   CHECK(labels == std::set<std::string>{"expert GEMMs n=384 k=2048 bf16", "expert GEMMs n=2048 k=192 bf16"});
   for (std::size_t k = 0; k < 2; k++) {
@@ -98,7 +115,9 @@ TEST_CASE("bench-kernels: which ops a TP schedule times", "[quick]")
     REQUIRE(!g.empty());
     CHECK(g[0].kind == OpKind::gemm);
     CHECK(g[0].shape[0] == 1);
-    CHECK(jobs[k].ops.size() == g.size());
+    REQUIRE(!jobs[k].ops.empty());
+    CHECK(jobs[k].ops[0].size() == 16);
+    CHECK(jobs[k].ops.size() * 16 == g.size());
     // the model's facts stay: a copy of rank 0's original ops follows the four ranks
     CHECK(jobs[k].schedule.ranks.size() == 5);
   }
@@ -111,8 +130,8 @@ TEST_CASE("bench-kernels: no configuration is timed twice", "[quick]")
   std::multiset<std::string> timed;
   for (const KernelBenchJob& j : jobs) {
     CHECK(j.label.rfind("again", 0) != 0); // a schedule seen before adds nothing
-    for (int id : j.ops) {
-      const Op& op = j.schedule.ranks[static_cast<std::size_t>(j.rank)].ops.at(static_cast<std::size_t>(id));
+    for (const std::vector<int>& inst : j.ops) {
+      const Op& op = j.schedule.ranks[static_cast<std::size_t>(j.rank)].ops.at(static_cast<std::size_t>(inst.front()));
       std::ostringstream key;
       key << to_string(op.kind) << to_string(op.dtype) << op.mla;
       for (double d : op.shape)
