@@ -253,10 +253,13 @@ run_kernel_bench() {
     if [[ $f == *.gz ]]; then gzip -dc "$f" >"$json"; else cp "$f" "$json"; fi
     cal+=("$json")
   done
-  # One shard per GPU, in parallel (every GPU times its own share of the executors).
-  local k pids=() st=0
-  for ((k = 1; k <= gpus; k++)); do
-    CUDA_VISIBLE_DEVICES=$((k - 1)) timeout "$(job_limit)" "$exe" bench-kernels --shard "$k/$gpus" \
+  # One shard per GPU, in parallel (every GPU times its own share of the executors); on a machine
+  # with fewer GPUs than GPUS (the kernel bench needs only one), one per GPU it has.
+  local k pids=() st=0 shards
+  shards=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+  [ "$shards" -ge 1 ] && [ "$shards" -le "$gpus" ] || shards=$gpus
+  for ((k = 1; k <= shards; k++)); do
+    CUDA_VISIBLE_DEVICES=$((k - 1)) timeout "$(job_limit)" "$exe" bench-kernels --shard "$k/$shards" \
       --json "$res/bench/kernels.$k.json" --iters 7 --warmup 2 "${cal[@]}" >"$res/bench/kernels.$k.txt" 2>&1 &
     pids+=($!)
   done
