@@ -67,8 +67,22 @@ std::optional<double> KernelCurve::time_of(const Op& op) const
   return lo->second + (x - lo->first) / (hi->first - lo->first) * (hi->second - lo->second);
 }
 
-std::optional<double> Calibration::kernel_time(const Op& op) const
+std::optional<double> Calibration::kernel_time(const Op& op, bool graph) const
 {
+  // One pass over the curves measured one way (graph or stream).
+  auto lookup = [&](const Op& o, bool g) -> std::optional<double> {
+    for (const KernelCurve& k : kernels)
+      if (k.graph == g)
+        if (auto t = k.time_of(o))
+          return t;
+    return std::nullopt;
+  };
+  auto either = [&](const Op& o) -> std::optional<double> {
+    if (graph)
+      if (auto t = lookup(o, true))
+        return t;
+    return lookup(o, false);
+  };
   if (op.kind == OpKind::grouped_gemm && op.kernels > 1 && op.shape.size() == 4 && !op.group_rows.empty()) {
     Op g;
     g.kind = OpKind::gemm;
@@ -80,10 +94,7 @@ std::optional<double> Calibration::kernel_time(const Op& op) const
       if (rows <= 0)
         continue;
       g.shape[0] = static_cast<double>(rows);
-      std::optional<double> t;
-      for (const KernelCurve& k : kernels)
-        if (!t)
-          t = k.time_of(g);
+      const std::optional<double> t = either(g);
       if (!t) {
         covered = false;
         break;
@@ -93,10 +104,7 @@ std::optional<double> Calibration::kernel_time(const Op& op) const
     if (covered)
       return sum;
   }
-  for (const KernelCurve& k : kernels)
-    if (auto t = k.time_of(op))
-      return t;
-  return std::nullopt;
+  return either(op);
 }
 
 double Calibration::launch_seconds(const Op& op, double engine_launch_s) const
@@ -183,6 +191,14 @@ Calibration load_calibration_file(const std::string& path)
       for (const auto& d : sh)
         k.shape.push_back(d.as<double>());
       k.vary = kf.integer("vary");
+      if (kf.has("launch")) {
+        const std::string l = kf.str("launch");
+        if (l != "graph" && l != "stream")
+          kf.fail("launch", "unknown value '" + l + "'", "write stream (launched one by one) or graph (captured in a CUDA graph)");
+        k.graph = l == "graph";
+      } else {
+        kf.maybe("launch");
+      }
       if (k.vary < 0 || k.vary >= static_cast<int>(k.shape.size()))
         kf.fail("vary", "is not an index into shape", "give the position of the dimension the points vary");
       YAML::Node pts = kf.node("points");
@@ -303,7 +319,10 @@ std::string calibration_to_yaml(const Calibration& c)
         std::snprintf(buf, sizeof buf, "%s%.17g", i ? ", " : "", k.shape[i]);
         o << buf;
       }
-      o << "]\n    vary: " << k.vary << "\n    points:  # [value, seconds]\n";
+      o << "]\n    vary: " << k.vary << "\n";
+      if (k.graph)
+        o << "    launch: graph\n";
+      o << "    points:  # [value, seconds]\n";
       for (const auto& [x, t] : k.points) {
         std::snprintf(buf, sizeof buf, "      - [%.6g, %.6g]\n", x, t);
         o << buf;

@@ -41,6 +41,9 @@ struct KernelCurve {
   int vary = 0;                                  // index of the varying shape dimension
   std::vector<double> shape;                     // the op's shape; shape[vary] is ignored
   std::vector<std::pair<double, double>> points; // (value of shape[vary], seconds), ascending
+  // Measured with the kernels captured in a CUDA graph (small kernels follow each other faster
+  // there) rather than launched one by one from a stream.
+  bool graph = false;
 
   // The op's time if it matches (kind, dtype, shape except shape[vary]) and shape[vary] lies inside
   // the grid (linear interpolation); nullopt otherwise, so the caller falls back to the roofline.
@@ -70,8 +73,9 @@ struct Calibration {
   // The measured time of `op`, or nullopt (then the roofline applies). A grouped GEMM run as one
   // GEMM per expert (op.kernels > 1: engine grouped_gemm per_expert) is the sum of its experts' GEMMs
   // {rows, n, k} (rows rounded as round_group_rows does) when gemm curves cover every expert;
-  // otherwise, and for every other op, the first curve covering the op's shape.
-  std::optional<double> kernel_time(const Op& op) const;
+  // otherwise, and for every other op, the first curve covering the op's shape. `graph`: the step
+  // runs as a CUDA graph, so graph-measured curves first, then stream-measured ones.
+  std::optional<double> kernel_time(const Op& op, bool graph = false) const;
   // Host cost of launching `op` in eager mode: comm ops one launch, compute ops op.kernels launches,
   // each at the measured cost for its kind, else the measured median, else engine.launch_s.
   double launch_seconds(const Op& op, double engine_launch_s) const;
@@ -79,7 +83,8 @@ struct Calibration {
 
 // Adds to `c` what `moesim-validate bench-kernels --json` measured (`file` names it in errors): one
 // kernel curve per (op kind, dtype, shape but the varying dimension), the varying dimension being the
-// rows of a grouped GEMM and the first one of every other op; points at the same value are averaged.
+// rows of a grouped GEMM and the first one of every other op; points at the same value are averaged;
+// ops with graph_seconds give graph-measured curves beside the stream-measured ones.
 // Host costs: the median launch cost per kind and overall, sync and graph launch. Throws InputError
 // naming the file and the key for JSON that is not bench-kernels output.
 void add_kernel_bench(Calibration& c, const std::string& json_text, const std::string& file);

@@ -35,7 +35,7 @@ void add_kernel_bench(Calibration& c, const std::string& json_text, const std::s
     throw InputError(file, "tool", "not bench-kernels output (no tool \"moesim-validate bench-kernels\" with ops)",
                      "pass the file `moesim-validate bench-kernels --json` wrote");
   // (kind, dtype, shape with the varying dimension zeroed) -> value -> times
-  using Key = std::tuple<OpKind, Dtype, std::vector<double>>;
+  using Key = std::tuple<bool, OpKind, Dtype, std::vector<double>>; // graph-measured first
   std::map<Key, std::map<double, std::vector<double>>> families;
   std::map<OpKind, std::vector<double>> launch_by_kind;
   std::vector<double> launch_all;
@@ -45,7 +45,7 @@ void add_kernel_bench(Calibration& c, const std::string& json_text, const std::s
     OpKind kind{};
     Dtype dtype{};
     std::vector<double> shape;
-    double seconds = 0, host = 0;
+    double seconds = 0, host = 0, graph_seconds = 0;
     int launches = 0;
     try {
       kind = parse_op_kind(o.at("kind").get<std::string>());
@@ -54,6 +54,7 @@ void add_kernel_bench(Calibration& c, const std::string& json_text, const std::s
       seconds = o.at("seconds").get<double>();
       host = o.at("host_seconds").get<double>();
       launches = o.at("launches").get<int>();
+      graph_seconds = o.value("graph_seconds", 0.0);
     } catch (const std::exception& e) {
       throw InputError(file, at, std::string("malformed entry: ") + e.what(),
                        "pass the file `moesim-validate bench-kernels --json` wrote");
@@ -66,7 +67,9 @@ void add_kernel_bench(Calibration& c, const std::string& json_text, const std::s
       throw InputError(file, at + ".shape", "too short for its op kind", "pass bench-kernels output");
     const double x = shape[vary];
     shape[vary] = 0;
-    families[{kind, dtype, shape}][x].push_back(seconds);
+    families[{false, kind, dtype, shape}][x].push_back(seconds);
+    if (graph_seconds > 0)
+      families[{true, kind, dtype, shape}][x].push_back(graph_seconds);
     if (host > 0) {
       launch_by_kind[kind].push_back(host / launches);
       launch_all.push_back(host / launches);
@@ -74,7 +77,7 @@ void add_kernel_bench(Calibration& c, const std::string& json_text, const std::s
   }
   for (auto& [key, pts] : families) {
     KernelCurve k;
-    std::tie(k.kind, k.dtype, k.shape) = key;
+    std::tie(k.graph, k.kind, k.dtype, k.shape) = key;
     k.vary = k.kind == OpKind::grouped_gemm ? 1 : 0;
     for (auto& [x, ts] : pts) {
       double sum = 0;

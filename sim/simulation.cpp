@@ -236,7 +236,7 @@ private:
   double compute_seconds(int r, const Op& op) const
   {
     if (const Calibration* cal = p_.calibration())
-      if (auto t = cal->kernel_time(op))
+      if (auto t = cal->kernel_time(op, s_.engine.cuda_graphs))
         return *t;
     return roofline_seconds(p_.gpu(r), op);
   }

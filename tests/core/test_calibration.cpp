@@ -212,19 +212,29 @@ TEST_CASE("host costs: YAML, per-kind launch cost, and bench-kernels JSON", "[qu
   // over all four ops: 2, 4, 10, 12 -> median 7 us.
   const std::string json = R"({"tool": "moesim-validate bench-kernels", "host": {"sync_s": 1.5e-5, "graph_launch_s": 6e-6},
     "ops": [
-     {"kind": "gemm", "dtype": "bf16", "shape": [1, 64, 64], "seconds": 4e-6, "host_seconds": 10e-6, "launches": 1},
+     {"kind": "gemm", "dtype": "bf16", "shape": [1, 64, 64], "seconds": 4e-6, "host_seconds": 10e-6, "launches": 1,
+      "graph_seconds": 2e-6},
      {"kind": "gemm", "dtype": "bf16", "shape": [1, 64, 64], "seconds": 6e-6, "host_seconds": 12e-6, "launches": 1},
      {"kind": "gemm", "dtype": "bf16", "shape": [8, 64, 64], "seconds": 9e-6, "host_seconds": 8e-6, "launches": 2},
      {"kind": "rmsnorm", "dtype": "bf16", "shape": [4096], "seconds": 2e-6, "host_seconds": 2e-6, "launches": 1}]})";
   Calibration b;
   add_kernel_bench(b, json, "k.json");
-  REQUIRE(b.kernels.size() == 2);
+  REQUIRE(b.kernels.size() == 3); // stream gemm, stream rmsnorm, graph gemm (one point: m = 1)
   Op q;
   q.kind = OpKind::gemm;
   q.shape = {1, 64, 64};
   CHECK(*b.kernel_time(q) == Approx(5e-6).epsilon(1e-12));
+  CHECK(*b.kernel_time(q, true) == Approx(2e-6).epsilon(1e-12)); // a graph step: the graph-measured time
   q.shape[0] = 4.5; // halfway between 1 and 8: 5 + 0.5 * 4 = 7 us
   CHECK(*b.kernel_time(q) == Approx(7e-6).epsilon(1e-12));
+  CHECK(*b.kernel_time(q, true) == Approx(7e-6).epsilon(1e-12)); // no graph curve covers 4.5: the stream one
+  // The launch mode survives the YAML.
+  b.platform = "t", b.measured_on = "m", b.source = "s";
+  std::ofstream(path) << calibration_to_yaml(b);
+  const Calibration rb = load_calibration_file(path);
+  q.shape[0] = 1;
+  CHECK(*rb.kernel_time(q, true) == Approx(2e-6).epsilon(1e-9));
+  CHECK(*rb.kernel_time(q, false) == Approx(5e-6).epsilon(1e-9));
   CHECK(b.host.launch_s_by_kind.at(OpKind::gemm) == Approx(10e-6).epsilon(1e-12));
   CHECK(b.host.launch_s_by_kind.at(OpKind::rmsnorm) == Approx(2e-6).epsilon(1e-12));
   CHECK(*b.host.launch_s == Approx(7e-6).epsilon(1e-12));
