@@ -263,7 +263,11 @@ run_kernel_bench() {
       --json "$res/bench/kernels.$k.json" --iters 7 --warmup 2 "${cal[@]}" >"$res/bench/kernels.$k.txt" 2>&1 &
     pids+=($!)
   done
+  # The SM clocks while it runs (a GPU that idles between bursts would time them slow).
+  nvidia-smi --query-gpu=index,clocks.sm,clocks.mem,power.draw --format=csv -lms 500 >"$res/bench/kernels.clocks.csv" 2>&1 &
+  local smi=$!
   for k in "${pids[@]}"; do wait "$k" || st=1; done
+  kill "$smi" 2>/dev/null
   return $st
 }
 

@@ -8,12 +8,13 @@ namespace moesim::validate {
 
 namespace {
 
+// Every block busy-waits (no sleep): the GPU stays loaded, so its clocks are those of a GPU at work
+// when the timed kernels start, not those of an idle one.
 __global__ void spin_kernel(std::uint64_t nanoseconds)
 {
   std::uint64_t start = 0, now = 0;
   asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
   do {
-    __nanosleep(1000);
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
   } while (now - start < nanoseconds);
 }
@@ -45,7 +46,10 @@ void flush_l2(const void* buffer, std::size_t bytes, cudaStream_t stream)
 void spin_gpu(cudaStream_t stream, double seconds)
 {
   const auto ns = static_cast<std::uint64_t>(seconds > 0 ? seconds * 1e9 : 0);
-  spin_kernel<<<1, 1, 0, stream>>>(ns);
+  int device = 0, sms = 1;
+  MOESIM_CHECK(cudaGetDevice(&device));
+  MOESIM_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  spin_kernel<<<sms, 128, 0, stream>>>(ns);
   MOESIM_CHECK(cudaGetLastError());
 }
 

@@ -1,4 +1,4 @@
-// GPU-side helpers for timing with CUDA events. A wait: a kernel that holds `stream` for `seconds` by the
+// GPU-side helpers for timing with CUDA events. A busy wait on every SM (the clocks stay up): a kernel that holds `stream` for `seconds` by the
 // GPU's global timer. Enqueued before a batch of timed launches, it lets the host queue the whole
 // batch while the GPU is still busy, so that the events around each launch time the GPU's work and
 // not the host's launch cost (the simulator charges that separately).
