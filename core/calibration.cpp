@@ -116,6 +116,14 @@ double Calibration::launch_seconds(const Op& op, double engine_launch_s) const
   return (it != host.launch_s_by_kind.end() ? it->second : base) * op.kernels;
 }
 
+double Calibration::host_seconds(const Calibration* cal, const Op& op, const EngineParams& engine)
+{
+  double t = cal ? cal->launch_seconds(op, engine.launch_s) : engine.launch_s * (op.is_comm() ? 1 : op.kernels);
+  if (engine.timed_ops)
+    t += 2 * (cal && cal->host.event_record_s ? *cal->host.event_record_s : engine.event_record_s);
+  return t;
+}
+
 const CollectiveCurve* Calibration::find(OpKind kind, int ranks) const
 {
   for (const CollectiveCurve& c : collectives)
@@ -229,6 +237,7 @@ Calibration load_calibration_file(const std::string& path)
     us("launch_us", c.host.launch_s);
     us("sync_us", c.host.sync_s);
     us("graph_launch_us", c.host.graph_launch_s);
+    us("event_record_us", c.host.event_record_s);
     if (auto by = hf.maybe("launch_us_by_op")) {
       if (!by->IsMap())
         hf.fail("launch_us_by_op", "expected a map of op kind to microseconds", "write e.g. {gemm: 4.1, rmsnorm: 2.3}");
@@ -303,6 +312,7 @@ std::string calibration_to_yaml(const Calibration& c)
     line("launch_us", c.host.launch_s);
     line("sync_us", c.host.sync_s);
     line("graph_launch_us", c.host.graph_launch_s);
+    line("event_record_us", c.host.event_record_s);
     if (!c.host.launch_s_by_kind.empty()) {
       o << "  launch_us_by_op:\n";
       for (const auto& [k, v] : c.host.launch_s_by_kind) {

@@ -57,7 +57,11 @@ struct HostCosts {
   std::map<OpKind, double> launch_s_by_kind;    // one launch of a kernel of this kind (cuBLAS calls cost more)
   std::optional<double> sync_s;                 // device-to-host copy of a few bytes + stream synchronise, GPU idle
   std::optional<double> graph_launch_s;         // graph launch call to its first node starting on the GPU
-  bool empty() const { return !launch_s && launch_s_by_kind.empty() && !sync_s && !graph_launch_s; }
+  std::optional<double> event_record_s;         // one cudaEventRecord (the harness's per-op timing, eager)
+  bool empty() const
+  {
+    return !launch_s && launch_s_by_kind.empty() && !sync_s && !graph_launch_s && !event_record_s;
+  }
 };
 
 struct Calibration {
@@ -79,6 +83,9 @@ struct Calibration {
   // Host cost of launching `op` in eager mode: comm ops one launch, compute ops op.kernels launches,
   // each at the measured cost for its kind, else the measured median, else engine.launch_s.
   double launch_seconds(const Op& op, double engine_launch_s) const;
+  // Host cost of launching `op` under `engine` (eager): launch_seconds, plus two event records when
+  // engine.timed_ops (at the measured cost, else engine.event_record_s). `cal` may be null.
+  static double host_seconds(const Calibration* cal, const Op& op, const EngineParams& engine);
 };
 
 // Adds to `c` what `moesim-validate bench-kernels --json` measured (`file` names it in errors): one

@@ -97,6 +97,8 @@ void add_kernel_bench(Calibration& c, const std::string& json_text, const std::s
       c.host.sync_s = h["sync_s"].get<double>();
     if (h.contains("graph_launch_s") && h["graph_launch_s"].is_number() && h["graph_launch_s"].get<double>() > 0)
       c.host.graph_launch_s = h["graph_launch_s"].get<double>();
+    if (h.contains("event_record_s") && h["event_record_s"].is_number() && h["event_record_s"].get<double>() > 0)
+      c.host.event_record_s = h["event_record_s"].get<double>();
   }
 }
 

@@ -92,6 +92,11 @@ struct EngineParams {
   // engines' fused-MoE kernels), or one GEMM launch per expert that received tokens (a loop of
   // library GEMMs, as validate/'s harness does): then every launch pays the host and kernel costs.
   bool grouped_gemm_per_expert = false;
+  // Every op bracketed by two CUDA event records, as validate/'s harness times ops in eager mode:
+  // each op costs the host two event records more (measured: Calibration::host.event_record_s,
+  // else `event_record_s` here). Off for a real serving engine; on to compare with the harness.
+  bool timed_ops = false;
+  double event_record_s = 2e-6;
 };
 
 enum class Phase { decode, prefill };

@@ -24,7 +24,8 @@ json schedule_to_json(const Schedule& s)
                  {"launch_s", s.engine.launch_s},
                  {"sync_s", s.engine.sync_s},
                  {"graph_launch_s", s.engine.graph_launch_s},
-                 {"grouped_gemm", s.engine.grouped_gemm_per_expert ? "per_expert" : "fused"}};
+                 {"grouped_gemm", s.engine.grouped_gemm_per_expert ? "per_expert" : "fused"},
+                 {"timed_ops", s.engine.timed_ops}};
   j["plan"] = {{"name", p.name},       {"attn_tp", p.attn_tp}, {"attn_dp", p.attn_dp},
                {"moe_tp", p.moe_tp},   {"ep", p.ep},           {"pp", p.pp},
                {"microbatches", p.microbatches}, {"expert_comm", to_string(p.expert_comm)}};
@@ -131,6 +132,7 @@ static Schedule parse_schedule(const json& j, const std::string& file)
   s.engine.sync_s = get<double>(en, "sync_s", file, "engine.");
   s.engine.graph_launch_s = get<double>(en, "graph_launch_s", file, "engine.");
   s.engine.grouped_gemm_per_expert = en.value("grouped_gemm", "fused") == "per_expert";
+  s.engine.timed_ops = en.value("timed_ops", false);
   const json& pj = j.at("plan");
   Plan& p = s.layout.plan;
   p.name = get<std::string>(pj, "name", file, "plan.");

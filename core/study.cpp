@@ -175,6 +175,7 @@ Study load_study_file(const std::string& path, const std::string& root)
     if (gg != "fused" && gg != "per_expert")
       ef.fail("grouped_gemm", "unknown value '" + gg + "'", "use fused (one kernel) or per_expert (one GEMM per expert)");
     s.engine.grouped_gemm_per_expert = gg == "per_expert";
+    s.engine.timed_ops = ef.boolean("timed_ops", s.engine.timed_ops);
     for (const char* k : {"launch_us", "sync_us", "graph_launch_us"})
       if (ef.has(k) && ef.num(k) < 0)
         ef.fail(k, "must not be negative", "write microseconds, e.g. 5");

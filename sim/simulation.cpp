@@ -108,8 +108,7 @@ private:
     while (st.issued <= id) {
       const Op& o = st.sched->ops[st.issued];
       if (!en.cuda_graphs && o.kind != OpKind::host_sync)
-        st.host_time += p_.calibration() ? p_.calibration()->launch_seconds(o, en.launch_s)
-                                         : en.launch_s * (o.is_comm() ? 1 : o.kernels);
+        st.host_time += Calibration::host_seconds(p_.calibration(), o, en);
       st.host_ready[st.issued] = st.host_time;
       st.issued++;
     }
