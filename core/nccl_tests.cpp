@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -50,6 +52,8 @@ static NcclTestsLog parse_json(const std::string& path, const nlohmann::json& j,
       if (!j.contains("args") || j["args"].empty())
         throw InputError(path, "args", "no program name to tell the collective from", "pass --op");
       op = j["args"][0].get<std::string>();
+      if (const auto slash = op.rfind('/'); slash != std::string::npos)
+        op = op.substr(slash + 1); // "/path/to/alltoall_perf"
     }
     log.kind = nccl_tests_op(op);
     if (j.contains("nccl_version"))
@@ -57,6 +61,19 @@ static NcclTestsLog parse_json(const std::string& path, const nlohmann::json& j,
     log.ranks = j.contains("devices") ? static_cast<int>(j["devices"].size()) : 0;
     if (log.ranks > 0)
       log.devices = j["devices"][0].value("device_info", "");
+    // nccl-tests 2.19's -J report (version 3): config {nthreads, ngpus, devices} of this process;
+    // without MPI one process drives every rank, nthreads x ngpus of them.
+    if (j.contains("config") && j["config"].is_object()) {
+      const auto& cfg = j["config"];
+      const int per_process = cfg.value("nthreads", 1) * cfg.value("ngpus", 1);
+      int listed = 0;
+      if (cfg.contains("devices") && cfg["devices"].is_array() && !cfg["devices"].empty()) {
+        listed = static_cast<int>(cfg["devices"].size());
+        if (log.devices.empty())
+          log.devices = cfg["devices"][0].value("device_info", "");
+      }
+      log.ranks = std::max({log.ranks, per_process, listed});
+    }
     for (const auto& r : j.at("results")) {
       if (!r.contains("out_of_place") || r["out_of_place"].is_null())
         continue;

@@ -14,6 +14,8 @@
 #                               exists). The md header says which was used.
 #   GROUPED_GEMM=per_expert     simulates the studies with one GEMM launch per expert (how
 #                               validate/'s harness runs grouped GEMMs) instead of one fused kernel.
+#   TIMED_OPS=1                 simulates eager runs with engine.timed_ops (two CUDA event records per op
+#                               on the host, as the harness times ops in eager mode).
 #   DRIVER=VERSION              the driver to print, when system.json does not give it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,23 +51,29 @@ for m in "$res"/runs/*.json; do
   printf '%s\t%s\n' "$base" "$p" >>"$tmp/platforms.tsv"
   IFS=_ read -r model plan b _ <<<"$sched"
   study=validate/matrix/$prefix-$model.yaml
-  if [ -n "${GROUPED_GEMM:-}" ]; then
-    sed "s/sync_us: 20}/sync_us: 20, grouped_gemm: $GROUPED_GEMM}/" "$study" >"$tmp/study.yaml"
-    grep -q "grouped_gemm: $GROUPED_GEMM" "$tmp/study.yaml" || { echo "cannot set grouped_gemm in $study" >&2; exit 1; }
+  engine_extra=''
+  [ -n "${GROUPED_GEMM:-}" ] && engine_extra+=", grouped_gemm: $GROUPED_GEMM"
+  [ "${TIMED_OPS:-}" = 1 ] && [ "$mode" = eager ] && engine_extra+=", timed_ops: true"
+  if [ -n "$engine_extra" ]; then
+    sed "s/sync_us: 20}/sync_us: 20$engine_extra}/" "$study" >"$tmp/study.yaml"
+    grep -qF "sync_us: 20$engine_extra}" "$tmp/study.yaml" || { echo "cannot set$engine_extra in $study" >&2; exit 1; }
     study=$tmp/study.yaml
   fi
   flag=--eager; [ "$mode" = graph ] && flag=--cuda-graphs
   "$moesim" run "$study" --plan "$plan" --batch "${b#b}" --platform "$p" $flag "${cal_args[@]}" \
-    --timeline "$tmp/pred.json" >/dev/null
-  "$moesim" diff "$tmp/pred.json" "$m" --json "$tmp/$base.diff.json" >"$tmp/$base.diff.txt"
+    --timeline "$tmp/$base.pred.json" >/dev/null
+  "$moesim" diff "$tmp/$base.pred.json" "$m" --json "$tmp/$base.diff.json" >"$tmp/$base.diff.txt"
+  # the schedule, for the bytes of each collective (per-call errors below)
+  src=validate/matrix/${gpus}gpu/$sched.json
+  [ -f "$src.gz" ] && gzip -dc "$src.gz" >"$tmp/$base.schedule.json"
+  [ -f "$src" ] && cp "$src" "$tmp/$base.schedule.json"
 done
-# Per-call error of collectives of 1 MiB and more: not reported. `moesim diff --json`
-# (report/diff.cpp) gives sums per op class, per layer and per op family (top_contributors), with
-# neither call counts nor bytes, and the timelines carry no bytes either; per-call figures need the
-# schedule's ops joined with both timelines, which the diff does not do yet.
-python3 - "$tmp" "$res" "$name" "$plat" "$plat_off" "$calibration" "${GROUPED_GEMM:-}" "$gpus" <<'PY'
+# Per-call error of collectives of 1 MiB and more: every collective op of the schedule with
+# comm_bytes >= 1 MiB, matched by (rank, op id) in both timelines; its time is end - sync (from the
+# moment the last member arrived, so that waiting for peers is not counted as the collective's).
+python3 - "$tmp" "$res" "$name" "$plat" "$plat_off" "$calibration" "${GROUPED_GEMM:-}" "$gpus" "${TIMED_OPS:-}" <<'PY'
 import datetime, glob, json, os, re, statistics, sys
-tmp, res, name, plat, plat_off, calibration, grouped, gpus = sys.argv[1:9]
+tmp, res, name, plat, plat_off, calibration, grouped, gpus, timed_ops = sys.argv[1:10]
 system = json.load(open(os.path.join(res, "system.json")))
 platform_of = dict(line.rstrip("\n").split("\t") for line in open(os.path.join(tmp, "platforms.tsv")))
 
@@ -113,6 +121,26 @@ if not rows:
     sys.exit(f"no measured runs in {res}/runs")
 errs = [abs(r["error"]) for r in rows]
 within = lambda x: sum(e <= x for e in errs)
+by_mode = {}
+for r in rows:
+    by_mode.setdefault(r["run"].rsplit(".", 1)[-1], []).append(abs(r["error"]))
+
+# Collectives of 1 MiB and more, per call.
+big = {}  # kind -> list of (predicted, measured)
+for f in sorted(glob.glob(os.path.join(tmp, "*.schedule.json"))):
+    run = os.path.basename(f)[:-len(".schedule.json")]
+    sched = json.load(open(f))
+    sizes = {(rk["rank"], op["id"]): (op["kind"], op.get("comm_bytes", op.get("bytes", 0))) for rk in sched["ranks"] for op in rk["ops"]
+             if op["kind"] in ("all_reduce", "all_gather", "reduce_scatter", "all_to_all")}
+    def spans(path):
+        d = json.load(open(path))
+        ev = d["timeline"]["events"] if "timeline" in d else d["events"]
+        return {(e["rank"], e["op"]): e["end"] - e.get("sync", e["start"]) for e in ev}
+    pred = spans(os.path.join(tmp, run + ".pred.json"))
+    meas = spans(os.path.join(res, "runs", run + ".json"))
+    for key, (kind, nbytes) in sizes.items():
+        if nbytes >= (1 << 20) and key in pred and key in meas and meas[key] > 0:
+            big.setdefault(kind, []).append((pred[key], meas[key]))
 driver = os.environ.get("DRIVER") or system.get("driver_build", "")
 if not re.match(r"^\d+(\.\d+)+$", driver):
     driver = f"unknown (system.json says '{driver}'; set DRIVER)"
@@ -124,7 +152,8 @@ out = [f"# Measured vs simulated: {name}", "",
        f"Card {dev} x{gpus}" + (f" (of {system['device_count']} visible)" if str(system['device_count']) != gpus else "") + f", driver {driver}, CUDA runtime {system['runtime_version']}, "
        f"NCCL {system['nccl_version']}, measured {measured_on} (NCCL_NVLS_ENABLE=0, {p2p_text}).",
        f"Simulated on {sim_text}, sampled routing seed 1"
-       + (f", engine.grouped_gemm: {grouped}" if grouped else "") + ".",
+       + (f", engine.grouped_gemm: {grouped}" if grouped else "")
+       + (", engine.timed_ops for eager runs (two event records per op on the host, as the harness times them)" if timed_ops == "1" else "") + ".",
        f"Calibration (moesim run --calibration {calibration}): {cal_text}"
        + (" (placeholder efficiencies)." if uncalibrated else "."),
        "Predictions were committed before the measurement (validate/results/predictions-*).", "",
@@ -136,16 +165,29 @@ for r in rows:
                f"| {r['worst_class']} | {r['worst_class_predicted']*1e3:.3f} | {r['worst_class_measured']*1e3:.3f} |")
 out += ["", f"Within 5%: {within(0.05)} of {len(rows)} runs ({100*within(0.05)/len(rows):.0f}%); "
         f"within 15%: {within(0.15)} of {len(rows)} ({100*within(0.15)/len(rows):.0f}%).",
-        "Per-call error of collectives of 1 MiB and more: not available (`moesim diff` reports sums per op class, "
-        "layer and op family, without bytes or call counts).",
-        "", "Error per op class, summed over all runs (seconds per rank):", "",
+        "Median absolute step-time error by launch mode: " + "; ".join(
+            f"{m} {100*statistics.median(v):.1f}% (worst {100*max(v):.1f}%, {len(v)} runs)" for m, v in sorted(by_mode.items())) + ".",
+        "", "Collectives of 1 MiB and more, per call (every rank's call; time from the last member's arrival to the end):", ""]
+if big:
+    out += ["| collective | calls | median abs error | within 10% | predicted ms (sum) | measured ms (sum) |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for kind, v in sorted(big.items()):
+        e = [abs(p - m) / m for p, m in v]
+        out.append(f"| {kind} | {len(v)} | {100*statistics.median(e):.1f}% | {sum(x <= 0.10 for x in e)} of {len(v)} "
+                   f"| {1e3*sum(p for p, _ in v):.2f} | {1e3*sum(m for _, m in v):.2f} |")
+else:
+    out += ["none in these runs."]
+out += ["", "Error per op class, summed over all runs (seconds per rank):", "",
         "| op class | predicted ms | measured ms | error |", "|---|---:|---:|---:|"]
 for c, (p, m) in sorted(classes.items(), key=lambda kv: -kv[1][1]):
     out.append(f"| {c} | {p*1e3:.2f} | {m*1e3:.2f} | {100*(p-m)/m:+.1f}% |" if m > 0 else f"| {c} | {p*1e3:.2f} | {m*1e3:.2f} | - |")
 open(f"validate/results/{name}.md", "w").write("\n".join(out) + "\n")
 json.dump({"measured_on": measured_on, "calibration": {p: calibration_used(p) for p in plats},
-           "grouped_gemm": grouped or None, "runs": rows,
+           "grouped_gemm": grouped or None, "timed_ops": timed_ops == "1", "runs": rows,
            "within": {"5%": within(0.05), "15%": within(0.15), "runs": len(rows)},
+           "by_mode": {m: {"median": statistics.median(v), "worst": max(v), "runs": len(v)} for m, v in by_mode.items()},
+           "collectives_1mib": {k: {"calls": len(v), "median_abs_error": statistics.median([abs(p - m) / m for p, m in v]),
+                                    "within_10pct": sum(abs(p - m) / m <= 0.10 for p, m in v)} for k, v in big.items()},
            "classes": {c: {"predicted": p, "measured": m} for c, (p, m) in classes.items()},
            "system": system}, open(f"validate/results/{name}.json", "w"), indent=1)
 print("\n".join(out))
