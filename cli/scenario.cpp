@@ -165,6 +165,10 @@ std::vector<ScenarioOutcome> run_scenarios(const Study& study, const std::vector
     throw std::runtime_error(std::string("cannot create a temporary folder: ") + std::strerror(errno));
   const fs::path dir = tmpl;
   auto out_path = [&](size_t i) { return (dir / ("scenario" + std::to_string(i) + ".json")).string(); };
+  // Parse each calibration once, here: the forked scenarios inherit the parsed copy.
+  for (const Scenario& sc : scenarios)
+    if (const std::string cal = resolve_calibration(sc.platform_path, sc.calibration); !cal.empty())
+      (void)cached_calibration(cal);
   std::map<pid_t, size_t> running;
   std::vector<int> status(scenarios.size(), 0);
   size_t next = 0;

@@ -50,7 +50,7 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
   t.nccl->add_option("-f,--stepfactor", t.factor, "size multiplier")->capture_default_str();
   t.nccl->add_option("-g,--ngpus", t.gpus, "GPUs taking part (default: all of the platform's)");
   t.nccl->add_option("--calibration", t.calibration,
-                     "calibration YAML; 'auto' = platforms/calibration/<platform>.yaml if it exists, '' = none")
+                     "calibration YAML; 'auto' = platforms/calibration/<platform>.yaml if it exists, 'none' (or '') = none")
       ->capture_default_str();
   t.nccl->fallthrough();
 
@@ -90,7 +90,7 @@ namespace {
 std::vector<NcclTestsTableRow> simulate_nccl_tests(const ToolCommands& t, OpKind kind, int& g)
 {
   const std::string plat = resolve_platform_path(t.platform, t.root);
-  Simulation sim(plat, t.calibration == "auto" ? "auto" : t.calibration);
+  Simulation sim(plat, t.calibration == "none" ? "" : t.calibration);
   const int world = sim.platform().gpus();
   g = t.gpus ? t.gpus : world;
   if (g < 2 || g > world)

@@ -376,6 +376,11 @@ std::string default_calibration(const std::string& platform_file)
   return fs::exists(c) ? c.string() : "";
 }
 
+std::string resolve_calibration(const std::string& platform_file, const std::string& choice)
+{
+  return choice == "auto" ? default_calibration(platform_file) : choice;
+}
+
 Simulation::Simulation(const std::string& platform_file, const std::string& calibration_file)
 {
   if (!std::filesystem::exists(platform_file))
@@ -394,7 +399,7 @@ Simulation::Simulation(const std::string& platform_file, const std::string& cali
                      "fix the XML (see platforms/README.md)");
   }
   platform_ = std::make_unique<Platform>(
-      *engine_, platform_file, calibration_file == "auto" ? default_calibration(platform_file) : calibration_file);
+      *engine_, platform_file, resolve_calibration(platform_file, calibration_file));
 }
 
 Simulation::~Simulation() = default;

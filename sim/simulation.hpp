@@ -17,6 +17,10 @@ struct SimOutput {
   std::map<std::string, int> algorithms;    // "all_reduce ring/LL" -> calls (per collective instance)
 };
 
+// The calibration file a Simulation given `choice` ("auto", a path, or "" for none) would use: for
+// "auto", platforms/calibration/<stem>.yaml beside the platform file if it exists; "" for none.
+std::string resolve_calibration(const std::string& platform_file, const std::string& choice);
+
 class Simulation {
 public:
   // Creates the engine, sets the exact network model and loads the platform file, with its
