@@ -350,19 +350,10 @@ public:
       for (const Op* op : instances)
         ex.launch(*op, stream_);
     } catch (...) {
-      cudaGraph_t broken = nullptr;
-      (void)cudaStreamEndCapture(stream_, &broken);
-      if (broken)
-        (void)cudaGraphDestroy(broken);
+      abandon_capture(stream_);
       throw;
     }
-    cudaGraph_t g = nullptr;
-    MOESIM_CHECK(cudaStreamEndCapture(stream_, &g));
-    cudaGraphExec_t exec = nullptr;
-    const cudaError_t e = cudaGraphInstantiate(&exec, g, 0);
-    (void)cudaGraphDestroy(g);
-    MOESIM_CHECK(e);
-    MOESIM_CHECK(cudaGraphUpload(exec, stream_));
+    cudaGraphExec_t exec = finish_capture(stream_);
     spin_gpu(stream_, 1e-3 + n * 100e-6);
     for (int i = 0; i < n; i++) {
       flush_l2(flush_, flush_bytes_, stream_);
@@ -431,12 +422,7 @@ public:
     MOESIM_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
     MOESIM_CHECK(cudaEventRecordWithFlags(first, stream_, cudaEventRecordExternal));
     MOESIM_CHECK(cudaMemsetAsync(flush_, 0, 256, stream_));
-    cudaGraph_t g = nullptr;
-    MOESIM_CHECK(cudaStreamEndCapture(stream_, &g));
-    cudaGraphExec_t exec = nullptr;
-    MOESIM_CHECK(cudaGraphInstantiate(&exec, g, 0));
-    (void)cudaGraphDestroy(g);
-    MOESIM_CHECK(cudaGraphUpload(exec, stream_));
+    cudaGraphExec_t exec = finish_capture(stream_);
     std::vector<double> v;
     for (int i = 0; i < 50; i++) {
       MOESIM_CHECK(cudaStreamSynchronize(stream_));

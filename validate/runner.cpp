@@ -4,6 +4,7 @@
 #include "kernels/check.hpp"
 #include "kernels/reference.hpp" // float_to_bf16
 #include "validate/op_executor.hpp"
+#include "validate/spin.hpp"
 
 #include <cuda_runtime_api.h>
 #include <nccl.h>
@@ -426,22 +427,10 @@ private:
         MOESIM_CHECK(cudaStreamWaitEvent(s0, done_[k], 0));
       }
     } catch (...) {
-      // Leave capture mode, or nothing on these streams (NCCL's abort included) works again.
-      cudaGraph_t broken = nullptr;
-      (void)cudaStreamEndCapture(s0, &broken);
-      if (broken)
-        (void)cudaGraphDestroy(broken);
-      (void)cudaGetLastError();
+      abandon_capture(s0); // or nothing on these streams (NCCL's abort included) works again
       throw;
     }
-    cudaGraph_t graph = nullptr;
-    MOESIM_CHECK(cudaStreamEndCapture(s0, &graph));
-    cudaGraphExec_t exec = nullptr;
-    const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
-    (void)cudaGraphDestroy(graph);
-    MOESIM_CHECK(e);
-    MOESIM_CHECK(cudaGraphUpload(exec, s0));
-    return exec;
+    return finish_capture(s0);
   }
 
   RankTimes graph_iteration(cudaGraphExec_t g, bool timing)

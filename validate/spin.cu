@@ -43,6 +43,27 @@ void flush_l2(const void* buffer, std::size_t bytes, cudaStream_t stream)
   MOESIM_CHECK(cudaGetLastError());
 }
 
+cudaGraphExec_t finish_capture(cudaStream_t stream)
+{
+  cudaGraph_t graph = nullptr;
+  MOESIM_CHECK(cudaStreamEndCapture(stream, &graph));
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
+  (void)cudaGraphDestroy(graph);
+  MOESIM_CHECK(e);
+  MOESIM_CHECK(cudaGraphUpload(exec, stream));
+  return exec;
+}
+
+void abandon_capture(cudaStream_t stream)
+{
+  cudaGraph_t broken = nullptr;
+  (void)cudaStreamEndCapture(stream, &broken);
+  if (broken)
+    (void)cudaGraphDestroy(broken);
+  (void)cudaGetLastError();
+}
+
 void spin_gpu(cudaStream_t stream, double seconds)
 {
   const auto ns = static_cast<std::uint64_t>(seconds > 0 ? seconds * 1e9 : 0);

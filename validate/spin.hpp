@@ -19,4 +19,10 @@ void spin_gpu(cudaStream_t stream, double seconds);
 // evicts everything a timed kernel could find there.
 void flush_l2(const void* buffer, std::size_t bytes, cudaStream_t stream);
 
+// Stream capture, shared by the replay and the kernel bench. finish_capture ends the capture begun on
+// `stream`, instantiates the graph and uploads it; abandon_capture ends a capture that failed midway
+// (without it, nothing on that stream, NCCL's abort included, works again) and clears the error.
+cudaGraphExec_t finish_capture(cudaStream_t stream);
+void abandon_capture(cudaStream_t stream);
+
 } // namespace moesim::validate

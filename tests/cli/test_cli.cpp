@@ -293,22 +293,7 @@ TEST_CASE("a platform calibrated from an nccl-tests log reproduces the log", "[q
                    cal.string());
   REQUIRE(sim.code == 0);
   // Compare the time column row by row with the log.
-  auto rows = [](const std::string& text) {
-    std::vector<std::pair<double, double>> v;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty() || line[0] == '#')
-        continue;
-      std::istringstream w(line);
-      double size, count, t;
-      std::string type, redop, root;
-      if (w >> size >> count >> type >> redop >> root >> t)
-        v.push_back({size, t});
-    }
-    return v;
-  };
-  auto logged = rows(slurp(log)), simulated = rows(sim.out);
+  auto logged = nccl_rows(slurp(log)), simulated = nccl_rows(sim.out);
   REQUIRE(logged.size() == simulated.size());
   for (size_t i = 0; i < logged.size(); i++) {
     INFO("size " << logged[i].first);
