@@ -8,10 +8,12 @@
 #   platforms/calibration/nvswitch-1x-CARD.yaml        kernels + host
 # Kernel tables depend on the card, not on how many GPUs the machine has; collectives over 2 GPUs of
 # the 4-GPU machine stand for the 2-GPU machine (same NVSwitch fabric).
-#   validate/calibration_files.sh RESULTS_DIR CARD     e.g. /tmp/res/bench4 h200
+# With GPUS 8 (the archive of run_matrix.sh 8), the HGX platforms instead:
+#   platforms/calibration/hgx-8x-CARD[-nop2p].yaml     kernels + host + collectives over 8, 4 and 2 GPUs
+#   validate/calibration_files.sh RESULTS_DIR CARD [GPUS]     e.g. /tmp/res/bench4 h200
 set -euo pipefail
 cd "$(dirname "$0")/.."
-res=$1 card=$2
+res=$1 card=$2 gpus=${3:-4}
 moesim=build/cli/moesim
 b=$res/bench
 [ -d "$b" ] || { echo "no $b" >&2; exit 2; }
@@ -34,7 +36,7 @@ make() { # platform p2p groups...
   for g in "$@"; do
     for op in all_reduce all_gather reduce_scatter all_to_all sendrecv; do
       f=$b/$op.p2p-$p2p.txt
-      [ "$g" = 4 ] || f=$b/$op.g$g.p2p-$p2p.txt
+      [ "$g" = "$gpus" ] || f=$b/$op.g$g.p2p-$p2p.txt
       logs+=("$f")
     done
   done
@@ -43,7 +45,15 @@ make() { # platform p2p groups...
   "$moesim" calibrate "${args[@]}" --bench-kernels "${kernels[@]}" --platform "$plat" \
     --measured-on "$(on_of "$p2p")" -o "platforms/calibration/$plat.yaml"
 }
-make "nvswitch-4x-$card" on 4 2
-make "nvswitch-4x-$card-nop2p" off 4 2
-make "nvswitch-2x-$card" on 2
-make "nvswitch-1x-$card" on
+if [ "$gpus" = 8 ]; then
+  make "hgx-8x-$card" on 8 4 2
+  make "hgx-8x-$card-nop2p" off 8 4 2
+elif [ "$gpus" = 4 ]; then
+  make "nvswitch-4x-$card" on 4 2
+  make "nvswitch-4x-$card-nop2p" off 4 2
+  make "nvswitch-2x-$card" on 2
+  make "nvswitch-1x-$card" on
+else
+  echo "GPUS must be 4 or 8 (the machines run_matrix.sh calibrates)" >&2
+  exit 2
+fi

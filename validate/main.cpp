@@ -6,6 +6,8 @@
 //                           Timeline (validate/runner.hpp)
 //   bench-kernels [--iters N] [--warmup N] [--seed S] [--shard I/N] [--dry-run] --json FILE SCHEDULE.json...
 //                           the kernel calibration micro-benchmark (kernel_bench.hpp)
+//   bench-host [-g GPUS] [-n REPS] [--json FILE]
+//                           host costs per launch, GPU busy and idle, 1..GPUS threads (host_bench.hpp)
 //   bench-collectives --op OP [-b MIN] [-e MAX] [-f FACTOR] [-g GPUS] [-n ITERS] [-w WARMUP] [--timing host|events] [--json FILE]
 //                           the calibration micro-benchmark in nccl-tests' layout (collectives_bench.hpp)
 // NCCL_NVLS_ENABLE is set to 0 before NCCL starts (nccl_env.hpp), and run / bench-collectives print
@@ -18,6 +20,7 @@
 #include "validate/collectives_bench.hpp"
 #include "validate/comm_plan.hpp"
 #include "validate/device_info.hpp"
+#include "validate/host_bench.hpp"
 #include "validate/kernel_bench.hpp"
 #include "validate/nccl_env.hpp"
 #include "validate/options.hpp"
@@ -44,6 +47,7 @@ const char* const usage =
     "                           [--platform NAME]\n"
     "       moesim-validate bench-kernels [--iters N] [--warmup N] [--seed S] [--shard I/N] [--dry-run] --json FILE\n"
     "                           SCHEDULE.json...\n"
+    "       moesim-validate bench-host [-g GPUS] [-n REPS] [--json FILE]\n"
     "       moesim-validate bench-collectives --op all_reduce|all_gather|reduce_scatter|all_to_all|sendrecv\n"
     "                           [-b 1K] [-e 256M] [-f 2] [-g GPUS] [-n ITERS] [-w WARMUP] [--timing host|events] [--json FILE]\n";
 
@@ -141,6 +145,13 @@ int main(int argc, char** argv)
     }
     if (args.size() == 1 && args[0] == "--check-schedule")
       throw InputError("command line", "--check-schedule", "needs a FILE", "pass the schedule written by `moesim schedule`");
+    if (!args.empty() && args[0] == "bench-host") {
+      const validate::HostBenchOptions o = validate::parse_host_bench_options({args.begin() + 1, args.end()});
+      const auto rows = validate::run_host_bench(o, stdout);
+      if (!o.json.empty())
+        write_json(o.json, validate::host_bench_json(o, rows, validate::query_system_info()));
+      return 0;
+    }
     if (!args.empty() && args[0] == "bench-kernels") {
       validate::run_kernel_bench(validate::parse_kernel_bench_options({args.begin() + 1, args.end()}), stdout);
       return 0;

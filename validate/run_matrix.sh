@@ -6,11 +6,14 @@
 #                      (validate/make_calibration.sh K; other batches and routing seed than the
 #                      matrix: the validation runs are never calibration data), one shard per GPU
 #                      in parallel, each writing kernels.<I>.json
+#   bench.host         moesim-validate bench-host -g GPUS: launch costs with the GPU busy and idle,
+#                      event records and syncs, from 1..GPUS threads at once (host.json / host.txt)
 #   bench.OP.p2p-on|off  moesim-validate bench-collectives --timing events for all_reduce, all_gather,
 #                      reduce_scatter, all_to_all and sendrecv from 1K to 256M (factor 2), P2P on and
 #                      with NCCL_P2P_DISABLE=1 (with --host-timing also bench.OP.p2p-on|off.host,
-#                      timed by the host clock as nccl-tests does); on 4 or more GPUs also over 2
-#                      GPUs (bench.OP.g2.p2p-on|off), the TP and EP groups of the hybrid plans
+#                      timed by the host clock as nccl-tests does); also over every power of two
+#                      below GPUS down to 2 GPUs (bench.OP.gK.p2p-on|off), the TP and EP groups of
+#                      the hybrid plans
 #   nccl-tests         when .nccl-tests (NVIDIA's nccl-tests source, git-ignored: carry it) exists:
 #                      builds all_reduce_perf and alltoall_perf against moesim-validate's NCCL and runs
 #                      each -b 8 -e 256M -f 2 -g GPUS, once for the text log and once with -J (JSON)
@@ -103,8 +106,9 @@ jobs=()
 add_job() { jobs+=("$1"$'\t'"$2"); }
 if [ $bench = 1 ]; then
   [ ${#calibration[@]} -gt 0 ] && add_job bench.kernels run_kernel_bench
-  groups=$gpus
-  [ "$gpus" -ge 4 ] && groups="$gpus 2"
+  add_job bench.host run_host_bench
+  groups=$gpus # and every power of two below it, down to 2: the TP and EP groups of hybrid plans
+  for ((g = 2; g < gpus; g *= 2)); do groups="$groups $g"; done
   for p2p in $p2p_modes; do
     for g in $groups; do
       [ "$g" -ge 2 ] || continue
@@ -269,6 +273,11 @@ run_kernel_bench() {
   for k in "${pids[@]}"; do wait "$k" || st=1; done
   kill "$smi" 2>/dev/null
   return $st
+}
+
+# shellcheck disable=SC2317 # called through eval
+run_host_bench() {
+  timeout "$(job_limit)" "$exe" bench-host -g "$gpus" --json "$res/bench/host.json" >"$res/bench/host.txt" 2>&1
 }
 
 # shellcheck disable=SC2317 # called through eval
