@@ -238,15 +238,6 @@ bool run_tool_commands(const ToolCommands& t)
       text << in.rdbuf();
       add_kernel_bench(c, text.str(), path);
       c.source += " " + std::filesystem::path(path).filename().string();
-      if (c.measured_on.empty()) {
-        const auto j = nlohmann::json::parse(text.str());
-        if (j.contains("system") && j["system"].contains("devices") && !j["system"]["devices"].empty()) {
-          const auto& sys = j["system"];
-          c.measured_on = sys["devices"][0].value("name", "?") + " x" + std::to_string(sys.value("device_count", 0)) +
-                          ", driver " + sys.value("driver_build", "?") + ", CUDA " + sys.value("runtime_version", "?") +
-                          ", NCCL " + sys.value("nccl_version", "?");
-        }
-      }
     }
     if (!t.cal_measured_on.empty())
       c.measured_on = t.cal_measured_on;

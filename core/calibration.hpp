@@ -92,7 +92,8 @@ struct Calibration {
 // kernel curve per (op kind, dtype, shape but the varying dimension), the varying dimension being the
 // rows of a grouped GEMM and the first one of every other op; points at the same value are averaged;
 // ops with graph_seconds give graph-measured curves beside the stream-measured ones.
-// Host costs: the median launch cost per kind and overall, sync and graph launch. Throws InputError
+// Host costs: the median launch cost per kind and overall, sync and graph launch. measured_on, when
+// still empty, from the bench's system (card x count, driver, CUDA, NCCL). Throws InputError
 // naming the file and the key for JSON that is not bench-kernels output.
 void add_kernel_bench(Calibration& c, const std::string& json_text, const std::string& file);
 

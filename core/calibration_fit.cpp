@@ -2,6 +2,7 @@
 #include "core/calibration.hpp"
 
 #include "core/error.hpp"
+#include "core/stats.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -10,17 +11,6 @@
 #include <tuple>
 
 namespace moesim {
-
-namespace {
-
-double median(std::vector<double> v)
-{
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-} // namespace
 
 void add_kernel_bench(Calibration& c, const std::string& json_text, const std::string& file)
 {
@@ -91,6 +81,13 @@ void add_kernel_bench(Calibration& c, const std::string& json_text, const std::s
     c.host.launch_s = median(launch_all);
   for (auto& [kind, v] : launch_by_kind)
     c.host.launch_s_by_kind[kind] = median(v);
+  if (c.measured_on.empty() && j.contains("system") && j["system"].contains("devices") &&
+      !j["system"]["devices"].empty()) {
+    const auto& sys = j["system"];
+    c.measured_on = sys["devices"][0].value("name", "?") + " x" + std::to_string(sys.value("device_count", 0)) +
+                    ", driver " + sys.value("driver_build", "?") + ", CUDA " + sys.value("runtime_version", "?") +
+                    ", NCCL " + sys.value("nccl_version", "?");
+  }
   if (j.contains("host") && j["host"].is_object()) {
     const auto& h = j["host"];
     if (h.contains("sync_s") && h["sync_s"].is_number() && h["sync_s"].get<double>() > 0)

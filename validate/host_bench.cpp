@@ -1,7 +1,9 @@
 #include "validate/host_bench.hpp"
 
 #include "core/error.hpp"
+#include "core/stats.hpp"
 #include "kernels/check.hpp"
+#include "validate/options.hpp"
 #include "validate/spin.hpp"
 
 #include <cuda_runtime_api.h>
@@ -9,7 +11,6 @@
 
 #include <algorithm>
 #include <barrier>
-#include <chrono>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -20,37 +21,6 @@ namespace {
 
 const char* const where = "command line";
 
-int count_of(const std::vector<std::string>& args, std::size_t& i, int lo, int hi)
-{
-  if (i + 1 >= args.size())
-    throw InputError(where, args[i], "needs a value", "write " + args[i] + " N");
-  const std::string& v = args[++i];
-  std::size_t used = 0;
-  long long n = 0;
-  try {
-    n = std::stoll(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != v.size() || n < lo || n > hi)
-    throw InputError(where, args[i - 1], "'" + v + "' is not a whole number from " + std::to_string(lo) + " to " +
-                                             std::to_string(hi),
-                     "write e.g. " + args[i - 1] + " " + std::to_string(lo));
-  return static_cast<int>(n);
-}
-
-double now()
-{
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double median(std::vector<double> v)
-{
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n == 0 ? 0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 } // namespace
 
 HostBenchOptions parse_host_bench_options(const std::vector<std::string>& args)
@@ -59,9 +29,9 @@ HostBenchOptions parse_host_bench_options(const std::vector<std::string>& args)
   for (std::size_t i = 0; i < args.size(); i++) {
     const std::string& a = args[i];
     if (a == "-g" || a == "--gpus")
-      o.gpus = count_of(args, i, 1, 64);
+      o.gpus = count_option(args, i, 1, 64);
     else if (a == "-n" || a == "--reps")
-      o.reps = count_of(args, i, 10, 100000);
+      o.reps = count_option(args, i, 10, 100000);
     else if (a == "--json") {
       if (i + 1 >= args.size())
         throw InputError(where, a, "needs a value", "write --json FILE");
@@ -118,36 +88,36 @@ std::vector<HostCostRow> run_host_bench(const HostBenchOptions& o, std::FILE* ou
         sync_point.arrive_and_wait();
         spin_gpu(s, 2e-3 + o.reps * 50e-6);
         for (int i = 0; i < o.reps; i++) {
-          const double t0 = now();
+          const double t0 = host_now();
           flush_l2(dev, 64, s); // an almost empty kernel (reads 64 bytes)
-          busy.push_back(now() - t0);
+          busy.push_back(host_now() - t0);
         }
         MOESIM_CHECK(cudaStreamSynchronize(s));
         // Idle: the stream drained before each launch.
         sync_point.arrive_and_wait();
         for (int i = 0; i < o.reps; i++) {
           MOESIM_CHECK(cudaStreamSynchronize(s));
-          const double t0 = now();
+          const double t0 = host_now();
           flush_l2(dev, 64, s);
-          idle.push_back(now() - t0);
+          idle.push_back(host_now() - t0);
         }
         MOESIM_CHECK(cudaStreamSynchronize(s));
         // Event records behind a wait.
         sync_point.arrive_and_wait();
         spin_gpu(s, 2e-3 + o.reps * 20e-6);
         for (int i = 0; i < o.reps; i++) {
-          const double t0 = now();
+          const double t0 = host_now();
           MOESIM_CHECK(cudaEventRecord(ev, s));
-          rec.push_back(now() - t0);
+          rec.push_back(host_now() - t0);
         }
         MOESIM_CHECK(cudaStreamSynchronize(s));
         // Sync round trips, GPU idle.
         sync_point.arrive_and_wait();
         for (int i = 0; i < o.reps; i++) {
-          const double t0 = now();
+          const double t0 = host_now();
           MOESIM_CHECK(cudaMemcpyAsync(pinned, dev, 64, cudaMemcpyDeviceToHost, s));
           MOESIM_CHECK(cudaStreamSynchronize(s));
-          sync.push_back(now() - t0);
+          sync.push_back(host_now() - t0);
         }
         per[g] = {threads, median(busy), median(idle), median(rec), median(sync)};
         (void)cudaFreeHost(pinned);

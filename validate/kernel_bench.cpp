@@ -2,16 +2,17 @@
 
 #include "core/error.hpp"
 #include "core/schedule_json.hpp"
+#include "core/stats.hpp"
 #include "kernels/check.hpp"
 #include "validate/device_info.hpp"
 #include "validate/op_executor.hpp"
+#include "validate/options.hpp"
 #include "validate/spin.hpp"
 
 #include <cuda_runtime_api.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -25,43 +26,12 @@ namespace {
 
 const char* const where = "command line";
 
-int parse_count(const std::vector<std::string>& args, std::size_t& i, int lo, int hi)
-{
-  if (i + 1 >= args.size())
-    throw InputError(where, args[i], "needs a value", "write " + args[i] + " N");
-  const std::string& v = args[++i];
-  std::size_t used = 0;
-  long long n = 0;
-  try {
-    n = std::stoll(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != v.size() || n < lo || n > hi)
-    throw InputError(where, args[i - 1], "'" + v + "' is not a whole number from " + std::to_string(lo) + " to " +
-                                             std::to_string(hi),
-                     "write e.g. " + args[i - 1] + " " + std::to_string(std::max(lo, 3)));
-  return static_cast<int>(n);
-}
-
 // What makes two compute ops the same configuration to time. Grouped GEMMs: not their rows per
 // expert (the single-GEMM grid covers per-expert costs; one distribution per shape is timed whole).
 using OpKey = std::tuple<OpKind, Dtype, bool, std::vector<double>>;
 OpKey key_of(const Op& op)
 {
   return {op.kind, op.dtype, op.mla, op.shape};
-}
-
-// "L12.moe.experts.up@mb1" -> "moe.experts.up"
-std::string base_of(const std::string& name)
-{
-  std::string s = name;
-  if (auto at = s.find('@'); at != std::string::npos)
-    s.resize(at);
-  if (s.size() > 1 && s[0] == 'L' && std::isdigit(static_cast<unsigned char>(s[1])))
-    if (auto dot = s.find('.'); dot != std::string::npos)
-      s = s.substr(dot + 1);
-  return s;
 }
 
 // The rank's ops that a bench keeps: step-level compute ops (layer -1) and every compute op of the
@@ -74,7 +44,7 @@ std::vector<Op> reduce_rank(const RankSchedule& rs)
   std::map<int, std::vector<std::string>> structure;
   for (const Op& op : rs.ops)
     if (op.layer >= 0 && op_class(op.kind) == OpClass::compute && op.microbatch == 0)
-      structure[op.layer].push_back(base_of(op.name));
+      structure[op.layer].push_back(detail::base_name(op.name));
   std::map<std::vector<std::string>, int> seen;
   std::set<int> keep_layers;
   for (const auto& [layer, names] : structure)
@@ -95,20 +65,6 @@ std::vector<Op> reduce_rank(const RankSchedule& rs)
   return out;
 }
 
-double median(std::vector<double> v)
-{
-  if (v.empty())
-    return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-double host_now()
-{
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 } // namespace
 
 KernelBenchOptions parse_kernel_bench_options(const std::vector<std::string>& args)
@@ -117,11 +73,11 @@ KernelBenchOptions parse_kernel_bench_options(const std::vector<std::string>& ar
   for (std::size_t i = 0; i < args.size(); i++) {
     const std::string& a = args[i];
     if (a == "--iters")
-      o.iters = parse_count(args, i, 1, 100000);
+      o.iters = count_option(args, i, 1, 100000);
     else if (a == "--warmup")
-      o.warmup = parse_count(args, i, 0, 100000);
+      o.warmup = count_option(args, i, 0, 100000);
     else if (a == "--seed")
-      o.seed = static_cast<unsigned long long>(parse_count(args, i, 0, 2147483647));
+      o.seed = static_cast<unsigned long long>(count_option(args, i, 0, 2147483647));
     else if (a == "--dry-run")
       o.dry_run = true;
     else if (a == "--shard") {
@@ -195,17 +151,20 @@ std::vector<KernelBenchJob> plan_kernel_bench(const std::vector<std::pair<std::s
           if (!fam.second || most > fam.first)
             fam = {std::max(fam.first, most), &s};
         }
-        // Grouped GEMMs are not timed: the harness runs them as one GEMM per expert, which the
-        // single-GEMM jobs below measure; a table for the whole op would be mistaken for a fused
-        // kernel's. (They stay in the executor: the ops after them take their shapes from them.)
-        if (op.kind == OpKind::grouped_gemm || seen.count(key_of(op)))
+      }
+      // Every configuration not timed before, as all its instances, in order of first appearance.
+      // Grouped GEMMs are not timed: the harness runs them as one GEMM per expert, which the
+      // single-GEMM jobs below measure; a table for the whole op would be mistaken for a fused
+      // kernel's. (They stay in the executor: the ops after them take their shapes from them.)
+      std::map<OpKey, std::size_t> slot; // key -> position in job.ops
+      for (const Op& op : ops) {
+        if (op.kind == OpKind::grouped_gemm)
           continue;
-        std::vector<int> instances;
-        for (const Op& other : ops)
-          if (key_of(other) == key_of(op))
-            instances.push_back(other.id);
-        seen.insert(key_of(op));
-        job.ops.push_back(std::move(instances));
+        const OpKey key = key_of(op);
+        if (auto it = slot.find(key); it != slot.end())
+          job.ops[it->second].push_back(op.id);
+        else if (seen.insert(key).second)
+          slot.emplace(key, job.ops.size()), job.ops.push_back({op.id});
       }
       if (job.ops.empty())
         continue;

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 
+#include <algorithm>
 #include <limits>
 
 namespace moesim::validate {
@@ -41,6 +42,23 @@ long long parse_integer(const std::string& s, const std::string& option, long lo
 }
 
 } // namespace
+
+int count_option(const std::vector<std::string>& args, std::size_t& i, int lo, int hi)
+{
+  const std::string option = args[i];
+  const std::string& v = value_of(args, i);
+  std::size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != v.size() || n < lo || n > hi)
+    bad(option, "'" + v + "' is not a whole number from " + std::to_string(lo) + " to " + std::to_string(hi),
+        "write e.g. " + option + " " + std::to_string(std::max(lo, 3)));
+  return static_cast<int>(n);
+}
 
 const char* bench_op_name(OpKind op)
 {

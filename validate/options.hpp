@@ -54,6 +54,11 @@ struct BenchOptions {
   std::string json; // empty: no JSON
 };
 
+// The whole number after args[i] (advancing i), from lo to hi, for the bench modes' counts
+// (--iters, -g, ...). Throws InputError naming "command line" and args[i]: "'x' is not a whole number
+// from lo to hi", or "needs a value".
+int count_option(const std::vector<std::string>& args, std::size_t& i, int lo, int hi);
+
 // Both take the arguments after the mode word ("run" / "bench-collectives").
 RunOptions parse_run_options(const std::vector<std::string>& args);
 BenchOptions parse_bench_options(const std::vector<std::string>& args);

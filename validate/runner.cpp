@@ -30,11 +30,6 @@ constexpr std::size_t elem = 2;                    // bf16
 constexpr std::size_t max_count_copy = 64 * 1024;  // bytes a host_sync copies at most
 constexpr std::size_t default_count_copy = 64;     // without an all-to-all before it
 
-double host_now()
-{
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 // Thrown in a rank thread that stops because another rank failed.
 struct Aborted {};
 

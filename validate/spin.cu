@@ -2,6 +2,7 @@
 
 #include "kernels/check.hpp"
 
+#include <chrono>
 #include <cstdint>
 
 namespace moesim::validate {
@@ -62,6 +63,11 @@ void abandon_capture(cudaStream_t stream)
   if (broken)
     (void)cudaGraphDestroy(broken);
   (void)cudaGetLastError();
+}
+
+double host_now()
+{
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 void spin_gpu(cudaStream_t stream, double seconds)

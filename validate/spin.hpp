@@ -13,6 +13,9 @@ namespace moesim::validate {
 // thrown as std::runtime_error (kernels/check.hpp).
 void spin_gpu(cudaStream_t stream, double seconds);
 
+// The host's steady clock in seconds, for host-side costs (launch, enqueue, synchronise).
+double host_now();
+
 // Enqueues a read of `bytes` of `buffer` (device memory of the current device) on `stream`: read
 // only, so that what it leaves in the L2 cache is clean and the next kernel's loads evict it at no
 // cost (a memset would leave dirty lines whose write-back the next kernel pays). Twice the L2 size
