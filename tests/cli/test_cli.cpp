@@ -303,3 +303,26 @@ TEST_CASE("a platform calibrated from an nccl-tests log reproduces the log", "[q
   Run bad = moesim("calibrate --nccl-tests /nonexistent.log --platform x -o " + (d / "x.yaml").string());
   expect_usage_error(bad, d / "x.yaml");
 }
+
+TEST_CASE("run --calibration: a missing or malformed file is a usage error, 'none' drops the measured one", "[quick][cli]")
+{
+  fs::path d = scratch("calibration-choice");
+  const fs::path out = d / "o.json";
+  Run missing = moesim("run default --calibration " + (d / "nothing.yaml").string() + " --json " + out.string());
+  expect_usage_error(missing, out);
+  CHECK_THAT(missing.err, Contains("nothing.yaml") && Contains("--calibration"));
+  const fs::path bad = d / "bad.yaml";
+  std::ofstream(bad) << "platform: x\nmeasured_on: y\nsource: z\nhost:\n  launch_us: -1\n";
+  Run malformed = moesim("run default --calibration " + bad.string() + " --json " + out.string());
+  expect_usage_error(malformed, out);
+  CHECK_THAT(malformed.err, Contains("bad.yaml:") && Contains("host.launch_us"));
+  // The lent H200 machine is calibrated (platforms/calibration/): the report says so, and 'none'
+  // takes the placeholders instead, which changes its step times.
+  Run with = moesim("run default --platform nvswitch-4x-h200 --batch 1 --plan tp4");
+  Run without = moesim("run default --platform nvswitch-4x-h200 --batch 1 --plan tp4 --calibration none");
+  REQUIRE(with.code == 0);
+  REQUIRE(without.code == 0);
+  CHECK_THAT(with.out, Contains("calibrated: "));
+  CHECK_THAT(without.out, !Contains("calibrated: "));
+  CHECK(with.out != without.out);
+}
