@@ -279,15 +279,6 @@ Calibration load_calibration_file(const std::string& path)
   return c;
 }
 
-const Calibration& cached_calibration(const std::string& path)
-{
-  static std::map<std::string, Calibration> cache;
-  auto it = cache.find(path);
-  if (it == cache.end())
-    it = cache.emplace(path, load_calibration_file(path)).first;
-  return it->second;
-}
-
 std::string calibration_to_yaml(const Calibration& c)
 {
   std::ostringstream o;

@@ -99,9 +99,6 @@ void add_kernel_bench(Calibration& c, const std::string& json_text, const std::s
 
 // Strict YAML (unknown keys refused, file:line in errors).
 Calibration load_calibration_file(const std::string& path);
-// The same, parsed once per process: later calls with the same path return the first result (the
-// CLI warms it before forking one process per scenario, so a sweep parses each file once).
-const Calibration& cached_calibration(const std::string& path);
 std::string calibration_to_yaml(const Calibration& c);
 
 } // namespace moesim

@@ -1,5 +1,6 @@
 #include "core/study.hpp"
 
+#include "core/engine_options.hpp"
 #include "core/model_loader.hpp"
 #include "core/yaml_reader.hpp"
 
@@ -166,19 +167,16 @@ Study load_study_file(const std::string& path, const std::string& root)
     rf.finish();
   }
   if (auto e = f.maybe("engine")) {
+    // One key at a time through the table `--set engine.KEY=VALUE` uses too.
     Fields ef(path, *e, "engine");
-    s.engine.cuda_graphs = ef.boolean("cuda_graphs", s.engine.cuda_graphs);
-    s.engine.launch_s = ef.num("launch_us", s.engine.launch_s * 1e6) * 1e-6;
-    s.engine.sync_s = ef.num("sync_us", s.engine.sync_s * 1e6) * 1e-6;
-    s.engine.graph_launch_s = ef.num("graph_launch_us", s.engine.graph_launch_s * 1e6) * 1e-6;
-    const std::string gg = ef.str("grouped_gemm", "fused");
-    if (gg != "fused" && gg != "per_expert")
-      ef.fail("grouped_gemm", "unknown value '" + gg + "'", "use fused (one kernel) or per_expert (one GEMM per expert)");
-    s.engine.grouped_gemm_per_expert = gg == "per_expert";
-    s.engine.timed_ops = ef.boolean("timed_ops", s.engine.timed_ops);
-    for (const char* k : {"launch_us", "sync_us", "graph_launch_us"})
-      if (ef.has(k) && ef.num(k) < 0)
-        ef.fail(k, "must not be negative", "write microseconds, e.g. 5");
+    for (const EngineOptionDoc& d : engine_option_docs()) {
+      if (!ef.has(d.key)) {
+        ef.maybe(d.key);
+        continue;
+      }
+      if (auto problem = set_engine_option(s.engine, d.key, ef.str(d.key)))
+        ef.fail(d.key, problem->what, problem->fix);
+    }
     ef.finish();
   }
   YAML::Node plans = f.node("plans");

@@ -39,10 +39,9 @@ static double number_prop(const char* v, const std::string& file, const std::str
   }
 }
 
-Platform::Platform(const sg4::Engine& e, const std::string& file, const std::string& calibration_file) : file_(file)
+Platform::Platform(const sg4::Engine& e, const std::string& file, std::shared_ptr<const Calibration> calibration)
+    : file_(file), calibration_(std::move(calibration))
 {
-  if (!calibration_file.empty())
-    calibration_ = cached_calibration(calibration_file);
   const sg4::NetZone* root = e.get_netzone_root();
   const sg4::NetZone* zone = root;
   if (!root->get_property("moesim.gpus") && root->get_children().size() == 1)

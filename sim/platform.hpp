@@ -7,6 +7,7 @@
 #include <simgrid/s4u.hpp>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,9 +24,9 @@ struct Route {
 class Platform {
 public:
   // Reads a platform already loaded into `engine`; throws InputError naming `file` when a GPU host,
-  // a property or a route is missing. `calibration_file`: measured curves and efficiencies to use
-  // ("" = none).
-  Platform(const sg4::Engine& engine, const std::string& file, const std::string& calibration_file = "");
+  // a property or a route is missing. `calibration`: measured curves and efficiencies to use (null:
+  // none), shared and never modified.
+  Platform(const sg4::Engine& engine, const std::string& file, std::shared_ptr<const Calibration> calibration = nullptr);
 
   int gpus() const { return static_cast<int>(hosts_.size()); }
   sg4::Host* host(int rank) const { return hosts_.at(rank); }
@@ -39,7 +40,7 @@ public:
   const std::string& description() const { return description_; }
   const Route& route(int src, int dst) const;
   // The measured calibration, when the platform has one.
-  const Calibration* calibration() const { return calibration_ ? &*calibration_ : nullptr; }
+  const Calibration* calibration() const { return calibration_.get(); }
   // Link class ("pcie", "nvlink", ...) from the link's `class` property.
   const std::string& link_class(const sg4::Link* l) const { return link_class_.at(l); }
 
@@ -51,7 +52,7 @@ private:
   LinkClass nccl_link_ = LinkClass::pci;
   double p2p_alpha_ = 0;
   std::optional<CollAlgo> allreduce_algo_;
-  std::optional<Calibration> calibration_;
+  std::shared_ptr<const Calibration> calibration_;
   NcclLatencies nccl_;
   std::vector<std::vector<Route>> routes_;
   std::map<const sg4::Link*, std::string> link_class_;

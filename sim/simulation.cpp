@@ -368,20 +368,7 @@ private:
 
 } // namespace
 
-std::string default_calibration(const std::string& platform_file)
-{
-  namespace fs = std::filesystem;
-  const fs::path p(platform_file);
-  const fs::path c = p.parent_path() / "calibration" / (p.stem().string() + ".yaml");
-  return fs::exists(c) ? c.string() : "";
-}
-
-std::string resolve_calibration(const std::string& platform_file, const std::string& choice)
-{
-  return choice == "auto" ? default_calibration(platform_file) : choice;
-}
-
-Simulation::Simulation(const std::string& platform_file, const std::string& calibration_file)
+Simulation::Simulation(const std::string& platform_file, std::shared_ptr<const Calibration> calibration)
 {
   if (!std::filesystem::exists(platform_file))
     throw InputError(platform_file, "platform", "file not found", "check the path or pick one from platforms/");
@@ -398,8 +385,7 @@ Simulation::Simulation(const std::string& platform_file, const std::string& cali
     throw InputError(platform_file, "", std::string("cannot load platform: ") + e.what(),
                      "fix the XML (see platforms/README.md)");
   }
-  platform_ = std::make_unique<Platform>(
-      *engine_, platform_file, resolve_calibration(platform_file, calibration_file));
+  platform_ = std::make_unique<Platform>(*engine_, platform_file, std::move(calibration));
 }
 
 Simulation::~Simulation() = default;

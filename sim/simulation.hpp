@@ -17,16 +17,12 @@ struct SimOutput {
   std::map<std::string, int> algorithms;    // "all_reduce ring/LL" -> calls (per collective instance)
 };
 
-// The calibration file a Simulation given `choice` ("auto", a path, or "" for none) would use: for
-// "auto", platforms/calibration/<stem>.yaml beside the platform file if it exists; "" for none.
-std::string resolve_calibration(const std::string& platform_file, const std::string& choice);
-
 class Simulation {
 public:
-  // Creates the engine, sets the exact network model and loads the platform file, with its
-  // calibration (platforms/calibration/<platform stem>.yaml beside it) when `calibration_file` is
-  // "auto" and that file exists, the given file otherwise, none when "".
-  explicit Simulation(const std::string& platform_file, const std::string& calibration_file = "auto");
+  // Creates the engine, sets the exact network model and loads the platform file. `calibration`:
+  // the measured calibration to apply (null: none). Which one applies is the caller's choice
+  // (core/calibration_choice.hpp); scenarios forked from one run share one loaded copy.
+  explicit Simulation(const std::string& platform_file, std::shared_ptr<const Calibration> calibration = nullptr);
   ~Simulation();
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;

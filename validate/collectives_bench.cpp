@@ -226,37 +226,7 @@ std::string hostname()
 
 BenchShape bench_shape(OpKind op, std::size_t bytes, int ranks)
 {
-  const std::size_t n = static_cast<std::size_t>(std::max(1, ranks));
-  BenchShape s;
-  switch (op) {
-    case OpKind::all_reduce:
-    case OpKind::send:
-      s.count = bytes / elem;
-      s.send_elements = s.recv_elements = s.count;
-      s.bytes = s.count * elem;
-      break;
-    case OpKind::all_gather:
-      s.count = bytes / elem / n;
-      s.send_elements = s.count;
-      s.recv_elements = s.count * n;
-      s.bytes = s.recv_elements * elem;
-      break;
-    case OpKind::reduce_scatter:
-      s.count = bytes / elem / n;
-      s.send_elements = s.count * n;
-      s.recv_elements = s.count;
-      s.bytes = s.send_elements * elem;
-      break;
-    case OpKind::all_to_all:
-      s.count = (bytes / elem / n) & ~(16 / elem - 1); // nccl-tests: per-peer chunk a multiple of 16 bytes
-      s.send_elements = s.recv_elements = s.count * n;
-      s.bytes = s.send_elements * elem;
-      break;
-    default: throw std::invalid_argument(std::string("bench_shape: not a benchmarked collective: ") + to_string(op));
-  }
-  if (s.count == 0)
-    s = BenchShape{};
-  return s;
+  return nccl_tests_shape(op, bytes, ranks, elem);
 }
 
 double events_spin_seconds(int gpus, int iters)
@@ -446,7 +416,7 @@ std::vector<BenchRow> run_collectives_bench(const BenchOptions& o, std::FILE* ou
   for (std::size_t s : sizes) {
     const BenchShape sh = bench_shape(o.op, s, n);
     if (sh.count == 0)
-      continue; // too small to give every rank an element (nccl-tests skips these too)
+      continue; // too small to give every rank an element (nccl-tests prints a 0-byte row; no time to fit)
     BenchRow row;
     row.bytes = sh.bytes;
     row.count = sh.count;

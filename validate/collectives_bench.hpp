@@ -25,6 +25,7 @@
 // out-of-place only) so that core/nccl_tests.hpp reads it; its header's second line names the
 // timing. --json writes nccl-tests' -J layout plus "timing", the machine and the NCCL environment.
 #pragma once
+#include "core/nccl_tests_shape.hpp"
 #include "core/schedule.hpp"
 #include "validate/device_info.hpp"
 #include "validate/options.hpp"
@@ -38,18 +39,10 @@
 
 namespace moesim::validate {
 
-// nccl-tests' shapes for a requested size, in bf16 elements:
-//   all_reduce     count = size / 2; send = recv = count
-//   all_gather     count = size / 2 / n per rank; send = count, recv = n x count
-//   reduce_scatter count = size / 2 / n per rank; send = n x count, recv = count
-//   all_to_all     count = per peer, size / 2 / n rounded down to 16 bytes; send = recv = n x count
-//   sendrecv       count = size / 2; send = recv = count (rank r sends to r + 1, receives from r - 1)
-// bytes is the "size" column after that rounding (0 when the size is too small to run).
-struct BenchShape {
-  std::size_t bytes = 0;
-  std::size_t count = 0;
-  std::size_t send_elements = 0, recv_elements = 0;
-};
+// nccl-tests' shape of a requested size on `ranks` ranks, in bf16 elements: the one rule in
+// core/nccl_tests_shape.hpp, which `moesim nccl-tests` uses too. bytes is the "size" column after
+// rounding (0 when the size is too small to run).
+using BenchShape = NcclTestsShape;
 BenchShape bench_shape(OpKind op, std::size_t bytes, int ranks);
 
 struct BenchRow {

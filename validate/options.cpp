@@ -1,6 +1,7 @@
 #include "validate/options.hpp"
 
 #include "core/error.hpp"
+#include "core/nccl_tests_shape.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -92,20 +93,7 @@ BenchTiming parse_bench_timing(const std::string& s)
 
 std::size_t parse_size(const std::string& s, const std::string& option)
 {
-  if (s.empty())
-    bad(option, "empty size", "write a byte count such as 1K, 256M or 4096");
-  std::size_t scale = 1;
-  std::string digits = s;
-  switch (s.back()) {
-    case 'K': case 'k': scale = std::size_t(1) << 10; break;
-    case 'M': case 'm': scale = std::size_t(1) << 20; break;
-    case 'G': case 'g': scale = std::size_t(1) << 30; break;
-    default: break;
-  }
-  if (scale != 1)
-    digits.pop_back();
-  const long long max = std::numeric_limits<long long>::max() / static_cast<long long>(scale);
-  return static_cast<std::size_t>(parse_integer(digits, option, 0, max)) * scale;
+  return parse_nccl_tests_size(s, option);
 }
 
 std::string format_size(std::size_t bytes)
@@ -121,13 +109,7 @@ std::string format_size(std::size_t bytes)
 
 std::vector<std::size_t> bench_sizes(const BenchOptions& o)
 {
-  std::vector<std::size_t> sizes;
-  for (std::size_t s = o.min_bytes; s <= o.max_bytes; s *= o.factor) {
-    sizes.push_back(s);
-    if (s > o.max_bytes / o.factor)
-      break; // the next one would overflow or pass max
-  }
-  return sizes;
+  return nccl_tests_sizes(o.min_bytes, o.max_bytes, o.factor);
 }
 
 RunOptions parse_run_options(const std::vector<std::string>& args)

@@ -63,9 +63,10 @@ int count_option(const std::vector<std::string>& args, std::size_t& i, int lo, i
 RunOptions parse_run_options(const std::vector<std::string>& args);
 BenchOptions parse_bench_options(const std::vector<std::string>& args);
 
-// "1K" -> 1024, "256M" -> 268435456, "1G", "4096"; throws InputError naming `option`.
+// "1K" -> 1024, "256M" -> 268435456, "1G", "4096", as nccl-tests reads sizes
+// (core/nccl_tests_shape.hpp); throws InputError naming `option`.
 std::size_t parse_size(const std::string& s, const std::string& option);
-// min, min*f, min*f^2, ... up to max (inclusive), as nccl-tests steps.
+// min, min*f, min*f^2, ... up to max (inclusive), as nccl-tests steps (core/nccl_tests_shape.hpp).
 std::vector<std::size_t> bench_sizes(const BenchOptions& o);
 // "1K", "256M", "3000": the largest suffix that divides the size exactly.
 std::string format_size(std::size_t bytes);

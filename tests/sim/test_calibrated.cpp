@@ -11,8 +11,8 @@ using namespace moesim::test;
 
 namespace {
 
-// One file per test: ctest runs tests in parallel.
-std::string calibration_file(const std::string& name)
+// One file per test: ctest runs tests in parallel. Returns the file, loaded.
+std::shared_ptr<const Calibration> calibration_file(const std::string& name)
 {
   const auto p = std::filesystem::temp_directory_path() / ("moesim_test_calibrated_" + name + ".yaml");
   // all_reduce on 4 ranks: t = 20 us + S * 1.5 / 100 GB/s at 1 MB and 16 MB;
@@ -23,7 +23,7 @@ std::string calibration_file(const std::string& name)
                    << "collectives:\n  - op: all_reduce\n    ranks: 4\n    points:\n"
                    << "      - [1000000, " << 20e-6 + 1e6 * 1.5 / 1e11 << "]\n"
                    << "      - [16000000, " << 20e-6 + 16e6 * 1.5 / 1e11 << "]\n";
-  return p.string();
+  return std::make_shared<const Calibration>(load_calibration_file(p.string()));
 }
 
 Op gemm(double m)
