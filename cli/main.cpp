@@ -1,15 +1,18 @@
 // moesim command line. CLI11 lives here and nowhere else; SimGrid never sees argv (the engine is
-// created in scenario processes with a fixed argv), so --help is ours.
+// created in scenario processes with a fixed argv), so --help is ours. This file parses arguments,
+// calls the pipeline (pipeline/) and prints or writes what it returns.
+#include "cli/model_cmd.hpp"
 #include "cli/platform_cmd.hpp"
-#include "cli/platform_files.hpp"
-#include "cli/scenario.hpp"
-#include "cli/sweep.hpp"
 #include "cli/tools.hpp"
 #include "core/error.hpp"
-#include "core/schedule_builder.hpp"
 #include "core/schedule_json.hpp"
+#include "core/version.hpp"
+#include "pipeline/data_root.hpp"
+#include "pipeline/study_run.hpp"
+#include "pipeline/sweep.hpp"
+#include "pipeline/sweep_report.hpp"
+#include "pipeline/what_if.hpp"
 #include "report/render.hpp"
-#include "sim/simulation.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -21,10 +24,6 @@
 #include <iostream>
 #include <optional>
 #include <thread>
-
-#ifndef MOESIM_SOURCE_DIR
-#define MOESIM_SOURCE_DIR "."
-#endif
 
 namespace fs = std::filesystem;
 using namespace moesim;
@@ -64,64 +63,6 @@ void write_all(const std::vector<PendingFile>& files)
   }
 }
 
-std::string default_root()
-{
-  if (const char* r = std::getenv("MOESIM_ROOT"))
-    return r;
-  return MOESIM_SOURCE_DIR;
-}
-
-Study load_study(const std::string& name, const std::string& root)
-{
-  return load_study_file(resolve_study_path(name, root), root);
-}
-
-// Keeps only the plans / platforms / batches named on the command line.
-void filter_study(Study& s, const std::vector<std::string>& plans, const std::vector<std::string>& platforms,
-                  const std::vector<int>& batches)
-{
-  if (!plans.empty()) {
-    std::vector<Plan> keep;
-    for (const std::string& name : plans) {
-      bool found = false;
-      for (const Plan& p : s.plans)
-        if (p.name == name)
-          keep.push_back(p), found = true;
-      if (!found) {
-        try {
-          keep.push_back(Plan::parse(name));
-        } catch (const std::invalid_argument& e) {
-          throw InputError("--plan", name, e.what(), "name a plan of the study or write one like tp4, ep4, tp2xep2");
-        }
-      }
-    }
-    s.plans = keep;
-  }
-  if (!platforms.empty())
-    s.platforms = platforms;
-  if (!batches.empty()) {
-    for (int b : batches)
-      if (b < 1)
-        throw InputError("--batch", std::to_string(b), "batch must be at least 1", "pass a positive batch");
-    s.batches = batches;
-  }
-}
-
-// --calibration: 'auto' keeps what PlatformFiles found, 'none' drops it, a path replaces it (checked
-// here so that a missing file is a usage error before anything runs).
-void apply_calibration_choice(std::vector<Scenario>& scenarios, const std::string& choice)
-{
-  if (choice == "auto")
-    return;
-  if (choice != "none") {
-    if (!fs::exists(choice))
-      throw InputError(choice, "--calibration", "no such file", "pass a calibration YAML, 'auto' or 'none'");
-    (void)load_calibration_file(choice); // malformed: InputError with file:line, before any scenario runs
-  }
-  for (Scenario& sc : scenarios)
-    sc.calibration = choice == "none" ? "" : choice;
-}
-
 } // namespace
 
 int main(int argc, char** argv)
@@ -129,78 +70,77 @@ int main(int argc, char** argv)
   CLI::App app{"moesim: discrete-event simulation of Mixture-of-Experts inference under TP, EP, PP, DP and hybrids.\n"
                "With no command, runs the default study (the seed's 480B MoE on a 4-GPU PCIe workstation vs NVLink)."};
   app.name("moesim");
-  app.set_version_flag("--version", "moesim 0.1");
-  std::string root = default_root();
-  app.add_option("--root", root, "folder holding workloads/ and platforms/ (default: $MOESIM_ROOT or the source tree)");
+  app.set_version_flag("--version", version_line("moesim"));
+  std::string root_option;
+  app.add_option("--root", root_option,
+                 "folder holding workloads/ and platforms/ (default: $MOESIM_ROOT, else ../share/moesim beside "
+                 "the executable)");
 
-  std::string study_name = "default";
-  std::vector<std::string> plans, platforms;
-  std::vector<int> batches;
+  StudyRequest request;
   std::string json_out, csv_out, trace_out, timeline_out;
   bool graphs = false, eager = false, allow_refused = false;
-  std::vector<std::string> sets;
   std::string sweep_arg, svg_out;
-  std::string calibration = "auto";
   int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   CLI::App* run = app.add_subcommand("run", "simulate every plan x platform x batch of a study and report");
-  run->add_option("study", study_name, "study name (workloads/studies/NAME.yaml) or path")->capture_default_str();
-  for (CLI::App* c : {run}) {
-    c->add_option("--plan", plans, "only these plans (names from the study, or specs like tp4, ep4, tp2xep2)")
-        ->expected(1)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-        ->allow_extra_args(false)
-        ->delimiter(',');
-    c->add_option("--platform", platforms, "only these platforms (names under platforms/ or paths)")
-        ->expected(1)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-        ->allow_extra_args(false)
-        ->delimiter(',');
-    c->add_option("--batch", batches, "only these batch sizes")
-        ->expected(1)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-        ->allow_extra_args(false)
-        ->delimiter(',');
-    c->add_option("--json", json_out, "write results as JSON to FILE (- for stdout)");
-    c->add_option("--csv", csv_out, "write results as CSV to FILE (- for stdout)");
-    c->add_option("--trace", trace_out, "write a Chrome-trace/Perfetto timeline of every scenario to FILE");
-    c->add_option("--timeline", timeline_out, "write the moesim timeline JSON (for `moesim diff`) to FILE; needs one scenario");
-    c->add_flag("--cuda-graphs", graphs, "launch each step as one CUDA graph (overrides the study)");
-    c->add_flag("--eager", eager, "launch every kernel from the host (overrides the study)");
-    c->add_flag("--allow-refused", allow_refused,
-                "report plans that do not fit in memory as rows instead of failing with exit code 2");
-    c->add_option("--set", sets, "what-if: edit every platform's topology before simulating, key=value (repeatable; "
-                                 "the keys are listed below)")
-        ->expected(1)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-        ->allow_extra_args(false);
-    c->add_option("--calibration", calibration,
-                  "measured calibration: 'auto' (platforms/calibration/<platform>.yaml when it exists and no --set "
-                  "edits the platform), 'none', or a calibration YAML for every platform")
-        ->capture_default_str();
-    c->add_option("--sweep", sweep_arg, "what-if sweep key=v1,v2,...: tok/s per plan against the value (table; --csv, --svg)");
-    c->add_option("--svg", svg_out, "with --sweep: write the tok/s chart as SVG to FILE");
-    c->footer("What-if keys for --set and --sweep (platforms given as topology YAML, platforms/*.yaml):\n" +
-              override_keys_help());
-    c->add_option("-j,--jobs", jobs, "scenarios simulated at once (default: CPU count)")->check(CLI::PositiveNumber);
-  }
-
-  CLI::App* sched = app.add_subcommand("schedule", "write the per-rank op DAG of one step as JSON");
-  std::string sched_study, sched_plan, sched_platform, sched_out;
+  run->add_option("study", request.study, "study name (workloads/studies/NAME.yaml) or path")->capture_default_str();
+  CLI::App* sched = app.add_subcommand("schedule", "write the per-rank op DAG of one step as JSON (no simulation)");
+  std::string sched_plan, sched_platform, sched_out;
   int sched_batch = 0;
-  sched->add_option("study", sched_study, "study name or path")->required();
+  sched->add_option("study", request.study, "study name or path")->required();
   sched->add_option("--plan", sched_plan, "plan (name from the study or a spec like ep4)")->required();
   sched->add_option("--platform", sched_platform, "platform (default: the study's first)");
   sched->add_option("--batch", sched_batch, "batch (default: the study's first)");
   sched->add_option("-o,--output", sched_out, "output file (- for stdout)")->required();
-  sched->add_flag("--cuda-graphs", graphs, "schedule for CUDA-graph launch");
-  sched->add_flag("--eager", eager, "schedule for eager launch");
+  for (CLI::App* c : {run, sched}) {
+    c->add_flag("--cuda-graphs", graphs, "launch each step as one CUDA graph (overrides the study)");
+    c->add_flag("--eager", eager, "launch every kernel from the host (overrides the study)");
+    c->add_option("--set", request.sets,
+                  "what-if, key=value (repeatable): an engine option (engine.KEY) or an edit of every platform's "
+                  "topology; the keys are listed below")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->allow_extra_args(false);
+    c->footer("What-if keys for --set and --sweep (platforms given as topology YAML, platforms/*.yaml; engine.KEY as "
+              "in a study's engine block):\n" +
+              what_if_keys_help());
+  }
+  run->add_option("--plan", request.plans, "only these plans (names from the study, or specs like tp4, ep4, tp2xep2)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->delimiter(',');
+  run->add_option("--platform", request.platforms, "only these platforms (names under platforms/ or paths)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->delimiter(',');
+  run->add_option("--batch", request.batches, "only these batch sizes")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->delimiter(',');
+  run->add_option("--json", json_out, "write results as JSON to FILE (- for stdout)");
+  run->add_option("--csv", csv_out, "write results as CSV to FILE (- for stdout)");
+  run->add_option("--trace", trace_out, "write a Chrome-trace/Perfetto timeline of every scenario to FILE");
+  run->add_option("--timeline", timeline_out, "write the moesim timeline JSON (for `moesim diff`) to FILE; needs one scenario");
+  run->add_flag("--allow-refused", allow_refused,
+                "report plans that do not fit in memory as rows instead of failing with exit code 2");
+  run->add_option("--calibration", request.calibration,
+                  "measured calibration: 'auto' (platforms/calibration/<platform>.yaml when it exists and no --set "
+                  "edits the platform), 'none', or a calibration YAML for every platform")
+      ->capture_default_str();
+  run->add_option("--sweep", sweep_arg, "what-if sweep key=v1,v2,...: tok/s per plan against the value (table; --csv, --svg)");
+  run->add_option("--svg", svg_out, "with --sweep: write the tok/s chart as SVG to FILE");
+  run->add_option("-j,--jobs", jobs, "scenarios simulated at once (default: CPU count)")->check(CLI::PositiveNumber);
 
   CLI::App* list = app.add_subcommand("list", "list the models, platforms and studies available");
   ToolCommands tools;
   add_tool_commands(app, tools);
   PlatformCommands platform_cmds;
   add_platform_commands(app, platform_cmds);
+  ModelCommands model_cmds;
+  add_model_commands(app, model_cmds);
 
   run->fallthrough();
   sched->fallthrough();
@@ -225,49 +165,38 @@ int main(int argc, char** argv)
   try {
     if (graphs && eager)
       throw InputError("command line", "--cuda-graphs/--eager", "both given", "pass one of them");
-    tools.root = root;
-    if (run_tool_commands(tools))
+    if (graphs || eager)
+      request.cuda_graphs = graphs;
+    // The data root is looked for only by the commands that read it.
+    auto root = [&] { return find_data_root(root_option); };
+    if (run_tool_commands(tools, root))
       return 0;
-    if (run_platform_commands(platform_cmds, root))
+    if (run_model_commands(model_cmds, root))
       return 0;
+    if (*platform_cmds.platform) {
+      run_platform_commands(platform_cmds, root());
+      return 0;
+    }
     if (*list) {
-      for (const char* what : {"workloads/models", "platforms", "workloads/studies"}) {
-        std::vector<std::string> names;
-        for (const auto& e : fs::directory_iterator(fs::path(root) / what))
-          if ((e.path().extension() == ".yaml" || e.path().extension() == ".xml") &&
-              !(std::string(what) == "platforms" && e.path().stem() == "gpus")) // the GPU catalogue
-            names.push_back(e.path().stem().string());
-        std::sort(names.begin(), names.end());
-        names.erase(std::unique(names.begin(), names.end()), names.end()); // x.yaml + its generated x.xml
+      const DataListing l = list_data(root());
+      for (const auto& [what, names] : {std::pair{"workloads/models", &l.models}, std::pair{"platforms", &l.platforms},
+                                        std::pair{"workloads/studies", &l.studies}}) {
         std::cout << what << ":";
-        for (const auto& n : names)
+        for (const auto& n : *names)
           std::cout << " " << n;
         std::cout << "\n";
       }
       return 0;
     }
+    request.root = root();
     if (*sched) {
       check_writable(sched_out, "--output");
-      Study s = load_study(sched_study, root);
-      filter_study(s, {sched_plan}, sched_platform.empty() ? std::vector<std::string>{} : std::vector{sched_platform},
-                   sched_batch ? std::vector{sched_batch} : std::vector<int>{});
-      if (graphs || eager)
-        s.engine.cuda_graphs = graphs;
-      s.platforms.resize(1);
-      s.batches.resize(1);
-      PlatformFiles pfiles(root);
-      std::vector<Scenario> sc = expand_study(s, pfiles);
-      Simulation sim(sc[0].platform_path, sc[0].calibration);
-      Layout L = check_layout(s, sc[0], sim.platform().gpus());
-      BuildOptions opt{s.routing, s.engine};
-      StepShape st = step_of(s, sc[0].batch);
-      ScenarioResult fit;
-      check_memory(s, L, st, sim.platform(), fit);
-      if (fit.refused)
-        throw InputError(s.file, "plans", sched_plan + " on " + sc[0].platform_name + " at batch " +
-                                              std::to_string(st.batch) + " " + fit.refusal,
-                         "use more GPUs, a plan that splits the model further, or a smaller batch or context");
-      Schedule schedule = build_schedule(s.model, L, st, opt);
+      request.plans = {sched_plan};
+      if (!sched_platform.empty())
+        request.platforms = {sched_platform};
+      if (sched_batch)
+        request.batches = {sched_batch};
+      const Schedule schedule = schedule_of(prepare_study(request));
       write_all({{sched_out, schedule_to_json(schedule).dump(1) + "\n"}});
       return 0;
     }
@@ -275,106 +204,59 @@ int main(int argc, char** argv)
     for (const auto& [path, flag] : {std::pair{json_out, "--json"}, {csv_out, "--csv"}, {trace_out, "--trace"},
                                      {timeline_out, "--timeline"}, {svg_out, "--svg"}})
       check_writable(path, flag);
-    std::vector<Override> overrides;
-    for (const std::string& a : sets)
-      overrides.push_back(parse_override(a, "--set"));
     std::optional<SweepSpec> sweep;
     if (!sweep_arg.empty()) {
       sweep = parse_sweep(sweep_arg);
       for (const auto& [path, flag] : {std::pair{json_out, "--json"}, {trace_out, "--trace"}, {timeline_out, "--timeline"}})
         if (!path.empty())
           throw InputError("command line", flag, "not available with --sweep", "a sweep writes its table, --csv and --svg");
-      for (const Override& o : overrides)
-        if (o.key == sweep->key)
-          throw InputError("command line", o.key, "both set (--set) and swept (--sweep)", "drop one of them");
     } else if (!svg_out.empty()) {
       throw InputError("command line", "--svg", "draws a sweep's chart", "add --sweep key=v1,v2,...");
     }
-    Study s = load_study(study_name, root);
-    filter_study(s, plans, platforms, batches);
-    if (graphs || eager)
-      s.engine.cuda_graphs = graphs;
-    PlatformFiles pfiles(root);
+    const PreparedStudy prepared = prepare_study(request);
+    const Study& s = prepared.study;
+    const std::string what_if =
+        prepared.what_if.empty() ? "" : "what-if (--set): " + prepared.what_if.describe() + "\n";
     if (sweep) {
-      // Every value's scenarios in one batch of processes; the same scenario order for every value.
-      std::vector<Scenario> all;
-      size_t per = 0;
-      for (size_t i = 0; i < sweep->values.size(); i++) {
-        std::vector<Override> o = overrides;
-        o.push_back(sweep->at(i)[0]);
-        std::vector<Scenario> sc = expand_study(s, pfiles, o);
-        apply_calibration_choice(sc, calibration);
-        per = sc.size();
-        all.insert(all.end(), sc.begin(), sc.end());
-      }
-      std::vector<ScenarioOutcome> outcomes = run_scenarios(s, all, jobs, false);
-      std::vector<std::vector<ScenarioResult>> by(sweep->values.size());
-      const ScenarioResult* first_refused = nullptr;
-      for (size_t k = 0; k < outcomes.size(); k++) {
-        by[k / per].push_back(outcomes[k].result);
-        if (outcomes[k].result.refused && !first_refused)
-          first_refused = &outcomes[k].result;
-      }
-      if (first_refused && !allow_refused)
-        throw InputError(s.file, "plans", first_refused->key() + " " + first_refused->refusal,
-                         "pass --allow-refused to show such points as refused");
-      std::string fixed;
-      for (const Override& o : overrides)
-        fixed += (fixed.empty() ? "what-if (--set): " : ", ") + o.key + "=" + o.value;
+      const SweepRun r = run_sweep(prepared, *sweep, jobs, allow_refused);
       std::vector<PendingFile> files;
-      files.push_back({"-", (fixed.empty() ? "" : fixed + "\n") + render_sweep(s, *sweep, by)});
+      files.push_back({"-", what_if + render_sweep(s, *sweep, r.by_value)});
       if (!csv_out.empty())
-        files.push_back({csv_out, render_sweep_csv(s, *sweep, by)});
+        files.push_back({csv_out, render_sweep_csv(s, *sweep, r.by_value)});
       if (!svg_out.empty())
-        files.push_back({svg_out, render_sweep_svg(s, *sweep, by)});
+        files.push_back({svg_out, render_sweep_svg(s, *sweep, r.by_value)});
       write_all(files);
       return 0;
     }
-    std::vector<Scenario> scenarios = expand_study(s, pfiles, overrides);
-    apply_calibration_choice(scenarios, calibration);
-    if (!timeline_out.empty() && scenarios.size() != 1)
-      throw InputError("command line", "--timeline",
-                       "needs exactly one scenario but the selection has " + std::to_string(scenarios.size()),
-                       "narrow it with --plan, --platform and --batch");
-    const bool keep = !trace_out.empty() || !timeline_out.empty();
-    std::vector<ScenarioOutcome> outcomes = run_scenarios(s, scenarios, jobs, keep);
-    std::vector<ScenarioResult> results;
-    int refused = 0;
-    const ScenarioResult* first_refused = nullptr;
-    for (const auto& o : outcomes) {
-      results.push_back(o.result);
-      if (o.result.refused && !refused++)
-        first_refused = &o.result;
+    if (!timeline_out.empty()) {
+      const size_t n = s.platforms.size() * s.batches.size() * s.plans.size();
+      if (n != 1)
+        throw InputError("command line", "--timeline",
+                         "needs exactly one scenario but the selection has " + std::to_string(n),
+                         "narrow it with --plan, --platform and --batch");
     }
-    if (refused && !allow_refused)
-      throw InputError(s.file, "plans",
-                       first_refused->key() + " " + first_refused->refusal +
-                           (refused > 1 ? " (and " + std::to_string(refused - 1) + " more scenarios do not fit)" : ""),
-                       "use more GPUs, a plan that splits the model further, a smaller batch or context, or pass "
-                       "--allow-refused to list them as refused rows");
+    const bool keep = !trace_out.empty() || !timeline_out.empty();
+    const StudyRun r = run_study(prepared, jobs, keep);
+    const std::vector<ScenarioResult> results = r.results();
+    check_refusals(s, results, allow_refused);
     std::vector<PendingFile> files;
-    std::string what_if;
-    for (const Override& o : overrides)
-      what_if += (what_if.empty() ? "what-if (--set): " : ", ") + o.key + "=" + o.value;
-    if (!what_if.empty())
-      what_if += "\n\n";
-    files.push_back({"-", what_if + render_table(s, results) + render_explanation(s, results)});
+    files.push_back({"-", (what_if.empty() ? "" : what_if + "\n") + render_table(s, results) + render_explanation(s, results)});
     if (!json_out.empty())
       files.push_back({json_out, render_json(s, results).dump(1) + "\n"});
     if (!csv_out.empty())
       files.push_back({csv_out, render_csv(results)});
     if (!trace_out.empty()) {
       std::vector<NamedTimeline> tl;
-      for (const auto& o : outcomes)
+      for (const auto& o : r.outcomes)
         if (o.timeline)
           tl.push_back({o.result.key(), *o.timeline});
       files.push_back({trace_out, chrome_trace(tl).dump() + "\n"});
     }
     if (!timeline_out.empty()) {
-      if (!outcomes[0].timeline)
+      if (!r.outcomes[0].timeline)
         throw InputError("command line", "--timeline", "the scenario was refused, so there is no timeline",
                          "pick a plan that fits");
-      files.push_back({timeline_out, timeline_to_json(*outcomes[0].timeline).dump(1) + "\n"});
+      files.push_back({timeline_out, timeline_to_json(*r.outcomes[0].timeline).dump(1) + "\n"});
     }
     write_all(files);
     return 0;

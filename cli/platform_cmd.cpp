@@ -1,6 +1,6 @@
 #include "cli/platform_cmd.hpp"
 
-#include "cli/platform_files.hpp"
+#include "pipeline/platform_files.hpp"
 #include "core/error.hpp"
 #include "topology/drawing.hpp"
 #include "topology/show.hpp"

@@ -1,18 +1,12 @@
 #include "cli/tools.hpp"
 
-#include "core/calibration.hpp"
 #include "core/error.hpp"
 #include "core/nccl_tests.hpp"
-#include "core/study.hpp"
 #include "report/diff.hpp"
-#include "sim/simulation.hpp"
 
-#include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -42,138 +36,35 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
   t.diff->add_option("--top", t.top, "how many op families to list as largest contributors")->check(CLI::PositiveNumber);
   t.diff->fallthrough();
 
+  NcclTestsRequest& n = t.nccl_request;
   t.nccl = app.add_subcommand("nccl-tests", "simulate an nccl-tests run and print its table (size, time, algbw, busbw)");
-  t.nccl->add_option("--platform", t.platform, "platform name or path")->required();
-  t.nccl->add_option("--op", t.op, "all_reduce, all_gather, reduce_scatter, alltoall or sendrecv")->capture_default_str();
-  t.nccl->add_option("-b,--minbytes", t.min_bytes, "smallest size (K, M, G suffixes)")->capture_default_str();
-  t.nccl->add_option("-e,--maxbytes", t.max_bytes, "largest size")->capture_default_str();
-  t.nccl->add_option("-f,--stepfactor", t.factor, "size multiplier")->capture_default_str();
-  t.nccl->add_option("-g,--ngpus", t.gpus, "GPUs taking part (default: all of the platform's)");
-  t.nccl->add_option("--calibration", t.calibration,
+  t.nccl->add_option("--platform", n.platform, "platform name or path")->required();
+  t.nccl->add_option("--op", n.op, "all_reduce, all_gather, reduce_scatter, alltoall or sendrecv")->capture_default_str();
+  t.nccl->add_option("-b,--minbytes", n.min_bytes, "smallest size (K, M, G suffixes: powers of 1024)")->capture_default_str();
+  t.nccl->add_option("-e,--maxbytes", n.max_bytes, "largest size")->capture_default_str();
+  t.nccl->add_option("-f,--stepfactor", n.factor, "size multiplier (whole, at least 2)")->capture_default_str();
+  t.nccl->add_option("-g,--ngpus", n.gpus, "GPUs taking part (default: all of the platform's)");
+  t.nccl->add_option("--calibration", n.calibration,
                      "calibration YAML; 'auto' = platforms/calibration/<platform>.yaml if it exists, 'none' (or '') = none")
       ->capture_default_str();
   t.nccl->fallthrough();
 
+  CalibrateRequest& c = t.cal_request;
   t.calibrate = app.add_subcommand("calibrate", "fit a platform's calibration: collective curves from nccl-tests "
                                                 "logs, kernel tables and host costs from moesim-validate bench-kernels");
-  t.calibrate->add_option("--nccl-tests", t.logs,
+  t.calibrate->add_option("--nccl-tests", c.nccl_tests,
                           "nccl-tests output files (plain text or -J JSON; moesim-validate bench-collectives writes the same)");
-  t.calibrate->add_option("--bench-kernels", t.kernel_benches, "moesim-validate bench-kernels --json files");
-  t.calibrate->add_option("--platform", t.cal_platform, "the platform name the logs were measured on")->required();
+  t.calibrate->add_option("--bench-kernels", c.kernel_benches, "moesim-validate bench-kernels --json files");
+  t.calibrate->add_option("--platform", c.platform, "the platform name the logs were measured on")->required();
   t.calibrate->add_option("-o,--output", t.cal_out, "calibration YAML to write (e.g. platforms/calibration/NAME.yaml)")
       ->required();
-  t.calibrate->add_option("--op", t.cal_op, "the collective, for logs that do not say (old nccl-tests)");
-  t.calibrate->add_option("--measured-on", t.cal_measured_on,
+  t.calibrate->add_option("--op", c.op_hint, "the collective, for logs that do not say (old nccl-tests)");
+  t.calibrate->add_option("--measured-on", c.measured_on,
                           "card, driver, CUDA, NCCL, date and environment of the measurement (default: from the logs)");
   t.calibrate->fallthrough();
 }
 
-double parse_size(const std::string& s, const std::string& flag)
-{
-  size_t pos = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &pos);
-  } catch (const std::exception&) {
-    pos = 0;
-  }
-  std::string unit = s.substr(pos);
-  double mul = unit.empty() ? 1 : unit == "K" ? 1024.0 : unit == "M" ? 1048576.0 : unit == "G" ? 1073741824.0 : -1;
-  if (pos == 0 || mul < 0 || !(v > 0))
-    throw InputError("command line", flag, "cannot read size '" + s + "'", "write e.g. 8, 64K, 256M or 1G");
-  return v * mul;
-}
-
-namespace {
-
-// One op per size, back to back, on ranks 0..g-1; returns each size's simulated time.
-std::vector<NcclTestsTableRow> simulate_nccl_tests(const ToolCommands& t, OpKind kind, int& g)
-{
-  const std::string plat = resolve_platform_path(t.platform, t.root);
-  Simulation sim(plat, t.calibration == "none" ? "" : t.calibration);
-  const int world = sim.platform().gpus();
-  g = t.gpus ? t.gpus : world;
-  if (g < 2 || g > world)
-    throw InputError(plat, "-g", "needs between 2 and " + std::to_string(world) + " GPUs, got " + std::to_string(g),
-                     "pass -g with at most the platform's GPU count");
-  if (!(t.factor > 1))
-    throw InputError("command line", "-f", "the step factor must be above 1", "pass e.g. -f 2");
-  Schedule s;
-  s.layout.world = world;
-  s.layout.plan.name = "nccl-tests";
-  Group grp;
-  for (int r = 0; r < g; r++)
-    grp.ranks.push_back(r);
-  s.layout.groups.push_back(grp);
-  s.engine.cuda_graphs = true;
-  s.engine.graph_launch_s = 0;
-  s.ranks.resize(world);
-  for (int r = 0; r < world; r++)
-    s.ranks[r].rank = r;
-  std::vector<NcclTestsTableRow> rows;
-  const double lo = parse_size(t.min_bytes, "-b"), hi = parse_size(t.max_bytes, "-e");
-  if (lo > hi)
-    throw InputError("command line", "-b", "larger than -e", "pass -b <= -e");
-  for (double size = lo; size <= hi * (1 + 1e-12); size *= t.factor) {
-    // nccl-tests rounds the size down to whole elements per rank (bf16: 2 bytes).
-    const double per = std::floor(size / (2.0 * g)) * 2.0 * g;
-    const double bytes = (kind == OpKind::all_reduce || kind == OpKind::send) ? std::floor(size / 2) * 2 : per;
-    if (bytes <= 0)
-      continue;
-    rows.push_back({bytes, kind == OpKind::all_gather || kind == OpKind::reduce_scatter ? bytes / 2 / g : bytes / 2, 0});
-    const int coll = static_cast<int>(rows.size()) - 1;
-    for (int r = 0; r < g; r++) {
-      Op op;
-      op.name = "size" + std::to_string(coll);
-      if (kind == OpKind::send) {
-        // sendrecv_perf: every rank sends to the next and receives from the previous.
-        op.kind = OpKind::recv;
-        op.peer = (r + g - 1) % g;
-        op.tag = coll * g + op.peer;
-        op.comm_bytes = bytes;
-        op.id = static_cast<int>(s.ranks[r].ops.size());
-        const int recv_id = op.id;
-        s.ranks[r].ops.push_back(op);
-        Op snd = op;
-        snd.kind = OpKind::send;
-        snd.peer = (r + 1) % g;
-        snd.tag = coll * g + r;
-        snd.stream = 1;
-        snd.id = recv_id + 1;
-        if (recv_id > 0)
-          snd.deps = {recv_id - 2 >= 0 ? recv_id - 2 : 0};
-        s.ranks[r].ops.push_back(snd);
-        continue;
-      }
-      op.kind = kind;
-      op.group = 0;
-      op.coll = coll;
-      op.comm_bytes = kind == OpKind::all_to_all ? bytes * (g - 1) / g : bytes;
-      if (kind == OpKind::all_to_all) {
-        op.peer_bytes.assign(g, bytes / g);
-        op.peer_bytes[r] = 0;
-      }
-      op.id = static_cast<int>(s.ranks[r].ops.size());
-      s.ranks[r].ops.push_back(op);
-    }
-  }
-  s.collectives = kind == OpKind::send ? 0 : static_cast<int>(rows.size());
-  SimOutput out = sim.run(s);
-  // Each size's time: from the first rank starting it to the last finishing it.
-  std::vector<double> start(rows.size(), 1e300), end(rows.size(), 0);
-  for (const TimelineEvent& e : out.timeline.events) {
-    const int k = std::stoi(e.name.substr(4));
-    start[k] = std::min(start[k], e.start);
-    end[k] = std::max(end[k], e.end);
-  }
-  for (size_t k = 0; k < rows.size(); k++)
-    rows[k].seconds = end[k] - start[k];
-  return rows;
-}
-
-} // namespace
-
-bool run_tool_commands(const ToolCommands& t)
+bool run_tool_commands(ToolCommands& t, const std::function<std::string()>& root)
 {
   if (t.diff && *t.diff) {
     const Timeline p = load_timeline(t.predicted), m = load_timeline(t.measured);
@@ -188,59 +79,15 @@ bool run_tool_commands(const ToolCommands& t)
     return true;
   }
   if (t.nccl && *t.nccl) {
-    OpKind kind;
-    try {
-      kind = nccl_tests_op(t.op);
-    } catch (const std::invalid_argument& e) {
-      throw InputError("command line", "--op", e.what(), "pass one of those");
-    }
-    int g = 0;
-    std::vector<NcclTestsTableRow> rows = simulate_nccl_tests(t, kind, g);
-    std::cout << "# moesim simulation of " << nccl_tests_binary(kind) << " on " << t.platform << ", " << g
+    t.nccl_request.root = root();
+    const NcclTestsRun run = simulate_nccl_tests(t.nccl_request);
+    std::cout << "# moesim simulation of " << nccl_tests_binary(run.kind) << " on " << run.platform << ", " << run.ranks
               << " GPUs\n";
-    std::cout << format_nccl_tests_table(kind, g, rows);
+    std::cout << format_nccl_tests_table(run.kind, run.ranks, run.rows);
     return true;
   }
   if (t.calibrate && *t.calibrate) {
-    Calibration c;
-    c.platform = t.cal_platform;
-    if (t.logs.empty() && t.kernel_benches.empty())
-      throw InputError("command line", "calibrate", "nothing to fit",
-                       "pass --nccl-tests LOG... and/or --bench-kernels JSON...");
-    c.source = "moesim calibrate";
-    if (!t.logs.empty())
-      c.source += " --nccl-tests";
-    for (const std::string& path : t.logs) {
-      NcclTestsLog log = parse_nccl_tests_log(path, t.cal_op);
-      if (c.find(log.kind, log.ranks))
-        throw InputError(path, "", "a second log of " + nccl_tests_binary(log.kind) + " on " +
-                                       std::to_string(log.ranks) + " ranks",
-                         "pass one log per collective and GPU count");
-      CollectiveCurve cv;
-      cv.kind = log.kind;
-      cv.ranks = log.ranks;
-      for (const NcclTestsRow& r : log.rows)
-        if (r.bytes > 0 && r.seconds > 0)
-          cv.points.push_back({r.bytes, r.seconds});
-      std::sort(cv.points.begin(), cv.points.end());
-      c.collectives.push_back(cv);
-      c.source += " " + std::filesystem::path(path).filename().string();
-      if (c.measured_on.empty())
-        c.measured_on = log.devices + (log.nccl_version.empty() ? "" : ", NCCL " + log.nccl_version);
-    }
-    if (!t.kernel_benches.empty())
-      c.source += " --bench-kernels";
-    for (const std::string& path : t.kernel_benches) {
-      std::ifstream in(path);
-      if (!in)
-        throw InputError(path, "--bench-kernels", "file not found or unreadable", "check the path");
-      std::stringstream text;
-      text << in.rdbuf();
-      add_kernel_bench(c, text.str(), path);
-      c.source += " " + std::filesystem::path(path).filename().string();
-    }
-    if (!t.cal_measured_on.empty())
-      c.measured_on = t.cal_measured_on;
+    const Calibration c = fit_calibration(t.cal_request);
     std::ofstream o(t.cal_out + ".tmp");
     o << calibration_to_yaml(c);
     o.close();

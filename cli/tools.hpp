@@ -1,8 +1,13 @@
-// The commands around the simulator that compare and calibrate: `moesim diff` (and, with the
-// validation harness, the calibration tools). Kept out of main.cpp so each command is one small unit.
+// The commands around the simulator that compare and calibrate: `moesim diff`, `moesim nccl-tests`
+// and `moesim calibrate`: their arguments, and what they print. The work is in report/ (diff) and
+// pipeline/ (nccl_tests_run, calibrate).
 #pragma once
+#include "pipeline/calibrate.hpp"
+#include "pipeline/nccl_tests_run.hpp"
+
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <string>
 
 namespace moesim {
@@ -11,22 +16,16 @@ struct ToolCommands {
   CLI::App* diff = nullptr;
   std::string predicted, measured, json_out;
   int top = 10;
-  // moesim nccl-tests: the simulated table in nccl-tests' layout
   CLI::App* nccl = nullptr;
-  std::string platform, op = "all_reduce", min_bytes = "8", max_bytes = "256M", calibration = "auto";
-  double factor = 2;
-  int gpus = 0;
-  // moesim calibrate [--nccl-tests logs...] [--bench-kernels json...]
+  NcclTestsRequest nccl_request;
   CLI::App* calibrate = nullptr;
-  std::vector<std::string> logs, kernel_benches;
-  std::string cal_platform, cal_out, cal_op, cal_measured_on;
-  std::string root;
+  CalibrateRequest cal_request;
+  std::string cal_out;
 };
 
 void add_tool_commands(CLI::App& app, ToolCommands& t);
-// "256M" -> 268435456 (K, M, G are powers of 1024, as nccl-tests reads them).
-double parse_size(const std::string& s, const std::string& flag);
-// Runs the tool command that was given; returns false if none was. Throws InputError on bad input.
-bool run_tool_commands(const ToolCommands& t);
+// Runs the tool command that was given; returns false if none was. `root` gives the data root
+// when a command needs it. Throws InputError on bad input.
+bool run_tool_commands(ToolCommands& t, const std::function<std::string()>& root);
 
 } // namespace moesim

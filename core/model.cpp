@@ -45,22 +45,32 @@ int Model::moe_layer_count() const
   return n;
 }
 
+ParamParts Model::param_parts() const
+{
+  ParamParts p;
+  const double h = hidden;
+  p.embedding = h * vocab;
+  p.lm_head = tied_embeddings ? 0.0 : h * vocab;
+  p.attention = static_cast<double>(attn.params(hidden));
+  p.dense_ffn = 3.0 * h * dense_intermediate;
+  p.expert = static_cast<double>(moe.expert_params(hidden));
+  p.shared_experts = static_cast<double>(moe.shared_params(hidden));
+  p.router = static_cast<double>(moe.router_params(hidden));
+  p.layers = layers;
+  p.moe_layers = moe_layer_count();
+  p.dense_layers = layers - p.moe_layers;
+  return p;
+}
+
 ParamCounts Model::param_counts() const
 {
+  const ParamParts p = param_parts();
   ParamCounts c;
-  const double h = hidden;
-  c.input_embedding = h * vocab;
-  const double head = tied_embeddings ? 0.0 : h * vocab;
-  const int n_moe = moe_layer_count();
-  const int n_dense = layers - n_moe;
-  const double attention = static_cast<double>(attn.params(hidden)) * layers;
-  const double dense_ffn = 3.0 * h * dense_intermediate * n_dense;
-  const double per_moe_fixed = static_cast<double>(moe.shared_params(hidden) + moe.router_params(hidden));
-  const double routed_all = static_cast<double>(moe.expert_params(hidden)) * moe.experts;
-  const double routed_active = static_cast<double>(moe.expert_params(hidden)) * moe.top_k;
-  const double common = c.input_embedding + head + attention + dense_ffn + per_moe_fixed * n_moe;
-  c.total = common + routed_all * n_moe;
-  c.active = common + routed_active * n_moe;
+  c.input_embedding = p.embedding;
+  const double common = p.embedding + p.lm_head + p.attention * p.layers + p.dense_ffn * p.dense_layers +
+                        (p.shared_experts + p.router) * p.moe_layers;
+  c.total = common + p.expert * moe.experts * p.moe_layers;
+  c.active = common + p.expert * moe.top_k * p.moe_layers;
   return c;
 }
 

@@ -49,6 +49,18 @@ struct ModelDtypes {
   Dtype kv_cache = Dtype::bf16;
 };
 
+// The parameters of each part of the model, per layer where a part repeats.
+struct ParamParts {
+  double embedding = 0;      // the input table, vocab x hidden
+  double lm_head = 0;        // vocab x hidden, 0 when tied to the input table
+  double attention = 0;      // one layer's attention projections
+  double dense_ffn = 0;      // one dense layer's FFN (gate, up, down)
+  double expert = 0;         // one routed expert (gate, up, down)
+  double shared_experts = 0; // one MoE layer's shared experts together
+  double router = 0;         // one MoE layer's router
+  int layers = 0, moe_layers = 0, dense_layers = 0; // dense_layers: layers with the dense FFN
+};
+
 struct ParamCounts {
   double total = 0;
   double active = 0;                  // top-k routed experts + everything else
@@ -71,7 +83,8 @@ struct Model {
 
   bool is_moe_layer(int layer) const;
   int moe_layer_count() const;
-  ParamCounts param_counts() const;
+  ParamParts param_parts() const;
+  ParamCounts param_counts() const; // from param_parts()
   // Bytes of all weights (as stored, scales included).
   double weight_bytes() const;
 };

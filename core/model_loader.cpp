@@ -123,7 +123,7 @@ ModelFile load_model_file(const std::string& path)
   Model& m = out.model;
   m.file = path;
   m.name = f.str("name");
-  f.str("source");
+  out.source = f.str("source");
   m.hidden = positive(f, "hidden");
   m.layers = positive(f, "layers");
   m.dense_layers = non_negative(f, "dense_layers", 0);
@@ -142,8 +142,13 @@ ModelFile load_model_file(const std::string& path)
   if (m.moe_layer_count() < m.layers && m.dense_intermediate == 0)
     f.fail("dense_intermediate", "the model has dense layers but no dense FFN width",
            "set dense_intermediate to intermediate_size from config.json");
-  Fields o(path, f.node("official"), "official");
-  OfficialParams& off = out.official;
+  const std::optional<YAML::Node> official = f.maybe("official");
+  if (!official) {
+    f.finish();
+    return out;
+  }
+  Fields o(path, *official, "official");
+  OfficialParams& off = out.official.emplace();
   off.total = o.num("total");
   off.active = o.num("active");
   off.active_counts_input_embedding = o.boolean("active_counts_input_embedding", true);

@@ -1,7 +1,9 @@
 // Reads workloads/models/*.yaml into a Model. Rejects unknown keys and impossible values.
+// `official:` (the vendor's parameter counts) is optional.
 #pragma once
 #include "core/model.hpp"
 
+#include <optional>
 #include <string>
 
 namespace moesim {
@@ -22,7 +24,10 @@ struct OfficialParams {
 
 struct ModelFile {
   Model model;
-  OfficialParams official;
+  std::string source;                    // where the figures come from (the file's `source:`)
+  // The vendor's counts, for a model someone published (`official:`); a what-if model nobody
+  // published, or one imported from a config.json, has none.
+  std::optional<OfficialParams> official;
 };
 
 ModelFile load_model_file(const std::string& path);

@@ -1,4 +1,4 @@
-#include "cli/platform_files.hpp"
+#include "pipeline/platform_files.hpp"
 
 #include "core/error.hpp"
 #include "core/study.hpp"
@@ -50,7 +50,7 @@ PlatformFile PlatformFiles::get(const std::string& name_or_path, const std::vect
       throw InputError(path, flag,
                        "what-if overrides edit a topology YAML, and this SimGrid XML platform has none beside it",
                        "write a topology YAML for it (platforms/README.md), or drop " + flag);
-    return {stem, path, "auto"};
+    return {stem, path, path, false};
   }
   std::string key = path;
   for (const Override& o : overrides)
@@ -70,12 +70,7 @@ PlatformFile PlatformFiles::get(const std::string& name_or_path, const std::vect
   f.close();
   if (!f)
     throw std::runtime_error("cannot write " + out.string());
-  // A measured calibration belongs to the machine as it is: beside the YAML, and only unmodified.
-  std::string cal;
-  const fs::path c = fs::path(path).parent_path() / "calibration" / (stem + ".yaml");
-  if (overrides.empty() && fs::exists(c))
-    cal = c.string();
-  return made_[key] = {stem, out.string(), cal};
+  return made_[key] = {stem, path, out.string(), !overrides.empty()};
 }
 
 } // namespace moesim

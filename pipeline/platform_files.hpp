@@ -15,9 +15,10 @@
 namespace moesim {
 
 struct PlatformFile {
-  std::string name;        // what reports call it: the source's file stem
-  std::string xml;         // the file to load
-  std::string calibration; // for Simulation: "auto", a path, or "" (none)
+  std::string name;   // what reports call it: the source's file stem
+  std::string source; // the file the study or the user named (topology YAML or SimGrid XML)
+  std::string xml;    // the file to load
+  bool edited = false; // what-if overrides were applied (a machine nobody measured)
 };
 
 class PlatformFiles {

@@ -1,12 +1,10 @@
-// Sweeps: one what-if parameter over a list of values (moesim run --sweep key=v1,v2,...). Every
-// value reruns the study on modified platforms; the report is decode (or prefill) tok/s per plan
-// against the value, per platform and batch, says where a plan overtakes the fastest one, and comes
-// as a table, CSV and a hand-written SVG line chart (deterministic).
+// Sweeps: one what-if key over a list of values (moesim run --sweep key=v1,v2,...). Every value
+// reruns the study with that key set (a topology key on modified platforms, or an engine option:
+// what_if.hpp); the results come back per value, in the same scenario order for every value.
 #pragma once
-#include "core/study.hpp"
-#include "report/result.hpp"
-#include "topology/overrides.hpp"
+#include "pipeline/study_run.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,15 +13,24 @@ namespace moesim {
 struct SweepSpec {
   std::string key;
   std::vector<std::string> values;
-  std::vector<Override> at(size_t i) const { return {{key, values.at(i)}}; }
 };
 
-// "key=v1,v2,..." with at least two values; each is checked before anything runs.
+// "key=v1,v2,..." with at least two distinct values; each is checked before anything runs.
 SweepSpec parse_sweep(const std::string& arg);
 
-// by_value[i]: the study's results with values[i] applied, in the same scenario order for every i.
-std::string render_sweep(const Study& s, const SweepSpec& sw, const std::vector<std::vector<ScenarioResult>>& by_value);
-std::string render_sweep_csv(const Study& s, const SweepSpec& sw, const std::vector<std::vector<ScenarioResult>>& by_value);
-std::string render_sweep_svg(const Study& s, const SweepSpec& sw, const std::vector<std::vector<ScenarioResult>>& by_value);
+// The value as a number in SI units for plotting (B/s, s, B, FLOP/s, a ratio), or nullopt for
+// words (on/off, true/false, ring/tree, fused/per_expert).
+std::optional<double> sweep_number(const std::string& key, const std::string& value);
+// A number of `key`'s dimension for people: "96.5 GB/s", "3.2 us".
+std::string format_sweep_number(const std::string& key, double v);
+
+// by_value[i]: the study's results with values[i] applied.
+struct SweepRun {
+  std::vector<std::vector<ScenarioResult>> by_value;
+};
+// Runs every value's scenarios in one batch of processes. Throws InputError before running when
+// the swept key is also set (--set, or --cuda-graphs/--eager for engine.cuda_graphs), and after,
+// naming the first refused point, unless `allow_refused`.
+SweepRun run_sweep(const PreparedStudy& p, const SweepSpec& sw, int jobs, bool allow_refused);
 
 } // namespace moesim

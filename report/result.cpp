@@ -29,6 +29,7 @@ nlohmann::json result_to_json(const ScenarioResult& r)
   j["platform"] = r.platform;
   j["platform_description"] = r.platform_description;
   j["calibration"] = r.calibration;
+  j["calibration_file"] = r.calibration_file;
   j["gpu_model"] = r.gpu_model;
   j["gpus"] = r.gpus;
   j["phase"] = to_string(r.phase);
@@ -68,6 +69,7 @@ ScenarioResult result_from_json(const nlohmann::json& j)
   r.platform = j.at("platform");
   r.platform_description = j.at("platform_description");
   r.calibration = j.value("calibration", "");
+  r.calibration_file = j.value("calibration_file", "");
   r.gpu_model = j.at("gpu_model");
   r.gpus = j.at("gpus");
   r.phase = j.at("phase") == "decode" ? Phase::decode : Phase::prefill;

@@ -19,6 +19,7 @@ struct ScenarioResult {
   std::string platform_description;
   std::string gpu_model;
   std::string calibration;  // what was measured and on what ("" when the roofline and NCCL's model alone)
+  std::string calibration_file; // the calibration YAML applied ("" for none)
   int gpus = 0;
   Phase phase = Phase::decode;
   int batch = 0;

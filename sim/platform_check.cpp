@@ -56,7 +56,9 @@ void check_zone(const std::string& file, const pt::ptree& zone)
 
 } // namespace
 
-void check_platform_xml(const std::string& file)
+namespace {
+
+pt::ptree read_platform(const std::string& file)
 {
   pt::ptree tree;
   try {
@@ -71,6 +73,87 @@ void check_platform_xml(const std::string& file)
   for (const auto& [tag, child] : *platform)
     if (tag == "zone")
       check_zone(file, child);
+  return *platform;
+}
+
+// The value of <prop id="id"> directly under `n`, or "".
+std::string prop(const pt::ptree& n, const std::string& id)
+{
+  for (const auto& [tag, child] : n)
+    if (tag == "prop" && attr(child, "id") == id)
+      return attr(child, "value");
+  return "";
+}
+
+// Every <host> under `n`, at any depth, by id.
+void collect_hosts(const pt::ptree& n, std::map<std::string, const pt::ptree*>& hosts)
+{
+  for (const auto& [tag, child] : n) {
+    if (tag == "host")
+      hosts.emplace(attr(child, "id"), &child);
+    else if (tag == "zone" || tag == "cluster")
+      collect_hosts(child, hosts);
+  }
+}
+
+} // namespace
+
+void check_platform_xml(const std::string& file)
+{
+  (void)read_platform(file);
+}
+
+std::vector<XmlGpu> platform_gpus_from_xml(const std::string& file)
+{
+  const pt::ptree platform = read_platform(file);
+  // moesim.gpus on the top zone, or on the one zone inside it (as Platform reads it).
+  std::string n;
+  for (const auto& [tag, zone] : platform) {
+    if (tag != "zone")
+      continue;
+    n = prop(zone, "moesim.gpus");
+    if (n.empty()) {
+      int zones = 0;
+      const pt::ptree* only = nullptr;
+      for (const auto& [ctag, child] : zone)
+        if (ctag == "zone")
+          zones++, only = &child;
+      if (zones == 1)
+        n = prop(*only, "moesim.gpus");
+    }
+    break;
+  }
+  if (n.empty())
+    throw InputError(file, "moesim.gpus", "missing zone property", "add <prop id=\"moesim.gpus\" value=\"N\"/> to the zone");
+  auto number = [&](const std::string& v, const std::string& key) {
+    try {
+      size_t pos = 0;
+      const double d = std::stod(v, &pos);
+      if (pos == v.size() && d >= 0)
+        return d;
+    } catch (const std::exception&) {
+    }
+    throw InputError(file, key, "'" + v + "' is not a non-negative number", "write a plain number, e.g. 3.35e12");
+  };
+  const double count = number(n, "zone.moesim.gpus");
+  if (count < 1 || count != static_cast<double>(static_cast<int>(count)))
+    throw InputError(file, "moesim.gpus", "must be a whole number of at least 1", "set it to the number of gpuN hosts");
+  std::map<std::string, const pt::ptree*> hosts;
+  collect_hosts(platform, hosts);
+  std::vector<XmlGpu> gpus;
+  for (int r = 0; r < static_cast<int>(count); r++) {
+    const std::string name = "gpu" + std::to_string(r);
+    const auto it = hosts.find(name);
+    if (it == hosts.end())
+      throw InputError(file, name, "no host named " + name + " although moesim.gpus is " + n,
+                       "name the GPU hosts gpu0..gpu" + std::to_string(static_cast<int>(count) - 1));
+    const std::string mem = prop(*it->second, "mem_bytes");
+    if (mem.empty())
+      throw InputError(file, name + ".mem_bytes", "missing property",
+                       "add <prop id=\"mem_bytes\" value=\"...\"/> (see platforms/README.md)");
+    gpus.push_back({name, number(mem, name + ".mem_bytes")});
+  }
+  return gpus;
 }
 
 } // namespace moesim
