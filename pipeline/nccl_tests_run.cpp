@@ -5,6 +5,7 @@
 #include "core/nccl_tests_shape.hpp"
 #include "pipeline/calibrations.hpp"
 #include "pipeline/platform_files.hpp"
+#include "sim/platform_check.hpp"
 #include "sim/simulation.hpp"
 
 #include <algorithm>
@@ -102,13 +103,15 @@ NcclTestsRun simulate_nccl_tests(const NcclTestsRequest& q)
   const CalibrationChoice choice = parse_calibration_choice(q.calibration, "--calibration");
   PlatformFiles files(q.root);
   const PlatformFile f = files.get(q.platform, {});
+  // Every check before the engine starts (one per process): the GPU count from the XML.
+  const int world = static_cast<int>(platform_gpus_from_xml(f.xml).size());
+  run.ranks = q.gpus ? q.gpus : world;
+  // One rank moves nothing between GPUs: the network model has no time to give it.
+  if (run.ranks < 2 || run.ranks > world)
+    throw InputError(f.source, "-g", "needs between 2 and " + std::to_string(world) + " GPUs, got " + std::to_string(run.ranks),
+                     "pass -g with at most the platform's GPU count");
   Calibrations calibrations;
   Simulation sim(f.xml, calibrations.get(resolve_calibration_file(choice, f.source, f.edited)));
-  const int world = sim.platform().gpus();
-  run.ranks = q.gpus ? q.gpus : world;
-  if (run.ranks < 1 || run.ranks > world)
-    throw InputError(f.source, "-g", "needs between 1 and " + std::to_string(world) + " GPUs, got " + std::to_string(run.ranks),
-                     "pass -g with at most the platform's GPU count");
   NcclTestsSchedule ns =
       nccl_tests_schedule(run.kind, nccl_tests_sizes(lo, hi, static_cast<std::size_t>(q.factor)), run.ranks, world);
   const SimOutput out = sim.run(ns.schedule);

@@ -1,4 +1,5 @@
 // moesim-validate: the GPU side of moesim.
+//   --version               the project version and the git commit it was built from
 //   --info                  this machine's CUDA devices, driver, runtime and NCCL versions, as JSON
 //   --check-schedule FILE   what replaying FILE would need, per rank (no GPU needed)
 //   run SCHEDULE.json --out TIMELINE.json [--graph] [--iters N] [--warmup N] [--seed S] [--platform NAME]
@@ -17,6 +18,7 @@
 // No CLI11 here: it belongs to cli/, and the GPU machines build without it.
 #include "core/error.hpp"
 #include "core/schedule_json.hpp"
+#include "core/version.hpp"
 #include "validate/collectives_bench.hpp"
 #include "validate/comm_plan.hpp"
 #include "validate/device_info.hpp"
@@ -41,7 +43,8 @@ using namespace moesim;
 namespace {
 
 const char* const usage =
-    "usage: moesim-validate --info\n"
+    "usage: moesim-validate --version\n"
+    "       moesim-validate --info\n"
     "       moesim-validate --check-schedule FILE\n"
     "       moesim-validate run SCHEDULE.json --out TIMELINE.json [--graph] [--iters N] [--warmup N] [--seed S]\n"
     "                           [--platform NAME]\n"
@@ -133,6 +136,10 @@ int main(int argc, char** argv)
   try {
     if (args.size() == 1 && (args[0] == "-h" || args[0] == "--help")) {
       std::fputs(usage, stdout);
+      return 0;
+    }
+    if (args.size() == 1 && args[0] == "--version") {
+      std::printf("%s\n", version_line("moesim-validate").c_str());
       return 0;
     }
     if (args.size() == 1 && args[0] == "--info") {

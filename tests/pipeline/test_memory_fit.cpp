@@ -1,0 +1,61 @@
+// The memory-fit rule (pipeline/memory_fit.hpp): the busiest rank against the smallest GPU's usable
+// memory, and a refusal with the numbers when it does not fit.
+#include "core/model_loader.hpp"
+#include "pipeline/memory_fit.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace moesim;
+
+namespace {
+
+struct Case {
+  Model model;
+  Layout layout;
+  StepShape step;
+  MemoryUse busiest;
+  int busiest_rank = 0;
+};
+
+// Qwen3-30B-A3B under tp2xpp2 at batch 8, context 4096: pipeline stages hold different layers and
+// the last holds the LM head, so the ranks differ.
+Case qwen_tp2xpp2()
+{
+  Case c;
+  c.model = load_model_file(std::string(MOESIM_SOURCE_DIR) + "/workloads/models/qwen3-30b-a3b.yaml").model;
+  c.layout = make_layout(Plan::parse("tp2xpp2"), c.model, 4);
+  c.step.batch = 8;
+  c.step.context = 4096;
+  for (int r = 0; r < 4; r++) {
+    const MemoryUse m = memory_per_rank(c.model, c.layout, c.step, r);
+    if (m.total() > c.busiest.total())
+      c.busiest = m, c.busiest_rank = r;
+  }
+  return c;
+}
+
+} // namespace
+
+TEST_CASE("memory fit: the busiest rank against the smallest GPU, utilisation applied", "[quick][pipeline]")
+{
+  const Case c = qwen_tp2xpp2();
+  const double need = c.busiest.total();
+  REQUIRE(need > 0);
+  // GPUs of 2x and 4x what the busiest rank needs at utilisation 0.5: the smallest sets the
+  // capacity, 0.5 x 2 need = need exactly: it fits (at or under the capacity fits).
+  MemoryFit fit = check_memory_fit(c.model, c.layout, c.step, {4 * need, 2 * need, 4 * need, 4 * need}, 0.5);
+  CHECK(fit.fits);
+  CHECK(fit.capacity == 0.5 * 2 * need);
+  CHECK(fit.busiest_rank == c.busiest_rank);
+  CHECK(fit.busiest.total() == need);
+  CHECK(fit.refusal.empty());
+  // One GPU a GiB smaller than that: capacity need - 0.5 GiB, short by 0.5 GiB.
+  const double gib = 1073741824.0;
+  fit = check_memory_fit(c.model, c.layout, c.step, {4 * need, 2 * need - gib, 4 * need, 4 * need}, 0.5);
+  CHECK_FALSE(fit.fits);
+  CHECK(fit.capacity == Approx(need - 0.5 * gib).epsilon(1e-15));
+  CHECK_THAT(fit.refusal, Catch::StartsWith("does not fit: GPU " + std::to_string(c.busiest_rank) + " needs ") &&
+                              Catch::Contains("(50% of ") && Catch::EndsWith("short by 0.5 GiB"));
+}
