@@ -15,7 +15,7 @@
 
 namespace moesim {
 
-// nccl-tests' bus bandwidth factor: busbw = algbw * factor (notes §7).
+// nccl-tests' bus bandwidth factor: busbw = algbw * factor (docs/simgrid-and-nccl.md, "nccl-tests' bandwidths").
 double busbw_factor(OpKind kind, int ranks);
 
 struct CollectiveCurve {

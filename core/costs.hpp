@@ -1,5 +1,5 @@
 // Costs: pure functions from numbers to seconds. The roofline for compute ops and NCCL's own
-// latency table and protocol choice for collectives (reference/simgrid-nccl-notes.md §6).
+// latency table and protocol choice for collectives (docs/simgrid-and-nccl.md, "NCCL's cost model").
 #pragma once
 #include "core/dtype.hpp"
 #include "core/schedule.hpp"

@@ -62,7 +62,8 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, std::shared_pt
   else
     throw InputError(file, "moesim.nccl_intra", "missing or unknown ('" + link + "')",
                      "add <prop id=\"moesim.nccl_intra\" value=\"nvlink\"/> or value=\"pci\" to the zone");
-  // Fixed cost of a p2p / all-to-all call: NCCL has no constant for it (notes §6.5); until
+  // Fixed cost of a p2p / all-to-all call: NCCL has no constant for it (docs/simgrid-and-nccl.md, "Send/recv and
+  // all-to-all"); until
   // calibrated, use the Simple ring base plus one hop of the link class.
   const int li = static_cast<int>(nccl_link_);
   p2p_alpha_ = number_prop(zone->get_property("moesim.p2p_alpha"), file, "zone.moesim.p2p_alpha", false,
@@ -147,7 +148,8 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, std::shared_pt
                              "add <prop id=\"class\" value=\"pcie\"/> (nvlink, pcie, host_memory, cpu_interconnect, nic)");
           link_class_[l] = c;
         }
-        // Links stay latency-free in SimGrid (notes trap 4); a class latency is charged as alpha.
+        // Links stay latency-free in SimGrid, which would weight flows by route latency; a class
+        // latency is charged as alpha instead (docs/simgrid-and-nccl.md, "Exact network model").
         const std::string& cls = link_class_.at(l);
         auto lat = class_latency.find(cls);
         if (lat == class_latency.end())

@@ -58,7 +58,8 @@ private:
   std::map<const sg4::Link*, std::string> link_class_;
 };
 
-// Sets the network model to exact, fair max-min sharing (simgrid-nccl-notes.md traps 2-5).
+// Sets the network model to exact, fair max-min sharing (docs/simgrid-and-nccl.md,
+// "Exact network model").
 // Must run before the platform is loaded.
 void configure_exact_network();
 

@@ -251,7 +251,8 @@ private:
 
   // This rank's part of one phase: post every send (to the receiver's inbox) and every receive, then
   // wait for all. A rank is in one collective at a time, so its inbox holds only this phase's flows.
-  // (Mailboxes, not Comm::sendto_async, whose bookkeeping is linear per comm: notes trap 8.)
+  // (Mailboxes, not Comm::sendto_async, whose bookkeeping is linear per comm: docs/simgrid-and-nccl.md,
+  // "sendto_async is slow at scale".)
   void run_flows(const std::vector<Flow>& flows, int self)
   {
     static int payload = 0;
@@ -259,7 +260,7 @@ private:
     size_t incoming = 0;
     for (const Flow& f : flows)
       incoming += f.dst == self && f.bytes >= 0.5;
-    std::vector<int*> slots(incoming, nullptr); // written at completion: must outlive wait_all (trap 9)
+    std::vector<int*> slots(incoming, nullptr); // written at completion: must outlive wait_all
     size_t k = 0;
     for (const Flow& f : flows) {
       // SimGrid payloads are whole bytes; round rather than truncate fractional (expected-value) sizes.
@@ -358,7 +359,7 @@ private:
       c->wait();
       ev.sync = c->get_start_time();
     } else {
-      int* slot = nullptr; // must outlive the wait (notes trap 9)
+      int* slot = nullptr; // written at completion: must outlive the wait
       sg4::CommPtr c = mb->get_async<int>(&slot);
       c->wait();
       ev.sync = std::max(ev.start, c->get_start_time() - p_.p2p_alpha());

@@ -9,7 +9,8 @@
 //   * across nodes: through the NIC on the destination's rail, reached directly when the sender is
 //     on that rail, or over NVLink through the local GPU on that rail (PXN); GPUDirect RDMA when the
 //     GPU-NIC path is within gdr_level, else staged through host memory.
-// Only capacity-limited links appear in routes (ideal switches cost solver time: notes trap 17).
+// Only capacity-limited links appear in routes (ideal switches cost solver time: docs/simgrid-and-nccl.md,
+// "Ideal links still cost solver time").
 #pragma once
 #include "topology/topology.hpp"
 

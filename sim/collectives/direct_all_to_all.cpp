@@ -1,5 +1,6 @@
 // Direct all-to-all(v): every member sends its share to every other member at once (NCCL issues
-// all peers' send/recv in one group; notes §6.5). Empty shares and the local share make no flow.
+// all peers' send/recv in one group: docs/simgrid-and-nccl.md, "Send/recv and all-to-all"). Empty
+// shares and the local share make no flow.
 #include "sim/collectives/algorithm.hpp"
 
 namespace moesim {

@@ -58,7 +58,7 @@ TEST_CASE("storage cost of quantised formats includes their scales", "[quick][co
 TEST_CASE("NCCL fixed costs follow tuning.cc", "[quick][costs]")
 {
   NcclLatencies t;
-  // 8 GPUs on NVLink, ring Simple all-reduce: 8.4 + 2*7*3.4 = 56 us (the notes' example).
+  // 8 GPUs on NVLink, ring Simple all-reduce: 8.4 + 2*7*3.4 = 56 us (docs/simgrid-and-nccl.md's example).
   CHECK(nccl_alpha(t, OpKind::all_reduce, CollAlgo::ring, Proto::simple, 8, LinkClass::nvlink) == Approx(56e-6));
   // 4 GPUs on PCIe, ring LL all-gather: 6.6 + 3*1.0 = 9.6 us.
   CHECK(nccl_alpha(t, OpKind::all_gather, CollAlgo::ring, Proto::ll, 4, LinkClass::pci) == Approx(9.6e-6));

@@ -1,6 +1,6 @@
 // Analytic network cases: every expected time is derived by hand in a comment and must match the
 // simulation to 1e-9 relative (CM02, no cross-traffic, TCP-gamma off, precision 1e-13, latency-free
-// links: see simgrid-nccl-notes.md traps 2-5).
+// links: docs/simgrid-and-nccl.md, "Exact network model").
 #include "core/costs.hpp"
 #include "fixtures.hpp"
 #include "sim/simulation.hpp"
