@@ -55,6 +55,9 @@ PreparedStudy prepare_study(const StudyRequest& request)
   narrow(p.study, request.plans, request.platforms, request.batches);
   if (request.cuda_graphs)
     p.study.engine.cuda_graphs = *request.cuda_graphs;
+  // The study as run: what reports print of its engine includes the what-ifs (expand_study applies
+  // them again per scenario, which a sweep's value needs; setting a key twice gives the same value).
+  p.study.engine = apply_engine_settings(p.study.engine, p.what_if.engine);
   p.cuda_graphs_forced = request.cuda_graphs.has_value();
   return p;
 }

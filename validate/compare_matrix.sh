@@ -51,17 +51,12 @@ for m in "$res"/runs/*.json; do
   printf '%s\t%s\n' "$base" "$p" >>"$tmp/platforms.tsv"
   IFS=_ read -r model plan b _ <<<"$sched"
   study=validate/matrix/$prefix-$model.yaml
-  engine_extra=''
-  [ -n "${GROUPED_GEMM:-}" ] && engine_extra+=", grouped_gemm: $GROUPED_GEMM"
-  [ "${TIMED_OPS:-}" = 1 ] && [ "$mode" = eager ] && engine_extra+=", timed_ops: true"
-  if [ -n "$engine_extra" ]; then
-    sed "s/sync_us: 20}/sync_us: 20$engine_extra}/" "$study" >"$tmp/study.yaml"
-    grep -qF "sync_us: 20$engine_extra}" "$tmp/study.yaml" || { echo "cannot set$engine_extra in $study" >&2; exit 1; }
-    study=$tmp/study.yaml
-  fi
+  engine_set=()
+  [ -n "${GROUPED_GEMM:-}" ] && engine_set+=(--set "engine.grouped_gemm=$GROUPED_GEMM")
+  [ "${TIMED_OPS:-}" = 1 ] && [ "$mode" = eager ] && engine_set+=(--set engine.timed_ops=true)
   flag=--eager; [ "$mode" = graph ] && flag=--cuda-graphs
-  "$moesim" run "$study" --plan "$plan" --batch "${b#b}" --platform "$p" $flag "${cal_args[@]}" \
-    --timeline "$tmp/$base.pred.json" >/dev/null
+  "$moesim" --root . run "$study" --plan "$plan" --batch "${b#b}" --platform "$p" $flag "${cal_args[@]}" "${engine_set[@]}" \
+    --timeline "$tmp/$base.pred.json" --json "$tmp/$base.result.json" >/dev/null
   "$moesim" diff "$tmp/$base.pred.json" "$m" --json "$tmp/$base.diff.json" >"$tmp/$base.diff.txt"
   # the schedule, for the bytes of each collective (per-call errors below)
   src=validate/matrix/${gpus}gpu/$sched.json
@@ -92,13 +87,17 @@ if not measured_on:
     measured_on = datetime.datetime.fromtimestamp(mtime, datetime.timezone.utc).strftime("%Y-%m-%d") + \
         " (date of system.json; no run_matrix.sh log in the results)"
 
+# The calibration each platform was simulated with, as moesim reports it (the rule lives in
+# core/calibration_choice.hpp).
+calibration_of = {}
+for run, p in platform_of.items():
+    result = json.load(open(os.path.join(tmp, run + ".result.json")))["results"][0]
+    f = result.get("calibration_file", "")
+    calibration_of[p] = f[2:] if f.startswith("./") else f
 def calibration_used(p):
-    if calibration == "none":
-        return "none"
-    if calibration == "auto":
-        f = f"platforms/calibration/{p}.yaml"
-        return f if os.path.exists(f) else "none (no " + f + ")"
-    return calibration
+    if calibration_of.get(p):
+        return calibration_of[p]
+    return "none (no platforms/calibration/" + p + ".yaml)" if calibration == "auto" else "none"
 plats = sorted(set(platform_of.values()))
 cal_text = "; ".join(f"{p}: {calibration_used(p)}" for p in plats)
 uncalibrated = all(calibration_used(p).startswith("none") for p in plats)

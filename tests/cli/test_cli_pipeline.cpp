@@ -31,7 +31,7 @@ TEST_CASE("run --set engine.KEY gives what the same key in the study's engine bl
                                                                "sync_us: 20", "sync_us: 40"));
   const std::string sel = " --platform ws-4x-rtxpro6000-pcie5-nop2p --plan ep4,tp4 --batch 1";
   Run file = moesim("run " + study.string() + sel);
-  Run set = moesim("run default" + sel + " --set engine.sync_us=40");
+  Run set = moesim("run default" + sel + " --set engine.sync_us=40 --json " + (d / "r.json").string());
   Run base = moesim("run default" + sel);
   REQUIRE(file.code == 0);
   REQUIRE(set.code == 0);
@@ -40,6 +40,8 @@ TEST_CASE("run --set engine.KEY gives what the same key in the study's engine bl
   CHECK(set.out.substr(prefix.size()) == file.out);
   // ep4 syncs on the host for its all-to-all-v counts, so a longer sync changes its step.
   CHECK(set.out.substr(prefix.size()) != base.out);
+  // The JSON's engine is the engine that ran: 40 us = 4e-05 s.
+  CHECK(nlohmann::json::parse(slurp(d / "r.json"))["engine"]["sync_s"].get<double>() == Approx(40e-6).epsilon(1e-12));
 }
 
 TEST_CASE("run --set engine.KEY: a bad key or value is one line and exit 2", "[quick][cli]")
