@@ -169,6 +169,13 @@ Study load_study_file(const std::string& path, const std::string& root)
   if (auto e = f.maybe("engine")) {
     // One key at a time through the table `--set engine.KEY=VALUE` uses too.
     Fields ef(path, *e, "engine");
+    // A host time the block leaves out keeps its default as this loader has always read it, through
+    // microseconds and back (10e-6 s * 1e6 * 1e-6 = 9.999999999999999e-06 s): outputs stay
+    // bit-identical to the results already committed.
+    for (auto [key, seconds] : {std::pair{"launch_us", &s.engine.launch_s}, {"sync_us", &s.engine.sync_s},
+                                {"graph_launch_us", &s.engine.graph_launch_s}})
+      if (!ef.has(key))
+        *seconds = *seconds * 1e6 * 1e-6;
     for (const EngineOptionDoc& d : engine_option_docs()) {
       if (!ef.has(d.key)) {
         ef.maybe(d.key);

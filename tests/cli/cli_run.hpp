@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,12 +52,24 @@ inline std::string slurp(const fs::path& p)
   return ss.str();
 }
 
-// A fresh, empty folder under the system temp dir.
+// A fresh, empty folder under the system temp dir, one per process (test runs of other checkouts
+// on the same machine share /tmp), removed when the test process ends.
 inline fs::path scratch(const std::string& name)
 {
-  fs::path d = fs::temp_directory_path() / ("moesim_cli_" + name);
+  struct Folders {
+    std::vector<fs::path> made;
+    ~Folders()
+    {
+      std::error_code ec;
+      for (const fs::path& d : made)
+        fs::remove_all(d, ec);
+    }
+  };
+  static Folders folders;
+  fs::path d = fs::temp_directory_path() / ("moesim_cli_" + name + "." + std::to_string(getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
+  folders.made.push_back(d);
   return d;
 }
 
