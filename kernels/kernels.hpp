@@ -8,7 +8,7 @@
 // checks the launch (std::runtime_error from MOESIM_CHECK). It never synchronises. Pointers are device pointers; bf16 tensors are passed as
 // their bit patterns (bf16_t) and are row-major. Each op lives in kernels/<op>.cu and has a CPU
 // reference of the same name in reference.hpp that computes the same values (see the tolerances in
-// tests/gpu/test_kernels.cpp).
+// tests/kernels/test_kernels.cpp).
 //
 // Arithmetic: bf16 inputs are widened to fp32, all arithmetic is fp32, and each bf16 output is
 // rounded once (round to nearest even).

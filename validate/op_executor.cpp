@@ -1570,7 +1570,7 @@ void OpExecutor::Impl::verify_one(const Bound& b, std::uint64_t vseed, cudaStrea
       break;
     }
     case OpKind::topk: {
-      // Ids exact; weights within (experts + 16) * 2^-24 relative (tests/gpu/test_kernels.cpp).
+      // Ids exact; weights within (experts + 16) * 2^-24 relative (tests/kernels/test_kernels.cpp).
       const std::size_t n = std::size_t(c.tokens) * c.all_experts, slots = std::size_t(c.tokens) * c.top_k;
       kernels::fill_uniform_f32(router_logits, n, -4, 4, next_seed(), stream);
       poison(topk_ids, slots * 4, stream);
@@ -1670,7 +1670,7 @@ void OpExecutor::Impl::verify_one(const Bound& b, std::uint64_t vseed, cudaStrea
     case OpKind::silu_mul:
     case OpKind::rmsnorm: {
       // 1 bf16 ulp: the two sides differ in fp32 by far less than 2^-9 relative (expf, or the order of
-      // the sum of squares; tests/gpu/test_kernels.cpp derives it), so they round to the same or to
+      // the sum of squares; tests/kernels/test_kernels.cpp derives it), so they round to the same or to
       // adjacent bf16 values.
       const bool silu = c.kind == OpKind::silu_mul;
       const std::size_t in_w = silu ? std::size_t(2) * c.dim : c.dim;

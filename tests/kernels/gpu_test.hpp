@@ -25,10 +25,10 @@ using kernels::ref::float_to_bf16;
 
 // Call first in every [gpu] test case. Without a usable CUDA device it prints why and ends the
 // process with status 77, which CTest reports as "Skipped" (SKIP_RETURN_CODE in
-// tests/gpu/CMakeLists.txt): Catch2 v2 has no skip, and a test that returned early would pass
+// tests/kernels/CMakeLists.txt and tests/validate/CMakeLists.txt): Catch2 v2 has no skip, and a test that returned early would pass
 // silently. Ending the process is acceptable only because catch_discover_tests runs every test case
 // in a process of its own; run by hand, the binary stops at the first [gpu] test, so select with
-// `moesim_gpu_tests "[quick]"` there.
+// `moesim_kernels_tests "[quick]"` or `moesim_validate_tests "[quick]"` there.
 inline void require_gpu()
 {
   int n = 0;

@@ -8,7 +8,7 @@
 // fp32 accumulation of q . k are bounded per row by the reference (score_err) and move the output by
 // about 2 score_err out_abs; the output itself is rounded once to bf16 (2^-8 |out|: half an ulp of 8
 // significant bits).
-#include "gpu_test.hpp"
+#include "tests/kernels/gpu_test.hpp"
 #include "kernels/kernels.hpp"
 
 #include <catch2/catch.hpp>

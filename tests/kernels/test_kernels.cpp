@@ -10,7 +10,7 @@
 // within delta of each other; bf16 values are 2^-8 to 2^-7 apart relative to their size, so for
 // delta well under 2^-9 at most one rounding boundary lies between them and they round to the same
 // or to adjacent bf16 values: 1 ulp. Each test states its delta.
-#include "gpu_test.hpp"
+#include "tests/kernels/gpu_test.hpp"
 #include "kernels/kernels.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // The CPU references (kernels/reference.hpp) against values derived by hand. They need no GPU:
 // they are what the [gpu] tests trust, so they are checked on their own here.
-#include "gpu_test.hpp"
+#include "tests/kernels/gpu_test.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -4,7 +4,7 @@
 #include "tests/temp_dir.hpp"
 #include "core/error.hpp"
 #include "core/nccl_tests.hpp"
-#include "gpu_test.hpp"
+#include "tests/kernels/gpu_test.hpp"
 #include "validate/collectives_bench.hpp"
 #include "validate/options.hpp"
 

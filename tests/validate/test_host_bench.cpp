@@ -1,7 +1,7 @@
 // bench-host: its command line and thread counts without a GPU; on a GPU, that every cost is
 // measured and plausible.
 #include "core/error.hpp"
-#include "tests/gpu/gpu_test.hpp"
+#include "tests/kernels/gpu_test.hpp"
 #include "validate/host_bench.hpp"
 
 #include <catch2/catch.hpp>

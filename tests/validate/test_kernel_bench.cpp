@@ -6,7 +6,7 @@
 #include "core/model_loader.hpp"
 #include "core/schedule_builder.hpp"
 #include "core/schedule_json.hpp"
-#include "tests/gpu/gpu_test.hpp"
+#include "tests/kernels/gpu_test.hpp"
 #include "validate/kernel_bench.hpp"
 
 #include <catch2/catch.hpp>

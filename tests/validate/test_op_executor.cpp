@@ -9,7 +9,7 @@
 #include "core/error.hpp"
 #include "core/model_loader.hpp"
 #include "core/schedule_builder.hpp"
-#include "gpu_test.hpp"
+#include "tests/kernels/gpu_test.hpp"
 #include "validate/op_executor.hpp"
 
 #include <catch2/catch.hpp>

@@ -9,7 +9,7 @@
 #include "core/schedule_builder.hpp"
 #include "core/schedule_json.hpp"
 #include "core/timeline.hpp"
-#include "gpu_test.hpp"
+#include "tests/kernels/gpu_test.hpp"
 #include "validate/collectives_bench.hpp"
 #include "validate/collectives_check.hpp"
 #include "validate/comm_plan.hpp"
