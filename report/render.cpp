@@ -131,8 +131,7 @@ std::string render_table(const Study& study, const std::vector<ScenarioResult>& 
   return o.str();
 }
 
-// How each component changed between a fast and a slow scenario, largest first, in words.
-static std::string attribute(const ScenarioResult& fast, const ScenarioResult& slow)
+std::string attribute_difference(const ScenarioResult& fast, const ScenarioResult& slow)
 {
   struct Part {
     const char* what;
@@ -158,18 +157,20 @@ static std::string attribute(const ScenarioResult& fast, const ScenarioResult& s
   return o.str();
 }
 
-static std::string why(const ScenarioResult& r)
+std::vector<std::string> plan_facts(const ScenarioResult& r)
 {
-  std::ostringstream o;
+  std::vector<std::string> facts;
   std::vector<std::pair<double, std::string>> comm(r.comm_time_by_kind.size());
   std::transform(r.comm_time_by_kind.begin(), r.comm_time_by_kind.end(), comm.begin(),
                  [](const auto& kv) { return std::make_pair(kv.second, kv.first); });
   std::stable_sort(comm.begin(), comm.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  o << r.plan << ": " << r.collectives << " collectives per GPU per step";
+  std::string colls = std::to_string(r.collectives) + " collectives per GPU per step";
   if (!comm.empty() && comm[0].first > 0)
-    o << ", most time in " << comm[0].second << " (" << fmt_time(comm[0].first) << ")";
+    colls += ", most time in " + comm[0].second + " (" + fmt_time(comm[0].first) + ")";
+  facts.push_back(colls);
   if (r.host_syncs)
-    o << "; " << r.host_syncs << " host synchronisations (all-to-all-v sizes) each draining the launch queue";
+    facts.push_back(std::to_string(r.host_syncs) +
+                    " host synchronisations (all-to-all-v sizes) each draining the launch queue");
   double link = 0;
   for (const auto& [c, b] : r.link_bytes)
     link += b;
@@ -178,22 +179,39 @@ static std::string why(const ScenarioResult& r)
     for (const auto& [c, b] : r.link_bytes)
       cls.push_back({b, c});
     std::stable_sort(cls.begin(), cls.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    o << "; " << fmt_bytes(link) << " over links (";
+    std::string f = fmt_bytes(link) + " over links (";
     for (size_t i = 0; i < cls.size(); i++)
-      o << (i ? ", " : "") << cls[i].second << " " << fmt_bytes(cls[i].first);
-    o << ")";
+      f += (i ? ", " : "") + cls[i].second + " " + fmt_bytes(cls[i].first);
+    facts.push_back(f + ")");
   }
   if (r.expert_imbalance > 1.05)
-    o << "; in each MoE layer the GPU with the most routed tokens spends " << fmt("%.2f", r.expert_imbalance)
-      << "x the mean time in expert GEMMs while the others wait (routing imbalance)";
+    facts.push_back("in each MoE layer the GPU with the most routed tokens spends " + fmt("%.2f", r.expert_imbalance) +
+                    "x the mean time in expert GEMMs while the others wait (routing imbalance)");
   if (r.pp > 1 && r.compute_imbalance > 1.05)
-    o << "; the busiest stage computes " << fmt("%.2f", r.compute_imbalance) << "x the mean (uneven stages)";
+    facts.push_back("the busiest stage computes " + fmt("%.2f", r.compute_imbalance) + "x the mean (uneven stages)");
   if (r.pp > 1)
-    o << "; each GPU idles " << fmt("%.0f%%", 100 * r.mean.idle / r.step_time)
-      << " of the step waiting for its pipeline stage: kept full by other requests across steps, the pipeline "
-         "would reach "
-      << fmt("%.0f", r.tok_s_pipelined) << " tok/s in aggregate, at the same per-user latency";
-  return o.str();
+    facts.push_back("each GPU idles " + fmt("%.0f%%", 100 * r.mean.idle / r.step_time) +
+                    " of the step waiting for its pipeline stage: kept full by other requests across steps, the "
+                    "pipeline would reach " +
+                    fmt("%.0f", r.tok_s_pipelined) + " tok/s in aggregate, at the same per-user latency");
+  return facts;
+}
+
+static std::string why(const ScenarioResult& r)
+{
+  std::string o = r.plan + ": ";
+  const std::vector<std::string> facts = plan_facts(r);
+  for (size_t i = 0; i < facts.size(); i++)
+    o += (i ? "; " : "") + facts[i];
+  return o;
+}
+
+std::string explain_plan(const ScenarioResult& r, const ScenarioResult& fastest)
+{
+  if (&r == &fastest)
+    return why(r) + ".";
+  return r.plan + " is " + fmt("%.2f", r.step_time / fastest.step_time) + "x slower: " +
+         attribute_difference(fastest, r) + ". " + why(r) + ".";
 }
 
 std::string render_explanation(const Study& study, const std::vector<ScenarioResult>& results)
@@ -213,10 +231,9 @@ std::string render_explanation(const Study& study, const std::vector<ScenarioRes
     std::stable_sort(rs.begin(), rs.end(), [](auto* a, auto* b) { return a->step_time < b->step_time; });
     const ScenarioResult& best = *rs.front();
     o << "  " << plat << ", batch " << batch << ": fastest " << best.plan << " at " << fmt_time(best.step_time)
-      << " per step.\n    " << why(best) << ".\n";
-    for (size_t i = 1; i < rs.size(); i++)
-      o << "    " << rs[i]->plan << " is " << fmt("%.2f", rs[i]->step_time / best.step_time) << "x slower: "
-        << attribute(best, *rs[i]) << ". " << why(*rs[i]) << ".\n";
+      << " per step.\n";
+    for (const ScenarioResult* r : rs)
+      o << "    " << explain_plan(*r, best) << "\n";
   }
   // The same plan and batch across platforms: what the interconnect changes.
   std::vector<std::pair<std::string, int>> pb;
@@ -243,7 +260,7 @@ std::string render_explanation(const Study& study, const std::vector<ScenarioRes
     header = true;
     o << "  " << plan << " at batch " << batch << ": " << fmt_time(slow->step_time) << " on " << slow->platform
       << " vs " << fmt_time(fast->step_time) << " on " << fast->platform << " ("
-      << fmt("%.2f", slow->step_time / fast->step_time) << "x); " << attribute(*fast, *slow) << ".\n";
+      << fmt("%.2f", slow->step_time / fast->step_time) << "x); " << attribute_difference(*fast, *slow) << ".\n";
   }
   bool ref_header = false;
   for (const Reference& ref : study.references) {

@@ -15,6 +15,16 @@ std::string render_explanation(const Study& study, const std::vector<ScenarioRes
 std::string render_csv(const std::vector<ScenarioResult>& results);
 nlohmann::json render_json(const Study& study, const std::vector<ScenarioResult>& results);
 
+// How a slower scenario's step differs from a faster one: the components that changed, largest first
+// ("the step is 4.1 ms longer: +2.56 ms exposed communication, +1.55 ms host overhead").
+std::string attribute_difference(const ScenarioResult& fast, const ScenarioResult& slow);
+// What sets a plan's step, as clauses: collectives and where their time goes, host syncs, bytes per
+// link class, routing and stage imbalance, pipeline bubbles.
+std::vector<std::string> plan_facts(const ScenarioResult& r);
+// One plan against the fastest of its platform and batch (pass the same object for the fastest),
+// as render_explanation prints it.
+std::string explain_plan(const ScenarioResult& r, const ScenarioResult& fastest);
+
 // One process per (scenario, rank), one thread per stream; times in microseconds.
 struct NamedTimeline {
   std::string label;
