@@ -131,30 +131,36 @@ std::string render_table(const Study& study, const std::vector<ScenarioResult>& 
   return o.str();
 }
 
+std::vector<StepDifference> step_differences(const ScenarioResult& fast, const ScenarioResult& slow)
+{
+  std::vector<StepDifference> parts = {{"compute", slow.mean.compute - fast.mean.compute},
+                                       {"exposed communication", slow.mean.comm - fast.mean.comm},
+                                       {"host overhead", slow.mean.host - fast.mean.host},
+                                       {"idle (waiting for peers)", slow.mean.idle - fast.mean.idle}};
+  std::stable_sort(parts.begin(), parts.end(),
+                   [](const StepDifference& a, const StepDifference& b) { return std::abs(a.delta) > std::abs(b.delta); });
+  const double dt = slow.step_time - fast.step_time;
+  std::vector<StepDifference> out;
+  for (const StepDifference& p : parts) {
+    if (std::abs(p.delta) <= 0.02 * std::abs(dt) || out.size() == 3)
+      break;
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::string differences_text(const std::vector<StepDifference>& parts)
+{
+  std::string o;
+  for (const StepDifference& p : parts)
+    o += (o.empty() ? "" : ", ") + std::string(p.delta > 0 ? "+" : "-") + fmt_time(std::abs(p.delta)) + " " + p.what;
+  return o.empty() ? "no single component dominates" : o;
+}
+
 std::string attribute_difference(const ScenarioResult& fast, const ScenarioResult& slow)
 {
-  struct Part {
-    const char* what;
-    double d;
-  };
-  std::vector<Part> parts = {{"compute", slow.mean.compute - fast.mean.compute},
-                             {"exposed communication", slow.mean.comm - fast.mean.comm},
-                             {"host overhead", slow.mean.host - fast.mean.host},
-                             {"idle (waiting for peers)", slow.mean.idle - fast.mean.idle}};
-  std::stable_sort(parts.begin(), parts.end(), [](const Part& a, const Part& b) { return std::abs(a.d) > std::abs(b.d); });
-  const double dt = slow.step_time - fast.step_time;
-  std::ostringstream o;
-  o << "the step is " << fmt_time(dt) << " longer: ";
-  int said = 0;
-  for (const Part& p : parts) {
-    if (std::abs(p.d) <= 0.02 * std::abs(dt) || said == 3)
-      break;
-    o << (said ? ", " : "") << (p.d > 0 ? "+" : "-") << fmt_time(std::abs(p.d)) << " " << p.what;
-    said++;
-  }
-  if (!said)
-    o << "no single component dominates";
-  return o.str();
+  return "the step is " + fmt_time(slow.step_time - fast.step_time) + " longer: " +
+         differences_text(step_differences(fast, slow));
 }
 
 std::vector<std::string> plan_facts(const ScenarioResult& r)

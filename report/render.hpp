@@ -15,6 +15,15 @@ std::string render_explanation(const Study& study, const std::vector<ScenarioRes
 std::string render_csv(const std::vector<ScenarioResult>& results);
 nlohmann::json render_json(const Study& study, const std::vector<ScenarioResult>& results);
 
+// The components (compute, exposed communication, host overhead, idle) whose mean per-GPU time
+// differs most between two scenarios, largest first: at most 3, each over 2% of the step difference.
+struct StepDifference {
+  const char* what;
+  double delta; // s, slow minus fast
+};
+std::vector<StepDifference> step_differences(const ScenarioResult& fast, const ScenarioResult& slow);
+// "+2.56 ms exposed communication, +1.55 ms host overhead" ("no single component dominates" if none).
+std::string differences_text(const std::vector<StepDifference>& parts);
 // How a slower scenario's step differs from a faster one: the components that changed, largest first
 // ("the step is 4.1 ms longer: +2.56 ms exposed communication, +1.55 ms host overhead").
 std::string attribute_difference(const ScenarioResult& fast, const ScenarioResult& slow);
