@@ -140,6 +140,12 @@ std::string link_label(const std::string& cls)
   return *s.label ? s.label : cls;
 }
 
+// EP behind mostly by fixed costs: its largest extra is exposed communication or host overhead.
+bool fixed_costs(const std::vector<StepDifference>& d)
+{
+  return !d.empty() && d[0].delta > 0 && (d[0].part == StepDifference::comm || d[0].part == StepDifference::host);
+}
+
 // Time one rank spent in grouped (expert) GEMMs over the step.
 double expert_gemm_time(const Timeline& t, int rank)
 {
@@ -182,7 +188,7 @@ std::string lesson_html(const Study& study, const std::vector<ScenarioResult>& r
   const std::string TP = svg::esc(pair.tp), EP = svg::esc(pair.ep);
   const bool decode = study.phase == Phase::decode;
   auto rate = [&](const ScenarioResult& r) {
-    return decode ? fmt("%.1f tokens/s per user", r.tok_s_user) : fmt_time(r.step_time) + " to the first token";
+    return decode ? " (" + fmt("%.1f tokens/s per user", r.tok_s_user) + ")" : std::string();
   };
   std::ostringstream o;
 
@@ -190,15 +196,18 @@ std::string lesson_html(const Study& study, const std::vector<ScenarioResult>& r
   const double ratio = ep.step_time / tp.step_time;
   const TimeWindow w = representative_layer(tep);
   o << "<p><b>" << TP << " against " << EP << " on " << svg::esc(seed) << ", batch " << small << ".</b> " << TP
-    << " takes " << fmt_time(tp.step_time) << " per step (" << rate(tp) << "), " << EP << " " << fmt_time(ep.step_time)
-    << " (" << rate(ep) << "): " << EP << " is "
+    << " takes " << fmt_time(tp.step_time) << " per step" << rate(tp) << ", " << EP << " " << fmt_time(ep.step_time)
+    << rate(ep) << ": " << EP << " is "
     << (ratio >= 1 ? ratio_text(ratio) + " slower" : ratio_text(1 / ratio) + " faster") << ". In "
     << svg::esc(w.name()) << " above, each GPU runs " << inventory_text(comm_inventory(ttp, 0, w.layer, w.microbatch))
     << " under " << TP << ", and " << inventory_text(comm_inventory(tep, 0, w.layer, w.microbatch)) << " under " << EP
     << ". Over the whole step each GPU under " << EP << " spends " << more_less(step_differences(tp, ep)) << " than under "
     << TP << ".</p>\n";
 
-  // 2. Why: the calls carry little, the links sit idle, the host waits.
+  // 2. Why. Each claim only where its numbers hold: "little" is under 1 MiB per call, links "not
+  // what limits" below 20% busy over the layer, calls "alike" within 25% of each other.
+  const std::vector<StepDifference> diffs = step_differences(tp, ep);
+  const bool fixed = ratio > 1 && fixed_costs(diffs);
   double largest = 0;
   std::string largest_kind;
   for (const TimelineEvent& e : tep.events)
@@ -210,64 +219,88 @@ std::string lesson_html(const Study& study, const std::vector<ScenarioResult>& r
   const auto [cls, util] = busiest_link(tep, w);
   const TimeWindow wt = representative_layer(ttp);
   const double util_tp = cls.empty() ? 0 : link_utilisation(ttp, cls, wt.t0, wt.t1, 1)[0];
-  o << "<p><b>Why.</b> ";
-  if (largest > 0)
-    o << "At batch " << small << " these calls carry little: the largest in " << EP << "'s layer, an "
-      << kind_words(largest_kind) << ", moves " << fmt_bytes(largest) << ". ";
-  if (!cls.empty())
-    o << "The links are not what limits them: over the layer the " << svg::esc(link_label(cls))
-      << " links carry " << pct(util, 1) << " of what they could under " << EP << " (" << pct(util_tp, 1) << " under "
-      << TP << "). ";
-  if (ep.collectives > 0 && tp.collectives > 0) {
-    const double per_ep = ep.mean.comm / ep.collectives, per_tp = tp.mean.comm / tp.collectives;
-    const bool alike = std::max(per_ep, per_tp) < 1.25 * std::min(per_ep, per_tp);
-    o << "What costs is the number of calls: " << EP << " makes " << ep.collectives << " collective calls per step "
-      << "against " << tp.collectives << ", and each costs " << (alike ? "about the same" : "on average") << ", "
-      << fmt_time(per_ep) << " of exposed time under " << EP << " and " << fmt_time(per_tp) << " under " << TP
-      << ", whatever it carries. ";
+  const bool links_idle = !cls.empty() && util < 0.2;
+  if (fixed || (ratio > 1 && !diffs.empty() && diffs[0].part == StepDifference::idle))
+    o << "<p><b>Why.</b> "; // otherwise the components above are all there is to say
+  if (fixed) {
+    if (largest > 0 && largest < 1048576)
+      o << "At batch " << small << " these calls carry little: the largest in " << EP << "'s layer, an "
+        << kind_words(largest_kind) << ", moves " << fmt_bytes(largest) << ". ";
+    if (!cls.empty())
+      o << (links_idle ? "The links are not what limits them: over" : "Over") << " the layer the "
+        << svg::esc(link_label(cls)) << " links carry " << pct(util, 1) << " of what they could under " << EP << " ("
+        << pct(util_tp, 1) << " under " << TP << "). ";
+    if (ep.collectives > tp.collectives && tp.collectives > 0) {
+      const double per_ep = ep.mean.comm / ep.collectives, per_tp = tp.mean.comm / tp.collectives;
+      const bool alike = std::max(per_ep, per_tp) < 1.25 * std::min(per_ep, per_tp);
+      o << (alike ? "What costs is the number of calls: " : "") << EP << " makes " << ep.collectives
+        << " collective calls per step against " << tp.collectives << ", each costing "
+        << (alike ? "about the same whatever it carries, " : "on average ") << fmt_time(per_ep) << " of exposed time under "
+        << EP << " and " << fmt_time(per_tp) << " under " << TP << ". ";
+    }
+    if (ep.host_syncs > 0 && ep.mean.host > tp.mean.host)
+      o << "On top of that, each of " << EP << "'s " << ep.host_syncs
+        << " host syncs (an all-to-all-v needs every expert's token count on the host to size its buffers) makes "
+           "the host wait for the GPU, after which the next kernels start only as fast as the host launches them. "
+           "Waiting for the host (pink) takes "
+        << fmt_time(ep.mean.host) << " per step under " << EP << ", " << fmt_time(tp.mean.host) << " under " << TP
+        << ". ";
+  } else if (ratio > 1 && !diffs.empty() && diffs[0].part == StepDifference::idle) {
+    o << "Most of the difference is waiting for peers (grey). ";
+    if (ep.expert_imbalance > 1.05)
+      o << "In each MoE layer the GPU whose experts received the most tokens spends " << fmt("%.2f", ep.expert_imbalance)
+        << "x the mean time in expert GEMMs under " << EP << ", and the others wait for it at the combine; under "
+        << TP << ", where every GPU holds a slice of every expert, that ratio is " << fmt("%.2f", tp.expert_imbalance)
+        << ". ";
   }
-  if (ep.host_syncs > 0)
-    o << "On top of that, each of " << EP << "'s " << ep.host_syncs
-      << " host syncs (an all-to-all-v needs every expert's token count on the host to size its buffers) makes "
-         "the host wait for the GPU, after which the next kernels start only as fast as the host launches them. "
-         "Waiting for the host (pink) takes "
-      << fmt_time(ep.mean.host) << " per step under " << EP << ", " << fmt_time(tp.mean.host) << " under " << TP << ". ";
-  o << "</p>\n";
+  if (fixed || (ratio > 1 && !diffs.empty() && diffs[0].part == StepDifference::idle))
+    o << "</p>\n";
 
-  // 3. The largest batch on the same platform.
+  // 3. The largest batch on the same platform. "Computing" is at least 70% of the step.
   const int jt = look.find(pair.tp, seed, large), je = look.find(pair.ep, seed, large);
+  bool converge = false;
   if (large != small && jt >= 0 && je >= 0 && timelines[jt]) {
     const ScenarioResult &tl = results[jt], &el = results[je];
     const double r2 = el.step_time / tl.step_time;
+    const bool computing = tl.mean.compute >= 0.7 * tl.step_time;
+    converge = computing && std::abs(r2 - 1) < 0.1;
     o << "<p><b>At batch " << large << "</b> the two are "
       << (std::abs(r2 - 1) < 0.01 ? "within " + fmt("%.1f%%", 100 * std::abs(r2 - 1)) + " of each other"
                                   : ratio_text(std::max(r2, 1 / r2)) + " apart")
       << " (" << TP << " " << fmt_time(tl.step_time) << ", " << EP << " " << fmt_time(el.step_time) << "). Compute is "
       << pct(tl.mean.compute, tl.step_time) << " of " << TP << "'s step, expert GEMMs alone "
-      << pct(expert_gemm_time(*timelines[jt], 0), tl.step_time)
-      << " on GPU 0: the GPUs spend the step computing, and the fixed costs that separated the plans at batch "
-      << small << " are a small share of it.</p>\n";
+      << pct(expert_gemm_time(*timelines[jt], 0), tl.step_time) << " on GPU 0";
+    if (computing)
+      o << ": the GPUs spend the step computing"
+        << (fixed && std::abs(r2 - 1) < std::abs(ratio - 1)
+                ? ", and the fixed costs that separated the plans at batch " + std::to_string(small) +
+                      " are a small share of it"
+                : std::string());
+    o << ".</p>\n";
   }
 
   // 4. The other platforms at the smallest batch.
   std::vector<std::string> others;
-  bool behind_everywhere = true;
+  bool behind_everywhere = ratio > 1, fixed_everywhere = fixed;
   for (const std::string& p : platforms) {
     const int a = look.find(pair.tp, p, small), b = look.find(pair.ep, p, small);
     if (p == seed || a < 0 || b < 0)
       continue;
     const ScenarioResult &x = results[a], &y = results[b];
-    behind_everywhere = behind_everywhere && y.step_time > x.step_time;
-    others.push_back(svg::esc(p) + " " + EP + " is " + ratio_text(y.step_time / x.step_time) + " slower (" +
-                     fmt_time(y.step_time) + " against " + fmt_time(x.step_time) + ": " +
-                     svg::esc(differences_text(step_differences(x, y))) + ")");
+    const double r = y.step_time / x.step_time;
+    const std::vector<StepDifference> d = step_differences(x, y);
+    behind_everywhere = behind_everywhere && r > 1;
+    fixed_everywhere = fixed_everywhere && r > 1 && fixed_costs(d);
+    others.push_back(svg::esc(p) + " " + EP + " is " + (r >= 1 ? ratio_text(r) + " slower" : ratio_text(1 / r) + " faster") +
+                     " (" + fmt_time(y.step_time) + " against " + fmt_time(x.step_time) + ": " +
+                     svg::esc(differences_text(d)) + ")");
   }
   if (!others.empty()) {
     o << "<p><b>Other platforms, batch " << small << ".</b> ";
     for (size_t i = 0; i < others.size(); i++)
       o << (i ? "; on " : "On ") << others[i];
     o << ".";
-    if (behind_everywhere)
+    if (fixed_everywhere)
       o << " Faster links and GPUs shrink both plans' compute, but the per-call and per-sync costs remain, so " << EP
         << " stays behind.";
     o << "</p>\n";
@@ -283,7 +316,7 @@ std::string lesson_html(const Study& study, const std::vector<ScenarioResult>& r
     if (ref.plan == pair.ep)
       re = &ref;
   }
-  if (rt && re) {
+  if (rt && re && decode) {
     const double measured_ratio = rt->tok_s / re->tok_s;
     o << "<p><b>Against measurement.</b> Measured (" << svg::esc(re->source) << "): " << TP << " at "
       << fmt("%.3g", rt->tok_s) << " and " << EP << " at " << fmt("%.3g", re->tok_s) << " tokens/s per user on this "
@@ -297,24 +330,19 @@ std::string lesson_html(const Study& study, const std::vector<ScenarioResult>& r
     if (ep.tok_s_user / re->tok_s > 10)
       o << "No link or latency in the model comes close, so the collapse must come from a software path the model "
            "does not contain (a fallback all-to-all, for example). ";
-    o << "The measured " << TP << " is " << ratio_text(tp.tok_s_user / rt->tok_s) << " below the simulation too.</p>\n";
+    const double tp_ratio = tp.tok_s_user / rt->tok_s;
+    o << "The measured " << TP << " is "
+      << (tp_ratio >= 1 ? ratio_text(tp_ratio) + " below" : ratio_text(1 / tp_ratio) + " above")
+      << " the simulation.</p>\n";
   }
 
-  // 6. What to take away, where the numbers say so.
-  bool ep_behind = true;
-  for (const std::string& p : platforms) {
-    const int a = look.find(pair.tp, p, small), b = look.find(pair.ep, p, small);
-    if (a >= 0 && b >= 0)
-      ep_behind = ep_behind && results[b].step_time > results[a].step_time;
-  }
-  const bool converge = jt >= 0 && je >= 0 && large != small &&
-                        std::abs(results[je].step_time / results[jt].step_time - 1) < 0.1;
-  if (ep_behind || converge) {
+  // 6. What to take away, where the numbers above said so.
+  if ((fixed_everywhere && links_idle) || converge) {
     o << "<p><b>To take away.</b> ";
-    if (ep_behind)
+    if (fixed_everywhere && links_idle)
       o << "At batch " << small << ", " << TP << " beats " << EP << " on every platform here: " << EP
-        << " pays for its extra collectives and host syncs in fixed time per layer, which more bandwidth does not "
-           "buy back while the links sit mostly idle. ";
+        << " pays for its extra collectives" << (ep.host_syncs ? " and host syncs" : "")
+        << " in fixed time per layer, which more bandwidth does not buy back while the links sit mostly idle. ";
     if (converge)
       o << "At batch " << large << " the choice matters far less ("
         << fmt("%.1f%%", 100 * std::abs(results[je].step_time / results[jt].step_time - 1)) << " apart on "

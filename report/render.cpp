@@ -133,10 +133,11 @@ std::string render_table(const Study& study, const std::vector<ScenarioResult>& 
 
 std::vector<StepDifference> step_differences(const ScenarioResult& fast, const ScenarioResult& slow)
 {
-  std::vector<StepDifference> parts = {{"compute", slow.mean.compute - fast.mean.compute},
-                                       {"exposed communication", slow.mean.comm - fast.mean.comm},
-                                       {"host overhead", slow.mean.host - fast.mean.host},
-                                       {"idle (waiting for peers)", slow.mean.idle - fast.mean.idle}};
+  std::vector<StepDifference> parts = {
+      {StepDifference::compute, "compute", slow.mean.compute - fast.mean.compute},
+      {StepDifference::comm, "exposed communication", slow.mean.comm - fast.mean.comm},
+      {StepDifference::host, "host overhead", slow.mean.host - fast.mean.host},
+      {StepDifference::idle, "idle (waiting for peers)", slow.mean.idle - fast.mean.idle}};
   std::stable_sort(parts.begin(), parts.end(),
                    [](const StepDifference& a, const StepDifference& b) { return std::abs(a.delta) > std::abs(b.delta); });
   const double dt = slow.step_time - fast.step_time;

@@ -18,6 +18,7 @@ nlohmann::json render_json(const Study& study, const std::vector<ScenarioResult>
 // The components (compute, exposed communication, host overhead, idle) whose mean per-GPU time
 // differs most between two scenarios, largest first: at most 3, each over 2% of the step difference.
 struct StepDifference {
+  enum Part { compute, comm, host, idle } part;
   const char* what;
   double delta; // s, slow minus fast
 };

@@ -121,7 +121,7 @@ const LinkStyle& link_style(const std::string& link_class)
   // Paul Tol's muted scheme, apart from the op colours.
   static const LinkStyle styles[] = {
       {"nvlink", "NVLink", "#117733"},       {"pcie", "PCIe", "#332288"},
-      {"host_memory", "host memory", "#882255"}, {"cpu_interconnect", "CPU interconnect", "#999933"},
+      {"host_memory", "host memory", "#882255"}, {"cpu_interconnect", "CPU link", "#999933"},
       {"nic", "NIC", "#aa4499"},
   };
   static const LinkStyle other = {"", "", "#666666"};

@@ -177,6 +177,24 @@ TEST_CASE("the default study's report renders in headless Chromium", "[browser]"
   }
   CHECK_THAT(h, Contains("What this study shows"));
 
+  // Hover: a copy of the page with a probe after its script moves the pointer onto the first Gantt
+  // rectangle; the tip box must show that rectangle's details.
+  std::string probed = slurp(d / "report.html");
+  const size_t end = probed.rfind("</body>");
+  REQUIRE(end != std::string::npos);
+  probed.insert(end, "<script>(function () { var r = document.querySelector('svg.gantt rect[data-tip]');"
+                     "var b = r.getBoundingClientRect();"
+                     "r.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: b.left + 1, clientY: b.top + 1}));"
+                     "var tip = document.getElementById('tip');"
+                     "document.documentElement.setAttribute('data-probe', !tip.hidden && "
+                     "tip.textContent === r.getAttribute('data-tip') && r.classList.contains('hover') ? 'tip-shown' : "
+                     "'tip-missing'); })();</script>\n");
+  const fs::path probe_file = write(d, "probe.html", probed);
+  BrowserRun hover = chromium(bin, d, "hover", "--dump-dom", file_url(probe_file));
+  REQUIRE(hover.code == 0);
+  CHECK(console_lines(hover.err).empty());
+  CHECK_THAT(hover.out, Contains("data-probe=\"tip-shown\""));
+
   // A screenshot of the top of the page: the overview, then the first section's table and charts.
   const fs::path png = d / "top.png";
   BrowserRun shot = chromium(bin, d, "shot", "--hide-scrollbars --window-size=1400,1800 --screenshot=" + png.string(), url);

@@ -363,3 +363,58 @@ TEST_CASE("html: a sweep's page holds its chart as given and its text escaped", 
   const std::string h = render_sweep_html(st, "tp4 never overtakes <ep4>\n", chart);
   CHECK_THAT(h, Contains(chart) && Contains("tp4 never overtakes &lt;ep4&gt;"));
 }
+
+namespace {
+
+ScenarioResult scenario(const std::string& plan, double step_us, Breakdown mean_us, int collectives)
+{
+  ScenarioResult r;
+  r.plan = plan;
+  r.platform = "box";
+  r.gpus = 2;
+  r.batch = 1;
+  r.step_time = step_us * 1e-6;
+  r.tok_s_user = 1 / r.step_time;
+  r.mean = {mean_us.compute * 1e-6, mean_us.comm * 1e-6, mean_us.host * 1e-6, mean_us.idle * 1e-6};
+  r.collectives = collectives;
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("lesson: each claim only where the numbers hold it", "[quick][report]")
+{
+  Study st;
+  st.plans = {Plan::parse("tp2"), Plan::parse("ep2")};
+  Timeline t = two_ranks();
+  // 6 kB on 100 GB/s of PCIe over the 30 us layer: 6e3 / (100e9 * 30e-6) = 0.2% busy, under the 20%
+  // below which the links are "not what limits".
+  t.link_capacity = {{"pcie", 100e9}};
+  t.link_traffic = {{"pcie", 34e-6, 40e-6, 6e3}};
+  SECTION("EP behind by exposed communication: more calls, each about as costly")
+  {
+    // tp2: 1 call, 6 us exposed; ep2: 3 calls, 21 us: 6 and 7 us per call, within 25%.
+    const std::string h = lesson_html(st, {scenario("tp2", 45, {33, 6, 2, 4}, 1), scenario("ep2", 60, {33, 21, 2, 4}, 3)},
+                                      {&t, &t});
+    CHECK_THAT(h, Contains("ep2 is 1.33x slower") && Contains("What costs is the number of calls") &&
+                      Contains("The links are not what limits them") && Contains("To take away"));
+    CHECK(h.find("waiting for peers") == std::string::npos);
+  }
+  SECTION("EP behind by waiting for peers: the imbalance, not the calls")
+  {
+    ScenarioResult ep = scenario("ep2", 60, {33, 6, 2, 19}, 1);
+    ep.expert_imbalance = 1.5;
+    const std::string h = lesson_html(st, {scenario("tp2", 45, {33, 6, 2, 4}, 1), ep}, {&t, &t});
+    CHECK_THAT(h, Contains("Most of the difference is waiting for peers") && Contains("1.50x the mean time"));
+    CHECK(h.find("What costs") == std::string::npos);
+    CHECK(h.find("To take away") == std::string::npos);
+  }
+  SECTION("EP ahead: no explanation of a loss")
+  {
+    const std::string h = lesson_html(st, {scenario("tp2", 60, {48, 6, 2, 4}, 1), scenario("ep2", 45, {33, 6, 2, 4}, 1)},
+                                      {&t, &t});
+    CHECK_THAT(h, Contains("ep2 is 1.33x faster") && Contains("15 us less in compute"));
+    CHECK(h.find("Why.") == std::string::npos);
+    CHECK(h.find("To take away") == std::string::npos);
+  }
+}
