@@ -109,12 +109,6 @@ const char* script = R"js(
 })();
 )js";
 
-std::string fmt(const char* f, double v)
-{
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 std::string page_start(const std::string& title)
 {
@@ -199,8 +193,8 @@ std::string board(const std::vector<ScenarioResult>& rs, const std::vector<Block
       const double v = decode ? cell->tok_s_user : 1 / cell->step_time;
       const double share = best > 0 ? v / best : 0;
       o << "<td" << (share >= 1 - 1e-12 ? " class=\"best\"" : "") << "><span class=\"bar\" style=\"width:"
-        << fmt("%.0f", share * 92) << "%\"></span><span class=\"v\">"
-        << (decode ? fmt("%.1f", cell->tok_s_user) : esc(fmt_time(cell->step_time))) << "</span></td>";
+        << fmt_value("%.0f", share * 92) << "%\"></span><span class=\"v\">"
+        << (decode ? fmt_value("%.1f", cell->tok_s_user) : esc(fmt_time(cell->step_time))) << "</span></td>";
     }
     o << "</tr>\n";
   }
@@ -229,7 +223,7 @@ std::string breakdown_bar(const ScenarioResult& r)
     const double w = r.step_time > 0 ? 240 * p.s / r.step_time : 0;
     o << "<rect x=\"" << num(x) << "\" y=\"0\" width=\"" << num(w) << "\" height=\"16\" fill=\"" << p.fill
       << "\"><title>" << p.label << ": " << esc(fmt_time(p.s)) << " ("
-      << fmt("%.0f%%", r.step_time > 0 ? 100 * p.s / r.step_time : 0) << " of the step, mean GPU)</title></rect>";
+      << fmt_value("%.0f%%", r.step_time > 0 ? 100 * p.s / r.step_time : 0) << " of the step, mean GPU)</title></rect>";
     x += w;
   }
   return o.str() + "</svg>";
@@ -258,7 +252,7 @@ std::string summary_table(const std::vector<ScenarioResult>& rs, const Block& g)
     for (const auto& [c, b] : r.link_bytes)
       link += b;
     o << "<td>" << esc(fmt_time(r.step_time)) << "</td><td>"
-      << (decode ? fmt("%.1f", r.tok_s_user) : esc(fmt_time(r.step_time))) << "</td><td>" << fmt("%.1f", r.tok_s_total)
+      << (decode ? fmt_value("%.1f", r.tok_s_user) : esc(fmt_time(r.step_time))) << "</td><td>" << fmt_value("%.1f", r.tok_s_total)
       << "</td><td>" << breakdown_bar(r) << "</td><td>" << esc(fmt_bytes(link)) << "</td></tr>\n";
   }
   return o.str() + "</tbody></table>\n";
@@ -307,7 +301,7 @@ std::string plan_block(const std::vector<ScenarioResult>& rs, const std::vector<
   if (best)
     o << "<p class=\"verdict\">fastest: " << esc(fmt_time(r.step_time)) << " per step</p>";
   else
-    o << "<p class=\"verdict\">" << fmt("%.2fx", r.step_time / fastest.step_time) << " slower: "
+    o << "<p class=\"verdict\">" << fmt_value("%.2fx", r.step_time / fastest.step_time) << " slower: "
       << esc(fmt_time(r.step_time)) << " per step</p><p>"
       << esc(differences_text(step_differences(fastest, r))) << " per GPU against " << esc(fastest.plan) << ".</p>";
   o << "<ul>";

@@ -82,21 +82,14 @@ std::string inventory_text(const std::vector<std::pair<std::string, int>>& inv)
 
 namespace {
 
-std::string fmt(const char* f, double v)
-{
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 std::string ratio_text(double r)
 {
-  return fmt(r >= 0.995 && r < 1.005 ? "%.3fx" : "%.2fx", r);
+  return fmt_value(r >= 0.995 && r < 1.005 ? "%.3fx" : "%.2fx", r);
 }
 
 std::string pct(double part, double whole)
 {
-  return whole > 0 ? fmt(part / whole >= 0.1 ? "%.0f%%" : "%.1f%%", 100 * part / whole) : "-";
+  return whole > 0 ? fmt_value(part / whole >= 0.1 ? "%.0f%%" : "%.1f%%", 100 * part / whole) : "-";
 }
 
 struct Lookup {
@@ -188,7 +181,7 @@ std::string lesson_html(const Study& study, const std::vector<ScenarioResult>& r
   const std::string TP = svg::esc(pair.tp), EP = svg::esc(pair.ep);
   const bool decode = study.phase == Phase::decode;
   auto rate = [&](const ScenarioResult& r) {
-    return decode ? " (" + fmt("%.1f tokens/s per user", r.tok_s_user) + ")" : std::string();
+    return decode ? " (" + fmt_value("%.1f tokens/s per user", r.tok_s_user) + ")" : std::string();
   };
   std::ostringstream o;
 
@@ -248,9 +241,9 @@ std::string lesson_html(const Study& study, const std::vector<ScenarioResult>& r
   } else if (ratio > 1 && !diffs.empty() && diffs[0].part == StepDifference::idle) {
     o << "Most of the difference is waiting for peers (grey). ";
     if (ep.expert_imbalance > 1.05)
-      o << "In each MoE layer the GPU whose experts received the most tokens spends " << fmt("%.2f", ep.expert_imbalance)
+      o << "In each MoE layer the GPU whose experts received the most tokens spends " << fmt_value("%.2f", ep.expert_imbalance)
         << "x the mean time in expert GEMMs under " << EP << ", and the others wait for it at the combine; under "
-        << TP << ", where every GPU holds a slice of every expert, that ratio is " << fmt("%.2f", tp.expert_imbalance)
+        << TP << ", where every GPU holds a slice of every expert, that ratio is " << fmt_value("%.2f", tp.expert_imbalance)
         << ". ";
   }
   if (fixed || (ratio > 1 && !diffs.empty() && diffs[0].part == StepDifference::idle))
@@ -265,7 +258,7 @@ std::string lesson_html(const Study& study, const std::vector<ScenarioResult>& r
     const bool computing = tl.mean.compute >= 0.7 * tl.step_time;
     converge = computing && std::abs(r2 - 1) < 0.1;
     o << "<p><b>At batch " << large << "</b> the two are "
-      << (std::abs(r2 - 1) < 0.01 ? "within " + fmt("%.1f%%", 100 * std::abs(r2 - 1)) + " of each other"
+      << (std::abs(r2 - 1) < 0.01 ? "within " + fmt_value("%.1f%%", 100 * std::abs(r2 - 1)) + " of each other"
                                   : ratio_text(std::max(r2, 1 / r2)) + " apart")
       << " (" << TP << " " << fmt_time(tl.step_time) << ", " << EP << " " << fmt_time(el.step_time) << "). Compute is "
       << pct(tl.mean.compute, tl.step_time) << " of " << TP << "'s step, expert GEMMs alone "
@@ -319,8 +312,8 @@ std::string lesson_html(const Study& study, const std::vector<ScenarioResult>& r
   if (rt && re && decode) {
     const double measured_ratio = rt->tok_s / re->tok_s;
     o << "<p><b>Against measurement.</b> Measured (" << svg::esc(re->source) << "): " << TP << " at "
-      << fmt("%.3g", rt->tok_s) << " and " << EP << " at " << fmt("%.3g", re->tok_s) << " tokens/s per user on this "
-      << "machine, " << fmt("%.0fx", measured_ratio) << " apart. moesim puts them " << ratio_text(ratio) << " apart";
+      << fmt_value("%.3g", rt->tok_s) << " and " << EP << " at " << fmt_value("%.3g", re->tok_s) << " tokens/s per user on this "
+      << "machine, " << fmt_value("%.0fx", measured_ratio) << " apart. moesim puts them " << ratio_text(ratio) << " apart";
     o << (measured_ratio > 2 * ratio ? " and does not reproduce that collapse. " : ". ");
     const double missing = 1.0 / re->tok_s - ep.step_time;
     if (missing > 0 && ep.collectives > 0)
@@ -345,7 +338,7 @@ std::string lesson_html(const Study& study, const std::vector<ScenarioResult>& r
         << " in fixed time per layer, which more bandwidth does not buy back while the links sit mostly idle. ";
     if (converge)
       o << "At batch " << large << " the choice matters far less ("
-        << fmt("%.1f%%", 100 * std::abs(results[je].step_time / results[jt].step_time - 1)) << " apart on "
+        << fmt_value("%.1f%%", 100 * std::abs(results[je].step_time / results[jt].step_time - 1)) << " apart on "
         << svg::esc(seed) << "), because the step is spent computing.";
     o << "</p>\n";
   }

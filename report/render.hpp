@@ -45,5 +45,7 @@ nlohmann::json chrome_trace(const std::vector<NamedTimeline>& timelines);
 // Human units: "12.3 ms", "4.56 GB".
 std::string fmt_time(double s);
 std::string fmt_bytes(double b);
+// One number through a printf format: fmt_value("%.1f", 2.25) is "2.2" (the C locale's digits).
+std::string fmt_value(const char* format, double v);
 
 } // namespace moesim
