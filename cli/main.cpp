@@ -42,27 +42,42 @@ void check_writable(const std::string& path, const std::string& flag)
 {
   if (path.empty() || path == "-")
     return;
+  if (fs::is_directory(path))
+    throw InputError(path, flag, "is a folder", "name a file, e.g. " + (fs::path(path) / "out").string());
   fs::path dir = fs::path(path).parent_path();
   if (!dir.empty() && !fs::is_directory(dir))
     throw InputError(path, flag, "folder " + dir.string() + " does not exist", "create it or write elsewhere");
 }
 
+// Every file through a temporary name first; only when all are written are they renamed into place
+// and stdout printed, so a file that cannot be written leaves nothing behind.
 void write_all(const std::vector<PendingFile>& files)
 {
+  std::vector<std::string> tmps;
+  auto drop = [&] {
+    std::error_code ec;
+    for (const std::string& t : tmps)
+      fs::remove(t, ec);
+  };
   for (const PendingFile& f : files) {
-    if (f.path == "-") {
-      std::cout << f.content;
+    if (f.path == "-")
       continue;
+    tmps.push_back(f.path + ".tmp");
+    std::ofstream o(tmps.back(), std::ios::binary);
+    o << f.content;
+    o.close();
+    if (!o) {
+      drop();
+      throw InputError(f.path, "", "cannot write", "check the folder exists and is writable");
     }
-    const std::string tmp = f.path + ".tmp";
-    {
-      std::ofstream o(tmp, std::ios::binary);
-      o << f.content;
-      if (!o)
-        throw InputError(f.path, "", "cannot write", "check the folder exists and is writable");
-    }
-    fs::rename(tmp, f.path);
   }
+  size_t k = 0;
+  for (const PendingFile& f : files)
+    if (f.path != "-")
+      fs::rename(tmps[k++], f.path);
+  for (const PendingFile& f : files)
+    if (f.path == "-")
+      std::cout << f.content;
 }
 
 std::string default_root()

@@ -73,3 +73,19 @@ TEST_CASE("run --html into a folder that does not exist fails before simulating"
   expect_usage_error(r, "/nonexistent/dir/r.html");
   CHECK_THAT(r.err, Contains("--html") && Contains("/nonexistent/dir"));
 }
+
+TEST_CASE("run --html onto a folder or an unwritable file: one line, exit 2, nothing written", "[quick][cli]")
+{
+  const fs::path d = scratch("html_bad");
+  Run folder = moesim("run --plan tp4 --batch 1 --platform nvswitch-4x-h200 --html " + d.string());
+  expect_usage_error(folder, d.string() + ".tmp");
+  CHECK_THAT(folder.err, Contains("--html: is a folder"));
+  CHECK(fs::is_empty(d));
+  // /proc takes no new files, even from root: the write fails after simulating, and still nothing is
+  // printed or left behind.
+  Run proc = moesim("run --plan tp4 --batch 1 --platform nvswitch-4x-h200 --html /proc/moesim-report.html --json " +
+                    (d / "r.json").string());
+  expect_usage_error(proc, "/proc/moesim-report.html.tmp");
+  CHECK_THAT(proc.err, Contains("cannot write"));
+  CHECK(fs::is_empty(d));
+}
