@@ -12,6 +12,7 @@
 #include "pipeline/sweep.hpp"
 #include "pipeline/sweep_report.hpp"
 #include "pipeline/what_if.hpp"
+#include "report/html.hpp"
 #include "report/render.hpp"
 
 #include <CLI/CLI.hpp>
@@ -40,27 +41,42 @@ void check_writable(const std::string& path, const std::string& flag)
 {
   if (path.empty() || path == "-")
     return;
+  if (fs::is_directory(path))
+    throw InputError(path, flag, "is a folder", "name a file, e.g. " + (fs::path(path) / "out").string());
   fs::path dir = fs::path(path).parent_path();
   if (!dir.empty() && !fs::is_directory(dir))
     throw InputError(path, flag, "folder " + dir.string() + " does not exist", "create it or write elsewhere");
 }
 
+// Every file through a temporary name first; only when all are written are they renamed into place
+// and stdout printed, so a file that cannot be written leaves nothing behind.
 void write_all(const std::vector<PendingFile>& files)
 {
+  std::vector<std::string> tmps;
+  auto drop = [&] {
+    std::error_code ec;
+    for (const std::string& t : tmps)
+      fs::remove(t, ec);
+  };
   for (const PendingFile& f : files) {
-    if (f.path == "-") {
-      std::cout << f.content;
+    if (f.path == "-")
       continue;
+    tmps.push_back(f.path + ".tmp");
+    std::ofstream o(tmps.back(), std::ios::binary);
+    o << f.content;
+    o.close();
+    if (!o) {
+      drop();
+      throw InputError(f.path, "", "cannot write", "check the folder exists and is writable");
     }
-    const std::string tmp = f.path + ".tmp";
-    {
-      std::ofstream o(tmp, std::ios::binary);
-      o << f.content;
-      if (!o)
-        throw InputError(f.path, "", "cannot write", "check the folder exists and is writable");
-    }
-    fs::rename(tmp, f.path);
   }
+  size_t k = 0;
+  for (const PendingFile& f : files)
+    if (f.path != "-")
+      fs::rename(tmps[k++], f.path);
+  for (const PendingFile& f : files)
+    if (f.path == "-")
+      std::cout << f.content;
 }
 
 } // namespace
@@ -77,7 +93,7 @@ int main(int argc, char** argv)
                  "the executable)");
 
   StudyRequest request;
-  std::string json_out, csv_out, trace_out, timeline_out;
+  std::string json_out, csv_out, trace_out, timeline_out, html_out;
   bool graphs = false, eager = false, allow_refused = false;
   std::string sweep_arg, svg_out;
   int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -123,6 +139,7 @@ int main(int argc, char** argv)
   run->add_option("--json", json_out, "write results as JSON to FILE (- for stdout)");
   run->add_option("--csv", csv_out, "write results as CSV to FILE (- for stdout)");
   run->add_option("--trace", trace_out, "write a Chrome-trace/Perfetto timeline of every scenario to FILE");
+  run->add_option("--html", html_out, "write a self-contained HTML report (pictures of every plan; with --sweep, its chart) to FILE");
   run->add_option("--timeline", timeline_out, "write the moesim timeline JSON (for `moesim diff`) to FILE; needs one scenario");
   run->add_flag("--allow-refused", allow_refused,
                 "report plans that do not fit in memory as rows instead of failing with exit code 2");
@@ -202,7 +219,7 @@ int main(int argc, char** argv)
     }
     // run (also the default with no command)
     for (const auto& [path, flag] : {std::pair{json_out, "--json"}, {csv_out, "--csv"}, {trace_out, "--trace"},
-                                     {timeline_out, "--timeline"}, {svg_out, "--svg"}})
+                                     {timeline_out, "--timeline"}, {svg_out, "--svg"}, {html_out, "--html"}})
       check_writable(path, flag);
     std::optional<SweepSpec> sweep;
     if (!sweep_arg.empty()) {
@@ -225,6 +242,9 @@ int main(int argc, char** argv)
         files.push_back({csv_out, render_sweep_csv(s, *sweep, r.by_value)});
       if (!svg_out.empty())
         files.push_back({svg_out, render_sweep_svg(s, *sweep, r.by_value)});
+      if (!html_out.empty())
+        files.push_back({html_out, render_sweep_html(s, render_sweep(s, *sweep, r.by_value),
+                                                     render_sweep_svg(s, *sweep, r.by_value))});
       write_all(files);
       return 0;
     }
@@ -235,7 +255,7 @@ int main(int argc, char** argv)
                          "needs exactly one scenario but the selection has " + std::to_string(n),
                          "narrow it with --plan, --platform and --batch");
     }
-    const bool keep = !trace_out.empty() || !timeline_out.empty();
+    const bool keep = !trace_out.empty() || !timeline_out.empty() || !html_out.empty();
     const StudyRun r = run_study(prepared, jobs, keep);
     const std::vector<ScenarioResult> results = r.results();
     check_refusals(s, results, allow_refused);
@@ -251,6 +271,12 @@ int main(int argc, char** argv)
         if (o.timeline)
           tl.push_back({o.result.key(), *o.timeline});
       files.push_back({trace_out, chrome_trace(tl).dump() + "\n"});
+    }
+    if (!html_out.empty()) {
+      std::vector<const Timeline*> tl;
+      for (const auto& o : r.outcomes)
+        tl.push_back(o.timeline ? &*o.timeline : nullptr);
+      files.push_back({html_out, render_html(s, results, tl)});
     }
     if (!timeline_out.empty()) {
       if (!r.outcomes[0].timeline)
