@@ -126,8 +126,10 @@ std::vector<NcclTestsTableRow> simulate_nccl_tests(const ToolCommands& t, OpKind
       Op op;
       op.name = "size" + std::to_string(coll);
       if (kind == OpKind::send) {
-        // sendrecv_perf: every rank sends to the next and receives from the previous.
+        // sendrecv_perf: every rank sends to the next and receives from the previous, all g ranks
+        // of the communicator at once (group 0: the measured sendrecv curve of g ranks applies).
         op.kind = OpKind::recv;
+        op.group = 0;
         op.peer = (r + g - 1) % g;
         op.tag = coll * g + op.peer;
         op.comm_bytes = bytes;

@@ -217,31 +217,6 @@ TEST_CASE("diff compares two timelines of one schedule", "[quick][cli]")
   CHECK_THAT(bad.err, Contains("tp4.json"));
 }
 
-namespace {
-// (size, out-of-place time in us) of every row of an nccl-tests table: plain text, or the -J JSON.
-std::vector<std::pair<double, double>> nccl_rows(const std::string& text)
-{
-  std::vector<std::pair<double, double>> v;
-  if (!text.empty() && text[0] == '{') {
-    const nlohmann::json j = nlohmann::json::parse(text); // (a temporary's member would dangle in the loop)
-    for (const auto& r : j.at("results"))
-      v.push_back({r.at("size").get<double>(), r.at("out_of_place").at("time").get<double>()});
-    return v;
-  }
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#')
-      continue;
-    std::istringstream w(line);
-    double size, count, t;
-    std::string type, redop, root;
-    if (w >> size >> count >> type >> redop >> root >> t)
-      v.push_back({size, t});
-  }
-  return v;
-}
-} // namespace
 
 TEST_CASE("a platform calibrated from real nccl-tests logs reproduces them", "[quick][cli]")
 {

@@ -34,7 +34,7 @@ TEST_CASE("platform build writes the committed XML", "[quick][cli][topology]")
   Run w = moesim("platform build hgx-8x-h100 --set p2p=off -o -");
   REQUIRE(w.code == 0);
   CHECK_THAT(w.out, Contains("<link_ctn id=\"dram_cpu0\"/><link_ctn id=\"dram_cpu0\"/>") &&
-                        Contains("<prop id=\"moesim.nccl_intra\" value=\"pci\"/>"));
+                        Contains("<prop id=\"moesim.p2p\" value=\"no\"/>"));
 }
 
 TEST_CASE("platform show tells routes, injection, bisection and draws the machine", "[quick][cli][topology]")
