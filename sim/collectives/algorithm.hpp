@@ -33,8 +33,16 @@ struct CollectiveCall {
 using Phases = std::vector<std::vector<Flow>>;
 using AlgorithmFn = Phases (*)(const CollectiveCall&);
 
+// The member order of each of the call's `rings` channels: channel r visits the nodes in group
+// order and each node's members starting from its r-th, so that channels cross between nodes on
+// different GPUs (and through their NICs), as NCCL's channels do.
+std::vector<std::vector<int>> channel_orders(const CollectiveCall& c);
+// A flow's rate cap on one channel: the call's rate shared over the channels, and for a hop through
+// host memory no more than the receiver's read rate (shared likewise).
+double channel_rate(const CollectiveCall& c, int i, int j);
+
 // `rings` rings, each member sending `per_member` / rings bytes to its successor in each at once
-// (ring_*.cpp). Ring r visits every node's members (in group order) starting from the r-th.
+// (ring_*.cpp).
 Phases ring_to_successor(const CollectiveCall& c, double per_member);
 
 Phases ring_all_reduce(const CollectiveCall& c);

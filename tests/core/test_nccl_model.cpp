@@ -135,6 +135,13 @@ TEST_CASE("NCCL's pick and the channels a call runs on", "[quick][nccl]")
   CHECK(entry(t, CollAlgo::ring, Proto::simple).latency_us == Approx(131.6));
   // Tree across two nodes: 8.4 + 2 x ((8 - 1) x 4.0 + log2(2) x 14) = 92.4 us.
   CHECK(entry(t, CollAlgo::tree, Proto::simple).latency_us == Approx(92.4));
+  // The network plugin's latency (moesim.latency.nic, 2 us) counts on every inter-node step, twice
+  // for Simple (the receive flush): 8.4 + 28 x 3.4 + 2 x (14 + 2 + 2) = 139.6 us; LL 6.6 + 28 x
+  // max(0.6, 1) + 2 x (2.7 + 2) = 44 us.
+  NcclComm lat = h100(16, 2);
+  lat.net_latency_us = 2;
+  CHECK(entry(nccl_costs(lat, OpKind::all_reduce), CollAlgo::ring, Proto::simple).latency_us == Approx(139.6));
+  CHECK(entry(nccl_costs(lat, OpKind::all_reduce), CollAlgo::ring, Proto::ll).latency_us == Approx(44));
   NcclPick m = nccl_pick(h100(16, 2), OpKind::all_reduce, 268435456, CollAlgo::ring);
   CHECK(m.cost.proto == Proto::simple);
   CHECK(m.time_us - 268435456 / (1000 * m.algbw_gbs) == Approx(131.6 * 1.4));
