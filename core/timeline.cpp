@@ -50,6 +50,8 @@ nlohmann::json timeline_to_json(const Timeline& t)
       je["microbatch"] = e.microbatch;
     if (!e.detail.empty())
       je["detail"] = e.detail;
+    if (e.fixed > 0)
+      je["fixed"] = e.fixed;
     ev.push_back(std::move(je));
   }
   j["events"] = std::move(ev);
@@ -82,6 +84,7 @@ Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
       e.sync = je.at("sync").get<double>();
       e.end = je.at("end").get<double>();
       e.detail = je.value("detail", "");
+      e.fixed = je.value("fixed", 0.0);
       t.events.push_back(std::move(e));
     }
   } catch (const std::exception& ex) {

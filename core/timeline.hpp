@@ -22,6 +22,7 @@ struct TimelineEvent {
   double sync = 0;  // collectives / recv: every peer had arrived; compute: = start
   double end = 0;
   std::string detail; // collectives: "ring/Simple alpha=12.3us"; empty otherwise
+  double fixed = 0;   // collectives and sends: the fixed cost charged (NCCL's latency and the transport's), s
 };
 
 struct Timeline {

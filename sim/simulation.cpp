@@ -377,6 +377,7 @@ private:
     d << to_string(c.choice.algo) << "/" << (c.choice.calibrated ? "calibrated" : to_string(c.choice.proto))
       << " alpha=" << c.choice.alpha * 1e6 << "us";
     ev.detail = d.str();
+    ev.fixed = c.choice.alpha;
     sg4::this_actor::sleep_for(c.choice.alpha);
     if (c.replay >= 0) {
       sg4::this_actor::sleep_for(c.replay);
@@ -403,6 +404,7 @@ private:
     const int curve_ranks = op.group >= 0 ? static_cast<int>(s_.layout.group(op.group).ranks.size()) : 2;
     const CollChoice ch = choose(OpKind::send, {src, dst}, op.comm_bytes, curve_ranks);
     const Route& route = p_.route(src, dst);
+    ev.fixed = ch.alpha + route.latency;
     if (op.kind == OpKind::send) {
       sg4::this_actor::sleep_for(ch.alpha + route.latency);
       for (sg4::Link* l : route.links)
