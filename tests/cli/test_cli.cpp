@@ -301,3 +301,33 @@ TEST_CASE("run --calibration: a missing or malformed file is a usage error, 'non
   CHECK_THAT(without.out, !Contains("calibrated: "));
   CHECK(with.out != without.out);
 }
+
+TEST_CASE("nccl-tests takes a topology YAML and says which calibration applied", "[quick][cli]")
+{
+  // The YAML is generated into the XML committed beside it (checked byte for byte elsewhere): the
+  // same rows. hgx-8x-h100 has no calibration file: NCCL's model.
+  const std::string yaml = std::string(MOESIM_SOURCE_DIR) + "/platforms/hgx-8x-h100.yaml";
+  Run y = moesim("nccl-tests --platform " + yaml + " --op all_gather -b 1M -e 16M -f 4 -g 8");
+  Run x = moesim("nccl-tests --platform hgx-8x-h100 --op all_gather -b 1M -e 16M -f 4 -g 8");
+  REQUIRE(y.code == 0);
+  REQUIRE(x.code == 0);
+  CHECK(nccl_rows(y.out) == nccl_rows(x.out));
+  CHECK(nccl_rows(y.out).size() == 3);
+  CHECK_THAT(y.out, Contains("# calibration: none"));
+  // The lent H200s are calibrated: 'auto' (the default) names the file and what it was measured on.
+  Run a = moesim("nccl-tests --platform nvswitch-4x-h200 --op all_reduce -b 1M -e 1M");
+  REQUIRE(a.code == 0);
+  CHECK_THAT(a.out, Contains("# calibration: platforms/calibration/nvswitch-4x-h200.yaml (measured on NVIDIA H200"));
+  Run n = moesim("nccl-tests --platform nvswitch-4x-h200 --op all_reduce -b 1M -e 1M --calibration none");
+  REQUIRE(n.code == 0);
+  CHECK_THAT(n.out, Contains("# calibration: none"));
+  // A named file applies to any platform.
+  const std::string file = std::string(MOESIM_SOURCE_DIR) + "/platforms/calibration/nvswitch-4x-h200.yaml";
+  Run f = moesim("nccl-tests --platform nvswitch-4x-h100 --op all_reduce -b 1M -e 1M --calibration " + file);
+  REQUIRE(f.code == 0);
+  CHECK_THAT(f.out, Contains("# calibration: platforms/calibration/nvswitch-4x-h200.yaml"));
+  CHECK(nccl_rows(f.out) == nccl_rows(a.out));
+  fs::path d = scratch("nccl-tests-calibration");
+  Run bad = moesim("nccl-tests --platform nvswitch-4x-h200 --op all_reduce --calibration " + (d / "none.yaml").string());
+  expect_usage_error(bad, d / "nothing");
+}
