@@ -57,7 +57,7 @@ inline std::string slurp(const fs::path& p)
 // A fresh, empty folder under the system temp dir.
 inline fs::path scratch(const std::string& name)
 {
-  fs::path d = fs::temp_directory_path() / ("moesim_cli_" + name);
+  fs::path d = fs::temp_directory_path() / ("moesim_cli_" + name + "." + std::to_string(getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
