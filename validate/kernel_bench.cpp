@@ -94,7 +94,7 @@ KernelBenchOptions parse_kernel_bench_options(const std::vector<std::string>& ar
   }
   if (o.schedules.empty())
     throw InputError(where, "SCHEDULE", "no schedule given",
-                     "pass calibration schedules written by validate/make_calibration.sh (or `moesim schedule`)");
+                     "pass calibration schedules written by `validate/gpu_tool.py calibration-schedules` (or `moesim schedule`)");
   if (o.json.empty() && !o.dry_run)
     throw InputError(where, "--json", "missing", "write --json FILE: `moesim calibrate --bench-kernels` reads it");
   return o;
