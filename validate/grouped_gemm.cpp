@@ -44,12 +44,16 @@ GroupedGemm::GroupedGemm(GemmPlanner& planner, const std::vector<long>& rows, in
   }
   if (impl == GroupedImpl::per_expert) {
     // Every expert's operands start rows * k (x), rows * n (y) and expert * n * k (w) elements in:
-    // the plans are made for the alignment all of those share, so that one plan serves every expert.
+    // the plans are made for the alignment all of those share (every expert's, as the executor has
+    // always planned them), so that one plan serves every expert.
     const std::uint64_t es = fp8 ? 1 : 2;
     int align = 256;
-    for (const Group& g : groups_)
-      align = std::min(align, alignment_of({std::uint64_t(g.row0) * k * es, std::uint64_t(g.row0) * n * 2,
-                                            std::uint64_t(g.expert) * n * k * es}));
+    long row0 = 0;
+    for (std::size_t e = 0; e < rows.size(); e++) {
+      align = std::min(align, alignment_of({std::uint64_t(row0) * k * es, std::uint64_t(row0) * n * 2,
+                                            std::uint64_t(e) * n * k * es}));
+      row0 += rows[e];
+    }
     for (const Group& g : groups_) {
       const GemmPlan& p = planner_.plan(g.rows, n, k, 1, fp8, false, align);
       ok_ = ok_ && p.found;
