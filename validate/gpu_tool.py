@@ -114,7 +114,7 @@ def gpu_call(a):
                            schedules=a.schedules if a.schedules is not None else default_schedules(ROOT, gpus),
                            calibration=(a.calibration_schedules if a.calibration_schedules is not None
                                         else default_calibration(ROOT, gpus)),
-                           build_tests=catch2 is not None, catch2=catch2 or "")
+                           build_tests=catch2 is not None, catch2=catch2 or "", ccache=shutil.which("ccache") is not None)
     try:
         planned = jobs.select(phases.plan_jobs(cfg, phase_list), part, parts, a.only)
     except (OSError, ValueError) as e:
@@ -139,7 +139,7 @@ def gpu_call(a):
         with open(log_path, "a") as f:
             f.write(text + end)
 
-    header = {"tool": "validate/gpu_tool.py gpu-call", "argv": sys.argv, "commit": matrix.git_commit(ROOT),
+    header = {"tool": "validate/gpu_tool.py gpu-call", "argv": sys.argv, "commit": matrix.git_commit(ROOT, ()),
               "phases": phase_list, "gpus": gpus, "arch": arch,
               "devices": [{"index": g.index, "name": g.name, "compute_cap": g.compute_cap} for g in found]}
     log(f"== {tag}: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}, {header['commit']}, "
@@ -172,15 +172,6 @@ def pack_deps(a):
     lib = "/usr/lib/libCatch2WithMain.a"
     if os.path.exists(lib):
         shutil.copy(lib, os.path.join(dst, "lib"))
-    exclude = os.path.join(ROOT, ".git", "info", "exclude")
-    if os.path.exists(os.path.dirname(exclude)):
-        lines = []
-        if os.path.exists(exclude):
-            with open(exclude) as f:
-                lines = f.read().splitlines()
-        if "/.deps/" not in lines:
-            with open(exclude, "a") as f:
-                f.write("/.deps/\n")
     print(f"wrote {dst}; name .deps in the device call's carry")
     return 0
 

@@ -44,6 +44,8 @@ class PhasesTest(unittest.TestCase):
             self.assertNotIn("moesim_gpu_tests", no_tests[1].procs[0].argv)
             carried = P.build_jobs(cfg(tmp, catch2="/r/.deps/catch2-v2"))
             self.assertIn("-DCMAKE_PREFIX_PATH=/r/.deps/catch2-v2", carried[0].procs[0].argv)
+            self.assertFalse(any("ccache" in a for a in argv))
+            self.assertIn("-DCMAKE_CUDA_COMPILER_LAUNCHER=ccache", P.build_jobs(cfg(tmp, ccache=True))[0].procs[0].argv)
 
     def test_ops_one_shard_per_gpu(self):
         with scratch() as tmp:

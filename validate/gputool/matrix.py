@@ -143,12 +143,17 @@ def predictions_json_block(study, mode, results):
     return json.dumps({"study": study, "mode": mode, "results": [{k: r[k] for k in keep} for r in results]}, indent=1) + "\n"
 
 
-def git_commit(root):
+SIMULATOR_PATHS = ("core", "sim", "topology", "report", "cli", "workloads", "platforms")
+
+
+def git_commit(root, paths=SIMULATOR_PATHS):
+    """The short commit, "+dirty" when `paths` (default: what the simulator is made of; () for the
+    whole tree) differ from it; "unknown" without git."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
                               check=True).stdout.strip()
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "core", "sim", "topology", "report", "cli",
-                                "workloads", "platforms"], cwd=root).returncode != 0
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", *paths], cwd=root,
+                               capture_output=True).returncode != 0
         return head + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

@@ -45,6 +45,7 @@ class GpuConfig:
     host_timing: bool = False      # also nccl-tests-style host-timed collectives
     build_tests: bool = True       # Catch2 v2 is there (the [gpu] tests can be built)
     catch2: str = ""               # CMAKE_PREFIX_PATH holding Catch2 v2; "" for the system's
+    ccache: bool = False           # compile through ccache (where it is installed)
 
     @property
     def exe(self):
@@ -66,6 +67,8 @@ def build_jobs(c):
                  f"-DMOESIM_BUILD_TESTS={'ON' if c.build_tests else 'OFF'}"]
     if c.catch2:
         configure.append(f"-DCMAKE_PREFIX_PATH={c.catch2}")
+    if c.ccache:
+        configure += ["-DCMAKE_CXX_COMPILER_LAUNCHER=ccache", "-DCMAKE_CUDA_COMPILER_LAUNCHER=ccache"]
     return [J.Job("configure", "build", [J.Proc(configure, log="configure.log")], timeout=300, estimate=20),
             J.Job("build", "build", [J.Proc(["cmake", "--build", c.build_dir, "--target", "moesim-validate"]
                                             + (["moesim_gpu_tests"] if c.build_tests else []) + ["--", "-k", "0"],
