@@ -83,6 +83,14 @@ bool run_tool_commands(ToolCommands& t, const std::function<std::string()>& root
     const NcclTestsRun run = simulate_nccl_tests(t.nccl_request);
     std::cout << "# moesim simulation of " << nccl_tests_binary(run.kind) << " on " << run.platform << ", " << run.ranks
               << " GPUs\n";
+    // The file as the data root names it, so that the line is the same on every machine.
+    std::string shown = std::filesystem::path(run.calibration).lexically_relative(t.nccl_request.root).string();
+    if (shown.empty() || shown.starts_with(".."))
+      shown = run.calibration;
+    std::cout << "# calibration: "
+              << (run.calibration.empty() ? "none (NCCL's cost model on the platform's links)"
+                                          : shown + " (measured on " + run.measured_on + ")")
+              << "\n";
     std::cout << format_nccl_tests_table(run.kind, run.ranks, run.rows);
     return true;
   }

@@ -49,9 +49,11 @@ NcclTestsSchedule nccl_tests_schedule(OpKind kind, const std::vector<std::size_t
       Op op;
       op.name = nccl_tests_binary(kind) + " " + std::to_string(sh.bytes) + " B";
       if (kind == OpKind::send) {
-        // sendrecv_perf: every rank sends to the next and receives from the previous; the send of
-        // one size waits for the receive of the size before.
+        // sendrecv_perf: every rank sends to the next and receives from the previous, all g ranks
+        // of the communicator at once (group 0: the measured sendrecv curve of g ranks applies); the
+        // send of one size waits for the receive of the size before.
         op.kind = OpKind::recv;
+        op.group = 0;
         op.peer = (r + g - 1) % g;
         op.tag = row * g + op.peer;
         op.comm_bytes = static_cast<double>(sh.bytes);
@@ -110,8 +112,12 @@ NcclTestsRun simulate_nccl_tests(const NcclTestsRequest& q)
   if (run.ranks < 2 || run.ranks > world)
     throw InputError(f.source, "-g", "needs between 2 and " + std::to_string(world) + " GPUs, got " + std::to_string(run.ranks),
                      "pass -g with at most the platform's GPU count");
+  run.calibration = resolve_calibration_file(choice, f.source, f.edited);
   Calibrations calibrations;
-  Simulation sim(f.xml, calibrations.get(resolve_calibration_file(choice, f.source, f.edited)));
+  const std::shared_ptr<const Calibration> calibration = calibrations.get(run.calibration);
+  if (calibration)
+    run.measured_on = calibration->measured_on;
+  Simulation sim(f.xml, calibration);
   NcclTestsSchedule ns =
       nccl_tests_schedule(run.kind, nccl_tests_sizes(lo, hi, static_cast<std::size_t>(q.factor)), run.ranks, world);
   const SimOutput out = sim.run(ns.schedule);

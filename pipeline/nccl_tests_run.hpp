@@ -38,6 +38,8 @@ struct NcclTestsRun {
   OpKind kind = OpKind::all_reduce;
   int ranks = 0;
   std::string platform; // as named
+  std::string calibration; // the calibration file that applied, "" for none
+  std::string measured_on; // the calibration's measured_on: the machine and date it was measured on
   std::vector<NcclTestsTableRow> rows; // each size's time: from the first rank starting it to the last finishing it
 };
 // Checks the request (InputError naming the option), builds the schedule and simulates it.
