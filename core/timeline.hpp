@@ -4,6 +4,7 @@
 #include "core/schedule.hpp"
 
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ struct TimelineEvent {
   int microbatch = 0;
   std::string name;
   OpKind kind = OpKind::gemm;
+  // The op's family and role; absent in timelines written before schedule format 2 (reports that
+  // group ops by them take them from the other timeline, or refuse).
+  std::optional<OpFamily> family;
+  std::optional<OpRole> role;
   double ready = 0; // stream free and dependencies done
   double start = 0; // host had launched it too: the op begins (collectives: this rank arrived)
   double sync = 0;  // collectives / recv: every peer had arrived; compute: = start

@@ -155,6 +155,8 @@ private:
       ev.microbatch = op.microbatch;
       ev.name = op.name;
       ev.kind = op.kind;
+      ev.family = op.family;
+      ev.role = op.role;
       ev.ready = sg4::Engine::get_clock();
       const double launched = host_issue(r, op.id);
       if (launched > ev.ready)
