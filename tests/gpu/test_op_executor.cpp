@@ -10,6 +10,7 @@
 #include "core/model_loader.hpp"
 #include "core/schedule_builder.hpp"
 #include "gpu_test.hpp"
+#include "validate/buffers.hpp"
 #include "validate/op_executor.hpp"
 
 #include <catch2/catch.hpp>
@@ -217,26 +218,8 @@ TEST_CASE("OpExecutor: launch refuses ops of another schedule", "[gpu]")
   CHECK_THROWS_AS([&] { OpExecutor other(s, 1, 1); }(), std::invalid_argument); // one rank only
 }
 
-TEST_CASE("OpExecutor helpers: rounding expected rows per expert keeps the total", "[quick]")
+TEST_CASE("OpExecutor helpers: copies under a budget", "[quick]")
 {
-  // 4 experts with 0.5 rows each: total 2; the two largest remainders (ties: lower index) get a row.
-  CHECK(vd::round_group_rows({0.5, 0.5, 0.5, 0.5}) == std::vector<long>{1, 1, 0, 0});
-  // floors 1 + 2 + 0 = 3 of round(4.0) = 4: the largest remainder (0.7) gets the extra row.
-  CHECK(vd::round_group_rows({1.2, 2.7, 0.1}) == std::vector<long>{1, 3, 0});
-  CHECK(vd::round_group_rows({3.0, -1.0, 0.0}) == std::vector<long>{3, 0, 0});
-  CHECK(vd::round_group_rows({}).empty());
-  // 128 experts at 64 * 8 / 128 = 4 rows each: unchanged.
-  const auto even = vd::round_group_rows(std::vector<double>(128, 4.0));
-  CHECK(std::all_of(even.begin(), even.end(), [](long r) { return r == 4; }));
-}
-
-TEST_CASE("OpExecutor helpers: base names and copies under a budget", "[quick]")
-{
-  CHECK(vd::base_name("L12.attn.qkv@mb1") == "attn.qkv");
-  CHECK(vd::base_name("L3.moe.experts.up") == "moe.experts.up");
-  CHECK(vd::base_name("embed") == "embed");
-  CHECK(vd::base_name("head.lm_head@mb0") == "head.lm_head");
-  CHECK(vd::base_name("Lx.odd") == "Lx.odd");
   // Everything fits: one copy per user.
   CHECK(vd::plan_copies({10, 20}, {10, 10}, 300) == std::vector<long>{10, 10});
   // Half the bytes: half the copies of each class.

@@ -294,10 +294,17 @@ TEST_CASE("moesim-validate --check-schedule", "[quick]")
   CHECK_THAT(malformed.output, Catch::Contains("bad.json") && Catch::Contains("malformed JSON"));
 
   nlohmann::json j = schedule_to_json(s);
-  j.erase("step"); // a missing object, which the loader reports as nlohmann's exception
+  j.erase("step"); // a missing object
   const Run shape = run_validate("--check-schedule '" + dir.write("shape.json", j.dump()) + "'");
   CHECK(shape.status == 2);
-  CHECK_THAT(shape.output, Catch::Contains("shape.json") && Catch::Contains("malformed schedule"));
+  CHECK_THAT(shape.output, Catch::Contains("shape.json: step: missing key"));
+
+  j = schedule_to_json(s);
+  j["format"] = "moesim-schedule-1"; // a file of the first format: refused with the fix
+  const Run v1 = run_validate("--check-schedule '" + dir.write("v1.json", j.dump()) + "'");
+  CHECK(v1.status == 2);
+  CHECK_THAT(v1.output, Catch::Contains("v1.json: format: is moesim-schedule-1") &&
+                            Catch::Contains("regenerate it with `moesim schedule`"));
 
   j = schedule_to_json(s);
   for (auto& op : j["ranks"][1]["ops"]) // rank 1's first collective gets another instance id
