@@ -96,6 +96,11 @@ Run run_validate(const std::string& args)
   return r;
 }
 
+Layout validate_layout(const Model& m, const std::string& plan, int gpus)
+{
+  return make_layout(Plan::parse(plan), m, gpus);
+}
+
 } // namespace
 
 TEST_CASE("version strings", "[quick]")
@@ -315,6 +320,25 @@ TEST_CASE("moesim-validate --check-schedule", "[quick]")
   const Run hang = run_validate("--check-schedule '" + dir.write("hang.json", j.dump()) + "'");
   CHECK(hang.status == 2);
   CHECK_THAT(hang.output, Catch::Contains("hang.json") && Catch::Contains("NCCL would hang"));
+
+  // Head dims kernels::attention lacks (MLA prefill with qk 100, v 100): --check-schedule refuses
+  // what run refuses, with the same line.
+  Model m = load_model_file(std::string(MOESIM_SOURCE_DIR) + "/workloads/models/deepseek-v3.yaml").model;
+  m.layers = 1;
+  m.dense_layers = 1;
+  m.attn.qk_nope_head_dim = 75, m.attn.qk_rope_head_dim = 25, m.attn.v_head_dim = 100;
+  const Schedule odd = build_schedule(m, validate_layout(m, "tp2", 2), StepShape{Phase::prefill, 1, 0, 16}, {});
+  const std::string odd_file = dir.write("odd.json", schedule_to_json(odd).dump());
+  const Run checked = run_validate("--check-schedule '" + odd_file + "'");
+  const Run ran = run_validate("run '" + odd_file + "' --out '" + dir.file("o.json") + "'");
+  const std::string line = "moesim-validate: error: " + odd_file +
+                           ": rank 0 op L0.attn.core: attention head dims (qk 100, v 100) are not supported";
+  CHECK(checked.status == 2);
+  CHECK(ran.status == 2);
+  CHECK_THAT(checked.output, Catch::Contains(line));
+  CHECK_THAT(ran.output, Catch::Contains(line));
+  CHECK(checked.output.substr(checked.output.find(line)) == ran.output.substr(ran.output.find(line)));
+  CHECK_FALSE(fs::exists(dir.file("o.json")));
 
   const Run usage = run_validate("--bogus");
   CHECK(usage.status == 2);
