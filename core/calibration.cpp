@@ -67,20 +67,24 @@ struct KeyOf {
   }
   std::vector<double> operator()(const AttentionShape& s) const
   {
+    const double b = double(s.batch), h = double(s.q_heads), kvh = double(s.kv_heads);
     if (kind == OpKind::attention_decode)
-      return s.mla ? std::vector<double>{double(s.batch), double(s.q_heads), double(s.context()), double(s.kv_lora_rank),
-                                         double(s.rope_dim)}
-                   : std::vector<double>{double(s.batch), double(s.q_heads), double(s.kv_heads), double(s.context()),
-                                         double(s.head_dim_qk)};
-    return s.mla ? std::vector<double>{double(s.batch), double(s.q_heads), double(s.prompt), double(s.cached),
-                                       double(s.head_dim_qk), double(s.head_dim_v)}
-                 : std::vector<double>{double(s.batch), double(s.q_heads), double(s.kv_heads), double(s.prompt),
-                                       double(s.cached), double(s.head_dim_qk)};
+      return s.mla ? std::vector<double>{b, h, double(s.context()), double(s.kv_lora_rank), double(s.rope_dim)}
+                   : std::vector<double>{b, h, kvh, double(s.context()), double(s.head_dim_qk)};
+    return s.mla ? std::vector<double>{b, h, double(s.prompt), double(s.cached), double(s.head_dim_qk),
+                                       double(s.head_dim_v)}
+                 : std::vector<double>{b, h, kvh, double(s.prompt), double(s.cached), double(s.head_dim_qk)};
   }
   std::vector<double> operator()(const RowsShape& s) const { return {s.elements()}; }
   std::vector<double> operator()(const ElementsShape& s) const { return {s.elements}; }
-  std::vector<double> operator()(const TopkShape& s) const { return {double(s.tokens), double(s.experts), double(s.k)}; }
-  std::vector<double> operator()(const PermuteShape& s) const { return {double(s.tokens), double(s.k), double(s.hidden)}; }
+  std::vector<double> operator()(const TopkShape& s) const
+  {
+    return {double(s.tokens), double(s.experts), double(s.k)};
+  }
+  std::vector<double> operator()(const PermuteShape& s) const
+  {
+    return {double(s.tokens), double(s.k), double(s.hidden)};
+  }
   std::vector<double> operator()(const EmbeddingShape& s) const { return {double(s.tokens), double(s.hidden)}; }
   std::vector<double> operator()(const SampleShape& s) const { return {double(s.rows), double(s.vocab)}; }
 };
@@ -90,35 +94,6 @@ struct KeyOf {
 std::vector<double> kernel_key(const Op& op)
 {
   return std::visit(KeyOf{op.kind}, op.shape);
-}
-
-std::vector<std::string> kernel_key_dims(const Op& op)
-{
-  switch (op.kind) {
-    case OpKind::gemm:
-      if (std::holds_alternative<GemmShape>(op.shape) && op.gemm().batch != 1)
-        return {"m", "n", "k", "batch"};
-      return {"m", "n", "k"};
-    case OpKind::grouped_gemm: return {"experts", "rows", "n", "k"};
-    case OpKind::attention_decode:
-    case OpKind::attention_prefill: {
-      const bool mla = std::holds_alternative<AttentionShape>(op.shape) && op.attention().mla;
-      if (op.kind == OpKind::attention_decode)
-        return mla ? std::vector<std::string>{"batch", "q_heads", "context", "kv_lora_rank", "rope_dim"}
-                   : std::vector<std::string>{"batch", "q_heads", "kv_heads", "context", "head_dim"};
-      return mla ? std::vector<std::string>{"batch", "q_heads", "prompt", "cached", "head_dim_qk", "head_dim_v"}
-                 : std::vector<std::string>{"batch", "q_heads", "kv_heads", "prompt", "cached", "head_dim"};
-    }
-    case OpKind::rmsnorm:
-    case OpKind::silu_mul:
-    case OpKind::residual_add: return {"elements"};
-    case OpKind::topk: return {"tokens", "experts", "k"};
-    case OpKind::permute:
-    case OpKind::unpermute: return {"tokens", "k", "hidden"};
-    case OpKind::embedding: return {"tokens", "hidden"};
-    case OpKind::sample: return {"rows", "vocab"};
-    default: return {};
-  }
 }
 
 std::optional<double> KernelCurve::time_of(const Op& op) const
@@ -272,7 +247,8 @@ Calibration load_calibration_file(const std::string& path)
       }
       YAML::Node sh = kf.node("shape");
       if (!sh.IsSequence() || sh.size() == 0)
-        kf.fail("shape", "expected a list of numbers", "write the op's shape as the schedule gives it");
+        kf.fail("shape", "expected a list of numbers",
+                "write the ops' kernel_key (calibration.hpp), e.g. [0, 4096, 4096] for gemm {m, n, k}");
       for (const auto& d : sh)
         k.shape.push_back(d.as<double>());
       k.vary = kf.integer("vary");

@@ -34,7 +34,7 @@ struct CollectiveCurve {
 };
 
 // How kernel tables (and bench-kernels' JSON) index a compute op: its typed shape as a list of
-// numbers, in a fixed order per kind (kernel_key_dims names them):
+// numbers, in a fixed order per kind:
 //   gemm                    {m, n, k}, or {m, n, k, batch} when batch > 1
 //   grouped_gemm            {local experts, total rows, n, k}
 //   attention_decode GQA    {batch, q heads, kv heads, context, head dim}
@@ -46,8 +46,6 @@ struct CollectiveCurve {
 //   embedding               {tokens, hidden}      sample         {rows, vocab}
 // The order is the one the calibration files were written in. Empty for communication and host ops.
 std::vector<double> kernel_key(const Op& op);
-// The names of kernel_key's dimensions ("m", "n", "k"; "batch", "q_heads", ...).
-std::vector<std::string> kernel_key_dims(const Op& op);
 
 // Measured times of one compute-op kind over a grid in one dimension of its kernel_key, the others
 // fixed: e.g. gemm {m, 4096, 4096} over m, or attention_decode {64, 16, 2, ctx, 128} over the context.

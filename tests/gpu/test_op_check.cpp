@@ -58,9 +58,12 @@ std::string refusal(const std::function<void()>& f)
 
 TEST_CASE("check_replayable passes what the builder makes for the kernels there are", "[quick]")
 {
-  CHECK_NOTHROW(check_replayable(build(load("deepseek-v3", 4), "tp4", 4, StepShape{Phase::decode, 8, 100, 0}), "a", false));
-  CHECK_NOTHROW(check_replayable(build(load("qwen3-30b-a3b", 2), "ep4", 4, StepShape{Phase::prefill, 2, 0, 32}), "b", false));
-  CHECK_NOTHROW(check_replayable(build(load("gpt-oss-20b", 2), "tp2", 2, StepShape{Phase::decode, 3, 500, 0}), "c", true));
+  const Schedule mla = build(load("deepseek-v3", 4), "tp4", 4, StepShape{Phase::decode, 8, 100, 0});
+  const Schedule gqa = build(load("qwen3-30b-a3b", 2), "ep4", 4, StepShape{Phase::prefill, 2, 0, 32});
+  const Schedule windowed = build(load("gpt-oss-20b", 2), "tp2", 2, StepShape{Phase::decode, 3, 500, 0}, true);
+  CHECK_NOTHROW(check_replayable(mla, "a", false));
+  CHECK_NOTHROW(check_replayable(gqa, "b", false));
+  CHECK_NOTHROW(check_replayable(windowed, "c", true));
 }
 
 TEST_CASE("check_replayable refuses head dims kernels::attention lacks, as run does", "[quick]")
@@ -112,7 +115,8 @@ TEST_CASE("check_op refuses a shape of another kind and out-of-range sizes", "[q
       PermuteShape p = op.permute();
       p.first_expert = 120, p.experts = 16; // experts 120..135 of 128
       op.shape = p;
-      CHECK_THAT(refusal([&] { check_op(s, 0, op, "s.json"); }), Catch::Contains("keeps experts 120..135 of a model with 128"));
+      CHECK_THAT(refusal([&] { check_op(s, 0, op, "s.json"); }),
+                 Catch::Contains("keeps experts 120..135 of a model with 128"));
       break;
     }
 }

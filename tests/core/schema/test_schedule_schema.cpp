@@ -116,8 +116,8 @@ TEST_CASE("every schedule of the zoo's studies satisfies the JSON Schema and rea
           const Layout L = make_layout(plan, s.model, plan.world());
           EngineParams engine = s.engine;
           engine.cuda_graphs = graphs;
-          const Schedule sched =
-              build_schedule(s.model, L, StepShape{s.phase, batch, s.context, s.prompt}, BuildOptions{s.routing, engine});
+          const StepShape step{s.phase, batch, s.context, s.prompt};
+          const Schedule sched = build_schedule(s.model, L, step, BuildOptions{s.routing, engine});
           const nlohmann::json j = schedule_to_json(sched);
           const std::string errors = schema().errors(j);
           INFO(errors);
