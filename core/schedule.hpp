@@ -44,6 +44,10 @@ const char* to_string(OpKind k);
 OpKind parse_op_kind(const std::string& s); // throws std::invalid_argument
 OpClass op_class(OpKind k);
 const char* to_string(OpClass c);
+// What a compute op mostly is, for people: matrix multiplies, attention, or the small kernels
+// around them (norms, routing, permutes, element-wise). Communication and host ops: other.
+enum class ComputeFamily { gemm, attention, other };
+ComputeFamily compute_family(OpKind k);
 
 // The block of the model an op belongs to. ffn: the feed-forward sub-block's norm and residual in
 // every layer, and the dense MLP of dense layers; moe: what a MoE layer adds (router, routing,
