@@ -91,6 +91,9 @@ public:
   // bytes held and `free_bytes` (free at the start).
   void* alloc(std::size_t bytes, const std::string& what, const std::string& op_name, std::size_t free_bytes);
   std::size_t total_bytes() const { return total_; }
+  // Device memory held elsewhere for this executor (the GEMM planner's workspace and scales): it
+  // counts towards total_bytes and the memory limit, and is not freed here.
+  void count_held(std::size_t bytes) { total_ += bytes; }
   [[noreturn]] void refuse(const std::string& op_name, const std::string& what, const std::string& fix) const;
 
 private:

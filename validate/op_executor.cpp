@@ -41,7 +41,7 @@ struct OpExecutor::Impl {
   cudaDeviceProp prop{};
   bool fp8_ok = false;
   DeviceMemory mem;  // freed last
-  GemmPlanner gemm;
+  GemmPlanner gemm;  // cuBLASLt: handle, workspace, FP8 scales, plans
   BufferNeeds needs;
   SharedBuffers buf;
   Pools pools;
@@ -86,15 +86,10 @@ OpExecutor::OpExecutor(const Schedule& s, int rank, std::uint64_t seed, const Op
   I.fp8_ok = I.prop.major > 8 || (I.prop.major == 8 && I.prop.minor >= 9);
   std::size_t free_bytes = 0, total_mem = 0;
   MOESIM_CHECK(cudaMemGetInfo(&free_bytes, &total_mem));
-  // The FP8 scales and the cuBLASLt workspace exist before the GEMM plans that use them.
-  auto* scales = static_cast<float*>(I.mem.alloc(2 * sizeof(float), "fp8 scales", "(executor)", free_bytes));
-  void* workspace = I.mem.alloc(lt_workspace_bytes, "cuBLASLt workspace", "(executor)", free_bytes);
-  const float host_scales[2] = {fp8_scale_w, fp8_scale_x};
-  MOESIM_CHECK(cudaMemcpy(scales, host_scales, sizeof host_scales, cudaMemcpyHostToDevice));
-  I.gemm.set_buffers(scales, workspace);
-
   I.resolve_all(s);
+  // The planner's workspace and FP8 scales count towards the memory this executor holds.
   I.gemm.free_scratch();
+  I.mem.count_held(I.gemm.device_bytes());
   MemoryPlanOptions mo;
   mo.memory_limit = options.memory_limit;
   mo.l2_bytes = static_cast<std::size_t>(I.prop.l2CacheSize);
@@ -155,7 +150,7 @@ void OpExecutor::Impl::resolve_all(const Schedule& s)
 void OpExecutor::Impl::add_notes()
 {
   std::map<std::string, std::vector<std::string>> subst; // substitution -> op classes
-  int grouped = 0, max_groups = 0;
+  int per_expert = 0, fused = 0, max_groups = 0;
   for (const Bound& b : bound) {
     if (!b.compute)
       continue;
@@ -165,7 +160,7 @@ void OpExecutor::Impl::add_notes()
         v.push_back(b.label);
     }
     if (b.cfg->kind == OpKind::grouped_gemm) {
-      grouped++;
+      (b.cfg->impl == "fused" ? fused : per_expert)++;
       max_groups = std::max(max_groups, b.cfg->launches);
     }
   }
@@ -175,9 +170,13 @@ void OpExecutor::Impl::add_notes()
       list += (list.empty() ? "" : ", ") + c;
     notes.push_back("substitution: " + list + ": " + what);
   }
-  if (grouped > 0)
-    notes.push_back("grouped expert GEMMs run as one cuBLASLt GEMM per expert with rows (up to " +
-                    std::to_string(max_groups) + " launches per op), not one grouped kernel");
+  if (per_expert > 0)
+    notes.push_back(std::to_string(per_expert) + " grouped expert GEMMs run as one cuBLASLt GEMM per expert with "
+                    "rows (engine.grouped_gemm per_expert, or a shape the fused kernel refuses; up to " +
+                    std::to_string(max_groups) + " launches per op)");
+  if (fused > 0)
+    notes.push_back(std::to_string(fused) + " grouped expert GEMMs run as one fused kernel over the local experts "
+                    "(kernels::grouped_gemm, mma.sync; engine.grouped_gemm fused)");
   notes.push_back("attention: kernels::attention (mma.sync flash attention; decode splits the keys across "
                   "blocks): GQA decode runs near the memory bandwidth, but MLA decode with many heads and prefill "
                   "are compute-bound at a fraction of FlashMLA's / FlashAttention-3's rate (kernels/attention.cu "

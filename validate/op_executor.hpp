@@ -5,8 +5,10 @@
 //   gemm                         cuBLASLt (gemm_plan.hpp), BF16 in and out, fp32 accumulate; FP8 e4m3
 //                                with per-tensor scales when the weights are fp8 and the GPU is sm_89
 //                                or newer; batched over per-head slices; fp32 logits for the router
-//   grouped_gemm                 one cuBLASLt GEMM per local expert that received rows, each with its
-//                                own weights (experts without rows read nothing, as the simulator charges)
+//   grouped_gemm                 GroupedGemm (grouped_gemm.hpp) as engine.grouped_gemm says: fused, one
+//                                kernels::grouped_gemm launch over the local experts; per_expert, one
+//                                cuBLASLt GEMM per local expert that received rows, each with its own
+//                                weights (experts without rows read nothing, as the simulator charges)
 //   attention_decode / _prefill  kernels::attention (tensor-core flash attention) over a per-layer
 //                                bf16 KV cache (GQA [batch, context, kv_heads, head_dim] for K and V;
 //                                MLA: the latent cache [batch, context, kv_lora + rope])

@@ -5,7 +5,9 @@
 //            of range, head dims kernels::attention lacks, a top-k above kernels::max_top_k.
 //            `moesim-validate --check-schedule` and the executor call the same function, so both
 //            refuse with the same message.
-//   resolve  the op's Config on this GPU: its sizes as whole numbers, cuBLASLt plans, the math it
+//   resolve  the op's Config on this GPU: its sizes as whole numbers, cuBLASLt plans (GemmPlanner,
+//            gemm_plan.hpp, the planner bench-ops times with), the implementation the schedule's
+//            engine options ask for (grouped_gemm: fused or per expert), the math it
 //            runs in (and any substitution), the shared buffers it needs and its pooled buffer
 //            (weights, KV cache, embedding table). Ops with equal Config keys share one Config.
 //   launch   enqueues its kernels on a stream; never synchronises or allocates (graph-capturable).
@@ -44,6 +46,7 @@ struct Config {
   std::string info;         // the short one for OpRunInfo ("gemm m=8 n=4096 k=7168 fp8 e4m3")
   std::string math = "bf16";
   std::string substitution; // empty when run as scheduled, else what differs and why
+  std::string impl;         // the implementation chosen where there are several (grouped_gemm: fused, per_expert)
   bool empty = false;       // nothing to launch (no row, no token)
   int launches = 0;         // kernel launches (cuBLAS calls count one each) of one launch()
 };

@@ -33,15 +33,20 @@ Schedule build(const Model& m, const std::string& plan, int gpus, StepShape st, 
   return build_schedule(m, make_layout(Plan::parse(plan), m, gpus), st, o);
 }
 
-// DeepSeek-V3 with MLA head dims kernels::attention has no kernel for: prefill attends with
-// qk = nope + rope = 75 + 25 = 100 and v = 100.
-Schedule odd_mla()
+// DeepSeek-V3 with other MLA head dims: prefill attends with qk = nope + rope and v.
+Schedule mla_dims(int nope, int rope, int v)
 {
   Model m = load("deepseek-v3", 1);
-  m.attn.qk_nope_head_dim = 75;
-  m.attn.qk_rope_head_dim = 25;
-  m.attn.v_head_dim = 100;
+  m.attn.qk_nope_head_dim = nope;
+  m.attn.qk_rope_head_dim = rope;
+  m.attn.v_head_dim = v;
   return build(m, "tp4", 4, StepShape{Phase::prefill, 1, 0, 64});
+}
+
+// Head dims kernels::attention has no kernel for: qk = 75 + 25 = 100 and v = 100, not multiples of 16.
+Schedule odd_mla()
+{
+  return mla_dims(75, 25, 100);
 }
 
 std::string refusal(const std::function<void()>& f)
@@ -80,6 +85,22 @@ TEST_CASE("check_replayable refuses head dims kernels::attention lacks, as run d
   for (const Op& op : s.ranks[0].ops)
     if (op.kind == OpKind::attention_prefill)
       CHECK(refusal([&] { check_op(s, 0, op, "bad.json"); }) == checked);
+}
+
+TEST_CASE("check_replayable takes any head dims that are multiples of 16 up to 576, and refuses others alike", "[quick]")
+{
+  // kernels::attention runs qk and v head dims that are multiples of 16 from 16 to 576, independently:
+  // qk = 64 + 16 = 80 with v = 112, and qk = 512 + 64 = 576 with v = 16, are replayable.
+  CHECK_NOTHROW(check_replayable(mla_dims(64, 16, 112), "a.json", false));
+  CHECK_NOTHROW(check_replayable(mla_dims(512, 64, 16), "b.json", false));
+  // Beyond the range (qk = 576 + 16 = 592) or off the grid (v = 120, qk = 104 + 16 = 120): one
+  // message, naming the dims and the rule.
+  const std::string fix = " are not supported by kernels::attention (fix: use head dims that are multiples of 16 from "
+                          "16 to 576)";
+  CHECK(refusal([&] { check_replayable(mla_dims(576, 16, 128), "c.json", false); }) ==
+        "c.json: rank 0 op L0.attn.core: attention head dims (qk 592, v 128)" + fix);
+  CHECK(refusal([&] { check_replayable(mla_dims(104, 16, 120), "d.json", false); }) ==
+        "d.json: rank 0 op L0.attn.core: attention head dims (qk 120, v 120)" + fix);
 }
 
 TEST_CASE("check_replayable refuses a top-k above kernels::max_top_k, and host syncs in a graph", "[quick]")

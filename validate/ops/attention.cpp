@@ -3,6 +3,8 @@
 // [batch, context, kv_heads, head_dim] for K and V; MLA decode (absorbed): the latent cache
 // [batch, context, kv_lora_rank + rope_dim], one head whose values are its first kv_lora_rank
 // elements; MLA prefill: K and V up-projected per head, like GQA with as many KV heads as heads.
+// Head dims: any multiples of 16 from 16 to 576 (qk and v independently); sliding-window layers
+// run with the kernel's window.
 #include "kernels/reference.hpp"
 #include "validate/ops/ops.hpp"
 
@@ -38,6 +40,9 @@ kernels::AttentionArgs args_of(const Op& op, bool& latent)
              : kernels::attention_gqa(nullptr, nullptr, nullptr, nullptr, batch, q_len, s.q_heads, s.kv_heads, kv_len,
                                       s.head_dim_qk, s.head_dim_v, 1.0f);
   a.scale = 1.0f / std::sqrt(static_cast<float>(a.qk_dim));
+  // A sliding-window layer: each query sees at most the last sliding_window keys up to its own (the
+  // cache holds at most that many already, so only a prompt longer than the window is cut).
+  a.window = s.sliding_window;
   return a;
 }
 
@@ -54,7 +59,7 @@ void check(const Op& op, const OpSite& site)
     site.refuse(op,
                 "attention head dims (qk " + std::to_string(a.qk_dim) + ", v " + std::to_string(a.v_dim) +
                     ") are not supported by kernels::attention",
-                "supported: (64, 64), (128, 128), (192, 128), (576, 512)");
+                "use head dims that are multiples of 16 from 16 to 576");
   // kernels::attention's own size checks, which attention_splits runs first (the split count it
   // returns depends on the GPU and is not needed here).
   if (a.batch > 0)
@@ -81,9 +86,10 @@ std::unique_ptr<Config> resolve(const Op& op, ResolveContext& ctx)
                                              : std::size_t(a.batch) * a.kv_len * a.kv_heads * (a.qk_dim + a.v_dim) * 2;
   ctx.pool = ctx.pools.use(op_label(op.family, op.role), cache_key(op), kv_bytes, true, false, op, ctx.needs);
   char s[200];
-  std::snprintf(s, sizeof s, "%s %s batch=%d q_len=%d q_heads=%d kv_heads=%d kv_len=%d qk=%d v=%d splits=%d",
+  std::snprintf(s, sizeof s, "%s %s batch=%d q_len=%d q_heads=%d kv_heads=%d kv_len=%d qk=%d v=%d%s splits=%d",
                 to_string(op.kind), op.attention().mla ? "mla" : "gqa", a.batch, a.q_len, a.q_heads, a.kv_heads,
-                a.kv_len, a.qk_dim, a.v_dim, c->splits);
+                a.kv_len, a.qk_dim, a.v_dim, a.window > 0 ? (" window=" + std::to_string(a.window)).c_str() : "",
+                c->splits);
   c->key = c->info = s;
   c->launches = c->empty ? 0 : (c->splits > 1 ? 2 : 1);
   return c;
@@ -128,7 +134,7 @@ void verify(const Config& cfg, const RunContext& r, Verifier& v)
   v.scan_bf16(r.buf.act_out, rows * a.v_dim);
   ref::AttentionDims d;
   d.q_len = a.q_len, d.q_heads = a.q_heads, d.kv_heads = a.kv_heads, d.kv_len = a.kv_len;
-  d.qk_dim = a.qk_dim, d.v_dim = a.v_dim, d.scale = a.scale;
+  d.qk_dim = a.qk_dim, d.v_dim = a.v_dim, d.window = a.window, d.scale = a.scale;
   Worst w;
   for (long bi : v.sample(a.batch, 2)) {
     const std::size_t kseq = std::size_t(a.kv_len) * a.kv_heads * a.qk_dim;

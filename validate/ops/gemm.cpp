@@ -42,7 +42,7 @@ std::unique_ptr<Config> resolve(const Op& op, ResolveContext& ctx)
                                  : 256;
   c->fp8 = choose_fp8(op.dtype, ctx.fp8_ok, c->out_f32, c->n, c->k, align, c->substitution);
   if (c->fp8 && c->m > 0) {
-    c->plan = ctx.gemm.plan(c->m, c->n, c->k, c->batch, true, false, align);
+    c->plan = &ctx.gemm.plan(c->m, c->n, c->k, c->batch, true, false, align);
     if (!c->plan->found) {
       c->fp8 = false;
       c->substitution = "cuBLASLt has no FP8 algorithm for this shape: ran bf16";
@@ -53,7 +53,7 @@ std::unique_ptr<Config> resolve(const Op& op, ResolveContext& ctx)
                                                        std::uint64_t(c->n) * c->k * es})
                                        : 256;
   if (!c->fp8 && c->m > 0) {
-    c->plan = ctx.gemm.plan(c->m, c->n, c->k, c->batch, false, c->out_f32, align_final);
+    c->plan = &ctx.gemm.plan(c->m, c->n, c->k, c->batch, false, c->out_f32, align_final);
     if (!c->plan->found)
       ctx.site.refuse(op,
                       "cuBLASLt found no BF16 algorithm for m=" + std::to_string(c->m) + " n=" + std::to_string(c->n) +
@@ -88,18 +88,11 @@ void launch_gemm(const Config& cfg, const RunContext& r, cudaStream_t stream)
   if (c.empty)
     return;
   const SharedBuffers& b = r.buf;
-  if (!c.grouped) {
-    r.gemm.run(*c.plan, r.pooled, c.fp8 ? static_cast<const void*>(b.act_fp8) : b.act_in,
-               c.out_f32 ? static_cast<void*>(b.router_logits) : b.act_out, stream);
-    return;
-  }
-  const std::size_t es = c.fp8 ? 1 : 2;
-  const auto* w = static_cast<const unsigned char*>(r.pooled);
-  const auto* x = c.fp8 ? static_cast<const unsigned char*>(b.act_fp8) : reinterpret_cast<const unsigned char*>(b.act_in);
-  auto* y = reinterpret_cast<unsigned char*>(b.act_out);
-  for (const GemmConfig::Group& g : c.groups)
-    r.gemm.run(*g.plan, w + std::size_t(g.expert) * c.n * c.k * es, x + std::size_t(g.row0) * c.k * es,
-               y + std::size_t(g.row0) * c.n * 2, stream);
+  const void* x = c.fp8 ? static_cast<const void*>(b.act_fp8) : b.act_in;
+  if (c.grouped)
+    c.grouped->launch(r.pooled, x, b.act_out, stream);
+  else
+    r.gemm.run(*c.plan, r.pooled, x, c.out_f32 ? static_cast<void*>(b.router_logits) : b.act_out, stream);
 }
 
 void verify_gemm(const Config& cfg, const RunContext& r, Verifier& v)
@@ -113,7 +106,7 @@ void verify_gemm(const Config& cfg, const RunContext& r, Verifier& v)
   // elements together, ||gpu - ref|| / ||ref|| <= 2^-7: the bf16 output rounding alone gives at most
   // 2^-8 in that norm and the accumulation errors of random data are far smaller, so a 2x margin
   // catches a systematic error that each element's worst-case bound would let through.
-  const bool grouped = c.grouped;
+  const bool grouped = c.grouped != nullptr;
   const std::size_t es = c.fp8 ? 1 : 2;
   const long m = c.m;
   const int batch = grouped ? 1 : c.batch;
@@ -132,7 +125,7 @@ void verify_gemm(const Config& cfg, const RunContext& r, Verifier& v)
   v.sync();
   if (!c.out_f32)
     v.scan_bf16(b.act_out, y_elems);
-  const double scale = c.fp8 ? double(fp8_scale_w) * fp8_scale_x : 1.0;
+  const double scale = c.fp8 ? double(GemmPlanner::fp8_scale_w) * GemmPlanner::fp8_scale_x : 1.0;
   const auto* xb = c.fp8 ? static_cast<const unsigned char*>(b.act_fp8) : reinterpret_cast<const unsigned char*>(b.act_in);
   const auto* wb = static_cast<const unsigned char*>(r.pooled);
   // (row of y, batch index, expert) triples to check, and the columns.
@@ -142,9 +135,9 @@ void verify_gemm(const Config& cfg, const RunContext& r, Verifier& v)
   };
   std::vector<Row> rows;
   if (grouped) {
-    std::vector<long> gs = v.sample(static_cast<long>(c.groups.size()), 16);
-    for (long gi : gs) {
-      const auto& g = c.groups[gi];
+    const std::vector<GroupedGemm::Group>& groups = c.grouped->groups();
+    for (long gi : v.sample(static_cast<long>(groups.size()), 16)) {
+      const GroupedGemm::Group& g = groups[gi];
       for (long row : v.sample(g.rows, 3))
         rows.push_back({g.row0 + row, 0, g.expert});
     }
