@@ -49,14 +49,68 @@ double CollectiveCurve::alpha_at(double bytes) const
   return std::max(0.0, time_at(bytes) - bytes * busbw_factor(kind, ranks) / bus_bandwidth());
 }
 
+namespace {
+
+struct KeyOf {
+  OpKind kind;
+  std::vector<double> operator()(const std::monostate&) const { return {}; }
+  std::vector<double> operator()(const GemmShape& s) const
+  {
+    std::vector<double> k = {double(s.m), double(s.n), double(s.k)};
+    if (s.batch != 1)
+      k.push_back(double(s.batch));
+    return k;
+  }
+  std::vector<double> operator()(const GroupedGemmShape& s) const
+  {
+    return {double(s.experts), s.total_rows(), double(s.n), double(s.k)};
+  }
+  std::vector<double> operator()(const AttentionShape& s) const
+  {
+    const double b = double(s.batch), h = double(s.q_heads), kvh = double(s.kv_heads);
+    if (kind == OpKind::attention_decode)
+      return s.mla ? std::vector<double>{b, h, double(s.context()), double(s.kv_lora_rank), double(s.rope_dim)}
+                   : std::vector<double>{b, h, kvh, double(s.context()), double(s.head_dim_qk)};
+    return s.mla ? std::vector<double>{b, h, double(s.prompt), double(s.cached), double(s.head_dim_qk),
+                                       double(s.head_dim_v)}
+                 : std::vector<double>{b, h, kvh, double(s.prompt), double(s.cached), double(s.head_dim_qk)};
+  }
+  std::vector<double> operator()(const RowsShape& s) const { return {s.elements()}; }
+  std::vector<double> operator()(const ElementsShape& s) const { return {s.elements}; }
+  std::vector<double> operator()(const TopkShape& s) const
+  {
+    return {double(s.tokens), double(s.experts), double(s.k)};
+  }
+  std::vector<double> operator()(const PermuteShape& s) const
+  {
+    return {double(s.tokens), double(s.k), double(s.hidden)};
+  }
+  std::vector<double> operator()(const EmbeddingShape& s) const { return {double(s.tokens), double(s.hidden)}; }
+  std::vector<double> operator()(const SampleShape& s) const { return {double(s.rows), double(s.vocab)}; }
+};
+
+} // namespace
+
+std::vector<double> kernel_key(const Op& op)
+{
+  return std::visit(KeyOf{op.kind}, op.shape);
+}
+
 std::optional<double> KernelCurve::time_of(const Op& op) const
 {
-  if (op.kind != kind || op.dtype != dtype || op.shape.size() != shape.size() || points.empty())
+  if (op.kind != kind || op.dtype != dtype)
+    return std::nullopt;
+  return time_of(kernel_key(op));
+}
+
+std::optional<double> KernelCurve::time_of(const std::vector<double>& key) const
+{
+  if (key.size() != shape.size() || points.empty())
     return std::nullopt;
   for (size_t i = 0; i < shape.size(); i++)
-    if (static_cast<int>(i) != vary && op.shape[i] != shape[i])
+    if (static_cast<int>(i) != vary && key[i] != shape[i])
       return std::nullopt;
-  const double x = op.shape[vary];
+  const double x = key[vary];
   if (x < points.front().first || x > points.back().first)
     return std::nullopt;
   auto hi = std::lower_bound(points.begin(), points.end(), x,
@@ -69,32 +123,30 @@ std::optional<double> KernelCurve::time_of(const Op& op) const
 
 std::optional<double> Calibration::kernel_time(const Op& op, bool graph) const
 {
-  // One pass over the curves measured one way (graph or stream).
-  auto lookup = [&](const Op& o, bool g) -> std::optional<double> {
+  // One pass over the curves of (kind, dtype) measured one way (graph or stream).
+  auto lookup = [&](OpKind kind, const std::vector<double>& key, bool g) -> std::optional<double> {
     for (const KernelCurve& k : kernels)
-      if (k.graph == g)
-        if (auto t = k.time_of(o))
+      if (k.graph == g && k.kind == kind && k.dtype == op.dtype)
+        if (auto t = k.time_of(key))
           return t;
     return std::nullopt;
   };
-  auto either = [&](const Op& o) -> std::optional<double> {
+  auto either = [&](OpKind kind, const std::vector<double>& key) -> std::optional<double> {
     if (graph)
-      if (auto t = lookup(o, true))
+      if (auto t = lookup(kind, key, true))
         return t;
-    return lookup(o, false);
+    return lookup(kind, key, false);
   };
-  if (op.kind == OpKind::grouped_gemm && op.kernels > 1 && op.shape.size() == 4 && !op.group_rows.empty()) {
-    Op g;
-    g.kind = OpKind::gemm;
-    g.dtype = op.dtype;
-    g.shape = {0, op.shape[2], op.shape[3]};
+  if (op.kind == OpKind::grouped_gemm && op.kernels > 1 && !op.grouped().rows.empty()) {
+    const GroupedGemmShape& gs = op.grouped();
+    std::vector<double> key = {0, double(gs.n), double(gs.k)}; // one expert's GEMM {rows, n, k}
     double sum = 0;
     bool covered = true;
-    for (long rows : round_group_rows(op.group_rows)) {
+    for (long rows : round_group_rows(gs.rows)) {
       if (rows <= 0)
         continue;
-      g.shape[0] = static_cast<double>(rows);
-      const std::optional<double> t = either(g);
+      key[0] = static_cast<double>(rows);
+      const std::optional<double> t = either(OpKind::gemm, key);
       if (!t) {
         covered = false;
         break;
@@ -104,7 +156,7 @@ std::optional<double> Calibration::kernel_time(const Op& op, bool graph) const
     if (covered)
       return sum;
   }
-  return either(op);
+  return either(op.kind, kernel_key(op));
 }
 
 double Calibration::launch_seconds(const Op& op, double engine_launch_s) const
@@ -195,7 +247,8 @@ Calibration load_calibration_file(const std::string& path)
       }
       YAML::Node sh = kf.node("shape");
       if (!sh.IsSequence() || sh.size() == 0)
-        kf.fail("shape", "expected a list of numbers", "write the op's shape as the schedule gives it");
+        kf.fail("shape", "expected a list of numbers",
+                "write the ops' kernel_key (calibration.hpp), e.g. [0, 4096, 4096] for gemm {m, n, k}");
       for (const auto& d : sh)
         k.shape.push_back(d.as<double>());
       k.vary = kf.integer("vary");

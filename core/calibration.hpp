@@ -33,21 +33,37 @@ struct CollectiveCurve {
   double alpha_at(double bytes) const;
 };
 
-// Measured times of one compute-op kind over a grid in one shape dimension, the others fixed:
-// e.g. gemm {m, 4096, 4096} over m, or attention_decode {64, 16, 2, ctx, 128} over the context.
+// How kernel tables (and bench-kernels' JSON) index a compute op: its typed shape as a list of
+// numbers, in a fixed order per kind:
+//   gemm                    {m, n, k}, or {m, n, k, batch} when batch > 1
+//   grouped_gemm            {local experts, total rows, n, k}
+//   attention_decode GQA    {batch, q heads, kv heads, context, head dim}
+//   attention_decode MLA    {batch, heads, context, kv_lora_rank, rope_dim}
+//   attention_prefill GQA   {batch, q heads, kv heads, prompt, cached, head dim}
+//   attention_prefill MLA   {batch, heads, prompt, cached, head dim qk, head dim v}
+//   rmsnorm, silu_mul       {rows x width}        residual_add   {elements}
+//   topk                    {tokens, experts, k}  permute, unpermute  {tokens, k, hidden}
+//   embedding               {tokens, hidden}      sample         {rows, vocab}
+// The order is the one the calibration files were written in. Empty for communication and host ops.
+std::vector<double> kernel_key(const Op& op);
+
+// Measured times of one compute-op kind over a grid in one dimension of its kernel_key, the others
+// fixed: e.g. gemm {m, 4096, 4096} over m, or attention_decode {64, 16, 2, ctx, 128} over the context.
 struct KernelCurve {
   OpKind kind = OpKind::gemm;
   Dtype dtype = Dtype::bf16;
-  int vary = 0;                                  // index of the varying shape dimension
-  std::vector<double> shape;                     // the op's shape; shape[vary] is ignored
+  int vary = 0;                                  // index of the varying dimension of the key
+  std::vector<double> shape;                     // the ops' kernel_key; shape[vary] is ignored
   std::vector<std::pair<double, double>> points; // (value of shape[vary], seconds), ascending
   // Measured with the kernels captured in a CUDA graph (small kernels follow each other faster
   // there) rather than launched one by one from a stream.
   bool graph = false;
 
-  // The op's time if it matches (kind, dtype, shape except shape[vary]) and shape[vary] lies inside
-  // the grid (linear interpolation); nullopt otherwise, so the caller falls back to the roofline.
+  // The op's time if it matches (kind, dtype, kernel_key except at vary) and its key at vary lies
+  // inside the grid (linear interpolation); nullopt otherwise, so the caller falls back to the roofline.
   std::optional<double> time_of(const Op& op) const;
+  // The same for an op of this curve's kind and dtype given by its key.
+  std::optional<double> time_of(const std::vector<double>& key) const;
 };
 
 // What the host pays, measured (moesim-validate bench-kernels). When present these replace the
@@ -76,7 +92,7 @@ struct Calibration {
   const CollectiveCurve* find(OpKind kind, int ranks) const;
   // The measured time of `op`, or nullopt (then the roofline applies). A grouped GEMM run as one
   // GEMM per expert (op.kernels > 1: engine grouped_gemm per_expert) is the sum of its experts' GEMMs
-  // {rows, n, k} (rows rounded as round_group_rows does) when gemm curves cover every expert;
+  // {rows, n, k} (rows rounded as round_group_rows does) when gemm curves of its dtype cover every expert;
   // otherwise, and for every other op, the first curve covering the op's shape. `graph`: the step
   // runs as a CUDA graph, so graph-measured curves first, then stream-measured ones.
   std::optional<double> kernel_time(const Op& op, bool graph = false) const;

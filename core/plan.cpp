@@ -148,6 +148,12 @@ Layout make_layout(const Plan& plan, const Model& model, int gpus)
       fail("expert width " + std::to_string(model.moe.expert_intermediate) + " does not divide by MoE TP " +
                std::to_string(plan.moe_tp),
            "use a MoE TP that divides it");
+    // Replicated tokens split the shared experts' width over the stage (a GEMM width is whole).
+    const long shared = 1L * model.moe.shared_intermediate * model.moe.shared_experts;
+    if (plan.expert_comm != ExpertComm::all_to_all && shared % plan.stage_size() != 0)
+      fail("shared expert width " + std::to_string(shared) + " does not divide by the " +
+               std::to_string(plan.stage_size()) + " GPUs of a stage, which split it when tokens are replicated",
+           "use :a2a or a stage size that divides it");
   } else if (plan.ep > 1) {
     fail("the model has no experts", "use ep1");
   }

@@ -9,11 +9,88 @@ namespace moesim {
 
 namespace {
 constexpr OpKind all_kinds[] = {
-    OpKind::embedding, OpKind::rmsnorm,     OpKind::gemm,       OpKind::attention_decode, OpKind::attention_prefill,
-    OpKind::router,    OpKind::topk,        OpKind::permute,    OpKind::grouped_gemm,     OpKind::silu_mul,
-    OpKind::unpermute, OpKind::residual_add, OpKind::sample,    OpKind::all_reduce,       OpKind::all_gather,
-    OpKind::reduce_scatter, OpKind::all_to_all, OpKind::send,   OpKind::recv,             OpKind::host_sync};
+    OpKind::embedding, OpKind::rmsnorm,      OpKind::gemm,   OpKind::attention_decode, OpKind::attention_prefill,
+    OpKind::topk,      OpKind::permute,      OpKind::grouped_gemm, OpKind::silu_mul,   OpKind::unpermute,
+    OpKind::residual_add, OpKind::sample,    OpKind::all_reduce,   OpKind::all_gather, OpKind::reduce_scatter,
+    OpKind::all_to_all, OpKind::send,        OpKind::recv,   OpKind::host_sync};
+
+// Families: the JSON name and the prefix of op labels.
+struct FamilyName {
+  OpFamily family;
+  const char* name;
+  const char* label;
+};
+constexpr FamilyName family_names[] = {
+    {OpFamily::embedding, "embedding", "embed"}, {OpFamily::attention, "attention", "attn"},
+    {OpFamily::ffn, "ffn", "ffn"},               {OpFamily::moe, "moe", "moe"},
+    {OpFamily::head, "head", "head"},            {OpFamily::pipeline, "pipeline", "pp"}};
+
+// Roles: the JSON name and the part of op labels after the family's prefix (empty: none).
+struct RoleName {
+  OpRole role;
+  const char* name;
+  const char* label;
+};
+constexpr RoleName role_names[] = {
+    {OpRole::lookup, "lookup", ""},
+    {OpRole::norm, "norm", "norm"},
+    {OpRole::residual, "residual", "residual"},
+    {OpRole::allreduce, "allreduce", "allreduce"},
+    {OpRole::allgather, "allgather", "allgather"},
+    {OpRole::reducescatter, "reducescatter", "reducescatter"},
+    {OpRole::qkv, "qkv", "qkv"},
+    {OpRole::q, "q", "q"},
+    {OpRole::q_a, "q_a", "q_a"},
+    {OpRole::q_norm, "q_norm", "q_norm"},
+    {OpRole::q_b, "q_b", "q_b"},
+    {OpRole::kv_a, "kv_a", "kv_a"},
+    {OpRole::kv_norm, "kv_norm", "kv_norm"},
+    {OpRole::kv_b, "kv_b", "kv_b"},
+    {OpRole::q_absorb, "q_absorb", "q_absorb"},
+    {OpRole::v_absorb, "v_absorb", "v_absorb"},
+    {OpRole::core, "core", "core"},
+    {OpRole::o, "o", "o"},
+    {OpRole::up, "up", "up"},
+    {OpRole::act, "act", "act"},
+    {OpRole::down, "down", "down"},
+    {OpRole::router, "router", "router"},
+    {OpRole::topk, "topk", "topk"},
+    {OpRole::permute, "permute", "permute"},
+    {OpRole::unpermute, "unpermute", "unpermute"},
+    {OpRole::counts, "counts", "counts"},
+    {OpRole::counts_sync, "counts_sync", "counts_sync"},
+    {OpRole::dispatch, "dispatch", "dispatch"},
+    {OpRole::combine, "combine", "combine"},
+    {OpRole::experts_up, "experts_up", "experts.up"},
+    {OpRole::experts_act, "experts_act", "experts.act"},
+    {OpRole::experts_down, "experts_down", "experts.down"},
+    {OpRole::shared_up, "shared_up", "shared.up"},
+    {OpRole::shared_act, "shared_act", "shared.act"},
+    {OpRole::shared_down, "shared_down", "shared.down"},
+    {OpRole::lm_head, "lm_head", "lm_head"},
+    {OpRole::logits_allgather, "logits_allgather", "logits.allgather"},
+    {OpRole::sample, "sample", "sample"},
+    {OpRole::send, "send", "send"},
+    {OpRole::recv, "recv", "recv"},
+};
+
+const FamilyName& family_entry(OpFamily f)
+{
+  for (const FamilyName& e : family_names)
+    if (e.family == f)
+      return e;
+  throw std::logic_error("op family without a name");
 }
+
+const RoleName& role_entry(OpRole r)
+{
+  for (const RoleName& e : role_names)
+    if (e.role == r)
+      return e;
+  throw std::logic_error("op role without a name");
+}
+
+} // namespace
 
 const char* to_string(OpKind k)
 {
@@ -23,7 +100,6 @@ const char* to_string(OpKind k)
     case OpKind::gemm: return "gemm";
     case OpKind::attention_decode: return "attention_decode";
     case OpKind::attention_prefill: return "attention_prefill";
-    case OpKind::router: return "router";
     case OpKind::topk: return "topk";
     case OpKind::permute: return "permute";
     case OpKind::grouped_gemm: return "grouped_gemm";
@@ -84,6 +160,81 @@ const char* to_string(OpClass c)
     case OpClass::host: return "host";
   }
   return "?";
+}
+
+const char* to_string(OpFamily f)
+{
+  return family_entry(f).name;
+}
+
+OpFamily parse_op_family(const std::string& s)
+{
+  std::string all;
+  for (const FamilyName& e : family_names) {
+    if (s == e.name)
+      return e.family;
+    all += std::string(all.empty() ? "" : ", ") + e.name;
+  }
+  throw std::invalid_argument("unknown op family '" + s + "' (known: " + all + ")");
+}
+
+const char* to_string(OpRole r)
+{
+  return role_entry(r).name;
+}
+
+OpRole parse_op_role(const std::string& s)
+{
+  for (const RoleName& e : role_names)
+    if (s == e.name)
+      return e.role;
+  throw std::invalid_argument("unknown op role '" + s + "'");
+}
+
+std::string op_label(OpFamily f, OpRole r)
+{
+  const char* role = role_entry(r).label;
+  return std::string(family_entry(f).label) + (*role ? std::string(".") + role : std::string());
+}
+
+bool shape_fits(OpKind k, const OpShape& s)
+{
+  switch (k) {
+    case OpKind::gemm: return std::holds_alternative<GemmShape>(s);
+    case OpKind::grouped_gemm: return std::holds_alternative<GroupedGemmShape>(s);
+    case OpKind::attention_decode:
+    case OpKind::attention_prefill: return std::holds_alternative<AttentionShape>(s);
+    case OpKind::rmsnorm:
+    case OpKind::silu_mul: return std::holds_alternative<RowsShape>(s);
+    case OpKind::residual_add: return std::holds_alternative<ElementsShape>(s);
+    case OpKind::topk: return std::holds_alternative<TopkShape>(s);
+    case OpKind::permute:
+    case OpKind::unpermute: return std::holds_alternative<PermuteShape>(s);
+    case OpKind::embedding: return std::holds_alternative<EmbeddingShape>(s);
+    case OpKind::sample: return std::holds_alternative<SampleShape>(s);
+    default: return std::holds_alternative<std::monostate>(s);
+  }
+}
+
+double GroupedGemmShape::total_rows() const
+{
+  double t = 0;
+  for (double r : rows)
+    t += r;
+  return t;
+}
+
+ModelFacts model_facts(const Model& m)
+{
+  ModelFacts f;
+  f.hidden = m.hidden;
+  f.layers = m.layers;
+  f.vocab = m.vocab;
+  f.dense_intermediate = m.dense_intermediate;
+  f.attn = m.attn;
+  f.moe = m.moe;
+  f.dtypes = m.dtypes;
+  return f;
 }
 
 const char* to_string(CollAlgo a)

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <stdexcept>
+#include <string>
 
 namespace moesim {
 namespace {
@@ -47,6 +49,7 @@ public:
       : m_(m), L_(L), st_(st), o_(o), a_(bytes_per_element(m.dtypes.activations))
   {
     sched_.model = m.name;
+    sched_.facts = model_facts(m);
     sched_.routing = o.routing.describe();
     sched_.step = st;
     sched_.engine = o.engine;
@@ -109,16 +112,28 @@ private:
     return ops.back();
   }
 
-  static std::string lname(int layer) { return "L" + std::to_string(layer) + "."; }
-
-  void compute(int r, int layer, int mb, OpKind k, const std::string& name, double flops, double bytes, Dtype dt,
-               std::vector<double> shape, int kernels = 1)
+  // The op's name, for people: "L<layer>." (layer ops) + its label + "@mb<mb>" (several microbatches).
+  std::string name_of(int layer, OpFamily f, OpRole role, int mb) const
+  {
+    return (layer >= 0 ? "L" + std::to_string(layer) + "." : std::string()) + op_label(f, role) +
+           (L_.plan.microbatches > 1 ? "@mb" + std::to_string(mb) : "");
+  }
+  Op make_op(int layer, int mb, OpKind k, OpFamily f, OpRole role) const
   {
     Op op;
-    op.name = (layer >= 0 ? lname(layer) : std::string()) + name + mbsuffix(mb);
+    op.name = name_of(layer, f, role, mb);
     op.kind = k;
+    op.family = f;
+    op.role = role;
     op.layer = layer;
     op.microbatch = mb;
+    return op;
+  }
+
+  void compute(int r, int layer, int mb, OpKind k, OpFamily f, OpRole role, double flops, double bytes, Dtype dt,
+               OpShape shape, int kernels = 1)
+  {
+    Op op = make_op(layer, mb, k, f, role);
     op.flops = flops;
     op.bytes = bytes;
     op.dtype = dt;
@@ -126,31 +141,46 @@ private:
     op.kernels = kernels;
     push(r, std::move(op));
   }
-  std::string mbsuffix(int mb) const { return L_.plan.microbatches > 1 ? "@mb" + std::to_string(mb) : ""; }
+
+  // Sizes are whole numbers of elements; a fractional one is a builder bug.
+  static long whole(double x)
+  {
+    const long v = std::lround(x);
+    if (static_cast<double>(v) != x)
+      throw std::logic_error("schedule builder: size " + std::to_string(x) + " is not a whole number");
+    return v;
+  }
 
   // y[m,n] = x[m,k] W[k,n], `batch` times with different weights (per-head batched GEMMs): weights
   // read once, activations read and written.
-  void gemm(int r, int layer, int mb, const std::string& name, double mrows, double n, double k, Dtype w,
-            double batch = 1)
+  void gemm(int r, int layer, int mb, OpFamily f, OpRole role, double mrows, double n, double k, Dtype w,
+            double batch = 1, Dtype out = Dtype::bf16)
   {
     // A rank with no tokens (an idle attention-DP replica) still launches the kernel but reads nothing.
     double flops = 2.0 * batch * mrows * n * k;
     double bytes = mrows > 0 ? batch * (k * n * bytes_per_element(w) + mrows * (k + n) * a_) : 0.0;
-    std::vector<double> shape = {mrows, n, k};
-    if (batch != 1)
-      shape.push_back(batch);
-    compute(r, layer, mb, OpKind::gemm, name, flops, bytes, w, shape);
+    compute(r, layer, mb, OpKind::gemm, f, role, flops, bytes, w,
+            GemmShape{whole(mrows), whole(n), whole(k), whole(batch), out});
   }
-  void elementwise(int r, int layer, int mb, OpKind kind, const std::string& name, double elems, double reads_per_elem)
+  // rmsnorm / silu_mul over `rows` rows of `width` (out) elements.
+  void rowwise(int r, int layer, int mb, OpKind kind, OpFamily f, OpRole role, double rows, double width,
+               double reads_per_elem)
   {
-    compute(r, layer, mb, kind, name, elems * reads_per_elem, elems * (reads_per_elem + 1) * a_, m_.dtypes.activations,
-            {elems});
+    const RowsShape sh{rows, whole(width)};
+    const double elems = sh.elements();
+    compute(r, layer, mb, kind, f, role, elems * reads_per_elem, elems * (reads_per_elem + 1) * a_,
+            m_.dtypes.activations, sh);
+  }
+  void residual(int r, int layer, int mb, OpFamily f, double elems)
+  {
+    compute(r, layer, mb, OpKind::residual_add, f, OpRole::residual, elems * 2, elems * 3 * a_, m_.dtypes.activations,
+            ElementsShape{elems});
   }
 
   // One collective over `kind` groups of every rank in `ranks`; bytes_of(r) gives NCCL's size.
   template <class BytesFn>
   void collective(const std::vector<int>& ranks, const std::vector<int>& group_of, OpKind kind, int layer, int mb,
-                  const std::string& name, BytesFn bytes_of)
+                  OpFamily f, OpRole role, BytesFn bytes_of)
   {
     std::map<int, int> coll_of_group;
     for (int r : ranks) {
@@ -160,11 +190,7 @@ private:
       auto [it, fresh] = coll_of_group.try_emplace(g, next_coll_);
       if (fresh)
         next_coll_++;
-      Op op;
-      op.name = (layer >= 0 ? lname(layer) : std::string()) + name + mbsuffix(mb);
-      op.kind = kind;
-      op.layer = layer;
-      op.microbatch = mb;
+      Op op = make_op(layer, mb, kind, f, role);
       op.group = g;
       op.coll = it->second;
       op.comm_bytes = bytes_of(r);
@@ -175,12 +201,12 @@ private:
   // Collective sizes must agree on every member: take the group maximum (NCCL pads to equal chunks).
   template <class BytesFn>
   void padded_collective(const std::vector<int>& ranks, const std::vector<int>& group_of, OpKind kind, int layer,
-                         int mb, const std::string& name, BytesFn bytes_of)
+                         int mb, OpFamily f, OpRole role, BytesFn bytes_of)
   {
     std::map<int, double> size;
     for (int r : ranks)
       size[group_of[r]] = std::max(size[group_of[r]], bytes_of(r));
-    collective(ranks, group_of, kind, layer, mb, name, [&](int r) { return size[group_of[r]]; });
+    collective(ranks, group_of, kind, layer, mb, f, role, [&](int r) { return size[group_of[r]]; });
   }
 
   void build_stage_microbatch(int s, int mb)
@@ -190,20 +216,19 @@ private:
     const double h = m_.hidden;
     sliced_ = false;
     if (s == 0) {
+      const long table_rows = whole(std::ceil(double(m_.vocab) / p.attn_tp));
       for (int r : ranks)
-        compute(r, -1, mb, OpKind::embedding, "embed", 0, 2.0 * tokens(r, mb) * h * a_, m_.dtypes.embeddings,
-                {double(tokens(r, mb)), h});
+        compute(r, -1, mb, OpKind::embedding, OpFamily::embedding, OpRole::lookup, 0, 2.0 * tokens(r, mb) * h * a_,
+                m_.dtypes.embeddings,
+                EmbeddingShape{tokens(r, mb), m_.hidden, m_.vocab, L_.ranks[r].attn_tp * table_rows, table_rows});
       if (p.attn_tp > 1)
-        collective(ranks, L_.attn_tp_group, OpKind::all_reduce, -1, mb, "embed.allreduce",
+        collective(ranks, L_.attn_tp_group, OpKind::all_reduce, -1, mb, OpFamily::embedding, OpRole::allreduce,
                    [&](int r) { return tokens(r, mb) * h * a_; });
     } else {
       // Receive the hidden states this rank holds from the same position in the previous stage.
       sliced_ = ends_sliced(s - 1);
       for (int r : ranks) {
-        Op op;
-        op.name = "pp.recv" + mbsuffix(mb);
-        op.kind = OpKind::recv;
-        op.microbatch = mb;
+        Op op = make_op(-1, mb, OpKind::recv, OpFamily::pipeline, OpRole::recv);
         op.peer = r - p.stage_size();
         op.tag = tag(s - 1, mb, L_.ranks[r].local);
         op.comm_bytes = held(r, mb) * h * a_;
@@ -214,10 +239,7 @@ private:
       build_layer(ranks, layer, mb);
     if (s + 1 < p.pp) {
       for (int r : ranks) {
-        Op op;
-        op.name = "pp.send" + mbsuffix(mb);
-        op.kind = OpKind::send;
-        op.microbatch = mb;
+        Op op = make_op(-1, mb, OpKind::send, OpFamily::pipeline, OpRole::send);
         op.stream = 1;
         op.peer = r + p.stage_size();
         op.tag = tag(s, mb, L_.ranks[r].local);
@@ -239,11 +261,11 @@ private:
     return L_.plan.attn_tp > 1 && m_.is_moe_layer(last) && L_.plan.expert_comm != ExpertComm::all_reduce;
   }
 
-  void gather_slices(const std::vector<int>& ranks, int layer, int mb, const std::string& name)
+  void gather_slices(const std::vector<int>& ranks, int layer, int mb, OpFamily f)
   {
     if (!sliced_)
       return;
-    padded_collective(ranks, L_.attn_tp_group, OpKind::all_gather, layer, mb, name,
+    padded_collective(ranks, L_.attn_tp_group, OpKind::all_gather, layer, mb, f, OpRole::allgather,
                       [&](int r) { return max_slice(r, mb) * L_.plan.attn_tp * m_.hidden * a_; });
     sliced_ = false;
   }
@@ -253,40 +275,45 @@ private:
     const Plan& p = L_.plan;
     const double h = m_.hidden;
     const bool moe = m_.is_moe_layer(layer);
-    gather_slices(ranks, layer, mb, "attn.allgather");
+    gather_slices(ranks, layer, mb, OpFamily::attention);
     for (int r : ranks) {
-      elementwise(r, layer, mb, OpKind::rmsnorm, "attn.norm", tokens(r, mb) * h, 1);
+      rowwise(r, layer, mb, OpKind::rmsnorm, OpFamily::attention, OpRole::norm, tokens(r, mb), h, 1);
       attention(r, layer, mb);
     }
     const bool slice_after = moe && p.attn_tp > 1 && p.expert_comm != ExpertComm::all_reduce;
     if (p.attn_tp > 1) {
       if (slice_after) {
-        padded_collective(ranks, L_.attn_tp_group, OpKind::reduce_scatter, layer, mb, "attn.reducescatter",
+        padded_collective(ranks, L_.attn_tp_group, OpKind::reduce_scatter, layer, mb, OpFamily::attention,
+                          OpRole::reducescatter,
                           [&](int r) { return max_slice(r, mb) * p.attn_tp * h * a_; });
         sliced_ = true;
       } else {
-        collective(ranks, L_.attn_tp_group, OpKind::all_reduce, layer, mb, "attn.allreduce",
+        collective(ranks, L_.attn_tp_group, OpKind::all_reduce, layer, mb, OpFamily::attention, OpRole::allreduce,
                    [&](int r) { return tokens(r, mb) * h * a_; });
       }
     }
     for (int r : ranks) {
-      elementwise(r, layer, mb, OpKind::residual_add, "attn.residual", held(r, mb) * h, 2);
-      elementwise(r, layer, mb, OpKind::rmsnorm, "ffn.norm", held(r, mb) * h, 1);
+      residual(r, layer, mb, OpFamily::attention, held(r, mb) * h);
+      rowwise(r, layer, mb, OpKind::rmsnorm, OpFamily::ffn, OpRole::norm, held(r, mb), h, 1);
     }
     if (moe)
       moe_block(ranks, layer, mb);
     else
       dense_ffn(ranks, layer, mb);
     for (int r : ranks)
-      elementwise(r, layer, mb, OpKind::residual_add, "ffn.residual", held(r, mb) * h, 2);
+      residual(r, layer, mb, OpFamily::ffn, held(r, mb) * h);
   }
 
-  int context_for(int layer) const
+  bool windowed(int layer) const
   {
     const Attention& at = m_.attn;
+    return at.sliding_window > 0 && at.sliding_every > 0 && layer % at.sliding_every == 0;
+  }
+  int context_for(int layer) const
+  {
     int ctx = st_.phase == Phase::decode ? st_.context + 1 : st_.context;
-    if (at.sliding_window > 0 && at.sliding_every > 0 && layer % at.sliding_every == 0)
-      ctx = std::min(ctx, at.sliding_window);
+    if (windowed(layer))
+      ctx = std::min(ctx, m_.attn.sliding_window);
     return ctx;
   }
 
@@ -302,67 +329,81 @@ private:
     const double S = st_.prompt;
     // Causal prefill: query i sees ctx + i + 1 keys; summed over the prompt, S*ctx + S(S+1)/2.
     const double pairs = decode ? B * ctx : B * (S * ctx + S * (S + 1) / 2);
+    // Decode: one new token per sequence, which the cache holds already (ctx counts it); prefill:
+    // the prompt after ctx cached tokens.
+    AttentionShape core;
+    core.batch = whole(B);
+    core.q_heads = sh.q_heads;
+    core.kv_heads = sh.kv_heads;
+    core.prompt = decode ? 1 : st_.prompt;
+    core.cached = whole(decode ? ctx - 1 : ctx);
+    core.causal = true;
+    core.sliding_window = windowed(layer) ? at.sliding_window : 0;
+    const OpKind core_kind = decode ? OpKind::attention_decode : OpKind::attention_prefill;
+    const OpFamily A = OpFamily::attention;
     if (at.kind == AttentionKind::mla) {
       const double H = sh.q_heads, nope = at.qk_nope_head_dim, rope = at.qk_rope_head_dim, v = at.v_head_dim;
       const double lat = at.kv_lora_rank;
       if (at.q_lora_rank > 0) {
-        gemm(r, layer, mb, "attn.q_a", T, at.q_lora_rank, h, w);
-        elementwise(r, layer, mb, OpKind::rmsnorm, "attn.q_norm", T * at.q_lora_rank, 1);
-        gemm(r, layer, mb, "attn.q_b", T, H * (nope + rope), at.q_lora_rank, w);
+        gemm(r, layer, mb, A, OpRole::q_a, T, at.q_lora_rank, h, w);
+        rowwise(r, layer, mb, OpKind::rmsnorm, A, OpRole::q_norm, T, at.q_lora_rank, 1);
+        gemm(r, layer, mb, A, OpRole::q_b, T, H * (nope + rope), at.q_lora_rank, w);
       } else {
-        gemm(r, layer, mb, "attn.q", T, H * (nope + rope), h, w);
+        gemm(r, layer, mb, A, OpRole::q, T, H * (nope + rope), h, w);
       }
-      gemm(r, layer, mb, "attn.kv_a", T, lat + rope, h, w);
-      elementwise(r, layer, mb, OpKind::rmsnorm, "attn.kv_norm", T * lat, 1);
+      gemm(r, layer, mb, A, OpRole::kv_a, T, lat + rope, h, w);
+      rowwise(r, layer, mb, OpKind::rmsnorm, A, OpRole::kv_norm, T, lat, 1);
+      core.head_dim_qk = at.qk_nope_head_dim + at.qk_rope_head_dim;
+      core.head_dim_v = at.v_head_dim;
+      core.mla = true;
+      core.kv_lora_rank = at.kv_lora_rank;
+      core.rope_dim = at.qk_rope_head_dim;
       if (decode) {
         // Absorbed MLA: queries move into the latent space, attention reads only the latent cache.
-        gemm(r, layer, mb, "attn.q_absorb", T, lat, nope, w, H);
+        gemm(r, layer, mb, A, OpRole::q_absorb, T, lat, nope, w, H);
         double flops = 2.0 * T * H * ctx * (lat + rope) + 2.0 * T * H * ctx * lat;
         double bytes = pairs * (lat + rope) * kvb + T * (lat + rope) * kvb + T * H * (2 * lat + rope) * a_;
-        compute(r, layer, mb, OpKind::attention_decode, "attn.core", flops, bytes, m_.dtypes.activations,
-                {B, H, ctx, lat, rope});
-        sched_.ranks[r].ops.back().mla = true;
-        gemm(r, layer, mb, "attn.v_absorb", T, v, lat, w, H);
+        compute(r, layer, mb, core_kind, A, OpRole::core, flops, bytes, m_.dtypes.activations, core);
+        gemm(r, layer, mb, A, OpRole::v_absorb, T, v, lat, w, H);
       } else {
-        gemm(r, layer, mb, "attn.kv_b", T, H * (nope + v), lat, w);
+        gemm(r, layer, mb, A, OpRole::kv_b, T, H * (nope + v), lat, w);
         double flops = 2.0 * H * pairs * (nope + rope) + 2.0 * H * pairs * v;
         double bytes = T * H * (nope + rope + nope + v + v) * a_ + T * (lat + rope) * kvb;
-        compute(r, layer, mb, OpKind::attention_prefill, "attn.core", flops, bytes, m_.dtypes.activations,
-                {B, H, S, ctx, nope + rope, v});
-        sched_.ranks[r].ops.back().mla = true;
+        compute(r, layer, mb, core_kind, A, OpRole::core, flops, bytes, m_.dtypes.activations, core);
       }
-      gemm(r, layer, mb, "attn.o", T, h, H * v, w);
+      gemm(r, layer, mb, A, OpRole::o, T, h, H * v, w);
       return;
     }
     const double qh = sh.q_heads, kvh = sh.kv_heads, hd = at.head_dim;
-    gemm(r, layer, mb, "attn.qkv", T, (qh + 2 * kvh) * hd, h, w);
+    core.head_dim_qk = core.head_dim_v = at.head_dim;
+    gemm(r, layer, mb, A, OpRole::qkv, T, (qh + 2 * kvh) * hd, h, w);
     if (decode) {
       double flops = 2.0 * 2.0 * qh * hd * pairs;
       double bytes = pairs * 2 * kvh * hd * kvb + T * 2 * kvh * hd * kvb + 2 * T * qh * hd * a_;
-      compute(r, layer, mb, OpKind::attention_decode, "attn.core", flops, bytes, m_.dtypes.activations,
-              {B, qh, kvh, ctx, hd});
+      compute(r, layer, mb, core_kind, A, OpRole::core, flops, bytes, m_.dtypes.activations, core);
     } else {
       double flops = 2.0 * 2.0 * qh * hd * pairs;
       double bytes = T * (2 * qh + 2 * kvh) * hd * a_ + T * 2 * kvh * hd * kvb + B * ctx * 2 * kvh * hd * kvb;
-      compute(r, layer, mb, OpKind::attention_prefill, "attn.core", flops, bytes, m_.dtypes.activations,
-              {B, qh, kvh, S, ctx, hd});
+      compute(r, layer, mb, core_kind, A, OpRole::core, flops, bytes, m_.dtypes.activations, core);
     }
-    gemm(r, layer, mb, "attn.o", T, h, qh * hd, w);
+    gemm(r, layer, mb, A, OpRole::o, T, h, qh * hd, w);
   }
 
-  void ffn(int r, int layer, int mb, const std::string& name, double T, double inter, Dtype w)
+  // The MLP of a dense layer (family ffn) or the shared experts (family moe).
+  void ffn(int r, int layer, int mb, bool shared, double T, double inter, Dtype w)
   {
-    gemm(r, layer, mb, name + ".up", T, 2 * inter, m_.hidden, w);
-    elementwise(r, layer, mb, OpKind::silu_mul, name + ".act", T * inter, 2);
-    gemm(r, layer, mb, name + ".down", T, m_.hidden, inter, w);
+    const OpFamily f = shared ? OpFamily::moe : OpFamily::ffn;
+    gemm(r, layer, mb, f, shared ? OpRole::shared_up : OpRole::up, T, 2 * inter, m_.hidden, w);
+    rowwise(r, layer, mb, OpKind::silu_mul, f, shared ? OpRole::shared_act : OpRole::act, T, inter, 2);
+    gemm(r, layer, mb, f, shared ? OpRole::shared_down : OpRole::down, T, m_.hidden, inter, w);
   }
 
   void dense_ffn(const std::vector<int>& ranks, int layer, int mb)
   {
     for (int r : ranks)
-      ffn(r, layer, mb, "ffn", tokens(r, mb), shard_of(m_, L_, r).dense_inter, m_.dtypes.dense_weights);
+      ffn(r, layer, mb, false, tokens(r, mb), shard_of(m_, L_, r).dense_inter, m_.dtypes.dense_weights);
     if (L_.plan.attn_tp > 1)
-      collective(ranks, L_.attn_tp_group, OpKind::all_reduce, layer, mb, "ffn.allreduce",
+      collective(ranks, L_.attn_tp_group, OpKind::all_reduce, layer, mb, OpFamily::ffn, OpRole::allreduce,
                  [&](int r) { return tokens(r, mb) * m_.hidden * a_; });
   }
 
@@ -388,13 +429,14 @@ private:
         launches += std::lround(x) > 0;
       launches = std::max(launches, 1);
     }
-    compute(r, layer, mb, OpKind::grouped_gemm, "moe.experts.up", 2.0 * tok * h * 2 * I,
-            active * h * 2 * I * wb + tok * (h + 2 * I) * a_, w, {double(sh.experts), tok, 2 * I, h}, launches);
-    sched_.ranks[r].ops.back().group_rows = rows;
-    elementwise(r, layer, mb, OpKind::silu_mul, "moe.experts.act", tok * I, 2);
-    compute(r, layer, mb, OpKind::grouped_gemm, "moe.experts.down", 2.0 * tok * I * h,
-            active * I * h * wb + tok * (I + h) * a_, w, {double(sh.experts), tok, h, I}, launches);
-    sched_.ranks[r].ops.back().group_rows = rows;
+    const OpFamily M = OpFamily::moe;
+    compute(r, layer, mb, OpKind::grouped_gemm, M, OpRole::experts_up, 2.0 * tok * h * 2 * I,
+            active * h * 2 * I * wb + tok * (h + 2 * I) * a_, w,
+            GroupedGemmShape{sh.experts, sh.first_expert, rows, whole(2 * I), whole(h)}, launches);
+    rowwise(r, layer, mb, OpKind::silu_mul, M, OpRole::experts_act, tok, I, 2);
+    compute(r, layer, mb, OpKind::grouped_gemm, M, OpRole::experts_down, 2.0 * tok * I * h,
+            active * I * h * wb + tok * (I + h) * a_, w,
+            GroupedGemmShape{sh.experts, sh.first_expert, rows, whole(h), whole(I)}, launches);
   }
 
   void moe_block(const std::vector<int>& ranks, int layer, int mb)
@@ -404,9 +446,18 @@ private:
     const Dtype dw = m_.dtypes.dense_weights, ew = m_.dtypes.expert_weights;
     const std::uint64_t stream = static_cast<std::uint64_t>(layer) * 1000003ULL + mb;
     const double shared_inter = double(m_.moe.shared_intermediate) * m_.moe.shared_experts;
+    const OpFamily M = OpFamily::moe;
     auto router = [&](int r, double T) {
-      gemm(r, layer, mb, "moe.router", T, E, h, dw);
-      compute(r, layer, mb, OpKind::topk, "moe.topk", T * E * 4, T * E * 4 + T * k * 8, Dtype::fp32, {T, E, k});
+      gemm(r, layer, mb, M, OpRole::router, T, E, h, dw, 1, Dtype::fp32);
+      compute(r, layer, mb, OpKind::topk, M, OpRole::topk, T * E * 4, T * E * 4 + T * k * 8, Dtype::fp32,
+              TopkShape{whole(T), m_.moe.experts, m_.moe.top_k});
+    };
+    // The slots permute keeps: every expert's when tokens are exchanged, else the rank's shard.
+    auto permute_shape = [&](int r, double T) {
+      const Shard sh = shard_of(m_, L_, r);
+      const bool all = p.expert_comm == ExpertComm::all_to_all;
+      return PermuteShape{whole(T), m_.moe.top_k, m_.hidden, all ? 0 : sh.first_expert,
+                          all ? m_.moe.experts : sh.experts};
     };
 
     if (p.expert_comm == ExpertComm::all_to_all) {
@@ -418,36 +469,31 @@ private:
       for (int r : ranks) {
         const double T = held(r, mb);
         router(r, T);
-        compute(r, layer, mb, OpKind::permute, "moe.permute", 0, 2 * T * k * h * a_, m_.dtypes.activations, {T, k, h});
+        compute(r, layer, mb, OpKind::permute, M, OpRole::permute, 0, 2 * T * k * h * a_, m_.dtypes.activations,
+                permute_shape(r, T));
       }
       const int S = p.stage_size();
       if (eager) {
         // Eager all-to-all-v: per-expert counts are exchanged first and copied to the host, which
         // blocks until they arrive to size the receive buffers.
-        collective(ranks, L_.stage_group, OpKind::all_to_all, layer, mb, "moe.counts", [&](int) {
+        collective(ranks, L_.stage_group, OpKind::all_to_all, layer, mb, M, OpRole::counts, [&](int) {
           return double(S - 1) * (E / p.ep) * 4;
         });
         for (auto& [r, op] : last_ops(ranks))
           op->peer_bytes.assign(S, (E / p.ep) * 4), op->peer_bytes[L_.ranks[r].local] = 0;
-        for (int r : ranks) {
-          Op op;
-          op.name = lname(layer) + "moe.counts_sync" + mbsuffix(mb);
-          op.kind = OpKind::host_sync;
-          op.layer = layer;
-          op.microbatch = mb;
-          push(r, std::move(op));
-        }
+        for (int r : ranks)
+          push(r, make_op(layer, mb, OpKind::host_sync, M, OpRole::counts_sync));
       }
-      a2a(ranks, layer, mb, "moe.dispatch", [&](int i, int j) { return rt.rank_tokens[i][j] * h * a_; });
+      a2a(ranks, layer, mb, OpRole::dispatch, [&](int i, int j) { return rt.rank_tokens[i][j] * h * a_; });
       for (int r : ranks)
         experts(r, layer, mb, rt);
-      a2a(ranks, layer, mb, "moe.combine", [&](int i, int j) { return rt.rank_tokens[j][i] * h * a_; });
+      a2a(ranks, layer, mb, OpRole::combine, [&](int i, int j) { return rt.rank_tokens[j][i] * h * a_; });
       for (int r : ranks) {
         const double T = held(r, mb);
-        compute(r, layer, mb, OpKind::unpermute, "moe.unpermute", T * k * h, (T * k + T) * h * a_,
-                m_.dtypes.activations, {T, k, h});
+        compute(r, layer, mb, OpKind::unpermute, M, OpRole::unpermute, T * k * h, (T * k + T) * h * a_,
+                m_.dtypes.activations, permute_shape(r, T));
         if (shared_inter > 0)
-          ffn(r, layer, mb, "moe.shared", T, shared_inter, ew);
+          ffn(r, layer, mb, true, T, shared_inter, ew);
       }
       return;
     }
@@ -461,7 +507,7 @@ private:
       std::map<int, double> maxheld;
       for (int r : ranks)
         maxheld[0] = std::max(maxheld[0], double(held(r, mb)));
-      padded_collective(ranks, L_.stage_group, OpKind::all_gather, layer, mb, "moe.allgather",
+      padded_collective(ranks, L_.stage_group, OpKind::all_gather, layer, mb, M, OpRole::allgather,
                         [&](int) { return maxheld[0] * p.stage_size() * h * a_; });
     } else {
       total = tokens(ranks.front(), mb);
@@ -470,22 +516,22 @@ private:
                                     m_.moe.top_k, p.ep, p.moe_tp, stream);
     for (int r : ranks) {
       router(r, total);
-      compute(r, layer, mb, OpKind::permute, "moe.permute", 0, 2 * total * k * h * a_, m_.dtypes.activations,
-              {total, k, h});
+      compute(r, layer, mb, OpKind::permute, M, OpRole::permute, 0, 2 * total * k * h * a_, m_.dtypes.activations,
+              permute_shape(r, total));
       experts(r, layer, mb, rt);
-      compute(r, layer, mb, OpKind::unpermute, "moe.unpermute", total * k * h, (total * k + total) * h * a_,
-              m_.dtypes.activations, {total, k, h});
+      compute(r, layer, mb, OpKind::unpermute, M, OpRole::unpermute, total * k * h, (total * k + total) * h * a_,
+              m_.dtypes.activations, permute_shape(r, total));
       if (shared_inter > 0)
-        ffn(r, layer, mb, "moe.shared", total, shared_inter / p.stage_size(), ew);
+        ffn(r, layer, mb, true, total, shared_inter / p.stage_size(), ew);
     }
     if (gather) {
       double maxheld = 0;
       for (int r : ranks)
         maxheld = std::max(maxheld, double(held(r, mb)));
-      padded_collective(ranks, L_.stage_group, OpKind::reduce_scatter, layer, mb, "moe.reducescatter",
+      padded_collective(ranks, L_.stage_group, OpKind::reduce_scatter, layer, mb, M, OpRole::reducescatter,
                         [&](int) { return maxheld * p.stage_size() * h * a_; });
     } else {
-      collective(ranks, L_.stage_group, OpKind::all_reduce, layer, mb, "moe.allreduce",
+      collective(ranks, L_.stage_group, OpKind::all_reduce, layer, mb, M, OpRole::allreduce,
                  [&](int) { return total * h * a_; });
     }
   }
@@ -500,10 +546,10 @@ private:
   }
 
   template <class BytesFn>
-  void a2a(const std::vector<int>& ranks, int layer, int mb, const std::string& name, BytesFn bytes_ij)
+  void a2a(const std::vector<int>& ranks, int layer, int mb, OpRole role, BytesFn bytes_ij)
   {
     const int S = L_.plan.stage_size();
-    collective(ranks, L_.stage_group, OpKind::all_to_all, layer, mb, name, [&](int r) {
+    collective(ranks, L_.stage_group, OpKind::all_to_all, layer, mb, OpFamily::moe, role, [&](int r) {
       const int i = L_.ranks[r].local;
       double sum = 0;
       for (int j = 0; j < S; j++)
@@ -525,23 +571,24 @@ private:
   {
     const Plan& p = L_.plan;
     const double h = m_.hidden;
-    gather_slices(ranks, -1, mb, "head.allgather");
+    gather_slices(ranks, -1, mb, OpFamily::head);
     const double vocab_local = std::ceil(double(m_.vocab) / p.attn_tp);
     for (int r : ranks) {
       // Decode samples every sequence; prefill only the last prompt position of each.
       const double rows = st_.phase == Phase::decode ? tokens(r, mb) : seqs(r, mb);
-      elementwise(r, -1, mb, OpKind::rmsnorm, "head.norm", rows * h, 1);
-      gemm(r, -1, mb, "head.lm_head", rows, vocab_local, h, m_.dtypes.embeddings);
+      rowwise(r, -1, mb, OpKind::rmsnorm, OpFamily::head, OpRole::norm, rows, h, 1);
+      gemm(r, -1, mb, OpFamily::head, OpRole::lm_head, rows, vocab_local, h, m_.dtypes.embeddings);
     }
     if (p.attn_tp > 1)
-      collective(ranks, L_.attn_tp_group, OpKind::all_gather, -1, mb, "head.logits.allgather", [&](int r) {
+      collective(ranks, L_.attn_tp_group, OpKind::all_gather, -1, mb, OpFamily::head, OpRole::logits_allgather,
+                 [&](int r) {
         const double rows = st_.phase == Phase::decode ? tokens(r, mb) : seqs(r, mb);
         return rows * vocab_local * p.attn_tp * a_;
       });
     for (int r : ranks) {
       const double rows = st_.phase == Phase::decode ? tokens(r, mb) : seqs(r, mb);
-      compute(r, -1, mb, OpKind::sample, "head.sample", rows * m_.vocab, rows * m_.vocab * a_, m_.dtypes.activations,
-              {rows, double(m_.vocab)});
+      compute(r, -1, mb, OpKind::sample, OpFamily::head, OpRole::sample, rows * m_.vocab, rows * m_.vocab * a_,
+              m_.dtypes.activations, SampleShape{whole(rows), m_.vocab});
     }
   }
 };

@@ -46,6 +46,10 @@ nlohmann::json timeline_to_json(const Timeline& t)
     nlohmann::json je = {{"rank", e.rank},   {"op", e.op},       {"stream", e.stream}, {"layer", e.layer},
                          {"name", e.name},   {"kind", to_string(e.kind)}, {"ready", e.ready},
                          {"start", e.start}, {"sync", e.sync},   {"end", e.end}};
+    if (e.family)
+      je["family"] = to_string(*e.family);
+    if (e.role)
+      je["role"] = to_string(*e.role);
     if (e.microbatch)
       je["microbatch"] = e.microbatch;
     if (!e.detail.empty())
@@ -91,6 +95,10 @@ Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
       e.microbatch = je.value("microbatch", 0);
       e.name = je.at("name").get<std::string>();
       e.kind = parse_op_kind(je.at("kind").get<std::string>());
+      if (je.contains("family"))
+        e.family = parse_op_family(je.at("family").get<std::string>());
+      if (je.contains("role"))
+        e.role = parse_op_role(je.at("role").get<std::string>());
       e.ready = je.at("ready").get<double>();
       e.start = je.at("start").get<double>();
       e.sync = je.at("sync").get<double>();

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,14 +19,19 @@ struct TimelineEvent {
   int microbatch = 0;
   std::string name;
   OpKind kind = OpKind::gemm;
+  // The op's family and role; absent in timelines written before schedule format 2 (reports that
+  // group ops by them take them from the other timeline, or refuse).
+  std::optional<OpFamily> family;
+  std::optional<OpRole> role;
   double ready = 0; // stream free and dependencies done
   double start = 0; // host had launched it too: the op begins (collectives: this rank arrived)
   double sync = 0;  // collectives / recv: every peer had arrived; compute: = start
   double end = 0;
   std::string detail; // collectives: "ring/Simple alpha=12.3us"; empty otherwise
   // What the op was, for people reading the timeline (the simulator fills them; measured timelines
-  // may leave them empty): the op's shape (Op::shape) and its bytes, device memory read and written
-  // for compute, NCCL's size (Op::comm_bytes) for communication.
+  // may leave them empty): the op's shape as numbers (kernel_key, core/calibration.hpp) and its
+  // bytes, device memory read and written for compute, NCCL's size (Op::comm_bytes) for
+  // communication.
   std::vector<double> shape;
   double bytes = 0;
   double fixed = 0;   // collectives and sends: the fixed cost charged (NCCL's latency and the transport's), s

@@ -41,17 +41,6 @@ std::string class_of(OpKind k)
   return "?";
 }
 
-// "L12.attn.qkv@mb1" -> "attn.qkv"
-std::string op_family(const std::string& name)
-{
-  std::string s = name;
-  if (s.size() > 1 && s[0] == 'L' && std::isdigit(static_cast<unsigned char>(s[1])))
-    s = s.substr(s.find('.') + 1);
-  if (auto at = s.find('@'); at != std::string::npos)
-    s = s.substr(0, at);
-  return s;
-}
-
 std::vector<DiffRow> rows_of(const std::map<std::string, std::pair<double, double>>& m, double ranks)
 {
   std::vector<DiffRow> v;
@@ -96,6 +85,14 @@ TimelineDiff diff_timelines(const Timeline& p, const Timeline& m, const std::str
       throw InputError(mfile, "events", "op " + std::to_string(e.op) + " on rank " + std::to_string(e.rank) +
                                             " is '" + o.name + "' here but '" + e.name + "' in the other timeline",
                        "compare timelines of the same schedule");
+    // The op's family and role, from whichever timeline has them (a measured timeline written before
+    // schedule format 2 has neither).
+    const auto family = e.family ? e.family : o.family;
+    const auto role = e.role ? e.role : o.role;
+    if (!family || !role)
+      throw InputError(mfile, "events", "op " + std::to_string(e.op) + " on rank " + std::to_string(e.rank) + " (" +
+                                            e.name + ") has no family and role in either timeline",
+                       "regenerate one of them (moesim run --timeline writes them)");
     d.matched_ops++;
     const double a = busy(e), b = busy(o);
     auto add = [&](std::pair<double, double>& acc) {
@@ -103,7 +100,7 @@ TimelineDiff diff_timelines(const Timeline& p, const Timeline& m, const std::str
       acc.second += b;
     };
     add(cls[class_of(e.kind)]);
-    add(fam[op_family(e.name)]);
+    add(fam[op_label(*family, *role)]);
     add(layer[e.layer]);
     // Host launch waits count as host overhead on both sides.
     cls["host"].first += e.start - e.ready;

@@ -10,7 +10,7 @@
 namespace moesim {
 
 struct DiffRow {
-  std::string name;     // op class, layer ("L12") or op name without its layer ("attn.qkv")
+  std::string name;     // op class, layer ("L12") or op label, all layers together ("attn.qkv": op_label)
   double predicted = 0; // seconds, summed over the ops in the row, averaged over ranks
   double measured = 0;
   double error() const { return measured > 0 ? (predicted - measured) / measured : 0.0; }

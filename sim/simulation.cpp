@@ -160,7 +160,9 @@ private:
       ev.microbatch = op.microbatch;
       ev.name = op.name;
       ev.kind = op.kind;
-      ev.shape = op.shape;
+      ev.family = op.family;
+      ev.role = op.role;
+      ev.shape = kernel_key(op); // the numbers calibration tables index it by
       ev.bytes = op.is_comm() ? op.comm_bytes : op.bytes;
       ev.ready = sg4::Engine::get_clock();
       const double launched = host_issue(r, op.id);

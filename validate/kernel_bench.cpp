@@ -1,5 +1,6 @@
 #include "validate/kernel_bench.hpp"
 
+#include "core/calibration.hpp"
 #include "core/error.hpp"
 #include "core/schedule_json.hpp"
 #include "core/stats.hpp"
@@ -27,16 +28,22 @@ namespace {
 
 const char* const where = "command line";
 
-// What makes two compute ops the same configuration to time. Grouped GEMMs: not their rows per
-// expert (the single-GEMM grid covers per-expert costs; one distribution per shape is timed whole).
+bool mla_of(const Op& op)
+{
+  return std::holds_alternative<AttentionShape>(op.shape) && op.attention().mla;
+}
+
+// What makes two compute ops the same configuration to time: kind, dtype and the shape as kernel
+// tables index it (kernel_key). Grouped GEMMs: not their rows per expert (the single-GEMM grid
+// covers per-expert costs; one distribution per shape is timed whole).
 using OpKey = std::tuple<OpKind, Dtype, bool, std::vector<double>>;
 OpKey key_of(const Op& op)
 {
-  return {op.kind, op.dtype, op.mla, op.shape};
+  return {op.kind, op.dtype, mla_of(op), kernel_key(op)};
 }
 
 // The rank's ops that a bench keeps: step-level compute ops (layer -1) and every compute op of the
-// first `layers_per_structure` layers of each distinct structure (its sequence of op base names),
+// first `layers_per_structure` layers of each distinct structure (its sequence of op labels),
 // first microbatch only. Several layers give each configuration instances with weights of their
 // own, timed back to back.
 constexpr int layers_per_structure = 4;
@@ -45,7 +52,7 @@ std::vector<Op> reduce_rank(const RankSchedule& rs)
   std::map<int, std::vector<std::string>> structure;
   for (const Op& op : rs.ops)
     if (op.layer >= 0 && op_class(op.kind) == OpClass::compute && op.microbatch == 0)
-      structure[op.layer].push_back(detail::base_name(op.name));
+      structure[op.layer].push_back(op_label(op.family, op.role));
   std::map<std::vector<std::string>, int> seen;
   std::set<int> keep_layers;
   for (const auto& [layer, names] : structure)
@@ -126,11 +133,11 @@ std::vector<KernelBenchJob> plan_kernel_bench(const std::vector<std::pair<std::s
       std::vector<Op> ops = reduce_rank(rs);
       KernelBenchJob job;
       for (const Op& op : ops) {
-        if (op.kind == OpKind::grouped_gemm && op.shape.size() == 4) {
+        if (op.kind == OpKind::grouped_gemm) {
           long most = 0;
-          for (long r : round_group_rows(op.group_rows))
+          for (long r : round_group_rows(op.grouped().rows))
             most = std::max(most, r);
-          auto& fam = expert_families[{op.shape[2], op.shape[3], op.dtype}];
+          auto& fam = expert_families[{double(op.grouped().n), double(op.grouped().k), op.dtype}];
           if (!fam.second || most > fam.first)
             fam = {std::max(fam.first, most), &s};
         }
@@ -138,7 +145,7 @@ std::vector<KernelBenchJob> plan_kernel_bench(const std::vector<std::pair<std::s
       // Every configuration not timed before, as all its instances, in order of first appearance.
       // Grouped GEMMs are not timed: the harness runs them as one GEMM per expert, which the
       // single-GEMM jobs below measure; a table for the whole op would be mistaken for a fused
-      // kernel's. (They stay in the executor: the ops after them take their shapes from them.)
+      // kernel's. (They stay in the executor, which verifies them, as the replay does.)
       std::map<OpKey, std::size_t> slot; // key -> position in job.ops
       for (const Op& op : ops) {
         if (op.kind == OpKind::grouped_gemm)
@@ -165,9 +172,7 @@ std::vector<KernelBenchJob> plan_kernel_bench(const std::vector<std::pair<std::s
     char label[128];
     std::snprintf(label, sizeof label, "expert GEMMs n=%.0f k=%.0f %s", n, k, to_string(dtype));
     job.label = label;
-    job.schedule = *src; // the model's facts come from the other ranks and the copy of rank 0 below
-    RankSchedule facts = job.schedule.ranks[0];
-    facts.rank = static_cast<int>(job.schedule.ranks.size());
+    job.schedule = *src; // for the model's facts
     std::vector<Op> ops;
     // Copies with weights of their own, timed back to back as a loop over experts runs them:
     // 16, fewer for big weights (at most about 1 GiB of copies per point), at least 2.
@@ -181,8 +186,10 @@ std::vector<KernelBenchJob> plan_kernel_bench(const std::vector<std::pair<std::s
         o.layer = o.id; // own weights
         o.name = "L" + std::to_string(o.layer) + ".bench.expert_gemm";
         o.kind = OpKind::gemm;
+        o.family = OpFamily::moe;
+        o.role = OpRole::experts_up;
         o.dtype = dtype;
-        o.shape = {double(m), n, k};
+        o.shape = GemmShape{m, static_cast<long>(n), static_cast<long>(k)};
         o.flops = 2.0 * m * n * k;
         instances.push_back(o.id);
         ops.push_back(std::move(o));
@@ -190,7 +197,6 @@ std::vector<KernelBenchJob> plan_kernel_bench(const std::vector<std::pair<std::s
       job.ops.push_back(std::move(instances));
     }
     job.schedule.ranks[0].ops = std::move(ops);
-    job.schedule.ranks.push_back(std::move(facts));
     job.rank = 0;
     expert_jobs.push_back(std::move(job));
   }
@@ -234,7 +240,7 @@ void run_kernel_bench(const KernelBenchOptions& o, std::FILE* out)
       std::fprintf(out, "%s: %zu ops kept, %zu timed\n", j.label.c_str(), ops.size(), j.ops.size());
       for (const std::vector<int>& inst : j.ops) {
         const Op& op = ops[static_cast<std::size_t>(inst.front())];
-        std::fprintf(out, "  %-17s %-5s %-40s x%zu\n", to_string(op.kind), to_string(op.dtype), shape_text(op.shape).c_str(),
+        std::fprintf(out, "  %-17s %-5s %-40s x%zu\n", to_string(op.kind), to_string(op.dtype), shape_text(kernel_key(op)).c_str(),
                      inst.size());
       }
       total += j.ops.size();
@@ -304,13 +310,13 @@ void run_kernel_bench(const KernelBenchOptions& o, std::FILE* out)
       const Timing t = bench.time(static_cast<int>(instances.size()), info.launches,
                                   [&](int i, cudaStream_t st) { ex.launch(*instances[static_cast<std::size_t>(i)], st); });
       std::fprintf(out, "%-17s %-5s %-40s %8d %10.2f %10.2f %12.2f  %s%s\n", to_string(op.kind), to_string(op.dtype),
-                   shape_text(op.shape).c_str(), info.launches, t.seconds * 1e6, t.graph_seconds * 1e6,
+                   shape_text(kernel_key(op)).c_str(), info.launches, t.seconds * 1e6, t.graph_seconds * 1e6,
                    t.host_seconds / info.launches * 1e6,
                    info.config.c_str(), info.substitution.empty() ? "" : (" [" + info.substitution + "]").c_str());
       nlohmann::json j = {{"kind", to_string(op.kind)},
                           {"dtype", to_string(op.dtype)},
-                          {"mla", op.mla},
-                          {"shape", op.shape},
+                          {"mla", mla_of(op)},
+                          {"shape", kernel_key(op)},
                           {"launches", info.launches},
                           {"instances", instances.size()},
                           {"seconds", t.seconds},
@@ -321,7 +327,7 @@ void run_kernel_bench(const KernelBenchOptions& o, std::FILE* out)
                           {"substitution", info.substitution},
                           {"source", job.label + ": " + op.name}};
       if (op.kind == OpKind::grouped_gemm)
-        j["group_rows"] = op.group_rows;
+        j["group_rows"] = op.grouped().rows;
       if (t.spin_retries)
         j["spin_retries"] = t.spin_retries;
       ops.push_back(std::move(j));

@@ -54,8 +54,8 @@ struct KernelBenchJob {
 
 // No GPU. For each schedule, the ranks whose compute ops add configurations not seen before (keys:
 // kind, dtype, shape), each reduced to its step-level ops and the first 4 layers of each distinct
-// layer structure (the executor infers elementwise shapes from the ops before them, so whole layers
-// are kept), with communication and host ops removed and ids renumbered. Grouped GEMMs are kept but
+// layer structure (whole layers, so that every configuration has instances with weights of their
+// own), with communication and host ops removed and ids renumbered. Grouped GEMMs are kept but
 // not timed. Before those, one job per grouped-GEMM family (n, k, dtype) of single GEMMs, m over
 // 1..8, then steps of about 25% up to the largest rows any expert had (at least 64), each m as 2 to
 // 16 copies with weights of their own (what one launch per expert costs, back to back).

@@ -1,7 +1,10 @@
 // moesim-validate: the GPU side of moesim.
 //   --version               the project version and the git commit it was built from
 //   --info                  this machine's CUDA devices, driver, runtime and NCCL versions, as JSON
-//   --check-schedule FILE   what replaying FILE would need, per rank (no GPU needed)
+//   --check-schedule FILE [--graph]
+//                           refuses what `run` (with --graph: `run --graph`) would refuse before it
+//                           touches a GPU, with the same message (op_check.hpp), and prints what
+//                           replaying FILE needs, per rank (no GPU needed)
 //   run SCHEDULE.json --out TIMELINE.json [--graph] [--iters N] [--warmup N] [--seed S] [--platform NAME]
 //                           replays the schedule on the first `world` GPUs and writes the measured
 //                           Timeline (validate/runner.hpp)
@@ -30,6 +33,7 @@
 #include "validate/kernel_bench.hpp"
 #include "validate/nccl_env.hpp"
 #include "validate/op_bench.hpp"
+#include "validate/op_check.hpp"
 #include "validate/options.hpp"
 #include "validate/runner.hpp"
 #include "validate/runner_plan.hpp"
@@ -50,7 +54,7 @@ namespace {
 const char* const usage =
     "usage: moesim-validate --version\n"
     "       moesim-validate --info\n"
-    "       moesim-validate --check-schedule FILE\n"
+    "       moesim-validate --check-schedule FILE [--graph]\n"
     "       moesim-validate run SCHEDULE.json --out TIMELINE.json [--graph] [--iters N] [--warmup N] [--seed S]\n"
     "                           [--platform NAME]\n"
     "       moesim-validate bench-kernels [--iters N] [--warmup N] [--seed S] [--shard I/N] [--dry-run] --json FILE\n"
@@ -61,9 +65,10 @@ const char* const usage =
     "       moesim-validate bench-collectives --op all_reduce|all_gather|reduce_scatter|all_to_all|sendrecv\n"
     "                           [-b 1K] [-e 256M] [-f 2] [-g GPUS] [-n ITERS] [-w WARMUP] [--timing host|events] [--json FILE]\n";
 
-void check_schedule(const std::string& path)
+void check_schedule(const std::string& path, bool graph)
 {
   const Schedule s = load_schedule_file(path);
+  validate::check_replayable(s, path, graph);
   const validate::CommPlan plan = validate::plan_communicators(s, path);
   std::printf("schedule %s: model %s, plan %s, %s batch %d, world %d\n", path.c_str(), s.model.c_str(),
               s.layout.plan.name.c_str(), to_string(s.step.phase), s.step.batch, s.layout.world);
@@ -153,8 +158,8 @@ int main(int argc, char** argv)
       std::cout << validate::to_json(validate::query_system_info()).dump(1) << "\n";
       return 0;
     }
-    if (args.size() == 2 && args[0] == "--check-schedule") {
-      check_schedule(args[1]);
+    if ((args.size() == 2 || (args.size() == 3 && args[2] == "--graph")) && args[0] == "--check-schedule") {
+      check_schedule(args[1], args.size() == 3);
       return 0;
     }
     if (args.size() == 1 && args[0] == "--check-schedule")

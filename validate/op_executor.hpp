@@ -1,13 +1,14 @@
 // OpExecutor: runs the compute ops of one rank's schedule on the current GPU with real kernels over
 // real (seeded random) data, so that validate/ can time each op against what the simulator charged.
 //
-// What each compute op runs (op_executor.cpp has the details):
-//   gemm {m, n, k[, batch]}      cublasLt, BF16 in and out, fp32 accumulate; FP8 e4m3 with per-tensor
-//                                scales when the op's dtype is fp8 and the GPU is sm_89 or newer;
-//                                batch > 1: strided-batched over per-head slices (MLA's absorptions).
-//                                moe.router writes fp32 logits (what moe.topk reads).
-//   grouped_gemm                 one cublasLt GEMM per local expert that received rows, each with its
-//                                own weights (experts without rows read nothing, as the simulator charges)
+// Each compute-op kind has a handler (op_handler.hpp; validate/ops/<kind>.cpp says what it runs):
+//   gemm                         cuBLASLt (gemm_plan.hpp), BF16 in and out, fp32 accumulate; FP8 e4m3
+//                                with per-tensor scales when the weights are fp8 and the GPU is sm_89
+//                                or newer; batched over per-head slices; fp32 logits for the router
+//   grouped_gemm                 GroupedGemm (grouped_gemm.hpp) as engine.grouped_gemm says: fused, one
+//                                kernels::grouped_gemm launch over the local experts; per_expert, one
+//                                cuBLASLt GEMM per local expert that received rows, each with its own
+//                                weights (experts without rows read nothing, as the simulator charges)
 //   attention_decode / _prefill  kernels::attention (tensor-core flash attention) over a per-layer
 //                                bf16 KV cache (GQA [batch, context, kv_heads, head_dim] for K and V;
 //                                MLA: the latent cache [batch, context, kv_lora + rope])
@@ -16,8 +17,10 @@
 //   silu_mul, rmsnorm,           kernels::silu_mul, rmsnorm, residual_add, embedding
 //   residual_add, embedding
 //   sample                       kernels::argmax over fp32 logits [rows, vocab]
+// Every size comes from the ops' typed shapes and the schedule's model facts, never from op names.
 // Inputs are never written by a launch (every op reads input buffers and writes output buffers), so
-// the values stay finite however often and in whatever order ops are launched.
+// the values stay finite however often and in whatever order ops are launched. Device memory:
+// buffers.hpp.
 #pragma once
 #include "core/schedule.hpp"
 
@@ -35,6 +38,8 @@ struct OpExecutorOptions {
   // The most device memory (bytes) the executor may hold, on top of what the GPU keeps free anyway
   // (10% of its memory). 0: no limit but the GPU's. Tests use it to force rotating weights.
   std::size_t memory_limit = 0;
+  // The schedule's file, named in refusals ("schedule" for one built in memory).
+  std::string file = "schedule";
 };
 
 // How one compute op is run (for the runner's report).
@@ -51,7 +56,8 @@ public:
   // the weights, activations, KV cache and workspaces that rank `rank`'s compute ops read and write,
   // and a send and a receive buffer for its communication ops (at least the largest comm op's bytes;
   // for all_to_all the largest of sum(peer_bytes) and comm_bytes). Throws moesim::InputError (core/error.hpp)
-  // naming the schedule op and the bytes needed vs free when the GPU lacks memory.
+  // naming the schedule op: for an op no replay can run (check_op, op_check.hpp: the same message as
+  // `moesim-validate --check-schedule`), and with the bytes needed vs free when the GPU lacks memory.
   OpExecutor(const Schedule& s, int rank, std::uint64_t seed);
   OpExecutor(const Schedule& s, int rank, std::uint64_t seed, const OpExecutorOptions& options);
   ~OpExecutor();
@@ -60,7 +66,7 @@ public:
 
   // Runs every distinct compute-op configuration once on fresh random inputs with outputs poisoned
   // first, copies back, and compares with a CPU reference within the tolerance its precision allows
-  // (derived in kernels/reference.cpp and op_executor.cpp). Throws std::runtime_error naming the op and
+  // (derived in kernels/reference.cpp and validate/ops/). Throws std::runtime_error naming the op and
   // the worst element on a mismatch. Every configuration runs at its full scheduled size; large
   // outputs are compared on samples (rows, columns, sequences, heads), always including the first and
   // last, and scanned in full for unwritten (poisoned) elements up to 256 MiB.
@@ -91,18 +97,5 @@ public:
 private:
   std::unique_ptr<Impl> impl_;
 };
-
-// Helpers with no GPU (op_executor.cpp uses them; tested on their own).
-namespace detail {
-// Rounds fractional rows per expert to integers that keep the total: each is floored, then the
-// round(total) - sum(floors) largest remainders get one more (ties: lower index). Negative -> 0.
-std::vector<long> round_group_rows(const std::vector<double>& rows);
-// "L12.attn.qkv@mb1" -> "attn.qkv": the op's name without its layer and microbatch.
-std::string base_name(const std::string& op_name);
-// Copies per buffer class so that the classes fit in `budget` bytes: as many as there are users when
-// everything fits, else about the same fraction of each class (at least one copy). `sizes[i]` bytes a
-// copy, `users[i]` buffers of the class. Returns an empty vector when one copy of each does not fit.
-std::vector<long> plan_copies(const std::vector<double>& sizes, const std::vector<long>& users, double budget);
-} // namespace detail
 
 } // namespace moesim::validate

@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "kernels/check.hpp"
 #include "kernels/reference.hpp" // float_to_bf16
+#include "validate/op_check.hpp"
 #include "validate/op_executor.hpp"
 #include "validate/spin.hpp"
 
@@ -183,7 +184,9 @@ private:
   void setup()
   {
     MOESIM_CHECK(cudaSetDevice(rank_));
-    exec_ = std::make_unique<OpExecutor>(s_, rank_, cfg_.seed);
+    OpExecutorOptions options;
+    options.file = file_;
+    exec_ = std::make_unique<OpExecutor>(s_, rank_, cfg_.seed, options);
     device_bytes = static_cast<double>(exec_->device_bytes());
     executor_notes = exec_->notes();
 
@@ -527,10 +530,10 @@ private:
 
 Measurement run_schedule(const Schedule& s, const std::string& file, const RunConfig& cfg)
 {
+  // What --check-schedule refuses, refused here with the same message before any GPU is touched.
+  check_replayable(s, file, cfg.graph);
   const CommPlan plan = plan_communicators(s, file);
   const std::vector<std::vector<CommCall>> calls = plan_comm_calls(s, plan, file);
-  if (cfg.graph)
-    check_graph_capturable(s, file);
   int visible = 0;
   if (cudaGetDeviceCount(&visible) != cudaSuccess) {
     (void)cudaGetLastError();

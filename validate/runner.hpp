@@ -26,8 +26,9 @@
 //     times, the other the per-op times (Measurement::op_times). A schedule with host_sync ops is
 //     refused: a graph cannot hold one, and the simulator's graph-mode schedules have none.
 //
-// Errors: InputError when fewer GPUs are visible than the world, when the schedule cannot be
-// captured, or when something does not fit in memory (the executor's message, or the
+// Errors: InputError, first for everything `moesim-validate --check-schedule` refuses, with the
+// same message (check_replayable, op_check.hpp: before any GPU is touched); then when fewer GPUs are
+// visible than the world, or when something does not fit in memory (the executor's message, or the
 // communication buffers'); std::runtime_error (MOESIM_CHECK) for CUDA and NCCL failures. A failure
 // on one rank aborts the others' communicators, so that no thread waits forever. With
 // MOESIM_VALIDATE_TRACE set in the environment every rank says on stderr where it is.

@@ -284,6 +284,8 @@ Timeline assemble_timeline(const Schedule& s, const std::vector<std::vector<Comm
       e.microbatch = op.microbatch;
       e.name = op.name;
       e.kind = op.kind;
+      e.family = op.family;
+      e.role = op.role;
       e.start = start_of(r.rank, op.id);
       e.end = end_of(r.rank, op.id);
       e.ready = off[r.rank];

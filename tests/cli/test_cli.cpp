@@ -72,7 +72,7 @@ TEST_CASE("schedule writes the op DAG that validate/ will replay", "[quick][cli]
   Run r = moesim("schedule default --plan ep4 --batch 1 -o " + (d / "s.json").string());
   REQUIRE(r.code == 0);
   auto j = nlohmann::json::parse(slurp(d / "s.json"));
-  CHECK(j["format"] == "moesim-schedule-1");
+  CHECK(j["format"] == "moesim-schedule-2");
   CHECK(j["world"] == 4);
   CHECK(j["ranks"].size() == 4);
 }

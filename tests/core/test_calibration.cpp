@@ -117,15 +117,17 @@ TEST_CASE("kernel curves interpolate inside their grid and defer to the roofline
   Op op;
   op.kind = OpKind::gemm;
   op.dtype = Dtype::bf16;
-  op.shape = {16, 4096, 4096};
-  CHECK(*k.time_of(op) == 12e-6); // a grid point
-  op.shape[0] = 40;               // between 16 and 64: 12 + (40-16)/(64-16) * 8 = 16 us
+  op.shape = GemmShape{16, 4096, 4096};
+  CHECK(*k.time_of(op) == 12e-6);   // a grid point
+  op.shape = GemmShape{40, 4096, 4096}; // between 16 and 64: 12 + (40-16)/(64-16) * 8 = 16 us
   CHECK(*k.time_of(op) == Approx(16e-6).epsilon(1e-12));
-  op.shape[0] = 128; // outside the grid
+  op.shape = GemmShape{128, 4096, 4096}; // outside the grid
   CHECK_FALSE(k.time_of(op));
-  op.shape = {16, 4096, 2048}; // another GEMM
+  op.shape = GemmShape{16, 4096, 2048}; // another GEMM
   CHECK_FALSE(k.time_of(op));
-  op.shape = {16, 4096, 4096};
+  op.shape = GemmShape{16, 4096, 4096, 2}; // batched: its key has a 4th dimension
+  CHECK_FALSE(k.time_of(op));
+  op.shape = GemmShape{16, 4096, 4096};
   op.dtype = Dtype::fp8; // another dtype
   CHECK_FALSE(k.time_of(op));
   // Through a calibration file, next to a collective curve.
@@ -138,7 +140,7 @@ TEST_CASE("kernel curves interpolate inside their grid and defer to the roofline
   std::ofstream(path) << calibration_to_yaml(c);
   Calibration d = load_calibration_file(path);
   op.dtype = Dtype::bf16;
-  op.shape = {40, 4096, 4096};
+  op.shape = GemmShape{40, 4096, 4096};
   REQUIRE(d.kernel_time(op));
   CHECK(*d.kernel_time(op) == Approx(16e-6).epsilon(1e-9));
   std::ofstream(path) << "platform: x\nmeasured_on: y\nsource: z\nkernels:\n  - op: all_reduce\n    dtype: bf16\n"
@@ -157,11 +159,10 @@ TEST_CASE("a grouped GEMM run per expert costs the sum of its experts' GEMMs", "
   c.kernels.push_back(k);
   Op g;
   g.kind = OpKind::grouped_gemm;
-  g.shape = {4, 5.0, 512, 1024};
   // rows 2.6, 0, 1.4, 1.0 -> floors 2, 0, 1, 1 (4) and round(5.0) - 4 = 1 more to the largest
   // remainder (0.6, expert 0): rows 3, 0, 1, 1. Per expert: 3 rows -> 6 + (3-2)/(4-2) * 2 = 7 us;
   // 1 row -> 5 us twice; the empty expert launches nothing. Sum: 17 us.
-  g.group_rows = {2.6, 0, 1.4, 1.0};
+  g.shape = GroupedGemmShape{4, 0, {2.6, 0, 1.4, 1.0}, 512, 1024};
   g.kernels = 3;
   REQUIRE(c.kernel_time(g));
   CHECK(*c.kernel_time(g) == Approx(17e-6).epsilon(1e-12));
@@ -170,8 +171,7 @@ TEST_CASE("a grouped GEMM run per expert costs the sum of its experts' GEMMs", "
   CHECK_FALSE(c.kernel_time(g));
   // An expert beyond the grid (5 rows): not covered, so no time (the roofline applies).
   g.kernels = 2;
-  g.group_rows = {5, 0, 0, 1};
-  g.shape[1] = 6;
+  g.shape = GroupedGemmShape{4, 0, {5, 0, 0, 1}, 512, 1024};
   CHECK_FALSE(c.kernel_time(g));
 }
 
@@ -222,17 +222,17 @@ TEST_CASE("host costs: YAML, per-kind launch cost, and bench-kernels JSON", "[qu
   REQUIRE(b.kernels.size() == 3); // stream gemm, stream rmsnorm, graph gemm (one point: m = 1)
   Op q;
   q.kind = OpKind::gemm;
-  q.shape = {1, 64, 64};
+  q.shape = GemmShape{1, 64, 64};
   CHECK(*b.kernel_time(q) == Approx(5e-6).epsilon(1e-12));
   CHECK(*b.kernel_time(q, true) == Approx(2e-6).epsilon(1e-12)); // a graph step: the graph-measured time
-  q.shape[0] = 4.5; // halfway between 1 and 8: 5 + 0.5 * 4 = 7 us
-  CHECK(*b.kernel_time(q) == Approx(7e-6).epsilon(1e-12));
-  CHECK(*b.kernel_time(q, true) == Approx(7e-6).epsilon(1e-12)); // no graph curve covers 4.5: the stream one
+  q.shape = GemmShape{4, 64, 64}; // 3/7 of the way from 1 to 8: 5 + 3/7 * 4 = 47/7 us
+  CHECK(*b.kernel_time(q) == Approx(47e-6 / 7).epsilon(1e-12));
+  CHECK(*b.kernel_time(q, true) == Approx(47e-6 / 7).epsilon(1e-12)); // no graph curve covers 4: the stream one
   // The launch mode survives the YAML.
   b.platform = "t", b.measured_on = "m", b.source = "s";
   std::ofstream(path) << calibration_to_yaml(b);
   const Calibration rb = load_calibration_file(path);
-  q.shape[0] = 1;
+  q.shape = GemmShape{1, 64, 64};
   CHECK(*rb.kernel_time(q, true) == Approx(2e-6).epsilon(1e-9));
   CHECK(*rb.kernel_time(q, false) == Approx(5e-6).epsilon(1e-9));
   CHECK(b.host.launch_s_by_kind.at(OpKind::gemm) == Approx(10e-6).epsilon(1e-12));

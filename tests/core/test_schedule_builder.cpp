@@ -105,15 +105,15 @@ TEST_CASE("all-to-all combine returns exactly what dispatch sent", "[quick][sche
   opt.routing = RoutingSpec{RoutingKind::zipf, 3, 1.2};
   Schedule s = build_schedule(m, lay, StepShape{Phase::decode, 64, 512, 0}, opt);
   // dispatch on rank i sends peer_bytes[j] to j; combine on rank j must send the same back to i.
-  std::map<std::string, std::vector<std::vector<double>>> rows;
+  std::map<std::pair<int, OpRole>, std::vector<std::vector<double>>> rows; // (layer, role) -> per rank
   for (const auto& r : s.ranks)
     for (const Op& o : r.ops)
-      if (o.kind == OpKind::all_to_all && o.name.find("counts") == std::string::npos)
-        rows[o.name].push_back(o.peer_bytes);
+      if (o.kind == OpKind::all_to_all && o.role != OpRole::counts)
+        rows[{o.layer, o.role}].push_back(o.peer_bytes);
   REQUIRE(rows.size() == 2 * 48); // 48 MoE layers
   for (int l = 0; l < 48; l++) {
-    auto& d = rows["L" + std::to_string(l) + ".moe.dispatch"];
-    auto& c = rows["L" + std::to_string(l) + ".moe.combine"];
+    auto& d = rows[{l, OpRole::dispatch}];
+    auto& c = rows[{l, OpRole::combine}];
     for (int i = 0; i < 4; i++)
       for (int j = 0; j < 4; j++)
         CHECK(d[i][j] == c[j][i]);
@@ -165,7 +165,7 @@ TEST_CASE("an idle attention-DP replica reads no attention weights", "[quick][sc
   for (int r = 0; r < 4; r++) {
     double attn_bytes = 0;
     for (const Op& o : s.ranks[r].ops)
-      if (o.kind == OpKind::gemm && o.name.find(".attn.") != std::string::npos)
+      if (o.kind == OpKind::gemm && o.family == OpFamily::attention)
         attn_bytes += o.bytes;
     if (r == 0)
       CHECK(attn_bytes > 0);
@@ -208,7 +208,7 @@ TEST_CASE("per-expert grouped GEMMs launch once per expert with tokens", "[quick
       if (a.kind != OpKind::grouped_gemm)
         continue;
       int with_rows = 0;
-      for (double x : a.group_rows)
+      for (double x : a.grouped().rows)
         with_rows += x >= 0.5;
       CHECK(a.kernels == with_rows);
       CHECK(fused.ranks[r].ops[i].kernels == 1);

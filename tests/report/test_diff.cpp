@@ -26,7 +26,8 @@ TimelineEvent ev(int rank, int op, const std::string& name, OpKind kind, int lay
 }
 
 // Two ranks, two layers: a GEMM then an all-reduce per layer. Times in microseconds * 1e-6.
-Timeline make(double gemm0, double gemm1, double ar, const std::string& source)
+// `typed`: the events carry their family and role (timelines written before schedule format 2 do not).
+Timeline make(double gemm0, double gemm1, double ar, const std::string& source, bool typed = true)
 {
   Timeline t;
   t.source = source;
@@ -37,9 +38,13 @@ Timeline make(double gemm0, double gemm1, double ar, const std::string& source)
     for (int l = 0; l < 2; l++) {
       const double g = (l == 0 ? gemm0 : gemm1) * 1e-6;
       t.events.push_back(ev(r, id++, "L" + std::to_string(l) + ".attn.qkv", OpKind::gemm, l, now, now, now + g));
+      if (typed)
+        t.events.back().family = OpFamily::attention, t.events.back().role = OpRole::qkv;
       now += g;
       t.events.push_back(
           ev(r, id++, "L" + std::to_string(l) + ".attn.allreduce", OpKind::all_reduce, l, now, now, now + ar * 1e-6));
+      if (typed)
+        t.events.back().family = OpFamily::attention, t.events.back().role = OpRole::allreduce;
       now += ar * 1e-6;
     }
     t.step_time = now;
@@ -74,6 +79,25 @@ TEST_CASE("diff: step, class, layer and op errors", "[quick][report]")
   CHECK(d.top_contributors.front().name == "attn.allreduce");
   const std::string text = render_diff(d, p, m);
   CHECK_THAT(text, Catch::Matchers::Contains("error -25.0%"));
+}
+
+TEST_CASE("diff groups ops by the family and role of either timeline, never by their names", "[quick][report]")
+{
+  // A measured timeline written before schedule format 2 has no family and role: the predicted
+  // one's apply, and the rows are the same as above (attn.allreduce 10 us off, attn.qkv 0 us).
+  Timeline p = make(10, 10, 5, "sim"), m = make(12, 8, 10, "measured", false);
+  TimelineDiff d = diff_timelines(p, m, "m.json");
+  REQUIRE(d.top_contributors.size() == 2);
+  CHECK(d.top_contributors[0].name == "attn.allreduce");
+  CHECK(d.top_contributors[1].name == "attn.qkv");
+  // The label comes from the role, not the name: a renamed op still counts as attn.qkv.
+  p.events[0].name = m.events[0].name = "renamed";
+  CHECK(diff_timelines(p, m, "m.json").top_contributors[1].name == "attn.qkv");
+  // Neither side typed: refused, naming the file.
+  p = make(10, 10, 5, "sim", false);
+  m = make(12, 8, 10, "measured", false);
+  CHECK_THROWS_WITH(diff_timelines(p, m, "m.json"), Catch::Matchers::Contains("m.json: events") &&
+                                                        Catch::Matchers::Contains("no family and role"));
 }
 
 TEST_CASE("diff refuses timelines of different schedules", "[quick][report]")

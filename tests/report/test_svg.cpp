@@ -199,7 +199,7 @@ TEST_CASE("gantt: colours per op class", "[quick][report]")
   CHECK(svg::draw_class(OpKind::grouped_gemm) == svg::DrawClass::gemm);
   CHECK(svg::draw_class(OpKind::attention_decode) == svg::DrawClass::attention);
   CHECK(svg::draw_class(OpKind::attention_prefill) == svg::DrawClass::attention);
-  for (OpKind k : {OpKind::rmsnorm, OpKind::router, OpKind::topk, OpKind::permute, OpKind::silu_mul,
+  for (OpKind k : {OpKind::rmsnorm, OpKind::topk, OpKind::permute, OpKind::silu_mul,
                    OpKind::unpermute, OpKind::residual_add, OpKind::embedding, OpKind::sample})
     CHECK(svg::draw_class(k) == svg::DrawClass::small_kernel);
   for (OpKind k : {OpKind::all_reduce, OpKind::all_gather, OpKind::reduce_scatter, OpKind::all_to_all, OpKind::send,

@@ -30,7 +30,7 @@ Op gemm(double m)
 {
   Op op;
   op.kind = OpKind::gemm;
-  op.shape = {m, 1024, 1024};
+  op.shape = GemmShape{static_cast<long>(m), 1024, 1024};
   op.flops = 2 * m * 1024 * 1024;
   op.bytes = 1024.0 * 1024 * 2;
   return op;

@@ -10,6 +10,7 @@
 #include "core/model_loader.hpp"
 #include "core/schedule_builder.hpp"
 #include "tests/kernels/gpu_test.hpp"
+#include "validate/buffers.hpp"
 #include "validate/op_executor.hpp"
 
 #include <catch2/catch.hpp>
@@ -138,7 +139,7 @@ TEST_CASE("OpExecutor: grouped GEMMs as one fused launch or one GEMM per expert 
           continue;
         grouped++;
         long active = 0;
-        for (long r : vd::round_group_rows(op.group_rows))
+        for (long r : round_group_rows(op.grouped().rows))
           active += r > 0;
         CHECK(ex.info(op).launches == (per_expert ? active : (active > 0 ? 1 : 0)));
         CHECK_THAT(ex.info(op).config, Catch::Contains(per_expert ? "per_expert" : "fused"));
@@ -148,6 +149,27 @@ TEST_CASE("OpExecutor: grouped GEMMs as one fused launch or one GEMM per expert 
       exercise(s, 0, ex);
     }
   }
+}
+
+TEST_CASE("OpExecutor: sliding-window prefill runs the kernel's window (gpt-oss-20b)", "[gpu]")
+{
+  require_gpu();
+  // gpt-oss-20b: layer 0 slides over 128 keys (sliding_every 2), layer 1 attends to all. A 200-token
+  // prompt is longer than the window, so layer 0's queries see at most 128 keys each; verify
+  // compares with the reference under the same window.
+  const Schedule s = build({"gpt-oss-20b", 2, "tp2", 2, StepShape{Phase::prefill, 1, 0, 200}});
+  OpExecutor ex(s, 0, 5);
+  INFO(ex.notes());
+  int windowed = 0, full = 0;
+  for (const Op& op : s.ranks[0].ops)
+    if (op.kind == OpKind::attention_prefill) {
+      const bool w = op.attention().sliding_window > 0;
+      CHECK((ex.info(op).config.find(" window=128 ") != std::string::npos) == w);
+      (w ? windowed : full)++;
+    }
+  CHECK(windowed == 1);
+  CHECK(full == 1);
+  exercise(s, 0, ex);
 }
 
 TEST_CASE("OpExecutor: GQA prefill with expected routing (Qwen3-30B-A3B, tp2 rank 1)", "[gpu]")
@@ -246,26 +268,8 @@ TEST_CASE("OpExecutor: launch refuses ops of another schedule", "[gpu]")
   CHECK_THROWS_AS([&] { OpExecutor other(s, 1, 1); }(), std::invalid_argument); // one rank only
 }
 
-TEST_CASE("OpExecutor helpers: rounding expected rows per expert keeps the total", "[quick]")
+TEST_CASE("OpExecutor helpers: copies under a budget", "[quick]")
 {
-  // 4 experts with 0.5 rows each: total 2; the two largest remainders (ties: lower index) get a row.
-  CHECK(vd::round_group_rows({0.5, 0.5, 0.5, 0.5}) == std::vector<long>{1, 1, 0, 0});
-  // floors 1 + 2 + 0 = 3 of round(4.0) = 4: the largest remainder (0.7) gets the extra row.
-  CHECK(vd::round_group_rows({1.2, 2.7, 0.1}) == std::vector<long>{1, 3, 0});
-  CHECK(vd::round_group_rows({3.0, -1.0, 0.0}) == std::vector<long>{3, 0, 0});
-  CHECK(vd::round_group_rows({}).empty());
-  // 128 experts at 64 * 8 / 128 = 4 rows each: unchanged.
-  const auto even = vd::round_group_rows(std::vector<double>(128, 4.0));
-  CHECK(std::all_of(even.begin(), even.end(), [](long r) { return r == 4; }));
-}
-
-TEST_CASE("OpExecutor helpers: base names and copies under a budget", "[quick]")
-{
-  CHECK(vd::base_name("L12.attn.qkv@mb1") == "attn.qkv");
-  CHECK(vd::base_name("L3.moe.experts.up") == "moe.experts.up");
-  CHECK(vd::base_name("embed") == "embed");
-  CHECK(vd::base_name("head.lm_head@mb0") == "head.lm_head");
-  CHECK(vd::base_name("Lx.odd") == "Lx.odd");
   // Everything fits: one copy per user.
   CHECK(vd::plan_copies({10, 20}, {10, 10}, 300) == std::vector<long>{10, 10});
   // Half the bytes: half the copies of each class.

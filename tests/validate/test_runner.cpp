@@ -39,10 +39,14 @@ using namespace moesim::validate;
 
 namespace {
 
+Model small_model(int layers);
+
+// A hand-made schedule of `world` ranks: no op yet, the model facts of Qwen3-30B-A3B.
 Schedule bare(int world, std::vector<std::vector<int>> groups)
 {
   Schedule s;
   s.model = "test";
+  s.facts = model_facts(small_model(1));
   s.layout.world = world;
   s.layout.plan.name = "test";
   for (auto& ranks : groups) {
@@ -87,10 +91,11 @@ Op& add_p2p(Schedule& s, int rank, OpKind kind, int peer, int tag, double bytes,
   return op;
 }
 
+// An rmsnorm (or silu_mul) of one row of `elements`.
 Op& add_compute(Schedule& s, int rank, OpKind kind, double elements)
 {
   Op& op = add(s, rank, kind);
-  op.shape = {elements};
+  op.shape = RowsShape{1, static_cast<long>(elements)};
   op.flops = elements;
   op.bytes = 2 * elements * 2;
   return op;
@@ -680,7 +685,7 @@ TEST_CASE("run: communication of every kind on two GPUs", "[gpu]")
   Schedule s = bare(2, {{0, 1}});
   for (int r : {0, 1}) {
     Op& gemm = add(s, r, OpKind::gemm);
-    gemm.shape = {16, 512, 512};
+    gemm.shape = GemmShape{16, 512, 512};
     gemm.flops = 2.0 * 16 * 512 * 512;
     gemm.bytes = 2.0 * (512 * 512 + 2 * 16 * 512);
     add_coll(s, r, OpKind::all_reduce, 0, 0, 1 << 20);

@@ -96,6 +96,11 @@ Run run_validate(const std::string& args)
   return r;
 }
 
+Layout validate_layout(const Model& m, const std::string& plan, int gpus)
+{
+  return make_layout(Plan::parse(plan), m, gpus);
+}
+
 } // namespace
 
 TEST_CASE("version strings", "[quick]")
@@ -294,10 +299,17 @@ TEST_CASE("moesim-validate --check-schedule", "[quick]")
   CHECK_THAT(malformed.output, Catch::Contains("bad.json") && Catch::Contains("malformed JSON"));
 
   nlohmann::json j = schedule_to_json(s);
-  j.erase("step"); // a missing object, which the loader reports as nlohmann's exception
+  j.erase("step"); // a missing object
   const Run shape = run_validate("--check-schedule '" + dir.write("shape.json", j.dump()) + "'");
   CHECK(shape.status == 2);
-  CHECK_THAT(shape.output, Catch::Contains("shape.json") && Catch::Contains("malformed schedule"));
+  CHECK_THAT(shape.output, Catch::Contains("shape.json: step: missing key"));
+
+  j = schedule_to_json(s);
+  j["format"] = "moesim-schedule-1"; // a file of the first format: refused with the fix
+  const Run v1 = run_validate("--check-schedule '" + dir.write("v1.json", j.dump()) + "'");
+  CHECK(v1.status == 2);
+  CHECK_THAT(v1.output, Catch::Contains("v1.json: format: is moesim-schedule-1") &&
+                            Catch::Contains("regenerate it with `moesim schedule`"));
 
   j = schedule_to_json(s);
   for (auto& op : j["ranks"][1]["ops"]) // rank 1's first collective gets another instance id
@@ -308,6 +320,25 @@ TEST_CASE("moesim-validate --check-schedule", "[quick]")
   const Run hang = run_validate("--check-schedule '" + dir.write("hang.json", j.dump()) + "'");
   CHECK(hang.status == 2);
   CHECK_THAT(hang.output, Catch::Contains("hang.json") && Catch::Contains("NCCL would hang"));
+
+  // Head dims kernels::attention lacks (MLA prefill with qk 100, v 100): --check-schedule refuses
+  // what run refuses, with the same line.
+  Model m = load_model_file(std::string(MOESIM_SOURCE_DIR) + "/workloads/models/deepseek-v3.yaml").model;
+  m.layers = 1;
+  m.dense_layers = 1;
+  m.attn.qk_nope_head_dim = 75, m.attn.qk_rope_head_dim = 25, m.attn.v_head_dim = 100;
+  const Schedule odd = build_schedule(m, validate_layout(m, "tp2", 2), StepShape{Phase::prefill, 1, 0, 16}, {});
+  const std::string odd_file = dir.write("odd.json", schedule_to_json(odd).dump());
+  const Run checked = run_validate("--check-schedule '" + odd_file + "'");
+  const Run ran = run_validate("run '" + odd_file + "' --out '" + dir.file("o.json") + "'");
+  const std::string line = "moesim-validate: error: " + odd_file +
+                           ": rank 0 op L0.attn.core: attention head dims (qk 100, v 100) are not supported";
+  CHECK(checked.status == 2);
+  CHECK(ran.status == 2);
+  CHECK_THAT(checked.output, Catch::Contains(line));
+  CHECK_THAT(ran.output, Catch::Contains(line));
+  CHECK(checked.output.substr(checked.output.find(line)) == ran.output.substr(ran.output.find(line)));
+  CHECK_FALSE(fs::exists(dir.file("o.json")));
 
   const Run usage = run_validate("--bogus");
   CHECK(usage.status == 2);

@@ -183,7 +183,7 @@ def tables(tmp, res, name, plat, plat_off, calibration, grouped, gpus, timed_ops
         run = os.path.basename(f)[: -len(".schedule.json")]
         with open(f) as fh:
             sched = json.load(fh)
-        sizes = {(rk["rank"], op["id"]): (op["kind"], op.get("comm_bytes", op.get("bytes", 0)))
+        sizes = {(rk["rank"], op["id"]): (op["kind"], op["bytes"])
                  for rk in sched["ranks"] for op in rk["ops"]
                  if op["kind"] in ("all_reduce", "all_gather", "reduce_scatter", "all_to_all")}
 

@@ -144,18 +144,27 @@ def schedule_label(path):
     return base
 
 
-def load_schedule(path):
+SCHEDULE_FORMAT = "moesim-schedule-2"  # what `moesim schedule` writes (docs/schedule)
+
+
+def load_schedule(path, name=None):
+    """The schedule's JSON; ValueError naming the file (`name`, default `path`) for another format
+    (moesim-validate refuses those too)."""
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt") as f:
-        return json.load(f)
+        s = json.load(f)
+    if not isinstance(s, dict) or s.get("format") != SCHEDULE_FORMAT:
+        found = s.get("format") if isinstance(s, dict) else None
+        raise ValueError(f"{name or path}: format {found!r} is not {SCHEDULE_FORMAT} "
+                         "(fix: write it again with `moesim schedule` or `gpu_tool.py matrix`)")
+    return s
 
 
 def schedule_facts(s):
-    """What a schedule is, from its own JSON."""
+    """What a schedule is, from its own JSON (format 2: every key below is always written)."""
     return {"model": s["model"], "plan": s["plan"]["name"], "phase": s["step"]["phase"],
             "batch": s["step"]["batch"], "world": s["world"],
-            "cuda_graphs": bool(s.get("engine", {}).get("cuda_graphs", False)),
-            "grouped_gemm": s.get("engine", {}).get("grouped_gemm", "fused")}
+            "cuda_graphs": bool(s["engine"]["cuda_graphs"]), "grouped_gemm": s["engine"]["grouped_gemm"]}
 
 
 def matrix_index(folder):
@@ -244,7 +253,7 @@ def run_jobs(c):
     sched = []
     for f in schedule_files(c.schedules):
         path = decompress(f, os.path.join(c.work, "schedules"))
-        facts = schedule_facts(load_schedule(path))
+        facts = schedule_facts(load_schedule(path, f))
         # The study a matrix schedule was made from (validate/matrix/<N>gpu/index.json), for the
         # comparison with the simulator.
         entry = matrix_index(os.path.dirname(f)).get(os.path.basename(f))

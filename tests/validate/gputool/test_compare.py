@@ -69,7 +69,7 @@ class TablesTest(unittest.TestCase):
                 "by_class": [{"name": "GEMM", "predicted": 0.006, "measured": 0.0058}]})
             # One all-reduce of 2 MiB: 2 ms from the last arrival to the end, predicted and measured.
             dump(os.path.join(tmp, "a.p2p-on.eager.schedule.json"), {"ranks": [{"rank": 0, "ops": [
-                {"id": 3, "kind": "all_reduce", "comm_bytes": 2 << 20}]}]})
+                {"id": 3, "kind": "all_reduce", "bytes": 2 << 20}]}]})
             dump(os.path.join(tmp, "a.p2p-on.eager.pred.json"), {"events": [{"rank": 0, "op": 3, "start": 0, "sync": 0.001,
                                                                              "end": 0.003}]})
             dump(os.path.join(res, "runs", "a.p2p-on.eager.json"), {"events": [{"rank": 0, "op": 3, "start": 0,

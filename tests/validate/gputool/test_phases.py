@@ -15,7 +15,7 @@ def cfg(tmp, gpus=1, **kw):
 
 
 def write_schedule(folder, name, cuda_graphs, world=1, gz=False):
-    s = {"model": "M", "plan": {"name": "tp1"}, "step": {"phase": "decode", "batch": 4}, "world": world,
+    s = {"format": "moesim-schedule-2", "model": "M", "plan": {"name": "tp1"}, "step": {"phase": "decode", "batch": 4}, "world": world,
          "engine": {"cuda_graphs": cuda_graphs, "grouped_gemm": "per_expert"}, "ranks": []}
     path = os.path.join(folder, name)
     data = json.dumps(s).encode()
@@ -104,6 +104,21 @@ class PhasesTest(unittest.TestCase):
             write_schedule(folder, "big.json", cuda_graphs=False, world=8)
             with self.assertRaises(ValueError):
                 P.run_jobs(cfg(tmp, gpus=2, schedules=[folder]))
+
+    def test_a_schedule_of_another_format_is_refused_by_name(self):
+        with scratch() as tmp:
+            folder = os.path.join(tmp, "sched")
+            os.makedirs(folder)
+            path = write_schedule(folder, "old.json", cuda_graphs=False)
+            with open(path) as f:
+                s = json.load(f)
+            s["format"] = "moesim-schedule-1"
+            with open(path, "w") as f:
+                json.dump(s, f)
+            with self.assertRaises(ValueError) as e:
+                P.run_jobs(cfg(tmp, schedules=[folder]))
+            self.assertEqual(str(e.exception), f"{path}: format 'moesim-schedule-1' is not moesim-schedule-2 "
+                                               "(fix: write it again with `moesim schedule` or `gpu_tool.py matrix`)")
 
     def test_plan_order_and_unknown_phase(self):
         with scratch() as tmp:

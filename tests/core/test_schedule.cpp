@@ -1,0 +1,210 @@
+// Schedule format v2: what each op says about itself (kind, family, role, typed shape), names
+// composed from labels and never read back, the JSON reader's refusals, and the rounding of
+// expected rows per expert.
+#include "core/calibration.hpp"
+#include "core/error.hpp"
+#include "core/model_loader.hpp"
+#include "core/schedule_builder.hpp"
+#include "core/schedule_json.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <set>
+
+using namespace moesim;
+
+namespace {
+
+Model load(const std::string& name, int layers = 0)
+{
+  Model m = load_model_file(std::string(MOESIM_SOURCE_DIR) + "/workloads/models/" + name + ".yaml").model;
+  if (layers > 0) {
+    m.layers = layers;
+    m.dense_layers = std::min(m.dense_layers, layers);
+  }
+  return m;
+}
+
+Schedule build(const Model& m, const std::string& plan, int gpus, StepShape st)
+{
+  return build_schedule(m, make_layout(Plan::parse(plan), m, gpus), st, BuildOptions{});
+}
+
+// The first op of rank `r` with this layer, family and role.
+const Op& find(const Schedule& s, int r, int layer, OpFamily f, OpRole role)
+{
+  for (const Op& o : s.ranks[r].ops)
+    if (o.layer == layer && o.family == f && o.role == role)
+      return o;
+  FAIL("no op " << op_label(f, role) << " in layer " << layer);
+  throw std::logic_error("unreachable");
+}
+
+std::string refusal(const nlohmann::json& j)
+{
+  try {
+    schedule_from_json(j, "s.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+} // namespace
+
+TEST_CASE("op labels: the family's prefix and the role's name", "[quick][schedule]")
+{
+  CHECK(op_label(OpFamily::embedding, OpRole::lookup) == "embed");
+  CHECK(op_label(OpFamily::attention, OpRole::qkv) == "attn.qkv");
+  CHECK(op_label(OpFamily::moe, OpRole::experts_up) == "moe.experts.up");
+  CHECK(op_label(OpFamily::moe, OpRole::shared_act) == "moe.shared.act");
+  CHECK(op_label(OpFamily::head, OpRole::logits_allgather) == "head.logits.allgather");
+  CHECK(op_label(OpFamily::pipeline, OpRole::send) == "pp.send");
+  CHECK(parse_op_role("experts_up") == OpRole::experts_up);
+  CHECK(parse_op_family("pipeline") == OpFamily::pipeline);
+  CHECK_THROWS_AS(parse_op_role("experts.up"), std::invalid_argument); // labels are not role names
+  CHECK_THROWS_AS(parse_op_family("attn"), std::invalid_argument);
+}
+
+TEST_CASE("every op's name is made of its layer, label and microbatch", "[quick][schedule]")
+{
+  // tp2xpp2 with 2 microbatches on Mixtral (2 layers): layer ops "L<l>.<label>@mb<m>", the others
+  // "<label>@mb<m>".
+  const Schedule s = build(load("mixtral-8x7b", 2), "tp2xpp2", 4, StepShape{Phase::decode, 4, 100, 0});
+  int checked = 0;
+  for (const RankSchedule& r : s.ranks)
+    for (const Op& o : r.ops) {
+      const std::string want = (o.layer >= 0 ? "L" + std::to_string(o.layer) + "." : std::string()) +
+                               op_label(o.family, o.role) + "@mb" + std::to_string(o.microbatch);
+      CHECK(o.name == want);
+      CHECK(shape_fits(o.kind, o.shape));
+      checked++;
+    }
+  CHECK(checked > 50);
+}
+
+TEST_CASE("typed shapes: MLA attention, latent norms, the fp32 router, expert widths", "[quick][schedule]")
+{
+  // DeepSeek-V3 (3 dense layers, then MoE), tp4, decode, batch 8, context 1000 on rank 1.
+  // Heads per GPU 128 / 4 = 32; MLA's KV heads are the query heads. Decode: one query per sequence,
+  // the cache holds context + 1 = 1001 keys, so 1000 cached before it.
+  const Model m = load("deepseek-v3", 4);
+  const Schedule s = build(m, "tp4", 4, StepShape{Phase::decode, 8, 1000, 0});
+  const Op& core = find(s, 1, 0, OpFamily::attention, OpRole::core);
+  CHECK(core.kind == OpKind::attention_decode);
+  const AttentionShape& a = core.attention();
+  CHECK((a.batch == 8 && a.q_heads == 32 && a.kv_heads == 32));
+  CHECK((a.head_dim_qk == 128 + 64 && a.head_dim_v == 128)); // nope + rope, v
+  CHECK((a.prompt == 1 && a.cached == 1000 && a.context() == 1001 && a.causal && a.sliding_window == 0));
+  CHECK((a.mla && a.kv_lora_rank == 512 && a.rope_dim == 64));
+  // The calibration tables' order for absorbed MLA decode: {batch, heads, context, kv_lora, rope}.
+  CHECK(kernel_key(core) == std::vector<double>{8, 32, 1001, 512, 64});
+  // q_norm: 8 rows of the q LoRA rank 1536; kv_norm: 8 rows of the KV LoRA rank 512.
+  const RowsShape& qn = find(s, 1, 0, OpFamily::attention, OpRole::q_norm).rows();
+  CHECK((qn.rows == 8 && qn.width == 1536));
+  CHECK(find(s, 1, 0, OpFamily::attention, OpRole::kv_norm).rows().width == 512);
+  // q_absorb: per head (batch 32), y[8, 512] = x[8, 128] W[128, 512], fp8 weights, bf16 out.
+  const Op& qa = find(s, 1, 0, OpFamily::attention, OpRole::q_absorb);
+  CHECK((qa.gemm().m == 8 && qa.gemm().n == 512 && qa.gemm().k == 128 && qa.gemm().batch == 32));
+  CHECK((qa.dtype == Dtype::fp8 && qa.gemm().out == Dtype::bf16));
+  // Layer 3 is MoE: the router writes fp32 logits over 256 experts; tp4 splits each expert's 2048
+  // wide MLP 4 ways (up: n = 2 x 512), and the SiLU's width is 512.
+  const Op& router = find(s, 1, 3, OpFamily::moe, OpRole::router);
+  CHECK((router.gemm().n == 256 && router.gemm().k == 7168 && router.gemm().out == Dtype::fp32));
+  const Op& up = find(s, 1, 3, OpFamily::moe, OpRole::experts_up);
+  CHECK((up.grouped().n == 1024 && up.grouped().k == 7168 && up.grouped().experts == 256));
+  CHECK(find(s, 1, 3, OpFamily::moe, OpRole::experts_act).rows().width == 512);
+  // The dense FFN of layer 0: 18432 / 4 = 4608 per GPU.
+  CHECK(find(s, 1, 0, OpFamily::ffn, OpRole::act).rows().width == 4608);
+  // The model's facts travel with the schedule.
+  CHECK((s.facts.hidden == 7168 && s.facts.vocab == 129280 && s.facts.attn.kv_lora_rank == 512));
+  CHECK(s.facts.moe.experts == 256);
+}
+
+TEST_CASE("typed shapes: MLA prefill, sliding windows, embedding shards, expert ranges", "[quick][schedule]")
+{
+  // DeepSeek-V3 prefill, 2 sequences of 100 tokens after 50 cached: MLA prefill attends with the
+  // heads' up-projected K and V: kernel_key {batch, heads, prompt, cached, qk 192, v 128}.
+  const Schedule p = build(load("deepseek-v3", 1), "tp4", 4, StepShape{Phase::prefill, 2, 50, 100});
+  const Op& core = find(p, 0, 0, OpFamily::attention, OpRole::core);
+  CHECK(core.kind == OpKind::attention_prefill);
+  CHECK(kernel_key(core) == std::vector<double>{2, 32, 100, 50, 192, 128});
+
+  // gpt-oss-20b: every other layer (0, 2, ...) sees at most 128 tokens. Decode at context 1000:
+  // layer 0 holds min(1001, 128) = 128 keys (127 cached before the new one), layer 1 all 1001.
+  const Schedule g = build(load("gpt-oss-20b", 2), "tp1", 1, StepShape{Phase::decode, 3, 1000, 0});
+  const AttentionShape& w0 = find(g, 0, 0, OpFamily::attention, OpRole::core).attention();
+  const AttentionShape& w1 = find(g, 0, 1, OpFamily::attention, OpRole::core).attention();
+  CHECK((w0.sliding_window == 128 && w0.cached == 127 && w0.head_dim_qk == 64 && w0.kv_heads == 8));
+  CHECK((w1.sliding_window == 0 && w1.cached == 1000));
+
+  // Mixtral tp2xep2 with replicated tokens (all-reduce): attention TP 4 splits the vocabulary
+  // 32000 into 8000 rows each (rank r's shard from id 8000 x its TP index); MoE TP 2 x EP 2 splits
+  // the 8 experts in 2 shards: rank r permutes the slots of its 4 experts, from 4 x its EP index.
+  const Model mx = load("mixtral-8x7b", 1);
+  const Layout L = make_layout(Plan::parse("tp2xep2:allreduce"), mx, 4);
+  const Schedule e = build_schedule(mx, L, StepShape{Phase::decode, 4, 100, 0}, BuildOptions{});
+  std::set<int> firsts;
+  for (int r = 0; r < 4; r++) {
+    const EmbeddingShape& emb = find(e, r, -1, OpFamily::embedding, OpRole::lookup).embedding();
+    CHECK((emb.vocab == 32000 && emb.table_rows == 8000 && emb.first_id == 8000 * L.ranks[r].attn_tp));
+    const PermuteShape& pm = find(e, r, 0, OpFamily::moe, OpRole::permute).permute();
+    CHECK((pm.experts == 4 && pm.first_expert == 4 * L.ranks[r].ep && pm.k == 2 && pm.hidden == 4096));
+    CHECK(find(e, r, 0, OpFamily::moe, OpRole::experts_up).grouped().first_expert == pm.first_expert);
+    firsts.insert(pm.first_expert);
+  }
+  CHECK(firsts == std::set<int>{0, 4}); // both shards
+  // Tokens exchanged by all-to-all: every expert's slots are kept.
+  const Schedule a = build(mx, "ep4", 4, StepShape{Phase::decode, 4, 100, 0});
+  const PermuteShape& all = find(a, 2, 0, OpFamily::moe, OpRole::permute).permute();
+  CHECK((all.first_expert == 0 && all.experts == 8));
+}
+
+TEST_CASE("schedule JSON: written, read back, and refused with the fix", "[quick][schedule]")
+{
+  const Schedule s = build(load("qwen3-30b-a3b", 2), "tp2xpp2", 4, StepShape{Phase::prefill, 2, 10, 20});
+  const nlohmann::json j = schedule_to_json(s);
+  CHECK(j["format"] == "moesim-schedule-2");
+  CHECK(schedule_to_json(schedule_from_json(j, "s.json")) == j); // nothing lost
+  const Schedule back = schedule_from_json(j, "s.json");
+  CHECK(back.ranks[3].ops.size() == s.ranks[3].ops.size());
+  CHECK(back.facts.moe.top_k == 8);
+
+  nlohmann::json v1 = j;
+  v1["format"] = "moesim-schedule-1";
+  CHECK(refusal(v1) == "s.json: format: is moesim-schedule-1, which this version no longer reads (it reads "
+                       "moesim-schedule-2) (fix: regenerate it with `moesim schedule`)");
+  nlohmann::json other = j;
+  other["format"] = "something-else";
+  CHECK_THAT(refusal(other), Catch::Contains("not a moesim schedule"));
+  nlohmann::json bad = j;
+  bad["ranks"][0]["ops"][0]["shape"]["bogus"] = 1; // rank 0's first op: the embedding
+  CHECK(refusal(bad) == "s.json: ranks[0].ops[0].shape.bogus: unknown key (fix: regenerate it with `moesim schedule`)");
+  bad = j;
+  bad["ranks"][0]["ops"][0]["shape"]["hidden"] = 2048.5;
+  CHECK_THAT(refusal(bad), Catch::Contains("ranks[0].ops[0].shape.hidden: expected a whole number"));
+  bad = j;
+  bad["ranks"][0]["ops"][0]["family"] = "attn";
+  CHECK_THAT(refusal(bad), Catch::Contains("ranks[0].ops[0].family: unknown op family 'attn'"));
+  bad = j;
+  bad["ranks"][0]["ops"][0].erase("role");
+  CHECK_THAT(refusal(bad), Catch::Contains("ranks[0].ops[0].role: missing key"));
+  bad = j;
+  bad["model_facts"]["attention"].erase("head_dim");
+  CHECK_THAT(refusal(bad), Catch::Contains("model_facts.attention.head_dim: missing key"));
+}
+
+TEST_CASE("rounding expected rows per expert keeps the total", "[quick][schedule]")
+{
+  // 4 experts with 0.5 rows each: total 2; the two largest remainders (ties: lower index) get a row.
+  CHECK(round_group_rows({0.5, 0.5, 0.5, 0.5}) == std::vector<long>{1, 1, 0, 0});
+  // floors 1 + 2 + 0 = 3 of round(4.0) = 4: the largest remainder (0.7) gets the extra row.
+  CHECK(round_group_rows({1.2, 2.7, 0.1}) == std::vector<long>{1, 3, 0});
+  CHECK(round_group_rows({3.0, -1.0, 0.0}) == std::vector<long>{3, 0, 0});
+  CHECK(round_group_rows({}).empty());
+  // 128 experts at 64 * 8 / 128 = 4 rows each: unchanged.
+  const auto even = round_group_rows(std::vector<double>(128, 4.0));
+  CHECK(std::all_of(even.begin(), even.end(), [](long r) { return r == 4; }));
+}
