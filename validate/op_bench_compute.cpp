@@ -22,8 +22,12 @@ namespace ref = kernels::ref;
 DevMem::DevMem(std::size_t bytes, bool poison) : bytes_(bytes)
 {
   MOESIM_CHECK(cudaMalloc(&p_, std::max<std::size_t>(bytes, 256)));
-  if (poison)
+  if (poison) {
+    // cudaMemset runs on the legacy default stream, asynchronously to the host, and the timer's
+    // stream is non-blocking: without the wait the poison can land after the op under test wrote.
     MOESIM_CHECK(cudaMemset(p_, 0xff, bytes));
+    MOESIM_CHECK(cudaDeviceSynchronize());
+  }
 }
 
 DevMem::~DevMem()
