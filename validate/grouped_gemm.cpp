@@ -91,6 +91,15 @@ GroupedGemm::~GroupedGemm()
     (void)cudaFree(offsets_);
 }
 
+std::string GroupedGemm::why() const
+{
+  for (std::size_t i = 0; i < plans_.size(); i++)
+    if (!plans_[i]->found)
+      return "expert " + std::to_string(groups_[i].expert) + " (" + std::to_string(groups_[i].rows) + " rows, align " +
+             std::to_string(plans_[i]->align) + "): " + plans_[i]->why;
+  return "";
+}
+
 int GroupedGemm::launches() const
 {
   if (total_ == 0)
