@@ -2,7 +2,7 @@
 # Installs the Debian packages moesim builds against. Idempotent: installs only what is missing.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsimgrid-dev libyaml-cpp-dev libboost-graph-dev
-      libcli11-dev catch2 nlohmann-json3-dev)
+      libcli11-dev catch2 nlohmann-json3-dev zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
