@@ -5,6 +5,7 @@
 #include "cli/scenario.hpp"
 #include "cli/sweep.hpp"
 #include "cli/tools.hpp"
+#include "cli/transfer_cmd.hpp"
 #include "core/error.hpp"
 #include "core/schedule_builder.hpp"
 #include "core/schedule_json.hpp"
@@ -201,6 +202,8 @@ int main(int argc, char** argv)
   add_tool_commands(app, tools);
   PlatformCommands platform_cmds;
   add_platform_commands(app, platform_cmds);
+  TransferCommand transfer_cmd;
+  add_transfer_command(app, transfer_cmd);
 
   run->fallthrough();
   sched->fallthrough();
@@ -229,6 +232,8 @@ int main(int argc, char** argv)
     if (run_tool_commands(tools))
       return 0;
     if (run_platform_commands(platform_cmds, root))
+      return 0;
+    if (run_transfer_command(transfer_cmd, root))
       return 0;
     if (*list) {
       for (const char* what : {"workloads/models", "platforms", "workloads/studies"}) {
