@@ -78,6 +78,18 @@ void write_file(const std::string& path, const std::string& text, const std::str
   fs::rename(tmp, path);
 }
 
+// Every record's shape must make sense before any is used: errors name the file and record.
+void check_shapes(const OpBench& doc, const std::string& file)
+{
+  for (std::size_t i = 0; i < doc.records.size(); ++i) {
+    try {
+      (void)op_demand(doc.records[i]);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(file, "records[" + std::to_string(i) + "]", e.what(), "fix or drop the record");
+    }
+  }
+}
+
 std::string shown(const std::string& path, const std::string& root)
 {
   const fs::path rel = fs::path(path).lexically_proximate(root);
@@ -105,10 +117,17 @@ bool run_transfer_command(const TransferCommand& t, const std::string& root)
   std::optional<std::pair<OpBench, OpBench>> noise;
   if (!t.noise.empty())
     noise.emplace(read_op_bench_file(t.noise[0]), read_op_bench_file(t.noise[1]));
+  check_shapes(source, t.source);
+  if (measured)
+    check_shapes(*measured, t.measured);
+  if (noise) {
+    check_shapes(noise->first, t.noise[0]);
+    check_shapes(noise->second, t.noise[1]);
+  }
 
   const bool l2 = t.l2 == "on" || (t.l2 == "auto" && source.source.rfind("aiconfigurator", 0) == 0);
   std::string predicted, table;
-  try {
+  {
     const Transfer tr(source, from, to, {l2});
     if (!t.output.empty())
       predicted = write_op_bench(tr.predict_all());
@@ -137,8 +156,6 @@ bool run_transfer_command(const TransferCommand& t, const std::string& root)
         tab.command += " --exact-only";
       table = render_transfer_markdown(tab);
     }
-  } catch (const std::invalid_argument& e) {
-    throw InputError(t.source, "records", e.what(), "check the records' shapes and the GPUs in platforms/gpus.yaml");
   }
   if (!predicted.empty())
     write_file(t.output, predicted, "--output");
