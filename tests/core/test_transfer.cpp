@@ -272,6 +272,15 @@ TEST_CASE("transfer errors per op class, against the source's own time", "[quick
   CHECK(k.transfer.median_signed == Approx((e1 + e2) / 2).epsilon(1e-9));
   CHECK(k.same_time.median_abs == Approx(k.transfer.median_abs).epsilon(1e-9));
   CHECK(k.worst == shape_key(meas.records[1]));
+  // A measured shape the source lacks (n = 5000) counts as measured but is compared only when
+  // nearest-shape predictions are allowed; it is then not exact and has no same-time baseline.
+  meas.records.push_back(gemm(1, 5000, 4096, 25e-6));
+  CHECK(check_transfer(Transfer(src, gpu_a(), gpu_a()), meas, true).classes[0].transfer.n == 2);
+  const ClassCheck n = check_transfer(Transfer(src, gpu_a(), gpu_a()), meas, false).classes[0];
+  CHECK(n.measured == 3);
+  CHECK(n.transfer.n == 3);
+  CHECK(n.exact == 2);
+  CHECK(n.same_time.n == 2);
 }
 
 TEST_CASE("error statistics: nearest-rank p90", "[quick][transfer]")
