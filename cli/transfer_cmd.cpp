@@ -1,5 +1,6 @@
 #include "cli/transfer_cmd.hpp"
 
+#include "cli/output_files.hpp"
 #include "core/error.hpp"
 #include "core/op_bench.hpp"
 #include "core/transfer_check.hpp"
@@ -7,8 +8,6 @@
 #include "topology/gpu_catalog.hpp"
 
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 
 namespace fs = std::filesystem;
 
@@ -59,25 +58,6 @@ TransferGpu gpu_for(const GpuCatalog& cat, const std::string& flag, const std::s
   return transfer_gpu(*m, cat.file());
 }
 
-void write_file(const std::string& path, const std::string& text, const std::string& flag)
-{
-  if (path == "-") {
-    std::cout << text;
-    return;
-  }
-  const fs::path dir = fs::path(path).parent_path();
-  if (!dir.empty() && !fs::is_directory(dir))
-    throw InputError(path, flag, "folder " + dir.string() + " does not exist", "create it or write elsewhere");
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream o(tmp, std::ios::binary);
-    o << text;
-    if (!o)
-      throw InputError(path, flag, "cannot write", "check the folder is writable");
-  }
-  fs::rename(tmp, path);
-}
-
 // Every record's shape must make sense before any is used: errors name the file and record.
 void check_shapes(const OpBench& doc, const std::string& file)
 {
@@ -106,6 +86,8 @@ bool run_transfer_command(const TransferCommand& t, const std::string& root)
     throw InputError("command line", "--md", "needs --measured", "pass the target's measured records with --measured");
   if (t.output.empty() && t.measured.empty())
     throw InputError("command line", "transfer", "nothing to do", "pass -o FILE for predicted records, --measured FILE to compare, or both");
+  check_writable(t.output, "--output");
+  check_writable(t.md, "--md");
   const GpuCatalog cat = load_gpu_catalog((fs::path(root) / "platforms" / "gpus.yaml").string());
   const OpBench source = read_op_bench_file(t.source);
   const std::optional<OpBench> measured =
@@ -157,14 +139,12 @@ bool run_transfer_command(const TransferCommand& t, const std::string& root)
       table = render_transfer_markdown(tab);
     }
   }
-  if (!predicted.empty())
-    write_file(t.output, predicted, "--output");
-  if (!table.empty()) {
-    if (t.md.empty())
-      std::cout << table;
-    else
-      write_file(t.md, table, "--md");
-  }
+  std::vector<PendingFile> files;
+  if (!t.output.empty())
+    files.push_back({t.output, predicted});
+  if (measured)
+    files.push_back({t.md.empty() ? "-" : t.md, table});
+  write_all(files);
   return true;
 }
 

@@ -94,6 +94,14 @@ TEST_CASE("transfer: bad input is one line naming the file or flag, exit 2", "[q
   CHECK_THAT(r.err, Contains("bad.json: records[0].x: unknown key"));
   CHECK_FALSE(fs::exists(d / "o.json")); // nothing written
 
+  // An output in a folder that does not exist is refused before anything runs, and the other
+  // output is not written either.
+  r = moesim("transfer " + src + " --measured " + src + " --to h200-sxm-141gb -o " + (d / "o.json").string() +
+             " --md " + (d / "no" / "t.md").string());
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--md") && Contains("does not exist"));
+  CHECK_FALSE(fs::exists(d / "o.json"));
+
   std::ofstream(d / "zero.json") << R"({"format":"moesim-op-bench-1","records":[{"op":"gemm","dtype":"bf16","m":0,"n":2,"k":3,"seconds":1e-6}]})";
   r = moesim("transfer " + src + " --measured " + (d / "zero.json").string() + " --to h200-sxm-141gb");
   CHECK(r.code == 2);
