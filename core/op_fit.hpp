@@ -1,0 +1,46 @@
+// Fitting op-performance models from op-bench files, with the checks that say how far to trust
+// them: the form's in-sample error on the records it was fitted to, and, for records held out of
+// the fit (by shape values or by a model family's shapes), the error of the whole model (grid and
+// form) split by whether the held-out shape fell inside the grid (interpolated) or outside it
+// (extrapolated). `moesim calibrate --op-bench` calls this; the report goes to docs/perf-models.md.
+#pragma once
+#include "core/op_bench.hpp"
+#include "core/op_models.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace moesim {
+
+struct FitQuality {
+  std::string model;           // describe(key) of the model (loop records: "grouped_gemm loop ... (sum of gemm)")
+  size_t fitted = 0;           // records the model was fitted to
+  perf::ErrorStats in_sample;  // the form alone on those records
+  perf::ErrorStats held_interpolated, held_extrapolated; // the whole model on held-out records
+};
+
+struct OpBenchFit {
+  OpModels models;
+  std::vector<HostApiCost> host;     // host API costs (medians per api, state and threads)
+  std::vector<FitQuality> quality;   // per model, sorted by model
+  size_t held_out = 0;               // records held out of the fit
+  size_t excluded = 0;               // of those, the ones a model family's shapes excluded
+};
+
+// Merges the benches (they must be of one GPU: same system.gpu and sms, else InputError naming the
+// second file), fits on every record that is neither held out nor excluded, and checks on those
+// that are. `files` names each bench in errors.
+OpBenchFit fit_op_benches(const std::vector<OpBench>& benches, const std::vector<std::string>& files,
+                          const HoldOut& hold_out, const std::function<bool(const OpRecord&)>& exclude);
+
+// The same from files: `hold_out` as DIM=V1,V2 rules (e.g. n=4096,7168), `exclude_models` as model
+// names or paths under `models_dir` whose shapes (family_shapes.hpp) leave the fit. InputError for
+// a bad rule (naming --hold-out), a missing model or a bad file.
+OpBenchFit fit_op_bench_files(const std::vector<std::string>& files, const std::vector<std::string>& hold_out,
+                              const std::vector<std::string>& exclude_models, const std::string& models_dir);
+
+// The quality table in Markdown: in-sample form error, held-out error inside and outside the grid.
+std::string fit_quality_markdown(const OpBenchFit& fit);
+
+} // namespace moesim
