@@ -66,6 +66,8 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
                                                     "and check the models on them (e.g. n=4096,7168)");
   t.calibrate->add_option("--exclude-model", t.exclude_models,
                           "with --op-bench: leave out every record sharing this model's GEMM or attention shapes");
+  t.calibrate->add_option("--sms", t.cal_sms, "with --op-bench: the GPU's SM count, where the records do not give it")
+      ->check(CLI::PositiveNumber);
   t.calibrate->add_option("--fit-report", t.fit_report, "with --op-bench: write the fit quality (Markdown) to FILE");
   t.calibrate->add_option("--platform", t.cal_platform, "the platform name the logs were measured on")->required();
   t.calibrate->add_option("-o,--output", t.cal_out, "calibration YAML to write (e.g. platforms/calibration/NAME.yaml)")
@@ -252,7 +254,8 @@ bool run_tool_commands(const ToolCommands& t)
     }
     std::string report;
     if (!t.op_benches.empty()) {
-      const OpBenchFit fit = fit_op_bench_files(t.op_benches, t.hold_out, t.exclude_models, t.root + "/workloads/models");
+      const OpBenchFit fit = fit_op_bench_files(t.op_benches, t.hold_out, t.exclude_models,
+                                                 t.root + "/workloads/models", t.cal_sms);
       c.op_models = fit.models;
       c.host.api = fit.host;
       c.source += " --op-bench";

@@ -20,6 +20,7 @@ struct ToolCommands {
   CLI::App* calibrate = nullptr;
   std::vector<std::string> logs, kernel_benches, op_benches, hold_out, exclude_models;
   std::string fit_report;
+  double cal_sms = 0;
   std::string cal_platform, cal_out, cal_op, cal_measured_on;
   std::string root;
 };

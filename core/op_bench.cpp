@@ -170,6 +170,7 @@ OpRecord op_record(Obj& o, OpKind kind)
   r.key.kv_dtype = r.key.dtype;
   r.key.graph = launch_of(o);
   r.seconds = o.positive("seconds");
+  r.kernel = o.str("kernel", "");
   o.non_negative("reps", 0);
   o.non_negative("spread", 0);
   switch (kind) {
@@ -222,6 +223,17 @@ HostApiCost host_record(Obj& o)
   h.threads = static_cast<int>(t);
   h.seconds = o.positive("seconds");
   return h;
+}
+
+// A whole fused MoE layer (conversions of public tables): checked, counted, not modelled.
+void moe_record(Obj& o)
+{
+  dtype_of(o, "dtype");
+  launch_of(o);
+  o.str("kernel", "");
+  for (const char* k : {"tokens", "hidden", "inter", "topk", "experts", "moe_tp", "moe_ep", "seconds"})
+    o.positive(k);
+  o.str("distribution");
 }
 
 } // namespace
@@ -290,6 +302,9 @@ OpBench parse_op_bench(const std::string& json_text, const std::string& file)
       b.graph_gaps.push_back(o.positive("seconds"));
     } else if (op == "host") {
       b.host.push_back(host_record(o));
+    } else if (op == "moe") {
+      moe_record(o);
+      b.unmodelled["moe"]++;
     } else {
       OpKind kind{};
       try {

@@ -4,6 +4,7 @@
 #pragma once
 #include "core/op_models.hpp"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct OpBench {
   std::vector<OpRecord> ops;
   std::vector<double> graph_gaps;   // seconds per kernel inside a CUDA graph
   std::vector<HostApiCost> host;
+  // Records read and checked but not modelled, by op: "moe" (a whole fused MoE layer, which the
+  // schedule times as its expert GEMMs, activation and routing kernels apart).
+  std::map<std::string, size_t> unmodelled;
 };
 
 // `file` names the input in errors.

@@ -8,12 +8,13 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace moesim {
 
 OpBenchFit fit_op_benches(const std::vector<OpBench>& benches, const std::vector<std::string>& files,
-                          const HoldOut& hold_out, const std::function<bool(const OpRecord&)>& exclude)
+                          const HoldOut& hold_out, const std::function<bool(const OpRecord&)>& exclude, double sms)
 {
   OpBenchFit out;
   std::vector<OpRecord> train, held;
@@ -38,17 +39,21 @@ OpBenchFit fit_op_benches(const std::vector<OpBench>& benches, const std::vector
       }
     }
     gaps.insert(gaps.end(), bench.graph_gaps.begin(), bench.graph_gaps.end());
+    for (const auto& [op, n] : bench.unmodelled)
+      out.unmodelled[op] += n;
     for (const HostApiCost& h : bench.host)
       host[{h.api, h.busy, h.threads}].push_back(h.seconds);
   }
   out.held_out = held.size();
   if (sys)
     out.models.system = sys->describe();
-  if (!train.empty() && !(sys && sys->sms > 0))
-    throw InputError(files.empty() ? "" : files.front(), "system.sms", "missing",
-                     "give the GPU's SM count: the forms count tiles and waves over it");
   FitOptions opt;
-  opt.sms = sys ? sys->sms : 0;
+  opt.sms = sms > 0 ? sms : sys ? sys->sms : 0;
+  if (!train.empty() && !(opt.sms > 0))
+    throw InputError(files.empty() ? "" : files.front(), "system.sms", "missing",
+                     "give the GPU's SM count (the forms count tiles and waves over it): in the file, or calibrate --sms N");
+  if (sms > 0)
+    out.models.system += " (SM count " + std::to_string(static_cast<int>(sms)) + " given by --sms)";
   out.models = [&] {
     OpModels m = fit_op_models(train, gaps, opt);
     m.source = out.models.source;
@@ -60,11 +65,17 @@ OpBenchFit fit_op_benches(const std::vector<OpBench>& benches, const std::vector
 
   // Quality per model: in-sample from the fit, held-out by provenance.
   std::map<std::string, FitQuality> q;
+  std::map<std::string, std::set<std::string>> kernels;
+  for (const OpRecord& r : train)
+    if (!r.kernel.empty())
+      kernels[describe(r.key)].insert(r.kernel);
   for (const KeyedOpModel& km : out.models.models) {
     FitQuality& f = q[describe(km.key)];
     f.model = describe(km.key);
     f.fitted = km.fit.count;
     f.in_sample = km.fit;
+    for (const std::string& k : kernels[f.model])
+      f.kernels += (f.kernels.empty() ? "" : ", ") + k;
   }
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> errs;
   for (const OpRecord& r : held) {
@@ -90,7 +101,8 @@ OpBenchFit fit_op_benches(const std::vector<OpBench>& benches, const std::vector
 }
 
 OpBenchFit fit_op_bench_files(const std::vector<std::string>& files, const std::vector<std::string>& hold_out,
-                              const std::vector<std::string>& exclude_models, const std::string& models_dir)
+                              const std::vector<std::string>& exclude_models, const std::string& models_dir,
+                              double sms)
 {
   HoldOut h;
   for (const std::string& spec : hold_out) {
@@ -110,7 +122,7 @@ OpBenchFit fit_op_bench_files(const std::vector<std::string>& files, const std::
   std::function<bool(const OpRecord&)> exclude;
   if (!models.empty())
     exclude = [&shapes](const OpRecord& r) { return shapes.covers(r); };
-  return fit_op_benches(benches, files, h, exclude);
+  return fit_op_benches(benches, files, h, exclude, sms);
 }
 
 std::string fit_quality_markdown(const OpBenchFit& fit)
@@ -125,13 +137,15 @@ std::string fit_quality_markdown(const OpBenchFit& fit)
     return buf;
   };
   o << "Records: " << fit.models.source << "\nGPU: " << fit.models.system << "\n";
-  o << "Held out of the fit: " << fit.held_out << " records (" << fit.excluded << " by a model family's shapes).\n\n";
-  o << "| model | fitted records | in-sample: form alone, median / p90 / worst |error| | held-out, inside the grid "
-       "(interpolated) | held-out, outside the grid (extrapolated) |\n";
-  o << "|---|---:|---:|---:|---:|\n";
+  o << "Held out of the fit: " << fit.held_out << " records (" << fit.excluded << " by a model family's shapes).\n";
+  for (const auto& [op, n] : fit.unmodelled)
+    o << "Not modelled: " << n << " " << op << " records.\n";
+  o << "\n| model | kernels | fitted records | in-sample: form alone, median / p90 / worst |error| (n) | held-out, "
+       "inside the grid (interpolated) | held-out, outside the grid (extrapolated) |\n";
+  o << "|---|---|---:|---:|---:|---:|\n";
   for (const FitQuality& f : fit.quality)
-    o << "| " << f.model << " | " << f.fitted << " | " << cell(f.in_sample) << " | " << cell(f.held_interpolated)
-      << " | " << cell(f.held_extrapolated) << " |\n";
+    o << "| " << f.model << " | " << f.kernels << " | " << f.fitted << " | " << cell(f.in_sample) << " | "
+      << cell(f.held_interpolated) << " | " << cell(f.held_extrapolated) << " |\n";
   return o.str();
 }
 

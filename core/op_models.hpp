@@ -62,6 +62,7 @@ struct OpRecord {
   std::vector<double> rows; // grouped_gemm: rows per expert
   double bytes = 0;         // memory-bound kinds: bytes moved
   double seconds = 0;       // GPU time of one op
+  std::string kernel;       // the kernel or library that ran it, when the record says
   std::string where;        // "file: records[12]" for messages and reports
 };
 

@@ -68,16 +68,15 @@ std::vector<OpQuery> loop_queries(const Op& op)
 
 namespace {
 
-// One query through the models: graph-measured under a graph when there is one, else
-// stream-measured (plus the graph gap per kernel under a graph).
+// One query through the models: the model measured the way the step runs (graph or stream) when
+// there is one, else the other. A stream-measured time under a graph adds the graph gap per kernel;
+// a graph-measured time in eager mode is used as it is (the GPU time of the kernel).
 std::optional<perf::Estimate> model_estimate(const OpModels& m, OpQuery q, bool graph, int kernels)
 {
-  if (graph) {
-    q.key.graph = true;
-    if (const KeyedOpModel* km = m.find(q.key))
-      return km->model.estimate(q.dims, q.rows);
-    q.key.graph = false;
-  }
+  q.key.graph = graph;
+  if (const KeyedOpModel* km = m.find(q.key))
+    return km->model.estimate(q.dims, q.rows);
+  q.key.graph = !graph;
   const KeyedOpModel* km = m.find(q.key);
   if (!km)
     return std::nullopt;

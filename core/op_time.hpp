@@ -28,9 +28,9 @@ struct OpTime {
   perf::Provenance provenance = perf::Provenance::specs;
 };
 
-// The op's GPU time and where it came from. Candidates: the calibration's op models (under a CUDA
-// graph a graph-measured model, else the stream-measured one plus the measured per-kernel graph
-// gap; a grouped GEMM with op.kernels > 1 as the sum of its experts' dense GEMMs, else fused), the
+// The op's GPU time and where it came from. Candidates: the calibration's op models (the model
+// measured the way the step runs, else the other: a stream-measured one under a CUDA graph plus the
+// measured per-kernel graph gap, a graph-measured one as it is in eager mode; a grouped GEMM with op.kernels > 1 as the sum of its experts' dense GEMMs, else fused), the
 // one-dimensional kernel tables (measured at a point, else interpolated), and the roofline (specs).
 // The most trusted provenance wins; between equals the op models. `cal` may be null.
 OpTime op_time(const Calibration* cal, const GpuSpec& gpu, const Op& op, bool graph);

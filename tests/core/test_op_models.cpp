@@ -78,7 +78,10 @@ TEST_CASE("op-bench records are read into model dims", "[quick][perf]")
 {
   nlohmann::json recs = {
       {{"op", "gemm"}, {"dtype", "bf16"}, {"launch", "stream"}, {"m", 64}, {"n", 4096}, {"k", 7168}, {"batch", 1},
-       {"seconds", 1.2e-5}, {"reps", 50}, {"spread", 0.02}},
+       {"seconds", 1.2e-5}, {"reps", 50}, {"spread", 0.02}, {"kernel", "cublasLt"}},
+      {{"op", "moe"}, {"dtype", "fp8"}, {"kernel", "cutlass"}, {"launch", "graph"}, {"tokens", 64}, {"hidden", 7168},
+       {"inter", 2048}, {"topk", 8}, {"experts", 256}, {"moe_tp", 1}, {"moe_ep", 8}, {"distribution", "balanced"},
+       {"seconds", 1e-4}},
       {{"op", "grouped_gemm"}, {"impl", "fused"}, {"dtype", "fp8"}, {"launch", "graph"}, {"n", 1536}, {"k", 2048},
        {"rows", {3, 0, 7, 1}}, {"seconds", 4.1e-5}},
       {{"op", "attention_decode"}, {"attn", "mla"}, {"dtype", "bf16"}, {"launch", "stream"}, {"batch", 8},
@@ -97,6 +100,9 @@ TEST_CASE("op-bench records are read into model dims", "[quick][perf]")
   REQUIRE(b.ops.size() == 6);
   CHECK(b.system.sms == 132);
   CHECK(b.ops[0].dims == std::vector<double>{1, 64, 4096, 7168});
+  CHECK(b.ops[0].kernel == "cublasLt");
+  // A whole fused MoE layer is checked and counted, not modelled.
+  CHECK(b.unmodelled.at("moe") == 1);
   // Grouped: {n, k, active experts, total rows} = {1536, 2048, 3, 11}.
   CHECK(b.ops[1].dims == std::vector<double>{1536, 2048, 3, 11});
   CHECK(b.ops[1].key.graph);
@@ -211,6 +217,12 @@ TEST_CASE("a grouped GEMM run per expert is the sum of its experts' GEMMs; graph
   // One expert at 64 rows (between 16 and 128) makes the sum interpolated: the weakest part.
   g.group_rows = {16, 0, 64};
   CHECK(op_time(&c, gpu, g, false).provenance == Provenance::interpolated);
+  // Eager steps take a graph-measured model when no stream one exists, as measured (no gap).
+  Calibration cg = c;
+  for (KeyedOpModel& km : cg.op_models.models)
+    km.key.graph = true;
+  g.group_rows = {16, 0, 128};
+  CHECK(op_time(&cg, gpu, g, false).seconds == Approx(expect).epsilon(1e-9));
   // Fused (kernels = 1): no fused model was fitted, so the specs answer.
   g.kernels = 1;
   CHECK(op_time(&c, gpu, g, false).provenance == Provenance::specs);
