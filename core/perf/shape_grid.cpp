@@ -15,17 +15,6 @@ bool same(double a, double b)
 
 } // namespace
 
-const char* to_string(Provenance p)
-{
-  switch (p) {
-    case Provenance::measured: return "measured";
-    case Provenance::interpolated: return "interpolated";
-    case Provenance::extrapolated: return "extrapolated";
-    case Provenance::specs: return "specs";
-  }
-  return "?";
-}
-
 ShapeGrid::ShapeGrid(std::vector<GridPoint> points) : points_(std::move(points))
 {
   if (points_.empty())
