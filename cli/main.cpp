@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/schedule_builder.hpp"
 #include "core/schedule_json.hpp"
+#include "report/html.hpp"
 #include "report/render.hpp"
 #include "sim/simulation.hpp"
 
@@ -41,27 +42,42 @@ void check_writable(const std::string& path, const std::string& flag)
 {
   if (path.empty() || path == "-")
     return;
+  if (fs::is_directory(path))
+    throw InputError(path, flag, "is a folder", "name a file, e.g. " + (fs::path(path) / "out").string());
   fs::path dir = fs::path(path).parent_path();
   if (!dir.empty() && !fs::is_directory(dir))
     throw InputError(path, flag, "folder " + dir.string() + " does not exist", "create it or write elsewhere");
 }
 
+// Every file through a temporary name first; only when all are written are they renamed into place
+// and stdout printed, so a file that cannot be written leaves nothing behind.
 void write_all(const std::vector<PendingFile>& files)
 {
+  std::vector<std::string> tmps;
+  auto drop = [&] {
+    std::error_code ec;
+    for (const std::string& t : tmps)
+      fs::remove(t, ec);
+  };
   for (const PendingFile& f : files) {
-    if (f.path == "-") {
-      std::cout << f.content;
+    if (f.path == "-")
       continue;
+    tmps.push_back(f.path + ".tmp");
+    std::ofstream o(tmps.back(), std::ios::binary);
+    o << f.content;
+    o.close();
+    if (!o) {
+      drop();
+      throw InputError(f.path, "", "cannot write", "check the folder exists and is writable");
     }
-    const std::string tmp = f.path + ".tmp";
-    {
-      std::ofstream o(tmp, std::ios::binary);
-      o << f.content;
-      if (!o)
-        throw InputError(f.path, "", "cannot write", "check the folder exists and is writable");
-    }
-    fs::rename(tmp, f.path);
   }
+  size_t k = 0;
+  for (const PendingFile& f : files)
+    if (f.path != "-")
+      fs::rename(tmps[k++], f.path);
+  for (const PendingFile& f : files)
+    if (f.path == "-")
+      std::cout << f.content;
 }
 
 std::string default_root()
@@ -143,7 +159,7 @@ int main(int argc, char** argv)
   std::string study_name = "default";
   std::vector<std::string> plans, platforms;
   std::vector<int> batches;
-  std::string json_out, csv_out, trace_out, timeline_out;
+  std::string json_out, csv_out, trace_out, timeline_out, html_out;
   bool graphs = false, eager = false, allow_refused = false;
   std::vector<std::string> sets;
   std::string sweep_arg, svg_out;
@@ -171,6 +187,7 @@ int main(int argc, char** argv)
     c->add_option("--json", json_out, "write results as JSON to FILE (- for stdout)");
     c->add_option("--csv", csv_out, "write results as CSV to FILE (- for stdout)");
     c->add_option("--trace", trace_out, "write a Chrome-trace/Perfetto timeline of every scenario to FILE");
+    c->add_option("--html", html_out, "write a self-contained HTML report (pictures of every plan; with --sweep, its chart) to FILE");
     c->add_option("--timeline", timeline_out, "write the moesim timeline JSON (for `moesim diff`) to FILE; needs one scenario");
     c->add_flag("--cuda-graphs", graphs, "launch each step as one CUDA graph (overrides the study)");
     c->add_flag("--eager", eager, "launch every kernel from the host (overrides the study)");
@@ -280,7 +297,7 @@ int main(int argc, char** argv)
     }
     // run (also the default with no command)
     for (const auto& [path, flag] : {std::pair{json_out, "--json"}, {csv_out, "--csv"}, {trace_out, "--trace"},
-                                     {timeline_out, "--timeline"}, {svg_out, "--svg"}})
+                                     {timeline_out, "--timeline"}, {svg_out, "--svg"}, {html_out, "--html"}})
       check_writable(path, flag);
     std::vector<Override> overrides;
     for (const std::string& a : sets)
@@ -334,6 +351,8 @@ int main(int argc, char** argv)
         files.push_back({csv_out, render_sweep_csv(s, *sweep, by)});
       if (!svg_out.empty())
         files.push_back({svg_out, render_sweep_svg(s, *sweep, by)});
+      if (!html_out.empty())
+        files.push_back({html_out, render_sweep_html(s, render_sweep(s, *sweep, by), render_sweep_svg(s, *sweep, by))});
       write_all(files);
       return 0;
     }
@@ -343,7 +362,7 @@ int main(int argc, char** argv)
       throw InputError("command line", "--timeline",
                        "needs exactly one scenario but the selection has " + std::to_string(scenarios.size()),
                        "narrow it with --plan, --platform and --batch");
-    const bool keep = !trace_out.empty() || !timeline_out.empty();
+    const bool keep = !trace_out.empty() || !timeline_out.empty() || !html_out.empty();
     std::vector<ScenarioOutcome> outcomes = run_scenarios(s, scenarios, jobs, keep);
     std::vector<ScenarioResult> results;
     int refused = 0;
@@ -377,6 +396,12 @@ int main(int argc, char** argv)
         if (o.timeline)
           tl.push_back({o.result.key(), *o.timeline});
       files.push_back({trace_out, chrome_trace(tl).dump() + "\n"});
+    }
+    if (!html_out.empty()) {
+      std::vector<const Timeline*> tl;
+      for (const auto& o : outcomes)
+        tl.push_back(o.timeline ? &*o.timeline : nullptr);
+      files.push_back({html_out, render_html(s, results, tl)});
     }
     if (!timeline_out.empty()) {
       if (!outcomes[0].timeline)

@@ -50,9 +50,21 @@ nlohmann::json timeline_to_json(const Timeline& t)
       je["microbatch"] = e.microbatch;
     if (!e.detail.empty())
       je["detail"] = e.detail;
+    if (!e.shape.empty())
+      je["shape"] = e.shape;
+    if (e.bytes > 0)
+      je["bytes"] = e.bytes;
     ev.push_back(std::move(je));
   }
   j["events"] = std::move(ev);
+  if (!t.link_capacity.empty())
+    j["link_capacity"] = t.link_capacity;
+  if (!t.link_traffic.empty()) {
+    nlohmann::json lt = nlohmann::json::array();
+    for (const LinkTraffic& l : t.link_traffic)
+      lt.push_back({{"class", l.link_class}, {"start", l.start}, {"end", l.end}, {"bytes", l.bytes}});
+    j["link_traffic"] = std::move(lt);
+  }
   return j;
 }
 
@@ -82,8 +94,17 @@ Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
       e.sync = je.at("sync").get<double>();
       e.end = je.at("end").get<double>();
       e.detail = je.value("detail", "");
+      if (je.contains("shape"))
+        e.shape = je.at("shape").get<std::vector<double>>();
+      e.bytes = je.value("bytes", 0.0);
       t.events.push_back(std::move(e));
     }
+    if (j.contains("link_capacity"))
+      t.link_capacity = j.at("link_capacity").get<std::map<std::string, double>>();
+    if (j.contains("link_traffic"))
+      for (const auto& jl : j.at("link_traffic"))
+        t.link_traffic.push_back({jl.at("class").get<std::string>(), jl.at("start").get<double>(),
+                                  jl.at("end").get<double>(), jl.at("bytes").get<double>()});
   } catch (const std::exception& ex) {
     throw InputError(file, "events", std::string("malformed timeline: ") + ex.what(), "regenerate the file");
   }
