@@ -41,6 +41,13 @@ std::string default_root()
   return MOESIM_SOURCE_DIR;
 }
 
+// The validated error bands (validate/results/error-bands.yaml under the root; none without it).
+ErrorBands load_bands(const std::string& root)
+{
+  const fs::path p = fs::path(root) / "validate" / "results" / "error-bands.yaml";
+  return fs::exists(p) ? load_error_bands(p.string()) : ErrorBands{};
+}
+
 Study load_study(const std::string& name, const std::string& root)
 {
   return load_study_file(resolve_study_path(name, root), root);
@@ -329,6 +336,7 @@ int main(int argc, char** argv)
                            (refused > 1 ? " (and " + std::to_string(refused - 1) + " more scenarios do not fit)" : ""),
                        "use more GPUs, a plan that splits the model further, a smaller batch or context, or pass "
                        "--allow-refused to list them as refused rows");
+    attach_error_bands(results, load_bands(root));
     std::vector<PendingFile> files;
     std::string what_if;
     for (const Override& o : overrides)

@@ -28,8 +28,10 @@ struct OpSpec {
 };
 
 const std::vector<std::string> small_dims = {"elements", "bytes", "rows", "width", "tokens", "experts", "k", "hidden", "vocab"};
-const std::vector<std::string> attention_common = {"batch", "q_heads", "kv_heads", "head_dim_qk", "head_dim_v",
-                                                   "kv_lora_rank", "rope_dim", "window"};
+// Attention: batch and q_heads always; kv_heads and the head dims of GQA (MLA's follow from its
+// latent rank, fill_attention); kv_lora_rank, rope_dim and window default to 0.
+const std::vector<std::string> attention_required = {"batch", "q_heads"};
+const std::vector<std::string> attention_optional = {"kv_heads", "head_dim_qk", "head_dim_v", "kv_lora_rank", "rope_dim", "window"};
 
 std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std::string>& b)
 {
@@ -42,8 +44,10 @@ const std::vector<OpSpec>& op_specs()
   static const std::vector<OpSpec> specs = {
       {BenchOp::gemm, "gemm", true, {"m", "n", "k"}, {"batch"}, {}},
       {BenchOp::grouped_gemm, "grouped_gemm", true, {"n", "k"}, {}, {"impl"}, true},
-      {BenchOp::attention_decode, "attention_decode", true, plus(attention_common, {"context"}), {}, {"attn"}},
-      {BenchOp::attention_prefill, "attention_prefill", true, plus(attention_common, {"prompt", "cached"}), {}, {"attn"}},
+      {BenchOp::attention_decode, "attention_decode", true, plus(attention_required, {"context"}), attention_optional,
+       {"attn", "kv_dtype"}},
+      {BenchOp::attention_prefill, "attention_prefill", true, plus(attention_required, {"prompt"}),
+       plus(attention_optional, {"cached", "context"}), {"attn", "kv_dtype"}},
       {BenchOp::moe, "moe", true, {"tokens", "hidden", "inter", "topk", "experts", "moe_tp", "moe_ep"}, {}, {"distribution"}},
       {BenchOp::rmsnorm, "rmsnorm", true, {}, small_dims, {}},
       {BenchOp::silu_mul, "silu_mul", true, {}, small_dims, {}},
@@ -76,7 +80,7 @@ std::string names_of_ops()
   return s;
 }
 
-std::string& word_field(OpRecord& r, const std::string& key)
+std::string& word_field(BenchRecord& r, const std::string& key)
 {
   if (key == "attn")
     return r.attn;
@@ -86,18 +90,62 @@ std::string& word_field(OpRecord& r, const std::string& key)
     return r.distribution;
   if (key == "api")
     return r.api;
+  if (key == "kv_dtype")
+    return r.kv_dtype;
   return r.gpu_state;
 }
 
-const std::string& word_field(const OpRecord& r, const std::string& key)
+const std::string& word_field(const BenchRecord& r, const std::string& key)
 {
-  return word_field(const_cast<OpRecord&>(r), key);
+  return word_field(const_cast<BenchRecord&>(r), key);
 }
+
+std::string num(double v);
 
 const std::set<std::string> system_text = {"gpu", "driver", "cuda", "nccl", "cublas", "date", "cc"};
 const std::set<std::string> system_numbers = {"sms", "sm_clock_mhz", "mem_clock_mhz", "mem_bw", "l2_bytes"};
 
-OpRecord parse_record(const nlohmann::json& j, const std::string& file, const std::string& where)
+// Completes an attention record's shape so every reader sees all of its dims: kv_lora_rank,
+// rope_dim, window and cached default to 0; a prefill's context is cached + prompt (checked when
+// written, then dropped as implied); MLA decode is absorbed (one latent KV head, head_dim_qk = kv_lora_rank + rope_dim,
+// head_dim_v = kv_lora_rank, checked when written); MLA prefill runs over the up-projected heads
+// (kv_heads = q_heads); GQA needs its kv_heads and head dims written.
+template <class Fail>
+void fill_attention(BenchRecord& r, const Fail& fail)
+{
+  for (const char* k : {"kv_lora_rank", "rope_dim", "window"})
+    r.dims.emplace(k, 0.0);
+  const bool decode = r.op == BenchOp::attention_decode;
+  if (!decode) {
+    const double cached = r.dims.emplace("cached", 0.0).first->second, prompt = r.dims.at("prompt");
+    if (r.dims.count("context") && r.dims.at("context") != cached + prompt)
+      throw fail("context", "a prefill record's context is its cached tokens plus its prompt",
+                 "write context: cached + prompt, or leave it out");
+    r.dims.erase("context"); // implied: one shape has one key however it was written
+  }
+  const double lora = r.dims.at("kv_lora_rank"), rope = r.dims.at("rope_dim"), q_heads = r.dims.at("q_heads");
+  if (r.attn == "gqa") {
+    if (lora > 0 || rope > 0)
+      throw fail("kv_lora_rank", "a gqa record has no latent rank or separate rope dim", "write attn: mla, or 0");
+    for (const char* k : {"kv_heads", "head_dim_qk", "head_dim_v"})
+      if (!r.dims.count(k))
+        throw fail(k, "missing", "a gqa record needs kv_heads, head_dim_qk and head_dim_v");
+    return;
+  }
+  if (!(lora > 0))
+    throw fail("kv_lora_rank", "an mla record needs its latent rank", "write e.g. kv_lora_rank: 512, rope_dim: 64");
+  const std::map<std::string, double> implied =
+      decode ? std::map<std::string, double>{{"kv_heads", 1}, {"head_dim_qk", lora + rope}, {"head_dim_v", lora}}
+             : std::map<std::string, double>{{"kv_heads", q_heads}};
+  for (const auto& [k, v] : implied)
+    if (!r.dims.emplace(k, v).second && r.dims.at(k) != v)
+      throw fail(k, std::string("an mla ") + (decode ? "decode" : "prefill") + " record has " + k + " " + num(v),
+                 "write " + k + ": " + num(v) + ", or leave it out");
+  if (!decode && (!r.dims.count("head_dim_qk") || !r.dims.count("head_dim_v")))
+    throw fail("head_dim_qk", "an mla prefill record needs head_dim_qk and head_dim_v", "write e.g. 192 and 128");
+}
+
+BenchRecord parse_record(const nlohmann::json& j, const std::string& file, const std::string& where)
 {
   auto fail = [&](const std::string& key, const std::string& what, const std::string& fix) -> InputError {
     return InputError(file, where + (key.empty() ? "" : "." + key), what, fix);
@@ -113,7 +161,7 @@ OpRecord parse_record(const nlohmann::json& j, const std::string& file, const st
       spec = &s;
   if (!spec)
     throw fail("op", "unknown op '" + op + "'", "use one of " + names_of_ops());
-  OpRecord r;
+  BenchRecord r;
   r.op = spec->op;
   auto number = [&](const std::string& key) {
     const nlohmann::json& v = j[key];
@@ -166,9 +214,17 @@ OpRecord parse_record(const nlohmann::json& j, const std::string& file, const st
   for (const std::string& k : spec->words)
     if (j.contains(k))
       word_field(r, k) = word(k);
+  if (!r.kv_dtype.empty()) {
+    try {
+      parse_dtype(r.kv_dtype);
+    } catch (const std::invalid_argument& e) {
+      throw fail("kv_dtype", e.what(), "spell it as core/dtype.hpp does");
+    }
+  }
   if (r.op == BenchOp::attention_decode || r.op == BenchOp::attention_prefill) {
     if (r.attn != "gqa" && r.attn != "mla")
       throw fail("attn", "must be gqa or mla", "write \"attn\": \"gqa\" (MHA, GQA, MQA) or \"mla\"");
+    fill_attention(r, fail);
   }
   if (spec->rows) {
     if (!j.contains("rows") || !j["rows"].is_array())
@@ -214,7 +270,31 @@ const char* to_string(BenchOp op)
   return spec_of(op).name;
 }
 
-double OpRecord::dim(const std::string& key) const
+std::string OpBenchSystem::word(const std::string& key) const
+{
+  auto it = text.find(key);
+  return it == text.end() ? "" : it->second;
+}
+
+double OpBenchSystem::number(const std::string& key) const
+{
+  auto it = numbers.find(key);
+  return it == numbers.end() ? 0 : it->second;
+}
+
+std::string OpBenchSystem::describe() const
+{
+  std::string o = word("gpu").empty() ? "unknown GPU" : word("gpu");
+  if (number("sms") > 0)
+    o += ", " + num(number("sms")) + " SMs";
+  for (const auto& [key, label] : {std::pair<const char*, const char*>{"driver", "driver "}, {"cuda", "CUDA "},
+                                   {"cublas", "cuBLAS "}, {"date", ""}})
+    if (!word(key).empty())
+      o += ", " + std::string(label) + word(key);
+  return o;
+}
+
+double BenchRecord::dim(const std::string& key) const
 {
   auto it = dims.find(key);
   if (it == dims.end())
@@ -285,7 +365,7 @@ std::string write_op_bench(const OpBench& doc)
   out.pop_back();
   out += ",\n\"records\":[\n";
   for (std::size_t i = 0; i < doc.records.size(); ++i) {
-    const OpRecord& r = doc.records[i];
+    const BenchRecord& r = doc.records[i];
     const OpSpec& spec = spec_of(r.op);
     std::string line = "{\"op\":\"" + std::string(spec.name) + "\"";
     auto text = [&](const char* key, const std::string& v) {
@@ -323,11 +403,13 @@ std::string write_op_bench(const OpBench& doc)
   return out + "]}\n";
 }
 
-std::string shape_key(const OpRecord& r)
+std::string shape_key(const BenchRecord& r)
 {
   std::string k = to_string(r.op);
   for (const std::string& w : {r.attn, r.impl, r.distribution, r.api, r.gpu_state})
     k += "|" + w;
+  if (!r.kv_dtype.empty())
+    k += "|kv " + r.kv_dtype;
   k += "|" + std::string(r.dtype ? to_string(*r.dtype) : "-");
   for (const auto& [name, v] : r.dims)
     k += "|" + name + "=" + num(v);

@@ -32,7 +32,7 @@ enum class BenchOp {
 };
 const char* to_string(BenchOp op);
 
-struct OpRecord {
+struct BenchRecord {
   BenchOp op = BenchOp::gemm;
   std::optional<Dtype> dtype;  // absent for graph_gap and host
   std::string attn;            // attention: "gqa" or "mla"
@@ -41,6 +41,7 @@ struct OpRecord {
   std::string launch;          // "stream" or "graph"
   std::string distribution;    // moe: the routing distribution measured
   std::string api, gpu_state;  // host
+  std::string kv_dtype;        // attention: the KV cache's dtype when it is not `dtype`
   std::map<std::string, double> dims; // numeric shape fields by their contract names (m, n, k, batch, ...)
   std::vector<double> rows;    // grouped_gemm: tokens per expert
   double seconds = 0;          // GPU time of one op
@@ -54,12 +55,17 @@ struct OpRecord {
 struct OpBenchSystem {
   std::map<std::string, std::string> text;   // gpu, driver, cuda, nccl, cublas, date, cc
   std::map<std::string, double> numbers;     // sms, sm_clock_mhz, mem_clock_mhz, mem_bw, l2_bytes
+  // A field, "" or 0 when the file leaves it out.
+  std::string word(const std::string& key) const;
+  double number(const std::string& key) const;
+  // "NVIDIA H200, 132 SMs, driver 580.159.04, CUDA 13.0, cuBLAS 13.1.0, 2026-12-04" (the fields present)
+  std::string describe() const;
 };
 
 struct OpBench {
   std::string source;
   OpBenchSystem system;
-  std::vector<OpRecord> records;
+  std::vector<BenchRecord> records;
 };
 
 // Parses the JSON text of an op-bench file; `file` names it in errors (InputError, with the
@@ -72,6 +78,6 @@ std::string write_op_bench(const OpBench& doc);
 
 // The identity of a measurement: op, attn, impl, dtype, distribution and every shape field (not
 // the kernel, launch mode, time or provenance). Two records of one shape have equal keys.
-std::string shape_key(const OpRecord& r);
+std::string shape_key(const BenchRecord& r);
 
 } // namespace moesim

@@ -49,14 +49,14 @@ TileGroup gemm_tiles(double rows, double cols, double depth, double copies = 1)
           2 * std::min(rows, double(tile_rows)) * std::min(cols, double(tile_cols)) * depth};
 }
 
-void positive(const OpRecord& r, std::initializer_list<const char*> keys)
+void positive(const BenchRecord& r, std::initializer_list<const char*> keys)
 {
   for (const char* k : keys)
     if (!(r.dim(k) > 0))
       throw std::invalid_argument(std::string(to_string(r.op)) + " record: '" + k + "' must be positive");
 }
 
-OpDemand gemm_demand(const OpRecord& r)
+OpDemand gemm_demand(const BenchRecord& r)
 {
   positive(r, {"m", "n", "k"});
   const double m = r.dim("m"), n = r.dim("n"), k = r.dim("k");
@@ -71,7 +71,7 @@ OpDemand gemm_demand(const OpRecord& r)
   return o;
 }
 
-OpDemand grouped_gemm_demand(const OpRecord& r)
+OpDemand grouped_gemm_demand(const BenchRecord& r)
 {
   positive(r, {"n", "k"});
   const double n = r.dim("n"), k = r.dim("k");
@@ -101,7 +101,7 @@ double causal_pairs(double s, double c, double w)
   return below + (hi - std::max(top, lo - 1)) * w;
 }
 
-OpDemand attention_demand(const OpRecord& r, bool decode)
+OpDemand attention_demand(const BenchRecord& r, bool decode)
 {
   positive(r, {"batch", "q_heads", "kv_heads", "head_dim_qk", "head_dim_v"});
   const double b = r.dim("batch"), hq = r.dim("q_heads"), hkv = r.dim("kv_heads");
@@ -130,7 +130,7 @@ OpDemand attention_demand(const OpRecord& r, bool decode)
 
 // A fused gated MoE layer on one GPU: every token's top-k assignments whose expert is local
 // (1 / ep of them) run the gate+up GEMM (hidden -> 2 inter/tp), the activation and the down GEMM.
-OpDemand moe_demand(const OpRecord& r)
+OpDemand moe_demand(const BenchRecord& r)
 {
   positive(r, {"tokens", "hidden", "inter", "topk", "experts", "moe_tp", "moe_ep"});
   const double t = r.dim("tokens"), h = r.dim("hidden"), k = r.dim("topk"), experts = r.dim("experts");
@@ -157,7 +157,7 @@ OpDemand moe_demand(const OpRecord& r)
 
 } // namespace
 
-std::optional<OpDemand> op_demand(const OpRecord& r)
+std::optional<OpDemand> op_demand(const BenchRecord& r)
 {
   switch (r.op) {
     case BenchOp::gemm: return gemm_demand(r);
@@ -202,7 +202,7 @@ double bound_seconds(const OpDemand& d, const TransferGpu& g, const TransferOpti
   return std::max(compute_seconds(d, g), memory_seconds(d, g, o));
 }
 
-std::string op_class(const OpRecord& r)
+std::string op_class(const BenchRecord& r)
 {
   std::string c = to_string(r.op);
   if (!r.attn.empty())
@@ -250,7 +250,7 @@ Transfer::Transfer(const OpBench& source, TransferGpu from, TransferGpu to, Tran
   // Fixed time per class: fitted through the memory-bound records, whose bound is known best (a
   // byte count over a bandwidth), or through all records of a class that has fewer than two.
   std::map<std::string, std::vector<std::pair<double, double>>> all, memory_bound;
-  for (const OpRecord& r : source_.records) {
+  for (const BenchRecord& r : source_.records) {
     std::optional<OpDemand> d = op_demand(r);
     if (!d)
       continue;
@@ -283,7 +283,7 @@ double Transfer::predict_from(const Entry& e, const OpDemand& d) const
 
 namespace {
 
-double shape_distance(const OpRecord& a, const OpRecord& b)
+double shape_distance(const BenchRecord& a, const BenchRecord& b)
 {
   double s = 0;
   for (const auto& [k, v] : a.dims) {
@@ -296,7 +296,7 @@ double shape_distance(const OpRecord& a, const OpRecord& b)
 
 } // namespace
 
-std::optional<Prediction> Transfer::predict(const OpRecord& shape, bool nearest) const
+std::optional<Prediction> Transfer::predict(const BenchRecord& shape, bool nearest) const
 {
   std::optional<OpDemand> d = op_demand(shape);
   if (!d)
@@ -321,7 +321,7 @@ std::optional<Prediction> Transfer::predict(const OpRecord& shape, bool nearest)
   return Prediction{predict_from(*best, *d), false, best->record};
 }
 
-bool Transfer::predicts(const OpRecord& shape) const
+bool Transfer::predicts(const BenchRecord& shape) const
 {
   return by_class_.count(op_class(shape)) && op_demand(shape).has_value();
 }
@@ -332,11 +332,11 @@ OpBench Transfer::predict_all() const
   out.source = "transfer from " + from_.name + " to " + to_.name + " (moesim docs/transfer.md" +
                std::string(opt_.l2 ? ", L2 term" : "") + ") of " + source_.source;
   out.system.text["gpu"] = to_.name;
-  for (const OpRecord& r : source_.records) {
+  for (const BenchRecord& r : source_.records) {
     std::optional<OpDemand> d = op_demand(r);
     if (!d)
       continue;
-    OpRecord p = r;
+    BenchRecord p = r;
     p.seconds = predict_from({&r, *d}, *d);
     p.reps.reset();
     p.spread.reset();

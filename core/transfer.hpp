@@ -60,7 +60,7 @@ struct OpDemand {
 
 // nullopt for ops whose time is not set by the GPU's throughput (graph_gap, host) or that carry
 // no size (a small kernel without `bytes`). Throws std::invalid_argument for impossible shapes.
-std::optional<OpDemand> op_demand(const OpRecord& r);
+std::optional<OpDemand> op_demand(const BenchRecord& r);
 
 struct TransferOptions {
   bool l2 = false; // memory time at L2 bandwidth when the operands fit in half the L2
@@ -71,7 +71,7 @@ double memory_seconds(const OpDemand& d, const TransferGpu& g, const TransferOpt
 double bound_seconds(const OpDemand& d, const TransferGpu& g, const TransferOptions& o);
 
 // The class an op's fixed time and errors are kept per: "gemm bf16", "attention_decode mla bf16".
-std::string op_class(const OpRecord& r);
+std::string op_class(const BenchRecord& r);
 
 // Intercept a of t = a + b * bound, minimising sum ((a + b * bound - t) / t)^2, capped to
 // [0, median t]. Points are (bound, t); fewer than two distinct bounds give the smallest t.
@@ -84,7 +84,7 @@ double transfer_seconds(double t_from, double fixed_from, double bound_from, dou
 struct Prediction {
   double seconds = 0;
   bool exact = false;          // from a source record of the very same shape (else the nearest of its class)
-  const OpRecord* from = nullptr;
+  const BenchRecord* from = nullptr;
 };
 
 // Source records bound to a source and a target GPU. Predicts any shape: from the source record of
@@ -95,9 +95,9 @@ public:
   Transfer(const OpBench& source, TransferGpu from, TransferGpu to, TransferOptions opt = {});
 
   // nearest = false: only from a source record of the same shape.
-  std::optional<Prediction> predict(const OpRecord& shape, bool nearest = true) const;
+  std::optional<Prediction> predict(const BenchRecord& shape, bool nearest = true) const;
   // Whether the source has records of this op's class (and the op kind transfers at all).
-  bool predicts(const OpRecord& shape) const;
+  bool predicts(const BenchRecord& shape) const;
   // Every transferable source record, timed on the target (kernel and launch kept).
   OpBench predict_all() const;
   double fixed_seconds(const std::string& op_class) const;
@@ -105,7 +105,7 @@ public:
 
 private:
   struct Entry {
-    const OpRecord* record;
+    const BenchRecord* record;
     OpDemand demand;
   };
   double predict_from(const Entry& e, const OpDemand& d) const; // e's time moved to shape d on the target

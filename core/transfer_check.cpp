@@ -36,7 +36,7 @@ TransferCheck check_transfer(const Transfer& t, const OpBench& measured, bool ex
   };
   std::map<std::string, Acc> acc;
   TransferCheck out;
-  for (const OpRecord& m : measured.records) {
+  for (const BenchRecord& m : measured.records) {
     if (!t.predicts(m)) {
       ++out.unpredicted;
       continue;

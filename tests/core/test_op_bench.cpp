@@ -43,7 +43,7 @@ TEST_CASE("op-bench records are read into typed fields", "[quick][op_bench]")
   CHECK(d.system.text.at("gpu") == "NVIDIA H200");
   CHECK(d.system.numbers.at("sms") == 132);
   REQUIRE(d.records.size() == 6);
-  const OpRecord& g = d.records[0];
+  const BenchRecord& g = d.records[0];
   CHECK(g.op == BenchOp::gemm);
   CHECK(*g.dtype == Dtype::bf16);
   CHECK(g.dim("m") == 64);
@@ -79,7 +79,7 @@ TEST_CASE("written records read back to the same records, and the same bytes", "
 TEST_CASE("shape keys ignore the kernel, launch and time but not the dtype", "[quick][op_bench]")
 {
   const OpBench d = parse_op_bench(doc_text, "t.json");
-  OpRecord a = d.records[0], b = a;
+  BenchRecord a = d.records[0], b = a;
   b.kernel = "other";
   b.launch = "graph";
   b.seconds = 1;

@@ -25,9 +25,9 @@ TransferGpu gpu_a()
   return g;
 }
 
-OpRecord gemm(double m, double n, double k, double seconds, Dtype d = Dtype::bf16)
+BenchRecord gemm(double m, double n, double k, double seconds, Dtype d = Dtype::bf16)
 {
-  OpRecord r;
+  BenchRecord r;
   r.op = BenchOp::gemm;
   r.dtype = d;
   r.dims = {{"m", m}, {"n", n}, {"k", k}, {"batch", 1}};
@@ -35,10 +35,10 @@ OpRecord gemm(double m, double n, double k, double seconds, Dtype d = Dtype::bf1
   return r;
 }
 
-OpRecord attention(bool decode, const std::string& attn, double batch, double hq, double hkv, double dqk, double dv,
+BenchRecord attention(bool decode, const std::string& attn, double batch, double hq, double hkv, double dqk, double dv,
                    double len, double window = 0)
 {
-  OpRecord r;
+  BenchRecord r;
   r.op = decode ? BenchOp::attention_decode : BenchOp::attention_prefill;
   r.attn = attn;
   r.dtype = Dtype::bf16;
@@ -137,7 +137,7 @@ TEST_CASE("MoE demand: local assignments, active experts' weights, two grouped G
   // bytes = 64*3*2048*384*2 (weights) + 2*(2*64*2048 + 256*(4*2048 + 6*384)) = 301989888 + 5898240.
   // Rows per active expert = 4: gate+up 64 * 1 * ceil(768/128)=6 tiles of 2*4*128*2048 FLOPs,
   // down 64 * 1 * 16 tiles of 2*4*128*384.
-  OpRecord r;
+  BenchRecord r;
   r.op = BenchOp::moe;
   r.dtype = Dtype::bf16;
   r.distribution = "balanced";
@@ -163,11 +163,11 @@ TEST_CASE("MoE demand: local assignments, active experts' weights, two grouped G
 
 TEST_CASE("ops without a throughput bound do not transfer", "[quick][transfer]")
 {
-  OpRecord host;
+  BenchRecord host;
   host.op = BenchOp::host;
   host.api = "kernel_launch";
   CHECK_FALSE(op_demand(host));
-  OpRecord norm;
+  BenchRecord norm;
   norm.op = BenchOp::rmsnorm;
   norm.dtype = Dtype::bf16;
   CHECK_FALSE(op_demand(norm)); // no bytes given
