@@ -82,7 +82,7 @@ def run(argv, **kw):
 def cmd_schedules(a):
     d = os.path.join(OOS, "schedules")
     os.makedirs(d, exist_ok=True)
-    index = {}
+    index = []  # a list of entries with "file", as validate/gputool/phases.py's matrix_index reads it
     with tempfile.TemporaryDirectory() as tmp:
         for e in entries():
             raw = os.path.join(tmp, "s.json")
@@ -90,7 +90,7 @@ def cmd_schedules(a):
                  "--cuda-graphs" if e["cuda_graphs"] else "--eager"])
             with open(raw, "rb") as f, gzip.GzipFile(os.path.join(d, e["file"]), "wb", mtime=0) as g:
                 g.write(f.read())
-            index[e["file"]] = {k: e[k] for k in ("study", "name", "model", "family", "batch", "phase", "mode")}
+            index.append({k: e[k] for k in ("file", "study", "name", "model", "family", "batch", "phase", "mode")})
     with open(os.path.join(d, "index.json"), "w") as f:
         json.dump(index, f, indent=1, sort_keys=True)
         f.write("\n")
