@@ -46,19 +46,23 @@ std::vector<double> max_min_rates(const RoutedTopology& rt, const std::vector<st
     if (!active)
       break;
     double inc = std::numeric_limits<double>::infinity();
+    size_t bottleneck = nres;
     for (size_t r = 0; r < nres; r++)
-      if (weight[r] > 0)
-        inc = std::min(inc, left[r] / weight[r]);
+      if (weight[r] > 0 && (bottleneck == nres || left[r] / weight[r] < inc))
+        inc = left[r] / weight[r], bottleneck = r;
     for (size_t f = 0; f < flows.size(); f++)
       if (!frozen[f]) {
         rate[f] += inc;
         for (auto [r, c] : use[f])
           left[r] -= inc * c;
       }
+    // Freeze every flow on a saturated resource, and always those on the bottleneck: each round
+    // then freezes at least one flow, so the loop ends after at most flows.size() rounds whatever
+    // the capacities (even non-finite ones, which the loaders refuse).
     for (size_t f = 0; f < flows.size(); f++)
       if (!frozen[f])
         for (auto [r, c] : use[f])
-          if (left[r] <= 1e-12 * cap[r])
+          if (static_cast<size_t>(r) == bottleneck || left[r] <= 1e-12 * cap[r])
             frozen[f] = true;
   }
   return rate;
