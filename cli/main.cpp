@@ -11,6 +11,7 @@
 #include "core/temp_paths.hpp"
 #include "core/schedule_builder.hpp"
 #include "core/schedule_json.hpp"
+#include "report/html.hpp"
 #include "report/render.hpp"
 #include "sim/simulation.hpp"
 
@@ -166,7 +167,7 @@ int main(int argc, char** argv)
   std::string study_name = "default";
   std::vector<std::string> plans, platforms;
   std::vector<int> batches;
-  std::string json_out, csv_out, trace_out, timeline_out;
+  std::string json_out, csv_out, trace_out, timeline_out, html_out;
   bool graphs = false, eager = false, allow_refused = false;
   std::vector<std::string> sets;
   std::string sweep_arg, svg_out;
@@ -195,6 +196,7 @@ int main(int argc, char** argv)
     c->add_option("--json", json_out, "write results as JSON to FILE (- for stdout)");
     c->add_option("--csv", csv_out, "write results as CSV to FILE (- for stdout)");
     c->add_option("--trace", trace_out, "write a Chrome-trace/Perfetto timeline of every scenario to FILE");
+    c->add_option("--html", html_out, "write a self-contained HTML report (pictures of every plan; with --sweep, its chart) to FILE");
     c->add_option("--timeline", timeline_out, "write the moesim timeline JSON (for `moesim diff`) to FILE; needs one scenario");
     c->add_flag("--cuda-graphs", graphs, "launch each step as one CUDA graph (overrides the study)");
     c->add_flag("--eager", eager, "launch every kernel from the host (overrides the study)");
@@ -306,7 +308,7 @@ int main(int argc, char** argv)
     }
     // run (also the default with no command)
     check_output_paths({{json_out, "--json"}, {csv_out, "--csv"}, {trace_out, "--trace"}, {timeline_out, "--timeline"},
-                        {svg_out, "--svg"}});
+                        {svg_out, "--svg"}, {html_out, "--html"}});
     if (sets.size() > static_cast<size_t>(limits::list))
       throw InputError("command line", "--set", std::to_string(sets.size()) + " what-ifs, more than the " +
                                                     std::to_string(limits::list) + " one run takes", "split the run");
@@ -379,6 +381,8 @@ int main(int argc, char** argv)
         files.push_back({csv_out, "--csv", render_sweep_csv(s, *sweep, by)});
       if (!svg_out.empty())
         files.push_back({svg_out, "--svg", render_sweep_svg(s, *sweep, by)});
+      if (!html_out.empty())
+        files.push_back({html_out, "--html", render_sweep_html(s, render_sweep(s, *sweep, by), render_sweep_svg(s, *sweep, by))});
       files.push_back({"-", "", (fixed.empty() ? "" : fixed + "\n") + render_sweep(s, *sweep, by)});
       write_outputs(files);
       return 0;
@@ -389,7 +393,7 @@ int main(int argc, char** argv)
       throw InputError("command line", "--timeline",
                        "needs exactly one scenario but the selection has " + std::to_string(scenarios.size()),
                        "narrow it with --plan, --platform and --batch");
-    const bool keep = !trace_out.empty() || !timeline_out.empty();
+    const bool keep = !trace_out.empty() || !timeline_out.empty() || !html_out.empty();
     std::vector<ScenarioOutcome> outcomes = run_scenarios(s, scenarios, jobs, keep);
     std::vector<ScenarioResult> results;
     int refused = 0;
@@ -421,6 +425,12 @@ int main(int argc, char** argv)
         if (o.timeline)
           tl.push_back({o.result.key(), *o.timeline});
       files.push_back({trace_out, "--trace", chrome_trace(tl).dump() + "\n"});
+    }
+    if (!html_out.empty()) {
+      std::vector<const Timeline*> tl;
+      for (const auto& o : outcomes)
+        tl.push_back(o.timeline ? &*o.timeline : nullptr);
+      files.push_back({html_out, "--html", render_html(s, results, tl)});
     }
     if (!timeline_out.empty()) {
       if (!outcomes[0].timeline)

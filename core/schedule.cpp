@@ -64,6 +64,17 @@ OpClass op_class(OpKind k)
   }
 }
 
+ComputeFamily compute_family(OpKind k)
+{
+  switch (k) {
+    case OpKind::gemm:
+    case OpKind::grouped_gemm: return ComputeFamily::gemm;
+    case OpKind::attention_decode:
+    case OpKind::attention_prefill: return ComputeFamily::attention;
+    default: return ComputeFamily::other;
+  }
+}
+
 const char* to_string(OpClass c)
 {
   switch (c) {

@@ -26,6 +26,10 @@ const char* to_string(OpKind k);
 OpKind parse_op_kind(const std::string& s); // throws std::invalid_argument
 OpClass op_class(OpKind k);
 const char* to_string(OpClass c);
+// What a compute op mostly is, for people: matrix multiplies, attention, or the small kernels
+// around them (norms, routing, permutes, element-wise). Communication and host ops: other.
+enum class ComputeFamily { gemm, attention, other };
+ComputeFamily compute_family(OpKind k);
 
 // Collective algorithms (how sim/ decomposes a collective into flows).
 enum class CollAlgo { ring, tree, direct, p2p };

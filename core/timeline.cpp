@@ -54,9 +54,21 @@ nlohmann::json timeline_to_json(const Timeline& t)
       je["microbatch"] = e.microbatch;
     if (!e.detail.empty())
       je["detail"] = e.detail;
+    if (!e.shape.empty())
+      je["shape"] = e.shape;
+    if (e.bytes > 0)
+      je["bytes"] = e.bytes;
     ev.push_back(std::move(je));
   }
   j["events"] = std::move(ev);
+  if (!t.link_capacity.empty())
+    j["link_capacity"] = t.link_capacity;
+  if (!t.link_traffic.empty()) {
+    nlohmann::json lt = nlohmann::json::array();
+    for (const LinkTraffic& l : t.link_traffic)
+      lt.push_back({{"class", l.link_class}, {"start", l.start}, {"end", l.end}, {"bytes", l.bytes}});
+    j["link_traffic"] = std::move(lt);
+  }
   return j;
 }
 
@@ -90,7 +102,9 @@ Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
   if (!j.is_object() || !j.contains("format") || !j["format"].is_string() || j["format"] != "moesim-timeline-1")
     throw InputError(file, "format", "not a moesim timeline (expected format moesim-timeline-1)",
                      "pass a file written by `moesim run --timeline` or by validate/");
-  known_keys(j, {"format", "source", "platform", "plan", "world", "step_time", "events", "measurement"}, file, "");
+  known_keys(j, {"format", "source", "platform", "plan", "world", "step_time", "events", "link_capacity", "link_traffic",
+                 "measurement"},
+             file, "");
   Timeline t;
   size_t i = 0;
   std::set<std::pair<int, int>> seen;
@@ -108,7 +122,8 @@ Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
       const std::string at = "events[" + std::to_string(i++) + "].";
       if (!je.is_object())
         throw InputError(file, at, "not an object", "regenerate the file");
-      known_keys(je, {"rank", "op", "stream", "layer", "microbatch", "name", "kind", "ready", "start", "sync", "end", "detail"},
+      known_keys(je, {"rank", "op", "stream", "layer", "microbatch", "name", "kind", "ready", "start", "sync", "end", "detail",
+                  "shape", "bytes"},
                  file, at);
       TimelineEvent e;
       e.rank = je.at("rank").get<int>();
@@ -123,6 +138,11 @@ Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
       e.sync = finite(je, "sync");
       e.end = finite(je, "end");
       e.detail = je.value("detail", "");
+      if (je.contains("shape"))
+        e.shape = je.at("shape").get<std::vector<double>>();
+      e.bytes = je.value("bytes", 0.0);
+      if (!std::isfinite(e.bytes) || e.bytes < 0)
+        throw InputError(file, at + "bytes", "not a finite, non-negative number of bytes", "regenerate the file");
       if (e.rank < 0 || e.rank >= t.world || e.op < 0 || e.stream < 0 || e.layer < -1 || e.microbatch < 0)
         throw InputError(file, at + "rank", "rank " + std::to_string(e.rank) + ", op " + std::to_string(e.op) +
                                                 " is not an op of a rank below world " + std::to_string(t.world),
@@ -140,6 +160,21 @@ Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
                          "times run from 0 and never decrease from ready to end to the step time; regenerate the file");
       t.events.push_back(std::move(e));
     }
+    if (j.contains("link_capacity"))
+      t.link_capacity = j.at("link_capacity").get<std::map<std::string, double>>();
+    for (const auto& [cls, cap] : t.link_capacity)
+      if (!std::isfinite(cap) || !(cap > 0))
+        throw InputError(file, "link_capacity." + cls, "not a positive finite bandwidth", "regenerate the file");
+    if (j.contains("link_traffic"))
+      for (const auto& jl : j.at("link_traffic")) {
+        known_keys(jl, {"class", "start", "end", "bytes"}, file, "link_traffic[].");
+        const LinkTraffic l{jl.at("class").get<std::string>(), finite(jl, "start"), finite(jl, "end"), finite(jl, "bytes")};
+        if (!(0 <= l.start && l.start <= l.end && l.bytes >= 0))
+          throw InputError(file, "link_traffic[]", "traffic of " + l.link_class + " from " + std::to_string(l.start) +
+                                                      " to " + std::to_string(l.end) + " s: times out of order or bytes negative",
+                           "regenerate the file");
+        t.link_traffic.push_back(l);
+      }
   } catch (const InputError&) {
     throw;
   } catch (const std::exception& ex) {

@@ -3,6 +3,7 @@
 #pragma once
 #include "core/schedule.hpp"
 
+#include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
@@ -22,6 +23,20 @@ struct TimelineEvent {
   double sync = 0;  // collectives / recv: every peer had arrived; compute: = start
   double end = 0;
   std::string detail; // collectives: "ring/Simple alpha=12.3us"; empty otherwise
+  // What the op was, for people reading the timeline (the simulator fills them; measured timelines
+  // may leave them empty): the op's shape (Op::shape) and its bytes, device memory read and written
+  // for compute, NCCL's size (Op::comm_bytes) for communication.
+  std::vector<double> shape;
+  double bytes = 0;
+};
+
+// Bytes that one collective instance or pipeline send moved over one link class, spread evenly
+// over its transfer: from the end of its fixed latency until its last flow finished.
+struct LinkTraffic {
+  std::string link_class; // "pcie", "nvlink", "host_memory", "cpu_interconnect", "nic"
+  double start = 0;
+  double end = 0;
+  double bytes = 0;       // summed over every link of the class its flows cross (as SimOutput::link_bytes)
 };
 
 struct Timeline {
@@ -31,6 +46,10 @@ struct Timeline {
   int world = 0;
   double step_time = 0;
   std::vector<TimelineEvent> events; // sorted by rank, then op id
+  // Link load (simulated timelines): per link class, the summed bandwidth (B/s) of the distinct
+  // links that GPU-to-GPU routes cross, and the traffic, sorted by start then class.
+  std::map<std::string, double> link_capacity;
+  std::vector<LinkTraffic> link_traffic;
 };
 
 // Seconds a rank spent in each state over the step (they add up to the step time).

@@ -27,12 +27,10 @@ double busy(const TimelineEvent& e)
 
 std::string class_of(OpKind k)
 {
-  switch (k) {
-    case OpKind::gemm:
-    case OpKind::grouped_gemm: return "GEMM";
-    case OpKind::attention_decode:
-    case OpKind::attention_prefill: return "attention";
-    default: break;
+  switch (compute_family(k)) {
+    case ComputeFamily::gemm: return "GEMM";
+    case ComputeFamily::attention: return "attention";
+    case ComputeFamily::other: break;
   }
   switch (op_class(k)) {
     case OpClass::compute: return "other compute";

@@ -8,31 +8,32 @@
 
 namespace moesim {
 
-static std::string fmt(const char* f, double v)
+std::string fmt_value(const char* f, double v)
 {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
 }
 
+
 std::string fmt_time(double s)
 {
   if (s >= 1)
-    return fmt("%.3g s", s);
+    return fmt_value("%.3g s", s);
   if (s >= 1e-3)
-    return fmt("%.3g ms", s * 1e3);
-  return fmt("%.3g us", s * 1e6);
+    return fmt_value("%.3g ms", s * 1e3);
+  return fmt_value("%.3g us", s * 1e6);
 }
 
 std::string fmt_bytes(double b)
 {
   if (b >= 1e9)
-    return fmt("%.3g GB", b / 1e9);
+    return fmt_value("%.3g GB", b / 1e9);
   if (b >= 1e6)
-    return fmt("%.3g MB", b / 1e6);
+    return fmt_value("%.3g MB", b / 1e6);
   if (b >= 1e3)
-    return fmt("%.3g kB", b / 1e3);
-  return fmt("%.0f B", b);
+    return fmt_value("%.3g kB", b / 1e3);
+  return fmt_value("%.0f B", b);
 }
 
 static std::string pad(const std::string& s, size_t w, bool right = false)
@@ -44,7 +45,7 @@ static std::string pad(const std::string& s, size_t w, bool right = false)
 
 static std::string pct(double part, double whole)
 {
-  return whole > 0 ? fmt("%.0f%%", 100 * part / whole) : "-";
+  return whole > 0 ? fmt_value("%.0f%%", 100 * part / whole) : "-";
 }
 
 static const Reference* reference_for(const Study& st, const ScenarioResult& r)
@@ -92,7 +93,7 @@ std::string render_table(const Study& study, const std::vector<ScenarioResult>& 
       const std::string batch = r.batch == last_batch ? "" : std::to_string(r.batch);
       last_batch = r.batch;
       const double mem = r.memory.total();
-      std::string memcol = fmt("%.1f", mem / 1073741824.0) + "/" + fmt("%.0f GiB", r.memory_capacity / 1073741824.0);
+      std::string memcol = fmt_value("%.1f", mem / 1073741824.0) + "/" + fmt_value("%.0f GiB", r.memory_capacity / 1073741824.0);
       if (r.refused) {
         rows.push_back({batch, r.plan, "refused", "-", "-", "-", "-", "-", "-", "-", "-", memcol, ""});
         continue;
@@ -102,10 +103,10 @@ std::string render_table(const Study& study, const std::vector<ScenarioResult>& 
         link += b;
       const Reference* ref = reference_for(study, r);
       rows.push_back({batch, r.plan, fmt_time(r.step_time),
-                      decode ? fmt("%.1f", r.tok_s_user) : fmt_time(r.step_time), fmt("%.1f", r.tok_s_total),
-                      fmt("%.1f", r.tok_s_per_gpu), pct(r.mean.compute, r.step_time), pct(r.mean.comm, r.step_time),
+                      decode ? fmt_value("%.1f", r.tok_s_user) : fmt_time(r.step_time), fmt_value("%.1f", r.tok_s_total),
+                      fmt_value("%.1f", r.tok_s_per_gpu), pct(r.mean.compute, r.step_time), pct(r.mean.comm, r.step_time),
                       pct(r.mean.host, r.step_time), pct(r.mean.idle, r.step_time), fmt_bytes(link), memcol,
-                      ref ? fmt("%.3g", ref->tok_s) + " (" + ref->source + ")" : ""});
+                      ref ? fmt_value("%.3g", ref->tok_s) + " (" + ref->source + ")" : ""});
     }
     std::vector<size_t> w(head.size(), 0);
     for (const auto& row : rows)
@@ -131,45 +132,53 @@ std::string render_table(const Study& study, const std::vector<ScenarioResult>& 
   return o.str();
 }
 
-// How each component changed between a fast and a slow scenario, largest first, in words.
-static std::string attribute(const ScenarioResult& fast, const ScenarioResult& slow)
+std::vector<StepDifference> step_differences(const ScenarioResult& fast, const ScenarioResult& slow)
 {
-  struct Part {
-    const char* what;
-    double d;
-  };
-  std::vector<Part> parts = {{"compute", slow.mean.compute - fast.mean.compute},
-                             {"exposed communication", slow.mean.comm - fast.mean.comm},
-                             {"host overhead", slow.mean.host - fast.mean.host},
-                             {"idle (waiting for peers)", slow.mean.idle - fast.mean.idle}};
-  std::stable_sort(parts.begin(), parts.end(), [](const Part& a, const Part& b) { return std::abs(a.d) > std::abs(b.d); });
+  std::vector<StepDifference> parts = {
+      {StepDifference::compute, "compute", slow.mean.compute - fast.mean.compute},
+      {StepDifference::comm, "exposed communication", slow.mean.comm - fast.mean.comm},
+      {StepDifference::host, "host overhead", slow.mean.host - fast.mean.host},
+      {StepDifference::idle, "idle (waiting for peers)", slow.mean.idle - fast.mean.idle}};
+  std::stable_sort(parts.begin(), parts.end(),
+                   [](const StepDifference& a, const StepDifference& b) { return std::abs(a.delta) > std::abs(b.delta); });
   const double dt = slow.step_time - fast.step_time;
-  std::ostringstream o;
-  o << "the step is " << fmt_time(dt) << " longer: ";
-  int said = 0;
-  for (const Part& p : parts) {
-    if (std::abs(p.d) <= 0.02 * std::abs(dt) || said == 3)
+  std::vector<StepDifference> out;
+  for (const StepDifference& p : parts) {
+    if (std::abs(p.delta) <= 0.02 * std::abs(dt) || out.size() == 3)
       break;
-    o << (said ? ", " : "") << (p.d > 0 ? "+" : "-") << fmt_time(std::abs(p.d)) << " " << p.what;
-    said++;
+    out.push_back(p);
   }
-  if (!said)
-    o << "no single component dominates";
-  return o.str();
+  return out;
 }
 
-static std::string why(const ScenarioResult& r)
+std::string differences_text(const std::vector<StepDifference>& parts)
 {
-  std::ostringstream o;
+  std::string o;
+  for (const StepDifference& p : parts)
+    o += (o.empty() ? "" : ", ") + std::string(p.delta > 0 ? "+" : "-") + fmt_time(std::abs(p.delta)) + " " + p.what;
+  return o.empty() ? "no single component dominates" : o;
+}
+
+std::string attribute_difference(const ScenarioResult& fast, const ScenarioResult& slow)
+{
+  return "the step is " + fmt_time(slow.step_time - fast.step_time) + " longer: " +
+         differences_text(step_differences(fast, slow));
+}
+
+std::vector<std::string> plan_facts(const ScenarioResult& r)
+{
+  std::vector<std::string> facts;
   std::vector<std::pair<double, std::string>> comm(r.comm_time_by_kind.size());
   std::transform(r.comm_time_by_kind.begin(), r.comm_time_by_kind.end(), comm.begin(),
                  [](const auto& kv) { return std::make_pair(kv.second, kv.first); });
   std::stable_sort(comm.begin(), comm.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  o << r.plan << ": " << r.collectives << " collectives per GPU per step";
+  std::string colls = std::to_string(r.collectives) + " collectives per GPU per step";
   if (!comm.empty() && comm[0].first > 0)
-    o << ", most time in " << comm[0].second << " (" << fmt_time(comm[0].first) << ")";
+    colls += ", most time in " + comm[0].second + " (" + fmt_time(comm[0].first) + ")";
+  facts.push_back(colls);
   if (r.host_syncs)
-    o << "; " << r.host_syncs << " host synchronisations (all-to-all-v sizes) each draining the launch queue";
+    facts.push_back(std::to_string(r.host_syncs) +
+                    " host synchronisations (all-to-all-v sizes) each draining the launch queue");
   double link = 0;
   for (const auto& [c, b] : r.link_bytes)
     link += b;
@@ -178,22 +187,39 @@ static std::string why(const ScenarioResult& r)
     for (const auto& [c, b] : r.link_bytes)
       cls.push_back({b, c});
     std::stable_sort(cls.begin(), cls.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    o << "; " << fmt_bytes(link) << " over links (";
+    std::string f = fmt_bytes(link) + " over links (";
     for (size_t i = 0; i < cls.size(); i++)
-      o << (i ? ", " : "") << cls[i].second << " " << fmt_bytes(cls[i].first);
-    o << ")";
+      f += (i ? ", " : "") + cls[i].second + " " + fmt_bytes(cls[i].first);
+    facts.push_back(f + ")");
   }
   if (r.expert_imbalance > 1.05)
-    o << "; in each MoE layer the GPU with the most routed tokens spends " << fmt("%.2f", r.expert_imbalance)
-      << "x the mean time in expert GEMMs while the others wait (routing imbalance)";
+    facts.push_back("in each MoE layer the GPU with the most routed tokens spends " + fmt_value("%.2f", r.expert_imbalance) +
+                    "x the mean time in expert GEMMs while the others wait (routing imbalance)");
   if (r.pp > 1 && r.compute_imbalance > 1.05)
-    o << "; the busiest stage computes " << fmt("%.2f", r.compute_imbalance) << "x the mean (uneven stages)";
+    facts.push_back("the busiest stage computes " + fmt_value("%.2f", r.compute_imbalance) + "x the mean (uneven stages)");
   if (r.pp > 1)
-    o << "; each GPU idles " << fmt("%.0f%%", 100 * r.mean.idle / r.step_time)
-      << " of the step waiting for its pipeline stage: kept full by other requests across steps, the pipeline "
-         "would reach "
-      << fmt("%.0f", r.tok_s_pipelined) << " tok/s in aggregate, at the same per-user latency";
-  return o.str();
+    facts.push_back("each GPU idles " + fmt_value("%.0f%%", 100 * r.mean.idle / r.step_time) +
+                    " of the step waiting for its pipeline stage: kept full by other requests across steps, the "
+                    "pipeline would reach " +
+                    fmt_value("%.0f", r.tok_s_pipelined) + " tok/s in aggregate, at the same per-user latency");
+  return facts;
+}
+
+static std::string why(const ScenarioResult& r)
+{
+  std::string o = r.plan + ": ";
+  const std::vector<std::string> facts = plan_facts(r);
+  for (size_t i = 0; i < facts.size(); i++)
+    o += (i ? "; " : "") + facts[i];
+  return o;
+}
+
+std::string explain_plan(const ScenarioResult& r, const ScenarioResult& fastest)
+{
+  if (&r == &fastest)
+    return why(r) + ".";
+  return r.plan + " is " + fmt_value("%.2f", r.step_time / fastest.step_time) + "x slower: " +
+         attribute_difference(fastest, r) + ". " + why(r) + ".";
 }
 
 std::string render_explanation(const Study& study, const std::vector<ScenarioResult>& results)
@@ -213,10 +239,9 @@ std::string render_explanation(const Study& study, const std::vector<ScenarioRes
     std::stable_sort(rs.begin(), rs.end(), [](auto* a, auto* b) { return a->step_time < b->step_time; });
     const ScenarioResult& best = *rs.front();
     o << "  " << plat << ", batch " << batch << ": fastest " << best.plan << " at " << fmt_time(best.step_time)
-      << " per step.\n    " << why(best) << ".\n";
-    for (size_t i = 1; i < rs.size(); i++)
-      o << "    " << rs[i]->plan << " is " << fmt("%.2f", rs[i]->step_time / best.step_time) << "x slower: "
-        << attribute(best, *rs[i]) << ". " << why(*rs[i]) << ".\n";
+      << " per step.\n";
+    for (const ScenarioResult* r : rs)
+      o << "    " << explain_plan(*r, best) << "\n";
   }
   // The same plan and batch across platforms: what the interconnect changes.
   std::vector<std::pair<std::string, int>> pb;
@@ -243,7 +268,7 @@ std::string render_explanation(const Study& study, const std::vector<ScenarioRes
     header = true;
     o << "  " << plan << " at batch " << batch << ": " << fmt_time(slow->step_time) << " on " << slow->platform
       << " vs " << fmt_time(fast->step_time) << " on " << fast->platform << " ("
-      << fmt("%.2f", slow->step_time / fast->step_time) << "x); " << attribute(*fast, *slow) << ".\n";
+      << fmt_value("%.2f", slow->step_time / fast->step_time) << "x); " << attribute_difference(*fast, *slow) << ".\n";
   }
   bool ref_header = false;
   for (const Reference& ref : study.references) {
@@ -255,8 +280,8 @@ std::string render_explanation(const Study& study, const std::vector<ScenarioRes
       ref_header = true;
       const double ratio = r.tok_s_user / ref.tok_s;
       o << "  measured (" << ref.source << ") " << ref.plan << " on " << ref.platform << " at batch " << ref.batch
-        << ": " << fmt("%.3g", ref.tok_s) << " tok/s per user; simulated " << fmt("%.3g", r.tok_s_user) << " ("
-        << fmt("%.2f", ratio) << "x the measurement)";
+        << ": " << fmt_value("%.3g", ref.tok_s) << " tok/s per user; simulated " << fmt_value("%.3g", r.tok_s_user) << " ("
+        << fmt_value("%.2f", ratio) << "x the measurement)";
       if (ratio > 1.5) {
         // What the simulation does not contain: the time the measured step spent beyond the model.
         const double missing = 1.0 / ref.tok_s - r.step_time;
@@ -287,13 +312,13 @@ std::string render_csv(const std::vector<ScenarioResult>& results)
       link += b;
     o << r.plan << "," << r.platform << "," << r.gpus << "," << r.gpu_model << "," << to_string(r.phase) << ","
       << r.batch << "," << r.context << "," << r.prompt << "," << (r.cuda_graphs ? 1 : 0) << "," << (r.refused ? 1 : 0)
-      << "," << fmt("%.9g", r.step_time) << "," << fmt("%.6g", r.tok_s_user) << "," << fmt("%.6g", r.tok_s_total)
-      << "," << fmt("%.6g", r.tok_s_per_gpu) << "," << fmt("%.6g", r.tok_s_pipelined) << ","
-      << fmt("%.9g", r.mean.compute) << "," << fmt("%.9g", r.mean.comm)
-      << "," << fmt("%.9g", r.mean.host) << "," << fmt("%.9g", r.mean.idle) << "," << r.host_syncs << ","
-      << r.collectives << "," << r.kernels << "," << fmt("%.4f", r.compute_imbalance) << "," << fmt("%.0f", link)
-      << "," << fmt("%.0f", r.memory.weights) << "," << fmt("%.0f", r.memory.kv_cache) << ","
-      << fmt("%.0f", r.memory.activations) << "," << fmt("%.0f", r.memory_capacity) << "\n";
+      << "," << fmt_value("%.9g", r.step_time) << "," << fmt_value("%.6g", r.tok_s_user) << "," << fmt_value("%.6g", r.tok_s_total)
+      << "," << fmt_value("%.6g", r.tok_s_per_gpu) << "," << fmt_value("%.6g", r.tok_s_pipelined) << ","
+      << fmt_value("%.9g", r.mean.compute) << "," << fmt_value("%.9g", r.mean.comm)
+      << "," << fmt_value("%.9g", r.mean.host) << "," << fmt_value("%.9g", r.mean.idle) << "," << r.host_syncs << ","
+      << r.collectives << "," << r.kernels << "," << fmt_value("%.4f", r.compute_imbalance) << "," << fmt_value("%.0f", link)
+      << "," << fmt_value("%.0f", r.memory.weights) << "," << fmt_value("%.0f", r.memory.kv_cache) << ","
+      << fmt_value("%.0f", r.memory.activations) << "," << fmt_value("%.0f", r.memory_capacity) << "\n";
   }
   return o.str();
 }

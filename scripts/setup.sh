@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-study}
 case "$mode" in study | --test) ;; *) echo "usage: scripts/setup.sh [--test]" >&2; exit 2 ;; esac
-bash scripts/install-deps.sh
+if [ "$mode" = --test ]; then bash scripts/install-deps.sh --test; else bash scripts/install-deps.sh; fi
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$jobs"

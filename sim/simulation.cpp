@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <set>
 #include <sstream>
 
 namespace moesim {
@@ -27,6 +28,8 @@ struct CollState {
   std::vector<double> key;   // the flows, flattened: identical keys give identical isolated durations
   double replay = -1;        // >= 0: duration taken from the cache instead of simulating the flows
   bool measure = false;      // isolated and not cached yet: store the duration when done
+  std::map<std::string, double> class_bytes; // bytes over each link class (every member's flows)
+  bool traffic_recorded = false;             // the first member to finish writes its LinkTraffic
 };
 
 struct RankState {
@@ -155,6 +158,8 @@ private:
       ev.microbatch = op.microbatch;
       ev.name = op.name;
       ev.kind = op.kind;
+      ev.shape = op.shape;
+      ev.bytes = op.is_comm() ? op.comm_bytes : op.bytes;
       ev.ready = sg4::Engine::get_clock();
       const double launched = host_issue(r, op.id);
       if (launched > ev.ready)
@@ -274,13 +279,25 @@ private:
     sg4::Comm::wait_all(comms);
   }
 
-  void count_link_bytes(const Phases& phases)
+  // Bytes per link class that `phases` carry (a flow counts on every link it crosses), added to the
+  // step's totals.
+  std::map<std::string, double> count_link_bytes(const Phases& phases)
   {
+    std::map<std::string, double> by_class;
     for (const auto& flows : phases)
       for (const Flow& f : flows)
         if (f.bytes > 0)
           for (sg4::Link* l : p_.route(f.src, f.dst).links)
-            out_.link_bytes[p_.link_class(l)] += f.bytes;
+            by_class[p_.link_class(l)] += f.bytes;
+    for (const auto& [cls, b] : by_class)
+      out_.link_bytes[cls] += b;
+    return by_class;
+  }
+
+  void record_traffic(const std::map<std::string, double>& by_class, double start, double end)
+  {
+    for (const auto& [cls, b] : by_class)
+      out_.timeline.link_traffic.push_back({cls, start, end, b});
   }
 
   void collective(int r, const Op& op, TimelineEvent& ev)
@@ -309,7 +326,7 @@ private:
       c.arrived = n + 1; // planned
       out_.algorithms[std::string(to_string(op.kind)) + " " + to_string(c.choice.algo) + "/" +
                       (c.choice.calibrated ? "calibrated" : to_string(c.choice.proto))]++;
-      count_link_bytes(c.phases);
+      c.class_bytes = count_link_bytes(c.phases);
       if (cache_ok_ && n == s_.layout.world) {
         for (const auto& flows : c.phases) {
           for (const Flow& f : flows)
@@ -327,18 +344,22 @@ private:
       << " alpha=" << c.choice.alpha * 1e6 << "us";
     ev.detail = d.str();
     sg4::this_actor::sleep_for(c.choice.alpha);
+    const double flows_start = sg4::Engine::get_clock();
     if (c.replay >= 0) {
       sg4::this_actor::sleep_for(c.replay);
-      return;
+    } else {
+      for (size_t ph = 0; ph < c.phases.size(); ph++) {
+        run_flows(c.phases[ph], r);
+        c.barrier->wait(); // the phase (and with it the collective) ends on every member together
+      }
+      if (c.measure) {
+        durations_.emplace(c.key, sg4::Engine::get_clock() - flows_start);
+        c.measure = false;
+      }
     }
-    const double flows_start = sg4::Engine::get_clock();
-    for (size_t ph = 0; ph < c.phases.size(); ph++) {
-      run_flows(c.phases[ph], r);
-      c.barrier->wait(); // the phase (and with it the collective) ends on every member together
-    }
-    if (c.measure) {
-      durations_.emplace(c.key, sg4::Engine::get_clock() - flows_start);
-      c.measure = false;
+    if (!c.traffic_recorded) {
+      c.traffic_recorded = true;
+      record_traffic(c.class_bytes, flows_start, sg4::Engine::get_clock());
     }
   }
 
@@ -351,12 +372,16 @@ private:
       // platform's measured sendrecv curve.
       const CollChoice ch = choose(OpKind::send, 2, op.comm_bytes, p_.route(r, op.peer).bottleneck);
       sg4::this_actor::sleep_for(ch.alpha + p_.route(r, op.peer).latency);
+      std::map<std::string, double> by_class;
       for (sg4::Link* l : p_.route(r, op.peer).links)
-        out_.link_bytes[p_.link_class(l)] += op.comm_bytes;
+        by_class[p_.link_class(l)] += op.comm_bytes;
+      for (const auto& [cls, b] : by_class)
+        out_.link_bytes[cls] += b;
       sg4::CommPtr c = mb->put_init(&payload, std::max(std::round(op.comm_bytes * ch.wire_factor), 1.0));
       c->start();
       c->wait();
       ev.sync = c->get_start_time();
+      record_traffic(by_class, ev.sync, sg4::Engine::get_clock());
     } else {
       int* slot = nullptr; // must outlive the wait (notes trap 9)
       sg4::CommPtr c = mb->get_async<int>(&slot);
@@ -429,6 +454,17 @@ SimOutput Simulation::run(const Schedule& s)
   });
   for (const TimelineEvent& e : t.events)
     t.step_time = std::max(t.step_time, e.end);
+  std::stable_sort(t.link_traffic.begin(), t.link_traffic.end(), [](const LinkTraffic& a, const LinkTraffic& b) {
+    return a.start != b.start ? a.start < b.start : a.link_class < b.link_class;
+  });
+  // Capacity per class: every distinct link of a GPU-to-GPU route once, summed in route order.
+  std::set<const sg4::Link*> seen;
+  for (int a = 0; a < platform_->gpus(); a++)
+    for (int b = 0; b < platform_->gpus(); b++)
+      if (a != b)
+        for (const sg4::Link* l : platform_->route(a, b).links)
+          if (seen.insert(l).second)
+            t.link_capacity[platform_->link_class(l)] += l->get_bandwidth();
   size_t expected = 0;
   for (const RankSchedule& r : s.ranks)
     expected += r.ops.size();

@@ -1,5 +1,5 @@
 #include "topology/drawing.hpp"
-#include "topology/xml_escape.hpp"
+#include "core/xml_escape.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 #include "topology/xml_writer.hpp"
-#include "topology/xml_escape.hpp"
+#include "core/xml_escape.hpp"
 
 #include "topology/drawing.hpp"
 #include "topology/flows.hpp"

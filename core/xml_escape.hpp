@@ -1,4 +1,4 @@
-// Escaping text for XML attributes and SVG text, shared by the platform writer and the drawings.
+// Escaping text for XML attributes, SVG and HTML text, shared by the platform writer, the drawings and the HTML report.
 #pragma once
 #include <string>
 
