@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/eventhandler.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -148,8 +149,12 @@ double Fields::num(const std::string& key)
     return *v;
   char* end = nullptr;
   const double d = std::strtod(s.c_str(), &end);
-  const bool whole = !s.empty() && end == s.c_str() + s.size();
-  fail(key, quoted(s) + (whole && !std::isfinite(d) ? " is not a finite number" : " is not a number"),
+  std::string lower = s;
+  for (char& c : lower)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const bool yaml_special = lower == ".inf" || lower == "-.inf" || lower == "+.inf" || lower == ".nan"; // YAML's spellings
+  const bool non_finite = yaml_special || (!s.empty() && end == s.c_str() + s.size() && !std::isfinite(d));
+  fail(key, quoted(s) + (non_finite ? " is not a finite number" : " is not a number"),
        "write a plain number, e.g. `" + key + ": 4096`");
 }
 double Fields::num(const std::string& key, double dflt)
