@@ -134,6 +134,7 @@ void filter_study(Study& s, const std::vector<std::string>& plans, const std::ve
       if (b < 1)
         throw InputError("--batch", std::to_string(b), "batch must be at least 1", "pass a positive batch");
     s.batches = batches;
+    check_routing_work(s, "--batch");
   }
 }
 

@@ -93,6 +93,24 @@ static void override_dtypes(Fields& f, ModelDtypes& d)
   f.finish();
 }
 
+void check_routing_work(const Study& s, const std::string& where)
+{
+  if (s.routing.kind == RoutingKind::uniform)
+    return;
+  for (int b : s.batches) {
+    const double tokens = s.phase == Phase::decode ? b : double(b) * s.prompt;
+    const double draws = tokens * s.model.moe.top_k * s.model.moe.experts * s.model.moe_layer_count();
+    if (draws > limits::routing_draws)
+      throw InputError(where, "batch",
+                       "batch " + std::to_string(b) + " with " + std::string(s.routing.kind == RoutingKind::zipf ? "Zipf" : "sampled") + " routing draws " +
+                           number_text(tokens) + " tokens x top " + std::to_string(s.model.moe.top_k) + " of " +
+                           std::to_string(s.model.moe.experts) + " experts x " + std::to_string(s.model.moe_layer_count()) +
+                           " MoE layers = " + number_text(draws) + " steps, more than the " +
+                           number_text(limits::routing_draws) + " moesim takes per scenario",
+                       "use routing: {kind: uniform} (expected counts) or a smaller batch");
+  }
+}
+
 Study load_study_file(const std::string& path, const std::string& root)
 {
   YAML::Node doc = load_yaml_file(path);
@@ -243,6 +261,7 @@ Study load_study_file(const std::string& path, const std::string& root)
     }
   }
   f.finish();
+  check_routing_work(s, f.location(f.node("batch")));
   return s;
 }
 

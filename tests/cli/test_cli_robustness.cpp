@@ -216,6 +216,7 @@ TEST_CASE("an output path that is a folder is refused by every writer, and nothi
       quick + "--timeline " + dir,
       "run default --plan tp4 --platform nvswitch-4x-h200 --batch 1 --sweep link.nvlink.bandwidth=100GBps,200GBps --csv " + dir,
       "run default --plan tp4 --platform nvswitch-4x-h200 --batch 1 --sweep link.nvlink.bandwidth=100GBps,200GBps --svg " + dir,
+      quick + "--html " + dir,
       "schedule default --plan tp4 --batch 1 -o " + dir,
       "platform build nvswitch-2x-h100 -o " + dir,
       "platform show nvswitch-2x-h100 --svg " + dir,
@@ -403,6 +404,14 @@ TEST_CASE("huge inputs are refused within seconds, naming the limit", "[quick][c
                      write(d, "s.yaml", small_study("", "[tp2]", "nvswitch-2x-h100", (d / "m.yaml").string())).string());
   expect_one_line_error(layers);
   CHECK_THAT(layers.err, Contains("m.yaml:") && Contains("layers"));
+  // Zipf routing draws every token: 64 x 32768 prompt tokens x top 8 of 128 experts x 48 layers
+  // = 1.0e11 steps, above the 1e10 limit.
+  Run draws = shell("timeout 20 {moesim} run " +
+                    write(d, "z.yaml", "name: z\nmodel: qwen3-30b-a3b\nplatforms: [nvswitch-2x-h100]\nphase: prefill\n"
+                                       "batch: [64]\ncontext: 0\nprompt: 32768\nrouting: {kind: zipf, s: 1, seed: 1}\n"
+                                       "plans: [tp2]\n").string());
+  expect_one_line_error(draws);
+  CHECK_THAT(draws.err, Contains("z.yaml:5") && Contains("uniform"));
   // nccl-tests sizes.
   Run inf = shell("timeout 20 {moesim} nccl-tests --platform nvswitch-4x-h100 -b 8 -e inf");
   expect_one_line_error(inf);
