@@ -58,6 +58,8 @@ nlohmann::json timeline_to_json(const Timeline& t)
       je["shape"] = e.shape;
     if (e.bytes > 0)
       je["bytes"] = e.bytes;
+    if (e.fixed > 0)
+      je["fixed"] = e.fixed;
     ev.push_back(std::move(je));
   }
   j["events"] = std::move(ev);
@@ -123,7 +125,7 @@ Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
       if (!je.is_object())
         throw InputError(file, at, "not an object", "regenerate the file");
       known_keys(je, {"rank", "op", "stream", "layer", "microbatch", "name", "kind", "ready", "start", "sync", "end", "detail",
-                  "shape", "bytes"},
+                  "shape", "bytes", "fixed"},
                  file, at);
       TimelineEvent e;
       e.rank = je.at("rank").get<int>();
@@ -143,6 +145,9 @@ Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
       e.bytes = je.value("bytes", 0.0);
       if (!std::isfinite(e.bytes) || e.bytes < 0)
         throw InputError(file, at + "bytes", "not a finite, non-negative number of bytes", "regenerate the file");
+      e.fixed = je.value("fixed", 0.0);
+      if (!std::isfinite(e.fixed) || e.fixed < 0)
+        throw InputError(file, at + "fixed", "not a finite, non-negative time", "regenerate the file");
       if (e.rank < 0 || e.rank >= t.world || e.op < 0 || e.stream < 0 || e.layer < -1 || e.microbatch < 0)
         throw InputError(file, at + "rank", "rank " + std::to_string(e.rank) + ", op " + std::to_string(e.op) +
                                                 " is not an op of a rank below world " + std::to_string(t.world),
