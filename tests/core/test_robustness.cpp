@@ -2,6 +2,7 @@
 // survives weights that underflow, products of in-range sizes do not overflow, and outputs are
 // written all or nothing without replacing special files.
 #include "../temp_dir.hpp"
+#include "core/calibration.hpp"
 #include "core/error.hpp"
 #include "core/input_file.hpp"
 #include "core/model_loader.hpp"
@@ -9,9 +10,11 @@
 #include "core/output_files.hpp"
 #include "core/routing.hpp"
 #include "core/schedule_builder.hpp"
+#include "core/schedule_json.hpp"
 #include "core/yaml_reader.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -177,4 +180,21 @@ TEST_CASE("outputs: all or nothing, special files written in place, folders refu
   CHECK_THROWS_WITH(write_outputs({{d.file("f"), "--json", "F"}}), Contains("no process is reading"));
   CHECK(fs::is_fifo(d.file("f")));
   CHECK(entries(d.path) == 4); // a.json, b.csv, link, f
+}
+
+TEST_CASE("what fuzzing found: text for a calibration number, an unknown dtype in a schedule", "[quick][core][robust]")
+{
+  // Both escaped as yaml-cpp's and the dtype parser's own exceptions: "internal error", exit 1.
+  test::TempDir d("moesim_fuzz_found");
+  const std::string cal = d.write("c.yaml", "platform: x\nmeasured_on: y\nsource: z\ncollectives:\n  - op: all_reduce\n"
+                                            "    ranks: 2\n    points:\n      - [1024, 1.0e-5]\n      - [2048, 0.0O1]\n");
+  // The bad point is the file's 9th line.
+  CHECK_THROWS_MATCHES(load_calibration_file(cal), InputError, Catch::Matchers::Message(cal + ":9: wrong type: bad conversion (fix: write numbers where numbers go (see platforms/calibration/*.yaml))"));
+  // A schedule moesim wrote, with one dtype misspelt.
+  std::string text = slurp(MOESIM_SOURCE_DIR "/fuzz/corpus/schedule/tiny-tp2-decode.json");
+  REQUIRE_NOTHROW(schedule_from_json(nlohmann::json::parse(text), "s.json"));
+  const size_t at = text.find("\"bf16\"");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 6, "\"bf17\"");
+  CHECK_THROWS_WITH(schedule_from_json(nlohmann::json::parse(text), "s.json"), Contains("s.json") && Contains("unknown dtype 'bf17'"));
 }
