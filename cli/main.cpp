@@ -1,13 +1,15 @@
 // moesim command line. CLI11 lives here and nowhere else; SimGrid never sees argv (the engine is
 // created in scenario processes with a fixed argv), so --help is ours.
 #include "cli/platform_cmd.hpp"
-#include "cli/output_files.hpp"
 #include "cli/platform_files.hpp"
 #include "cli/scenario.hpp"
 #include "cli/sweep.hpp"
 #include "cli/tools.hpp"
 #include "cli/transfer_cmd.hpp"
 #include "core/error.hpp"
+#include "core/limits.hpp"
+#include "core/output_files.hpp"
+#include "core/temp_paths.hpp"
 #include "core/schedule_builder.hpp"
 #include "core/schedule_json.hpp"
 #include "report/html.hpp"
@@ -22,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -33,6 +36,52 @@ namespace fs = std::filesystem;
 using namespace moesim;
 
 namespace {
+
+// Prints an error as the one line the promise is: newlines (from a library's message) become spaces.
+void print_error(const char* kind, const std::string& message)
+{
+  std::string m = message;
+  for (char& c : m)
+    if (c == '\n' || c == '\r')
+      c = ' ';
+  std::fprintf(stderr, "moesim: %s: %s\n", kind, m.c_str());
+}
+
+// What each what-if edits, for "changes nothing: <what>".
+std::string what_it_needs(const std::string& key)
+{
+  if (key.rfind("link.", 0) == 0)
+    return "no " + key.substr(5, key.rfind('.') - 5) + " links";
+  if (key == "p2p_level")
+    return "P2P off";
+  return "no network"; // pxn, gpudirect, network.oversubscription
+}
+
+// The what-ifs that change nothing on some platforms of the run: key -> note. A what-if that
+// changes nothing on every platform is refused (it would be reported as applied).
+std::map<std::string, std::string> what_if_effects(const Study& s, PlatformFiles& files,
+                                                   const std::vector<Override>& overrides)
+{
+  std::map<std::string, std::vector<std::string>> none;
+  for (const std::string& p : s.platforms)
+    for (const std::string& k : files.get(p, overrides).no_effect)
+      none[k].push_back(files.get(p, overrides).name);
+  std::map<std::string, std::string> notes;
+  for (const Override& o : overrides) {
+    auto it = none.find(o.key);
+    if (it == none.end())
+      continue;
+    std::string names;
+    for (const std::string& n : it->second)
+      names += (names.empty() ? "" : ", ") + n;
+    const std::string flag = o.flag.empty() ? "--set" : o.flag;
+    if (it->second.size() == s.platforms.size())
+      throw InputError(flag, o.key, "changes nothing: " + what_it_needs(o.key) + " on " + names,
+                       "drop " + flag + " " + o.key + ", or pick a platform that has them (--platform)");
+    notes[o.key] = " (no effect on " + names + ": " + what_it_needs(o.key) + ")";
+  }
+  return notes;
+}
 
 std::string default_root()
 {
@@ -55,8 +104,12 @@ Study load_study(const std::string& name, const std::string& root)
 
 // Keeps only the plans / platforms / batches named on the command line.
 void filter_study(Study& s, const std::vector<std::string>& plans, const std::vector<std::string>& platforms,
-                  const std::vector<int>& batches)
+                  const std::vector<int>& batches, const std::string& root)
 {
+  for (const auto& [n, flag] : {std::pair{plans.size(), "--plan"}, {platforms.size(), "--platform"}, {batches.size(), "--batch"}})
+    if (n > static_cast<size_t>(limits::list))
+      throw InputError("command line", flag, std::to_string(n) + " values, more than the " + std::to_string(limits::list) +
+                                                 " one run takes", "split the run");
   if (!plans.empty()) {
     std::vector<Plan> keep;
     for (const std::string& name : plans) {
@@ -67,12 +120,20 @@ void filter_study(Study& s, const std::vector<std::string>& plans, const std::ve
       if (!found) {
         try {
           keep.push_back(Plan::parse(name));
+          keep.back().where = "--plan";
         } catch (const std::invalid_argument& e) {
           throw InputError("--plan", name, e.what(), "name a plan of the study or write one like tp4, ep4, tp2xep2");
         }
       }
     }
     s.plans = keep;
+  }
+  for (const std::string& p : platforms) {
+    try {
+      (void)resolve_platform_path(p, root);
+    } catch (const InputError& e) {
+      throw e.with_place("--platform", p);
+    }
   }
   if (!platforms.empty())
     s.platforms = platforms;
@@ -81,6 +142,7 @@ void filter_study(Study& s, const std::vector<std::string>& plans, const std::ve
       if (b < 1)
         throw InputError("--batch", std::to_string(b), "batch must be at least 1", "pass a positive batch");
     s.batches = batches;
+    check_routing_work(s, "--batch");
   }
 }
 
@@ -103,6 +165,7 @@ void apply_calibration_choice(std::vector<Scenario>& scenarios, const std::strin
 
 int main(int argc, char** argv)
 {
+  install_cleanup_handlers();
   CLI::App app{"moesim: discrete-event simulation of Mixture-of-Experts inference under TP, EP, PP, DP and hybrids.\n"
                "With no command, runs the default study (the seed's 480B MoE on a 4-GPU PCIe workstation vs NVLink)."};
   app.name("moesim");
@@ -118,7 +181,7 @@ int main(int argc, char** argv)
   std::vector<std::string> sets;
   std::string sweep_arg, svg_out;
   std::string calibration = "auto";
-  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int jobs = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, unsigned(limits::jobs)));
 
   CLI::App* run = app.add_subcommand("run", "simulate every plan x platform x batch of a study and report");
   run->add_option("study", study_name, "study name (workloads/studies/NAME.yaml) or path")->capture_default_str();
@@ -134,6 +197,7 @@ int main(int argc, char** argv)
         ->allow_extra_args(false)
         ->delimiter(',');
     c->add_option("--batch", batches, "only these batch sizes")
+        ->check(CLI::Range(1, limits::batch))
         ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
         ->allow_extra_args(false)
@@ -160,16 +224,16 @@ int main(int argc, char** argv)
     c->add_option("--svg", svg_out, "with --sweep: write the tok/s chart as SVG to FILE");
     c->footer("What-if keys for --set and --sweep (platforms given as topology YAML, platforms/*.yaml):\n" +
               override_keys_help());
-    c->add_option("-j,--jobs", jobs, "scenarios simulated at once (default: CPU count)")->check(CLI::PositiveNumber);
+    c->add_option("-j,--jobs", jobs, "scenarios simulated at once (default: CPU count)")->check(CLI::Range(1, limits::jobs));
   }
 
   CLI::App* sched = app.add_subcommand("schedule", "write the per-rank op DAG of one step as JSON");
   std::string sched_study, sched_plan, sched_platform, sched_out;
-  int sched_batch = 0;
+  int sched_batch = 0; // 0: the study's first
   sched->add_option("study", sched_study, "study name or path")->required();
   sched->add_option("--plan", sched_plan, "plan (name from the study or a spec like ep4)")->required();
   sched->add_option("--platform", sched_platform, "platform (default: the study's first)");
-  sched->add_option("--batch", sched_batch, "batch (default: the study's first)");
+  sched->add_option("--batch", sched_batch, "batch (default: the study's first)")->check(CLI::Range(1, limits::batch));
   sched->add_option("-o,--output", sched_out, "output file (- for stdout)")->required();
   sched->add_flag("--cuda-graphs", graphs, "schedule for CUDA-graph launch");
   sched->add_flag("--eager", eager, "schedule for eager launch");
@@ -198,8 +262,10 @@ int main(int argc, char** argv)
   try {
     app.parse(args);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) // --help, --version
+      return app.exit(e);
+    print_error("error", std::string("command line: ") + e.what() + " (fix: see moesim --help, or moesim COMMAND --help)");
+    return 2;
   }
 
   try {
@@ -229,10 +295,10 @@ int main(int argc, char** argv)
       return 0;
     }
     if (*sched) {
-      check_writable(sched_out, "--output");
+      check_output_paths({{sched_out, "--output"}});
       Study s = load_study(sched_study, root);
       filter_study(s, {sched_plan}, sched_platform.empty() ? std::vector<std::string>{} : std::vector{sched_platform},
-                   sched_batch ? std::vector{sched_batch} : std::vector<int>{});
+                   sched_batch ? std::vector{sched_batch} : std::vector<int>{}, root);
       if (graphs || eager)
         s.engine.cuda_graphs = graphs;
       s.platforms.resize(1);
@@ -250,13 +316,15 @@ int main(int argc, char** argv)
                                               std::to_string(st.batch) + " " + fit.refusal,
                          "use more GPUs, a plan that splits the model further, or a smaller batch or context");
       Schedule schedule = build_schedule(s.model, L, st, opt);
-      write_all({{sched_out, schedule_to_json(schedule).dump(1) + "\n"}});
+      write_outputs({{sched_out, "--output", schedule_to_json(schedule).dump(1) + "\n"}});
       return 0;
     }
     // run (also the default with no command)
-    for (const auto& [path, flag] : {std::pair{json_out, "--json"}, {csv_out, "--csv"}, {trace_out, "--trace"},
-                                     {timeline_out, "--timeline"}, {svg_out, "--svg"}, {html_out, "--html"}})
-      check_writable(path, flag);
+    check_output_paths({{json_out, "--json"}, {csv_out, "--csv"}, {trace_out, "--trace"}, {timeline_out, "--timeline"},
+                        {svg_out, "--svg"}, {html_out, "--html"}});
+    if (sets.size() > static_cast<size_t>(limits::list))
+      throw InputError("command line", "--set", std::to_string(sets.size()) + " what-ifs, more than the " +
+                                                    std::to_string(limits::list) + " one run takes", "split the run");
     std::vector<Override> overrides;
     for (const std::string& a : sets)
       overrides.push_back(parse_override(a, "--set"));
@@ -273,11 +341,27 @@ int main(int argc, char** argv)
       throw InputError("command line", "--svg", "draws a sweep's chart", "add --sweep key=v1,v2,...");
     }
     Study s = load_study(study_name, root);
-    filter_study(s, plans, platforms, batches);
+    filter_study(s, plans, platforms, batches, root);
     if (graphs || eager)
       s.engine.cuda_graphs = graphs;
     PlatformFiles pfiles(root);
+    const size_t per_run = s.platforms.size() * s.batches.size() * s.plans.size();
+    const size_t runs = sweep ? sweep->values.size() : 1;
+    if (per_run * runs > static_cast<size_t>(limits::scenarios))
+      throw InputError("command line", sweep ? "--sweep" : "--plan",
+                       std::to_string(per_run * runs) + " scenarios (" + std::to_string(s.platforms.size()) +
+                           " platforms x " + std::to_string(s.batches.size()) + " batch sizes x " +
+                           std::to_string(s.plans.size()) + " plans" +
+                           (sweep ? " x " + std::to_string(runs) + " values" : "") + "), more than the " +
+                           std::to_string(limits::scenarios) + " one run takes",
+                       "narrow it with --plan, --platform, --batch or fewer sweep values");
+    std::map<std::string, std::string> notes;
+    if (!sweep)
+      notes = what_if_effects(s, pfiles, overrides);
     if (sweep) {
+      std::vector<Override> first = overrides;
+      first.push_back(sweep->at(0)[0]);
+      notes = what_if_effects(s, pfiles, first);
       // Every value's scenarios in one batch of processes; the same scenario order for every value.
       std::vector<Scenario> all;
       size_t per = 0;
@@ -302,16 +386,18 @@ int main(int argc, char** argv)
                          "pass --allow-refused to show such points as refused");
       std::string fixed;
       for (const Override& o : overrides)
-        fixed += (fixed.empty() ? "what-if (--set): " : ", ") + o.key + "=" + o.value;
-      std::vector<PendingFile> files;
-      files.push_back({"-", (fixed.empty() ? "" : fixed + "\n") + render_sweep(s, *sweep, by)});
+        fixed += (fixed.empty() ? "what-if (--set): " : ", ") + o.key + "=" + o.value + notes[o.key];
+      if (notes.count(sweep->key))
+        fixed += (fixed.empty() ? "" : "; ") + std::string("--sweep ") + sweep->key + notes[sweep->key];
+      std::vector<OutputFile> files;
       if (!csv_out.empty())
-        files.push_back({csv_out, render_sweep_csv(s, *sweep, by)});
+        files.push_back({csv_out, "--csv", render_sweep_csv(s, *sweep, by)});
       if (!svg_out.empty())
-        files.push_back({svg_out, render_sweep_svg(s, *sweep, by)});
+        files.push_back({svg_out, "--svg", render_sweep_svg(s, *sweep, by)});
       if (!html_out.empty())
-        files.push_back({html_out, render_sweep_html(s, render_sweep(s, *sweep, by), render_sweep_svg(s, *sweep, by))});
-      write_all(files);
+        files.push_back({html_out, "--html", render_sweep_html(s, render_sweep(s, *sweep, by), render_sweep_svg(s, *sweep, by))});
+      files.push_back({"-", "", (fixed.empty() ? "" : fixed + "\n") + render_sweep(s, *sweep, by)});
+      write_outputs(files);
       return 0;
     }
     std::vector<Scenario> scenarios = expand_study(s, pfiles, overrides);
@@ -337,43 +423,43 @@ int main(int argc, char** argv)
                        "use more GPUs, a plan that splits the model further, a smaller batch or context, or pass "
                        "--allow-refused to list them as refused rows");
     attach_error_bands(results, load_bands(root));
-    std::vector<PendingFile> files;
+    std::vector<OutputFile> files;
     std::string what_if;
     for (const Override& o : overrides)
-      what_if += (what_if.empty() ? "what-if (--set): " : ", ") + o.key + "=" + o.value;
+      what_if += (what_if.empty() ? "what-if (--set): " : ", ") + o.key + "=" + o.value + notes[o.key];
     if (!what_if.empty())
       what_if += "\n\n";
-    files.push_back({"-", what_if + render_table(s, results) + render_explanation(s, results)});
     if (!json_out.empty())
-      files.push_back({json_out, render_json(s, results).dump(1) + "\n"});
+      files.push_back({json_out, "--json", render_json(s, results).dump(1) + "\n"});
     if (!csv_out.empty())
-      files.push_back({csv_out, render_csv(results)});
+      files.push_back({csv_out, "--csv", render_csv(results)});
     if (!trace_out.empty()) {
       std::vector<NamedTimeline> tl;
       for (const auto& o : outcomes)
         if (o.timeline)
           tl.push_back({o.result.key(), *o.timeline});
-      files.push_back({trace_out, chrome_trace(tl).dump() + "\n"});
+      files.push_back({trace_out, "--trace", chrome_trace(tl).dump() + "\n"});
     }
     if (!html_out.empty()) {
       std::vector<const Timeline*> tl;
       for (const auto& o : outcomes)
         tl.push_back(o.timeline ? &*o.timeline : nullptr);
-      files.push_back({html_out, render_html(s, results, tl)});
+      files.push_back({html_out, "--html", render_html(s, results, tl)});
     }
     if (!timeline_out.empty()) {
       if (!outcomes[0].timeline)
         throw InputError("command line", "--timeline", "the scenario was refused, so there is no timeline",
                          "pick a plan that fits");
-      files.push_back({timeline_out, timeline_to_json(*outcomes[0].timeline).dump(1) + "\n"});
+      files.push_back({timeline_out, "--timeline", timeline_to_json(*outcomes[0].timeline).dump(1) + "\n"});
     }
-    write_all(files);
+    files.push_back({"-", "", what_if + render_table(s, results) + render_explanation(s, results)});
+    write_outputs(files);
     return 0;
   } catch (const InputError& e) {
-    std::fprintf(stderr, "moesim: error: %s\n", e.what());
+    print_error("error", e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "moesim: internal error: %s\n", e.what());
+    print_error("internal error", e.what());
     return 1;
   }
 }

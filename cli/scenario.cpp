@@ -1,10 +1,12 @@
 #include "cli/scenario.hpp"
 
 #include "core/error.hpp"
+#include "core/temp_paths.hpp"
 #include "core/schedule_builder.hpp"
 #include "sim/simulation.hpp"
 
 #include <sys/wait.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <cmath>
@@ -31,10 +33,19 @@ std::vector<Scenario> expand_study(const Study& study, PlatformFiles& files, con
 
 Layout check_layout(const Study& study, const Scenario& sc, int gpus)
 {
+  // Blame where the plan was written (the study's line, or --plan).
+  const std::string where = sc.plan.where.empty() ? study.file : sc.plan.where;
+  // More microbatches than sequences leaves some empty. The default (one per stage) may (pp4 at
+  // batch 1 runs one microbatch); a count asked for beyond both is a mistake.
+  if (sc.plan.microbatches > std::max(sc.batch, sc.plan.pp))
+    throw InputError(where, "plans",
+                     "plan '" + sc.plan.name + "' splits batch " + std::to_string(sc.batch) + " into " +
+                         std::to_string(sc.plan.microbatches) + " microbatches, more than it has sequences",
+                     "use at most :mb" + std::to_string(std::max(sc.batch, sc.plan.pp)) + ", or a larger batch");
   try {
     return make_layout(sc.plan, study.model, gpus);
   } catch (const std::invalid_argument& e) {
-    throw InputError(study.file, "plans", std::string(e.what()) + " (platform " + sc.platform_name + ")",
+    throw InputError(where, "plans", std::string(e.what()) + " (platform " + sc.platform_name + ")",
                      "change the plan or the platform");
   }
 }
@@ -164,16 +175,26 @@ void child_main(const Study& study, const Scenario& sc, bool keep_timeline, cons
 std::vector<ScenarioOutcome> run_scenarios(const Study& study, const std::vector<Scenario>& scenarios, int jobs,
                                            bool keep_timelines)
 {
-  char tmpl[] = "/tmp/moesim.XXXXXX";
-  if (!mkdtemp(tmpl))
-    throw std::runtime_error(std::string("cannot create a temporary folder: ") + std::strerror(errno));
-  const fs::path dir = tmpl;
+  const TempDir tmp("moesim"); // removed on every way out, signals included (core/temp_paths.hpp)
+  const fs::path dir = tmp.path();
   auto out_path = [&](size_t i) { return (dir / ("scenario" + std::to_string(i) + ".json")).string(); };
   // Parse each calibration once, here: the forked scenarios inherit the parsed copy.
   for (const Scenario& sc : scenarios)
     if (const std::string cal = resolve_calibration(sc.platform_path, sc.calibration); !cal.empty())
       (void)cached_calibration(cal);
   std::map<pid_t, size_t> running;
+  // If this function throws while scenarios run, they are stopped, not orphaned.
+  struct Reaper {
+    std::map<pid_t, size_t>& running;
+    ~Reaper()
+    {
+      for (const auto& [pid, i] : running) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        unregister_child(pid);
+      }
+    }
+  } reaper{running};
   std::vector<int> status(scenarios.size(), 0);
   size_t next = 0;
   std::fflush(nullptr);
@@ -184,12 +205,16 @@ std::vector<ScenarioOutcome> run_scenarios(const Study& study, const std::vector
         throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
       if (pid == 0)
         child_main(study, scenarios[next], keep_timelines, out_path(next));
+      register_child(pid);
       running[pid] = next++;
     }
     int st = 0;
     pid_t done = waitpid(-1, &st, 0);
+    if (done < 0 && errno == EINTR)
+      continue;
     if (done < 0)
       throw std::runtime_error(std::string("waitpid failed: ") + std::strerror(errno));
+    unregister_child(done);
     if (auto it = running.find(done); it != running.end()) {
       status[it->second] = st;
       running.erase(it);
@@ -227,8 +252,6 @@ std::vector<ScenarioOutcome> run_scenarios(const Study& study, const std::vector
     if (j.contains("timeline"))
       outcomes[i].timeline = timeline_from_json(j["timeline"], out_path(i));
   }
-  std::error_code ec;
-  fs::remove_all(dir, ec);
   if (input_error)
     throw *input_error;
   if (!failure.empty())

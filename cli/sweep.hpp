@@ -15,7 +15,7 @@ namespace moesim {
 struct SweepSpec {
   std::string key;
   std::vector<std::string> values;
-  std::vector<Override> at(size_t i) const { return {{key, values.at(i)}}; }
+  std::vector<Override> at(size_t i) const { return {{key, values.at(i), "--sweep"}}; }
 };
 
 // "key=v1,v2,..." with at least two values; each is checked before anything runs.

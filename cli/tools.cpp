@@ -1,9 +1,12 @@
 #include "cli/tools.hpp"
 
-#include "cli/output_files.hpp"
 #include "cli/platform_files.hpp"
 #include "core/calibration.hpp"
 #include "core/error.hpp"
+#include "core/input_file.hpp"
+#include "core/limits.hpp"
+#include "core/numbers.hpp"
+#include "core/output_files.hpp"
 #include "core/nccl_tests.hpp"
 #include "core/op_fit.hpp"
 #include "core/study.hpp"
@@ -16,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -24,12 +28,10 @@ namespace moesim {
 
 static Timeline load_timeline(const std::string& path)
 {
-  std::ifstream in(path);
-  if (!in)
-    throw InputError(path, "", "file not found or unreadable", "check the path");
+  const std::string text = read_input_file(path, limits::json_bytes);
   nlohmann::json j;
   try {
-    in >> j;
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(path, "", std::string("malformed JSON: ") + e.what(),
                      "pass a timeline written by `moesim run --timeline` or `moesim-validate run`");
@@ -43,7 +45,7 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
   t.diff->add_option("predicted", t.predicted, "timeline JSON, e.g. from `moesim run --timeline`")->required();
   t.diff->add_option("measured", t.measured, "timeline JSON, e.g. from `moesim-validate run`")->required();
   t.diff->add_option("--json", t.json_out, "also write the comparison as JSON to FILE");
-  t.diff->add_option("--top", t.top, "how many op families to list as largest contributors")->check(CLI::PositiveNumber);
+  t.diff->add_option("--top", t.top, "how many op families to list as largest contributors")->check(CLI::Range(1, 1000000));
   t.diff->fallthrough();
 
   t.nccl = app.add_subcommand("nccl-tests", "simulate an nccl-tests run and print its table (size, time, algbw, busbw)");
@@ -52,7 +54,7 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
   t.nccl->add_option("-b,--minbytes", t.min_bytes, "smallest size (K, M, G suffixes)")->capture_default_str();
   t.nccl->add_option("-e,--maxbytes", t.max_bytes, "largest size")->capture_default_str();
   t.nccl->add_option("-f,--stepfactor", t.factor, "size multiplier")->capture_default_str();
-  t.nccl->add_option("-g,--ngpus", t.gpus, "GPUs taking part (default: all of the platform's)");
+  t.nccl->add_option("-g,--ngpus", t.gpus, "GPUs taking part (default: all of the platform's)")->check(CLI::Range(2, limits::gpus));
   t.nccl->add_option("--calibration", t.calibration,
                      "calibration YAML; 'auto' = platforms/calibration/<platform>.yaml if it exists, 'none' (or '') = none")
       ->capture_default_str();
@@ -83,18 +85,16 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
 
 double parse_size(const std::string& s, const std::string& flag)
 {
-  size_t pos = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &pos);
-  } catch (const std::exception&) {
-    pos = 0;
-  }
-  std::string unit = s.substr(pos);
-  double mul = unit.empty() ? 1 : unit == "K" ? 1024.0 : unit == "M" ? 1048576.0 : unit == "G" ? 1073741824.0 : -1;
-  if (pos == 0 || mul < 0 || !(v > 0))
+  const size_t digits = s.find_last_of("0123456789.") == std::string::npos ? 0 : s.find_last_of("0123456789.") + 1;
+  const std::string unit = s.substr(digits);
+  const double mul = unit.empty() ? 1 : unit == "K" ? 1024.0 : unit == "M" ? 1048576.0 : unit == "G" ? 1073741824.0 : -1;
+  const std::optional<double> v = parse_number(s.substr(0, digits));
+  if (!v || mul < 0 || !(*v > 0))
     throw InputError("command line", flag, "cannot read size '" + s + "'", "write e.g. 8, 64K, 256M or 1G");
-  return v * mul;
+  if (!(*v * mul <= limits::nccl_tests_bytes))
+    throw InputError("command line", flag, "size '" + s + "' is more than 1 TiB, the largest moesim simulates",
+                     "pass at most 1024G");
+  return *v * mul;
 }
 
 namespace {
@@ -122,7 +122,7 @@ std::vector<NcclTestsTableRow> simulate_nccl_tests(const ToolCommands& t, OpKind
   if (g < 2 || g > world)
     throw InputError(plat, "-g", "needs between 2 and " + std::to_string(world) + " GPUs, got " + std::to_string(g),
                      "pass -g with at most the platform's GPU count");
-  if (!(t.factor > 1))
+  if (!(t.factor > 1) || !std::isfinite(t.factor))
     throw InputError("command line", "-f", "the step factor must be above 1", "pass e.g. -f 2");
   Schedule s;
   s.layout.world = world;
@@ -140,6 +140,12 @@ std::vector<NcclTestsTableRow> simulate_nccl_tests(const ToolCommands& t, OpKind
   const double lo = parse_size(t.min_bytes, "-b"), hi = parse_size(t.max_bytes, "-e");
   if (lo > hi)
     throw InputError("command line", "-b", "larger than -e", "pass -b <= -e");
+  // Counted before anything is allocated: -b 8 -e 256M -f 1.0000001 would be 173 million sizes.
+  if (const double sizes = std::floor(std::log(hi / lo) / std::log(t.factor)) + 1; !(sizes <= limits::nccl_tests_sizes))
+    throw InputError("command line", "-f", "-b " + t.min_bytes + " to -e " + t.max_bytes + " by -f " + number_text(t.factor) +
+                                               " is " + number_text(sizes) + " sizes, more than the " +
+                                               std::to_string(limits::nccl_tests_sizes) + " one run simulates",
+                     "pass a larger -f or a narrower -b .. -e");
   for (double size = lo; size <= hi * (1 + 1e-12); size *= t.factor) {
     // nccl-tests rounds the size down to whole elements per rank (bf16: 2 bytes).
     const double per = std::floor(size / (2.0 * g)) * 2.0 * g;
@@ -204,15 +210,14 @@ std::vector<NcclTestsTableRow> simulate_nccl_tests(const ToolCommands& t, OpKind
 bool run_tool_commands(const ToolCommands& t)
 {
   if (t.diff && *t.diff) {
+    check_output_paths({{t.json_out, "--json"}});
     const Timeline p = load_timeline(t.predicted), m = load_timeline(t.measured);
     const TimelineDiff d = diff_timelines(p, m, t.measured, t.top);
-    std::cout << render_diff(d, p, m);
-    if (!t.json_out.empty()) {
-      std::ofstream o(t.json_out);
-      o << diff_to_json(d).dump(1) << "\n";
-      if (!o)
-        throw InputError(t.json_out, "--json", "cannot write", "check the folder exists and is writable");
-    }
+    std::vector<OutputFile> out;
+    if (!t.json_out.empty())
+      out.push_back({t.json_out, "--json", diff_to_json(d).dump(1) + "\n"});
+    out.push_back({"-", "", render_diff(d, p, m)});
+    write_outputs(out);
     return true;
   }
   if (t.nccl && *t.nccl) {
@@ -239,6 +244,7 @@ bool run_tool_commands(const ToolCommands& t)
     return true;
   }
   if (t.calibrate && *t.calibrate) {
+    check_output_paths({{t.cal_out, "-o"}});
     Calibration c;
     c.platform = t.cal_platform;
     if (t.logs.empty() && t.kernel_benches.empty() && t.op_benches.empty())
@@ -247,9 +253,9 @@ bool run_tool_commands(const ToolCommands& t)
     if (t.op_benches.empty() && (!t.hold_out.empty() || !t.exclude_models.empty() || !t.fit_report.empty()))
       throw InputError("command line", "--op-bench", "--hold-out, --exclude-model and --fit-report need records",
                        "add --op-bench JSON...");
-    check_writable(t.cal_out, "--output");
+    check_output_path(t.cal_out, "--output");
     if (!t.fit_report.empty())
-      check_writable(t.fit_report, "--fit-report");
+      check_output_path(t.fit_report, "--fit-report");
     c.source = "moesim calibrate";
     if (!t.logs.empty())
       c.source += " --nccl-tests";
@@ -274,12 +280,7 @@ bool run_tool_commands(const ToolCommands& t)
     if (!t.kernel_benches.empty())
       c.source += " --bench-kernels";
     for (const std::string& path : t.kernel_benches) {
-      std::ifstream in(path);
-      if (!in)
-        throw InputError(path, "--bench-kernels", "file not found or unreadable", "check the path");
-      std::stringstream text;
-      text << in.rdbuf();
-      add_kernel_bench(c, text.str(), path);
+      add_kernel_bench(c, read_input_file(path, limits::json_bytes, "--bench-kernels"), path);
       c.source += " " + std::filesystem::path(path).filename().string();
     }
     std::string report;
@@ -306,14 +307,15 @@ bool run_tool_commands(const ToolCommands& t)
     }
     if (!t.cal_measured_on.empty())
       c.measured_on = t.cal_measured_on;
-    std::vector<PendingFile> files = {{t.cal_out, calibration_to_yaml(c)}};
+    std::vector<OutputFile> files = {{t.cal_out, "-o", calibration_to_yaml(c)}};
     if (!t.fit_report.empty())
-      files.push_back({t.fit_report, report});
-    write_all(files);
-
-    std::cout << "wrote " << t.cal_out << ": " << c.collectives.size() << " collective curves, " << c.kernels.size()
-              << " kernel tables, " << c.op_models.models.size() << " op models" << (c.host.empty() ? "" : ", host costs")
-              << "\n";
+      files.push_back({t.fit_report, "--fit-report", report});
+    std::ostringstream said;
+    said << "wrote " << t.cal_out << ": " << c.collectives.size() << " collective curves, " << c.kernels.size()
+         << " kernel tables, " << c.op_models.models.size() << " op models" << (c.host.empty() ? "" : ", host costs")
+         << "\n";
+    files.push_back({"-", "", said.str()});
+    write_outputs(files);
     return true;
   }
   return false;

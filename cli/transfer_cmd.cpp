@@ -1,6 +1,6 @@
 #include "cli/transfer_cmd.hpp"
 
-#include "cli/output_files.hpp"
+#include "core/output_files.hpp"
 #include "core/error.hpp"
 #include "core/op_bench.hpp"
 #include "core/transfer_check.hpp"
@@ -86,8 +86,8 @@ bool run_transfer_command(const TransferCommand& t, const std::string& root)
     throw InputError("command line", "--md", "needs --measured", "pass the target's measured records with --measured");
   if (t.output.empty() && t.measured.empty())
     throw InputError("command line", "transfer", "nothing to do", "pass -o FILE for predicted records, --measured FILE to compare, or both");
-  check_writable(t.output, "--output");
-  check_writable(t.md, "--md");
+  check_output_path(t.output, "--output");
+  check_output_path(t.md, "--md");
   const GpuCatalog cat = load_gpu_catalog((fs::path(root) / "platforms" / "gpus.yaml").string());
   const OpBench source = read_op_bench_file(t.source);
   const std::optional<OpBench> measured =
@@ -139,12 +139,12 @@ bool run_transfer_command(const TransferCommand& t, const std::string& root)
       table = render_transfer_markdown(tab);
     }
   }
-  std::vector<PendingFile> files;
+  std::vector<OutputFile> files;
   if (!t.output.empty())
-    files.push_back({t.output, predicted});
+    files.push_back({t.output, "--output", predicted});
   if (measured)
-    files.push_back({t.md.empty() ? "-" : t.md, table});
-  write_all(files);
+    files.push_back({t.md.empty() ? "-" : t.md, t.md.empty() ? "" : "--md", table});
+  write_outputs(files);
   return true;
 }
 

@@ -173,9 +173,23 @@ const CollectiveCurve* Calibration::find(OpKind kind, int ranks) const
   return nullptr;
 }
 
+static Calibration parse_calibration(const std::string& path, const YAML::Node& root);
+
 Calibration load_calibration_file(const std::string& path)
 {
-  YAML::Node root = load_yaml_file(path);
+  const YAML::Node root = load_yaml_file(path);
+  try {
+    return parse_calibration(path, root);
+  } catch (const YAML::Exception& e) {
+    // A value that is not what its key holds (text where a number goes): yaml-cpp's conversion
+    // error, with the line it points at.
+    throw InputError(path + ":" + std::to_string(e.mark.line + 1), "", "wrong type: " + e.msg,
+                     "write numbers where numbers go (see platforms/calibration/*.yaml)");
+  }
+}
+
+static Calibration parse_calibration(const std::string& path, const YAML::Node& root)
+{
   Fields f(path, root, "");
   Calibration c;
   c.platform = f.str("platform");

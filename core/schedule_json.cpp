@@ -107,6 +107,9 @@ Schedule schedule_from_json(const json& j, const std::string& file)
   } catch (const json::exception& e) {
     // A whole section missing or of the wrong type (the per-key checks cover the rest).
     throw InputError(file, "", std::string("malformed schedule: ") + e.what(), "regenerate it with `moesim schedule`");
+  } catch (const std::invalid_argument& e) {
+    // A name the core's parsers refuse (an unknown dtype or op kind); the message lists the accepted ones.
+    throw InputError(file, "", std::string("malformed schedule: ") + e.what(), "regenerate it with `moesim schedule`");
   }
 }
 

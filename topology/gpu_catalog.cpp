@@ -47,8 +47,9 @@ GpuModel parse_gpu_model(Fields& f, const std::string& key)
       const std::string k = to_string(d);
       if (d == Dtype::bf16 || tf.has(k)) {
         const double v = tf.num(k);
-        if (!(v > 0))
-          tf.fail(k, "must be positive", "write dense TFLOPS without sparsity, or leave the dtype out if the GPU lacks it");
+        if (!(v > 0 && v <= 1e8))
+          tf.fail(k, "must be above 0 and at most 1e+08 TFLOPS",
+                  "write dense TFLOPS without sparsity, or leave the dtype out if the GPU lacks it");
         g.flops[d] = {v, "Tf"};
       } else {
         tf.maybe(k);
