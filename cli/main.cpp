@@ -4,7 +4,11 @@
 #include "cli/model_cmd.hpp"
 #include "cli/platform_cmd.hpp"
 #include "cli/tools.hpp"
+#include "cli/transfer_cmd.hpp"
 #include "core/error.hpp"
+#include "core/error_bands.hpp"
+#include "core/limits.hpp"
+#include "core/output_files.hpp"
 #include "core/schedule_json.hpp"
 #include "core/version.hpp"
 #include "pipeline/data_root.hpp"
@@ -23,6 +27,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -31,58 +36,64 @@ using namespace moesim;
 
 namespace {
 
-// Output files are written only once everything has succeeded, each through a temporary name.
-struct PendingFile {
-  std::string path;
-  std::string content;
-};
-
-void check_writable(const std::string& path, const std::string& flag)
+// Prints an error as the one line the promise is: newlines (from a library's message) become spaces.
+void print_error(const char* kind, const std::string& message)
 {
-  if (path.empty() || path == "-")
-    return;
-  if (fs::is_directory(path))
-    throw InputError(path, flag, "is a folder", "name a file, e.g. " + (fs::path(path) / "out").string());
-  fs::path dir = fs::path(path).parent_path();
-  if (!dir.empty() && !fs::is_directory(dir))
-    throw InputError(path, flag, "folder " + dir.string() + " does not exist", "create it or write elsewhere");
+  std::string m = message;
+  for (char& c : m)
+    if (c == '\n' || c == '\r')
+      c = ' ';
+  std::fprintf(stderr, "moesim: %s: %s\n", kind, m.c_str());
 }
 
-// Every file through a temporary name first; only when all are written are they renamed into place
-// and stdout printed, so a file that cannot be written leaves nothing behind.
-void write_all(const std::vector<PendingFile>& files)
+// What each what-if edits, for "changes nothing: <what>".
+std::string what_it_needs(const std::string& key)
 {
-  std::vector<std::string> tmps;
-  auto drop = [&] {
-    std::error_code ec;
-    for (const std::string& t : tmps)
-      fs::remove(t, ec);
-  };
-  for (const PendingFile& f : files) {
-    if (f.path == "-")
+  if (key.rfind("link.", 0) == 0)
+    return "no " + key.substr(5, key.rfind('.') - 5) + " links";
+  if (key == "p2p_level")
+    return "P2P off";
+  return "no network"; // pxn, gpudirect, network.oversubscription
+}
+
+// The what-ifs that change nothing on some platforms of the run: key -> note. A what-if that
+// changes nothing on every platform is refused (it would be reported as applied).
+std::map<std::string, std::string> what_if_effects(const Study& s, PlatformFiles& files,
+                                                   const std::vector<Override>& overrides)
+{
+  std::map<std::string, std::vector<std::string>> none;
+  for (const std::string& p : s.platforms)
+    for (const std::string& k : files.get(p, overrides).no_effect)
+      none[k].push_back(files.get(p, overrides).name);
+  std::map<std::string, std::string> notes;
+  for (const Override& o : overrides) {
+    auto it = none.find(o.key);
+    if (it == none.end())
       continue;
-    tmps.push_back(f.path + ".tmp");
-    std::ofstream o(tmps.back(), std::ios::binary);
-    o << f.content;
-    o.close();
-    if (!o) {
-      drop();
-      throw InputError(f.path, "", "cannot write", "check the folder exists and is writable");
-    }
+    std::string names;
+    for (const std::string& n : it->second)
+      names += (names.empty() ? "" : ", ") + n;
+    const std::string flag = o.flag.empty() ? "--set" : o.flag;
+    if (it->second.size() == s.platforms.size())
+      throw InputError(flag, o.key, "changes nothing: " + what_it_needs(o.key) + " on " + names,
+                       "drop " + flag + " " + o.key + ", or pick a platform that has them (--platform)");
+    notes[o.key] = " (no effect on " + names + ": " + what_it_needs(o.key) + ")";
   }
-  size_t k = 0;
-  for (const PendingFile& f : files)
-    if (f.path != "-")
-      fs::rename(tmps[k++], f.path);
-  for (const PendingFile& f : files)
-    if (f.path == "-")
-      std::cout << f.content;
+  return notes;
+}
+
+// The validated error bands (validate/results/error-bands.yaml under the root; none without it).
+ErrorBands load_bands(const std::string& root)
+{
+  const fs::path p = fs::path(root) / "validate" / "results" / "error-bands.yaml";
+  return fs::exists(p) ? load_error_bands(p.string()) : ErrorBands{};
 }
 
 } // namespace
 
 int main(int argc, char** argv)
 {
+  install_cleanup_handlers();
   CLI::App app{"moesim: discrete-event simulation of Mixture-of-Experts inference under TP, EP, PP, DP and hybrids.\n"
                "With no command, runs the default study (the seed's 480B MoE on a 4-GPU PCIe workstation vs NVLink)."};
   app.name("moesim");
@@ -96,7 +107,7 @@ int main(int argc, char** argv)
   std::string json_out, csv_out, trace_out, timeline_out, html_out;
   bool graphs = false, eager = false, allow_refused = false;
   std::string sweep_arg, svg_out;
-  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int jobs = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, unsigned(limits::jobs)));
 
   CLI::App* run = app.add_subcommand("run", "simulate every plan x platform x batch of a study and report");
   run->add_option("study", request.study, "study name (workloads/studies/NAME.yaml) or path")->capture_default_str();
@@ -106,7 +117,7 @@ int main(int argc, char** argv)
   sched->add_option("study", request.study, "study name or path")->required();
   sched->add_option("--plan", sched_plan, "plan (name from the study or a spec like ep4)")->required();
   sched->add_option("--platform", sched_platform, "platform (default: the study's first)");
-  sched->add_option("--batch", sched_batch, "batch (default: the study's first)");
+  sched->add_option("--batch", sched_batch, "batch (default: the study's first)")->check(CLI::Range(1, limits::batch));
   sched->add_option("-o,--output", sched_out, "output file (- for stdout)")->required();
   for (CLI::App* c : {run, sched}) {
     c->add_flag("--cuda-graphs", graphs, "launch each step as one CUDA graph (overrides the study)");
@@ -158,6 +169,8 @@ int main(int argc, char** argv)
   add_platform_commands(app, platform_cmds);
   ModelCommands model_cmds;
   add_model_commands(app, model_cmds);
+  TransferCommand transfer_cmd;
+  add_transfer_command(app, transfer_cmd);
 
   run->fallthrough();
   sched->fallthrough();
@@ -175,8 +188,10 @@ int main(int argc, char** argv)
   try {
     app.parse(args);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) // --help, --version
+      return app.exit(e);
+    print_error("error", std::string("command line: ") + e.what() + " (fix: see moesim --help, or moesim COMMAND --help)");
+    return 2;
   }
 
   try {
@@ -194,6 +209,8 @@ int main(int argc, char** argv)
       run_platform_commands(platform_cmds, root());
       return 0;
     }
+    if (run_transfer_command(transfer_cmd, root()))
+      return 0;
     if (*list) {
       const DataListing l = list_data(root());
       for (const auto& [what, names] : {std::pair{"workloads/models", &l.models}, std::pair{"platforms", &l.platforms},
@@ -207,20 +224,19 @@ int main(int argc, char** argv)
     }
     request.root = root();
     if (*sched) {
-      check_writable(sched_out, "--output");
+      check_output_paths({{sched_out, "--output"}});
       request.plans = {sched_plan};
       if (!sched_platform.empty())
         request.platforms = {sched_platform};
       if (sched_batch)
         request.batches = {sched_batch};
       const Schedule schedule = schedule_of(prepare_study(request));
-      write_all({{sched_out, schedule_to_json(schedule).dump(1) + "\n"}});
+      write_outputs({{sched_out, "--output", schedule_to_json(schedule).dump(1) + "\n"}});
       return 0;
     }
     // run (also the default with no command)
-    for (const auto& [path, flag] : {std::pair{json_out, "--json"}, {csv_out, "--csv"}, {trace_out, "--trace"},
-                                     {timeline_out, "--timeline"}, {svg_out, "--svg"}, {html_out, "--html"}})
-      check_writable(path, flag);
+    check_output_paths({{json_out, "--json"}, {csv_out, "--csv"}, {trace_out, "--trace"}, {timeline_out, "--timeline"},
+                        {svg_out, "--svg"}, {html_out, "--html"}});
     std::optional<SweepSpec> sweep;
     if (!sweep_arg.empty()) {
       sweep = parse_sweep(sweep_arg);
@@ -236,16 +252,16 @@ int main(int argc, char** argv)
         prepared.what_if.empty() ? "" : "what-if (--set): " + prepared.what_if.describe() + "\n";
     if (sweep) {
       const SweepRun r = run_sweep(prepared, *sweep, jobs, allow_refused);
-      std::vector<PendingFile> files;
-      files.push_back({"-", what_if + render_sweep(s, *sweep, r.by_value)});
+      std::vector<OutputFile> files;
+      files.push_back({"-", "", what_if + render_sweep(s, *sweep, r.by_value)});
       if (!csv_out.empty())
-        files.push_back({csv_out, render_sweep_csv(s, *sweep, r.by_value)});
+        files.push_back({csv_out, "--csv", render_sweep_csv(s, *sweep, r.by_value)});
       if (!svg_out.empty())
-        files.push_back({svg_out, render_sweep_svg(s, *sweep, r.by_value)});
+        files.push_back({svg_out, "--svg", render_sweep_svg(s, *sweep, r.by_value)});
       if (!html_out.empty())
-        files.push_back({html_out, render_sweep_html(s, render_sweep(s, *sweep, r.by_value),
+        files.push_back({html_out, "--html", render_sweep_html(s, render_sweep(s, *sweep, r.by_value),
                                                      render_sweep_svg(s, *sweep, r.by_value))});
-      write_all(files);
+      write_outputs(files);
       return 0;
     }
     if (!timeline_out.empty()) {
@@ -257,40 +273,41 @@ int main(int argc, char** argv)
     }
     const bool keep = !trace_out.empty() || !timeline_out.empty() || !html_out.empty();
     const StudyRun r = run_study(prepared, jobs, keep);
-    const std::vector<ScenarioResult> results = r.results();
+    std::vector<ScenarioResult> results = r.results();
     check_refusals(s, results, allow_refused);
-    std::vector<PendingFile> files;
-    files.push_back({"-", (what_if.empty() ? "" : what_if + "\n") + render_table(s, results) + render_explanation(s, results)});
+    attach_error_bands(results, load_bands(request.root));
+    std::vector<OutputFile> files;
     if (!json_out.empty())
-      files.push_back({json_out, render_json(s, results).dump(1) + "\n"});
+      files.push_back({json_out, "--json", render_json(s, results).dump(1) + "\n"});
     if (!csv_out.empty())
-      files.push_back({csv_out, render_csv(results)});
+      files.push_back({csv_out, "--csv", render_csv(results)});
     if (!trace_out.empty()) {
       std::vector<NamedTimeline> tl;
       for (const auto& o : r.outcomes)
         if (o.timeline)
           tl.push_back({o.result.key(), *o.timeline});
-      files.push_back({trace_out, chrome_trace(tl).dump() + "\n"});
+      files.push_back({trace_out, "--trace", chrome_trace(tl).dump() + "\n"});
     }
     if (!html_out.empty()) {
       std::vector<const Timeline*> tl;
       for (const auto& o : r.outcomes)
         tl.push_back(o.timeline ? &*o.timeline : nullptr);
-      files.push_back({html_out, render_html(s, results, tl)});
+      files.push_back({html_out, "--html", render_html(s, results, tl)});
     }
     if (!timeline_out.empty()) {
       if (!r.outcomes[0].timeline)
         throw InputError("command line", "--timeline", "the scenario was refused, so there is no timeline",
                          "pick a plan that fits");
-      files.push_back({timeline_out, timeline_to_json(*r.outcomes[0].timeline).dump(1) + "\n"});
+      files.push_back({timeline_out, "--timeline", timeline_to_json(*r.outcomes[0].timeline).dump(1) + "\n"});
     }
-    write_all(files);
+    files.push_back({"-", "", (what_if.empty() ? "" : what_if + "\n") + render_table(s, results) + render_explanation(s, results)});
+    write_outputs(files);
     return 0;
   } catch (const InputError& e) {
-    std::fprintf(stderr, "moesim: error: %s\n", e.what());
+    print_error("error", e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "moesim: internal error: %s\n", e.what());
+    print_error("internal error", e.what());
     return 1;
   }
 }

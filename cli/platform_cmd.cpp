@@ -2,6 +2,8 @@
 
 #include "pipeline/platform_files.hpp"
 #include "core/error.hpp"
+#include "core/limits.hpp"
+#include "core/output_files.hpp"
 #include "topology/drawing.hpp"
 #include "topology/show.hpp"
 #include "topology/xml_writer.hpp"
@@ -30,49 +32,31 @@ void add_platform_commands(CLI::App& app, PlatformCommands& p)
         ->allow_extra_args(false);
 }
 
-static void write_file(const std::string& path, const std::string& content, const std::string& flag)
-{
-  if (path == "-") {
-    std::cout << content;
-    return;
-  }
-  const fs::path dir = fs::path(path).parent_path();
-  if (!dir.empty() && !fs::is_directory(dir))
-    throw InputError(path, flag, "folder " + dir.string() + " does not exist", "create it or write elsewhere");
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream o(tmp, std::ios::binary);
-    o << content;
-    if (!o)
-      throw InputError(path, flag, "cannot write", "check the folder is writable");
-  }
-  fs::rename(tmp, path);
-}
-
 bool run_platform_commands(const PlatformCommands& p, const std::string& root)
 {
   if (!p.platform || !*p.platform)
     return false;
+  if (p.sets.size() > static_cast<size_t>(limits::list))
+    throw InputError("command line", "--set", "more than " + std::to_string(limits::list) + " what-ifs", "give fewer");
   std::vector<Override> overrides;
   for (const std::string& s : p.sets)
     overrides.push_back(parse_override(s, "--set"));
-  for (const auto& [path, flag] : {std::pair{p.output, "--output"}, {p.svg, "--svg"}})
-    if (!path.empty() && path != "-") {
-      const fs::path dir = fs::path(path).parent_path();
-      if (!dir.empty() && !fs::is_directory(dir))
-        throw InputError(path, flag, "folder " + dir.string() + " does not exist", "create it or write elsewhere");
-    }
+  check_output_paths({{p.output, "--output"}, {p.svg, "--svg"}});
   PlatformFiles files(root);
-  const RoutedTopology rt = files.routed(p.topology, overrides);
+  std::vector<std::string> no_effect;
+  const RoutedTopology rt = files.routed(p.topology, overrides, "--set", &no_effect);
+  if (!no_effect.empty())
+    throw InputError("--set", no_effect.front(), "changes nothing: " + rt.topo.file + " has nothing it edits",
+                     "drop --set " + no_effect.front());
   if (*p.build) {
-    write_file(p.output, platform_xml(rt), "--output");
+    write_outputs({{p.output, "--output", platform_xml(rt)}});
     return true;
   }
-  const std::string text = show_topology(rt);
-  const std::string svg = p.svg.empty() ? "" : draw_svg(rt);
+  std::vector<OutputFile> out;
   if (!p.svg.empty())
-    write_file(p.svg, svg, "--svg");
-  std::cout << text;
+    out.push_back({p.svg, "--svg", draw_svg(rt)});
+  out.push_back({"-", "", show_topology(rt)});
+  write_outputs(out);
   return true;
 }
 

@@ -1,12 +1,17 @@
 #include "cli/tools.hpp"
 
 #include "core/error.hpp"
+#include "core/input_file.hpp"
+#include "core/limits.hpp"
+#include "core/numbers.hpp"
+#include "core/output_files.hpp"
 #include "core/nccl_tests.hpp"
 #include "report/diff.hpp"
 
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -14,12 +19,10 @@ namespace moesim {
 
 static Timeline load_timeline(const std::string& path)
 {
-  std::ifstream in(path);
-  if (!in)
-    throw InputError(path, "", "file not found or unreadable", "check the path");
+  const std::string text = read_input_file(path, limits::json_bytes);
   nlohmann::json j;
   try {
-    in >> j;
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(path, "", std::string("malformed JSON: ") + e.what(),
                      "pass a timeline written by `moesim run --timeline` or `moesim-validate run`");
@@ -33,7 +36,7 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
   t.diff->add_option("predicted", t.predicted, "timeline JSON, e.g. from `moesim run --timeline`")->required();
   t.diff->add_option("measured", t.measured, "timeline JSON, e.g. from `moesim-validate run`")->required();
   t.diff->add_option("--json", t.json_out, "also write the comparison as JSON to FILE");
-  t.diff->add_option("--top", t.top, "how many op families to list as largest contributors")->check(CLI::PositiveNumber);
+  t.diff->add_option("--top", t.top, "how many op families to list as largest contributors")->check(CLI::Range(1, 1000000));
   t.diff->fallthrough();
 
   NcclTestsRequest& n = t.nccl_request;
@@ -43,7 +46,8 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
   t.nccl->add_option("-b,--minbytes", n.min_bytes, "smallest size (K, M, G suffixes: powers of 1024)")->capture_default_str();
   t.nccl->add_option("-e,--maxbytes", n.max_bytes, "largest size")->capture_default_str();
   t.nccl->add_option("-f,--stepfactor", n.factor, "size multiplier (whole, at least 2)")->capture_default_str();
-  t.nccl->add_option("-g,--ngpus", n.gpus, "GPUs taking part (default: all of the platform's)");
+  t.nccl->add_option("-g,--ngpus", n.gpus, "GPUs taking part (default: all of the platform's)")
+      ->check(CLI::Range(2, limits::gpus));
   t.nccl->add_option("--calibration", n.calibration,
                      "calibration YAML; 'auto' = platforms/calibration/<platform>.yaml if it exists, 'none' (or '') = none")
       ->capture_default_str();
@@ -56,6 +60,15 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
                           "nccl-tests output files (plain text or -J JSON; moesim-validate bench-collectives writes the same)");
   t.calibrate->add_option("--bench-kernels", c.kernel_benches, "moesim-validate bench-kernels --json files");
   t.calibrate->add_option("--platform", c.platform, "the platform name the logs were measured on")->required();
+  t.calibrate->add_option("--op-bench", c.op_benches,
+                          "moesim-op-bench-1 JSON files: op-performance models over every shape dimension");
+  t.calibrate->add_option("--hold-out", c.hold_out, "with --op-bench: leave records with DIM=V1,V2,... out of the fit "
+                                                    "and check the models on them (e.g. n=4096,7168)");
+  t.calibrate->add_option("--exclude-model", c.exclude_models,
+                          "with --op-bench: leave out every record sharing this model's GEMM or attention shapes");
+  t.calibrate->add_option("--sms", c.sms, "with --op-bench: the GPU's SM count, where the records do not give it")
+      ->check(CLI::PositiveNumber);
+  t.calibrate->add_option("--fit-report", t.fit_report, "with --op-bench: write the fit quality (Markdown) to FILE");
   t.calibrate->add_option("-o,--output", t.cal_out, "calibration YAML to write (e.g. platforms/calibration/NAME.yaml)")
       ->required();
   t.calibrate->add_option("--op", c.op_hint, "the collective, for logs that do not say (old nccl-tests)");
@@ -67,15 +80,14 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
 bool run_tool_commands(ToolCommands& t, const std::function<std::string()>& root)
 {
   if (t.diff && *t.diff) {
+    check_output_paths({{t.json_out, "--json"}});
     const Timeline p = load_timeline(t.predicted), m = load_timeline(t.measured);
     const TimelineDiff d = diff_timelines(p, m, t.measured, t.top);
-    std::cout << render_diff(d, p, m);
-    if (!t.json_out.empty()) {
-      std::ofstream o(t.json_out);
-      o << diff_to_json(d).dump(1) << "\n";
-      if (!o)
-        throw InputError(t.json_out, "--json", "cannot write", "check the folder exists and is writable");
-    }
+    std::vector<OutputFile> out;
+    if (!t.json_out.empty())
+      out.push_back({t.json_out, "--json", diff_to_json(d).dump(1) + "\n"});
+    out.push_back({"-", "", render_diff(d, p, m)});
+    write_outputs(out);
     return true;
   }
   if (t.nccl && *t.nccl) {
@@ -95,15 +107,22 @@ bool run_tool_commands(ToolCommands& t, const std::function<std::string()>& root
     return true;
   }
   if (t.calibrate && *t.calibrate) {
-    const Calibration c = fit_calibration(t.cal_request);
-    std::ofstream o(t.cal_out + ".tmp");
-    o << calibration_to_yaml(c);
-    o.close();
-    if (!o)
-      throw InputError(t.cal_out, "-o", "cannot write", "check the folder exists and is writable");
-    std::filesystem::rename(t.cal_out + ".tmp", t.cal_out);
-    std::cout << "wrote " << t.cal_out << ": " << c.collectives.size() << " collective curves, " << c.kernels.size()
-              << " kernel tables" << (c.host.empty() ? "" : ", host costs") << "\n";
+    t.cal_request.root = root();
+    t.cal_request.fit_report = !t.fit_report.empty();
+    check_output_paths({{t.cal_out, "-o"}, {t.fit_report, "--fit-report"}});
+    const CalibrateResult fit = fit_calibration(t.cal_request);
+    const Calibration& c = fit.calibration;
+    for (const std::string& f : fit.incomplete)
+      std::cerr << "note: " << f << ".run.json says the run was cut (complete: false); fitting the records it wrote\n";
+    std::vector<OutputFile> files = {{t.cal_out, "-o", calibration_to_yaml(c)}};
+    if (!t.fit_report.empty())
+      files.push_back({t.fit_report, "--fit-report", fit.fit_report});
+    std::ostringstream said;
+    said << "wrote " << t.cal_out << ": " << c.collectives.size() << " collective curves, " << c.kernels.size()
+         << " kernel tables, " << c.op_models.models.size() << " op models" << (c.host.empty() ? "" : ", host costs")
+         << "\n";
+    files.push_back({"-", "", said.str()});
+    write_outputs(files);
     return true;
   }
   return false;

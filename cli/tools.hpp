@@ -20,7 +20,7 @@ struct ToolCommands {
   NcclTestsRequest nccl_request;
   CLI::App* calibrate = nullptr;
   CalibrateRequest cal_request;
-  std::string cal_out;
+  std::string cal_out, fit_report;
 };
 
 void add_tool_commands(CLI::App& app, ToolCommands& t);

@@ -12,6 +12,7 @@ public:
       : std::runtime_error(format(file, key, what, fix))
       , file_(std::move(file))
       , key_(std::move(key))
+      , what_(std::move(what))
       , fix_(std::move(fix))
   {
   }
@@ -23,6 +24,17 @@ public:
   const std::string& file() const { return file_; }
   const std::string& key() const { return key_; }
   const std::string& fix() const { return fix_; }
+  // The same error blamed on another file (a generated file's error shown as its source's).
+  InputError with_file(const std::string& file) const { return with_place(file, key_); }
+  InputError with_place(const std::string& file, const std::string& key) const
+  {
+    if (!what_.empty())
+      return InputError(file, key, what_, fix_);
+    std::string m = what();
+    if (m.rfind(file_, 0) == 0)
+      m = file + m.substr(file_.size());
+    return preformatted(file, key, m, fix_);
+  }
 
 private:
   InputError(std::string file, std::string key, std::string fix, const std::string& message, int)
@@ -40,7 +52,7 @@ private:
       s += " (fix: " + fix + ")";
     return s;
   }
-  std::string file_, key_, fix_;
+  std::string file_, key_, what_, fix_;
 };
 
 } // namespace moesim

@@ -38,19 +38,23 @@ std::vector<double> max_min_rates(const std::vector<double>& capacity, const std
     if (!active)
       break;
     double inc = std::numeric_limits<double>::infinity();
+    size_t bottleneck = cap.size();
     for (size_t r = 0; r < cap.size(); r++)
-      if (weight[r] > 0)
-        inc = std::min(inc, left[r] / weight[r]);
+      if (weight[r] > 0 && (bottleneck == cap.size() || left[r] / weight[r] < inc))
+        inc = left[r] / weight[r], bottleneck = r;
     for (size_t f = 0; f < flows.size(); f++)
       if (!frozen[f]) {
         rate[f] += inc;
         for (auto [r, c] : use[f])
           left[r] -= inc * c;
       }
+    // Freeze every flow on a full resource, and always those on the bottleneck: each round then
+    // freezes at least one flow, so the loop ends after at most flows.size() rounds whatever the
+    // capacities (even non-finite ones, which the loaders refuse).
     for (size_t f = 0; f < flows.size(); f++)
       if (!frozen[f])
         for (auto [r, c] : use[f])
-          if (left[r] <= 1e-12 * cap[r])
+          if (r == bottleneck || left[r] <= 1e-12 * cap[r])
             frozen[f] = true;
   }
   return rate;

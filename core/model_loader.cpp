@@ -1,5 +1,6 @@
 #include "core/model_loader.hpp"
 
+#include "core/limits.hpp"
 #include "core/yaml_reader.hpp"
 
 #include <algorithm>
@@ -9,20 +10,35 @@
 namespace moesim {
 namespace {
 
+// The largest value each dimension may take (limits.hpp): far above every real model, and low
+// enough that the schedule's products of them stay exact.
+int most(const std::string& key)
+{
+  if (key == "layers" || key == "dense_layers" || key == "moe_layer_step")
+    return limits::layers;
+  if (key == "vocab")
+    return limits::vocab;
+  if (key == "q_heads" || key == "kv_heads")
+    return limits::heads;
+  if (key == "head_dim" || key.ends_with("head_dim"))
+    return limits::head_dim;
+  if (key == "experts" || key == "top_k" || key == "shared_experts")
+    return limits::experts;
+  if (key == "sliding_window" || key == "sliding_every")
+    return limits::context;
+  if (key.ends_with("intermediate"))
+    return 16 * limits::hidden;
+  return limits::hidden; // hidden, lora ranks
+}
+
 int positive(Fields& f, const std::string& key)
 {
-  int v = f.integer(key);
-  if (v <= 0)
-    f.fail(key, "must be positive", "use the value from the model's config.json");
-  return v;
+  return f.integer_in(key, 1, most(key));
 }
 
 int non_negative(Fields& f, const std::string& key, int dflt)
 {
-  int v = f.integer(key, dflt);
-  if (v < 0)
-    f.fail(key, "must not be negative", "use 0 or the value from the model's config.json");
-  return v;
+  return f.integer_in(key, dflt, 0, most(key));
 }
 
 Dtype read_dtype(Fields& f, const std::string& key)
@@ -127,9 +143,7 @@ ModelFile load_model_file(const std::string& path)
   m.hidden = positive(f, "hidden");
   m.layers = positive(f, "layers");
   m.dense_layers = non_negative(f, "dense_layers", 0);
-  m.moe_layer_step = f.integer("moe_layer_step", 1);
-  if (m.moe_layer_step < 1)
-    f.fail("moe_layer_step", "must be at least 1", "use 1 (every layer after dense_layers is MoE) or 2 (every second)");
+  m.moe_layer_step = f.integer_in("moe_layer_step", 1, 1, limits::layers);
   m.dense_intermediate = non_negative(f, "dense_intermediate", 0);
   m.vocab = positive(f, "vocab");
   m.tied_embeddings = f.boolean("tied_embeddings");
@@ -149,16 +163,14 @@ ModelFile load_model_file(const std::string& path)
   }
   Fields o(path, *official, "official");
   OfficialParams& off = out.official.emplace();
-  off.total = o.num("total");
-  off.active = o.num("active");
+  off.total = o.num("total", positive(1e16));
+  off.active = o.num("active", positive(1e16));
   off.active_counts_input_embedding = o.boolean("active_counts_input_embedding", true);
   off.active_counts_lm_head = o.boolean("active_counts_lm_head", true);
   off.tolerance_total = o.num("tolerance_total", 0.01);
   off.tolerance_active = o.num("tolerance_active", 0.01);
   off.source = o.str("source");
-  if (!(off.total > 0) || !std::isfinite(off.total))
-    o.fail("total", "must be a positive number", "write the vendor's figure, e.g. 480e9");
-  if (!(off.active > 0) || !(off.active <= off.total))
+  if (!(off.active <= off.total))
     o.fail("active", "must be positive and at most the total", "write the vendor's active figure, e.g. 35e9");
   for (const char* k : {"tolerance_total", "tolerance_active"})
     if (const double t = o.num(k, 0.01); !(t > 0 && t <= 0.1))

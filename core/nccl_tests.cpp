@@ -1,10 +1,15 @@
 #include "core/nccl_tests.hpp"
 
 #include "core/error.hpp"
+#include "core/input_file.hpp"
+#include "core/limits.hpp"
+#include "core/numbers.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 
 #include <cstdio>
 #include <fstream>
@@ -43,19 +48,41 @@ std::string nccl_tests_binary(OpKind kind)
   }
 }
 
+// The collective: what the log says, else --op. A --op that contradicts the log is refused (it
+// would relabel an all_reduce log as alltoall).
+static OpKind collective_of(const std::string& path, const std::string& logged, const std::string& hint)
+{
+  try {
+    if (logged.empty() && hint.empty())
+      throw InputError(path, "", "the log does not say which collective it measured",
+                       "pass --op all_reduce (or all_gather, reduce_scatter, alltoall, sendrecv)");
+    const OpKind k = nccl_tests_op(logged.empty() ? hint : logged);
+    if (!logged.empty() && !hint.empty() && nccl_tests_op(hint) != k)
+      throw InputError(path, "--op", "--op " + hint + " but the log measured " + nccl_tests_binary(k),
+                       "drop --op (the log says its collective), or pass the log of " + hint);
+    return k;
+  } catch (const std::invalid_argument& e) {
+    throw InputError(path, "--op", e.what(), "pass --op");
+  }
+}
+
+// A time or size from a log: finite and not negative.
+static bool sane(double v)
+{
+  return std::isfinite(v) && v >= 0;
+}
+
 static NcclTestsLog parse_json(const std::string& path, const nlohmann::json& j, const std::string& hint)
 {
   NcclTestsLog log;
   try {
-    std::string op = hint;
-    if (op.empty()) {
-      if (!j.contains("args") || j["args"].empty())
-        throw InputError(path, "args", "no program name to tell the collective from", "pass --op");
+    std::string op;
+    if (j.contains("args") && j["args"].is_array() && !j["args"].empty() && j["args"][0].is_string()) {
       op = j["args"][0].get<std::string>();
       if (const auto slash = op.rfind('/'); slash != std::string::npos)
         op = op.substr(slash + 1); // "/path/to/alltoall_perf"
     }
-    log.kind = nccl_tests_op(op);
+    log.kind = collective_of(path, op, hint);
     if (j.contains("nccl_version"))
       log.nccl_version = std::to_string(j["nccl_version"].get<int>());
     log.ranks = j.contains("devices") ? static_cast<int>(j["devices"].size()) : 0;
@@ -65,7 +92,10 @@ static NcclTestsLog parse_json(const std::string& path, const nlohmann::json& j,
     // without MPI one process drives every rank, nthreads x ngpus of them.
     if (j.contains("config") && j["config"].is_object()) {
       const auto& cfg = j["config"];
-      const int per_process = cfg.value("nthreads", 1) * cfg.value("ngpus", 1);
+      // Read wide and bounded: a rank count never exceeds a million, and the product must not overflow.
+      const long long threads = std::clamp(cfg.value("nthreads", 1LL), 0LL, 1000000LL);
+      const long long per_gpu = std::clamp(cfg.value("ngpus", 1LL), 0LL, 1000000LL);
+      const int per_process = static_cast<int>(std::min(threads * per_gpu, 1000000LL));
       int listed = 0;
       if (cfg.contains("devices") && cfg["devices"].is_array() && !cfg["devices"].empty()) {
         listed = static_cast<int>(cfg["devices"].size());
@@ -74,28 +104,31 @@ static NcclTestsLog parse_json(const std::string& path, const nlohmann::json& j,
       }
       log.ranks = std::max({log.ranks, per_process, listed});
     }
+    if (j.at("results").size() > static_cast<size_t>(limits::log_rows))
+      throw InputError(path, "results", "more than " + std::to_string(limits::log_rows) + " rows",
+                       "pass the report of one nccl-tests run");
+    size_t i = 0;
     for (const auto& r : j.at("results")) {
+      const std::string at = "results[" + std::to_string(i++) + "]";
       if (!r.contains("out_of_place") || r["out_of_place"].is_null())
         continue;
-      log.rows.push_back({r.at("size").get<double>(), r["out_of_place"].at("time").get<double>() * 1e-6});
+      const double size = r.at("size").get<double>(), us = r["out_of_place"].at("time").get<double>();
+      if (!sane(size) || !sane(us) || (size > 0 && !(us > 0)))
+        throw InputError(path, at, "size " + std::to_string(size) + " B in " + std::to_string(us) +
+                                       " us: sizes are not negative and times are positive",
+                         "pass the report nccl-tests wrote, unedited");
+      log.rows.push_back({size, us * 1e-6});
     }
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path, "results", std::string("not an nccl-tests JSON report: ") + e.what(),
                      "pass the file nccl-tests wrote with -J");
-  } catch (const std::invalid_argument& e) {
-    throw InputError(path, "args", e.what(), "pass --op");
   }
   return log;
 }
 
 NcclTestsLog parse_nccl_tests_log(const std::string& path, const std::string& hint)
 {
-  std::ifstream in(path);
-  if (!in)
-    throw InputError(path, "", "file not found or unreadable", "check the path");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  const std::string text = read_input_file(path, limits::text_bytes);
   const size_t first = text.find_first_not_of(" \t\r\n");
   NcclTestsLog log;
   if (first != std::string::npos && text[first] == '{') {
@@ -105,7 +138,7 @@ NcclTestsLog parse_nccl_tests_log(const std::string& path, const std::string& hi
     log = parse_json(path, j, hint);
   } else {
     std::istringstream lines(text);
-    std::string line, op = hint;
+    std::string line, op;
     int lineno = 0;
     while (std::getline(lines, line)) {
       lineno++;
@@ -121,23 +154,32 @@ NcclTestsLog parse_nccl_tests_log(const std::string& path, const std::string& hi
         std::istringstream w(line.substr(line.find("nccl-library=") + 13));
         w >> log.nccl_version;
       } else if (!line.empty() && line[0] != '#') {
-        // size count type redop root time algbw busbw #wrong (then the in-place columns)
+        // A result row starts with its size (a whole number); other lines (NCCL's INFO lines,
+        // warnings) are not results. A row is read whole: size count type redop root time algbw
+        // busbw #wrong, then the in-place columns; a field that is not a number refuses the file.
         std::istringstream w(line);
-        double size = 0, count = 0, time_us = 0, algbw = 0, busbw = 0;
-        std::string type, redop, root;
-        if (!(w >> size >> count >> type >> redop >> root >> time_us >> algbw >> busbw))
-          continue; // "Out of bounds values", "Avg bus bandwidth" and similar trailer lines
-        log.rows.push_back({size, time_us * 1e-6});
+        std::string f[8];
+        w >> f[0];
+        const std::optional<double> size = parse_number(f[0]);
+        if (!size || *size != std::floor(*size))
+          continue;
+        for (int k = 1; k < 8; k++)
+          w >> f[k];
+        const std::optional<double> count = parse_number(f[1]), us = parse_number(f[5]);
+        const auto where = path + ":" + std::to_string(lineno);
+        if (!count || !us || f[7].empty())
+          throw InputError(where, "", "a result row whose time is '" + f[5] + "'",
+                           "pass the log nccl-tests printed, unedited (size count type redop root time algbw busbw ...)");
+        if (!sane(*size) || !sane(*us) || (*size > 0 && !(*us > 0)))
+          throw InputError(where, "", "size " + f[0] + " B in " + f[5] + " us: sizes are not negative and times are positive",
+                           "pass the log nccl-tests printed, unedited");
+        if (log.rows.size() >= static_cast<size_t>(limits::log_rows))
+          throw InputError(where, "", "more than " + std::to_string(limits::log_rows) + " result rows",
+                           "pass the log of one nccl-tests run");
+        log.rows.push_back({*size, *us * 1e-6});
       }
     }
-    if (op.empty())
-      throw InputError(path, "", "the log does not say which collective it measured (no \"# Collective test starting\")",
-                       "pass --op all_reduce (or all_gather, reduce_scatter, alltoall, sendrecv)");
-    try {
-      log.kind = nccl_tests_op(op);
-    } catch (const std::invalid_argument& e) {
-      throw InputError(path, "", e.what(), "pass --op");
-    }
+    log.kind = collective_of(path, op, hint);
   }
   if (log.rows.empty())
     throw InputError(path, "", "no result rows found", "pass the output of an nccl-tests binary (e.g. all_reduce_perf)");

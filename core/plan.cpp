@@ -1,5 +1,6 @@
 #include "core/plan.hpp"
 
+#include "core/limits.hpp"
 #include "core/model.hpp"
 
 #include <algorithm>
@@ -65,9 +66,13 @@ Plan Plan::parse(const std::string& spec)
     if ((key != "tp" && key != "ep" && key != "pp" && key != "dp") || num.empty() ||
         num.find_first_not_of("0123456789") != std::string::npos || deg.count(key))
       throw std::invalid_argument("cannot read plan '" + spec + "' at '" + tok + "': " + grammar);
-    int v = std::stoi(num);
+    // Digits only, so the length bounds the value before it is converted.
+    const int v = num.size() > 6 ? limits::gpus + 1 : std::stoi(num);
     if (v < 1)
       throw std::invalid_argument("plan '" + spec + "': degree " + tok + " must be at least 1");
+    if (v > limits::gpus)
+      throw std::invalid_argument("plan '" + spec + "': degree " + key + num + " is more than the " +
+                                  std::to_string(limits::gpus) + " GPUs a platform may have");
     deg[key] = v;
   }
   if (deg.empty())
@@ -79,7 +84,11 @@ Plan Plan::parse(const std::string& spec)
   p.pp = deg.count("pp") ? deg["pp"] : 1;
   p.moe_tp = tp;
   p.ep = ep;
+  // Each degree is at most limits::gpus (512), so these products fit an int (512^3 < 2^31).
   const int stage = (deg.count("tp") || deg.count("ep")) ? tp * ep : dp;
+  if (static_cast<long long>(stage) * p.pp > limits::gpus)
+    throw std::invalid_argument("plan '" + spec + "' uses " + std::to_string(static_cast<long long>(stage) * p.pp) +
+                                " GPUs, more than the " + std::to_string(limits::gpus) + " a platform may have");
   if (deg.count("dp") && !deg.count("tp") && !deg.count("ep"))
     p.moe_tp = dp; // "dp4": attention data parallel, MoE tensor parallel over the same GPUs
   if (stage % dp != 0)
@@ -99,8 +108,12 @@ Plan Plan::parse(const std::string& spec)
       p.expert_comm = ExpertComm::all_reduce;
     else if (tok == "allgather")
       p.expert_comm = ExpertComm::allgather;
-    else if (tok.rfind("mb", 0) == 0 && tok.size() > 2 && tok.find_first_not_of("0123456789", 2) == std::string::npos)
-      p.microbatches = std::stoi(tok.substr(2));
+    else if (tok.rfind("mb", 0) == 0 && tok.size() > 2 && tok.find_first_not_of("0123456789", 2) == std::string::npos) {
+      p.microbatches = tok.size() > 2 + 6 ? limits::batch + 1 : std::stoi(tok.substr(2));
+      if (p.microbatches < 1 || p.microbatches > limits::batch)
+        throw std::invalid_argument("plan '" + spec + "': :" + tok + " must be between 1 and " +
+                                    std::to_string(limits::batch) + " microbatches");
+    }
     else
       throw std::invalid_argument("plan '" + spec + "': unknown option ':" + tok + "': " + grammar);
   }

@@ -17,6 +17,7 @@ const char* to_string(ExpertComm c);
 
 struct Plan {
   std::string name;
+  std::string where; // where the plan was written, for messages: "study.yaml:12", "--plan"
   int attn_tp = 1;
   int attn_dp = 1;
   int moe_tp = 1;
@@ -28,7 +29,8 @@ struct Plan {
   int stage_size() const { return attn_tp * attn_dp; }
   int world() const { return stage_size() * pp; }
   // "tp4", "ep4", "pp4", "tp2xep2", "tp2xpp2", "dp4xep4", "ep4xpp2"; optional ":a2a" / ":allreduce" /
-  // ":allgather" suffix and ":mbN" for PP microbatches. Throws std::invalid_argument explaining why.
+  // ":allgather" suffix and ":mbN" for PP microbatches. Throws std::invalid_argument explaining why,
+  // also for a degree above limits::gpus or more microbatches than limits::batch.
   static Plan parse(const std::string& spec);
   std::string describe() const; // "attn TP4xDP1 | MoE TP1xEP4 | PP1 | all_to_all"
 };

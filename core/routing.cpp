@@ -99,24 +99,37 @@ RoutingResult route_tokens(const RoutingSpec& spec, const std::vector<int>& toke
       weight[perm[rank]] = 1.0 / std::pow(rank + 1.0, spec.zipf_s);
   }
   std::vector<double> w(experts);
-  std::vector<char> hit(n_dst);
+  std::vector<char> hit(n_dst), picked(experts);
   for (int i = 0; i < n_src; i++) {
     for (int t = 0; t < tokens_per_src[i]; t++) {
       w = weight;
       std::fill(hit.begin(), hit.end(), 0);
+      std::fill(picked.begin(), picked.end(), 0);
       for (int j = 0; j < top_k; j++) {
         double sum = 0;
         for (double x : w)
           sum += x;
         double u = rng.uniform() * sum;
-        int e = 0;
-        for (; e < experts - 1; e++) {
-          if (u < w[e] && w[e] > 0)
+        // The expert where the running sum passes u; rounding at the end of the range, or weights
+        // that underflowed to 0 under a steep Zipf, fall back to the last expert not picked yet.
+        int e = -1, last = -1;
+        for (int x = 0; x < experts; x++) {
+          if (!(w[x] > 0))
+            continue;
+          last = x;
+          if (u < w[x]) {
+            e = x;
             break;
-          u -= w[e];
+          }
+          u -= w[x];
         }
-        while (w[e] == 0) // guard against rounding at the end of the range
-          e--;
+        if (e < 0)
+          e = last;
+        if (e < 0) // every weight left is 0: the first expert not picked yet
+          for (int x = 0; x < experts && e < 0; x++)
+            if (!picked[x])
+              e = x;
+        picked[e] = 1;
         w[e] = 0;
         r.expert_tokens[e] += 1;
         r.expert_active[e] = 1;

@@ -266,7 +266,7 @@ private:
     if (!sliced_)
       return;
     padded_collective(ranks, L_.attn_tp_group, OpKind::all_gather, layer, mb, f, OpRole::allgather,
-                      [&](int r) { return max_slice(r, mb) * L_.plan.attn_tp * m_.hidden * a_; });
+                      [&](int r) { return double(max_slice(r, mb)) * L_.plan.attn_tp * m_.hidden * a_; });
     sliced_ = false;
   }
 
@@ -404,7 +404,7 @@ private:
       ffn(r, layer, mb, false, tokens(r, mb), shard_of(m_, L_, r).dense_inter, m_.dtypes.dense_weights);
     if (L_.plan.attn_tp > 1)
       collective(ranks, L_.attn_tp_group, OpKind::all_reduce, layer, mb, OpFamily::ffn, OpRole::allreduce,
-                 [&](int r) { return tokens(r, mb) * m_.hidden * a_; });
+                 [&](int r) { return double(tokens(r, mb)) * m_.hidden * a_; });
   }
 
   // Grouped expert GEMMs over the local experts; weights are read only for experts that got tokens.

@@ -579,7 +579,11 @@ Schedule schedule_from_json(const json& j, const std::string& file)
   try {
     return parse_schedule(j, file);
   } catch (const json::exception& e) {
-    // Values out of range for their C++ type (the per-key checks cover the rest).
+    // Values out of range for their C++ type, a whole section missing or of the wrong type (the
+    // per-key checks cover the rest).
+    throw InputError(file, "", std::string("malformed schedule: ") + e.what(), regenerate);
+  } catch (const std::invalid_argument& e) {
+    // A name the core's parsers refuse (an unknown dtype or op kind); the message lists the accepted ones.
     throw InputError(file, "", std::string("malformed schedule: ") + e.what(), regenerate);
   }
 }

@@ -1,6 +1,7 @@
 #include "core/study.hpp"
 
 #include "core/engine_options.hpp"
+#include "core/limits.hpp"
 #include "core/model_loader.hpp"
 #include "core/yaml_reader.hpp"
 
@@ -16,7 +17,7 @@ static std::string resolve(const std::string& name, const std::string& dir, cons
 {
   if (name.find('/') != std::string::npos || name.ends_with(ext)) {
     if (!fs::exists(name))
-      throw InputError(name, key, what + " file not found", "check the path");
+      throw InputError(name, key, what + " file not found: " + name, "check the path");
     return name;
   }
   fs::path p = fs::path(dir) / (name + ext);
@@ -46,7 +47,7 @@ std::string resolve_platform_path(const std::string& n, const std::string& root,
   // (prefer_yaml: the other way round, for what-ifs that edit the topology).
   if (n.find('/') != std::string::npos || n.ends_with(".xml") || n.ends_with(".yaml")) {
     if (!fs::exists(n))
-      throw InputError(n, "platforms", "platform file not found", "check the path");
+      throw InputError(n, "platforms", "platform file not found: " + n, "check the path");
     return n;
   }
   const fs::path dir = fs::path(root) / "platforms";
@@ -93,6 +94,24 @@ static void override_dtypes(Fields& f, ModelDtypes& d)
   f.finish();
 }
 
+void check_routing_work(const Study& s, const std::string& where)
+{
+  if (s.routing.kind == RoutingKind::uniform)
+    return;
+  for (int b : s.batches) {
+    const double tokens = s.phase == Phase::decode ? b : double(b) * s.prompt;
+    const double draws = tokens * s.model.moe.top_k * s.model.moe.experts * s.model.moe_layer_count();
+    if (draws > limits::routing_draws)
+      throw InputError(where, "batch",
+                       "batch " + std::to_string(b) + " with " + std::string(s.routing.kind == RoutingKind::zipf ? "Zipf" : "sampled") + " routing draws " +
+                           number_text(tokens) + " tokens x top " + std::to_string(s.model.moe.top_k) + " of " +
+                           std::to_string(s.model.moe.experts) + " experts x " + std::to_string(s.model.moe_layer_count()) +
+                           " MoE layers = " + number_text(draws) + " steps, more than the " +
+                           number_text(limits::routing_draws) + " moesim takes per scenario",
+                       "use routing: {kind: uniform} (expected counts) or a smaller batch");
+  }
+}
+
 Study load_study_file(const std::string& path, const std::string& root)
 {
   YAML::Node doc = load_yaml_file(path);
@@ -101,24 +120,38 @@ Study load_study_file(const std::string& path, const std::string& root)
   s.file = path;
   s.name = f.str("name");
   s.description = f.str("description", "");
-  s.model = load_model_file(resolve_model_path(f.str("model"), root + "/workloads/models")).model;
+  {
+    // A name that resolves to nothing is the study's mistake: blame its line, not the models folder.
+    const std::string where = f.location(f.node("model"));
+    std::string model_path;
+    try {
+      model_path = resolve_model_path(f.str("model"), root + "/workloads/models");
+    } catch (const InputError& e) {
+      throw e.with_file(where);
+    }
+    s.model = load_model_file(model_path).model;
+  }
   if (auto d = f.maybe("dtypes")) {
     Fields df(path, *d, "dtypes");
     override_dtypes(df, s.model.dtypes);
   }
   // `layers: N` keeps the first N layers (validation runs "a few layers at full width").
   if (f.has("layers")) {
-    const int n = f.integer("layers");
-    if (n < 1 || n > s.model.layers)
-      f.fail("layers", "must be between 1 and the model's " + std::to_string(s.model.layers),
-             "remove it to simulate the whole model");
+    const int n = f.integer_in("layers", 1, s.model.layers);
     s.model.layers = n;
     s.model.dense_layers = std::min(s.model.dense_layers, n);
     s.model.name += " (first " + std::to_string(n) + " layers)";
   } else {
     f.maybe("layers");
   }
-  s.platforms = f.str_list("platforms");
+  s.platforms = f.str_list("platforms", limits::list);
+  for (size_t i = 0; i < s.platforms.size(); i++) {
+    try {
+      (void)resolve_platform_path(s.platforms[i], root);
+    } catch (const InputError& e) {
+      throw e.with_file(f.location(f.list_entry("platforms", i)));
+    }
+  }
   std::string phase = f.str("phase");
   if (phase == "decode")
     s.phase = Phase::decode;
@@ -126,21 +159,19 @@ Study load_study_file(const std::string& path, const std::string& root)
     s.phase = Phase::prefill;
   else
     f.fail("phase", "unknown phase '" + phase + "'", "use decode or prefill");
-  s.batches = f.int_list("batch");
-  for (int b : s.batches)
-    if (b < 1)
-      f.fail("batch", "batch sizes must be at least 1", "write e.g. `batch: [1, 64]`");
-  s.context = f.integer("context");
-  if (s.context < 0)
-    f.fail("context", "must not be negative", "write the tokens already in the KV cache, e.g. 4096");
-  s.prompt = f.integer("prompt", 0);
+  s.batches = f.int_list("batch", 1, limits::batch, limits::list);
+  s.context = f.integer_in("context", 0, limits::context);
+  s.prompt = f.integer_in("prompt", 0, 0, limits::context);
   if (s.phase == Phase::prefill && s.prompt < 1)
     f.fail("prompt", "a prefill study needs a prompt length", "add `prompt: 2048`");
   if (s.phase == Phase::decode && s.prompt != 0)
     f.fail("prompt", "a decode study has no prompt", "remove it, or use phase: prefill");
-  s.gpu_memory_utilization = f.num("gpu_memory_utilization", 0.9);
-  if (s.gpu_memory_utilization <= 0 || s.gpu_memory_utilization > 1)
-    f.fail("gpu_memory_utilization", "must be in (0, 1]", "use e.g. 0.9");
+  for (int b : s.batches)
+    if (static_cast<long long>(b) * s.prompt > limits::step_tokens)
+      f.fail("prompt", "batch " + std::to_string(b) + " x prompt " + std::to_string(s.prompt) + " is more than the " +
+                           std::to_string(limits::step_tokens) + " tokens a step may have",
+             "use a smaller batch or prompt");
+  s.gpu_memory_utilization = f.num("gpu_memory_utilization", 0.9, fraction());
 
   if (auto r = f.maybe("routing")) {
     Fields rf(path, *r, "routing");
@@ -154,16 +185,13 @@ Study load_study_file(const std::string& path, const std::string& root)
     else
       rf.fail("kind", "unknown routing '" + kind + "'", "use uniform, sampled or zipf");
     if (s.routing.kind != RoutingKind::uniform) {
-      double seed = rf.num("seed");
-      if (seed < 0 || seed != static_cast<double>(static_cast<long long>(seed)))
-        rf.fail("seed", "must be a non-negative integer", "write e.g. `seed: 1`");
-      s.routing.seed = static_cast<std::uint64_t>(seed);
+      const std::optional<long long> seed = whole_in(rf.num("seed"), non_negative(9e15));
+      if (!seed)
+        rf.fail("seed", "must be a whole number between 0 and 9e15", "write e.g. `seed: 1`");
+      s.routing.seed = static_cast<std::uint64_t>(*seed);
     }
-    if (s.routing.kind == RoutingKind::zipf) {
-      s.routing.zipf_s = rf.num("s");
-      if (s.routing.zipf_s < 0)
-        rf.fail("s", "must not be negative", "use 0 (uniform) to ~2 (very skewed)");
-    }
+    if (s.routing.kind == RoutingKind::zipf)
+      s.routing.zipf_s = rf.num("s", non_negative(limits::zipf_s));
     rf.finish();
   }
   if (auto e = f.maybe("engine")) {
@@ -189,6 +217,9 @@ Study load_study_file(const std::string& path, const std::string& root)
   YAML::Node plans = f.node("plans");
   if (!plans.IsSequence() || plans.size() == 0)
     f.fail("plans", "expected a non-empty list", "write e.g. `plans: [tp4, ep4]`");
+  if (plans.size() > static_cast<size_t>(limits::list))
+    f.fail("plans", "has " + std::to_string(plans.size()) + " plans, more than the " + std::to_string(limits::list) +
+                        " moesim takes", "split the study into several");
   for (const auto& pn : plans) {
     if (pn.IsScalar()) {
       try {
@@ -196,17 +227,19 @@ Study load_study_file(const std::string& path, const std::string& root)
       } catch (const std::invalid_argument& e) {
         throw InputError(f.location(pn), "plans", e.what(), "fix the plan name");
       }
+      s.plans.back().where = f.location(pn);
       continue;
     }
     Fields pf(path, pn, "plans[]");
     Plan p;
+    p.where = f.location(pn);
     p.name = pf.str("name");
-    p.attn_tp = pf.integer("attn_tp", 1);
-    p.attn_dp = pf.integer("attn_dp", 1);
-    p.moe_tp = pf.integer("moe_tp", 1);
-    p.ep = pf.integer("ep", 1);
-    p.pp = pf.integer("pp", 1);
-    p.microbatches = pf.integer("microbatches", p.pp);
+    p.attn_tp = pf.integer_in("attn_tp", 1, 1, limits::gpus);
+    p.attn_dp = pf.integer_in("attn_dp", 1, 1, limits::gpus);
+    p.moe_tp = pf.integer_in("moe_tp", 1, 1, limits::gpus);
+    p.ep = pf.integer_in("ep", 1, 1, limits::gpus);
+    p.pp = pf.integer_in("pp", 1, 1, limits::gpus);
+    p.microbatches = pf.integer_in("microbatches", p.pp, 1, limits::batch);
     std::string via = pf.str("experts_via", p.ep > 1 ? "all_to_all" : (p.attn_dp > 1 ? "allgather" : "all_reduce"));
     if (via == "all_to_all")
       p.expert_comm = ExpertComm::all_to_all;
@@ -227,14 +260,15 @@ Study load_study_file(const std::string& path, const std::string& root)
       Reference r;
       r.plan = rf.str("plan");
       r.platform = rf.str("platform");
-      r.batch = rf.integer("batch");
-      r.tok_s = rf.num("tok_s");
+      r.batch = rf.integer_in("batch", 1, limits::batch);
+      r.tok_s = rf.num("tok_s", positive(1e12));
       r.source = rf.str("source");
       rf.finish();
       s.references.push_back(r);
     }
   }
   f.finish();
+  check_routing_work(s, f.location(f.node("batch")));
   return s;
 }
 

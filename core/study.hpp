@@ -36,6 +36,11 @@ struct Study {
   std::vector<Reference> references;
 };
 
+// Throws InputError naming `where` when a batch of the study would take sampled or Zipf routing
+// more than limits::routing_draws steps to draw (load_study_file checks this; call it again after
+// changing the batches).
+void check_routing_work(const Study& s, const std::string& where);
+
 // Paths: `root` is the repository (or install) root holding workloads/ and platforms/.
 Study load_study_file(const std::string& path, const std::string& root);
 std::string resolve_study_path(const std::string& name_or_path, const std::string& root);

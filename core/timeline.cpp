@@ -1,8 +1,12 @@
 #include "core/timeline.hpp"
 
 #include "core/error.hpp"
+#include "core/limits.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <set>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 
 namespace moesim {
@@ -74,19 +78,59 @@ nlohmann::json timeline_to_json(const Timeline& t)
   return j;
 }
 
+namespace {
+
+// Every key is used or refused (a misspelt key would otherwise read as a default).
+void known_keys(const nlohmann::json& j, std::initializer_list<const char*> keys, const std::string& file,
+                const std::string& where)
+{
+  for (const auto& [k, v] : j.items()) {
+    bool ok = false;
+    for (const char* x : keys)
+      ok = ok || k == x;
+    if (!ok)
+      throw InputError(file, where + k, "unknown key", "regenerate the file with `moesim run --timeline` or validate/");
+  }
+}
+
+double finite(const nlohmann::json& j, const char* key)
+{
+  const double v = j.at(key).get<double>();
+  if (!std::isfinite(v))
+    throw std::invalid_argument(std::string(key) + " is not a finite number");
+  return v;
+}
+
+} // namespace
+
 Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
 {
-  if (!j.is_object() || j.value("format", "") != "moesim-timeline-1")
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_string() || j["format"] != "moesim-timeline-1")
     throw InputError(file, "format", "not a moesim timeline (expected format moesim-timeline-1)",
                      "pass a file written by `moesim run --timeline` or by validate/");
+  known_keys(j, {"format", "source", "platform", "plan", "world", "step_time", "events", "link_capacity", "link_traffic",
+                 "measurement"},
+             file, "");
   Timeline t;
+  size_t i = 0;
+  std::set<std::pair<int, int>> seen;
   try {
     t.source = j.at("source").get<std::string>();
     t.platform = j.at("platform").get<std::string>();
     t.plan = j.at("plan").get<std::string>();
     t.world = j.at("world").get<int>();
-    t.step_time = j.at("step_time").get<double>();
+    if (t.world < 1 || t.world > limits::gpus)
+      throw InputError(file, "world", std::to_string(t.world) + " ranks", "a timeline has 1 to " + std::to_string(limits::gpus) + " ranks");
+    t.step_time = finite(j, "step_time");
+    if (!(t.step_time > 0))
+      throw InputError(file, "step_time", "a step of " + std::to_string(t.step_time) + " s", "a measured or simulated step takes a positive time; regenerate the file");
     for (const auto& je : j.at("events")) {
+      const std::string at = "events[" + std::to_string(i++) + "].";
+      if (!je.is_object())
+        throw InputError(file, at, "not an object", "regenerate the file");
+      known_keys(je, {"rank", "op", "stream", "layer", "microbatch", "name", "kind", "ready", "start", "sync", "end", "detail",
+                  "shape", "bytes", "fixed"},
+                 file, at);
       TimelineEvent e;
       e.rank = je.at("rank").get<int>();
       e.op = je.at("op").get<int>();
@@ -99,23 +143,53 @@ Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
         e.family = parse_op_family(je.at("family").get<std::string>());
       if (je.contains("role"))
         e.role = parse_op_role(je.at("role").get<std::string>());
-      e.ready = je.at("ready").get<double>();
-      e.start = je.at("start").get<double>();
-      e.sync = je.at("sync").get<double>();
-      e.end = je.at("end").get<double>();
+      e.ready = finite(je, "ready");
+      e.start = finite(je, "start");
+      e.sync = finite(je, "sync");
+      e.end = finite(je, "end");
       e.detail = je.value("detail", "");
       if (je.contains("shape"))
         e.shape = je.at("shape").get<std::vector<double>>();
       e.bytes = je.value("bytes", 0.0);
+      if (!std::isfinite(e.bytes) || e.bytes < 0)
+        throw InputError(file, at + "bytes", "not a finite, non-negative number of bytes", "regenerate the file");
       e.fixed = je.value("fixed", 0.0);
+      if (!std::isfinite(e.fixed) || e.fixed < 0)
+        throw InputError(file, at + "fixed", "not a finite, non-negative time", "regenerate the file");
+      if (e.rank < 0 || e.rank >= t.world || e.op < 0 || e.stream < 0 || e.layer < -1 || e.microbatch < 0)
+        throw InputError(file, at + "rank", "rank " + std::to_string(e.rank) + ", op " + std::to_string(e.op) +
+                                                " is not an op of a rank below world " + std::to_string(t.world),
+                         "regenerate the file");
+      if (!seen.insert({e.rank, e.op}).second)
+        throw InputError(file, at + "op", "op " + std::to_string(e.op) + " of rank " + std::to_string(e.rank) + " appears twice",
+                         "regenerate the file");
+      // 0 <= ready <= start <= sync <= end <= step: an op never ends before it starts, nor after
+      // the step (validate/ scales a graph's events to its step time: a few ulps of slack).
+      if (!(0 <= e.ready && e.ready <= e.start && e.start <= e.sync && e.sync <= e.end &&
+            e.end <= t.step_time * (1 + 1e-9)))
+        throw InputError(file, at + "end", "op '" + e.name + "' has ready " + std::to_string(e.ready) + ", start " +
+                                               std::to_string(e.start) + ", sync " + std::to_string(e.sync) + ", end " +
+                                               std::to_string(e.end) + ", step " + std::to_string(t.step_time) + ": not in that order",
+                         "times run from 0 and never decrease from ready to end to the step time; regenerate the file");
       t.events.push_back(std::move(e));
     }
     if (j.contains("link_capacity"))
       t.link_capacity = j.at("link_capacity").get<std::map<std::string, double>>();
+    for (const auto& [cls, cap] : t.link_capacity)
+      if (!std::isfinite(cap) || !(cap > 0))
+        throw InputError(file, "link_capacity." + cls, "not a positive finite bandwidth", "regenerate the file");
     if (j.contains("link_traffic"))
-      for (const auto& jl : j.at("link_traffic"))
-        t.link_traffic.push_back({jl.at("class").get<std::string>(), jl.at("start").get<double>(),
-                                  jl.at("end").get<double>(), jl.at("bytes").get<double>()});
+      for (const auto& jl : j.at("link_traffic")) {
+        known_keys(jl, {"class", "start", "end", "bytes"}, file, "link_traffic[].");
+        const LinkTraffic l{jl.at("class").get<std::string>(), finite(jl, "start"), finite(jl, "end"), finite(jl, "bytes")};
+        if (!(0 <= l.start && l.start <= l.end && l.bytes >= 0))
+          throw InputError(file, "link_traffic[]", "traffic of " + l.link_class + " from " + std::to_string(l.start) +
+                                                      " to " + std::to_string(l.end) + " s: times out of order or bytes negative",
+                           "regenerate the file");
+        t.link_traffic.push_back(l);
+      }
+  } catch (const InputError&) {
+    throw;
   } catch (const std::exception& ex) {
     throw InputError(file, "events", std::string("malformed timeline: ") + ex.what(), "regenerate the file");
   }

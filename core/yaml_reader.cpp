@@ -1,25 +1,91 @@
 #include "core/yaml_reader.hpp"
 
-#include <filesystem>
+#include "core/input_file.hpp"
+#include "core/limits.hpp"
+
+#include <yaml-cpp/eventhandler.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <map>
 #include <sstream>
 
 namespace moesim {
+namespace {
 
-YAML::Node load_yaml_file(const std::string& path)
+std::string at_line(const std::string& file, const YAML::Mark& m)
 {
-  if (!std::filesystem::exists(path))
-    throw InputError(path, "", "file not found", "check the path, or list the folder to see the available names");
-  if (std::filesystem::is_directory(path))
-    throw InputError(path, "", "is a folder, not a YAML file", "give the path of a .yaml file");
+  return m.line >= 0 ? file + ":" + std::to_string(m.line + 1) : file;
+}
+
+// Finds the first alias of a document (events only, no nodes built).
+class AliasFinder : public YAML::EventHandler {
+public:
+  std::optional<YAML::Mark> alias;
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override
+  {
+    if (!alias)
+      alias = m;
+  }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+std::string quoted(const std::string& s)
+{
+  return "'" + (s.size() > 40 ? s.substr(0, 40) + "..." : s) + "'";
+}
+
+} // namespace
+
+YAML::Node parse_yaml_text(const std::string& text, const std::string& path)
+{
   try {
-    YAML::Node n = YAML::LoadFile(path);
+    // An alias repeats a whole subtree by reference: a few lines could stand for billions of
+    // entries. No moesim file needs one; only a file with an anchor (&name) can have one.
+    if (text.find('&') != std::string::npos) {
+      std::istringstream in(text);
+      YAML::Parser parser(in);
+      AliasFinder finder;
+      while (parser.HandleNextDocument(finder) && !finder.alias) {
+      }
+      if (finder.alias)
+        throw InputError(at_line(path, *finder.alias), "", "a YAML alias (*name)",
+                         "write the values out instead of referring to an anchor");
+    }
+    YAML::Node n = YAML::Load(text);
     if (!n.IsMap())
       throw InputError(path, "", "expected a YAML map at the top level", "write the file as `key: value` lines");
     return n;
   } catch (const YAML::Exception& e) {
-    std::ostringstream where;
-    where << path << ":" << (e.mark.line + 1);
-    throw InputError(where.str(), "", "malformed YAML: " + e.msg, "fix the syntax at that line");
+    throw InputError(at_line(path, e.mark), "", "malformed YAML: " + e.msg, "fix the syntax at that line");
+  }
+}
+
+YAML::Node load_yaml_file(const std::string& path)
+{
+  return parse_yaml_text(read_input_file(path, limits::yaml_bytes), path);
+}
+
+void check_unique_keys(const std::string& file, const YAML::Node& node, const std::string& where)
+{
+  std::map<std::string, int> seen; // key -> line
+  for (const auto& kv : node) {
+    const std::string path = where.empty() ? "" : where + ".";
+    if (!kv.first.IsScalar())
+      throw InputError(at_line(file, kv.first.Mark()), where.empty() ? "(top)" : where, "a key that is not a plain word",
+                       "write `key: value` with a simple key");
+    const std::string& k = kv.first.Scalar();
+    if (auto [it, fresh] = seen.emplace(k, kv.first.Mark().line + 1); !fresh)
+      throw InputError(at_line(file, kv.first.Mark()), path + k,
+                       "given twice (first at line " + std::to_string(it->second) + ")", "keep one of them");
   }
 }
 
@@ -29,15 +95,12 @@ Fields::Fields(const std::string& file, const YAML::Node& node, std::string wher
   if (!node_.IsMap())
     throw InputError(location(node_), where_.empty() ? "(top)" : where_, "expected a map of keys",
                      "write `key: value` entries here");
+  check_unique_keys(file_, node_, where_);
 }
 
 std::string Fields::location(const YAML::Node& n) const
 {
-  std::ostringstream s;
-  s << file_;
-  if (n.Mark().line >= 0)
-    s << ":" << (n.Mark().line + 1);
-  return s.str();
+  return at_line(file_, n.Mark());
 }
 
 void Fields::fail(const std::string& key, const std::string& what, const std::string& fix) const
@@ -81,33 +144,57 @@ std::string Fields::str(const std::string& key, const std::string& dflt)
 
 double Fields::num(const std::string& key)
 {
-  std::string s = str(key);
-  try {
-    size_t pos = 0;
-    double v = std::stod(s, &pos);
-    if (pos != s.size())
-      throw std::invalid_argument(s);
-    return v;
-  } catch (const std::exception&) {
-    fail(key, "'" + s + "' is not a number", "write a plain number, e.g. `" + key + ": 4096`");
-  }
+  const std::string s = str(key);
+  if (const std::optional<double> v = parse_number(s))
+    return *v;
+  char* end = nullptr;
+  const double d = std::strtod(s.c_str(), &end);
+  std::string lower = s;
+  for (char& c : lower)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const bool yaml_special = lower == ".inf" || lower == "-.inf" || lower == "+.inf" || lower == ".nan"; // YAML's spellings
+  const bool non_finite = yaml_special || (!s.empty() && end == s.c_str() + s.size() && !std::isfinite(d));
+  fail(key, quoted(s) + (non_finite ? " is not a finite number" : " is not a number"),
+       "write a plain number, e.g. `" + key + ": 4096`");
 }
 double Fields::num(const std::string& key, double dflt)
 {
   return has(key) ? num(key) : (used_.insert(key), dflt);
 }
+double Fields::num(const std::string& key, const Bounds& b)
+{
+  const double v = num(key);
+  if (!b.contains(v))
+    fail(key, number_text(v) + " is out of range", "write a value " + b.text());
+  return v;
+}
+double Fields::num(const std::string& key, double dflt, const Bounds& b)
+{
+  return has(key) ? num(key, b) : (used_.insert(key), dflt);
+}
 
 int Fields::integer(const std::string& key)
 {
-  double v = num(key);
-  // Range first: casting a huge or non-finite double to an integer is undefined behaviour.
-  if (!(v >= -2e9 && v <= 2e9) || v != static_cast<double>(static_cast<long long>(v)))
-    fail(key, "expected an integer", "write a whole number");
-  return static_cast<int>(v);
+  return integer_in(key, -2'000'000'000, 2'000'000'000);
 }
 int Fields::integer(const std::string& key, int dflt)
 {
   return has(key) ? integer(key) : (used_.insert(key), dflt);
+}
+int Fields::integer_in(const std::string& key, int lo, int hi)
+{
+  const double v = num(key);
+  const Bounds b{static_cast<double>(lo), static_cast<double>(hi)};
+  if (const std::optional<long long> w = whole_in(v, b))
+    return static_cast<int>(*w);
+  if (b.contains(v))
+    fail(key, number_text(v) + " is not a whole number", "write a whole number " + b.text());
+  fail(key, number_text(v) + (v > hi ? " is too large: at most " + std::to_string(hi) : " is too small: at least " + std::to_string(lo)),
+       "write a whole number " + b.text());
+}
+int Fields::integer_in(const std::string& key, int dflt, int lo, int hi)
+{
+  return has(key) ? integer_in(key, lo, hi) : (used_.insert(key), dflt);
 }
 
 bool Fields::boolean(const std::string& key)
@@ -117,14 +204,14 @@ bool Fields::boolean(const std::string& key)
     return true;
   if (s == "false" || s == "no" || s == "off")
     return false;
-  fail(key, "'" + s + "' is not a boolean", "write true or false");
+  fail(key, quoted(s) + " is not a boolean", "write true or false");
 }
 bool Fields::boolean(const std::string& key, bool dflt)
 {
   return has(key) ? boolean(key) : (used_.insert(key), dflt);
 }
 
-std::vector<std::string> Fields::str_list(const std::string& key)
+std::vector<std::string> Fields::str_list(const std::string& key, size_t max)
 {
   YAML::Node n = node(key);
   std::vector<std::string> out;
@@ -134,6 +221,11 @@ std::vector<std::string> Fields::str_list(const std::string& key)
   }
   if (!n.IsSequence())
     fail(key, "expected a value or a list", "write `" + key + ": [a, b]`");
+  if (n.size() == 0)
+    fail(key, "is an empty list", "write at least one value: `" + key + ": [a, b]`");
+  if (n.size() > max)
+    fail(key, "has " + std::to_string(n.size()) + " entries, more than the " + std::to_string(max) + " moesim takes",
+         "split the study into several");
   for (const auto& e : n) {
     if (!e.IsScalar())
       fail(key, "list entries must be single values", "write `" + key + ": [a, b]`");
@@ -142,21 +234,24 @@ std::vector<std::string> Fields::str_list(const std::string& key)
   return out;
 }
 
-std::vector<int> Fields::int_list(const std::string& key)
+std::vector<int> Fields::int_list(const std::string& key, int lo, int hi, size_t max)
 {
   std::vector<int> out;
-  for (const std::string& s : str_list(key)) {
-    try {
-      size_t pos = 0;
-      long long v = std::stoll(s, &pos);
-      if (pos != s.size() || v < 0 || v > 2000000000)
-        throw std::invalid_argument(s);
-      out.push_back(static_cast<int>(v));
-    } catch (const std::exception&) {
-      fail(key, "'" + s + "' is not a non-negative integer", "write whole numbers, e.g. `" + key + ": [1, 64]`");
-    }
+  const Bounds b{static_cast<double>(lo), static_cast<double>(hi)};
+  for (const std::string& s : str_list(key, max)) {
+    const std::optional<double> v = parse_number(s);
+    const std::optional<long long> w = v ? whole_in(*v, b) : std::nullopt;
+    if (!w)
+      fail(key, quoted(s) + " is not a whole number " + b.text(), "write whole numbers, e.g. `" + key + ": [1, 64]`");
+    out.push_back(static_cast<int>(*w));
   }
   return out;
+}
+
+YAML::Node Fields::list_entry(const std::string& key, size_t i)
+{
+  YAML::Node n = node_[key];
+  return n.IsSequence() && i < n.size() ? n[i] : n;
 }
 
 void Fields::finish() const

@@ -1,21 +1,28 @@
 #include "pipeline/calibrate.hpp"
 
 #include "core/error.hpp"
+#include "core/input_file.hpp"
+#include "core/limits.hpp"
 #include "core/nccl_tests.hpp"
+#include "core/op_fit.hpp"
+#include "topology/gpu_catalog.hpp"
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace moesim {
 
-Calibration fit_calibration(const CalibrateRequest& q)
+CalibrateResult fit_calibration(const CalibrateRequest& q)
 {
-  Calibration c;
+  CalibrateResult out;
+  Calibration& c = out.calibration;
   c.platform = q.platform;
-  if (q.nccl_tests.empty() && q.kernel_benches.empty())
-    throw InputError("command line", "calibrate", "nothing to fit", "pass --nccl-tests LOG... and/or --bench-kernels JSON...");
+  if (q.nccl_tests.empty() && q.kernel_benches.empty() && q.op_benches.empty())
+    throw InputError("command line", "calibrate", "nothing to fit",
+                     "pass --nccl-tests LOG..., --bench-kernels JSON... and/or --op-bench JSON...");
+  if (q.op_benches.empty() && (!q.hold_out.empty() || !q.exclude_models.empty() || q.fit_report))
+    throw InputError("command line", "--op-bench", "--hold-out, --exclude-model and --fit-report need records",
+                     "add --op-bench JSON...");
   c.source = "moesim calibrate";
   if (!q.nccl_tests.empty())
     c.source += " --nccl-tests";
@@ -40,17 +47,33 @@ Calibration fit_calibration(const CalibrateRequest& q)
   if (!q.kernel_benches.empty())
     c.source += " --bench-kernels";
   for (const std::string& path : q.kernel_benches) {
-    std::ifstream in(path);
-    if (!in)
-      throw InputError(path, "--bench-kernels", "file not found or unreadable", "check the path");
-    std::stringstream text;
-    text << in.rdbuf();
-    add_kernel_bench(c, text.str(), path);
+    add_kernel_bench(c, read_input_file(path, limits::json_bytes, "--bench-kernels"), path);
     c.source += " " + std::filesystem::path(path).filename().string();
+  }
+  if (!q.op_benches.empty()) {
+    // Records without system.sms take the SM count of their GPU's catalogue entry (gpus.yaml sms).
+    const std::string catalogue_file = q.root + "/platforms/gpus.yaml";
+    const auto catalogue_sms = [&catalogue_file](const std::string& gpu) -> double {
+      const GpuCatalog cat = load_gpu_catalog(catalogue_file);
+      const GpuModel* g = find_gpu(cat, gpu);
+      return g ? g->sms : 0;
+    };
+    const OpBenchFit fit = fit_op_bench_files(q.op_benches, q.hold_out, q.exclude_models,
+                                               q.root + "/workloads/models", q.sms, catalogue_sms);
+    c.op_models = fit.models;
+    c.host.api = fit.host;
+    c.source += " --op-bench";
+    for (const std::string& path : q.op_benches)
+      c.source += " " + std::filesystem::path(path).filename().string();
+    if (c.measured_on.empty())
+      c.measured_on = fit.models.system;
+    if (q.fit_report)
+      out.fit_report = fit_quality_markdown(fit);
+    out.incomplete = fit.incomplete;
   }
   if (!q.measured_on.empty())
     c.measured_on = q.measured_on;
-  return c;
+  return out;
 }
 
 } // namespace moesim

@@ -2,6 +2,7 @@
 
 #include "core/calibration_choice.hpp"
 #include "core/error.hpp"
+#include "core/limits.hpp"
 #include "core/nccl_tests_shape.hpp"
 #include "pipeline/calibrations.hpp"
 #include "pipeline/platform_files.hpp"
@@ -102,6 +103,9 @@ NcclTestsRun simulate_nccl_tests(const NcclTestsRequest& q)
     throw InputError("command line", "-b", "the smallest size must be at least 1 byte", "pass e.g. -b 8");
   if (lo > hi)
     throw InputError("command line", "-b", "larger than -e", "pass -b <= -e");
+  if (!(static_cast<double>(hi) <= limits::nccl_tests_bytes))
+    throw InputError("command line", "-e", "size '" + q.max_bytes + "' is more than 1 TiB, the largest moesim simulates",
+                     "pass at most 1024G");
   const CalibrationChoice choice = parse_calibration_choice(q.calibration, "--calibration");
   PlatformFiles files(q.root);
   const PlatformFile f = files.get(q.platform, {});

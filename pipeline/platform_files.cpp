@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/study.hpp"
+#include "sim/platform_check.hpp"
 #include "topology/xml_writer.hpp"
 
 #include <cerrno>
@@ -12,14 +13,6 @@
 namespace moesim {
 namespace fs = std::filesystem;
 
-PlatformFiles::~PlatformFiles()
-{
-  if (!dir_.empty()) {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-}
-
 const GpuCatalog& PlatformFiles::catalog()
 {
   if (!catalog_)
@@ -28,7 +21,7 @@ const GpuCatalog& PlatformFiles::catalog()
 }
 
 RoutedTopology PlatformFiles::routed(const std::string& name_or_path, const std::vector<Override>& overrides,
-                                     const std::string& flag)
+                                     const std::string& flag, std::vector<std::string>* no_effect)
 {
   const std::string path = resolve_platform_path(name_or_path, root_, true);
   if (!path.ends_with(".yaml"))
@@ -36,7 +29,8 @@ RoutedTopology PlatformFiles::routed(const std::string& name_or_path, const std:
                      "give a topology YAML (platforms/*.yaml; platforms/README.md has the schema)");
   Topology t = load_topology(path, catalog());
   for (const Override& o : overrides)
-    apply_override(t, o, flag);
+    if (!apply_override(t, o, flag) && no_effect)
+      no_effect->push_back(o.key);
   return route_topology(t);
 }
 
@@ -50,27 +44,32 @@ PlatformFile PlatformFiles::get(const std::string& name_or_path, const std::vect
       throw InputError(path, flag,
                        "what-if overrides edit a topology YAML, and this SimGrid XML platform has none beside it",
                        "write a topology YAML for it (platforms/README.md), or drop " + flag);
-    return {stem, path, path, false};
+    return {stem, path, path, false, {}};
   }
   std::string key = path;
   for (const Override& o : overrides)
     key += "\n" + o.key + "=" + o.value;
   if (auto it = made_.find(key); it != made_.end())
     return it->second;
-  const std::string xml = platform_xml(routed(path, overrides, flag));
-  if (dir_.empty()) {
-    std::string tmpl = (fs::temp_directory_path() / "moesim-platforms.XXXXXX").string();
-    if (!mkdtemp(tmpl.data()))
-      throw std::runtime_error(std::string("cannot create a temporary folder: ") + std::strerror(errno));
-    dir_ = tmpl;
+  std::vector<std::string> no_effect;
+  const std::string xml = platform_xml(routed(path, overrides, flag, &no_effect));
+  std::string source = path;
+  for (const Override& o : overrides)
+    source += (source == path ? " with " : ", ") + (o.flag.empty() ? flag : o.flag) + " " + o.key + "=" + o.value;
+  try {
+    check_platform_xml_text(xml, source);
+  } catch (const InputError& e) {
+    throw e.with_file(source + " (generated platform)");
   }
-  const fs::path out = dir_ / (std::to_string(made_.size()) + "-" + stem + ".xml");
+  if (!dir_)
+    dir_.emplace("moesim-platforms");
+  const fs::path out = fs::path(dir_->path()) / (std::to_string(made_.size()) + "-" + stem + ".xml");
   std::ofstream f(out, std::ios::binary);
   f << xml;
   f.close();
   if (!f)
     throw std::runtime_error("cannot write " + out.string());
-  return made_[key] = {stem, path, out.string(), !overrides.empty()};
+  return made_[key] = {stem, path, out.string(), !overrides.empty(), no_effect};
 }
 
 } // namespace moesim

@@ -2,6 +2,8 @@
 
 #include "core/error.hpp"
 
+#include <algorithm>
+
 namespace moesim {
 
 std::vector<Scenario> expand_study(const Study& study, PlatformFiles& files, Calibrations& calibrations,
@@ -22,10 +24,19 @@ std::vector<Scenario> expand_study(const Study& study, PlatformFiles& files, Cal
 
 Layout check_layout(const Study& study, const Scenario& sc, int gpus)
 {
+  // Blame where the plan was written (the study's line, or --plan).
+  const std::string where = sc.plan.where.empty() ? study.file : sc.plan.where;
+  // More microbatches than sequences leaves some empty. The default (one per stage) may (pp4 at
+  // batch 1 runs one microbatch); a count asked for beyond both is a mistake.
+  if (sc.plan.microbatches > std::max(sc.batch, sc.plan.pp))
+    throw InputError(where, "plans",
+                     "plan '" + sc.plan.name + "' splits batch " + std::to_string(sc.batch) + " into " +
+                         std::to_string(sc.plan.microbatches) + " microbatches, more than it has sequences",
+                     "use at most :mb" + std::to_string(std::max(sc.batch, sc.plan.pp)) + ", or a larger batch");
   try {
     return make_layout(sc.plan, study.model, gpus);
   } catch (const std::invalid_argument& e) {
-    throw InputError(study.file, "plans", std::string(e.what()) + " (platform " + sc.platform_name + ")",
+    throw InputError(where, "plans", std::string(e.what()) + " (platform " + sc.platform_name + ")",
                      "change the plan or the platform");
   }
 }

@@ -1,11 +1,13 @@
 #include "pipeline/scenario_runner.hpp"
 
 #include "core/error.hpp"
+#include "core/temp_paths.hpp"
 #include "core/schedule_builder.hpp"
 #include "pipeline/memory_fit.hpp"
 #include "sim/simulation.hpp"
 
 #include <sys/wait.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <cmath>
@@ -39,6 +41,7 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
     };
     add(!cal->kernels.empty(), std::to_string(cal->kernels.size()) + " kernel tables");
     add(!cal->collectives.empty(), std::to_string(cal->collectives.size()) + " collective curves");
+    add(!cal->op_models.models.empty(), std::to_string(cal->op_models.models.size()) + " op models");
     add(!cal->host.empty(), "host costs");
     add(cal->mem_bw_eff || cal->flops_eff || cal->kernel_overhead || cal->p2p_alpha, "compute efficiencies");
     r.calibration = parts + "; measured on " + cal->measured_on;
@@ -67,6 +70,9 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
   Schedule s = build_schedule(study.model, L, st, opt);
   SimOutput so = sim.run(s);
   summarise(r, s, so.timeline);
+  for (const auto& [p, seconds] : so.compute_by_provenance)
+    if (r.step_time > 0)
+      r.compute_provenance[perf::to_string(p)] = seconds / (r.gpus * r.step_time);
   r.link_bytes = so.link_bytes;
   r.algorithms = so.algorithms;
   if (keep_timeline) {
@@ -110,12 +116,22 @@ void child_main(const Study& study, const Scenario& sc, bool keep_timeline, cons
 std::vector<ScenarioOutcome> run_scenarios(const Study& study, const std::vector<Scenario>& scenarios, int jobs,
                                            bool keep_timelines)
 {
-  char tmpl[] = "/tmp/moesim.XXXXXX";
-  if (!mkdtemp(tmpl))
-    throw std::runtime_error(std::string("cannot create a temporary folder: ") + std::strerror(errno));
-  const fs::path dir = tmpl;
+  const TempDir tmp("moesim"); // removed on every way out, signals included (core/temp_paths.hpp)
+  const fs::path dir = tmp.path();
   auto out_path = [&](size_t i) { return (dir / ("scenario" + std::to_string(i) + ".json")).string(); };
   std::map<pid_t, size_t> running;
+  // If this function throws while scenarios run, they are stopped, not orphaned.
+  struct Reaper {
+    std::map<pid_t, size_t>& running;
+    ~Reaper()
+    {
+      for (const auto& [pid, i] : running) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        unregister_child(pid);
+      }
+    }
+  } reaper{running};
   std::vector<int> status(scenarios.size(), 0);
   size_t next = 0;
   std::fflush(nullptr);
@@ -126,12 +142,16 @@ std::vector<ScenarioOutcome> run_scenarios(const Study& study, const std::vector
         throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
       if (pid == 0)
         child_main(study, scenarios[next], keep_timelines, out_path(next));
+      register_child(pid);
       running[pid] = next++;
     }
     int st = 0;
     pid_t done = waitpid(-1, &st, 0);
+    if (done < 0 && errno == EINTR)
+      continue;
     if (done < 0)
       throw std::runtime_error(std::string("waitpid failed: ") + std::strerror(errno));
+    unregister_child(done);
     if (auto it = running.find(done); it != running.end()) {
       status[it->second] = st;
       running.erase(it);
@@ -169,8 +189,6 @@ std::vector<ScenarioOutcome> run_scenarios(const Study& study, const std::vector
     if (j.contains("timeline"))
       outcomes[i].timeline = timeline_from_json(j["timeline"], out_path(i));
   }
-  std::error_code ec;
-  fs::remove_all(dir, ec);
   if (input_error)
     throw *input_error;
   if (!failure.empty())

@@ -2,6 +2,7 @@
 
 #include "core/engine_options.hpp"
 #include "core/error.hpp"
+#include "core/limits.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -24,6 +25,12 @@ SweepSpec parse_sweep(const std::string& arg)
   SweepSpec sw;
   sw.key = arg.substr(0, eq);
   std::string rest = arg.substr(eq + 1);
+  // Counted before anything is checked or run.
+  if (const auto n = std::count(rest.begin(), rest.end(), ',') + 1; n > limits::sweep_values)
+    throw InputError("--sweep", sw.key,
+                     std::to_string(n) + " values, more than the " + std::to_string(limits::sweep_values) +
+                         " one sweep may have",
+                     "sweep fewer values, or split the range over several runs");
   for (size_t start = 0; start <= rest.size();) {
     const size_t comma = std::min(rest.find(',', start), rest.size());
     const std::string v = rest.substr(start, comma - start);

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages moesim builds against. Idempotent: installs only what is missing.
 # With --test, also what only the tests need: Chromium (the HTML report is loaded in a real headless
-# browser) and libpng (to read its screenshot). The default set-up pulls no browser.
+# browser), libpng (to read its screenshot), and clang with its libFuzzer runtime (scripts/fuzz.sh).
+# The default set-up pulls no browser.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsimgrid-dev libyaml-cpp-dev libboost-graph-dev
-      libcli11-dev catch2 nlohmann-json3-dev libvalijson-dev)
+      libcli11-dev catch2 nlohmann-json3-dev libvalijson-dev zlib1g-dev)
 case "${1:-}" in
   "") ;;
-  --test) pkgs+=(chromium libpng-dev) ;;
+  --test) pkgs+=(chromium libpng-dev clang libclang-rt-14-dev) ;;
   *) echo "usage: scripts/install-deps.sh [--test]" >&2; exit 2 ;;
 esac
 missing=()

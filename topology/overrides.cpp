@@ -1,6 +1,7 @@
 #include "topology/overrides.hpp"
 
 #include "core/error.hpp"
+#include "core/numbers.hpp"
 
 #include <cstdio>
 #include <stdexcept>
@@ -82,14 +83,33 @@ bool on_off(const Override& o, const std::string& flag)
 
 double fraction(const Override& o, const std::string& flag)
 {
-  try {
-    size_t pos = 0;
-    const double v = std::stod(o.value, &pos);
-    if (pos == o.value.size() && v > 0 && v <= 1)
-      return v;
-  } catch (const std::exception&) {
-  }
+  if (const std::optional<double> v = parse_number(o.value); v && *v > 0 && *v <= 1)
+    return *v;
   throw InputError(flag, o.key, "'" + o.value + "' is not a fraction in (0, 1]", "write e.g. 0.85");
+}
+
+// A fabric's downlink:uplink ratio: 1 (non-blocking) to 1024.
+double ratio(const Override& o, const std::string& flag)
+{
+  if (const std::optional<double> v = parse_number(o.value); v && *v >= 1 && *v <= 1024)
+    return *v;
+  throw InputError(flag, o.key, "'" + o.value + "' is not a ratio between 1 and 1024", "write e.g. 2 for 2:1");
+}
+
+// The link classes a topology's platform has (link.<class>.* edits only these).
+bool has_class(const Topology& t, const std::string& cls)
+{
+  if (cls == t.gpu_link_class)
+    return !t.gpu_link.unit.empty();
+  if (cls == "nvlink")
+    return t.nvlink != NvlinkKind::none;
+  if (cls == "host_memory")
+    return !t.memory.unit.empty();
+  if (cls == "cpu_interconnect")
+    return t.interconnect.has_value();
+  if (cls == "nic")
+    return t.network.has_value();
+  return false;
 }
 
 } // namespace
@@ -118,38 +138,47 @@ Override parse_override(const std::string& arg, const std::string& flag)
   return o;
 }
 
-void apply_override(Topology& t, const Override& o, const std::string& flag)
+bool apply_override(Topology& t, const Override& o, const std::string& caller_flag)
 {
+  const std::string& flag = o.flag.empty() ? caller_flag : o.flag;
   check_override_key(o.key, flag);
   const std::string& k = o.key;
   if (k.rfind("link.", 0) == 0) {
     const auto dot = k.rfind('.');
     const std::string cls = k.substr(5, dot - 5), what = k.substr(dot + 1);
     if (what == "latency") {
-      t.latency[cls] = quantity(o, Dimension::time, flag);
-      return;
+      const Quantity q = quantity(o, Dimension::time, flag);
+      if (!has_class(t, cls))
+        return false;
+      t.latency[cls] = q;
+      validate_topology(t, flag);
+      return true;
     }
     const Quantity q = quantity(o, Dimension::bandwidth, flag);
-    if (cls == t.gpu_link_class && !t.gpu_link.unit.empty()) {
+    if (!has_class(t, cls))
+      return false;
+    if (cls == t.gpu_link_class) {
       const double f = q.value() / t.gpu_link.value();
       t.gpu_link = q;
       for (PcieSwitch& s : t.switches)
         s.uplink = s.uplink.scaled(f);
-    } else if (cls == "nvlink" && t.nvlink != NvlinkKind::none) {
+    } else if (cls == "nvlink") {
       const double f = q.value() / t.nvlink_bw.value();
       t.nvlink_bw = q;
       for (NvlinkPair& p : t.nvlink_pairs)
         if (p.bw)
           p.bw = p.bw->scaled(f);
-    } else if (cls == "host_memory" && !t.memory.unit.empty()) {
+    } else if (cls == "host_memory") {
       t.memory = q;
-    } else if (cls == "cpu_interconnect" && t.interconnect) {
+    } else if (cls == "cpu_interconnect") {
       t.interconnect = q;
-    } else if (cls == "nic" && t.network) {
+    } else if (cls == "nic") {
       t.network->nic = q;
     }
-    return;
+    validate_topology(t, flag);
+    return true;
   }
+  bool applied = true;
   if (k == "gpu.mem_bw")
     t.gpu.mem_bw = quantity(o, Dimension::bandwidth, flag);
   else if (k == "gpu.mem_bytes")
@@ -175,22 +204,17 @@ void apply_override(Topology& t, const Override& o, const std::string& flag)
     } catch (const std::invalid_argument& e) {
       throw InputError(flag, k, e.what(), "use pix, pxb, phb or sys");
     }
-  } else if (k == "pxn") {
+    applied = t.p2p;
+  } else if (k == "pxn" || k == "gpudirect") {
+    const bool v = on_off(o, flag);
     if (t.network)
-      t.network->pxn = on_off(o, flag);
-  } else if (k == "gpudirect") {
-    if (t.network)
-      t.network->gpudirect = on_off(o, flag);
+      (k == "pxn" ? t.network->pxn : t.network->gpudirect) = v;
+    applied = t.network.has_value();
   } else if (k == "network.oversubscription") {
-    double v = 0;
-    try {
-      v = std::stod(o.value);
-    } catch (const std::exception&) {
-    }
-    if (!(v >= 1))
-      throw InputError(flag, k, "'" + o.value + "' is not a ratio of at least 1", "write e.g. 2 for 2:1");
+    const double v = ratio(o, flag);
     if (t.network)
       t.network->oversubscription = v;
+    applied = t.network.has_value();
   } else if (k == "nccl.p2p_alpha")
     t.p2p_alpha = quantity(o, Dimension::time, flag);
   else if (k == "nccl.algo") {
@@ -199,6 +223,7 @@ void apply_override(Topology& t, const Override& o, const std::string& flag)
     t.nccl_algo = o.value;
   }
   validate_topology(t, flag);
+  return applied;
 }
 
 std::optional<double> override_number(const Override& o, const std::string& flag)
@@ -215,13 +240,8 @@ std::optional<double> override_number(const Override& o, const std::string& flag
     return quantity(o, Dimension::flops, flag).value();
   if (k == "gpu.mem_bw_eff" || k == "gpu.flops_eff")
     return fraction(o, flag);
-  if (k == "network.oversubscription") {
-    try {
-      return std::stod(o.value);
-    } catch (const std::exception&) {
-      throw InputError(flag, k, "'" + o.value + "' is not a number", "write e.g. 2");
-    }
-  }
+  if (k == "network.oversubscription")
+    return ratio(o, flag);
   return std::nullopt;
 }
 

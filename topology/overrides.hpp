@@ -11,8 +11,10 @@
 namespace moesim {
 
 struct Override {
+  Override(std::string k, std::string v, std::string f = "") : key(std::move(k)), value(std::move(v)), flag(std::move(f)) {}
   std::string key;
   std::string value;
+  std::string flag; // the flag that carried it (--set, --sweep), named in errors; "" = the caller's
 };
 
 // "key=value" -> Override; throws InputError naming `flag` when there is no '=' or the key is unknown.
@@ -22,9 +24,11 @@ std::string override_keys_help();
 // Throws InputError naming `flag` and listing the valid keys when `key` is not one.
 void check_override_key(const std::string& key, const std::string& flag);
 
-// Applies one override. A key for something the topology does not have (link.nic.bandwidth on a
-// single box) changes nothing. Throws InputError naming `flag` for a bad value.
-void apply_override(Topology& t, const Override& o, const std::string& flag);
+// Applies one override; returns false when the topology has nothing the key edits (link.nic.*,
+// pxn, gpudirect or network.oversubscription without a network, a link class the machine lacks,
+// p2p_level without P2P), so that callers can refuse or report a what-if that changes nothing.
+// Throws InputError naming o.flag (else `flag`) for a bad value.
+bool apply_override(Topology& t, const Override& o, const std::string& flag);
 
 // The value as a number in SI units (B/s, s, B, FLOP/s, or a plain ratio) for plotting a sweep;
 // nullopt for on/off and named values. Throws InputError naming `flag` for a malformed value.

@@ -1,6 +1,8 @@
 #include "topology/topology.hpp"
 
 #include "core/error.hpp"
+#include "core/limits.hpp"
+#include "core/numbers.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -81,10 +83,8 @@ std::vector<std::string> names_list(Fields& f, const std::string& key, Topology&
 
 void read_host(Fields& f, Topology& t)
 {
-  t.sockets = f.integer("sockets", 1);
+  t.sockets = f.integer_in("sockets", 1, 1, 8);
   t.lines["host.sockets"] = f.has("sockets") ? line_of(f.node("sockets")) : 0;
-  if (t.sockets < 1 || t.sockets > 8)
-    f.fail("sockets", "must be between 1 and 8", "write the number of CPU sockets per node, e.g. 2");
   if (auto m = maybe_positive(f, "memory", Dimension::bandwidth, t, "write the effective host memory bandwidth per socket, e.g. 249.6GBps"))
     t.memory = *m;
   t.interconnect = maybe_positive(f, "interconnect", Dimension::bandwidth, t,
@@ -104,6 +104,10 @@ void read_pcie(Fields& f, Topology& t)
   if (auto sw = f.maybe("switches")) {
     if (!sw->IsSequence())
       f.fail("switches", "expected a list", "write `switches: [{name: sw0, parent: cpu0, uplink: 53GBps}]`");
+    if (sw->size() > static_cast<size_t>(limits::pcie_switches))
+      f.fail("switches", std::to_string(sw->size()) + " switches, more than the " +
+                             std::to_string(limits::pcie_switches) + " moesim takes per node",
+             "model the PCIe tree with fewer switches");
     for (const auto& n : *sw) {
       Fields sf(t.file, n, "pcie.switches[]");
       PcieSwitch s;
@@ -138,8 +142,8 @@ void read_nvlink(Fields& f, Topology& t)
     t.nvlink = NvlinkKind::nvswitch;
     t.nvlink_bw = positive(f, "switch", Dimension::bandwidth, t, "write the NVLink bandwidth per GPU per direction, e.g. 450GBps");
     f.maybe("mesh");
-    t.nvlink_domain_nodes = f.integer("domain_nodes", 1);
-    if (t.nvlink_domain_nodes < 1 || t.nodes % t.nvlink_domain_nodes)
+    t.nvlink_domain_nodes = f.integer_in("domain_nodes", 1, 1, limits::gpus);
+    if (t.nodes % t.nvlink_domain_nodes)
       f.fail("domain_nodes", "must divide nodes (" + std::to_string(t.nodes) + ")",
              "write how many consecutive nodes share one NVSwitch fabric, e.g. 18 for a GB200 NVL72 rack");
     if (f.has("pairs"))
@@ -175,16 +179,20 @@ void read_nvlink(Fields& f, Topology& t)
           throw InputError(t.file + ":" + std::to_string(line_of(p)), "nvlink.pairs", "expected [a, b] or [a, b, bandwidth]",
                            "write e.g. `pairs: [[0, 1], [2, 3, 50GBps]]` or `pairs: all`");
         int a = -1, b = -1;
-        try {
-          a = p[0].as<int>();
-          b = p[1].as<int>();
-        } catch (const YAML::Exception&) {
-          throw InputError(t.file + ":" + std::to_string(line_of(p)), "nvlink.pairs", "GPU indices must be integers",
-                           "write e.g. [0, 1]");
+        for (auto [i, out] : {std::pair{0, &a}, {1, &b}}) {
+          const std::optional<double> v = p[i].IsScalar() ? parse_number(p[i].Scalar()) : std::nullopt;
+          // Whole numbers here; whether they name GPUs of the node is add()'s check.
+          const std::optional<long long> w = v ? whole_in(*v, Bounds{-1e6, 1e6}) : std::nullopt;
+          if (!w)
+            throw InputError(t.file + ":" + std::to_string(line_of(p)), "nvlink.pairs", "GPU indices must be integers",
+                             "write e.g. [0, 1]");
+          *out = static_cast<int>(*w);
         }
         std::optional<Quantity> bw;
         if (p.size() == 3) {
           try {
+            if (!p[2].IsScalar())
+              throw std::invalid_argument("the bandwidth must be a single value");
             bw = parse_quantity(p[2].Scalar(), Dimension::bandwidth);
           } catch (const std::invalid_argument& e) {
             throw InputError(t.file + ":" + std::to_string(line_of(p)), "nvlink.pairs", e.what(), "write e.g. 50GBps");
@@ -207,8 +215,9 @@ void read_network(Fields& f, Topology& t)
   Network n;
   n.nic = positive(f, "nic", Dimension::bandwidth, t, "write each NIC's line rate per direction, e.g. 400Gbps");
   n.nics_at = names_list(f, "nics_at", t);
-  if (n.nics_at.empty())
-    f.fail("nics_at", "a network needs at least one NIC per node", "list where each NIC sits, e.g. [sw0, sw1]");
+  if (n.nics_at.size() > static_cast<size_t>(limits::nics))
+    f.fail("nics_at", std::to_string(n.nics_at.size()) + " NICs per node, more than the " + std::to_string(limits::nics) +
+                          " moesim takes", "list at most " + std::to_string(limits::nics));
   const std::string fabric = f.str("fabric", "rail");
   t.lines["network.fabric"] = f.has("fabric") ? line_of(f.node("fabric")) : 0;
   if (fabric == "rail")
@@ -218,7 +227,7 @@ void read_network(Fields& f, Topology& t)
   else
     f.fail("fabric", "unknown fabric '" + fabric + "'", "use rail (rail-optimised) or fat_tree");
   if (n.fabric == Fabric::rail) {
-    n.rails = f.integer("rails");
+    n.rails = f.integer_in("rails", 1, limits::nics);
     t.lines["network.rails"] = line_of(f.node("rails"));
     if (n.rails != static_cast<int>(n.nics_at.size()))
       f.fail("rails", "rails: " + std::to_string(n.rails) + " but " + std::to_string(n.nics_at.size()) +
@@ -229,11 +238,9 @@ void read_network(Fields& f, Topology& t)
       f.fail("rails", "a fat tree has no rails", "remove rails or use fabric: rail");
     f.maybe("rails");
   }
-  n.oversubscription = f.num("oversubscription", 1);
-  if (!(n.oversubscription >= 1))
-    f.fail("oversubscription", "must be at least 1", "write downlink:uplink as a number, e.g. 1 (non-blocking) or 2");
-  n.nodes_per_leaf = f.integer("nodes_per_leaf", t.nodes);
-  if (n.nodes_per_leaf < 1 || t.nodes % n.nodes_per_leaf)
+  n.oversubscription = f.num("oversubscription", 1, Bounds{1, 1024});
+  n.nodes_per_leaf = f.integer_in("nodes_per_leaf", t.nodes, 1, t.nodes);
+  if (t.nodes % n.nodes_per_leaf)
     f.fail("nodes_per_leaf", "must divide nodes (" + std::to_string(t.nodes) + ")", "write e.g. " + std::to_string(t.nodes));
   if (n.fabric == Fabric::fat_tree && n.oversubscription > 1 && n.nodes_per_leaf == t.nodes)
     f.fail("oversubscription", "with every node under one leaf nothing crosses the oversubscribed uplinks",
@@ -276,28 +283,35 @@ void validate_topology(const Topology& t, const std::string& source)
   auto bad = [&](const std::string& key, const std::string& what, const std::string& fix) {
     throw InputError(source, key, what, fix);
   };
-  for (auto [q, key] : {std::pair{&t.gpu.mem_bw, "gpu.mem_bw"}, {&t.gpu.memory, "gpu.mem_bytes"}})
-    if (!(q->value() > 0))
-      bad(key, "must be positive", "give a positive value");
-  for (const auto& [d, q] : t.gpu.flops)
+  // Every quantity positive and at most its dimension's largest, also after an override scaled it.
+  auto check = [&](const Quantity& q, Dimension d, const std::string& key, const char* what) {
     if (!(q.value() > 0))
-      bad(std::string("gpu.flops.") + to_string(d), "must be positive", "give a positive rate");
-  if (!t.gpu_link.unit.empty() && !(t.gpu_link.value() > 0))
-    bad("link." + t.gpu_link_class + ".bandwidth", "a link with no bandwidth", "give a positive bandwidth, e.g. 53GBps");
-  if (t.nvlink != NvlinkKind::none && !(t.nvlink_bw.value() > 0))
-    bad("link.nvlink.bandwidth", "a link with no bandwidth", "give a positive bandwidth, e.g. 450GBps");
-  if (!t.memory.unit.empty() && !(t.memory.value() > 0))
-    bad("link.host_memory.bandwidth", "a link with no bandwidth", "give a positive bandwidth");
-  if (t.interconnect && !(t.interconnect->value() > 0))
-    bad("link.cpu_interconnect.bandwidth", "a link with no bandwidth", "give a positive bandwidth");
-  if (t.network && !(t.network->nic.value() > 0))
-    bad("link.nic.bandwidth", "a link with no bandwidth", "give a positive bandwidth, e.g. 400Gbps");
-  if (t.network && !(t.network->oversubscription >= 1))
-    bad("network.oversubscription", "must be at least 1", "write e.g. 2 for 2:1");
+      bad(key, what, "give a positive value");
+    if (!(q.value() <= largest(d)))
+      bad(key, q.text() + " is more than " + shortest(largest(d)) + " " + (d == Dimension::bandwidth ? "B/s" : d == Dimension::size ? "B" : "FLOP/s"),
+          "give a smaller value");
+  };
+  check(t.gpu.mem_bw, Dimension::bandwidth, "gpu.mem_bw", "must be positive");
+  check(t.gpu.memory, Dimension::size, "gpu.mem_bytes", "must be positive");
+  for (const auto& [d, q] : t.gpu.flops)
+    check(q, Dimension::flops, std::string("gpu.flops.") + to_string(d), "must be positive");
+  if (!t.gpu_link.unit.empty())
+    check(t.gpu_link, Dimension::bandwidth, "link." + t.gpu_link_class + ".bandwidth", "a link with no bandwidth");
+  if (t.nvlink != NvlinkKind::none)
+    check(t.nvlink_bw, Dimension::bandwidth, "link.nvlink.bandwidth", "a link with no bandwidth");
+  for (const NvlinkPair& p : t.nvlink_pairs)
+    if (p.bw)
+      check(*p.bw, Dimension::bandwidth, "link.nvlink.bandwidth", "a link with no bandwidth");
+  if (!t.memory.unit.empty())
+    check(t.memory, Dimension::bandwidth, "link.host_memory.bandwidth", "a link with no bandwidth");
+  if (t.interconnect)
+    check(*t.interconnect, Dimension::bandwidth, "link.cpu_interconnect.bandwidth", "a link with no bandwidth");
+  if (t.network)
+    check(t.network->nic, Dimension::bandwidth, "link.nic.bandwidth", "a link with no bandwidth");
+  if (t.network && !(t.network->oversubscription >= 1 && t.network->oversubscription <= 1024))
+    bad("network.oversubscription", "must be between 1 and 1024", "write e.g. 2 for 2:1");
   for (const PcieSwitch& s : t.switches)
-    if (!(s.uplink.value() > 0))
-      bad("link." + t.gpu_link_class + ".bandwidth", "switch " + s.name + " has an uplink with no bandwidth",
-          "give a positive bandwidth");
+    check(s.uplink, Dimension::bandwidth, "link." + t.gpu_link_class + ".bandwidth", "a switch uplink with no bandwidth");
 }
 
 Topology load_topology(const std::string& path, const GpuCatalog& catalog)
@@ -327,14 +341,16 @@ Topology load_topology(const std::string& path, const GpuCatalog& catalog)
     Fields gf(path, g, "gpu");
     t.gpu = parse_gpu_model(gf, "inline");
   }
-  t.nodes = f.integer("nodes", 1);
+  t.nodes = f.integer_in("nodes", 1, 1, limits::gpus);
   t.lines["nodes"] = f.has("nodes") ? line_of(f.node("nodes")) : 0;
-  if (t.nodes < 1 || t.nodes > 4096)
-    f.fail("nodes", "must be between 1 and 4096", "write the number of identical nodes");
-  t.gpus = f.integer("gpus");
+  t.gpus = f.integer_in("gpus", 1, limits::gpus);
   t.lines["gpus"] = line_of(f.node("gpus"));
-  if (t.gpus < 1 || t.gpus > 1024)
-    f.fail("gpus", "must be between 1 and 1024", "write the number of GPUs per node");
+  // Checked before anything is allocated per GPU (routes grow with the square of the count).
+  if (static_cast<long long>(t.nodes) * t.gpus > limits::gpus)
+    f.fail(f.has("nodes") ? "nodes" : "gpus",
+           std::to_string(t.nodes) + " nodes x " + std::to_string(t.gpus) + " GPUs is more than the " +
+               std::to_string(limits::gpus) + " GPUs a platform may have",
+           "simulate a slice of the machine (fewer nodes) with at most " + std::to_string(limits::gpus) + " GPUs");
   t.p2p = f.boolean("p2p", true);
   t.lines["p2p"] = f.has("p2p") ? line_of(f.node("p2p")) : 0;
   if (f.has("p2p_level")) {

@@ -123,6 +123,17 @@ Quantity Quantity::scaled(double f) const
   return {number * f, unit};
 }
 
+double largest(Dimension d)
+{
+  switch (d) {
+    case Dimension::bandwidth: return 1e16; // 10 PB/s: 10x an NVL72 rack's aggregate NVLink
+    case Dimension::size: return 1e16;      // 10 PB of GPU memory
+    case Dimension::time: return 1;         // 1 s per latency, launch or kernel overhead
+    case Dimension::flops: return 1e20;     // 100 EFLOP/s per GPU
+  }
+  return 0;
+}
+
 std::string accepted_units(Dimension d)
 {
   std::string s;
@@ -149,11 +160,20 @@ Quantity parse_quantity(const std::string& text, Dimension d)
   std::string unit(end);
   while (!unit.empty() && unit.front() == ' ')
     unit.erase(unit.begin());
+  if (unit.empty() && number != 0) // only zero is the same in every unit
+    throw std::invalid_argument("'" + text + "' has no unit (write e.g. " + example + "; units: " + accepted_units(d) + ")");
   if (unit.empty())
     unit = units(d).front().name;
-  if (!find_unit(d, unit))
+  const Unit* u = find_unit(d, unit);
+  if (!u)
     throw std::invalid_argument("'" + text + "': unknown unit '" + unit + "' for " + what + " (use one of " +
                                 accepted_units(d) + ")");
+  const double value = number * u->factor;
+  if (!(value >= 0))
+    throw std::invalid_argument("'" + text + "' is negative: " + what + " is never below 0");
+  if (!(value <= largest(d)))
+    throw std::invalid_argument("'" + text + "' is more than " + shortest(largest(d)) + " " + units(d).front().name +
+                                ", the largest " + std::string(what + 2) + " moesim takes");
   return {number, unit};
 }
 

@@ -23,9 +23,12 @@ struct Quantity {
   Quantity scaled(double f) const;
 };
 
-// Parses "<number><unit>" (a bare number takes the dimension's base unit: Bps, B, s, f).
-// Throws std::invalid_argument whose message names the accepted units.
+// Parses "<number><unit>". A bare number is refused (only 0 may go without a unit: it then takes
+// the dimension's base unit, Bps, B, s or f), and so is a negative value, one that overflows, or
+// one above largest(d). Throws std::invalid_argument whose message names the accepted units.
 Quantity parse_quantity(const std::string& text, Dimension d);
+// The largest value (SI) a quantity of the dimension may have: 1e16 B/s, 1e16 B, 1 s, 1e20 FLOP/s.
+double largest(Dimension d);
 // The units accepted for a dimension, for error messages.
 std::string accepted_units(Dimension d);
 

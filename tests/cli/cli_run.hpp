@@ -24,12 +24,15 @@ struct Run {
   std::string out, err;
 };
 
-// Runs `moesim --root <source tree> ARGS`; stderr goes to a file per process (ctest runs test
-// cases in parallel).
-inline Run moesim(const std::string& args)
+// Runs a shell command line; `{moesim}` in it stands for `moesim --root <source tree>`. stderr goes
+// to a file per process (ctest runs test cases in parallel).
+inline Run shell(std::string cmd)
 {
+  const std::string bin = std::string(MOESIM_BIN) + " --root " + MOESIM_SOURCE_DIR;
+  for (size_t at; (at = cmd.find("{moesim}")) != std::string::npos;)
+    cmd.replace(at, 8, bin);
   const fs::path err = fs::temp_directory_path() / ("moesim_cli_test." + std::to_string(getpid()) + ".err");
-  const std::string cmd = std::string(MOESIM_BIN) + " --root " + MOESIM_SOURCE_DIR + " " + args + " 2>" + err.string();
+  cmd = "{ " + cmd + "; } 2>" + err.string();
   Run r;
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p);
@@ -44,6 +47,12 @@ inline Run moesim(const std::string& args)
   ss << f.rdbuf();
   r.err = ss.str();
   return r;
+}
+
+// Runs `moesim --root <source tree> ARGS`.
+inline Run moesim(const std::string& args)
+{
+  return shell("{moesim} " + args);
 }
 
 inline std::string slurp(const fs::path& p)

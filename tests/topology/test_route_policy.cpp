@@ -2,6 +2,9 @@
 // first; PCIe P2P through the lowest common switch, several switches or the root complex, or
 // across sockets; staging through host memory (PCIe and DRAM twice); rails and PXN across nodes.
 #include "fixtures.hpp"
+#include "topology/flows.hpp"
+
+#include <cmath>
 
 #include <catch2/catch.hpp>
 
@@ -210,4 +213,21 @@ gpus: 2
 nvlink: {switch: 900GBps, domain_nodes: 3}
 )");
   CHECK(hops(rt, 0, 5) == Hops{"nvlink_gpu0 UP", "nvlink_gpu5 DOWN"});
+}
+
+TEST_CASE("max-min rates end even when a capacity is not finite", "[quick][topology][robust]")
+{
+  // The loaders refuse non-finite bandwidths; the solver must still end if one got through: each
+  // round freezes the flows on the bottleneck. Two GPUs on NVLink, the links made infinite: the
+  // lone flow's rate is unbounded (inf), and the call returns.
+  RoutedTopology rt = routed("inf_cap", R"(description: x
+gpu: h100-sxm5-80gb
+gpus: 2
+nvlink: {switch: 450GBps}
+)");
+  for (TopoLink& l : rt.links)
+    l.bw = Quantity{INFINITY, "GBps"};
+  const std::vector<double> r = max_min_rates(rt, {{0, 1}, {1, 0}});
+  REQUIRE(r.size() == 2);
+  CHECK(std::isinf(r[0]));
 }

@@ -22,7 +22,15 @@ TEST_CASE("quantities keep number and unit, and compute values as SimGrid does",
   CHECK(parse_quantity("2us", Dimension::time).plain() == "2e-6");
   CHECK(Quantity{989.4, "Tf"}.text() == "989.4Tf");
   CHECK(Quantity{989.4, "Tf"}.plain() == "989.4e12");
-  CHECK(parse_quantity("53", Dimension::bandwidth).unit == "Bps");
+  // A bare number is refused (it used to be read as B/s); only 0 may go without a unit.
+  CHECK_THROWS_WITH(parse_quantity("53", Dimension::bandwidth), Contains("has no unit") && Contains("GBps"));
+  CHECK(parse_quantity("0", Dimension::time).unit == "s");
+  // Values that are infinite, overflow, are negative or above the dimension's largest are refused.
+  CHECK_THROWS_WITH(parse_quantity("1e300PBps", Dimension::bandwidth), Contains("more than 1e+16 Bps"));
+  CHECK_THROWS_AS(parse_quantity("inf", Dimension::bandwidth), std::invalid_argument);
+  CHECK_THROWS_AS(parse_quantity("nanGBps", Dimension::bandwidth), std::invalid_argument);
+  CHECK_THROWS_WITH(parse_quantity("-5GBps", Dimension::bandwidth), Contains("negative"));
+  CHECK_THROWS_WITH(parse_quantity("2s", Dimension::time), Contains("more than 1 s"));
   CHECK_THROWS_WITH(parse_quantity("53 GB/s", Dimension::bandwidth), Contains("unknown unit 'GB/s'") && Contains("GBps"));
   CHECK_THROWS_AS(parse_quantity("fast", Dimension::bandwidth), std::invalid_argument);
 }
@@ -40,15 +48,18 @@ pcie:
   apply_override(t, {"link.pcie.bandwidth", "100GBps"}, "--set");
   CHECK(t.gpu_link.text() == "100GBps");
   CHECK(t.switches[0].uplink.value() == Approx(50e9)); // 25 x 100/50
-  apply_override(t, {"link.nic.bandwidth", "800Gbps"}, "--set"); // no network: nothing to change
+  CHECK_FALSE(apply_override(t, {"link.nic.bandwidth", "800Gbps"}, "--set")); // no network: nothing to change
   CHECK_FALSE(t.network.has_value());
   apply_override(t, {"gpu.flops", "1978.8Tf"}, "--set");
   CHECK(t.gpu.flops.at(Dtype::bf16).text() == "1978.8Tf");
   CHECK(t.gpu.flops.at(Dtype::fp8).value() == Approx(2 * 1978.9e12)); // scales with bf16
   apply_override(t, {"gpu.flops.fp8", "3000Tf"}, "--set");
   CHECK(t.gpu.flops.at(Dtype::fp8).value() == Approx(3000e12));
-  apply_override(t, {"link.nvlink.latency", "1us"}, "--set");
-  CHECK(t.latency.at("nvlink").value() == Approx(1e-6));
+  CHECK(apply_override(t, {"link.pcie.latency", "1us"}, "--set"));
+  CHECK(t.latency.at("pcie").value() == Approx(1e-6));
+  // A class the machine lacks: nothing is set, and the caller is told.
+  CHECK_FALSE(apply_override(t, {"link.nvlink.latency", "1us"}, "--set"));
+  CHECK_FALSE(t.latency.count("nvlink"));
 }
 
 TEST_CASE("p2p=off reroutes through host memory, and bad keys and values are refused", "[quick][topology]")

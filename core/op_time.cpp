@@ -1,0 +1,153 @@
+#include "core/op_time.hpp"
+
+#include <variant>
+
+namespace moesim {
+
+namespace {
+
+// The model query per shape struct: the same dims the op-performance models were fitted on (the
+// harness's records), from the typed shape of the op's kind.
+struct QueryOf {
+  const Op& op;
+  OpQuery q;
+
+  std::optional<OpQuery> operator()(const std::monostate&) { return std::nullopt; }
+  std::optional<OpQuery> operator()(const GemmShape& s)
+  {
+    q.dims = op_dims::gemm(double(s.batch), double(s.m), double(s.n), double(s.k));
+    return q;
+  }
+  std::optional<OpQuery> operator()(const GroupedGemmShape& s)
+  {
+    q.key.variant = "fused";
+    for (long r : round_group_rows(s.rows))
+      q.rows.push_back(static_cast<double>(r));
+    q.dims = op_dims::grouped(double(s.n), double(s.k), q.rows);
+    return q;
+  }
+  std::optional<OpQuery> operator()(const AttentionShape& s)
+  {
+    q.key.variant = s.mla ? "mla" : "gqa";
+    const double b = double(s.batch), h = double(s.q_heads);
+    if (op.kind == OpKind::attention_decode) // absorbed MLA: one latent head of kv_lora_rank + rope_dim
+      q.dims = s.mla ? op_dims::decode(double(s.kv_lora_rank + s.rope_dim), double(s.kv_lora_rank), 1, h, b,
+                                       double(s.context()))
+                     : op_dims::decode(double(s.head_dim_qk), double(s.head_dim_qk), double(s.kv_heads), h, b,
+                                       double(s.context()));
+    else // MLA prefill: q_heads up-projected KV heads
+      q.dims = s.mla ? op_dims::prefill(double(s.head_dim_qk), double(s.head_dim_v), h, h, b, double(s.cached),
+                                        double(s.prompt))
+                     : op_dims::prefill(double(s.head_dim_qk), double(s.head_dim_qk), double(s.kv_heads), h, b,
+                                        double(s.cached), double(s.prompt));
+    return q;
+  }
+  // The small kernels: the fields op_dims::small_fields names, in its order.
+  std::optional<OpQuery> operator()(const RowsShape& s) { return small({s.elements()}); }
+  std::optional<OpQuery> operator()(const ElementsShape& s) { return small({s.elements}); }
+  std::optional<OpQuery> operator()(const TopkShape& s) { return small({double(s.tokens), double(s.experts), double(s.k)}); }
+  std::optional<OpQuery> operator()(const PermuteShape& s) { return small({double(s.tokens), double(s.k), double(s.hidden)}); }
+  std::optional<OpQuery> operator()(const EmbeddingShape& s) { return small({double(s.tokens), double(s.hidden)}); }
+  std::optional<OpQuery> operator()(const SampleShape& s) { return small({double(s.rows), double(s.vocab)}); }
+
+  std::optional<OpQuery> small(std::vector<double> dims)
+  {
+    if (dims.size() != op_dims::small_fields(op.kind).size())
+      return std::nullopt;
+    q.dims = std::move(dims);
+    return q;
+  }
+};
+
+} // namespace
+
+std::optional<OpQuery> query_of(const Op& op)
+{
+  QueryOf v{op, {}};
+  v.q.key.kind = op.kind;
+  v.q.key.dtype = op.dtype;
+  v.q.key.kv_dtype = op.dtype; // the schedule does not carry the KV cache's dtype apart
+  return std::visit(v, op.shape);
+}
+
+std::vector<OpQuery> loop_queries(const Op& op)
+{
+  std::vector<OpQuery> out;
+  const auto* g = std::get_if<GroupedGemmShape>(&op.shape);
+  if (op.kind != OpKind::grouped_gemm || !g)
+    return out;
+  for (long r : round_group_rows(g->rows))
+    if (r > 0) {
+      OpQuery q;
+      q.key.kind = OpKind::gemm;
+      q.key.dtype = q.key.kv_dtype = op.dtype;
+      q.dims = op_dims::gemm(1, static_cast<double>(r), double(g->n), double(g->k));
+      out.push_back(std::move(q));
+    }
+  return out;
+}
+
+namespace {
+
+// One query through the models: the model measured the way the step runs (graph or stream) when
+// there is one, else the other. A stream-measured time under a graph adds the graph gap per kernel;
+// a graph-measured time in eager mode is used as it is (the GPU time of the kernel).
+std::optional<perf::Estimate> model_estimate(const OpModels& m, OpQuery q, bool graph, int kernels)
+{
+  q.key.graph = graph;
+  if (const KeyedOpModel* km = m.find(q.key))
+    return km->model.estimate(q.dims, q.rows);
+  q.key.graph = !graph;
+  const KeyedOpModel* km = m.find(q.key);
+  if (!km)
+    return std::nullopt;
+  perf::Estimate e = km->model.estimate(q.dims, q.rows);
+  if (graph && m.graph_gap_s)
+    e.seconds += kernels * *m.graph_gap_s;
+  return e;
+}
+
+std::optional<OpTime> from_models(const OpModels& m, const Op& op, bool graph)
+{
+  if (m.models.empty())
+    return std::nullopt;
+  if (op.kind == OpKind::grouped_gemm && op.kernels > 1 && !op.grouped().rows.empty()) {
+    OpTime sum{0, perf::Provenance::measured};
+    for (const OpQuery& q : loop_queries(op)) {
+      const std::optional<perf::Estimate> e = model_estimate(m, q, graph, 1);
+      if (!e)
+        return std::nullopt;
+      sum.seconds += e->seconds;
+      sum.provenance = perf::weakest(sum.provenance, e->provenance);
+    }
+    return sum;
+  }
+  const std::optional<OpQuery> q = query_of(op);
+  if (!q)
+    return std::nullopt;
+  const std::optional<perf::Estimate> e = model_estimate(m, *q, graph, op.kernels);
+  if (!e)
+    return std::nullopt;
+  return OpTime{e->seconds, e->provenance};
+}
+
+} // namespace
+
+OpTime op_time(const Calibration* cal, const GpuSpec& gpu, const Op& op, bool graph)
+{
+  std::optional<OpTime> best;
+  auto offer = [&](const std::optional<OpTime>& t) {
+    if (t && (!best || t->provenance < best->provenance))
+      best = t;
+  };
+  if (cal) {
+    offer(from_models(cal->op_models, op, graph));
+    bool exact = false;
+    if (std::optional<double> t = cal->kernel_time(op, graph, &exact))
+      offer(OpTime{*t, exact ? perf::Provenance::measured : perf::Provenance::interpolated});
+  }
+  offer(OpTime{roofline_seconds(gpu, op), perf::Provenance::specs});
+  return *best;
+}
+
+} // namespace moesim

@@ -1,0 +1,568 @@
+// Hostile input, class by class (issue 12): every bad input is answered by one line naming the file
+// (and line), the key and the fix, with exit code 2; nothing crashes, hangs or prints "internal
+// error"; no output is partly written, no special file replaced, no temporary file left behind.
+// Commands that could hang run under `timeout`, so a hang fails the test (exit 124) instead of the suite.
+#include "cli_run.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace fs = std::filesystem;
+using namespace cli_test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::string src = MOESIM_SOURCE_DIR;
+
+// One quick scenario (tp2 on the 2-GPU H100 box, batch 1).
+std::string small_study(const std::string& extra = "", const std::string& plans = "[tp2]",
+                        const std::string& platform = "nvswitch-2x-h100", const std::string& model = "qwen3-30b-a3b")
+{
+  return "name: small\nmodel: " + model + "\nplatforms: [" + platform +
+         "]\nphase: decode\nbatch: [1]\ncontext: 128\nplans: " + plans + "\n" + extra;
+}
+const std::string quick = "run default --plan tp4 --batch 1 --platform nvswitch-4x-h200 ";
+
+// The usage-error promise without an output file to look for.
+void expect_one_line_error(const Run& r)
+{
+  INFO("stderr: " << r.err);
+  CHECK(r.code == 2);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK_THAT(r.err, Contains("moesim: error: ") && Contains("(fix: "));
+  CHECK_THAT(r.err, !Contains("internal error"));
+}
+
+bool stays_fifo(const fs::path& p)
+{
+  return fs::is_fifo(fs::symlink_status(p));
+}
+
+std::string xml_with(const std::string& from, const std::string& to, int count = 1)
+{
+  std::string xml = slurp(src + "/platforms/nvswitch-2x-h100.xml");
+  for (int i = 0; i < count; i++) {
+    const auto at = xml.find(from);
+    REQUIRE(at != std::string::npos);
+    xml.replace(at, from.size(), to);
+  }
+  return xml;
+}
+
+// Runs the small study on a hand-written variant of nvswitch-2x-h100.xml.
+Run run_on_xml(const fs::path& d, const std::string& xml)
+{
+  write(d, "p.xml", xml);
+  return moesim("run " + write(d, "s.yaml", small_study("", "[tp2]", (d / "p.xml").string())).string() + " -j 1");
+}
+
+} // namespace
+
+// ---- class 1: special files are written in place or refused, never replaced ----
+
+TEST_CASE("a FIFO output with a reader is written through, and stays a FIFO", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-fifo");
+  REQUIRE(mkfifo((d / "f").c_str(), 0600) == 0);
+  // The reader copies what arrives into got.json; moesim must write into the FIFO, not replace it.
+  Run r = shell("(cat " + (d / "f").string() + " > " + (d / "got.json").string() + " &) ; timeout 60 {moesim} " + quick +
+                "--json " + (d / "f").string() + " >/dev/null; rc=$?; sleep 0.5; exit $rc");
+  CHECK(r.code == 0);
+  CHECK(stays_fifo(d / "f"));
+  CHECK_THAT(slurp(d / "got.json"), Contains("\"results\""));
+}
+
+TEST_CASE("a FIFO output without a reader is refused in one line, not replaced and no hang", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-fifo-noreader");
+  REQUIRE(mkfifo((d / "f").c_str(), 0600) == 0);
+  Run r = shell("timeout 60 {moesim} " + quick + "--json " + (d / "f").string());
+  expect_one_line_error(r);
+  CHECK_THAT(r.err, Contains("--json") && Contains("FIFO"));
+  CHECK(stays_fifo(d / "f"));
+}
+
+TEST_CASE("a character device output is written in place, never replaced", "[quick][cli][robust]")
+{
+  // A private copy of /dev/null (major 1, minor 3) so that nothing of the system is at stake.
+  fs::path d = scratch("robust-chardev");
+  if (mknod((d / "null").c_str(), S_IFCHR | 0666, makedev(1, 3)) != 0) {
+    WARN("cannot create a device node here (not root): checked with a FIFO only");
+    return;
+  }
+  Run r = moesim(quick + "--json " + (d / "null").string() + " --csv " + (d / "r.csv").string());
+  CHECK(r.code == 0);
+  CHECK(fs::is_character_file(fs::symlink_status(d / "null")));
+  CHECK(fs::exists(d / "r.csv"));
+}
+
+TEST_CASE("a symlink output is written through to its target and stays a symlink", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-symlink");
+  fs::create_directories(d / "real");
+  fs::create_symlink(d / "real" / "r.json", d / "link.json");
+  Run r = moesim(quick + "--json " + (d / "link.json").string());
+  CHECK(r.code == 0);
+  CHECK(fs::is_symlink(d / "link.json"));
+  CHECK_THAT(slurp(d / "real" / "r.json"), Contains("\"results\""));
+  // A link whose target folder does not exist is refused before anything runs.
+  fs::create_symlink(d / "nowhere" / "x.json", d / "dangling.json");
+  Run bad = moesim(quick + "--json " + (d / "dangling.json").string());
+  expect_one_line_error(bad);
+  CHECK(fs::is_symlink(d / "dangling.json"));
+}
+
+// ---- class 2: non-finite values never reach a solver (no hang) ----
+
+TEST_CASE("a bandwidth that overflows to infinity is refused, not solved forever", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-inf");
+  Run set = shell("timeout 60 {moesim} run default --set link.nvlink.bandwidth=1e300PBps");
+  expect_one_line_error(set);
+  CHECK_THAT(set.err, Contains("--set") && Contains("link.nvlink.bandwidth"));
+  std::string yaml = slurp(src + "/platforms/nvswitch-2x-h100.yaml");
+  yaml.replace(yaml.find("switch: 450GBps"), 15, "switch: 1e300PBps");
+  Run show = shell("timeout 60 {moesim} platform show " + write(d, "t.yaml", yaml).string());
+  expect_one_line_error(show);
+  CHECK_THAT(show.err, Contains("t.yaml:") && Contains("nvlink.switch"));
+}
+
+// ---- class 3: no crash on extreme routing skew ----
+
+TEST_CASE("Zipf routing with a huge or infinite exponent is refused or runs, never crashes", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-zipf");
+  for (const char* s : {"400", "inf", "1e9"}) {
+    INFO("s = " << s);
+    Run r = moesim("run " +
+                   write(d, "s.yaml", small_study(std::string("routing: {kind: zipf, s: ") + s + ", seed: 1}\n")).string());
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains("routing.s"));
+  }
+  // The largest exponent accepted runs (every token still reaches top_k distinct experts).
+  Run ok = moesim("run " + write(d, "s.yaml", small_study("routing: {kind: zipf, s: 100, seed: 1}\n")).string());
+  CHECK(ok.code == 0);
+}
+
+// ---- class 4: input SimGrid would abort on is refused before SimGrid sees it ----
+
+TEST_CASE("platform XML SimGrid aborts on is one line naming the file", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-simgrid");
+  const std::string nest = [] {
+    std::string n;
+    for (int i = 0; i < 3000; i++)
+      n += "<zone id=\"z" + std::to_string(i) + "\" routing=\"Full\">";
+    for (int i = 0; i < 3000; i++)
+      n += "</zone>";
+    return n;
+  }();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"routing=\"Full\"", "routing=\"Bogus\""},
+      {"<!-- GPUs -->", nest},
+      {"<link id=\"nvlink_gpu1\"", "<link id=\"nvlink_gpu0\" bandwidth=\"1GBps\" latency=\"0\"/><link id=\"nvlink_gpu1\""},
+      {"<host id=\"gpu0\" speed=\"989.4Tf\"", "<host id=\"gpu0\" core=\"0\" speed=\"989.4Tf\""},
+      {"speed=\"989.4Tf\"", "speed=\"inf\""},
+      {"bandwidth=\"450GBps\"", "bandwidth=\"1e400GBps\""},
+      {"<platform version=\"4.1\">", "<platform>"},
+      {"<route src=\"gpu0\" dst=\"gpu1\" symmetrical=\"YES\">",
+       "<route src=\"gpu0\" dst=\"gpu1\"><link_ctn id=\"nvlink_gpu0\" direction=\"UP\"/></route><route src=\"gpu0\" dst=\"gpu1\" symmetrical=\"YES\">"},
+  };
+  for (const auto& [from, to] : cases) {
+    INFO("replacing " << from << " with " << to.substr(0, 120));
+    Run r = run_on_xml(d, xml_with(from, to));
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains("p.xml"));
+  }
+}
+
+TEST_CASE("an infinite engine time is refused before SimGrid sees it", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-engine-inf");
+  Run r = moesim("run " + write(d, "s.yaml", small_study("engine: {launch_us: inf}\n")).string());
+  expect_one_line_error(r);
+  CHECK_THAT(r.err, Contains("s.yaml:") && Contains("engine.launch_us"));
+}
+
+// ---- class 5: all outputs of a run are written together, or none ----
+
+TEST_CASE("one unwritable output leaves no other output behind", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-partial");
+  Run r = moesim(quick + "--json " + (d / "ok.json").string() + " --csv /proc/x.csv");
+  expect_one_line_error(r);
+  CHECK_FALSE(fs::exists(d / "ok.json"));
+  CHECK(fs::is_empty(d));
+}
+
+TEST_CASE("an output path that is a folder is refused by every writer, and nothing is left", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-dir");
+  const std::string dir = (d / "out").string();
+  fs::create_directories(dir);
+  const std::string data = src + "/tests/data/";
+  const std::vector<std::string> commands = {
+      quick + "--json " + dir,
+      quick + "--csv " + dir,
+      quick + "--trace " + dir,
+      quick + "--timeline " + dir,
+      "run default --plan tp4 --platform nvswitch-4x-h200 --batch 1 --sweep link.nvlink.bandwidth=100GBps,200GBps --csv " + dir,
+      "run default --plan tp4 --platform nvswitch-4x-h200 --batch 1 --sweep link.nvlink.bandwidth=100GBps,200GBps --svg " + dir,
+      quick + "--html " + dir,
+      "schedule default --plan tp4 --batch 1 -o " + dir,
+      "platform build nvswitch-2x-h100 -o " + dir,
+      "platform show nvswitch-2x-h100 --svg " + dir,
+      "calibrate --nccl-tests " + data + "nccl_tests_all_reduce_synthetic.txt --platform x -o " + dir,
+  };
+  for (const std::string& c : commands) {
+    INFO(c);
+    Run r = moesim(c);
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains("is a folder"));
+    CHECK(fs::is_directory(dir));
+    CHECK(fs::is_empty(dir));
+    // Nothing beside it either (no out.tmp).
+    CHECK(std::distance(fs::directory_iterator(d), fs::directory_iterator()) == 1);
+  }
+}
+
+TEST_CASE("diff --json into a folder is refused and writes nothing", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-diff-dir");
+  const std::string t = (d / "t.json").string();
+  REQUIRE(moesim(quick + "--timeline " + t).code == 0);
+  fs::create_directories(d / "out");
+  Run r = moesim("diff " + t + " " + t + " --json " + (d / "out").string());
+  expect_one_line_error(r);
+  CHECK(r.out.empty());
+  CHECK(fs::is_empty(d / "out"));
+}
+
+// ---- class 6: integers too large for their type are refused, not wrapped ----
+
+TEST_CASE("plan degrees that overflow are refused with the limit", "[quick][cli][robust]")
+{
+  for (const char* plan : {"ep999999999999", "tp65536xep65536", "tp4:mb99999999999", "dp2147483647xtp2"}) {
+    INFO(plan);
+    Run r = moesim(std::string("run default --plan ") + plan);
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains("--plan"));
+  }
+  fs::path d = scratch("robust-plan-map");
+  Run map = moesim("run " + write(d, "s.yaml", small_study("", "\n  - {name: big, attn_tp: 65536, ep: 65536, moe_tp: 1}")).string());
+  expect_one_line_error(map);
+  CHECK_THAT(map.err, Contains("s.yaml:8"));
+}
+
+// ---- class 7: nonsense is refused, not run ----
+
+TEST_CASE("impossible numbers in a study are refused", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-nonsense");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"engine: {launch_us: nan}\n", "engine.launch_us"},
+      {"engine: {launch_us: 1e300}\n", "engine.launch_us"},
+      {"gpu_memory_utilization: nan\n", "gpu_memory_utilization"},
+  };
+  for (const auto& [extra, key] : cases) {
+    INFO(extra);
+    Run r = moesim("run " + write(d, "s.yaml", small_study(extra)).string());
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains("s.yaml:") && Contains(key));
+  }
+  // Empty lists.
+  std::string text = small_study();
+  text.replace(text.find("[nvswitch-2x-h100]"), 18, "[]");
+  Run np = moesim("run " + write(d, "s.yaml", text).string());
+  expect_one_line_error(np);
+  CHECK_THAT(np.err, Contains("platforms"));
+  text = small_study();
+  text.replace(text.find("batch: [1]"), 10, "batch: []");
+  Run nb = moesim("run " + write(d, "s.yaml", text).string());
+  expect_one_line_error(nb);
+  CHECK_THAT(nb.err, Contains("batch"));
+  // A key given twice: neither silently wins.
+  Run dup = moesim("run " + write(d, "s.yaml", small_study("context: 4096\n")).string());
+  expect_one_line_error(dup);
+  CHECK_THAT(dup.err, Contains("s.yaml:8") && Contains("context") && Contains("twice"));
+  // More microbatches than sequences.
+  Run mb = moesim("run default --platform nvswitch-4x-h200 --plan tp2xpp2:mb8 --batch 4");
+  expect_one_line_error(mb);
+  CHECK_THAT(mb.err, Contains("microbatches"));
+  // schedule --batch 0 is not "the study's batch".
+  fs::path out = d / "sched.json";
+  Run b0 = moesim("schedule default --plan tp4 --batch 0 -o " + out.string());
+  expect_usage_error(b0, out);
+}
+
+TEST_CASE("impossible numbers in a topology or GPU spec are refused", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-topo-nonsense");
+  const std::string base = slurp(src + "/platforms/nvswitch-2x-h100.yaml");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"switch: 450GBps", "switch: 450"},               // no unit: not silently B/s
+      {"switch: 450GBps", "switch: inf"},
+      {"gpu: h100-sxm5-80gb", "gpu: {name: x, memory: 80GB, mem_bw: 3TBps, tflops: {bf16: inf}}"},
+      {"gpu: h100-sxm5-80gb", "gpu: {name: x, memory: 80GB, mem_bw: 3TBps, tflops: {bf16: 900}, flops_eff: 7}"},
+  };
+  for (const auto& [from, to] : cases) {
+    INFO(to);
+    std::string yaml = base;
+    REQUIRE(yaml.find(from) != std::string::npos);
+    yaml.replace(yaml.find(from), from.size(), to);
+    Run r = moesim("platform show " + write(d, "t.yaml", yaml).string());
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains("t.yaml:"));
+  }
+  Run os = moesim("platform show cluster-4x8-h100-ib400 --set network.oversubscription=inf");
+  expect_one_line_error(os);
+  Run nounit = moesim("run default --set link.pcie.bandwidth=128");
+  expect_one_line_error(nounit);
+  CHECK_THAT(nounit.err, Contains("unit"));
+}
+
+TEST_CASE("impossible numbers in platform XML are refused", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-xml-nonsense");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"bandwidth=\"450GBps\"", "bandwidth=\"0GBps\""},
+      {"bandwidth=\"450GBps\"", "bandwidth=\"-5GBps\""},
+      {"bandwidth=\"450GBps\"", "bandwidth=\"450\""},
+      {"latency=\"0\" sharing", "latency=\"-1s\" sharing"},
+      {"latency=\"0\" sharing", "latency=\"nan\" sharing"},
+      {"<prop id=\"flops_eff\" value=\"0.75\"/>", "<prop id=\"flops_eff\" value=\"7\"/>"},
+      {"<prop id=\"moesim.gpus\" value=\"2\"/>", "<prop id=\"moesim.gpus\" value=\"3.7\"/>"},
+      {"<prop id=\"mem_bw\" value=\"3.35e12\"/>", "<prop id=\"mem_bw\" value=\"inf\"/>"},
+  };
+  for (const auto& [from, to] : cases) {
+    INFO(to);
+    Run r = run_on_xml(d, xml_with(from, to));
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains("p.xml"));
+  }
+}
+
+// ---- class 8: a what-if that changes nothing is not reported as applied ----
+
+TEST_CASE("a what-if on something no platform has is refused", "[quick][cli][robust]")
+{
+  for (const char* set : {"link.nic.bandwidth=800Gbps", "pxn=off", "gpudirect=off", "network.oversubscription=2",
+                          "link.cpu_interconnect.bandwidth=100GBps", "link.nic.latency=1us"}) {
+    INFO(set);
+    Run r = moesim(std::string("run default --platform nvswitch-4x-h200 --set ") + set);
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains("--set") && Contains("changes nothing"));
+  }
+  Run sw = moesim("run default --platform nvswitch-4x-h200 --sweep link.nic.bandwidth=100Gbps,200Gbps");
+  expect_one_line_error(sw);
+  CHECK_THAT(sw.err, Contains("--sweep"));
+  // On a study mixing platforms the what-if applies where it can, and the report says where not.
+  Run mixed = moesim("run default --plan tp4 --batch 1 --set link.nvlink.bandwidth=300GBps");
+  CHECK(mixed.code == 0);
+  CHECK_THAT(mixed.out, Contains("no effect on ws-4x-rtxpro6000-pcie5-nop2p"));
+}
+
+TEST_CASE("calibrate --op that contradicts the log is refused", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-calibrate-op");
+  const fs::path out = d / "c.yaml";
+  Run r = moesim("calibrate --nccl-tests " + src + "/tests/data/nccl_tests_all_reduce_synthetic.txt --op alltoall --platform x -o " +
+                 out.string());
+  expect_usage_error(r, out);
+  CHECK_THAT(r.err, Contains("all_reduce") && Contains("--op"));
+}
+
+// ---- class 9: huge inputs are refused in time, with the limit ----
+
+TEST_CASE("huge inputs are refused within seconds, naming the limit", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-huge");
+  std::string yaml = slurp(src + "/platforms/cluster-4x8-h100-ib400.yaml");
+  yaml.replace(yaml.find("nodes: 4"), 8, "nodes: 4096");
+  Run big = shell("timeout 20 {moesim} platform build " + write(d, "big.yaml", yaml).string() + " -o " + (d / "big.xml").string());
+  expect_usage_error(big, d / "big.xml");
+  CHECK_THAT(big.err, Contains("512"));
+  std::string wide = slurp(src + "/platforms/nvswitch-2x-h100.yaml");
+  wide.replace(wide.find("gpus: 2"), 7, "gpus: 1024\nnodes: 4096");
+  Run w = shell("timeout 20 {moesim} platform show " + write(d, "wide.yaml", wide).string());
+  expect_one_line_error(w);
+  // A 100,000-layer model.
+  std::string model = slurp(src + "/workloads/models/qwen3-30b-a3b.yaml");
+  const auto at = model.find("\nlayers: ");
+  REQUIRE(at != std::string::npos);
+  model.replace(at, model.find('\n', at + 1) - at, "\nlayers: 100000");
+  write(d, "m.yaml", model);
+  Run layers = shell("timeout 20 {moesim} run " +
+                     write(d, "s.yaml", small_study("", "[tp2]", "nvswitch-2x-h100", (d / "m.yaml").string())).string());
+  expect_one_line_error(layers);
+  CHECK_THAT(layers.err, Contains("m.yaml:") && Contains("layers"));
+  // Zipf routing draws every token: 64 x 32768 prompt tokens x top 8 of 128 experts x 48 layers
+  // = 1.0e11 steps, above the 1e10 limit.
+  Run draws = shell("timeout 20 {moesim} run " +
+                    write(d, "z.yaml", "name: z\nmodel: qwen3-30b-a3b\nplatforms: [nvswitch-2x-h100]\nphase: prefill\n"
+                                       "batch: [64]\ncontext: 0\nprompt: 32768\nrouting: {kind: zipf, s: 1, seed: 1}\n"
+                                       "plans: [tp2]\n").string());
+  expect_one_line_error(draws);
+  CHECK_THAT(draws.err, Contains("z.yaml:5") && Contains("uniform"));
+  // nccl-tests sizes.
+  Run inf = shell("timeout 20 {moesim} nccl-tests --platform nvswitch-4x-h100 -b 8 -e inf");
+  expect_one_line_error(inf);
+  Run fine = shell("timeout 20 {moesim} nccl-tests --platform nvswitch-4x-h100 -b 8 -e 256M -f 1.0000001");
+  expect_one_line_error(fine);
+  CHECK_THAT(fine.err, Contains("-f"));
+  // 10,000 sweep values.
+  std::string values;
+  for (int i = 1; i <= 10000; i++)
+    values += (i > 1 ? "," : "") + std::to_string(i) + "GBps";
+  Run sweep = shell("timeout 20 {moesim} run default --sweep link.pcie.bandwidth=" + values);
+  expect_one_line_error(sweep);
+  CHECK_THAT(sweep.err, Contains("--sweep"));
+}
+
+// ---- class 10: messages say the user's input, in one line, with the fix ----
+
+TEST_CASE("command-line parse errors are one line with the fix", "[quick][cli][robust]")
+{
+  for (const char* args : {"run --frobnicate", "run default -j 0", "run default -j x", "schedule default",
+                           "nccl-tests --platform nvswitch-4x-h100 -f abc", "diff"}) {
+    INFO(args);
+    Run r = moesim(args);
+    expect_one_line_error(r);
+    CHECK(r.err.size() < 400);
+  }
+}
+
+TEST_CASE("errors name the flag and the user's file, not a temporary one", "[quick][cli][robust]")
+{
+  Run sw = moesim("run default --plan tp4 --batch 1 --sweep gpu.mem_bytes=1e300PB,80GB");
+  expect_one_line_error(sw);
+  CHECK_THAT(sw.err, Contains("--sweep") && !Contains("--set"));
+  Run set = moesim("run default --set gpu.mem_bytes=1e300PB");
+  expect_one_line_error(set);
+  CHECK_THAT(set.err, Contains("--set") && !Contains("moesim-platforms") && !Contains("/tmp/"));
+  fs::path d = scratch("robust-names");
+  // Unknown model and platform names point at the study's line.
+  Run m = moesim("run " + write(d, "s.yaml", small_study("", "[tp2]", "nvswitch-2x-h100", "qwen9")).string());
+  expect_one_line_error(m);
+  CHECK_THAT(m.err, Contains("s.yaml:2") && Contains("qwen9"));
+  Run p = moesim("run " + write(d, "s.yaml", small_study("", "[tp2]", "nosuchbox")).string());
+  expect_one_line_error(p);
+  CHECK_THAT(p.err, Contains("s.yaml:3") && Contains("nosuchbox"));
+  Run pf = moesim("run default --platform nosuchbox");
+  expect_one_line_error(pf);
+  CHECK_THAT(pf.err, Contains("--platform") && Contains("nosuchbox"));
+  // A plan map that does not fit the platform: the line of the plan.
+  Run plan = moesim("run " + write(d, "s.yaml", small_study("", "\n  - {name: odd, attn_tp: 4, moe_tp: 4}")).string());
+  expect_one_line_error(plan);
+  CHECK_THAT(plan.err, Contains("s.yaml:8"));
+  // A scalar plan too.
+  Run scalar = moesim("run " + write(d, "s.yaml", small_study("", "[tp4]")).string());
+  expect_one_line_error(scalar);
+  CHECK_THAT(scalar.err, Contains("s.yaml:7"));
+  // An integer out of range says the range, not "expected an integer".
+  std::string text = small_study();
+  text.replace(text.find("context: 128"), 12, "context: 1e12");
+  Run ctx = moesim("run " + write(d, "s.yaml", text).string());
+  expect_one_line_error(ctx);
+  CHECK_THAT(ctx.err, Contains("context") && Contains("at most"));
+}
+
+// ---- class 11: temporary folders are removed on every exit path, signals included ----
+
+TEST_CASE("a run ended by SIGTERM, SIGINT, SIGHUP or SIGABRT leaves no temporary files and no outputs", "[quick][cli][robust]")
+{
+  for (const char* sig : {"TERM", "INT", "HUP", "ABRT"}) { // ABRT: as a library's abort() would
+    INFO("SIG" << sig);
+    fs::path d = scratch(std::string("robust-signal-") + sig);
+    fs::create_directories(d / "tmp");
+    // A sweep over generated platforms runs long enough (several seconds) to be interrupted. A
+    // shell starts background jobs with SIGINT ignored (and moesim keeps an ignored signal
+    // ignored, as nohup expects), so env restores its default first.
+    Run r = shell("env --default-signal=INT TMPDIR=" + (d / "tmp").string() + " {moesim} run default --set gpu.flops_eff=0.7 --sweep " +
+                  "link.pcie.bandwidth=8GBps,16GBps,32GBps,64GBps,128GBps,256GBps,512GBps,1TBps -j 1 --csv " +
+                  (d / "o.csv").string() + " >/dev/null & pid=$!; sleep 1.5; kill -" + sig +
+                  " $pid; wait $pid; echo rc=$?");
+    CHECK_THAT(r.out, !Contains("rc=0"));
+    sleep(1);
+    CHECK(fs::is_empty(d / "tmp"));
+    CHECK_FALSE(fs::exists(d / "o.csv"));
+  }
+}
+
+TEST_CASE("temporary files go under TMPDIR and are gone after an error", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-tmp-error");
+  fs::create_directories(d / "tmp");
+  // Generated platforms, then a scenario that fails on input after they exist.
+  Run r = shell("TMPDIR=" + (d / "tmp").string() + " {moesim} run default --set gpu.mem_bytes=1GB");
+  expect_one_line_error(r);
+  CHECK(fs::is_empty(d / "tmp"));
+}
+
+// ---- class 12: diff and calibrate refuse impossible data ----
+
+TEST_CASE("diff refuses timelines with impossible times", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-diff-data");
+  const std::string t = (d / "t.json").string();
+  REQUIRE(moesim(quick + "--timeline " + t).code == 0);
+  const nlohmann::json good = nlohmann::json::parse(slurp(t));
+  auto variant = [&](auto edit) {
+    nlohmann::json j = good;
+    edit(j);
+    std::ofstream(d / "bad.json") << j.dump();
+    return (d / "bad.json").string();
+  };
+  const std::vector<std::string> bad = {
+      variant([](nlohmann::json& j) { j["step_time"] = 0; }), // would report "error 0.0%"
+      variant([](nlohmann::json& j) { j["step_time"] = -1; }),
+      variant([](nlohmann::json& j) { j["events"][0]["end"] = -1e-3; }),
+      variant([](nlohmann::json& j) { j["events"][0]["start"] = j["events"][0]["end"].get<double>() + 1; }),
+      variant([](nlohmann::json& j) { j["events"][0]["end"] = j["step_time"].get<double>() * 2; }),
+  };
+  for (const std::string& b : bad) {
+    Run r = moesim("diff " + t + " " + b);
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains("bad.json"));
+  }
+}
+
+TEST_CASE("calibrate refuses nccl-tests rows with impossible times, naming the line", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-calibrate-data");
+  const std::string log = slurp(src + "/tests/data/nccl_tests_all_reduce_synthetic.txt");
+  // Replace the out-of-place time of the first data row.
+  std::istringstream in(log);
+  std::string line, first_row;
+  int lineno = 0, row_line = 0;
+  while (std::getline(in, line)) {
+    lineno++;
+    if (!line.empty() && line[0] != '#' && first_row.empty())
+      first_row = line, row_line = lineno;
+  }
+  REQUIRE(!first_row.empty());
+  for (const char* t : {"nan", "-5.00", "0"}) {
+    INFO(t);
+    std::istringstream w(first_row);
+    std::string f[6];
+    for (auto& x : f)
+      w >> x;
+    std::string row = first_row;
+    const auto at = row.find(f[5], row.find(f[4]) + f[4].size());
+    row.replace(at, f[5].size(), t);
+    std::string text = log;
+    text.replace(text.find(first_row), first_row.size(), row);
+    const fs::path out = d / "c.yaml";
+    Run r = moesim("calibrate --nccl-tests " + write(d, "l.txt", text).string() + " --platform x -o " + out.string());
+    expect_usage_error(r, out);
+    CHECK_THAT(r.err, Contains("l.txt:" + std::to_string(row_line)));
+  }
+}

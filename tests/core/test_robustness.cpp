@@ -1,0 +1,200 @@
+// The core's share of issue 12: numbers are finite and in range, keys are not given twice, routing
+// survives weights that underflow, products of in-range sizes do not overflow, and outputs are
+// written all or nothing without replacing special files.
+#include "../temp_dir.hpp"
+#include "core/calibration.hpp"
+#include "core/error.hpp"
+#include "core/input_file.hpp"
+#include "core/model_loader.hpp"
+#include "core/numbers.hpp"
+#include "core/output_files.hpp"
+#include "core/routing.hpp"
+#include "core/schedule_builder.hpp"
+#include "core/schedule_json.hpp"
+#include "core/yaml_reader.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace moesim;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const std::string& p)
+{
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+size_t entries(const fs::path& d)
+{
+  return static_cast<size_t>(std::distance(fs::directory_iterator(d), fs::directory_iterator()));
+}
+
+} // namespace
+
+TEST_CASE("numbers: whole strings, finite values, ranges stated", "[quick][core][robust]")
+{
+  CHECK(parse_number("4096") == 4096.0);
+  CHECK(parse_number("-0.5") == -0.5);
+  CHECK(parse_number("+2") == 2.0);
+  CHECK(parse_number("1e-6") == 1e-6);
+  for (const char* bad : {"", "inf", "-inf", "nan", "1e400", "12abc", " 5", "0x10", "++1"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_number(bad));
+  }
+  CHECK(whole_in(64, Bounds{1, 65536}) == 64);
+  CHECK_FALSE(whole_in(1e12, Bounds{1, 65536}));
+  CHECK_FALSE(whole_in(3.7, Bounds{1, 8}));
+  CHECK_FALSE(whole_in(NAN, Bounds{0, 1}));
+  CHECK(positive(1).text() == "above 0 and at most 1");
+  CHECK(Bounds{1, 64}.text() == "between 1 and 64");
+}
+
+TEST_CASE("YAML fields: non-finite numbers, keys given twice, ranges and empty lists are refused", "[quick][core][robust]")
+{
+  auto fields = [](const std::string& text) {
+    static YAML::Node keep;
+    keep = parse_yaml_text(text, "t.yaml");
+    return Fields("t.yaml", keep, "");
+  };
+  for (const char* v : {"nan", "inf", ".inf", "1e999"}) {
+    INFO(v);
+    Fields f = fields(std::string("x: ") + v + "\n");
+    CHECK_THROWS_WITH(f.num("x"), Contains("t.yaml:1: x:") && Contains("not a finite number"));
+  }
+  CHECK_THROWS_WITH(fields("a: 1\nb: 2\na: 3\n"), Contains("t.yaml:3: a: given twice (first at line 1)"));
+  Fields r = fields("context: 1e12\n");
+  CHECK_THROWS_WITH(r.integer_in("context", 0, 16777216), Contains("too large: at most 16777216"));
+  Fields w = fields("n: 2.5\n");
+  CHECK_THROWS_WITH(w.integer_in("n", 0, 8), Contains("not a whole number"));
+  Fields l = fields("batch: []\n");
+  CHECK_THROWS_WITH(l.int_list("batch", 1, 64, 64), Contains("empty list"));
+  Fields b = fields("u: 7\n");
+  CHECK_THROWS_WITH(b.num("u", fraction()), Contains("out of range") && Contains("above 0 and at most 1"));
+  // An alias could stand for billions of entries: refused with its line.
+  CHECK_THROWS_WITH(parse_yaml_text("a: &x [1, 2]\nb: *x\n", "t.yaml"), Contains("t.yaml:2") && Contains("alias"));
+}
+
+TEST_CASE("input files: folders and devices refused, size capped while reading", "[quick][core][robust]")
+{
+  test::TempDir d("moesim_input");
+  CHECK_THROWS_WITH(read_input_file(d.path.string(), 100), Contains("is a folder"));
+  CHECK_THROWS_WITH(read_input_file("/dev/zero", 100), Contains("device"));
+  CHECK_THROWS_WITH(read_input_file(d.write("big", std::string(101, 'x')), 100), Contains("larger than"));
+  CHECK(read_input_file(d.write("ok", "hello"), 100) == "hello");
+  // A FIFO is read, and its size is capped as it arrives.
+  const std::string fifo = d.file("f");
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  if (fork() == 0) {
+    std::ofstream(fifo) << std::string(200, 'y');
+    _exit(0);
+  }
+  CHECK_THROWS_WITH(read_input_file(fifo, 100), Contains("larger than"));
+}
+
+TEST_CASE("Zipf routing with weights that underflow still draws top_k distinct experts per token", "[quick][core][robust]")
+{
+  // s = 400: 1/8^400 underflows to 0, so of 16 experts only the 7 most popular keep a weight; a
+  // token needs 8. Every token must still reach 8 distinct experts: 64 tokens x 8 = 512 picks, at
+  // most 64 per expert. (The old draw walked below index 0 once every weight left was 0.)
+  for (double s : {400.0, 1e9}) {
+    INFO("s = " << s);
+    RoutingSpec spec;
+    spec.kind = RoutingKind::zipf;
+    spec.zipf_s = s;
+    spec.seed = 3;
+    const RoutingResult r = route_tokens(spec, {32, 32}, 16, 8, 2, 1, 0);
+    double picks = 0;
+    for (double t : r.expert_tokens) {
+      CHECK(t <= 64);
+      picks += t;
+    }
+    CHECK(picks == 512);
+    // Each rank sends each token to at most the 2 shards: 32 tokens x 2 at most, and at least 32.
+    for (const auto& row : r.rank_tokens) {
+      CHECK(row[0] + row[1] >= 32);
+      CHECK(row[0] + row[1] <= 64);
+    }
+  }
+}
+
+TEST_CASE("in-range sizes do not overflow the schedule's byte counts", "[quick][core][robust]")
+{
+  // Mixtral-8x7B (hidden 4096) under ep4 prefill, batch 64 x prompt 8192 = 524288 tokens. Attention
+  // is TP4 and the MoE all-to-all slices the tokens, so the next layer all-gathers them back:
+  // 524288 tokens x 4096 x 2 B = 4294967296 B (2^32). In int arithmetic 131072 x 4 x 4096 is 2^31,
+  // which overflows.
+  const Model m = load_model_file(std::string(MOESIM_SOURCE_DIR) + "/workloads/models/mixtral-8x7b.yaml").model;
+  const Layout L = make_layout(Plan::parse("ep4"), m, 4);
+  const Schedule s = build_schedule(m, L, StepShape{Phase::prefill, 64, 0, 8192}, BuildOptions{});
+  int gathers = 0;
+  for (const Op& o : s.ranks[0].ops)
+    if (o.kind == OpKind::all_gather && o.name.find("attn.allgather") != std::string::npos) {
+      CHECK(o.comm_bytes == 4294967296.0);
+      gathers++;
+    }
+  CHECK(gathers == 31); // every layer after the first
+}
+
+TEST_CASE("outputs: all or nothing, special files written in place, folders refused", "[quick][core][robust]")
+{
+  test::TempDir d("moesim_outputs");
+  const std::string a = d.file("a.json"), b = d.file("b.csv");
+  // A folder is refused up front, naming the flag.
+  CHECK_THROWS_WITH(check_output_paths({{d.path.string(), "--json"}}), Contains("--json") && Contains("is a folder"));
+  CHECK_THROWS_WITH(check_output_paths({{d.file("no/x"), "--csv"}}), Contains("does not exist"));
+  CHECK_THROWS_WITH(check_output_paths({{a, "--json"}, {a, "--csv"}}), Contains("also the output of --json"));
+  // Both written; an existing file keeps its mode.
+  std::ofstream(b) << "old";
+  ::chmod(b.c_str(), 0640);
+  write_outputs({{a, "--json", "A"}, {b, "--csv", "B"}});
+  CHECK(slurp(a) == "A");
+  CHECK(slurp(b) == "B");
+  struct stat st {};
+  ::stat(b.c_str(), &st);
+  CHECK((st.st_mode & 0777) == 0640);
+  // One that cannot be written: the other keeps its old content, and no temporary file remains.
+  CHECK_THROWS_AS(write_outputs({{a, "--json", "A2"}, {"/proc/x.csv", "--csv", "X"}}), InputError);
+  CHECK(slurp(a) == "A");
+  CHECK(entries(d.path) == 2);
+  // A symlink is written through and stays a link.
+  fs::create_symlink(a, d.file("link"));
+  write_outputs({{d.file("link"), "--json", "L"}});
+  CHECK(fs::is_symlink(d.file("link")));
+  CHECK(slurp(a) == "L");
+  // A FIFO with no reader is refused (no hang) and stays a FIFO.
+  REQUIRE(mkfifo(d.file("f").c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(write_outputs({{d.file("f"), "--json", "F"}}), Contains("no process is reading"));
+  CHECK(fs::is_fifo(d.file("f")));
+  CHECK(entries(d.path) == 4); // a.json, b.csv, link, f
+}
+
+TEST_CASE("what fuzzing found: text for a calibration number, an unknown dtype in a schedule", "[quick][core][robust]")
+{
+  // Both escaped as yaml-cpp's and the dtype parser's own exceptions: "internal error", exit 1.
+  test::TempDir d("moesim_fuzz_found");
+  const std::string cal = d.write("c.yaml", "platform: x\nmeasured_on: y\nsource: z\ncollectives:\n  - op: all_reduce\n"
+                                            "    ranks: 2\n    points:\n      - [1024, 1.0e-5]\n      - [2048, 0.0O1]\n");
+  // The bad point is the file's 9th line.
+  CHECK_THROWS_MATCHES(load_calibration_file(cal), InputError, Catch::Matchers::Message(cal + ":9: wrong type: bad conversion (fix: write numbers where numbers go (see platforms/calibration/*.yaml))"));
+  // A schedule moesim wrote, with one dtype misspelt.
+  std::string text = slurp(MOESIM_SOURCE_DIR "/fuzz/corpus/schedule/tiny-tp2-decode.json");
+  REQUIRE_NOTHROW(schedule_from_json(nlohmann::json::parse(text), "s.json"));
+  const size_t at = text.find("\"bf16\"");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 6, "\"bf17\"");
+  CHECK_THROWS_WITH(schedule_from_json(nlohmann::json::parse(text), "s.json"), Contains("s.json") && Contains("unknown dtype 'bf17'"));
+}
