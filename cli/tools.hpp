@@ -20,6 +20,9 @@ struct ToolCommands {
   CLI::App* calibrate = nullptr;
   std::vector<std::string> logs, kernel_benches;
   std::string cal_platform, cal_out, cal_op, cal_measured_on;
+  // moesim published [-o FILE]: validate/public/published.yaml against the simulator
+  CLI::App* published = nullptr;
+  std::string published_file, published_out = "-";
   std::string root;
 };
 

@@ -7,16 +7,6 @@
 
 namespace moesim {
 
-const char* to_string(AllReduceImpl a)
-{
-  switch (a) {
-    case AllReduceImpl::nccl: return "NCCL";
-    case AllReduceImpl::one_shot: return "custom one-shot";
-    case AllReduceImpl::two_shot: return "custom two-shot";
-  }
-  return "?";
-}
-
 namespace {
 
 std::string bytes_text(double b)

@@ -5,6 +5,7 @@
 #pragma once
 #include "core/engine_profile.hpp"
 #include "core/plan.hpp"
+#include "core/schedule.hpp"
 
 #include <string>
 
@@ -17,9 +18,6 @@ struct PlatformTraits {
   bool nvlink = false; // every GPU pair inside a node is connected by NVLink (directly or via NVSwitch)
   bool p2p = true;     // GPU peer-to-peer access inside a node
 };
-
-enum class AllReduceImpl { nccl, one_shot, two_shot };
-const char* to_string(AllReduceImpl a);
 
 struct AllReduceChoice {
   AllReduceImpl impl = AllReduceImpl::nccl;

@@ -55,6 +55,8 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, const std::str
     throw InputError(file, "moesim.gpus", "must be at least 1", "set it to the number of gpuN hosts");
   if (const char* d = zone->get_property("moesim.description"))
     description_ = d;
+  gpus_per_node_ = static_cast<int>(
+      number_prop(zone->get_property("moesim.gpus_per_node"), file, "zone.moesim.gpus_per_node", false, 0));
   std::string link = zone->get_property("moesim.nccl_intra") ? zone->get_property("moesim.nccl_intra") : "";
   if (link == "nvlink")
     nccl_link_ = LinkClass::nvlink;
@@ -164,6 +166,30 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, const std::str
 const Route& Platform::route(int src, int dst) const
 {
   return routes_.at(src).at(dst);
+}
+
+PlatformTraits platform_traits(const Platform& p)
+{
+  PlatformTraits t;
+  t.gpus = p.gpus();
+  t.gpus_per_node = p.gpus_per_node();
+  t.nvlink = true;
+  t.p2p = true;
+  for (int a = 0; a < p.gpus(); a++)
+    for (int b = 0; b < p.gpus(); b++) {
+      if (a == b || a / t.gpus_per_node != b / t.gpus_per_node)
+        continue;
+      bool nvlink = false, pcie = false, host = false;
+      for (const sg4::Link* l : p.route(a, b).links) {
+        const std::string& c = p.link_class(l);
+        nvlink = nvlink || c == "nvlink";
+        pcie = pcie || c == "pcie";
+        host = host || c == "host_memory" || c == "cpu_interconnect";
+      }
+      t.nvlink = t.nvlink && nvlink && !pcie && !host;
+      t.p2p = t.p2p && !host;
+    }
+  return t;
 }
 
 } // namespace moesim

@@ -242,6 +242,15 @@ private:
     if (const Calibration* cal = p_.calibration())
       if (auto t = cal->kernel_time(op, s_.engine.cuda_graphs))
         return *t;
+    // An engine's published kernel bandwidth replaces the platform's placeholder for its family.
+    const double fraction = op.kind == OpKind::attention_decode ? s_.engine.attention_bw_fraction
+                            : op.kind == OpKind::grouped_gemm   ? s_.engine.moe_bw_fraction
+                                                                : 0.0;
+    if (fraction > 0) {
+      GpuSpec g = p_.gpu(r);
+      g.mem_bw_eff = fraction;
+      return roofline_seconds(g, op);
+    }
     return roofline_seconds(p_.gpu(r), op);
   }
 
@@ -319,13 +328,21 @@ private:
       c.call.ranks = g.ranks;
       c.call.bytes = op.comm_bytes;
       c.call.peer_bytes = c.peer_rows;
-      c.choice = choose(op.kind, n, op.comm_bytes, bus_bandwidth(g.ranks));
+      if (op.kind == OpKind::all_reduce && op.ar_impl != AllReduceImpl::nccl) {
+        // An engine's custom kernel: its own fixed cost, the bytes it moves, no NCCL protocol.
+        c.choice = CollChoice{};
+        c.choice.algo = op.ar_impl == AllReduceImpl::one_shot ? CollAlgo::one_shot : CollAlgo::two_shot;
+        c.choice.alpha = op.ar_fixed_s;
+      } else {
+        c.choice = choose(op.kind, n, op.comm_bytes, bus_bandwidth(g.ranks));
+      }
       c.choice.alpha += wire_latency(op.kind, c.choice.algo, g.ranks);
       c.call.wire_factor = c.choice.wire_factor;
       c.phases = find_algorithm(op.kind, c.choice.algo)(c.call);
       c.arrived = n + 1; // planned
+      const bool custom = c.choice.algo == CollAlgo::one_shot || c.choice.algo == CollAlgo::two_shot;
       out_.algorithms[std::string(to_string(op.kind)) + " " + to_string(c.choice.algo) + "/" +
-                      (c.choice.calibrated ? "calibrated" : to_string(c.choice.proto))]++;
+                      (custom ? "custom" : c.choice.calibrated ? "calibrated" : to_string(c.choice.proto))]++;
       c.class_bytes = count_link_bytes(c.phases);
       if (cache_ok_ && n == s_.layout.world) {
         for (const auto& flows : c.phases) {
