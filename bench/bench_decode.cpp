@@ -35,10 +35,10 @@ std::string cluster_platform(int gpus)
   std::ofstream f(p);
   f << "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
     << "<platform version=\"4.1\">\n<zone id=\"cluster\" routing=\"Full\">\n"
-    << "<prop id=\"moesim.gpus\" value=\"" << gpus << "\"/><prop id=\"moesim.nccl_intra\" value=\"nvlink\"/>\n"
+    << "<prop id=\"moesim.gpus\" value=\"" << gpus << "\"/><prop id=\"moesim.gpus_per_node\" value=\"8\"/>\n"
     << "<prop id=\"moesim.description\" value=\"" << nodes << " nodes x 8 H100, NVSwitch + 400G rails\"/>\n";
   for (int g = 0; g < gpus; g++)
-    f << "<host id=\"gpu" << g << "\" speed=\"989.4Tf\"><prop id=\"gpu_model\" value=\"H100\"/>"
+    f << "<host id=\"gpu" << g << "\" speed=\"989.4Tf\"><prop id=\"gpu_model\" value=\"H100\"/><prop id=\"sm\" value=\"90\"/>"
       << "<prop id=\"mem_bytes\" value=\"85520809984\"/><prop id=\"mem_bw\" value=\"3.35e12\"/>"
       << "<prop id=\"mem_bw_eff\" value=\"0.85\"/><prop id=\"flops_eff\" value=\"0.75\"/>"
       << "<prop id=\"flops_fp8\" value=\"1978.9e12\"/><prop id=\"kernel_overhead\" value=\"2e-6\"/></host>\n"

@@ -1,6 +1,7 @@
 #include "cli/tools.hpp"
 
 #include "cli/published_cmd.hpp"
+#include "cli/platform_files.hpp"
 #include "core/calibration.hpp"
 #include "core/error.hpp"
 #include "core/nccl_tests.hpp"
@@ -91,11 +92,24 @@ double parse_size(const std::string& s, const std::string& flag)
 
 namespace {
 
-// One op per size, back to back, on ranks 0..g-1; returns each size's simulated time.
-std::vector<NcclTestsTableRow> simulate_nccl_tests(const ToolCommands& t, OpKind kind, int& g)
+// One op per size, back to back, on ranks 0..g-1; returns each size's simulated time and, in
+// `calibration`, the calibration file that applied ("" for none). The platform may be a topology
+// YAML; --calibration is 'auto' (the platform's own, when it has one), 'none' or a file.
+std::vector<NcclTestsTableRow> simulate_nccl_tests(const ToolCommands& t, OpKind kind, int& g, std::string& calibration)
 {
-  const std::string plat = resolve_platform_path(t.platform, t.root);
-  Simulation sim(plat, t.calibration == "none" ? "" : t.calibration);
+  PlatformFiles files(t.root);
+  const PlatformFile f = files.get(t.platform, {});
+  const std::string plat = f.xml;
+  std::string chosen = f.calibration;
+  if (t.calibration == "none" || t.calibration.empty())
+    chosen = "";
+  else if (t.calibration != "auto") {
+    if (!std::filesystem::exists(t.calibration))
+      throw InputError(t.calibration, "--calibration", "no such file", "pass a calibration YAML, 'auto' or 'none'");
+    chosen = t.calibration;
+  }
+  calibration = resolve_calibration(plat, chosen);
+  Simulation sim(plat, chosen);
   const int world = sim.platform().gpus();
   g = t.gpus ? t.gpus : world;
   if (g < 2 || g > world)
@@ -131,8 +145,10 @@ std::vector<NcclTestsTableRow> simulate_nccl_tests(const ToolCommands& t, OpKind
       Op op;
       op.name = "size" + std::to_string(coll);
       if (kind == OpKind::send) {
-        // sendrecv_perf: every rank sends to the next and receives from the previous.
+        // sendrecv_perf: every rank sends to the next and receives from the previous, all g ranks
+        // of the communicator at once (group 0: the measured sendrecv curve of g ranks applies).
         op.kind = OpKind::recv;
+        op.group = 0;
         op.peer = (r + g - 1) % g;
         op.tag = coll * g + op.peer;
         op.comm_bytes = bytes;
@@ -205,9 +221,18 @@ bool run_tool_commands(const ToolCommands& t)
       throw InputError("command line", "--op", e.what(), "pass one of those");
     }
     int g = 0;
-    std::vector<NcclTestsTableRow> rows = simulate_nccl_tests(t, kind, g);
+    std::string calibration;
+    std::vector<NcclTestsTableRow> rows = simulate_nccl_tests(t, kind, g, calibration);
     std::cout << "# moesim simulation of " << nccl_tests_binary(kind) << " on " << t.platform << ", " << g
               << " GPUs\n";
+    // The file as the data root names it, so that the line is the same on every machine.
+    std::string shown = std::filesystem::path(calibration).lexically_relative(t.root).string();
+    if (shown.empty() || shown.starts_with(".."))
+      shown = calibration;
+    std::cout << "# calibration: "
+              << (calibration.empty() ? "none (NCCL's cost model on the platform's links)"
+                                      : shown + " (measured on " + cached_calibration(calibration).measured_on + ")")
+              << "\n";
     std::cout << format_nccl_tests_table(kind, g, rows);
     return true;
   }

@@ -1,6 +1,7 @@
 #include "core/costs.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace moesim {
@@ -24,66 +25,121 @@ double roofline_seconds(const GpuSpec& gpu, const Op& op)
   return roofline_seconds(gpu, op.flops, op.bytes, op.dtype, op.kernels);
 }
 
-const char* to_string(Proto p)
+namespace {
+
+constexpr double ring_base_us[3] = {6.6, 14.0, 8.4};
+// NCCL's per-hop ring latency by hardware row (NVLink, PCI, network) and protocol.
+constexpr double ring_hop_us[3][3] = {{0.6, 1.9, 3.4}, {1.0, 2.5, 5.7}, {2.7, 4.0, 14.0}};
+
+bool is_p2p(OpKind k)
 {
-  switch (p) {
-    case Proto::ll: return "LL";
-    case Proto::ll128: return "LL128";
-    case Proto::simple: return "Simple";
-  }
-  return "?";
+  return k == OpKind::all_to_all || k == OpKind::send || k == OpKind::recv;
 }
 
-double nccl_alpha(const NcclLatencies& t, OpKind kind, CollAlgo algo, Proto proto, int n, LinkClass link)
+double simple_fraction(const TransportTerms& t, OpKind kind, int n)
 {
-  const int p = static_cast<int>(proto), l = static_cast<int>(link);
-  const int hops = kind == OpKind::all_reduce ? 2 * (n - 1) : n - 1;
-  double us = algo == CollAlgo::tree ? t.base_tree[p] + hops * t.hw_tree[l][p] : t.base_ring[p] + hops * t.hw_ring[l][p];
-  return us * 1e-6;
+  if (kind == OpKind::all_reduce)
+    return n == 2 ? t.ring_all_reduce_pair : t.ring_all_reduce;
+  return n == 2 ? t.ring_gather_pair : t.ring_gather;
 }
 
-static double wire_factor(Proto p)
-{
-  switch (p) {
-    case Proto::ll: return 2.0;            // 8-byte lines carry 4 bytes of data
-    case Proto::ll128: return 128.0 / 120; // 128-byte lines carry 120 bytes
-    case Proto::simple: return 1.0;
-  }
-  return 1.0;
-}
+} // namespace
 
-CollChoice choose_collective(const NcclLatencies& t, OpKind kind, int n, double bytes, LinkClass link, double bus_bw,
-                             double p2p_alpha, std::optional<CollAlgo> only)
+CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std::optional<CollAlgo> only,
+                             const TransportTerms& terms)
 {
-  CollChoice best;
-  if (kind == OpKind::all_to_all || kind == OpKind::send || kind == OpKind::recv) {
-    best.algo = kind == OpKind::all_to_all ? CollAlgo::direct : CollAlgo::p2p;
+  const int n = s.size();
+  CollChoice c;
+  // What a member reads through host memory, on the wire (before the protocol's factor).
+  double shm_read = 0;
+  for (int i = 0; i < n; i++)
+    if (s.pcie_gbs.size() > size_t(i) && s.pcie_gbs[i] > 0)
+      shm_read = shm_read == 0 ? terms.shm_read * s.pcie_gbs[i] * 1e9 : std::min(shm_read, terms.shm_read * s.pcie_gbs[i] * 1e9);
+  if (is_p2p(kind)) {
+    c.algo = kind == OpKind::all_to_all ? CollAlgo::direct : CollAlgo::p2p;
     const double per_peer = kind == OpKind::all_to_all && n > 1 ? bytes / (n - 1) : bytes;
-    best.proto = per_peer <= 16384 ? Proto::ll : Proto::simple;
-    best.wire_factor = wire_factor(best.proto);
-    best.alpha = p2p_alpha;
-    return best;
-  }
-  // Bytes each rank puts on its link per payload byte: ring all-reduce 2(n-1)/n, all-gather and
-  // reduce-scatter (n-1)/n of the full buffer; tree all-reduce sends the whole buffer up and down.
-  double best_t = std::numeric_limits<double>::infinity();
-  for (CollAlgo a : {CollAlgo::ring, CollAlgo::tree}) {
-    if ((a == CollAlgo::tree && kind != OpKind::all_reduce) || (only && kind == OpKind::all_reduce && a != *only))
-      continue;
-    for (Proto p : {Proto::ll, Proto::ll128, Proto::simple}) {
-      if (p == Proto::ll128 && link != LinkClass::nvlink)
-        continue; // LL128 is off on PCIe-only systems
-      double per_rank = a == CollAlgo::tree ? 2.0 * bytes
-                        : kind == OpKind::all_reduce ? 2.0 * (n - 1) / n * bytes
-                                                     : double(n - 1) / n * bytes;
-      double tm = nccl_alpha(t, kind, a, p, n, link) + per_rank * wire_factor(p) / bus_bw;
-      if (tm < best_t) {
-        best_t = tm;
-        best = {a, p, nccl_alpha(t, kind, a, p, n, link), wire_factor(p)};
+    bool net = false, shm = false, nvlink = true;
+    double send_gbs = 0;
+    for (int i = 0; i < n; i++) {
+      double mine = 0;
+      for (int j = 0; j < n; j++) {
+        if (i == j)
+          continue;
+        net = net || s.transport[i][j] == Transport::net;
+        shm = shm || s.transport[i][j] == Transport::shm;
+        nvlink = nvlink && s.transport[i][j] == Transport::nvlink;
+        mine = std::max(mine, s.path_gbs[i][j]);
       }
+      send_gbs = i == 0 ? mine : std::min(send_gbs, mine);
     }
+    // Channels per peer: NVLink 2 per link, rounded up to a power of two (at most 32); PCIe and SHM
+    // 2; the network one per NIC (the parallel rings).
+    int peer_channels = 2;
+    if (net)
+      peer_channels = std::max(2, s.rings);
+    else if (nvlink) {
+      const double links = n > 1 ? s.path_gbs[0][1] / nccl_nvlink_per_link_gbs(s.nccl.sm) : 1;
+      peer_channels = 1;
+      while (peer_channels < std::min(32.0, 2 * std::max(1.0, std::floor(links + 1e-9))))
+        peer_channels *= 2;
+    }
+    c.channels = nccl_p2p_channels(per_peer, peer_channels, nvlink, s.nccl.nodes > 1);
+    c.proto = nccl_p2p_proto(per_peer, c.channels);
+    const int p = static_cast<int>(c.proto);
+    const int row = net ? 2 : nvlink ? 0 : 1;
+    c.alpha = s.p2p_alpha ? *s.p2p_alpha : (ring_base_us[p] + ring_hop_us[row][p] + (shm ? terms.shm_hop_us : 0)) * 1e-6;
+    c.wire_factor = wire_factor(c.proto);
+    c.rate = terms.p2p * send_gbs * 1e9 * c.wire_factor;
+    c.shm_rate = shm ? shm_read : 0;
+    return c;
   }
-  return best;
+  const NcclPick pick = nccl_pick(s.nccl, kind, bytes, only);
+  c.algo = pick.cost.algo;
+  c.proto = pick.cost.proto;
+  c.channels = pick.channels;
+  c.wire_factor = wire_factor(c.proto);
+  // Hops through host memory along the ring (member i -> i+1), charged on every step in proportion.
+  int shm_hops = 0;
+  for (int i = 0; i < n; i++)
+    shm_hops += s.transport[i][(i + 1) % n] == Transport::shm;
+  const int nsteps = kind == OpKind::all_reduce ? 2 * (n - 1) : n - 1;
+  double latency_us = pick.time_us - bytes / (1000 * pick.algbw_gbs);
+  latency_us += double(nsteps) * shm_hops / n * terms.shm_hop_us;
+  c.alpha = latency_us * 1e-6;
+  // A ring member sends nsteps / n of the buffer, a tree (chain) member the whole buffer up and
+  // again down: at NCCL's algorithm bandwidth the flows run at these rates.
+  const double flow_gbs = c.algo == CollAlgo::ring ? pick.algbw_gbs * nsteps / n : 2 * pick.algbw_gbs;
+  const double fraction = c.proto == Proto::simple ? simple_fraction(terms, kind, n) : 1.0;
+  c.rate = flow_gbs * fraction * 1e9 * c.wire_factor;
+  c.shm_rate = shm_hops ? shm_read : 0;
+  return c;
+}
+
+std::vector<std::vector<double>> direct_flow_rates(const std::vector<std::vector<double>>& bytes,
+                                                   const std::vector<double>& send_rate,
+                                                   const std::vector<std::vector<bool>>& shm,
+                                                   const std::vector<double>& recv_rate)
+{
+  const size_t n = bytes.size();
+  std::vector<double> sent(n, 0), staged_in(n, 0);
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++)
+      if (i != j && bytes[i][j] > 0) {
+        sent[i] += bytes[i][j];
+        if (shm[i][j])
+          staged_in[j] += bytes[i][j];
+      }
+  std::vector<std::vector<double>> rate(n, std::vector<double>(n, 0));
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++) {
+      if (i == j || bytes[i][j] <= 0)
+        continue;
+      double r = send_rate[i] * bytes[i][j] / sent[i];
+      if (shm[i][j] && recv_rate[j] > 0)
+        r = std::min(r, recv_rate[j] * bytes[i][j] / staged_in[j]);
+      rate[i][j] = r;
+    }
+  return rate;
 }
 
 } // namespace moesim

@@ -1,12 +1,14 @@
-// Costs: pure functions from numbers to seconds. The roofline for compute ops and NCCL's own
-// latency table and protocol choice for collectives (reference/simgrid-nccl-notes.md §6).
+// Costs: pure functions from numbers to seconds. The roofline for compute ops; for collectives,
+// NCCL's own model (core/nccl_model.hpp) with the transport terms its tables leave out.
 #pragma once
 #include "core/dtype.hpp"
+#include "core/nccl_model.hpp"
 #include "core/schedule.hpp"
 
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace moesim {
 
@@ -28,37 +30,70 @@ struct GpuSpec {
 double roofline_seconds(const GpuSpec& gpu, double flops, double bytes, Dtype dtype, int kernels);
 double roofline_seconds(const GpuSpec& gpu, const Op& op);
 
-// ---- NCCL cost model -------------------------------------------------------------------------
-enum class LinkClass { nvlink, pci };
-enum class Proto { ll, ll128, simple };
-const char* to_string(Proto p);
+// ---- collectives: NCCL's model, and what its tables leave out -----------------------------------
+// What the simulator knows of one communicator, its members in group order (sim/ builds it from the
+// platform's routes).
+struct CommShape {
+  NcclComm nccl;                                 // what NCCL's tuner sees
+  std::vector<std::vector<Transport>> transport; // [i][j]: how member i reaches member j
+  std::vector<std::vector<double>> path_gbs;     // [i][j]: NCCL's view of that path's tightest link, GB/s
+  std::vector<double> pcie_gbs;                  // per member: its PCIe link, effective GB/s (0: none)
+  int rings = 1;                                 // parallel rings (one per rail across nodes)
+  std::optional<double> p2p_alpha;               // fixed cost of a send or all-to-all, replacing the model's (s)
+  int size() const { return static_cast<int>(transport.size()); }
+};
+
+// Terms NCCL's tables leave out, measured on this project's 4x H200 machine (NCCL 2.28.3,
+// NCCL_NVLS_ENABLE=0, 2026-11-27; platforms/calibration/nvswitch-4x-h200[-nop2p].yaml at 256 MiB
+// and 1 KiB): properties of NCCL's kernels and transports, used on every platform until it has its
+// own calibration. docs/collectives.md gives the derivations.
+struct TransportTerms {
+  // Simple-protocol ring collectives reach this fraction of NCCL's bus bandwidth: all-reduce 341.6
+  // of 360 GB/s on 4 GPUs and 302.2 on 2; all-gather and reduce-scatter (308.1 + 300.8) / 2 of 360
+  // on 4 and (246.0 + 231.2) / 2 on 2 (a two-rank ring is one GPU pair, both ways).
+  double ring_all_reduce = 0.95, ring_all_reduce_pair = 0.84;
+  double ring_gather = 0.85, ring_gather_pair = 0.66;
+  // Sends and all-to-alls reach this fraction of NCCL's view of the sender's link: all-to-all on
+  // 4 GPUs 301.4 of 370.8 GB/s.
+  double p2p = 0.81;
+  // SHM: the receiving GPU reads the staged bytes from host memory over PCIe, at this fraction of
+  // its link (sendrecv on 2 GPUs without P2P, 23.7 of 53 GB/s), shared by everything it receives
+  // through host memory. LL's lines are read too, flags and all: half the rate in payload
+  // (all-reduce of 128-512 KiB on 4 GPUs without P2P, LL: about 10 GB/s of bus bandwidth).
+  double shm_read = 0.45;
+  // SHM: each hop through host memory adds a PCIe round trip for the flag to NCCL's per-hop latency
+  // (all-reduce of 1 KiB on 4 GPUs without P2P: 19.4 us against NCCL's PCI estimate of 12.6 us
+  // over 6 hops).
+  double shm_hop_us = 1.2;
+};
 
 struct CollChoice {
   CollAlgo algo = CollAlgo::ring;
   Proto proto = Proto::simple;
-  double alpha = 0;        // fixed latency, s
-  double wire_factor = 1;  // bytes on the wire per payload byte (LL: 2, LL128: 128/120)
-  bool calibrated = false; // alpha and wire factor from a measured curve, not NCCL's tuning model
+  double alpha = 0;         // fixed cost, s
+  double wire_factor = 1;   // bytes on the wire per payload byte (LL 2, LL128 128/120)
+  double rate = 0;          // B/s on the wire: every flow of a ring or tree; a sender's total in an all-to-all or send
+  double shm_rate = 0;      // B/s on the wire a member reads through host memory (0: no hop through it)
+  int channels = 0;         // channels the call runs on (collectives), or per peer (p2p)
+  bool calibrated = false;  // alpha and rate from a measured curve, not NCCL's model
 };
 
-// NCCL 2.23+ defaults (tuning.cc): base latency [algo][proto] and per-hop latency [link][algo][proto], in us.
-struct NcclLatencies {
-  double base_ring[3] = {6.6, 14.0, 8.4};
-  double base_tree[3] = {6.8, 14.0, 8.4};
-  double hw_ring[2][3] = {{0.6, 1.9, 3.4}, {1.0, 2.5, 5.7}};
-  double hw_tree[2][3] = {{0.6, 1.25, 4.0}, {1.0, 1.9, 4.0}};
-};
+// NCCL's pick for the collective (nccl_pick) and its costs on this communicator: alpha = NCCL's
+// latency plus, per hop through host memory, terms.shm_hop_us; the flows' rate = NCCL's bus
+// bandwidth (Simple: times the measured fraction), no faster than an SHM hop's receiver reads.
+// All-to-all, send and recv take NCCL's p2p path: LL or Simple per peer size, alpha = the ring base
+// latency plus one hop of the slowest transport (or shape.p2p_alpha), rate per sender = terms.p2p x
+// NCCL's view of its link. `only` restricts all-reduce's algorithm like NCCL_ALGO.
+CollChoice choose_collective(const CommShape& shape, OpKind kind, double bytes,
+                             std::optional<CollAlgo> only = std::nullopt, const TransportTerms& terms = {});
 
-// Fixed cost of one collective call, single node: ring all-reduce base + 2(n-1) hops, ring
-// all-gather / reduce-scatter base + (n-1) hops, tree all-reduce base + 2(n-1) hops (chain).
-double nccl_alpha(const NcclLatencies& t, OpKind kind, CollAlgo algo, Proto proto, int n, LinkClass link);
-
-// Picks algorithm and protocol like NCCL's tuner: minimum of alpha + wire bytes / bandwidth over the
-// eligible pairs. `bus_bw` is a rank's bottleneck bandwidth to its peers (B/s). All-to-all and p2p
-// use the direct/p2p algorithm with Simple (LL below 16 KiB per peer, as NCCL's p2p path does) and
-// `p2p_alpha` as their fixed cost.
-// `only` restricts the algorithm as NCCL_ALGO does (nullopt = NCCL's own choice).
-CollChoice choose_collective(const NcclLatencies& t, OpKind kind, int n, double bytes, LinkClass link, double bus_bw,
-                             double p2p_alpha, std::optional<CollAlgo> only = std::nullopt);
+// Per-flow rate caps of a direct all-to-all(v) (B/s, on the wire): member i sends at most
+// send_rate[i] in all, shared out in proportion to bytes[i][j]; a flow through host memory
+// (shm[i][j]) is also held to its share of the receiver's read rate recv_rate[j], in proportion to
+// what j receives through host memory. 0 where no bytes flow.
+std::vector<std::vector<double>> direct_flow_rates(const std::vector<std::vector<double>>& bytes,
+                                                   const std::vector<double>& send_rate,
+                                                   const std::vector<std::vector<bool>>& shm,
+                                                   const std::vector<double>& recv_rate);
 
 } // namespace moesim

@@ -54,6 +54,8 @@ nlohmann::json timeline_to_json(const Timeline& t)
       je["shape"] = e.shape;
     if (e.bytes > 0)
       je["bytes"] = e.bytes;
+    if (e.fixed > 0)
+      je["fixed"] = e.fixed;
     ev.push_back(std::move(je));
   }
   j["events"] = std::move(ev);
@@ -97,6 +99,7 @@ Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
       if (je.contains("shape"))
         e.shape = je.at("shape").get<std::vector<double>>();
       e.bytes = je.value("bytes", 0.0);
+      e.fixed = je.value("fixed", 0.0);
       t.events.push_back(std::move(e));
     }
     if (j.contains("link_capacity"))

@@ -28,6 +28,7 @@ struct TimelineEvent {
   // for compute, NCCL's size (Op::comm_bytes) for communication.
   std::vector<double> shape;
   double bytes = 0;
+  double fixed = 0;   // collectives and sends: the fixed cost charged (NCCL's latency and the transport's), s
 };
 
 // Bytes that one collective instance or pipeline send moved over one link class, spread evenly

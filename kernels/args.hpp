@@ -91,10 +91,25 @@ inline void check_fill(std::int64_t n, float lo, float hi)
   require(lo <= hi, "fill", "lo must be <= hi, got [" + std::to_string(lo) + ", " + std::to_string(hi) + ")");
 }
 
+inline void check_grouped_gemm(int experts, int n, int k, bool fp8, std::int64_t total_rows, int active_experts)
+{
+  const char* op = "grouped_gemm";
+  require_at_least(op, "experts", experts, 1);
+  require_at_least(op, "n", n, 2);
+  require_at_least(op, "k", k, 1);
+  require_at_least(op, "total_rows", total_rows, 0);
+  require(active_experts >= (total_rows > 0 ? 1 : 0) && active_experts <= experts, op,
+          "active_experts must be in [1, experts] when there are rows, got " + std::to_string(active_experts));
+  require(n % 2 == 0, op, "n must be even (bf16 pairs are stored together), got " + std::to_string(n));
+  require((static_cast<std::int64_t>(k) * (fp8 ? 1 : 2)) % 16 == 0, op,
+          "k must be a multiple of " + std::string(fp8 ? "16" : "8") + " (16-byte rows), got " + std::to_string(k));
+  require(total_rows <= INT32_MAX, op, "total_rows must fit in int32");
+}
+
 inline bool attention_dims_supported(int qk_dim, int v_dim)
 {
-  return (qk_dim == 64 && v_dim == 64) || (qk_dim == 128 && v_dim == 128) || (qk_dim == 192 && v_dim == 128) ||
-         (qk_dim == 576 && v_dim == 512);
+  auto ok = [](int d) { return d >= 16 && d <= max_attention_head_dim && d % 16 == 0; };
+  return ok(qk_dim) && ok(v_dim);
 }
 
 // Sizes only (the launcher checks pointers, strides and alignment besides).
@@ -115,7 +130,7 @@ inline void check_attention(int batch, int q_len, int q_heads, int kv_heads, int
   require(static_cast<std::int64_t>(q_len) * (q_heads / kv_heads) <= INT32_MAX / 2, op, "q_len * q_heads is too large");
   require(attention_dims_supported(qk_dim, v_dim), op,
           "(qk_dim, v_dim) = (" + std::to_string(qk_dim) + ", " + std::to_string(v_dim) +
-              ") is not supported; supported: (64, 64), (128, 128), (192, 128), (576, 512)");
+              ") is not supported: both must be multiples of 16 from 16 to " + std::to_string(max_attention_head_dim));
 }
 
 } // namespace moesim::kernels::detail

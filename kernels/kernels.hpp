@@ -92,15 +92,18 @@ void fill_uniform_f32(float* p, std::int64_t n, float lo, float hi, std::uint64_
 //
 //   out[b, i, h, :] = sum_j softmax_j(scale * q[b, i, h, :] . k[b, j, h / G, :]) * v[b, j, h / G, :]
 //
-// over the keys j <= kv_len - q_len + i (causal: the q_len queries are the last q_len positions
-// of the kv_len keys; decode sees every key), G = q_heads / kv_heads query heads per KV head.
+// over the keys kv_len - q_len + i - window < j <= kv_len - q_len + i (causal: the q_len queries are
+// the last q_len positions of the kv_len keys; decode sees every key; window 0 means no lower bound,
+// window W > 0 keeps the last W positions up to the query's own, a sliding-window layer), G =
+// q_heads / kv_heads query heads per KV head.
 //   q: [batch, q_len, q_heads, qk_dim] and out: [batch, q_len, q_heads, v_dim], contiguous.
 //   k, v: element (b, j, kv head, d) at b * batch_stride + j * row_stride + head * head_stride + d
 //   (elements). A GQA cache [batch, kv_len, kv_heads, dim] has row_stride kv_heads * dim. MLA
 //   (absorbed) decode attends over the latent cache [batch, kv_len, kv_lora + rope] with one KV head:
-//   the keys are whole rows, the values their first kv_lora elements (v = k, v_dim = kv_lora).
-// Supported (qk_dim, v_dim): (64, 64), (128, 128), (192, 128) (MLA prefill: nope + rope, v) and
-// (576, 512) (MLA decode: kv_lora 512 + rope 64, values inside the keys). Pointers 16-byte aligned,
+//   the keys are whole rows, the values their first kv_lora elements (v = k with k's strides,
+//   v_dim = kv_lora <= qk_dim).
+// Supported: qk_dim and v_dim multiples of 16 from 16 to 576, independently (GQA and MLA prefill with
+// any nope + rope and v head dims, MLA decode with any kv_lora + rope). Pointers 16-byte aligned,
 // strides multiples of 8 elements; 1 <= q_len <= kv_len.
 struct AttentionArgs {
   const bf16_t* q = nullptr;
@@ -108,6 +111,7 @@ struct AttentionArgs {
   const bf16_t* v = nullptr;
   bf16_t* out = nullptr;
   int batch = 0, q_len = 1, q_heads = 1, kv_heads = 1, kv_len = 1, qk_dim = 128, v_dim = 128;
+  int window = 0; // sliding window in keys (0: none)
   std::int64_t k_batch_stride = 0, k_row_stride = 0, k_head_stride = 0;
   std::int64_t v_batch_stride = 0, v_row_stride = 0, v_head_stride = 0;
   float scale = 1.0f;
@@ -122,14 +126,68 @@ AttentionArgs attention_mla_decode(const bf16_t* q, const bf16_t* latent, bf16_t
                                    int kv_len, int kv_lora, int rope, float scale);
 
 constexpr int max_attention_splits = 128;
+constexpr int max_attention_head_dim = 576;
 bool attention_supported(int qk_dim, int v_dim);
+
+// The tiles `attention` runs a call with on a device that allows `max_smem_bytes` of shared memory per
+// block (attention.cu says how they follow from the dims). Throws std::invalid_argument when the
+// arguments are refused or no configuration fits. No GPU needed.
+struct AttentionTiling {
+  const char* shape = "";     // "decode", "prefill" or "latent" (values inside the keys)
+  int rows_per_block = 0;     // query rows (position x head of a KV head's group) per block
+  int keys_per_tile = 0;
+  int threads = 0;
+  int value_bucket = 0;       // v_dim rounded up to a compiled register width
+  std::size_t smem_bytes = 0; // dynamic shared memory per block
+};
+AttentionTiling attention_tiling(const AttentionArgs& a, std::size_t max_smem_bytes);
+
 // The key splits `attention` should use on a GPU of `sm_count` multiprocessors: 1 when the blocks
 // of one split already number twice the multiprocessors, else enough for four times, with at least
-// 256 keys per split (at most 64 splits).
+// 256 keys (of those some query sees) per split (at most 64 splits).
 int attention_splits(const AttentionArgs& a, int sm_count);
 // Device workspace for `splits` (0 when splits is 1): fp32 partial outputs and softmax statistics.
 std::size_t attention_workspace_bytes(const AttentionArgs& a, int splits);
 // 1 <= splits <= max_attention_splits; workspace_bytes >= attention_workspace_bytes(a, splits).
 void attention(const AttentionArgs& a, int splits, void* workspace, std::size_t workspace_bytes, cudaStream_t stream);
+
+// ---------------------------------------------------------------------------------------------
+// Grouped GEMM (kernels/grouped_gemm.cu): every local expert's GEMM in one launch, as serving
+// engines run MoE experts:
+//   y[r, c] = scale * sum_i x[r, i] * w[e, c, i]   for the rows r of expert e,
+//   row_offsets[e] <= r < row_offsets[e + 1]
+// x: [total_rows, k] and w: [experts, n, k] (each expert's weight as nn.Linear stores it), both bf16
+// or both fp8 e4m3; y: [total_rows, n] bf16; fp32 accumulation, one bf16 rounding per output.
+// row_offsets: [experts + 1] int32 in device memory, non-decreasing from 0 to total_rows (what
+// permute writes as expert_offsets). scale: fp8 only, scale_w[0] * scale_x[0] read from device
+// memory (cuBLASLt's A and B scale pointers); bf16: 1.
+// The launch covers total_rows / BM + active_experts row tiles: active_experts must be at least
+// the number of experts with rows (pass `experts` when unknown, as engines size their grids).
+// Requires n even, k * element bytes a multiple of 16, pointers 16-byte aligned; fp8 needs compute
+// capability 8.9 or newer.
+struct GroupedGemmArgs {
+  const void* x = nullptr;
+  const void* w = nullptr;
+  bf16_t* y = nullptr;
+  const std::int32_t* row_offsets = nullptr;
+  int experts = 0, n = 0, k = 0;
+  std::int64_t total_rows = 0;
+  int active_experts = 0;
+  bool fp8 = false;
+  const float* scale_w = nullptr;
+  const float* scale_x = nullptr;
+};
+
+// The tiles a call runs with (grouped_gemm.cu says why). No GPU needed; throws std::invalid_argument
+// for refused sizes.
+struct GroupedGemmTiling {
+  int rows_per_tile = 0, cols_per_tile = 0, threads = 0;
+  std::size_t smem_bytes = 0;
+  int n_tiles = 0;
+  std::int64_t m_tiles = 0; // the bound the grid covers
+  std::int64_t blocks = 0;
+};
+GroupedGemmTiling grouped_gemm_tiling(const GroupedGemmArgs& a);
+void grouped_gemm(const GroupedGemmArgs& a, cudaStream_t stream);
 
 } // namespace moesim::kernels

@@ -271,6 +271,7 @@ void check_attention_dims(const AttentionDims& d)
   detail::require_at_least(op, "v_dim", d.v_dim, 1);
   detail::require(d.q_heads % d.kv_heads == 0, op, "q_heads must be a multiple of kv_heads");
   detail::require(d.kv_len >= d.q_len, op, "kv_len must be >= q_len");
+  detail::require(d.window >= 0, op, "window must be >= 0");
 }
 
 } // namespace
@@ -287,10 +288,12 @@ double attention_row(std::span<const bf16_t> q_row, std::span<const bf16_t> k_se
   require_size(op, "out", out, d.v_dim);
   require_size(op, "out_abs", out_abs, d.v_dim);
   const int kvh = h / (d.q_heads / d.kv_heads);
-  const std::int64_t keys = static_cast<std::int64_t>(d.kv_len) - d.q_len + i + 1;
-  std::vector<double> s(static_cast<std::size_t>(keys));
+  const std::int64_t pos = static_cast<std::int64_t>(d.kv_len) - d.q_len + i; // this query's own key
+  const std::int64_t first = d.window > 0 ? std::max<std::int64_t>(0, pos - d.window + 1) : 0;
+  const std::int64_t keys = pos + 1;
+  std::vector<double> s(static_cast<std::size_t>(keys), 0.0);
   double mx = -std::numeric_limits<double>::infinity(), max_abs_dot = 0, max_abs_s = 0;
-  for (std::int64_t j = 0; j < keys; j++) {
+  for (std::int64_t j = first; j < keys; j++) {
     const bf16_t* kj = k_seq.data() + (j * d.kv_heads + kvh) * d.qk_dim;
     double dot = 0, abs = 0;
     for (int c = 0; c < d.qk_dim; c++) {
@@ -304,11 +307,11 @@ double attention_row(std::span<const bf16_t> q_row, std::span<const bf16_t> k_se
     max_abs_s = std::max(max_abs_s, std::fabs(s[j]));
   }
   double l = 0;
-  for (std::int64_t j = 0; j < keys; j++)
+  for (std::int64_t j = first; j < keys; j++)
     l += (s[j] = std::exp(s[j] - mx));
   std::fill(out.begin(), out.end(), 0.0);
   std::fill(out_abs.begin(), out_abs.end(), 0.0);
-  for (std::int64_t j = 0; j < keys; j++) {
+  for (std::int64_t j = first; j < keys; j++) {
     const bf16_t* vj = v_seq.data() + (j * d.kv_heads + kvh) * d.v_dim;
     const double p = s[j] / l;
     for (int c = 0; c < d.v_dim; c++) {

@@ -68,12 +68,14 @@ double gemm_tolerance(double ref, double abs_sum, int k, bool fp8);
 // ---------------------------------------------------------------------------------------------
 // Attention (kernels::attention's definition) for one query row of one sequence:
 //   q_row [qk_dim] (query i, head h); k_seq [kv_len, kv_heads, qk_dim]; v_seq [kv_len, kv_heads, v_dim]
-//   out[d] = sum_j p_j v[j, h / G, d], p = softmax over keys j <= kv_len - q_len + i of scale * q . k_j
+//   out[d] = sum_j p_j v[j, h / G, d], p = softmax over keys kv_len - q_len + i - window < j <=
+//   kv_len - q_len + i (no lower bound for window 0) of scale * q . k_j
 //   out_abs[d] = sum_j p_j |v[j, h / G, d]| (bounds the effect of rounding p, see attention_tolerance)
 // in double. Returns the bound on the GPU's error in each scaled score (accumulation and exp2), which
 // attention_tolerance takes. MLA decode is the case kv_heads 1, qk_dim 576, v = the first 512 of k.
 struct AttentionDims {
   int q_len = 1, q_heads = 1, kv_heads = 1, kv_len = 1, qk_dim = 128, v_dim = 128;
+  int window = 0; // sliding window in keys, 0: none
   float scale = 1.0f;
 };
 double attention_row(std::span<const bf16_t> q_row, std::span<const bf16_t> k_seq, std::span<const bf16_t> v_seq,

@@ -151,6 +151,51 @@ std::vector<StepDifference> step_differences(const ScenarioResult& fast, const S
   return out;
 }
 
+// Where a platform's extra communication time goes: the collective kind whose exposed time grew
+// most, per call split into fixed cost (NCCL's latency and the transport's, e.g. hops through host
+// memory) and moving the bytes; and the host-memory traffic when it differs.
+static std::string where_comm_goes(const ScenarioResult& fast, const ScenarioResult& slow)
+{
+  const double dt = slow.step_time - fast.step_time;
+  if (slow.mean.comm - fast.mean.comm <= 0.02 * dt)
+    return "";
+  std::string kind;
+  double most = 0;
+  for (const auto& [k, t] : slow.comm_time_by_kind) {
+    auto f = fast.comm_time_by_kind.find(k);
+    const double d = t - (f == fast.comm_time_by_kind.end() ? 0 : f->second);
+    if (d > most) {
+      most = d;
+      kind = k;
+    }
+  }
+  auto calls = [](const ScenarioResult& r, const std::string& k) {
+    auto it = r.calls_by_kind.find(k);
+    return it == r.calls_by_kind.end() ? 0.0 : it->second;
+  };
+  const double n_fast = calls(fast, kind), n_slow = calls(slow, kind);
+  if (kind.empty() || n_fast <= 0 || n_slow <= 0 || std::abs(n_fast - n_slow) > 1e-9 * n_slow)
+    return "";
+  const double per_slow = slow.comm_time_by_kind.at(kind) / n_slow, per_fast = fast.comm_time_by_kind.at(kind) / n_fast;
+  const double fixed_slow = slow.fixed_by_kind.at(kind) / n_slow, fixed_fast = fast.fixed_by_kind.at(kind) / n_fast;
+  const double d_fixed = fixed_slow - fixed_fast, d_move = (per_slow - fixed_slow) - (per_fast - fixed_fast);
+  std::ostringstream o;
+  auto signed_time = [](double d) {
+    return std::abs(d) < 1e-9 ? std::string("no change") : (d < 0 ? "-" : "+") + fmt_time(std::abs(d));
+  };
+  o << "    " << kind << ": " << fmt_value("%.0f", n_slow) << " calls per GPU at " << fmt_time(per_slow) << " each against "
+    << fmt_time(per_fast) << ": " << signed_time(d_fixed) << " in fixed cost (NCCL's latency and the transport's hops), "
+    << signed_time(d_move) << " in moving the bytes";
+  auto staged = [](const ScenarioResult& r) {
+    auto it = r.link_bytes.find("host_memory");
+    return it == r.link_bytes.end() ? 0.0 : it->second;
+  };
+  if (staged(slow) != staged(fast))
+    o << "; host memory carries " << fmt_bytes(staged(slow)) << " against " << fmt_bytes(staged(fast));
+  o << ".\n";
+  return o.str();
+}
+
 std::string differences_text(const std::vector<StepDifference>& parts)
 {
   std::string o;
@@ -269,6 +314,7 @@ std::string render_explanation(const Study& study, const std::vector<ScenarioRes
     o << "  " << plan << " at batch " << batch << ": " << fmt_time(slow->step_time) << " on " << slow->platform
       << " vs " << fmt_time(fast->step_time) << " on " << fast->platform << " ("
       << fmt_value("%.2f", slow->step_time / fast->step_time) << "x); " << attribute_difference(*fast, *slow) << ".\n";
+    o << where_comm_goes(*fast, *slow);
   }
   bool ref_header = false;
   for (const Reference& ref : study.references) {

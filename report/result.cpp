@@ -56,6 +56,8 @@ nlohmann::json result_to_json(const ScenarioResult& r)
   j["collectives"] = r.collectives;
   j["link_bytes"] = r.link_bytes;
   j["comm_time_by_kind"] = r.comm_time_by_kind;
+  j["calls_by_kind"] = r.calls_by_kind;
+  j["fixed_by_kind"] = r.fixed_by_kind;
   j["algorithms"] = r.algorithms;
   j["memory"] = {{"weights", r.memory.weights}, {"kv_cache", r.memory.kv_cache},
                  {"activations", r.memory.activations}, {"capacity", r.memory_capacity}};
@@ -96,6 +98,8 @@ ScenarioResult result_from_json(const nlohmann::json& j)
   r.collectives = j.at("collectives");
   r.link_bytes = j.at("link_bytes").get<std::map<std::string, double>>();
   r.comm_time_by_kind = j.at("comm_time_by_kind").get<std::map<std::string, double>>();
+  r.calls_by_kind = j.at("calls_by_kind").get<std::map<std::string, double>>();
+  r.fixed_by_kind = j.at("fixed_by_kind").get<std::map<std::string, double>>();
   r.algorithms = j.at("algorithms").get<std::map<std::string, int>>();
   const auto& m = j.at("memory");
   r.memory = {m.at("weights"), m.at("kv_cache"), m.at("activations")};
@@ -151,9 +155,14 @@ void summarise(ScenarioResult& r, const Schedule& s, const Timeline& t)
   }
   r.expert_imbalance = sum_mean > 0 ? sum_max / sum_mean : 1.0;
   r.comm_time_by_kind.clear();
+  r.calls_by_kind.clear();
+  r.fixed_by_kind.clear();
   for (const TimelineEvent& e : t.events)
-    if (e.stream == 0 && op_class(e.kind) != OpClass::compute && op_class(e.kind) != OpClass::host)
+    if (e.stream == 0 && op_class(e.kind) != OpClass::compute && op_class(e.kind) != OpClass::host) {
       r.comm_time_by_kind[to_string(e.kind)] += (e.end - e.sync) / world;
+      r.calls_by_kind[to_string(e.kind)] += 1.0 / world;
+      r.fixed_by_kind[to_string(e.kind)] += e.fixed / world;
+    }
   r.host_syncs = r.kernels = r.collectives = 0;
   for (const RankSchedule& rs : s.ranks) {
     int syncs = 0, kernels = 0, colls = 0;

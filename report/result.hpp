@@ -50,6 +50,8 @@ struct ScenarioResult {
   int collectives = 0;      // per rank (max)
   std::map<std::string, double> link_bytes;
   std::map<std::string, double> comm_time_by_kind; // mean per rank, exposed comm time by collective kind
+  std::map<std::string, double> calls_by_kind;     // mean per rank, calls on the main stream by kind
+  std::map<std::string, double> fixed_by_kind;     // mean per rank, their fixed cost (latencies) by kind
   std::map<std::string, int> algorithms;
   MemoryUse memory;         // the most loaded rank
   double memory_capacity = 0; // usable bytes per GPU (size x utilisation)

@@ -4,6 +4,7 @@
 
 #include <xbt/log.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -55,21 +56,13 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, const std::str
     throw InputError(file, "moesim.gpus", "must be at least 1", "set it to the number of gpuN hosts");
   if (const char* d = zone->get_property("moesim.description"))
     description_ = d;
+  if (zone->get_property("moesim.p2p_alpha"))
+    p2p_alpha_ = number_prop(zone->get_property("moesim.p2p_alpha"), file, "zone.moesim.p2p_alpha", false, 0);
   gpus_per_node_ = static_cast<int>(
-      number_prop(zone->get_property("moesim.gpus_per_node"), file, "zone.moesim.gpus_per_node", false, 0));
-  std::string link = zone->get_property("moesim.nccl_intra") ? zone->get_property("moesim.nccl_intra") : "";
-  if (link == "nvlink")
-    nccl_link_ = LinkClass::nvlink;
-  else if (link == "pci")
-    nccl_link_ = LinkClass::pci;
-  else
-    throw InputError(file, "moesim.nccl_intra", "missing or unknown ('" + link + "')",
-                     "add <prop id=\"moesim.nccl_intra\" value=\"nvlink\"/> or value=\"pci\" to the zone");
-  // Fixed cost of a p2p / all-to-all call: NCCL has no constant for it (notes §6.5); until
-  // calibrated, use the Simple ring base plus one hop of the link class.
-  const int li = static_cast<int>(nccl_link_);
-  p2p_alpha_ = number_prop(zone->get_property("moesim.p2p_alpha"), file, "zone.moesim.p2p_alpha", false,
-                           (nccl_.base_ring[2] + nccl_.hw_ring[li][2]) * 1e-6);
+      number_prop(zone->get_property("moesim.gpus_per_node"), file, "zone.moesim.gpus_per_node", false, gpus));
+  if (gpus_per_node_ < 1 || gpus % gpus_per_node_ != 0)
+    throw InputError(file, "moesim.gpus_per_node", "must divide moesim.gpus (" + std::to_string(gpus) + ")",
+                     "give the GPUs per node of identical nodes");
   if (const char* a = zone->get_property("moesim.nccl_algo")) {
     std::string algo = a;
     if (algo == "ring")
@@ -102,6 +95,11 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, const std::str
                             {"flops_mxfp4", Dtype::mxfp4}, {"flops_fp32", Dtype::fp32}})
       if (const char* v = h->get_property(prop))
         g.flops[dt] = number_prop(v, file, k + prop, true, 0);
+    const double sm = number_prop(h->get_property("sm"), file, k + "sm", true, 0);
+    if (sm < 30 || sm != std::floor(sm))
+      throw InputError(file, k + "sm", "'" + std::string(h->get_property("sm")) + "' is not a compute capability",
+                       "write major*10+minor, e.g. 90 for Hopper (add sm: to the GPU in platforms/gpus.yaml)");
+    sm_.push_back(static_cast<int>(sm));
     if (g.mem_bw <= 0 || g.mem_bw_eff <= 0 || g.flops_eff <= 0 || g.mem_bytes <= 0 || h->get_speed() <= 0)
       throw InputError(file, name, "memory size, bandwidth, speed and efficiencies must be positive",
                        "fix the host's speed and properties");
@@ -118,6 +116,8 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, const std::str
   if (calibration_ && calibration_->p2p_alpha)
     p2p_alpha_ = *calibration_->p2p_alpha;
   routes_.assign(gpus, std::vector<Route>(gpus));
+  pcie_gbs_.assign(gpus, 0);
+  net_latency_us_ = number_prop(zone->get_property("moesim.latency.nic"), file, "zone.moesim.latency.nic", false, 0) * 1e6;
   std::map<std::string, double> class_latency;
   for (int s = 0; s < gpus; s++)
     for (int d = 0; d < gpus; d++) {
@@ -150,8 +150,11 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, const std::str
                              "add <prop id=\"class\" value=\"pcie\"/> (nvlink, pcie, host_memory, cpu_interconnect, nic)");
           link_class_[l] = c;
         }
-        // Links stay latency-free in SimGrid (notes trap 4); a class latency is charged as alpha.
+        // Links stay latency-free in SimGrid (notes trap 4); a class latency is charged as alpha,
+        // the network's inside NCCL's model.
         const std::string& cls = link_class_.at(l);
+        if (cls == "nic")
+          continue;
         auto lat = class_latency.find(cls);
         if (lat == class_latency.end())
           lat = class_latency
@@ -160,7 +163,102 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, const std::str
                     .first;
         r.latency += lat->second;
       }
+      classify(r, s);
     }
+}
+
+void Platform::classify(Route& r, int src)
+{
+  // The transport NCCL picks over this route, and its view of the route's tightest link.
+  bool nic = false, nvlink = false, staged = false;
+  double view = std::numeric_limits<double>::infinity();
+  for (sg4::Link* l : r.links) {
+    const std::string& cls = link_class_.at(l);
+    const double gbs = l->get_bandwidth() / 1e9;
+    nic = nic || cls == "nic";
+    nvlink = nvlink || cls == "nvlink";
+    staged = staged || cls == "host_memory";
+    if (cls == "nvlink")
+      view = std::min(view, nccl_nvlink_gbs(sm_[src], gbs));
+    else if (cls == "pcie" || cls == "c2c")
+      view = std::min(view, nccl_pcie_gbs(gbs));
+    else if (cls == "nic" || cls == "fabric")
+      view = std::min(view, gbs);
+  }
+  r.transport = nic ? Transport::net : staged ? Transport::shm : nvlink ? Transport::nvlink : Transport::p2p;
+  // NCCL charges traffic through the (Intel) root complex 6/5 of its bytes on PCIe.
+  if (r.transport == Transport::shm)
+    view /= intel_p2p_overhead;
+  r.nccl_gbs = view;
+  // The GPU's own PCIe link is the first link of a route that leaves it over PCIe.
+  const std::string& first = link_class_.at(r.links.front());
+  if (pcie_gbs_[src] == 0 && (first == "pcie" || first == "c2c"))
+    pcie_gbs_[src] = r.links.front()->get_bandwidth() / 1e9;
+}
+
+CommShape Platform::comm_shape(const std::vector<int>& ranks) const
+{
+  const int n = static_cast<int>(ranks.size());
+  CommShape s;
+  s.transport.assign(n, std::vector<Transport>(n, Transport::nvlink));
+  s.path_gbs.assign(n, std::vector<double>(n, 0));
+  s.p2p_alpha = p2p_alpha_;
+  std::vector<int> nodes;
+  int sm = 1000;
+  for (int i = 0; i < n; i++) {
+    s.pcie_gbs.push_back(pcie_gbs_.at(ranks[i]));
+    sm = std::min(sm, sm_.at(ranks[i]));
+    if (std::find(nodes.begin(), nodes.end(), node_of(ranks[i])) == nodes.end())
+      nodes.push_back(node_of(ranks[i]));
+    for (int j = 0; j < n; j++)
+      if (i != j) {
+        s.transport[i][j] = route(ranks[i], ranks[j]).transport;
+        s.path_gbs[i][j] = route(ranks[i], ranks[j]).nccl_gbs;
+      }
+  }
+  NcclComm& c = s.nccl;
+  c.ranks = n;
+  c.nodes = static_cast<int>(nodes.size());
+  c.sm = sm;
+  c.net_latency_us = net_latency_us_;
+  // NCCL's intra-node view: the NVLink row when every pair inside a node is NVLink; the ring must fit
+  // through its tightest hop; one channel at most the fastest path.
+  bool intra_pairs = false;
+  c.nvlink = true;
+  double capacity = std::numeric_limits<double>::infinity(), fastest = 0;
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++)
+      if (i != j && node_of(ranks[i]) == node_of(ranks[j])) {
+        intra_pairs = true;
+        c.nvlink = c.nvlink && s.transport[i][j] == Transport::nvlink;
+        fastest = std::max(fastest, s.path_gbs[i][j]);
+        if (j == (i + 1) % n)
+          capacity = std::min(capacity, s.path_gbs[i][j]);
+      }
+  c.nvlink = c.nvlink && intra_pairs;
+  if (c.nodes == 1) {
+    c.graph = nccl_ring_search(sm, capacity, fastest);
+    return s;
+  }
+  // Across nodes every ring leaves a node through one NIC: as many rings as the first node's
+  // members use NICs to reach the others, each channel within one NIC's speed.
+  std::vector<const sg4::Link*> nics;
+  double nic_gbs = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++)
+      if (node_of(ranks[i]) == nodes[0] && node_of(ranks[j]) != nodes[0])
+        for (sg4::Link* l : route(ranks[i], ranks[j]).links)
+          if (link_class_.at(l) == "nic") {
+            if (std::find(nics.begin(), nics.end(), l) == nics.end())
+              nics.push_back(l);
+            nic_gbs = std::min(nic_gbs, l->get_bandwidth() / 1e9);
+            break;
+          }
+  s.rings = std::max<int>(1, static_cast<int>(nics.size()));
+  if (!intra_pairs)
+    capacity = std::numeric_limits<double>::infinity();
+  c.graph = nccl_ring_search(sm, std::min(capacity, s.rings * nic_gbs), nic_gbs, true);
+  return s;
 }
 
 const Route& Platform::route(int src, int dst) const

@@ -1,5 +1,7 @@
 // Platform: what moesim reads from a SimGrid platform once it is loaded: the GPUs (hosts gpu0..N-1
-// and their properties), the NCCL link class, and per GPU pair the route and its bottleneck.
+// and their properties), their nodes, and per GPU pair the route, its bottleneck, the transport NCCL
+// would use over it and NCCL's view of its bandwidth; from these, a communicator's shape for the
+// collective cost model.
 #pragma once
 #include "core/calibration.hpp"
 #include "core/costs.hpp"
@@ -18,7 +20,10 @@ namespace sg4 = simgrid::s4u;
 struct Route {
   std::vector<sg4::Link*> links;
   double bottleneck = 0; // B/s
-  double latency = 0;    // s: the per-crossing latencies of its links' classes (zone props moesim.latency.<class>)
+  double latency = 0;    // s: the per-crossing latencies of its links' classes but the network's
+                         // (zone props moesim.latency.<class>; the network's goes into NCCL's model)
+  Transport transport = Transport::p2p; // NVLink, PCIe P2P, SHM (staged through host memory), network
+  double nccl_gbs = 0;   // NCCL's view of the tightest link, GB/s (host memory and CPU links unseen)
 };
 
 class Platform {
@@ -30,33 +35,39 @@ public:
 
   int gpus() const { return static_cast<int>(hosts_.size()); }
   // GPUs per node (zone property moesim.gpus_per_node; every GPU when absent).
-  int gpus_per_node() const { return gpus_per_node_ > 0 ? gpus_per_node_ : gpus(); }
+  int gpus_per_node() const { return gpus_per_node_; }
+  int node_of(int rank) const { return rank / gpus_per_node_; }
+  int sm(int rank) const { return sm_.at(rank); }
   sg4::Host* host(int rank) const { return hosts_.at(rank); }
   const GpuSpec& gpu(int rank) const { return specs_.at(rank); }
-  LinkClass nccl_link() const { return nccl_link_; }
-  double p2p_alpha() const { return p2p_alpha_; }
-  const NcclLatencies& nccl() const { return nccl_; }
+  // The fixed cost of a send or all-to-all when the platform or its calibration sets one.
+  std::optional<double> p2p_alpha() const { return p2p_alpha_; }
   // Zone property moesim.nccl_algo = ring | tree restricts all-reduce like NCCL_ALGO; unset = auto.
   std::optional<CollAlgo> allreduce_algo() const { return allreduce_algo_; }
   const std::string& file() const { return file_; }
   const std::string& description() const { return description_; }
   const Route& route(int src, int dst) const;
+  // What the collective cost model needs of a communicator over these ranks (in group order).
+  CommShape comm_shape(const std::vector<int>& ranks) const;
   // The measured calibration, when the platform has one.
   const Calibration* calibration() const { return calibration_ ? &*calibration_ : nullptr; }
   // Link class ("pcie", "nvlink", ...) from the link's `class` property.
   const std::string& link_class(const sg4::Link* l) const { return link_class_.at(l); }
 
 private:
+  void classify(Route& r, int src);
+
   std::string file_;
   std::string description_;
-  int gpus_per_node_ = 0;
   std::vector<sg4::Host*> hosts_;
   std::vector<GpuSpec> specs_;
-  LinkClass nccl_link_ = LinkClass::pci;
-  double p2p_alpha_ = 0;
+  std::vector<int> sm_;
+  std::vector<double> pcie_gbs_;    // per GPU: its PCIe link, effective GB/s (0: none)
+  int gpus_per_node_ = 1;
+  double net_latency_us_ = 0;       // moesim.latency.nic: the network's latency in NCCL's model
+  std::optional<double> p2p_alpha_;
   std::optional<CollAlgo> allreduce_algo_;
   std::optional<Calibration> calibration_;
-  NcclLatencies nccl_;
   std::vector<std::vector<Route>> routes_;
   std::map<const sg4::Link*, std::string> link_class_;
 };

@@ -1,6 +1,7 @@
 #include "sim/simulation.hpp"
 
 #include "core/error.hpp"
+#include "core/fair_share.hpp"
 #include "sim/collectives/algorithm.hpp"
 #include "sim/platform_check.hpp"
 
@@ -90,6 +91,7 @@ private:
   bool cache_ok_ = false;
   std::vector<sg4::Mailbox*> inbox_; // per rank, for collective flows
   std::map<std::vector<double>, double> durations_; // isolated collective flows -> duration
+  std::map<std::vector<int>, CommShape> shapes_;    // communicator -> what the cost model sees
 
   // Host costs: measured ones where the platform's calibration has them (host:), else the engine's.
   double sync_s() const
@@ -186,34 +188,76 @@ private:
     }
   }
 
-  // NCCL's choice from its tuning model, or, where the platform is calibrated for this collective
-  // and group size, the measured curve: its fixed cost at this size, and flows slowed to the
-  // measured sustained bus bandwidth (so that an isolated call reproduces the measurement exactly,
-  // while concurrent traffic still shares the links).
-  CollChoice choose(OpKind kind, int n, double bytes, double model_bus_bw) const
+  // The communicator over these ranks, as the cost model sees it (built once per member list).
+  const CommShape& shape(const std::vector<int>& ranks)
   {
+    auto it = shapes_.find(ranks);
+    if (it == shapes_.end())
+      it = shapes_.emplace(ranks, p_.comm_shape(ranks)).first;
+    return it->second;
+  }
+
+  // NCCL's choice from its cost model, or, where the platform is calibrated for this collective and
+  // group size, the measured curve: its fixed cost at this size and flows held to the measured bus
+  // bandwidth, so that an isolated call reproduces the measurement while concurrent traffic still
+  // shares the links. `ranks`: the communicator; `curve_ranks`: the group size whose measured curve
+  // applies (a send between two ranks of a larger sendrecv ring: the ring's).
+  CollChoice choose(OpKind kind, const std::vector<int>& ranks, double bytes, int curve_ranks = 0)
+  {
+    const int n = static_cast<int>(ranks.size());
     if (const Calibration* cal = p_.calibration()) {
-      const CollectiveCurve* cv = cal->find(kind, n);
-      if (!cv && (kind == OpKind::send || kind == OpKind::recv))
-        for (const CollectiveCurve& c : cal->collectives)
-          if (c.kind == OpKind::send && !cv)
+      const OpKind k = kind == OpKind::recv ? OpKind::send : kind;
+      const int want = curve_ranks > 0 ? curve_ranks : n;
+      const CollectiveCurve* cv = cal->find(k, want);
+      if (!cv && k == OpKind::send)
+        for (const CollectiveCurve& c : cal->collectives) // the nearest group size measured
+          if (c.kind == OpKind::send && (!cv || std::abs(c.ranks - want) < std::abs(cv->ranks - want)))
             cv = &c;
       if (cv) {
         // nccl-tests sizes all-to-all by the whole send buffer, self chunk included.
         const double size = kind == OpKind::all_to_all ? bytes * n / (n - 1) : bytes;
         CollChoice c;
-        c.algo = kind == OpKind::all_to_all ? CollAlgo::direct
-                 : (kind == OpKind::send || kind == OpKind::recv) ? CollAlgo::p2p
-                                                                  : CollAlgo::ring;
+        c.algo = kind == OpKind::all_to_all ? CollAlgo::direct : k == OpKind::send ? CollAlgo::p2p : CollAlgo::ring;
         c.proto = Proto::simple;
         c.calibrated = true;
         c.alpha = cv->alpha_at(size);
-        c.wire_factor = model_bus_bw / cv->bus_bandwidth();
+        c.rate = cv->bus_bandwidth(); // every ring flow, every sender: bytes x busbw factor / busbw
         return c;
       }
     }
-    return choose_collective(p_.nccl(), kind, n, bytes, p_.nccl_link(), model_bus_bw, p_.p2p_alpha(),
-                             p_.allreduce_algo());
+    return choose_collective(shape(ranks), kind, bytes, p_.allreduce_algo());
+  }
+
+  // A calibrated collective runs at the measured rate when alone. Where the platform's links cannot
+  // carry that (host memory shared by every staged flow, say), its flows carry proportionally fewer
+  // bytes, so that the isolated call still takes the measured time.
+  void hold_to_measurement(Phases& phases) const
+  {
+    std::map<const sg4::Link*, int> index;
+    std::vector<double> capacity;
+    double target = 0, fluid = 0;
+    for (const auto& flows : phases) {
+      std::vector<FluidFlow> ff;
+      double alone = 0;
+      for (const Flow& f : flows) {
+        FluidFlow x{f.bytes, f.rate, {}};
+        for (sg4::Link* l : p_.route(f.src, f.dst).links) {
+          auto [it, fresh] = index.emplace(l, static_cast<int>(capacity.size()));
+          if (fresh)
+            capacity.push_back(l->get_bandwidth());
+          x.uses.push_back(it->second);
+        }
+        if (f.rate > 0)
+          alone = std::max(alone, f.bytes / f.rate);
+        ff.push_back(std::move(x));
+      }
+      target += alone;
+      fluid += fluid_finish_time(capacity, ff);
+    }
+    if (target > 0 && fluid > target * (1 + 1e-12))
+      for (auto& flows : phases)
+        for (Flow& f : flows)
+          f.bytes *= target / fluid;
   }
 
   // Link latencies (zone props moesim.latency.<class>, 0 unless a platform or --set gives them):
@@ -254,15 +298,6 @@ private:
     return roofline_seconds(p_.gpu(r), op);
   }
 
-  double bus_bandwidth(const std::vector<int>& ranks) const
-  {
-    double bw = std::numeric_limits<double>::infinity();
-    const int n = static_cast<int>(ranks.size());
-    for (int i = 0; i < n; i++)
-      bw = std::min(bw, p_.route(ranks[i], ranks[(i + 1) % n]).bottleneck);
-    return bw;
-  }
-
   // This rank's part of one phase: post every send (to the receiver's inbox) and every receive, then
   // wait for all. A rank is in one collective at a time, so its inbox holds only this phase's flows.
   // (Mailboxes, not Comm::sendto_async, whose bookkeeping is linear per comm: notes trap 8.)
@@ -280,8 +315,12 @@ private:
       const double bytes = std::round(f.bytes);
       if (bytes <= 0)
         continue;
-      if (f.src == self)
-        comms.push_back(inbox_[f.dst]->put_async(&payload, static_cast<uint64_t>(bytes)));
+      if (f.src == self) {
+        sg4::CommPtr c = inbox_[f.dst]->put_init(&payload, static_cast<uint64_t>(bytes));
+        if (f.rate > 0)
+          c->set_rate(f.rate);
+        comms.push_back(c->start());
+      }
       if (f.dst == self)
         comms.push_back(inbox_[self]->get_async<int>(&slots[k++]));
     }
@@ -334,11 +373,23 @@ private:
         c.choice.algo = op.ar_impl == AllReduceImpl::one_shot ? CollAlgo::one_shot : CollAlgo::two_shot;
         c.choice.alpha = op.ar_fixed_s;
       } else {
-        c.choice = choose(op.kind, n, op.comm_bytes, bus_bandwidth(g.ranks));
+        c.choice = choose(op.kind, g.ranks, op.comm_bytes);
       }
       c.choice.alpha += wire_latency(op.kind, c.choice.algo, g.ranks);
+      const CommShape& sh = shape(g.ranks);
       c.call.wire_factor = c.choice.wire_factor;
+      c.call.rate = c.choice.rate;
+      c.call.shm_rate = c.choice.shm_rate;
+      c.call.shm.assign(n, std::vector<bool>(n, false));
+      for (int i = 0; i < n; i++) {
+        c.call.node.push_back(p_.node_of(g.ranks[i]));
+        for (int j = 0; j < n; j++)
+          c.call.shm[i][j] = i != j && sh.transport[i][j] == Transport::shm;
+      }
+      c.call.rings = c.choice.calibrated ? 1 : sh.rings;
       c.phases = find_algorithm(op.kind, c.choice.algo)(c.call);
+      if (c.choice.calibrated)
+        hold_to_measurement(c.phases);
       c.arrived = n + 1; // planned
       const bool custom = c.choice.algo == CollAlgo::one_shot || c.choice.algo == CollAlgo::two_shot;
       out_.algorithms[std::string(to_string(op.kind)) + " " + to_string(c.choice.algo) + "/" +
@@ -347,7 +398,7 @@ private:
       if (cache_ok_ && n == s_.layout.world) {
         for (const auto& flows : c.phases) {
           for (const Flow& f : flows)
-            c.key.insert(c.key.end(), {double(f.src), double(f.dst), std::round(f.bytes)});
+            c.key.insert(c.key.end(), {double(f.src), double(f.dst), std::round(f.bytes), f.rate});
           c.key.push_back(-1); // phase separator
         }
         if (auto it = durations_.find(c.key); it != durations_.end())
@@ -360,6 +411,7 @@ private:
     d << to_string(c.choice.algo) << "/" << (c.choice.calibrated ? "calibrated" : to_string(c.choice.proto))
       << " alpha=" << c.choice.alpha * 1e6 << "us";
     ev.detail = d.str();
+    ev.fixed = c.choice.alpha;
     sg4::this_actor::sleep_for(c.choice.alpha);
     const double flows_start = sg4::Engine::get_clock();
     if (c.replay >= 0) {
@@ -384,17 +436,26 @@ private:
   {
     sg4::Mailbox* mb = sg4::Mailbox::by_name("pp" + std::to_string(op.tag));
     static int payload = 0;
+    // NCCL's p2p path between the two ranks (LL or Simple by size), or the platform's measured
+    // sendrecv curve for the group the op belongs to (nccl-tests' sendrecv ring), else for two ranks.
+    const int src = op.kind == OpKind::send ? r : op.peer, dst = op.kind == OpKind::send ? op.peer : r;
+    const int curve_ranks = op.group >= 0 ? static_cast<int>(s_.layout.group(op.group).ranks.size()) : 2;
+    const CollChoice ch = choose(OpKind::send, {src, dst}, op.comm_bytes, curve_ranks);
+    const Route& route = p_.route(src, dst);
+    ev.fixed = ch.alpha + route.latency;
     if (op.kind == OpKind::send) {
-      // NCCL's p2p path: LL up to 16 KiB (twice the bytes on the wire), Simple above, or the
-      // platform's measured sendrecv curve.
-      const CollChoice ch = choose(OpKind::send, 2, op.comm_bytes, p_.route(r, op.peer).bottleneck);
-      sg4::this_actor::sleep_for(ch.alpha + p_.route(r, op.peer).latency);
+      sg4::this_actor::sleep_for(ch.alpha + route.latency);
       std::map<std::string, double> by_class;
-      for (sg4::Link* l : p_.route(r, op.peer).links)
+      for (sg4::Link* l : route.links)
         by_class[p_.link_class(l)] += op.comm_bytes;
       for (const auto& [cls, b] : by_class)
         out_.link_bytes[cls] += b;
       sg4::CommPtr c = mb->put_init(&payload, std::max(std::round(op.comm_bytes * ch.wire_factor), 1.0));
+      double rate = ch.rate;
+      if (route.transport == Transport::shm && ch.shm_rate > 0)
+        rate = rate > 0 ? std::min(rate, ch.shm_rate) : ch.shm_rate;
+      if (rate > 0)
+        c->set_rate(rate);
       c->start();
       c->wait();
       ev.sync = c->get_start_time();
@@ -403,7 +464,7 @@ private:
       int* slot = nullptr; // must outlive the wait (notes trap 9)
       sg4::CommPtr c = mb->get_async<int>(&slot);
       c->wait();
-      ev.sync = std::max(ev.start, c->get_start_time() - p_.p2p_alpha());
+      ev.sync = std::max(ev.start, c->get_start_time() - ch.alpha - route.latency);
     }
   }
 };

@@ -1,5 +1,7 @@
 #include "topology/flows.hpp"
 
+#include "core/fair_share.hpp"
+
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -17,51 +19,18 @@ int resource(const Hop& h)
 
 std::vector<double> max_min_rates(const RoutedTopology& rt, const std::vector<std::pair<int, int>>& flows)
 {
-  const size_t nres = rt.links.size() * 3;
-  std::vector<double> cap(nres, 0);
+  std::vector<double> capacity(rt.links.size() * 3, 0);
   for (size_t l = 0; l < rt.links.size(); l++)
     for (int k = 0; k < 3; k++)
-      cap[l * 3 + k] = rt.links[l].bw.value();
-  // Per flow: (resource, how many times it crosses it).
-  std::vector<std::vector<std::pair<int, double>>> use(flows.size());
+      capacity[l * 3 + k] = rt.links[l].bw.value();
+  // Every flow as SimGrid sees it: one resource per crossing, no bound of its own.
+  std::vector<FluidFlow> fluid(flows.size());
   for (size_t f = 0; f < flows.size(); f++) {
-    std::map<int, double> m;
+    fluid[f].bytes = 1;
     for (const Hop& h : rt.route(flows[f].first, flows[f].second).hops)
-      m[resource(h)] += 1;
-    use[f].assign(m.begin(), m.end());
+      fluid[f].uses.push_back(resource(h));
   }
-  std::vector<double> rate(flows.size(), 0), left = cap;
-  std::vector<bool> frozen(flows.size(), false);
-  for (size_t f = 0; f < flows.size(); f++)
-    frozen[f] = use[f].empty(); // a route without a limited link: unbounded, reported as 0 (none exist)
-  for (;;) {
-    std::vector<double> weight(nres, 0);
-    bool active = false;
-    for (size_t f = 0; f < flows.size(); f++)
-      if (!frozen[f]) {
-        active = true;
-        for (auto [r, c] : use[f])
-          weight[r] += c;
-      }
-    if (!active)
-      break;
-    double inc = std::numeric_limits<double>::infinity();
-    for (size_t r = 0; r < nres; r++)
-      if (weight[r] > 0)
-        inc = std::min(inc, left[r] / weight[r]);
-    for (size_t f = 0; f < flows.size(); f++)
-      if (!frozen[f]) {
-        rate[f] += inc;
-        for (auto [r, c] : use[f])
-          left[r] -= inc * c;
-      }
-    for (size_t f = 0; f < flows.size(); f++)
-      if (!frozen[f])
-        for (auto [r, c] : use[f])
-          if (left[r] <= 1e-12 * cap[r])
-            frozen[f] = true;
-  }
-  return rate;
+  return moesim::max_min_rates(capacity, fluid);
 }
 
 double lone_rate(const RoutedTopology& rt, int src, int dst)

@@ -33,6 +33,12 @@ GpuModel parse_gpu_model(Fields& f, const std::string& key)
   GpuModel g;
   g.key = key;
   g.name = f.str("name");
+  {
+    const double sm = f.num("sm");
+    if (!(sm >= 30 && sm < 1000 && sm == static_cast<int>(sm)))
+      f.fail("sm", "is not a compute capability", "write major*10+minor, e.g. 90 for H100, 100 for B200, 120 for RTX PRO 6000");
+    g.sm = static_cast<int>(sm);
+  }
   g.memory = quantity(f, "memory", Dimension::size);
   g.mem_bw = quantity(f, "mem_bw", Dimension::bandwidth);
   {

@@ -15,6 +15,7 @@ namespace moesim {
 struct GpuModel {
   std::string key;     // catalogue name, e.g. h100-sxm5-80gb
   std::string name;    // as nvidia-smi prints it
+  int sm = 0;          // compute capability, major*10+minor (90: Hopper); picks NCCL's tables
   Quantity memory;     // usable device memory (nvidia-smi memory.total)
   Quantity mem_bw;     // peak memory bandwidth
   std::map<Dtype, Quantity> flops; // dense tensor rate per native dtype (bf16 always; unit Tf)

@@ -371,10 +371,12 @@ private:
     return hops(p);
   }
 
-  // GPU (or NIC) -> host memory of the sender's socket -> destination vertex.
-  std::vector<Hop> staged(int s, int d, Vertex from, Vertex to, int node) const
+  // `from` -> host memory -> `to`: the memory of the receiver's socket between two GPUs (NCCL's SHM
+  // buffer lives on the receiving side, shm.cc NCCL_SHM_LOCALITY), of the GPU's own socket between a
+  // GPU and a NIC (the proxy's bounce buffer, paths.cc).
+  std::vector<Hop> staged(int s, int d, Vertex from, Vertex to, int node, bool at_receiver = false) const
   {
-    auto sock = socket_of(from);
+    auto sock = socket_of(at_receiver ? to : from);
     if (!sock)
       no_route(s, d, "staging through host memory needs a PCIe link to a socket", "pcie",
                "attach the GPUs with pcie.gpu_link / gpus_at");
@@ -467,12 +469,12 @@ private:
       }
     }
     if (same_node) {
-      r.hops = staged(s, d, gpu_[s], gpu_[d], node_of(s));
+      r.hops = staged(s, d, gpu_[s], gpu_[d], node_of(s), true);
       bool cross = false;
       for (const Hop& h : r.hops)
         cross = cross || links_[h.link].cls == "cpu_interconnect";
       r.kind = cross ? "staged_sys" : "staged";
-      r.detail = std::string("staged through the sender's host memory") + (cross ? ", then across the CPU interconnect" : "") +
+      r.detail = std::string(cross ? "across the CPU interconnect, then " : "") + "staged through the receiver's host memory" +
                  (t_.p2p ? " (P2P not allowed beyond " + std::string(to_string(t_.p2p_level)) + ")" : " (P2P off)");
       return r;
     }

@@ -5,7 +5,7 @@
 //   * NVLink first (through the NVSwitch fabric, or the pair's own link in a mesh);
 //   * else PCIe P2P, through the lowest common switch or the root complex (or across sockets),
 //     when P2P is on and the path is no further than p2p_level;
-//   * else staged through host memory: up to the sender's socket, DRAM twice, down to the receiver;
+//   * else staged through host memory: to the receiver's socket, DRAM twice, down to the receiver;
 //   * across nodes: through the NIC on the destination's rail, reached directly when the sender is
 //     on that rail, or over NVLink through the local GPU on that rail (PXN); GPUDirect RDMA when the
 //     GPU-NIC path is within gdr_level, else staged through host memory.

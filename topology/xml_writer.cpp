@@ -101,7 +101,6 @@ std::string platform_xml(const RoutedTopology& rt)
     o << ind << "<prop id=\"" << attr(id) << "\" value=\"" << attr(v) << "\"/>\n";
   };
   prop("moesim.gpus", std::to_string(t.total_gpus()), "    ");
-  prop("moesim.nccl_intra", rt.nccl_intra, "    ");
   prop("moesim.p2p", t.p2p ? "yes" : "no", "    ");
   prop("moesim.description", t.description, "    ");
   if (t.nodes > 1) {
@@ -118,6 +117,7 @@ std::string platform_xml(const RoutedTopology& rt)
   for (int g = 0; g < t.total_gpus(); g++) {
     o << "    <host id=\"gpu" << g << "\" speed=\"" << t.gpu.flops.at(Dtype::bf16).text() << "\">\n";
     prop("gpu_model", t.gpu.name, "      ");
+    prop("sm", std::to_string(t.gpu.sm), "      ");
     prop("mem_bytes", t.gpu.memory.plain(), "      ");
     prop("mem_bw", t.gpu.mem_bw.plain(), "      ");
     for (Dtype d : spec_dtypes)

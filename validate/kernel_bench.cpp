@@ -4,6 +4,7 @@
 #include "core/schedule_json.hpp"
 #include "core/stats.hpp"
 #include "kernels/check.hpp"
+#include "validate/bench_timer.hpp"
 #include "validate/device_info.hpp"
 #include "validate/op_executor.hpp"
 #include "validate/options.hpp"
@@ -80,26 +81,8 @@ KernelBenchOptions parse_kernel_bench_options(const std::vector<std::string>& ar
       o.seed = static_cast<unsigned long long>(count_option(args, i, 0, 2147483647));
     else if (a == "--dry-run")
       o.dry_run = true;
-    else if (a == "--shard") {
-      const std::string v = i + 1 < args.size() ? args[i + 1] : "";
-      const auto slash = v.find('/');
-      int n = 0, k = 0;
-      try {
-        if (slash != std::string::npos) {
-          std::size_t u1 = 0, u2 = 0;
-          k = std::stoi(v.substr(0, slash), &u1);
-          n = std::stoi(v.substr(slash + 1), &u2);
-          if (u1 != slash || u2 != v.size() - slash - 1)
-            n = 0;
-        }
-      } catch (const std::exception&) {
-        n = 0;
-      }
-      if (n < 1 || k < 1 || k > n)
-        throw InputError(where, "--shard", "'" + v + "' is not I/N with 1 <= I <= N", "write e.g. --shard 2/4");
-      o.shard = k, o.shards = n;
-      i++;
-    }
+    else if (a == "--shard")
+      std::tie(o.shard, o.shards) = shard_option(args, i);
     else if (a == "--json") {
       if (i + 1 >= args.size())
         throw InputError(where, a, "needs a value", "write --json FILE");
@@ -111,7 +94,7 @@ KernelBenchOptions parse_kernel_bench_options(const std::vector<std::string>& ar
   }
   if (o.schedules.empty())
     throw InputError(where, "SCHEDULE", "no schedule given",
-                     "pass calibration schedules written by validate/make_calibration.sh (or `moesim schedule`)");
+                     "pass calibration schedules written by `validate/gpu_tool.py calibration-schedules` (or `moesim schedule`)");
   if (o.json.empty() && !o.dry_run)
     throw InputError(where, "--json", "missing", "write --json FILE: `moesim calibrate --bench-kernels` reads it");
   return o;
@@ -218,196 +201,6 @@ std::vector<KernelBenchJob> plan_kernel_bench(const std::vector<std::pair<std::s
 
 namespace {
 
-struct Timed {
-  double seconds = 0;       // median GPU time per instance, launched from a stream
-  double graph_seconds = 0; // the same, the instances captured in one CUDA graph (launch latency taken off)
-  double host_seconds = 0; // median host enqueue time of the op's launches
-  int spin_retries = 0;
-};
-
-class Bencher {
-public:
-  Bencher(int iters, int warmup) : iters_(iters), warmup_(warmup)
-  {
-    MOESIM_CHECK(cudaSetDevice(0));
-    MOESIM_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    cudaDeviceProp prop{};
-    MOESIM_CHECK(cudaGetDeviceProperties(&prop, 0));
-    flush_bytes_ = std::max<std::size_t>(2 * static_cast<std::size_t>(prop.l2CacheSize), 8u << 20);
-    MOESIM_CHECK(cudaMalloc(&flush_, flush_bytes_));
-    MOESIM_CHECK(cudaMemset(flush_, 1, flush_bytes_)); // flush_l2's reads never see its sink value
-    const int n = iters + warmup;
-    before_.resize(n), after_.resize(n);
-    for (int i = 0; i < n; i++) {
-      MOESIM_CHECK(cudaEventCreate(&before_[i]));
-      MOESIM_CHECK(cudaEventCreate(&after_[i]));
-    }
-    MOESIM_CHECK(cudaEventCreate(&spun_));
-  }
-  ~Bencher()
-  {
-    for (cudaEvent_t e : before_)
-      (void)cudaEventDestroy(e);
-    for (cudaEvent_t e : after_)
-      (void)cudaEventDestroy(e);
-    (void)cudaEventDestroy(spun_);
-    (void)cudaFree(flush_);
-    (void)cudaStreamDestroy(stream_);
-  }
-  Bencher(const Bencher&) = delete;
-  Bencher& operator=(const Bencher&) = delete;
-
-  cudaStream_t stream() const { return stream_; }
-  std::size_t flush_bytes() const { return flush_bytes_; }
-
-  // One repetition: an L2 flush (read only, untimed), then every instance back to back between two
-  // events; the time per instance is the span over the count. Host: enqueue time per instance.
-  Timed time(OpExecutor& ex, const std::vector<const Op*>& instances, int launches)
-  {
-    const int n = iters_ + warmup_;
-    const int k = static_cast<int>(instances.size());
-    double wait = 1e-3 + n * (60e-6 + k * 25e-6 * launches);
-    Timed t;
-    for (int attempt = 0;; attempt++) {
-      std::vector<double> host(n);
-      spin_gpu(stream_, wait);
-      MOESIM_CHECK(cudaEventRecord(spun_, stream_));
-      for (int i = 0; i < n; i++) {
-        flush_l2(flush_, flush_bytes_, stream_);
-        MOESIM_CHECK(cudaEventRecord(before_[i], stream_));
-        const double h0 = host_now();
-        for (const Op* op : instances)
-          ex.launch(*op, stream_);
-        host[i] = (host_now() - h0) / k;
-        MOESIM_CHECK(cudaEventRecord(after_[i], stream_));
-      }
-      const cudaError_t q = cudaEventQuery(spun_);
-      const bool caught_up = q == cudaSuccess; // the GPU finished waiting before the queue was full
-      if (q != cudaSuccess && q != cudaErrorNotReady)
-        MOESIM_CHECK(q);
-      MOESIM_CHECK(cudaStreamSynchronize(stream_));
-      if (caught_up && attempt < 4) {
-        wait *= 4;
-        t.spin_retries++;
-        continue;
-      }
-      std::vector<double> gpu;
-      for (int i = warmup_; i < n; i++) {
-        float ms = 0;
-        MOESIM_CHECK(cudaEventElapsedTime(&ms, before_[i], after_[i]));
-        gpu.push_back(ms * 1e-3 / k);
-      }
-      t.seconds = median(gpu);
-      t.host_seconds = median(std::vector<double>(host.begin() + warmup_, host.end()));
-      break;
-    }
-    // The same instances as one CUDA graph, as an engine with graphs runs them: small kernels
-    // follow each other faster there. The graph's own launch latency (measured once, `graph_s_`)
-    // is not the instances': it is taken off the span.
-    MOESIM_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-    try {
-      for (const Op* op : instances)
-        ex.launch(*op, stream_);
-    } catch (...) {
-      abandon_capture(stream_);
-      throw;
-    }
-    cudaGraphExec_t exec = finish_capture(stream_);
-    spin_gpu(stream_, 1e-3 + n * 100e-6);
-    for (int i = 0; i < n; i++) {
-      flush_l2(flush_, flush_bytes_, stream_);
-      MOESIM_CHECK(cudaEventRecord(before_[i], stream_));
-      MOESIM_CHECK(cudaGraphLaunch(exec, stream_));
-      MOESIM_CHECK(cudaEventRecord(after_[i], stream_));
-    }
-    MOESIM_CHECK(cudaStreamSynchronize(stream_));
-    (void)cudaGraphExecDestroy(exec);
-    std::vector<double> gpu;
-    for (int i = warmup_; i < n; i++) {
-      float ms = 0;
-      MOESIM_CHECK(cudaEventElapsedTime(&ms, before_[i], after_[i]));
-      const double span = ms * 1e-3;
-      gpu.push_back(std::max(span / 2, span - graph_s_) / k);
-    }
-    t.graph_seconds = median(gpu);
-    return t;
-  }
-
-  // Host round trip of a 64-byte device-to-host copy and a stream synchronise, GPU idle.
-  double sync_seconds()
-  {
-    void* pinned = nullptr;
-    MOESIM_CHECK(cudaMallocHost(&pinned, 64));
-    std::vector<double> v;
-    for (int i = 0; i < 50; i++) {
-      const double h0 = host_now();
-      MOESIM_CHECK(cudaMemcpyAsync(pinned, flush_, 64, cudaMemcpyDeviceToHost, stream_));
-      MOESIM_CHECK(cudaStreamSynchronize(stream_));
-      v.push_back(host_now() - h0);
-    }
-    (void)cudaFreeHost(pinned);
-    return median(std::vector<double>(v.begin() + 5, v.end()));
-  }
-
-  // From an event recorded just before cudaGraphLaunch to the graph's first node (an event record),
-  // GPU idle: what a graph launch adds before the step's first kernel.
-  // Host time of one cudaEventRecord while the GPU is busy (the harness records two per op in eager
-  // mode): 200 records behind a GPU wait, the median of 20 batches, per record.
-  double event_record_seconds()
-  {
-    std::vector<double> v;
-    for (int b = 0; b < 20; b++) {
-      spin_gpu(stream_, 2e-3);
-      const double h0 = host_now();
-      for (int i = 0; i < 200; i++)
-        MOESIM_CHECK(cudaEventRecord(before_[i % before_.size()], stream_));
-      v.push_back((host_now() - h0) / 200);
-      MOESIM_CHECK(cudaStreamSynchronize(stream_));
-    }
-    return median(v);
-  }
-
-  // Also kept for time(): the latency taken off graph spans.
-  double graph_launch_seconds()
-  {
-    graph_s_ = graph_launch_once();
-    return graph_s_;
-  }
-  double graph_launch_once()
-  {
-    cudaEvent_t first = nullptr, start = nullptr;
-    MOESIM_CHECK(cudaEventCreate(&first));
-    MOESIM_CHECK(cudaEventCreate(&start));
-    MOESIM_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-    MOESIM_CHECK(cudaEventRecordWithFlags(first, stream_, cudaEventRecordExternal));
-    MOESIM_CHECK(cudaMemsetAsync(flush_, 0, 256, stream_));
-    cudaGraphExec_t exec = finish_capture(stream_);
-    std::vector<double> v;
-    for (int i = 0; i < 50; i++) {
-      MOESIM_CHECK(cudaStreamSynchronize(stream_));
-      MOESIM_CHECK(cudaEventRecord(start, stream_));
-      MOESIM_CHECK(cudaGraphLaunch(exec, stream_));
-      MOESIM_CHECK(cudaStreamSynchronize(stream_));
-      float ms = 0;
-      MOESIM_CHECK(cudaEventElapsedTime(&ms, start, first));
-      v.push_back(ms * 1e-3);
-    }
-    (void)cudaGraphExecDestroy(exec);
-    (void)cudaEventDestroy(first);
-    (void)cudaEventDestroy(start);
-    return median(std::vector<double>(v.begin() + 5, v.end()));
-  }
-
-private:
-  int iters_, warmup_;
-  cudaStream_t stream_ = nullptr;
-  void* flush_ = nullptr;
-  std::size_t flush_bytes_ = 0;
-  std::vector<cudaEvent_t> before_, after_;
-  cudaEvent_t spun_ = nullptr;
-  double graph_s_ = 0;
-};
-
 std::string shape_text(const std::vector<double>& shape)
 {
   std::string s = "{";
@@ -457,7 +250,8 @@ void run_kernel_bench(const KernelBenchOptions& o, std::FILE* out)
     total += j.ops.size();
   std::fprintf(out, "# moesim-validate bench-kernels: %zu schedules, %zu executors, %zu configurations, GPU 0 (%s)\n",
                schedules.size(), jobs.size(), total, sys.devices[0].name.c_str());
-  Bencher bench(o.iters, o.warmup);
+  MOESIM_CHECK(cudaSetDevice(0));
+  BenchTimer bench(o.iters, o.warmup);
   std::fprintf(out,
                "# %d timed repetitions after %d warm-up, each after a read-only L2 flush of %zu MiB: every instance of the "
                "configuration back to back between two events; median GPU time per instance\n",
@@ -507,7 +301,8 @@ void run_kernel_bench(const KernelBenchOptions& o, std::FILE* out)
       std::vector<const Op*> instances;
       for (int id : inst)
         instances.push_back(&rank_ops[static_cast<std::size_t>(id)]);
-      const Timed t = bench.time(ex, instances, info.launches);
+      const Timing t = bench.time(static_cast<int>(instances.size()), info.launches,
+                                  [&](int i, cudaStream_t st) { ex.launch(*instances[static_cast<std::size_t>(i)], st); });
       std::fprintf(out, "%-17s %-5s %-40s %8d %10.2f %10.2f %12.2f  %s%s\n", to_string(op.kind), to_string(op.dtype),
                    shape_text(op.shape).c_str(), info.launches, t.seconds * 1e6, t.graph_seconds * 1e6,
                    t.host_seconds / info.launches * 1e6,

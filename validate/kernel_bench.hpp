@@ -1,18 +1,17 @@
 // `moesim-validate bench-kernels`: the kernel calibration micro-benchmark. It times, one at a time on
 // GPU 0, every distinct compute-op configuration of the given schedules (which should be calibration
-// schedules, never the validation cases: validate/make_calibration.sh writes them at other batches and
-// another routing seed) through the same OpExecutor the replay uses, plus, for every grouped expert
-// GEMM's (n, k, dtype), single GEMMs {m, n, k} over a grid of m (what a per-expert launch costs).
+// schedules, never the validation cases: `validate/gpu_tool.py calibration-schedules` writes them at
+// other batches and another routing seed) through the same OpExecutor the replay uses, plus, for every
+// grouped expert GEMM's (n, k, dtype), single GEMMs {m, n, k} over a grid of m (what a per-expert
+// launch costs).
 //
-// How an op is timed: a GPU-side wait (spin.hpp) holds the stream while the host enqueues
-// warmup + iters repetitions, each a read-only L2 flush (twice the L2; clean lines, so no write-back
-// falls on the timed kernels), an event, every instance of the configuration back to back (the
-// same op in several layers, weights of its own each), an event; the time per instance is the span
-// over the count. So the GPU's work is timed with weights cold and kernels queued back to back, as
-// in a real step, and not the host's launch cost nor an event pair per kernel. If the wait ended
-// before the host finished enqueueing, the batch is redone with a longer wait. The host's enqueue time per launch is recorded
-// too (the simulator's launch cost), and, once, the host round trip of a small device-to-host copy and
-// stream synchronise (the host_sync cost) and the latency of a one-kernel graph launch.
+// How an op is timed (bench_timer.hpp, shared with bench-ops): every instance of the configuration
+// (the same op in several layers, weights of its own each) back to back between two events after a
+// read-only L2 flush, queued behind a GPU-side wait so that the host's launch cost stays out, from a
+// stream and captured in a CUDA graph; the time per instance is the span over the count. The host's
+// enqueue time per launch is recorded too (the simulator's launch cost), and, once, the host round
+// trip of a small device-to-host copy and stream synchronise (the host_sync cost) and the latency of
+// a one-kernel graph launch.
 //
 // Every configuration is first checked against the CPU reference (OpExecutor::verify).
 // The JSON (--json) is what `moesim calibrate --bench-kernels` reads (core/calibration.hpp).

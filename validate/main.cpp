@@ -6,8 +6,12 @@
 //                           Timeline (validate/runner.hpp)
 //   bench-kernels [--iters N] [--warmup N] [--seed S] [--shard I/N] [--dry-run] --json FILE SCHEDULE.json...
 //                           the kernel calibration micro-benchmark (kernel_bench.hpp)
-//   bench-host [-g GPUS] [-n REPS] [--json FILE]
-//                           host costs per launch, GPU busy and idle, 1..GPUS threads (host_bench.hpp)
+//   bench-host [-g GPUS] [-t THREADS] [-n REPS] [--json FILE]
+//                           host time per API call, GPU busy and idle, 1..THREADS threads (host_bench.hpp)
+//   bench-ops --json FILE [--budget S] [--shard I/N] [--dry-run] [--list] [--only FAMILY,...] [--iters N]
+//             [--warmup N] [--seed S] [--gpu NAME]
+//                           model-independent grid benches of every op, as moesim-op-bench-1 records
+//                           (op_bench.hpp); --dry-run prints the plan and its time estimate, no GPU needed
 //   bench-collectives --op OP [-b MIN] [-e MAX] [-f FACTOR] [-g GPUS] [-n ITERS] [-w WARMUP] [--timing host|events] [--json FILE]
 //                           the calibration micro-benchmark in nccl-tests' layout (collectives_bench.hpp)
 // NCCL_NVLS_ENABLE is set to 0 before NCCL starts (nccl_env.hpp), and run / bench-collectives print
@@ -23,6 +27,7 @@
 #include "validate/host_bench.hpp"
 #include "validate/kernel_bench.hpp"
 #include "validate/nccl_env.hpp"
+#include "validate/op_bench.hpp"
 #include "validate/options.hpp"
 #include "validate/runner.hpp"
 #include "validate/runner_plan.hpp"
@@ -47,7 +52,9 @@ const char* const usage =
     "                           [--platform NAME]\n"
     "       moesim-validate bench-kernels [--iters N] [--warmup N] [--seed S] [--shard I/N] [--dry-run] --json FILE\n"
     "                           SCHEDULE.json...\n"
-    "       moesim-validate bench-host [-g GPUS] [-n REPS] [--json FILE]\n"
+    "       moesim-validate bench-host [-g GPUS] [-t THREADS] [-n REPS] [--json FILE]\n"
+    "       moesim-validate bench-ops --json FILE [--budget SECONDS] [--shard I/N] [--dry-run] [--list]\n"
+    "                           [--only FAMILY,...] [--iters N] [--warmup N] [--seed S] [--gpu h200|h100|a100|b200]\n"
     "       moesim-validate bench-collectives --op all_reduce|all_gather|reduce_scatter|all_to_all|sendrecv\n"
     "                           [-b 1K] [-e 256M] [-f 2] [-g GPUS] [-n ITERS] [-w WARMUP] [--timing host|events] [--json FILE]\n";
 
@@ -145,8 +152,17 @@ int main(int argc, char** argv)
     }
     if (args.size() == 1 && args[0] == "--check-schedule")
       throw InputError("command line", "--check-schedule", "needs a FILE", "pass the schedule written by `moesim schedule`");
+    if (!args.empty() && args[0] == "bench-ops") {
+      const validate::OpBenchOptions o = validate::parse_op_bench_options({args.begin() + 1, args.end()});
+      if (!o.dry_run) // before NCCL starts (the host family's one-rank communicators)
+        if (const std::string note = validate::force_nvls_off(); !note.empty())
+          std::fprintf(stderr, "moesim-validate: note: %s\n", note.c_str());
+      return validate::run_op_bench(o, stdout);
+    }
     if (!args.empty() && args[0] == "bench-host") {
       const validate::HostBenchOptions o = validate::parse_host_bench_options({args.begin() + 1, args.end()});
+      if (const std::string note = validate::force_nvls_off(); !note.empty())
+        std::fprintf(stderr, "moesim-validate: note: %s\n", note.c_str());
       const auto rows = validate::run_host_bench(o, stdout);
       if (!o.json.empty())
         write_json(o.json, validate::host_bench_json(o, rows, validate::query_system_info()));

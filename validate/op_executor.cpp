@@ -8,8 +8,8 @@
 #include "kernels/check.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/reference.hpp"
-
-#include <cublasLt.h>
+#include "validate/gemm_plan.hpp"
+#include "validate/grouped_gemm.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -94,11 +94,8 @@ std::vector<long> plan_copies(const std::vector<double>& sizes, const std::vecto
 namespace {
 
 constexpr float rms_eps = 1e-6f;
-constexpr std::size_t lt_workspace_bytes = 32u << 20; // what cuBLAS recommends for Hopper
 constexpr std::size_t scan_limit = 256u << 20;        // full poison scans up to this many bytes
-// FP8 GEMMs: operands drawn uniform in [-2, 2] as e4m3 values, with per-tensor scales, so that the
-// values they stand for lie in [-1, 1] like the bf16 ones, and the scale path is exercised.
-constexpr float fp8_scale_w = 0.5f, fp8_scale_x = 0.5f;
+constexpr float fp8_scale_w = GemmPlanner::fp8_scale_w, fp8_scale_x = GemmPlanner::fp8_scale_x;
 
 long count(double x)
 {
@@ -124,16 +121,6 @@ std::size_t align_up(std::size_t n, std::size_t a)
   return (n + a - 1) / a * a;
 }
 
-// Largest power of two (<= 256) dividing every value.
-int alignment_of(std::initializer_list<std::uint64_t> values)
-{
-  int a = 256;
-  for (std::uint64_t v : values)
-    while (a > 1 && v % a != 0)
-      a /= 2;
-  return a;
-}
-
 bool contains(const std::string& s, const char* part)
 {
   return s.find(part) != std::string::npos;
@@ -150,44 +137,6 @@ bool bf16_nan(bf16_t b)
 }
 
 // ------------------------------------------------------------------------------------------------
-// cublasLt GEMM plans. Row-major y[m, n] = x[m, k] w[n, k]^T is column-major y^T = w^T x^T with w
-// stored k x n (ld k) and transposed: the "TN" layout, which FP8 requires on Hopper.
-
-struct GemmPlan {
-  int m = 0, n = 0, k = 0, batch = 1;
-  bool fp8 = false, out_f32 = false;
-  cublasLtMatmulDesc_t desc = nullptr;
-  cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
-  cublasLtMatmulAlgo_t algo{};
-  bool found = false;
-  GemmPlan() = default;
-  GemmPlan(const GemmPlan&) = delete;
-  GemmPlan& operator=(const GemmPlan&) = delete;
-  ~GemmPlan()
-  {
-    if (a)
-      cublasLtMatrixLayoutDestroy(a);
-    if (b)
-      cublasLtMatrixLayoutDestroy(b);
-    if (d)
-      cublasLtMatrixLayoutDestroy(d);
-    if (desc)
-      cublasLtMatmulDescDestroy(desc);
-  }
-};
-
-void make_layout(cublasLtMatrixLayout_t* l, cudaDataType_t t, std::uint64_t rows, std::uint64_t cols, std::int64_t ld,
-                 int batch, std::int64_t stride)
-{
-  MOESIM_CHECK(cublasLtMatrixLayoutCreate(l, t, rows, cols, ld));
-  if (batch > 1) {
-    const std::int32_t bc = batch;
-    MOESIM_CHECK(cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &bc, sizeof bc));
-    MOESIM_CHECK(cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride));
-  }
-}
-
-// ------------------------------------------------------------------------------------------------
 // Configurations: what one compute op runs, resolved to integers. Ops with the same configuration
 // share one (verify checks each once).
 
@@ -200,13 +149,9 @@ struct Config {
   long m = 0;
   int n = 0, k = 0, batch = 1;
   bool fp8 = false, out_f32 = false;
-  GemmPlan* plan = nullptr;
-  struct Group {
-    int expert;
-    long row0, rows;
-    GemmPlan* plan;
-  };
-  std::vector<Group> groups;
+  const GemmPlan* plan = nullptr;
+  std::unique_ptr<GroupedGemm> grouped; // grouped_gemm: per_expert loop or fused kernel
+  std::vector<GroupedGemm::Group> groups; // its experts with rows
   int experts = 0;
   // attention
   kernels::AttentionArgs attn{}; // sizes, strides and scale; pointers bound at launch
@@ -253,9 +198,8 @@ struct OpExecutor::Impl {
   OpExecutorOptions options;
   cudaDeviceProp prop{};
   bool fp8_ok = false;
-  cublasLtHandle_t lt = nullptr;
+  std::unique_ptr<GemmPlanner> planner; // cuBLASLt: handle, workspace, FP8 scales, plans
 
-  std::map<std::tuple<long, int, int, int, bool, bool, int>, std::unique_ptr<GemmPlan>> plans;
   std::map<std::string, std::unique_ptr<Config>> configs;
   std::vector<Config*> config_order;
   std::vector<Bound> bound; // by op id
@@ -274,39 +218,36 @@ struct OpExecutor::Impl {
   bf16_t *act_in = nullptr, *act_in2 = nullptr, *act_out = nullptr, *norm_w = nullptr;
   std::uint8_t* act_fp8 = nullptr;
   float *router_logits = nullptr, *sample_logits = nullptr, *topk_w = nullptr, *fixed_w = nullptr,
-        *argmax_val = nullptr, *scales = nullptr;
+        *argmax_val = nullptr;
   std::int32_t *topk_ids = nullptr, *fixed_ids = nullptr, *dest_row = nullptr, *offsets = nullptr,
                *embed_ids = nullptr, *argmax_idx = nullptr;
-  void *attn_ws = nullptr, *lt_ws = nullptr, *send = nullptr, *recv = nullptr;
+  void *attn_ws = nullptr, *send = nullptr, *recv = nullptr;
   // Routing draw for permute / unpermute (host copies, for the initial dest_row)
   int route_experts = 0, route_k = 0, route_first = 0, route_local = 0;
   int vocab = 0;
 
-  // Scratch for trial runs of FP8 GEMM plans at construction (freed before memory is planned).
-  void* scratch[3] = {nullptr, nullptr, nullptr};
-  std::size_t scratch_bytes[3] = {0, 0, 0};
-
   ~Impl();
-  bool trial(const GemmPlan& p, int align);
-  void free_scratch();
   void* alloc(std::size_t bytes, const std::string& what, const std::string& op_name, std::size_t free_bytes);
-  GemmPlan* gemm_plan(long m, int n, int k, int batch, bool fp8, bool out_f32, int align);
+  const GemmPlan* gemm_plan(long m, int n, int k, int batch, bool fp8, bool out_f32, int align)
+  {
+    return &planner->plan(m, n, k, batch, fp8, out_f32, align);
+  }
   Config* intern(std::unique_ptr<Config> c);
   const Bound& bound_for(const Op& op) const;
   void launch_bound(const Bound& b, cudaStream_t stream);
-  void run_gemm(const GemmPlan& p, const void* w, const void* x, void* y, cudaStream_t stream) const;
+  void run_gemm(const GemmPlan& p, const void* w, const void* x, void* y, cudaStream_t stream) const
+  {
+    planner->run(p, w, x, y, stream);
+  }
   kernels::AttentionArgs attention_args(const Config& c, const void* kv) const;
   void verify_one(const Bound& b, std::uint64_t vseed, cudaStream_t stream);
 };
 
 OpExecutor::Impl::~Impl()
 {
-  plans.clear();
-  free_scratch();
+  planner.reset();
   for (auto& [p, n] : allocations)
     cudaFree(p); // errors ignored: nothing to do about them in a destructor
-  if (lt)
-    cublasLtDestroy(lt);
 }
 
 void* OpExecutor::Impl::alloc(std::size_t bytes, const std::string& what, const std::string& op_name,
@@ -326,90 +267,6 @@ void* OpExecutor::Impl::alloc(std::size_t bytes, const std::string& what, const 
   allocations.push_back({p, bytes});
   total_bytes += bytes;
   return p;
-}
-
-GemmPlan* OpExecutor::Impl::gemm_plan(long m, int n, int k, int batch, bool fp8, bool out_f32, int align)
-{
-  auto& slot = plans[{m, n, k, batch, fp8, out_f32, align}];
-  if (slot)
-    return slot.get();
-  auto p = std::make_unique<GemmPlan>();
-  p->m = static_cast<int>(m), p->n = n, p->k = k, p->batch = batch, p->fp8 = fp8, p->out_f32 = out_f32;
-  MOESIM_CHECK(cublasLtMatmulDescCreate(&p->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-  const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
-  MOESIM_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
-  MOESIM_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
-  if (fp8) {
-    const float* sw = scales;
-    const float* sx = scales + 1;
-    MOESIM_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &sw, sizeof sw));
-    MOESIM_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &sx, sizeof sx));
-  }
-  const cudaDataType_t in = fp8 ? CUDA_R_8F_E4M3 : CUDA_R_16BF, out = out_f32 ? CUDA_R_32F : CUDA_R_16BF;
-  make_layout(&p->a, in, k, n, k, batch, std::int64_t(n) * k);
-  make_layout(&p->b, in, k, m, std::int64_t(batch) * k, batch, k);
-  make_layout(&p->d, out, n, m, std::int64_t(batch) * n, batch, n);
-  cublasLtMatmulPreference_t pref = nullptr;
-  MOESIM_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-  const std::uint64_t ws = lt_workspace_bytes;
-  const std::uint32_t al = static_cast<std::uint32_t>(align);
-  MOESIM_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
-  for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-                    CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
-    MOESIM_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &al, sizeof al));
-  cublasLtMatmulHeuristicResult_t res{};
-  int found = 0;
-  const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(lt, p->desc, p->a, p->b, p->d, p->d, pref, 1, &res, &found);
-  cublasLtMatmulPreferenceDestroy(pref);
-  if (st == CUBLAS_STATUS_SUCCESS && found > 0 && res.state == CUBLAS_STATUS_SUCCESS) {
-    p->algo = res.algo;
-    p->found = !fp8 || trial(*p, align);
-  } else if (st != CUBLAS_STATUS_SUCCESS && st != CUBLAS_STATUS_NOT_SUPPORTED) {
-    MOESIM_CHECK(st);
-  }
-  slot = std::move(p);
-  return slot.get();
-}
-
-void OpExecutor::Impl::free_scratch()
-{
-  for (int i = 0; i < 3; i++) {
-    if (scratch[i])
-      cudaFree(scratch[i]);
-    scratch[i] = nullptr;
-    scratch_bytes[i] = 0;
-  }
-}
-
-// cuBLASLt's heuristic can offer an FP8 algorithm that cublasLtMatmul then refuses
-// (CUBLAS_STATUS_NOT_SUPPORTED, seen on H200 with cuBLAS 13.0 for some shapes): run the plan once on
-// scratch buffers whose pointers have exactly the alignment the plan was made for.
-bool OpExecutor::Impl::trial(const GemmPlan& p, int align)
-{
-  const std::size_t es = p.fp8 ? 1 : 2;
-  const std::size_t need[3] = {std::size_t(p.batch) * p.n * p.k * es + 256, std::size_t(p.batch) * p.m * p.k * es + 256,
-                               std::size_t(p.batch) * p.m * p.n * (p.out_f32 ? 4 : 2) + 256};
-  for (int i = 0; i < 3; i++)
-    if (scratch_bytes[i] < need[i]) {
-      if (scratch[i])
-        MOESIM_CHECK(cudaFree(scratch[i]));
-      scratch[i] = nullptr;
-      scratch_bytes[i] = 0;
-      if (cudaMalloc(&scratch[i], need[i]) != cudaSuccess) {
-        (void)cudaGetLastError();
-        return false; // no room to try: take BF16
-      }
-      scratch_bytes[i] = need[i];
-    }
-  const std::size_t off = align < 256 ? static_cast<std::size_t>(align) : 0;
-  auto at = [&](int i) { return static_cast<void*>(static_cast<unsigned char*>(scratch[i]) + off); };
-  static const float one = 1.0f, zero = 0.0f;
-  const cublasStatus_t st = cublasLtMatmul(lt, p.desc, &one, at(0), p.a, at(1), p.b, &zero, at(2), p.d, at(2), p.d,
-                                           &p.algo, lt_ws, lt_workspace_bytes, nullptr);
-  if (st != CUBLAS_STATUS_SUCCESS)
-    return false;
-  MOESIM_CHECK(cudaStreamSynchronize(nullptr));
-  return true;
 }
 
 Config* OpExecutor::Impl::intern(std::unique_ptr<Config> c)
@@ -504,14 +361,12 @@ OpExecutor::OpExecutor(const Schedule& s, int rank, std::uint64_t seed, const Op
   MOESIM_CHECK(cudaGetDevice(&device));
   MOESIM_CHECK(cudaGetDeviceProperties(&I.prop, device));
   I.fp8_ok = I.prop.major > 8 || (I.prop.major == 8 && I.prop.minor >= 9);
-  MOESIM_CHECK(cublasLtCreate(&I.lt));
   std::size_t free_bytes = 0, total_mem = 0;
   MOESIM_CHECK(cudaMemGetInfo(&free_bytes, &total_mem));
-  // The FP8 scales and the cuBLASLt workspace exist before the GEMM plans that use them.
-  I.scales = static_cast<float*>(I.alloc(2 * sizeof(float), "fp8 scales", "(executor)", free_bytes));
-  I.lt_ws = I.alloc(lt_workspace_bytes, "cuBLASLt workspace", "(executor)", free_bytes);
-  const float host_scales[2] = {fp8_scale_w, fp8_scale_x};
-  MOESIM_CHECK(cudaMemcpy(I.scales, host_scales, sizeof host_scales, cudaMemcpyHostToDevice));
+  // The FP8 scales and the cuBLASLt workspace exist before the GEMM plans that use them; they count
+  // towards the memory this executor holds.
+  I.planner = std::make_unique<GemmPlanner>();
+  I.total_bytes += GemmPlanner::workspace_bytes + 256;
 
   const std::vector<Op>& ops = s.ranks[rank].ops;
   const ModelFacts facts = model_facts(s, rank);
@@ -697,22 +552,18 @@ OpExecutor::OpExecutor(const Schedule& s, int rank, std::uint64_t seed, const Op
           return a;
         };
         c->fp8 = choose_fp8(op.dtype, false, c->n, c->k, group_align(1));
-        for (int pass = 0; pass < 2; pass++) {
-          const int es = c->fp8 ? 1 : 2;
-          const int align = group_align(es);
-          c->groups.clear();
-          bool ok = true;
-          long row0 = 0;
-          for (int e = 0; e < c->experts; e++) {
-            if (rows[e] > 0) {
-              GemmPlan* p = I.gemm_plan(rows[e], c->n, c->k, 1, c->fp8, false, align);
-              ok = ok && p->found;
-              c->groups.push_back({e, row0, rows[e], p});
-            }
-            row0 += rows[e];
+        // How the engine runs it (engine.grouped_gemm): one fused kernel over the local experts, or a
+        // loop of one cuBLASLt GEMM per expert with rows. Minimal dispatch, until the executor has
+        // one handler per op kind: GroupedGemm (validate/grouped_gemm.hpp) runs both.
+        GroupedImpl impl = s.engine.grouped_gemm_per_expert ? GroupedImpl::per_expert : GroupedImpl::fused;
+        if (impl == GroupedImpl::fused)
+          if (const std::string why = fused_refusal(c->n, c->k, c->fp8); !why.empty()) {
+            impl = GroupedImpl::per_expert;
+            subst = why + ": ran one GEMM per expert";
           }
-          c->m = row0;
-          if (ok)
+        for (int pass = 0; pass < 2; pass++) {
+          c->grouped = std::make_unique<GroupedGemm>(*I.planner, rows, c->n, c->k, c->fp8, impl);
+          if (c->grouped->ok())
             break;
           if (!c->fp8)
             schedule_error(rank, op, "cuBLASLt found no BF16 algorithm for an expert's GEMM (n=" +
@@ -721,6 +572,8 @@ OpExecutor::OpExecutor(const Schedule& s, int rank, std::uint64_t seed, const Op
           c->fp8 = false;
           subst = "cuBLASLt has no FP8 algorithm for some expert's rows: ran bf16";
         }
+        c->groups = c->grouped->groups();
+        c->m = c->grouped->total_rows();
         math = c->fp8 ? "fp8 e4m3" : "bf16";
         const int es = c->fp8 ? 1 : 2;
         c->empty = c->groups.empty();
@@ -735,9 +588,9 @@ OpExecutor::OpExecutor(const Schedule& s, int rank, std::uint64_t seed, const Op
           dist += std::to_string(r) + ",";
         c->info = "grouped_gemm experts=" + std::to_string(c->experts) + " active=" + std::to_string(c->groups.size()) +
                   " rows=" + std::to_string(c->m) + " n=" + std::to_string(c->n) + " k=" + std::to_string(c->k) + " " +
-                  math;
+                  math + " " + to_string(c->grouped->impl());
         c->key = c->info + " [" + dist + "]";
-        b.info.launches = static_cast<int>(c->groups.size());
+        b.info.launches = c->grouped->launches();
         if (base.size() >= 3 && base.compare(base.size() - 3, 3, ".up") == 0)
           last_up_n = c->n, last_up_rows = c->m;
         break;
@@ -778,7 +631,7 @@ OpExecutor::OpExecutor(const Schedule& s, int rank, std::uint64_t seed, const Op
           schedule_error(rank, op,
                          "attention head dims (qk " + std::to_string(a.qk_dim) + ", v " + std::to_string(a.v_dim) +
                              ") are not supported by kernels::attention",
-                         "supported: (64, 64), (128, 128), (192, 128), (576, 512)");
+                         "use head dims that are multiples of 16 from 16 to 576");
         try {
           c->splits = a.batch > 0 ? kernels::attention_splits(a, I.prop.multiProcessorCount) : 1;
         } catch (const std::invalid_argument& e) {
@@ -975,7 +828,7 @@ OpExecutor::OpExecutor(const Schedule& s, int rank, std::uint64_t seed, const Op
   double fixed = 0;
   for (std::size_t f : fixed_bytes)
     fixed += double(f);
-  I.free_scratch();
+  I.planner->free_scratch();
   MOESIM_CHECK(cudaMemGetInfo(&free_bytes, &total_mem));
   const double keep = 0.1 * double(total_mem);
   double avail = double(free_bytes) > keep ? double(free_bytes) - keep : 0.0;
@@ -1132,7 +985,7 @@ OpExecutor::OpExecutor(const Schedule& s, int rank, std::uint64_t seed, const Op
 
   // Notes on what differs from the schedule.
   std::map<std::string, std::vector<std::string>> subst; // substitution -> op classes
-  int grouped = 0, max_groups = 0;
+  int per_expert = 0, fused = 0, max_groups = 0;
   for (std::size_t i = 0; i < ops.size(); i++) {
     const Bound& b = I.bound[i];
     if (!b.compute)
@@ -1144,7 +997,7 @@ OpExecutor::OpExecutor(const Schedule& s, int rank, std::uint64_t seed, const Op
         v.push_back(base);
     }
     if (b.cfg->kind == OpKind::grouped_gemm) {
-      grouped++;
+      (b.cfg->grouped->impl() == GroupedImpl::fused ? fused : per_expert)++;
       max_groups = std::max(max_groups, static_cast<int>(b.cfg->groups.size()));
     }
   }
@@ -1154,9 +1007,13 @@ OpExecutor::OpExecutor(const Schedule& s, int rank, std::uint64_t seed, const Op
       list += (list.empty() ? "" : ", ") + c;
     I.notes.push_back("substitution: " + list + ": " + what);
   }
-  if (grouped > 0)
-    I.notes.push_back("grouped expert GEMMs run as one cuBLASLt GEMM per expert with rows (up to " +
-                      std::to_string(max_groups) + " launches per op), not one grouped kernel");
+  if (per_expert > 0)
+    I.notes.push_back(std::to_string(per_expert) + " grouped expert GEMMs run as one cuBLASLt GEMM per expert with "
+                      "rows (engine.grouped_gemm per_expert, or a shape the fused kernel refuses; up to " +
+                      std::to_string(max_groups) + " launches per op)");
+  if (fused > 0)
+    I.notes.push_back(std::to_string(fused) + " grouped expert GEMMs run as one fused kernel over the local experts "
+                      "(kernels::grouped_gemm, mma.sync; engine.grouped_gemm fused)");
   I.notes.push_back("attention: kernels::attention (mma.sync flash attention; decode splits the keys across "
                     "blocks): GQA decode runs near the memory bandwidth, but MLA decode with many heads and prefill "
                     "are compute-bound at a fraction of FlashMLA's / FlashAttention-3's rate (kernels/attention.cu "
@@ -1183,13 +1040,6 @@ const Bound& OpExecutor::Impl::bound_for(const Op& op) const
   return bound[op.id];
 }
 
-void OpExecutor::Impl::run_gemm(const GemmPlan& p, const void* w, const void* x, void* y, cudaStream_t stream) const
-{
-  static const float one = 1.0f, zero = 0.0f;
-  MOESIM_CHECK(cublasLtMatmul(lt, p.desc, &one, w, p.a, x, p.b, &zero, y, p.d, y, p.d, &p.algo, lt_ws,
-                              lt_workspace_bytes, stream));
-}
-
 kernels::AttentionArgs OpExecutor::Impl::attention_args(const Config& c, const void* kv) const
 {
   kernels::AttentionArgs a = c.attn;
@@ -1211,16 +1061,9 @@ void OpExecutor::Impl::launch_bound(const Bound& b, cudaStream_t stream)
       run_gemm(*c.plan, b.w, c.fp8 ? static_cast<const void*>(act_fp8) : act_in,
                c.out_f32 ? static_cast<void*>(router_logits) : act_out, stream);
       break;
-    case OpKind::grouped_gemm: {
-      const std::size_t es = c.fp8 ? 1 : 2;
-      const auto* w = static_cast<const unsigned char*>(b.w);
-      const auto* x = c.fp8 ? static_cast<const unsigned char*>(act_fp8) : reinterpret_cast<const unsigned char*>(act_in);
-      auto* y = reinterpret_cast<unsigned char*>(act_out);
-      for (const Config::Group& g : c.groups)
-        run_gemm(*g.plan, w + std::size_t(g.expert) * c.n * c.k * es, x + std::size_t(g.row0) * c.k * es,
-                 y + std::size_t(g.row0) * c.n * 2, stream);
+    case OpKind::grouped_gemm:
+      c.grouped->launch(b.w, c.fp8 ? static_cast<const void*>(act_fp8) : act_in, act_out, stream);
       break;
-    }
     case OpKind::attention_decode:
     case OpKind::attention_prefill:
       kernels::attention(attention_args(c, b.w), c.splits, attn_ws, std::max<std::size_t>(attn_ws_bytes, 1), stream);

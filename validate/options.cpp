@@ -60,6 +60,28 @@ int count_option(const std::vector<std::string>& args, std::size_t& i, int lo, i
   return static_cast<int>(n);
 }
 
+std::pair<int, int> shard_option(const std::vector<std::string>& args, std::size_t& i)
+{
+  const std::string v = i + 1 < args.size() ? args[i + 1] : "";
+  const auto slash = v.find('/');
+  int n = 0, k = 0;
+  try {
+    if (slash != std::string::npos) {
+      std::size_t u1 = 0, u2 = 0;
+      k = std::stoi(v.substr(0, slash), &u1);
+      n = std::stoi(v.substr(slash + 1), &u2);
+      if (u1 != slash || u2 != v.size() - slash - 1)
+        n = 0;
+    }
+  } catch (const std::exception&) {
+    n = 0;
+  }
+  if (n < 1 || k < 1 || k > n)
+    throw InputError("command line", "--shard", "'" + v + "' is not I/N with 1 <= I <= N", "write e.g. --shard 2/4");
+  i++;
+  return {k, n};
+}
+
 const char* bench_op_name(OpKind op)
 {
   return op == OpKind::send ? "sendrecv" : to_string(op);

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace moesim::validate {
@@ -58,6 +59,9 @@ struct BenchOptions {
 // (--iters, -g, ...). Throws InputError naming "command line" and args[i]: "'x' is not a whole number
 // from lo to hi", or "needs a value".
 int count_option(const std::vector<std::string>& args, std::size_t& i, int lo, int hi);
+// "--shard I/N" after args[i] (advancing i): {I, N} with 1 <= I <= N. Throws InputError naming
+// "command line" and --shard: "'x' is not I/N with 1 <= I <= N".
+std::pair<int, int> shard_option(const std::vector<std::string>& args, std::size_t& i);
 
 // Both take the arguments after the mode word ("run" / "bench-collectives").
 RunOptions parse_run_options(const std::vector<std::string>& args);

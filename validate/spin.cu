@@ -33,7 +33,22 @@ __global__ void flush_kernel(const uint4* p, std::size_t n, unsigned* sink)
     *sink = acc;
 }
 
+__global__ void fixed_work_kernel(int iters, float* sink)
+{
+  float a = 1.0f + threadIdx.x * 1e-7f;
+  for (int i = 0; i < iters; i++)
+    a = fmaf(a, 0.999999f, 1e-7f);
+  if (a == -1.0f) // never: a stays near 1
+    *sink = a;
+}
+
 } // namespace
+
+void fixed_work(cudaStream_t stream, int iters, float* sink)
+{
+  fixed_work_kernel<<<1, 32, 0, stream>>>(iters, sink);
+  MOESIM_CHECK(cudaGetLastError());
+}
 
 void flush_l2(const void* buffer, std::size_t bytes, cudaStream_t stream)
 {

@@ -22,6 +22,12 @@ double host_now();
 // evicts everything a timed kernel could find there.
 void flush_l2(const void* buffer, std::size_t bytes, cudaStream_t stream);
 
+// Enqueues one block of 32 threads doing `iters` dependent fused multiply-adds each (about 4 clock
+// cycles apiece): a kernel whose GPU time is known from the same kernel with other counts (the
+// per-kernel gap bench). `sink` (device, 4 bytes) is written only if the result is an impossible
+// value, so the work stays.
+void fixed_work(cudaStream_t stream, int iters, float* sink);
+
 // Stream capture, shared by the replay and the kernel bench. finish_capture ends the capture begun on
 // `stream`, instantiates the graph and uploads it; abandon_capture ends a capture that failed midway
 // (without it, nothing on that stream, NCCL's abort included, works again) and clears the error.

@@ -7,9 +7,13 @@ namespace moesim {
 Phases ring_to_successor(const CollectiveCall& c, double per_member)
 {
   const int n = static_cast<int>(c.ranks.size());
+  const auto orders = channel_orders(c);
   std::vector<Flow> flows;
-  for (int i = 0; i < n; i++)
-    flows.push_back({c.ranks[i], c.ranks[(i + 1) % n], per_member * c.wire_factor});
+  for (const std::vector<int>& order : orders)
+    for (int k = 0; k < n; k++) {
+      const int i = order[k], j = order[(k + 1) % n];
+      flows.push_back({c.ranks[i], c.ranks[j], per_member / orders.size() * c.wire_factor, channel_rate(c, i, j)});
+    }
   return {flows};
 }
 

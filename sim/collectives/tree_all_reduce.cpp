@@ -1,6 +1,7 @@
-// Tree all-reduce (NCCL's choice for small buffers): a binary tree over the members; phase 1 every
-// child sends the whole buffer to its parent (reduce), phase 2 every parent sends it back to its
-// children (broadcast). Member i's parent is (i-1)/2.
+// Tree all-reduce. Inside a node NCCL's tree is a chain (trees.cc): phase 1 every member but the
+// first sends the whole buffer to its predecessor (reduce towards the root, pipelined), phase 2
+// the reverse (broadcast). Across nodes the node chains are linked the same way; each channel
+// crosses between nodes on other GPUs (channel_orders), carrying its share of the buffer.
 #include "sim/collectives/algorithm.hpp"
 
 namespace moesim {
@@ -8,11 +9,15 @@ namespace moesim {
 Phases tree_all_reduce(const CollectiveCall& c)
 {
   const int n = static_cast<int>(c.ranks.size());
+  const auto orders = channel_orders(c);
   std::vector<Flow> up, down;
-  for (int i = 1; i < n; i++) {
-    up.push_back({c.ranks[i], c.ranks[(i - 1) / 2], c.bytes * c.wire_factor});
-    down.push_back({c.ranks[(i - 1) / 2], c.ranks[i], c.bytes * c.wire_factor});
-  }
+  for (const std::vector<int>& order : orders)
+    for (int k = 1; k < n; k++) {
+      const int child = order[k], parent = order[k - 1];
+      const double bytes = c.bytes / orders.size() * c.wire_factor;
+      up.push_back({c.ranks[child], c.ranks[parent], bytes, channel_rate(c, child, parent)});
+      down.push_back({c.ranks[parent], c.ranks[child], bytes, channel_rate(c, parent, child)});
+    }
   return {up, down};
 }
 

@@ -1,6 +1,7 @@
 // Helpers for the command-line tests: run the real moesim binary and read what it left behind.
 #pragma once
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
@@ -11,6 +12,8 @@
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 namespace cli_test {
 
@@ -54,7 +57,7 @@ inline std::string slurp(const fs::path& p)
 // A fresh, empty folder under the system temp dir.
 inline fs::path scratch(const std::string& name)
 {
-  fs::path d = fs::temp_directory_path() / ("moesim_cli_" + name);
+  fs::path d = fs::temp_directory_path() / ("moesim_cli_" + name + "." + std::to_string(getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -74,6 +77,30 @@ inline void expect_usage_error(const Run& r, const fs::path& out_file)
   CHECK_THAT(r.err, Catch::Matchers::Contains("moesim: error: ") && Catch::Matchers::Contains("(fix: "));
   CHECK(r.out.empty());
   CHECK_FALSE(fs::exists(out_file));
+}
+
+// (size, out-of-place time in us) of every row of an nccl-tests table: plain text, or the -J JSON.
+inline std::vector<std::pair<double, double>> nccl_rows(const std::string& text)
+{
+  std::vector<std::pair<double, double>> v;
+  if (!text.empty() && text[0] == '{') {
+    const nlohmann::json j = nlohmann::json::parse(text); // (a temporary's member would dangle in the loop)
+    for (const auto& r : j.at("results"))
+      v.push_back({r.at("size").get<double>(), r.at("out_of_place").at("time").get<double>()});
+    return v;
+  }
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#')
+      continue;
+    std::istringstream w(line);
+    double size, count, t;
+    std::string type, redop, root;
+    if (w >> size >> count >> type >> redop >> root >> t)
+      v.push_back({size, t});
+  }
+  return v;
 }
 
 } // namespace cli_test

@@ -217,31 +217,6 @@ TEST_CASE("diff compares two timelines of one schedule", "[quick][cli]")
   CHECK_THAT(bad.err, Contains("tp4.json"));
 }
 
-namespace {
-// (size, out-of-place time in us) of every row of an nccl-tests table: plain text, or the -J JSON.
-std::vector<std::pair<double, double>> nccl_rows(const std::string& text)
-{
-  std::vector<std::pair<double, double>> v;
-  if (!text.empty() && text[0] == '{') {
-    const nlohmann::json j = nlohmann::json::parse(text); // (a temporary's member would dangle in the loop)
-    for (const auto& r : j.at("results"))
-      v.push_back({r.at("size").get<double>(), r.at("out_of_place").at("time").get<double>()});
-    return v;
-  }
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#')
-      continue;
-    std::istringstream w(line);
-    double size, count, t;
-    std::string type, redop, root;
-    if (w >> size >> count >> type >> redop >> root >> t)
-      v.push_back({size, t});
-  }
-  return v;
-}
-} // namespace
 
 TEST_CASE("a platform calibrated from real nccl-tests logs reproduces them", "[quick][cli]")
 {
@@ -325,4 +300,34 @@ TEST_CASE("run --calibration: a missing or malformed file is a usage error, 'non
   CHECK_THAT(with.out, Contains("calibrated: "));
   CHECK_THAT(without.out, !Contains("calibrated: "));
   CHECK(with.out != without.out);
+}
+
+TEST_CASE("nccl-tests takes a topology YAML and says which calibration applied", "[quick][cli]")
+{
+  // The YAML is generated into the XML committed beside it (checked byte for byte elsewhere): the
+  // same rows. hgx-8x-h100 has no calibration file: NCCL's model.
+  const std::string yaml = std::string(MOESIM_SOURCE_DIR) + "/platforms/hgx-8x-h100.yaml";
+  Run y = moesim("nccl-tests --platform " + yaml + " --op all_gather -b 1M -e 16M -f 4 -g 8");
+  Run x = moesim("nccl-tests --platform hgx-8x-h100 --op all_gather -b 1M -e 16M -f 4 -g 8");
+  REQUIRE(y.code == 0);
+  REQUIRE(x.code == 0);
+  CHECK(nccl_rows(y.out) == nccl_rows(x.out));
+  CHECK(nccl_rows(y.out).size() == 3);
+  CHECK_THAT(y.out, Contains("# calibration: none"));
+  // The lent H200s are calibrated: 'auto' (the default) names the file and what it was measured on.
+  Run a = moesim("nccl-tests --platform nvswitch-4x-h200 --op all_reduce -b 1M -e 1M");
+  REQUIRE(a.code == 0);
+  CHECK_THAT(a.out, Contains("# calibration: platforms/calibration/nvswitch-4x-h200.yaml (measured on NVIDIA H200"));
+  Run n = moesim("nccl-tests --platform nvswitch-4x-h200 --op all_reduce -b 1M -e 1M --calibration none");
+  REQUIRE(n.code == 0);
+  CHECK_THAT(n.out, Contains("# calibration: none"));
+  // A named file applies to any platform.
+  const std::string file = std::string(MOESIM_SOURCE_DIR) + "/platforms/calibration/nvswitch-4x-h200.yaml";
+  Run f = moesim("nccl-tests --platform nvswitch-4x-h100 --op all_reduce -b 1M -e 1M --calibration " + file);
+  REQUIRE(f.code == 0);
+  CHECK_THAT(f.out, Contains("# calibration: platforms/calibration/nvswitch-4x-h200.yaml"));
+  CHECK(nccl_rows(f.out) == nccl_rows(a.out));
+  fs::path d = scratch("nccl-tests-calibration");
+  Run bad = moesim("nccl-tests --platform nvswitch-4x-h200 --op all_reduce --calibration " + (d / "none.yaml").string());
+  expect_usage_error(bad, d / "nothing");
 }

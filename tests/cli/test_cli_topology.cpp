@@ -34,7 +34,7 @@ TEST_CASE("platform build writes the committed XML", "[quick][cli][topology]")
   Run w = moesim("platform build hgx-8x-h100 --set p2p=off -o -");
   REQUIRE(w.code == 0);
   CHECK_THAT(w.out, Contains("<link_ctn id=\"dram_cpu0\"/><link_ctn id=\"dram_cpu0\"/>") &&
-                        Contains("<prop id=\"moesim.nccl_intra\" value=\"pci\"/>"));
+                        Contains("<prop id=\"moesim.p2p\" value=\"no\"/>"));
 }
 
 TEST_CASE("platform show tells routes, injection, bisection and draws the machine", "[quick][cli][topology]")
@@ -191,4 +191,19 @@ TEST_CASE("the eight-gpu-boxes study runs on topology YAMLs with mixed routes", 
   CHECK_THAT(r.out, Contains("server-8x-rtxpro6000-pcie-switches: 8x NVIDIA RTX PRO 6000 Blackwell Server Edition"));
   CHECK_THAT(r.out, Contains("cpu_interconnect"));
   CHECK_THAT(r.out, Contains("hgx-8x-b200: 8x NVIDIA B200"));
+}
+
+TEST_CASE("the p2p-off study: P2P off costs every all-reduce its hops through host memory", "[quick][cli][topology]")
+{
+  // TP8 at batch 1 on the PCIe server: with NCCL's default P2P (pairs under one switch) 4 of the 8
+  // ring hops go through host memory, without P2P all 8. A 14 KiB all-reduce is LL: 14 steps, each
+  // charged 1.2 us more per hop through host memory in proportion: (8 - 4) / 8 x 14 x 1.2 = 8.4 us
+  // more fixed cost per call; the bytes move as fast (a ring phase ends with its slowest flow, and
+  // both rings have hops through host memory, held to the receiver's read rate), and host memory
+  // carries more.
+  Run r = moesim("run p2p-off --plan tp8");
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("tp8 at batch 1: ") && Contains("on server-8x-rtxpro6000-pcie-switches-nop2p vs ") &&
+                        Contains("+8.4 us in fixed cost") && Contains("no change in moving the bytes") &&
+                        Contains("host memory carries"));
 }

@@ -55,36 +55,112 @@ TEST_CASE("storage cost of quantised formats includes their scales", "[quick][co
   CHECK_THROWS_WITH(parse_dtype("int3"), Catch::Matchers::Contains("nvfp4"));
 }
 
-TEST_CASE("NCCL fixed costs follow tuning.cc", "[quick][costs]")
+namespace {
+
+// n members all reached the same way, NCCL seeing `gbs` per path, PCIe links of `pcie` GB/s.
+CommShape uniform_shape(int n, Transport t, double gbs, double pcie, int sm = 90)
 {
-  NcclLatencies t;
-  // 8 GPUs on NVLink, ring Simple all-reduce: 8.4 + 2*7*3.4 = 56 us (the notes' example).
-  CHECK(nccl_alpha(t, OpKind::all_reduce, CollAlgo::ring, Proto::simple, 8, LinkClass::nvlink) == Approx(56e-6));
-  // 4 GPUs on PCIe, ring LL all-gather: 6.6 + 3*1.0 = 9.6 us.
-  CHECK(nccl_alpha(t, OpKind::all_gather, CollAlgo::ring, Proto::ll, 4, LinkClass::pci) == Approx(9.6e-6));
+  CommShape s;
+  s.transport.assign(n, std::vector<Transport>(n, t));
+  s.path_gbs.assign(n, std::vector<double>(n, gbs));
+  s.pcie_gbs.assign(n, pcie);
+  s.nccl.ranks = n;
+  s.nccl.sm = sm;
+  s.nccl.nvlink = t == Transport::nvlink;
+  s.nccl.graph = nccl_ring_search(sm, gbs, gbs);
+  return s;
 }
 
-TEST_CASE("protocol choice: LL for small, Simple for large, no LL128 on PCIe", "[quick][costs]")
+} // namespace
+
+TEST_CASE("collective costs: NCCL's pick, its latency and the flows' rate", "[quick][costs]")
 {
-  NcclLatencies t;
-  // 4 GPUs on PCIe at 50 GB/s, all-reduce of 1 MiB: per-rank wire bytes 1.5 MiB.
-  //   LL:     6.6 + 6*1.0 = 12.6 us + 1.5*1048576*2/5e10 = 62.9 us -> 75.5 us
-  //   Simple: 8.4 + 6*5.7 = 42.6 us + 1.5*1048576/5e10   = 31.5 us -> 74.1 us (chosen)
-  CollChoice big = choose_collective(t, OpKind::all_reduce, 4, 1048576, LinkClass::pci, 5e10, 0);
+  // 8 H100s on NVSwitch: NCCL sees 18 x 20.6 = 370.8 GB/s; its ring search gives 12 channels of
+  // 30 GB/s (test_nccl_model.cpp), bus bandwidth 360.
+  const CommShape h100 = uniform_shape(8, Transport::nvlink, 370.8, 53);
+  // 256 MiB all-reduce: ring/Simple (56 + 1304.9 us beats LL128's 40.6 + 1418.4 us). alpha = 8.4 +
+  // 14 x 3.4 = 56 us; a member sends 14/8 of the buffer at NCCL's algorithm bandwidth 360 x 8/14,
+  // i.e. 360 GB/s, times the measured fraction 0.95 for rings of more than two: 342 GB/s.
+  CollChoice big = choose_collective(h100, OpKind::all_reduce, 268435456);
+  CHECK(big.algo == CollAlgo::ring);
   CHECK(big.proto == Proto::simple);
-  CHECK(big.alpha == Approx(42.6e-6));
-  // 64 KiB: LL 12.6 + 3.9 = 16.5 us beats Simple 42.6 + 2.0 us.
-  CollChoice small = choose_collective(t, OpKind::all_reduce, 4, 65536, LinkClass::pci, 5e10, 0);
+  CHECK(big.alpha == Approx(56e-6));
+  CHECK(big.rate == Approx(342e9));
+  CHECK(big.wire_factor == 1.0);
+  CHECK(big.shm_rate == 0);
+  // 8 KiB: ring/LL, alpha 6.6 + 14 x 0.6 = 15 us; LL's bus bandwidth min(141, 360 / 2) = 141 GB/s of
+  // payload is 282 GB/s on the wire (its lines are half flags), no measured fraction for LL.
+  CollChoice small = choose_collective(h100, OpKind::all_reduce, 8192);
   CHECK(small.proto == Proto::ll);
+  CHECK(small.alpha == Approx(15e-6));
+  CHECK(small.rate == Approx(282e9));
   CHECK(small.wire_factor == 2.0);
-  // On NVLink at 450 GB/s, 1 MiB: LL128 14 + 6*1.9 = 25.4 us + 1.5 MiB*16/15/4.5e11 = 3.73 us -> 29.1 us;
-  // Simple 28.8 + 3.50 = 32.3 us; LL 10.2 + 6.99 = 17.2 us (chosen: latency dominates at this size).
-  CollChoice nv = choose_collective(t, OpKind::all_reduce, 4, 1048576, LinkClass::nvlink, 4.5e11, 0);
-  CHECK(nv.proto == Proto::ll);
-  // All-to-all takes the p2p path: per-peer 8 KiB is LL, 1 MiB is Simple; alpha is the given one.
-  CHECK(choose_collective(t, OpKind::all_to_all, 4, 3 * 8192, LinkClass::pci, 5e10, 7e-6).proto == Proto::ll);
-  CollChoice a2a = choose_collective(t, OpKind::all_to_all, 4, 3 * 1048576, LinkClass::pci, 5e10, 7e-6);
-  CHECK(a2a.proto == Proto::simple);
-  CHECK(a2a.alpha == 7e-6);
-  CHECK(a2a.algo == CollAlgo::direct);
+  // Two ranks: the pair fraction. All-gather of 256 MiB on 2: Simple, 8.4 + 1 x 3.4 = 11.8 us,
+  // rate 360 x 0.66 = 237.6 GB/s.
+  const CommShape pair = uniform_shape(2, Transport::nvlink, 370.8, 53);
+  CollChoice ag = choose_collective(pair, OpKind::all_gather, 268435456);
+  CHECK(ag.alpha == Approx(11.8e-6));
+  CHECK(ag.rate == Approx(360e9 * 0.66));
+}
+
+TEST_CASE("collective costs through host memory (SHM)", "[quick][costs]")
+{
+  // 4 GPUs without P2P on Gen5 x16 (53 GB/s): NCCL sees 48 GB/s, 40 after its Intel overhead; the
+  // search gives 2 channels of 20 GB/s (test_nccl_model.cpp), bus bandwidth 40.
+  const CommShape shm = uniform_shape(4, Transport::shm, 40, 53);
+  // 256 MiB all-reduce: Simple (PCI row 8.4 + 6 x 5.7 = 42.6 us), plus a host-memory round trip on
+  // each of the 6 steps, every ring hop being SHM: 6 x 1.2 = 7.2 us -> 49.8 us.
+  CollChoice c = choose_collective(shm, OpKind::all_reduce, 268435456);
+  CHECK(c.proto == Proto::simple);
+  CHECK(c.alpha == Approx(49.8e-6));
+  // The flows: NCCL's 40 GB/s x 0.95, but a receiver reads host memory at 0.45 x 53 = 23.85 GB/s.
+  CHECK(c.rate == Approx(38e9));
+  CHECK(c.shm_rate == Approx(23.85e9));
+  // 64 KiB: LL (6.6 + 6 x 1.0 = 12.6 us + 7.2). The host read rate is on the wire: LL's payload
+  // gets half of it.
+  CollChoice ll = choose_collective(shm, OpKind::all_reduce, 65536);
+  CHECK(ll.proto == Proto::ll);
+  CHECK(ll.alpha == Approx(19.8e-6));
+  CHECK(ll.shm_rate == Approx(23.85e9));
+}
+
+TEST_CASE("all-to-all and sends take NCCL's p2p path", "[quick][costs]")
+{
+  const CommShape h100 = uniform_shape(4, Transport::nvlink, 370.8, 53);
+  // 8 KiB per peer: one channel (a part is 512 KiB / 8 = 64 KiB), LL (<= 16 KiB per channel);
+  // alpha = ring LL base 6.6 + one NVLink hop 0.6 = 7.2 us.
+  CollChoice small = choose_collective(h100, OpKind::all_to_all, 3 * 8192);
+  CHECK(small.algo == CollAlgo::direct);
+  CHECK(small.proto == Proto::ll);
+  CHECK(small.alpha == Approx(7.2e-6));
+  // 1 MiB per peer: Simple, alpha 8.4 + 3.4 = 11.8 us; a sender moves 0.81 of NCCL's 370.8 GB/s.
+  CollChoice big = choose_collective(h100, OpKind::all_to_all, 3 * 1048576.0);
+  CHECK(big.proto == Proto::simple);
+  CHECK(big.alpha == Approx(11.8e-6));
+  CHECK(big.rate == Approx(0.81 * 370.8e9));
+  // A platform or calibration that sets the p2p fixed cost overrides it.
+  CommShape fixed = h100;
+  fixed.p2p_alpha = 5e-6;
+  CHECK(choose_collective(fixed, OpKind::send, 1048576).alpha == 5e-6);
+  // Through host memory on PCIe: PCI row and a host-memory hop, 6.6 + 1.0 + 1.2 = 8.8 us for LL
+  // (8 KiB: two parts of 16 KiB -> 2 channels, 8 KiB <= 32 KiB).
+  const CommShape shm = uniform_shape(2, Transport::shm, 40, 53);
+  CollChoice s = choose_collective(shm, OpKind::send, 8192);
+  CHECK(s.proto == Proto::ll);
+  CHECK(s.alpha == Approx(8.8e-6));
+  CHECK(s.shm_rate == Approx(0.45 * 53e9));
+}
+
+TEST_CASE("all-to-all flow rates: senders share out, SHM receivers read at their rate", "[quick][costs]")
+{
+  // 3 members; member 0 sends 1 and 3 bytes to 1 and 2, member 1 sends 2 to 0, member 2 nothing.
+  // Send rates 8 each: 0 -> 1 gets 8 x 1/4 = 2, 0 -> 2 gets 6, 1 -> 0 gets 8. Flows into 2 are
+  // through host memory with a read rate of 3: 0 -> 2 is held to 3 (the only staged flow into 2).
+  const std::vector<std::vector<double>> bytes = {{0, 1, 3}, {2, 0, 0}, {0, 0, 0}};
+  const std::vector<std::vector<bool>> shm = {{false, false, true}, {false, false, true}, {true, true, false}};
+  const auto r = direct_flow_rates(bytes, {8, 8, 8}, shm, {3, 3, 3});
+  CHECK(r[0][1] == Approx(2));
+  CHECK(r[0][2] == Approx(3));
+  CHECK(r[1][0] == Approx(8));
+  CHECK(r[2][0] == 0);
 }

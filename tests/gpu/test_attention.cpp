@@ -37,7 +37,8 @@ std::vector<bf16_t> bf16s(std::initializer_list<float> v)
 struct Case {
   int batch, q_len, q_heads, kv_heads, kv_len, qk_dim, v_dim;
   float scale;
-  bool mla; // latent cache: v inside k
+  bool mla;       // latent cache: v inside k
+  int window = 0; // sliding window (0: none)
 };
 
 int sm_count()
@@ -53,7 +54,7 @@ int sm_count()
 // never read past kv_len.
 void check_case(const Case& c, int splits, int pad = 0)
 {
-  CAPTURE(c.batch, c.q_len, c.q_heads, c.kv_heads, c.kv_len, c.qk_dim, c.v_dim, c.scale, c.mla, splits, pad);
+  CAPTURE(c.batch, c.q_len, c.q_heads, c.kv_heads, c.kv_len, c.qk_dim, c.v_dim, c.scale, c.mla, c.window, splits, pad);
   Rng rng(seed + c.kv_len * 131 + c.q_heads);
   const std::size_t rows = std::size_t(c.batch) * c.q_len * c.q_heads;
   const int cap = c.kv_len + pad; // rows per sequence in the cache
@@ -91,6 +92,7 @@ void check_case(const Case& c, int splits, int pad = 0)
     a.k_batch_stride = std::int64_t(cap) * c.kv_heads * c.qk_dim;
     a.v_batch_stride = std::int64_t(cap) * c.kv_heads * c.v_dim;
   }
+  a.window = c.window;
   const int s = splits > 0 ? splits : kn::attention_splits(a, sm_count());
   DeviceBuffer<unsigned char> ws(std::max<std::size_t>(kn::attention_workspace_bytes(a, s), 16));
   kn::attention(a, s, ws.get(), std::max<std::size_t>(kn::attention_workspace_bytes(a, s), 16), nullptr);
@@ -98,7 +100,7 @@ void check_case(const Case& c, int splits, int pad = 0)
 
   ref::AttentionDims d;
   d.q_len = c.q_len, d.q_heads = c.q_heads, d.kv_heads = kh, d.kv_len = c.kv_len;
-  d.qk_dim = c.qk_dim, d.v_dim = c.v_dim, d.scale = c.scale;
+  d.qk_dim = c.qk_dim, d.v_dim = c.v_dim, d.scale = c.scale, d.window = c.window;
   std::vector<double> want(rows * c.v_dim), abs(rows * c.v_dim), eps(rows);
   ref::attention(q, k, v, want, abs, eps, c.batch, d);
   Mismatch m;
@@ -167,6 +169,47 @@ TEST_CASE("attention never reads cache rows past kv_len", "[gpu]")
   check_case(Case{2, 1, 16, 2, 333, 128, 128, 0.1f, false}, 0, 37);
   check_case(Case{2, 1, 16, 1, 130, 576, 512, 0.1f, true}, 3, 37);
   check_case(Case{1, 50, 4, 4, 90, 64, 64, 0.1f, false}, 1, 37);
+}
+
+TEST_CASE("attention takes any head dims: multiples of 16 up to 576, qk and v independently", "[gpu]")
+{
+  require_gpu();
+  // GQA decode over every value bucket (64 .. 576) and qk widths that are not: 16, 80, 112, 320, 576;
+  // one of them (576, 576) needs the 32-key tiles on an A100.
+  for (const Case& c : {Case{2, 1, 8, 2, 300, 16, 16, 0.25f, false}, Case{3, 1, 12, 4, 777, 80, 80, 0.11f, false},
+                        Case{2, 1, 16, 2, 1000, 96, 64, 0.1f, false}, Case{1, 1, 8, 8, 260, 112, 112, 0.09f, false},
+                        Case{2, 1, 8, 1, 700, 256, 256, 0.0625f, false}, Case{1, 1, 4, 2, 333, 320, 192, 0.05f, false},
+                        Case{1, 1, 8, 4, 300, 128, 384, 0.08f, false}, Case{1, 1, 4, 4, 130, 576, 576, 0.04f, false}})
+    for (int splits : {1, 0})
+      check_case(c, splits);
+  // Prefill: registers-resident rows up to v 256 (96, 256, and qk 320 over v 128), wider values on
+  // 32-row tiles (384 with 64-key tiles, 512 with 32).
+  for (const Case& c : {Case{1, 70, 8, 2, 100, 96, 96, 0.1f, false}, Case{1, 40, 4, 4, 90, 256, 256, 0.0625f, false},
+                        Case{1, 50, 4, 2, 77, 320, 128, 0.05f, false}, Case{1, 40, 2, 2, 60, 128, 384, 0.08f, false},
+                        Case{1, 33, 2, 2, 50, 576, 512, 0.04f, false}, Case{2, 50, 4, 4, 80, 160, 96, 0.08f, false}})
+    for (int splits : {1, 3})
+      check_case(c, splits);
+  // MLA decode over latent caches of other ranks: kv_lora 384 + rope 64, 256 + 64, 128 + 16, and
+  // 576 with no separate rope part.
+  for (const Case& c : {Case{2, 1, 16, 1, 1000, 448, 384, 0.06f, true}, Case{1, 1, 32, 1, 500, 320, 256, 0.07f, true},
+                        Case{3, 1, 8, 1, 300, 144, 128, 0.08f, true}, Case{1, 1, 16, 1, 200, 576, 576, 0.04f, true}})
+    for (int splits : {1, 0, 3})
+      check_case(c, splits);
+}
+
+TEST_CASE("attention with a sliding window matches the reference", "[gpu]")
+{
+  require_gpu();
+  // Decode: the last 100 of 1000 keys, split or not (splits chunk only the keys some query sees);
+  // prefill: 70 queries, each over the 32 keys up to its own; MLA decode over the last 64.
+  check_case(Case{2, 1, 16, 2, 1000, 128, 128, 0.1f, false, 100}, 1);
+  check_case(Case{2, 1, 16, 2, 1000, 128, 128, 0.1f, false, 100}, 0);
+  check_case(Case{2, 1, 16, 2, 1000, 128, 128, 0.1f, false, 100}, 7);
+  check_case(Case{1, 70, 8, 2, 150, 64, 64, 0.125f, false, 32}, 1);
+  check_case(Case{1, 70, 8, 2, 150, 64, 64, 0.125f, false, 32}, 3);
+  check_case(Case{1, 1, 16, 1, 500, 576, 512, 0.07f, true, 64}, 0);
+  // A window wider than the cache is no window.
+  check_case(Case{1, 1, 8, 8, 50, 128, 128, 0.1f, false, 4096}, 1);
 }
 
 TEST_CASE("attention launches are captured in a CUDA graph and replay the same", "[gpu]")
@@ -247,6 +290,106 @@ TEST_CASE("reference attention: hand-derived values", "[quick]")
   CHECK_THROWS_AS(ref::attention_row(bf16s({1}), k, v, d, 0, 0, out, abs), std::invalid_argument);
 }
 
+TEST_CASE("reference attention: a sliding window keeps the last window keys", "[quick]")
+{
+  // q = 0: every score is 0, so the output is the mean of the values the query sees.
+  ref::AttentionDims d;
+  d.qk_dim = 1, d.v_dim = 1, d.scale = 1;
+  std::vector<double> out(1), abs(1);
+  // Decode over 4 keys with window 2: keys 2 and 3, values 6 and 10: mean 8.
+  d.kv_len = 4, d.window = 2;
+  ref::attention_row(bf16s({0}), bf16s({1, 1, 1, 1}), bf16s({1, 2, 6, 10}), d, 0, 0, out, abs);
+  CHECK(out[0] == 8.0);
+  // Prefill, 2 queries over 3 keys, window 2: query 0 is at position 1 (keys 0, 1: mean 1.5), query 1
+  // at position 2 (keys 1, 2: mean 4).
+  d.q_len = 2, d.kv_len = 3;
+  ref::attention_row(bf16s({0}), bf16s({1, 1, 1}), bf16s({1, 2, 6}), d, 0, 0, out, abs);
+  CHECK(out[0] == 1.5);
+  ref::attention_row(bf16s({0}), bf16s({1, 1, 1}), bf16s({1, 2, 6}), d, 1, 0, out, abs);
+  CHECK(out[0] == 4.0);
+  // Window 1: only the query's own key.
+  d.window = 1;
+  ref::attention_row(bf16s({0}), bf16s({1, 1, 1}), bf16s({1, 2, 6}), d, 1, 0, out, abs);
+  CHECK(out[0] == 6.0);
+  d.window = -1;
+  CHECK_THROWS_AS(ref::attention_row(bf16s({0}), bf16s({1, 1, 1}), bf16s({1, 2, 6}), d, 1, 0, out, abs),
+                  std::invalid_argument);
+}
+
+TEST_CASE("attention tiling: the zoo's dims keep their tiles, and every supported pair fits", "[quick]")
+{
+  // Q, K, V and out at distinct addresses (v = k would mean values inside the keys: MLA's latent cache).
+  const auto* p = reinterpret_cast<const bf16_t*>(std::uintptr_t(256));
+  const auto* k = reinterpret_cast<const bf16_t*>(std::uintptr_t(1 << 20));
+  const auto* v = reinterpret_cast<const bf16_t*>(std::uintptr_t(1 << 24));
+  auto* o = reinterpret_cast<bf16_t*>(std::uintptr_t(512));
+  constexpr std::size_t h100 = 232448, a100 = 166912; // opt-in shared memory per block: 227 KB and 163 KB
+  // GQA decode (128, 128), 32 query heads over 8 KV heads: 4 rows per KV head -> decode tiles,
+  // 16 rows x 64 keys, 4 warps. Shared memory (row strides dim + 8): Q 16 * 136 * 2 = 4352,
+  // K and V 64 * 136 * 2 = 17408 each, S 16 * 68 * 4 = 4352, P 16 * 72 * 2 = 2304, statistics
+  // 16 * 3 * 4 = 192: 46016 bytes.
+  kn::AttentionTiling t = kn::attention_tiling(kn::attention_gqa(p, k, v, o, 8, 1, 32, 8, 4096, 128, 128, 0.1f), h100);
+  CHECK(std::string(t.shape) == "decode");
+  CHECK(t.rows_per_block == 16);
+  CHECK(t.keys_per_tile == 64);
+  CHECK(t.threads == 128);
+  CHECK(t.value_bucket == 128);
+  CHECK(t.smem_bytes == 46016);
+  // Prefill (128, 128), 64 queries: 64 rows x 64 keys, 4 warps owning whole rows (no S, P or
+  // statistics in shared memory): Q, K, V 64 * 136 * 2 = 17408 each: 52224.
+  t = kn::attention_tiling(kn::attention_gqa(p, k, v, o, 1, 64, 8, 8, 64, 128, 128, 0.1f), h100);
+  CHECK(std::string(t.shape) == "prefill");
+  CHECK(t.rows_per_block == 64);
+  CHECK(t.keys_per_tile == 64);
+  CHECK(t.smem_bytes == 52224);
+  // MLA prefill (192, 128): Q and K 64 * 200 * 2 = 25600 each, V 64 * 136 * 2 = 17408: 68608.
+  t = kn::attention_tiling(kn::attention_gqa(p, k, v, o, 1, 128, 16, 16, 128, 192, 128, 0.1f), h100);
+  CHECK(std::string(t.shape) == "prefill");
+  CHECK(t.smem_bytes == 68608);
+  // MLA decode (576, 512) over the latent cache: 32 rows x 32 keys, 8 warps; Q and K 32 * 584 * 2 =
+  // 37376 each, no V tile, S 32 * 36 * 4 = 4608, P 32 * 40 * 2 = 2560, statistics 384: 82304.
+  t = kn::attention_tiling(kn::attention_mla_decode(p, k, o, 4, 128, 4096, 512, 64, 0.1f), h100);
+  CHECK(std::string(t.shape) == "latent");
+  CHECK(t.rows_per_block == 32);
+  CHECK(t.keys_per_tile == 32);
+  CHECK(t.threads == 256);
+  CHECK(t.value_bucket == 512);
+  CHECK(t.smem_bytes == 82304);
+  // GQA decode (576, 576): 64-key tiles need 16 * 584 * 2 + 2 * 64 * 584 * 2 + 4352 + 2304 + 192 =
+  // 175040 bytes, more than an A100 allows; 32-key tiles need 18688 + 2 * 37376 + 16 * 36 * 4 +
+  // 16 * 40 * 2 + 192 = 97216.
+  t = kn::attention_tiling(kn::attention_gqa(p, k, v, o, 1, 1, 4, 4, 100, 576, 576, 0.1f), h100);
+  CHECK(t.keys_per_tile == 64);
+  CHECK(t.smem_bytes == 175040);
+  t = kn::attention_tiling(kn::attention_gqa(p, k, v, o, 1, 1, 4, 4, 100, 576, 576, 0.1f), a100);
+  CHECK(t.keys_per_tile == 32);
+  CHECK(t.smem_bytes == 97216);
+  CHECK_THROWS_WITH(kn::attention_tiling(kn::attention_gqa(p, k, v, o, 1, 1, 4, 4, 100, 576, 576, 0.1f), 50000),
+                    Catch::Contains("this device allows 50000"));
+  // Every supported pair, decode (G = 4) and prefill (64 queries), and every latent pair (v <= qk):
+  // a configuration fits both devices, with a value bucket at least v_dim and less than 1.5x it plus 64.
+  long checked = 0;
+  for (std::size_t limit : {h100, a100})
+    for (int qk = 16; qk <= 576; qk += 16)
+      for (int vd = 16; vd <= 576; vd += 16) {
+        std::vector<kn::AttentionArgs> cases = {kn::attention_gqa(p, k, v, o, 1, 1, 32, 8, 1000, qk, vd, 0.1f),
+                                                kn::attention_gqa(p, k, v, o, 1, 64, 8, 8, 64, qk, vd, 0.1f)};
+        if (vd <= qk)
+          cases.push_back(kn::attention_mla_decode(p, k, o, 1, 16, 1000, vd, qk - vd, 0.1f));
+        for (const kn::AttentionArgs& a : cases) {
+          INFO("qk " << qk << " v " << vd << " limit " << limit << " latent " << (a.v == a.k));
+          kn::AttentionTiling x;
+          REQUIRE_NOTHROW(x = kn::attention_tiling(a, limit));
+          CHECK(x.smem_bytes <= limit);
+          CHECK(x.value_bucket >= vd);
+          CHECK(x.value_bucket < 1.5 * vd + 64);
+          checked++;
+        }
+      }
+  // 36 x 36 pairs, two shapes each, plus 36 * 37 / 2 latent pairs, on two devices.
+  CHECK(checked == 2 * (36 * 36 * 2 + 36 * 37 / 2));
+}
+
 TEST_CASE("attention tolerance: its terms", "[quick]")
 {
   // With no score error and a short context: 1.25 * ((2^-8 + 2^-21 + 16 * 2^-23 + 1/16 * 2^-23) * out_abs
@@ -301,13 +444,21 @@ TEST_CASE("attention launcher: argument checks and split choice need no GPU", "[
   a.kv_len = 4096;
   CHECK(kn::attention_workspace_bytes(a, 1) == 0);
   CHECK(kn::attention_workspace_bytes(a, 4) == 4u * 32 * (128 + 2) * 4);
+  // Any multiples of 16 from 16 to 576, qk and v independently.
   CHECK(kn::attention_supported(576, 512));
-  CHECK_FALSE(kn::attention_supported(96, 96));
+  CHECK(kn::attention_supported(96, 96));
+  CHECK(kn::attention_supported(16, 576));
+  CHECK_FALSE(kn::attention_supported(100, 96));
+  CHECK_FALSE(kn::attention_supported(592, 64));
+  CHECK_FALSE(kn::attention_supported(0, 16));
   CHECK_THROWS_WITH(kn::attention(a, 0, nullptr, 0, nullptr), Catch::Contains("splits must be in [1, 128]"));
   CHECK_THROWS_WITH(kn::attention(a, 4, nullptr, 16, nullptr), Catch::Contains("the workspace holds 16 bytes"));
   kn::AttentionArgs bad = a;
-  bad.qk_dim = bad.v_dim = 96;
-  CHECK_THROWS_WITH(kn::attention(bad, 1, nullptr, 0, nullptr), Catch::Contains("(96, 96) is not supported"));
+  bad.qk_dim = bad.v_dim = 104;
+  CHECK_THROWS_WITH(kn::attention(bad, 1, nullptr, 0, nullptr), Catch::Contains("(104, 104) is not supported"));
+  bad = a;
+  bad.window = -1;
+  CHECK_THROWS_WITH(kn::attention(bad, 1, nullptr, 0, nullptr), Catch::Contains("window must be >= 0"));
   bad = a;
   bad.q_heads = 30; // not a multiple of 8 KV heads
   CHECK_THROWS_AS(kn::attention(bad, 1, nullptr, 0, nullptr), std::invalid_argument);
@@ -317,8 +468,8 @@ TEST_CASE("attention launcher: argument checks and split choice need no GPU", "[
   bad = a;
   bad.k_row_stride = 1028; // not a multiple of 8
   CHECK_THROWS_WITH(kn::attention(bad, 1, nullptr, 0, nullptr), Catch::Contains("multiples of 8"));
-  bad = kn::attention_mla_decode(p, p, o, 1, 16, 100, 512, 64, 0.1f);
-  bad.v = p + 8; // MLA's values must be the latent rows
+  bad = kn::attention_mla_decode(p, p, o, 1, 16, 100, 112, 16, 0.1f);
+  bad.v_dim = 144; // values inside the keys cannot be wider than the keys (128)
   CHECK_THROWS_WITH(kn::attention(bad, 1, nullptr, 0, nullptr), Catch::Contains("values inside the keys"));
   bad = a;
   bad.k = p + 1; // misaligned

@@ -121,6 +121,35 @@ TEST_CASE("OpExecutor: GQA decode, expert parallel, sampled routing (Qwen3-30B-A
   run_spec({"qwen3-30b-a3b", 2, "ep4", 4, StepShape{Phase::decode, 8, 128, 0}, RoutingKind::sampled}, 1);
 }
 
+TEST_CASE("OpExecutor: grouped GEMMs as one fused launch or one GEMM per expert (engine.grouped_gemm)", "[gpu]")
+{
+  require_gpu();
+  // The same schedule twice: engine.grouped_gemm fused (the default) runs every grouped GEMM as one
+  // launch; per_expert as one cuBLASLt GEMM per expert that has rows. Both verify, bf16 and fp8.
+  for (std::optional<Dtype> w : {std::optional<Dtype>(), std::optional<Dtype>(Dtype::fp8)}) {
+    Schedule s = build({"qwen3-30b-a3b", 2, "ep2", 2, StepShape{Phase::decode, 16, 128, 0}, RoutingKind::sampled, w});
+    for (bool per_expert : {false, true}) {
+      s.engine.grouped_gemm_per_expert = per_expert;
+      OpExecutor ex(s, 0, 77);
+      INFO(ex.notes());
+      int grouped = 0;
+      for (const Op& op : s.ranks[0].ops) {
+        if (op.kind != OpKind::grouped_gemm)
+          continue;
+        grouped++;
+        long active = 0;
+        for (long r : vd::round_group_rows(op.group_rows))
+          active += r > 0;
+        CHECK(ex.info(op).launches == (per_expert ? active : (active > 0 ? 1 : 0)));
+        CHECK_THAT(ex.info(op).config, Catch::Contains(per_expert ? "per_expert" : "fused"));
+      }
+      CHECK(grouped > 0);
+      CHECK_THAT(ex.notes(), Catch::Contains(per_expert ? "one cuBLASLt GEMM per expert" : "one fused kernel"));
+      exercise(s, 0, ex);
+    }
+  }
+}
+
 TEST_CASE("OpExecutor: GQA prefill with expected routing (Qwen3-30B-A3B, tp2 rank 1)", "[gpu]")
 {
   require_gpu();

@@ -12,28 +12,30 @@ namespace moesim::test {
 
 struct GpuProps {
   double flops = 1e15;   // bf16 FLOP/s (host speed)
+  int sm = 90;           // compute capability: NCCL's Hopper tables
   double mem_bw = 2e12;  // B/s
   double kernel_overhead = 0;
 };
 
 // N GPUs, each with one full-duplex link of `bw` B/s to a switch; route i->j = [link_i UP, link_j DOWN].
-inline std::string star_platform(const std::string& name, int n, double bw, const std::string& nccl_intra = "nvlink",
+// `link`: "nvlink" (NVSwitch-like) or "pci" (PCIe P2P through one switch).
+inline std::string star_platform(const std::string& name, int n, double bw, const std::string& link = "nvlink",
                                  GpuProps g = {}, const std::string& extra_zone_props = "")
 {
   std::filesystem::path p = std::filesystem::temp_directory_path() / ("moesim_test_" + name + ".xml");
   std::ofstream f(p);
   f << "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
     << "<platform version=\"4.1\">\n<zone id=\"t\" routing=\"Full\">\n"
-    << "<prop id=\"moesim.gpus\" value=\"" << n << "\"/>\n<prop id=\"moesim.nccl_intra\" value=\"" << nccl_intra
-    << "\"/>\n" << extra_zone_props;
+    << "<prop id=\"moesim.gpus\" value=\"" << n << "\"/>\n" << extra_zone_props;
   for (int i = 0; i < n; i++)
     f << "<host id=\"gpu" << i << "\" speed=\"" << g.flops << "f\"><prop id=\"gpu_model\" value=\"test\"/>"
+      << "<prop id=\"sm\" value=\"" << g.sm << "\"/>"
       << "<prop id=\"mem_bytes\" value=\"8e10\"/><prop id=\"mem_bw\" value=\"" << g.mem_bw << "\"/>"
       << "<prop id=\"mem_bw_eff\" value=\"1\"/><prop id=\"flops_eff\" value=\"1\"/>"
       << "<prop id=\"kernel_overhead\" value=\"" << g.kernel_overhead << "\"/></host>\n";
   for (int i = 0; i < n; i++)
     f << "<link id=\"l" << i << "\" bandwidth=\"" << bw << "Bps\" latency=\"0\" sharing_policy=\"SPLITDUPLEX\">"
-      << "<prop id=\"class\" value=\"" << (nccl_intra == "nvlink" ? "nvlink" : "pcie") << "\"/></link>\n";
+      << "<prop id=\"class\" value=\"" << (link == "nvlink" ? "nvlink" : "pcie") << "\"/></link>\n";
   for (int i = 0; i < n; i++)
     for (int j = i + 1; j < n; j++)
       f << "<route src=\"gpu" << i << "\" dst=\"gpu" << j << "\"><link_ctn id=\"l" << i

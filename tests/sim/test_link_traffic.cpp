@@ -21,6 +21,7 @@ std::string staged_platform(const std::string& name)
     << "<prop id=\"moesim.gpus\" value=\"4\"/><prop id=\"moesim.nccl_intra\" value=\"pci\"/>\n";
   for (int i = 0; i < 4; i++)
     f << "<host id=\"gpu" << i << "\" speed=\"1e15f\"><prop id=\"gpu_model\" value=\"test\"/>"
+      << "<prop id=\"sm\" value=\"90\"/>"
       << "<prop id=\"mem_bytes\" value=\"8e10\"/><prop id=\"mem_bw\" value=\"2e12\"/>"
       << "<prop id=\"mem_bw_eff\" value=\"1\"/><prop id=\"flops_eff\" value=\"1\"/>"
       << "<prop id=\"kernel_overhead\" value=\"0\"/></host>\n"
@@ -48,9 +49,12 @@ double sum_traffic(const Timeline& t, const std::string& cls)
 
 TEST_CASE("link traffic: a staged send leaves its bytes on PCIe and host memory over its transfer", "[quick][sim]")
 {
-  // One send gpu0 -> gpu1 of S = 8 MB. Its transfer starts after NCCL's p2p alpha on PCI, 8.4 + 5.7
-  // = 14.1 us, and lasts S / 40 GB/s = 200 us (DRAM's 80 GB/s carries it twice). It crosses two
-  // PCIe halves (pcie0 UP, pcie1 DOWN) and DRAM twice: 2S on each class, over [14.1 us, 214.1 us].
+  // One send gpu0 -> gpu1 of S = 8 MB over NCCL's SHM transport (no P2P: staged through host memory).
+  // Its transfer starts after NCCL's p2p alpha on PCI, 8.4 + 5.7 = 14.1 us, plus one hop through host
+  // memory, 1.2 us (core/costs TransportTerms): 15.3 us. It moves at the SHM rate, the receiver reading
+  // host memory at 0.45 of its 50 GB/s PCIe link = 22.5 GB/s (below DRAM's 80 GB/s / 2 crossings =
+  // 40 GB/s): S / 22.5 GB/s = 355.56 us. It crosses two PCIe halves (pcie0 UP, pcie1 DOWN) and DRAM
+  // twice: 2S on each class, over [15.3 us, 370.86 us].
   // Capacity: the routes between 4 GPUs use both halves of the 4 PCIe links, 8 x 50 GB/s = 400 GB/s,
   // and the one DRAM link, counted once: 80 GB/s.
   Simulation sim(staged_platform("send"));
@@ -71,8 +75,8 @@ TEST_CASE("link traffic: a staged send leaves its bytes on PCIe and host memory 
   CHECK(t.link_traffic[0].link_class == "host_memory"); // same start: sorted by class
   CHECK(t.link_traffic[1].link_class == "pcie");
   for (const LinkTraffic& l : t.link_traffic) {
-    CHECK(l.start == Approx(14.1e-6).epsilon(1e-9));
-    CHECK(l.end == Approx(214.1e-6).epsilon(1e-9));
+    CHECK(l.start == Approx(15.3e-6).epsilon(1e-9));
+    CHECK(l.end == Approx(15.3e-6 + 8e6 / 22.5e9).epsilon(1e-9));
     CHECK(l.bytes == 2 * 8e6);
   }
   CHECK(t.link_capacity.at("pcie") == Approx(400e9).epsilon(1e-12));

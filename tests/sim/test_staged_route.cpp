@@ -18,9 +18,9 @@ std::string staged_platform(const std::string& name)
   std::ofstream f(p);
   f << "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
     << "<platform version=\"4.1\">\n<zone id=\"t\" routing=\"Full\">\n"
-    << "<prop id=\"moesim.gpus\" value=\"4\"/><prop id=\"moesim.nccl_intra\" value=\"pci\"/>\n";
+    << "<prop id=\"moesim.gpus\" value=\"4\"/>\n";
   for (int i = 0; i < 4; i++)
-    f << "<host id=\"gpu" << i << "\" speed=\"1e15f\"><prop id=\"gpu_model\" value=\"test\"/>"
+    f << "<host id=\"gpu" << i << "\" speed=\"1e15f\"><prop id=\"gpu_model\" value=\"test\"/><prop id=\"sm\" value=\"90\"/>"
       << "<prop id=\"mem_bytes\" value=\"8e10\"/><prop id=\"mem_bw\" value=\"2e12\"/>"
       << "<prop id=\"mem_bw_eff\" value=\"1\"/><prop id=\"flops_eff\" value=\"1\"/>"
       << "<prop id=\"kernel_overhead\" value=\"0\"/></host>\n"
@@ -54,16 +54,21 @@ void send(Schedule& s, int src, int dst, double bytes, int tag)
 
 } // namespace
 
-TEST_CASE("a staged flow is limited by DRAM crossed twice", "[quick][sim]")
+// NCCL sees the staged route as its PCIe links through the (Intel) root complex: 50 x 48/53 =
+// 45.28 GB/s, / 1.2 = 37.74 GB/s. A send through host memory is NCCL's SHM transport: PCI latency
+// row plus a host-memory round trip (1.2 us), and the receiver reads host memory over PCIe at
+// 0.45 of its link: 22.5 GB/s.
+
+TEST_CASE("a staged send is held to the receiver's host-memory read rate", "[quick][sim]")
 {
-  // One flow gpu0 -> gpu1 of S = 8 MB: PCIe allows 50 GB/s, DRAM carries it twice so 80/2 = 40 GB/s.
-  // alpha for a p2p on PCI (Simple ring base + one hop) = 8.4 + 5.7 = 14.1 us.
-  // Expected: 14.1e-6 + 8e6 / 4e10 = 14.1e-6 + 200e-6 s. PCIe carries S twice, DRAM twice.
+  // One send gpu0 -> gpu1 of S = 8 MB, Simple: alpha = 8.4 + 5.7 + 1.2 = 15.3 us. The sender could
+  // move 0.81 x 37.74 GB/s = 30.6, DRAM (crossed twice) 80 / 2 = 40, PCIe 50, but gpu1 reads host
+  // memory at 0.45 x 50 = 22.5 GB/s. Expected: 15.3e-6 + 8e6 / 22.5e9. PCIe and DRAM carry S twice.
   Simulation sim(staged_platform("one"));
   Schedule s = empty_schedule(4);
   send(s, 0, 1, 8e6, 0);
   SimOutput out = sim.run(s);
-  CHECK(out.timeline.step_time == Approx(14.1e-6 + 8e6 / 4e10).epsilon(1e-9));
+  CHECK(out.timeline.step_time == Approx(15.3e-6 + 8e6 / 22.5e9).epsilon(1e-9));
   CHECK(out.link_bytes.at("pcie") == 2 * 8e6);
   CHECK(out.link_bytes.at("host_memory") == 2 * 8e6);
 }
@@ -71,10 +76,27 @@ TEST_CASE("a staged flow is limited by DRAM crossed twice", "[quick][sim]")
 TEST_CASE("two staged flows share host memory", "[quick][sim]")
 {
   // gpu0 -> gpu1 and gpu2 -> gpu3 at once: disjoint PCIe links, but DRAM carries both flows twice:
-  // 4 * rate <= 80 GB/s, so each gets 20 GB/s: 14.1e-6 + 8e6 / 2e10 = 14.1e-6 + 400e-6 s.
+  // 4 * rate <= 80 GB/s, so each gets 20 GB/s (below the 22.5 read rate): 15.3e-6 + 8e6 / 2e10 s.
   Simulation sim(staged_platform("two"));
   Schedule s = empty_schedule(4);
   send(s, 0, 1, 8e6, 0);
   send(s, 2, 3, 8e6, 1);
-  CHECK(sim.run(s).timeline.step_time == Approx(14.1e-6 + 8e6 / 2e10).epsilon(1e-9));
+  CHECK(sim.run(s).timeline.step_time == Approx(15.3e-6 + 8e6 / 2e10).epsilon(1e-9));
+}
+
+TEST_CASE("a ring all-reduce through host memory", "[quick][sim]")
+{
+  // 4 GPUs, every pair staged, S = 16 MB. NCCL's search at 37.74 GB/s: 30 (1), 24 (1), 20 (1),
+  // 15 (2 = 30, not more), stop at 12: 1 x 30 doubled to 2 x 15, bus bandwidth 30. Simple
+  // (42.6 + S / (30 x 4/6) = 842.6 us against LL 12.6 + S / (15 x 4/6) = 1612.6 us).
+  // alpha = NCCL's PCI row 8.4 + 6 x 5.7 = 42.6 us plus a host-memory round trip on each of the 6
+  // steps (every ring hop is staged): 6 x 1.2 = 7.2 us -> 49.8 us. The 4 flows (1.5 S each) could
+  // run at 30 x 0.95 = 28.5 GB/s, their receivers read at 22.5, but DRAM carries each twice: 8 x
+  // rate <= 80 -> 10 GB/s. Expected: 49.8e-6 + 1.5 S / 10e9.
+  Simulation sim(staged_platform("ring"));
+  Schedule s = empty_schedule(4);
+  add_collective(s, OpKind::all_reduce, 16e6);
+  SimOutput out = sim.run(s);
+  CHECK(out.algorithms.at("all_reduce ring/Simple") == 1);
+  CHECK(out.timeline.step_time == Approx(49.8e-6 + 1.5 * 16e6 / 1e10).epsilon(1e-9));
 }

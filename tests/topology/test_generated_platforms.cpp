@@ -76,7 +76,11 @@ TEST_CASE("generated XML follows the conventions platforms/README.md states", "[
   // One Full zone, the zone props first, latency 0 everywhere, a class on every link.
   CHECK(x.find("<zone id=\"cluster_4x8_h100_ib400\" routing=\"Full\">\n    <prop id=\"moesim.gpus\" value=\"32\"/>") !=
         std::string::npos);
-  CHECK(x.find("<prop id=\"moesim.nccl_intra\" value=\"nvlink\"/>") != std::string::npos);
+  // Every GPU says its compute capability (it picks NCCL's tables): 32 H100s, sm 90.
+  size_t sms = 0;
+  for (size_t p = 0; (p = x.find("<prop id=\"sm\" value=\"90\"/>", p)) != std::string::npos; p++)
+    sms++;
+  CHECK(sms == 32);
   CHECK(x.find("<prop id=\"moesim.nodes\" value=\"4\"/>") != std::string::npos);
   size_t links = 0, classes = 0;
   for (size_t p = 0; (p = x.find("<link id=", p)) != std::string::npos; p++) {

@@ -95,7 +95,7 @@ TEST_CASE("GPUs on root ports use P2P through the root complex", "[quick][topolo
 TEST_CASE("Without P2P the data is staged through host memory, crossing PCIe and DRAM twice", "[quick][topology]")
 {
   auto rt = routed("staged", two_switches, {{"p2p", "off"}});
-  // Up to the sender's socket, written to and read from DRAM, down to the receiver.
+  // Up to the socket, written to and read from DRAM, down to the receiver.
   CHECK(hops(rt, 0, 2) == Hops{"pcie_gpu0 UP", "up_sw0 UP", "dram", "dram", "up_sw1 DOWN", "pcie_gpu2 DOWN"});
   // Under one switch the uplink is crossed up and then down (free on a full-duplex link).
   CHECK(hops(rt, 0, 1) == Hops{"pcie_gpu0 UP", "up_sw0 UP", "dram", "dram", "up_sw0 DOWN", "pcie_gpu1 DOWN"});
@@ -115,7 +115,7 @@ TEST_CASE("A P2P level below the path's stages it instead", "[quick][topology]")
   CHECK(rt.route(0, 2).kind == "staged");
 }
 
-TEST_CASE("Across sockets: P2P over the CPU interconnect; staging reads the sender's DRAM", "[quick][topology]")
+TEST_CASE("Across sockets: P2P over the CPU interconnect; staging goes through the receiver's DRAM", "[quick][topology]")
 {
   const std::string two_sockets = R"(description: two sockets
 gpu: h100-sxm5-80gb
@@ -129,8 +129,9 @@ pcie: {gpu_link: 50GBps, gpus_at: [cpu0, cpu1]}
   CHECK(p2p.symmetric(0, 1));
 
   auto staged = routed("sys_staged", two_sockets, {{"p2p", "off"}});
-  CHECK(hops(staged, 0, 1) == Hops{"pcie_gpu0 UP", "dram_cpu0", "dram_cpu0", "cpu0_cpu1 UP", "pcie_gpu1 DOWN"});
-  CHECK(hops(staged, 1, 0) == Hops{"pcie_gpu1 UP", "dram_cpu1", "dram_cpu1", "cpu0_cpu1 DOWN", "pcie_gpu0 DOWN"});
+  // NCCL's SHM buffer is on the receiving side: written across the interconnect, read locally.
+  CHECK(hops(staged, 0, 1) == Hops{"pcie_gpu0 UP", "cpu0_cpu1 UP", "dram_cpu1", "dram_cpu1", "pcie_gpu1 DOWN"});
+  CHECK(hops(staged, 1, 0) == Hops{"pcie_gpu1 UP", "cpu0_cpu1 DOWN", "dram_cpu0", "dram_cpu0", "pcie_gpu0 DOWN"});
   CHECK(staged.route(0, 1).kind == "staged_sys");
   CHECK_FALSE(staged.symmetric(0, 1)); // written in both directions with symmetrical="NO"
 }

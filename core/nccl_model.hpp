@@ -1,0 +1,104 @@
+// NCCL's own cost model, as NCCL 2.29 computes it when a communicator is created and when a
+// collective is enqueued: its view of the links (topo.h), the ring search that fixes the channels
+// and the bandwidth per channel (search.cc), the latency and bandwidth tables per algorithm and
+// protocol (tuning.cc), the choice between them and the channels a call actually uses (enqueue.cc),
+// and the point-to-point path's protocol and channel rules. docs/collectives.md states the facts
+// with their sources. Pure functions in NCCL's own units: GB/s (1e9 B/s) and microseconds.
+#pragma once
+#include "core/schedule.hpp"
+
+#include <optional>
+#include <vector>
+
+namespace moesim {
+
+enum class Proto { ll, ll128, simple };
+const char* to_string(Proto p);
+
+// NCCL's compute-capability classes (Volta, Ampere, Hopper, Blackwell) from sm = major*10+minor.
+enum class NcclArch { volta, ampere, hopper, blackwell };
+NcclArch nccl_arch(int sm);
+
+// How two ranks exchange data (src/transport): NVLink or PCIe peer-to-peer, SHM through a
+// host-memory buffer, or the network.
+enum class Transport { nvlink, p2p, shm, net };
+const char* to_string(Transport t);
+
+// ---- NCCL's view of the links (topo.h, topo.cc) ------------------------------------------------
+// A GPU's NVLinks as NCCL counts them: links x NCCL's per-link figure for the architecture
+// (sm80 20, sm86 12, sm90 20.6, sm100+ 40.1 GB/s), the links being the line rate divided by
+// 25 GB/s per link (NVLink3/4) or 50 (NVLink5, sm100+).
+double nccl_nvlink_gbs(int sm, double line_gbs);
+double nccl_nvlink_per_link_gbs(int sm);
+// A PCIe link as NCCL tabulates it (width x GT/s / 80: Gen4 x16 24, Gen5 x16 48 GB/s), from the
+// effective rate moesim's platforms give (Gen4 x16 26.5, Gen5 x16 53 GB/s): x 48/53.
+double nccl_pcie_gbs(double effective_gbs);
+// NCCL charges GPU-to-GPU traffic through an Intel root complex 6/5 of its bytes on PCIe.
+inline constexpr double intel_p2p_overhead = 1.2;
+
+// ---- the ring search (search.cc ncclTopoCompute) ----------------------------------------------
+// Channels and per-channel bandwidth of NCCL's ring graph. `capacity_gbs`: what each link a ring
+// crosses can give all channels together (the tightest one); `path_gbs`: the fastest GPU-to-GPU
+// (or GPU-to-NIC when `inter`) path, which caps one channel. The speed ladder is the architecture's
+// (intra-node, or inter-node when `inter`); the search keeps the most channels x speed that fit,
+// trying lower speeds while they are above half the best so far, then doubles the channels at half
+// the speed (unless the speed is below 25, or below 50 with more than 4 channels past sm80), then
+// raises the speed again while the doubled channels still fit. At most 32 channels.
+struct NcclGraph {
+  int channels = 0;
+  double bw = 0; // GB/s per channel
+};
+NcclGraph nccl_ring_search(int sm, double capacity_gbs, double path_gbs, bool inter = false);
+
+// ---- the tuning tables (tuning.cc ncclTopoTuneModel) ------------------------------------------
+// What NCCL's tuner knows of a communicator.
+struct NcclComm {
+  int ranks = 1;
+  int nodes = 1;
+  int sm = 90;
+  bool nvlink = false;        // every intra-node path is NVLink: the NVLINK latency row, LL128 allowed
+  bool amd_cpu = false;       // network overhead 2 us instead of 1; AMD columns of llMaxBw
+  NcclGraph graph;            // ring search result (the tree graph uses as many channels)
+  double net_latency_us = 0;  // the network plugin's latency (InfiniBand, RoCE, sockets: 0)
+};
+
+// One (algorithm, protocol) entry of NCCL's tables for a collective: latency and bandwidths.
+struct NcclCost {
+  CollAlgo algo = CollAlgo::ring;
+  Proto proto = Proto::simple;
+  double latency_us = 0;
+  double busbw_gbs = 0;  // after the protocol refinements, before conversion to algorithm bandwidth
+  double algbw_gbs = 0;  // what NCCL divides the bytes by
+};
+// The enabled entries for all_reduce, all_gather or reduce_scatter: ring, and tree for all_reduce,
+// each with LL, LL128 (NVLink only) and Simple. NVLS and CollNet are off (NCCL_NVLS_ENABLE=0, no
+// CollNet plugin); PAT, which NCCL runs only with one GPU per node, is not modelled.
+std::vector<NcclCost> nccl_costs(const NcclComm& comm, OpKind kind);
+
+// The entry NCCL picks for `bytes` (nccl-tests' size) by the least estimated time
+// latency + bytes / (1000 * algbw), the tree's bandwidth scaled by NCCL's size correction table and
+// a multi-node ring/Simple all-reduce's latency by 1.4 (1.9 before sm80). `only` restricts the
+// algorithm like NCCL_ALGO. `channels`: the channels the call runs on: the communicator's (twice the
+// graph's) reduced one by one while bytes < channels x threads x per-thread threshold (enqueue.cc).
+struct NcclPick {
+  NcclCost cost;
+  double time_us = 0;
+  double algbw_gbs = 0; // the bandwidth the time was estimated with (the tree's after its correction)
+  int channels = 0;
+  int comm_channels = 0;
+};
+NcclPick nccl_pick(const NcclComm& comm, OpKind kind, double bytes, std::optional<CollAlgo> only = std::nullopt);
+
+// ---- point-to-point (send/recv, all-to-all: enqueue.cc addP2pToPlan, paths.cc) ----------------
+// Channels a send of `bytes` to one peer runs on: one per minimum part (the p2p chunk / 8 on one
+// node, / 2 across nodes; chunks: 512 KiB over NVLink, 128 KiB otherwise), at most `peer_channels`
+// (NVLink: 2 x links, rounded to a power of two; PCIe and SHM: 2; network: NICs).
+int nccl_p2p_channels(double bytes, int peer_channels, bool nvlink, bool multi_node);
+// LL when bytes <= channels x 16 KiB (NCCL_P2P_LL_THRESHOLD), else Simple; never LL128.
+Proto nccl_p2p_proto(double bytes, int channels);
+
+// Bytes on the wire per payload byte: LL sends 8-byte lines holding 4 data bytes, LL128 128-byte
+// lines holding 120, Simple the payload.
+double wire_factor(Proto p);
+
+} // namespace moesim

@@ -1,0 +1,168 @@
+// NCCL's own cost model (core/nccl_model.hpp): every expected number derived by hand from NCCL
+// 2.29's tables (docs/collectives.md) in a comment, then asserted.
+#include "core/nccl_model.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace moesim;
+
+TEST_CASE("NCCL's view of the links", "[quick][nccl]")
+{
+  CHECK(nccl_arch(80) == NcclArch::ampere);
+  CHECK(nccl_arch(89) == NcclArch::ampere);
+  CHECK(nccl_arch(90) == NcclArch::hopper);
+  CHECK(nccl_arch(120) == NcclArch::blackwell);
+  // H100: 450 GB/s = 18 NVLink4 links of 25 GB/s; NCCL counts 20.6 each: 370.8.
+  CHECK(nccl_nvlink_gbs(90, 450) == Approx(370.8));
+  // B200: 900 GB/s = 18 NVLink5 links of 50; 40.1 each: 721.8. A100: 300 = 12 x 25; 20 each: 240.
+  CHECK(nccl_nvlink_gbs(100, 900) == Approx(721.8));
+  CHECK(nccl_nvlink_gbs(80, 300) == Approx(240));
+  // An A100 mesh pair of 4 links (100 GB/s): 80.
+  CHECK(nccl_nvlink_gbs(80, 100) == Approx(80));
+  // PCIe Gen5 / Gen4 x16, effective 53 / 26.5 GB/s: NCCL's 48 / 24.
+  CHECK(nccl_pcie_gbs(53) == Approx(48));
+  CHECK(nccl_pcie_gbs(26.5) == Approx(24));
+}
+
+TEST_CASE("the ring search: channels and bandwidth per channel", "[quick][nccl]")
+{
+  // H100, 370.8 GB/s: pass 1 from 60 (6 channels = 360), 50 (7 = 350), 40 (9 = 360), 30 (12 = 360),
+  // stopping at 24 (24/60 < 0.49): keeps 6 x 60. Doubled: 12 x 30. Pass 2: 12 x 40 = 480 does not fit.
+  NcclGraph h = nccl_ring_search(90, 370.8, 370.8);
+  CHECK(h.channels == 12);
+  CHECK(h.bw == 30);
+  // B200, 721.8: 90 (8 = 720), 80 (9 = 720), 70 (10), 60 (12 = 720), 50 (14), 45 (16 = 720), stop at
+  // 40 (40/90 < 0.49); keeps 8 x 90, doubled to 16 x 45; 16 x 50 = 800 does not fit.
+  NcclGraph b = nccl_ring_search(100, 721.8, 721.8);
+  CHECK(b.channels == 16);
+  CHECK(b.bw == 45);
+  // A100, 240: 40 x 6 = 240 fills it at once; doubled (sm80 is not past sm80): 12 x 20.
+  NcclGraph a = nccl_ring_search(80, 240, 240);
+  CHECK(a.channels == 12);
+  CHECK(a.bw == 20);
+  // A Gen5 PCIe P2P pair on sm120, 48: 45 (1), 40 (1), 30 (1), 24 (2 = 48, fills it); 24 < 25: not
+  // doubled; 2 x 30 = 60 does not fit.
+  NcclGraph p = nccl_ring_search(120, 48, 48);
+  CHECK(p.channels == 2);
+  CHECK(p.bw == 24);
+  // Through an Intel root complex (SHM) on sm90, 48 / 1.2 = 40: 40 x 1 fills it; doubled to 2 x 20
+  // (only 1 channel, so not kept at 40); 2 x 24 = 48 does not fit.
+  NcclGraph s = nccl_ring_search(90, 40, 40);
+  CHECK(s.channels == 2);
+  CHECK(s.bw == 20);
+  // sm90 past sm80 with a slow speed and many channels is not doubled: 100 GB/s of NVLink seen as
+  // 4 x 20.6 = 82.4: 60 (1), 50 (1), 40 (2 = 80), 30 (2), 24 (3 = 72), 20 (4 = 80, not more), stop
+  // at 15; 2 x 40 doubled to 4 x 20; 4 x 24 = 96 does not fit.
+  NcclGraph m = nccl_ring_search(90, 82.4, 82.4);
+  CHECK(m.channels == 4);
+  CHECK(m.bw == 20);
+  // Across nodes, the inter-node ladder: 8 NICs of 50 GB/s behind H100 NVLink: capacity 370.8, one
+  // channel at most 50: 48 (7 = 336), 45 (8 = 360), 42 (8), 40 (9 = 360), 30 (12 = 360), 24 (15 =
+  // 360), 22 (.46 of 45: stop); keeps 8 x 45; 45 >= 25 but < 50 with 8 > 4 channels: not doubled;
+  // pass 2 tries 48: 8 x 48 = 384 does not fit.
+  NcclGraph n = nccl_ring_search(90, 370.8, 50, true);
+  CHECK(n.channels == 8);
+  CHECK(n.bw == 45);
+}
+
+namespace {
+NcclComm h100(int ranks, int nodes = 1)
+{
+  NcclComm c;
+  c.ranks = ranks;
+  c.nodes = nodes;
+  c.sm = 90;
+  c.nvlink = true;
+  c.graph = {12, 30};
+  return c;
+}
+const NcclCost& entry(const std::vector<NcclCost>& v, CollAlgo a, Proto p)
+{
+  for (const NcclCost& e : v)
+    if (e.algo == a && e.proto == p)
+      return e;
+  FAIL("no entry");
+  return v.front();
+}
+} // namespace
+
+TEST_CASE("the tuning tables for 8 H100s", "[quick][nccl]")
+{
+  const auto t = nccl_costs(h100(8), OpKind::all_reduce);
+  // Ring Simple: 8.4 + 14 x 3.4 = 56 us; bus 12 x 30 = 360; algorithm bandwidth 360 x 8 / 14.
+  CHECK(entry(t, CollAlgo::ring, Proto::simple).latency_us == Approx(56));
+  CHECK(entry(t, CollAlgo::ring, Proto::simple).algbw_gbs == Approx(360.0 * 8 / 14));
+  // Ring LL: 6.6 + 14 x 0.6 = 15 us; bus min(141, 0.5 x 360) = 141.
+  CHECK(entry(t, CollAlgo::ring, Proto::ll).latency_us == Approx(15));
+  CHECK(entry(t, CollAlgo::ring, Proto::ll).busbw_gbs == Approx(141));
+  // Ring LL128: 14 + 14 x 1.9 = 40.6 us; bus min(0.92 x 360, 12 x 36.7) = 331.2.
+  CHECK(entry(t, CollAlgo::ring, Proto::ll128).latency_us == Approx(40.6));
+  CHECK(entry(t, CollAlgo::ring, Proto::ll128).busbw_gbs == Approx(331.2));
+  // Tree Simple: 8.4 + 2 x 7 x 4.0 = 64.4 us; bus min(0.92 x 360, 12 x 38.7) = 331.2, algbw half.
+  CHECK(entry(t, CollAlgo::tree, Proto::simple).latency_us == Approx(64.4));
+  CHECK(entry(t, CollAlgo::tree, Proto::simple).algbw_gbs == Approx(165.6));
+  // Tree LL128: 14 + 2 x 7 x 1.25 = 31.5 us; bus min(331.2 x 7/9, 440.4) = 257.6.
+  CHECK(entry(t, CollAlgo::tree, Proto::ll128).busbw_gbs == Approx(331.2 * 7 / 9));
+  // All-gather has no tree: 3 protocols of the ring; LL128 needs NVLink: none on PCIe.
+  CHECK(nccl_costs(h100(8), OpKind::all_gather).size() == 3);
+  NcclComm pci = h100(4);
+  pci.nvlink = false;
+  CHECK(nccl_costs(pci, OpKind::all_gather).size() == 2);
+  CHECK(entry(nccl_costs(pci, OpKind::all_gather), CollAlgo::ring, Proto::simple).latency_us == Approx(8.4 + 3 * 5.7));
+}
+
+TEST_CASE("NCCL's pick and the channels a call runs on", "[quick][nccl]")
+{
+  // 8 KiB: ring LL 15 + 8192 / (1000 x 80.57) = 15.10 us; tree LL 15.2 + 8192 / (43.58 x 0.7
+  // [log2(8192/64) = 7]) -> 15.47; LL128 and Simple start at 31.5 and more: ring LL.
+  NcclPick s = nccl_pick(h100(8), OpKind::all_reduce, 8192);
+  CHECK(s.cost.algo == CollAlgo::ring);
+  CHECK(s.cost.proto == Proto::ll);
+  CHECK(s.time_us == Approx(15 + 8192 / (1000 * 141.0 * 8 / 14)));
+  // The communicator runs 24 channels; LL's threshold is 8 x 8 ranks bytes per thread, 512 threads:
+  // 8192 < c x 512 x 64 down to c = 1.
+  CHECK(s.comm_channels == 24);
+  CHECK(s.channels == 1);
+  // 256 MiB: ring Simple 56 + 1304.9 us against LL128's 40.6 + 1418.4: Simple, on all 24 channels.
+  NcclPick b = nccl_pick(h100(8), OpKind::all_reduce, 268435456);
+  CHECK(b.cost.proto == Proto::simple);
+  CHECK(b.channels == 24);
+  // NCCL_ALGO=Tree.
+  CHECK(nccl_pick(h100(8), OpKind::all_reduce, 268435456, CollAlgo::tree).cost.algo == CollAlgo::tree);
+  // Two nodes of 8 (16 ranks): ring Simple latency 8.4 + (30 - 2) x max(3.4, 1 x 3) + 2 x 14 =
+  // 131.6 us, times 1.4 once bytes / (24 channels x 16 ranks) >= 64 (the ring's plateau).
+  const auto t = nccl_costs(h100(16, 2), OpKind::all_reduce);
+  CHECK(entry(t, CollAlgo::ring, Proto::simple).latency_us == Approx(131.6));
+  // Tree across two nodes: 8.4 + 2 x ((8 - 1) x 4.0 + log2(2) x 14) = 92.4 us.
+  CHECK(entry(t, CollAlgo::tree, Proto::simple).latency_us == Approx(92.4));
+  // The network plugin's latency (moesim.latency.nic, 2 us) counts on every inter-node step, twice
+  // for Simple (the receive flush): 8.4 + 28 x 3.4 + 2 x (14 + 2 + 2) = 139.6 us; LL 6.6 + 28 x
+  // max(0.6, 1) + 2 x (2.7 + 2) = 44 us.
+  NcclComm lat = h100(16, 2);
+  lat.net_latency_us = 2;
+  CHECK(entry(nccl_costs(lat, OpKind::all_reduce), CollAlgo::ring, Proto::simple).latency_us == Approx(139.6));
+  CHECK(entry(nccl_costs(lat, OpKind::all_reduce), CollAlgo::ring, Proto::ll).latency_us == Approx(44));
+  NcclPick m = nccl_pick(h100(16, 2), OpKind::all_reduce, 268435456, CollAlgo::ring);
+  CHECK(m.cost.proto == Proto::simple);
+  CHECK(m.time_us - 268435456 / (1000 * m.algbw_gbs) == Approx(131.6 * 1.4));
+}
+
+TEST_CASE("the p2p path: channels per peer and LL or Simple", "[quick][nccl]")
+{
+  // NVLink on one node: a part is 512 KiB / 8 = 64 KiB; 16 KiB -> 1 channel, LL (<= 16 KiB);
+  // 32 KiB -> 1 channel, Simple.
+  CHECK(nccl_p2p_channels(16384, 16, true, false) == 1);
+  CHECK(nccl_p2p_proto(16384, 1) == Proto::ll);
+  CHECK(nccl_p2p_proto(32768, nccl_p2p_channels(32768, 16, true, false)) == Proto::simple);
+  // 1 MiB over NVLink: 16 parts, at most 16 channels: 16.
+  CHECK(nccl_p2p_channels(1048576, 16, true, false) == 16);
+  // PCIe: 128 KiB / 8 = 16 KiB parts, 2 channels at most: 32 KiB -> 2 channels, LL (<= 2 x 16 KiB);
+  // 48 KiB -> 2 channels, Simple.
+  CHECK(nccl_p2p_channels(32768, 2, false, false) == 2);
+  CHECK(nccl_p2p_proto(32768, 2) == Proto::ll);
+  CHECK(nccl_p2p_proto(49152, 2) == Proto::simple);
+  // Across nodes: 128 KiB / 2 = 64 KiB parts.
+  CHECK(nccl_p2p_channels(131072, 8, false, true) == 2);
+  CHECK(wire_factor(Proto::ll) == 2.0);
+  CHECK(wire_factor(Proto::ll128) == Approx(128.0 / 120));
+}

@@ -1,0 +1,426 @@
+// bench-ops without a GPU: its command line, the grid (levels, distributions, candidates), the cost
+// estimates, the budget (prefixes that fit, redistribution, shards), the records it writes and the
+// spread of repetitions ([quick]); with a GPU, one small point of every family verified and timed,
+// and a whole run of one family written to disk ([gpu]).
+#include "tests/temp_dir.hpp"
+#include "core/error.hpp"
+#include "tests/gpu/gpu_test.hpp"
+#include "validate/bench_timer.hpp"
+#include "validate/op_bench.hpp"
+#include "validate/op_bench_family.hpp"
+#include "validate/op_bench_grid.hpp"
+#include "validate/op_bench_record.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+using namespace moesim;
+using namespace moesim::validate;
+using namespace moesim::validate::opbench;
+
+namespace {
+
+std::set<std::string> keys(const nlohmann::json& j)
+{
+  std::set<std::string> k;
+  for (const auto& [key, v] : j.items())
+    k.insert(key);
+  return k;
+}
+
+std::string refused(const std::vector<std::string>& args)
+{
+  try {
+    parse_op_bench_options(args);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+} // namespace
+
+TEST_CASE("bench-ops command line", "[quick]")
+{
+  const OpBenchOptions o = parse_op_bench_options({"--json", "ops.json"});
+  CHECK(o.json == "ops.json");
+  CHECK(o.budget_s == 480);
+  CHECK(o.shard == 1);
+  CHECK(o.shards == 1);
+  CHECK(o.only.empty());
+  CHECK_FALSE(o.dry_run);
+  const OpBenchOptions p = parse_op_bench_options(
+      {"--dry-run", "--budget", "300", "--shard", "2/3", "--only", "gemm,host", "--iters", "5", "--gpu", "a100"});
+  CHECK(p.dry_run);
+  CHECK(p.budget_s == 300);
+  CHECK(p.shard == 2);
+  CHECK(p.shards == 3);
+  CHECK(p.only == std::vector<Family>{Family::gemm, Family::host});
+  CHECK(p.iters == 5);
+  CHECK(p.gpu == "a100");
+  CHECK(parse_op_bench_options({"--list"}).dry_run); // --list is a dry run that names every point
+  CHECK_THAT(refused({}), Catch::Contains("--json"));
+  CHECK_THAT(refused({"--json", "f", "--budget", "5"}), Catch::Contains("from 10 to 86400"));
+  CHECK_THAT(refused({"--json", "f", "--budget", "8x"}), Catch::Contains("--budget"));
+  CHECK_THAT(refused({"--json", "f", "--only", "gemm,attention"}), Catch::Contains("unknown op family 'attention'"));
+  CHECK_THAT(refused({"--json", "f", "--gpu", "v100"}), Catch::Contains("unknown GPU 'v100'"));
+  CHECK_THAT(refused({"--json", "f", "--shard", "3/2"}), Catch::Contains("I/N"));
+  CHECK_THAT(refused({"--json", "f", "--frob"}), Catch::Contains("unknown option"));
+}
+
+TEST_CASE("bench-ops grid: axis levels and expert row distributions", "[quick]")
+{
+  // 15 values (m = 1 .. 16384): every fourth and the last are level 0, the other even ones 1, odd 2.
+  std::vector<int> levels;
+  for (std::size_t i = 0; i < 15; i++)
+    levels.push_back(axis_level(i, 15));
+  CHECK(levels == std::vector<int>{0, 2, 1, 2, 0, 2, 1, 2, 0, 2, 1, 2, 0, 2, 0});
+  // uniform: 10 pairs over 4 experts: 10 / 4 = 2 each, the first 10 % 4 = 2 one more.
+  CHECK(expert_rows(10, 4, "uniform") == std::vector<long>{3, 3, 2, 2});
+  // zipf: weights 1, 1/2, 1/3 (sum 11/6) of 11 pairs: exactly 6, 3, 2.
+  CHECK(expert_rows(11, 3, "zipf") == std::vector<long>{6, 3, 2});
+  // sparse: every 8th expert of 16 (experts 0 and 8), 5 each.
+  std::vector<long> sparse(16, 0);
+  sparse[0] = sparse[8] = 5;
+  CHECK(expert_rows(10, 16, "sparse") == sparse);
+  // Fewer pairs than experts: uniform gives the first `tokens` experts one row each.
+  CHECK(expert_rows(2, 4, "uniform") == std::vector<long>{1, 1, 0, 0});
+  CHECK_THROWS_AS(expert_rows(4, 4, "bimodal"), std::invalid_argument);
+  CHECK_THROWS_AS(expert_rows(4, 0, "uniform"), std::invalid_argument);
+}
+
+TEST_CASE("bench-ops grid: candidates cover the ranges, coarse first, deterministic", "[quick]")
+{
+  const DeviceRates h200 = preset_rates("h200");
+  const std::vector<Point> gemm = candidates(Family::gemm, h200);
+  CHECK(gemm == candidates(Family::gemm, h200)); // the same order every time
+  std::set<std::string> seen;
+  bool fp8 = false;
+  for (const Point& p : gemm) {
+    CHECK(seen.insert(describe(p)).second); // no duplicates
+    const GemmPoint& g = std::get<GemmPoint>(p);
+    fp8 |= g.dtype == Dtype::fp8;
+    CHECK(2.0 * g.m * g.n * g.k <= 1.2e13);
+  }
+  CHECK(fp8); // the H200 has FP8 tensor cores
+  // Corners: the smallest point and m = n = k = 16384 (8.8 TFLOP) are in; m 16384 x n 262144 x
+  // k 16384 (1.4e17 FLOP) is not.
+  CHECK(seen.count("gemm bf16 m=1 n=128 k=128"));
+  CHECK(seen.count("gemm bf16 m=16384 n=16384 k=16384"));
+  CHECK(seen.count("gemm bf16 m=16384 n=262144 k=128"));
+  CHECK_FALSE(seen.count("gemm bf16 m=16384 n=262144 k=16384"));
+  // The first point of the order is of level 0 on every axis: m, n and k powers of 16 from their
+  // first value (m 1, 16, 256, 4096, or the last 16384; n 128, 2048, 32768, 262144; k 128, 2048, 16384).
+  const GemmPoint& first = std::get<GemmPoint>(gemm.front());
+  CHECK(std::set<long>{1, 16, 256, 4096, 16384}.count(first.m));
+  CHECK(std::set<long>{128, 2048, 32768, 262144}.count(first.n));
+  CHECK(std::set<long>{128, 2048, 16384}.count(first.k));
+  // An A100 has no FP8 tensor cores: bf16 only.
+  for (const Point& p : candidates(Family::gemm, preset_rates("a100")))
+    CHECK(std::get<GemmPoint>(p).dtype == Dtype::bf16);
+  // Attention decode reaches 128k of context, GQA and MLA.
+  bool ctx128k = false, mla = false;
+  for (const Point& p : candidates(Family::attention_decode, h200)) {
+    const AttnPoint& a = std::get<AttnPoint>(p);
+    ctx128k |= a.context == 131072;
+    mla |= a.mla;
+    CHECK(a.q_heads % a.kv_heads == 0);
+  }
+  CHECK(ctx128k);
+  CHECK(mla);
+  // Expert GEMMs: both implementations, every distribution, rows summing to the tokens.
+  std::set<std::string> impls, dists;
+  for (const Point& p : candidates(Family::grouped_gemm, h200)) {
+    const GroupedPoint& g = std::get<GroupedPoint>(p);
+    impls.insert(g.fused ? "fused" : "loop");
+    dists.insert(g.dist);
+    long sum = 0;
+    for (long r : g.rows)
+      sum += r;
+    CHECK(sum == g.tokens);
+  }
+  CHECK(impls == std::set<std::string>{"fused", "loop"});
+  CHECK(dists == std::set<std::string>{"sparse", "uniform", "zipf"});
+  // Every small kernel the format names.
+  std::set<std::string> ops;
+  for (const Point& p : candidates(Family::small, h200))
+    ops.insert(std::get<SmallPoint>(p).op);
+  CHECK(ops == std::set<std::string>{"embedding", "permute", "residual_add", "rmsnorm", "router", "sample", "silu_mul",
+                                     "topk", "unpermute"});
+}
+
+TEST_CASE("bench-ops estimates: roofline times at the device's rates", "[quick]")
+{
+  const DeviceRates h200 = preset_rates("h200"); // 989 TFLOP/s bf16, 4.8 TB/s
+  // m = n = k = 4096 bf16: 2 * 4096^3 = 1.374e11 FLOP at 70% of 989e12 = 198.5 us; bytes
+  // (2 * 4096^2) * 2 + 4096^2 * 2 = 1.007e8 at 80% of 4.8e12 = 26.2 us; compute-bound, plus 4 us.
+  CHECK(op_seconds(GemmPoint{Dtype::bf16, 4096, 4096, 4096}, h200) ==
+        Approx(2.0 * 4096 * 4096 * 4096 / (0.7 * 989e12) + 4e-6).epsilon(1e-9));
+  // m = 1: the weights, (4096 + 4096^2) * 2 + 4096 * 2 bytes at 80% of 4.8e12, plus 4 us.
+  CHECK(op_seconds(GemmPoint{Dtype::bf16, 1, 4096, 4096}, h200) ==
+        Approx(((4096.0 + 4096.0 * 4096) * 2 + 4096.0 * 2) / (0.8 * 4.8e12) + 4e-6).epsilon(1e-9));
+  // rmsnorm 1024 x 4096: 2 * 1024 * 4096 * 2 + 4096 * 2 bytes at 70% of 4.8e12, plus 3 us.
+  SmallPoint r;
+  r.op = "rmsnorm", r.rows = 1024, r.width = 4096;
+  CHECK(small_kernel_bytes(r) == 2.0 * 1024 * 4096 * 2 + 4096 * 2);
+  CHECK(small_kernel_elements(r) == 1024.0 * 4096);
+  CHECK(op_seconds(r, h200) == Approx(small_kernel_bytes(r) / (0.7 * 4.8e12) + 3e-6).epsilon(1e-9));
+  // A loop over experts costs one GEMM per expert with rows: 2 experts of 8 rows.
+  GroupedPoint loop;
+  loop.fused = false, loop.n = 1024, loop.k = 2048, loop.experts = 4, loop.tokens = 16, loop.rows = {8, 0, 8, 0};
+  CHECK(op_seconds(loop, h200) == Approx(2 * op_seconds(GemmPoint{Dtype::bf16, 8, 1024, 2048}, h200)).epsilon(1e-12));
+  // Estimates grow with the work and include at least both launch modes' waits.
+  const CostModel c{10, 3};
+  CHECK(estimate_seconds(GemmPoint{Dtype::bf16, 4096, 4096, 4096}, h200, c) >
+        estimate_seconds(GemmPoint{Dtype::bf16, 64, 4096, 4096}, h200, c));
+  CHECK(estimate_seconds(GemmPoint{Dtype::bf16, 1, 128, 128}, h200, c) > 2e-3);
+  // Instances: weights of their own for about 1 GiB: 16 copies of a small weight, 1 of a 2 GiB one,
+  // 8 of 128 MiB (8192 x 8192 bf16: about 39 us each, well under the 2 ms per repetition).
+  CHECK(instances_for(GemmPoint{Dtype::bf16, 1, 128, 128}, h200) == 16);
+  CHECK(instances_for(GemmPoint{Dtype::bf16, 1, 65536, 16384}, h200) == 1);
+  CHECK(instances_for(GemmPoint{Dtype::bf16, 1, 8192, 8192}, h200) == 8);
+  // 4096^3 takes about 0.2 ms: 2 ms / 0.2 ms = 10 instances of the 16 its 32 MiB weights allow.
+  CHECK(instances_for(GemmPoint{Dtype::bf16, 4096, 4096, 4096}, h200) ==
+        static_cast<int>(2e-3 / op_seconds(GemmPoint{Dtype::bf16, 4096, 4096, 4096}, h200)));
+  CHECK(instances_for(GemmPoint{Dtype::bf16, 4096, 4096, 4096}, h200) == 9);
+  // A loop over 256 experts is 256 launches: one instance per repetition.
+  GroupedPoint many;
+  many.fused = false, many.n = 256, many.k = 512, many.experts = 256, many.tokens = 256;
+  many.rows = expert_rows(256, 256, "uniform");
+  CHECK(instances_for(many, h200) == 1);
+}
+
+TEST_CASE("bench-ops plan: prefixes within the budget, shares redistributed, shards disjoint", "[quick]")
+{
+  const DeviceRates h200 = preset_rates("h200");
+  const CostModel c{10, 3};
+  const Plan p = make_plan(h200, 480, c, {});
+  CHECK(p == make_plan(h200, 480, c, {})); // deterministic
+  CHECK(p.estimate_s <= 480);
+  CHECK(p.families.size() == all_families().size());
+  double budgets = 0;
+  for (const FamilyPlan& f : p.families) {
+    INFO(to_string(f.family));
+    CHECK(f.estimate_s <= f.budget_s + 1e-9);
+    budgets += f.budget_s;
+    // A prefix of the candidates, and the longest that fits: the next one would not.
+    const std::vector<Point> cand = candidates(f.family, h200);
+    REQUIRE(f.points.size() <= cand.size());
+    for (std::size_t i = 0; i < f.points.size(); i++)
+      CHECK(f.points[i] == cand[i]);
+    if (f.points.size() < cand.size())
+      CHECK(f.estimate_s + estimate_seconds(cand[f.points.size()], h200, c) > f.budget_s);
+    CHECK_FALSE(f.points.empty());
+  }
+  // The families share what the budget leaves after 8 s of start-up (some family is cut at 480 s,
+  // so nothing is left unassigned).
+  CHECK(budgets == Approx(480 - 8).epsilon(1e-9));
+  // A larger budget takes at least as many points of every family.
+  const Plan big = make_plan(h200, 960, c, {});
+  for (std::size_t i = 0; i < p.families.size(); i++)
+    CHECK(big.families[i].points.size() >= p.families[i].points.size());
+  // Two shards of 480 s split the points of one plan for twice the time after start-up, 2 * (480 - 8)
+  // + 8 = 952 s, between them (each point once, in order); host and graph_gap stay whole in shard 1.
+  const Plan s1 = make_plan(h200, 480, c, {}, 1, 2), s2 = make_plan(h200, 480, c, {}, 2, 2);
+  const Plan both = make_plan(h200, 952, c, {});
+  for (std::size_t i = 0; i < both.families.size(); i++) {
+    const Family f = both.families[i].family;
+    INFO(to_string(f));
+    const auto& a = s1.families[i].points;
+    const auto& b = s2.families[i].points;
+    const auto& whole = both.families[i].points;
+    if (f == Family::host || f == Family::graph_gap) {
+      CHECK(a == whole);
+      CHECK(b.empty());
+      continue;
+    }
+    REQUIRE(a.size() + b.size() == whole.size());
+    for (std::size_t j = 0; j < whole.size(); j++)
+      CHECK((j % 2 == 0 ? a[j / 2] : b[j / 2]) == whole[j]);
+  }
+  // --only: the budget goes to the families named. 112 s is more than graph_gap's 7 chains and
+  // host's 3 thread counts (1, 2, 4 on one GPU) need: both are whole, and a family that is whole
+  // keeps only what it uses.
+  const Plan only = make_plan(h200, 120, c, {Family::graph_gap, Family::host});
+  REQUIRE(only.families.size() == 2);
+  CHECK(only.families[0].points.size() == 7);
+  CHECK(only.families[1].points.size() == 3);
+  for (const FamilyPlan& f : only.families)
+    CHECK(f.budget_s == f.estimate_s);
+  // Cut to 10 s (2 s after start-up) the host family (1.25 s for one thread, 1.5 for two) keeps one
+  // thread count.
+  const Plan tight = make_plan(h200, 10, c, {Family::host});
+  REQUIRE(tight.families.size() == 1);
+  CHECK(tight.families[0].points == std::vector<Point>{HostPoint{1}});
+  CHECK(tight.families[0].estimate_s == Approx(1.25).epsilon(1e-12));
+  CHECK_THAT(plan_text(p), Catch::Contains("attention_decode") && Catch::Contains("total"));
+}
+
+TEST_CASE("bench-ops records: the format's keys and values", "[quick]")
+{
+  const Measured stream{false, 1.5e-5, 10, 0.02}, graph{true, 1.2e-5, 10, 0.01};
+  const nlohmann::json g = gemm_record(GemmPoint{Dtype::fp8, 64, 4096, 7168}, stream);
+  CHECK(keys(g) == std::set<std::string>{"batch", "dtype", "k", "launch", "m", "n", "op", "reps", "seconds", "spread"});
+  CHECK(g["op"] == "gemm");
+  CHECK(g["dtype"] == "fp8");
+  CHECK(g["launch"] == "stream");
+  CHECK(g["m"] == 64);
+  CHECK(g["seconds"] == 1.5e-5);
+  GroupedPoint gp;
+  gp.fused = false, gp.n = 1536, gp.k = 2048, gp.experts = 4, gp.tokens = 11, gp.rows = {3, 0, 7, 1};
+  const nlohmann::json gg = grouped_record(gp, graph);
+  CHECK(keys(gg) == std::set<std::string>{"dtype", "impl", "k", "launch", "n", "op", "reps", "rows", "seconds", "spread"});
+  CHECK(gg["impl"] == "loop");
+  CHECK(gg["launch"] == "graph");
+  CHECK(gg["rows"] == std::vector<long>{3, 0, 7, 1});
+  AttnPoint mla;
+  mla.decode = true, mla.mla = true, mla.batch = 8, mla.q_heads = 32, mla.kv_heads = 1, mla.kv_lora = 512, mla.rope = 64;
+  mla.qk = 576, mla.v = 512, mla.context = 4096;
+  const nlohmann::json a = attention_record(mla, stream);
+  CHECK(a["attn"] == "mla");
+  CHECK(a["kv_heads"] == 1);
+  CHECK(a["head_dim_qk"] == 576);
+  CHECK(a["kv_lora_rank"] == 512);
+  CHECK(a["rope_dim"] == 64);
+  CHECK(a["context"] == 4096);
+  CHECK_FALSE(a.contains("prompt"));
+  AttnPoint pre;
+  pre.decode = false, pre.batch = 1, pre.q_heads = 16, pre.kv_heads = 16, pre.qk = 192, pre.v = 128, pre.prompt = 2048,
+  pre.cached = 2048;
+  const nlohmann::json b = attention_record(pre, stream);
+  CHECK(b["op"] == "attention_prefill");
+  CHECK(b["attn"] == "gqa"); // prefill runs as multi-head attention over up-projected heads
+  CHECK(b["context"] == 4096);
+  CHECK(b["prompt"] == 2048);
+  CHECK(b["kv_lora_rank"] == 0);
+  SmallPoint r;
+  r.op = "rmsnorm", r.rows = 16, r.width = 4096;
+  const nlohmann::json s = small_record(r, stream);
+  CHECK(keys(s) == std::set<std::string>{"bytes", "dtype", "elements", "launch", "op", "reps", "rows", "seconds", "spread",
+                                         "width"});
+  CHECK(s["elements"] == 16.0 * 4096);
+  CHECK(s["bytes"] == 2.0 * 16 * 4096 * 2 + 4096 * 2);
+  SmallPoint t;
+  t.op = "topk", t.rows = 64, t.width = 128, t.experts = 128, t.k = 8;
+  CHECK(keys(small_record(t, stream)) == std::set<std::string>{"bytes", "dtype", "elements", "experts", "k", "launch", "op",
+                                                               "reps", "seconds", "spread", "tokens"});
+  CHECK(small_record(t, stream)["dtype"] == "fp32");
+  CHECK(keys(gap_record(64, 1.1e-6)) == std::set<std::string>{"kernels", "op", "seconds"});
+  const nlohmann::json h = host_record("nccl_call", true, 4, 9e-6);
+  CHECK(h == nlohmann::json{{"op", "host"}, {"api", "nccl_call"}, {"gpu_state", "busy"}, {"threads", 4}, {"seconds", 9e-6}});
+  const nlohmann::json doc = op_bench_document("moesim-validate bench-ops", {{"gpu", "NVIDIA H200"}}, {g});
+  CHECK(keys(doc) == std::set<std::string>{"format", "records", "source", "system"});
+  CHECK(doc["format"] == "moesim-op-bench-1");
+  // Written whole through a temporary file; a missing folder is refused naming the path.
+  test::TempDir dir("op_bench_records");
+  const std::string path = (dir.path / "ops.json").string();
+  write_json_file(path, doc);
+  std::ifstream in(path);
+  CHECK(nlohmann::json::parse(in) == doc);
+  CHECK_THROWS_AS(write_json_file((dir.path / "no" / "ops.json").string(), doc), InputError);
+}
+
+TEST_CASE("bench timer statistics: quantiles and spread", "[quick]")
+{
+  // 1 .. 10: p10 = the value at index round(0.9) = 1 -> 2; p90 at round(8.1) = 8 -> 9; median 5.5.
+  std::vector<double> v;
+  for (int i = 10; i >= 1; i--)
+    v.push_back(i);
+  CHECK(quantile(v, 0.1) == 2);
+  CHECK(quantile(v, 0.9) == 9);
+  CHECK(quantile(v, 0) == 1);
+  CHECK(quantile(v, 1) == 10);
+  CHECK(spread_of(v) == Approx((9.0 - 2.0) / 5.5).epsilon(1e-12));
+  CHECK(spread_of({}) == 0);
+  CHECK(spread_of({3, 3, 3}) == 0);
+}
+
+TEST_CASE("bench-ops --dry-run plans without a GPU and prints the estimate", "[quick]")
+{
+  std::string output;
+  FILE* p = popen((std::string("'") + MOESIM_VALIDATE_EXE + "' bench-ops --dry-run --gpu h200 2>&1").c_str(), "r");
+  REQUIRE(p);
+  std::array<char, 4096> buf;
+  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p))
+    output.append(buf.data(), n);
+  const int st = pclose(p);
+  INFO(output);
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+  for (const char* family : {"gemm", "grouped_gemm", "attention_decode", "attention_prefill", "small", "graph_gap", "host"})
+    CHECK_THAT(output, Catch::Contains(family));
+  CHECK_THAT(output, Catch::Contains("total"));
+}
+
+TEST_CASE("bench-ops: one small point of every family verifies and times on a GPU", "[gpu]")
+{
+  test::require_gpu();
+  const SystemInfo sys = query_system_info();
+  const DeviceRates rates = rates_for_device(sys.devices[0].name, sys.devices[0].cc_major * 10 + sys.devices[0].cc_minor,
+                                             sys.devices[0].sm_count, double(sys.devices[0].memory_bytes), 0, 1);
+  BenchTimer timer(3, 1);
+  timer.graph_launch_seconds();
+  GemmPlanner planner;
+  BenchContext ctx{timer, planner, rates, 7};
+  bench_gemm(ctx, GemmPoint{Dtype::bf16, 64, 256, 512});
+  GroupedPoint g;
+  g.n = 256, g.k = 512, g.experts = 8, g.tokens = 40, g.dist = "zipf", g.rows = expert_rows(40, 8, "zipf");
+  for (bool fused : {true, false}) {
+    g.fused = fused;
+    bench_grouped(ctx, g);
+  }
+  AttnPoint d;
+  d.decode = true, d.batch = 2, d.q_heads = 16, d.kv_heads = 2, d.qk = 96, d.v = 96, d.context = 1000;
+  bench_attention(ctx, d);
+  AttnPoint m = d;
+  m.mla = true, m.kv_heads = 1, m.kv_lora = 384, m.rope = 64, m.qk = 448, m.v = 384;
+  bench_attention(ctx, m);
+  AttnPoint pf;
+  pf.decode = false, pf.batch = 1, pf.q_heads = 8, pf.kv_heads = 2, pf.qk = 192, pf.v = 128, pf.prompt = 100, pf.cached = 50;
+  bench_attention(ctx, pf);
+  for (const char* op : {"rmsnorm", "silu_mul", "residual_add", "topk", "permute", "unpermute", "embedding", "sample", "router"}) {
+    SmallPoint s;
+    s.op = op, s.rows = 64, s.width = 1024, s.k = 4, s.experts = 64, s.vocab = 32768;
+    if (s.op == "residual_add")
+      s.rows = 65536;
+    INFO(op);
+    bench_small(ctx, s);
+  }
+  // Two records (stream and graph) per point: 1 + 2 + 3 attention + 9 small = 15 points.
+  CHECK(ctx.records.size() == 30);
+  for (const auto& r : ctx.records) {
+    CHECK(r["seconds"].get<double>() > 0);
+    CHECK(r["seconds"].get<double>() < 0.1);
+  }
+  bench_gap(ctx, GapPoint{16});
+  bench_host(ctx, HostPoint{1});
+  CHECK(ctx.records.size() >= 30 + 11); // the host's 11 records; the gap's when positive
+}
+
+TEST_CASE("bench-ops writes the records and the run file on a GPU", "[gpu]")
+{
+  test::require_gpu();
+  test::TempDir dir("op_bench_run");
+  OpBenchOptions o;
+  o.json = (dir.path / "ops.json").string();
+  o.budget_s = 30;
+  o.only = {Family::graph_gap};
+  o.iters = 3, o.warmup = 1;
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out);
+  CHECK(run_op_bench(o, out) == 0);
+  std::fclose(out);
+  std::ifstream in(o.json), run(o.json + ".run.json");
+  const nlohmann::json doc = nlohmann::json::parse(in), side = nlohmann::json::parse(run);
+  CHECK(doc["format"] == "moesim-op-bench-1");
+  CHECK(doc["system"].contains("gpu"));
+  CHECK(side["complete"] == true);
+  CHECK(side["graph_gaps"].size() == 7);
+}

@@ -1,0 +1,86 @@
+// Across nodes: NCCL's network terms (latency row, network overhead, the ring's plateau, the
+// inter-node speed ladder) and channels that leave every node through different NICs.
+#include "fixtures.hpp"
+#include "sim/simulation.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace moesim;
+using namespace moesim::test;
+
+namespace {
+
+// 2 nodes x 2 GPUs. Inside a node: NVLink links of 100 GB/s into a switch. Across nodes: every GPU
+// has its own NIC of 12.5 GB/s (100 Gb/s); gpuA -> gpuB leaves through A's NIC and enters through B's.
+std::string two_nodes(const std::string& name)
+{
+  std::filesystem::path p = std::filesystem::temp_directory_path() / ("moesim_test_multinode_" + name + ".xml");
+  std::ofstream f(p);
+  f << "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
+    << "<platform version=\"4.1\">\n<zone id=\"t\" routing=\"Full\">\n"
+    << "<prop id=\"moesim.gpus\" value=\"4\"/><prop id=\"moesim.gpus_per_node\" value=\"2\"/>\n";
+  for (int i = 0; i < 4; i++)
+    f << "<host id=\"gpu" << i << "\" speed=\"1e15f\"><prop id=\"gpu_model\" value=\"test\"/><prop id=\"sm\" value=\"90\"/>"
+      << "<prop id=\"mem_bytes\" value=\"8e10\"/><prop id=\"mem_bw\" value=\"2e12\"/>"
+      << "<prop id=\"mem_bw_eff\" value=\"1\"/><prop id=\"flops_eff\" value=\"1\"/>"
+      << "<prop id=\"kernel_overhead\" value=\"0\"/></host>\n"
+      << "<link id=\"nvl" << i << "\" bandwidth=\"100GBps\" latency=\"0\" sharing_policy=\"SPLITDUPLEX\">"
+      << "<prop id=\"class\" value=\"nvlink\"/></link>\n"
+      << "<link id=\"nic" << i << "\" bandwidth=\"100Gbps\" latency=\"0\" sharing_policy=\"SPLITDUPLEX\">"
+      << "<prop id=\"class\" value=\"nic\"/></link>\n";
+  for (int i = 0; i < 4; i++)
+    for (int j = i + 1; j < 4; j++) {
+      const char* l = i / 2 == j / 2 ? "nvl" : "nic";
+      f << "<route src=\"gpu" << i << "\" dst=\"gpu" << j << "\"><link_ctn id=\"" << l << i
+        << "\" direction=\"UP\"/><link_ctn id=\"" << l << j << "\" direction=\"DOWN\"/></route>\n";
+    }
+  f << "</zone>\n</platform>\n";
+  return p.string();
+}
+
+} // namespace
+
+TEST_CASE("a ring all-reduce across two nodes", "[quick][sim]")
+{
+  // NCCL: 4 ranks on 2 nodes, NVLink inside (NVLINK row). Rings: node 0's GPUs reach node 1 through
+  // 2 NICs, so 2 rings; capacity min(82.4 NVLink, 2 x 12.5) = 25 GB/s, one channel at most 12.5:
+  // the inter-node ladder gives 12 (2 channels = 24), 6 (4 = 24, not more), stop at 3: 2 x 12,
+  // not doubled (12 < 25): bus bandwidth 24.
+  // All-reduce of S = 64 MiB, ring/Simple: 6 steps, 2 of them across nodes:
+  //   latency 8.4 + 4 x max(3.4, network overhead 1 x 3) + 2 x 14 (NET row) = 50 us, x 1.4 (the
+  //   multi-node ring's plateau: S / (4 channels x 4 ranks) >= 64) = 70 us;
+  //   estimate 70 + S / (1000 x 24 x 4/6) = 4264 us, against LL128 29.6 + S / 14720 = 4589 us,
+  //   LL 16 + S / 8000, tree Simple 44.4 + S / 8832, tree LL128 33.5 + S / 9315.
+  // Flows: ring 0 visits 0 1 2 3, ring 1 visits 1 0 3 2; every flow carries 1.5 S / 2 at half of
+  // 24 x 0.95 = 22.8 GB/s, i.e. 11.4 GB/s; every link direction carries exactly one flow (NIC 12.5,
+  // NVLink 100: neither binds). Expected: 70e-6 + 1.5 S / 22.8e9.
+  const double S = 64.0 * 1024 * 1024;
+  Simulation sim(two_nodes("ring"));
+  Schedule s = empty_schedule(4);
+  add_collective(s, OpKind::all_reduce, S);
+  SimOutput out = sim.run(s);
+  CHECK(out.algorithms.at("all_reduce ring/Simple") == 1);
+  CHECK(out.timeline.step_time == Approx(70e-6 + 1.5 * S / 22.8e9).epsilon(1e-9));
+  // Each NIC direction carried one ring's share of the node crossings: 4 NICs x 2 directions x
+  // 1.5 S / 2.
+  CHECK(out.link_bytes.at("nic") == Approx(8 * 1.5 * S / 2).epsilon(1e-9));
+}
+
+TEST_CASE("an all-to-all across two nodes takes the network's p2p latency", "[quick][sim]")
+{
+  // 1 MiB to each of the 3 others: p2p Simple (per peer 1 MiB > 2 channels x 16 KiB), alpha = ring
+  // Simple base + one hop of the slowest transport, the network: 8.4 + 14 = 22.4 us. A sender moves
+  // 0.81 x NCCL's view of its fastest path (NVLink, 82.4 GB/s) = 66.744 GB/s in all, a third to each
+  // peer; its NIC carries the two off-node shares, 44.5 GB/s against 12.5: the NIC binds, 6.25 GB/s
+  // each (max-min: the on-node share keeps its 22.248). The off-node flows end at 1 MiB / 6.25e9.
+  const double S = 1048576;
+  Simulation sim(two_nodes("a2a"));
+  Schedule s = empty_schedule(4);
+  add_collective(s, OpKind::all_to_all, 3 * S);
+  for (int r = 0; r < 4; r++) {
+    s.ranks[r].ops[0].peer_bytes.assign(4, S);
+    s.ranks[r].ops[0].peer_bytes[r] = 0;
+  }
+  SimOutput out = sim.run(s);
+  CHECK(out.timeline.step_time == Approx(22.4e-6 + S / 6.25e9).epsilon(1e-9));
+}

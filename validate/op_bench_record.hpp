@@ -1,0 +1,50 @@
+// The records `moesim-validate bench-ops` writes, in the "moesim-op-bench-1" format
+// (docs/op-bench-format.md): one JSON object per measured op and launch mode, with the GPU time of one
+// op in seconds (the median over the timed repetitions) and the spread of the repetitions. Only the
+// format's keys are written (its readers refuse unknown keys); what the format has no key for goes to
+// the run's side file (<json>.run.json, op_bench.hpp). No GPU needed.
+#pragma once
+#include "validate/op_bench_grid.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace moesim::validate::opbench {
+
+// One timed measurement of a point.
+struct Measured {
+  bool graph = false; // launched from a stream, or captured in a CUDA graph
+  double seconds = 0;
+  int reps = 0;
+  double spread = 0;
+};
+
+// "stream" or "graph".
+const char* launch_name(bool graph);
+
+nlohmann::json gemm_record(const GemmPoint& p, const Measured& m);
+// impl "fused" or "loop" (one GEMM per expert); rows per local expert.
+nlohmann::json grouped_record(const GroupedPoint& p, const Measured& m);
+// attention_decode / attention_prefill. MLA decode: attn "mla", one latent KV head, head_dim_qk =
+// kv_lora + rope, head_dim_v = kv_lora. Prefill runs as multi-head attention over up-projected
+// heads for either model kind: attn "gqa" with its heads and dims.
+nlohmann::json attention_record(const AttnPoint& p, const Measured& m);
+// The memory-bound kernels: elements and bytes moved (read + written), plus the sizes the format
+// names for the op (rmsnorm rows and width; topk tokens, experts, k; permute / unpermute tokens, k,
+// hidden; embedding tokens, hidden; sample rows, vocab).
+nlohmann::json small_record(const SmallPoint& p, const Measured& m);
+// The per-kernel gap inside a CUDA graph.
+nlohmann::json gap_record(int kernels, double seconds);
+// Host time of one call of `api` (kernel_launch, cublaslt_call, nccl_call, event_record, sync,
+// graph_launch), GPU idle or busy, `threads` host threads at once.
+nlohmann::json host_record(const std::string& api, bool busy, int threads, double seconds);
+
+// The file: {"format": "moesim-op-bench-1", "source", "system", "records"}.
+nlohmann::json op_bench_document(const std::string& source, const nlohmann::json& system, const nlohmann::json& records);
+
+// Writes `j` to `path` through a temporary file and a rename, so that a run stopped at a time limit
+// leaves the previous complete file. Throws moesim::InputError naming the path.
+void write_json_file(const std::string& path, const nlohmann::json& j);
+
+} // namespace moesim::validate::opbench

@@ -1,0 +1,350 @@
+// bench-ops: the small kernels (kernels/*.cu, and the router's GEMM with fp32 logits), one handler
+// per op behind a table. Each fills its inputs with seeded random values, runs once with the
+// outputs poisoned, checks sampled rows against the CPU reference (kernels/reference.hpp) within
+// the tolerance tests/gpu/test_kernels.cpp derives (exact for copies and integer results, one bf16
+// ulp for rmsnorm and silu_mul, (experts + 16) * 2^-24 relative for the top-k weights), then times
+// 8 launches back to back over the same buffers.
+#include "kernels/check.hpp"
+#include "kernels/kernels.hpp"
+#include "kernels/reference.hpp"
+#include "validate/op_bench_family.hpp"
+
+#include <cmath>
+#include <cstdlib>
+
+namespace moesim::validate::opbench {
+
+namespace {
+
+namespace ref = kernels::ref;
+using kernels::bf16_t;
+
+constexpr float rms_eps = 1e-6f;
+
+long ulps(bf16_t a, bf16_t b)
+{
+  auto nan = [](bf16_t x) { return (x & 0x7fff) > 0x7f80; };
+  if (nan(a) || nan(b))
+    return 1L << 30;
+  auto line = [](bf16_t x) { return (x & 0x8000) ? -static_cast<long>(x & 0x7fff) : static_cast<long>(x); };
+  return std::labs(line(a) - line(b));
+}
+
+std::string at(long r, long c)
+{
+  return "[" + std::to_string(r) + ", " + std::to_string(c) + "]";
+}
+
+template <class T>
+void upload(void* dst, const std::vector<T>& v)
+{
+  MOESIM_CHECK(cudaMemcpy(dst, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
+}
+
+// Each token's k distinct experts out of `experts`, and weights that sum to 1 (as a router gives).
+void routing(Rng& rng, long tokens, int k, int experts, std::vector<std::int32_t>& ids, std::vector<float>& w)
+{
+  ids.assign(static_cast<std::size_t>(tokens) * k, 0);
+  w.assign(ids.size(), 0.0f);
+  for (long t = 0; t < tokens; t++) {
+    float sum = 0;
+    for (int j = 0; j < k; j++) {
+      std::int32_t e;
+      bool taken;
+      do {
+        e = static_cast<std::int32_t>(rng.next() % static_cast<std::uint64_t>(experts));
+        taken = false;
+        for (int q = 0; q < j; q++)
+          taken |= ids[static_cast<std::size_t>(t * k + q)] == e;
+      } while (taken);
+      ids[static_cast<std::size_t>(t * k + j)] = e;
+      sum += (w[static_cast<std::size_t>(t * k + j)] = 0.05f + static_cast<float>(rng.uniform()));
+    }
+    for (int j = 0; j < k; j++)
+      w[static_cast<std::size_t>(t * k + j)] /= sum;
+  }
+}
+
+// Times `launches` kernel calls of `launch` and adds the point's records.
+void timed(BenchContext& ctx, const SmallPoint& p, int launches, const std::function<void(cudaStream_t)>& launch)
+{
+  const int kernels = count_kernels(ctx, launch);
+  const int inst = instances_for(p, ctx.rates);
+  const Timing t = ctx.timer.time(inst, launches, [&](int, cudaStream_t s) { launch(s); });
+  ctx.add_timed(t, [&](const Measured& m) { return small_record(p, m); },
+                {{"point", describe(p)}, {"kernels", kernels}, {"instances", inst}});
+}
+
+void rows_op(BenchContext& ctx, const SmallPoint& p)
+{
+  const bool silu = p.op == "silu_mul";
+  const long rows = p.rows;
+  const int w = static_cast<int>(p.width);
+  const std::size_t in_w = silu ? 2 * std::size_t(w) : std::size_t(w);
+  DevMem x(rows * in_w * 2), nw(std::size_t(w) * 2), out(std::size_t(rows) * w * 2, true);
+  cudaStream_t st = ctx.timer.stream();
+  kernels::fill_uniform_bf16(x.as<bf16_t>(), rows * std::int64_t(in_w), silu ? -8 : -4, silu ? 8 : 4, ctx.next_seed(), st);
+  kernels::fill_uniform_bf16(nw.as<bf16_t>(), w, 0.5f, 1.5f, ctx.next_seed(), st);
+  auto launch = [&](cudaStream_t s) {
+    if (silu)
+      kernels::silu_mul(x.as<bf16_t>(), out.as<bf16_t>(), static_cast<int>(rows), w, s);
+    else
+      kernels::rmsnorm(x.as<bf16_t>(), nw.as<bf16_t>(), out.as<bf16_t>(), static_cast<int>(rows), w, rms_eps, s);
+  };
+  launch(st);
+  MOESIM_CHECK(cudaStreamSynchronize(st));
+  Rng rng(ctx.next_seed());
+  Check c{describe(p)};
+  const auto weight = download<bf16_t>(nw.get(), std::size_t(w));
+  for (long r : sample_indices(rows, 16, rng)) {
+    const auto in = download<bf16_t>(x.as<bf16_t>() + r * in_w, in_w);
+    const auto got = download<bf16_t>(out.as<bf16_t>() + r * w, std::size_t(w));
+    std::vector<bf16_t> want(static_cast<std::size_t>(w));
+    if (silu)
+      ref::silu_mul(in, want, 1, w);
+    else
+      ref::rmsnorm(in, weight, want, 1, w, rms_eps);
+    for (int i = 0; i < w; i++)
+      c.add(double(ulps(got[std::size_t(i)], want[std::size_t(i)])), 0, 1, at(r, i) + " (ulps)");
+  }
+  c.finish();
+  timed(ctx, p, 1, launch);
+}
+
+void residual_add(BenchContext& ctx, const SmallPoint& p)
+{
+  const std::int64_t n = p.rows;
+  DevMem x(n * 2), r(n * 2), out(n * 2, true);
+  cudaStream_t st = ctx.timer.stream();
+  kernels::fill_uniform_bf16(x.as<bf16_t>(), n, -100, 100, ctx.next_seed(), st);
+  kernels::fill_uniform_bf16(r.as<bf16_t>(), n, -1, 1, ctx.next_seed(), st);
+  auto launch = [&](cudaStream_t s) { kernels::residual_add(x.as<bf16_t>(), r.as<bf16_t>(), out.as<bf16_t>(), n, s); };
+  launch(st);
+  MOESIM_CHECK(cudaStreamSynchronize(st));
+  Rng rng(ctx.next_seed());
+  Check c{describe(p)};
+  const long window = static_cast<long>(std::min<std::int64_t>(n, 4096));
+  for (long start : sample_indices(static_cast<long>(n) - window + 1, 3, rng)) {
+    const auto a = download<bf16_t>(x.as<bf16_t>() + start, window), b = download<bf16_t>(r.as<bf16_t>() + start, window);
+    const auto got = download<bf16_t>(out.as<bf16_t>() + start, window);
+    std::vector<bf16_t> want(static_cast<std::size_t>(window));
+    ref::residual_add(a, b, want);
+    for (long i = 0; i < window; i++)
+      c.add(double(got[std::size_t(i)] != want[std::size_t(i)]), 0, 0, "[" + std::to_string(start + i) + "]");
+  }
+  c.finish();
+  timed(ctx, p, 1, launch);
+}
+
+void topk(BenchContext& ctx, const SmallPoint& p)
+{
+  const long tokens = p.rows;
+  const int experts = p.experts, k = p.k;
+  DevMem logits(std::size_t(tokens) * experts * 4), ids(std::size_t(tokens) * k * 4, true), w(std::size_t(tokens) * k * 4, true);
+  cudaStream_t st = ctx.timer.stream();
+  kernels::fill_uniform_f32(logits.as<float>(), tokens * std::int64_t(experts), -4, 4, ctx.next_seed(), st);
+  auto launch = [&](cudaStream_t s) {
+    kernels::topk_softmax(logits.as<float>(), ids.as<std::int32_t>(), w.as<float>(), static_cast<int>(tokens), experts, k,
+                          true, s);
+  };
+  launch(st);
+  MOESIM_CHECK(cudaStreamSynchronize(st));
+  Rng rng(ctx.next_seed());
+  Check c{describe(p)};
+  for (long t : sample_indices(tokens, 64, rng)) {
+    const auto l = download<float>(logits.as<float>() + t * experts, std::size_t(experts));
+    const auto gi = download<std::int32_t>(ids.as<std::int32_t>() + t * k, std::size_t(k));
+    const auto gw = download<float>(w.as<float>() + t * k, std::size_t(k));
+    std::vector<std::int32_t> wi(static_cast<std::size_t>(k));
+    std::vector<float> ww(static_cast<std::size_t>(k));
+    ref::topk_softmax(l, wi, ww, 1, experts, k, true);
+    for (int j = 0; j < k; j++) {
+      c.add(gi[std::size_t(j)], wi[std::size_t(j)], 0, at(t, j) + " id");
+      c.add(gw[std::size_t(j)], ww[std::size_t(j)], (experts + 16) * 0x1p-24 * std::fabs(ww[std::size_t(j)]), at(t, j) + " weight");
+    }
+  }
+  c.finish();
+  timed(ctx, p, 1, launch);
+}
+
+void permute(BenchContext& ctx, const SmallPoint& p)
+{
+  const long tokens = p.rows;
+  const int hidden = static_cast<int>(p.width), k = p.k, experts = p.experts;
+  const std::size_t slots = std::size_t(tokens) * k;
+  Rng rng(ctx.next_seed());
+  std::vector<std::int32_t> ids;
+  std::vector<float> unused;
+  routing(rng, tokens, k, experts, ids, unused);
+  DevMem x(std::size_t(tokens) * hidden * 2), dids(slots * 4), out(slots * hidden * 2, true), dest(slots * 4, true),
+      off(std::size_t(experts + 1) * 4, true);
+  cudaStream_t st = ctx.timer.stream();
+  kernels::fill_uniform_bf16(x.as<bf16_t>(), tokens * std::int64_t(hidden), -1, 1, ctx.next_seed(), st);
+  upload(dids.get(), ids);
+  auto launch = [&](cudaStream_t s) {
+    kernels::permute(x.as<bf16_t>(), dids.as<std::int32_t>(), out.as<bf16_t>(), dest.as<std::int32_t>(),
+                     off.as<std::int32_t>(), static_cast<int>(tokens), hidden, k, 0, experts, s);
+  };
+  launch(st);
+  MOESIM_CHECK(cudaStreamSynchronize(st));
+  Check c{describe(p)};
+  const auto gdest = download<std::int32_t>(dest.get(), slots);
+  const auto goff = download<std::int32_t>(off.get(), std::size_t(experts + 1));
+  std::vector<bf16_t> zeros(static_cast<std::size_t>(tokens)), rows(slots);
+  std::vector<std::int32_t> wdest(slots), woff(static_cast<std::size_t>(experts + 1));
+  ref::permute(zeros, ids, rows, wdest, woff, static_cast<int>(tokens), 1, k, 0, experts);
+  for (std::size_t a = 0; a < slots; a++)
+    c.add(gdest[a], wdest[a], 0, "[dest_row " + std::to_string(a) + "]");
+  for (int e = 0; e <= experts; e++)
+    c.add(goff[std::size_t(e)], woff[std::size_t(e)], 0, "[expert_offsets " + std::to_string(e) + "]");
+  for (long a : sample_indices(static_cast<long>(slots), 64, rng)) {
+    const auto got = download<bf16_t>(out.as<bf16_t>() + std::size_t(wdest[std::size_t(a)]) * hidden, std::size_t(hidden));
+    const auto want = download<bf16_t>(x.as<bf16_t>() + std::size_t(a / k) * hidden, std::size_t(hidden));
+    for (int i = 0; i < hidden; i++)
+      c.add(double(got[std::size_t(i)] != want[std::size_t(i)]), 0, 0, at(a, i));
+  }
+  c.finish();
+  timed(ctx, p, 2, launch);
+}
+
+void unpermute(BenchContext& ctx, const SmallPoint& p)
+{
+  const long tokens = p.rows;
+  const int hidden = static_cast<int>(p.width), k = p.k;
+  const std::size_t slots = std::size_t(tokens) * k;
+  Rng rng(ctx.next_seed());
+  std::vector<std::int32_t> ids;
+  std::vector<float> w;
+  routing(rng, tokens, k, std::max(k, 8), ids, w);
+  std::vector<std::int32_t> dest(slots); // every slot kept, in a shuffled order of rows
+  for (std::size_t a = 0; a < slots; a++)
+    dest[a] = static_cast<std::int32_t>(a);
+  for (std::size_t a = slots; a > 1; a--)
+    std::swap(dest[a - 1], dest[rng.next() % a]);
+  DevMem eo(slots * hidden * 2), ddest(slots * 4), dw(slots * 4), out(std::size_t(tokens) * hidden * 2, true);
+  cudaStream_t st = ctx.timer.stream();
+  kernels::fill_uniform_bf16(eo.as<bf16_t>(), std::int64_t(slots) * hidden, -1, 1, ctx.next_seed(), st);
+  upload(ddest.get(), dest);
+  upload(dw.get(), w);
+  auto launch = [&](cudaStream_t s) {
+    kernels::unpermute(eo.as<bf16_t>(), ddest.as<std::int32_t>(), dw.as<float>(), out.as<bf16_t>(),
+                       static_cast<int>(tokens), hidden, k, s);
+  };
+  launch(st);
+  MOESIM_CHECK(cudaStreamSynchronize(st));
+  Check c{describe(p)};
+  for (long t : sample_indices(tokens, 32, rng)) {
+    std::vector<bf16_t> rows(std::size_t(k) * hidden);
+    std::vector<std::int32_t> mini(static_cast<std::size_t>(k));
+    for (int j = 0; j < k; j++) {
+      const auto r = download<bf16_t>(eo.as<bf16_t>() + std::size_t(dest[std::size_t(t * k + j)]) * hidden, std::size_t(hidden));
+      std::copy(r.begin(), r.end(), rows.begin() + std::size_t(j) * hidden);
+      mini[std::size_t(j)] = j;
+    }
+    std::vector<bf16_t> want(static_cast<std::size_t>(hidden));
+    ref::unpermute(rows, mini, std::span<const float>(w.data() + t * k, std::size_t(k)), want, 1, hidden, k);
+    const auto got = download<bf16_t>(out.as<bf16_t>() + std::size_t(t) * hidden, std::size_t(hidden));
+    for (int i = 0; i < hidden; i++)
+      c.add(double(got[std::size_t(i)] != want[std::size_t(i)]), 0, 0, at(t, i));
+  }
+  c.finish();
+  timed(ctx, p, 1, launch);
+}
+
+void embedding(BenchContext& ctx, const SmallPoint& p)
+{
+  const long tokens = p.rows;
+  const int hidden = static_cast<int>(p.width), rows = static_cast<int>(p.vocab);
+  Rng rng(ctx.next_seed());
+  std::vector<std::int32_t> ids(static_cast<std::size_t>(tokens));
+  for (auto& t : ids)
+    t = static_cast<std::int32_t>(rng.next() % static_cast<std::uint64_t>(rows));
+  DevMem dids(ids.size() * 4), table(std::size_t(rows) * hidden * 2), out(std::size_t(tokens) * hidden * 2, true);
+  cudaStream_t st = ctx.timer.stream();
+  upload(dids.get(), ids);
+  kernels::fill_uniform_bf16(table.as<bf16_t>(), std::int64_t(rows) * hidden, -1, 1, ctx.next_seed(), st);
+  auto launch = [&](cudaStream_t s) {
+    kernels::embedding(dids.as<std::int32_t>(), table.as<bf16_t>(), out.as<bf16_t>(), static_cast<int>(tokens), hidden, 0,
+                       rows, s);
+  };
+  launch(st);
+  MOESIM_CHECK(cudaStreamSynchronize(st));
+  Check c{describe(p)};
+  for (long t : sample_indices(tokens, 32, rng)) {
+    const auto want = download<bf16_t>(table.as<bf16_t>() + std::size_t(ids[std::size_t(t)]) * hidden, std::size_t(hidden));
+    const auto got = download<bf16_t>(out.as<bf16_t>() + std::size_t(t) * hidden, std::size_t(hidden));
+    for (int i = 0; i < hidden; i++)
+      c.add(double(got[std::size_t(i)] != want[std::size_t(i)]), 0, 0, at(t, i));
+  }
+  c.finish();
+  timed(ctx, p, 1, launch);
+}
+
+void sample(BenchContext& ctx, const SmallPoint& p)
+{
+  const long rows = p.rows, vocab = p.vocab;
+  DevMem x(std::size_t(rows) * vocab * 4), idx(std::size_t(rows) * 4, true), val(std::size_t(rows) * 4, true);
+  cudaStream_t st = ctx.timer.stream();
+  kernels::fill_uniform_f32(x.as<float>(), rows * vocab, -10, 10, ctx.next_seed(), st);
+  auto launch = [&](cudaStream_t s) {
+    kernels::argmax(x.as<float>(), idx.as<std::int32_t>(), val.as<float>(), static_cast<int>(rows), static_cast<int>(vocab), s);
+  };
+  launch(st);
+  MOESIM_CHECK(cudaStreamSynchronize(st));
+  Rng rng(ctx.next_seed());
+  Check c{describe(p)};
+  const auto gi = download<std::int32_t>(idx.get(), std::size_t(rows));
+  for (long r : sample_indices(rows, 16, rng)) {
+    const auto row = download<float>(x.as<float>() + std::size_t(r) * vocab, std::size_t(vocab));
+    std::vector<std::int32_t> want(1);
+    std::vector<float> wv(1);
+    ref::argmax(row, want, wv, 1, static_cast<int>(vocab));
+    c.add(gi[std::size_t(r)], want[0], 0, "[row " + std::to_string(r) + "]");
+  }
+  c.finish();
+  timed(ctx, p, 1, launch);
+}
+
+// The router: logits [tokens, experts] fp32 = x [tokens, hidden] w[experts, hidden]^T, bf16
+// operands, through the GemmPlanner (the replay's moe.router GEMM).
+void router(BenchContext& ctx, const SmallPoint& p)
+{
+  const long tokens = p.rows;
+  const int hidden = static_cast<int>(p.width), experts = p.experts;
+  const GemmPlan& plan = ctx.planner.plan(tokens, experts, hidden, 1, false, true, 256);
+  if (!plan.found)
+    throw Unsupported("cuBLASLt offers no algorithm for this router GEMM");
+  DevMem x(std::size_t(tokens) * hidden * 2), w(std::size_t(experts) * hidden * 2), y(std::size_t(tokens) * experts * 4, true);
+  cudaStream_t st = ctx.timer.stream();
+  kernels::fill_uniform_bf16(x.as<bf16_t>(), tokens * std::int64_t(hidden), -1, 1, ctx.next_seed(), st);
+  kernels::fill_uniform_bf16(w.as<bf16_t>(), std::int64_t(experts) * hidden, -1, 1, ctx.next_seed(), st);
+  auto launch = [&](cudaStream_t s) { ctx.planner.run(plan, w.get(), x.get(), y.get(), s); };
+  launch(st);
+  MOESIM_CHECK(cudaStreamSynchronize(st));
+  Rng rng(ctx.next_seed());
+  Check c{describe(p)};
+  check_gemm(c, x.get(), w.get(), y.get(), true, experts, hidden, false, 1.0, sample_indices(tokens, 8, rng),
+             sample_indices(experts, 16, rng));
+  c.finish();
+  timed(ctx, p, 1, launch);
+}
+
+struct SmallOp {
+  const char* name;
+  void (*run)(BenchContext&, const SmallPoint&);
+};
+const SmallOp small_ops[] = {{"rmsnorm", rows_op},   {"silu_mul", rows_op},       {"residual_add", residual_add},
+                             {"topk", topk},         {"permute", permute},        {"unpermute", unpermute},
+                             {"embedding", embedding}, {"sample", sample},        {"router", router}};
+
+} // namespace
+
+void bench_small(BenchContext& ctx, const SmallPoint& p)
+{
+  for (const SmallOp& op : small_ops)
+    if (p.op == op.name)
+      return op.run(ctx, p);
+  throw std::logic_error("bench-ops: no small kernel '" + p.op + "'");
+}
+
+} // namespace moesim::validate::opbench
