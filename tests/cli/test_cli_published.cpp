@@ -9,7 +9,7 @@ using namespace cli_test;
 TEST_CASE("moesim published reproduces validate/public/published.md", "[slow][published]")
 {
   // Regenerate after an intended change: `build/cli/moesim published -o validate/public/published.md`.
-  const Run r = moesim("published");
+  const Run r = cli_test::moesim("published");
   REQUIRE(r.code == 0);
   CHECK(r.out == slurp(fs::path(MOESIM_SOURCE_DIR) / "validate/public/published.md"));
 }
@@ -23,7 +23,7 @@ TEST_CASE("moesim published: an unknown engine fact in a row is refused, nothing
                    "     interconnect: i, plan: tp1, workload: {kind: decode, batch: 1, context: 1},\n"
                    "     metric: tok_s_user, measured: 1}\n");
   const std::string out = (d.path / "out.md").string();
-  const Run r = moesim("published " + rows + " -o " + out);
+  const Run r = cli_test::moesim("published " + rows + " -o " + out);
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::Contains("rows.yaml:2") && Catch::Contains("warp_speed"));
   CHECK_FALSE(fs::exists(out));
