@@ -1,5 +1,6 @@
 #include "cli/scenario.hpp"
 
+#include "core/engine_step.hpp"
 #include "core/error.hpp"
 #include "core/temp_paths.hpp"
 #include "core/schedule_builder.hpp"
@@ -92,8 +93,16 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
 {
   Simulation sim(sc.platform_path, sc.calibration);
   const Platform& P = sim.platform();
-  Layout L = check_layout(study, sc, P.gpus());
-  const StepShape st = step_of(study, sc.batch);
+  // An engine profile decides the step's paths (dispatch, graphs, all-reduce, speculative tokens).
+  std::optional<EngineStep> es;
+  Scenario run = sc;
+  StepShape st = step_of(study, sc.batch);
+  if (study.engine_profile) {
+    es = engine_step(*study.engine_profile, sc.plan, platform_traits(P), st, study.model.hidden, study.engine);
+    run.plan = es->plan;
+    st = es->step;
+  }
+  Layout L = check_layout(study, run, P.gpus());
   ScenarioOutcome out;
   ScenarioResult& r = out.result;
   r.plan = sc.plan.name;
@@ -119,19 +128,34 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
   r.batch = st.batch;
   r.context = st.context;
   r.prompt = st.prompt;
-  r.cuda_graphs = study.engine.cuda_graphs;
+  r.cuda_graphs = es ? es->engine.cuda_graphs : study.engine.cuda_graphs;
+  if (es)
+    r.software_paths = es->paths.line();
   check_memory(study, L, st, P, r);
   if (r.refused)
     return out;
   BuildOptions opt;
   opt.routing = study.routing;
-  opt.engine = study.engine;
+  opt.engine = es ? es->engine : study.engine;
+  if (es)
+    opt.mech = es->mech;
   Schedule s = build_schedule(study.model, L, st, opt);
   SimOutput so = sim.run(s);
   summarise(r, s, so.timeline);
   for (const auto& [p, seconds] : so.compute_by_provenance)
     if (r.step_time > 0)
       r.compute_provenance[perf::to_string(p)] = seconds / (r.gpus * r.step_time);
+  if (es && r.step_time > 0) {
+    // The engine's host time per step, and the tokens a sequence gains per step.
+    // Speculative decoding: a sequence runs 1 + drafts tokens a step but keeps the accepted ones.
+    const double t = engine_step_seconds(*study.engine_profile, run.plan, r.step_time);
+    const double gain = r.step_time / t * (st.phase == Phase::decode ? es->tokens_per_step / st.tokens_per_seq : 1.0);
+    r.step_time = t;
+    r.tok_s_user = st.phase == Phase::decode ? es->tokens_per_step / t : r.tok_s_user * gain;
+    r.tok_s_total *= gain;
+    r.tok_s_per_gpu *= gain;
+    r.tok_s_pipelined *= gain;
+  }
   r.link_bytes = so.link_bytes;
   r.algorithms = so.algorithms;
   if (keep_timeline) {

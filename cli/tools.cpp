@@ -1,5 +1,6 @@
 #include "cli/tools.hpp"
 
+#include "cli/published_cmd.hpp"
 #include "cli/platform_files.hpp"
 #include "core/calibration.hpp"
 #include "core/error.hpp"
@@ -41,6 +42,10 @@ static Timeline load_timeline(const std::string& path)
 
 void add_tool_commands(CLI::App& app, ToolCommands& t)
 {
+  t.published = app.add_subcommand("published", "simulate every published serving figure (validate/public/published.yaml) "
+                                                 "with its engine profile; write the table with the error per row");
+  t.published->add_option("file", t.published_file, "the rows (default: validate/public/published.yaml under --root)");
+  t.published->add_option("-o,--output", t.published_out, "Markdown output file (- for stdout)")->capture_default_str();
   t.diff = app.add_subcommand("diff", "compare two timelines of one schedule: step error, per op class, per layer");
   t.diff->add_option("predicted", t.predicted, "timeline JSON, e.g. from `moesim run --timeline`")->required();
   t.diff->add_option("measured", t.measured, "timeline JSON, e.g. from `moesim-validate run`")->required();
@@ -209,6 +214,11 @@ std::vector<NcclTestsTableRow> simulate_nccl_tests(const ToolCommands& t, OpKind
 
 bool run_tool_commands(const ToolCommands& t)
 {
+  if (t.published && *t.published) {
+    run_published(t.root, t.published_file.empty() ? t.root + "/validate/public/published.yaml" : t.published_file,
+                  t.published_out);
+    return true;
+  }
   if (t.diff && *t.diff) {
     check_output_paths({{t.json_out, "--json"}});
     const Timeline p = load_timeline(t.predicted), m = load_timeline(t.measured);

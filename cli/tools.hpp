@@ -22,6 +22,9 @@ struct ToolCommands {
   std::string fit_report;
   double cal_sms = 0;
   std::string cal_platform, cal_out, cal_op, cal_measured_on;
+  // moesim published [-o FILE]: validate/public/published.yaml against the simulator
+  CLI::App* published = nullptr;
+  std::string published_file, published_out = "-";
   std::string root;
 };
 

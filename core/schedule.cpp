@@ -86,6 +86,16 @@ const char* to_string(OpClass c)
   return "?";
 }
 
+const char* to_string(AllReduceImpl a)
+{
+  switch (a) {
+    case AllReduceImpl::nccl: return "NCCL";
+    case AllReduceImpl::one_shot: return "custom one-shot";
+    case AllReduceImpl::two_shot: return "custom two-shot";
+  }
+  return "?";
+}
+
 const char* to_string(CollAlgo a)
 {
   switch (a) {
@@ -93,6 +103,8 @@ const char* to_string(CollAlgo a)
     case CollAlgo::tree: return "tree";
     case CollAlgo::direct: return "direct";
     case CollAlgo::p2p: return "p2p";
+    case CollAlgo::one_shot: return "one_shot";
+    case CollAlgo::two_shot: return "two_shot";
   }
   return "?";
 }

@@ -32,8 +32,14 @@ enum class ComputeFamily { gemm, attention, other };
 ComputeFamily compute_family(OpKind k);
 
 // Collective algorithms (how sim/ decomposes a collective into flows).
-enum class CollAlgo { ring, tree, direct, p2p };
+enum class CollAlgo { ring, tree, direct, p2p, one_shot, two_shot }; // the last two: custom all-reduce kernels
 const char* to_string(CollAlgo a);
+
+// Who runs an all-reduce: NCCL (its own algorithm and protocol choice), or an engine's custom
+// kernel over IPC peer buffers, one shot (every rank reads every peer's buffer) or two shot
+// (reduce-scatter then all-gather, each rank reading 1/n of every peer's buffer).
+enum class AllReduceImpl { nccl, one_shot, two_shot };
+const char* to_string(AllReduceImpl a);
 
 struct Op {
   int id = 0;             // index in the rank's op list
@@ -69,6 +75,8 @@ struct Op {
   std::vector<double> peer_bytes; // all_to_all: bytes this rank sends to each group member (by group index)
   int peer = -1;                  // send/recv: the other global rank
   int tag = -1;                   // send/recv: matching tag, identical on both sides
+  AllReduceImpl ar_impl = AllReduceImpl::nccl; // all_reduce: who runs it
+  double ar_fixed_s = 0;          // all_reduce by a custom kernel: its fixed cost per call
 
   bool is_comm() const { return op_class(kind) == OpClass::collective || op_class(kind) == OpClass::p2p; }
 };
@@ -101,6 +109,10 @@ struct EngineParams {
   // else `event_record_s` here). Off for a real serving engine; on to compare with the harness.
   bool timed_ops = false;
   double event_record_s = 2e-6;
+  // The fraction of datasheet memory bandwidth an engine's decode attention and MoE kernels reach,
+  // replacing the platform's placeholder where no measured table covers the op (0: the platform's).
+  double attention_bw_fraction = 0;
+  double moe_bw_fraction = 0;
 };
 
 enum class Phase { decode, prefill };
@@ -111,7 +123,13 @@ struct StepShape {
   int batch = 1;      // sequences
   int context = 0;    // decode: tokens already in the KV cache per sequence
   int prompt = 0;     // prefill: prompt length per sequence
-  int tokens() const { return phase == Phase::decode ? batch : batch * prompt; }
+  int tokens_per_seq = 1; // decode: tokens each sequence runs (1 + draft tokens under speculative decoding)
+  // Decode steps with a prefill chunk mixed in (continuous batching): every attention-DP replica
+  // also runs `chunk` prompt tokens of one sequence that already has `chunk_context` of its prompt
+  // in the KV cache. 0 = a pure decode step.
+  int chunk = 0;
+  int chunk_context = 0;
+  int tokens() const { return phase == Phase::decode ? batch * tokens_per_seq : batch * prompt; }
 };
 
 struct Schedule {

@@ -57,6 +57,8 @@ nlohmann::json result_to_json(const ScenarioResult& r)
   j["context"] = r.context;
   j["prompt"] = r.prompt;
   j["cuda_graphs"] = r.cuda_graphs;
+  if (!r.software_paths.empty())
+    j["software_paths"] = r.software_paths;
   j["refused"] = r.refused;
   j["refusal"] = r.refusal;
   j["step_time"] = r.step_time;
@@ -100,6 +102,7 @@ ScenarioResult result_from_json(const nlohmann::json& j)
   r.context = j.at("context");
   r.prompt = j.at("prompt");
   r.cuda_graphs = j.at("cuda_graphs");
+  r.software_paths = j.value("software_paths", std::string());
   r.refused = j.at("refused");
   r.refusal = j.at("refusal");
   r.step_time = j.at("step_time");

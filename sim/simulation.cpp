@@ -298,8 +298,20 @@ private:
     key.insert(key.end(), {double(r), double(op.kind), double(op.dtype), double(op.kernels), double(op.mla),
                            double(op.shape.size()), op.flops, op.bytes});
     auto it = compute_cache_.find(key);
-    if (it == compute_cache_.end())
-      it = compute_cache_.emplace(key, op_time(p_.calibration(), p_.gpu(r), op, s_.engine.cuda_graphs)).first;
+    if (it == compute_cache_.end()) {
+      OpTime t = op_time(p_.calibration(), p_.gpu(r), op, s_.engine.cuda_graphs);
+      // An engine's published kernel bandwidth replaces the platform's placeholder for its family,
+      // where nothing measured answers (the time is the datasheet roofline's).
+      const double fraction = op.kind == OpKind::attention_decode ? s_.engine.attention_bw_fraction
+                              : op.kind == OpKind::grouped_gemm   ? s_.engine.moe_bw_fraction
+                                                                  : 0.0;
+      if (fraction > 0 && t.provenance == perf::Provenance::specs) {
+        GpuSpec g = p_.gpu(r);
+        g.mem_bw_eff = fraction;
+        t.seconds = roofline_seconds(g, op);
+      }
+      it = compute_cache_.emplace(key, t).first;
+    }
     return it->second;
   }
 
@@ -372,7 +384,14 @@ private:
       c.call.ranks = g.ranks;
       c.call.bytes = op.comm_bytes;
       c.call.peer_bytes = c.peer_rows;
-      c.choice = choose(op.kind, g.ranks, op.comm_bytes);
+      if (op.kind == OpKind::all_reduce && op.ar_impl != AllReduceImpl::nccl) {
+        // An engine's custom kernel: its own fixed cost, the bytes it moves, no NCCL protocol.
+        c.choice = CollChoice{};
+        c.choice.algo = op.ar_impl == AllReduceImpl::one_shot ? CollAlgo::one_shot : CollAlgo::two_shot;
+        c.choice.alpha = op.ar_fixed_s;
+      } else {
+        c.choice = choose(op.kind, g.ranks, op.comm_bytes);
+      }
       c.choice.alpha += wire_latency(op.kind, c.choice.algo, g.ranks);
       const CommShape& sh = shape(g.ranks);
       c.call.wire_factor = c.choice.wire_factor;
@@ -389,8 +408,9 @@ private:
       if (c.choice.calibrated)
         hold_to_measurement(c.phases);
       c.arrived = n + 1; // planned
+      const bool custom = c.choice.algo == CollAlgo::one_shot || c.choice.algo == CollAlgo::two_shot;
       out_.algorithms[std::string(to_string(op.kind)) + " " + to_string(c.choice.algo) + "/" +
-                      (c.choice.calibrated ? "calibrated" : to_string(c.choice.proto))]++;
+                      (custom ? "custom" : c.choice.calibrated ? "calibrated" : to_string(c.choice.proto))]++;
       c.class_bytes = count_link_bytes(c.phases);
       if (cache_ok_ && n == s_.layout.world) {
         for (const auto& flows : c.phases) {
