@@ -115,7 +115,7 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
   opt.routing = study.routing;
   opt.engine = study.engine;
   Schedule s = build_schedule(study.model, L, st, opt);
-  SimOutput so = sim.run(s);
+  SimOutput so = sim.run(s, sc.exact);
   summarise(r, s, so.timeline);
   r.link_bytes = so.link_bytes;
   r.algorithms = so.algorithms;

@@ -28,6 +28,9 @@ struct CollState {
   Phases phases;
   CollChoice choice;
   std::vector<std::vector<double>> peer_rows;
+  // NCCL's size for the cost model: the largest member's (all-to-all-v sizes differ per member; the
+  // largest sender finishes last), so that the plan does not depend on which member plans it.
+  double size = 0;
   std::vector<double> key;   // the flows, flattened: identical keys give identical isolated durations
   double replay = -1;        // >= 0: duration taken from the cache instead of simulating the flows
   bool measure = false;      // isolated and not cached yet: store the duration when done
@@ -508,6 +511,7 @@ private:
       c.peer_rows.assign(n, {});
     }
     c.peer_rows[g.index_of(r)] = op.peer_bytes;
+    c.size = std::max(c.size, op.comm_bytes);
     c.arrived++;
     c.barrier->wait();
     ev.sync = sg4::Engine::get_clock();
@@ -515,9 +519,9 @@ private:
       // First member past the barrier plans the collective for everyone.
       c.call.kind = op.kind;
       c.call.ranks = g.ranks;
-      c.call.bytes = op.comm_bytes;
+      c.call.bytes = c.size;
       c.call.peer_bytes = c.peer_rows;
-      c.choice = choose(op.kind, g.ranks, op.comm_bytes);
+      c.choice = choose(op.kind, g.ranks, c.size);
       c.choice.alpha += wire_latency(op.kind, c.choice.algo, g.ranks);
       const CommShape& sh = shape(g.ranks);
       c.call.wire_factor = c.choice.wire_factor;
