@@ -1,10 +1,12 @@
 // moesim command line. CLI11 lives here and nowhere else; SimGrid never sees argv (the engine is
 // created in scenario processes with a fixed argv), so --help is ours.
 #include "cli/platform_cmd.hpp"
+#include "cli/output_files.hpp"
 #include "cli/platform_files.hpp"
 #include "cli/scenario.hpp"
 #include "cli/sweep.hpp"
 #include "cli/tools.hpp"
+#include "cli/transfer_cmd.hpp"
 #include "core/error.hpp"
 #include "core/schedule_builder.hpp"
 #include "core/schedule_json.hpp"
@@ -32,59 +34,18 @@ using namespace moesim;
 
 namespace {
 
-// Output files are written only once everything has succeeded, each through a temporary name.
-struct PendingFile {
-  std::string path;
-  std::string content;
-};
-
-void check_writable(const std::string& path, const std::string& flag)
-{
-  if (path.empty() || path == "-")
-    return;
-  if (fs::is_directory(path))
-    throw InputError(path, flag, "is a folder", "name a file, e.g. " + (fs::path(path) / "out").string());
-  fs::path dir = fs::path(path).parent_path();
-  if (!dir.empty() && !fs::is_directory(dir))
-    throw InputError(path, flag, "folder " + dir.string() + " does not exist", "create it or write elsewhere");
-}
-
-// Every file through a temporary name first; only when all are written are they renamed into place
-// and stdout printed, so a file that cannot be written leaves nothing behind.
-void write_all(const std::vector<PendingFile>& files)
-{
-  std::vector<std::string> tmps;
-  auto drop = [&] {
-    std::error_code ec;
-    for (const std::string& t : tmps)
-      fs::remove(t, ec);
-  };
-  for (const PendingFile& f : files) {
-    if (f.path == "-")
-      continue;
-    tmps.push_back(f.path + ".tmp");
-    std::ofstream o(tmps.back(), std::ios::binary);
-    o << f.content;
-    o.close();
-    if (!o) {
-      drop();
-      throw InputError(f.path, "", "cannot write", "check the folder exists and is writable");
-    }
-  }
-  size_t k = 0;
-  for (const PendingFile& f : files)
-    if (f.path != "-")
-      fs::rename(tmps[k++], f.path);
-  for (const PendingFile& f : files)
-    if (f.path == "-")
-      std::cout << f.content;
-}
-
 std::string default_root()
 {
   if (const char* r = std::getenv("MOESIM_ROOT"))
     return r;
   return MOESIM_SOURCE_DIR;
+}
+
+// The validated error bands (validate/results/error-bands.yaml under the root; none without it).
+ErrorBands load_bands(const std::string& root)
+{
+  const fs::path p = fs::path(root) / "validate" / "results" / "error-bands.yaml";
+  return fs::exists(p) ? load_error_bands(p.string()) : ErrorBands{};
 }
 
 Study load_study(const std::string& name, const std::string& root)
@@ -225,6 +186,8 @@ int main(int argc, char** argv)
   add_tool_commands(app, tools);
   PlatformCommands platform_cmds;
   add_platform_commands(app, platform_cmds);
+  TransferCommand transfer_cmd;
+  add_transfer_command(app, transfer_cmd);
 
   run->fallthrough();
   sched->fallthrough();
@@ -253,6 +216,8 @@ int main(int argc, char** argv)
     if (run_tool_commands(tools))
       return 0;
     if (run_platform_commands(platform_cmds, root))
+      return 0;
+    if (run_transfer_command(transfer_cmd, root))
       return 0;
     if (*list) {
       for (const char* what : {"workloads/models", "platforms", "workloads/studies"}) {
@@ -378,6 +343,7 @@ int main(int argc, char** argv)
                            (refused > 1 ? " (and " + std::to_string(refused - 1) + " more scenarios do not fit)" : ""),
                        "use more GPUs, a plan that splits the model further, a smaller batch or context, or pass "
                        "--allow-refused to list them as refused rows");
+    attach_error_bands(results, load_bands(root));
     std::vector<PendingFile> files;
     std::string what_if;
     for (const Override& o : overrides)

@@ -98,6 +98,7 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
     };
     add(!cal->kernels.empty(), std::to_string(cal->kernels.size()) + " kernel tables");
     add(!cal->collectives.empty(), std::to_string(cal->collectives.size()) + " collective curves");
+    add(!cal->op_models.models.empty(), std::to_string(cal->op_models.models.size()) + " op models");
     add(!cal->host.empty(), "host costs");
     add(cal->mem_bw_eff || cal->flops_eff || cal->kernel_overhead || cal->p2p_alpha, "compute efficiencies");
     r.calibration = parts + "; measured on " + cal->measured_on;
@@ -117,6 +118,9 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
   Schedule s = build_schedule(study.model, L, st, opt);
   SimOutput so = sim.run(s, sc.exact);
   summarise(r, s, so.timeline);
+  for (const auto& [p, seconds] : so.compute_by_provenance)
+    if (r.step_time > 0)
+      r.compute_provenance[perf::to_string(p)] = seconds / (r.gpus * r.step_time);
   r.link_bytes = so.link_bytes;
   r.algorithms = so.algorithms;
   if (keep_timeline) {

@@ -1,12 +1,15 @@
 #include "cli/tools.hpp"
 
+#include "cli/output_files.hpp"
 #include "cli/platform_files.hpp"
 #include "core/calibration.hpp"
 #include "core/error.hpp"
 #include "core/nccl_tests.hpp"
+#include "core/op_fit.hpp"
 #include "core/study.hpp"
 #include "report/diff.hpp"
 #include "sim/simulation.hpp"
+#include "topology/gpu_catalog.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -60,6 +63,15 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
   t.calibrate->add_option("--nccl-tests", t.logs,
                           "nccl-tests output files (plain text or -J JSON; moesim-validate bench-collectives writes the same)");
   t.calibrate->add_option("--bench-kernels", t.kernel_benches, "moesim-validate bench-kernels --json files");
+  t.calibrate->add_option("--op-bench", t.op_benches,
+                          "moesim-op-bench-1 JSON files: op-performance models over every shape dimension");
+  t.calibrate->add_option("--hold-out", t.hold_out, "with --op-bench: leave records with DIM=V1,V2,... out of the fit "
+                                                    "and check the models on them (e.g. n=4096,7168)");
+  t.calibrate->add_option("--exclude-model", t.exclude_models,
+                          "with --op-bench: leave out every record sharing this model's GEMM or attention shapes");
+  t.calibrate->add_option("--sms", t.cal_sms, "with --op-bench: the GPU's SM count, where the records do not give it")
+      ->check(CLI::PositiveNumber);
+  t.calibrate->add_option("--fit-report", t.fit_report, "with --op-bench: write the fit quality (Markdown) to FILE");
   t.calibrate->add_option("--platform", t.cal_platform, "the platform name the logs were measured on")->required();
   t.calibrate->add_option("-o,--output", t.cal_out, "calibration YAML to write (e.g. platforms/calibration/NAME.yaml)")
       ->required();
@@ -229,9 +241,15 @@ bool run_tool_commands(const ToolCommands& t)
   if (t.calibrate && *t.calibrate) {
     Calibration c;
     c.platform = t.cal_platform;
-    if (t.logs.empty() && t.kernel_benches.empty())
+    if (t.logs.empty() && t.kernel_benches.empty() && t.op_benches.empty())
       throw InputError("command line", "calibrate", "nothing to fit",
-                       "pass --nccl-tests LOG... and/or --bench-kernels JSON...");
+                       "pass --nccl-tests LOG..., --bench-kernels JSON... and/or --op-bench JSON...");
+    if (t.op_benches.empty() && (!t.hold_out.empty() || !t.exclude_models.empty() || !t.fit_report.empty()))
+      throw InputError("command line", "--op-bench", "--hold-out, --exclude-model and --fit-report need records",
+                       "add --op-bench JSON...");
+    check_writable(t.cal_out, "--output");
+    if (!t.fit_report.empty())
+      check_writable(t.fit_report, "--fit-report");
     c.source = "moesim calibrate";
     if (!t.logs.empty())
       c.source += " --nccl-tests";
@@ -264,16 +282,38 @@ bool run_tool_commands(const ToolCommands& t)
       add_kernel_bench(c, text.str(), path);
       c.source += " " + std::filesystem::path(path).filename().string();
     }
+    std::string report;
+    if (!t.op_benches.empty()) {
+      // Records without system.sms take the SM count of their GPU's catalogue entry (gpus.yaml sms).
+      const std::string catalogue_file = t.root + "/platforms/gpus.yaml";
+      const auto catalogue_sms = [&catalogue_file](const std::string& gpu) -> double {
+        const GpuCatalog cat = load_gpu_catalog(catalogue_file);
+        const GpuModel* g = find_gpu(cat, gpu);
+        return g ? g->sms : 0;
+      };
+      const OpBenchFit fit = fit_op_bench_files(t.op_benches, t.hold_out, t.exclude_models,
+                                                 t.root + "/workloads/models", t.cal_sms, catalogue_sms);
+      c.op_models = fit.models;
+      c.host.api = fit.host;
+      c.source += " --op-bench";
+      for (const std::string& path : t.op_benches)
+        c.source += " " + std::filesystem::path(path).filename().string();
+      if (c.measured_on.empty())
+        c.measured_on = fit.models.system;
+      report = fit_quality_markdown(fit);
+      for (const std::string& f : fit.incomplete)
+        std::cerr << "note: " << f << ".run.json says the run was cut (complete: false); fitting the records it wrote\n";
+    }
     if (!t.cal_measured_on.empty())
       c.measured_on = t.cal_measured_on;
-    std::ofstream o(t.cal_out + ".tmp");
-    o << calibration_to_yaml(c);
-    o.close();
-    if (!o)
-      throw InputError(t.cal_out, "-o", "cannot write", "check the folder exists and is writable");
-    std::filesystem::rename(t.cal_out + ".tmp", t.cal_out);
+    std::vector<PendingFile> files = {{t.cal_out, calibration_to_yaml(c)}};
+    if (!t.fit_report.empty())
+      files.push_back({t.fit_report, report});
+    write_all(files);
+
     std::cout << "wrote " << t.cal_out << ": " << c.collectives.size() << " collective curves, " << c.kernels.size()
-              << " kernel tables" << (c.host.empty() ? "" : ", host costs") << "\n";
+              << " kernel tables, " << c.op_models.models.size() << " op models" << (c.host.empty() ? "" : ", host costs")
+              << "\n";
     return true;
   }
   return false;

@@ -16,9 +16,11 @@ struct ToolCommands {
   std::string platform, op = "all_reduce", min_bytes = "8", max_bytes = "256M", calibration = "auto";
   double factor = 2;
   int gpus = 0;
-  // moesim calibrate [--nccl-tests logs...] [--bench-kernels json...]
+  // moesim calibrate [--nccl-tests logs...] [--bench-kernels json...] [--op-bench json...]
   CLI::App* calibrate = nullptr;
-  std::vector<std::string> logs, kernel_benches;
+  std::vector<std::string> logs, kernel_benches, op_benches, hold_out, exclude_models;
+  std::string fit_report;
+  double cal_sms = 0;
   std::string cal_platform, cal_out, cal_op, cal_measured_on;
   std::string root;
 };

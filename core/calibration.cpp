@@ -1,5 +1,6 @@
 #include "core/calibration.hpp"
 
+#include "core/op_models_yaml.hpp"
 #include "core/yaml_reader.hpp"
 
 #include <algorithm>
@@ -49,7 +50,7 @@ double CollectiveCurve::alpha_at(double bytes) const
   return std::max(0.0, time_at(bytes) - bytes * busbw_factor(kind, ranks) / bus_bandwidth());
 }
 
-std::optional<double> KernelCurve::time_of(const Op& op) const
+std::optional<double> KernelCurve::time_of(const Op& op, bool* exact) const
 {
   if (op.kind != kind || op.dtype != dtype || op.shape.size() != shape.size() || points.empty())
     return std::nullopt;
@@ -61,20 +62,29 @@ std::optional<double> KernelCurve::time_of(const Op& op) const
     return std::nullopt;
   auto hi = std::lower_bound(points.begin(), points.end(), x,
                              [](const std::pair<double, double>& p, double v) { return p.first < v; });
+  if (exact)
+    *exact = hi->first == x;
   if (hi->first == x)
     return hi->second;
   auto lo = hi - 1;
   return lo->second + (x - lo->first) / (hi->first - lo->first) * (hi->second - lo->second);
 }
 
-std::optional<double> Calibration::kernel_time(const Op& op, bool graph) const
+std::optional<double> Calibration::kernel_time(const Op& op, bool graph, bool* exact) const
 {
+  if (exact)
+    *exact = true;
   // One pass over the curves measured one way (graph or stream).
   auto lookup = [&](const Op& o, bool g) -> std::optional<double> {
     for (const KernelCurve& k : kernels)
-      if (k.graph == g)
-        if (auto t = k.time_of(o))
+      if (k.graph == g) {
+        bool at_point = false;
+        if (auto t = k.time_of(o, &at_point)) {
+          if (exact)
+            *exact = *exact && at_point;
           return t;
+        }
+      }
     return std::nullopt;
   };
   auto either = [&](const Op& o) -> std::optional<double> {
@@ -107,8 +117,33 @@ std::optional<double> Calibration::kernel_time(const Op& op, bool graph) const
   return either(op);
 }
 
-double Calibration::launch_seconds(const Op& op, double engine_launch_s) const
+std::optional<double> HostCosts::api_seconds(const std::string& name, bool busy, int threads) const
 {
+  for (bool state : {busy, !busy}) {
+    const HostApiCost* lo = nullptr;
+    const HostApiCost* hi = nullptr;
+    for (const HostApiCost& a : api) // sorted by (api, busy, threads)
+      if (a.api == name && a.busy == state) {
+        if (a.threads <= threads)
+          lo = &a;
+        else if (!hi)
+          hi = &a;
+      }
+    if (lo && hi)
+      return lo->seconds + (hi->seconds - lo->seconds) * (threads - lo->threads) / double(hi->threads - lo->threads);
+    if (lo || hi)
+      return (lo ? lo : hi)->seconds;
+  }
+  return std::nullopt;
+}
+
+double Calibration::launch_seconds(const Op& op, double engine_launch_s, bool gpu_busy, int threads) const
+{
+  const char* api = op.is_comm() ? "nccl_call"
+                    : op.kind == OpKind::gemm || op.kind == OpKind::grouped_gemm ? "cublaslt_call"
+                                                                                 : "kernel_launch";
+  if (auto t = host.api_seconds(api, gpu_busy, threads))
+    return *t * (op.is_comm() ? 1 : op.kernels);
   const double base = host.launch_s.value_or(engine_launch_s);
   if (op.is_comm())
     return base;
@@ -116,11 +151,17 @@ double Calibration::launch_seconds(const Op& op, double engine_launch_s) const
   return (it != host.launch_s_by_kind.end() ? it->second : base) * op.kernels;
 }
 
-double Calibration::host_seconds(const Calibration* cal, const Op& op, const EngineParams& engine)
+double Calibration::host_seconds(const Calibration* cal, const Op& op, const EngineParams& engine, bool gpu_busy,
+                                 int threads)
 {
-  double t = cal ? cal->launch_seconds(op, engine.launch_s) : engine.launch_s * (op.is_comm() ? 1 : op.kernels);
-  if (engine.timed_ops)
-    t += 2 * (cal && cal->host.event_record_s ? *cal->host.event_record_s : engine.event_record_s);
+  double t = cal ? cal->launch_seconds(op, engine.launch_s, gpu_busy, threads)
+                 : engine.launch_s * (op.is_comm() ? 1 : op.kernels);
+  if (engine.timed_ops) {
+    std::optional<double> ev = cal ? cal->host.api_seconds("event_record", gpu_busy, threads) : std::nullopt;
+    if (!ev && cal)
+      ev = cal->host.event_record_s;
+    t += 2 * ev.value_or(engine.event_record_s);
+  }
   return t;
 }
 
@@ -256,8 +297,30 @@ Calibration load_calibration_file(const std::string& path)
         c.host.launch_s_by_kind[kind] = v * 1e-6;
       }
     }
+    if (auto api = hf.maybe("api_us")) {
+      if (!api->IsSequence())
+        hf.fail("api_us", "expected a list of [api, gpu_state, threads, microseconds]",
+                "write e.g. [[kernel_launch, busy, 1, 4.5]]");
+      for (const auto& e : *api) {
+        if (!e.IsSequence() || e.size() != 4)
+          hf.fail("api_us", "each entry is [api, gpu_state, threads, microseconds]", "write e.g. [kernel_launch, idle, 4, 6.2]");
+        HostApiCost a;
+        a.api = e[0].as<std::string>();
+        const std::string st = e[1].as<std::string>();
+        a.threads = e[2].as<int>();
+        a.seconds = e[3].as<double>() * 1e-6;
+        if ((st != "busy" && st != "idle") || a.threads < 1 || !(a.seconds > 0))
+          hf.fail("api_us", "'" + a.api + "': the state is busy or idle, threads >= 1 and the time positive",
+                  "write e.g. [kernel_launch, idle, 4, 6.2]");
+        a.busy = st == "busy";
+        c.host.api.push_back(a);
+      }
+      std::sort(c.host.api.begin(), c.host.api.end());
+    }
     hf.finish();
   }
+  if (auto om = f.maybe("op_models"))
+    c.op_models = read_op_models(f, *om);
   if (auto comp = f.maybe("compute")) {
     Fields cf(path, *comp, "compute");
     auto opt = [&](const char* k, std::optional<double>& out) {
@@ -329,7 +392,17 @@ std::string calibration_to_yaml(const Calibration& c)
         o << buf;
       }
     }
+    if (!c.host.api.empty()) {
+      o << "  api_us:  # [api, gpu_state, threads, microseconds per call]\n";
+      for (const HostApiCost& a : c.host.api) {
+        std::snprintf(buf, sizeof buf, "    - [%s, %s, %d, %.4g]\n", a.api.c_str(), a.busy ? "busy" : "idle", a.threads,
+                      a.seconds * 1e6);
+        o << buf;
+      }
+    }
   }
+  if (!c.op_models.empty())
+    write_op_models(o, c.op_models);
   if (!c.kernels.empty()) {
     o << "kernels:\n";
     for (const KernelCurve& k : c.kernels) {

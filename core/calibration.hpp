@@ -5,6 +5,7 @@
 // `moesim calibrate` (from nccl-tests logs, moesim-validate bench-collectives and bench-kernels) to
 // platforms/calibration/<platform>.yaml; read by sim/ when that file exists. Pure: no SimGrid.
 #pragma once
+#include "core/op_models.hpp"
 #include "core/schedule.hpp"
 
 #include <map>
@@ -47,7 +48,8 @@ struct KernelCurve {
 
   // The op's time if it matches (kind, dtype, shape except shape[vary]) and shape[vary] lies inside
   // the grid (linear interpolation); nullopt otherwise, so the caller falls back to the roofline.
-  std::optional<double> time_of(const Op& op) const;
+  // `exact` (when given) is set when the op's value is one of the points.
+  std::optional<double> time_of(const Op& op, bool* exact = nullptr) const;
 };
 
 // What the host pays, measured (moesim-validate bench-kernels). When present these replace the
@@ -58,10 +60,17 @@ struct HostCosts {
   std::optional<double> sync_s;                 // device-to-host copy of a few bytes + stream synchronise, GPU idle
   std::optional<double> graph_launch_s;         // graph launch call to its first node starting on the GPU
   std::optional<double> event_record_s;         // one cudaEventRecord (the harness's per-op timing, eager)
+  // Per API call, by GPU state and host threads (op-bench host records), sorted. When present they
+  // take precedence over the fields above (host_api_seconds).
+  std::vector<HostApiCost> api;
   bool empty() const
   {
-    return !launch_s && launch_s_by_kind.empty() && !sync_s && !graph_launch_s && !event_record_s;
+    return !launch_s && launch_s_by_kind.empty() && !sync_s && !graph_launch_s && !event_record_s && api.empty();
   }
+  // The measured cost of `api` for a GPU `busy` or idle with `threads` host threads launching:
+  // the entry of that state at the largest measured thread count <= threads (linear between
+  // measured counts), the other state's when only it was measured; nullopt without that api.
+  std::optional<double> api_seconds(const std::string& api, bool busy, int threads) const;
 };
 
 struct Calibration {
@@ -71,6 +80,7 @@ struct Calibration {
   std::vector<CollectiveCurve> collectives;
   std::vector<KernelCurve> kernels;
   HostCosts host;
+  OpModels op_models; // op-performance models over every shape dimension (op_time.hpp uses them)
   std::optional<double> mem_bw_eff, flops_eff, kernel_overhead, p2p_alpha;
 
   const CollectiveCurve* find(OpKind kind, int ranks) const;
@@ -79,13 +89,17 @@ struct Calibration {
   // {rows, n, k} (rows rounded as round_group_rows does) when gemm curves cover every expert;
   // otherwise, and for every other op, the first curve covering the op's shape. `graph`: the step
   // runs as a CUDA graph, so graph-measured curves first, then stream-measured ones.
-  std::optional<double> kernel_time(const Op& op, bool graph = false) const;
+  // `exact` (when given) is set when every curve value used was a measured point.
+  std::optional<double> kernel_time(const Op& op, bool graph = false, bool* exact = nullptr) const;
   // Host cost of launching `op` in eager mode: comm ops one launch, compute ops op.kernels launches,
   // each at the measured cost for its kind, else the measured median, else engine.launch_s.
-  double launch_seconds(const Op& op, double engine_launch_s) const;
+  // With per-API costs measured (host.api), a GEMM launch is a cublaslt_call, a collective or send
+  // an nccl_call and every other kernel a kernel_launch, at the GPU state and thread count given.
+  double launch_seconds(const Op& op, double engine_launch_s, bool gpu_busy = true, int threads = 1) const;
   // Host cost of launching `op` under `engine` (eager): launch_seconds, plus two event records when
   // engine.timed_ops (at the measured cost, else engine.event_record_s). `cal` may be null.
-  static double host_seconds(const Calibration* cal, const Op& op, const EngineParams& engine);
+  static double host_seconds(const Calibration* cal, const Op& op, const EngineParams& engine, bool gpu_busy = true,
+                             int threads = 1);
 };
 
 // Adds to `c` what `moesim-validate bench-kernels --json` measured (`file` names it in errors): one

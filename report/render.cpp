@@ -56,6 +56,47 @@ static const Reference* reference_for(const Study& st, const ScenarioResult& r)
   return nullptr;
 }
 
+// One line per platform: the share of the step whose compute time came from each provenance (the
+// range over the platform's rows) and the validated error band of the provenance that dominates.
+static std::string provenance_line(const std::vector<ScenarioResult>& results, const std::string& plat)
+{
+  const char* const order[] = {"measured", "interpolated", "extrapolated", "specs"};
+  std::map<std::string, std::pair<double, double>> range;
+  std::map<std::string, double> total;
+  std::vector<const ScenarioResult*> rows;
+  for (const auto& r : results) {
+    if (r.platform != plat || r.refused)
+      continue;
+    rows.push_back(&r);
+    for (const char* p : order) {
+      auto it = r.compute_provenance.find(p);
+      const double v = it == r.compute_provenance.end() ? 0.0 : it->second;
+      auto [lo, hi] = range.count(p) ? range[p] : std::make_pair(v, v);
+      range[p] = {std::min(lo, v), std::max(hi, v)};
+      total[p] += v;
+    }
+  }
+  if (rows.empty())
+    return "";
+  std::string parts;
+  for (const char* p : order) {
+    const auto [lo, hi] = range[p];
+    if (hi <= 0)
+      continue;
+    const std::string a = fmt_value("%.0f", lo * 100), b = fmt_value("%.0f", hi * 100);
+    parts += (parts.empty() ? "" : ", ") + std::string(p) + " " + (a == b ? a : a + "-" + b) + "%";
+  }
+  const perf::Provenance dom = dominant_provenance(total);
+  std::string band = std::string(perf::to_string(dom)) + ": not yet validated";
+  for (const ScenarioResult* r : rows)
+    if (dominant_provenance(r->compute_provenance) == dom && !r->error_band.empty()) {
+      band = r->error_band;
+      break;
+    }
+  return "  compute time from: " + (parts.empty() ? std::string("no compute") : parts) +
+         " of the step; validated step error, " + band + "\n";
+}
+
 std::string render_table(const Study& study, const std::vector<ScenarioResult>& results)
 {
   std::ostringstream o;
@@ -85,6 +126,7 @@ std::string render_table(const Study& study, const std::vector<ScenarioResult>& 
       o << "  " << any->platform_description << "\n";
     if (!any->calibration.empty())
       o << "  calibrated: " << any->calibration << "\n";
+    o << provenance_line(results, plat);
     std::vector<std::vector<std::string>> rows = {head};
     int last_batch = -1;
     for (const auto& r : results) {
@@ -351,7 +393,8 @@ std::string render_csv(const std::vector<ScenarioResult>& results)
   std::ostringstream o;
   o << "plan,platform,gpus,gpu_model,phase,batch,context,prompt,cuda_graphs,refused,step_time_s,tok_s_user,"
        "tok_s_total,tok_s_per_gpu,tok_s_pipelined,compute_s,comm_s,host_s,idle_s,host_syncs,collectives,kernels,compute_imbalance,"
-       "link_bytes,mem_weights_bytes,mem_kv_bytes,mem_act_bytes,mem_capacity_bytes\n";
+       "link_bytes,mem_weights_bytes,mem_kv_bytes,mem_act_bytes,mem_capacity_bytes,compute_measured,"
+       "compute_interpolated,compute_extrapolated,compute_specs,error_band\n";
   for (const auto& r : results) {
     double link = 0;
     for (const auto& [c, b] : r.link_bytes)
@@ -364,7 +407,15 @@ std::string render_csv(const std::vector<ScenarioResult>& results)
       << "," << fmt_value("%.9g", r.mean.host) << "," << fmt_value("%.9g", r.mean.idle) << "," << r.host_syncs << ","
       << r.collectives << "," << r.kernels << "," << fmt_value("%.4f", r.compute_imbalance) << "," << fmt_value("%.0f", link)
       << "," << fmt_value("%.0f", r.memory.weights) << "," << fmt_value("%.0f", r.memory.kv_cache) << ","
-      << fmt_value("%.0f", r.memory.activations) << "," << fmt_value("%.0f", r.memory_capacity) << "\n";
+      << fmt_value("%.0f", r.memory.activations) << "," << fmt_value("%.0f", r.memory_capacity);
+    for (const char* p : {"measured", "interpolated", "extrapolated", "specs"}) {
+      auto it = r.compute_provenance.find(p);
+      o << "," << fmt_value("%.4f", it == r.compute_provenance.end() ? 0.0 : it->second);
+    }
+    std::string band = r.error_band;
+    for (size_t q = band.find('"'); q != std::string::npos; q = band.find('"', q + 2))
+      band.insert(q, "\"");
+    o << ",\"" << band << "\"\n";
   }
   return o.str();
 }

@@ -6,6 +6,27 @@
 
 namespace moesim {
 
+perf::Provenance dominant_provenance(const std::map<std::string, double>& shares)
+{
+  perf::Provenance best = perf::Provenance::specs;
+  double most = 0;
+  for (perf::Provenance p : {perf::Provenance::measured, perf::Provenance::interpolated,
+                             perf::Provenance::extrapolated, perf::Provenance::specs})
+    if (auto it = shares.find(perf::to_string(p)); it != shares.end() && it->second > most)
+      most = it->second, best = p;
+  return best;
+}
+
+void attach_error_bands(std::vector<ScenarioResult>& results, const ErrorBands& bands)
+{
+  for (ScenarioResult& r : results) {
+    if (r.refused)
+      continue;
+    const perf::Provenance p = dominant_provenance(r.compute_provenance);
+    r.error_band = std::string(perf::to_string(p)) + ": " + describe_band(bands.find(p, r.gpus, r.cuda_graphs), p);
+  }
+}
+
 std::string ScenarioResult::key() const
 {
   return plan + " @ " + platform + " b=" + std::to_string(batch);
@@ -57,6 +78,8 @@ nlohmann::json result_to_json(const ScenarioResult& r)
   j["calls_by_kind"] = r.calls_by_kind;
   j["fixed_by_kind"] = r.fixed_by_kind;
   j["algorithms"] = r.algorithms;
+  j["compute_provenance"] = r.compute_provenance;
+  j["error_band"] = r.error_band;
   j["memory"] = {{"weights", r.memory.weights}, {"kv_cache", r.memory.kv_cache},
                  {"activations", r.memory.activations}, {"capacity", r.memory_capacity}};
   return j;
@@ -98,6 +121,8 @@ ScenarioResult result_from_json(const nlohmann::json& j)
   r.calls_by_kind = j.at("calls_by_kind").get<std::map<std::string, double>>();
   r.fixed_by_kind = j.at("fixed_by_kind").get<std::map<std::string, double>>();
   r.algorithms = j.at("algorithms").get<std::map<std::string, int>>();
+  r.compute_provenance = j.value("compute_provenance", std::map<std::string, double>{});
+  r.error_band = j.value("error_band", "");
   const auto& m = j.at("memory");
   r.memory = {m.at("weights"), m.at("kv_cache"), m.at("activations")};
   r.memory_capacity = m.at("capacity");

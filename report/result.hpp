@@ -1,6 +1,7 @@
 // ScenarioResult: what one (plan, platform, batch) simulation concluded, in the units a user reads.
 // It round-trips through JSON because each scenario is simulated in its own process.
 #pragma once
+#include "core/error_bands.hpp"
 #include "core/schedule_builder.hpp"
 #include "core/timeline.hpp"
 
@@ -52,6 +53,10 @@ struct ScenarioResult {
   std::map<std::string, double> calls_by_kind;     // mean per rank, calls on the main stream by kind
   std::map<std::string, double> fixed_by_kind;     // mean per rank, their fixed cost (latencies) by kind
   std::map<std::string, int> algorithms;
+  // Share of the step time whose compute came from each provenance ("measured", "interpolated",
+  // "extrapolated", "specs"; absent: none): compute seconds summed over ranks / (GPUs x step time).
+  std::map<std::string, double> compute_provenance;
+  std::string error_band;   // the validated step-error band of the dominant provenance (attach_error_bands)
   MemoryUse memory;         // the most loaded rank
   double memory_capacity = 0; // usable bytes per GPU (size x utilisation)
 
@@ -60,6 +65,12 @@ struct ScenarioResult {
 
 nlohmann::json result_to_json(const ScenarioResult& r);
 ScenarioResult result_from_json(const nlohmann::json& j);
+
+// The provenance with the largest share of compute time (specs when there is no compute).
+perf::Provenance dominant_provenance(const std::map<std::string, double>& shares);
+// Sets each result's error_band from `bands`: the band of its dominant provenance for its GPU count
+// and launch mode, with the provenance named ("interpolated: not yet validated").
+void attach_error_bands(std::vector<ScenarioResult>& results, const ErrorBands& bands);
 
 // Fills the timing fields of `r` from a finished simulation's timeline and schedule.
 void summarise(ScenarioResult& r, const Schedule& s, const Timeline& t);

@@ -4,7 +4,7 @@
 # browser) and libpng (to read its screenshot). The default set-up pulls no browser.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsimgrid-dev libyaml-cpp-dev libboost-graph-dev
-      libcli11-dev catch2 nlohmann-json3-dev)
+      libcli11-dev catch2 nlohmann-json3-dev zlib1g-dev)
 case "${1:-}" in
   "") ;;
   --test) pkgs+=(chromium libpng-dev) ;;

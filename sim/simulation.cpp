@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/fair_share.hpp"
+#include "core/op_time.hpp"
 #include "sim/collectives/algorithm.hpp"
 #include "sim/platform_check.hpp"
 
@@ -169,6 +170,7 @@ private:
   std::vector<sg4::Mailbox*> inbox_; // per rank, for collective flows
   std::map<std::vector<double>, double> durations_; // isolated collective flows -> duration
   std::map<std::vector<int>, CommShape> shapes_;    // communicator -> what the cost model sees
+  std::map<std::vector<double>, OpTime> compute_cache_; // compute_time per (rank, op content)
 
   // Host costs: measured ones where the platform's calibration has them (host:), else the engine's.
   double sync_s() const
@@ -189,8 +191,10 @@ private:
     const EngineParams& en = s_.engine;
     while (st.issued <= id) {
       const Op& o = st.sched->ops[st.issued];
+      // The launch finds the GPU busy when the host is ahead of it (the GPU has not reached this op).
+      const bool gpu_busy = st.host_time < sg4::Engine::get_clock();
       if (!en.cuda_graphs && o.kind != OpKind::host_sync)
-        st.host_time += Calibration::host_seconds(p_.calibration(), o, en);
+        st.host_time += Calibration::host_seconds(p_.calibration(), o, en, gpu_busy, s_.layout.world);
       st.host_ready[st.issued] = st.host_time;
       st.issued++;
     }
@@ -257,7 +261,12 @@ private:
       ev.start = sg4::Engine::get_clock();
       ev.sync = ev.start;
       switch (op_class(op.kind)) {
-        case OpClass::compute: sg4::this_actor::sleep_for(compute_seconds(r, op)); break;
+        case OpClass::compute: {
+          const OpTime t = compute_time(r, op);
+          out_.compute_by_provenance[t.provenance] += t.seconds;
+          sg4::this_actor::sleep_for(t.seconds);
+          break;
+        }
         case OpClass::host: {
           // The host waits for the GPU to get here, then pays the round trip; later launches
           // start from there, so the GPU idles until they arrive.
@@ -294,7 +303,12 @@ private:
     ev.start = std::max(now, host_issue(r, op.id));
     ev.sync = ev.start;
     switch (op_class(op.kind)) {
-      case OpClass::compute: ev.end = ev.start + compute_seconds(r, op); break;
+      case OpClass::compute: {
+        const OpTime t = compute_time(r, op);
+        out_.compute_by_provenance[t.provenance] += t.seconds;
+        ev.end = ev.start + t.seconds;
+        break;
+      }
       case OpClass::host: {
         RankState& st = ranks_[r];
         st.host_time = std::max(st.host_time, ev.start) + sync_s();
@@ -409,13 +423,18 @@ private:
     return steps * worst;
   }
 
-  // A measured kernel time where the platform's calibration covers the op's shape, else the roofline.
-  double compute_seconds(int r, const Op& op) const
+  // The op's time from the calibration's op models or kernel tables, else the roofline (op_time.hpp),
+  // remembered per GPU and op content: layers and ranks repeat the same ops.
+  OpTime compute_time(int r, const Op& op)
   {
-    if (const Calibration* cal = p_.calibration())
-      if (auto t = cal->kernel_time(op, s_.engine.cuda_graphs))
-        return *t;
-    return roofline_seconds(p_.gpu(r), op);
+    std::vector<double> key = op.shape;
+    key.insert(key.end(), op.group_rows.begin(), op.group_rows.end());
+    key.insert(key.end(), {double(r), double(op.kind), double(op.dtype), double(op.kernels), double(op.mla),
+                           double(op.shape.size()), op.flops, op.bytes});
+    auto it = compute_cache_.find(key);
+    if (it == compute_cache_.end())
+      it = compute_cache_.emplace(key, op_time(p_.calibration(), p_.gpu(r), op, s_.engine.cuda_graphs)).first;
+    return it->second;
   }
 
   // This rank's part of one phase: post every send (to the receiver's inbox) and every receive, then

@@ -1,6 +1,7 @@
 // Simulation: replays one Schedule on one SimGrid platform. Owns the engine; SimGrid allows one
 // engine per process, so a Simulation is made once per process (the CLI forks one per scenario).
 #pragma once
+#include "core/perf/provenance.hpp"
 #include "core/schedule.hpp"
 #include "core/timeline.hpp"
 #include "sim/platform.hpp"
@@ -16,6 +17,8 @@ struct SimOutput {
   std::map<std::string, double> link_bytes; // bytes carried per link class (a flow counts on every link it crosses)
   std::map<std::string, int> algorithms;    // "all_reduce ring/LL" -> calls (per collective instance)
   int fast_collectives = 0;                 // collective instances timed by the fluid model, not SimGrid
+  // Compute time summed over ranks, by where it came from (measured, interpolated, extrapolated, specs).
+  std::map<perf::Provenance, double> compute_by_provenance;
 };
 
 // The calibration file a Simulation given `choice` ("auto", a path, or "" for none) would use: for

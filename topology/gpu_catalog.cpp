@@ -74,9 +74,50 @@ GpuModel parse_gpu_model(Fields& f, const std::string& key)
   } else {
     f.maybe("kernel_overhead");
   }
+  g.sms = f.integer("sms", 0);
+  if (g.sms < 0)
+    f.fail("sms", "must not be negative", "write the SM count from the datasheet, e.g. 132");
+  g.boost_clock_mhz = f.num("boost_clock_mhz", 0);
+  if (g.boost_clock_mhz < 0)
+    f.fail("boost_clock_mhz", "must not be negative", "write the max SM boost clock in MHz, e.g. 1980");
+  if (f.has("l2")) {
+    try {
+      g.l2 = parse_quantity(f.str("l2"), Dimension::size);
+    } catch (const std::invalid_argument& e) {
+      f.fail("l2", e.what(), "write the L2 size, e.g. 50MiB");
+    }
+  }
   g.sources = f.str("sources", "");
   f.finish();
   return g;
+}
+
+TransferGpu transfer_gpu(const GpuModel& g, const std::string& file)
+{
+  TransferGpu t;
+  t.name = g.name;
+  t.sms = g.sms;
+  t.clock_hz = g.boost_clock_mhz * 1e6;
+  t.mem_bw = g.mem_bw.value();
+  t.l2_bytes = g.l2.value();
+  for (const auto& [d, q] : g.flops)
+    t.flops[d] = q.value();
+  try {
+    t.check();
+  } catch (const std::invalid_argument& e) {
+    throw InputError(file, "gpus." + g.key, e.what(), "add sms, boost_clock_mhz and l2 with their sources");
+  }
+  return t;
+}
+
+const GpuModel* find_gpu(const GpuCatalog& c, const std::string& key_or_name)
+{
+  if (const GpuModel* m = c.find(key_or_name))
+    return m;
+  for (const std::string& k : c.names())
+    if (c.find(k)->name == key_or_name)
+      return c.find(k);
+  return nullptr;
 }
 
 GpuCatalog load_gpu_catalog(const std::string& path)

@@ -3,6 +3,7 @@
 // number comes from). A topology names its GPU from here, or spells a spec out inline.
 #pragma once
 #include "core/dtype.hpp"
+#include "core/transfer.hpp"
 #include "core/yaml_reader.hpp"
 #include "topology/units.hpp"
 
@@ -22,6 +23,10 @@ struct GpuModel {
   double mem_bw_eff = 0.85;
   double flops_eff = 0.75;
   Quantity kernel_overhead{2, "us"};
+  // What the transfer of measured op times to this GPU scales by (docs/transfer.md); 0 = not given.
+  int sms = 0;
+  double boost_clock_mhz = 0; // max SM boost clock
+  Quantity l2{0, "MiB"};
   std::string sources;
 };
 
@@ -42,6 +47,10 @@ private:
 };
 
 GpuCatalog load_gpu_catalog(const std::string& path);
+// The numbers the transfer uses; throws InputError naming the catalogue key when one is missing.
+TransferGpu transfer_gpu(const GpuModel& g, const std::string& file);
+// A catalogue entry by key or by nvidia-smi name ("h200-sxm-141gb" or "NVIDIA H200"); nullptr if none.
+const GpuModel* find_gpu(const GpuCatalog& c, const std::string& key_or_name);
 // Reads one spec from a map (a catalogue entry or an inline `gpu:` block); rejects unknown keys.
 GpuModel parse_gpu_model(Fields& f, const std::string& key);
 

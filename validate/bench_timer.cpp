@@ -36,6 +36,7 @@ BenchTimer::BenchTimer(int iters, int warmup) : iters_(iters), warmup_(warmup)
   flush_bytes_ = std::max<std::size_t>(2 * static_cast<std::size_t>(prop.l2CacheSize), 8u << 20);
   MOESIM_CHECK(cudaMalloc(&flush_, flush_bytes_));
   MOESIM_CHECK(cudaMemset(flush_, 1, flush_bytes_)); // flush_l2's reads never see its sink value
+  MOESIM_CHECK(cudaDeviceSynchronize());              // the legacy stream does not order stream_
   const int n = iters + warmup;
   before_.resize(n), after_.resize(n);
   for (int i = 0; i < n; i++) {

@@ -112,7 +112,7 @@ const GemmPlan& GemmPlanner::plan(long m, int n, int k, int batch, bool fp8, boo
   MOESIM_CHECK(cublasLtMatmulPreferenceCreate(&pref));
   const std::uint64_t ws = workspace_bytes;
   const std::uint32_t al = static_cast<std::uint32_t>(align);
-  cublasLtMatmulHeuristicResult_t res{};
+  cublasLtMatmulHeuristicResult_t res[fp8_candidates] = {};
   int found = 0;
   cublasStatus_t st = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
   for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
@@ -120,21 +120,41 @@ const GemmPlan& GemmPlanner::plan(long m, int n, int k, int batch, bool fp8, boo
     if (st == CUBLAS_STATUS_SUCCESS)
       st = cublasLtMatmulPreferenceSetAttribute(pref, attr, &al, sizeof al);
   if (st == CUBLAS_STATUS_SUCCESS)
-    st = cublasLtMatmulAlgoGetHeuristic(lt_, p->desc_, p->a_, p->b_, p->d_, p->d_, pref, 1, &res, &found);
+    st = cublasLtMatmulAlgoGetHeuristic(lt_, p->desc_, p->a_, p->b_, p->d_, p->d_, pref, fp8 ? fp8_candidates : 1, res,
+                                        &found);
   cublasLtMatmulPreferenceDestroy(pref);
-  if (st == CUBLAS_STATUS_SUCCESS && found > 0 && res.state == CUBLAS_STATUS_SUCCESS) {
-    p->algo_ = res.algo;
-    p->found = !fp8 || trial(*p);
-  } else if (st != CUBLAS_STATUS_SUCCESS && st != CUBLAS_STATUS_NOT_SUPPORTED) {
+  if (st != CUBLAS_STATUS_SUCCESS && st != CUBLAS_STATUS_NOT_SUPPORTED)
     MOESIM_CHECK(st);
+  if (st != CUBLAS_STATUS_SUCCESS || found == 0) {
+    p->why = std::string("heuristic: ") + (st != CUBLAS_STATUS_SUCCESS ? cublasGetStatusName(st) : "no algorithm");
+  } else if (!fp8) {
+    p->algo_ = res[0].algo;
+    p->found = res[0].state == CUBLAS_STATUS_SUCCESS;
+    if (!p->found)
+      p->why = std::string("heuristic: ") + cublasGetStatusName(res[0].state);
+  } else {
+    // The first offered algorithm that runs on operands of exactly the planned alignment.
+    std::string refused;
+    for (int i = 0; i < found && !p->found; i++) {
+      const cublasStatus_t t = res[i].state == CUBLAS_STATUS_SUCCESS ? trial(*p, res[i].algo) : res[i].state;
+      if (t == CUBLAS_STATUS_SUCCESS) {
+        p->algo_ = res[i].algo;
+        p->found = true;
+      } else if (refused.find(cublasGetStatusName(t)) == std::string::npos) {
+        refused += std::string(refused.empty() ? "" : ", ") + cublasGetStatusName(t);
+      }
+    }
+    if (!p->found)
+      p->why = "trial: " + std::to_string(found) + " algorithm(s) refused (" + refused + ")";
   }
   slot = std::move(p);
   return *slot;
 }
 
-// Runs the plan once on scratch buffers whose pointers have exactly the alignment the plan was made
-// for (seen on H200 with cuBLAS 13.0: an FP8 algorithm offered for some shapes and then refused).
-bool GemmPlanner::trial(const GemmPlan& p)
+// Runs `algo` for the plan once on scratch buffers whose pointers have exactly the alignment the plan
+// was made for (seen on H200 with cuBLAS 13.0: an FP8 algorithm offered and then refused). Returns
+// cublasLtMatmul's status; CUBLAS_STATUS_ALLOC_FAILED when there is no room for the scratch.
+cublasStatus_t GemmPlanner::trial(const GemmPlan& p, const cublasLtMatmulAlgo_t& algo)
 {
   const std::size_t es = p.fp8 ? 1 : 2;
   const std::size_t need[3] = {std::size_t(p.batch) * p.n * p.k * es + 256, std::size_t(p.batch) * p.m * p.k * es + 256,
@@ -147,7 +167,7 @@ bool GemmPlanner::trial(const GemmPlan& p)
       scratch_bytes_[i] = 0;
       if (cudaMalloc(&scratch_[i], need[i]) != cudaSuccess) {
         (void)cudaGetLastError();
-        return false; // no room to try: the caller takes BF16
+        return CUBLAS_STATUS_ALLOC_FAILED; // no room to try: the caller takes BF16
       }
       scratch_bytes_[i] = need[i];
     }
@@ -155,11 +175,11 @@ bool GemmPlanner::trial(const GemmPlan& p)
   auto at = [&](int i) { return static_cast<void*>(static_cast<unsigned char*>(scratch_[i]) + off); };
   static const float one = 1.0f, zero = 0.0f;
   const cublasStatus_t st = cublasLtMatmul(lt_, p.desc_, &one, at(0), p.a_, at(1), p.b_, &zero, at(2), p.d_, at(2), p.d_,
-                                           &p.algo_, workspace_, workspace_bytes, nullptr);
+                                           &algo, workspace_, workspace_bytes, nullptr);
   if (st != CUBLAS_STATUS_SUCCESS)
-    return false;
+    return st;
   MOESIM_CHECK(cudaStreamSynchronize(nullptr));
-  return true;
+  return CUBLAS_STATUS_SUCCESS;
 }
 
 void GemmPlanner::run(const GemmPlan& p, const void* w, const void* x, void* y, cudaStream_t stream) const

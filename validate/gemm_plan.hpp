@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <tuple>
 
 namespace moesim::validate {
@@ -34,6 +35,9 @@ public:
   bool fp8 = false, out_f32 = false;
   int align = 256; // the pointer alignment (bytes) the algorithm was chosen for
   bool found = false;
+  // Why found is false: the heuristic's answer, or each offered algorithm's status in the trial
+  // run ("heuristic: CUBLAS_STATUS_NOT_SUPPORTED", "trial: 4 algorithms refused (CUBLAS_STATUS_...)").
+  std::string why;
 
 private:
   friend class GemmPlanner;
@@ -48,6 +52,7 @@ public:
   // FP8 operands are drawn uniform in [-2, 2] as e4m3 values with these per-tensor scales, so that
   // the values they stand for lie in [-1, 1] like the bf16 ones, and the scale path is exercised.
   static constexpr float fp8_scale_w = 0.5f, fp8_scale_x = 0.5f;
+  static constexpr int fp8_candidates = 8;
 
   // On the current device: a cuBLASLt handle, the workspace and the two FP8 scales (device memory).
   GemmPlanner();
@@ -57,7 +62,8 @@ public:
 
   // The plan for this shape, made once and kept (the same arguments give the same plan). FP8 plans
   // are run once on scratch buffers first (cuBLASLt's heuristic can offer an FP8 algorithm that
-  // cublasLtMatmul then refuses): found is false if that fails. Throws std::runtime_error on a
+  // cublasLtMatmul then refuses): of the heuristic's first `fp8_candidates` algorithms the first that
+  // runs is kept, and found is false (with why) if none does. BF16 takes the heuristic's first. Throws std::runtime_error on a
   // cuBLASLt failure other than "not supported". m >= 1, n, k, batch >= 1.
   const GemmPlan& plan(long m, int n, int k, int batch, bool fp8, bool out_f32, int align);
 
@@ -74,7 +80,7 @@ public:
   int plans() const { return static_cast<int>(plans_.size()); }
 
 private:
-  bool trial(const GemmPlan& p);
+  cublasStatus_t trial(const GemmPlan& p, const cublasLtMatmulAlgo_t& algo); // ALLOC_FAILED: no room to try
   cublasLtHandle_t lt_ = nullptr;
   void* workspace_ = nullptr;
   float* scales_ = nullptr;

@@ -69,7 +69,11 @@ GroupedGemm::GroupedGemm(GemmPlanner& planner, const std::vector<long>& rows, in
   for (std::size_t e = 0; e < rows.size(); e++)
     offsets[e + 1] = static_cast<std::int32_t>(offsets[e] + rows[e]);
   MOESIM_CHECK(cudaMalloc(&offsets_, offsets.size() * sizeof(std::int32_t)));
-  const cudaError_t e = cudaMemcpy(offsets_, offsets.data(), offsets.size() * sizeof(std::int32_t), cudaMemcpyHostToDevice);
+  // Waited for: from pageable memory the copy may still be in flight when cudaMemcpy returns, and
+  // launch() may run on a non-blocking stream that the legacy stream does not order.
+  cudaError_t e = cudaMemcpy(offsets_, offsets.data(), offsets.size() * sizeof(std::int32_t), cudaMemcpyHostToDevice);
+  if (e == cudaSuccess)
+    e = cudaDeviceSynchronize();
   if (e != cudaSuccess) {
     (void)cudaFree(offsets_);
     offsets_ = nullptr;
@@ -85,6 +89,15 @@ GroupedGemm::~GroupedGemm()
 {
   if (offsets_)
     (void)cudaFree(offsets_);
+}
+
+std::string GroupedGemm::why() const
+{
+  for (std::size_t i = 0; i < plans_.size(); i++)
+    if (!plans_[i]->found)
+      return "expert " + std::to_string(groups_[i].expert) + " (" + std::to_string(groups_[i].rows) + " rows, align " +
+             std::to_string(plans_[i]->align) + "): " + plans_[i]->why;
+  return "";
 }
 
 int GroupedGemm::launches() const

@@ -45,6 +45,8 @@ public:
   GroupedGemm& operator=(const GroupedGemm&) = delete;
 
   bool ok() const { return ok_; }
+  // Why ok() is false: the first refused expert's rows and its plan's why ("" when ok).
+  std::string why() const;
   // Enqueues the whole op on `stream`: never synchronises or allocates (graph-capturable).
   void launch(const void* w, const void* x, kernels::bf16_t* y, cudaStream_t stream) const;
   // Host API calls (kernel launches or cuBLASLt calls) one launch() makes.

@@ -12,6 +12,8 @@
 //             [--warmup N] [--seed S] [--gpu NAME]
 //                           model-independent grid benches of every op, as moesim-op-bench-1 records
 //                           (op_bench.hpp); --dry-run prints the plan and its time estimate, no GPU needed
+//   bench-ops --from-log OPS_TXT --system SYSTEM_JSON --date YYYY-MM-DD --json FILE
+//                           the records of a run rebuilt from its text log (op_bench_log.hpp), no GPU needed
 //   bench-collectives --op OP [-b MIN] [-e MAX] [-f FACTOR] [-g GPUS] [-n ITERS] [-w WARMUP] [--timing host|events] [--json FILE]
 //                           the calibration micro-benchmark in nccl-tests' layout (collectives_bench.hpp)
 // NCCL_NVLS_ENABLE is set to 0 before NCCL starts (nccl_env.hpp), and run / bench-collectives print
@@ -28,6 +30,7 @@
 #include "validate/kernel_bench.hpp"
 #include "validate/nccl_env.hpp"
 #include "validate/op_bench.hpp"
+#include "validate/op_bench_log.hpp"
 #include "validate/options.hpp"
 #include "validate/runner.hpp"
 #include "validate/runner_plan.hpp"
@@ -55,6 +58,7 @@ const char* const usage =
     "       moesim-validate bench-host [-g GPUS] [-t THREADS] [-n REPS] [--json FILE]\n"
     "       moesim-validate bench-ops --json FILE [--budget SECONDS] [--shard I/N] [--dry-run] [--list]\n"
     "                           [--only FAMILY,...] [--iters N] [--warmup N] [--seed S] [--gpu h200|h100|a100|b200]\n"
+    "       moesim-validate bench-ops --from-log OPS_TXT --system SYSTEM_JSON --date YYYY-MM-DD --json FILE\n"
     "       moesim-validate bench-collectives --op all_reduce|all_gather|reduce_scatter|all_to_all|sendrecv\n"
     "                           [-b 1K] [-e 256M] [-f 2] [-g GPUS] [-n ITERS] [-w WARMUP] [--timing host|events] [--json FILE]\n";
 
@@ -154,6 +158,8 @@ int main(int argc, char** argv)
       throw InputError("command line", "--check-schedule", "needs a FILE", "pass the schedule written by `moesim schedule`");
     if (!args.empty() && args[0] == "bench-ops") {
       const validate::OpBenchOptions o = validate::parse_op_bench_options({args.begin() + 1, args.end()});
+      if (!o.from_log.empty())
+        return validate::opbench::recover_from_log_files(o.from_log, o.system, o.date, o.json, stdout);
       if (!o.dry_run) // before NCCL starts (the host family's one-rank communicators)
         if (const std::string note = validate::force_nvls_off(); !note.empty())
           std::fprintf(stderr, "moesim-validate: note: %s\n", note.c_str());

@@ -102,6 +102,11 @@ OpBenchOptions parse_op_bench_options(const std::vector<std::string>& args)
         throw InputError(where, a, "needs a value", "write --gpu h200 (h200, h100, a100, b200)");
       o.gpu = args[++i];
       (void)opbench::preset_rates(o.gpu); // refuses an unknown name here
+    } else if (a == "--from-log" || a == "--system" || a == "--date") {
+      if (i + 1 >= args.size())
+        throw InputError(where, a, "needs a value",
+                         "write --from-log OPS_TXT --system SYSTEM_JSON --date YYYY-MM-DD --json FILE");
+      (a == "--from-log" ? o.from_log : a == "--system" ? o.system : o.date) = args[++i];
     } else if (a == "--only") {
       if (i + 1 >= args.size())
         throw InputError(where, a, "needs a value", "write e.g. --only gemm,grouped_gemm");
@@ -115,10 +120,15 @@ OpBenchOptions parse_op_bench_options(const std::vector<std::string>& args)
       }
     } else
       throw InputError(where, a, "unknown option",
-                       "use --json, --budget, --shard, --dry-run, --list, --only, --iters, --warmup, --seed, --gpu");
+                       "use --json, --budget, --shard, --dry-run, --list, --only, --iters, --warmup, --seed, --gpu, "
+                       "--from-log, --system, --date");
   }
   if (o.list)
     o.dry_run = true;
+  if (o.from_log.empty() != o.system.empty() || o.from_log.empty() != o.date.empty() || (!o.from_log.empty() && o.dry_run))
+    throw InputError(where, o.from_log.empty() ? (o.system.empty() ? "--date" : "--system") : "--from-log",
+                     "--from-log, --system and --date go together, without --dry-run",
+                     "write --from-log OPS_TXT --system SYSTEM_JSON --date YYYY-MM-DD --json FILE");
   if (o.json.empty() && !o.dry_run)
     throw InputError(where, "--json", "missing", "write --json FILE: the op-performance fit reads it");
   return o;

@@ -9,13 +9,15 @@
 //
 //   moesim-validate bench-ops --json FILE [--budget SECONDS] [--shard I/N] [--dry-run] [--list]
 //                             [--only FAMILY,...] [--iters N] [--warmup N] [--seed S] [--gpu h200|h100|a100|b200]
+//   moesim-validate bench-ops --from-log OPS_TXT --system SYSTEM_JSON --date YYYY-MM-DD --json FILE
 //
 // --dry-run prints the plan with each family's estimated seconds (no GPU needed: the rates are the
 // device's, or --gpu's, or the H200's); --list also prints every point. The records go to FILE,
 // rewritten after every family; FILE.run.json holds what the format has no key for: the plan and
 // what ran, points skipped at a deadline, verification failures, the kernels per op, the stream
 // (eager) kernel gaps, and `complete`. Exit status 0 when every point that ran verified, 1 when one
-// failed (its record is not written), 2 for bad input.
+// failed (its record is not written), 2 for bad input. --from-log rebuilds FILE from a run's text
+// log when its JSON was lost (op_bench_log.hpp).
 #pragma once
 #include "validate/device_info.hpp"
 #include "validate/op_bench_grid.hpp"
@@ -38,6 +40,9 @@ struct OpBenchOptions {
   int iters = 10, warmup = 3;
   std::uint64_t seed = 1;
   std::string gpu; // rates preset for the estimates; empty: the device's
+  // --from-log OPS_TXT --system SYSTEM_JSON --date YYYY-MM-DD: rebuild the records of a run from its
+  // text log instead of running (op_bench_log.hpp; no GPU needed).
+  std::string from_log, system, date;
 };
 // Takes the arguments after "bench-ops". Throws InputError ("command line", the option, the fix).
 OpBenchOptions parse_op_bench_options(const std::vector<std::string>& args);

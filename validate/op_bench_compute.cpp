@@ -22,8 +22,12 @@ namespace ref = kernels::ref;
 DevMem::DevMem(std::size_t bytes, bool poison) : bytes_(bytes)
 {
   MOESIM_CHECK(cudaMalloc(&p_, std::max<std::size_t>(bytes, 256)));
-  if (poison)
+  if (poison) {
+    // cudaMemset runs on the legacy default stream, asynchronously to the host, and the timer's
+    // stream is non-blocking: without the wait the poison can land after the op under test wrote.
     MOESIM_CHECK(cudaMemset(p_, 0xff, bytes));
+    MOESIM_CHECK(cudaDeviceSynchronize());
+  }
 }
 
 DevMem::~DevMem()
@@ -173,7 +177,7 @@ void bench_gemm(BenchContext& ctx, const GemmPoint& p)
   const int n = static_cast<int>(p.n), k = static_cast<int>(p.k);
   const GemmPlan& plan = ctx.planner.plan(p.m, n, k, 1, fp8, false, 256);
   if (!plan.found)
-    throw Unsupported("cuBLASLt offers no algorithm for this shape");
+    throw Unsupported("cuBLASLt offers no algorithm for this shape: " + plan.why);
   const int inst = instances_for(p, ctx.rates);
   const std::size_t w_bytes = std::size_t(n) * k * es;
   DevMem x(std::size_t(p.m) * k * es), w(w_bytes * inst), y(std::size_t(p.m) * n * 2, true);
@@ -202,7 +206,7 @@ void bench_grouped(BenchContext& ctx, const GroupedPoint& p)
   const std::size_t es = fp8 ? 1 : 2;
   GroupedGemm g(ctx.planner, p.rows, p.n, p.k, fp8, p.fused ? GroupedImpl::fused : GroupedImpl::per_expert);
   if (!g.ok())
-    throw Unsupported("cuBLASLt offers no FP8 algorithm for some expert's rows");
+    throw Unsupported("cuBLASLt offers no FP8 algorithm for some expert's rows: " + g.why());
   const int inst = instances_for(p, ctx.rates);
   const std::size_t w_bytes = std::size_t(p.experts) * p.n * p.k * es;
   const long total = g.total_rows();

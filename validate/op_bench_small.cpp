@@ -38,7 +38,12 @@ std::string at(long r, long c)
 template <class T>
 void upload(void* dst, const std::vector<T>& v)
 {
+  // From pageable memory cudaMemcpy returns once the data is staged, before it reaches the device,
+  // and the legacy stream it uses does not order the timer's non-blocking stream: wait, or the op
+  // reads what the buffer held before (bench-ops on an H200: permute read a freed point's -1 ids,
+  // dropped every slot and wrote dest_row -1 throughout).
   MOESIM_CHECK(cudaMemcpy(dst, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
+  MOESIM_CHECK(cudaDeviceSynchronize());
 }
 
 // Each token's k distinct experts out of `experts`, and weights that sum to 1 (as a router gives).

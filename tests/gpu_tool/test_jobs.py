@@ -40,10 +40,12 @@ class SelectTest(unittest.TestCase):
 
 
 class RunnerTest(unittest.TestCase):
-    def run_jobs(self, js, budget=300):
+    def run_jobs(self, js, budget=300, mkdirs=()):
         self.tmp = scratch()
         res = os.path.join(self.tmp.name, "res")
         os.makedirs(res)
+        for d in mkdirs:  # gpu_tool.py gpu-call makes bench/ and runs/ in the results folder
+            os.makedirs(os.path.join(res, d))
         archive = os.path.join(self.tmp.name, "out.tar.gz")
         r = J.Runner(self.tmp.name, res, archive, budget, {"tool": "test"}, log=lambda *a, **k: None)
         failed = r.run(js)
@@ -55,7 +57,7 @@ class RunnerTest(unittest.TestCase):
         self.tmp.cleanup()
 
     def test_statuses_outputs_env_manifest_archive(self):
-        write = "import os; open('res/out.txt', 'w').write(os.environ['X'] + os.environ['NCCL_NVLS_ENABLE'])"
+        write = "import os; open('out.txt', 'w').write(os.environ['X'] + os.environ['NCCL_NVLS_ENABLE'])"
         failed, m, res, archive = self.run_jobs([
             job("ok", write, outputs=["out.txt", "missing.txt"], env={"X": "x"}),
             job("fails", "import sys; print('boom'); sys.exit(3)"),
@@ -79,6 +81,22 @@ class RunnerTest(unittest.TestCase):
             names = t.getnames()
         self.assertIn("res/manifest.json", names)
         self.assertIn("res/fails.log", names)
+
+    def test_an_output_named_in_the_argv_lands_in_the_archive(self):
+        # The way bench.ops names its output: a results-relative path in its argv (--json
+        # bench/ops.json). The process must write it into the results folder, where the manifest
+        # looks and which is archived, not into the repository root (call 1 on the H200 lost
+        # bench/ops.json that way).
+        code = "import sys; open(sys.argv[sys.argv.index('--json') + 1], 'w').write('{}')"
+        j = J.Job("bench.fake", "test", [J.Proc([PY, "-c", code, "--json", "bench/fake.json"], log="bench/fake.txt")],
+                  outputs=["bench/fake.json"])
+        failed, m, res, archive = self.run_jobs([j], mkdirs=["bench"])
+        self.assertFalse(failed)
+        self.assertEqual(m["jobs"][0]["outputs"], ["bench/fake.json"])
+        self.assertNotIn("missing", m["jobs"][0])
+        self.assertFalse(os.path.exists(os.path.join(self.tmp.name, "bench", "fake.json")))  # not in the root
+        with tarfile.open(archive) as t:
+            self.assertIn("res/bench/fake.json", t.getnames())
 
     def test_timeout_kills_and_reports_124(self):
         failed, m, _, _ = self.run_jobs([job("sleeps", "import time; time.sleep(60)", timeout=1)], budget=300)

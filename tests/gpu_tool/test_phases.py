@@ -37,7 +37,10 @@ class PhasesTest(unittest.TestCase):
             self.assertIn("-DMOESIM_CUDA_ARCHITECTURES=90", argv)
             self.assertIn("-DMOESIM_BUILD_TESTS=ON", argv)
             self.assertFalse(any("boost" in a.lower() for a in argv))  # no stand-in Boost config
-            self.assertEqual(build.procs[0].argv[:5], ["cmake", "--build", "build-gpu", "--target", "moesim-validate"])
+            # Absolute: jobs run in the results folder.
+            self.assertEqual(build.procs[0].argv[:5], ["cmake", "--build", os.path.join(tmp, "build-gpu"), "--target",
+                                                       "moesim-validate"])
+            self.assertEqual(argv[1:5], ["-S", tmp, "-B", os.path.join(tmp, "build-gpu")])
             self.assertIn("moesim_gpu_tests", build.procs[0].argv)
             no_tests = P.build_jobs(cfg(tmp, build_tests=False))
             self.assertIn("-DMOESIM_BUILD_TESTS=OFF", no_tests[0].procs[0].argv)
@@ -50,7 +53,9 @@ class PhasesTest(unittest.TestCase):
     def test_ops_one_shard_per_gpu(self):
         with scratch() as tmp:
             (one,) = P.ops_jobs(cfg(tmp, ops_budget=440))
-            self.assertEqual(one.procs[0].argv[1:], ["bench-ops", "--json", "bench/ops.json", "--budget", "440"])
+            self.assertEqual(one.procs[0].argv, [os.path.join(tmp, "build-gpu", "validate", "moesim-validate"),
+                                                 "bench-ops", "--json", "bench/ops.json", "--budget", "440"])
+            self.assertEqual(one.outputs, ["bench/ops.json", "bench/ops.json.run.json"])
             self.assertEqual(one.timeout, 500)  # the budget and a minute to start and write
             (four,) = P.ops_jobs(cfg(tmp, gpus=4))
             self.assertEqual(len(four.procs), 4)

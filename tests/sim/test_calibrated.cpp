@@ -2,7 +2,10 @@
 // measured collective curve is reproduced by an isolated call (its fixed cost at the size plus its
 // flows slowed to the measured bus bandwidth).
 #include "fixtures.hpp"
+#include "core/op_models.hpp"
 #include "sim/simulation.hpp"
+
+#include <cmath>
 
 #include <catch2/catch.hpp>
 
@@ -65,4 +68,71 @@ TEST_CASE("an isolated calibrated all-reduce reproduces the measured curve", "[q
   SimOutput out = sim.run(s);
   CHECK(out.algorithms.at("all_reduce ring/calibrated") == 1);
   CHECK(out.timeline.step_time == Approx(cv->time_at(4e6)).epsilon(1e-8));
+}
+
+namespace {
+
+// A calibration with one op model, gemm {1, m, 1024, 1024} bf16 measured at m = 1 (5 us) and m = 9
+// (9 us), and measured host costs of a cuBLASLt call: 10 us into an idle GPU, 2 us into a busy one.
+std::string op_model_calibration(const std::string& name)
+{
+  Calibration c;
+  c.platform = "test";
+  c.measured_on = "unit test";
+  c.source = "hand-made";
+  c.op_models.source = "hand-made";
+  c.op_models.system = "test";
+  c.op_models.sms = 132;
+  KeyedOpModel km;
+  km.model.form = given_form(km.key, 132);
+  km.model.form.floor_s = 4e-6;
+  km.model.form.flops = 1e15;
+  km.model.form.bandwidth = 2e12;
+  std::vector<perf::GridPoint> pts;
+  for (auto [m, t] : {std::pair{1.0, 5e-6}, std::pair{9.0, 9e-6}})
+    pts.push_back({{1, m, 1024, 1024}, t, perf::form_seconds(km.model.form, {1, m, 1024, 1024})});
+  km.model.grid = perf::ShapeGrid(pts);
+  c.op_models.models.push_back(km);
+  c.host.api = {{"cublaslt_call", false, 1, 10e-6}, {"cublaslt_call", true, 1, 2e-6}};
+  const auto p = std::filesystem::temp_directory_path() / ("moesim_test_opmodels_" + name + ".yaml");
+  std::ofstream(p) << calibration_to_yaml(c);
+  return p.string();
+}
+
+} // namespace
+
+TEST_CASE("compute time is accounted by provenance: measured, interpolated, specs", "[quick][sim]")
+{
+  // gemm m = 1: the measured 5 us. m = 3: log t halfway between log 5 us and log 9 us (log 3 is half
+  // of log 9): sqrt(45) us. A permute no model covers: the roofline, 4 MiB at 2e12 B/s.
+  Simulation sim(star_platform("opm", 1, 1e11), op_model_calibration("prov"));
+  Schedule s = empty_schedule(1);
+  add_op(s, 0, gemm(1));
+  add_op(s, 0, gemm(3));
+  Op perm;
+  perm.kind = OpKind::permute;
+  perm.shape = {64, 8, 1024};
+  perm.bytes = 4194304;
+  add_op(s, 0, perm);
+  SimOutput out = sim.run(s);
+  CHECK(out.compute_by_provenance.at(perf::Provenance::measured) == Approx(5e-6).epsilon(1e-12));
+  CHECK(out.compute_by_provenance.at(perf::Provenance::interpolated) == Approx(std::sqrt(45.0) * 1e-6).epsilon(1e-9));
+  CHECK(out.compute_by_provenance.at(perf::Provenance::specs) == Approx(4194304 / 2e12).epsilon(1e-12));
+  CHECK(out.compute_by_provenance.count(perf::Provenance::extrapolated) == 0);
+  CHECK(out.timeline.step_time == Approx(5e-6 + std::sqrt(45.0) * 1e-6 + 4194304 / 2e12).epsilon(1e-9));
+}
+
+TEST_CASE("eager launches cost what the host measured for an idle or a busy GPU", "[quick][sim]")
+{
+  // Two measured 5 us GEMMs, eager. The first launch finds the GPU idle: 10 us; it runs 10-15 us.
+  // The host issues the second at 10 us, before the GPU is done (busy): 2 us, ready at 12 us; it
+  // runs 15-20 us. With idle launches only, the second would start at 20 us and end at 25 us.
+  Simulation sim(star_platform("opmh", 1, 1e11), op_model_calibration("host"));
+  Schedule s = empty_schedule(1);
+  s.engine.cuda_graphs = false;
+  add_op(s, 0, gemm(1));
+  add_op(s, 0, gemm(1));
+  SimOutput out = sim.run(s);
+  CHECK(out.timeline.events[0].start == Approx(10e-6).epsilon(1e-12));
+  CHECK(out.timeline.step_time == Approx(20e-6).epsilon(1e-12));
 }

@@ -5,7 +5,8 @@ environment, a timeout, the files they should write, and an estimate for --dry-r
 gives every job what is left of the budget (less the time to pack the archive), starts none with
 too little left, and after every job rewrites the manifest (manifest.json: one entry per job with
 its argv, environment, timeout, exit status, seconds and outputs) and the one archive, so that a
-call killed at its limit still returns what finished. No shell: argv lists only.
+call killed at its limit still returns what finished. No shell: argv lists only. Every process runs
+in the results folder, so the results-relative paths in its argv (its outputs) are the ones archived.
 """
 
 import dataclasses
@@ -102,7 +103,9 @@ def plan_text(jobs, budget):
 
 
 class Runner:
-    """Runs jobs in `root` and keeps their results in results_dir, archived at archive_path."""
+    """Runs jobs in results_dir (their working folder: an output path in an argv is results-relative,
+    as Job.outputs and Proc.log are) and archives that folder at archive_path. `root` is the
+    repository, for the record only: programs and inputs come as absolute paths."""
 
     def __init__(self, root, results_dir, archive_path, budget, header, clock=time.monotonic, log=print):
         self.root = root
@@ -191,7 +194,7 @@ class Runner:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         log = open(path, "ab")
         try:
-            proc = subprocess.Popen(p.argv, cwd=self.root, env=merged_env(self.env, p.env), stdout=log,
+            proc = subprocess.Popen(p.argv, cwd=self.results, env=merged_env(self.env, p.env), stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         except OSError:
             log.close()

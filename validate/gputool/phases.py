@@ -12,7 +12,9 @@
   runs         moesim-validate run of every schedule given: eagerly, and under --graph as well when
                the schedule was made for CUDA graphs (its engine.cuda_graphs); P2P on, then off
 
-Every process runs with NCCL_NVLS_ENABLE=0. Facts about a schedule (model, plan, batch, phase, CUDA
+Every process runs in the call's results folder (jobs.Runner), so the outputs its argv names
+(bench/ops.json, runs/X.json) land in the archive; programs, build folders and inputs are absolute
+paths. Every process runs with NCCL_NVLS_ENABLE=0. Facts about a schedule (model, plan, batch, phase, CUDA
 graphs) are read from the schedule's JSON, never from its file name.
 """
 
@@ -48,8 +50,13 @@ class GpuConfig:
     ccache: bool = False           # compile through ccache (where it is installed)
 
     @property
+    def build(self):
+        """The build folder as an absolute path: jobs run in the results folder, not the repository."""
+        return os.path.join(self.root, self.build_dir)
+
+    @property
     def exe(self):
-        return os.path.join(self.build_dir, "validate", "moesim-validate")
+        return os.path.join(self.build, "validate", "moesim-validate")
 
     def p2p_modes(self):
         return ["on"] if self.gpus == 1 else ["on", "off"]
@@ -60,7 +67,7 @@ def p2p_env(mode):
 
 
 def build_jobs(c):
-    configure = ["cmake", "-S", ".", "-B", c.build_dir, "-G", "Ninja", "-DMOESIM_WITH_SIMGRID=OFF",
+    configure = ["cmake", "-S", c.root, "-B", c.build, "-G", "Ninja", "-DMOESIM_WITH_SIMGRID=OFF",
                  "-DCMAKE_BUILD_TYPE=Release", f"-DMOESIM_CUDA_ARCHITECTURES={c.arch}",
                  # CMake 4 refuses package configs that ask for CMake < 3.5 (Catch2 v2's) without this
                  "-DCMAKE_POLICY_VERSION_MINIMUM=3.5",
@@ -70,7 +77,7 @@ def build_jobs(c):
     if c.ccache:
         configure += ["-DCMAKE_CXX_COMPILER_LAUNCHER=ccache", "-DCMAKE_CUDA_COMPILER_LAUNCHER=ccache"]
     return [J.Job("configure", "build", [J.Proc(configure, log="configure.log")], timeout=300, estimate=20),
-            J.Job("build", "build", [J.Proc(["cmake", "--build", c.build_dir, "--target", "moesim-validate"]
+            J.Job("build", "build", [J.Proc(["cmake", "--build", c.build, "--target", "moesim-validate"]
                                             + (["moesim_gpu_tests"] if c.build_tests else []) + ["--", "-k", "0"],
                                             log="build.log")],
                   timeout=900, estimate=120)]
@@ -86,7 +93,7 @@ def system_jobs(c):
 
 def test_jobs(c):
     # Four test processes at once: correctness tests, which share the GPU without harm.
-    argv = ["ctest", "--test-dir", c.build_dir, "-L", "gpu", "-j", "4", "--output-on-failure", "--timeout", "600"]
+    argv = ["ctest", "--test-dir", c.build, "-L", "gpu", "-j", "4", "--output-on-failure", "--timeout", "600"]
     if c.tests:
         argv += ["-R", c.tests]
     return [J.Job("gpu-tests", "tests", [J.Proc(argv, log="tests.log")], timeout=600, estimate=150)]
@@ -303,7 +310,7 @@ def plan_jobs(c, phases, nccl=None):
     jobs += system_jobs(c)
     builders = {"tests": test_jobs, "host": host_jobs, "ops": ops_jobs, "kernels": kernel_jobs,
                 "collectives": collective_jobs, "runs": run_jobs,
-                "nccl-tests": lambda cfg: nccl_tests_jobs(cfg, *(nccl or find_nccl(cfg.build_dir)))}
+                "nccl-tests": lambda cfg: nccl_tests_jobs(cfg, *(nccl or find_nccl(cfg.build)))}
     for p in PHASES[1:]:
         if p in phases:
             jobs += builders[p](c)

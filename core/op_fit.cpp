@@ -1,0 +1,164 @@
+#include "core/op_fit.hpp"
+
+#include "core/error.hpp"
+#include "core/family_shapes.hpp"
+#include "core/model_loader.hpp"
+#include "core/stats.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace moesim {
+
+OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std::vector<std::string>& files,
+                          const HoldOut& hold_out, const std::function<bool(const OpRecord&)>& exclude, double sms,
+                          const std::function<double(const std::string&)>& catalogue_sms)
+{
+  OpBenchFit out;
+  std::vector<OpRecord> train, held;
+  std::vector<double> gaps;
+  std::map<std::tuple<std::string, bool, int>, std::vector<double>> host;
+  const OpBenchSystem* sys = nullptr;
+  for (size_t b = 0; b < benches.size(); b++) {
+    const OpMeasurements& bench = benches[b];
+    if (sys && (bench.system.word("gpu") != sys->word("gpu") || bench.system.number("sms") != sys->number("sms")))
+      throw InputError(files.at(b), "system", "measured on " + bench.system.describe() + ", not on " + sys->describe(),
+                       "fit one GPU's records at a time");
+    if (!sys)
+      sys = &bench.system;
+    if (bench.complete == false)
+      out.incomplete.push_back(files.at(b));
+    out.models.source += (out.models.source.empty() ? "" : "; ") + bench.source;
+    for (const OpRecord& r : bench.ops) {
+      const bool ex = exclude && exclude(r);
+      if (ex || hold_out.holds(r)) {
+        held.push_back(r);
+        out.excluded += ex;
+      } else {
+        train.push_back(r);
+      }
+    }
+    gaps.insert(gaps.end(), bench.graph_gaps.begin(), bench.graph_gaps.end());
+    for (const auto& [op, n] : bench.unmodelled)
+      out.unmodelled[op] += n;
+    for (const HostApiCost& h : bench.host)
+      host[{h.api, h.busy, h.threads}].push_back(h.seconds);
+  }
+  out.held_out = held.size();
+  if (sys)
+    out.models.system = sys->describe();
+  FitOptions opt;
+  // The SM count: --sms, else the records' system, else the GPU catalogue's entry for their GPU.
+  opt.sms = sms > 0 ? sms : sys ? sys->number("sms") : 0;
+  if (!(opt.sms > 0) && sys && catalogue_sms && !sys->word("gpu").empty()) {
+    opt.sms = catalogue_sms(sys->word("gpu"));
+    if (opt.sms > 0)
+      out.models.system += " (SM count " + std::to_string(static_cast<int>(opt.sms)) + " from the GPU catalogue)";
+  }
+  if (!train.empty() && !(opt.sms > 0))
+    throw InputError(files.empty() ? "" : files.front(), "system.sms", "missing",
+                     "give the GPU's SM count (the forms count tiles and waves over it): in the file, as sms in "
+                     "platforms/gpus.yaml for its system.gpu, or calibrate --sms N");
+  if (sms > 0)
+    out.models.system += " (SM count " + std::to_string(static_cast<int>(sms)) + " given by --sms)";
+  out.models = [&] {
+    OpModels m = fit_op_models(train, gaps, opt);
+    m.source = out.models.source;
+    m.system = out.models.system;
+    return m;
+  }();
+  for (const auto& [k, v] : host)
+    out.host.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), median(v)});
+
+  // Quality per model: in-sample from the fit, held-out by provenance.
+  std::map<std::string, FitQuality> q;
+  std::map<std::string, std::set<std::string>> kernels;
+  for (const OpRecord& r : train)
+    if (!r.kernel.empty())
+      kernels[describe(r.key)].insert(r.kernel);
+  for (const KeyedOpModel& km : out.models.models) {
+    FitQuality& f = q[describe(km.key)];
+    f.model = describe(km.key);
+    f.fitted = km.fit.count;
+    f.in_sample = km.fit;
+    for (const std::string& k : kernels[f.model])
+      f.kernels += (f.kernels.empty() ? "" : ", ") + k;
+  }
+  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> errs;
+  for (const OpRecord& r : held) {
+    const std::optional<perf::Estimate> e = estimate_record(out.models, r);
+    if (!e)
+      continue;
+    std::string name = describe(r.key);
+    if (r.key.kind == OpKind::grouped_gemm && r.key.variant == "loop")
+      name += " (sum of gemm)";
+    auto& [in, outside] = errs[name];
+    const double err = std::fabs(e->seconds / r.seconds - 1);
+    (e->provenance == perf::Provenance::extrapolated ? outside : in).push_back(err);
+  }
+  for (auto& [name, e] : errs) {
+    FitQuality& f = q[name];
+    f.model = name;
+    f.held_interpolated = perf::error_stats(e.first);
+    f.held_extrapolated = perf::error_stats(e.second);
+  }
+  for (auto& [name, f] : q)
+    out.quality.push_back(f);
+  return out;
+}
+
+OpBenchFit fit_op_bench_files(const std::vector<std::string>& files, const std::vector<std::string>& hold_out,
+                              const std::vector<std::string>& exclude_models, const std::string& models_dir,
+                              double sms, const std::function<double(const std::string&)>& catalogue_sms)
+{
+  HoldOut h;
+  for (const std::string& spec : hold_out) {
+    try {
+      add_hold_out(h, spec);
+    } catch (const std::invalid_argument& e) {
+      throw InputError("command line", "--hold-out", e.what(), "write DIM=V1,V2,... with a dim of the records (m, n, k, ...)");
+    }
+  }
+  std::vector<Model> models;
+  for (const std::string& name : exclude_models)
+    models.push_back(load_model_file(resolve_model_path(name, models_dir)).model);
+  const FamilyShapes shapes = family_shapes(models);
+  std::vector<OpMeasurements> benches;
+  for (const std::string& f : files)
+    benches.push_back(load_op_measurements(f));
+  std::function<bool(const OpRecord&)> exclude;
+  if (!models.empty())
+    exclude = [&shapes](const OpRecord& r) { return shapes.covers(r); };
+  return fit_op_benches(benches, files, h, exclude, sms, catalogue_sms);
+}
+
+std::string fit_quality_markdown(const OpBenchFit& fit)
+{
+  std::ostringstream o;
+  char buf[256];
+  auto cell = [&](const perf::ErrorStats& s) -> std::string {
+    if (s.count == 0)
+      return "-";
+    std::snprintf(buf, sizeof buf, "%.1f%% / %.1f%% / %.1f%% (%zu)", s.median * 100, s.p90 * 100, s.worst * 100,
+                  s.count);
+    return buf;
+  };
+  o << "Records: " << fit.models.source << "\nGPU: " << fit.models.system << "\n";
+  o << "Held out of the fit: " << fit.held_out << " records (" << fit.excluded << " by a model family's shapes).\n";
+  for (const auto& [op, n] : fit.unmodelled)
+    o << "Not modelled: " << n << " " << op << " records.\n";
+  for (const std::string& f : fit.incomplete)
+    o << "Incomplete run: " << f << ".run.json says complete: false (only the points run before the cut).\n";
+  o << "\n| model | kernels | fitted records | in-sample: form alone, median / p90 / worst |error| (n) | held-out, "
+       "inside the grid (interpolated) | held-out, outside the grid (extrapolated) |\n";
+  o << "|---|---|---:|---:|---:|---:|\n";
+  for (const FitQuality& f : fit.quality)
+    o << "| " << f.model << " | " << f.kernels << " | " << f.fitted << " | " << cell(f.in_sample) << " | "
+      << cell(f.held_interpolated) << " | " << cell(f.held_extrapolated) << " |\n";
+  return o.str();
+}
+
+} // namespace moesim

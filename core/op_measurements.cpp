@@ -1,0 +1,169 @@
+#include "core/op_measurements.hpp"
+
+#include "core/error.hpp"
+#include "core/text_file.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+namespace moesim {
+namespace {
+
+// Errors name the file and the record's key: "b.json: records[3].launch".
+struct Where {
+  const std::string& file;
+  std::string record;
+  [[noreturn]] void fail(const std::string& key, const std::string& what, const std::string& fix) const
+  {
+    throw InputError(file, key.empty() ? record : record + "." + key, what, fix);
+  }
+};
+
+double positive(const BenchRecord& r, const Where& w, const std::string& key)
+{
+  auto it = r.dims.find(key);
+  if (it == r.dims.end())
+    w.fail(key, "missing", "write the record as the moesim-op-bench-1 format gives it");
+  if (!(it->second > 0))
+    w.fail(key, "must be positive", "drop the record or fix the value");
+  return it->second;
+}
+
+// The reader completed the attention dims (op_bench.cpp): MLA decode is one latent KV head of
+// kv_lora_rank + rope_dim, MLA prefill one head per query head over the model's own head dims.
+void attention(const BenchRecord& b, const Where& w, OpRecord& r, bool decode)
+{
+  r.key.variant = b.attn;
+  r.key.kv_dtype = b.kv_dtype.empty() ? r.key.dtype : parse_dtype(b.kv_dtype);
+  r.key.window = static_cast<int>(b.dim("window"));
+  const double dqk = positive(b, w, "head_dim_qk"), dv = positive(b, w, "head_dim_v");
+  const double kvh = positive(b, w, "kv_heads"), qh = positive(b, w, "q_heads"), batch = positive(b, w, "batch");
+  if (decode)
+    r.dims = op_dims::decode(dqk, dv, kvh, qh, batch, positive(b, w, "context"));
+  else
+    r.dims = op_dims::prefill(dqk, dv, kvh, qh, batch, b.dim("cached"), positive(b, w, "prompt"));
+}
+
+void small_kernel(const BenchRecord& b, const Where& w, OpRecord& r)
+{
+  r.bytes = positive(b, w, "bytes");
+  const double elements = b.dims.count("elements") ? positive(b, w, "elements") : 0;
+  if (r.key.kind == OpKind::rmsnorm && b.dims.count("rows")) {
+    const double e = positive(b, w, "rows") * positive(b, w, "width");
+    if (elements > 0 && elements != e)
+      w.fail("elements", "is not rows x width", "write elements = rows * width, or leave it out");
+    r.dims = {e};
+    return;
+  }
+  const std::vector<std::string>& fields = op_dims::small_fields(r.key.kind);
+  for (const std::string& f : fields)
+    r.dims.push_back(fields.size() == 1 && f == "elements" && elements > 0 ? elements : positive(b, w, f));
+}
+
+OpRecord op_record(const BenchRecord& b, const Where& w, OpKind kind)
+{
+  OpRecord r;
+  r.key.kind = kind;
+  r.key.dtype = *b.dtype; // the reader requires a dtype on every timed op
+  r.key.kv_dtype = r.key.dtype;
+  if (b.launch.empty())
+    w.fail("launch", "missing", "write stream (launched one by one) or graph (captured in a CUDA graph)");
+  r.key.graph = b.launch == "graph";
+  r.seconds = b.seconds;
+  r.kernel = b.kernel;
+  switch (kind) {
+    case OpKind::gemm:
+      r.dims = op_dims::gemm(b.dims.count("batch") ? positive(b, w, "batch") : 1, positive(b, w, "m"),
+                             positive(b, w, "n"), positive(b, w, "k"));
+      break;
+    case OpKind::grouped_gemm:
+      r.key.variant = b.impl;
+      if (r.key.variant != "loop" && r.key.variant != "fused")
+        w.fail("impl", "unknown implementation '" + r.key.variant + "'",
+               "write loop (one GEMM per expert) or fused (one grouped kernel)");
+      if (b.rows.empty())
+        w.fail("rows", "expected a non-empty list of rows per expert", "write e.g. rows: [3, 0, 7, 1]");
+      r.rows = b.rows;
+      r.dims = op_dims::grouped(positive(b, w, "n"), positive(b, w, "k"), r.rows);
+      if (!(r.dims[3] > 0))
+        w.fail("rows", "no expert has rows", "drop the record");
+      break;
+    case OpKind::attention_decode: attention(b, w, r, true); break;
+    case OpKind::attention_prefill: attention(b, w, r, false); break;
+    default: small_kernel(b, w, r); break;
+  }
+  return r;
+}
+
+HostApiCost host_record(const BenchRecord& b, const Where& w)
+{
+  static const std::set<std::string> apis = {"kernel_launch", "cublaslt_call", "nccl_call",
+                                             "event_record",  "sync",          "graph_launch"};
+  HostApiCost h;
+  h.api = b.api;
+  if (!apis.count(h.api))
+    w.fail("api", "unknown api '" + h.api + "'",
+           "write kernel_launch, cublaslt_call, nccl_call, event_record, sync or graph_launch");
+  if (b.gpu_state != "idle" && b.gpu_state != "busy")
+    w.fail("gpu_state", "unknown state '" + b.gpu_state + "'", "write idle or busy");
+  h.busy = b.gpu_state == "busy";
+  const double t = positive(b, w, "threads");
+  if (t != std::floor(t))
+    w.fail("threads", "must be a whole number", "write e.g. threads: 4");
+  h.threads = static_cast<int>(t);
+  h.seconds = b.seconds;
+  return h;
+}
+
+} // namespace
+
+OpMeasurements op_measurements(const OpBench& bench, const std::string& file)
+{
+  OpMeasurements m;
+  m.source = bench.source;
+  m.system = bench.system;
+  for (size_t i = 0; i < bench.records.size(); i++) {
+    const BenchRecord& b = bench.records[i];
+    const Where w{file, "records[" + std::to_string(i) + "]"};
+    switch (b.op) {
+      case BenchOp::graph_gap: positive(b, w, "kernels"); m.graph_gaps.push_back(b.seconds); break;
+      case BenchOp::host: m.host.push_back(host_record(b, w)); break;
+      case BenchOp::moe: m.unmodelled["moe"]++; break;
+      default: {
+        const OpKind kind = parse_op_kind(to_string(b.op)); // every other BenchOp is a compute OpKind
+        OpRecord r = op_record(b, w, kind);
+        r.where = file + ": " + w.record;
+        m.ops.push_back(std::move(r));
+      }
+    }
+  }
+  return m;
+}
+
+OpMeasurements parse_op_measurements(const std::string& json_text, const std::string& file)
+{
+  return op_measurements(parse_op_bench(json_text, file), file);
+}
+
+OpMeasurements load_op_measurements(const std::string& path)
+{
+  OpMeasurements m = op_measurements(read_op_bench_file(path), path);
+  const std::string side = path + ".run.json";
+  if (std::filesystem::exists(side)) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(read_text_file(side, "bench-ops's side file"));
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InputError(side, "", std::string("malformed JSON: ") + e.what(), "delete it, or rerun bench-ops");
+    }
+    if (!j.is_object() || !j.contains("complete") || !j["complete"].is_boolean())
+      throw InputError(side, "complete", "missing or not true/false", "delete the side file, or rerun bench-ops");
+    m.complete = j["complete"].get<bool>();
+  }
+  return m;
+}
+
+} // namespace moesim

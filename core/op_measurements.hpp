@@ -1,0 +1,38 @@
+// Op-bench records (op_bench.hpp, read there and only there) as the op-performance models take
+// them: each timed op's model key and dims (op_models.hpp), the graph gaps, the host API costs, and
+// a count of the records that are read but not modelled. The checks that only the models need (a
+// launch mode on every timed op, positive sizes, a known host API) are InputErrors naming the file
+// and the record.
+#pragma once
+#include "core/op_bench.hpp"
+#include "core/op_models.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace moesim {
+
+struct OpMeasurements {
+  std::string source;
+  OpBenchSystem system;
+  std::vector<OpRecord> ops;
+  std::vector<double> graph_gaps;   // seconds per kernel inside a CUDA graph
+  std::vector<HostApiCost> host;
+  // Records read and checked but not modelled, by op: "moe" (a whole fused MoE layer, which the
+  // schedule times as its expert GEMMs, activation and routing kernels apart).
+  std::map<std::string, size_t> unmodelled;
+  // From bench-ops's side file `<file>.run.json`, when there is one: false when the run was cut
+  // (its deadline or a failure) and the file holds only the points run before that.
+  std::optional<bool> complete;
+};
+
+// `file` names the input in errors.
+OpMeasurements op_measurements(const OpBench& bench, const std::string& file);
+OpMeasurements parse_op_measurements(const std::string& json_text, const std::string& file);
+// Reads a file (plain or gzip-compressed, read_op_bench_file) and, beside it, bench-ops's side
+// file `<path>.run.json` if there is one (its `complete`; the rest is for people).
+OpMeasurements load_op_measurements(const std::string& path);
+
+} // namespace moesim

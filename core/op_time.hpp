@@ -1,0 +1,38 @@
+// The schedule's compute ops -> the op-performance models: which model answers an op and with what
+// dims (the one place that reads an Op's shape for them), and the op's time with its provenance,
+// choosing between the models, the older one-dimensional kernel tables and the roofline.
+#pragma once
+#include "core/calibration.hpp"
+#include "core/costs.hpp"
+#include "core/op_models.hpp"
+
+#include <optional>
+#include <vector>
+
+namespace moesim {
+
+struct OpQuery {
+  OpModelKey key;
+  std::vector<double> dims;
+  std::vector<double> rows; // grouped GEMM: rows per expert, rounded as the harness runs them
+};
+
+// The model query for a compute op (a grouped GEMM as one fused kernel); nullopt for an op the
+// models do not cover (collectives, host syncs, a shape of unexpected length).
+std::optional<OpQuery> query_of(const Op& op);
+// A grouped GEMM run as one GEMM per expert with rows: one dense GEMM query per such expert.
+std::vector<OpQuery> loop_queries(const Op& op);
+
+struct OpTime {
+  double seconds = 0;
+  perf::Provenance provenance = perf::Provenance::specs;
+};
+
+// The op's GPU time and where it came from. Candidates: the calibration's op models (the model
+// measured the way the step runs, else the other: a stream-measured one under a CUDA graph plus the
+// measured per-kernel graph gap, a graph-measured one as it is in eager mode; a grouped GEMM with op.kernels > 1 as the sum of its experts' dense GEMMs, else fused), the
+// one-dimensional kernel tables (measured at a point, else interpolated), and the roofline (specs).
+// The most trusted provenance wins; between equals the op models. `cal` may be null.
+OpTime op_time(const Calibration* cal, const GpuSpec& gpu, const Op& op, bool graph);
+
+} // namespace moesim

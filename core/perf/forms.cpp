@@ -1,0 +1,179 @@
+#include "core/perf/forms.hpp"
+
+#include "core/perf/forms/form_handler.hpp"
+#include "core/perf/minimize.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace moesim::perf {
+namespace {
+
+const std::vector<const FormHandler*>& table()
+{
+  static const std::vector<const FormHandler*> t = {&gemm_tiles_form(), &grouped_tiles_form(), &decode_splitk_form(),
+                                                    &prefill_tiles_form(), &floor_bandwidth_form()};
+  return t;
+}
+
+const FormHandler& handler(FormKind k)
+{
+  for (const FormHandler* h : table())
+    if (h->kind == k)
+      return *h;
+  throw std::logic_error("form without a handler");
+}
+
+// Mean |log(form / measured)| over the points.
+double loss(const FormHandler& h, const FormParams& p, const std::vector<const FitPoint*>& pts)
+{
+  double sum = 0;
+  for (const FitPoint* q : pts) {
+    const double t = h.seconds(p, q->dims, q->rows);
+    sum += t > 0 && std::isfinite(t) ? std::fabs(std::log(t / q->seconds)) : 1e3;
+  }
+  return sum / pts.size();
+}
+
+// Continuous fit from `start`: a coarse scan of factors around it, then Nelder-Mead in log space.
+FormParams fit_continuous(const FormHandler& h, FormParams start, const std::vector<const FitPoint*>& pts, bool scan)
+{
+  const size_t n = h.fitted.size();
+  auto with = [&](const std::vector<double>& logs) {
+    FormParams p = start;
+    for (size_t i = 0; i < n; i++)
+      p.*h.fitted[i] = std::exp(logs[i]);
+    return p;
+  };
+  std::vector<double> x(n);
+  for (size_t i = 0; i < n; i++)
+    x[i] = std::log(start.*h.fitted[i]);
+  if (scan) {
+    const double f[] = {0.1, 0.3, 1, 3, 10};
+    std::vector<double> best = x;
+    double best_loss = loss(h, with(x), pts);
+    std::vector<int> idx(n, 0);
+    while (true) {
+      std::vector<double> y(n);
+      for (size_t i = 0; i < n; i++)
+        y[i] = x[i] + std::log(f[idx[i]]);
+      const double l = loss(h, with(y), pts);
+      if (l < best_loss)
+        best_loss = l, best = y;
+      size_t i = 0;
+      while (i < n && ++idx[i] == 5)
+        idx[i++] = 0;
+      if (i == n)
+        break;
+    }
+    x = best;
+  }
+  x = nelder_mead([&](const std::vector<double>& y) { return loss(h, with(y), pts); }, x, 0.5, 400, 1e-9);
+  return with(x);
+}
+
+} // namespace
+
+const char* to_string(FormKind k) { return handler(k).name; }
+
+FormKind parse_form_kind(const std::string& s)
+{
+  std::string names;
+  for (const FormHandler* h : table()) {
+    if (s == h->name)
+      return h->kind;
+    names += (names.empty() ? "" : ", ") + std::string(h->name);
+  }
+  throw std::invalid_argument("unknown form '" + s + "' (one of " + names + ")");
+}
+
+size_t form_dims(FormKind k) { return handler(k).dims; }
+
+const std::vector<std::pair<const char*, double FormParams::*>>& form_fields()
+{
+  static const std::vector<std::pair<const char*, double FormParams::*>> f = {
+      {"sms", &FormParams::sms},           {"bytes_a", &FormParams::bytes_a},
+      {"bytes_w", &FormParams::bytes_w},   {"bytes_c", &FormParams::bytes_c},
+      {"bytes_per_item", &FormParams::bytes_per_item},
+      {"floor_s", &FormParams::floor_s},   {"flops", &FormParams::flops},
+      {"bandwidth", &FormParams::bandwidth}, {"tile_m", &FormParams::tile_m},
+      {"tile_n", &FormParams::tile_n},     {"split_min", &FormParams::split_min},
+      {"combine_s", &FormParams::combine_s}, {"unit_s", &FormParams::unit_s},
+      {"score_rate", &FormParams::score_rate}};
+  return f;
+}
+
+void check_form(const FormParams& p)
+{
+  const FormHandler& h = handler(p.kind);
+  std::vector<double FormParams::*> need = h.fitted;
+  need.push_back(&FormParams::sms);
+  for (const auto& c : h.choices)
+    need.push_back(c.first);
+  if (p.kind == FormKind::floor_bandwidth)
+    need.push_back(&FormParams::bytes_per_item);
+  for (double FormParams::*m : need)
+    if (!(p.*m > 0) || !std::isfinite(p.*m))
+      for (const auto& [name, f] : form_fields())
+        if (f == m)
+          throw std::invalid_argument(std::string(name) + " must be positive for " + h.name);
+}
+
+double form_seconds(const FormParams& p, const std::vector<double>& dims, const std::vector<double>& rows)
+{
+  const FormHandler& h = handler(p.kind);
+  if (h.dims != 0 && dims.size() != h.dims)
+    throw std::invalid_argument(std::string(h.name) + " takes " + std::to_string(h.dims) + " dims, got " +
+                                std::to_string(dims.size()));
+  return h.seconds(p, dims, rows);
+}
+
+FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, size_t max_points)
+{
+  const FormHandler& h = handler(given.kind);
+  if (points.empty())
+    throw std::invalid_argument("no points to fit");
+  std::vector<const FitPoint*> pts;
+  const size_t stride = std::max<size_t>(1, (points.size() + max_points - 1) / max_points);
+  double t_min = std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < points.size(); i += stride) {
+    if (h.dims != 0 && points[i].dims.size() != h.dims)
+      throw std::invalid_argument(std::string(h.name) + " takes " + std::to_string(h.dims) + " dims");
+    if (!(points[i].seconds > 0))
+      throw std::invalid_argument("measured times must be positive");
+    pts.push_back(&points[i]);
+    t_min = std::min(t_min, points[i].seconds);
+  }
+  // Starting values: half the fastest time as the floor, an H100-class GPU for the rates, 2 us
+  // to combine split results, 1 us per work unit,
+  // 2e13 softmax scores/s; the scan covers 0.1x to 10x of each.
+  FormParams p = given;
+  p.floor_s = t_min / 2;
+  p.flops = 400e12;
+  p.bandwidth = 2e12;
+  p.combine_s = 2e-6;
+  p.unit_s = 1e-6;
+  p.score_rate = 20e12;
+  for (const auto& [field, values] : h.choices)
+    if (std::find(values.begin(), values.end(), p.*field) == values.end())
+      p.*field = values[values.size() / 2];
+  p = fit_continuous(h, p, pts, true);
+  double best = loss(h, p, pts);
+  for (int pass = 0; pass < 2; pass++)
+    for (const auto& [field, values] : h.choices)
+      for (double v : values) {
+        if (v == p.*field)
+          continue;
+        FormParams q = p;
+        q.*field = v;
+        q = fit_continuous(h, q, pts, false);
+        const double l = loss(h, q, pts);
+        if (l < best - 1e-12)
+          best = l, p = q;
+      }
+  return p;
+}
+
+} // namespace moesim::perf

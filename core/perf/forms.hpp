@@ -1,0 +1,68 @@
+// Forms: small documented formulas for an op's time, fitted to measurements so that shapes outside
+// a measured grid extrapolate sensibly (docs/perf-models.md gives each with its equations). Pure
+// functions: numbers in, seconds out. One file per form in forms/, behind the table in forms.cpp.
+#pragma once
+#include <string>
+#include <utility>
+#include <cstddef>
+#include <vector>
+
+namespace moesim::perf {
+
+enum class FormKind {
+  gemm_tiles,      // dense GEMM, dims {batch, m, n, k}: output tiles in waves over the SMs, split-K
+  grouped_tiles,   // fused grouped GEMM, dims {n, k, active experts, total rows} (+ rows per expert)
+  decode_splitk,   // decode attention, dims {d_qk, d_v, kv_heads, q_heads, batch, context}
+  prefill_tiles,   // prefill attention, dims {d_qk, d_v, kv_heads, q_heads, batch, cached, prompt}
+  floor_bandwidth, // memory-bound kernel: a floor plus bytes over a bandwidth, dims are its sizes
+};
+const char* to_string(FormKind k);
+FormKind parse_form_kind(const std::string& s); // throws std::invalid_argument naming the choices
+// How many dims a form takes (floor_bandwidth: any number, returned as 0).
+std::size_t form_dims(FormKind k);
+
+struct FormParams {
+  FormKind kind = FormKind::floor_bandwidth;
+  // Given, not fitted: the GPU and the op's element sizes.
+  double sms = 0;          // streaming multiprocessors
+  double bytes_a = 2;      // bytes per element of activations (GEMM A, attention queries and outputs)
+  double bytes_w = 2;      // bytes per element of weights (GEMM B) and of the KV cache
+  double bytes_c = 2;      // bytes per element of GEMM outputs
+  double bytes_per_item = 0; // floor_bandwidth: bytes moved per unit of size (the product of its size dims)
+  int size_dims = 0;       // floor_bandwidth: how many leading dims multiply into the size (0: all)
+  bool shared_kv = false;  // decode_splitk: keys and values are one latent vector (MLA)
+  // Fitted.
+  double floor_s = 0;      // GPU time of the smallest launch (s)
+  double flops = 0;        // sustained math rate of the whole GPU (FLOP/s)
+  double bandwidth = 0;    // sustained device-memory bandwidth (B/s)
+  double tile_m = 128;     // output tile rows (prefill: query rows per tile)
+  double tile_n = 128;     // output tile columns
+  double split_min = 256;  // gemm_tiles: least k per split; decode_splitk: least context per split
+  double combine_s = 0;    // decode_splitk: time to combine the partial results of a split context
+  double unit_s = 0;       // decode_splitk, prefill_tiles: fixed time of one work unit on its SM
+  double score_rate = 0;   // prefill_tiles: softmax rate over attention scores, whole GPU (scores/s)
+};
+
+// The numeric fields of FormParams by name (in the order the calibration file writes them).
+const std::vector<std::pair<const char*, double FormParams::*>>& form_fields();
+// Throws std::invalid_argument naming the first field the form uses that is not positive (or sms).
+void check_form(const FormParams& p);
+
+// Seconds of one op of shape `dims`. `rows`: a grouped GEMM's rows per expert (may be empty: the
+// rows are then spread evenly over the active experts).
+double form_seconds(const FormParams& p, const std::vector<double>& dims, const std::vector<double>& rows = {});
+
+struct FitPoint {
+  std::vector<double> dims;
+  std::vector<double> rows;
+  double seconds = 0;
+};
+
+// Fits the fitted fields of `given` (whose given fields are set) to `points`: minimises the mean
+// |log(form / measured)| (so the typical relative error, not the large shapes, drives the fit) by a
+// coarse scan of the continuous parameters, Nelder-Mead in log space, and a greedy pass over the
+// discrete ones (tiles, split sizes). Deterministic: the same points give the same parameters. At
+// most `max_points` points are used, taken at an even stride in the given order.
+FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, std::size_t max_points = 4000);
+
+} // namespace moesim::perf

@@ -1,0 +1,26 @@
+// One form: its seconds function and what the fitter may change. Each forms/*.cpp defines one;
+// forms.cpp holds the table.
+#pragma once
+#include "core/perf/forms.hpp"
+
+#include <utility>
+#include <vector>
+
+namespace moesim::perf {
+
+struct FormHandler {
+  FormKind kind;
+  const char* name;
+  std::size_t dims; // 0: any number
+  double (*seconds)(const FormParams& p, const std::vector<double>& dims, const std::vector<double>& rows);
+  std::vector<double FormParams::*> fitted;                                  // positive, fitted in log space
+  std::vector<std::pair<double FormParams::*, std::vector<double>>> choices; // discrete, searched
+};
+
+const FormHandler& gemm_tiles_form();
+const FormHandler& grouped_tiles_form();
+const FormHandler& decode_splitk_form();
+const FormHandler& prefill_tiles_form();
+const FormHandler& floor_bandwidth_form();
+
+} // namespace moesim::perf

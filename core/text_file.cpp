@@ -1,0 +1,67 @@
+#include "core/text_file.hpp"
+
+#include "core/error.hpp"
+
+#ifdef MOESIM_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
+#include <fstream>
+#include <iterator>
+
+namespace moesim {
+
+namespace {
+
+bool is_gzip(const std::string& bytes)
+{
+  return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f && static_cast<unsigned char>(bytes[1]) == 0x8b;
+}
+
+#ifdef MOESIM_HAVE_ZLIB
+std::string inflate_gzip(const std::string& in, const std::string& path)
+{
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+    throw InputError(path, "", "cannot start zlib", "check the zlib installation");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  char buf[1 << 16];
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&z);
+      throw InputError(path, "", "damaged gzip stream", "regenerate the file or pass it uncompressed");
+    }
+    out.append(buf, sizeof buf - z.avail_out);
+    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {
+      inflateEnd(&z);
+      throw InputError(path, "", "truncated gzip stream", "regenerate the file or pass it uncompressed");
+    }
+  }
+  inflateEnd(&z);
+  return out;
+}
+#else
+std::string inflate_gzip(const std::string&, const std::string& path)
+{
+  throw InputError(path, "", "gzip-compressed, and this build has no zlib", "gunzip it first, or install zlib1g-dev and rebuild");
+}
+#endif
+
+} // namespace
+
+std::string read_text_file(const std::string& path, const std::string& what)
+{
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw InputError(path, "", "file not found or unreadable", "pass " + what);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return is_gzip(bytes) ? inflate_gzip(bytes, path) : bytes;
+}
+
+} // namespace moesim

@@ -1,0 +1,96 @@
+// moesim calibrate --op-bench: op-performance models from measurement records, the fit report, the
+// run that uses them and says where its compute time came from; bad records and rules exit 2.
+#include "cli_run.hpp"
+
+#include <nlohmann/json.hpp>
+
+using namespace cli_test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// rmsnorm bf16 measured at 1024..1048576 elements: 3 us + 4 B per element at 2e12 B/s.
+std::string rmsnorm_bench(const fs::path& d, const std::string& extra_key = "")
+{
+  nlohmann::json recs = nlohmann::json::array();
+  for (double e = 1024; e <= 1048576; e *= 4) {
+    nlohmann::json r = {{"op", "rmsnorm"}, {"dtype", "bf16"}, {"launch", "stream"}, {"elements", e},
+                        {"bytes", 4 * e},  {"seconds", 3e-6 + 4 * e / 2e12}};
+    if (!extra_key.empty())
+      r[extra_key] = 1;
+    recs.push_back(r);
+  }
+  nlohmann::json j = {{"format", "moesim-op-bench-1"},
+                      {"source", "synthetic: 3 us + 4 B/element at 2e12 B/s"},
+                      {"system", {{"gpu", "NVIDIA H200"}, {"sms", 132}}},
+                      {"records", recs}};
+  const fs::path p = d / (extra_key.empty() ? "bench.json" : "bad.json");
+  std::ofstream(p) << j.dump();
+  return p.string();
+}
+
+} // namespace
+
+TEST_CASE("calibrate --op-bench fits op models that a run then uses, with their provenance", "[quick][cli]")
+{
+  fs::path d = scratch("op-bench");
+  const fs::path cal = d / "cal.yaml", report = d / "fit.md";
+  Run c = moesim("calibrate --op-bench " + rmsnorm_bench(d) + " --platform nvswitch-1x-h200 -o " + cal.string() +
+                 " --fit-report " + report.string());
+  REQUIRE(c.code == 0);
+  CHECK_THAT(c.out, Contains("1 op models"));
+  CHECK_THAT(slurp(cal), Contains("op_models:") && Contains("kind: floor_bandwidth"));
+  // The records follow the form: in-sample error 0.0% to the report's one decimal (no kernel named).
+  CHECK_THAT(slurp(report), Contains("| rmsnorm bf16 |  | 6 | 0.0% / 0.0% / 0.0% (6) |"));
+  // Qwen3-30B-A3B at batch 1: its norms (2048 to 4096 elements) lie inside the measured grid,
+  // everything else has no model and comes from the specs.
+  Run r = moesim("run " + std::string(MOESIM_SOURCE_DIR) + "/validate/matrix/val1-qwen3-30b-a3b.yaml --platform nvswitch-1x-h200 --batch 1 --calibration " +
+                 cal.string());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("calibrated: 1 op models") && Contains("compute time from: interpolated") &&
+                        Contains("specs") && Contains("validated step error, specs: median"));
+}
+
+TEST_CASE("calibrate --op-bench refuses bad records and rules, writing nothing", "[quick][cli]")
+{
+  fs::path d = scratch("op-bench-bad");
+  const fs::path out = d / "cal.yaml";
+  Run bad = moesim("calibrate --op-bench " + rmsnorm_bench(d, "tile") + " --platform x -o " + out.string());
+  expect_usage_error(bad, out);
+  CHECK_THAT(bad.err, Contains("bad.json") && Contains("records[0].tile") && Contains("unknown key"));
+  Run rule = moesim("calibrate --op-bench " + rmsnorm_bench(d) + " --hold-out n --platform x -o " + out.string());
+  expect_usage_error(rule, out);
+  CHECK_THAT(rule.err, Contains("--hold-out"));
+  Run model = moesim("calibrate --op-bench " + rmsnorm_bench(d) + " --exclude-model no-such-model --platform x -o " +
+                     out.string());
+  expect_usage_error(model, out);
+  Run alone = moesim("calibrate --nccl-tests x.log --hold-out n=1 --platform x -o " + out.string());
+  expect_usage_error(alone, out);
+}
+
+TEST_CASE("calibrate --op-bench --exclude-model leaves a family out; the SM count comes from the catalogue",
+          "[quick][cli]")
+{
+  // bf16 GEMMs as bench-ops writes them, at (n, k) = (2048, 4096) and (7168, 4096), m 1, 16, 128,
+  // and no system.sms: gpus.yaml's entry named "NVIDIA H200" gives 132. Qwen3-30B-A3B (hidden 2048,
+  // 32 heads of 128) has an o_proj of n 2048, k 32 x 128 = 4096 at TP 1, so its three records
+  // leave the fit; nothing in it has n 7168.
+  fs::path d = scratch("op-bench-lofo");
+  nlohmann::json recs = nlohmann::json::array();
+  for (double n : {2048, 7168})
+    for (double m : {1, 16, 128})
+      recs.push_back({{"batch", 1}, {"dtype", "bf16"}, {"k", 4096}, {"launch", "stream"}, {"m", m}, {"n", n},
+                      {"op", "gemm"}, {"reps", 50}, {"seconds", 5e-6 + 2 * m * n * 4096 / 6e14}, {"spread", 0.02}});
+  nlohmann::json j = {{"format", "moesim-op-bench-1"},
+                      {"source", "moesim-validate bench-ops"},
+                      {"system", {{"gpu", "NVIDIA H200"}, {"cc", "9.0"}}},
+                      {"records", recs}};
+  const fs::path bench = d / "ops.json", cal = d / "lofo.yaml", report = d / "lofo.md";
+  std::ofstream(bench) << j.dump(1);
+  Run c = moesim("calibrate --op-bench " + bench.string() + " --exclude-model qwen3-30b-a3b --platform nvswitch-1x-h200 -o " +
+                 cal.string() + " --fit-report " + report.string());
+  REQUIRE(c.code == 0);
+  CHECK_THAT(c.out, Contains("1 op models"));
+  CHECK_THAT(slurp(report), Contains("Held out of the fit: 3 records (3 by a model family's shapes)."));
+  CHECK_THAT(slurp(cal), Contains("SM count 132 from the GPU catalogue"));
+}

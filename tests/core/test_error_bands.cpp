@@ -1,0 +1,71 @@
+// Validated error bands: the committed file loads, each case finds its band (or says it has none),
+// and a band states where its numbers come from.
+#include "core/error.hpp"
+#include "core/error_bands.hpp"
+#include "report/result.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace moesim;
+using moesim::perf::Provenance;
+
+TEST_CASE("the committed error bands: specs from the blind predictions, the rest not yet validated", "[quick][perf]")
+{
+  const ErrorBands b = load_error_bands(std::string(MOESIM_SOURCE_DIR) + "/validate/results/error-bands.yaml");
+  // 4 GPUs, eager: validate/results/measured-4xh200-2026-11-27.json by_mode.eager, 70 runs.
+  const ErrorBand* four = b.find(Provenance::specs, 4, false);
+  REQUIRE(four);
+  CHECK(four->median == 0.747);
+  CHECK(four->runs == 70);
+  CHECK(four->file == "validate/results/measured-4xh200-2026-11-27.json");
+  CHECK(describe_band(four, Provenance::specs).find("median 74.7%, worst 93.8%") != std::string::npos);
+  // 8 GPUs were never measured: the nearest count, 4 (the distance 4 beats 2's 6).
+  CHECK(b.find(Provenance::specs, 8, false) == four);
+  // 3 GPUs in a graph: 2 and 4 are one away; fewer GPUs first: the 2-GPU graph entry (8 runs).
+  REQUIRE(b.find(Provenance::specs, 3, true));
+  CHECK(b.find(Provenance::specs, 3, true)->gpus == 2);
+  CHECK(b.find(Provenance::specs, 3, true)->launch == "graph");
+  for (Provenance p : {Provenance::measured, Provenance::interpolated, Provenance::extrapolated})
+    CHECK(describe_band(b.find(p, 4, false), p) == "not yet validated");
+}
+
+TEST_CASE("error bands refuse numbers without their source and status with numbers", "[quick][perf]")
+{
+  test::TempDir d("moesim_bands");
+  const std::string head = "bands:\n  - {provenance: specs, scope: step, gpus: 1, launch: eager, ";
+  CHECK_THROWS_WITH(load_error_bands(d.write("a.yaml", head + "runs: 3, median: 0.1, worst: 0.2}\n")),
+                    Catch::Matchers::Contains("card"));
+  CHECK_THROWS_WITH(load_error_bands(d.write("b.yaml", head + "status: not yet validated, median: 0.1}\n")),
+                    Catch::Matchers::Contains("median"));
+  CHECK_THROWS_WITH(load_error_bands(d.write("c.yaml", head + "status: fine}\n")), Catch::Matchers::Contains("status"));
+  CHECK_THROWS_AS(load_error_bands(d.write("e.yaml", "bands:\n  - {provenance: guessed, scope: step, gpus: 1, launch: any, "
+                                                     "status: not yet validated}\n")),
+                  InputError);
+}
+
+TEST_CASE("a scenario's band is its dominant provenance's", "[quick][perf]")
+{
+  ErrorBands b;
+  ErrorBand s;
+  s.provenance = Provenance::specs;
+  s.gpus = 1;
+  s.launch = "eager";
+  s.validated = true;
+  s.runs = 6;
+  s.median = 0.5;
+  s.worst = 0.8;
+  s.card = "NVIDIA H200";
+  s.date = "2026-11-27";
+  s.file = "f.json";
+  s.what = "blind predictions";
+  b.bands.push_back(s);
+  std::vector<ScenarioResult> r(2);
+  r[0].gpus = r[1].gpus = 1;
+  r[0].compute_provenance = {{"specs", 0.6}, {"measured", 0.3}};
+  r[1].compute_provenance = {{"specs", 0.1}, {"interpolated", 0.7}};
+  attach_error_bands(r, b);
+  CHECK(r[0].error_band ==
+        "specs: median 50.0%, worst 80.0% (blind predictions, 6 runs on 1x NVIDIA H200, eager, 2026-11-27, f.json)");
+  CHECK(r[1].error_band == "interpolated: not yet validated");
+}

@@ -1,0 +1,364 @@
+// Op-performance models end to end in core: op-bench records read strictly, fitted, stored in a
+// calibration file and read back, asked by the schedule's ops with a provenance; old calibration
+// files give the times they gave; a model family's shapes can be left out of a fit.
+#include "core/calibration.hpp"
+#include "core/error.hpp"
+#include "core/family_shapes.hpp"
+#include "core/model_loader.hpp"
+#include "core/op_measurements.hpp"
+#include "core/op_fit.hpp"
+#include "core/op_time.hpp"
+#include "core/schedule_builder.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+using namespace moesim;
+using moesim::perf::Provenance;
+
+namespace {
+
+const std::string root = MOESIM_SOURCE_DIR;
+
+nlohmann::json bench(nlohmann::json records)
+{
+  return {{"format", "moesim-op-bench-1"},
+          {"source", "unit test"},
+          {"system", {{"gpu", "Test GPU"}, {"sms", 132}}},
+          {"records", std::move(records)}};
+}
+
+// Synthetic GEMM records made by a known form: floor 4 us, 600 TFLOP/s, 3 TB/s, 128x128 tiles.
+perf::FormParams truth()
+{
+  perf::FormParams p = given_form(OpModelKey{}, 132);
+  p.floor_s = 4e-6;
+  p.flops = 600e12;
+  p.bandwidth = 3e12;
+  p.tile_m = p.tile_n = 128;
+  p.split_min = 256;
+  return p;
+}
+
+nlohmann::json gemm_records(const std::vector<double>& ns)
+{
+  nlohmann::json r = nlohmann::json::array();
+  for (double m : {1, 16, 128, 1024, 8192})
+    for (double n : ns)
+      for (double k : {1024, 4096, 16384})
+        r.push_back({{"op", "gemm"}, {"dtype", "bf16"}, {"launch", "stream"}, {"m", m}, {"n", n}, {"k", k},
+                     {"seconds", perf::form_seconds(truth(), {1, m, n, k})}});
+  return r;
+}
+
+Op gemm_op(double m, double n, double k)
+{
+  Op op;
+  op.kind = OpKind::gemm;
+  op.shape = {m, n, k};
+  op.flops = 2 * m * n * k;
+  op.bytes = 2 * (m * k + k * n + m * n);
+  return op;
+}
+
+GpuSpec test_gpu()
+{
+  GpuSpec g;
+  g.model = "Test GPU";
+  g.mem_bw = 4e12;
+  g.flops[Dtype::bf16] = 1e15;
+  return g;
+}
+
+} // namespace
+
+TEST_CASE("op-bench records are read into model dims", "[quick][perf]")
+{
+  nlohmann::json recs = {
+      {{"op", "gemm"}, {"dtype", "bf16"}, {"launch", "stream"}, {"m", 64}, {"n", 4096}, {"k", 7168}, {"batch", 1},
+       {"seconds", 1.2e-5}, {"reps", 50}, {"spread", 0.02}, {"kernel", "cublasLt"}},
+      {{"op", "moe"}, {"dtype", "fp8"}, {"kernel", "cutlass"}, {"launch", "graph"}, {"tokens", 64}, {"hidden", 7168},
+       {"inter", 2048}, {"topk", 8}, {"experts", 256}, {"moe_tp", 1}, {"moe_ep", 8}, {"distribution", "balanced"},
+       {"seconds", 1e-4}},
+      {{"op", "grouped_gemm"}, {"impl", "fused"}, {"dtype", "fp8"}, {"launch", "graph"}, {"n", 1536}, {"k", 2048},
+       {"rows", {3, 0, 7, 1}}, {"seconds", 4.1e-5}},
+      {{"op", "attention_decode"}, {"attn", "mla"}, {"dtype", "bf16"}, {"launch", "stream"}, {"batch", 8},
+       {"q_heads", 16}, {"kv_heads", 1}, {"context", 4096}, {"kv_lora_rank", 512}, {"rope_dim", 64},
+       {"seconds", 2e-5}},
+      {{"op", "attention_prefill"}, {"attn", "mla"}, {"dtype", "bf16"}, {"launch", "stream"}, {"batch", 1},
+       {"q_heads", 16}, {"head_dim_qk", 192}, {"head_dim_v", 128}, {"kv_lora_rank", 512}, {"rope_dim", 64},
+       {"prompt", 2048}, {"cached", 0}, {"context", 2048}, {"seconds", 3e-4}},
+      {{"op", "rmsnorm"}, {"dtype", "bf16"}, {"launch", "stream"}, {"rows", 64}, {"width", 7168},
+       {"bytes", 1835008}, {"seconds", 3e-6}},
+      {{"op", "topk"}, {"dtype", "fp32"}, {"launch", "stream"}, {"tokens", 64}, {"experts", 256}, {"k", 8},
+       {"elements", 16384}, {"bytes", 69632}, {"seconds", 4e-6}},
+      {{"op", "graph_gap"}, {"kernels", 64}, {"seconds", 1.1e-6}},
+      {{"op", "host"}, {"api", "kernel_launch"}, {"gpu_state", "idle"}, {"threads", 4}, {"seconds", 6.5e-6}}};
+  const OpMeasurements b = parse_op_measurements(bench(recs).dump(), "t.json");
+  REQUIRE(b.ops.size() == 6);
+  CHECK(b.system.number("sms") == 132);
+  CHECK(b.ops[0].dims == std::vector<double>{1, 64, 4096, 7168});
+  CHECK(b.ops[0].kernel == "cublasLt");
+  // A whole fused MoE layer is checked and counted, not modelled.
+  CHECK(b.unmodelled.at("moe") == 1);
+  // Grouped: {n, k, active experts, total rows} = {1536, 2048, 3, 11}.
+  CHECK(b.ops[1].dims == std::vector<double>{1536, 2048, 3, 11});
+  CHECK(b.ops[1].key.graph);
+  CHECK(b.ops[1].key.variant == "fused");
+  // MLA decode, absorbed: one latent head of d_qk = 512 + 64, d_v = 512.
+  CHECK(b.ops[2].dims == std::vector<double>{576, 512, 1, 16, 8, 4096});
+  // MLA prefill: the model's own head dims, one KV head per query head.
+  CHECK(b.ops[3].dims == std::vector<double>{192, 128, 16, 16, 1, 0, 2048});
+  CHECK(b.ops[4].dims == std::vector<double>{64 * 7168.0});
+  CHECK(b.ops[5].dims == std::vector<double>{64, 256, 8});
+  CHECK(b.graph_gaps == std::vector<double>{1.1e-6});
+  REQUIRE(b.host.size() == 1);
+  CHECK_FALSE(b.host[0].busy);
+  CHECK(b.host[0].threads == 4);
+}
+
+TEST_CASE("op-bench records with unknown keys or bad values are refused with file and key", "[quick][perf]")
+{
+  auto fails = [](nlohmann::json rec, const std::string& key) {
+    CHECK_THROWS_WITH(parse_op_measurements(bench({std::move(rec)}).dump(), "x.json"),
+                      Catch::Matchers::Contains("x.json") && Catch::Matchers::Contains(key));
+  };
+  const nlohmann::json g = {{"op", "gemm"}, {"dtype", "bf16"}, {"launch", "stream"}, {"m", 1}, {"n", 2}, {"k", 3},
+                            {"seconds", 1e-6}};
+  nlohmann::json r = g;
+  r["tile"] = 128;
+  fails(r, "records[0].tile");
+  r = g;
+  r["dtype"] = "fp4";
+  fails(r, "records[0].dtype");
+  r = g;
+  r["launch"] = "eager";
+  fails(r, "records[0].launch");
+  r = g;
+  r["seconds"] = -1;
+  fails(r, "records[0].seconds");
+  r = g;
+  r.erase("k");
+  fails(r, "records[0].k");
+  fails({{"op", "all_reduce"}, {"dtype", "bf16"}, {"launch", "stream"}, {"seconds", 1e-6}}, "records[0].op");
+  fails({{"op", "attention_prefill"}, {"attn", "gqa"}, {"dtype", "bf16"}, {"launch", "stream"}, {"batch", 1},
+         {"q_heads", 8}, {"kv_heads", 8}, {"head_dim_qk", 128}, {"head_dim_v", 128}, {"prompt", 64}, {"cached", 16},
+         {"context", 64}, {"seconds", 1e-5}},
+        "records[0].context");
+  nlohmann::json top = bench({g});
+  top["extra"] = 1;
+  CHECK_THROWS_WITH(parse_op_measurements(top.dump(), "x.json"), Catch::Matchers::Contains("extra"));
+  CHECK_THROWS_AS(parse_op_measurements("{", "x.json"), InputError);
+}
+
+TEST_CASE("fitted op models survive the calibration file and answer with a provenance", "[quick][perf]")
+{
+  test::TempDir dir("moesim_op_models");
+  const std::string f = dir.write("gemm.json", bench(gemm_records({1024, 4096, 16384})).dump());
+  const OpBenchFit fit = fit_op_bench_files({f}, {}, {}, root + "/workloads/models");
+  REQUIRE(fit.models.models.size() == 1);
+  Calibration c;
+  c.platform = "t";
+  c.measured_on = fit.models.system;
+  c.source = "unit test";
+  c.op_models = fit.models;
+  const std::string path = dir.write("cal.yaml", calibration_to_yaml(c));
+  const Calibration d = load_calibration_file(path);
+  REQUIRE(d.op_models.models.size() == 1);
+  const GpuSpec gpu = test_gpu();
+  // m = 16, n = k = 4096 was measured: its record, exactly (to the file's 10 digits).
+  const OpTime at_point = op_time(&d, gpu, gemm_op(16, 4096, 4096), false);
+  CHECK(at_point.provenance == Provenance::measured);
+  CHECK(at_point.seconds == Approx(perf::form_seconds(truth(), {1, 16, 4096, 4096})).epsilon(1e-9));
+  // m = 64 lies between 16 and 128: interpolated, the same from both copies of the model.
+  const OpTime mid = op_time(&d, gpu, gemm_op(64, 4096, 4096), false);
+  CHECK(mid.provenance == Provenance::interpolated);
+  CHECK(mid.seconds == Approx(op_time(&c, gpu, gemm_op(64, 4096, 4096), false).seconds).epsilon(1e-9));
+  // m = 32768 lies past the grid: extrapolated, the fitted form times the ratio at m = 8192.
+  const OpTime far = op_time(&d, gpu, gemm_op(32768, 4096, 4096), false);
+  CHECK(far.provenance == Provenance::extrapolated);
+  const perf::OpModel& m = d.op_models.models[0].model;
+  const double anchor = perf::form_seconds(truth(), {1, 8192, 4096, 4096}) /
+                        perf::form_seconds(m.form, {1, 8192, 4096, 4096});
+  CHECK(far.seconds == Approx(perf::form_seconds(m.form, {1, 32768, 4096, 4096}) * anchor).epsilon(1e-9));
+  // An op no model covers (permute) comes from the specs: the roofline.
+  Op perm;
+  perm.kind = OpKind::permute;
+  perm.shape = {64, 8, 4096};
+  perm.bytes = 2.0 * 64 * 8 * 4096 * 2;
+  const OpTime spec = op_time(&d, gpu, perm, false);
+  CHECK(spec.provenance == Provenance::specs);
+  CHECK(spec.seconds == roofline_seconds(gpu, perm));
+}
+
+TEST_CASE("a grouped GEMM run per expert is the sum of its experts' GEMMs; graphs add the gap", "[quick][perf]")
+{
+  test::TempDir dir("moesim_op_models_loop");
+  nlohmann::json recs = gemm_records({1024, 4096});
+  recs.push_back({{"op", "graph_gap"}, {"kernels", 32}, {"seconds", 1e-6}});
+  const OpBenchFit fit = fit_op_bench_files({dir.write("b.json", bench(recs).dump())}, {}, {}, root + "/workloads/models");
+  Calibration c;
+  c.op_models = fit.models;
+  const GpuSpec gpu = test_gpu();
+  // Experts with 16, 0 and 128 rows of n = 4096, k = 1024: two measured GEMMs, summed.
+  Op g;
+  g.kind = OpKind::grouped_gemm;
+  g.shape = {3, 144, 4096, 1024};
+  g.group_rows = {16, 0, 128};
+  g.kernels = 2;
+  const double expect = perf::form_seconds(truth(), {1, 16, 4096, 1024}) + perf::form_seconds(truth(), {1, 128, 4096, 1024});
+  const OpTime t = op_time(&c, gpu, g, false);
+  CHECK(t.seconds == Approx(expect).epsilon(1e-9));
+  CHECK(t.provenance == Provenance::measured);
+  // Under a CUDA graph with only stream-measured models: each of the two kernels pays the 1 us gap.
+  CHECK(op_time(&c, gpu, g, true).seconds == Approx(expect + 2e-6).epsilon(1e-9));
+  // One expert at 64 rows (between 16 and 128) makes the sum interpolated: the weakest part.
+  g.group_rows = {16, 0, 64};
+  CHECK(op_time(&c, gpu, g, false).provenance == Provenance::interpolated);
+  // Eager steps take a graph-measured model when no stream one exists, as measured (no gap).
+  Calibration cg = c;
+  for (KeyedOpModel& km : cg.op_models.models)
+    km.key.graph = true;
+  g.group_rows = {16, 0, 128};
+  CHECK(op_time(&cg, gpu, g, false).seconds == Approx(expect).epsilon(1e-9));
+  // Fused (kernels = 1): no fused model was fitted, so the specs answer.
+  g.kernels = 1;
+  CHECK(op_time(&c, gpu, g, false).provenance == Provenance::specs);
+}
+
+TEST_CASE("old calibration files load and give the times they gave", "[quick][perf]")
+{
+  // Every compute op of a Qwen3-30B-A3B step on one GPU: op_time is the kernel tables' time where
+  // they cover the op, else the roofline, exactly as before op models existed.
+  const Calibration cal = load_calibration_file(root + "/platforms/calibration/nvswitch-1x-h200.yaml");
+  CHECK(cal.op_models.empty());
+  const Model model = load_model_file(root + "/workloads/models/qwen3-30b-a3b.yaml").model;
+  const Layout layout = make_layout(Plan::parse("tp1"), model, 1);
+  BuildOptions opt;
+  opt.engine.grouped_gemm_per_expert = true;
+  const GpuSpec gpu = test_gpu();
+  int covered = 0, roofline = 0;
+  for (int batch : {1, 64}) {
+    const Schedule s = build_schedule(model, layout, StepShape{Phase::decode, batch, 1024, 0}, opt);
+    for (const Op& op : s.ranks[0].ops) {
+      if (op_class(op.kind) != OpClass::compute)
+        continue;
+      for (bool graph : {false, true}) {
+        const OpTime t = op_time(&cal, gpu, op, graph);
+        if (std::optional<double> k = cal.kernel_time(op, graph)) {
+          CHECK(t.seconds == *k);
+          CHECK(t.provenance != Provenance::specs);
+          covered++;
+        } else {
+          CHECK(t.seconds == roofline_seconds(gpu, op));
+          CHECK(t.provenance == Provenance::specs);
+          roofline++;
+        }
+      }
+    }
+  }
+  // The file was calibrated from these models' schedules: most ops are covered, some are not.
+  CHECK(covered > 0);
+  CHECK(roofline > 0);
+}
+
+TEST_CASE("leave-one-family-out: records sharing a model's GEMM or attention shapes leave the fit", "[quick][perf]")
+{
+  const Model qwen = load_model_file(root + "/workloads/models/qwen3-30b-a3b.yaml").model;
+  const FamilyShapes s = family_shapes({qwen});
+  auto gemm = [](double n, double k) {
+    OpRecord r;
+    r.key.kind = OpKind::gemm;
+    r.dims = op_dims::gemm(1, 64, n, k);
+    return r;
+  };
+  // Qwen3-30B-A3B: hidden 2048, 32 query and 4 KV heads of 128, experts 768 wide.
+  CHECK(s.covers(gemm((32 + 2 * 4) * 128, 2048)));  // qkv at TP1: n = 5120
+  CHECK(s.covers(gemm((16 + 2 * 2) * 128, 2048)));  // qkv at TP2: n = 2560
+  CHECK(s.covers(gemm(2 * 768, 2048)));             // expert up, whole experts (EP)
+  CHECK(s.covers(gemm(2 * 768 / 4, 2048)));         // expert up under MoE TP4
+  CHECK(s.covers(gemm(2048, 768)));                 // expert down
+  CHECK_FALSE(s.covers(gemm(6144, 2048)));          // its unused dense width: no such GEMM
+  CHECK_FALSE(s.covers(gemm(5120, 4096)));
+  auto decode = [](double kv, double q) {
+    OpRecord r;
+    r.key.kind = OpKind::attention_decode;
+    r.key.variant = "gqa";
+    r.dims = op_dims::decode(128, 128, kv, q, 8, 4096);
+    return r;
+  };
+  CHECK(s.covers(decode(4, 32)));  // TP1
+  CHECK(s.covers(decode(2, 16)));  // TP2
+  CHECK(s.covers(decode(1, 4)));   // TP8: 4 KV heads cannot split 8 ways: one replicated
+  CHECK_FALSE(s.covers(decode(4, 16)));
+
+  // The fit: n = 5120 records at k = 1024, 4096, 16384 share no (n, k) with Qwen (its qkv has
+  // k = 2048): nothing is left out.
+  test::TempDir dir("moesim_family");
+  const std::string f = dir.write("b.json", bench(gemm_records({5120, 3072})).dump());
+  const OpBenchFit fit = fit_op_bench_files({f}, {}, {"qwen3-30b-a3b"}, root + "/workloads/models");
+  CHECK(fit.excluded == 0);
+  // 15 records at n = 3072 and two of Qwen's qkv, (5120, 2048) at m = 1 and 64.
+  nlohmann::json recs = gemm_records({3072});
+  for (double m : {1, 64})
+    recs.push_back({{"op", "gemm"}, {"dtype", "bf16"}, {"launch", "stream"}, {"m", m}, {"n", 5120}, {"k", 2048},
+                    {"seconds", perf::form_seconds(truth(), {1, m, 5120, 2048})}});
+  const std::string f2 = dir.write("b2.json", bench(recs).dump());
+  const OpBenchFit fit2 = fit_op_bench_files({f2}, {}, {"qwen3-30b-a3b"}, root + "/workloads/models");
+  // The two (5120, 2048) records are Qwen's qkv: left out and checked, the 15 others fitted.
+  CHECK(fit2.excluded == 2);
+  CHECK(fit2.held_out == 2);
+  REQUIRE(fit2.models.models.size() == 1);
+  CHECK(fit2.models.models[0].fit.count == 15);
+  CHECK(fit2.models.models[0].model.grid.points().size() == 15);
+}
+
+TEST_CASE("held-out records check the models inside and outside the grid", "[quick][perf]")
+{
+  HoldOut h;
+  add_hold_out(h, "n=4096");
+  CHECK(h.values.at("n") == std::set<double>{4096});
+  CHECK_THROWS_AS(add_hold_out(h, "n=4k"), std::invalid_argument);
+  CHECK_THROWS_AS(add_hold_out(h, "n"), std::invalid_argument);
+  // Records at n = 1024, 4096, 16384: holding out 4096 (inside the n range) and 16384 (past it).
+  test::TempDir dir("moesim_holdout");
+  const std::string f = dir.write("b.json", bench(gemm_records({1024, 4096, 16384})).dump());
+  const OpBenchFit fit = fit_op_bench_files({f}, {"n=4096", "m=8192"}, {}, root + "/workloads/models");
+  // 45 records (5 m x 3 n x 3 k): 15 at n = 4096, plus 6 at m = 8192 with another n: 21 held out,
+  // 24 fitted.
+  CHECK(fit.held_out == 21);
+  REQUIRE(fit.quality.size() == 1);
+  const FitQuality& q = fit.quality[0];
+  CHECK(q.fitted == 24);
+  CHECK(q.held_interpolated.count == 12); // n = 4096 at m < 8192 (4 m x 3 k): inside the grid
+  CHECK(q.held_extrapolated.count == 9);  // m = 8192 (3 n x 3 k): past the largest fitted m
+  // The records follow the form exactly, so the fitted form is close and so are both checks.
+  CHECK(q.in_sample.median < 0.01);
+  CHECK(q.held_extrapolated.median < 0.05);
+  CHECK(fit_quality_markdown(fit).find("gemm bf16") != std::string::npos);
+  CHECK_THROWS_WITH(fit_op_bench_files({f}, {"n=x"}, {}, root + "/workloads/models"),
+                    Catch::Matchers::Contains("--hold-out"));
+}
+
+TEST_CASE("host costs per API: state, threads between measured counts, fallbacks", "[quick][perf]")
+{
+  HostCosts h;
+  h.api = {{"kernel_launch", false, 1, 6e-6}, {"kernel_launch", false, 4, 9e-6}, {"kernel_launch", true, 1, 4e-6}};
+  std::sort(h.api.begin(), h.api.end());
+  CHECK(*h.api_seconds("kernel_launch", true, 1) == 4e-6);
+  // Idle, 2 threads: between 1 (6 us) and 4 (9 us): 6 + (9 - 6) * 1/3 = 7 us.
+  CHECK(*h.api_seconds("kernel_launch", false, 2) == Approx(7e-6).epsilon(1e-12));
+  CHECK(*h.api_seconds("kernel_launch", false, 8) == 9e-6); // past the largest count: its value
+  CHECK(*h.api_seconds("kernel_launch", true, 4) == 4e-6);  // busy measured at 1 thread only
+  CHECK_FALSE(h.api_seconds("nccl_call", true, 1));
+  // Through launch_seconds: a GEMM is a cuBLASLt call (not measured here: the old median applies).
+  Calibration c;
+  c.host = h;
+  c.host.launch_s = 5e-6;
+  Op k;
+  k.kind = OpKind::rmsnorm;
+  CHECK(c.launch_seconds(k, 1e-6, false, 2) == Approx(7e-6).epsilon(1e-12));
+  CHECK(c.launch_seconds(gemm_op(1, 2, 3), 1e-6, false, 2) == 5e-6);
+}

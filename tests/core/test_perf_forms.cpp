@@ -1,0 +1,219 @@
+// The fitted forms (core/perf/forms): each expected time derived in a comment, then asserted; the
+// fitter recovers known parameters from synthetic records.
+#include "core/perf/forms.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+using namespace moesim::perf;
+
+namespace {
+
+FormParams gemm_params()
+{
+  FormParams p;
+  p.kind = FormKind::gemm_tiles;
+  p.sms = 132;
+  p.bytes_a = p.bytes_w = p.bytes_c = 2;
+  p.floor_s = 5e-6;
+  p.flops = 132e12; // 1e12 FLOP/s per SM
+  p.bandwidth = 4e12;
+  p.tile_m = 128;
+  p.tile_n = 128;
+  p.split_min = 256;
+  return p;
+}
+
+} // namespace
+
+TEST_CASE("gemm_tiles: a large GEMM is tiles in waves over the SMs", "[quick][perf]")
+{
+  // m = n = k = 4096 on 132 SMs at 1e12 FLOP/s each. Tiles tried: 128x128, 128x256, 256x128.
+  //   128x128: 32*32 = 1024 tiles -> ceil(1024/132) = 8 waves (7.76: the last wave part-full);
+  //            8 * 2*128*128*4096 / 1e12 = 8 * 134217728e-12 = 1.073741824e-3 s
+  //   128x256: 512 tiles -> 4 waves * 2*128*256*4096 / 1e12 = 1.073741824e-3 s (the same)
+  //   memory: 3 * 4096^2 * 2 B / 4e12 = 2.5165824e-5 s, far below.
+  // With split_min = 4096 k cannot split: t = 5e-6 + 1.073741824e-3 = 1.078741824e-3 s; the ideal
+  // 2*4096^3/132e12 = 1.04125e-3 s is 3.1% less, the wave quantisation 8 / 7.76.
+  FormParams p = gemm_params();
+  p.split_min = 4096;
+  CHECK(form_seconds(p, {1, 4096, 4096, 4096}) == Approx(1.078741824e-3).epsilon(1e-12));
+  // With split_min = 256, splitting k 16 ways evens the waves out: 128x128, 16384 tile-splits ->
+  // ceil(124.1) = 125 waves of 2*128*128*256 / 1e12 = 8.388608e-6 s = 1.048576e-3 s (s = 8: 63 waves
+  // of 1.6777216e-5 = 1.0569646e-3; s = 2, 4: 1.073741824e-3). The split's partial outputs,
+  // 15 * 8 * 4096^2 B more, keep memory at 5.28e-4 s, below. t = 5e-6 + 1.048576e-3.
+  CHECK(form_seconds(gemm_params(), {1, 4096, 4096, 4096}) == Approx(1.053576e-3).epsilon(1e-12));
+}
+
+TEST_CASE("gemm_tiles: a one-row GEMM splits k to fill SMs but cannot beat reading its weights", "[quick][perf]")
+{
+  // m = 1, n = k = 4096, 5e12 FLOP/s per SM (660e12 in all), tile 64x128, split_min 256.
+  // Weights, input and output: (4096 + 4096*4096 + 4096) * 2 B = 33570816 B -> 8.392704e-6 s at 4e12;
+  // each extra split writes and reads 8 B per output: + 32768 B = 8.192e-9 s.
+  //   64x128, s = 1: 32 tiles, 1 wave, 2*64*128*4096 / 5e12 = 1.34217728e-5 s of math
+  //   64x128, s = 2: 64 tiles, 1 wave, 2*64*128*2048 / 5e12 = 6.7108864e-6 s; memory 8.400896e-6 s
+  //   64x128, s = 4: math 3.3554432e-6 s but memory 8.417280e-6 s (more partial outputs)
+  //   wider tiles only halve the tile count, never helping a one-row GEMM.
+  // Best: s = 2, memory-bound: t = 5e-6 + 8.392704e-6 + 8.192e-9 = 1.3400896e-5 s.
+  FormParams p = gemm_params();
+  p.flops = 660e12;
+  p.tile_m = 64;
+  CHECK(form_seconds(p, {1, 1, 4096, 4096}) == Approx(1.3400896e-5).epsilon(1e-12));
+  // Without split-K (split_min above k) the single wave does all of k: 5e-6 + 1.34217728e-5.
+  p.split_min = 1e9;
+  CHECK(form_seconds(p, {1, 1, 4096, 4096}) == Approx(5e-6 + 1.34217728e-5).epsilon(1e-12));
+}
+
+TEST_CASE("grouped_tiles: a fused grouped GEMM tiles each expert's rows", "[quick][perf]")
+{
+  // n = 4096, k = 2048, rows {3, 0, 130, 1}, tile 128x128, 132 SMs at 1e12 FLOP/s.
+  // Row tiles: 1 + 0 + 2 + 1 = 4; tiles 4 * 32 = 128 -> 1 wave: 2*128*128*2048 / 1e12 = 6.7108864e-5 s.
+  // Memory: 3 active experts' weights 3*2048*4096*2 = 50331648 B, rows 134 * (2048 + 4096) * 2 =
+  // 1646592 B: 51978240 / 4e12 = 1.299456e-5 s, below the math. t = 5e-6 + 6.7108864e-5.
+  FormParams p = gemm_params();
+  p.kind = FormKind::grouped_tiles;
+  CHECK(form_seconds(p, {4096, 2048, 3, 134}, {3, 0, 130, 1}) == Approx(5e-6 + 6.7108864e-5).epsilon(1e-12));
+  // Without rows, 134 rows spread over 3 experts: 3 * ceil(44.7 / 128) = 3 row tiles, 96 tiles, still 1 wave.
+  CHECK(form_seconds(p, {4096, 2048, 3, 134}) == Approx(5e-6 + 6.7108864e-5).epsilon(1e-12));
+  // 20 experts of 130 rows: 40 row tiles * 32 = 1280 tiles -> 10 waves: 10x the math.
+  std::vector<double> rows(20, 130);
+  CHECK(form_seconds(p, {4096, 2048, 20, 2600}, rows) == Approx(5e-6 + 10 * 6.7108864e-5).epsilon(1e-12));
+}
+
+TEST_CASE("decode_splitk: decode attention splits the context over idle SMs", "[quick][perf]")
+{
+  FormParams p;
+  p.kind = FormKind::decode_splitk;
+  p.sms = 132;
+  p.bytes_w = 2;
+  p.bandwidth = 4.8e12;
+  p.flops = 1e18; // never the limit here
+  p.floor_s = 3e-6;
+  p.unit_s = 0.5e-6;
+  p.combine_s = 1e-6;
+  p.split_min = 256;
+  // GQA: head dims 128/128, 8 KV heads, 32 query heads, batch 4, context 4096.
+  // units = 4*8 = 32; splits = min(floor(132/32) = 4, ceil(4096/256) = 16) = 4; 128 SMs busy, 1 wave;
+  // chunk = 1024 tokens of (128 + 128) * 2 = 512 B: 524288 B per SM at 4.8e12/132 B/s = 1.441792e-5 s.
+  // t = 3e-6 + 1 * 0.5e-6 + 1.441792e-5 + 1e-6 (the split is combined) = 1.891792e-5 s.
+  CHECK(form_seconds(p, {128, 128, 8, 32, 4, 4096}) == Approx(1.891792e-5).epsilon(1e-12));
+  // MLA, absorbed: one latent head of 512 + 64, keys and values shared; 16 heads, batch 1,
+  // context 32768. units = 1; splits = min(132, 128) = 128; chunk 256 tokens of 576 * 2 B:
+  // 294912 B per SM -> 294912 * 132 / 4.8e12 = 8.11008e-6 s. t = 3e-6 + 0.5e-6 + 8.11008e-6 + 1e-6.
+  p.shared_kv = true;
+  CHECK(form_seconds(p, {576, 512, 1, 16, 1, 32768}) == Approx(3e-6 + 0.5e-6 + 8.11008e-6 + 1e-6).epsilon(1e-12));
+  // 256 sequences x 8 KV heads = 2048 units fill the SMs: no split, no combine; ceil(2048/132) = 16
+  // waves of 4096 tokens * 512 B at 4.8e12/132: 16 * (0.5e-6 + 2097152 * 132 / 4.8e12) + 3e-6.
+  p.shared_kv = false;
+  CHECK(form_seconds(p, {128, 128, 8, 32, 256, 4096}) ==
+        Approx(3e-6 + 16 * 0.5e-6 + 16.0 * 2097152 * 132 / 4.8e12).epsilon(1e-12));
+}
+
+TEST_CASE("prefill_tiles: causal prefill is query tiles in waves, math and softmax", "[quick][perf]")
+{
+  FormParams p;
+  p.kind = FormKind::prefill_tiles;
+  p.sms = 132;
+  p.bytes_a = p.bytes_w = 2;
+  p.bandwidth = 4e12;
+  p.flops = 132e12;      // 1e12 per SM
+  p.score_rate = 132e12; // 1e12 scores/s per SM
+  p.tile_m = 128;
+  // Head dims 128/128, 8 KV heads, 32 query heads, batch 1, no cache, prompt 1024.
+  // units = 32 * 1024/128 = 256 -> 2 waves; keys = (1024 + 128) / 2 = 576 per tile on average;
+  // per tile 128 * 576 * (2*256 / 1e12 + 1 / 1e12) s: t_math = 2 * 73728 * 513e-12 = 7.5644928e-5 s.
+  // Memory (1024 * 8 * 256 + 1024 * 32 * 256) * 2 B / 4e12 = 5.24288e-6 s, below.
+  CHECK(form_seconds(p, {128, 128, 8, 32, 1, 0, 1024}) == Approx(7.5644928e-5).epsilon(1e-12));
+}
+
+TEST_CASE("floor_bandwidth: a memory-bound kernel is a floor plus bytes over bandwidth", "[quick][perf]")
+{
+  FormParams p;
+  p.kind = FormKind::floor_bandwidth;
+  p.floor_s = 3e-6;
+  p.bandwidth = 2e12;
+  p.bytes_per_item = 4;
+  p.size_dims = 2; // topk {tokens, experts, k}: the size is tokens x experts
+  // 64 tokens x 128 experts = 8192 scores of 4 B: 3e-6 + 32768 / 2e12 = 3.016384e-6 s.
+  CHECK(form_seconds(p, {64, 128, 8}) == Approx(3.016384e-6).epsilon(1e-12));
+  p.size_dims = 0; // every dim: 64*128*8 = 65536 items
+  CHECK(form_seconds(p, {64, 128, 8}) == Approx(3e-6 + 65536 * 4 / 2e12).epsilon(1e-12));
+}
+
+TEST_CASE("forms refuse what they cannot evaluate", "[quick][perf]")
+{
+  CHECK_THROWS_AS(form_seconds(gemm_params(), {4096, 4096, 4096}), std::invalid_argument);
+  CHECK_THROWS_WITH(parse_form_kind("roofline"), Catch::Matchers::Contains("gemm_tiles"));
+  FormParams p = gemm_params();
+  p.flops = 0;
+  CHECK_THROWS_WITH(check_form(p), Catch::Matchers::Contains("flops"));
+  CHECK_NOTHROW(check_form(gemm_params()));
+}
+
+TEST_CASE("the fitter recovers a GEMM form's parameters from records made by it", "[quick][perf]")
+{
+  // Records from known parameters: floor 4 us, 600 TFLOP/s, 3 TB/s, 128x128 tiles, split_min 256.
+  FormParams truth = gemm_params();
+  truth.floor_s = 4e-6;
+  truth.flops = 600e12;
+  truth.bandwidth = 3e12;
+  std::vector<FitPoint> pts;
+  for (double m : {1, 8, 64, 256, 1024, 4096, 16384})
+    for (double n : {1024, 4096, 16384})
+      for (double k : {1024, 4096, 16384})
+        pts.push_back({{1, m, n, k}, {}, form_seconds(truth, {1, m, n, k})});
+  FormParams given = gemm_params();
+  const FormParams fit = fit_form(given, pts);
+  // The rates and the floor come back within 1%, and every record within 1%.
+  CHECK(fit.flops == Approx(600e12).epsilon(0.01));
+  CHECK(fit.bandwidth == Approx(3e12).epsilon(0.01));
+  CHECK(fit.floor_s == Approx(4e-6).epsilon(0.01));
+  for (const FitPoint& q : pts)
+    CHECK(form_seconds(fit, q.dims) == Approx(q.seconds).epsilon(0.01));
+  // Deterministic: the same records give the same parameters, bit for bit.
+  const FormParams again = fit_form(given, pts);
+  CHECK(again.flops == fit.flops);
+  CHECK(again.floor_s == fit.floor_s);
+  CHECK(again.tile_m == fit.tile_m);
+}
+
+TEST_CASE("the fitter recovers floor and bandwidth, and decode attention's parameters", "[quick][perf]")
+{
+  FormParams truth;
+  truth.kind = FormKind::floor_bandwidth;
+  truth.floor_s = 2.5e-6;
+  truth.bandwidth = 3.5e12;
+  truth.bytes_per_item = 4;
+  std::vector<FitPoint> pts;
+  for (double e = 1024; e <= 1 << 26; e *= 4)
+    pts.push_back({{e}, {}, form_seconds(truth, {e})});
+  FormParams given = truth;
+  given.floor_s = given.bandwidth = 0;
+  const FormParams fit = fit_form(given, pts);
+  CHECK(fit.floor_s == Approx(2.5e-6).epsilon(1e-3));
+  CHECK(fit.bandwidth == Approx(3.5e12).epsilon(1e-3));
+
+  FormParams dec;
+  dec.kind = FormKind::decode_splitk;
+  dec.sms = 132;
+  dec.bytes_w = 2;
+  dec.floor_s = 6e-6;
+  dec.unit_s = 2e-6;
+  dec.combine_s = 1.5e-6;
+  dec.flops = 300e12;
+  dec.bandwidth = 4e12;
+  dec.split_min = 256;
+  std::vector<FitPoint> d;
+  for (double b : {1, 4, 16, 64, 256})
+    for (double ctx : {128, 1024, 8192, 65536})
+      for (double kv : {1, 8})
+        for (double g : {1, 4, 16}) // query heads per KV head: tells the math from the memory term
+          d.push_back({{128, 128, kv, g * kv, b, ctx}, {}, form_seconds(dec, {128, 128, kv, g * kv, b, ctx})});
+  FormParams g = dec;
+  const FormParams df = fit_form(g, d);
+  CHECK(df.bandwidth == Approx(4e12).epsilon(0.02));
+  CHECK(df.floor_s == Approx(6e-6).epsilon(0.05));
+  CHECK(df.unit_s == Approx(2e-6).epsilon(0.05));
+  CHECK(df.split_min == 256);
+}

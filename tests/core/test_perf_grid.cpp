@@ -1,0 +1,154 @@
+// The measured grid (core/perf/shape_grid): exact at its points, log-space multilinear between
+// them (so a power law comes back exactly), monotone where the data is, ragged sub-tables, and the
+// form anchored to the data outside.
+#include "core/perf/op_model.hpp"
+#include "core/perf/shape_grid.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+using namespace moesim::perf;
+
+namespace {
+
+// t = 1e-6 * x^0.5 * y^0.25 (the form is taken as half of it: anchoring doubles it outside).
+double power(double x, double y) { return 1e-6 * std::sqrt(x) * std::pow(y, 0.25); }
+
+ShapeGrid power_grid()
+{
+  std::vector<GridPoint> pts;
+  for (double x : {1, 4, 16})
+    for (double y : {10, 1000})
+      pts.push_back({{x, y}, power(x, y), power(x, y) / 2});
+  return ShapeGrid(pts);
+}
+
+} // namespace
+
+TEST_CASE("a grid returns its measured points exactly, labelled measured", "[quick][perf]")
+{
+  const ShapeGrid g = power_grid();
+  const GridLookup at = g.at({4, 1000}, 1.0);
+  CHECK(at.seconds == Approx(power(4, 1000)).epsilon(1e-15));
+  CHECK(at.provenance == Provenance::measured);
+}
+
+TEST_CASE("between points the grid is multilinear in log space: a power law comes back exactly", "[quick][perf]")
+{
+  // log t = log 1e-6 + 0.5 log x + 0.25 log y is linear in (log x, log y), and multilinear
+  // interpolation reproduces a linear function: t(2, 100) = 1e-6 * sqrt(2) * 100^0.25 = 4.472136e-6.
+  const ShapeGrid g = power_grid();
+  const GridLookup at = g.at({2, 100}, 1.0);
+  CHECK(at.seconds == Approx(1e-6 * std::sqrt(2.0) * std::sqrt(10.0)).epsilon(1e-12));
+  CHECK(at.provenance == Provenance::interpolated);
+  // On a grid line (x = 4 measured, y between): still interpolated.
+  CHECK(g.at({4, 100}, 1.0).seconds == Approx(power(4, 100)).epsilon(1e-12));
+  CHECK(g.at({4, 100}, 1.0).provenance == Provenance::interpolated);
+}
+
+TEST_CASE("outside the grid the form carries the measured-over-form ratio of the nearest data", "[quick][perf]")
+{
+  // Every point measured twice its form value: outside, t = form(x) * 2 whatever the form says.
+  const ShapeGrid g = power_grid();
+  const GridLookup far = g.at({64, 1000}, 3e-5);
+  CHECK(far.seconds == Approx(6e-5).epsilon(1e-12));
+  CHECK(far.provenance == Provenance::extrapolated);
+  CHECK_FALSE(g.contains({64, 1000}));
+  CHECK(g.contains({2, 100}));
+  // Below the smallest y: clamped to y = 10 for the ratio (still 2).
+  CHECK(g.at({2, 1}, 1e-6).seconds == Approx(2e-6).epsilon(1e-12));
+}
+
+TEST_CASE("interpolation is monotone along every dimension where the data is", "[quick][perf]")
+{
+  // Data increasing in each of three dims (not a power law): t = 1e-6 + a*x + b*y*z + c*log(1+z).
+  auto t = [](double x, double y, double z) { return 1e-6 + 1e-9 * x + 3e-12 * y * z + 2e-7 * std::log1p(z); };
+  std::vector<GridPoint> pts;
+  const double xs[] = {1, 3, 17, 64}, ys[] = {32, 128, 4096}, zs[] = {0, 5, 100, 2000};
+  for (double x : xs)
+    for (double y : ys)
+      for (double z : zs)
+        pts.push_back({{x, y, z}, t(x, y, z), 1.0});
+  const ShapeGrid g(pts);
+  // Walk each axis in fine steps from a point inside the grid: never decreasing.
+  for (int axis = 0; axis < 3; axis++) {
+    std::vector<double> q = {5, 300, 40};
+    const double lo[] = {1, 32, 0}, hi[] = {64, 4096, 2000};
+    double prev = 0;
+    for (int i = 0; i <= 200; i++) {
+      q[axis] = lo[axis] + (hi[axis] - lo[axis]) * i / 200.0;
+      const double v = g.at(q, 1.0).seconds;
+      CHECK(v >= prev * (1 - 1e-12));
+      prev = v;
+    }
+  }
+  // The level with a 0 (z) is interpolated linearly in z: at x = 1, y = 32, z = 2.5 halfway between
+  // the measured z = 0 and 5, log t is the mean of theirs.
+  const double mid = std::exp((std::log(t(1, 32, 0)) + std::log(t(1, 32, 5))) / 2);
+  CHECK(g.at({1, 32, 2.5}, 1.0).seconds == Approx(mid).epsilon(1e-12));
+}
+
+TEST_CASE("a ragged grid: each sub-table brackets with its own measured values", "[quick][perf]")
+{
+  // Batch 1 and 2 measured at contexts 128..8192; batch 8 only up to 1024 (memory).
+  std::vector<GridPoint> pts;
+  for (double b : {1, 2, 8})
+    for (double c : {128, 1024, 8192})
+      if (b < 8 || c <= 1024)
+        pts.push_back({{b, c}, 1e-6 * b * c, 1e-6 * b * c});
+  const ShapeGrid g(pts);
+  // Batch 4 at context 512: between batch 2 and 8, both measured at 128 and 1024: inside.
+  // t = 1e-6 * b * c is a power law: 1e-6 * 4 * 512 exactly.
+  CHECK(g.at({4, 512}, 1.0).provenance == Provenance::interpolated);
+  CHECK(g.at({4, 512}, 1.0).seconds == Approx(2.048e-3).epsilon(1e-12));
+  // Batch 4 at context 4096: batch 8 has no context past 1024: outside. The form says 5e-3; the
+  // clamped ratio is 1 (data = form everywhere): 5e-3.
+  CHECK(g.at({4, 4096}, 5e-3).provenance == Provenance::extrapolated);
+  CHECK(g.at({4, 4096}, 5e-3).seconds == Approx(5e-3).epsilon(1e-12));
+}
+
+TEST_CASE("a grid refuses points it cannot hold", "[quick][perf]")
+{
+  CHECK_THROWS_AS(ShapeGrid({{{1, 2}, 1e-6, 1e-6}, {{1}, 1e-6, 1e-6}}), std::invalid_argument);
+  CHECK_THROWS_AS(ShapeGrid({{{1, 2}, 1e-6, 1e-6}, {{1, 2}, 2e-6, 1e-6}}), std::invalid_argument);
+  CHECK_THROWS_AS(ShapeGrid({{{1, 2}, 0, 1e-6}}), std::invalid_argument);
+  CHECK_THROWS_AS(ShapeGrid({{{-1, 2}, 1e-6, 1e-6}}), std::invalid_argument);
+}
+
+TEST_CASE("an op model: grid inside, anchored form outside, the form alone without a grid", "[quick][perf]")
+{
+  // floor 2 us + items * 2 B / 1e12 B/s, measured at 1e3 and 1e6 items as 1.1x the form.
+  FormParams f;
+  f.kind = FormKind::floor_bandwidth;
+  f.floor_s = 2e-6;
+  f.bandwidth = 1e12;
+  f.bytes_per_item = 2;
+  OpModel m;
+  m.form = f;
+  m.grid = ShapeGrid({{{1e3}, 1.1 * form_seconds(f, {1e3}), form_seconds(f, {1e3})},
+                      {{1e6}, 1.1 * form_seconds(f, {1e6}), form_seconds(f, {1e6})}});
+  // 1e6 items: 1.1 * (2e-6 + 2e-6) = 4.4e-6, measured.
+  CHECK(m.estimate({1e6}).seconds == Approx(4.4e-6).epsilon(1e-12));
+  CHECK(m.estimate({1e6}).provenance == Provenance::measured);
+  CHECK(m.estimate({1e4}).provenance == Provenance::interpolated);
+  // 1e8 items: form 2e-6 + 2e-4 = 2.02e-4, times the ratio 1.1 at the last point: 2.222e-4.
+  CHECK(m.estimate({1e8}).seconds == Approx(2.222e-4).epsilon(1e-12));
+  CHECK(m.estimate({1e8}).provenance == Provenance::extrapolated);
+  m.grid = ShapeGrid();
+  CHECK(m.estimate({1e8}).seconds == Approx(2.02e-4).epsilon(1e-12));
+  CHECK(m.estimate({1e8}).provenance == Provenance::extrapolated);
+}
+
+TEST_CASE("error statistics: median, p90 and worst of |relative error|", "[quick][perf]")
+{
+  // 10 values 0.01..0.10: median (0.05 + 0.06) / 2, p90 the 9th value, worst the 10th.
+  std::vector<double> e;
+  for (int i = 10; i >= 1; i--)
+    e.push_back(i / 100.0);
+  const ErrorStats s = error_stats(e);
+  CHECK(s.count == 10);
+  CHECK(s.median == Approx(0.055).epsilon(1e-12));
+  CHECK(s.p90 == Approx(0.09).epsilon(1e-12));
+  CHECK(s.worst == Approx(0.10).epsilon(1e-12));
+}

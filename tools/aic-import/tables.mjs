@@ -1,0 +1,137 @@
+// One converter per AIConfigurator table kind, all with the same shape: the table's file name, the
+// columns it must have, and `record(row)` turning one row into a moesim op-bench record (or null
+// when the row is outside what we import). Latencies are milliseconds in the tables and seconds
+// in the records. Adding a table kind is one entry here.
+import { InputError } from './errors.mjs'
+
+// AIConfigurator's dtype spellings -> moesim's (core/dtype.hpp). Anything else is skipped.
+const GEMM_DTYPES = { bfloat16: 'bf16', fp8: 'fp8', nvfp4: 'nvfp4' }
+const ATTN_DTYPES = { bfloat16: 'bf16' }
+// w4a16_mxfp4: MXFP4 weights with bf16 activations (gpt-oss experts).
+const MOE_DTYPES = { bfloat16: 'bf16', fp8: 'fp8', nvfp4: 'nvfp4', w4a16_mxfp4: 'mxfp4' }
+
+// DeepSeek-V3 MLA geometry: the only one AIConfigurator's kernel-level MLA tables measure
+// (collector/trtllm/collect_mla.py rejects any other).
+const MLA = { kv_lora_rank: 512, rope_dim: 64, nope_dim: 128, v_dim: 128 }
+
+const int = (row, col) => Number(row[col])
+
+function need(row, cols, where) {
+  for (const c of cols)
+    if (!(c in row))
+      throw new InputError(where, c, 'column missing', 'check the table kind and AIConfigurator version')
+}
+
+// Decode attention: the table's `step` is the KV history before the new token; the kernel reads
+// step + 1 positions (vLLM's seq_lens include the query token).
+function decode_context(row) {
+  return int(row, 'step') + 1
+}
+
+export const TABLE_KINDS = [
+  {
+    name: 'gemm',
+    file: 'gemm/{fw}/{ver}/gemm_perf.parquet',
+    columns: ['gemm_dtype', 'kernel_source', 'm', 'n', 'k', 'latency'],
+    record(row, sel) {
+      const dtype = GEMM_DTYPES[row.gemm_dtype]
+      if (!dtype || (sel.gemm_m && !sel.gemm_m.includes(int(row, 'm'))))
+        return null
+      return { op: 'gemm', dtype, kernel: row.kernel_source, launch: 'graph', m: int(row, 'm'), n: int(row, 'n'),
+               k: int(row, 'k'), batch: 1 }
+    },
+  },
+  {
+    name: 'generation_attention',
+    file: 'attention/{fw}/{ver}/generation_attention_perf.parquet',
+    columns: ['attn_dtype', 'kv_cache_dtype', 'kernel_source', 'batch_size', 'num_heads', 'num_key_value_heads',
+              'head_dim', 'step', 'latency'],
+    record(row, sel) {
+      const dtype = ATTN_DTYPES[row.attn_dtype]
+      if (!dtype || row.kv_cache_dtype !== row.attn_dtype || !gqa_ok(row, sel))
+        return null
+      const d = int(row, 'head_dim')
+      return { op: 'attention_decode', attn: 'gqa', dtype, kernel: row.kernel_source, launch: 'graph',
+               batch: int(row, 'batch_size'), q_heads: int(row, 'num_heads'), kv_heads: int(row, 'num_key_value_heads'),
+               head_dim_qk: d, head_dim_v: d, context: decode_context(row), kv_lora_rank: 0, rope_dim: 0,
+               window: Number(row.window_size ?? 0) }
+    },
+  },
+  {
+    name: 'context_attention',
+    file: 'attention/{fw}/{ver}/context_attention_perf.parquet',
+    columns: ['attn_dtype', 'kv_cache_dtype', 'kernel_source', 'batch_size', 'isl', 'num_heads', 'num_key_value_heads',
+              'head_dim', 'latency'],
+    record(row, sel) {
+      const dtype = ATTN_DTYPES[row.attn_dtype]
+      if (!dtype || row.kv_cache_dtype !== row.attn_dtype || !gqa_ok(row, sel))
+        return null
+      const d = int(row, 'head_dim')
+      return { op: 'attention_prefill', attn: 'gqa', dtype, kernel: row.kernel_source, launch: 'graph',
+               batch: int(row, 'batch_size'), q_heads: int(row, 'num_heads'), kv_heads: int(row, 'num_key_value_heads'),
+               head_dim_qk: d, head_dim_v: d, prompt: int(row, 'isl'), cached: 0, kv_lora_rank: 0, rope_dim: 0,
+               window: Number(row.window_size ?? 0) }
+    },
+  },
+  {
+    // Absorbed MLA decode: per local head, q and the cached latent are kv_lora_rank + rope wide,
+    // the output kv_lora_rank wide; the table's num_heads is already per GPU (heads / tp_size).
+    name: 'generation_mla',
+    file: 'mla/{fw}/{ver}/generation_mla_perf.parquet',
+    columns: ['mla_dtype', 'kv_cache_dtype', 'num_heads', 'batch_size', 'step', 'latency'],
+    record(row) {
+      const dtype = ATTN_DTYPES[row.mla_dtype]
+      if (!dtype || row.kv_cache_dtype !== row.mla_dtype)
+        return null
+      return { op: 'attention_decode', attn: 'mla', dtype, kernel: row.kernel_source ?? 'default', launch: 'graph',
+               batch: int(row, 'batch_size'), q_heads: int(row, 'num_heads'), kv_heads: 1,
+               head_dim_qk: MLA.kv_lora_rank + MLA.rope_dim, head_dim_v: MLA.kv_lora_rank, context: decode_context(row),
+               kv_lora_rank: MLA.kv_lora_rank, rope_dim: MLA.rope_dim, window: 0 }
+    },
+  },
+  {
+    // MLA prefill runs on decompressed keys and values: per head qk = nope + rope, v = v_head_dim.
+    name: 'context_mla',
+    file: 'mla/{fw}/{ver}/context_mla_perf.parquet',
+    columns: ['mla_dtype', 'kv_cache_dtype', 'num_heads', 'batch_size', 'isl', 'latency'],
+    record(row) {
+      const dtype = ATTN_DTYPES[row.mla_dtype]
+      if (!dtype || row.kv_cache_dtype !== row.mla_dtype)
+        return null
+      return { op: 'attention_prefill', attn: 'mla', dtype, kernel: row.kernel_source ?? 'default', launch: 'graph',
+               batch: int(row, 'batch_size'), q_heads: int(row, 'num_heads'), kv_heads: int(row, 'num_heads'),
+               head_dim_qk: MLA.nope_dim + MLA.rope_dim, head_dim_v: MLA.v_dim, prompt: int(row, 'isl'), cached: 0,
+               kv_lora_rank: MLA.kv_lora_rank, rope_dim: MLA.rope_dim, window: 0 }
+    },
+  },
+  {
+    // A whole fused MoE layer on one GPU (routing permute, gate/up GEMM, activation, down GEMM,
+    // combine) for num_tokens tokens, its experts split moe_tp x moe_ep ways. Non-gated kernels
+    // (one up projection, no gate) are a different op and are left out.
+    name: 'moe',
+    file: 'moe/{fw}/{ver}/moe_perf.parquet',
+    columns: ['moe_dtype', 'kernel_source', 'num_tokens', 'hidden_size', 'inter_size', 'topk', 'num_experts',
+              'moe_tp_size', 'moe_ep_size', 'distribution', 'latency'],
+    record(row, sel) {
+      const dtype = MOE_DTYPES[row.moe_dtype]
+      if (!dtype || /nongated/.test(row.kernel_source) || (sel.moe_distributions && !sel.moe_distributions.includes(row.distribution)))
+        return null
+      if (sel.moe_max_gpus && int(row, 'moe_tp_size') * int(row, 'moe_ep_size') > sel.moe_max_gpus)
+        return null
+      return { op: 'moe', dtype, kernel: row.kernel_source, launch: 'graph', tokens: int(row, 'num_tokens'),
+               hidden: int(row, 'hidden_size'), inter: int(row, 'inter_size'), topk: int(row, 'topk'),
+               experts: int(row, 'num_experts'), moe_tp: int(row, 'moe_tp_size'), moe_ep: int(row, 'moe_ep_size'),
+               distribution: row.distribution }
+    },
+  },
+]
+
+function gqa_ok(row, sel) {
+  const w = Number(row.window_size ?? 0), d = int(row, 'head_dim')
+  return (!sel.attention_windows || sel.attention_windows.includes(w)) &&
+         (!sel.attention_head_dims || sel.attention_head_dims.includes(d))
+}
+
+export function check_columns(row, kind, where) {
+  need(row, kind.columns, where)
+}
