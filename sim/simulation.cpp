@@ -185,14 +185,15 @@ private:
   }
 
   // Host side: issue ops in program order up to `id`; returns when the host launched op `id`.
-  double host_issue(int r, int id)
+  // `now`: the GPU's time on this rank (SimGrid's clock, or the rank's local clock).
+  double host_issue(int r, int id, double now)
   {
     RankState& st = ranks_[r];
     const EngineParams& en = s_.engine;
     while (st.issued <= id) {
       const Op& o = st.sched->ops[st.issued];
       // The launch finds the GPU busy when the host is ahead of it (the GPU has not reached this op).
-      const bool gpu_busy = st.host_time < sg4::Engine::get_clock();
+      const bool gpu_busy = st.host_time < now;
       if (!en.cuda_graphs && o.kind != OpKind::host_sync)
         st.host_time += Calibration::host_seconds(p_.calibration(), o, en, gpu_busy, s_.layout.world);
       st.host_ready[st.issued] = st.host_time;
@@ -255,7 +256,7 @@ private:
       ev.shape = op.shape;
       ev.bytes = op.is_comm() ? op.comm_bytes : op.bytes;
       ev.ready = sg4::Engine::get_clock();
-      const double launched = host_issue(r, op.id);
+      const double launched = host_issue(r, op.id, ev.ready);
       if (launched > ev.ready)
         sg4::this_actor::sleep_until(launched);
       ev.start = sg4::Engine::get_clock();
@@ -300,7 +301,7 @@ private:
     ev.shape = op.shape;
     ev.bytes = op.is_comm() ? op.comm_bytes : op.bytes;
     ev.ready = now;
-    ev.start = std::max(now, host_issue(r, op.id));
+    ev.start = std::max(now, host_issue(r, op.id, now));
     ev.sync = ev.start;
     switch (op_class(op.kind)) {
       case OpClass::compute: {
