@@ -146,10 +146,13 @@ void filter_study(Study& s, const std::vector<std::string>& plans, const std::ve
   }
 }
 
-// --calibration: 'auto' keeps what PlatformFiles found, 'none' drops it, a path replaces it (checked
+// --exact sets every scenario's replay mode. --calibration: 'auto' keeps what PlatformFiles found, 'none' drops
+// it, a path replaces it (checked
 // here so that a missing file is a usage error before anything runs).
-void apply_calibration_choice(std::vector<Scenario>& scenarios, const std::string& choice)
+void apply_calibration_choice(std::vector<Scenario>& scenarios, const std::string& choice, bool exact)
 {
+  for (Scenario& sc : scenarios)
+    sc.exact = exact;
   if (choice == "auto")
     return;
   if (choice != "none") {
@@ -181,6 +184,7 @@ int main(int argc, char** argv)
   std::vector<std::string> sets;
   std::string sweep_arg, svg_out;
   std::string calibration = "auto";
+  bool exact = false;
   int jobs = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, unsigned(limits::jobs)));
 
   CLI::App* run = app.add_subcommand("run", "simulate every plan x platform x batch of a study and report");
@@ -209,6 +213,9 @@ int main(int argc, char** argv)
     c->add_option("--timeline", timeline_out, "write the moesim timeline JSON (for `moesim diff`) to FILE; needs one scenario");
     c->add_flag("--cuda-graphs", graphs, "launch each step as one CUDA graph (overrides the study)");
     c->add_flag("--eager", eager, "launch every kernel from the host (overrides the study)");
+    c->add_flag("--exact", exact,
+                "replay every op on SimGrid's clock and every collective's flows through SimGrid (slower; the "
+                "default gives the same times to about 1e-12)");
     c->add_flag("--allow-refused", allow_refused,
                 "report plans that do not fit in memory as rows instead of failing with exit code 2");
     c->add_option("--set", sets, "what-if: edit every platform's topology before simulating, key=value (repeatable; "
@@ -369,7 +376,7 @@ int main(int argc, char** argv)
         std::vector<Override> o = overrides;
         o.push_back(sweep->at(i)[0]);
         std::vector<Scenario> sc = expand_study(s, pfiles, o);
-        apply_calibration_choice(sc, calibration);
+        apply_calibration_choice(sc, calibration, exact);
         per = sc.size();
         all.insert(all.end(), sc.begin(), sc.end());
       }
@@ -401,7 +408,7 @@ int main(int argc, char** argv)
       return 0;
     }
     std::vector<Scenario> scenarios = expand_study(s, pfiles, overrides);
-    apply_calibration_choice(scenarios, calibration);
+    apply_calibration_choice(scenarios, calibration, exact);
     if (!timeline_out.empty() && scenarios.size() != 1)
       throw InputError("command line", "--timeline",
                        "needs exactly one scenario but the selection has " + std::to_string(scenarios.size()),

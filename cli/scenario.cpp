@@ -140,7 +140,7 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
   if (es)
     opt.mech = es->mech;
   Schedule s = build_schedule(study.model, L, st, opt);
-  SimOutput so = sim.run(s);
+  SimOutput so = sim.run(s, sc.exact);
   summarise(r, s, so.timeline);
   for (const auto& [p, seconds] : so.compute_by_provenance)
     if (r.step_time > 0)

@@ -19,6 +19,7 @@ struct Scenario {
   std::string platform_path; // the XML to load (generated for a topology YAML)
   std::string calibration = "auto"; // for Simulation
   int batch = 1;
+  bool exact = false; // Simulation::run's exact mode (--exact)
 };
 
 struct ScenarioOutcome {

@@ -143,8 +143,9 @@ void summarise(ScenarioResult& r, const Schedule& s, const Timeline& t)
   double max_compute = -1, sum_compute = 0, max_busy = 0;
   r.pp = s.layout.plan.pp;
   r.mean = {};
+  const std::vector<Breakdown> per_rank_breakdown = breakdown_of_ranks(t);
   for (int rank = 0; rank < world; rank++) {
-    Breakdown b = breakdown_of_rank(t, rank);
+    const Breakdown b = rank < static_cast<int>(per_rank_breakdown.size()) ? per_rank_breakdown[rank] : Breakdown{};
     r.mean.compute += b.compute / world;
     r.mean.comm += b.comm / world;
     r.mean.host += b.host / world;
@@ -170,11 +171,12 @@ void summarise(ScenarioResult& r, const Schedule& s, const Timeline& t)
     sum += v;
     mx = std::max(mx, v);
   }
+  std::map<std::pair<int, int>, int> members_of; // (layer, mb) -> ranks that ran expert GEMMs in it
+  for (const auto& [pk, pv] : per_rank)
+    members_of[{std::get<0>(pk), std::get<1>(pk)}]++;
   double sum_max = 0, sum_mean = 0;
   for (const auto& [k, v] : experts) {
-    int members = 0;
-    for (const auto& [pk, pv] : per_rank)
-      members += std::get<0>(pk) == k.first && std::get<1>(pk) == k.second;
+    const int members = members_of[k];
     sum_max += v.second;
     sum_mean += v.first / members;
   }
