@@ -42,6 +42,11 @@ std::optional<OpQuery> query_of(const Op& op)
       q.dims = op.mla ? op_dims::prefill(s[4], s[5], s[1], s[1], s[0], s[3], s[2])
                       : op_dims::prefill(s[5], s[5], s[2], s[1], s[0], s[4], s[3]);
       return q;
+    case OpKind::sample:
+      // Sampling reads fp32 logits whatever the model's dtype (the harness's argmax and bench-ops's
+      // sample records do; serving engines upcast the LM head's output before sampling).
+      q.key.dtype = q.key.kv_dtype = Dtype::fp32;
+      [[fallthrough]];
     default:
       if (op_dims::small_fields(op.kind).empty() || s.size() != op_dims::small_fields(op.kind).size())
         return std::nullopt;

@@ -15,6 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <utility>
+
 using namespace moesim;
 using moesim::perf::Provenance;
 
@@ -226,6 +229,30 @@ TEST_CASE("a grouped GEMM run per expert is the sum of its experts' GEMMs; graph
   // Fused (kernels = 1): no fused model was fitted, so the specs answer.
   g.kernels = 1;
   CHECK(op_time(&c, gpu, g, false).provenance == Provenance::specs);
+}
+
+TEST_CASE("sampling asks the fp32 model: the logits are fp32 whatever the model's dtype", "[quick][perf]")
+{
+  test::TempDir dir("moesim_op_models_sample");
+  // Two measured fp32 argmax points: (rows 1, vocab 32768) 12 us and (rows 1, vocab 131072) 44 us.
+  nlohmann::json recs = nlohmann::json::array();
+  for (auto [vocab, s] : {std::pair{32768.0, 12e-6}, std::pair{131072.0, 44e-6}})
+    recs.push_back({{"op", "sample"}, {"dtype", "fp32"}, {"launch", "stream"}, {"rows", 1}, {"vocab", vocab},
+                    {"elements", vocab}, {"bytes", 4 * vocab}, {"seconds", s}});
+  const OpBenchFit fit = fit_op_bench_files({dir.write("s.json", bench(recs).dump())}, {}, {}, root + "/workloads/models");
+  Calibration c;
+  c.op_models = fit.models;
+  // The schedule's sample op carries the model's dtype (bf16): it still finds the fp32 model, and
+  // vocab 65536 (the log midpoint of 32768 and 131072) interpolates in log time:
+  // exp((log 12e-6 + log 44e-6) / 2) = sqrt(12e-6 * 44e-6) = 2.2978e-5 s.
+  Op op;
+  op.kind = OpKind::sample;
+  op.dtype = Dtype::bf16;
+  op.shape = {1, 65536};
+  op.bytes = 2.0 * 65536;
+  const OpTime t = op_time(&c, test_gpu(), op, false);
+  CHECK(t.provenance == Provenance::interpolated);
+  CHECK(t.seconds == Approx(std::sqrt(12e-6 * 44e-6)).epsilon(1e-6));
 }
 
 TEST_CASE("old calibration files load and give the times they gave", "[quick][perf]")
