@@ -245,16 +245,7 @@ private:
         continue;
       }
       wait_deps(r, op, prev);
-      TimelineEvent ev;
-      ev.rank = r;
-      ev.op = op.id;
-      ev.stream = op.stream;
-      ev.layer = op.layer;
-      ev.microbatch = op.microbatch;
-      ev.name = op.name;
-      ev.kind = op.kind;
-      ev.shape = op.shape;
-      ev.bytes = op.is_comm() ? op.comm_bytes : op.bytes;
+      TimelineEvent ev = event_of(r, op);
       ev.ready = sg4::Engine::get_clock();
       const double launched = host_issue(r, op.id, ev.ready);
       if (launched > ev.ready)
@@ -286,9 +277,8 @@ private:
     }
   }
 
-  // One op of a single-stream rank whose clock reads `now` (its previous op's end), as run_stream does
-  // it on SimGrid's clock; `now` becomes the op's end.
-  void run_local(int r, const Op& op, double& now)
+  // The event of op `op` on rank `r`, before its times are known.
+  static TimelineEvent event_of(int r, const Op& op)
   {
     TimelineEvent ev;
     ev.rank = r;
@@ -300,6 +290,14 @@ private:
     ev.kind = op.kind;
     ev.shape = op.shape;
     ev.bytes = op.is_comm() ? op.comm_bytes : op.bytes;
+    return ev;
+  }
+
+  // One op of a single-stream rank whose clock reads `now` (its previous op's end), as run_stream does
+  // it on SimGrid's clock; `now` becomes the op's end.
+  void run_local(int r, const Op& op, double& now)
+  {
+    TimelineEvent ev = event_of(r, op);
     ev.ready = now;
     ev.start = std::max(now, host_issue(r, op.id, now));
     ev.sync = ev.start;
