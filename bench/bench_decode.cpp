@@ -2,7 +2,7 @@
 // GPUs. Each configuration runs in a child process (SimGrid allows one engine per process) and
 // reports the wall time of building the schedule and of the SimGrid replay.
 //
-//   build/bench/moesim_bench [--quick | --gpus N]   (--quick: 4 and 8 GPUs only)
+//   build/bench/moesim_bench [--quick] [--gpus N] [--plan EP|TP|EPz] [--exact]
 //
 // 4 and 8 GPUs use platforms/nvswitch-4x-h100.xml and hgx-8x-h100.xml; 64 and 256 GPUs use a
 // generated cluster of 8-GPU NVSwitch nodes with one 400 Gb/s NIC per GPU on rails.
@@ -61,15 +61,16 @@ struct Config {
   std::string name;
   int gpus;
   std::string plan;
+  bool skewed = false; // Zipf s=1.2 expert popularity (seed 1) instead of uniform routing
 };
 
 struct Timing {
   double gen_s, load_s, build_s, sim_s;
-  long ops, collectives;
+  long ops, collectives, fast;
   double step_s;
 };
 
-Timing run_one(const Config& c)
+Timing run_one(const Config& c, bool exact)
 {
   const std::string root = MOESIM_SOURCE_DIR;
   const Model m = load_model_file(root + "/workloads/models/deepseek-v3.yaml").model;
@@ -82,37 +83,55 @@ Timing run_one(const Config& c)
   Simulation sim(plat);
   auto t2 = clock::now();
   Layout L = make_layout(Plan::parse(c.plan), m, c.gpus);
-  Schedule s = build_schedule(m, L, StepShape{Phase::decode, 256, 4096, 0}, BuildOptions{});
+  BuildOptions opt;
+  if (c.skewed) {
+    opt.routing.kind = RoutingKind::zipf;
+    opt.routing.zipf_s = 1.2;
+    opt.routing.seed = 1;
+  }
+  Schedule s = build_schedule(m, L, StepShape{Phase::decode, 256, 4096, 0}, opt);
   auto t3 = clock::now();
-  SimOutput out = sim.run(s);
+  SimOutput out = sim.run(s, exact);
   auto t4 = clock::now();
   long ops = 0;
   for (const auto& r : s.ranks)
     ops += static_cast<long>(r.ops.size());
   auto sec = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
-  return {sec(t0, t1), sec(t1, t2), sec(t2, t3), sec(t3, t4), ops, s.collectives, out.timeline.step_time};
+  return {sec(t0, t1), sec(t1, t2), sec(t2, t3), sec(t3, t4), ops, s.collectives, out.fast_collectives,
+          out.timeline.step_time};
 }
 
 } // namespace
 
 int main(int argc, char** argv)
 {
-  // --quick: 4 and 8 GPUs only; --gpus N: only that size.
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  const int only = argc > 2 && std::strcmp(argv[1], "--gpus") == 0 ? std::atoi(argv[2]) : 0;
+  // --quick: 4 and 8 GPUs only; --gpus N: only that size; --plan EP|TP|EPz: only those rows;
+  // --exact: every collective through SimGrid.
+  bool quick = false, exact = false;
+  std::string only_plan; // --plan NAME: only the rows named NAME (EP, TP, EPz)
+  int only = 0;
+  for (int i = 1; i < argc; i++) {
+    quick = quick || std::strcmp(argv[i], "--quick") == 0;
+    exact = exact || std::strcmp(argv[i], "--exact") == 0;
+    if (std::strcmp(argv[i], "--gpus") == 0 && i + 1 < argc)
+      only = std::atoi(argv[++i]);
+    if (std::strcmp(argv[i], "--plan") == 0 && i + 1 < argc)
+      only_plan = argv[++i];
+  }
   // DeepSeek-V3: 128 MLA heads, 256 experts of width 2048. "TP" splits every expert (attention TP up
   // to 8 within a node, DP across nodes, tokens all-gathered to the experts); "EP" spreads the experts
   // (same attention, all-to-all dispatch/combine).
   std::vector<Config> configs = {
       {"EP", 4, "ep4"},          {"TP", 4, "tp4"},           {"EP", 8, "ep8"},
       {"TP", 8, "tp8"},          {"EP", 64, "dp8xep64"},      {"TP", 64, "dp8xtp64"},
-      {"EP", 256, "dp32xep256"}, {"TP", 256, "dp32xtp256"},
+      {"EP", 256, "dp32xep256"}, {"TP", 256, "dp32xtp256"}, {"EPz", 256, "dp32xep256", true},
   };
   std::printf("moesim bench: one DeepSeek-V3 decode step (61 layers, batch 256, context 4096)\n");
-  std::printf("%-4s %5s %-12s %8s %6s %8s %8s %8s %10s %8s %12s\n", "plan", "GPUs", "spec", "ops", "colls", "xml s",
+  std::printf("(EPz: Zipf s=1.2 routing; fast: collectives timed by the fluid model%s)\n", exact ? ", off: --exact" : "");
+  std::printf("%-4s %5s %-12s %8s %6s %5s %8s %8s %8s %10s %8s %12s\n", "plan", "GPUs", "spec", "ops", "colls", "fast", "xml s",
               "load s", "build s", "simulate s", "total s", "sim step");
   for (const Config& c : configs) {
-    if ((quick && c.gpus > 8) || (only && c.gpus != only))
+    if ((quick && c.gpus > 8) || (only && c.gpus != only) || (!only_plan.empty() && c.name != only_plan))
       continue;
     int fd[2];
     if (pipe(fd) != 0)
@@ -121,7 +140,7 @@ int main(int argc, char** argv)
     pid_t pid = fork();
     if (pid == 0) {
       close(fd[0]);
-      Timing t = run_one(c);
+      Timing t = run_one(c, exact);
       if (write(fd[1], &t, sizeof t) != sizeof t)
         _exit(1);
       _exit(0);
@@ -136,8 +155,8 @@ int main(int argc, char** argv)
       std::printf("%-4s %5d %-12s failed\n", c.name.c_str(), c.gpus, c.plan.c_str());
       continue;
     }
-    std::printf("%-4s %5d %-12s %8ld %6ld %8.3f %8.3f %8.3f %10.3f %8.3f %9.2f ms\n", c.name.c_str(), c.gpus,
-                c.plan.c_str(), t.ops, t.collectives, t.gen_s, t.load_s, t.build_s, t.sim_s,
+    std::printf("%-4s %5d %-12s %8ld %6ld %5ld %8.3f %8.3f %8.3f %10.3f %8.3f %9.2f ms\n", c.name.c_str(), c.gpus,
+                c.plan.c_str(), t.ops, t.collectives, t.fast, t.gen_s, t.load_s, t.build_s, t.sim_s,
                 t.gen_s + t.load_s + t.build_s + t.sim_s, t.step_s * 1e3);
   }
   return 0;

@@ -46,42 +46,6 @@ void print_error(const char* kind, const std::string& message)
   std::fprintf(stderr, "moesim: %s: %s\n", kind, m.c_str());
 }
 
-// What each what-if edits, for "changes nothing: <what>".
-std::string what_it_needs(const std::string& key)
-{
-  if (key.rfind("link.", 0) == 0)
-    return "no " + key.substr(5, key.rfind('.') - 5) + " links";
-  if (key == "p2p_level")
-    return "P2P off";
-  return "no network"; // pxn, gpudirect, network.oversubscription
-}
-
-// The what-ifs that change nothing on some platforms of the run: key -> note. A what-if that
-// changes nothing on every platform is refused (it would be reported as applied).
-std::map<std::string, std::string> what_if_effects(const Study& s, PlatformFiles& files,
-                                                   const std::vector<Override>& overrides)
-{
-  std::map<std::string, std::vector<std::string>> none;
-  for (const std::string& p : s.platforms)
-    for (const std::string& k : files.get(p, overrides).no_effect)
-      none[k].push_back(files.get(p, overrides).name);
-  std::map<std::string, std::string> notes;
-  for (const Override& o : overrides) {
-    auto it = none.find(o.key);
-    if (it == none.end())
-      continue;
-    std::string names;
-    for (const std::string& n : it->second)
-      names += (names.empty() ? "" : ", ") + n;
-    const std::string flag = o.flag.empty() ? "--set" : o.flag;
-    if (it->second.size() == s.platforms.size())
-      throw InputError(flag, o.key, "changes nothing: " + what_it_needs(o.key) + " on " + names,
-                       "drop " + flag + " " + o.key + ", or pick a platform that has them (--platform)");
-    notes[o.key] = " (no effect on " + names + ": " + what_it_needs(o.key) + ")";
-  }
-  return notes;
-}
-
 // The validated error bands (validate/results/error-bands.yaml under the root; none without it).
 ErrorBands load_bands(const std::string& root)
 {
@@ -105,7 +69,7 @@ int main(int argc, char** argv)
 
   StudyRequest request;
   std::string json_out, csv_out, trace_out, timeline_out, html_out;
-  bool graphs = false, eager = false, allow_refused = false;
+  bool graphs = false, eager = false, allow_refused = false, exact = false;
   std::string sweep_arg, svg_out;
   int jobs = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, unsigned(limits::jobs)));
 
@@ -143,6 +107,7 @@ int main(int argc, char** argv)
       ->allow_extra_args(false)
       ->delimiter(',');
   run->add_option("--batch", request.batches, "only these batch sizes")
+      ->check(CLI::Range(1, limits::batch))
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false)
@@ -152,6 +117,9 @@ int main(int argc, char** argv)
   run->add_option("--trace", trace_out, "write a Chrome-trace/Perfetto timeline of every scenario to FILE");
   run->add_option("--html", html_out, "write a self-contained HTML report (pictures of every plan; with --sweep, its chart) to FILE");
   run->add_option("--timeline", timeline_out, "write the moesim timeline JSON (for `moesim diff`) to FILE; needs one scenario");
+  run->add_flag("--exact", exact,
+                "replay every op on SimGrid's clock and every collective's flows through SimGrid (slower; the "
+                "default gives the same times to about 1e-12)");
   run->add_flag("--allow-refused", allow_refused,
                 "report plans that do not fit in memory as rows instead of failing with exit code 2");
   run->add_option("--calibration", request.calibration,
@@ -160,7 +128,7 @@ int main(int argc, char** argv)
       ->capture_default_str();
   run->add_option("--sweep", sweep_arg, "what-if sweep key=v1,v2,...: tok/s per plan against the value (table; --csv, --svg)");
   run->add_option("--svg", svg_out, "with --sweep: write the tok/s chart as SVG to FILE");
-  run->add_option("-j,--jobs", jobs, "scenarios simulated at once (default: CPU count)")->check(CLI::PositiveNumber);
+  run->add_option("-j,--jobs", jobs, "scenarios simulated at once (default: CPU count)")->check(CLI::Range(1, limits::jobs));
 
   CLI::App* list = app.add_subcommand("list", "list the models, platforms and studies available");
   ToolCommands tools;
@@ -199,6 +167,7 @@ int main(int argc, char** argv)
       throw InputError("command line", "--cuda-graphs/--eager", "both given", "pass one of them");
     if (graphs || eager)
       request.cuda_graphs = graphs;
+    request.exact = exact;
     // The data root is looked for only by the commands that read it.
     auto root = [&] { return find_data_root(root_option); };
     if (run_tool_commands(tools, root))
@@ -248,8 +217,10 @@ int main(int argc, char** argv)
     }
     const PreparedStudy prepared = prepare_study(request);
     const Study& s = prepared.study;
-    const std::string what_if =
-        prepared.what_if.empty() ? "" : "what-if (--set): " + prepared.what_if.describe() + "\n";
+    check_scenario_count(prepared, sweep ? sweep->values.size() : 0);
+    const std::string summary = what_if_summary(
+        prepared, sweep ? std::optional<Override>(Override{sweep->key, sweep->values.at(0), "--sweep"}) : std::nullopt);
+    const std::string what_if = summary.empty() ? "" : summary + "\n";
     if (sweep) {
       const SweepRun r = run_sweep(prepared, *sweep, jobs, allow_refused);
       std::vector<OutputFile> files;

@@ -6,6 +6,7 @@
 #include "core/numbers.hpp"
 #include "core/output_files.hpp"
 #include "core/nccl_tests.hpp"
+#include "pipeline/published_run.hpp"
 #include "report/diff.hpp"
 
 #include <filesystem>
@@ -32,6 +33,10 @@ static Timeline load_timeline(const std::string& path)
 
 void add_tool_commands(CLI::App& app, ToolCommands& t)
 {
+  t.published = app.add_subcommand("published", "simulate every published serving figure (validate/public/published.yaml) "
+                                                 "with its engine profile; write the table with the error per row");
+  t.published->add_option("file", t.published_file, "the rows (default: validate/public/published.yaml under --root)");
+  t.published->add_option("-o,--output", t.published_out, "Markdown output file (- for stdout)")->capture_default_str();
   t.diff = app.add_subcommand("diff", "compare two timelines of one schedule: step error, per op class, per layer");
   t.diff->add_option("predicted", t.predicted, "timeline JSON, e.g. from `moesim run --timeline`")->required();
   t.diff->add_option("measured", t.measured, "timeline JSON, e.g. from `moesim-validate run`")->required();
@@ -79,6 +84,13 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
 
 bool run_tool_commands(ToolCommands& t, const std::function<std::string()>& root)
 {
+  if (t.published && *t.published) {
+    check_output_paths({{t.published_out, "--output"}});
+    const std::string r = root();
+    const std::string file = t.published_file.empty() ? r + "/validate/public/published.yaml" : t.published_file;
+    write_outputs({{t.published_out, "--output", render_published(run_published(r, file))}});
+    return true;
+  }
   if (t.diff && *t.diff) {
     check_output_paths({{t.json_out, "--json"}});
     const Timeline p = load_timeline(t.predicted), m = load_timeline(t.measured);

@@ -1,6 +1,6 @@
-// The commands around the simulator that compare and calibrate: `moesim diff`, `moesim nccl-tests`
-// and `moesim calibrate`: their arguments, and what they print. The work is in report/ (diff) and
-// pipeline/ (nccl_tests_run, calibrate).
+// The commands around the simulator that compare and calibrate: `moesim diff`, `moesim nccl-tests`,
+// `moesim calibrate` and `moesim published`: their arguments, and what they print. The work is in
+// report/ (diff) and pipeline/ (nccl_tests_run, calibrate, published_run).
 #pragma once
 #include "pipeline/calibrate.hpp"
 #include "pipeline/nccl_tests_run.hpp"
@@ -21,6 +21,9 @@ struct ToolCommands {
   CLI::App* calibrate = nullptr;
   CalibrateRequest cal_request;
   std::string cal_out, fit_report;
+  // moesim published [FILE] [-o FILE]: validate/public/published.yaml against the simulator
+  CLI::App* published = nullptr;
+  std::string published_file, published_out = "-";
 };
 
 void add_tool_commands(CLI::App& app, ToolCommands& t);

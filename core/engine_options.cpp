@@ -1,5 +1,7 @@
 #include "core/engine_options.hpp"
 
+#include "core/limits.hpp"
+
 #include <cmath>
 #include <stdexcept>
 
@@ -46,6 +48,8 @@ std::optional<EngineOptionProblem> set_microseconds(double& seconds, const std::
     return EngineOptionProblem{"'" + v + "' is not a number", "write microseconds as a plain number, e.g. 5"};
   if (*d < 0)
     return EngineOptionProblem{"must not be negative", "write microseconds, e.g. 5"};
+  if (*d > limits::engine_us)
+    return EngineOptionProblem{"'" + v + "' is out of range", "write at most 1e6 microseconds (1 s), e.g. 5"};
   seconds = *d * 1e-6;
   return std::nullopt;
 }

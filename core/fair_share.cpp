@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <queue>
 
 namespace moesim {
 
@@ -79,6 +80,95 @@ double fluid_finish_time(const std::vector<double>& capacity, std::vector<FluidF
           flows[f].bytes = 0;
       }
   }
+}
+
+double steady_finish_time(const std::vector<double>& capacity, const std::vector<FluidFlow>& flows, double tolerance)
+{
+  // Water filling by levels: every unfrozen flow runs at `level`; a resource r is full at level
+  // (capacity - frozen load) / (unfrozen crossings). Bounds are private resources after the links.
+  const size_t links = capacity.size(), nf = flows.size();
+  std::vector<double> cap = capacity, frozen_load(links, 0.0), weight(links, 0.0);
+  std::vector<std::vector<int>> on(links); // flows crossing each link (a flow once per crossing)
+  std::vector<double> rate(nf, -1.0);
+  size_t live = 0;
+  for (size_t f = 0; f < nf; f++) {
+    if (flows[f].bytes <= 0) {
+      rate[f] = 0;
+      continue;
+    }
+    if (flows[f].uses.empty() && flows[f].bound <= 0)
+      return -1;
+    live++;
+    for (int r : flows[f].uses) {
+      weight[r] += 1;
+      on[r].push_back(static_cast<int>(f));
+    }
+  }
+  using Entry = std::pair<double, size_t>; // (level at which it is full, resource; >= links: a bound)
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap;
+  for (size_t r = 0; r < links; r++)
+    if (weight[r] > 0)
+      heap.push({cap[r] / weight[r], r});
+  for (size_t f = 0; f < nf; f++)
+    if (rate[f] < 0 && flows[f].bound > 0)
+      heap.push({flows[f].bound, links + f});
+  std::vector<bool> full(links, false);
+  auto freeze = [&](size_t f, double level) {
+    rate[f] = level;
+    live--;
+    for (int r : flows[f].uses) {
+      frozen_load[r] += level;
+      weight[r] -= 1;
+      if (weight[r] > 0.5 && !full[r])
+        heap.push({(cap[r] - frozen_load[r]) / weight[r], static_cast<size_t>(r)});
+    }
+  };
+  while (live > 0 && !heap.empty()) {
+    const auto [level, r] = heap.top();
+    heap.pop();
+    if (r >= links) { // a flow's bound
+      if (rate[r - links] < 0)
+        freeze(r - links, level);
+      continue;
+    }
+    if (full[r] || weight[r] < 0.5 || level != (cap[r] - frozen_load[r]) / weight[r])
+      continue; // stale entry
+    full[r] = true;
+    for (int f : on[r])
+      if (rate[f] < 0)
+        freeze(static_cast<size_t>(f), level);
+  }
+  double last = 0;
+  std::vector<double> end(nf, 0.0);
+  for (size_t f = 0; f < nf; f++) {
+    if (flows[f].bytes <= 0)
+      continue;
+    if (!(rate[f] > 0))
+      return -1;
+    end[f] = flows[f].bytes / rate[f];
+    last = std::max(last, end[f]);
+  }
+  // Each flow must keep a bottleneck until it ends: its bound, or a full link on which its rate is
+  // the largest and whose flows all end no earlier than it does. Then, whenever some flows end,
+  // every flow left still has a bottleneck, so the rates it had are still the max-min fair ones.
+  std::vector<double> load(links, 0.0), top(links, 0.0), first_end(links, std::numeric_limits<double>::infinity());
+  for (size_t r = 0; r < links; r++)
+    for (int f : on[r]) {
+      load[r] += rate[f];
+      top[r] = std::max(top[r], rate[f]);
+      first_end[r] = std::min(first_end[r], end[f]);
+    }
+  for (size_t f = 0; f < nf; f++) {
+    if (flows[f].bytes <= 0 || (flows[f].bound > 0 && rate[f] >= flows[f].bound * (1 - tolerance)))
+      continue;
+    bool kept = false;
+    for (int r : flows[f].uses)
+      kept = kept || (load[r] >= cap[r] * (1 - tolerance) && rate[f] >= top[r] * (1 - tolerance) &&
+                      first_end[r] >= end[f] * (1 - tolerance));
+    if (!kept)
+      return -1;
+  }
+  return last;
 }
 
 } // namespace moesim

@@ -19,4 +19,16 @@ std::vector<double> max_min_rates(const std::vector<double>& capacity, const std
 // When the last flow ends if all start together and the rates are re-shared each time one ends.
 double fluid_finish_time(const std::vector<double>& capacity, std::vector<FluidFlow> flows);
 
+// The same finish time without simulating, where it is provably exact: the flows' max-min rates
+// (computed once, O(crossings log crossings)) never change before each flow ends. That holds when
+// every flow keeps a bottleneck until it ends: its own bound, or a full resource on which its rate
+// is the largest and whose flows all end no earlier than it does. When some flows end, every flow
+// left then still has a bottleneck, so its rate is still the max-min fair one (the max-min
+// allocation is the feasible one in which every flow has a bottleneck). The last flow then ends at
+// max(bytes / rate). Returns -1 where that is not shown to hold, or a flow has neither a bound nor a
+// resource. `tolerance`: relative slack in "full", "largest" and "no earlier" (the answer then
+// differs from the exact one by about that much at most).
+double steady_finish_time(const std::vector<double>& capacity, const std::vector<FluidFlow>& flows,
+                          double tolerance = 1e-12);
+
 } // namespace moesim

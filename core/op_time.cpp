@@ -48,7 +48,13 @@ struct QueryOf {
   std::optional<OpQuery> operator()(const TopkShape& s) { return small({double(s.tokens), double(s.experts), double(s.k)}); }
   std::optional<OpQuery> operator()(const PermuteShape& s) { return small({double(s.tokens), double(s.k), double(s.hidden)}); }
   std::optional<OpQuery> operator()(const EmbeddingShape& s) { return small({double(s.tokens), double(s.hidden)}); }
-  std::optional<OpQuery> operator()(const SampleShape& s) { return small({double(s.rows), double(s.vocab)}); }
+  std::optional<OpQuery> operator()(const SampleShape& s)
+  {
+    // Sampling reads fp32 logits whatever the model's dtype (the harness's argmax and bench-ops's
+    // sample records do; serving engines upcast the LM head's output before sampling).
+    q.key.dtype = q.key.kv_dtype = Dtype::fp32;
+    return small({double(s.rows), double(s.vocab)});
+  }
 
   std::optional<OpQuery> small(std::vector<double> dims)
   {

@@ -103,11 +103,11 @@ Plan Plan::parse(const std::string& spec)
     if (tok.empty())
       continue;
     if (tok == "a2a")
-      p.expert_comm = ExpertComm::all_to_all;
+      p.expert_comm = ExpertComm::all_to_all, p.comm_explicit = true;
     else if (tok == "allreduce")
-      p.expert_comm = ExpertComm::all_reduce;
+      p.expert_comm = ExpertComm::all_reduce, p.comm_explicit = true;
     else if (tok == "allgather")
-      p.expert_comm = ExpertComm::allgather;
+      p.expert_comm = ExpertComm::allgather, p.comm_explicit = true;
     else if (tok.rfind("mb", 0) == 0 && tok.size() > 2 && tok.find_first_not_of("0123456789", 2) == std::string::npos) {
       p.microbatches = tok.size() > 2 + 6 ? limits::batch + 1 : std::stoi(tok.substr(2));
       if (p.microbatches < 1 || p.microbatches > limits::batch)
@@ -154,9 +154,15 @@ Layout make_layout(const Plan& plan, const Model& model, int gpus)
              std::to_string(plan.attn_tp),
          "use an attention TP that divides or is a multiple of " + std::to_string(model.attn.kv_heads));
   if (model.moe.experts > 0) {
-    if (model.moe.experts % plan.ep != 0)
-      fail(std::to_string(model.moe.experts) + " experts do not divide by EP " + std::to_string(plan.ep),
-           "use an EP that divides " + std::to_string(model.moe.experts));
+    const int slots = model.moe.experts + plan.redundant_experts;
+    if (slots % plan.ep != 0) {
+      const int up = (slots + plan.ep - 1) / plan.ep * plan.ep;
+      fail(std::to_string(model.moe.experts) + " experts" +
+               (plan.redundant_experts ? " + " + std::to_string(plan.redundant_experts) + " redundant" : "") +
+               " do not divide by EP " + std::to_string(plan.ep),
+           "use an EP that divides " + std::to_string(slots) + ", or " + std::to_string(up - model.moe.experts) +
+               " redundant experts (engine redundant_experts)");
+    }
     if (model.moe.expert_intermediate % plan.moe_tp != 0)
       fail("expert width " + std::to_string(model.moe.expert_intermediate) + " does not divide by MoE TP " +
                std::to_string(plan.moe_tp),

@@ -25,6 +25,8 @@ struct Plan {
   int pp = 1;
   int microbatches = 1;
   ExpertComm expert_comm = ExpertComm::all_reduce;
+  bool comm_explicit = false;  // the plan names how tokens reach the experts (":a2a", experts_via)
+  int redundant_experts = 0;   // extra expert slots over the EP ranks (EPLB replicas)
 
   int stage_size() const { return attn_tp * attn_dp; }
   int world() const { return stage_size() * pp; }

@@ -49,6 +49,8 @@ constexpr RoleName role_names[] = {
     {OpRole::q_absorb, "q_absorb", "q_absorb"},
     {OpRole::v_absorb, "v_absorb", "v_absorb"},
     {OpRole::core, "core", "core"},
+    {OpRole::chunk_kv_b, "chunk_kv_b", "chunk.kv_b"},
+    {OpRole::chunk, "chunk", "chunk"},
     {OpRole::o, "o", "o"},
     {OpRole::up, "up", "up"},
     {OpRole::act, "act", "act"},
@@ -64,6 +66,9 @@ constexpr RoleName role_names[] = {
     {OpRole::experts_up, "experts_up", "experts.up"},
     {OpRole::experts_act, "experts_act", "experts.act"},
     {OpRole::experts_down, "experts_down", "experts.down"},
+    {OpRole::expert_count_sync, "expert_count_sync", "expert_count_sync"},
+    {OpRole::expert, "expert", "expert"},
+    {OpRole::dequant, "dequant", "dequant"},
     {OpRole::shared_up, "shared_up", "shared.up"},
     {OpRole::shared_act, "shared_act", "shared.act"},
     {OpRole::shared_down, "shared_down", "shared.down"},
@@ -237,6 +242,16 @@ ModelFacts model_facts(const Model& m)
   return f;
 }
 
+const char* to_string(AllReduceImpl a)
+{
+  switch (a) {
+    case AllReduceImpl::nccl: return "NCCL";
+    case AllReduceImpl::one_shot: return "custom one-shot";
+    case AllReduceImpl::two_shot: return "custom two-shot";
+  }
+  return "?";
+}
+
 const char* to_string(CollAlgo a)
 {
   switch (a) {
@@ -244,6 +259,8 @@ const char* to_string(CollAlgo a)
     case CollAlgo::tree: return "tree";
     case CollAlgo::direct: return "direct";
     case CollAlgo::p2p: return "p2p";
+    case CollAlgo::one_shot: return "one_shot";
+    case CollAlgo::two_shot: return "two_shot";
   }
   return "?";
 }

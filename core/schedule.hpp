@@ -66,11 +66,14 @@ enum class OpRole {
   kv_a, kv_norm, kv_b,                     // MLA: latent KV down projection, its norm, up projection
   q_absorb, v_absorb,                      // MLA decode: per-head projections into / out of the latent space
   core,                                    // attention over the KV cache
+  chunk_kv_b, chunk,                       // a decode step's prefill chunk: its kv_b up projection, its attention
   o,                                       // attention output projection
   up, act, down,                           // dense MLP: gate+up, SiLU-and-multiply, down
   router, topk, permute, unpermute,        // MoE routing
   counts, counts_sync, dispatch, combine,  // MoE token exchange (all-to-all-v counts, their host sync)
   experts_up, experts_act, experts_down,   // routed experts
+  expert_count_sync, expert,               // a host loop per expert: its count read back, its fused MLP
+  dequant,                                 // the local experts' weights dequantised to bf16
   shared_up, shared_act, shared_down,      // shared experts
   lm_head, logits_allgather, sample,       // head
   send, recv,                              // pipeline
@@ -82,7 +85,7 @@ OpRole parse_op_role(const std::string& s); // throws std::invalid_argument
 std::string op_label(OpFamily f, OpRole r);
 
 // Collective algorithms (how sim/ decomposes a collective into flows).
-enum class CollAlgo { ring, tree, direct, p2p };
+enum class CollAlgo { ring, tree, direct, p2p, one_shot, two_shot }; // the last two: custom all-reduce kernels
 const char* to_string(CollAlgo a);
 
 // ---- shapes, one struct per compute-op kind -------------------------------------------------
@@ -178,6 +181,11 @@ using OpShape = std::variant<std::monostate, GemmShape, GroupedGemmShape, Attent
                              TopkShape, PermuteShape, EmbeddingShape, SampleShape>;
 // Whether `s` holds the alternative op kind `k` takes (monostate for communication and host ops).
 bool shape_fits(OpKind k, const OpShape& s);
+// Who runs an all-reduce: NCCL (its own algorithm and protocol choice), or an engine's custom
+// kernel over IPC peer buffers, one shot (every rank reads every peer's buffer) or two shot
+// (reduce-scatter then all-gather, each rank reading 1/n of every peer's buffer).
+enum class AllReduceImpl { nccl, one_shot, two_shot };
+const char* to_string(AllReduceImpl a);
 
 struct Op {
   int id = 0;             // index in the rank's op list
@@ -205,6 +213,8 @@ struct Op {
   std::vector<double> peer_bytes; // all_to_all: bytes this rank sends to each group member (by group index)
   int peer = -1;                  // send/recv: the other global rank
   int tag = -1;                   // send/recv: matching tag, identical on both sides
+  AllReduceImpl ar_impl = AllReduceImpl::nccl; // all_reduce: who runs it
+  double ar_fixed_s = 0;          // all_reduce by a custom kernel: its fixed cost per call
 
   bool is_comm() const { return op_class(kind) == OpClass::collective || op_class(kind) == OpClass::p2p; }
 
@@ -248,6 +258,10 @@ struct EngineParams {
   // else `event_record_s` here). Off for a real serving engine; on to compare with the harness.
   bool timed_ops = false;
   double event_record_s = 2e-6;
+  // The fraction of datasheet memory bandwidth an engine's decode attention and MoE kernels reach,
+  // replacing the platform's placeholder where no measured table covers the op (0: the platform's).
+  double attention_bw_fraction = 0;
+  double moe_bw_fraction = 0;
 };
 
 enum class Phase { decode, prefill };
@@ -258,7 +272,13 @@ struct StepShape {
   int batch = 1;      // sequences
   int context = 0;    // tokens already in the KV cache per sequence
   int prompt = 0;     // prefill: prompt length per sequence
-  int tokens() const { return phase == Phase::decode ? batch : batch * prompt; }
+  int tokens_per_seq = 1; // decode: tokens each sequence runs (1 + draft tokens under speculative decoding)
+  // Decode steps with a prefill chunk mixed in (continuous batching): every attention-DP replica
+  // also runs `chunk` prompt tokens of one sequence that already has `chunk_context` of its prompt
+  // in the KV cache. 0 = a pure decode step.
+  int chunk = 0;
+  int chunk_context = 0;
+  int tokens() const { return phase == Phase::decode ? batch * tokens_per_seq : batch * prompt; }
 };
 
 // The model's architecture as the schedule was built for it (whole-model widths, before any

@@ -1,40 +1,18 @@
 #include "core/schedule_builder.hpp"
 
+#include "core/eplb.hpp"
+#include "core/shard.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 namespace moesim {
 namespace {
-
-// Per-rank slice of the model (widths after tensor parallel splitting).
-struct Shard {
-  int q_heads = 0;    // attention heads on this rank
-  int kv_heads = 0;   // KV heads on this rank (replicated when TP exceeds the KV head count)
-  int dense_inter = 0;
-  int expert_inter = 0;
-  int experts = 0;     // local routed experts
-  int first_expert = 0;
-};
-
-Shard shard_of(const Model& m, const Layout& L, int rank)
-{
-  const Plan& p = L.plan;
-  const RankCoord& c = L.ranks[rank];
-  Shard s;
-  s.q_heads = m.attn.q_heads / p.attn_tp;
-  s.kv_heads = m.attn.kind == AttentionKind::mla ? s.q_heads : std::max(1, m.attn.kv_heads / p.attn_tp);
-  s.dense_inter = m.dense_intermediate / p.attn_tp;
-  if (m.moe.experts > 0) {
-    s.expert_inter = m.moe.expert_intermediate / p.moe_tp;
-    s.experts = m.moe.experts / p.ep;
-    s.first_expert = c.ep * s.experts;
-  }
-  return s;
-}
 
 // Sequences of attention-DP replica d in microbatch mb.
 int sequences(const Layout& L, const StepShape& st, int d, int mb)
@@ -57,6 +35,9 @@ public:
     sched_.ranks.resize(L.world);
     for (int r = 0; r < L.world; r++)
       sched_.ranks[r].rank = r;
+    // Redundant experts: EPLB's placement of E + R slots for equal expected loads.
+    if (m.moe.experts > 0 && L.plan.redundant_experts > 0)
+      placement_ = place_experts(std::vector<double>(m.moe.experts, 1.0), L.plan.ep, L.plan.redundant_experts);
   }
 
   Schedule build()
@@ -80,6 +61,9 @@ private:
   Schedule sched_;
   int next_coll_ = 0;
   bool sliced_ = false; // tokens partitioned within the attention TP group (else replicated)
+  int qlen_ = std::max(1, st_.tokens_per_seq); // decode tokens per sequence (1 in draft passes)
+  bool chunk_on_ = true;                       // the step's prefill chunk (off in draft passes)
+  std::optional<ExpertPlacement> placement_;
 
   std::vector<int> stage_ranks(int s) const
   {
@@ -95,7 +79,26 @@ private:
     return n;
   }
   int seqs(int r, int mb) const { return sequences(L_, st_, L_.ranks[r].attn_dp, mb); }
-  int tokens(int r, int mb) const { return st_.phase == Phase::decode ? seqs(r, mb) : seqs(r, mb) * st_.prompt; }
+  // The prefill chunk mixed into a decode step (microbatch 0 of every replica).
+  int chunk(int mb) const { return st_.phase == Phase::decode && chunk_on_ && mb == 0 ? st_.chunk : 0; }
+  // Decode query tokens of a rank's replica: each sequence runs qlen_ tokens.
+  int query_tokens(int r, int mb) const { return seqs(r, mb) * qlen_; }
+  int replica_tokens(int d, int mb) const
+  {
+    const int n = sequences(L_, st_, d, mb);
+    return st_.phase == Phase::decode ? n * qlen_ + chunk(mb) : n * st_.prompt;
+  }
+  // Tokens through the GEMMs: the replica's own, or the largest replica's when padded to it.
+  int tokens(int r, int mb) const
+  {
+    if (o_.mech.dp_pad_to_max && L_.plan.attn_dp > 1) {
+      int mx = 0;
+      for (int d = 0; d < L_.plan.attn_dp; d++)
+        mx = std::max(mx, replica_tokens(d, mb));
+      return mx;
+    }
+    return replica_tokens(L_.ranks[r].attn_dp, mb);
+  }
   // Tokens this rank holds now (its slice when sliced, else all of its replica's tokens).
   int held(int r, int mb) const
   {
@@ -103,6 +106,10 @@ private:
     return sliced_ ? split_even(t, L_.plan.attn_tp)[L_.ranks[r].attn_tp] : t;
   }
   int max_slice(int r, int mb) const { return (tokens(r, mb) + L_.plan.attn_tp - 1) / L_.plan.attn_tp; }
+  double head_rows(int r, int mb) const
+  {
+    return st_.phase == Phase::decode ? query_tokens(r, mb) + (chunk(mb) > 0 ? 1 : 0) : seqs(r, mb);
+  }
 
   Op& push(int r, Op op)
   {
@@ -195,6 +202,12 @@ private:
       op.coll = it->second;
       op.comm_bytes = bytes_of(r);
       op.dtype = m_.dtypes.activations;
+      if (kind == OpKind::all_reduce && o_.mech.profile) {
+        const AllReduceChoice c = choose_all_reduce(*o_.mech.profile, static_cast<int>(L_.group(g).ranks.size()),
+                                                    op.comm_bytes, o_.mech.traits);
+        op.ar_impl = c.impl;
+        op.ar_fixed_s = c.fixed_s;
+      }
       push(r, std::move(op));
     }
   }
@@ -249,7 +262,26 @@ private:
       }
     } else {
       build_head(ranks, mb);
+      build_drafts(ranks, mb);
     }
+  }
+
+  // Speculative decoding: after the verify step, the draft (MTP) module proposes the next tokens
+  // one at a time, each pass its layers and the LM head over one token per sequence.
+  void build_drafts(const std::vector<int>& ranks, int mb)
+  {
+    if (st_.phase != Phase::decode || o_.mech.draft_tokens < 1)
+      return;
+    const int keep_qlen = qlen_;
+    qlen_ = 1;
+    chunk_on_ = false;
+    for (int d = 0; d < o_.mech.draft_tokens; d++) {
+      for (int l = 0; l < std::max(1, o_.mech.draft_layers); l++)
+        build_layer(ranks, m_.layers + l, mb);
+      build_head(ranks, mb);
+    }
+    qlen_ = keep_qlen;
+    chunk_on_ = true;
   }
 
   int tag(int s, int mb, int local) const { return (s * L_.plan.microbatches + mb) * L_.plan.stage_size() + local; }
@@ -321,14 +353,19 @@ private:
   {
     const Attention& at = m_.attn;
     const Shard sh = shard_of(m_, L_, r);
-    const double h = m_.hidden, T = tokens(r, mb), B = seqs(r, mb);
+    // T: tokens through the projections (padding and the prefill chunk included); Tq: the decode
+    // queries (each sequence's qlen_ tokens) that attend to the KV cache.
+    const double h = m_.hidden, T = tokens(r, mb), B = seqs(r, mb), Tq = query_tokens(r, mb);
     const Dtype w = m_.dtypes.dense_weights;
     const double kvb = bytes_per_element(m_.dtypes.kv_cache);
     const double ctx = context_for(layer);
     const bool decode = st_.phase == Phase::decode;
     const double S = st_.prompt;
     // Causal prefill: query i sees ctx + i + 1 keys; summed over the prompt, S*ctx + S(S+1)/2.
+    // Decode reads each sequence's cache once, whatever its query count.
     const double pairs = decode ? B * ctx : B * (S * ctx + S * (S + 1) / 2);
+    const double C = chunk(mb), Cctx = st_.chunk_context;
+    const double chunk_pairs = C * Cctx + C * (C + 1) / 2;
     // Decode: one new token per sequence, which the cache holds already (ctx counts it); prefill:
     // the prompt after ctx cached tokens.
     AttentionShape core;
@@ -360,11 +397,19 @@ private:
       core.rope_dim = at.qk_rope_head_dim;
       if (decode) {
         // Absorbed MLA: queries move into the latent space, attention reads only the latent cache.
-        gemm(r, layer, mb, A, OpRole::q_absorb, T, lat, nope, w, H);
-        double flops = 2.0 * T * H * ctx * (lat + rope) + 2.0 * T * H * ctx * lat;
-        double bytes = pairs * (lat + rope) * kvb + T * (lat + rope) * kvb + T * H * (2 * lat + rope) * a_;
+        gemm(r, layer, mb, A, OpRole::q_absorb, Tq, lat, nope, w, H);
+        double flops = 2.0 * Tq * H * ctx * (lat + rope) + 2.0 * Tq * H * ctx * lat;
+        double bytes = pairs * (lat + rope) * kvb + Tq * (lat + rope) * kvb + Tq * H * (2 * lat + rope) * a_;
         compute(r, layer, mb, core_kind, A, OpRole::core, flops, bytes, m_.dtypes.activations, core);
-        gemm(r, layer, mb, A, OpRole::v_absorb, T, v, lat, w, H);
+        gemm(r, layer, mb, A, OpRole::v_absorb, Tq, v, lat, w, H);
+        if (C > 0) {
+          // The prefill chunk expands its prefix and itself through kv_b and attends causally.
+          gemm(r, layer, mb, A, OpRole::chunk_kv_b, C + Cctx, H * (nope + v), lat, w);
+          double cf = 2.0 * H * chunk_pairs * (nope + rope) + 2.0 * H * chunk_pairs * v;
+          double cb = C * H * (nope + rope + nope + v + v) * a_ + (C + Cctx) * (lat + rope) * kvb;
+          compute(r, layer, mb, OpKind::attention_prefill, A, OpRole::chunk, cf, cb, m_.dtypes.activations,
+                  chunk_shape(core, sh.q_heads, C, Cctx));
+        }
       } else {
         gemm(r, layer, mb, A, OpRole::kv_b, T, H * (nope + v), lat, w);
         double flops = 2.0 * H * pairs * (nope + rope) + 2.0 * H * pairs * v;
@@ -378,15 +423,35 @@ private:
     core.head_dim_qk = core.head_dim_v = at.head_dim;
     gemm(r, layer, mb, A, OpRole::qkv, T, (qh + 2 * kvh) * hd, h, w);
     if (decode) {
-      double flops = 2.0 * 2.0 * qh * hd * pairs;
-      double bytes = pairs * 2 * kvh * hd * kvb + T * 2 * kvh * hd * kvb + 2 * T * qh * hd * a_;
+      double flops = 2.0 * 2.0 * qh * hd * Tq * ctx;
+      double bytes = pairs * 2 * kvh * hd * kvb + Tq * 2 * kvh * hd * kvb + 2 * Tq * qh * hd * a_;
       compute(r, layer, mb, core_kind, A, OpRole::core, flops, bytes, m_.dtypes.activations, core);
+      if (C > 0) {
+        double cf = 2.0 * 2.0 * qh * hd * chunk_pairs;
+        double cb = C * (2 * qh + 2 * kvh) * hd * a_ + C * 2 * kvh * hd * kvb + Cctx * 2 * kvh * hd * kvb;
+        compute(r, layer, mb, OpKind::attention_prefill, A, OpRole::chunk, cf, cb, m_.dtypes.activations,
+                chunk_shape(core, sh.kv_heads, C, Cctx));
+      }
     } else {
       double flops = 2.0 * 2.0 * qh * hd * pairs;
       double bytes = T * (2 * qh + 2 * kvh) * hd * a_ + T * 2 * kvh * hd * kvb + B * ctx * 2 * kvh * hd * kvb;
       compute(r, layer, mb, core_kind, A, OpRole::core, flops, bytes, m_.dtypes.activations, core);
     }
     gemm(r, layer, mb, A, OpRole::o, T, h, qh * hd, w);
+  }
+
+  // A decode step's prefill chunk: one sequence's `chunk` prompt tokens after `cached` of its prompt,
+  // causal, unwindowed, with the decode core's heads and head dims (MLA: kv_heads = q_heads, the
+  // latent cache up-projected).
+  static AttentionShape chunk_shape(AttentionShape s, int kv_heads, double chunk, double cached)
+  {
+    s.batch = 1;
+    s.kv_heads = kv_heads;
+    s.prompt = whole(chunk);
+    s.cached = whole(cached);
+    s.causal = true;
+    s.sliding_window = 0;
+    return s;
   }
 
   // The MLP of a dense layer (family ffn) or the shared experts (family moe).
@@ -407,29 +472,78 @@ private:
                  [&](int r) { return double(tokens(r, mb)) * m_.hidden * a_; });
   }
 
+  // The experts a rank holds, with each slot's expected tokens and activity: a contiguous shard, or
+  // its EPLB slots, where a replicated expert's tokens split evenly over its replicas.
+  struct LocalExperts {
+    std::vector<double> rows;   // tokens per slot
+    std::vector<double> active; // probability (or 0/1) that the slot got a token
+    std::vector<int> ids;       // the expert each slot holds
+  };
+  LocalExperts local_experts(int r, const RoutingResult& rt) const
+  {
+    const Shard sh = shard_of(m_, L_, r);
+    LocalExperts le;
+    if (placement_) {
+      for (int e : placement_->rank_slots[L_.ranks[r].ep]) {
+        le.rows.push_back(rt.expert_tokens[e] / placement_->replicas[e]);
+        le.active.push_back(rt.expert_active[e]);
+        le.ids.push_back(e);
+      }
+      return le;
+    }
+    for (int e = sh.first_expert; e < sh.first_expert + sh.experts; e++) {
+      le.rows.push_back(rt.expert_tokens[e]);
+      le.active.push_back(rt.expert_active[e]);
+      le.ids.push_back(e);
+    }
+    return le;
+  }
+
   // Grouped expert GEMMs over the local experts; weights are read only for experts that got tokens.
   void experts(int r, int layer, int mb, const RoutingResult& rt)
   {
     const Shard sh = shard_of(m_, L_, r);
     const double h = m_.hidden, I = sh.expert_inter;
-    const Dtype w = m_.dtypes.expert_weights;
-    const double wb = bytes_per_element(w);
-    double tok = 0, active = 0;
-    std::vector<double> rows;
-    for (int e = sh.first_expert; e < sh.first_expert + sh.experts; e++) {
-      tok += rt.expert_tokens[e];
-      active += rt.expert_active[e];
-      rows.push_back(rt.expert_tokens[e]);
+    Dtype w = m_.dtypes.expert_weights;
+    double wb = bytes_per_element(w);
+    const LocalExperts le = local_experts(r, rt);
+    const std::vector<double>& rows = le.rows;
+    const double tok = std::accumulate(rows.begin(), rows.end(), 0.0);
+    const double active = std::accumulate(le.active.begin(), le.active.end(), 0.0);
+    const MoeKernel kernel = o_.mech.moe_kernel;
+    const OpFamily M = OpFamily::moe;
+    if (kernel == MoeKernel::per_expert_sync) {
+      // A host loop over every local expert: read its token count back (a sync), then, when it
+      // has tokens, gather them, run gate/up, activation, down, scale and scatter-add (8 launches).
+      for (size_t i = 0; i < rows.size(); i++) {
+        push(r, make_op(layer, mb, OpKind::host_sync, M, OpRole::expert_count_sync));
+        if (le.active[i] <= 0)
+          continue;
+        const double t = rows[i];
+        compute(r, layer, mb, OpKind::grouped_gemm, M, OpRole::expert, 2.0 * t * h * 3 * I,
+                le.active[i] * 3 * h * I * wb + t * (2 * h + 3 * I) * a_, w,
+                GroupedGemmShape{1, le.ids[i], {t}, whole(3 * I), whole(h)}, 8);
+      }
+      return;
+    }
+    if (kernel == MoeKernel::dequant) {
+      // Every local expert's weights dequantised to bf16 each step (read packed, write bf16): a
+      // permute-like pass over `params` one-element rows (read packed, write bf16); the grouped
+      // GEMMs then read bf16 weights and run at the bf16 rate.
+      const double params = double(rows.size()) * 3 * h * I;
+      compute(r, layer, mb, OpKind::permute, M, OpRole::dequant, params, params * (wb + 2.0), w,
+              PermuteShape{whole(params), 1, 1, 0, 1});
+      w = Dtype::bf16;
+      wb = 2.0;
     }
     // Launches: one fused kernel, or one GEMM per expert with rows (as the replay rounds them).
     int launches = 1;
-    if (sched_.engine.grouped_gemm_per_expert) {
+    if (sched_.engine.grouped_gemm_per_expert || kernel == MoeKernel::per_expert) {
       launches = 0;
       for (double x : rows)
         launches += std::lround(x) > 0;
       launches = std::max(launches, 1);
     }
-    const OpFamily M = OpFamily::moe;
     compute(r, layer, mb, OpKind::grouped_gemm, M, OpRole::experts_up, 2.0 * tok * h * 2 * I,
             active * h * 2 * I * wb + tok * (h + 2 * I) * a_, w,
             GroupedGemmShape{sh.experts, sh.first_expert, rows, whole(2 * I), whole(h)}, launches);
@@ -437,6 +551,26 @@ private:
     compute(r, layer, mb, OpKind::grouped_gemm, M, OpRole::experts_down, 2.0 * tok * I * h,
             active * I * h * wb + tok * (I + h) * a_, w,
             GroupedGemmShape{sh.experts, sh.first_expert, rows, whole(h), whole(I)}, launches);
+  }
+
+  // With EPLB replicas, the chance that a token's k expert picks reach EP rank d: each pick lands
+  // on d with q_d = sum over d's slots of 1 / (E x replicas), picks taken as independent.
+  std::vector<std::vector<double>> replica_rank_tokens(const std::vector<int>& held_v) const
+  {
+    const double E = m_.moe.experts, k = m_.moe.top_k;
+    const int n = static_cast<int>(held_v.size());
+    std::vector<double> reach(n, 0.0);
+    for (int d = 0; d < n; d++) {
+      double q = 0;
+      for (int e : placement_->rank_slots[L_.ranks[d].ep])
+        q += 1.0 / (E * placement_->replicas[e]);
+      reach[d] = 1.0 - std::pow(1.0 - std::min(1.0, q), k);
+    }
+    std::vector<std::vector<double>> out(n, std::vector<double>(n, 0.0));
+    for (int i = 0; i < n; i++)
+      for (int d = 0; d < n; d++)
+        out[i][d] = held_v[i] * reach[d];
+    return out;
   }
 
   void moe_block(const std::vector<int>& ranks, int layer, int mb)
@@ -465,7 +599,10 @@ private:
       for (int r : ranks)
         held_v.push_back(held(r, mb));
       RoutingResult rt = route_tokens(o_.routing, held_v, m_.moe.experts, m_.moe.top_k, p.ep, p.moe_tp, stream);
+      if (placement_)
+        rt.rank_tokens = replica_rank_tokens(held_v);
       const bool eager = !sched_.engine.cuda_graphs;
+      const Dispatch dispatch = o_.mech.dispatch;
       for (int r : ranks) {
         const double T = held(r, mb);
         router(r, T);
@@ -473,7 +610,7 @@ private:
                 permute_shape(r, T));
       }
       const int S = p.stage_size();
-      if (eager) {
+      if (dispatch == Dispatch::nccl_a2a && eager) {
         // Eager all-to-all-v: per-expert counts are exchanged first and copied to the host, which
         // blocks until they arrive to size the receive buffers.
         collective(ranks, L_.stage_group, OpKind::all_to_all, layer, mb, M, OpRole::counts, [&](int) {
@@ -481,13 +618,33 @@ private:
         });
         for (auto& [r, op] : last_ops(ranks))
           op->peer_bytes.assign(S, (E / p.ep) * 4), op->peer_bytes[L_.ranks[r].local] = 0;
+      }
+      if ((dispatch == Dispatch::nccl_a2a && eager) || dispatch == Dispatch::deepep_normal) {
+        // The host waits for the counts (NCCL's exchange, or DeepEP normal mode's notify) to size
+        // the receive buffers.
         for (int r : ranks)
           push(r, make_op(layer, mb, OpKind::host_sync, M, OpRole::counts_sync));
       }
-      a2a(ranks, layer, mb, OpRole::dispatch, [&](int i, int j) { return rt.rank_tokens[i][j] * h * a_; });
-      for (int r : ranks)
-        experts(r, layer, mb, rt);
-      a2a(ranks, layer, mb, OpRole::combine, [&](int i, int j) { return rt.rank_tokens[j][i] * h * a_; });
+      if (dispatch == Dispatch::deepep_ll) {
+        // DeepEP low latency: one copy per (token, expert) pair, not per destination rank; dispatch
+        // in FP8 with a 4-byte scale per 128 values, combine in the activation type.
+        std::vector<double> share(S, 0.0);
+        double slots = 0;
+        for (int j = 0; j < S; j++)
+          slots += (share[j] = shard_of(m_, L_, ranks[j]).experts);
+        for (int j = 0; j < S; j++)
+          share[j] /= slots * p.moe_tp;
+        a2a(ranks, layer, mb, OpRole::dispatch,
+            [&](int i, int j) { return held_v[i] * k * share[j] * h * (1 + 4.0 / 128); });
+        for (int r : ranks)
+          experts(r, layer, mb, rt);
+        a2a(ranks, layer, mb, OpRole::combine, [&](int i, int j) { return held_v[j] * k * share[i] * h * a_; });
+      } else {
+        a2a(ranks, layer, mb, OpRole::dispatch, [&](int i, int j) { return rt.rank_tokens[i][j] * h * a_; });
+        for (int r : ranks)
+          experts(r, layer, mb, rt);
+        a2a(ranks, layer, mb, OpRole::combine, [&](int i, int j) { return rt.rank_tokens[j][i] * h * a_; });
+      }
       for (int r : ranks) {
         const double T = held(r, mb);
         compute(r, layer, mb, OpKind::unpermute, M, OpRole::unpermute, T * k * h, (T * k + T) * h * a_,
@@ -574,19 +731,17 @@ private:
     gather_slices(ranks, -1, mb, OpFamily::head);
     const double vocab_local = std::ceil(double(m_.vocab) / p.attn_tp);
     for (int r : ranks) {
-      // Decode samples every sequence; prefill only the last prompt position of each.
-      const double rows = st_.phase == Phase::decode ? tokens(r, mb) : seqs(r, mb);
+      // Decode samples every query token (verifying drafts too) and a chunk's last position;
+      // prefill only the last prompt position of each sequence.
+      const double rows = head_rows(r, mb);
       rowwise(r, -1, mb, OpKind::rmsnorm, OpFamily::head, OpRole::norm, rows, h, 1);
       gemm(r, -1, mb, OpFamily::head, OpRole::lm_head, rows, vocab_local, h, m_.dtypes.embeddings);
     }
     if (p.attn_tp > 1)
       collective(ranks, L_.attn_tp_group, OpKind::all_gather, -1, mb, OpFamily::head, OpRole::logits_allgather,
-                 [&](int r) {
-        const double rows = st_.phase == Phase::decode ? tokens(r, mb) : seqs(r, mb);
-        return rows * vocab_local * p.attn_tp * a_;
-      });
+                 [&](int r) { return head_rows(r, mb) * vocab_local * p.attn_tp * a_; });
     for (int r : ranks) {
-      const double rows = st_.phase == Phase::decode ? tokens(r, mb) : seqs(r, mb);
+      const double rows = head_rows(r, mb);
       compute(r, -1, mb, OpKind::sample, OpFamily::head, OpRole::sample, rows * m_.vocab, rows * m_.vocab * a_,
               m_.dtypes.activations, SampleShape{whole(rows), m_.vocab});
     }
@@ -598,67 +753,6 @@ private:
 Schedule build_schedule(const Model& model, const Layout& layout, const StepShape& step, const BuildOptions& opt)
 {
   return Builder(model, layout, step, opt).build();
-}
-
-MemoryUse memory_per_rank(const Model& m, const Layout& L, const StepShape& st, int rank)
-{
-  const Plan& p = L.plan;
-  const RankCoord& c = L.ranks[rank];
-  const Shard sh = shard_of(m, L, rank);
-  const Attention& at = m.attn;
-  const double h = m.hidden;
-  const double dw = bytes_per_element(m.dtypes.dense_weights), ew = bytes_per_element(m.dtypes.expert_weights);
-  const double eb = bytes_per_element(m.dtypes.embeddings), a = bytes_per_element(m.dtypes.activations);
-  const double kvb = bytes_per_element(m.dtypes.kv_cache);
-  MemoryUse u;
-  const auto [first, last] = L.stage_layers[c.stage];
-  double attn_w;
-  double kv_per_token_layer; // elements
-  if (at.kind == AttentionKind::mla) {
-    const double H = sh.q_heads, nope = at.qk_nope_head_dim, rope = at.qk_rope_head_dim, v = at.v_head_dim;
-    double q = at.q_lora_rank > 0 ? h * at.q_lora_rank + at.q_lora_rank * H * (nope + rope) : h * H * (nope + rope);
-    attn_w = q + h * (at.kv_lora_rank + rope) + at.kv_lora_rank * H * (nope + v) + H * v * h;
-    kv_per_token_layer = at.kv_lora_rank + rope; // the latent cache is replicated on every TP rank
-  } else {
-    attn_w = h * (sh.q_heads + 2.0 * sh.kv_heads) * at.head_dim + sh.q_heads * at.head_dim * h;
-    kv_per_token_layer = 2.0 * sh.kv_heads * at.head_dim;
-  }
-  int seq = split_even(st.batch, p.attn_dp)[c.attn_dp];
-  const double ctx = st.phase == Phase::decode ? st.context + 1.0 : double(st.context) + st.prompt;
-  for (int l = first; l < last; l++) {
-    u.weights += attn_w * dw;
-    double lctx = ctx;
-    if (at.sliding_window > 0 && at.sliding_every > 0 && l % at.sliding_every == 0)
-      lctx = std::min(lctx, double(at.sliding_window));
-    u.kv_cache += seq * lctx * kv_per_token_layer * kvb;
-    if (m.is_moe_layer(l)) {
-      u.weights += sh.experts * 3.0 * h * sh.expert_inter * ew;
-      const double shared = 3.0 * h * m.moe.shared_intermediate * m.moe.shared_experts;
-      u.weights += (p.expert_comm == ExpertComm::all_to_all ? shared : shared / p.stage_size()) * ew;
-      u.weights += h * m.moe.experts * dw; // router, replicated
-    } else {
-      u.weights += 3.0 * h * sh.dense_inter * dw;
-    }
-  }
-  const double vocab_local = std::ceil(double(m.vocab) / p.attn_tp);
-  const bool first_stage = c.stage == 0, last_stage = c.stage == p.pp - 1;
-  if (first_stage)
-    u.weights += vocab_local * h * eb;
-  if (last_stage && !(m.tied_embeddings && first_stage))
-    u.weights += vocab_local * h * eb;
-  // Activations: the largest live set of one microbatch: residual stream, attention projections,
-  // the permuted top-k copies of the tokens through the expert MLP, and the logits.
-  const double T = std::ceil(double(st.phase == Phase::decode ? seq : seq * st.prompt) / p.microbatches);
-  const double T_stage = T * p.attn_dp;
-  double widest = std::max({2.0 * (sh.q_heads + 2.0 * sh.kv_heads) * std::max(at.head_dim, at.v_head_dim),
-                            2.0 * sh.dense_inter, 4.0 * h});
-  double act = T * widest * a;
-  if (m.moe.experts > 0)
-    act = std::max(act, T_stage * m.moe.top_k * (2.0 * h + 2.0 * sh.expert_inter) * a);
-  if (last_stage)
-    act = std::max(act, T * vocab_local * 4.0);
-  u.activations = act * std::max(1, p.microbatches > 1 ? 2 : 1) + T * h * a * 2;
-  return u;
 }
 
 } // namespace moesim

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <utility>
 
 namespace moesim {
 
@@ -21,6 +22,17 @@ const char* to_string(AttentionKind k)
     case AttentionKind::mha: return "mha";
     case AttentionKind::gqa: return "gqa";
     case AttentionKind::mla: return "mla";
+  }
+  return "?";
+}
+
+// An all-reduce's runner as the schedule spells it.
+const char* json_name(AllReduceImpl a)
+{
+  switch (a) {
+    case AllReduceImpl::nccl: return "nccl";
+    case AllReduceImpl::one_shot: return "one_shot";
+    case AllReduceImpl::two_shot: return "two_shot";
   }
   return "?";
 }
@@ -125,6 +137,8 @@ json op_to_json(const Op& o)
       jo["dtype"] = to_string(o.dtype);
       if (!o.peer_bytes.empty())
         jo["peer_bytes"] = o.peer_bytes;
+      if (o.ar_impl != AllReduceImpl::nccl) // an engine's custom all-reduce kernel
+        jo["custom_all_reduce"] = {{"impl", json_name(o.ar_impl)}, {"fixed_s", o.ar_fixed_s}};
       break;
     case OpClass::p2p:
       jo["peer"] = o.peer;
@@ -408,6 +422,20 @@ Op parse_op(const json& j, const std::string& file, const std::string& at, int g
       o.dtype = f.dtype("dtype");
       if (f.has("peer_bytes"))
         o.peer_bytes = f.numbers("peer_bytes");
+      if (f.has("custom_all_reduce")) {
+        if (o.kind != OpKind::all_reduce)
+          f.fail("custom_all_reduce", "only an all_reduce runs a custom all-reduce kernel");
+        Fields c(f.node("custom_all_reduce"), file, at + "custom_all_reduce.");
+        const std::string impl = c.str("impl");
+        if (impl == "one_shot" || impl == "two_shot")
+          o.ar_impl = impl == "one_shot" ? AllReduceImpl::one_shot : AllReduceImpl::two_shot;
+        else
+          c.fail("impl", "unknown value '" + impl + "' (known: one_shot, two_shot)");
+        o.ar_fixed_s = c.number("fixed_s");
+        if (o.ar_fixed_s < 0)
+          c.fail("fixed_s", "must not be negative");
+        c.finish();
+      }
       if (o.group >= groups)
         f.fail("group", "group " + std::to_string(o.group) + " does not exist");
       break;
@@ -448,6 +476,12 @@ Schedule parse_schedule(const json& j, const std::string& file)
     s.step.batch = st.small("batch", 1);
     s.step.context = st.small("context");
     s.step.prompt = st.small("prompt");
+    if (st.has("tokens_per_seq"))
+      s.step.tokens_per_seq = st.small("tokens_per_seq", 1);
+    if (st.has("chunk")) {
+      s.step.chunk = st.small("chunk", 1);
+      s.step.chunk_context = st.small("chunk_context");
+    }
     st.finish();
   }
   {
@@ -461,6 +495,13 @@ Schedule parse_schedule(const json& j, const std::string& file)
       en.fail("grouped_gemm", "unknown value '" + gg + "' (known: fused, per_expert)");
     s.engine.grouped_gemm_per_expert = gg == "per_expert";
     s.engine.timed_ops = en.boolean("timed_ops");
+    for (auto [key, fraction] : {std::pair{"attention_bw_fraction", &s.engine.attention_bw_fraction},
+                                 {"moe_bw_fraction", &s.engine.moe_bw_fraction}})
+      if (en.has(key)) {
+        *fraction = en.number(key);
+        if (!(*fraction > 0 && *fraction <= 1))
+          en.fail(key, "must be in (0, 1]");
+      }
     en.finish();
   }
   {
@@ -473,6 +514,8 @@ Schedule parse_schedule(const json& j, const std::string& file)
     p.ep = pj.small("ep", 1);
     p.pp = pj.small("pp", 1);
     p.microbatches = pj.small("microbatches", 1);
+    if (pj.has("redundant_experts"))
+      p.redundant_experts = pj.small("redundant_experts", 1);
     const std::string ec = pj.str("expert_comm");
     bool known = false;
     for (ExpertComm c : {ExpertComm::all_to_all, ExpertComm::all_reduce, ExpertComm::allgather})
@@ -548,15 +591,27 @@ json schedule_to_json(const Schedule& s)
                {"batch", s.step.batch},
                {"context", s.step.context},
                {"prompt", s.step.prompt}};
+  // What a plain step leaves out: speculative tokens per sequence, a prefill chunk mixed in.
+  if (s.step.tokens_per_seq != 1)
+    j["step"]["tokens_per_seq"] = s.step.tokens_per_seq;
+  if (s.step.chunk > 0)
+    j["step"].update({{"chunk", s.step.chunk}, {"chunk_context", s.step.chunk_context}});
   j["engine"] = {{"cuda_graphs", s.engine.cuda_graphs},
                  {"launch_s", s.engine.launch_s},
                  {"sync_s", s.engine.sync_s},
                  {"graph_launch_s", s.engine.graph_launch_s},
                  {"grouped_gemm", s.engine.grouped_gemm_per_expert ? "per_expert" : "fused"},
                  {"timed_ops", s.engine.timed_ops}};
+  // An engine profile's kernel bandwidth fractions (0: the platform's).
+  if (s.engine.attention_bw_fraction > 0)
+    j["engine"]["attention_bw_fraction"] = s.engine.attention_bw_fraction;
+  if (s.engine.moe_bw_fraction > 0)
+    j["engine"]["moe_bw_fraction"] = s.engine.moe_bw_fraction;
   j["plan"] = {{"name", p.name},       {"attn_tp", p.attn_tp}, {"attn_dp", p.attn_dp},
                {"moe_tp", p.moe_tp},   {"ep", p.ep},           {"pp", p.pp},
                {"microbatches", p.microbatches}, {"expert_comm", to_string(p.expert_comm)}};
+  if (p.redundant_experts > 0) // EPLB's extra expert slots
+    j["plan"]["redundant_experts"] = p.redundant_experts;
   j["world"] = s.layout.world;
   j["collectives"] = s.collectives;
   json groups = json::array();

@@ -195,24 +195,9 @@ Study load_study_file(const std::string& path, const std::string& root)
     rf.finish();
   }
   if (auto e = f.maybe("engine")) {
-    // One key at a time through the table `--set engine.KEY=VALUE` uses too.
-    Fields ef(path, *e, "engine");
-    // A host time the block leaves out keeps its default as this loader has always read it, through
-    // microseconds and back (10e-6 s * 1e6 * 1e-6 = 9.999999999999999e-06 s): outputs stay
-    // bit-identical to the results already committed.
-    for (auto [key, seconds] : {std::pair{"launch_us", &s.engine.launch_s}, {"sync_us", &s.engine.sync_s},
-                                {"graph_launch_us", &s.engine.graph_launch_s}})
-      if (!ef.has(key))
-        *seconds = *seconds * 1e6 * 1e-6;
-    for (const EngineOptionDoc& d : engine_option_docs()) {
-      if (!ef.has(d.key)) {
-        ef.maybe(d.key);
-        continue;
-      }
-      if (auto problem = set_engine_option(s.engine, d.key, ef.str(d.key)))
-        ef.fail(d.key, problem->what, problem->fix);
-    }
-    ef.finish();
+    EngineChoice c = read_engine_choice(path, *e, root, "engine");
+    s.engine = c.params;
+    s.engine_profile = std::move(c.profile);
   }
   YAML::Node plans = f.node("plans");
   if (!plans.IsSequence() || plans.size() == 0)
@@ -240,6 +225,7 @@ Study load_study_file(const std::string& path, const std::string& root)
     p.ep = pf.integer_in("ep", 1, 1, limits::gpus);
     p.pp = pf.integer_in("pp", 1, 1, limits::gpus);
     p.microbatches = pf.integer_in("microbatches", p.pp, 1, limits::batch);
+    p.comm_explicit = pf.has("experts_via");
     std::string via = pf.str("experts_via", p.ep > 1 ? "all_to_all" : (p.attn_dp > 1 ? "allgather" : "all_reduce"));
     if (via == "all_to_all")
       p.expert_comm = ExpertComm::all_to_all;
@@ -263,6 +249,26 @@ Study load_study_file(const std::string& path, const std::string& root)
       r.batch = rf.integer_in("batch", 1, limits::batch);
       r.tok_s = rf.num("tok_s", positive(1e12));
       r.source = rf.str("source");
+      if (auto cands = rf.maybe("candidates")) {
+        if (!cands->IsSequence())
+          rf.fail("candidates", "expected a list", "write a list of {name, plan, engine}");
+        for (const auto& cn : *cands) {
+          Fields cf(path, cn, "reference[].candidates[]");
+          Candidate c;
+          c.name = cf.str("name");
+          c.plan = cf.str("plan", "");
+          if (!c.plan.empty()) {
+            try {
+              (void)Plan::parse(c.plan);
+            } catch (const std::invalid_argument& e) {
+              cf.fail("plan", e.what(), "fix the plan name");
+            }
+          }
+          c.engine = read_engine_choice(path, cf.node("engine"), root, "reference[].candidates[].engine");
+          cf.finish();
+          r.candidates.push_back(std::move(c));
+        }
+      }
       rf.finish();
       s.references.push_back(r);
     }
@@ -270,6 +276,78 @@ Study load_study_file(const std::string& path, const std::string& root)
   f.finish();
   check_routing_work(s, f.location(f.node("batch")));
   return s;
+}
+
+EngineParams engine_params_of(const EngineProfile& p, EngineParams base)
+{
+  base.cuda_graphs = p.cuda_graphs;
+  base.launch_s = p.launch_s;
+  base.sync_s = p.sync_s;
+  base.graph_launch_s = p.graph_launch_s;
+  base.grouped_gemm_per_expert = base.grouped_gemm_per_expert || p.moe_kernel == MoeKernel::per_expert;
+  base.attention_bw_fraction = p.attention_bw_fraction.value_or(0.0);
+  base.moe_bw_fraction = p.moe_bw_fraction.value_or(0.0);
+  return base;
+}
+
+// The generic engine's keys, one at a time through the table `--set engine.KEY=VALUE` uses too.
+static void read_generic_engine(Fields& ef, EngineParams& en)
+{
+  // A host time the block leaves out keeps its default as this loader has always read it, through
+  // microseconds and back (10e-6 s * 1e6 * 1e-6 = 9.999999999999999e-06 s): outputs stay
+  // bit-identical to the results already committed.
+  for (auto [key, seconds] : {std::pair{"launch_us", &en.launch_s}, {"sync_us", &en.sync_s},
+                              {"graph_launch_us", &en.graph_launch_s}})
+    if (!ef.has(key))
+      *seconds = *seconds * 1e6 * 1e-6;
+  for (const EngineOptionDoc& d : engine_option_docs()) {
+    if (!ef.has(d.key)) {
+      ef.maybe(d.key);
+      continue;
+    }
+    if (auto problem = set_engine_option(en, d.key, ef.str(d.key)))
+      ef.fail(d.key, problem->what, problem->fix);
+  }
+}
+
+EngineChoice read_engine_choice(const std::string& file, const YAML::Node& node, const std::string& root,
+                                const std::string& where)
+{
+  EngineChoice c;
+  if (node.IsScalar()) {
+    c.profile = load_engine_profile_file(resolve_engine_path(node.Scalar(), root));
+    c.params = engine_params_of(*c.profile);
+    return c;
+  }
+  Fields ef(file, node, where);
+  if (!ef.has("profile")) {
+    read_generic_engine(ef, c.params);
+    ef.finish();
+    return c;
+  }
+  c.profile = load_engine_profile_file(resolve_engine_path(ef.str("profile"), root));
+  // Overrides: every other key is a fact of the profile (timed_ops and grouped_gemm keep their
+  // generic meaning).
+  for (const char* key : {"timed_ops", "grouped_gemm"}) {
+    if (!ef.has(key)) {
+      ef.maybe(key);
+      continue;
+    }
+    if (auto problem = set_engine_option(c.params, key, ef.str(key)))
+      ef.fail(key, problem->what, problem->fix);
+  }
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    if (key == "profile" || key == "timed_ops" || key == "grouped_gemm")
+      continue;
+    if (!is_engine_fact(key))
+      ef.fail(key, "unknown engine fact", "use a key of workloads/engines/*.yaml facts, or timed_ops / grouped_gemm");
+    (void)ef.maybe(key);
+    set_engine_fact(*c.profile, key, kv.second, ef.location(kv.second), "study " + file);
+  }
+  ef.finish();
+  c.params = engine_params_of(*c.profile, c.params);
+  return c;
 }
 
 } // namespace moesim

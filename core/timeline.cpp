@@ -11,29 +11,52 @@
 
 namespace moesim {
 
+namespace {
+
+void add_event(Breakdown& b, const TimelineEvent& e)
+{
+  switch (op_class(e.kind)) {
+    case OpClass::compute:
+      b.compute += e.end - e.start;
+      b.host += e.start - e.ready;
+      break;
+    case OpClass::collective:
+    case OpClass::p2p:
+      b.comm += e.end - e.sync;
+      b.host += e.start - e.ready;
+      b.idle += e.sync - e.start;
+      break;
+    case OpClass::host: b.host += e.end - e.ready; break;
+  }
+}
+
+// Idle is what is left; clamp the rounding residue of the sum so that it never prints as -0%.
+void close_idle(Breakdown& b, double step_time) { b.idle = std::max(0.0, step_time - b.compute - b.comm - b.host); }
+
+} // namespace
+
 Breakdown breakdown_of_rank(const Timeline& t, int rank)
 {
   Breakdown b;
-  for (const TimelineEvent& e : t.events) {
-    if (e.rank != rank || e.stream != 0)
-      continue;
-    switch (op_class(e.kind)) {
-      case OpClass::compute:
-        b.compute += e.end - e.start;
-        b.host += e.start - e.ready;
-        break;
-      case OpClass::collective:
-      case OpClass::p2p:
-        b.comm += e.end - e.sync;
-        b.host += e.start - e.ready;
-        b.idle += e.sync - e.start;
-        break;
-      case OpClass::host: b.host += e.end - e.ready; break;
-    }
-  }
-  // Idle is what is left; clamp the rounding residue of the sum so that it never prints as -0%.
-  b.idle = std::max(0.0, t.step_time - b.compute - b.comm - b.host);
+  for (const TimelineEvent& e : t.events)
+    if (e.rank == rank && e.stream == 0)
+      add_event(b, e);
+  close_idle(b, t.step_time);
   return b;
+}
+
+std::vector<Breakdown> breakdown_of_ranks(const Timeline& t)
+{
+  int world = t.world;
+  for (const TimelineEvent& e : t.events)
+    world = std::max(world, e.rank + 1);
+  std::vector<Breakdown> out(static_cast<size_t>(std::max(world, 0)));
+  for (const TimelineEvent& e : t.events)
+    if (e.stream == 0 && e.rank >= 0)
+      add_event(out[e.rank], e);
+  for (Breakdown& b : out)
+    close_idle(b, t.step_time);
+  return out;
 }
 
 nlohmann::json timeline_to_json(const Timeline& t)

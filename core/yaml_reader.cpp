@@ -122,6 +122,14 @@ YAML::Node Fields::node(const std::string& key)
   return node_[key];
 }
 
+YAML::Node Fields::node_or_null(const std::string& key)
+{
+  used_.insert(key);
+  if (!node_[key].IsDefined())
+    throw InputError(location(node_), path(key), "missing required key", "add `" + key + ": <value>` (null if none)");
+  return node_[key];
+}
+
 std::optional<YAML::Node> Fields::maybe(const std::string& key)
 {
   used_.insert(key);

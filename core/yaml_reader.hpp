@@ -32,6 +32,8 @@ public:
   bool has(const std::string& key) const;
   YAML::Node node(const std::string& key); // required
   std::optional<YAML::Node> maybe(const std::string& key);
+  // Required key whose value may be null (`key: null`, `key: ~`).
+  YAML::Node node_or_null(const std::string& key);
 
   std::string str(const std::string& key);
   std::string str(const std::string& key, const std::string& dflt);

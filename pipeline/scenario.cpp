@@ -51,4 +51,17 @@ StepShape step_of(const Study& study, int batch)
   return st;
 }
 
+ScenarioStep scenario_step(const Study& study, const Scenario& sc, const PlatformTraits& traits)
+{
+  ScenarioStep out{sc.plan, step_of(study, sc.batch), sc.engine, {}, std::nullopt};
+  if (!study.engine_profile)
+    return out;
+  out.engine_step = engine_step(*study.engine_profile, sc.plan, traits, out.step, study.model.hidden, sc.engine);
+  out.plan = out.engine_step->plan;
+  out.step = out.engine_step->step;
+  out.engine = out.engine_step->engine;
+  out.mech = out.engine_step->mech;
+  return out;
+}
+
 } // namespace moesim

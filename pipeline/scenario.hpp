@@ -4,12 +4,15 @@
 #pragma once
 #include "core/calibration.hpp"
 #include "core/calibration_choice.hpp"
+#include "core/engine_step.hpp"
+#include "core/schedule_builder.hpp"
 #include "core/study.hpp"
 #include "pipeline/calibrations.hpp"
 #include "pipeline/platform_files.hpp"
 #include "pipeline/what_if.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,7 @@ struct Scenario {
   std::shared_ptr<const Calibration> calibration; // that file, loaded once per run
   EngineParams engine;          // the study's, after --set engine.* and --cuda-graphs/--eager
   int batch = 1;
+  bool exact = false;           // Simulation::run's exact mode (--exact)
 };
 
 // Expands a study into scenarios (platforms x batches x plans, in that order). Topology YAMLs, and
@@ -35,5 +39,18 @@ std::vector<Scenario> expand_study(const Study& study, PlatformFiles& files, Cal
 // study and the platform.
 Layout check_layout(const Study& study, const Scenario& sc, int gpus);
 StepShape step_of(const Study& study, int batch);
+
+// What a scenario's step is built from: with an engine profile, the plan (expert communication,
+// redundant experts), step (speculative tokens), engine and build mechanisms the profile decides on
+// a platform with `traits`; without one, the scenario's plan and engine and the study's step. `run`
+// and `schedule` both go through it, so a schedule is the step that run simulates.
+struct ScenarioStep {
+  Plan plan;
+  StepShape step;
+  EngineParams engine;
+  BuildMechanisms mech;                // points at study.engine_profile: keep the study alive
+  std::optional<EngineStep> engine_step; // the profile's step, when the study has one
+};
+ScenarioStep scenario_step(const Study& study, const Scenario& sc, const PlatformTraits& traits);
 
 } // namespace moesim

@@ -1,5 +1,6 @@
 #include "pipeline/scenario_runner.hpp"
 
+#include "core/engine_step.hpp"
 #include "core/error.hpp"
 #include "core/temp_paths.hpp"
 #include "core/schedule_builder.hpp"
@@ -24,8 +25,13 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
 {
   Simulation sim(sc.platform_path, sc.calibration);
   const Platform& P = sim.platform();
-  Layout L = check_layout(study, sc, P.gpus());
-  const StepShape st = step_of(study, sc.batch);
+  // An engine profile decides the step's paths (dispatch, graphs, all-reduce, speculative tokens).
+  const ScenarioStep ss = scenario_step(study, sc, platform_traits(P));
+  const std::optional<EngineStep>& es = ss.engine_step;
+  Scenario run = sc;
+  run.plan = ss.plan;
+  const StepShape& st = ss.step;
+  Layout L = check_layout(study, run, P.gpus());
   ScenarioOutcome out;
   ScenarioResult& r = out.result;
   r.plan = sc.plan.name;
@@ -52,7 +58,9 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
   r.batch = st.batch;
   r.context = st.context;
   r.prompt = st.prompt;
-  r.cuda_graphs = sc.engine.cuda_graphs;
+  r.cuda_graphs = ss.engine.cuda_graphs;
+  if (es)
+    r.software_paths = es->paths.line();
   std::vector<double> gpu_mem;
   for (int g = 0; g < P.gpus(); g++)
     gpu_mem.push_back(P.gpu(g).mem_bytes);
@@ -66,13 +74,25 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
   }
   BuildOptions opt;
   opt.routing = study.routing;
-  opt.engine = sc.engine;
+  opt.engine = ss.engine;
+  opt.mech = ss.mech;
   Schedule s = build_schedule(study.model, L, st, opt);
-  SimOutput so = sim.run(s);
+  SimOutput so = sim.run(s, sc.exact);
   summarise(r, s, so.timeline);
   for (const auto& [p, seconds] : so.compute_by_provenance)
     if (r.step_time > 0)
       r.compute_provenance[perf::to_string(p)] = seconds / (r.gpus * r.step_time);
+  if (es && r.step_time > 0) {
+    // The engine's host time per step, and the tokens a sequence gains per step.
+    // Speculative decoding: a sequence runs 1 + drafts tokens a step but keeps the accepted ones.
+    const double t = engine_step_seconds(*study.engine_profile, run.plan, r.step_time);
+    const double gain = r.step_time / t * (st.phase == Phase::decode ? es->tokens_per_step / st.tokens_per_seq : 1.0);
+    r.step_time = t;
+    r.tok_s_user = st.phase == Phase::decode ? es->tokens_per_step / t : r.tok_s_user * gain;
+    r.tok_s_total *= gain;
+    r.tok_s_per_gpu *= gain;
+    r.tok_s_pipelined *= gain;
+  }
   r.link_bytes = so.link_bytes;
   r.algorithms = so.algorithms;
   if (keep_timeline) {

@@ -26,6 +26,7 @@ struct StudyRequest {
   std::optional<bool> cuda_graphs; // --cuda-graphs (true) / --eager (false) over the study's engine
   std::vector<std::string> sets;   // --set key=value (what_if.hpp)
   std::string calibration = "auto"; // --calibration: auto, none or a file
+  bool exact = false;              // --exact: every op on SimGrid's clock, every collective through SimGrid
 };
 
 // The request checked and the study loaded: what every later step reads.
@@ -35,8 +36,19 @@ struct PreparedStudy {
   CalibrationChoice calibration;
   std::string root;
   bool cuda_graphs_forced = false; // --cuda-graphs or --eager was given
+  bool exact = false;
 };
 PreparedStudy prepare_study(const StudyRequest& request);
+
+// Throws an InputError when the run (times `sweep_values`, 0 without a sweep) has more scenarios
+// than limits::scenarios, before any platform is generated.
+void check_scenario_count(const PreparedStudy& p, size_t sweep_values);
+
+// The what-ifs as a report prints them: "what-if (--set): k=v (no effect on A: no nic links), ..."
+// ("" without any); with a sweep's key `swept` (its first value tried), "; --sweep KEY (no effect
+// on ...)" when the key edits nothing on some platforms. A what-if that changes nothing on every
+// platform of the run is an InputError naming its flag.
+std::string what_if_summary(const PreparedStudy& p, const std::optional<Override>& swept);
 
 struct StudyRun {
   std::vector<ScenarioOutcome> outcomes; // study order: platforms x batches x plans

@@ -72,14 +72,17 @@ SweepRun run_sweep(const PreparedStudy& p, const SweepSpec& sw, int jobs, bool a
     throw InputError("command line", sw.key, "both set (--set) and swept (--sweep)", "drop one of them");
   if (sw.key == "engine.cuda_graphs" && p.cuda_graphs_forced)
     throw InputError("command line", sw.key, "swept while --cuda-graphs or --eager fixes it", "drop one of them");
+  check_scenario_count(p, sw.values.size());
   PlatformFiles files(p.root);
   Calibrations calibrations;
   std::vector<Scenario> all;
   size_t per = 0;
   for (const std::string& v : sw.values) {
     WhatIf w = p.what_if;
-    add_what_if(w, Override{sw.key, v}, "--sweep");
+    add_what_if(w, Override{sw.key, v, "--sweep"}, "--sweep");
     std::vector<Scenario> sc = expand_study(p.study, files, calibrations, p.calibration, w);
+    for (Scenario& s : sc)
+      s.exact = p.exact;
     per = sc.size();
     all.insert(all.end(), sc.begin(), sc.end());
   }

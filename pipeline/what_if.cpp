@@ -34,9 +34,14 @@ bool WhatIf::sets(const std::string& key) const
   return false;
 }
 
+bool is_engine_what_if(const std::string& key)
+{
+  return key.rfind(engine_prefix, 0) == 0;
+}
+
 void add_what_if(WhatIf& w, const Override& kv, const std::string& flag)
 {
-  if (kv.key.rfind(engine_prefix, 0) == 0) {
+  if (is_engine_what_if(kv.key)) {
     const std::string key = kv.key.substr(engine_prefix.size());
     EngineParams scratch;
     if (auto problem = set_engine_option(scratch, key, kv.value))

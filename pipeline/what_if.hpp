@@ -33,6 +33,8 @@ struct WhatIf {
 void add_what_if(WhatIf& w, const std::string& arg, const std::string& flag);
 // The same for a key and value given apart (a sweep's value).
 void add_what_if(WhatIf& w, const Override& kv, const std::string& flag);
+// Whether `key` is an engine option ("engine.sync_us"), not a topology edit.
+bool is_engine_what_if(const std::string& key);
 // `base` with the engine settings applied, in order.
 EngineParams apply_engine_settings(EngineParams base, const std::vector<EngineSetting>& settings);
 

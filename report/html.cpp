@@ -20,7 +20,7 @@ Fidelity fidelity_of(const ScenarioResult& r)
 {
   Fidelity f;
   f.calibration = r.calibration;
-  // f.error_band: ScenarioResult has no validated error band yet (see the declaration).
+  f.error_band = r.error_band; // attach_error_bands: the band of the dominant compute provenance
   return f;
 }
 

@@ -27,8 +27,8 @@ struct Fidelity {
   std::string calibration; // provenance of the measured calibration; "" when the roofline and NCCL's model alone
   std::string error_band;  // the validated error of the predictions; "" while results carry none
 };
-// HOOK for the fidelity work: ScenarioResult carries the calibration's provenance today but no
-// validated error band. When it gains one, fill `error_band` from it here; every report shows it.
+// The calibration's provenance and the validated error band of the scenario's dominant compute
+// provenance (attach_error_bands), as the text report prints them.
 Fidelity fidelity_of(const ScenarioResult& r);
 
 } // namespace moesim

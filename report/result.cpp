@@ -58,6 +58,8 @@ nlohmann::json result_to_json(const ScenarioResult& r)
   j["context"] = r.context;
   j["prompt"] = r.prompt;
   j["cuda_graphs"] = r.cuda_graphs;
+  if (!r.software_paths.empty())
+    j["software_paths"] = r.software_paths;
   j["refused"] = r.refused;
   j["refusal"] = r.refusal;
   j["step_time"] = r.step_time;
@@ -102,6 +104,7 @@ ScenarioResult result_from_json(const nlohmann::json& j)
   r.context = j.at("context");
   r.prompt = j.at("prompt");
   r.cuda_graphs = j.at("cuda_graphs");
+  r.software_paths = j.value("software_paths", std::string());
   r.refused = j.at("refused");
   r.refusal = j.at("refusal");
   r.step_time = j.at("step_time");
@@ -142,8 +145,9 @@ void summarise(ScenarioResult& r, const Schedule& s, const Timeline& t)
   double max_compute = -1, sum_compute = 0, max_busy = 0;
   r.pp = s.layout.plan.pp;
   r.mean = {};
+  const std::vector<Breakdown> per_rank_breakdown = breakdown_of_ranks(t);
   for (int rank = 0; rank < world; rank++) {
-    Breakdown b = breakdown_of_rank(t, rank);
+    const Breakdown b = rank < static_cast<int>(per_rank_breakdown.size()) ? per_rank_breakdown[rank] : Breakdown{};
     r.mean.compute += b.compute / world;
     r.mean.comm += b.comm / world;
     r.mean.host += b.host / world;
@@ -169,11 +173,12 @@ void summarise(ScenarioResult& r, const Schedule& s, const Timeline& t)
     sum += v;
     mx = std::max(mx, v);
   }
+  std::map<std::pair<int, int>, int> members_of; // (layer, mb) -> ranks that ran expert GEMMs in it
+  for (const auto& [pk, pv] : per_rank)
+    members_of[{std::get<0>(pk), std::get<1>(pk)}]++;
   double sum_max = 0, sum_mean = 0;
   for (const auto& [k, v] : experts) {
-    int members = 0;
-    for (const auto& [pk, pv] : per_rank)
-      members += std::get<0>(pk) == k.first && std::get<1>(pk) == k.second;
+    const int members = members_of[k];
     sum_max += v.second;
     sum_mean += v.first / members;
   }

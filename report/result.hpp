@@ -27,6 +27,7 @@ struct ScenarioResult {
   int context = 0;
   int prompt = 0;
   bool cuda_graphs = false;
+  std::string software_paths; // an engine profile's paths for the step (StepPaths::line), "" without one
   // outcome
   bool refused = false;
   std::string refusal;      // why the plan cannot run (memory), with numbers

@@ -266,4 +266,28 @@ const Route& Platform::route(int src, int dst) const
   return routes_.at(src).at(dst);
 }
 
+PlatformTraits platform_traits(const Platform& p)
+{
+  PlatformTraits t;
+  t.gpus = p.gpus();
+  t.gpus_per_node = p.gpus_per_node();
+  t.nvlink = true;
+  t.p2p = true;
+  for (int a = 0; a < p.gpus(); a++)
+    for (int b = 0; b < p.gpus(); b++) {
+      if (a == b || a / t.gpus_per_node != b / t.gpus_per_node)
+        continue;
+      bool nvlink = false, pcie = false, host = false;
+      for (const sg4::Link* l : p.route(a, b).links) {
+        const std::string& c = p.link_class(l);
+        nvlink = nvlink || c == "nvlink";
+        pcie = pcie || c == "pcie";
+        host = host || c == "host_memory" || c == "cpu_interconnect";
+      }
+      t.nvlink = t.nvlink && nvlink && !pcie && !host;
+      t.p2p = t.p2p && !host;
+    }
+  return t;
+}
+
 } // namespace moesim

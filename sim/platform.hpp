@@ -5,6 +5,7 @@
 #pragma once
 #include "core/calibration.hpp"
 #include "core/costs.hpp"
+#include "core/software_paths.hpp"
 
 #include <simgrid/s4u.hpp>
 
@@ -34,6 +35,8 @@ public:
   Platform(const sg4::Engine& engine, const std::string& file, std::shared_ptr<const Calibration> calibration = nullptr);
 
   int gpus() const { return static_cast<int>(hosts_.size()); }
+  // GPUs per node (zone property moesim.gpus_per_node; every GPU when absent).
+  int gpus_per_node() const { return gpus_per_node_; }
   int node_of(int rank) const { return rank / gpus_per_node_; }
   int sm(int rank) const { return sm_.at(rank); }
   sg4::Host* host(int rank) const { return hosts_.at(rank); }
@@ -69,6 +72,11 @@ private:
   std::vector<std::vector<Route>> routes_;
   std::map<const sg4::Link*, std::string> link_class_;
 };
+
+// What an engine's path choices depend on: NVLink between every GPU pair of a node (a route
+// with an nvlink link and no PCIe or host memory), GPU peer access (no route of a node through
+// host memory), and GPUs per node.
+PlatformTraits platform_traits(const Platform& p);
 
 // Sets the network model to exact, fair max-min sharing (docs/simgrid-and-nccl.md,
 // "Exact network model").

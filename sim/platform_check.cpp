@@ -59,6 +59,36 @@ public:
     return out;
   }
 
+  // After run(): what an engine's path choices read (platform_traits in sim/platform.hpp reads the
+  // same from SimGrid's routes): GPUs per node, NVLink between every GPU pair of a node (a route
+  // with an nvlink link and no PCIe or host memory), peer access (no route through host memory).
+  PlatformTraits traits() const
+  {
+    PlatformTraits t;
+    t.gpus = static_cast<int>(gpus().size());
+    t.gpus_per_node = gpus_per_node_ > 0 ? gpus_per_node_ : t.gpus;
+    t.nvlink = true;
+    t.p2p = true;
+    for (int a = 0; a < t.gpus; a++)
+      for (int b = 0; b < t.gpus; b++) {
+        if (a == b || a / t.gpus_per_node != b / t.gpus_per_node)
+          continue;
+        bool nvlink = false, pcie = false, host = false;
+        const auto route = route_links_.find({hosts_.at("gpu" + std::to_string(a)), hosts_.at("gpu" + std::to_string(b))});
+        if (route != route_links_.end())
+          for (const std::string& id : route->second) {
+            const auto c = link_class_.find(id);
+            const std::string cls = c == link_class_.end() ? "" : c->second;
+            nvlink = nvlink || cls == "nvlink";
+            pcie = pcie || cls == "pcie";
+            host = host || cls == "host_memory" || cls == "cpu_interconnect";
+          }
+        t.nvlink = t.nvlink && nvlink && !pcie && !host;
+        t.p2p = t.p2p && !host;
+      }
+    return t;
+  }
+
 private:
   struct Link {
     bool split = false;
@@ -127,6 +157,8 @@ private:
         fail(line, key, v + " is not a whole number", "write the number of GPUs, e.g. 4");
       if (id == "moesim.gpus")
         gpus_ = static_cast<int>(n);
+      if (id == "moesim.gpus_per_node")
+        gpus_per_node_ = static_cast<int>(n);
     } else if (id == "moesim.nccl_intra") {
       if (v != "nvlink" && v != "pci")
         fail(line, key, "'" + v + "' is not nvlink or pci", "write nvlink for NVLink machines, pci otherwise");
@@ -258,9 +290,11 @@ private:
         if (a == b)
           fail(t.line, key, "a route from a host to itself", "remove it");
         const bool both = !sym || *sym == "YES" || *sym == "yes";
+        route_pairs_.clear();
         for (auto [x, y] : {std::pair{a, b}, std::pair{b, a}}) {
           if (x == b && !both)
             break;
+          route_pairs_.push_back({x, y});
           if (!routes_.insert({x, y}).second)
             fail(t.line, key, "a second route between these hosts" + std::string(x == b ? " (the first was symmetrical)" : ""),
                  "give each ordered pair one route");
@@ -282,6 +316,8 @@ private:
         check_host_prop(t.line, "host " + current_, id, v);
       else if (id == "class" && v.empty())
         fail(t.line, "link " + current_ + " prop class", "empty", "write nvlink, pcie, host_memory, cpu_interconnect, nic, fabric or c2c");
+      else if (id == "class")
+        link_class_[current_] = v;
       return;
     }
     if (parent == "route") {
@@ -301,6 +337,8 @@ private:
         fail(t.line, "link_ctn " + id, "a SPLITDUPLEX link crossed without a direction", "add direction=\"UP\" or \"DOWN\"");
       if (!it->second.split && directed)
         fail(t.line, "link_ctn " + id, "a direction on a link that is not SPLITDUPLEX", "remove direction, or make the link SPLITDUPLEX");
+      for (const auto& pair : route_pairs_)
+        route_links_[pair].push_back(id);
       return;
     }
     fail(t.line, t.name, "<" + t.name + "> inside <" + parent + ">", "see " + std::string(readme) + " for the elements moesim platforms use");
@@ -334,12 +372,16 @@ private:
   bool zone_seen_ = false;
   long zone_children_ = 0;
   int gpus_ = 0;
+  int gpus_per_node_ = 0; // moesim.gpus_per_node (0: absent)
   std::string current_; // the host or link whose props are being read
   std::set<std::string> zone_props_, props_, names_, link_names_;
   std::unordered_map<std::string, int> hosts_; // id -> order of declaration
   std::map<std::string, double> mem_;          // host id -> mem_bytes
   std::map<std::string, Link> links_;
   std::set<std::pair<int, int>> routes_;
+  std::vector<std::pair<int, int>> route_pairs_;                    // the ordered pairs of the route being read
+  std::map<std::pair<int, int>, std::vector<std::string>> route_links_; // host indices -> link ids in order
+  std::map<std::string, std::string> link_class_;                   // link id -> its class prop
 };
 
 } // namespace
@@ -359,6 +401,13 @@ std::vector<XmlGpu> platform_gpus_from_xml(const std::string& file)
   Checker c(read_input_file(file, limits::xml_bytes, "platform"), file);
   c.run();
   return c.gpus();
+}
+
+PlatformTraits platform_traits_from_xml(const std::string& file)
+{
+  Checker c(read_input_file(file, limits::xml_bytes, "platform"), file);
+  c.run();
+  return c.traits();
 }
 
 } // namespace moesim

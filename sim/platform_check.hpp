@@ -12,6 +12,8 @@
 // have the types and ranges sim/platform.* reads; there are at most limits::gpus hosts.
 // It also lists a platform's GPUs for what needs no simulation (`moesim schedule`).
 #pragma once
+#include "core/software_paths.hpp"
+
 #include <string>
 #include <vector>
 
@@ -31,5 +33,9 @@ struct XmlGpu {
   double mem_bytes = 0;
 };
 std::vector<XmlGpu> platform_gpus_from_xml(const std::string& file);
+
+// What an engine profile's path choices read of the platform (GPUs per node, NVLink, peer access),
+// from the XML alone; equal to platform_traits (sim/platform.hpp) on the loaded platform.
+PlatformTraits platform_traits_from_xml(const std::string& file);
 
 } // namespace moesim

@@ -13,6 +13,8 @@
 #include <limits>
 #include <set>
 #include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace moesim {
 namespace {
@@ -27,6 +29,9 @@ struct CollState {
   Phases phases;
   CollChoice choice;
   std::vector<std::vector<double>> peer_rows;
+  // NCCL's size for the cost model: the largest member's (all-to-all-v sizes differ per member; the
+  // largest sender finishes last), so that the plan does not depend on which member plans it.
+  double size = 0;
   std::vector<double> key;   // the flows, flattened: identical keys give identical isolated durations
   double replay = -1;        // >= 0: duration taken from the cache instead of simulating the flows
   bool measure = false;      // isolated and not cached yet: store the duration when done
@@ -46,7 +51,7 @@ struct RankState {
 
 class Replay {
 public:
-  Replay(const Platform& p, const Schedule& s, SimOutput& out) : p_(p), s_(s), out_(out)
+  Replay(const Platform& p, const Schedule& s, SimOutput& out, bool exact) : p_(p), s_(s), out_(out), exact_(exact)
   {
     ranks_.resize(s.layout.world);
     for (int r = 0; r < s.layout.world; r++) {
@@ -71,6 +76,9 @@ public:
         cache_ok_ = cache_ok_ && o.stream == 0;
   }
 
+  // Isolated collectives answered by the fluid model instead of SimGrid (SimOutput::fast_collectives).
+  int fast_collectives() const { return fast_; }
+
   void start_actors()
   {
     for (int r = 0; r < s_.layout.world; r++) {
@@ -89,7 +97,76 @@ private:
   SimOutput& out_;
   std::vector<RankState> ranks_;
   std::vector<CollState> colls_;
-  bool cache_ok_ = false;
+  bool cache_ok_ = false;   // one stream per rank: ops run in program order, world collectives are isolated
+  bool exact_ = false;      // every collective through SimGrid, compute ops on SimGrid's clock
+  int fast_ = 0;
+  std::unordered_map<const sg4::Link*, int> link_index_; // for the fluid model of isolated collectives
+  std::vector<double> link_capacity_;
+  std::vector<int> isolated_;                            // per group: -1 unknown, 0 no, 1 yes
+
+  // Whether no flow of any other collective can share a link with this group's flows. Another
+  // group's flows are alive only while all its members are inside it, and a rank is in one
+  // collective at a time (single stream), so a group sharing a rank never overlaps; a group that
+  // shares none must cross none of the links between this group's members. Decided once per group.
+  bool isolated(int group)
+  {
+    if (isolated_.empty()) {
+      isolated_.assign(s_.layout.groups.size(), -1);
+      std::vector<bool> used(s_.layout.groups.size(), false);
+      bool p2p = false; // a send's flow may cross anything at any time
+      for (const RankSchedule& rs : s_.ranks)
+        for (const Op& o : rs.ops) {
+          if (op_class(o.kind) == OpClass::collective)
+            used[o.group] = true;
+          p2p = p2p || op_class(o.kind) == OpClass::p2p;
+        }
+      if (p2p)
+        used.assign(used.size(), false);
+      // Links between the members of each group that runs collectives, then which groups cross each.
+      std::unordered_map<const sg4::Link*, std::vector<int>> crossers;
+      for (size_t g = 0; g < used.size(); g++) {
+        if (!used[g])
+          continue;
+        const std::vector<int>& m = s_.layout.groups[g].ranks;
+        std::unordered_set<const sg4::Link*> links;
+        for (int a : m)
+          for (int b : m)
+            if (a != b)
+              for (const sg4::Link* l : p_.route(a, b).links)
+                links.insert(l);
+        for (const sg4::Link* l : links)
+          crossers[l].push_back(static_cast<int>(g));
+      }
+      std::vector<std::vector<bool>> member(used.size());
+      auto shares_rank = [&](int a, int b) {
+        if (member[a].empty()) {
+          member[a].assign(s_.layout.world, false);
+          for (int r : s_.layout.groups[a].ranks)
+            member[a][r] = true;
+        }
+        for (int r : s_.layout.groups[b].ranks)
+          if (member[a][r])
+            return true;
+        return false;
+      };
+      std::map<std::pair<int, int>, bool> apart; // (g, h), g < h: no shared rank
+      for (size_t g = 0; g < used.size(); g++)
+        if (used[g])
+          isolated_[g] = 1;
+      for (const auto& [l, gs] : crossers)
+        for (size_t i = 0; i < gs.size(); i++)
+          for (size_t j = i + 1; j < gs.size(); j++) {
+            if (!isolated_[gs[i]] && !isolated_[gs[j]])
+              continue;
+            auto [it, fresh] = apart.emplace(std::pair{gs[i], gs[j]}, false);
+            if (fresh)
+              it->second = !shares_rank(gs[i], gs[j]);
+            if (it->second)
+              isolated_[gs[i]] = isolated_[gs[j]] = 0;
+          }
+    }
+    return isolated_.at(group) == 1;
+  }
   std::vector<sg4::Mailbox*> inbox_; // per rank, for collective flows
   std::map<std::vector<double>, double> durations_; // isolated collective flows -> duration
   std::map<std::vector<int>, CommShape> shapes_;    // communicator -> what the cost model sees
@@ -108,14 +185,15 @@ private:
   }
 
   // Host side: issue ops in program order up to `id`; returns when the host launched op `id`.
-  double host_issue(int r, int id)
+  // `now`: the GPU's time on this rank (SimGrid's clock, or the rank's local clock).
+  double host_issue(int r, int id, double now)
   {
     RankState& st = ranks_[r];
     const EngineParams& en = s_.engine;
     while (st.issued <= id) {
       const Op& o = st.sched->ops[st.issued];
       // The launch finds the GPU busy when the host is ahead of it (the GPU has not reached this op).
-      const bool gpu_busy = st.host_time < sg4::Engine::get_clock();
+      const bool gpu_busy = st.host_time < now;
       if (!en.cuda_graphs && o.kind != OpKind::host_sync)
         st.host_time += Calibration::host_seconds(p_.calibration(), o, en, gpu_busy, s_.layout.world);
       st.host_ready[st.issued] = st.host_time;
@@ -148,28 +226,28 @@ private:
     st.cv->notify_all();
   }
 
+  // With one stream per rank (cache_ok_), ops run in program order and only collectives meet other
+  // ranks, so compute and host ops advance a local clock and SimGrid sees only communication: the
+  // actor sleeps to its local time when it reaches a collective. The times are the same as sleeping
+  // through each op (a sum in another order: the last bits may differ). --exact sleeps through each.
   void run_stream(int r, int stream)
   {
     const RankSchedule& rs = s_.ranks[r];
+    const bool local = cache_ok_ && !exact_;
+    double now = 0;
     int prev = -1;
     for (const Op& op : rs.ops) {
       if (op.stream != stream)
         continue;
+      if (local) {
+        run_local(r, op, now);
+        prev = op.id;
+        continue;
+      }
       wait_deps(r, op, prev);
-      TimelineEvent ev;
-      ev.rank = r;
-      ev.op = op.id;
-      ev.stream = op.stream;
-      ev.layer = op.layer;
-      ev.microbatch = op.microbatch;
-      ev.name = op.name;
-      ev.kind = op.kind;
-      ev.family = op.family;
-      ev.role = op.role;
-      ev.shape = kernel_key(op); // the numbers calibration tables index it by
-      ev.bytes = op.is_comm() ? op.comm_bytes : op.bytes;
+      TimelineEvent ev = event_of(r, op);
       ev.ready = sg4::Engine::get_clock();
-      const double launched = host_issue(r, op.id);
+      const double launched = host_issue(r, op.id, ev.ready);
       if (launched > ev.ready)
         sg4::this_actor::sleep_until(launched);
       ev.start = sg4::Engine::get_clock();
@@ -197,6 +275,61 @@ private:
       finish(r, op.id, ev.end);
       prev = op.id;
     }
+  }
+
+  // The event of op `op` on rank `r`, before its times are known.
+  static TimelineEvent event_of(int r, const Op& op)
+  {
+    TimelineEvent ev;
+    ev.rank = r;
+    ev.op = op.id;
+    ev.stream = op.stream;
+    ev.layer = op.layer;
+    ev.microbatch = op.microbatch;
+    ev.name = op.name;
+    ev.kind = op.kind;
+    ev.family = op.family;
+    ev.role = op.role;
+    ev.shape = kernel_key(op); // the numbers calibration tables index it by
+    ev.bytes = op.is_comm() ? op.comm_bytes : op.bytes;
+    return ev;
+  }
+
+  // One op of a single-stream rank whose clock reads `now` (its previous op's end), as run_stream does
+  // it on SimGrid's clock; `now` becomes the op's end.
+  void run_local(int r, const Op& op, double& now)
+  {
+    TimelineEvent ev = event_of(r, op);
+    ev.ready = now;
+    ev.start = std::max(now, host_issue(r, op.id, now));
+    ev.sync = ev.start;
+    switch (op_class(op.kind)) {
+      case OpClass::compute: {
+        const OpTime t = compute_time(r, op);
+        out_.compute_by_provenance[t.provenance] += t.seconds;
+        ev.end = ev.start + t.seconds;
+        break;
+      }
+      case OpClass::host: {
+        RankState& st = ranks_[r];
+        st.host_time = std::max(st.host_time, ev.start) + sync_s();
+        ev.end = std::max(ev.start, st.host_time);
+        break;
+      }
+      case OpClass::collective:
+      case OpClass::p2p:
+        if (ev.start > sg4::Engine::get_clock())
+          sg4::this_actor::sleep_until(ev.start);
+        if (op_class(op.kind) == OpClass::collective)
+          collective(r, op, ev);
+        else
+          p2p(r, op, ev);
+        ev.end = sg4::Engine::get_clock();
+        break;
+    }
+    ranks_[r].done[op.id] = ev.end;
+    out_.timeline.events.push_back(ev);
+    now = ev.end;
   }
 
   // The communicator over these ranks, as the cost model sees it (built once per member list).
@@ -305,8 +438,20 @@ private:
     key.insert(key.end(), {double(r), double(op.kind), double(op.dtype), double(op.kernels), double(a && a->mla),
                            double(key_size), op.flops, op.bytes});
     auto it = compute_cache_.find(key);
-    if (it == compute_cache_.end())
-      it = compute_cache_.emplace(key, op_time(p_.calibration(), p_.gpu(r), op, s_.engine.cuda_graphs)).first;
+    if (it == compute_cache_.end()) {
+      OpTime t = op_time(p_.calibration(), p_.gpu(r), op, s_.engine.cuda_graphs);
+      // An engine's published kernel bandwidth replaces the platform's placeholder for its family,
+      // where nothing measured answers (the time is the datasheet roofline's).
+      const double fraction = op.kind == OpKind::attention_decode ? s_.engine.attention_bw_fraction
+                              : op.kind == OpKind::grouped_gemm   ? s_.engine.moe_bw_fraction
+                                                                  : 0.0;
+      if (fraction > 0 && t.provenance == perf::Provenance::specs) {
+        GpuSpec g = p_.gpu(r);
+        g.mem_bw_eff = fraction;
+        t.seconds = roofline_seconds(g, op);
+      }
+      it = compute_cache_.emplace(key, t).first;
+    }
     return it->second;
   }
 
@@ -340,6 +485,39 @@ private:
     sg4::Comm::wait_all(comms);
   }
 
+  // How long `phases` take when nothing else is on the network, from the fluid max-min model that
+  // SimGrid solves (steady_finish_time), where that answer is provably exact; -1 otherwise (then
+  // SimGrid runs the flows). Flows are whole bytes, as run_flows sends them; a link with a SimGrid
+  // latency is left to SimGrid.
+  double isolated_duration(const Phases& phases)
+  {
+    double total = 0;
+    for (const auto& flows : phases) {
+      std::vector<FluidFlow> ff;
+      ff.reserve(flows.size());
+      for (const Flow& f : flows) {
+        const double bytes = std::round(f.bytes);
+        if (bytes <= 0)
+          continue;
+        FluidFlow x{bytes, f.rate, {}};
+        for (sg4::Link* l : p_.route(f.src, f.dst).links) {
+          auto [it, fresh] = link_index_.emplace(l, static_cast<int>(link_capacity_.size()));
+          if (fresh)
+            link_capacity_.push_back(l->get_latency() > 0 ? -1.0 : l->get_bandwidth());
+          if (link_capacity_[it->second] < 0)
+            return -1;
+          x.uses.push_back(it->second);
+        }
+        ff.push_back(std::move(x));
+      }
+      const double t = steady_finish_time(link_capacity_, ff);
+      if (t < 0)
+        return -1;
+      total += t;
+    }
+    return total;
+  }
+
   // Bytes per link class that `phases` carry (a flow counts on every link it crosses), added to the
   // step's totals.
   std::map<std::string, double> count_link_bytes(const Phases& phases)
@@ -371,6 +549,7 @@ private:
       c.peer_rows.assign(n, {});
     }
     c.peer_rows[g.index_of(r)] = op.peer_bytes;
+    c.size = std::max(c.size, op.comm_bytes);
     c.arrived++;
     c.barrier->wait();
     ev.sync = sg4::Engine::get_clock();
@@ -378,9 +557,16 @@ private:
       // First member past the barrier plans the collective for everyone.
       c.call.kind = op.kind;
       c.call.ranks = g.ranks;
-      c.call.bytes = op.comm_bytes;
+      c.call.bytes = c.size;
       c.call.peer_bytes = c.peer_rows;
-      c.choice = choose(op.kind, g.ranks, op.comm_bytes);
+      if (op.kind == OpKind::all_reduce && op.ar_impl != AllReduceImpl::nccl) {
+        // An engine's custom kernel: its own fixed cost, the bytes it moves, no NCCL protocol.
+        c.choice = CollChoice{};
+        c.choice.algo = op.ar_impl == AllReduceImpl::one_shot ? CollAlgo::one_shot : CollAlgo::two_shot;
+        c.choice.alpha = op.ar_fixed_s;
+      } else {
+        c.choice = choose(op.kind, g.ranks, c.size);
+      }
       c.choice.alpha += wire_latency(op.kind, c.choice.algo, g.ranks);
       const CommShape& sh = shape(g.ranks);
       c.call.wire_factor = c.choice.wire_factor;
@@ -397,10 +583,15 @@ private:
       if (c.choice.calibrated)
         hold_to_measurement(c.phases);
       c.arrived = n + 1; // planned
+      const bool custom = c.choice.algo == CollAlgo::one_shot || c.choice.algo == CollAlgo::two_shot;
       out_.algorithms[std::string(to_string(op.kind)) + " " + to_string(c.choice.algo) + "/" +
-                      (c.choice.calibrated ? "calibrated" : to_string(c.choice.proto))]++;
+                      (custom ? "custom" : c.choice.calibrated ? "calibrated" : to_string(c.choice.proto))]++;
       c.class_bytes = count_link_bytes(c.phases);
-      if (cache_ok_ && n == s_.layout.world) {
+      if (cache_ok_ && !exact_ && isolated(op.group))
+        c.replay = isolated_duration(c.phases);
+      if (c.replay >= 0)
+        fast_++;
+      else if (cache_ok_ && n == s_.layout.world) {
         for (const auto& flows : c.phases) {
           for (const Flow& f : flows)
             c.key.insert(c.key.end(), {double(f.src), double(f.dst), std::round(f.bytes), f.rate});
@@ -487,6 +678,9 @@ Simulation::Simulation(const std::string& platform_file, std::shared_ptr<const C
   engine_ = std::make_unique<sg4::Engine>(&argc, argv);
   xbt_log_control_set("root.thresh:critical");
   configure_exact_network();
+  // One actor per GPU stream, each on its own stack: SimGrid's default 8 MiB each would ask for 8 GiB
+  // of address space at 1,024 GPUs. Actors run only the replay loop (no recursion, data on the heap).
+  sg4::Engine::set_config("contexts/stack-size:256");
   try {
     engine_->load_platform(platform_file);
   } catch (const std::exception& e) {
@@ -498,7 +692,7 @@ Simulation::Simulation(const std::string& platform_file, std::shared_ptr<const C
 
 Simulation::~Simulation() = default;
 
-SimOutput Simulation::run(const Schedule& s)
+SimOutput Simulation::run(const Schedule& s, bool exact)
 {
   if (ran_)
     throw std::logic_error("Simulation::run called twice: SimGrid allows one simulation per process");
@@ -510,9 +704,10 @@ SimOutput Simulation::run(const Schedule& s)
                      "pick a platform with " + std::to_string(s.layout.world) + " GPUs or a plan for " +
                          std::to_string(platform_->gpus()));
   SimOutput out;
-  Replay replay(*platform_, s, out);
+  Replay replay(*platform_, s, out, exact);
   replay.start_actors();
   engine_->run();
+  out.fast_collectives = replay.fast_collectives();
   Timeline& t = out.timeline;
   t.source = "sim";
   t.platform = platform_->file();

@@ -16,6 +16,7 @@ struct SimOutput {
   Timeline timeline;
   std::map<std::string, double> link_bytes; // bytes carried per link class (a flow counts on every link it crosses)
   std::map<std::string, int> algorithms;    // "all_reduce ring/LL" -> calls (per collective instance)
+  int fast_collectives = 0;                 // collective instances timed by the fluid model, not SimGrid
   // Compute time summed over ranks, by where it came from (measured, interpolated, extrapolated, specs).
   std::map<perf::Provenance, double> compute_by_provenance;
 };
@@ -31,8 +32,11 @@ public:
   Simulation& operator=(const Simulation&) = delete;
 
   const Platform& platform() const { return *platform_; }
-  // Runs the schedule to completion. Throws InputError if it does not fit the platform.
-  SimOutput run(const Schedule& schedule);
+  // Runs the schedule to completion. Throws InputError if it does not fit the platform. `exact`:
+  // every op on SimGrid's clock and every collective's flows through SimGrid; otherwise (the
+  // default, same results to about 1e-12 relative) compute ops of single-stream schedules run on
+  // each rank's own clock and isolated collectives take the fluid model's time where it is exact.
+  SimOutput run(const Schedule& schedule, bool exact = false);
 
 private:
   std::unique_ptr<sg4::Engine> engine_;

@@ -50,6 +50,8 @@ Phases ring_all_gather(const CollectiveCall& c);
 Phases ring_reduce_scatter(const CollectiveCall& c);
 Phases tree_all_reduce(const CollectiveCall& c);
 Phases direct_all_to_all(const CollectiveCall& c);
+Phases one_shot_all_reduce(const CollectiveCall& c);
+Phases two_shot_all_reduce(const CollectiveCall& c);
 
 // The algorithm for (kind, algo); throws std::invalid_argument for a pair that has none.
 AlgorithmFn find_algorithm(OpKind kind, CollAlgo algo);

@@ -19,6 +19,8 @@ constexpr Entry table[] = {
     {OpKind::all_gather, CollAlgo::ring, ring_all_gather},
     {OpKind::reduce_scatter, CollAlgo::ring, ring_reduce_scatter},
     {OpKind::all_to_all, CollAlgo::direct, direct_all_to_all},
+    {OpKind::all_reduce, CollAlgo::one_shot, one_shot_all_reduce},
+    {OpKind::all_reduce, CollAlgo::two_shot, two_shot_all_reduce},
 };
 } // namespace
 

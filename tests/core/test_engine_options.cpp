@@ -38,6 +38,10 @@ TEST_CASE("engine options: a bad key or value changes nothing and says why", "[q
   auto problem = set_engine_option(e, "sync_us", "-1");
   REQUIRE(problem);
   CHECK(problem->what == "must not be negative");
+  // limits::engine_us: a host cost of more than 1 s (1e6 us) is a typo, not an engine.
+  problem = set_engine_option(e, "graph_launch_us", "2e6");
+  REQUIRE(problem);
+  CHECK(problem->what == "'2e6' is out of range");
   problem = set_engine_option(e, "launch_us", "5us");
   REQUIRE(problem);
   CHECK(problem->what == "'5us' is not a number");

@@ -15,6 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <utility>
+
 using namespace moesim;
 using moesim::perf::Provenance;
 
@@ -57,7 +60,7 @@ Op gemm_op(double m, double n, double k)
 {
   Op op;
   op.kind = OpKind::gemm;
-  op.shape = {m, n, k};
+  op.shape = GemmShape{long(m), long(n), long(k)};
   op.flops = 2 * m * n * k;
   op.bytes = 2 * (m * k + k * n + m * n);
   return op;
@@ -186,14 +189,14 @@ TEST_CASE("fitted op models survive the calibration file and answer with a prove
   // An op no model covers (permute) comes from the specs: the roofline.
   Op perm;
   perm.kind = OpKind::permute;
-  perm.shape = {64, 8, 4096};
+  perm.shape = PermuteShape{64, 8, 4096, 0, 8};
   perm.bytes = 2.0 * 64 * 8 * 4096 * 2;
   const OpTime spec = op_time(&d, gpu, perm, false);
   CHECK(spec.provenance == Provenance::specs);
   CHECK(spec.seconds == roofline_seconds(gpu, perm));
 }
 
-TEST_CASE("a grouped GEMM run per expert is the sum of its experts' GEMMs; graphs add the gap", "[quick][perf]")
+TEST_CASE("a grouped GEMM run per expert is the sum of its experts' GEMMs, graphs add the gap", "[quick][perf]")
 {
   test::TempDir dir("moesim_op_models_loop");
   nlohmann::json recs = gemm_records({1024, 4096});
@@ -205,8 +208,7 @@ TEST_CASE("a grouped GEMM run per expert is the sum of its experts' GEMMs; graph
   // Experts with 16, 0 and 128 rows of n = 4096, k = 1024: two measured GEMMs, summed.
   Op g;
   g.kind = OpKind::grouped_gemm;
-  g.shape = {3, 144, 4096, 1024};
-  g.group_rows = {16, 0, 128};
+  g.shape = GroupedGemmShape{3, 0, {16, 0, 128}, 4096, 1024};
   g.kernels = 2;
   const double expect = perf::form_seconds(truth(), {1, 16, 4096, 1024}) + perf::form_seconds(truth(), {1, 128, 4096, 1024});
   const OpTime t = op_time(&c, gpu, g, false);
@@ -215,17 +217,41 @@ TEST_CASE("a grouped GEMM run per expert is the sum of its experts' GEMMs; graph
   // Under a CUDA graph with only stream-measured models: each of the two kernels pays the 1 us gap.
   CHECK(op_time(&c, gpu, g, true).seconds == Approx(expect + 2e-6).epsilon(1e-9));
   // One expert at 64 rows (between 16 and 128) makes the sum interpolated: the weakest part.
-  g.group_rows = {16, 0, 64};
+  std::get<GroupedGemmShape>(g.shape).rows = {16, 0, 64};
   CHECK(op_time(&c, gpu, g, false).provenance == Provenance::interpolated);
   // Eager steps take a graph-measured model when no stream one exists, as measured (no gap).
   Calibration cg = c;
   for (KeyedOpModel& km : cg.op_models.models)
     km.key.graph = true;
-  g.group_rows = {16, 0, 128};
+  std::get<GroupedGemmShape>(g.shape).rows = {16, 0, 128};
   CHECK(op_time(&cg, gpu, g, false).seconds == Approx(expect).epsilon(1e-9));
   // Fused (kernels = 1): no fused model was fitted, so the specs answer.
   g.kernels = 1;
   CHECK(op_time(&c, gpu, g, false).provenance == Provenance::specs);
+}
+
+TEST_CASE("sampling asks the fp32 model: the logits are fp32 whatever the model's dtype", "[quick][perf]")
+{
+  test::TempDir dir("moesim_op_models_sample");
+  // Two measured fp32 argmax points: (rows 1, vocab 32768) 12 us and (rows 1, vocab 131072) 44 us.
+  nlohmann::json recs = nlohmann::json::array();
+  for (auto [vocab, s] : {std::pair{32768.0, 12e-6}, std::pair{131072.0, 44e-6}})
+    recs.push_back({{"op", "sample"}, {"dtype", "fp32"}, {"launch", "stream"}, {"rows", 1}, {"vocab", vocab},
+                    {"elements", vocab}, {"bytes", 4 * vocab}, {"seconds", s}});
+  const OpBenchFit fit = fit_op_bench_files({dir.write("s.json", bench(recs).dump())}, {}, {}, root + "/workloads/models");
+  Calibration c;
+  c.op_models = fit.models;
+  // The schedule's sample op carries the model's dtype (bf16): it still finds the fp32 model, and
+  // vocab 65536 (the log midpoint of 32768 and 131072) interpolates in log time:
+  // exp((log 12e-6 + log 44e-6) / 2) = sqrt(12e-6 * 44e-6) = 2.2978e-5 s.
+  Op op;
+  op.kind = OpKind::sample;
+  op.dtype = Dtype::bf16;
+  op.shape = SampleShape{1, 65536};
+  op.bytes = 2.0 * 65536;
+  const OpTime t = op_time(&c, test_gpu(), op, false);
+  CHECK(t.provenance == Provenance::interpolated);
+  CHECK(t.seconds == Approx(std::sqrt(12e-6 * 44e-6)).epsilon(1e-6));
 }
 
 TEST_CASE("old calibration files load and give the times they gave", "[quick][perf]")

@@ -67,7 +67,8 @@ TEST_CASE("gemm_tiles: a one-row GEMM splits k to fill SMs but cannot beat readi
 
 TEST_CASE("grouped_tiles: a fused grouped GEMM tiles each expert's rows", "[quick][perf]")
 {
-  // n = 4096, k = 2048, rows {3, 0, 130, 1}, tile 128x128, 132 SMs at 1e12 FLOP/s.
+  // n = 4096, k = 2048, rows {3, 0, 130, 1}: 134 rows over 3 active experts, 44.7 each (above 24), so
+  // the 128-row tile; 128x128 tiles, 132 SMs at 1e12 FLOP/s.
   // Row tiles: 1 + 0 + 2 + 1 = 4; tiles 4 * 32 = 128 -> 1 wave: 2*128*128*2048 / 1e12 = 6.7108864e-5 s.
   // Memory: 3 active experts' weights 3*2048*4096*2 = 50331648 B, rows 134 * (2048 + 4096) * 2 =
   // 1646592 B: 51978240 / 4e12 = 1.299456e-5 s, below the math. t = 5e-6 + 6.7108864e-5.
@@ -79,6 +80,16 @@ TEST_CASE("grouped_tiles: a fused grouped GEMM tiles each expert's rows", "[quic
   // 20 experts of 130 rows: 40 row tiles * 32 = 1280 tiles -> 10 waves: 10x the math.
   std::vector<double> rows(20, 130);
   CHECK(form_seconds(p, {4096, 2048, 20, 2600}, rows) == Approx(5e-6 + 10 * 6.7108864e-5).epsilon(1e-12));
+  // Decode, 24 rows per expert or fewer: 16-row tiles. 128 experts of 1 row, n = k = 4096: 128 * 32 =
+  // 4096 tiles -> 32 waves of 2*16*128*4096 / 1e12 = 1.6777216e-5 s: 5.36870912e-4 s (128-row tiles
+  // would charge 8x that). Memory: 128 * 4096 * 4096 * 2 = 4294967296 B + 128 * 8192 * 2 = 2097152 B:
+  // 4297064448 / 4e12 = 1.074266112e-3 s, the larger: the weights' read bounds it.
+  std::vector<double> ones(128, 1);
+  CHECK(form_seconds(p, {4096, 4096, 128, 128}, ones) == Approx(5e-6 + 1.074266112e-3).epsilon(1e-12));
+  // 3 experts of 24 rows, n = 4096, k = 2048: 16-row tiles, 2 each: 6 * 32 = 192 tiles -> 2 waves of
+  // 2*16*128*2048 / 1e12 = 8.388608e-6 s = 1.6777216e-5 s; memory 3*2048*4096*2 + 72*6144*2 =
+  // 51216384 B / 4e12 = 1.2804096e-5 s. t = 5e-6 + 1.6777216e-5.
+  CHECK(form_seconds(p, {4096, 2048, 3, 72}, {24, 24, 24}) == Approx(5e-6 + 1.6777216e-5).epsilon(1e-12));
 }
 
 TEST_CASE("decode_splitk: decode attention splits the context over idle SMs", "[quick][perf]")

@@ -74,7 +74,7 @@ namespace {
 
 // A calibration with one op model, gemm {1, m, 1024, 1024} bf16 measured at m = 1 (5 us) and m = 9
 // (9 us), and measured host costs of a cuBLASLt call: 10 us into an idle GPU, 2 us into a busy one.
-std::string op_model_calibration(const std::string& name)
+std::shared_ptr<const Calibration> op_model_calibration(const std::string& name)
 {
   Calibration c;
   c.platform = "test";
@@ -96,7 +96,7 @@ std::string op_model_calibration(const std::string& name)
   c.host.api = {{"cublaslt_call", false, 1, 10e-6}, {"cublaslt_call", true, 1, 2e-6}};
   const auto p = std::filesystem::temp_directory_path() / ("moesim_test_opmodels_" + name + ".yaml");
   std::ofstream(p) << calibration_to_yaml(c);
-  return p.string();
+  return std::make_shared<const Calibration>(load_calibration_file(p.string()));
 }
 
 } // namespace
@@ -111,7 +111,7 @@ TEST_CASE("compute time is accounted by provenance: measured, interpolated, spec
   add_op(s, 0, gemm(3));
   Op perm;
   perm.kind = OpKind::permute;
-  perm.shape = {64, 8, 1024};
+  perm.shape = PermuteShape{64, 8, 1024, 0, 8};
   perm.bytes = 4194304;
   add_op(s, 0, perm);
   SimOutput out = sim.run(s);

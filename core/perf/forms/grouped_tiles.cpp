@@ -1,10 +1,14 @@
 // Fused grouped GEMM (every local expert in one kernel), dims {n, k, active experts, total rows},
 // with the rows of each expert when known (else the total spread evenly over the active experts).
-//   m_tiles = sum over experts of ceil(rows_e / tile_m)
-//   waves   = ceil(m_tiles * ceil(n / tile_n) / sms)
-//   t_math  = waves * 2 * tile_m * tile_n * k / (flops / sms)
-//   t_mem   = (active * k n bytes_w + total * (k bytes_a + n bytes_c)) / bandwidth
-//   t       = floor_s + max(t_math, t_mem)
+//   m_tiles(tm) = sum over experts of ceil(rows_e / tm)
+//   waves(tm)   = ceil(m_tiles(tm) * ceil(n / tile_n) / sms)
+//   t_math(tm)  = waves(tm) * 2 * tm * tile_n * k / (flops / sms)
+//   tiles(tm)   = m_tiles(tm) * ceil(n / tile_n)
+//   t_mem       = (active * k n bytes_w + total * (k bytes_a + n bytes_c)) / (bandwidth * min(1, tiles / sms))
+//   t           = floor_s + max(t_math(tm), t_mem),  tm = 16 when total / active <= 24, else tile_m
+// The 16-row tile is the smallest an MMA instruction takes (m16n8k16): with a few rows per expert
+// (decode), fused MoE kernels drop to it (kernels/grouped_gemm.cu does at 24 rows per expert or
+// fewer, vLLM's fused_moe configs at small M), so a 1-row expert is not charged tile_m rows of math.
 #include "core/perf/forms/form_handler.hpp"
 
 #include <algorithm>
@@ -13,23 +17,30 @@
 namespace moesim::perf {
 namespace {
 
+constexpr double small_tile_m = 16;       // the MMA instruction's rows
+constexpr double small_tile_max_rows = 24; // the mean rows per active expert up to which it is used
+
 double seconds(const FormParams& p, const std::vector<double>& d, const std::vector<double>& rows)
 {
   const double n = d[0], k = d[1], active = d[2], total = d[3];
   if (active <= 0 || total <= 0 || n <= 0 || k <= 0)
     return p.floor_s;
+  const double S = p.sms;
+  const double tm = total / active <= small_tile_max_rows ? small_tile_m : p.tile_m;
   double m_tiles = 0;
   if (rows.empty()) {
-    m_tiles = active * std::ceil(total / active / p.tile_m);
+    m_tiles = active * std::ceil(total / active / tm);
   } else {
     for (double r : rows)
       if (r > 0)
-        m_tiles += std::ceil(r / p.tile_m);
+        m_tiles += std::ceil(r / tm);
   }
-  const double S = p.sms;
-  const double waves = std::ceil(m_tiles * std::ceil(n / p.tile_n) / S);
-  const double t_math = waves * 2 * p.tile_m * p.tile_n * k / (p.flops / S);
-  const double t_mem = (active * k * n * p.bytes_w + total * (k * p.bytes_a + n * p.bytes_c)) / p.bandwidth;
+  const double tiles = m_tiles * std::ceil(n / p.tile_n);
+  const double t_math = std::ceil(tiles / S) * 2 * tm * p.tile_n * k / (p.flops / S);
+  // Fewer tiles than SMs: only that share of the SMs streams the weights.
+  const double busy = std::min(1.0, tiles / S);
+  const double t_mem =
+      (active * k * n * p.bytes_w + total * (k * p.bytes_a + n * p.bytes_c)) / (p.bandwidth * busy);
   return p.floor_s + std::max(t_math, t_mem);
 }
 

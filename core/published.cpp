@@ -1,0 +1,175 @@
+#include "core/published.hpp"
+
+#include "core/yaml_reader.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace moesim {
+
+const char* to_string(Metric m)
+{
+  switch (m) {
+    case Metric::tok_s_user: return "tok/s/user";
+    case Metric::tok_s_gpu: return "tok/s/GPU";
+    case Metric::tok_s_node: return "tok/s/node";
+    case Metric::tok_s_rank: return "tok/s/rank";
+    case Metric::tok_s: return "tok/s";
+  }
+  return "?";
+}
+
+std::string PublishedWorkload::describe() const
+{
+  switch (kind) {
+    case WorkloadKind::decode: return "decode b" + std::to_string(batch) + " ctx " + std::to_string(context);
+    case WorkloadKind::serve:
+      return "serve " + std::to_string(input) + "/" + std::to_string(output) + " x" + std::to_string(requests) +
+             (concurrency > 0 ? " c" + std::to_string(concurrency) : "");
+    case WorkloadKind::prefill:
+      return "prefill " + std::to_string(prompt) + " (" + std::to_string(tokens_per_gpu) + "/GPU)";
+  }
+  return "?";
+}
+
+namespace {
+
+const std::map<std::string, Metric> metrics = {{"tok_s_user", Metric::tok_s_user},
+                                               {"tok_s_gpu", Metric::tok_s_gpu},
+                                               {"tok_s_node", Metric::tok_s_node},
+                                               {"tok_s_rank", Metric::tok_s_rank},
+                                               {"tok_s", Metric::tok_s}};
+
+PublishedWorkload read_workload(Fields& f)
+{
+  PublishedWorkload w;
+  const std::string kind = f.str("kind");
+  auto positive = [&](const char* key) {
+    const int v = f.integer(key);
+    if (v < 1)
+      f.fail(key, "must be at least 1", "write a positive count");
+    return v;
+  };
+  if (kind == "decode") {
+    w.kind = WorkloadKind::decode;
+    w.batch = positive("batch");
+    w.context = f.integer("context");
+  } else if (kind == "serve") {
+    w.kind = WorkloadKind::serve;
+    w.input = positive("input");
+    w.output = positive("output");
+    w.requests = positive("requests");
+    w.concurrency = f.integer("concurrency");
+  } else if (kind == "prefill") {
+    w.kind = WorkloadKind::prefill;
+    w.prompt = positive("prompt");
+    w.tokens_per_gpu = positive("tokens_per_gpu");
+  } else {
+    f.fail("kind", "unknown workload '" + kind + "'", "use decode, serve or prefill");
+  }
+  f.finish();
+  return w;
+}
+
+} // namespace
+
+std::vector<PublishedRow> load_published_file(const std::string& path)
+{
+  YAML::Node doc = load_yaml_file(path);
+  Fields top(path, doc, "");
+  YAML::Node rows = top.node("rows");
+  if (!rows.IsSequence())
+    top.fail("rows", "expected a list", "write rows: [- id: ...]");
+  top.finish();
+  std::vector<PublishedRow> out;
+  for (const auto& n : rows) {
+    Fields f(path, n, "rows[]");
+    PublishedRow r;
+    r.line = n.Mark().line + 1;
+    r.id = f.str("id");
+    r.category = f.str("category");
+    r.source = f.str("source");
+    (void)f.str("date");
+    r.engine = f.str("engine");
+    (void)f.str("engine_version");
+    r.model = f.str("model");
+    r.platform = f.str("platform");
+    (void)f.str("interconnect");
+    r.plan = f.str("plan");
+    r.note = f.str("note", "");
+    if (auto d = f.maybe("dtypes")) {
+      Fields df(path, *d, "rows[].dtypes");
+      for (const auto& kv : *d)
+        r.dtypes[kv.first.Scalar()] = df.str(kv.first.Scalar());
+      df.finish();
+    }
+    if (auto e = f.maybe("engine_set")) {
+      if (!e->IsMap())
+        f.fail("engine_set", "expected a map of engine facts", "write {fact: value}");
+      for (const auto& kv : *e)
+        r.engine_set.emplace_back(kv.first.Scalar(), YAML::Dump(kv.second));
+    }
+    Fields wf(path, f.node("workload"), "rows[].workload");
+    r.workload = read_workload(wf);
+    const std::string metric = f.str("metric");
+    auto it = metrics.find(metric);
+    if (it == metrics.end())
+      f.fail("metric", "unknown metric '" + metric + "'", "use tok_s_user, tok_s_gpu, tok_s_node, tok_s_rank or tok_s");
+    r.metric = it->second;
+    r.measured = f.num("measured");
+    if (r.measured <= 0)
+      f.fail("measured", "must be positive", "write the published figure");
+    if (auto m = f.maybe("missing")) {
+      // A flow-list entry "a: b" reads as a one-pair map: keep it as the text it was.
+      if (!m->IsSequence())
+        f.fail("missing", "expected a list", "write `missing: [what moesim lacks]`");
+      for (const auto& x : *m)
+        r.missing.push_back(x.IsMap() && x.size() == 1 ? x.begin()->first.Scalar() + ": " + x.begin()->second.Scalar()
+                                                       : x.Scalar());
+    }
+    f.finish();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+double rate_metric(Metric m, double total_tok_s, int seqs, int gpus)
+{
+  switch (m) {
+    case Metric::tok_s_user: return total_tok_s / seqs;
+    case Metric::tok_s: return total_tok_s;
+    case Metric::tok_s_gpu:
+    case Metric::tok_s_rank: return total_tok_s / gpus;
+    case Metric::tok_s_node: return total_tok_s / gpus * std::min(8, gpus);
+  }
+  return 0;
+}
+
+double serve_tok_s(int batch, int output, double tokens_per_step, double decode_step_s, double prefill_s_per_request)
+{
+  const double steps = std::ceil(output / tokens_per_step);
+  return double(batch) * output / (batch * prefill_s_per_request + steps * decode_step_s);
+}
+
+ErrorSummary summarise_errors(const std::vector<double>& signed_errors)
+{
+  ErrorSummary s;
+  std::vector<double> a;
+  for (size_t i = 0; i < signed_errors.size(); i++) {
+    const double e = std::fabs(signed_errors[i]);
+    a.push_back(e);
+    if (e > s.worst || s.worst_index < 0)
+      s.worst = e, s.worst_index = static_cast<int>(i);
+  }
+  s.rows = static_cast<int>(a.size());
+  if (a.empty())
+    return s;
+  std::sort(a.begin(), a.end());
+  const size_t n = a.size();
+  s.median = n % 2 ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
+  return s;
+}
+
+} // namespace moesim

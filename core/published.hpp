@@ -1,0 +1,57 @@
+// Published measurements: the rows of validate/public/published.yaml (a serving figure someone
+// published, with its source, engine, GPUs, model, plan and workload), the arithmetic that turns a
+// simulated step into the row's metric, and the summary of the errors.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+namespace moesim {
+
+enum class WorkloadKind { decode, serve, prefill };
+enum class Metric { tok_s_user, tok_s_gpu, tok_s_node, tok_s_rank, tok_s };
+
+struct PublishedWorkload {
+  WorkloadKind kind = WorkloadKind::decode;
+  int batch = 0, context = 0;                          // decode
+  int input = 0, output = 0, requests = 0, concurrency = 0; // serve (concurrency 0: all at once)
+  int prompt = 0, tokens_per_gpu = 0;                  // prefill
+  std::string describe() const;
+};
+
+struct PublishedRow {
+  std::string id, category, source, engine, model, platform, plan, note;
+  std::map<std::string, std::string> dtypes;    // dtype key -> dtype name
+  std::vector<std::pair<std::string, std::string>> engine_set; // profile facts the source states, as YAML text
+  PublishedWorkload workload;
+  Metric metric = Metric::tok_s_user;
+  double measured = 0;
+  std::vector<std::string> missing;
+  int line = 0;
+};
+
+// Reads the file (strict: unknown keys and bad values are refused naming file:line and key).
+std::vector<PublishedRow> load_published_file(const std::string& path);
+const char* to_string(Metric m);
+
+// A whole system's output rate (`total_tok_s` over `seqs` sequences on `gpus` GPUs) as a row's
+// metric: per sequence, per GPU (LMSYS's per rank is the same), per node (8 GPUs, or all of them
+// when fewer), or the whole system.
+double rate_metric(Metric m, double total_tok_s, int seqs, int gpus);
+
+// Output rate of a serve workload from two simulated steps: `batch` requests decode together at
+// `decode_step_s` per step gaining `tokens_per_step` tokens each, and each request's prompt costs
+// `prefill_s_per_request` of exclusive GPU time. A wave of `batch` requests takes
+// batch x prefill + ceil(output / tokens_per_step) decode steps and yields batch x output tokens.
+double serve_tok_s(int batch, int output, double tokens_per_step, double decode_step_s, double prefill_s_per_request);
+
+// |simulated / measured - 1| over the rows simulated: median (mean of the middle two when even) and
+// worst, with the worst row's index.
+struct ErrorSummary {
+  int rows = 0;
+  double median = 0, worst = 0;
+  int worst_index = -1;
+};
+ErrorSummary summarise_errors(const std::vector<double>& signed_errors);
+
+} // namespace moesim

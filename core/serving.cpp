@@ -1,0 +1,182 @@
+#include "core/serving.hpp"
+
+#include "core/routing.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <numeric>
+#include <stdexcept>
+
+namespace moesim {
+
+Percentiles percentiles(std::vector<double> v)
+{
+  Percentiles p;
+  if (v.empty())
+    return p;
+  std::sort(v.begin(), v.end());
+  const double n = static_cast<double>(v.size());
+  auto rank = [&](double q) { return v[static_cast<size_t>(std::max(1.0, std::ceil(q * n))) - 1]; };
+  p.mean = std::accumulate(v.begin(), v.end(), 0.0) / n;
+  p.p50 = rank(0.50);
+  p.p90 = rank(0.90);
+  p.p99 = rank(0.99);
+  p.max = v.back();
+  return p;
+}
+
+namespace {
+
+struct Request {
+  double arrival = 0;
+  int prefilled = 0;       // prompt tokens done
+  double generated = 0;    // output tokens so far (fractional under speculative decoding)
+  double first_token = -1; // time of the first output token
+  double done = -1;
+};
+
+} // namespace
+
+ServingResult simulate_serving(const RequestMix& mix, const ServingLimits& lim,
+                               const std::function<double(const StepLoad&)>& step_seconds)
+{
+  if (mix.requests < 1 || mix.input_tokens < 1 || mix.output_tokens < 1)
+    throw std::invalid_argument("a request mix needs at least one request of at least one input and output token");
+  if (lim.max_num_seqs < 1 || lim.tokens_per_decode < 1 || lim.acceptance_length < 1)
+    throw std::invalid_argument("serving limits need max_num_seqs >= 1, tokens_per_decode >= 1, acceptance >= 1");
+  const double per_request_kv = double(mix.input_tokens) + mix.output_tokens;
+  if (per_request_kv > lim.kv_capacity_tokens)
+    throw std::invalid_argument("one request needs " + std::to_string(static_cast<long long>(per_request_kv)) +
+                                " tokens of KV cache but the engine holds " +
+                                std::to_string(static_cast<long long>(lim.kv_capacity_tokens)));
+  const int running_cap = static_cast<int>(
+      std::min<double>(lim.max_num_seqs, std::floor(lim.kv_capacity_tokens / per_request_kv)));
+  // Decodes come first but cannot exceed the step's token budget: the rest wait a step.
+  const int decode_cap = std::max(1, lim.max_num_batched_tokens / lim.tokens_per_decode);
+
+  std::vector<Request> req(mix.requests);
+  // Arrival times: closed loop (assigned as requests finish), Poisson, or all at once.
+  std::vector<double> arrivals(mix.requests, 0.0);
+  if (mix.concurrency <= 0 && mix.rate > 0) {
+    Rng rng(mix.seed);
+    double t = 0;
+    for (int i = 0; i < mix.requests; i++) {
+      t += -std::log(1.0 - rng.uniform()) / mix.rate;
+      arrivals[i] = t;
+    }
+  }
+  int released = mix.concurrency > 0 ? std::min(mix.concurrency, mix.requests) : mix.requests;
+  for (int i = 0; i < mix.requests; i++)
+    req[i].arrival = (mix.concurrency > 0 && i >= released) ? -1 : arrivals[i];
+
+  std::deque<int> waiting;           // arrived, not admitted, in arrival order
+  std::vector<int> running;          // admitted, not finished, in admission order
+  int next_arrival = 0;              // next request index not yet queued
+  double now = 0;
+  int finished = 0;
+  ServingResult out;
+  double decode_batch_sum = 0;
+  int decode_steps = 0;
+
+  auto queue_arrivals = [&] {
+    while (next_arrival < mix.requests && req[next_arrival].arrival >= 0 && req[next_arrival].arrival <= now)
+      waiting.push_back(next_arrival++);
+  };
+
+  while (finished < mix.requests) {
+    queue_arrivals();
+    if (waiting.empty() && running.empty()) {
+      // Idle until the next arrival.
+      if (next_arrival < mix.requests && req[next_arrival].arrival >= 0)
+        now = std::max(now, req[next_arrival].arrival);
+      queue_arrivals();
+      if (waiting.empty())
+        throw std::logic_error("serving loop: no work and no arrival");
+    }
+    // Compose the step: decodes first, then prefill chunks within the budget.
+    StepLoad load;
+    std::vector<int> decoding, chunks;
+    std::vector<int> chunk_tokens;
+    for (int i : running)
+      if (req[i].prefilled >= mix.input_tokens && static_cast<int>(decoding.size()) < decode_cap)
+        decoding.push_back(i);
+    load.decode_seqs = static_cast<int>(decoding.size());
+    for (int i : decoding)
+      load.decode_context += (mix.input_tokens + req[i].generated) / std::max(1, load.decode_seqs);
+    int budget = lim.max_num_batched_tokens - load.decode_seqs * lim.tokens_per_decode;
+    double ctx_sum = 0;
+    for (int i : running) {
+      if (budget <= 0)
+        break;
+      if (req[i].prefilled < mix.input_tokens) {
+        const int take = std::min(budget, mix.input_tokens - req[i].prefilled);
+        chunks.push_back(i), chunk_tokens.push_back(take), ctx_sum += req[i].prefilled, budget -= take;
+      }
+    }
+    while (budget > 0 && !waiting.empty() && static_cast<int>(running.size()) < running_cap) {
+      const int i = waiting.front();
+      waiting.pop_front();
+      running.push_back(i);
+      const int take = std::min(budget, mix.input_tokens);
+      chunks.push_back(i), chunk_tokens.push_back(take), budget -= take;
+    }
+    load.prefill_seqs = static_cast<int>(chunks.size());
+    load.prefill_tokens = std::accumulate(chunk_tokens.begin(), chunk_tokens.end(), 0);
+    load.prefill_context = load.prefill_seqs ? ctx_sum / load.prefill_seqs : 0.0;
+    if (load.decode_seqs == 0 && load.prefill_tokens == 0)
+      throw std::logic_error("serving loop: a step with no work");
+    const double dt = step_seconds(load);
+    if (!(dt > 0))
+      throw std::invalid_argument("the step-time function returned a non-positive time");
+    now += dt;
+    out.steps++;
+    if (load.decode_seqs > 0)
+      decode_batch_sum += load.decode_seqs, decode_steps++;
+    // Outcomes at the end of the step.
+    for (size_t c = 0; c < chunks.size(); c++) {
+      Request& r = req[chunks[c]];
+      r.prefilled += chunk_tokens[c];
+      if (r.prefilled >= mix.input_tokens) {
+        r.first_token = now;
+        r.generated = 1;
+      }
+    }
+    for (int i : decoding)
+      req[i].generated += lim.acceptance_length;
+    std::vector<int> still;
+    for (int i : running) {
+      Request& r = req[i];
+      if (r.first_token >= 0 && r.generated >= mix.output_tokens) {
+        r.done = now;
+        finished++;
+        if (mix.concurrency > 0 && released < mix.requests)
+          req[released++].arrival = now;
+      } else {
+        still.push_back(i);
+      }
+    }
+    running.swap(still);
+  }
+
+  std::vector<double> ttft, tpot, e2e;
+  double first = req[0].arrival, last = 0;
+  for (const Request& r : req) {
+    first = std::min(first, r.arrival);
+    last = std::max(last, r.done);
+    ttft.push_back(r.first_token - r.arrival);
+    e2e.push_back(r.done - r.arrival);
+    if (mix.output_tokens > 1)
+      tpot.push_back((r.done - r.first_token) / (mix.output_tokens - 1));
+  }
+  out.makespan = last - first;
+  out.output_tok_s = double(mix.requests) * mix.output_tokens / out.makespan;
+  out.request_s = mix.requests / out.makespan;
+  out.ttft = percentiles(ttft);
+  out.tpot = percentiles(tpot);
+  out.e2e = percentiles(e2e);
+  out.mean_decode_batch = decode_steps ? decode_batch_sum / decode_steps : 0.0;
+  return out;
+}
+
+} // namespace moesim

@@ -1,0 +1,245 @@
+#include "pipeline/published_run.hpp"
+
+#include "core/calibration_choice.hpp"
+#include "core/dtype.hpp"
+#include "core/error.hpp"
+#include "core/model_loader.hpp"
+#include "core/published.hpp"
+#include "pipeline/calibrations.hpp"
+#include "pipeline/platform_files.hpp"
+#include "pipeline/scenario_runner.hpp"
+#include "report/render.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+namespace moesim {
+namespace fs = std::filesystem;
+
+namespace {
+
+void set_dtype(const PublishedRow& row, const std::string& file, ModelDtypes& d, const std::string& key,
+               const std::string& value)
+{
+  Dtype* slot = key == "expert_weights" ? &d.expert_weights
+                : key == "dense_weights" ? &d.dense_weights
+                : key == "kv_cache"      ? &d.kv_cache
+                : key == "embeddings"    ? &d.embeddings
+                : key == "activations"   ? &d.activations
+                                         : nullptr;
+  const std::string where = file + ":" + std::to_string(row.line);
+  if (!slot)
+    throw InputError(where, "rows[].dtypes." + key, "unknown dtype key",
+                     "use expert_weights, dense_weights, kv_cache, embeddings or activations");
+  try {
+    *slot = parse_dtype(value);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(where, "rows[].dtypes." + key, e.what(), "use a dtype moesim knows (bf16, fp8, nvfp4, mxfp4...)");
+  }
+}
+
+// The row as a one-plan, one-platform study on its engine profile.
+Study study_of(const PublishedRow& row, const std::string& file, const std::string& root)
+{
+  Study s;
+  s.file = file;
+  s.name = row.id;
+  s.model = load_model_file(resolve_model_path(row.model, root + "/workloads/models")).model;
+  for (const auto& [k, v] : row.dtypes)
+    set_dtype(row, file, s.model.dtypes, k, v);
+  EngineProfile e = load_engine_profile_file(resolve_engine_path(row.engine, root));
+  for (const auto& [k, v] : row.engine_set)
+    set_engine_fact(e, k, v, file + ":" + std::to_string(row.line), "published row " + row.id);
+  s.engine = engine_params_of(e);
+  s.engine_profile = e;
+  try {
+    s.plans = {Plan::parse(row.plan)};
+  } catch (const std::invalid_argument& ex) {
+    throw InputError(file + ":" + std::to_string(row.line), "rows[].plan", ex.what(), "fix the plan name");
+  }
+  return s;
+}
+
+ScenarioResult simulate(const Study& study, const Scenario& sc, Phase phase, int batch, int context, int prompt)
+{
+  Study s = study;
+  s.phase = phase;
+  s.context = context;
+  s.prompt = prompt;
+  Scenario one = sc;
+  one.batch = batch;
+  return run_scenarios(s, {one}, 1, false).at(0).result;
+}
+
+PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, const std::string& root, PlatformFiles& files,
+                              Calibrations& calibrations)
+{
+  PublishedOutcome o;
+  const fs::path pdir = fs::path(root) / "platforms";
+  if (!fs::exists(pdir / (row.platform + ".xml")) && !fs::exists(pdir / (row.platform + ".yaml"))) {
+    o.why = "no platform " + row.platform + " in platforms/";
+    return o;
+  }
+  const Study study = study_of(row, file, root);
+  const PlatformFile pf = files.get(row.platform, {});
+  // The platform's own calibration, as `moesim run --calibration auto` takes it.
+  const std::string cal = resolve_calibration_file(parse_calibration_choice("auto", "--calibration"), pf.source, pf.edited);
+  Scenario sc;
+  sc.plan = study.plans[0];
+  sc.platform_name = pf.name;
+  sc.platform_path = pf.xml;
+  sc.calibration_file = cal;
+  sc.calibration = calibrations.get(cal);
+  sc.engine = study.engine;
+  const PublishedWorkload& w = row.workload;
+  try {
+    if (w.kind == WorkloadKind::decode) {
+      const ScenarioResult r = simulate(study, sc, Phase::decode, w.batch, w.context, 0);
+      if (r.refused)
+        return o.why = "does not fit: " + r.refusal, o;
+      o.paths = r.software_paths;
+      o.value = rate_metric(row.metric, r.tok_s_user * w.batch, w.batch, r.gpus);
+    } else if (w.kind == WorkloadKind::prefill) {
+      const int gpus = sc.plan.world();
+      const int seqs = std::max(1, w.tokens_per_gpu * gpus / w.prompt);
+      const ScenarioResult r = simulate(study, sc, Phase::prefill, seqs, 0, w.prompt);
+      if (r.refused)
+        return o.why = "does not fit: " + r.refusal, o;
+      o.paths = r.software_paths;
+      o.value = rate_metric(row.metric, r.tok_s_total, seqs, r.gpus);
+    } else {
+      // Serve: requests decode in waves of the largest batch the engine admits and memory holds.
+      const EngineProfile& e = *study.engine_profile;
+      int batch = w.concurrency > 0 ? std::min(w.concurrency, w.requests) : w.requests;
+      batch = std::min(batch, e.max_num_seqs * std::max(1, sc.plan.attn_dp));
+      ScenarioResult d;
+      for (;;) {
+        d = simulate(study, sc, Phase::decode, batch, w.input + w.output / 2, 0);
+        if (!d.refused || batch == 1)
+          break;
+        batch = std::max(1, batch / 2);
+      }
+      if (d.refused)
+        return o.why = "does not fit: " + d.refusal, o;
+      const int per_step = std::max(1, e.max_num_batched_tokens * std::max(1, sc.plan.attn_dp) / w.input);
+      const int pbatch = std::min(batch, per_step);
+      const ScenarioResult p = simulate(study, sc, Phase::prefill, pbatch, 0, w.input);
+      if (p.refused)
+        return o.why = "prefill does not fit: " + p.refusal, o;
+      const double gain = d.tok_s_user * d.step_time;
+      const double total = serve_tok_s(batch, w.output, gain, d.step_time, p.step_time / pbatch);
+      o.paths = d.software_paths;
+      o.batch = std::to_string(batch);
+      o.value = rate_metric(row.metric, total, batch, d.gpus);
+    }
+  } catch (const InputError& e) {
+    o.why = e.what();
+    return o;
+  }
+  o.simulated = true;
+  return o;
+}
+
+std::string number(double v)
+{
+  return fmt_value(v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : "%.2f", v);
+}
+
+std::string cell(std::string s)
+{
+  std::replace(s.begin(), s.end(), '|', '/');
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s;
+}
+
+} // namespace
+
+PublishedRun run_published(const std::string& root, const std::string& file)
+{
+  PublishedRun run;
+  run.rows = load_published_file(file);
+  PlatformFiles files(root);
+  Calibrations calibrations;
+  for (const PublishedRow& r : run.rows)
+    run.outcomes.push_back(simulate_row(r, file, root, files, calibrations));
+  return run;
+}
+
+std::string render_published(const PublishedRun& run)
+{
+  const std::vector<PublishedRow>& rows = run.rows;
+  const std::vector<PublishedOutcome>& outcomes = run.outcomes;
+  std::vector<double> errors, labelled;
+  std::vector<int> index;
+  std::map<std::string, std::vector<double>> by_category;
+  for (size_t i = 0; i < rows.size(); i++) {
+    if (!outcomes[i].simulated)
+      continue;
+    const double e = outcomes[i].value / rows[i].measured - 1;
+    (rows[i].missing.empty() ? errors : labelled).push_back(e);
+    if (rows[i].missing.empty()) {
+      index.push_back(static_cast<int>(i));
+      by_category[rows[i].category].push_back(e);
+    }
+  }
+  const ErrorSummary all = summarise_errors(errors);
+  std::ostringstream o;
+  o << "# Published serving figures against moesim\n\n"
+    << "Written by `moesim published` from validate/public/published.yaml (regenerate: `moesim published -o "
+       "validate/public/published.md`). Each row: the published figure with its source, moesim's figure for the "
+       "same engine profile (workloads/engines), model, quantization, platform, plan and workload, and the error "
+       "(moesim / published - 1). Rows whose mechanism moesim lacks are labelled and kept out of the summary. "
+       "Serve rows are estimated from two simulated steps: requests decode in waves of the batch shown (the "
+       "engine's max_num_seqs per attention-DP replica, halved until the KV cache fits) at the mean context, and "
+       "each prompt costs its share of a prefill step of max_num_batched_tokens. Nothing here is tuned per row; "
+       "no row was used to calibrate anything (out of sample). Noise floor: published figures are single runs "
+       "of their authors; where a source gives repeats they differ by a few percent.\n\n";
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "Summary: %d of %zu rows simulated without a labelled missing mechanism: median |error| %.0f%%, "
+                "worst %.0f%% (%s).\n\n",
+                all.rows, rows.size(), all.median * 100, all.worst * 100,
+                all.worst_index >= 0 ? rows[index[all.worst_index]].id.c_str() : "-");
+  o << buf;
+  o << "| category | rows | median abs error | worst |\n|---|---|---|---|\n";
+  for (const auto& [c, v] : by_category) {
+    const ErrorSummary s = summarise_errors(v);
+    std::snprintf(buf, sizeof buf, "| %s | %d | %.0f%% | %.0f%% |\n", c.c_str(), s.rows, s.median * 100, s.worst * 100);
+    o << buf;
+  }
+  if (!labelled.empty()) {
+    const ErrorSummary s = summarise_errors(labelled);
+    std::snprintf(buf, sizeof buf, "| (labelled: mechanism missing) | %d | %.0f%% | %.0f%% |\n", s.rows, s.median * 100,
+                  s.worst * 100);
+    o << buf;
+  }
+  o << "\n| id | engine | platform | plan | model | workload | metric | published | moesim | error | software paths "
+       "(decode step) | missing / not simulated | source |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (size_t i = 0; i < rows.size(); i++) {
+    const PublishedRow& r = rows[i];
+    const PublishedOutcome& x = outcomes[i];
+    std::string miss;
+    for (const auto& m : r.missing)
+      miss += (miss.empty() ? "" : "; ") + m;
+    if (!x.simulated)
+      miss += (miss.empty() ? "" : "; ") + std::string("not simulated: ") + x.why;
+    o << "| " << r.id << " | " << r.engine << " | " << r.platform << " | " << r.plan << " | " << r.model << " | "
+      << r.workload.describe() << (x.batch.empty() ? "" : " (batch " + x.batch + ")") << " | " << to_string(r.metric)
+      << " | " << number(r.measured) << " | " << (x.simulated ? number(x.value) : "-") << " | ";
+    if (x.simulated) {
+      std::snprintf(buf, sizeof buf, "%+.0f%%", (x.value / r.measured - 1) * 100);
+      o << buf;
+    } else {
+      o << "-";
+    }
+    o << " | " << cell(x.paths) << " | " << cell(miss) << " | " << cell(r.source) << " |\n";
+  }
+  return o.str();
+}
+
+} // namespace moesim

@@ -1,0 +1,126 @@
+// The continuous-batching loop: TTFT, TPOT and throughput derived by hand for small mixes, chunked
+// prefill, speculative decoding, closed-loop arrivals and the sequence limit.
+#include "core/serving.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+using namespace moesim;
+
+namespace {
+
+auto constant(double s)
+{
+  return [s](const StepLoad&) { return s; };
+}
+
+} // namespace
+
+TEST_CASE("Percentiles are nearest-rank", "[quick][serving]")
+{
+  std::vector<double> v;
+  for (int i = 100; i >= 1; i--)
+    v.push_back(i);
+  const Percentiles p = percentiles(v);
+  // ranks ceil(0.5 * 100) = 50, ceil(0.9 * 100) = 90, ceil(0.99 * 100) = 99; mean 5050 / 100.
+  CHECK(p.p50 == 50);
+  CHECK(p.p90 == 90);
+  CHECK(p.p99 == 99);
+  CHECK(p.max == 100);
+  CHECK(p.mean == Approx(50.5));
+}
+
+TEST_CASE("Four requests at once: one prefill step, then four decode steps", "[quick][serving]")
+{
+  // 4 requests of 100 input and 5 output tokens, steps of 10 ms, budget 1000 tokens:
+  // step 1 prefills all four (400 tokens) and emits their first tokens at 10 ms; steps 2..5 decode
+  // one token each, so they end at 50 ms. TTFT 10 ms, TPOT (50 - 10) / 4 = 10 ms, output
+  // 4 x 5 / 0.05 s = 400 tok/s.
+  const ServingResult r = simulate_serving({4, 100, 5, 4, 0, 1}, {8, 1000, 1e18, 1, 1}, constant(0.010));
+  CHECK(r.steps == 5);
+  CHECK(r.ttft.p50 == Approx(0.010));
+  CHECK(r.tpot.max == Approx(0.010));
+  CHECK(r.e2e.p99 == Approx(0.050));
+  CHECK(r.makespan == Approx(0.050));
+  CHECK(r.output_tok_s == Approx(400));
+  CHECK(r.mean_decode_batch == Approx(4));
+}
+
+TEST_CASE("Chunked prefill: a 2500-token prompt in chunks of 1000, 1000, 500", "[quick][serving]")
+{
+  // Step time 1 ms + 1 us per prefill token + 0.1 ms per decoding request.
+  // Steps: 1000 tokens (2.0 ms, ends 2.0), 1000 (2.0, ends 4.0), 500 (1.5, ends 5.5: first token),
+  // then two decodes of 1.1 ms (6.6, 7.7) for output tokens 2 and 3.
+  // TTFT 5.5 ms; TPOT (7.7 - 5.5) / 2 = 1.1 ms. The chunks see 0, 1000 and 2000 tokens before them.
+  std::vector<StepLoad> seen;
+  auto step = [&](const StepLoad& l) {
+    seen.push_back(l);
+    return 1e-3 + 1e-6 * l.prefill_tokens + 1e-4 * l.decode_seqs;
+  };
+  const ServingResult r = simulate_serving({1, 2500, 3, 1, 0, 1}, {8, 1000, 1e18, 1, 1}, step);
+  REQUIRE(seen.size() == 5);
+  CHECK(seen[0].prefill_tokens == 1000);
+  CHECK(seen[1].prefill_context == 1000);
+  CHECK(seen[2].prefill_tokens == 500);
+  CHECK(seen[2].prefill_context == 2000);
+  CHECK(seen[3].decode_seqs == 1);
+  CHECK(seen[3].decode_context == Approx(2501)); // 2500 prompt tokens + 1 output token in the cache
+  CHECK(r.ttft.p50 == Approx(5.5e-3));
+  CHECK(r.tpot.p50 == Approx(1.1e-3));
+}
+
+TEST_CASE("Speculative decoding: 2.5 tokens per step reach 11 tokens in 4 decode steps", "[quick][serving]")
+{
+  // 1 request, 10 input and 11 output tokens, steps of 1 ms, acceptance length 2.5 with 3 drafts:
+  // step 1 prefills (first token at 1 ms, 1 token), then 3.5, 6, 8.5, 11 after steps 2..5: done at
+  // 5 ms. TPOT = (5 - 1) / 10 = 0.4 ms; the decode steps run 4 tokens (1 + 3 drafts).
+  std::vector<StepLoad> seen;
+  auto step = [&](const StepLoad& l) {
+    seen.push_back(l);
+    return 1e-3;
+  };
+  const ServingResult r = simulate_serving({1, 10, 11, 1, 0, 1}, {8, 1000, 1e18, 4, 2.5}, step);
+  CHECK(r.steps == 5);
+  CHECK(r.tpot.p50 == Approx(0.4e-3));
+  CHECK(r.e2e.p50 == Approx(5e-3));
+}
+
+TEST_CASE("Closed loop: two in flight, the next two arrive as the first two finish", "[quick][serving]")
+{
+  // 4 requests, concurrency 2, 10 input and 2 output tokens, steps of 1 ms. Requests 0, 1: prefill
+  // (t=1), decode (t=2, done); requests 2, 3 arrive at 2 ms: prefill (t=3), decode (t=4).
+  // Every TTFT is 1 ms and every end-to-end 2 ms; 8 tokens in 4 ms = 2000 tok/s.
+  const ServingResult r = simulate_serving({4, 10, 2, 2, 0, 1}, {8, 1000, 1e18, 1, 1}, constant(1e-3));
+  CHECK(r.steps == 4);
+  CHECK(r.ttft.max == Approx(1e-3));
+  CHECK(r.e2e.max == Approx(2e-3));
+  CHECK(r.output_tok_s == Approx(2000));
+}
+
+TEST_CASE("One sequence at a time: the second request waits for the first", "[quick][serving]")
+{
+  // max_num_seqs 1, two requests at 0 (10 in, 2 out), 1 ms steps: request 0 prefills (t=1) and
+  // decodes (t=2); request 1 prefills (t=3) and decodes (t=4). TTFTs 1 and 3 ms: nearest-rank p50 is
+  // the first (rank ceil(0.5 x 2) = 1), p90 the second.
+  const ServingResult r = simulate_serving({2, 10, 2, 0, 0, 1}, {1, 1000, 1e18, 1, 1}, constant(1e-3));
+  CHECK(r.ttft.p50 == Approx(1e-3));
+  CHECK(r.ttft.p90 == Approx(3e-3));
+  CHECK(r.ttft.mean == Approx(2e-3));
+  // The KV cache limits the same way: 25 tokens hold two requests of 12, not three.
+  const ServingResult k = simulate_serving({3, 10, 2, 0, 0, 1}, {8, 1000, 25, 1, 1}, constant(1e-3));
+  CHECK(k.ttft.max == Approx(3e-3)); // the third waits until the first two finish at 2 ms
+  CHECK_THROWS_WITH(simulate_serving({1, 30, 2, 0, 0, 1}, {8, 1000, 25, 1, 1}, constant(1e-3)),
+                    Catch::Contains("32 tokens of KV"));
+}
+
+TEST_CASE("Poisson arrivals are seeded: the same seed, the same numbers", "[quick][serving]")
+{
+  const RequestMix mix{50, 100, 20, 0, 20.0, 7};
+  const ServingResult a = simulate_serving(mix, {16, 2048, 1e18, 1, 1}, constant(2e-3));
+  const ServingResult b = simulate_serving(mix, {16, 2048, 1e18, 1, 1}, constant(2e-3));
+  CHECK(a.makespan == b.makespan);
+  CHECK(a.ttft.p99 == b.ttft.p99);
+  const ServingResult c = simulate_serving({50, 100, 20, 0, 20.0, 8}, {16, 2048, 1e18, 1, 1}, constant(2e-3));
+  CHECK(c.makespan != a.makespan);
+}
