@@ -9,8 +9,8 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-// Runs a shell command line; stdout and the exit code.
-Run cli_test::shell(const std::string& cmd)
+// Runs a shell command line; stdout and stderr together, and the exit code.
+Run shell_merged(const std::string& cmd)
 {
   Run r;
   FILE* p = popen((cmd + " 2>&1").c_str(), "r");
@@ -29,7 +29,7 @@ Run cli_test::shell(const std::string& cmd)
 TEST_CASE("an installed moesim runs from any folder and finds its data", "[quick][cli][install]")
 {
   const fs::path prefix = scratch("install-prefix"), elsewhere = scratch("install-cwd");
-  Run install = cli_test::shell(std::string(MOESIM_CMAKE) + " --install " + MOESIM_BUILD_DIR + " --prefix " + prefix.string());
+  Run install = shell_merged(std::string(MOESIM_CMAKE) + " --install " + MOESIM_BUILD_DIR + " --prefix " + prefix.string());
   INFO(install.out);
   REQUIRE(install.code == 0);
   for (const char* f : {"bin/moesim", "share/moesim/workloads/models/deepseek-v3.yaml",
@@ -42,7 +42,7 @@ TEST_CASE("an installed moesim runs from any folder and finds its data", "[quick
   }
 #ifdef MOESIM_HAS_VALIDATE
   CHECK(fs::is_regular_file(prefix / "bin/moesim-validate"));
-  Run v = cli_test::shell((prefix / "bin/moesim-validate").string() + " --version");
+  Run v = shell_merged((prefix / "bin/moesim-validate").string() + " --version");
   CHECK(v.code == 0);
   CHECK_THAT(v.out, Contains("moesim-validate ") && Contains("(git "));
 #endif
@@ -50,24 +50,24 @@ TEST_CASE("an installed moesim runs from any folder and finds its data", "[quick
   // calibrated H200 included (the calibration is found beside the installed platforms).
   const std::string installed = "cd " + elsewhere.string() + " && env -u MOESIM_ROOT " + (prefix / "bin/moesim").string();
   const std::string sel = " run default --platform nvswitch-4x-h200,ws-4x-rtxpro6000-pcie5-nop2p --batch 1 --plan tp4,ep4";
-  Run from_install = cli_test::shell(installed + sel);
+  Run from_install = shell_merged(installed + sel);
   Run from_build = moesim(sel);
   REQUIRE(from_install.code == 0);
   CHECK(from_install.out == from_build.out);
   CHECK_THAT(from_install.out, Contains("calibrated: "));
-  Run list = cli_test::shell(installed + " list");
+  Run list = shell_merged(installed + " list");
   CHECK(list.code == 0);
   CHECK_THAT(list.out, Contains("workloads/models: deepseek-v2-lite deepseek-v3"));
   // --root and MOESIM_ROOT still override the installed data.
   const fs::path empty = scratch("install-empty-root");
-  Run root = cli_test::shell(installed + " --root " + empty.string() + " list");
+  Run root = shell_merged(installed + " --root " + empty.string() + " list");
   CHECK(root.code == 2);
   CHECK_THAT(root.out, Contains("--root: has no workloads/ and platforms/"));
-  Run env = cli_test::shell("cd " + elsewhere.string() + " && MOESIM_ROOT=" + empty.string() + " " +
+  Run env = shell_merged("cd " + elsewhere.string() + " && MOESIM_ROOT=" + empty.string() + " " +
                   (prefix / "bin/moesim").string() + " list");
   CHECK(env.code == 2);
   CHECK_THAT(env.out, Contains("MOESIM_ROOT: has no workloads/ and platforms/"));
-  Run version = cli_test::shell(installed + " --version");
+  Run version = shell_merged(installed + " --version");
   CHECK(version.out == moesim("--version").out);
   fs::remove_all(prefix);
 }
