@@ -179,7 +179,7 @@ private:
 
   void check_host_prop(int line, const std::string& host, const std::string& id, const std::string& v)
   {
-    const std::string key = host + " prop " + id;
+    const std::string key = "host " + host + " prop " + id;
     if (id == "gpu_model") {
       if (v.empty())
         fail(line, key, "empty", "write the name nvidia-smi prints");
@@ -313,7 +313,7 @@ private:
       add_id(props_, id, t.line, parent + " " + current_ + " prop " + id, "property");
       const std::string& v = need(t, "value", parent + " " + current_ + " prop " + id);
       if (parent == "host")
-        check_host_prop(t.line, "host " + current_, id, v);
+        check_host_prop(t.line, current_, id, v);
       else if (id == "class" && v.empty())
         fail(t.line, "link " + current_ + " prop class", "empty", "write nvlink, pcie, host_memory, cpu_interconnect, nic, fabric or c2c");
       else if (id == "class")
@@ -398,14 +398,17 @@ void check_platform_xml(const std::string& file)
 
 std::vector<XmlGpu> platform_gpus_from_xml(const std::string& file)
 {
-  Checker c(read_input_file(file, limits::xml_bytes, "platform"), file);
+  // The scanner holds a reference to the text: it must outlive the Checker.
+  const std::string text = read_input_file(file, limits::xml_bytes, "platform");
+  Checker c(text, file);
   c.run();
   return c.gpus();
 }
 
 PlatformTraits platform_traits_from_xml(const std::string& file)
 {
-  Checker c(read_input_file(file, limits::xml_bytes, "platform"), file);
+  const std::string text = read_input_file(file, limits::xml_bytes, "platform");
+  Checker c(text, file);
   c.run();
   return c.traits();
 }
