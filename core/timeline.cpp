@@ -151,8 +151,8 @@ Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
       const std::string at = "events[" + std::to_string(i++) + "].";
       if (!je.is_object())
         throw InputError(file, at, "not an object", "regenerate the file");
-      known_keys(je, {"rank", "op", "stream", "layer", "microbatch", "name", "kind", "ready", "start", "sync", "end", "detail",
-                  "shape", "bytes", "fixed"},
+      known_keys(je, {"rank", "op", "stream", "layer", "microbatch", "name", "kind", "family", "role", "ready", "start",
+                      "sync", "end", "detail", "shape", "bytes", "fixed"},
                  file, at);
       TimelineEvent e;
       e.rank = je.at("rank").get<int>();
