@@ -10,6 +10,7 @@
 #include "sim/simulation.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
 
 namespace moesim {
@@ -96,8 +97,11 @@ NcclTestsRun simulate_nccl_tests(const NcclTestsRequest& q)
   } catch (const std::invalid_argument& e) {
     throw InputError("command line", "--op", e.what(), "pass one of those");
   }
-  if (q.factor < 2)
-    throw InputError("command line", "-f", "the step factor must be a whole number of at least 2", "pass e.g. -f 2");
+  long long factor = 0;
+  const char* f_end = q.factor.data() + q.factor.size();
+  if (const auto [end, ec] = std::from_chars(q.factor.data(), f_end, factor); ec != std::errc() || end != f_end || factor < 2)
+    throw InputError("command line", "-f", "the step factor must be a whole number of at least 2, got '" + q.factor + "'",
+                     "pass e.g. -f 2");
   const std::size_t lo = parse_nccl_tests_size(q.min_bytes, "-b"), hi = parse_nccl_tests_size(q.max_bytes, "-e");
   if (lo == 0)
     throw InputError("command line", "-b", "the smallest size must be at least 1 byte", "pass e.g. -b 8");
@@ -123,7 +127,7 @@ NcclTestsRun simulate_nccl_tests(const NcclTestsRequest& q)
     run.measured_on = calibration->measured_on;
   Simulation sim(f.xml, calibration);
   NcclTestsSchedule ns =
-      nccl_tests_schedule(run.kind, nccl_tests_sizes(lo, hi, static_cast<std::size_t>(q.factor)), run.ranks, world);
+      nccl_tests_schedule(run.kind, nccl_tests_sizes(lo, hi, static_cast<std::size_t>(factor)), run.ranks, world);
   const SimOutput out = sim.run(ns.schedule);
   // Each size's time: from the first rank starting it to the last finishing it.
   std::vector<double> start(ns.rows.size(), 1e300), end(ns.rows.size(), 0);

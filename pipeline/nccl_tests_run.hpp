@@ -29,7 +29,7 @@ struct NcclTestsRequest {
   std::string root;                 // the data root
   std::string op = "all_reduce";    // all_reduce, all_gather, reduce_scatter, alltoall or sendrecv
   std::string min_bytes = "8", max_bytes = "256M";
-  long long factor = 2;             // -f: whole, at least 2
+  std::string factor = "2";         // -f: a whole number, at least 2 (nccl-tests reads an integer)
   int gpus = 0;                     // -g: 0 = all of the platform's
   std::string calibration = "auto"; // auto, none (or ""), or a file
 };

@@ -82,8 +82,10 @@ TEST_CASE("nccl-tests run: bad options are refused before simulating", "[quick][
   bad.gpus = 1;
   CHECK_THAT(refusal(bad), Catch::Contains("-g: needs between 2 and 4 GPUs, got 1"));
   bad = q;
-  bad.factor = 1;
-  CHECK_THAT(refusal(bad), Catch::Contains("-f: the step factor must be a whole number of at least 2"));
+  bad.factor = "1";
+  CHECK_THAT(refusal(bad), Catch::Contains("-f: the step factor must be a whole number of at least 2, got '1'"));
+  bad.factor = "1.0000001";
+  CHECK_THAT(refusal(bad), Catch::Contains("got '1.0000001'"));
   bad = q;
   bad.min_bytes = "1MB";
   CHECK_THAT(refusal(bad), Catch::Contains("-b: cannot read size '1MB'"));
