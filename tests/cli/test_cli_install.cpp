@@ -36,7 +36,8 @@ TEST_CASE("an installed moesim runs from any folder and finds its data", "[quick
                         "share/moesim/workloads/studies/default.yaml", "share/moesim/platforms/gpus.yaml",
                         "share/moesim/platforms/nvswitch-4x-h200.xml", "share/moesim/platforms/nvswitch-4x-h200.yaml",
                         "share/moesim/platforms/README.md", "share/moesim/platforms/calibration/nvswitch-4x-h200.yaml",
-                        "share/moesim/validate/matrix/val-qwen3-30b-a3b.yaml"}) {
+                        "share/moesim/validate/matrix/val-qwen3-30b-a3b.yaml", "share/moesim/workloads/engines/vllm-0.11.yaml",
+                        "share/moesim/validate/results/error-bands.yaml", "share/moesim/validate/public/published.yaml"}) {
     INFO(f);
     CHECK(fs::is_regular_file(prefix / f));
   }
@@ -55,6 +56,8 @@ TEST_CASE("an installed moesim runs from any folder and finds its data", "[quick
   REQUIRE(from_install.code == 0);
   CHECK(from_install.out == from_build.out);
   CHECK_THAT(from_install.out, Contains("calibrated: "));
+  // The validated error band comes from the installed validate/results/error-bands.yaml.
+  CHECK_THAT(from_install.out, Contains("validated step error, specs: median"));
   Run list = shell_merged(installed + " list");
   CHECK(list.code == 0);
   CHECK_THAT(list.out, Contains("workloads/models: deepseek-v2-lite deepseek-v3"));
@@ -64,7 +67,7 @@ TEST_CASE("an installed moesim runs from any folder and finds its data", "[quick
   CHECK(root.code == 2);
   CHECK_THAT(root.out, Contains("--root: has no workloads/ and platforms/"));
   Run env = shell_merged("cd " + elsewhere.string() + " && MOESIM_ROOT=" + empty.string() + " " +
-                  (prefix / "bin/moesim").string() + " list");
+                         (prefix / "bin/moesim").string() + " list");
   CHECK(env.code == 2);
   CHECK_THAT(env.out, Contains("MOESIM_ROOT: has no workloads/ and platforms/"));
   Run version = shell_merged(installed + " --version");
