@@ -84,7 +84,7 @@ TEST_CASE("YAML: a stray flow indicator at the top level is refused, not looped 
   CHECK_THAT(parse_in_child(",\n"), Contains("t.yaml:1:") && Contains("first YAML document"));
 }
 
-TEST_CASE("YAML: one document per file; aliases and deep nesting refused in time", "[quick][core][robust]")
+TEST_CASE("YAML: one document per file, no aliases, deep nesting refused in time", "[quick][core][robust]")
 {
   using Catch::Matchers::Contains;
   CHECK(parse_in_child("a: 1\n") == "ok");
