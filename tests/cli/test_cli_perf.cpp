@@ -68,7 +68,7 @@ TEST_CASE("calibrate --op-bench refuses bad records and rules, writing nothing",
   expect_usage_error(alone, out);
 }
 
-TEST_CASE("calibrate --op-bench --exclude-model leaves a family out; the SM count comes from the catalogue",
+TEST_CASE("calibrate --op-bench --exclude-model leaves a family out, the SM count comes from the catalogue",
           "[quick][cli]")
 {
   // bf16 GEMMs as bench-ops writes them, at (n, k) = (2048, 4096) and (7168, 4096), m 1, 16, 128,

@@ -14,7 +14,7 @@ EngineProfile load(const std::string& name)
 
 } // namespace
 
-TEST_CASE("engine step: dispatch sets the plan's expert communication; graphs follow the batch", "[quick][paths]")
+TEST_CASE("engine step: dispatch sets the plan's expert communication, graphs follow the batch", "[quick][paths]")
 {
   EngineProfile s = load("sglang-0.5");
   set_engine_fact(s, "ep_dispatch_dp_attention", "deepep_ll", "test", "test");

@@ -9,7 +9,7 @@
 
 using namespace moesim;
 
-TEST_CASE("EP72 with 256 experts needs 32 redundant slots; under uniform load ranks carry 4 or 3.5", "[quick][eplb]")
+TEST_CASE("EP72 with 256 experts needs 32 redundant slots, under uniform load ranks carry 4 or 3.5", "[quick][eplb]")
 {
   // 256 + 0 does not divide by 72; the next multiple is 288 = 256 + 32 (4 slots per rank).
   CHECK_THROWS_WITH(place_experts(std::vector<double>(256, 1.0), 72, 0), Catch::Contains("use 32 redundant"));

@@ -196,7 +196,7 @@ TEST_CASE("fitted op models survive the calibration file and answer with a prove
   CHECK(spec.seconds == roofline_seconds(gpu, perm));
 }
 
-TEST_CASE("a grouped GEMM run per expert is the sum of its experts' GEMMs; graphs add the gap", "[quick][perf]")
+TEST_CASE("a grouped GEMM run per expert is the sum of its experts' GEMMs, graphs add the gap", "[quick][perf]")
 {
   test::TempDir dir("moesim_op_models_loop");
   nlohmann::json recs = gemm_records({1024, 4096});

@@ -120,7 +120,7 @@ TEST_CASE("all-to-all combine returns exactly what dispatch sent", "[quick][sche
   }
 }
 
-TEST_CASE("eager all-to-all-v syncs with the host once per MoE layer; graphs never", "[quick][schedule]")
+TEST_CASE("eager all-to-all-v syncs with the host once per MoE layer, graphs never", "[quick][schedule]")
 {
   const Model m = load("qwen3-30b-a3b"); // 48 MoE layers
   auto syncs = [](const Schedule& s) {

@@ -85,7 +85,7 @@ TEST_CASE("CUDA graphs: padded to the next captured size, eager above the larges
   CHECK_FALSE(resolve_paths(l, Plan::parse("tp2"), false, pcie(2, true), true, 2, 1).graphs);
 }
 
-TEST_CASE("DeepEP: normal mode breaks the graph; either mode is refused without NVLink", "[quick][paths]")
+TEST_CASE("DeepEP: normal mode breaks the graph, either mode is refused without NVLink", "[quick][paths]")
 {
   EngineProfile s = load("sglang-0.5");
   set_engine_fact(s, "ep_dispatch_dp_attention", "deepep_normal", "test", "test");

@@ -118,7 +118,7 @@ TEST_CASE("A P2P level below the path's stages it instead", "[quick][topology]")
   CHECK(rt.route(0, 2).kind == "staged");
 }
 
-TEST_CASE("Across sockets: P2P over the CPU interconnect; staging goes through the receiver's DRAM", "[quick][topology]")
+TEST_CASE("Across sockets: P2P over the CPU interconnect, staging goes through the receiver's DRAM", "[quick][topology]")
 {
   const std::string two_sockets = R"(description: two sockets
 gpu: h100-sxm5-80gb
@@ -186,7 +186,7 @@ TEST_CASE("Beyond the GPUDirect level the NIC reads from host memory", "[quick][
                                "n1_nic0 DOWN", "n1_up_sw1 UP", "n1_dram", "n1_dram", "n1_up_sw0 DOWN", "pcie_gpu2 DOWN"});
 }
 
-TEST_CASE("An NVLink mesh links only its pairs; the others use PCIe", "[quick][topology]")
+TEST_CASE("An NVLink mesh links only its pairs, the others use PCIe", "[quick][topology]")
 {
   auto rt = routed("mesh", R"(description: mesh
 gpu: a100-sxm4-80gb

@@ -62,7 +62,7 @@ pcie:
   CHECK_FALSE(t.latency.count("nvlink"));
 }
 
-TEST_CASE("p2p=off reroutes through host memory; bad keys and values are refused", "[quick][topology]")
+TEST_CASE("p2p=off reroutes through host memory, bad keys and values are refused", "[quick][topology]")
 {
   const std::string y = "description: x\ngpu: h100-sxm5-80gb\ngpus: 2\nhost: {memory: 100GBps}\npcie: {gpu_link: 50GBps}\n";
   CHECK(routed("ovr_p2p_on", y).route(0, 1).kind == "phb");
