@@ -125,7 +125,7 @@ TEST_CASE("op-bench records are read into model dims", "[quick][perf]")
 TEST_CASE("op-bench records with unknown keys or bad values are refused with file and key", "[quick][perf]")
 {
   auto fails = [](nlohmann::json rec, const std::string& key) {
-    CHECK_THROWS_WITH(parse_op_measurements(bench({std::move(rec)}).dump(), "x.json"),
+    CHECK_THROWS_WITH(parse_op_measurements(bench(nlohmann::json::array({std::move(rec)})).dump(), "x.json"),
                       Catch::Matchers::Contains("x.json") && Catch::Matchers::Contains(key));
   };
   const nlohmann::json g = {{"op", "gemm"}, {"dtype", "bf16"}, {"launch", "stream"}, {"m", 1}, {"n", 2}, {"k", 3},
@@ -150,7 +150,7 @@ TEST_CASE("op-bench records with unknown keys or bad values are refused with fil
          {"q_heads", 8}, {"kv_heads", 8}, {"head_dim_qk", 128}, {"head_dim_v", 128}, {"prompt", 64}, {"cached", 16},
          {"context", 64}, {"seconds", 1e-5}},
         "records[0].context");
-  nlohmann::json top = bench({g});
+  nlohmann::json top = bench(nlohmann::json::array({g}));
   top["extra"] = 1;
   CHECK_THROWS_WITH(parse_op_measurements(top.dump(), "x.json"), Catch::Matchers::Contains("extra"));
   CHECK_THROWS_AS(parse_op_measurements("{", "x.json"), InputError);
