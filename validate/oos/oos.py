@@ -14,6 +14,10 @@ the comparison with measured runs, noise floor beside every error. Debian's pyth
         gpu-call --phases runs --schedules validate/oos/schedules`) against its prediction with
         `moesim diff`; with two or more DIRs (separate calls), the noise floor per run. Writes
         validate/results/OUT.{json,md}.
+  validate/oos/oos.py bands --moesim build/cli/moesim --op-bench OPS.json [OPS.json...] --comparison CMP --out OUT
+        each leave-family-out schedule of validate/results/CMP.json by its dominant compute provenance
+        (its family's leave-family-out calibration), |step error| grouped by provenance and launch
+        mode: validate/results/OUT.json, the numbers error-bands.yaml carries.
 """
 import argparse
 import glob
@@ -281,6 +285,49 @@ def cmd_compare(a):
     print("\n".join(L[:6 + len(summary)]))
 
 
+def cmd_bands(a):
+    """Each compared schedule's dominant compute provenance (`moesim run --json` with its family's
+    leave-family-out calibration), and the |step error| of a comparison grouped by it and by launch mode."""
+    es = {e["file"]: e for e in entries()}
+    with open(os.path.join(ROOT, "validate", "results", a.comparison + ".json")) as f:
+        cmp = json.load(f)
+    fams = sorted({e["family"] for e in es.values()})
+    members = {f: sorted({e["model"] for e in es.values() if e["family"] == f}) for f in fams}
+    rows = [r for r in cmp["rows"] if r["variant"] == "leave-family-out"]
+    out_rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for fam in fams:
+            cal = os.path.join(tmp, f"cal-{fam}.yaml")
+            argv = [a.moesim, "calibrate", "--platform", PLATFORM, "-o", cal, "--sms", "132", "--op-bench", *a.op_bench]
+            for m in members[fam]:
+                argv += ["--exclude-model", m]
+            run(argv)
+            for r in rows:
+                e = es[r["file"]]
+                if e["family"] != fam:
+                    continue
+                js = os.path.join(tmp, "run.json")
+                run([a.moesim, "run", e["study"], "--plan", "tp1", "--batch", str(e["batch"]), "--platform", PLATFORM,
+                     "--calibration", cal, "--json", js, "--cuda-graphs" if e["cuda_graphs"] else "--eager"])
+                with open(js) as f:
+                    shares = json.load(f)["results"][0]["compute_provenance"]
+                out_rows.append({"file": r["file"], "mode": r["mode"], "error": r["error"], "shares": shares,
+                                 "provenance": max(sorted(shares), key=lambda k: shares[k])})
+    groups = {}
+    for x in out_rows:
+        for launch in (x["mode"], "any"):
+            groups.setdefault(f"{x['provenance']} {launch}", []).append(abs(x["error"]))
+    summary = {k: {"runs": len(v), "median_abs_error": statistics.median(v), "worst_abs_error": max(v)}
+               for k, v in sorted(groups.items())}
+    doc = {"comparison": a.comparison, "op_bench": a.op_bench, "summary": summary,
+           "rows": sorted(out_rows, key=lambda x: x["file"])}
+    with open(os.path.join(ROOT, "validate", "results", a.out + ".json"), "w") as f:
+        json.dump(doc, f, indent=1, sort_keys=True)
+        f.write("\n")
+    for k, v in summary.items():
+        print(f"{k:20s} {v['runs']:3d} runs  median {v['median_abs_error'] * 100:.1f}%  worst {v['worst_abs_error'] * 100:.1f}%")
+
+
 def main():
     p = argparse.ArgumentParser(prog="validate/oos/oos.py", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -295,8 +342,13 @@ def main():
     c.add_argument("--predictions", required=True)
     c.add_argument("--runs", nargs="+", required=True)
     c.add_argument("--out", required=True)
+    b = sub.add_parser("bands")
+    b.add_argument("--moesim", default="build/cli/moesim")
+    b.add_argument("--op-bench", nargs="+", required=True)
+    b.add_argument("--comparison", required=True)
+    b.add_argument("--out", required=True)
     a = p.parse_args()
-    {"schedules": cmd_schedules, "predict": cmd_predict, "compare": cmd_compare}[a.cmd](a)
+    {"schedules": cmd_schedules, "predict": cmd_predict, "compare": cmd_compare, "bands": cmd_bands}[a.cmd](a)
 
 
 if __name__ == "__main__":
