@@ -592,7 +592,9 @@ private:
     c.size = std::max(c.size, op.comm_bytes);
     c.arrived++;
     c.barrier->wait();
-    ev.sync = sg4::Engine::get_clock();
+    // Not before the op's start: a rank on its local clock slept until `ev.start`, and SimGrid's
+    // clock can land a few ulps short of it (now + (t - now) rounds).
+    ev.sync = std::max(ev.start, sg4::Engine::get_clock());
     if (c.phases.empty() && c.arrived == n) {
       // First member past the barrier plans the collective for everyone.
       c.call.kind = op.kind;
@@ -694,7 +696,7 @@ private:
         c->set_rate(rate);
       c->start();
       c->wait();
-      ev.sync = c->get_start_time();
+      ev.sync = std::max(ev.start, c->get_start_time());
       record_traffic(by_class, ev.sync, sg4::Engine::get_clock());
     } else {
       int* slot = nullptr; // must outlive the wait (notes trap 9)

@@ -255,6 +255,38 @@ TEST_CASE("sampling asks the fp32 model: the logits are fp32 whatever the model'
   CHECK(t.seconds == Approx(std::sqrt(12e-6 * 44e-6)).epsilon(1e-6));
 }
 
+TEST_CASE("MLA prefill without an MLA model asks the GQA model at its own head dims", "[quick][perf]")
+{
+  test::TempDir dir("moesim_op_models_mla_prefill");
+  // A GQA prefill record at DeepSeek-V2-Lite's un-absorbed shape: head dims 192 / 128, 16 query heads,
+  // one KV head each, prompt 2048: 257 us (the kernel an MLA prefill runs).
+  nlohmann::json recs = nlohmann::json::array();
+  recs.push_back({{"op", "attention_prefill"}, {"attn", "gqa"}, {"dtype", "bf16"}, {"launch", "stream"},
+                  {"batch", 1}, {"q_heads", 16}, {"kv_heads", 16}, {"head_dim_qk", 192}, {"head_dim_v", 128},
+                  {"prompt", 2048}, {"cached", 0}, {"seconds", 257e-6}});
+  const OpBenchFit fit = fit_op_bench_files({dir.write("p.json", bench(recs).dump())}, {}, {}, root + "/workloads/models");
+  Calibration c;
+  c.op_models = fit.models;
+  // The schedule's MLA prefill op: shape {batch, heads, prompt, cached, d_qk, d_v}. No MLA model:
+  // the GQA model answers at (192, 128, kv 16, q 16, batch 1, cached 0, prompt 2048), its measured point.
+  Op op;
+  op.kind = OpKind::attention_prefill;
+  op.mla = true;
+  op.dtype = Dtype::bf16;
+  op.shape = {1, 16, 2048, 0, 192, 128};
+  op.flops = 1e9;
+  op.bytes = 1e6;
+  const OpTime t = op_time(&c, test_gpu(), op, false);
+  CHECK(t.provenance == Provenance::measured);
+  CHECK(t.seconds == Approx(257e-6).epsilon(1e-9));
+  // With an MLA prefill record of the same shape (300 us), the MLA model wins.
+  recs.push_back({{"op", "attention_prefill"}, {"attn", "mla"}, {"dtype", "bf16"}, {"launch", "stream"}, {"batch", 1},
+                  {"q_heads", 16}, {"head_dim_qk", 192}, {"head_dim_v", 128}, {"kv_lora_rank", 512}, {"rope_dim", 64},
+                  {"prompt", 2048}, {"cached", 0}, {"seconds", 300e-6}});
+  c.op_models = fit_op_bench_files({dir.write("q.json", bench(recs).dump())}, {}, {}, root + "/workloads/models").models;
+  CHECK(op_time(&c, test_gpu(), op, false).seconds == Approx(300e-6).epsilon(1e-9));
+}
+
 TEST_CASE("old calibration files load and give the times they gave", "[quick][perf]")
 {
   // Every compute op of a Qwen3-30B-A3B step on one GPU: op_time is the kernel tables' time where
