@@ -14,6 +14,7 @@
 #include "core/schedule_json.hpp"
 #include "report/html.hpp"
 #include "report/render.hpp"
+#include "cli/candidates.hpp"
 #include "sim/simulation.hpp"
 
 #include <CLI/CLI.hpp>
@@ -459,7 +460,8 @@ int main(int argc, char** argv)
                          "pick a plan that fits");
       files.push_back({timeline_out, "--timeline", timeline_to_json(*outcomes[0].timeline).dump(1) + "\n"});
     }
-    files.push_back({"-", "", what_if + render_table(s, results) + render_explanation(s, results)});
+    const std::string candidates = render_candidates(s, run_candidates(s, scenarios, jobs));
+    files.push_back({"-", "", what_if + render_table(s, results) + render_explanation(s, results) + candidates});
     write_outputs(files);
     return 0;
   } catch (const InputError& e) {

@@ -252,6 +252,8 @@ const std::vector<Fact>& facts()
        [](EngineProfile& p, const Reader& r) { p.graph_launch_s = r.number(0, 1e6) * 1e-6; }},
       {"step_us", "host time per step outside the model: scheduler, inputs, outputs (us)",
        [](EngineProfile& p, const Reader& r) { p.step_s = r.number(0, 1e8) * 1e-6; }},
+      {"step_us_per_seq", "more host time per step for each running sequence (us)",
+       [](EngineProfile& p, const Reader& r) { p.step_seq_s = r.number(0, 1e6) * 1e-6; }},
       {"overlap_scheduler", "step_us runs while the GPU works on the previous step",
        [](EngineProfile& p, const Reader& r) { p.overlap_scheduler = r.boolean(); }},
       {"sampler", "sampling implementation, by name", [](EngineProfile& p, const Reader& r) {
@@ -288,6 +290,8 @@ const std::vector<Fact>& facts()
        }},
       {"max_num_batched_tokens", "most tokens in a step (chunked prefill budget)",
        [](EngineProfile& p, const Reader& r) { p.max_num_batched_tokens = r.integer(1, 1 << 24); }},
+      {"kv_output_share", "share of a request's output its KV is counted for at admission (1: reserved up front)",
+       [](EngineProfile& p, const Reader& r) { p.kv_output_share = r.number(0, 1); }},
   };
   return table;
 }
