@@ -1,5 +1,7 @@
 #include "core/engine_profile.hpp"
 
+#include "core/input_file.hpp"
+
 #include "core/error.hpp"
 #include "core/yaml_reader.hpp"
 
@@ -388,16 +390,16 @@ std::string resolve_engine_path(const std::string& n, const std::string& root)
 {
   namespace fs = std::filesystem;
   if (n.find('/') != std::string::npos || n.ends_with(".yaml")) {
-    if (!fs::exists(n))
+    if (!path_exists(n))
       throw InputError(n, "engine", "engine profile file not found", "check the path");
     return n;
   }
   const fs::path dir = fs::path(root) / "workloads" / "engines";
   const fs::path p = dir / (n + ".yaml");
-  if (fs::exists(p))
+  if (path_exists(p))
     return p.string();
   std::set<std::string> names;
-  if (fs::is_directory(dir))
+  if (is_folder(dir))
     for (const auto& e : fs::directory_iterator(dir))
       if (e.path().extension() == ".yaml")
         names.insert(e.path().stem().string());

@@ -3,6 +3,7 @@
 // written all or nothing without replacing special files.
 #include "../temp_dir.hpp"
 #include "core/calibration.hpp"
+#include "core/engine_profile.hpp"
 #include "core/error.hpp"
 #include "core/input_file.hpp"
 #include "core/model_loader.hpp"
@@ -211,6 +212,9 @@ TEST_CASE("what fuzzing on 16 cores found: a name too long for the system, a num
   const std::string long_name = std::string(300, 'a') + ".yaml";
   CHECK_THROWS_MATCHES(resolve_platform_path(long_name, MOESIM_SOURCE_DIR), InputError,
                        Catch::Matchers::Message(long_name + ": platforms: platform file not found: " + long_name + " (fix: check the path)"));
+  // The same for a model and an engine profile named by a name that long (found by the second run).
+  CHECK_THROWS_AS(resolve_model_path(std::string(300, 'm'), MOESIM_SOURCE_DIR "/workloads/models"), InputError);
+  CHECK_THROWS_AS(resolve_engine_path(std::string(300, 'e'), MOESIM_SOURCE_DIR), InputError);
   // A schedule whose first number is 1e999999: nlohmann refuses it with out_of_range, not parse_error.
   const std::string big = d.write("big.json", "{\"format\": 1e999999}");
   CHECK_THROWS_WITH(load_schedule_file(big), Contains(big) && Contains("malformed JSON") && Contains("number overflow"));
