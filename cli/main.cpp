@@ -271,7 +271,8 @@ int main(int argc, char** argv)
                          "pick a plan that fits");
       files.push_back({timeline_out, "--timeline", timeline_to_json(*r.outcomes[0].timeline).dump(1) + "\n"});
     }
-    files.push_back({"-", "", (what_if.empty() ? "" : what_if + "\n") + render_table(s, results) + render_explanation(s, results)});
+    files.push_back({"-", "", (what_if.empty() ? "" : what_if + "\n") + render_table(s, results) + render_explanation(s, results) +
+                               render_candidates(s, r.candidates)});
     write_outputs(files);
     return 0;
   } catch (const InputError& e) {

@@ -1,5 +1,7 @@
 #include "core/engine_profile.hpp"
 
+#include "core/input_file.hpp"
+
 #include "core/error.hpp"
 #include "core/yaml_reader.hpp"
 
@@ -252,6 +254,8 @@ const std::vector<Fact>& facts()
        [](EngineProfile& p, const Reader& r) { p.graph_launch_s = r.number(0, 1e6) * 1e-6; }},
       {"step_us", "host time per step outside the model: scheduler, inputs, outputs (us)",
        [](EngineProfile& p, const Reader& r) { p.step_s = r.number(0, 1e8) * 1e-6; }},
+      {"step_us_per_seq", "more host time per step for each running sequence (us)",
+       [](EngineProfile& p, const Reader& r) { p.step_seq_s = r.number(0, 1e6) * 1e-6; }},
       {"overlap_scheduler", "step_us runs while the GPU works on the previous step",
        [](EngineProfile& p, const Reader& r) { p.overlap_scheduler = r.boolean(); }},
       {"sampler", "sampling implementation, by name", [](EngineProfile& p, const Reader& r) {
@@ -288,6 +292,8 @@ const std::vector<Fact>& facts()
        }},
       {"max_num_batched_tokens", "most tokens in a step (chunked prefill budget)",
        [](EngineProfile& p, const Reader& r) { p.max_num_batched_tokens = r.integer(1, 1 << 24); }},
+      {"kv_output_share", "share of a request's output its KV is counted for at admission (1: reserved up front)",
+       [](EngineProfile& p, const Reader& r) { p.kv_output_share = r.number(0, 1); }},
   };
   return table;
 }
@@ -384,16 +390,16 @@ std::string resolve_engine_path(const std::string& n, const std::string& root)
 {
   namespace fs = std::filesystem;
   if (n.find('/') != std::string::npos || n.ends_with(".yaml")) {
-    if (!fs::exists(n))
+    if (!path_exists(n))
       throw InputError(n, "engine", "engine profile file not found", "check the path");
     return n;
   }
   const fs::path dir = fs::path(root) / "workloads" / "engines";
   const fs::path p = dir / (n + ".yaml");
-  if (fs::exists(p))
+  if (path_exists(p))
     return p.string();
   std::set<std::string> names;
-  if (fs::is_directory(dir))
+  if (is_folder(dir))
     for (const auto& e : fs::directory_iterator(dir))
       if (e.path().extension() == ".yaml")
         names.insert(e.path().stem().string());

@@ -79,6 +79,7 @@ struct EngineProfile {
   double sync_s = 20e-6;
   double graph_launch_s = 10e-6;
   double step_s = 0;
+  double step_seq_s = 0;  // more host time per step for each running sequence of a replica
   bool overlap_scheduler = false;
   std::string sampler;
 
@@ -93,6 +94,9 @@ struct EngineProfile {
 
   int max_num_seqs = 256;
   int max_num_batched_tokens = 8192;
+  // KV admission: a request is counted for input + kv_output_share x output tokens of KV cache when
+  // it is admitted (1: the whole output reserved up front, never evicted).
+  double kv_output_share = 1;
 
   std::map<std::string, std::string> sources; // fact key -> where it comes from ("study" for overrides)
 };

@@ -34,9 +34,10 @@ EngineStep engine_step(const EngineProfile& e, const Plan& plan, const PlatformT
   return s;
 }
 
-double engine_step_seconds(const EngineProfile& e, const Plan& plan, double gpu_seconds)
+double engine_step_seconds(const EngineProfile& e, const Plan& plan, double gpu_seconds, int seqs)
 {
-  const double host = e.overlap_scheduler ? std::max(gpu_seconds, e.step_s) : gpu_seconds + e.step_s;
+  const double work = e.step_s + e.step_seq_s * std::max(0, seqs);
+  const double host = e.overlap_scheduler ? std::max(gpu_seconds, work) : gpu_seconds + work;
   return host + (plan.attn_dp > 1 ? e.dp_sync_s : 0.0);
 }
 

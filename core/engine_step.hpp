@@ -27,6 +27,7 @@ EngineStep engine_step(const EngineProfile& e, const Plan& plan, const PlatformT
 // The step's wall time from the GPU time of the simulated step: the engine's per-step host work
 // (scheduler, input preparation, output processing) is added, or hidden behind the GPU work when
 // the engine overlaps it with the previous step; attention-DP replicas then agree on the next batch.
-double engine_step_seconds(const EngineProfile& e, const Plan& plan, double gpu_seconds);
+// The host work is step_us plus step_us_per_seq for each of the `seqs` sequences of one replica.
+double engine_step_seconds(const EngineProfile& e, const Plan& plan, double gpu_seconds, int seqs);
 
 } // namespace moesim

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace moesim {
 namespace {
@@ -59,6 +60,18 @@ std::string read_input_file(const std::string& path, std::uintmax_t limit, const
   }
   ::close(fd);
   return text;
+}
+
+bool path_exists(const std::string& path)
+{
+  std::error_code ec;
+  return std::filesystem::exists(path, ec) && !ec;
+}
+
+bool is_folder(const std::string& path)
+{
+  std::error_code ec;
+  return std::filesystem::is_directory(path, ec) && !ec;
 }
 
 } // namespace moesim

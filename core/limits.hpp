@@ -7,9 +7,11 @@
 
 namespace moesim::limits {
 
-// Platforms. A platform of 512 GPUs generates in ~12 s (about 260,000 routes, a 77 MB XML); 1,024
-// took 85 s and 0.9 GB. Larger machines wait for a faster route model.
-constexpr int gpus = 512;             // GPUs per platform: nodes x gpus per node, or moesim.gpus
+// Platforms. Every GPU pair has its own route element in the XML (one Full zone), so the file grows
+// with the square of the GPUs: 1,024 GPUs route and write in ~9 s of CPU (a 298 MB XML) and a decode
+// step replays in ~75 s in 4.7 GB (docs/scale.md); 2,048 would pass xml_bytes. Larger machines wait
+// for a hierarchical platform (a zone per node).
+constexpr int gpus = 1024;           // GPUs per platform: nodes x gpus per node, or moesim.gpus
 constexpr int pcie_switches = 256;    // per node
 constexpr int nics = 64;              // per node
 constexpr int xml_zone_children = 4'000'000; // hosts, links and routes of one XML zone
@@ -47,7 +49,7 @@ constexpr int log_rows = 100'000;               // rows of one nccl-tests log
 constexpr std::uintmax_t yaml_bytes = 16u << 20;   // studies, models, topologies, calibrations
 constexpr std::uintmax_t json_bytes = 512u << 20;  // schedules, timelines, bench outputs, -J reports
 constexpr std::uintmax_t text_bytes = 64u << 20;   // nccl-tests logs
-constexpr std::uintmax_t xml_bytes = 512u << 20;   // platform XML (512 GPUs generate ~80 MB)
+constexpr std::uintmax_t xml_bytes = 512u << 20;   // platform XML (1,024 GPUs generate ~300 MB)
 constexpr int xml_depth = 8;                       // element nesting in a platform XML
 
 } // namespace moesim::limits

@@ -1,5 +1,6 @@
 #include "core/model_loader.hpp"
 
+#include "core/input_file.hpp"
 #include "core/limits.hpp"
 #include "core/yaml_reader.hpp"
 
@@ -186,9 +187,9 @@ std::string resolve_model_path(const std::string& name_or_path, const std::strin
   if (name_or_path.find('/') != std::string::npos || name_or_path.ends_with(".yaml"))
     return name_or_path;
   fs::path p = fs::path(models_dir) / (name_or_path + ".yaml");
-  if (!fs::exists(p)) {
+  if (!path_exists(p)) {
     std::string names;
-    if (fs::is_directory(models_dir)) {
+    if (is_folder(models_dir)) {
       std::vector<std::string> v;
       for (const auto& e : fs::directory_iterator(models_dir))
         if (e.path().extension() == ".yaml")

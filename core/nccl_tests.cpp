@@ -143,7 +143,7 @@ NcclTestsLog parse_nccl_tests_log(const std::string& path, const std::string& hi
     while (std::getline(lines, line)) {
       lineno++;
       if (line.rfind("# Collective test starting:", 0) == 0 && op.empty()) {
-        std::istringstream w(line.substr(28));
+        std::istringstream w(line.substr(27)); // the prefix's length: the line may end there
         w >> op;
       } else if (line.rfind("#  Rank", 0) == 0) {
         log.ranks++;

@@ -132,6 +132,9 @@ OpMeasurements op_measurements(const OpBench& bench, const std::string& file)
       case BenchOp::graph_gap: positive(b, w, "kernels"); m.graph_gaps.push_back(b.seconds); break;
       case BenchOp::host: m.host.push_back(host_record(b, w)); break;
       case BenchOp::moe: m.unmodelled["moe"]++; break;
+      // The router is a GEMM (role router, fp32 logits) in schedule format 2, timed by the GEMM
+      // model; the older records of a router kernel (elements only, no m/n/k) have no op to fit.
+      case BenchOp::router: m.unmodelled["router"]++; break;
       default: {
         const OpKind kind = parse_op_kind(to_string(b.op)); // every other BenchOp is a compute OpKind
         OpRecord r = op_record(b, w, kind);

@@ -128,10 +128,17 @@ std::optional<OpTime> from_models(const OpModels& m, const Op& op, bool graph)
     }
     return sum;
   }
-  const std::optional<OpQuery> q = query_of(op);
+  std::optional<OpQuery> q = query_of(op);
   if (!q)
     return std::nullopt;
-  const std::optional<perf::Estimate> e = model_estimate(m, *q, graph, op.kernels);
+  std::optional<perf::Estimate> e = model_estimate(m, *q, graph, op.kernels);
+  // MLA prefill runs un-absorbed: multi-head attention with the model's own head dims and one KV
+  // head per query head, the kernel a GQA model times. Without an MLA prefill model, the GQA one
+  // answers at those dims (no record of it: the datasheet answered, 8x short on an H200).
+  if (!e && op.kind == OpKind::attention_prefill && q->key.variant == "mla") {
+    q->key.variant = "gqa";
+    e = model_estimate(m, *q, graph, op.kernels);
+  }
   if (!e)
     return std::nullopt;
   return OpTime{e->seconds, e->provenance};

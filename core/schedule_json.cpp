@@ -651,7 +651,7 @@ Schedule load_schedule_file(const std::string& path)
   json j;
   try {
     in >> j;
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) { // parse errors, and numbers past double's range (out_of_range 406)
     throw InputError(path, "", std::string("malformed JSON: ") + e.what(), regenerate);
   }
   return schedule_from_json(j, path);

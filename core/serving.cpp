@@ -43,9 +43,11 @@ ServingResult simulate_serving(const RequestMix& mix, const ServingLimits& lim,
 {
   if (mix.requests < 1 || mix.input_tokens < 1 || mix.output_tokens < 1)
     throw std::invalid_argument("a request mix needs at least one request of at least one input and output token");
-  if (lim.max_num_seqs < 1 || lim.tokens_per_decode < 1 || lim.acceptance_length < 1)
-    throw std::invalid_argument("serving limits need max_num_seqs >= 1, tokens_per_decode >= 1, acceptance >= 1");
-  const double per_request_kv = double(mix.input_tokens) + mix.output_tokens;
+  if (lim.max_num_seqs < 1 || lim.tokens_per_decode < 1 || lim.acceptance_length < 1 ||
+      !(lim.kv_output_share >= 0 && lim.kv_output_share <= 1))
+    throw std::invalid_argument(
+        "serving limits need max_num_seqs >= 1, tokens_per_decode >= 1, acceptance >= 1, kv_output_share in [0, 1]");
+  const double per_request_kv = double(mix.input_tokens) + lim.kv_output_share * mix.output_tokens;
   if (per_request_kv > lim.kv_capacity_tokens)
     throw std::invalid_argument("one request needs " + std::to_string(static_cast<long long>(per_request_kv)) +
                                 " tokens of KV cache but the engine holds " +

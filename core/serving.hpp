@@ -27,9 +27,14 @@ struct RequestMix {
 struct ServingLimits {
   int max_num_seqs = 256;            // sequences running at once
   int max_num_batched_tokens = 8192; // tokens per step (decode tokens count first)
-  double kv_capacity_tokens = 1e18;  // a request holds input + output tokens of KV from admission
+  double kv_capacity_tokens = 1e18;  // a request holds input + kv_output_share x output tokens of KV
   int tokens_per_decode = 1;         // tokens a decoding request runs per step (1 + draft tokens)
   double acceptance_length = 1;      // tokens a decoding request gains per step on average
+  // Output tokens a request's KV is counted for at admission, as a share of its output length: 1
+  // reserves the whole output up front (an engine that never evicts); less counts the footprint of
+  // an engine that allocates as tokens come and preempts when full (0.5: the mean over a request's
+  // life).
+  double kv_output_share = 1;
 };
 
 // One step's work, as the step-time function sees it.

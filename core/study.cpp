@@ -1,6 +1,7 @@
 #include "core/study.hpp"
 
 #include "core/engine_options.hpp"
+#include "core/input_file.hpp"
 #include "core/limits.hpp"
 #include "core/model_loader.hpp"
 #include "core/yaml_reader.hpp"
@@ -16,15 +17,15 @@ static std::string resolve(const std::string& name, const std::string& dir, cons
                            const std::string& what, const std::string& key)
 {
   if (name.find('/') != std::string::npos || name.ends_with(ext)) {
-    if (!fs::exists(name))
+    if (!path_exists(name))
       throw InputError(name, key, what + " file not found: " + name, "check the path");
     return name;
   }
   fs::path p = fs::path(dir) / (name + ext);
-  if (fs::exists(p))
+  if (path_exists(p))
     return p.string();
   std::vector<std::string> names;
-  if (fs::is_directory(dir))
+  if (is_folder(dir))
     for (const auto& e : fs::directory_iterator(dir))
       if (e.path().extension() == ext)
         names.push_back(e.path().stem().string());
@@ -46,22 +47,22 @@ std::string resolve_platform_path(const std::string& n, const std::string& root,
   // A path: taken as it is. A name: platforms/NAME.xml, else the topology platforms/NAME.yaml
   // (prefer_yaml: the other way round, for what-ifs that edit the topology).
   if (n.find('/') != std::string::npos || n.ends_with(".xml") || n.ends_with(".yaml")) {
-    if (!fs::exists(n))
+    if (!path_exists(n))
       throw InputError(n, "platforms", "platform file not found: " + n, "check the path");
     return n;
   }
   const fs::path dir = fs::path(root) / "platforms";
   const fs::path xml = dir / (n + ".xml"), yaml = dir / (n + ".yaml");
   if (n != "gpus") { // platforms/gpus.yaml is the GPU catalogue, not a platform
-    if (prefer_yaml && fs::exists(yaml))
+    if (prefer_yaml && path_exists(yaml))
       return yaml.string();
-    if (fs::exists(xml))
+    if (path_exists(xml))
       return xml.string();
-    if (fs::exists(yaml))
+    if (path_exists(yaml))
       return yaml.string();
   }
   std::set<std::string> names;
-  if (fs::is_directory(dir))
+  if (is_folder(dir))
     for (const auto& e : fs::directory_iterator(dir))
       if ((e.path().extension() == ".xml" || e.path().extension() == ".yaml") && e.path().stem() != "gpus")
         names.insert(e.path().stem().string());

@@ -19,11 +19,13 @@ std::string at_line(const std::string& file, const YAML::Mark& m)
   return m.line >= 0 ? file + ":" + std::to_string(m.line + 1) : file;
 }
 
-// Finds the first alias of a document (events only, no nodes built).
-class AliasFinder : public YAML::EventHandler {
+// Walks one document's events (no nodes built), keeping the first alias and where each document
+// starts.
+class DocumentScan : public YAML::EventHandler {
 public:
   std::optional<YAML::Mark> alias;
-  void OnDocumentStart(const YAML::Mark&) override {}
+  YAML::Mark start;
+  void OnDocumentStart(const YAML::Mark& m) override { start = m; }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
   void OnAlias(const YAML::Mark& m, YAML::anchor_t) override
@@ -48,18 +50,23 @@ std::string quoted(const std::string& s)
 YAML::Node parse_yaml_text(const std::string& text, const std::string& path)
 {
   try {
+    // One pass over the events first, so that nothing is built for a file refused here.
     // An alias repeats a whole subtree by reference: a few lines could stand for billions of
-    // entries. No moesim file needs one; only a file with an anchor (&name) can have one.
-    if (text.find('&') != std::string::npos) {
-      std::istringstream in(text);
-      YAML::Parser parser(in);
-      AliasFinder finder;
-      while (parser.HandleNextDocument(finder) && !finder.alias) {
-      }
-      if (finder.alias)
-        throw InputError(at_line(path, *finder.alias), "", "a YAML alias (*name)",
-                         "write the values out instead of referring to an anchor");
-    }
+    // entries. No moesim file needs one.
+    // A moesim file is one document. yaml-cpp reads only the first and would drop the rest
+    // unread; and past a stray flow indicator (`,` `]` `}` in block context) its parser returns
+    // an empty document forever without advancing, so looping over documents never ends. The
+    // scan asks for at most two.
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentScan scan;
+    parser.HandleNextDocument(scan);
+    if (scan.alias)
+      throw InputError(at_line(path, *scan.alias), "", "a YAML alias (*name)",
+                       "write the values out instead of referring to an anchor");
+    if (parser.HandleNextDocument(scan))
+      throw InputError(at_line(path, scan.start), "", "text after the end of the first YAML document",
+                       "keep one document per file: remove that line (a `---`, `...` or a stray `,` `]` `}`) and what follows");
     YAML::Node n = YAML::Load(text);
     if (!n.IsMap())
       throw InputError(path, "", "expected a YAML map at the top level", "write the file as `key: value` lines");

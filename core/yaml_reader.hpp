@@ -16,7 +16,7 @@
 namespace moesim {
 
 // Loads a YAML file; a missing file, one larger than limits::yaml_bytes, a syntax error or an
-// alias (*name: moesim files repeat nothing by reference) becomes an InputError.
+// alias (*name: moesim files repeat nothing by reference) or a second document becomes an InputError.
 YAML::Node load_yaml_file(const std::string& path);
 // The same from text already read; `file` names it in errors.
 YAML::Node parse_yaml_text(const std::string& text, const std::string& file);

@@ -85,7 +85,8 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
   if (es && r.step_time > 0) {
     // The engine's host time per step, and the tokens a sequence gains per step.
     // Speculative decoding: a sequence runs 1 + drafts tokens a step but keeps the accepted ones.
-    const double t = engine_step_seconds(*study.engine_profile, run.plan, r.step_time);
+    const int seqs = (st.batch + std::max(1, run.plan.attn_dp) - 1) / std::max(1, run.plan.attn_dp);
+    const double t = engine_step_seconds(*study.engine_profile, run.plan, r.step_time, seqs);
     const double gain = r.step_time / t * (st.phase == Phase::decode ? es->tokens_per_step / st.tokens_per_seq : 1.0);
     r.step_time = t;
     r.tok_s_user = st.phase == Phase::decode ? es->tokens_per_step / t : r.tok_s_user * gain;

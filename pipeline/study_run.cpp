@@ -166,7 +166,9 @@ StudyRun run_study(const PreparedStudy& p, int jobs, bool keep_timelines)
   std::vector<Scenario> scenarios = expand_study(p.study, files, calibrations, p.calibration, p.what_if);
   for (Scenario& sc : scenarios)
     sc.exact = p.exact;
-  return {run_scenarios(p.study, scenarios, jobs, keep_timelines)};
+  StudyRun run{run_scenarios(p.study, scenarios, jobs, keep_timelines), {}};
+  run.candidates = run_candidates(p.study, scenarios, jobs);
+  return run;
 }
 
 void check_refusals(const Study& study, const std::vector<ScenarioResult>& results, bool allow_refused)

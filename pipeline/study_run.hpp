@@ -8,6 +8,7 @@
 #pragma once
 #include "core/calibration_choice.hpp"
 #include "core/study.hpp"
+#include "pipeline/candidates.hpp"
 #include "pipeline/scenario_runner.hpp"
 #include "pipeline/what_if.hpp"
 
@@ -52,9 +53,11 @@ std::string what_if_summary(const PreparedStudy& p, const std::optional<Override
 
 struct StudyRun {
   std::vector<ScenarioOutcome> outcomes; // study order: platforms x batches x plans
+  std::vector<CandidateRun> candidates;  // each reference's candidate explanations, simulated
   std::vector<ScenarioResult> results() const;
 };
-// Simulates every scenario, `jobs` processes at a time; keeps the timelines when asked.
+// Simulates every scenario, `jobs` processes at a time; keeps the timelines when asked. Then
+// simulates each reference's candidates (run_candidates) on the same platforms.
 StudyRun run_study(const PreparedStudy& p, int jobs, bool keep_timelines);
 
 // Throws an InputError naming the first plan that does not fit (and how many more do not) unless

@@ -388,6 +388,31 @@ std::string render_explanation(const Study& study, const std::vector<ScenarioRes
   return o.str();
 }
 
+std::string render_candidates(const Study& study, const std::vector<CandidateRun>& runs)
+{
+  std::ostringstream o;
+  int last = -1;
+  for (const CandidateRun& c : runs) {
+    const Reference& ref = study.references.at(c.reference);
+    if (last < 0)
+      o << "\nCandidate engine paths for the measured figures (within 1.25x: reproduces)\n";
+    if (c.reference != last)
+      o << "  measured (" << ref.source << ") " << ref.plan << " on " << ref.platform << " at batch " << ref.batch
+        << ": " << fmt_value("%.3g", ref.tok_s) << " tok/s per user\n";
+    last = c.reference;
+    const ScenarioResult& r = c.result;
+    o << "    " << c.name << (c.plan != ref.plan ? " (" + c.plan + ")" : std::string()) << ": ";
+    if (r.refused) {
+      o << "does not fit\n";
+      continue;
+    }
+    const double ratio = r.tok_s_user / ref.tok_s;
+    o << fmt_value("%.3g", r.tok_s_user) << " tok/s per user, " << fmt_value("%.2f", ratio) << "x"
+      << (ratio <= 1.25 && ratio >= 0.8 ? ": reproduces" : "") << "\n      " << r.software_paths << "\n";
+  }
+  return o.str();
+}
+
 std::string render_csv(const std::vector<ScenarioResult>& results)
 {
   std::ostringstream o;

@@ -13,6 +13,17 @@ namespace moesim {
 std::string render_table(const Study& study, const std::vector<ScenarioResult>& results);
 std::string render_explanation(const Study& study, const std::vector<ScenarioResult>& results);
 std::string render_csv(const std::vector<ScenarioResult>& results);
+
+// A reference's candidate explanation, simulated (cli/candidates).
+struct CandidateRun {
+  int reference = 0; // index into study.references
+  std::string name;
+  std::string plan;  // the plan simulated
+  ScenarioResult result;
+};
+// Each candidate against its reference's measured figure; a candidate within 1.25x either way is
+// marked as reproducing it. Empty when there are none.
+std::string render_candidates(const Study& study, const std::vector<CandidateRun>& runs);
 nlohmann::json render_json(const Study& study, const std::vector<ScenarioResult>& results);
 
 // The components (compute, exposed communication, host overhead, idle) whose mean per-GPU time

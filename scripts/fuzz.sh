@@ -1,25 +1,38 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ with clang, ASan and UBSan, and runs each for SECONDS
-# (default 60) from its committed corpus, fuzz/corpus/NAME. New inputs go to build-fuzz/corpus/NAME;
+# (default 60) from its committed corpus, fuzz/corpus/NAME. New inputs go to BUILD/corpus/NAME;
 # --merge folds the ones that add coverage back into fuzz/corpus/NAME. A finding (crash, hang over
 # 10 s, leak, undefined behaviour, an exception other than InputError) is saved as
-# build-fuzz/artifacts/NAME-* and makes the script exit 1. One line per target: runs, seconds, result.
-#   scripts/fuzz.sh [--merge] [SECONDS] [NAME...]    e.g. scripts/fuzz.sh 10 (CI), scripts/fuzz.sh 600 study
+# BUILD/artifacts/NAME-* and makes the script exit 1. One line per target: runs, seconds, result.
+# BUILD is build-fuzz/ (-O2), or with --in DIR a folder scripts/sanitize.sh configured with the
+# fuzz targets (CI: one sanitizer build for the tests and the fuzzers). MOESIM_FUZZ_RUNS=N also
+# stops each target after N inputs.
+#   scripts/fuzz.sh [--merge] [--in DIR] [SECONDS] [NAME...]    e.g. scripts/fuzz.sh 600 study
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 merge=0
-if [[ ${1:-} == --merge ]]; then merge=1; shift; fi
+configured=
+while [[ ${1:-} == --* ]]; do
+  case $1 in
+    --merge) merge=1; shift ;;
+    --in) configured=$2; shift 2 ;;
+    *) echo "usage: scripts/fuzz.sh [--merge] [--in DIR] [SECONDS] [NAME...]" >&2; exit 2 ;;
+  esac
+done
 seconds=${1:-60}
 shift || true
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(study model topology calibration schedule timeline platform_xml nccl_tests)
-build=${MOESIM_FUZZ_BUILD:-$root/build-fuzz}
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" \
-  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
-  -DMOESIM_WITH_SIMGRID=OFF -DMOESIM_WITH_CUDA=OFF -DMOESIM_BUILD_TESTS=OFF -DMOESIM_FUZZ=ON >/dev/null
+build=${configured:-${MOESIM_FUZZ_BUILD:-$root/build-fuzz}}
+if [[ -z $configured ]]; then
+  launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" \
+    -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
+    -DMOESIM_WITH_SIMGRID=OFF -DMOESIM_WITH_CUDA=OFF -DMOESIM_BUILD_TESTS=OFF -DMOESIM_FUZZ=ON >/dev/null
+fi
+limit=()
+[[ -n ${MOESIM_FUZZ_RUNS:-} ]] && limit=(-runs="$MOESIM_FUZZ_RUNS")
 cmake --build "$build" -j"${MOESIM_FUZZ_JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_}"
 
 failed=0
@@ -29,7 +42,7 @@ for name in "${targets[@]}"; do
   work=$build/corpus/$name
   mkdir -p "$seeds" "$work"
   log=$build/fuzz_$name.log
-  if UBSAN_OPTIONS=print_stacktrace=1 "$build/fuzz/fuzz_$name" "$work" "$seeds" -max_total_time="$seconds" -timeout=10 \
+  if UBSAN_OPTIONS=print_stacktrace=1 "$build/fuzz/fuzz_$name" "$work" "$seeds" -max_total_time="$seconds" "${limit[@]}" -timeout=10 \
        -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 -artifact_prefix="$build/artifacts/$name-" >"$log" 2>&1; then
     result="0 findings"
   else
@@ -38,7 +51,7 @@ for name in "${targets[@]}"; do
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   took=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  echo "fuzz_$name: ${runs:-?} runs in ${seconds} s (${took:-?}/s), $result"
+  echo "fuzz_$name: ${runs:-?} runs (at most ${seconds} s) (${took:-?}/s), $result"
   if [[ $merge == 1 && $result == "0 findings" ]]; then
     "$build/fuzz/fuzz_$name" -merge=1 "$seeds" "$work" -timeout=10 -rss_limit_mb=2048 -max_len=16384 >>"$log" 2>&1
   fi

@@ -8,6 +8,7 @@
 
 #include <xbt/log.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -64,6 +65,10 @@ public:
       st.host_time = s.engine.cuda_graphs ? graph_launch_s() : 0.0;
     }
     colls_.resize(s.collectives);
+    size_t ops = 0; // one event per op: reserved, so that growing the timeline copies nothing
+    for (const RankSchedule& r : s.ranks)
+      ops += r.ops.size();
+    out_.timeline.events.reserve(ops);
     // A collective over every rank of a single-stream schedule is isolated: while it runs, no other
     // flow can exist (every rank is inside it). Its duration then depends only on its flows, so
     // identical ones (same flows, e.g. every layer's dispatch under uniform routing) are simulated
@@ -102,6 +107,40 @@ private:
   int fast_ = 0;
   std::unordered_map<const sg4::Link*, int> link_index_; // for the fluid model of isolated collectives
   std::vector<double> link_capacity_;
+  std::vector<int> link_class_index_;                    // per link index: its class in class_names_
+  std::vector<std::string> class_names_;
+  // A route's links as indices into link_capacity_, built on first use per GPU pair.
+  struct RouteLinks {
+    bool known = false;
+    bool latency = false; // a link has a SimGrid latency: leave the flow to SimGrid
+    std::vector<int> links;
+  };
+  std::vector<RouteLinks> route_links_; // [src * world + dst]
+
+  const RouteLinks& route_links(int src, int dst)
+  {
+    const size_t world = static_cast<size_t>(s_.layout.world);
+    if (route_links_.empty())
+      route_links_.resize(world * world);
+    RouteLinks& rl = route_links_[static_cast<size_t>(src) * world + static_cast<size_t>(dst)];
+    if (rl.known)
+      return rl;
+    rl.known = true;
+    for (sg4::Link* l : p_.route(src, dst).links) {
+      auto [it, fresh] = link_index_.emplace(l, static_cast<int>(link_capacity_.size()));
+      if (fresh) {
+        link_capacity_.push_back(l->get_latency() > 0 ? -1.0 : l->get_bandwidth());
+        const std::string& cls = p_.link_class(l);
+        const auto c = std::find(class_names_.begin(), class_names_.end(), cls);
+        link_class_index_.push_back(static_cast<int>(c - class_names_.begin()));
+        if (c == class_names_.end())
+          class_names_.push_back(cls);
+      }
+      rl.latency = rl.latency || link_capacity_[it->second] < 0;
+      rl.links.push_back(it->second);
+    }
+    return rl;
+  }
   std::vector<int> isolated_;                            // per group: -1 unknown, 0 no, 1 yes
 
   // Whether no flow of any other collective can share a link with this group's flows. Another
@@ -171,6 +210,7 @@ private:
   std::map<std::vector<double>, double> durations_; // isolated collective flows -> duration
   std::map<std::vector<int>, CommShape> shapes_;    // communicator -> what the cost model sees
   std::map<std::vector<double>, OpTime> compute_cache_; // compute_time per (rank, op content)
+  std::vector<double> compute_key_;                     // compute_time's key, built in place
 
   // Host costs: measured ones where the platform's calibration has them (host:), else the engine's.
   double sync_s() const
@@ -271,7 +311,7 @@ private:
         case OpClass::p2p: p2p(r, op, ev); break;
       }
       ev.end = sg4::Engine::get_clock();
-      out_.timeline.events.push_back(ev);
+      out_.timeline.events.push_back(std::move(ev));
       finish(r, op.id, ev.end);
       prev = op.id;
     }
@@ -328,7 +368,7 @@ private:
         break;
     }
     ranks_[r].done[op.id] = ev.end;
-    out_.timeline.events.push_back(ev);
+    out_.timeline.events.push_back(std::move(ev));
     now = ev.end;
   }
 
@@ -429,14 +469,16 @@ private:
   OpTime compute_time(int r, const Op& op)
   {
     // kernel_key holds every field the op models and tables read, but a grouped GEMM's split of its
-    // rows over experts and whether attention is MLA.
-    std::vector<double> key = kernel_key(op);
-    const std::size_t key_size = key.size();
+    // rows over experts and whether attention is MLA. The key is built in compute_key_ (reused:
+    // most lookups hit, and need no new allocation).
+    std::vector<double>& key = compute_key_;
+    const std::vector<double> base = kernel_key(op);
+    key.assign(base.begin(), base.end());
     if (const auto* g = std::get_if<GroupedGemmShape>(&op.shape))
       key.insert(key.end(), g->rows.begin(), g->rows.end());
     const auto* a = std::get_if<AttentionShape>(&op.shape);
     key.insert(key.end(), {double(r), double(op.kind), double(op.dtype), double(op.kernels), double(a && a->mla),
-                           double(key_size), op.flops, op.bytes});
+                           double(base.size()), op.flops, op.bytes});
     auto it = compute_cache_.find(key);
     if (it == compute_cache_.end()) {
       OpTime t = op_time(p_.calibration(), p_.gpu(r), op, s_.engine.cuda_graphs);
@@ -499,16 +541,10 @@ private:
         const double bytes = std::round(f.bytes);
         if (bytes <= 0)
           continue;
-        FluidFlow x{bytes, f.rate, {}};
-        for (sg4::Link* l : p_.route(f.src, f.dst).links) {
-          auto [it, fresh] = link_index_.emplace(l, static_cast<int>(link_capacity_.size()));
-          if (fresh)
-            link_capacity_.push_back(l->get_latency() > 0 ? -1.0 : l->get_bandwidth());
-          if (link_capacity_[it->second] < 0)
-            return -1;
-          x.uses.push_back(it->second);
-        }
-        ff.push_back(std::move(x));
+        const RouteLinks& rl = route_links(f.src, f.dst);
+        if (rl.latency)
+          return -1;
+        ff.push_back(FluidFlow{bytes, f.rate, rl.links});
       }
       const double t = steady_finish_time(link_capacity_, ff);
       if (t < 0)
@@ -522,12 +558,25 @@ private:
   // step's totals.
   std::map<std::string, double> count_link_bytes(const Phases& phases)
   {
-    std::map<std::string, double> by_class;
+    // Summed per class in flow order, as a map keyed by class would: only the lookups are indexed.
+    std::vector<double> sums(class_names_.size(), 0.0);
+    std::vector<bool> crossed(class_names_.size(), false);
     for (const auto& flows : phases)
       for (const Flow& f : flows)
         if (f.bytes > 0)
-          for (sg4::Link* l : p_.route(f.src, f.dst).links)
-            by_class[p_.link_class(l)] += f.bytes;
+          for (int l : route_links(f.src, f.dst).links) {
+            const int c = link_class_index_[l];
+            if (static_cast<size_t>(c) >= sums.size()) {
+              sums.resize(class_names_.size(), 0.0);
+              crossed.resize(class_names_.size(), false);
+            }
+            sums[c] += f.bytes;
+            crossed[c] = true;
+          }
+    std::map<std::string, double> by_class;
+    for (size_t c = 0; c < sums.size(); c++)
+      if (crossed[c])
+        by_class[class_names_[c]] = sums[c];
     for (const auto& [cls, b] : by_class)
       out_.link_bytes[cls] += b;
     return by_class;
@@ -552,13 +601,15 @@ private:
     c.size = std::max(c.size, op.comm_bytes);
     c.arrived++;
     c.barrier->wait();
-    ev.sync = sg4::Engine::get_clock();
+    // Not before the op's start: a rank on its local clock slept until `ev.start`, and SimGrid's
+    // clock can land a few ulps short of it (now + (t - now) rounds).
+    ev.sync = std::max(ev.start, sg4::Engine::get_clock());
     if (c.phases.empty() && c.arrived == n) {
       // First member past the barrier plans the collective for everyone.
       c.call.kind = op.kind;
       c.call.ranks = g.ranks;
       c.call.bytes = c.size;
-      c.call.peer_bytes = c.peer_rows;
+      c.call.peer_bytes = std::move(c.peer_rows); // every member has written its row
       if (op.kind == OpKind::all_reduce && op.ar_impl != AllReduceImpl::nccl) {
         // An engine's custom kernel: its own fixed cost, the bytes it moves, no NCCL protocol.
         c.choice = CollChoice{};
@@ -654,7 +705,7 @@ private:
         c->set_rate(rate);
       c->start();
       c->wait();
-      ev.sync = c->get_start_time();
+      ev.sync = std::max(ev.start, c->get_start_time());
       record_traffic(by_class, ev.sync, sg4::Engine::get_clock());
     } else {
       int* slot = nullptr; // written at completion: must outlive the wait

@@ -3,10 +3,9 @@
 #include "core/error.hpp"
 
 #include <boost/graph/adjacency_list.hpp>
-#include <boost/graph/breadth_first_search.hpp>
 #include <boost/graph/connected_components.hpp>
-#include <boost/graph/filtered_graph.hpp>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -55,16 +54,20 @@ using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS
 using Vertex = Graph::vertex_descriptor;
 using Edge = Graph::edge_descriptor;
 
-// Edges of the given tags only; GPUs other than the two ends are not transit points.
-struct EdgeFilter {
-  const Graph* g = nullptr;
-  unsigned tags = 0;
-  bool operator()(const Edge& e) const { return tags & static_cast<unsigned>((*g)[e].tag); }
+// A shortest path: its vertices and the edges between them (one fewer).
+struct Path {
+  std::vector<Vertex> vs;
+  std::vector<const EProps*> es;
+  bool empty() const { return vs.empty(); }
 };
-struct VertexFilter {
-  const Graph* g = nullptr;
-  Vertex a = 0, b = 0;
-  bool operator()(const Vertex& v) const { return (*g)[v].kind != VKind::gpu || v == a || v == b; }
+
+// One vertex a breadth-first search reached, with the vertex and edge it was reached from.
+struct Reached {
+  Vertex v = 0, pred = 0;
+  const EProps* edge = nullptr;
+};
+struct Search {
+  std::vector<Reached> reached; // sorted by vertex
 };
 
 constexpr unsigned pcie_tags = static_cast<unsigned>(Tag::pcie) | static_cast<unsigned>(Tag::cpu);
@@ -99,10 +102,13 @@ public:
     rt.topo = t_;
     const int n = t_.total_gpus();
     rt.routes.assign(n, std::vector<GpuRoute>(n));
-    for (int s = 0; s < n; s++)
+    for (int s = 0; s < n; s++) {
+      if (s % t_.gpus == 0)
+        forget_wide_searches();
       for (int d = 0; d < n; d++)
         if (s != d)
           rt.routes[s][d] = route(s, d);
+    }
     // Keep the links some route uses, in declaration order.
     std::vector<int> remap(links_.size(), -1);
     for (const auto& row : rt.routes)
@@ -141,6 +147,8 @@ private:
   std::map<int, Vertex> nvswitch_;                 // per NVLink domain
   std::map<std::pair<int, int>, Vertex> leaf_;     // (rail or -1, leaf group)
   std::optional<Vertex> spine_;
+  mutable std::map<std::pair<Vertex, unsigned>, Search> searches_; // (source, tags) -> what it reached
+  mutable std::vector<bool> seen_;
 
   std::string prefix(int node) const { return t_.nodes > 1 ? "n" + std::to_string(node) + "_" : ""; }
   int node_of(int gpu) const { return gpu / t_.gpus; }
@@ -289,48 +297,92 @@ private:
     }
   }
 
-  // Shortest path (in hops) from a to b over edges with `tags`; empty when there is none.
-  std::vector<Vertex> path(Vertex a, Vertex b, unsigned tags) const
+  // Shortest path (in hops) from a to b over edges with `tags`, never through a GPU other than a and
+  // b; empty when there is none. One breadth-first search per (a, tags) answers every b: it visits
+  // vertices and edges in the order a search on the graph filtered for (a, b) would, and a GPU other
+  // than a is reached but never left, so b's predecessor is the one that search finds.
+  Path path(Vertex a, Vertex b, unsigned tags) const
   {
     if (a == b)
-      return {a};
-    EdgeFilter ef{&g_, tags};
-    VertexFilter vf{&g_, a, b};
-    boost::filtered_graph<Graph, EdgeFilter, VertexFilter> fg(g_, ef, vf);
-    const Vertex none = boost::graph_traits<Graph>::null_vertex();
-    std::vector<Vertex> pred(boost::num_vertices(g_), none);
-    boost::breadth_first_search(
-        fg, a, boost::visitor(boost::make_bfs_visitor(boost::record_predecessors(pred.data(), boost::on_tree_edge()))));
-    if (pred[b] == none)
+      return {{a}, {}};
+    const Search& sr = search(a, tags);
+    auto at = [&](Vertex v) {
+      auto it = std::lower_bound(sr.reached.begin(), sr.reached.end(), v,
+                                 [](const Reached& r, Vertex x) { return r.v < x; });
+      return it != sr.reached.end() && it->v == v ? &*it : nullptr;
+    };
+    const Reached* r = at(b);
+    if (!r)
       return {};
-    std::vector<Vertex> out{b};
-    while (out.back() != a)
-      out.push_back(pred[out.back()]);
-    return {out.rbegin(), out.rend()};
+    Path out;
+    out.vs.push_back(b);
+    while (r->v != a) {
+      out.es.push_back(r->edge);
+      out.vs.push_back(r->pred);
+      r = at(r->pred);
+    }
+    std::reverse(out.vs.begin(), out.vs.end());
+    std::reverse(out.es.begin(), out.es.end());
+    return out;
   }
 
-  std::vector<Hop> hops(const std::vector<Vertex>& vs) const
+  const Search& search(Vertex a, unsigned tags) const
+  {
+    const auto key = std::pair{a, tags};
+    if (auto it = searches_.find(key); it != searches_.end())
+      return it->second;
+    const Vertex none = boost::graph_traits<Graph>::null_vertex();
+    std::vector<Reached> order{{a, none, nullptr}};
+    seen_.resize(boost::num_vertices(g_), false);
+    seen_[a] = true;
+    for (size_t head = 0; head < order.size(); head++) {
+      const Vertex u = order[head].v;
+      if (u != a && g_[u].kind == VKind::gpu)
+        continue;
+      for (auto [it, end] = boost::out_edges(u, g_); it != end; ++it) {
+        const Vertex v = boost::target(*it, g_);
+        if (!(tags & static_cast<unsigned>(g_[*it].tag)) || seen_[v])
+          continue;
+        seen_[v] = true;
+        order.push_back({v, u, &g_[*it]});
+      }
+    }
+    for (const Reached& r : order)
+      seen_[r.v] = false;
+    std::sort(order.begin(), order.end(), [](const Reached& x, const Reached& y) { return x.v < y.v; });
+    return searches_.emplace(key, Search{std::move(order)}).first->second;
+  }
+
+  // Searches that reach much of the graph (from a NIC into the fabric) are kept only while the
+  // sources of one node are routed, so that memory stays linear in the GPUs.
+  void forget_wide_searches() const
+  {
+    for (auto it = searches_.begin(); it != searches_.end();)
+      it = it->second.reached.size() > 64 ? searches_.erase(it) : std::next(it);
+  }
+
+  std::vector<Hop> hops(const Path& p) const
   {
     std::vector<Hop> out;
-    for (size_t i = 0; i + 1 < vs.size(); i++) {
-      const EProps& e = g_[boost::edge(vs[i], vs[i + 1], g_).first];
+    for (size_t i = 0; i < p.es.size(); i++) {
+      const EProps& e = *p.es[i];
       if (e.link >= 0)
-        out.push_back({e.link, e.lower == vs[i] ? Dir::up : Dir::down});
+        out.push_back({e.link, e.lower == p.vs[i] ? Dir::up : Dir::down});
     }
     return out;
   }
 
   // NCCL's path class of a PCIe path between two devices.
-  PathLevel level(const std::vector<Vertex>& vs) const
+  PathLevel level(const Path& p) const
   {
     int switches = 0;
     bool socket = false, cross = false;
-    for (size_t i = 1; i + 1 < vs.size(); i++) {
-      switches += g_[vs[i]].kind == VKind::pswitch;
-      socket = socket || g_[vs[i]].kind == VKind::socket;
+    for (size_t i = 1; i + 1 < p.vs.size(); i++) {
+      switches += g_[p.vs[i]].kind == VKind::pswitch;
+      socket = socket || g_[p.vs[i]].kind == VKind::socket;
     }
-    for (size_t i = 0; i + 1 < vs.size(); i++)
-      cross = cross || g_[boost::edge(vs[i], vs[i + 1], g_).first].tag == Tag::cpu;
+    for (const EProps* e : p.es)
+      cross = cross || e->tag == Tag::cpu;
     return cross ? PathLevel::sys : socket ? PathLevel::phb : switches >= 2 ? PathLevel::pxb : PathLevel::pix;
   }
 

@@ -94,8 +94,8 @@ public:
     shared_.barrier.arrive_and_drop();
   }
 
-  std::vector<RankTimes> timed;        // eager iterations, or the graph's with event nodes
-  std::vector<RankTimes> timed_plain;  // graph mode: plain graph launches
+  std::vector<RankTimes> timed;        // steps with per-op events (eager records, graph event nodes)
+  std::vector<RankTimes> timed_plain;  // the same steps without them: what an engine's step costs
   double device_bytes = 0;
   std::string executor_notes;
 
@@ -116,6 +116,7 @@ private:
   std::vector<cudaEvent_t> before_, after_;       // per op: eager timing, and dependencies
   std::vector<cudaEvent_t> gbefore_, gafter_;     // per op: event record nodes in the graph
   std::vector<cudaEvent_t> done_;                 // per stream: its last work
+  std::vector<bool> waited_on_;                   // per op: another stream's op depends on it
   cudaEvent_t start_ = nullptr, fork_ = nullptr;
   std::vector<void*> owned_;                      // device buffers this class allocated
   void* coll_send_ = nullptr;
@@ -323,19 +324,27 @@ private:
     }
   }
 
-  // Enqueues the step. eager: events before/after every op, host_sync waits; graph capture:
-  // `timing` says whether to add event record nodes, and no op may be a host_sync.
+  // Enqueues the step. `timing`: an event before and after every op (eager: records; graph capture:
+  // record nodes); without it eager records only the events another stream waits on. host_sync
+  // waits in eager; in a capture no op may be a host_sync.
   void enqueue_step(bool capturing, bool timing, std::vector<double>* host_wait)
   {
+    if (waited_on_.empty()) {
+      waited_on_.assign(ops_.size(), false);
+      for (const Op& op : ops_)
+        for (int d : op.deps)
+          if (ops_[d].stream != op.stream)
+            waited_on_[d] = true;
+    }
     for (std::size_t i = 0; i < ops_.size(); i++) {
       const Op& op = ops_[i];
       cudaStream_t st = streams_.at(static_cast<std::size_t>(op.stream));
       for (int d : op.deps)
         if (ops_[d].stream != op.stream)
           MOESIM_CHECK(cudaStreamWaitEvent(st, after_[d], 0));
-      if (!capturing)
+      if (!capturing && timing)
         MOESIM_CHECK(cudaEventRecord(before_[i], st));
-      else if (timing)
+      else if (capturing && timing)
         MOESIM_CHECK(cudaEventRecordWithFlags(gbefore_[i], st, cudaEventRecordExternal));
       switch (op_class(op.kind)) {
         case OpClass::compute: exec_->launch(op, st); break;
@@ -352,7 +361,8 @@ private:
           break;
         }
       }
-      MOESIM_CHECK(cudaEventRecord(after_[i], st)); // in a capture: a dependency only
+      if (capturing || timing || waited_on_[i])
+        MOESIM_CHECK(cudaEventRecord(after_[i], st)); // in a capture: a dependency only
       if (capturing && timing)
         MOESIM_CHECK(cudaEventRecordWithFlags(gafter_[i], st, cudaEventRecordExternal));
     }
@@ -383,31 +393,38 @@ private:
     }
   }
 
-  RankTimes eager_iteration()
+  // `timing`: events around every op (the per-op times); else the step as an engine runs it.
+  RankTimes eager_iteration(bool timing)
   {
     RankTimes t;
     t.host_wait.assign(ops_.size(), 0.0);
     begin_iteration(t);
     for (std::size_t k = 1; k < streams_.size(); k++)
       MOESIM_CHECK(cudaStreamWaitEvent(streams_[k], start_, 0));
-    enqueue_step(false, false, &t.host_wait);
+    enqueue_step(false, timing, &t.host_wait);
     for (std::size_t k = 0; k < streams_.size(); k++)
       MOESIM_CHECK(cudaEventRecord(done_[k], streams_[k]));
     for (cudaStream_t st : streams_)
       wait_stream(st);
-    read_op_events(t, before_, after_);
+    if (timing)
+      read_op_events(t, before_, after_);
     for (cudaEvent_t d : done_)
       t.last = std::max(t.last, elapsed(start_, d));
     return t;
   }
 
+  // Each iteration runs the step twice: without per-op events (the step's time: two event records
+  // per op cost the GPU about 4 us on an H200) and with them (the per-op times).
   void measure_eager()
   {
     for (int i = 0; i < cfg_.warmup + cfg_.iters; i++) {
       trace("eager iteration %d", i);
-      RankTimes t = eager_iteration();
-      if (i >= cfg_.warmup)
-        timed.push_back(std::move(t));
+      RankTimes plain = eager_iteration(false);
+      RankTimes events = eager_iteration(true);
+      if (i >= cfg_.warmup) {
+        timed_plain.push_back(std::move(plain));
+        timed.push_back(std::move(events));
+      }
     }
   }
 
@@ -451,7 +468,7 @@ private:
     // One eager step first: NCCL connects peers at their first use (NCCL_RUNTIME_CONNECT), which
     // it cannot do inside a capture ("operation not permitted when stream is capturing").
     trace("eager step before the capture");
-    (void)eager_iteration();
+    (void)eager_iteration(true);
     // Every rank captures at the same point of its NCCL call sequence (capture is collective in
     // effect: the captured calls run when the graphs are launched, on every member together).
     graph_plain_ = capture(false);
@@ -581,7 +598,7 @@ Measurement run_schedule(const Schedule& s, const std::string& file, const RunCo
   ranks.clear(); // frees every GPU's resources before a failure is reported
   if (shared.error)
     std::rethrow_exception(shared.error);
-  Measurement m = cfg.graph ? graph_measurement(s, calls, plan, plain, timed) : eager_measurement(s, calls, plan, timed);
+  Measurement m = cfg.graph ? graph_measurement(s, calls, plan, plain, timed) : eager_measurement(s, calls, plan, plain, timed);
   m.device_bytes = std::move(device_bytes);
   m.executor_notes = std::move(notes);
   return m;

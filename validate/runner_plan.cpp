@@ -317,27 +317,15 @@ Timeline assemble_timeline(const Schedule& s, const std::vector<std::vector<Comm
   return t;
 }
 
-Measurement eager_measurement(const Schedule& s, const std::vector<std::vector<CommCall>>& calls,
-                              const CommPlan& plan, const std::vector<IterationTimes>& iters)
-{
-  Measurement m;
-  m.mode = "eager";
-  m.op_times = "events";
-  for (const IterationTimes& it : iters)
-    m.step_times.push_back(step_span(it));
-  m.median_iteration = median_index(m.step_times);
-  m.timeline = assemble_timeline(s, calls, plan, iters[m.median_iteration]);
-  m.timeline.source = "measured";
-  return m;
-}
+namespace {
 
-Measurement graph_measurement(const Schedule& s, const std::vector<std::vector<CommCall>>& calls,
-                              const CommPlan& plan, const std::vector<IterationTimes>& plain,
-                              const std::vector<IterationTimes>& with_events)
+// The steps from the plain runs; the per-op times from the median instrumented run, scaled so that
+// its step is the plain median.
+Measurement scaled_measurement(const Schedule& s, const std::vector<std::vector<CommCall>>& calls,
+                               const CommPlan& plan, const std::vector<IterationTimes>& plain,
+                               const std::vector<IterationTimes>& with_events)
 {
   Measurement m;
-  m.mode = "graph";
-  m.op_times = "graph-events";
   for (const IterationTimes& it : plain)
     m.step_times.push_back(step_span(it));
   m.median_iteration = median_index(m.step_times);
@@ -354,8 +342,31 @@ Measurement graph_measurement(const Schedule& s, const std::vector<std::vector<C
     ev.end *= m.event_scale;
   }
   t.step_time = step;
-  t.source = "measured-graph";
   m.timeline = std::move(t);
+  return m;
+}
+
+} // namespace
+
+Measurement eager_measurement(const Schedule& s, const std::vector<std::vector<CommCall>>& calls,
+                              const CommPlan& plan, const std::vector<IterationTimes>& plain,
+                              const std::vector<IterationTimes>& with_events)
+{
+  Measurement m = scaled_measurement(s, calls, plan, plain, with_events);
+  m.mode = "eager";
+  m.op_times = "events";
+  m.timeline.source = "measured";
+  return m;
+}
+
+Measurement graph_measurement(const Schedule& s, const std::vector<std::vector<CommCall>>& calls,
+                              const CommPlan& plan, const std::vector<IterationTimes>& plain,
+                              const std::vector<IterationTimes>& with_events)
+{
+  Measurement m = scaled_measurement(s, calls, plan, plain, with_events);
+  m.mode = "graph";
+  m.op_times = "graph-events";
+  m.timeline.source = "measured-graph";
   return m;
 }
 
@@ -385,10 +396,8 @@ nlohmann::json measurement_to_json(const Measurement& m, const RunOptions& o, co
   x["median_iteration"] = m.median_iteration;
   x["step_time_median"] = m.step_times.empty() ? 0.0 : m.step_times[m.median_iteration];
   x["op_times"] = m.op_times;
-  if (m.mode == "graph") {
-    x["event_step_times"] = m.event_step_times;
-    x["event_scale"] = m.event_scale;
-  }
+  x["event_step_times"] = m.event_step_times;
+  x["event_scale"] = m.event_scale;
   x["time_base"] = "each rank's start event, recorded after a host barrier; ranks aligned by the host clock at "
                    "that record; sync = latest start among a collective's members (send/recv: of the pair)";
   x["device_bytes"] = m.device_bytes;

@@ -90,24 +90,29 @@ Timeline assemble_timeline(const Schedule& s, const std::vector<std::vector<Comm
 struct Measurement {
   Timeline timeline;               // one iteration (see op_times), source "measured" or "measured-graph"
   std::string mode;                // "eager" or "graph"
-  std::vector<double> step_times;  // every timed iteration, end to end across ranks (graph: plain graph launches)
+  std::vector<double> step_times;  // every timed iteration, end to end across ranks, without per-op events
   std::size_t median_iteration = 0;
   // How the per-op times were taken:
-  //   "events"        eager launches, CUDA events before and after every op (the median iteration)
+  //   "events"        eager launches with a CUDA event before and after every op, a second run of
+  //                   each iteration beside the plain one; its median iteration, scaled by
+  //                   event_scale so that the step matches the plain median (two event records
+  //                   per op cost the GPU about 4 us on an H200)
   //   "graph-events"  a second capture of the step with an event record node before and after
   //                   every op (cudaEventRecordExternal), timed the same way; its median
   //                   iteration, scaled by event_scale so that the step matches the plain graph's
   //                   median (the event nodes themselves cost a little)
   std::string op_times;
-  std::vector<double> event_step_times; // graph mode: the instrumented graph's steps
+  std::vector<double> event_step_times; // the instrumented steps (eager: with events; graph: event nodes)
   double event_scale = 1;
   std::vector<double> device_bytes;     // per rank: what the op executor holds
   std::vector<std::string> executor_notes; // per rank: OpExecutor::notes() (memory layout, substitutions)
 };
 
-// Eager: the median iteration of `iters` (one IterationTimes per timed iteration).
+// Eager: the steps from `plain` (launched as an engine would, no per-op events), the per-op times
+// from the median of `with_events` scaled by event_scale to the plain median step.
 Measurement eager_measurement(const Schedule& s, const std::vector<std::vector<CommCall>>& calls,
-                              const CommPlan& plan, const std::vector<IterationTimes>& iters);
+                              const CommPlan& plan, const std::vector<IterationTimes>& plain,
+                              const std::vector<IterationTimes>& with_events);
 // Graph: step times from the plain graph's launches (only host_start and last are read), per-op
 // times from the instrumented graph's median iteration, scaled to the plain median.
 Measurement graph_measurement(const Schedule& s, const std::vector<std::vector<CommCall>>& calls,

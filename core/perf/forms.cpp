@@ -101,7 +101,7 @@ const std::vector<std::pair<const char*, double FormParams::*>>& form_fields()
       {"bandwidth", &FormParams::bandwidth}, {"tile_m", &FormParams::tile_m},
       {"tile_n", &FormParams::tile_n},     {"split_min", &FormParams::split_min},
       {"combine_s", &FormParams::combine_s}, {"unit_s", &FormParams::unit_s},
-      {"score_rate", &FormParams::score_rate}};
+      {"score_rate", &FormParams::score_rate}, {"tile_bandwidth", &FormParams::tile_bandwidth}};
   return f;
 }
 
@@ -148,7 +148,7 @@ FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, size_
   }
   // Starting values: half the fastest time as the floor, an H100-class GPU for the rates, 2 us
   // to combine split results, 1 us per work unit,
-  // 2e13 softmax scores/s; the scan covers 0.1x to 10x of each.
+  // 2e13 softmax scores/s, 30 GB/s per tile; the scan covers 0.1x to 10x of each.
   FormParams p = given;
   p.floor_s = t_min / 2;
   p.flops = 400e12;
@@ -156,6 +156,7 @@ FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, size_
   p.combine_s = 2e-6;
   p.unit_s = 1e-6;
   p.score_rate = 20e12;
+  p.tile_bandwidth = 30e9;
   for (const auto& [field, values] : h.choices)
     if (std::find(values.begin(), values.end(), p.*field) == values.end())
       p.*field = values[values.size() / 2];

@@ -94,3 +94,35 @@ TEST_CASE("calibrate --op-bench --exclude-model leaves a family out, the SM coun
   CHECK_THAT(slurp(report), Contains("Held out of the fit: 3 records (3 by a model family's shapes)."));
   CHECK_THAT(slurp(cal), Contains("SM count 132 from the GPU catalogue"));
 }
+
+TEST_CASE("a calibrated 2-GPU eager step on rank-local clocks writes an ordered timeline", "[cli]")
+{
+  // Mixtral-8x22B (4 layers) under tp2 at batch 1, eager, with the H200 op models of 2026-12-04 and
+  // no collective curves: each rank runs on its local clock and sleeps to its all-reduce's start;
+  // SimGrid's clock then lands a few ulps short of that start, and the all-reduce's sync (taken
+  // from that clock) fell before its start, so the run refused its own timeline (exit 2). Every
+  // event must read ready <= start <= sync <= end <= step.
+  fs::path d = scratch("tp2-order");
+  const std::string src = MOESIM_SOURCE_DIR;
+  const fs::path cal = d / "cal.yaml", tl = d / "t.json";
+  Run c = moesim("calibrate --platform nvswitch-2x-h200 --sms 132 -o " + cal.string() + " --op-bench " + src +
+                 "/validate/results/h200-2026-12-04/ops.json " + src +
+                 "/validate/results/h200-2026-12-04-call2/ops.json --exclude-model mixtral-8x7b --exclude-model mixtral-8x22b");
+  REQUIRE(c.code == 0);
+  Run r = moesim("run " + src + "/validate/oos/studies-2gpu/oos2g-mixtral-8x22b-eager.yaml --plan tp2 --batch 1 "
+                 "--platform nvswitch-2x-h200 --eager --calibration " + cal.string() + " --timeline " + tl.string());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const nlohmann::json t = nlohmann::json::parse(slurp(tl));
+  const double step = t.at("step_time");
+  int collectives = 0;
+  for (const auto& e : t.at("events")) {
+    INFO(e.at("name").get<std::string>());
+    CHECK(e.at("ready").get<double>() <= e.at("start").get<double>());
+    CHECK(e.at("start").get<double>() <= e.at("sync").get<double>());
+    CHECK(e.at("sync").get<double>() <= e.at("end").get<double>());
+    CHECK(e.at("end").get<double>() <= step);
+    collectives += e.at("name").get<std::string>().find("allreduce") != std::string::npos;
+  }
+  CHECK(collectives > 0);
+}

@@ -69,13 +69,18 @@ TEST_CASE("engine step seconds: host time added or overlapped, then the DP agree
 {
   EngineProfile v = load("vllm-0.11");
   set_engine_fact(v, "step_us", "1000", "test", "test");
+  set_engine_fact(v, "step_us_per_seq", "0", "test", "test");
   set_engine_fact(v, "dp_sync_us", "200", "test", "test");
   set_engine_fact(v, "overlap_scheduler", "false", "test", "test");
   // 10 ms of GPU + 1 ms of host, no DP: 11 ms; with attention DP 8, + 0.2 ms = 11.2 ms.
-  CHECK(engine_step_seconds(v, Plan::parse("tp8"), 0.010) == Approx(0.011));
-  CHECK(engine_step_seconds(v, Plan::parse("dp8xep8"), 0.010) == Approx(0.0112));
+  CHECK(engine_step_seconds(v, Plan::parse("tp8"), 0.010, 1) == Approx(0.011));
+  CHECK(engine_step_seconds(v, Plan::parse("dp8xep8"), 0.010, 1) == Approx(0.0112));
+  // Per sequence: 20 us each for 64 sequences of the replica = 1.28 ms more: 10 + 1 + 1.28 = 12.28 ms.
+  set_engine_fact(v, "step_us_per_seq", "20", "test", "test");
+  CHECK(engine_step_seconds(v, Plan::parse("tp8"), 0.010, 64) == Approx(0.01228));
+  set_engine_fact(v, "step_us_per_seq", "0", "test", "test");
   // Overlapped: the host's 1 ms hides behind 10 ms of GPU; at 0.5 ms of GPU the host's 1 ms shows.
   set_engine_fact(v, "overlap_scheduler", "true", "test", "test");
-  CHECK(engine_step_seconds(v, Plan::parse("tp8"), 0.010) == Approx(0.010));
-  CHECK(engine_step_seconds(v, Plan::parse("tp8"), 0.0005) == Approx(0.001));
+  CHECK(engine_step_seconds(v, Plan::parse("tp8"), 0.010, 1) == Approx(0.010));
+  CHECK(engine_step_seconds(v, Plan::parse("tp8"), 0.0005, 1) == Approx(0.001));
 }

@@ -10,7 +10,7 @@
 using namespace moesim;
 using moesim::perf::Provenance;
 
-TEST_CASE("the committed error bands: specs from the blind predictions, the rest not yet validated", "[quick][perf]")
+TEST_CASE("the committed error bands: specs from the blind predictions, interpolated and extrapolated from oos1", "[quick][perf]")
 {
   const ErrorBands b = load_error_bands(std::string(MOESIM_SOURCE_DIR) + "/validate/results/error-bands.yaml");
   // 4 GPUs, eager: validate/results/measured-4xh200-2026-11-27.json by_mode.eager, 70 runs.
@@ -26,8 +26,20 @@ TEST_CASE("the committed error bands: specs from the blind predictions, the rest
   REQUIRE(b.find(Provenance::specs, 3, true));
   CHECK(b.find(Provenance::specs, 3, true)->gpus == 2);
   CHECK(b.find(Provenance::specs, 3, true)->launch == "graph");
-  for (Provenance p : {Provenance::measured, Provenance::interpolated, Provenance::extrapolated})
-    CHECK(describe_band(b.find(p, 4, false), p) == "not yet validated");
+  // Out of sample, one H200: validate/results/oos1-h200-2026-12-04-bands.json, "interpolated graph"
+  // (13 runs, median 7.0%, worst 18.8%) and "extrapolated eager" (25 runs, 11.7%, 42.7%).
+  const ErrorBand* ig = b.find(Provenance::interpolated, 1, true);
+  REQUIRE(ig);
+  CHECK(ig->runs == 13);
+  CHECK(ig->file == "validate/results/oos1-h200-2026-12-04-bands.json");
+  CHECK(describe_band(ig, Provenance::interpolated).find("median 7.0%, worst 18.8%") != std::string::npos);
+  const ErrorBand* ee = b.find(Provenance::extrapolated, 1, false);
+  REQUIRE(ee);
+  CHECK(ee->runs == 25);
+  CHECK(ee->launch == "eager");
+  CHECK(describe_band(ee, Provenance::extrapolated).find("median 11.7%, worst 42.7%") != std::string::npos);
+  // No schedule's compute was mostly measured: that band stays unvalidated.
+  CHECK(describe_band(b.find(Provenance::measured, 1, false), Provenance::measured) == "not yet validated");
 }
 
 TEST_CASE("error bands refuse numbers without their source and status with numbers", "[quick][perf]")

@@ -125,7 +125,7 @@ TEST_CASE("op-bench records are read into model dims", "[quick][perf]")
 TEST_CASE("op-bench records with unknown keys or bad values are refused with file and key", "[quick][perf]")
 {
   auto fails = [](nlohmann::json rec, const std::string& key) {
-    CHECK_THROWS_WITH(parse_op_measurements(bench({std::move(rec)}).dump(), "x.json"),
+    CHECK_THROWS_WITH(parse_op_measurements(bench(nlohmann::json::array({std::move(rec)})).dump(), "x.json"),
                       Catch::Matchers::Contains("x.json") && Catch::Matchers::Contains(key));
   };
   const nlohmann::json g = {{"op", "gemm"}, {"dtype", "bf16"}, {"launch", "stream"}, {"m", 1}, {"n", 2}, {"k", 3},
@@ -150,7 +150,7 @@ TEST_CASE("op-bench records with unknown keys or bad values are refused with fil
          {"q_heads", 8}, {"kv_heads", 8}, {"head_dim_qk", 128}, {"head_dim_v", 128}, {"prompt", 64}, {"cached", 16},
          {"context", 64}, {"seconds", 1e-5}},
         "records[0].context");
-  nlohmann::json top = bench({g});
+  nlohmann::json top = bench(nlohmann::json::array({g}));
   top["extra"] = 1;
   CHECK_THROWS_WITH(parse_op_measurements(top.dump(), "x.json"), Catch::Matchers::Contains("extra"));
   CHECK_THROWS_AS(parse_op_measurements("{", "x.json"), InputError);
@@ -252,6 +252,49 @@ TEST_CASE("sampling asks the fp32 model: the logits are fp32 whatever the model'
   const OpTime t = op_time(&c, test_gpu(), op, false);
   CHECK(t.provenance == Provenance::interpolated);
   CHECK(t.seconds == Approx(std::sqrt(12e-6 * 44e-6)).epsilon(1e-6));
+}
+
+TEST_CASE("MLA prefill without an MLA model asks the GQA model at its own head dims", "[quick][perf]")
+{
+  test::TempDir dir("moesim_op_models_mla_prefill");
+  // A GQA prefill record at DeepSeek-V2-Lite's un-absorbed shape: head dims 192 / 128, 16 query heads,
+  // one KV head each, prompt 2048: 257 us (the kernel an MLA prefill runs).
+  nlohmann::json recs = nlohmann::json::array();
+  recs.push_back({{"op", "attention_prefill"}, {"attn", "gqa"}, {"dtype", "bf16"}, {"launch", "stream"},
+                  {"batch", 1}, {"q_heads", 16}, {"kv_heads", 16}, {"head_dim_qk", 192}, {"head_dim_v", 128},
+                  {"prompt", 2048}, {"cached", 0}, {"seconds", 257e-6}});
+  const OpBenchFit fit = fit_op_bench_files({dir.write("p.json", bench(recs).dump())}, {}, {}, root + "/workloads/models");
+  Calibration c;
+  c.op_models = fit.models;
+  // The schedule's MLA prefill op: batch 1, 16 heads, prompt 2048, nothing cached, head dims 192 / 128.
+  // No MLA model: the GQA model answers at (192, 128, kv 16, q 16, batch 1, cached 0, prompt 2048),
+  // its measured point.
+  Op op;
+  op.kind = OpKind::attention_prefill;
+  op.dtype = Dtype::bf16;
+  AttentionShape a;
+  a.batch = 1;
+  a.q_heads = 16;
+  a.kv_heads = 16;
+  a.head_dim_qk = 192;
+  a.head_dim_v = 128;
+  a.prompt = 2048;
+  a.cached = 0;
+  a.mla = true;
+  a.kv_lora_rank = 512;
+  a.rope_dim = 64;
+  op.shape = a;
+  op.flops = 1e9;
+  op.bytes = 1e6;
+  const OpTime t = op_time(&c, test_gpu(), op, false);
+  CHECK(t.provenance == Provenance::measured);
+  CHECK(t.seconds == Approx(257e-6).epsilon(1e-9));
+  // With an MLA prefill record of the same shape (300 us), the MLA model wins.
+  recs.push_back({{"op", "attention_prefill"}, {"attn", "mla"}, {"dtype", "bf16"}, {"launch", "stream"}, {"batch", 1},
+                  {"q_heads", 16}, {"head_dim_qk", 192}, {"head_dim_v", 128}, {"kv_lora_rank", 512}, {"rope_dim", 64},
+                  {"prompt", 2048}, {"cached", 0}, {"seconds", 300e-6}});
+  c.op_models = fit_op_bench_files({dir.write("q.json", bench(recs).dump())}, {}, {}, root + "/workloads/models").models;
+  CHECK(op_time(&c, test_gpu(), op, false).seconds == Approx(300e-6).epsilon(1e-9));
 }
 
 TEST_CASE("old calibration files load and give the times they gave", "[quick][perf]")

@@ -72,8 +72,10 @@ TEST_CASE("grouped_tiles: a fused grouped GEMM tiles each expert's rows", "[quic
   // Row tiles: 1 + 0 + 2 + 1 = 4; tiles 4 * 32 = 128 -> 1 wave: 2*128*128*2048 / 1e12 = 6.7108864e-5 s.
   // Memory: 3 active experts' weights 3*2048*4096*2 = 50331648 B, rows 134 * (2048 + 4096) * 2 =
   // 1646592 B: 51978240 / 4e12 = 1.299456e-5 s, below the math. t = 5e-6 + 6.7108864e-5.
+  // Each tile streams 4e12 / 132 B/s: 132 tiles or more reach the 4 TB/s cap (128 tiles: 3.88 TB/s).
   FormParams p = gemm_params();
   p.kind = FormKind::grouped_tiles;
+  p.tile_bandwidth = 4e12 / 132;
   CHECK(form_seconds(p, {4096, 2048, 3, 134}, {3, 0, 130, 1}) == Approx(5e-6 + 6.7108864e-5).epsilon(1e-12));
   // Without rows, 134 rows spread over 3 experts: 3 * ceil(44.7 / 128) = 3 row tiles, 96 tiles, still 1 wave.
   CHECK(form_seconds(p, {4096, 2048, 3, 134}) == Approx(5e-6 + 6.7108864e-5).epsilon(1e-12));
@@ -90,6 +92,28 @@ TEST_CASE("grouped_tiles: a fused grouped GEMM tiles each expert's rows", "[quic
   // 2*16*128*2048 / 1e12 = 8.388608e-6 s = 1.6777216e-5 s; memory 3*2048*4096*2 + 72*6144*2 =
   // 51216384 B / 4e12 = 1.2804096e-5 s. t = 5e-6 + 1.6777216e-5.
   CHECK(form_seconds(p, {4096, 2048, 3, 72}, {24, 24, 24}) == Approx(5e-6 + 1.6777216e-5).epsilon(1e-12));
+}
+
+TEST_CASE("grouped_tiles: each tile's block streams at its own rate, the device caps the sum", "[quick][perf]")
+{
+  // 20 GB/s per tile, 4 TB/s for the device.
+  FormParams p = gemm_params();
+  p.kind = FormKind::grouped_tiles;
+  p.tile_bandwidth = 20e9;
+  // One expert of 1 row, n = 128, k = 4096: 16-row tiles, 1 tile. Memory: 4096 * 128 * 2 = 1048576 B of
+  // weights + 1 * (4096 + 128) * 2 = 8448 B = 1057024 B at min(4e12, 20e9) B/s = 5.28512e-5 s.
+  // Math: 1 wave of 2*16*128*4096 / 1e12 = 1.6777216e-5 s, less.
+  CHECK(form_seconds(p, {128, 4096, 1, 1}, {1}) == Approx(5e-6 + 1057024 / 20e9).epsilon(1e-12));
+  // 40 tiles (n = 5120): 0.8 TB/s. 4096 * 5120 * 2 + (4096 + 5120) * 2 = 41961472 B / 0.8e12 = 5.245184e-5 s.
+  CHECK(form_seconds(p, {5120, 4096, 1, 1}, {1}) == Approx(5e-6 + 41961472 / 0.8e12).epsilon(1e-12));
+  // 160 tiles (n = 20480), more than the 132 SMs: 160 * 20e9 = 3.2 TB/s, under the cap (every SM at
+  // 20 GB/s would give 2.64 TB/s). 4096 * 20480 * 2 + (4096 + 20480) * 2 = 167821312 B / 3.2e12 =
+  // 5.244416e-5 s; math 2 waves, 3.3554432e-5 s, less.
+  CHECK(form_seconds(p, {20480, 4096, 1, 1}, {1}) == Approx(5e-6 + 167821312 / 3.2e12).epsilon(1e-12));
+  // 128 experts of 1 row, n = k = 4096: 4096 tiles would pull 82 TB/s; the device's 4 TB/s caps them,
+  // as the previous case derived: 4297064448 / 4e12 = 1.074266112e-3 s.
+  std::vector<double> ones(128, 1);
+  CHECK(form_seconds(p, {4096, 4096, 128, 128}, ones) == Approx(5e-6 + 1.074266112e-3).epsilon(1e-12));
 }
 
 TEST_CASE("decode_splitk: decode attention splits the context over idle SMs", "[quick][perf]")

@@ -3,14 +3,17 @@
 // written all or nothing without replacing special files.
 #include "../temp_dir.hpp"
 #include "core/calibration.hpp"
+#include "core/engine_profile.hpp"
 #include "core/error.hpp"
 #include "core/input_file.hpp"
 #include "core/model_loader.hpp"
+#include "core/nccl_tests.hpp"
 #include "core/numbers.hpp"
 #include "core/output_files.hpp"
 #include "core/routing.hpp"
 #include "core/schedule_builder.hpp"
 #include "core/schedule_json.hpp"
+#include "core/study.hpp"
 #include "core/yaml_reader.hpp"
 
 #include <catch2/catch.hpp>
@@ -197,4 +200,26 @@ TEST_CASE("what fuzzing found: text for a calibration number, an unknown dtype i
   REQUIRE(at != std::string::npos);
   text.replace(at, 6, "\"bf17\"");
   CHECK_THROWS_WITH(schedule_from_json(nlohmann::json::parse(text), "s.json"), Contains("s.json") && Contains("unknown dtype 'bf17'"));
+}
+
+TEST_CASE("what fuzzing on 16 cores found: a name too long for the system, a number past double, a bare nccl-tests header", "[quick][core][robust]")
+{
+  // Each escaped as a library exception (std::filesystem::filesystem_error, nlohmann's out_of_range
+  // 406, std::out_of_range from substr): "internal error", exit 1, where exit 2 and a line are due.
+  test::TempDir d("moesim_fuzz16");
+  // A file name of 300 bytes is past NAME_MAX (255 on Linux): fs::exists throws ENAMETOOLONG rather
+  // than answering false. Taken as not found, with the path named.
+  const std::string long_name = std::string(300, 'a') + ".yaml";
+  CHECK_THROWS_MATCHES(resolve_platform_path(long_name, MOESIM_SOURCE_DIR), InputError,
+                       Catch::Matchers::Message(long_name + ": platforms: platform file not found: " + long_name + " (fix: check the path)"));
+  // The same for a model and an engine profile named by a name that long (found by the second run).
+  CHECK_THROWS_AS(resolve_model_path(std::string(300, 'm'), MOESIM_SOURCE_DIR "/workloads/models"), InputError);
+  CHECK_THROWS_AS(resolve_engine_path(std::string(300, 'e'), MOESIM_SOURCE_DIR), InputError);
+  // A schedule whose first number is 1e999999: nlohmann refuses it with out_of_range, not parse_error.
+  const std::string big = d.write("big.json", "{\"format\": 1e999999}");
+  CHECK_THROWS_WITH(load_schedule_file(big), Contains(big) && Contains("malformed JSON") && Contains("number overflow"));
+  // "# Collective test starting:" is 27 characters; the reader took the op from position 28, past the
+  // end of a line that stops there. Now the op is empty and the log is refused for having no rows.
+  const std::string log = d.write("bare.txt", "# Collective test starting:\n");
+  CHECK_THROWS_AS(parse_nccl_tests_log(log), InputError);
 }

@@ -565,12 +565,17 @@ TEST_CASE("eager and graph measurements pick the median iteration", "[quick]")
   const double ms = 1e-3;
   auto one = [&](double end) { return IterationTimes{rank_times(0, {{0.1 * ms, end}}, end)}; };
 
-  // Eager: steps 10, 12, 11 ms: the median is iteration 2.
-  const Measurement e = eager_measurement(s, calls, plan, {one(10 * ms), one(12 * ms), one(11 * ms)});
+  // Eager: plain steps 10, 12, 11 ms: the median is iteration 2. The runs with per-op events took
+  // 14, 16, 15 ms (4 ms of events): the per-op times come from the 15 ms one, scaled by 11/15.
+  const Measurement e = eager_measurement(s, calls, plan, {one(10 * ms), one(12 * ms), one(11 * ms)},
+                                          {one(14 * ms), one(16 * ms), one(15 * ms)});
   CHECK(e.median_iteration == 2);
   CHECK(e.timeline.step_time == Approx(11 * ms));
   CHECK(e.timeline.source == "measured");
   CHECK(e.op_times == "events");
+  CHECK(e.event_scale == Approx(11.0 / 15.0));
+  CHECK(e.timeline.events[0].end == Approx(11 * ms));
+  CHECK(e.timeline.events[0].start == Approx(0.1 * ms * 11 / 15));
 
   // Graph: plain launches give the steps (median 11 ms); the instrumented graph's median (12 ms)
   // gives the per-op times, scaled by 11/12.

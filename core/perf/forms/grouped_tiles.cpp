@@ -4,11 +4,16 @@
 //   waves(tm)   = ceil(m_tiles(tm) * ceil(n / tile_n) / sms)
 //   t_math(tm)  = waves(tm) * 2 * tm * tile_n * k / (flops / sms)
 //   tiles(tm)   = m_tiles(tm) * ceil(n / tile_n)
-//   t_mem       = (active * k n bytes_w + total * (k bytes_a + n bytes_c)) / (bandwidth * min(1, tiles / sms))
+//   t_mem       = (active * k n bytes_w + total * (k bytes_a + n bytes_c)) / min(bandwidth, tiles tile_bandwidth)
 //   t           = floor_s + max(t_math(tm), t_mem),  tm = 16 when total / active <= 24, else tile_m
 // The 16-row tile is the smallest an MMA instruction takes (m16n8k16): with a few rows per expert
 // (decode), fused MoE kernels drop to it (kernels/grouped_gemm.cu does at 24 rows per expert or
 // fewer, vLLM's fused_moe configs at small M), so a 1-row expert is not charged tile_m rows of math.
+// Weights stream at what the tiles' blocks pull (tile_bandwidth each: a block's loads in flight
+// bound it), up to the device's bandwidth; more tiles than SMs still add blocks resident together.
+// One bandwidth cannot serve both: on an H200 (bench-ops, 2026-12-04) 1 to 64 tiles of k 8192
+// stream at 20-21 GB/s each, while 95-256 experts of 1-3 rows (thousands of tiles) reach 4.0-4.2 TB/s,
+// where every SM at 21 GB/s would give 2.8 TB/s.
 #include "core/perf/forms/form_handler.hpp"
 
 #include <algorithm>
@@ -37,10 +42,8 @@ double seconds(const FormParams& p, const std::vector<double>& d, const std::vec
   }
   const double tiles = m_tiles * std::ceil(n / p.tile_n);
   const double t_math = std::ceil(tiles / S) * 2 * tm * p.tile_n * k / (p.flops / S);
-  // Fewer tiles than SMs: only that share of the SMs streams the weights.
-  const double busy = std::min(1.0, tiles / S);
-  const double t_mem =
-      (active * k * n * p.bytes_w + total * (k * p.bytes_a + n * p.bytes_c)) / (p.bandwidth * busy);
+  const double rate = std::min(p.bandwidth, tiles * p.tile_bandwidth);
+  const double t_mem = (active * k * n * p.bytes_w + total * (k * p.bytes_a + n * p.bytes_c)) / rate;
   return p.floor_s + std::max(t_math, t_mem);
 }
 
@@ -52,7 +55,8 @@ const FormHandler& grouped_tiles_form()
                              "grouped_tiles",
                              4,
                              seconds,
-                             {&FormParams::floor_s, &FormParams::flops, &FormParams::bandwidth},
+                             {&FormParams::floor_s, &FormParams::flops, &FormParams::bandwidth,
+                              &FormParams::tile_bandwidth},
                              {{&FormParams::tile_m, {64, 128}}, {&FormParams::tile_n, {64, 128, 256}}}};
   return h;
 }

@@ -1,0 +1,72 @@
+#include "core/serve_steps.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace moesim {
+
+std::vector<int> serve_sample_batches(int max_batch)
+{
+  std::vector<int> b;
+  for (int x = 1; x < max_batch; x *= 4)
+    b.push_back(x);
+  b.push_back(std::max(1, max_batch));
+  return b;
+}
+
+namespace {
+
+// Linear through (x0, y0), (x1, y1) at x; a single point gives y0 scaled by x / x0.
+double line(double x0, double y0, double x1, double y1, double x)
+{
+  if (x1 == x0)
+    return y0 * x / x0;
+  return y0 + (x - x0) / (x1 - x0) * (y1 - y0);
+}
+
+double along_batch(const std::vector<int>& b, const std::vector<double>& s, double batch)
+{
+  if (b.size() == 1)
+    return s[0];
+  size_t i = 1;
+  while (i + 1 < b.size() && batch > b[i])
+    i++;
+  return line(b[i - 1], s[i - 1], b[i], s[i], batch);
+}
+
+} // namespace
+
+double decode_step_seconds(const ServeStepTable& t, double batch, double context)
+{
+  if (t.batches.empty() || t.seconds_lo.size() != t.batches.size() || t.seconds_hi.size() != t.batches.size() ||
+      !(t.context_hi > t.context_lo))
+    throw std::invalid_argument("a serve step table needs decode samples at two contexts for every batch");
+  const double lo = along_batch(t.batches, t.seconds_lo, batch);
+  const double hi = along_batch(t.batches, t.seconds_hi, batch);
+  const double v = line(t.context_lo, lo, t.context_hi, hi, context);
+  const double floor = 0.1 * std::min(*std::min_element(t.seconds_lo.begin(), t.seconds_lo.end()),
+                                      *std::min_element(t.seconds_hi.begin(), t.seconds_hi.end()));
+  return std::max(v, floor);
+}
+
+double serve_step_seconds(const ServeStepTable& t, const StepLoad& load)
+{
+  if (t.prefill_tokens < 1 || !(t.prefill_seconds > 0))
+    throw std::invalid_argument("a serve step table needs a sampled prefill step");
+  const double per_token = t.prefill_seconds / t.prefill_tokens;
+  const double prefill = load.prefill_tokens * per_token;
+  if (load.decode_seqs == 0)
+    return std::max(prefill, decode_step_seconds(t, 1, t.context_lo));
+  return decode_step_seconds(t, load.decode_seqs, load.decode_context) + prefill;
+}
+
+double kv_capacity_tokens(double usable_bytes, double weights_bytes, double activation_bytes, double kv_bytes,
+                          double kv_tokens)
+{
+  const double free = usable_bytes - weights_bytes - activation_bytes;
+  if (free <= 0 || !(kv_bytes > 0))
+    return 0;
+  return free / kv_bytes * kv_tokens;
+}
+
+} // namespace moesim

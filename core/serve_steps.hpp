@@ -1,0 +1,43 @@
+// Serve steps: the step-time function the serving loop (core/serving) needs, built from a handful
+// of simulated steps instead of one simulation per loop step. Decode steps are sampled at a few
+// batch sizes and two contexts and interpolated linearly in both; a prefill step of a known token
+// count gives the cost per prompt token. Also the KV capacity an engine has for requests, read off
+// one simulated step's memory use.
+#pragma once
+#include "core/serving.hpp"
+
+#include <vector>
+
+namespace moesim {
+
+struct ServeStepTable {
+  std::vector<int> batches;        // decode batch sizes sampled, ascending, the first >= 1
+  double context_lo = 0;           // the two mean contexts every batch was sampled at
+  double context_hi = 0;           // (context_hi > context_lo)
+  std::vector<double> seconds_lo;  // decode step seconds at (batches[i], context_lo)
+  std::vector<double> seconds_hi;  // ... at (batches[i], context_hi)
+  int prefill_tokens = 0;          // prompt tokens of the sampled prefill step
+  double prefill_seconds = 0;      // its seconds
+};
+
+// The decode batches to sample up to max_batch: 1, 4, 16, ... (x4) and max_batch itself.
+std::vector<int> serve_sample_batches(int max_batch);
+
+// A decode step of `batch` sequences at mean context `context`: linear between the sampled batches
+// (beyond the last, along the last segment), then linear in context between the two sampled
+// contexts (extrapolated the same way); never below a tenth of the smallest sample.
+double decode_step_seconds(const ServeStepTable& t, double batch, double context);
+
+// One loop step: the decode part as above, plus the prompt tokens at the sampled prefill cost per
+// token. A step of prefill alone costs at least a batch-1 decode step at context_lo (the weights are
+// read once per step whatever the token count). Throws std::invalid_argument on an empty table.
+double serve_step_seconds(const ServeStepTable& t, const StepLoad& load);
+
+// Tokens of KV cache the system holds for requests, from one simulated step that kept `kv_tokens`
+// tokens (all replicas together) in `kv_bytes` of KV on its busiest GPU, whose usable memory is
+// `usable_bytes` of which `weights_bytes + activation_bytes` are taken: the free memory holds
+// free / kv_bytes times the sampled tokens. 0 when nothing is free.
+double kv_capacity_tokens(double usable_bytes, double weights_bytes, double activation_bytes, double kv_bytes,
+                          double kv_tokens);
+
+} // namespace moesim

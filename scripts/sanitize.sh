@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The whole test suite built with AddressSanitizer and UndefinedBehaviorSanitizer (clang, CUDA off,
+# assertions on, -O1) in its own build folder, build-asan/, and run: the first report of either
+# sanitizer fails the test that made it. The same build holds the libFuzzer targets of fuzz/, so
+# --fuzz SECONDS then runs each of them that long from its committed corpus (scripts/fuzz.sh --in).
+# --quick leaves the [slow]-tagged test cases out (CI, to stay inside its time; they still run
+# without sanitizers in the main build).
+#   scripts/sanitize.sh [--quick] [--fuzz SECONDS]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+quick=0
+fuzz=
+while (($#)); do
+  case $1 in
+    --quick) quick=1; shift ;;
+    --fuzz) fuzz=$2; shift 2 ;;
+    *) echo "usage: scripts/sanitize.sh [--quick] [--fuzz SECONDS]" >&2; exit 2 ;;
+  esac
+done
+build=${MOESIM_ASAN_BUILD:-$root/build-asan}
+jobs=$(nproc)
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# fuzzer-no-link: coverage hooks only, so that the fuzz targets can link libFuzzer; the tests keep
+# their own main.
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE= -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" \
+  -DCMAKE_CXX_FLAGS="-O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DMOESIM_WITH_CUDA=OFF -DMOESIM_FUZZ=ON >/dev/null
+cmake --build "$build" -j"$jobs"
+# Reports go to files, not stderr: SimGrid's actors run on stacks of their own, and ASan warns once
+# per process about them on stderr, which the command-line tests read line by line. A report still
+# ends its process with an error (the test fails); each report is printed below.
+logs=$build/sanitizer-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:log_path=$logs/asan
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan
+exclude=()
+if [[ $quick == 1 ]]; then
+  # CTest names each Catch2 test case after itself; each test binary lists its [slow] ones.
+  slow=$(for t in "$build"/tests/moesim_*_tests "$build"/tests/cli/moesim_*_tests; do
+           # Catch2 v2's --list options exit with the number of test cases listed: not an error.
+           if [[ -x $t ]]; then { "$t" --list-test-names-only "[slow]" || true; } | sed '/^$/d'; fi
+         done | sed 's/[][\.*^$()+?{}|]/\\&/g; s/.*/^&$/' | paste -sd'|')
+  [[ -z $slow ]] || exclude=(-E "$slow")
+fi
+status=0
+ctest --test-dir "$build" --output-on-failure -j"$jobs" "${exclude[@]}" || status=1
+reports=$(grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$logs"/* 2>/dev/null || true)
+if [[ -n $reports ]]; then
+  for f in $reports; do echo "== $f"; cat "$f"; done
+  status=1
+fi
+((status == 0)) || exit 1
+unset ASAN_OPTIONS UBSAN_OPTIONS
+[[ -z $fuzz ]] || bash "$root/scripts/fuzz.sh" --in "$build" "$fuzz"

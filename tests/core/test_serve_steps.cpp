@@ -1,0 +1,93 @@
+// The serving loop's step-time table: decode interpolated in batch and context, prefill by the token,
+// the KV capacity read off one step's memory, and the sample batches.
+#include "core/serve_steps.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace moesim;
+
+namespace {
+
+// Decode samples at batches 1, 4, 16 and contexts 1000 / 2000 (seconds in ms), prefill 8192 tokens
+// in 0.8192 s (100 us per token).
+ServeStepTable table()
+{
+  ServeStepTable t;
+  t.batches = {1, 4, 16};
+  t.context_lo = 1000;
+  t.context_hi = 2000;
+  t.seconds_lo = {0.010, 0.011, 0.014};
+  t.seconds_hi = {0.010, 0.012, 0.018};
+  t.prefill_tokens = 8192;
+  t.prefill_seconds = 0.8192;
+  return t;
+}
+
+} // namespace
+
+TEST_CASE("serve sample batches: 1, 4, 16, ... and the limit", "[quick][serving]")
+{
+  CHECK(serve_sample_batches(1) == std::vector<int>{1});
+  CHECK(serve_sample_batches(16) == std::vector<int>{1, 4, 16});
+  CHECK(serve_sample_batches(100) == std::vector<int>{1, 4, 16, 64, 100});
+}
+
+TEST_CASE("decode steps interpolate linearly in batch, then in context", "[quick][serving]")
+{
+  const ServeStepTable t = table();
+  // Batch 10 lies halfway between 4 and 16: at context 1000, (11 + 14) / 2 = 12.5 ms; at 2000,
+  // (12 + 18) / 2 = 15 ms. Context 1500 is halfway: 13.75 ms.
+  CHECK(decode_step_seconds(t, 10, 1500) == Approx(0.01375));
+  // Beyond the last batch along the last segment: batch 28 at 1000 = 14 + (28 - 16) / 12 x 3 = 17 ms.
+  CHECK(decode_step_seconds(t, 28, 1000) == Approx(0.017));
+  // Beyond the last context: batch 16 at 3000 = 14 + 2 x (18 - 14) = 22 ms.
+  CHECK(decode_step_seconds(t, 16, 3000) == Approx(0.022));
+  // Far below the sampled contexts the line would go negative; the floor is 0.1 x 10 ms.
+  CHECK(decode_step_seconds(t, 16, -10000) == Approx(0.001));
+}
+
+TEST_CASE("a loop step adds the prompt tokens at the sampled prefill cost", "[quick][serving]")
+{
+  const ServeStepTable t = table();
+  // 4 decodes at context 1000 (11 ms) + 500 prompt tokens x 100 us = 11 + 50 = 61 ms.
+  StepLoad mixed;
+  mixed.decode_seqs = 4;
+  mixed.decode_context = 1000;
+  mixed.prefill_tokens = 500;
+  CHECK(serve_step_seconds(t, mixed) == Approx(0.061));
+  // Prefill alone: 8192 tokens = 819.2 ms; 20 tokens would be 2 ms but cost at least a batch-1
+  // decode step at context 1000 (10 ms).
+  StepLoad big, small;
+  big.prefill_tokens = 8192;
+  small.prefill_tokens = 20;
+  CHECK(serve_step_seconds(t, big) == Approx(0.8192));
+  CHECK(serve_step_seconds(t, small) == Approx(0.010));
+  ServeStepTable empty;
+  CHECK_THROWS_AS(serve_step_seconds(empty, mixed), std::invalid_argument);
+}
+
+TEST_CASE("KV capacity: free memory over the sampled KV bytes, times the sampled tokens", "[quick][serving]")
+{
+  // 80 GB usable, 60 GB weights, 2 GB activations: 18 GB free. The sample kept 4096 tokens in
+  // 1 GB of KV on the busiest GPU: 18 x 4096 = 73728 tokens.
+  CHECK(kv_capacity_tokens(80e9, 60e9, 2e9, 1e9, 4096) == Approx(73728));
+  CHECK(kv_capacity_tokens(50e9, 60e9, 2e9, 1e9, 4096) == 0);
+}
+
+TEST_CASE("KV admission counts kv_output_share of the output", "[quick][serving]")
+{
+  // 100 tokens of KV; requests of 10 in, 20 out. Reserving the whole output (share 1), a request
+  // counts 30 tokens: 3 run at once, so the 4th waits for the first three (TTFT of the 4th > its
+  // first step). Counting half (share 0.5), a request counts 20: all 4 fit (80 <= 100) and every
+  // one prefills in the first step.
+  auto step = [](const StepLoad&) { return 1e-3; };
+  ServingLimits whole{8, 1000, 100, 1, 1};
+  const ServingResult a = simulate_serving({4, 10, 20, 0, 0, 1}, whole, step);
+  CHECK(a.ttft.max > 1.5e-3);
+  ServingLimits half = whole;
+  half.kv_output_share = 0.5;
+  const ServingResult b = simulate_serving({4, 10, 20, 0, 0, 1}, half, step);
+  CHECK(b.ttft.max == Approx(1e-3));
+  half.kv_output_share = 1.5;
+  CHECK_THROWS_AS(simulate_serving({4, 10, 20, 0, 0, 1}, half, step), std::invalid_argument);
+}

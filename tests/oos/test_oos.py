@@ -1,0 +1,153 @@
+"""validate/oos/oos.py: its two sets (which schedules each makes, under which plans), the calibration
+each prediction variant asks for, which measured run a prediction meets, and the comparison's numbers
+(fixtures with hand-derived numbers; no GPU and no simulator). The committed schedules are checked
+against the sets, so a set edited without regenerating its schedules fails here."""
+
+import gzip
+import importlib.util
+import json
+import os
+import re
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "validate"))
+_spec = importlib.util.spec_from_file_location("oos", os.path.join(ROOT, "validate", "oos", "oos.py"))
+oos = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(oos)
+
+from gputool import jobs as J  # noqa: E402  (after the path is set)
+from gputool import phases as P  # noqa: E402
+
+
+def committed_index(oset):
+    with open(os.path.join(ROOT, oset.schedules, "index.json")) as f:
+        return json.load(f)
+
+
+class Sets(unittest.TestCase):
+    def test_one_gpu_set_keeps_its_68_schedules_and_names(self):
+        # 15 models x {eager, graph} x batches {1, 64} = 60 decode schedules, plus one 2048-token
+        # prefill for each of the 8 models with a prefill study (deepseek-v2-lite, glm-4.5-air,
+        # gpt-oss-120b, the two invented ones, llama-4-scout, mixtral-8x22b, qwen3-30b-a3b): 68, one
+        # plan (tp1), so no plan in the names: the names its measurements were filed under.
+        es = oos.entries(oos.SETS[1])
+        self.assertEqual(len(es), 68)
+        self.assertEqual({e["plan"] for e in es}, {"tp1"})
+        self.assertEqual(sorted(e["file"] for e in es), sorted(e["file"] for e in committed_index(oos.SETS[1])))
+        self.assertIn("oos1-glm-4.5-air-graph_b64.json.gz", {e["file"] for e in es})
+
+    def test_two_gpu_set_is_five_models_under_three_plans(self):
+        # 5 models x 3 plans x {eager, graph} x batches {1, 64} = 60 decode schedules, plus a prefill
+        # for 2 models under each of the 3 plans = 6: 66, each named with its plan.
+        es = oos.entries(oos.SETS[2])
+        self.assertEqual(len(es), 66)
+        self.assertEqual(len({e["model"] for e in es}), 5)
+        self.assertEqual({e["plan"] for e in es}, {"tp2", "ep2", "dp2xep2"})
+        self.assertEqual(sum(e["phase"] == "prefill" for e in es), 6)
+        self.assertEqual(sum(e["mode"] == "graph" for e in es), 30)
+        for e in es:
+            self.assertRegex(e["file"], rf"^{re.escape(e['name'])}_{e['plan']}_b{e['batch']}\.json\.gz$")
+
+    def test_two_gpu_schedules_are_committed_for_two_ranks_under_their_plan(self):
+        oset = oos.SETS[2]
+        es = {e["file"]: e for e in oos.entries(oset)}
+        self.assertEqual(sorted(es), sorted(e["file"] for e in committed_index(oset)))
+        for file, e in es.items():
+            with gzip.open(os.path.join(ROOT, oset.schedules, file), "rt") as f:
+                s = json.load(f)
+            self.assertEqual((s["world"], s["plan"]["name"], s["step"]["batch"]), (2, e["plan"], e["batch"]), file)
+            self.assertEqual(bool(s["engine"].get("cuda_graphs", False)), e["cuda_graphs"], file)
+
+    def test_the_gpu_call_runs_96_jobs_with_p2p_on(self):
+        # gpu_tool runs a graph schedule twice (graph, and eager as a per-op reference), an eager one
+        # once: 30 graph x 2 + 30 eager + 6 prefill = 96 runs with P2P on; two GPUs add the same 96
+        # with P2P off, which --only p2p-on leaves out (the platform is the P2P one).
+        oset = oos.SETS[2]
+        with tempfile.TemporaryDirectory() as tmp:
+            c = P.GpuConfig(root=ROOT, work=tmp, gpus=2, arch="90", schedules=[os.path.join(ROOT, oset.schedules)])
+            js = P.run_jobs(c)
+        self.assertEqual(len(js), 192)
+        self.assertEqual(len(J.select(js, only="p2p-on")), 96)
+
+
+class Calibration(unittest.TestCase):
+    def test_variants_ask_for_collectives_and_leave_out_the_family_as_named(self):
+        oset = oos.SETS[2]
+        by = {v.name: v for v in oset.variants}
+        ops = ["a/ops.json", "b/ops.json"]
+        cal = oos.calibrate_argv("moesim", oset, by["leave-family-out"], ["m1", "m2"], ops, "out.yaml")
+        self.assertEqual(cal[:9], ["moesim", "calibrate", "--platform", "nvswitch-2x-h200", "-o", "out.yaml",
+                                   "--sms", "132", "--op-bench"])
+        self.assertEqual(cal[cal.index("--nccl-tests") + 1:][:5], list(oset.nccl_tests))
+        self.assertEqual(cal[-4:], ["--exclude-model", "m1", "--exclude-model", "m2"])
+        bare = oos.calibrate_argv("moesim", oset, by["leave-family-out-uncalibrated-collectives"], ["m1"], ops, "o")
+        self.assertNotIn("--nccl-tests", bare)
+        self.assertEqual(bare[-2:], ["--exclude-model", "m1"])
+        fit = oos.calibrate_argv("moesim", oset, by["all-records"], ["m1"], ops, "o")
+        self.assertNotIn("--exclude-model", fit)
+        self.assertIn("--nccl-tests", fit)
+        # the one-GPU set has no collectives to calibrate
+        self.assertTrue(all(not v.collectives for v in oos.SETS[1].variants))
+
+    def test_collective_logs_are_those_of_the_platform_calibration(self):
+        # platforms/calibration/nvswitch-2x-h200.yaml says which logs its collectives came from;
+        # the calibrated variant uses the same five, which are committed.
+        with open(os.path.join(ROOT, "platforms", "calibration", "nvswitch-2x-h200.yaml")) as f:
+            source = re.search(r'^source: "moesim calibrate --nccl-tests ([^"]*?) --', f.read(), re.M).group(1)
+        logs = oos.SETS[2].nccl_tests
+        self.assertEqual(source.split(), [os.path.basename(p) for p in logs])
+        for p in logs:
+            self.assertTrue(os.path.exists(os.path.join(ROOT, p)), p)
+
+
+class Compare(unittest.TestCase):
+    def test_a_prediction_meets_the_run_in_its_own_mode(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "runs"))
+            for name in ["s-graph_tp2_b1.p2p-on.graph", "s-graph_tp2_b1.p2p-on.eager", "s-graph_tp2_b1.p2p-off.graph"]:
+                open(os.path.join(d, "runs", name + ".json"), "w").close()
+            graph = {"file": "s-graph_tp2_b1.json.gz", "mode": "graph"}
+            self.assertEqual(oos.measured_run(d, graph), os.path.join(d, "runs", "s-graph_tp2_b1.p2p-on.graph.json"))
+            self.assertIsNone(oos.measured_run(d, {"file": "s-eager_tp2_b1.json.gz", "mode": "eager"}))
+
+    def test_collective_classes_are_summed_into_one(self):
+        # all_reduce 1 + all_to_all 0.5 + p2p 0.25 predicted = 1.75; measured 2 + 1 + 0.5 = 3.5
+        d = {"by_class": [{"name": "GEMM", "predicted": 3.0, "measured": 4.0},
+                          {"name": "all_reduce", "predicted": 1.0, "measured": 2.0},
+                          {"name": "all_to_all", "predicted": 0.5, "measured": 1.0},
+                          {"name": "p2p", "predicted": 0.25, "measured": 0.5}]}
+        g = oos.grouped_classes(d)
+        self.assertEqual(sorted(g), ["GEMM", "collectives"])
+        self.assertAlmostEqual(g["collectives"]["predicted"], 1.75, places=12)
+        self.assertAlmostEqual(g["collectives"]["measured"], 3.5, places=12)
+        self.assertEqual(g["GEMM"]["measured"], 4.0)
+
+    def test_error_and_noise(self):
+        # two calls measured 100 and 104 us: mean 102, noise (104 - 100) / 102 = 0.0392157;
+        # predicted 90: error 90 / 102 - 1 = -0.117647
+        self.assertAlmostEqual(oos.step_error(90e-6, [100e-6, 104e-6]), 90 / 102 - 1, places=12)
+        self.assertAlmostEqual(oos.spread([100e-6, 104e-6]), 4 / 102, places=12)
+        self.assertIsNone(oos.spread([100e-6]))
+
+    def test_summary_per_plan_for_a_multi_plan_set(self):
+        def row(plan, err, phase="decode", mode="eager"):
+            return {"variant": "v", "plan": plan, "phase": phase, "mode": mode, "error": err, "noise": None,
+                    "iteration_spread": 0.01, "classes": {}}
+        rows = [row("tp2", -0.10), row("tp2", 0.30), row("ep2", 0.05, mode="graph")]
+        s = oos.summarise(rows, ["v"], ["ep2", "tp2"])
+        # all: |errors| 0.10, 0.30, 0.05 -> median 0.10, worst 0.30; tp2: median of 0.10 and 0.30 = 0.20
+        self.assertAlmostEqual(s["v: all"]["median_abs_error"], 0.10, places=12)
+        self.assertAlmostEqual(s["v: all"]["worst_abs_error"], 0.30, places=12)
+        self.assertAlmostEqual(s["v: tp2"]["median_abs_error"], 0.20, places=12)
+        self.assertEqual(s["v: ep2"]["runs"], 1)
+        self.assertNotIn("v: prefill", s)
+        self.assertIsNone(s["v: all"]["median_noise"])
+        # one plan: no per-plan groups
+        self.assertNotIn("v: tp2", oos.summarise(rows[:2], ["v"], ["tp2"]))
+
+
+if __name__ == "__main__":
+    unittest.main()
