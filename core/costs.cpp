@@ -27,13 +27,15 @@ double roofline_seconds(const GpuSpec& gpu, const Op& op)
 
 namespace {
 
-constexpr double ring_base_us[3] = {6.6, 14.0, 8.4};
-// NCCL's per-hop ring latency by hardware row (NVLink, PCI, network) and protocol.
-constexpr double ring_hop_us[3][3] = {{0.6, 1.9, 3.4}, {1.0, 2.5, 5.7}, {2.7, 4.0, 14.0}};
-
 bool is_p2p(OpKind k)
 {
   return k == OpKind::all_to_all || k == OpKind::send || k == OpKind::recv;
+}
+
+// What one Simple channel moves over this transport (GB/s), or 0 where nothing bounds it.
+double channel_gbs(const TransportTerms& t, Transport x)
+{
+  return x == Transport::p2p ? t.pcie_p2p_channel_gbs : x == Transport::shm ? t.shm_channel_gbs : 0;
 }
 
 double simple_fraction(const TransportTerms& t, OpKind kind, int n)
@@ -44,6 +46,15 @@ double simple_fraction(const TransportTerms& t, OpKind kind, int n)
 }
 
 } // namespace
+
+NvlinkLatency nvlink_latency(int sm)
+{
+  if (sm >= 100)
+    return {1.30, 0.68}; // NVLink5: B300, GB200, GB300 (costs.hpp)
+  if (sm >= 80 && sm < 90)
+    return {2.68, 0.415}; // NVLink3: A100 SXM at 2 GPUs (costs.hpp)
+  return {};
+}
 
 CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std::optional<CollAlgo> only,
                              const TransportTerms& terms)
@@ -85,11 +96,27 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
     }
     c.channels = nccl_p2p_channels(per_peer, peer_channels, nvlink, s.nccl.nodes > 1);
     c.proto = nccl_p2p_proto(per_peer, c.channels);
-    const int p = static_cast<int>(c.proto);
-    const int row = net ? 2 : nvlink ? 0 : 1;
-    c.alpha = s.p2p_alpha ? *s.p2p_alpha : (ring_base_us[p] + ring_hop_us[row][p] + (shm ? terms.shm_hop_us : 0)) * 1e-6;
+    const Transport slowest = net ? Transport::net : nvlink ? Transport::nvlink : Transport::p2p;
+    double alpha_us = nccl_base_latency_us(CollAlgo::ring, c.proto) + nccl_hop_latency_us(slowest, CollAlgo::ring, c.proto);
+    if (shm)
+      alpha_us += terms.shm_hop_us;
+    if (nvlink) {
+      const NvlinkLatency nv = nvlink_latency(s.nccl.sm);
+      alpha_us += nv.call_us + nv.hop_us;
+    }
+    c.alpha = s.p2p_alpha ? *s.p2p_alpha : alpha_us * 1e-6;
     c.wire_factor = wire_factor(c.proto);
     c.rate = terms.p2p * send_gbs * 1e9 * c.wire_factor;
+    // Simple over PCIe: every peer's sends share the call's channels; the slowest pair's channels
+    // pace a sender (a uniform all-to-all ends with its slowest flow).
+    if (c.proto == Proto::simple) {
+      const int peers = kind == OpKind::all_to_all ? n - 1 : 1;
+      const double share = std::min<double>(c.channels, double(nccl_p2p_comm_channels(s.nccl)) / peers);
+      for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+          if (i != j && channel_gbs(terms, s.transport[i][j]) > 0)
+            c.rate = std::min(c.rate, peers * share * channel_gbs(terms, s.transport[i][j]) * 1e9);
+    }
     c.shm_rate = shm ? shm_read : 0;
     return c;
   }
@@ -105,12 +132,21 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
   const int nsteps = kind == OpKind::all_reduce ? 2 * (n - 1) : n - 1;
   double latency_us = pick.time_us - bytes / (1000 * pick.algbw_gbs);
   latency_us += double(nsteps) * shm_hops / n * terms.shm_hop_us;
+  if (s.nccl.nvlink) {
+    const NvlinkLatency nv = nvlink_latency(s.nccl.sm);
+    latency_us += nv.call_us + nv.hop_us * nccl_intra_hops(s.nccl, kind, c.algo);
+  }
   c.alpha = latency_us * 1e-6;
   // A ring member sends nsteps / n of the buffer, a tree (chain) member the whole buffer up and
   // again down: at NCCL's algorithm bandwidth the flows run at these rates.
   const double flow_gbs = c.algo == CollAlgo::ring ? pick.algbw_gbs * nsteps / n : 2 * pick.algbw_gbs;
   const double fraction = c.proto == Proto::simple ? simple_fraction(terms, kind, n) : 1.0;
   c.rate = flow_gbs * fraction * 1e9 * c.wire_factor;
+  // Simple over PCIe: a ring moves no faster than its channels through its slowest hop.
+  if (c.proto == Proto::simple)
+    for (int i = 0; i < n; i++)
+      if (const double ch = channel_gbs(terms, s.transport[i][(i + 1) % n]); ch > 0)
+        c.rate = std::min(c.rate, c.channels * ch * 1e9);
   c.shm_rate = shm_hops ? shm_read : 0;
   return c;
 }

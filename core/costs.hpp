@@ -65,7 +65,39 @@ struct TransportTerms {
   // (all-reduce of 1 KiB on 4 GPUs without P2P: 19.4 us against NCCL's PCI estimate of 12.6 us
   // over 6 hops).
   double shm_hop_us = 1.2;
+  // Over PCIe a channel (one thread block) moves a bounded amount with the Simple protocol: its
+  // P2P writes through a PCIe switch, and its reads of what a peer staged in host memory (SHM),
+  // each a latency-bound stream of PCIe transactions. An NVLink GPU runs enough channels that this
+  // never binds; an 8-GPU PCIe box runs 4 (2 graph channels, doubled) and an all-to-all's 7 peers
+  // share them. Fitted to NVIDIA's published nccl-tests sweeps of the 8x RTX PRO 6000 Server
+  // (ai-dynamo/aiconfigurator 095f58a51, validate/public/aiconfigurator-nccl.csv, 64-256 MiB):
+  // P2P from alltoall on 2 GPUs (one peer under one switch on its 2 channels: 25.6-26.0 GB/s of
+  // bus bandwidth, median / 2 = 12.84), SHM from all_gather and reduce_scatter on 4 and 8 GPUs
+  // (rings with hops through host memory on 4 channels: 22.7-23.4 GB/s, median / 4 = 5.79).
+  // validate/public/fit_pcie_channels.sh recomputes them; the all-to-alls on 4 and 8 GPUs are out
+  // of sample.
+  double pcie_p2p_channel_gbs = 12.84;
+  double shm_channel_gbs = 5.79;
 };
+
+// What a call costs on NVLink GPUs beyond NCCL's latency table, which is one table for every
+// architecture (tuning.cc: base 6.6 us and 0.6 us per NVLink hop for ring LL, since v2.4): a fixed
+// cost per call and a cost per NVLink hop (each step of a ring, each hop of a tree, the one hop of
+// a send), added to every protocol's. Zero on Hopper, where NCCL's table is used as it is (H100 and
+// H200 at 4-16 KiB measure 1.5 us less per call and 0.27 us more per step, within 15%). Fitted by
+// least squares to NVIDIA's published nccl-tests sweeps (ai-dynamo/aiconfigurator 095f58a51,
+// validate/public/aiconfigurator-nccl.csv: all_reduce, all_gather and reduce_scatter at 4, 8 and
+// 16 KiB, where NCCL runs ring LL) as measured time - (6.6 + 0.6 x steps);
+// validate/public/fit_nvlink_latency.sh recomputes them. Those fits and what they leave out:
+struct NvlinkLatency {
+  double call_us = 0; // per call
+  double hop_us = 0;  // per NVLink hop
+};
+// sm100+ (NVLink5): fitted on B300, GB200 and GB300 (63 cells): +1.30 us per call, +0.68 us per
+// step (a step measures 1.28 us where NCCL's table says 0.6). B200 is left out of the fit, so the
+// comparison with it is out of sample. sm80-89 (NVLink3): fitted on A100 SXM at 2 GPUs only
+// (9 cells): +2.68 us per call, +0.415 us per step; the A100's 4- and 8-GPU cells are out of sample.
+NvlinkLatency nvlink_latency(int sm);
 
 struct CollChoice {
   CollAlgo algo = CollAlgo::ring;
@@ -79,11 +111,13 @@ struct CollChoice {
 };
 
 // NCCL's pick for the collective (nccl_pick) and its costs on this communicator: alpha = NCCL's
-// latency plus, per hop through host memory, terms.shm_hop_us; the flows' rate = NCCL's bus
-// bandwidth (Simple: times the measured fraction), no faster than an SHM hop's receiver reads.
-// All-to-all, send and recv take NCCL's p2p path: LL or Simple per peer size, alpha = the ring base
-// latency plus one hop of the slowest transport (or shape.p2p_alpha), rate per sender = terms.p2p x
-// NCCL's view of its link. `only` restricts all-reduce's algorithm like NCCL_ALGO.
+// latency plus, per hop through host memory, terms.shm_hop_us, and on NVLink nvlink_latency(sm)
+// per call and per intra-node hop; the flows' rate = NCCL's bus bandwidth (Simple: times the
+// measured fraction), no faster than an SHM hop's receiver reads. All-to-all, send and recv take
+// NCCL's p2p path: LL or Simple per peer size, alpha = the ring base latency plus one hop of the
+// slowest transport (on NVLink plus nvlink_latency's call and hop), or shape.p2p_alpha; rate per
+// sender = terms.p2p x NCCL's view of its link. `only` restricts all-reduce's algorithm like
+// NCCL_ALGO.
 CollChoice choose_collective(const CommShape& shape, OpKind kind, double bytes,
                              std::optional<CollAlgo> only = std::nullopt, const TransportTerms& terms = {});
 

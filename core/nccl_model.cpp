@@ -221,6 +221,26 @@ std::vector<NcclCost> nccl_costs(const NcclComm& c, OpKind kind)
   return out;
 }
 
+double nccl_base_latency_us(CollAlgo a, Proto p)
+{
+  return base_latency[a == CollAlgo::tree ? a_tree : a_ring][static_cast<int>(p)];
+}
+
+double nccl_hop_latency_us(Transport t, CollAlgo a, Proto p)
+{
+  const int row = t == Transport::nvlink ? hw_nvlink : t == Transport::net ? hw_net : hw_pci;
+  return hw_latency[row][a == CollAlgo::tree ? a_tree : a_ring][static_cast<int>(p)];
+}
+
+int nccl_intra_hops(const NcclComm& c, OpKind kind, CollAlgo a)
+{
+  if (a == CollAlgo::tree)
+    return 2 * (c.ranks / c.nodes - 1);
+  const int nsteps = kind == OpKind::all_reduce ? 2 * (c.ranks - 1) : c.ranks - 1;
+  const int inter_steps = c.nodes == 1 ? 0 : kind == OpKind::all_reduce ? 2 * (c.nodes - 1) : c.nodes - 1;
+  return nsteps - inter_steps;
+}
+
 NcclPick nccl_pick(const NcclComm& c, OpKind kind, double bytes, std::optional<CollAlgo> only)
 {
   NcclPick best;
@@ -270,6 +290,14 @@ int nccl_p2p_channels(double bytes, int peer_channels, bool nvlink, bool multi_n
   const double max_part = multi_node ? chunk : chunk * 32;
   int n = std::max(1, std::min(peer_channels, static_cast<int>(std::ceil(bytes / min_part))));
   while (std::ceil(bytes / n) > max_part && n <= peer_channels / 2)
+    n *= 2;
+  return n;
+}
+
+int nccl_p2p_comm_channels(const NcclComm& c)
+{
+  int n = 1;
+  while (n < comm_channels(c))
     n *= 2;
   return n;
 }

@@ -75,6 +75,15 @@ struct NcclCost {
 // CollNet plugin); PAT, which NCCL runs only with one GPU per node, is not modelled.
 std::vector<NcclCost> nccl_costs(const NcclComm& comm, OpKind kind);
 
+// NCCL's latency table (tuning.cc) as the simulator reuses it outside nccl_costs: the base
+// latency of an algorithm and protocol, and its per-hop latency over a transport (NVLink: the NVLINK
+// row; PCIe P2P and SHM: the PCI row; the network: the NET row).
+double nccl_base_latency_us(CollAlgo a, Proto p);
+double nccl_hop_latency_us(Transport t, CollAlgo a, Proto p);
+// Hops inside a node that nccl_costs charges a collective on this communicator: a ring's steps but
+// its network steps (2(n-1) or n-1, less 2(N-1) or N-1 across N nodes), a tree's 2(ppn-1).
+int nccl_intra_hops(const NcclComm& comm, OpKind kind, CollAlgo a);
+
 // The entry NCCL picks for `bytes` (nccl-tests' size) by the least estimated time
 // latency + bytes / (1000 * algbw), the tree's bandwidth scaled by NCCL's size correction table and
 // a multi-node ring/Simple all-reduce's latency by 1.4 (1.9 before sm80). `only` restricts the
@@ -94,6 +103,10 @@ NcclPick nccl_pick(const NcclComm& comm, OpKind kind, double bytes, std::optiona
 // node, / 2 across nodes; chunks: 512 KiB over NVLink, 128 KiB otherwise), at most `peer_channels`
 // (NVLink: 2 x links, rounded to a power of two; PCIe and SHM: 2; network: NICs).
 int nccl_p2p_channels(double bytes, int peer_channels, bool nvlink, bool multi_node);
+// Channels every send and receive of a call share (paths.cc ncclTopoComputeP2pChannels): the
+// communicator's channels (twice the graph's), rounded up to a power of two. Each peer's sends take
+// nccl_p2p_channels of them, peers sharing channels where there are more of them than fit.
+int nccl_p2p_comm_channels(const NcclComm& comm);
 // LL when bytes <= channels x 16 KiB (NCCL_P2P_LL_THRESHOLD), else Simple; never LL128.
 Proto nccl_p2p_proto(double bytes, int channels);
 

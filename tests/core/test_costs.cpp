@@ -113,8 +113,10 @@ TEST_CASE("collective costs through host memory (SHM)", "[quick][costs]")
   CollChoice c = choose_collective(shm, OpKind::all_reduce, 268435456);
   CHECK(c.proto == Proto::simple);
   CHECK(c.alpha == Approx(49.8e-6));
-  // The flows: NCCL's 40 GB/s x 0.95, but a receiver reads host memory at 0.45 x 53 = 23.85 GB/s.
-  CHECK(c.rate == Approx(38e9));
+  // The flows: NCCL's 40 GB/s x 0.95 = 38, but the ring's 4 channels (2 graph channels, doubled)
+  // each read at most 5.79 GB/s through host memory: 23.16 GB/s; and a receiver reads host memory
+  // at 0.45 x 53 = 23.85 GB/s.
+  CHECK(c.rate == Approx(4 * 5.79e9));
   CHECK(c.shm_rate == Approx(23.85e9));
   // 64 KiB: LL (6.6 + 6 x 1.0 = 12.6 us + 7.2). The host read rate is on the wire: LL's payload
   // gets half of it.
@@ -163,4 +165,54 @@ TEST_CASE("all-to-all flow rates: senders share out, SHM receivers read at their
   CHECK(r[0][2] == Approx(3));
   CHECK(r[1][0] == Approx(8));
   CHECK(r[2][0] == 0);
+}
+
+TEST_CASE("NVLink3 and NVLink5 calls cost what those generations measure beyond NCCL's table", "[quick][costs]")
+{
+  // Hopper keeps NCCL's table: nothing added.
+  CHECK(nvlink_latency(90).call_us == 0);
+  CHECK(nvlink_latency(90).hop_us == 0);
+  // 8 B200s on NVSwitch: NCCL sees 18 x 40.1 = 721.8 GB/s, 16 channels of 45 GB/s. 8 KiB
+  // all-reduce: ring LL as on Hopper, NCCL's 6.6 + 14 x 0.6 = 15 us, plus NVLink5's 1.30 per call
+  // and 0.68 per step: 15 + 1.30 + 14 x 0.68 = 25.82 us (NVIDIA measured 26.0, a cell left out of
+  // the fit).
+  const CommShape b200 = uniform_shape(8, Transport::nvlink, 721.8, 53, 100);
+  const CollChoice ar = choose_collective(b200, OpKind::all_reduce, 8192);
+  CHECK(ar.proto == Proto::ll);
+  CHECK(ar.alpha == Approx(25.82e-6));
+  // All-gather of 8 KiB: 7 steps: 6.6 + 7 x 0.6 + 1.30 + 7 x 0.68 = 16.86 us.
+  CHECK(choose_collective(b200, OpKind::all_gather, 8192).alpha == Approx(16.86e-6));
+  // An all-to-all's one hop: 6.6 + 0.6 + 1.30 + 0.68 = 9.18 us.
+  CHECK(choose_collective(b200, OpKind::all_to_all, 7 * 8192).alpha == Approx(9.18e-6));
+  // 8 A100s: 12 x 20 = 240 GB/s, 12 channels of 20. 8 KiB all-reduce: 15 + 2.68 + 14 x 0.415 =
+  // 23.49 us.
+  const CommShape a100 = uniform_shape(8, Transport::nvlink, 240, 26.5, 80);
+  CHECK(choose_collective(a100, OpKind::all_reduce, 8192).alpha == Approx(23.49e-6));
+  // A Blackwell GPU on PCIe (RTX PRO 6000, sm120) keeps NCCL's PCI row: 2-GPU 8 KiB all-reduce
+  // 6.6 + 2 x 1.0 = 8.6 us.
+  const CommShape pcie = uniform_shape(2, Transport::p2p, 48, 53, 120);
+  CHECK(choose_collective(pcie, OpKind::all_reduce, 8192).alpha == Approx(8.6e-6));
+}
+
+TEST_CASE("over PCIe, Simple channels bound what an all-to-all moves", "[quick][costs]")
+{
+  // 2 GPUs under one PCIe Gen5 switch (NCCL sees 48 GB/s): the sm100 speed ladder gives 2 channels
+  // of 24 GB/s, so the communicator runs 4 and its sends share 4. One peer takes 2 channels (PCIe),
+  // each moving at most 12.84 GB/s: 25.68 GB/s, below the 0.81 x 48 = 38.88 of NCCL's view.
+  const CommShape pair = uniform_shape(2, Transport::p2p, 48, 53, 120);
+  CHECK(nccl_p2p_comm_channels(pair.nccl) == 4);
+  const CollChoice two = choose_collective(pair, OpKind::all_to_all, 268435456);
+  CHECK(two.proto == Proto::simple);
+  CHECK(two.channels == 2);
+  CHECK(two.rate == Approx(2 * 12.84e9));
+  // A send of 256 MiB between them: the same 2 channels.
+  CHECK(choose_collective(pair, OpKind::send, 268435456).rate == Approx(2 * 12.84e9));
+  // 8 GPUs through host memory (NCCL sees 40 GB/s: 2 channels of 20, 4 run): 7 peers share 4
+  // channels, 4/7 of a channel each at 5.79 GB/s: a sender moves 7 x 4/7 x 5.79 = 23.16 GB/s in all,
+  // below 0.81 x 40 = 32.4.
+  const CommShape shm = uniform_shape(8, Transport::shm, 40, 53, 120);
+  CHECK(choose_collective(shm, OpKind::all_to_all, 7 * 67108864.0).rate == Approx(4 * 5.79e9));
+  // LL is not bounded this way: 8 KiB per peer stays at 0.81 x 40 x 2 (LL's wire factor).
+  CHECK(choose_collective(shm, OpKind::all_to_all, 7 * 8192.0).rate == Approx(0.81 * 40e9 * 2));
+  // NVLink is not bounded either (test above: 0.81 x 370.8).
 }

@@ -10,8 +10,8 @@ using namespace moesim::test;
 
 namespace {
 
-// 4 GPUs, PCIe 50 GB/s per direction each, one SHARED DRAM of 80 GB/s.
-std::string staged_platform(const std::string& name)
+// 4 GPUs, PCIe 50 GB/s per direction each, one SHARED DRAM (80 GB/s unless given).
+std::string staged_platform(const std::string& name, const std::string& dram = "80GBps")
 {
   // One file per test: ctest runs tests in parallel.
   std::filesystem::path p = std::filesystem::temp_directory_path() / ("moesim_test_staged_" + name + ".xml");
@@ -26,7 +26,7 @@ std::string staged_platform(const std::string& name)
       << "<prop id=\"kernel_overhead\" value=\"0\"/></host>\n"
       << "<link id=\"pcie" << i << "\" bandwidth=\"50GBps\" latency=\"0\" sharing_policy=\"SPLITDUPLEX\">"
       << "<prop id=\"class\" value=\"pcie\"/></link>\n";
-  f << "<link id=\"dram\" bandwidth=\"80GBps\" latency=\"0\"><prop id=\"class\" value=\"host_memory\"/></link>\n";
+  f << "<link id=\"dram\" bandwidth=\"" << dram << "\" latency=\"0\"><prop id=\"class\" value=\"host_memory\"/></link>\n";
   for (int i = 0; i < 4; i++)
     for (int j = i + 1; j < 4; j++)
       f << "<route src=\"gpu" << i << "\" dst=\"gpu" << j << "\"><link_ctn id=\"pcie" << i
@@ -57,31 +57,34 @@ void send(Schedule& s, int src, int dst, double bytes, int tag)
 // NCCL sees the staged route as its PCIe links through the (Intel) root complex: 50 x 48/53 =
 // 45.28 GB/s, / 1.2 = 37.74 GB/s. A send through host memory is NCCL's SHM transport: PCI latency
 // row plus a host-memory round trip (1.2 us), and the receiver reads host memory over PCIe at
-// 0.45 of its link: 22.5 GB/s.
+// 0.45 of its link: 22.5 GB/s. NCCL gives a PCIe peer 2 channels, each reading host memory at
+// 5.79 GB/s with Simple (core/costs.hpp TransportTerms): 11.58 GB/s for one send.
 
 TEST_CASE("a staged send is held to the receiver's host-memory read rate", "[quick][sim]")
 {
   // One send gpu0 -> gpu1 of S = 8 MB, Simple: alpha = 8.4 + 5.7 + 1.2 = 15.3 us. The sender could
-  // move 0.81 x 37.74 GB/s = 30.6, DRAM (crossed twice) 80 / 2 = 40, PCIe 50, but gpu1 reads host
-  // memory at 0.45 x 50 = 22.5 GB/s. Expected: 15.3e-6 + 8e6 / 22.5e9. PCIe and DRAM carry S twice.
+  // move 0.81 x 37.74 GB/s = 30.6, DRAM (crossed twice) 80 / 2 = 40, PCIe 50, gpu1 reads host
+  // memory at 0.45 x 50 = 22.5 GB/s, but the send's 2 channels read at 2 x 5.79 = 11.58 GB/s.
+  // Expected: 15.3e-6 + 8e6 / 11.58e9. PCIe and DRAM carry S twice.
   Simulation sim(staged_platform("one"));
   Schedule s = empty_schedule(4);
   send(s, 0, 1, 8e6, 0);
   SimOutput out = sim.run(s);
-  CHECK(out.timeline.step_time == Approx(15.3e-6 + 8e6 / 22.5e9).epsilon(1e-9));
+  CHECK(out.timeline.step_time == Approx(15.3e-6 + 8e6 / 11.58e9).epsilon(1e-9));
   CHECK(out.link_bytes.at("pcie") == 2 * 8e6);
   CHECK(out.link_bytes.at("host_memory") == 2 * 8e6);
 }
 
 TEST_CASE("two staged flows share host memory", "[quick][sim]")
 {
-  // gpu0 -> gpu1 and gpu2 -> gpu3 at once: disjoint PCIe links, but DRAM carries both flows twice:
-  // 4 * rate <= 80 GB/s, so each gets 20 GB/s (below the 22.5 read rate): 15.3e-6 + 8e6 / 2e10 s.
-  Simulation sim(staged_platform("two"));
+  // gpu0 -> gpu1 and gpu2 -> gpu3 at once, DRAM of 40 GB/s: disjoint PCIe links, but DRAM carries
+  // both flows twice: 4 * rate <= 40 GB/s, so each gets 10 GB/s (below a send's 2 channels, 11.58,
+  // and the 22.5 read rate): 15.3e-6 + 8e6 / 1e10 s.
+  Simulation sim(staged_platform("two", "40GBps"));
   Schedule s = empty_schedule(4);
   send(s, 0, 1, 8e6, 0);
   send(s, 2, 3, 8e6, 1);
-  CHECK(sim.run(s).timeline.step_time == Approx(15.3e-6 + 8e6 / 2e10).epsilon(1e-9));
+  CHECK(sim.run(s).timeline.step_time == Approx(15.3e-6 + 8e6 / 1e10).epsilon(1e-9));
 }
 
 TEST_CASE("a ring all-reduce through host memory", "[quick][sim]")
@@ -91,7 +94,8 @@ TEST_CASE("a ring all-reduce through host memory", "[quick][sim]")
   // (42.6 + S / (30 x 4/6) = 842.6 us against LL 12.6 + S / (15 x 4/6) = 1612.6 us).
   // alpha = NCCL's PCI row 8.4 + 6 x 5.7 = 42.6 us plus a host-memory round trip on each of the 6
   // steps (every ring hop is staged): 6 x 1.2 = 7.2 us -> 49.8 us. The 4 flows (1.5 S each) could
-  // run at 30 x 0.95 = 28.5 GB/s, their receivers read at 22.5, but DRAM carries each twice: 8 x
+  // run at 30 x 0.95 = 28.5 GB/s, their 4 channels (2 doubled) read at 4 x 5.79 = 23.16, their
+  // receivers at 22.5, but DRAM carries each twice: 8 x
   // rate <= 80 -> 10 GB/s. Expected: 49.8e-6 + 1.5 S / 10e9.
   Simulation sim(staged_platform("ring"));
   Schedule s = empty_schedule(4);

@@ -51,7 +51,9 @@ file == 3 {
   flagged = o == "all_reduce" && n == 8 && nvls[g] == "yes" && b >= 1048576
   if (flagged) { nv[g] = 1; add(g SUBSEP "nvls", band, ae); next }
   add(g SUBSEP o, band, ae); add(g SUBSEP "all", band, ae); add("all" SUBSEP "all", band, ae)
-  if (index(fit[g], "," n ",") == 0) add("out" SUBSEP "all", band, ae)
+  insample = index(fit[g], "," n ",") > 0 || index(fit[g], "," o "@" n ",") > 0
+  if (!insample) add("out" SUBSEP "all", band, ae)
+  add(g SUBSEP (insample ? "fit" : "out"), band, ae)
   next
 }
 END {
@@ -101,9 +103,31 @@ END {
   ml = median(s, cnt[key, "large"])
   printf "| **out of sample** | | | %s / %s | | %s / %s |\n", pct(ms), pct(worst[key, "small"]), pct(ml), pct(worst[key, "large"])
   print ""
-  print "Out of sample: every cell but H100 and H200 at 2 and 4 GPUs, where the transport terms moesim uses"
-  print "everywhere (core/costs.hpp: the fractions of NCCL'"'"'s bandwidth its kernels reach, SHM'"'"'s read rate and"
-  print "round trip) were measured on this project'"'"'s 4x H200 (at 256 MiB and 1 KiB)."
+  print "Out of sample: every cell but those a term of the model was fitted on (validate/public/nccl-platforms.tsv,"
+  print "column fit): H100 and H200 at 2 and 4 GPUs, where the transport terms moesim uses everywhere"
+  print "(core/costs.hpp TransportTerms: the fractions of NCCL'"'"'s bandwidth its kernels reach, SHM'"'"'s read rate"
+  print "and round trip) were measured on this project'"'"'s 4x H200 (at 256 MiB and 1 KiB); A100 at 2 GPUs"
+  print "(NVLink3'"'"'s latency beyond NCCL'"'"'s table, core/costs.hpp nvlink_latency); the RTX PRO 6000 server'"'"'s"
+  print "alltoall on 2 GPUs and all_gather and reduce_scatter on 4 and 8 (its per-channel PCIe rates,"
+  print "TransportTerms). NVLink5'"'"'s latency terms were fitted on B300, GB200 and GB300, none of them"
+  print "compared here, so every B200 cell is out of sample."
+  print ""
+  print "| GPU | out of sample: small median / worst (cells) | large median / worst (cells) | fit: small median | large median |"
+  print "|---|---:|---:|---:|---:|"
+  for (k = 1; k <= ngpu; k++) {
+    g = order[k]; row = "| " g " |"
+    for (q = 1; q <= 2; q++) {
+      key = g SUBSEP (q == 1 ? "out" : "fit")
+      for (bi = 1; bi <= 2; bi++) {
+        band = bi == 1 ? "small" : "large"
+        for (x = 1; x <= cnt[key, band]; x++) s[x] = val[key, band, x]
+        m = median(s, cnt[key, band])
+        if (q == 1) row = row sprintf(" %s / %s (%d) |", pct(m), pct(worst[key, band]), cnt[key, band])
+        else row = row sprintf(" %s |", pct(m))
+      }
+    }
+    print row
+  }
   print ""
   nvtxt = ""
   for (k = 1; k <= ngpu; k++) if (order[k] in nv) {
