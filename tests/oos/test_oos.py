@@ -51,6 +51,25 @@ class Sets(unittest.TestCase):
         for e in es:
             self.assertRegex(e["file"], rf"^{re.escape(e['name'])}_{e['plan']}_b{e['batch']}\.json\.gz$")
 
+    def test_oos4_is_33_schedules_at_shapes_oos1_to_3_never_ran(self):
+        # 7 models x {eager, graph} x 2 batches = 28 decode schedules, plus 5 prefills = 33, one plan
+        # (tp1). oos1-3 ran decode at batch 1 and 64, context 1024, and prefills of 2048 tokens: every
+        # oos4 decode has neither batch, and every prefill another prompt.
+        oset = oos.SETS["oos4"]
+        es = oos.entries(oset)
+        self.assertEqual(len(es), 33)
+        self.assertEqual({e["plan"] for e in es}, {"tp1"})
+        self.assertEqual(sum(e["phase"] == "prefill" for e in es), 5)
+        self.assertEqual(oset.platform, oos.SETS[1].platform)
+        for e in es:
+            if e["phase"] == "decode":
+                self.assertNotIn(e["batch"], (1, 64), e["file"])
+        for path in sorted({e["study"] for e in es}):
+            with open(os.path.join(ROOT, path)) as f:
+                text = f.read()
+            if "phase: prefill" in text:
+                self.assertNotRegex(text, r"(?m)^prompt: 2048$", path)
+
     def test_two_gpu_schedules_are_committed_for_two_ranks_under_their_plan(self):
         oset = oos.SETS[2]
         es = {e["file"]: e for e in oos.entries(oset)}

@@ -11,10 +11,13 @@ platform and prediction variants.
             as platforms/calibration/nvswitch-2x-h200.yaml's collectives), and collectives
             uncalibrated (NCCL's cost model on the platform's topology).
 
-  validate/oos/oos.py schedules [--gpus N] --moesim build/cli/moesim
+  --set oos4: validate/oos/studies-oos4 (tp1 on nvswitch-1x-h200, shapes oos1-3 never ran), schedules
+            in validate/oos/schedules-oos4; --set takes the place of --gpus.
+
+  validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
         plans) and index.json (study, plan, batch, family, mode)
-  validate/oos/oos.py predict [--gpus N] --moesim build/cli/moesim --op-bench OPS.json [OPS.json...] --name NAME
+  validate/oos/oos.py predict [--gpus N | --set NAME] --moesim build/cli/moesim --op-bench OPS.json [OPS.json...] --name NAME
         for every family F and variant: `moesim calibrate --op-bench` leaving out every record of F's
         shapes (and --nccl-tests where the variant calibrates collectives), then `moesim run
         --timeline` of F's schedules with that calibration. Writes validate/results/NAME.{json,md} and
@@ -81,7 +84,18 @@ SETS = {
               variants=(Variant("leave-family-out", True, True),
                         Variant("leave-family-out-uncalibrated-collectives", True, False),
                         Variant("all-records", False, True))),
+    # The next blind set on one H200 (--set oos4): shapes oos1-3 never ran (they ran decode at batch 1
+    # and 64, context 1024, and 2048-token prefills): decode at batch 2-128 and context 2048-16384,
+    # prefills of 512-4096 tokens, three invented geometries (MLA at 64 heads, GQA head_dim 80, 16 wide
+    # experts) and gpt-oss-20b (32 experts: 4-16 rows each at batch 16-128).
+    "oos4": OosSet(1, "oos4-", "validate/oos/studies-oos4", "validate/oos/schedules-oos4", "nvswitch-1x-h200", 132,
+                   variants=(Variant("leave-family-out", True, False), Variant("all-records", False, False))),
 }
+
+
+def the_set(a):
+    """The set a command names: --set where given, else the set of --gpus GPUs."""
+    return SETS[a.set] if a.set else SETS[a.gpus]
 
 
 def families():
@@ -140,7 +154,7 @@ def run(argv, **kw):
 
 
 def cmd_schedules(a):
-    oset = SETS[a.gpus]
+    oset = the_set(a)
     d = os.path.join(ROOT, oset.schedules)
     os.makedirs(d, exist_ok=True)
     index = []  # a list of entries with "file", as validate/gputool/phases.py's matrix_index reads it
@@ -196,7 +210,7 @@ def calibrate_argv(moesim, oset, variant, members, op_bench, out):
 
 
 def cmd_predict(a):
-    oset = SETS[a.gpus]
+    oset = the_set(a)
     es = entries(oset)
     out_dir = os.path.join(ROOT, "validate", "results", a.name)
     os.makedirs(out_dir, exist_ok=True)
@@ -494,10 +508,12 @@ def main():
     p = argparse.ArgumentParser(prog="validate/oos/oos.py", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("schedules")
-    s.add_argument("--gpus", type=int, choices=sorted(SETS), default=1)
+    s.add_argument("--gpus", type=int, choices=sorted(k for k in SETS if isinstance(k, int)), default=1)
+    s.add_argument("--set", choices=sorted(k for k in SETS if isinstance(k, str)))
     s.add_argument("--moesim", default="build/cli/moesim")
     r = sub.add_parser("predict")
-    r.add_argument("--gpus", type=int, choices=sorted(SETS), default=1)
+    r.add_argument("--gpus", type=int, choices=sorted(k for k in SETS if isinstance(k, int)), default=1)
+    r.add_argument("--set", choices=sorted(k for k in SETS if isinstance(k, str)))
     r.add_argument("--moesim", default="build/cli/moesim")
     r.add_argument("--op-bench", nargs="+", required=True)
     r.add_argument("--name", required=True)
