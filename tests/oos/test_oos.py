@@ -51,6 +51,25 @@ class Sets(unittest.TestCase):
         for e in es:
             self.assertRegex(e["file"], rf"^{re.escape(e['name'])}_{e['plan']}_b{e['batch']}\.json\.gz$")
 
+    def test_oos4_is_33_schedules_at_shapes_oos1_to_3_never_ran(self):
+        # 7 models x {eager, graph} x 2 batches = 28 decode schedules, plus 5 prefills = 33, one plan
+        # (tp1). oos1-3 ran decode at batch 1 and 64, context 1024, and prefills of 2048 tokens: every
+        # oos4 decode has neither batch, and every prefill another prompt.
+        oset = oos.SETS["oos4"]
+        es = oos.entries(oset)
+        self.assertEqual(len(es), 33)
+        self.assertEqual({e["plan"] for e in es}, {"tp1"})
+        self.assertEqual(sum(e["phase"] == "prefill" for e in es), 5)
+        self.assertEqual(oset.platform, oos.SETS[1].platform)
+        for e in es:
+            if e["phase"] == "decode":
+                self.assertNotIn(e["batch"], (1, 64), e["file"])
+        for path in sorted({e["study"] for e in es}):
+            with open(os.path.join(ROOT, path)) as f:
+                text = f.read()
+            if "phase: prefill" in text:
+                self.assertNotRegex(text, r"(?m)^prompt: 2048$", path)
+
     def test_two_gpu_schedules_are_committed_for_two_ranks_under_their_plan(self):
         oset = oos.SETS[2]
         es = {e["file"]: e for e in oos.entries(oset)}
@@ -124,6 +143,52 @@ class Compare(unittest.TestCase):
         self.assertAlmostEqual(g["collectives"]["predicted"], 1.75, places=12)
         self.assertAlmostEqual(g["collectives"]["measured"], 3.5, places=12)
         self.assertEqual(g["GEMM"]["measured"], 4.0)
+
+    @staticmethod
+    def _timeline(raw, plain_last_end):
+        """A one-rank timeline whose unscaled event brackets are `raw` [(start, end), ...] in us, scaled
+        as the harness scales it: every time by plain last end / unscaled last end."""
+        scale = plain_last_end / raw[-1][1]
+        evs = [{"op": i, "rank": 0, "stream": 0, "ready": s * 1e-6 * scale, "start": s * 1e-6 * scale,
+                "sync": s * 1e-6 * scale, "end": e * 1e-6 * scale} for i, (s, e) in enumerate(raw)]
+        return {"events": evs, "measurement": {"event_scale": scale, "step_time_median": plain_last_end * 1e-6}}
+
+    def _additive(self, doc):
+        with tempfile.TemporaryDirectory() as d:
+            src, dst = os.path.join(d, "m.json"), os.path.join(d, "a.json")
+            with open(src, "w") as f:
+                json.dump(doc, f)
+            self.assertEqual(oos.additive_attribution(src, dst), dst)
+            with open(dst) as f:
+                return [(e["start"] * 1e6, e["end"] * 1e6) for e in json.load(f)["events"]]
+
+    def test_additive_attribution_takes_the_same_event_cost_off_every_op(self):
+        # unscaled brackets [1, 6], [7, 27], [28, 33] (5, 20 and 5 us, gaps of 1 us); the plain run
+        # ends at 24 us, so the events cost (33 - 24) / 3 = 3 us per op. Additive: durations 2, 17, 2,
+        # each later op 3 us earlier per op before it: [1, 3], [4, 21], [22, 24], gaps still 1 us.
+        # (Scaled by 24/33 instead, the 5 us ops would keep 3.64 us and the 20 us op 14.5 us.)
+        got = self._additive(self._timeline([(1, 6), (7, 27), (28, 33)], 24))
+        for (s, e), (ws, we) in zip(got, [(1, 3), (4, 21), (22, 24)]):
+            self.assertAlmostEqual(s, ws, places=9)
+            self.assertAlmostEqual(e, we, places=9)
+
+    def test_additive_attribution_never_makes_an_op_negative(self):
+        # brackets 1, 20 and 5 us, plain end 24 of 30 unscaled ([0, 1], [2, 22], [25, 30]): 6 us to take
+        # off. min(E, 1) + min(E, 20) + min(E, 5) = 6 gives 1 + 2E = 6, E = 2.5: durations 0, 17.5, 2.5;
+        # op 1 starts 1 us earlier, op 2 3.5 us earlier: [0, 0], [1, 18.5], [21.5, 24].
+        got = self._additive(self._timeline([(0, 1), (2, 22), (25, 30)], 24))
+        for (s, e), (ws, we) in zip(got, [(0, 0), (1, 18.5), (21.5, 24)]):
+            self.assertAlmostEqual(s, ws, places=6)
+            self.assertAlmostEqual(e, we, places=6)
+
+    def test_additive_attribution_leaves_several_ranks_alone(self):
+        doc = self._timeline([(1, 6), (7, 27)], 20)
+        doc["events"][1]["rank"] = 1
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "m.json")
+            with open(src, "w") as f:
+                json.dump(doc, f)
+            self.assertIsNone(oos.additive_attribution(src, os.path.join(d, "a.json")))
 
     def test_error_and_noise(self):
         # two calls measured 100 and 104 us: mean 102, noise (104 - 100) / 102 = 0.0392157;

@@ -11,10 +11,13 @@ platform and prediction variants.
             as platforms/calibration/nvswitch-2x-h200.yaml's collectives), and collectives
             uncalibrated (NCCL's cost model on the platform's topology).
 
-  validate/oos/oos.py schedules [--gpus N] --moesim build/cli/moesim
+  --set oos4: validate/oos/studies-oos4 (tp1 on nvswitch-1x-h200, shapes oos1-3 never ran), schedules
+            in validate/oos/schedules-oos4; --set takes the place of --gpus.
+
+  validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
         plans) and index.json (study, plan, batch, family, mode)
-  validate/oos/oos.py predict [--gpus N] --moesim build/cli/moesim --op-bench OPS.json [OPS.json...] --name NAME
+  validate/oos/oos.py predict [--gpus N | --set NAME] --moesim build/cli/moesim --op-bench OPS.json [OPS.json...] --name NAME
         for every family F and variant: `moesim calibrate --op-bench` leaving out every record of F's
         shapes (and --nccl-tests where the variant calibrates collectives), then `moesim run
         --timeline` of F's schedules with that calibration. Writes validate/results/NAME.{json,md} and
@@ -81,7 +84,18 @@ SETS = {
               variants=(Variant("leave-family-out", True, True),
                         Variant("leave-family-out-uncalibrated-collectives", True, False),
                         Variant("all-records", False, True))),
+    # The next blind set on one H200 (--set oos4): shapes oos1-3 never ran (they ran decode at batch 1
+    # and 64, context 1024, and 2048-token prefills): decode at batch 2-128 and context 2048-16384,
+    # prefills of 512-4096 tokens, three invented geometries (MLA at 64 heads, GQA head_dim 80, 16 wide
+    # experts) and gpt-oss-20b (32 experts: 4-16 rows each at batch 16-128).
+    "oos4": OosSet(1, "oos4-", "validate/oos/studies-oos4", "validate/oos/schedules-oos4", "nvswitch-1x-h200", 132,
+                   variants=(Variant("leave-family-out", True, False), Variant("all-records", False, False))),
 }
+
+
+def the_set(a):
+    """The set a command names: --set where given, else the set of --gpus GPUs."""
+    return SETS[a.set] if a.set else SETS[a.gpus]
 
 
 def families():
@@ -140,7 +154,7 @@ def run(argv, **kw):
 
 
 def cmd_schedules(a):
-    oset = SETS[a.gpus]
+    oset = the_set(a)
     d = os.path.join(ROOT, oset.schedules)
     os.makedirs(d, exist_ok=True)
     index = []  # a list of entries with "file", as validate/gputool/phases.py's matrix_index reads it
@@ -196,7 +210,7 @@ def calibrate_argv(moesim, oset, variant, members, op_bench, out):
 
 
 def cmd_predict(a):
-    oset = SETS[a.gpus]
+    oset = the_set(a)
     es = entries(oset)
     out_dir = os.path.join(ROOT, "validate", "results", a.name)
     os.makedirs(out_dir, exist_ok=True)
@@ -260,6 +274,50 @@ def grouped_classes(diff_json):
         acc["predicted"] += c["predicted"]
         acc["measured"] += c["measured"]
     return out
+
+
+def additive_attribution(src, dst):
+    """The measured timeline `src` with each op's time taken as its event bracket less a fixed cost per
+    op, written to `dst`; None where that cannot be done (several ranks or streams, or no scale).
+
+    The harness times ops in a second run with two event records per op and scales that run's whole
+    timeline by event_scale = plain step / event step (validate/runner_plan.cpp), so the event cost,
+    the same few microseconds for every op, is spread in proportion to each op's time: a 2 us kernel
+    keeps ~3 us of event records and a 3 ms GEMM almost none. Here the cost is taken off additively
+    instead: E = (event step - plain step) / ops (the last op's end, unscaled and scaled), every bracket
+    (unscaled) shortened by E and every later op moved E earlier, the gaps between brackets kept
+    unscaled. The last end stays where the scaled timeline has it, and no free parameter enters: E
+    comes from the two measured steps. It assumes the event records land inside the
+    brackets, which the unscaled gaps support (1.3-1.5 us per op, about what a kernel boundary costs
+    without events: bench-ops' graph_gap is 1.0 us)."""
+    with open(src) as f:
+        doc = json.load(f)
+    scale = doc.get("measurement", {}).get("event_scale")
+    evs = doc.get("events", [])
+    if not scale or scale <= 0 or not evs or len({(e["rank"], e["stream"]) for e in evs}) != 1:
+        return None
+    order = sorted(range(len(evs)), key=lambda i: (evs[i]["start"], evs[i]["op"]))
+    last = max(e["end"] for e in evs)  # the scaled timeline's last end, at or before the plain step
+    total = max(last / scale - last, 0.0)
+    brackets = [(e["end"] - e["start"]) / scale for e in evs]
+    # the cost per op, E: sum of min(E, bracket) = total (a bracket shorter than E loses all of itself)
+    lo, hi = 0.0, max(brackets)
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if sum(min(mid, b) for b in brackets) < total else (lo, mid)
+    per_op = hi
+    shift = 0.0
+    for i in order:
+        e = evs[i]
+        raw = {k: e[k] / scale for k in ("ready", "start", "sync", "end")}
+        cut = min(per_op, brackets[i])
+        e["ready"], e["start"], e["sync"] = (max(raw[k] - shift, 0.0) for k in ("ready", "start", "sync"))
+        shift += cut
+        e["end"] = min(max(raw["end"] - shift, e["start"]), last)
+    doc["measurement"]["attribution"] = f"additive: {per_op * 1e6:.3f} us per op off each event bracket"
+    with open(dst, "w") as f:
+        json.dump(doc, f)
+    return dst
 
 
 def measured_run(call_dir, entry):
@@ -338,7 +396,10 @@ def cmd_compare(a):
             diffs, iteration_spreads = [], []
             for m in got:
                 dj = os.path.join(tmp, "d.json")
-                run([a.moesim, "diff", pred, m, "--json", dj])
+                timeline = m
+                if a.attribution == "additive":
+                    timeline = additive_attribution(m, os.path.join(tmp, "additive.json")) or m
+                run([a.moesim, "diff", pred, timeline, "--json", dj])
                 with open(dj) as f:
                     diffs.append(json.load(f))
                 with open(m) as f:
@@ -360,7 +421,7 @@ def cmd_compare(a):
     plans = sorted({x["plan"] for x in rows})
     summary = summarise(rows, variants, plans)
     doc = {"predictions": a.predictions, "runs": [os.path.relpath(d, ROOT) for d in a.runs], "summary": summary,
-           "rows": rows}
+           "attribution": a.attribution, "rows": rows}
     with open(os.path.join(ROOT, "validate", "results", a.out + ".json"), "w") as f:
         json.dump(doc, f, indent=1, sort_keys=True)
         f.write("\n")
@@ -371,7 +432,10 @@ def cmd_compare(a):
          f"Predictions: `validate/results/{a.predictions}.md` (committed before the runs). Measured runs: "
          + ", ".join(f"`{d}`" for d in doc["runs"]) + " (separate calls: the noise floor is the spread of the "
          "same run between them, (max - min) / mean; the iteration spread is that of the timed iterations "
-         "within a call, the worst call's). A step is the slowest rank's, measured and predicted.", "",
+         "within a call, the worst call's). A step is the slowest rank's, measured and predicted."
+         + (" Measured per-op times: additive attribution (each event bracket less the run's event cost per "
+            "op, (event step - plain step) / ops; `additive_attribution` in validate/oos/oos.py); the steps are "
+            "the same as with the harness's scaled brackets." if a.attribution == "additive" else ""), "",
          "| variant: runs | n | median abs error | worst | noise median | noise worst | iterations median "
          "| iterations worst | " + " | ".join(cls_names) + " |",
          "|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(cls_names)]
@@ -444,10 +508,12 @@ def main():
     p = argparse.ArgumentParser(prog="validate/oos/oos.py", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("schedules")
-    s.add_argument("--gpus", type=int, choices=sorted(SETS), default=1)
+    s.add_argument("--gpus", type=int, choices=sorted(k for k in SETS if isinstance(k, int)), default=1)
+    s.add_argument("--set", choices=sorted(k for k in SETS if isinstance(k, str)))
     s.add_argument("--moesim", default="build/cli/moesim")
     r = sub.add_parser("predict")
-    r.add_argument("--gpus", type=int, choices=sorted(SETS), default=1)
+    r.add_argument("--gpus", type=int, choices=sorted(k for k in SETS if isinstance(k, int)), default=1)
+    r.add_argument("--set", choices=sorted(k for k in SETS if isinstance(k, str)))
     r.add_argument("--moesim", default="build/cli/moesim")
     r.add_argument("--op-bench", nargs="+", required=True)
     r.add_argument("--name", required=True)
@@ -456,6 +522,9 @@ def main():
     c.add_argument("--predictions", required=True)
     c.add_argument("--runs", nargs="+", required=True)
     c.add_argument("--out", required=True)
+    c.add_argument("--attribution", choices=("scaled", "additive"), default="scaled",
+                   help="measured per-op times: the harness's (event brackets scaled to the plain step) or "
+                        "the brackets less a fixed event cost per op (additive_attribution); steps are the same")
     b = sub.add_parser("bands")
     b.add_argument("--moesim", default="build/cli/moesim")
     b.add_argument("--op-bench", nargs="+", required=True)
