@@ -195,6 +195,22 @@ void note_mtp(const Config& c, std::vector<std::string>& notes)
     notes.push_back("num_nextn_predict_layers " + std::to_string(n) + ": the multi-token-prediction layer is not modelled");
 }
 
+// DeepSeek-V3 and GLM-4.5 name their MoE alike: first_k_dense_replace dense layers first, then
+// n_routed_experts routed and n_shared_experts shared experts of moe_intermediate_size each, and an
+// optional MTP head (noted, not modelled).
+void routed_and_shared_experts(HfImport& h, const Config& c)
+{
+  Model& m = h.model;
+  m.dense_layers = c.count("first_k_dense_replace", 0);
+  m.dense_intermediate = m.dense_layers > 0 ? c.positive("intermediate_size") : 0;
+  m.moe.experts = c.positive("n_routed_experts");
+  m.moe.top_k = c.positive("num_experts_per_tok");
+  m.moe.expert_intermediate = c.positive("moe_intermediate_size");
+  m.moe.shared_experts = c.count("n_shared_experts", 0);
+  m.moe.shared_intermediate = m.moe.shared_experts > 0 ? m.moe.expert_intermediate : 0;
+  note_mtp(c, h.notes);
+}
+
 // DeepSeek-V2/V3 (and Kimi-K2): MLA, first_k_dense_replace dense layers, routed and shared experts.
 void deepseek(HfImport& h, const Config& c)
 {
@@ -212,14 +228,7 @@ void deepseek(HfImport& h, const Config& c)
   if (const int freq = c.count("moe_layer_freq", 1); freq != 1)
     c.fail("moe_layer_freq", "is " + std::to_string(freq) + "; moesim reads every layer after the dense ones as MoE",
            "import a config with moe_layer_freq 1, or write the model YAML by hand (moe_layer_step)");
-  m.dense_layers = c.count("first_k_dense_replace", 0);
-  m.dense_intermediate = m.dense_layers > 0 ? c.positive("intermediate_size") : 0;
-  m.moe.experts = c.positive("n_routed_experts");
-  m.moe.top_k = c.positive("num_experts_per_tok");
-  m.moe.expert_intermediate = c.positive("moe_intermediate_size");
-  m.moe.shared_experts = c.count("n_shared_experts", 0);
-  m.moe.shared_intermediate = m.moe.shared_experts > 0 ? m.moe.expert_intermediate : 0;
-  note_mtp(c, h.notes);
+  routed_and_shared_experts(h, c);
 }
 
 // Qwen3-MoE: GQA; layer l is MoE unless it is in mlp_only_layers, when (l + 1) % decoder_sparse_step == 0.
@@ -268,14 +277,7 @@ void glm4_moe(HfImport& h, const Config& c)
   Model& m = h.model;
   common(m, c);
   gqa(m, c);
-  m.dense_layers = c.count("first_k_dense_replace", 0);
-  m.dense_intermediate = m.dense_layers > 0 ? c.positive("intermediate_size") : 0;
-  m.moe.experts = c.positive("n_routed_experts");
-  m.moe.top_k = c.positive("num_experts_per_tok");
-  m.moe.expert_intermediate = c.positive("moe_intermediate_size");
-  m.moe.shared_experts = c.count("n_shared_experts", 0);
-  m.moe.shared_intermediate = m.moe.shared_experts > 0 ? m.moe.expert_intermediate : 0;
-  note_mtp(c, h.notes);
+  routed_and_shared_experts(h, c);
 }
 
 // gpt-oss: GQA, every layer MoE, layer_types alternating sliding and full attention.

@@ -208,32 +208,23 @@ public:
     return x;
   }
   int small(const char* key, long least = 0) { return static_cast<int>(integer(key, least)); }
-  std::vector<double> numbers(const char* key)
+  // A list whose every element passes `is` (json::is_number, json::is_number_integer), as T.
+  template <class T>
+  std::vector<T> list(const char* key, bool (json::*is)() const noexcept, const char* expected)
   {
     const json& v = node(key);
     if (!v.is_array())
-      fail(key, "expected a list of numbers");
-    std::vector<double> out;
+      fail(key, expected);
+    std::vector<T> out;
     for (const json& x : v) {
-      if (!x.is_number())
-        fail(key, "expected a list of numbers");
-      out.push_back(x.get<double>());
+      if (!(x.*is)())
+        fail(key, expected);
+      out.push_back(x.get<T>());
     }
     return out;
   }
-  std::vector<int> ints(const char* key)
-  {
-    const json& v = node(key);
-    if (!v.is_array())
-      fail(key, "expected a list of whole numbers");
-    std::vector<int> out;
-    for (const json& x : v) {
-      if (!x.is_number_integer())
-        fail(key, "expected a list of whole numbers");
-      out.push_back(x.get<int>());
-    }
-    return out;
-  }
+  std::vector<double> numbers(const char* key) { return list<double>(key, &json::is_number, "expected a list of numbers"); }
+  std::vector<int> ints(const char* key) { return list<int>(key, &json::is_number_integer, "expected a list of whole numbers"); }
   Dtype dtype(const char* key)
   {
     const std::string s = str(key);

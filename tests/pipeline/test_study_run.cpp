@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "pipeline/study_run.hpp"
 #include "sim/simulation.hpp"
+#include "tests/refusal.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -17,15 +18,7 @@ StudyRequest default_request()
   return q;
 }
 
-std::string refusal(const std::function<void()>& f)
-{
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "accepted";
-}
+using test::refusal;
 
 } // namespace
 

@@ -3,22 +3,13 @@
 #include "core/error.hpp"
 #include "pipeline/sweep.hpp"
 #include "pipeline/what_if.hpp"
+#include "tests/refusal.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace moesim;
 
-namespace {
-std::string refusal(const std::function<void()>& f)
-{
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "accepted";
-}
-} // namespace
+using test::refusal;
 
 TEST_CASE("what-ifs: engine options and topology edits, in the order given", "[quick][pipeline]")
 {

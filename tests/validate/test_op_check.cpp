@@ -8,6 +8,7 @@
 #include "validate/op_check.hpp"
 #include "validate/op_executor.hpp"
 #include "validate/runner.hpp"
+#include "tests/refusal.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -49,15 +50,7 @@ Schedule odd_mla()
   return mla_dims(75, 25, 100);
 }
 
-std::string refusal(const std::function<void()>& f)
-{
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "accepted";
-}
+using test::refusal;
 
 } // namespace
 
