@@ -3,6 +3,7 @@
 // calls the pipeline (pipeline/) and prints or writes what it returns.
 #include "cli/model_cmd.hpp"
 #include "cli/platform_cmd.hpp"
+#include "cli/serve_cmd.hpp"
 #include "cli/tools.hpp"
 #include "cli/transfer_cmd.hpp"
 #include "core/error.hpp"
@@ -139,6 +140,8 @@ int main(int argc, char** argv)
   add_model_commands(app, model_cmds);
   TransferCommand transfer_cmd;
   add_transfer_command(app, transfer_cmd);
+  ServeCommand serve_cmd;
+  add_serve_command(app, serve_cmd);
 
   run->fallthrough();
   sched->fallthrough();
@@ -179,6 +182,8 @@ int main(int argc, char** argv)
       return 0;
     }
     if (run_transfer_command(transfer_cmd, root()))
+      return 0;
+    if (run_serve_command(serve_cmd, root))
       return 0;
     if (*list) {
       const DataListing l = list_data(root());

@@ -5,11 +5,10 @@
 #include "core/error.hpp"
 #include "core/model_loader.hpp"
 #include "core/published.hpp"
-#include "core/serve_steps.hpp"
-#include "core/serving.hpp"
 #include "pipeline/calibrations.hpp"
 #include "pipeline/platform_files.hpp"
 #include "pipeline/scenario_runner.hpp"
+#include "pipeline/serve_run.hpp"
 #include "report/render.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -67,105 +66,6 @@ Study study_of(const PublishedRow& row, const std::string& file, const std::stri
   return s;
 }
 
-ScenarioResult simulate(const Study& study, const Scenario& sc, Phase phase, int batch, int context, int prompt)
-{
-  Study s = study;
-  s.phase = phase;
-  s.context = context;
-  s.prompt = prompt;
-  Scenario one = sc;
-  one.batch = batch;
-  return run_scenarios(s, {one}, 1, false).at(0).result;
-}
-
-struct ServeOutcome {
-  std::string why;   // not simulated: the reason
-  std::string paths; // software paths of the largest decode step
-  std::string batch; // for the table: the sequence limit and the loop's mean decode batch
-  int batch_limit = 1;
-  int gpus = 1;
-  double tok_s = 0;  // output tokens per second of the whole system
-};
-
-// Serve: the request mix through the continuous-batching loop (core/serving), each step's time
-// read off a table of simulated decode steps (a few batches at two contexts) and one prefill step
-// (core/serve_steps). Sequences are limited by the engine's max_num_seqs per attention-DP replica
-// and by the KV cache, which admits input + kv_output_share x output tokens per request.
-ServeOutcome serve_row(const Study& study, const Scenario& sc, const PublishedWorkload& w)
-{
-  ServeOutcome out;
-  const EngineProfile& e = *study.engine_profile;
-  const int dp = std::max(1, sc.plan.attn_dp);
-  const double lo = w.input, hi = w.input + w.output / 2.0;
-  // KV capacity from one sequence per replica at the longest context.
-  const ScenarioResult one = simulate(study, sc, Phase::decode, dp, w.input + w.output, 0);
-  if (one.refused)
-    return out.why = "does not fit: " + one.refusal, out;
-  const double kv_tokens = kv_capacity_tokens(one.memory_capacity, one.memory.weights, one.memory.activations,
-                                              one.memory.kv_cache, double(dp) * (w.input + w.output));
-  const double per_request = w.input + e.kv_output_share * w.output;
-  int limit = w.concurrency > 0 ? std::min(w.concurrency, w.requests) : w.requests;
-  limit = std::min({limit, e.max_num_seqs * dp, static_cast<int>(kv_tokens / per_request)});
-  if (limit < 1)
-    return out.why = "does not fit: one request's KV cache is larger than the memory left", out;
-  // Decode samples; a batch whose activations tip the memory over shrinks the limit by a tenth.
-  ServeStepTable t;
-  t.context_lo = lo;
-  t.context_hi = hi;
-  for (;;) {
-    t.batches = serve_sample_batches(limit);
-    t.seconds_lo.clear();
-    t.seconds_hi.clear();
-    bool refused = false;
-    for (int b : t.batches) {
-      const ScenarioResult a = simulate(study, sc, Phase::decode, b, static_cast<int>(lo), 0);
-      const ScenarioResult c = simulate(study, sc, Phase::decode, b, static_cast<int>(hi), 0);
-      if (a.refused || c.refused) {
-        refused = true;
-        break;
-      }
-      // The loop applies the acceptance length itself: it takes the step's time, not its rate.
-      t.seconds_lo.push_back(a.step_time);
-      t.seconds_hi.push_back(c.step_time);
-      out.paths = c.software_paths;
-      out.gpus = c.gpus;
-    }
-    if (!refused)
-      break;
-    if (limit == 1)
-      return out.why = "does not fit at batch 1 with the KV cache of one request", out;
-    limit = std::max(1, limit - std::max(1, limit / 10));
-  }
-  const int budget = e.max_num_batched_tokens * dp;
-  const int pseqs = std::max(1, std::min(limit, budget / std::max(1, w.input)));
-  const ScenarioResult p = simulate(study, sc, Phase::prefill, pseqs, 0, w.input);
-  if (p.refused)
-    return out.why = "prefill does not fit: " + p.refusal, out;
-  t.prefill_tokens = pseqs * w.input;
-  t.prefill_seconds = p.step_time;
-
-  RequestMix mix;
-  mix.requests = w.requests;
-  mix.input_tokens = w.input;
-  mix.output_tokens = w.output;
-  mix.concurrency = w.concurrency;
-  ServingLimits lim;
-  lim.max_num_seqs = limit;
-  lim.max_num_batched_tokens = std::max(budget, w.input);
-  lim.kv_capacity_tokens = kv_tokens;
-  lim.kv_output_share = e.kv_output_share;
-  const bool speculative = e.speculative != Speculative::none && e.draft_tokens > 0;
-  lim.tokens_per_decode = speculative ? 1 + e.draft_tokens : 1;
-  lim.acceptance_length = speculative ? e.acceptance_length : 1;
-  const ServingResult r = simulate_serving(mix, lim, [&t](const StepLoad& l) { return serve_step_seconds(t, l); });
-  out.tok_s = r.output_tok_s;
-  out.batch_limit = limit;
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%d; loop mean %.0f", limit, r.mean_decode_batch);
-  out.batch = buf;
-  return out;
-}
-
 PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, const std::string& root, PlatformFiles& files,
                               Calibrations& calibrations)
 {
@@ -189,7 +89,7 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
   const PublishedWorkload& w = row.workload;
   try {
     if (w.kind == WorkloadKind::decode) {
-      const ScenarioResult r = simulate(study, sc, Phase::decode, w.batch, w.context, 0);
+      const ScenarioResult r = simulate_step(study, sc, Phase::decode, w.batch, w.context, 0);
       if (r.refused)
         return o.why = "does not fit: " + r.refusal, o;
       o.paths = r.software_paths;
@@ -197,18 +97,20 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
     } else if (w.kind == WorkloadKind::prefill) {
       const int gpus = sc.plan.world();
       const int seqs = std::max(1, w.tokens_per_gpu * gpus / w.prompt);
-      const ScenarioResult r = simulate(study, sc, Phase::prefill, seqs, 0, w.prompt);
+      const ScenarioResult r = simulate_step(study, sc, Phase::prefill, seqs, 0, w.prompt);
       if (r.refused)
         return o.why = "does not fit: " + r.refusal, o;
       o.paths = r.software_paths;
       o.value = rate_metric(row.metric, r.tok_s_total, seqs, r.gpus);
     } else {
-      const ServeOutcome so = serve_row(study, sc, w);
+      const ServeRun so = run_serve(study, sc, {w.requests, w.input, w.output, w.concurrency});
       if (!so.why.empty())
         return o.why = so.why, o;
       o.paths = so.paths;
-      o.batch = so.batch;
-      o.value = rate_metric(row.metric, so.tok_s, so.batch_limit, so.gpus);
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "%d; loop mean %.0f", so.seq_limit, so.result.mean_decode_batch);
+      o.batch = buf;
+      o.value = rate_metric(row.metric, so.result.output_tok_s, so.seq_limit, so.gpus);
     }
   } catch (const InputError& e) {
     o.why = e.what();

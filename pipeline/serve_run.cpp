@@ -1,0 +1,259 @@
+#include "pipeline/serve_run.hpp"
+
+#include "core/error.hpp"
+#include "pipeline/scenario_runner.hpp"
+#include "report/render.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <sstream>
+
+namespace moesim {
+
+const char* to_string(SeqLimit l)
+{
+  switch (l) {
+  case SeqLimit::requests: return "requests";
+  case SeqLimit::concurrency: return "concurrency";
+  case SeqLimit::max_num_seqs: return "max_num_seqs";
+  case SeqLimit::kv_capacity: return "kv_capacity";
+  case SeqLimit::activations: return "activations";
+  }
+  return "?";
+}
+
+ScenarioResult simulate_step(const Study& study, const Scenario& sc, Phase phase, int batch, int context, int prompt)
+{
+  Study s = study;
+  s.phase = phase;
+  s.context = context;
+  s.prompt = prompt;
+  Scenario one = sc;
+  one.batch = batch;
+  return run_scenarios(s, {one}, 1, false).at(0).result;
+}
+
+void check_serve_workload(const ServeWorkload& w, const std::string& where)
+{
+  for (const auto& [v, flag] : {std::pair{w.requests, "--requests"}, {w.input, "--input"}, {w.output, "--output"}})
+    if (v < 1)
+      throw InputError(where, flag, std::to_string(v) + " is not positive", "pass a whole number of at least 1");
+  if (w.concurrency < 0)
+    throw InputError(where, "--concurrency", std::to_string(w.concurrency) + " is negative",
+                     "pass at least 1, or leave it out for every request at once");
+}
+
+ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& w)
+{
+  if (!study.engine_profile)
+    throw InputError(study.file, "engine", "names no engine profile, so there is no admission rule to serve with",
+                     "set engine: vllm-0.11 (or {profile: NAME, ...}; profiles in workloads/engines)");
+  check_serve_workload(w, study.file);
+  ServeRun out;
+  const EngineProfile& e = *study.engine_profile;
+  const int dp = std::max(1, sc.plan.attn_dp);
+  const double lo = w.input, hi = w.input + w.output / 2.0;
+  // KV capacity from one sequence per replica at the longest context.
+  const ScenarioResult one = simulate_step(study, sc, Phase::decode, dp, w.input + w.output, 0);
+  out.gpus = one.gpus > 0 ? one.gpus : sc.plan.world();
+  if (one.refused)
+    return out.why = "does not fit: " + one.refusal, out;
+  out.kv_tokens = kv_capacity_tokens(one.memory_capacity, one.memory.weights, one.memory.activations,
+                                     one.memory.kv_cache, double(dp) * (w.input + w.output));
+  const double per_request = w.input + e.kv_output_share * w.output;
+  out.engine_seqs = e.max_num_seqs * dp;
+  out.kv_seqs = static_cast<int>(std::min<double>(INT_MAX, out.kv_tokens / per_request));
+  // The admission rule: the least of the requests in flight, the engine's sequences and the KV cache
+  // (on a tie, the first named here).
+  int limit = w.concurrency > 0 ? std::min(w.concurrency, w.requests) : w.requests;
+  out.limited_by = w.concurrency > 0 && w.concurrency < w.requests ? SeqLimit::concurrency : SeqLimit::requests;
+  if (out.engine_seqs < limit)
+    limit = out.engine_seqs, out.limited_by = SeqLimit::max_num_seqs;
+  if (out.kv_seqs < limit)
+    limit = out.kv_seqs, out.limited_by = SeqLimit::kv_capacity;
+  if (limit < 1)
+    return out.why = "does not fit: one request's KV cache is larger than the memory left", out;
+  // Decode samples; a batch whose activations tip the memory over shrinks the limit by a tenth.
+  ServeStepTable& t = out.table;
+  t.context_lo = lo;
+  t.context_hi = hi;
+  for (;;) {
+    t.batches = serve_sample_batches(limit);
+    t.seconds_lo.clear();
+    t.seconds_hi.clear();
+    bool refused = false;
+    for (int b : t.batches) {
+      const ScenarioResult a = simulate_step(study, sc, Phase::decode, b, static_cast<int>(lo), 0);
+      const ScenarioResult c = simulate_step(study, sc, Phase::decode, b, static_cast<int>(hi), 0);
+      if (a.refused || c.refused) {
+        refused = true;
+        break;
+      }
+      // The loop applies the acceptance length itself: it takes the step's time, not its rate.
+      t.seconds_lo.push_back(a.step_time);
+      t.seconds_hi.push_back(c.step_time);
+      out.paths = c.software_paths;
+      out.gpus = c.gpus;
+    }
+    if (!refused)
+      break;
+    if (limit == 1)
+      return out.why = "does not fit at batch 1 with the KV cache of one request", out;
+    limit = std::max(1, limit - std::max(1, limit / 10));
+    out.limited_by = SeqLimit::activations;
+  }
+  const int budget = e.max_num_batched_tokens * dp;
+  const int pseqs = std::max(1, std::min(limit, budget / std::max(1, w.input)));
+  const ScenarioResult p = simulate_step(study, sc, Phase::prefill, pseqs, 0, w.input);
+  if (p.refused)
+    return out.why = "prefill does not fit: " + p.refusal, out;
+  t.prefill_tokens = pseqs * w.input;
+  t.prefill_seconds = p.step_time;
+
+  RequestMix mix;
+  mix.requests = w.requests;
+  mix.input_tokens = w.input;
+  mix.output_tokens = w.output;
+  mix.concurrency = w.concurrency;
+  ServingLimits lim;
+  lim.max_num_seqs = limit;
+  lim.max_num_batched_tokens = std::max(budget, w.input);
+  lim.kv_capacity_tokens = out.kv_tokens;
+  lim.kv_output_share = e.kv_output_share;
+  const bool speculative = e.speculative != Speculative::none && e.draft_tokens > 0;
+  lim.tokens_per_decode = speculative ? 1 + e.draft_tokens : 1;
+  lim.acceptance_length = speculative ? e.acceptance_length : 1;
+  out.result = simulate_serving(mix, lim, [&t](const StepLoad& l) { return serve_step_seconds(t, l); });
+  out.seq_limit = limit;
+  return out;
+}
+
+namespace {
+
+// The sentence on what bounds throughput.
+std::string bound_sentence(const ServeWorkload& w, const ServeRun& r, int dp)
+{
+  char buf[400];
+  const char* more = "; raise it to batch more";
+  switch (r.limited_by) {
+  case SeqLimit::requests:
+    std::snprintf(buf, sizeof buf,
+                  "Throughput is bounded by the requests: all %d run at once (the engine admits %d, the KV cache %d)",
+                  w.requests, r.engine_seqs, r.kv_seqs);
+    more = "";
+    break;
+  case SeqLimit::concurrency:
+    std::snprintf(buf, sizeof buf,
+                  "Throughput is bounded by the concurrency: %d in flight while the engine admits %d sequences and "
+                  "the KV cache %d",
+                  w.concurrency, r.engine_seqs, r.kv_seqs);
+    more = "; raise --concurrency to batch more";
+    break;
+  case SeqLimit::max_num_seqs:
+    std::snprintf(buf, sizeof buf,
+                  "Throughput is bounded by the engine's max_num_seqs: %d per attention-DP replica x %d, while the "
+                  "KV cache would admit %d",
+                  r.engine_seqs / std::max(1, dp), dp, r.kv_seqs);
+    more = "; raise it (engine.max_num_seqs) to batch more";
+    break;
+  case SeqLimit::kv_capacity:
+    std::snprintf(buf, sizeof buf,
+                  "Throughput is bounded by the KV cache: %.0f tokens hold %d requests of %d input + their output "
+                  "share",
+                  r.kv_tokens, r.kv_seqs, w.input);
+    more = "; more GPUs, a smaller KV dtype or shorter requests batch more";
+    break;
+  case SeqLimit::activations:
+    std::snprintf(buf, sizeof buf,
+                  "Throughput is bounded by memory: a decode batch above %d does not fit beside the weights and KV "
+                  "cache",
+                  r.seq_limit);
+    more = "";
+    break;
+  }
+  std::string s = buf;
+  if (r.result.mean_decode_batch < 0.9 * r.seq_limit) {
+    std::snprintf(buf, sizeof buf, "; the loop decoded %.1f sequences per step on average, below the limit of %d, as "
+                                   "prefill and the tail of the run take steps",
+                  r.result.mean_decode_batch, r.seq_limit);
+    s += buf;
+  } else {
+    s += more;
+  }
+  return s + ".\n";
+}
+
+std::string ms(double s)
+{
+  return fmt_value("%.1f", s * 1e3);
+}
+
+} // namespace
+
+std::string render_serve(const Study& study, const Scenario& sc, const ServeWorkload& w, const ServeRun& r)
+{
+  std::ostringstream o;
+  o << "moesim serve: " << study.name << " (" << study.model.name << ", engine " << study.engine_profile->name << ") on "
+    << sc.platform_name << ", plan " << sc.plan.name << ": " << w.requests << " requests of " << w.input << " input + "
+    << w.output << " output tokens, "
+    << (w.concurrency > 0 ? "concurrency " + std::to_string(w.concurrency) : std::string("all at once")) << "\n\n";
+  if (!r.why.empty()) {
+    o << "not simulated: " << r.why << "\n";
+    return o.str();
+  }
+  const ServingResult& s = r.result;
+  o << "| plan | GPUs | sequence limit | limited by | mean decode batch | output tok/s | tok/s/GPU | TTFT p50/p99 ms "
+       "| TPOT p50/p99 ms |\n|---|---|---|---|---|---|---|---|---|\n";
+  o << "| " << sc.plan.name << " | " << r.gpus << " | " << r.seq_limit << " | " << to_string(r.limited_by) << " | "
+    << fmt_value("%.1f", s.mean_decode_batch) << " | " << fmt_value("%.1f", s.output_tok_s) << " | "
+    << fmt_value("%.1f", r.tok_s_per_gpu()) << " | " << ms(s.ttft.p50) << " / " << ms(s.ttft.p99) << " | "
+    << (w.output > 1 ? ms(s.tpot.p50) + " / " + ms(s.tpot.p99) : std::string("-")) << " |\n\n";
+  o << bound_sentence(w, r, std::max(1, sc.plan.attn_dp));
+  if (!r.paths.empty())
+    o << "Software paths (decode step): " << r.paths << "\n";
+  return o.str();
+}
+
+nlohmann::json serve_to_json(const Study& study, const Scenario& sc, const ServeWorkload& w, const ServeRun& r)
+{
+  using nlohmann::json;
+  auto pct = [](const Percentiles& p) {
+    return json{{"mean", p.mean}, {"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}, {"max", p.max}};
+  };
+  json j = {{"study", study.name},
+            {"model", study.model.name},
+            {"engine", study.engine_profile ? study.engine_profile->name : ""},
+            {"platform", sc.platform_name},
+            {"plan", sc.plan.name},
+            {"workload", {{"requests", w.requests}, {"input", w.input}, {"output", w.output}, {"concurrency", w.concurrency}}},
+            {"simulated", r.why.empty()}};
+  if (!r.why.empty()) {
+    j["why"] = r.why;
+    return j;
+  }
+  const ServingResult& s = r.result;
+  j["gpus"] = r.gpus;
+  j["seq_limit"] = r.seq_limit;
+  j["limited_by"] = to_string(r.limited_by);
+  j["engine_seqs"] = r.engine_seqs;
+  j["kv_seqs"] = r.kv_seqs;
+  j["kv_tokens"] = r.kv_tokens;
+  j["mean_decode_batch"] = s.mean_decode_batch;
+  j["output_tok_s"] = s.output_tok_s;
+  j["tok_s_per_gpu"] = r.tok_s_per_gpu();
+  j["request_s"] = s.request_s;
+  j["makespan_s"] = s.makespan;
+  j["steps"] = s.steps;
+  j["ttft_s"] = pct(s.ttft);
+  j["tpot_s"] = pct(s.tpot);
+  j["e2e_s"] = pct(s.e2e);
+  j["software_paths"] = r.paths;
+  const ServeStepTable& t = r.table;
+  j["step_table"] = {{"batches", t.batches},         {"context_lo", t.context_lo},       {"context_hi", t.context_hi},
+                     {"seconds_lo", t.seconds_lo},   {"seconds_hi", t.seconds_hi},       {"prefill_tokens", t.prefill_tokens},
+                     {"prefill_seconds", t.prefill_seconds}};
+  return j;
+}
+
+} // namespace moesim

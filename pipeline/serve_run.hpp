@@ -1,0 +1,65 @@
+// `moesim serve`, and the serve rows of `moesim published`: one scenario (plan, platform) of a
+// study on its engine profile serving a request mix through the continuous-batching loop
+// (core/serving). Each loop step's time is read off a table of simulated steps (core/serve_steps):
+// decode at a few batches and two contexts, and one prefill step. The engine's admission rule lives
+// here once: sequences are limited by max_num_seqs per attention-DP replica, by the KV cache (a
+// request holds input + kv_output_share x output tokens) and by the requests in flight.
+#pragma once
+#include "core/serve_steps.hpp"
+#include "core/serving.hpp"
+#include "pipeline/scenario.hpp"
+#include "report/result.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace moesim {
+
+struct ServeWorkload {
+  int requests = 1;
+  int input = 1;       // prompt tokens per request
+  int output = 1;      // output tokens per request
+  int concurrency = 0; // requests in flight (0: all arrive at once)
+};
+
+// What set the number of sequences running at once.
+enum class SeqLimit {
+  requests,     // every request fits at once
+  concurrency,  // the requests in flight
+  max_num_seqs, // the engine's max_num_seqs per attention-DP replica
+  kv_capacity,  // the KV cache left after weights and activations
+  activations,  // a larger batch's activations did not fit, so the limit came down
+};
+const char* to_string(SeqLimit l);
+
+struct ServeRun {
+  std::string why;   // not simulated (does not fit): the reason; empty when simulated
+  std::string paths; // the engine's software paths of the largest decode step
+  int gpus = 1;
+  int seq_limit = 1;
+  SeqLimit limited_by = SeqLimit::requests;
+  double kv_tokens = 0; // tokens of KV cache the system holds for requests
+  int engine_seqs = 0;  // max_num_seqs x attention-DP replicas
+  int kv_seqs = 0;      // requests the KV cache admits at once
+  ServeStepTable table; // the simulated steps the loop read
+  ServingResult result; // output tok/s, TTFT, TPOT, mean decode batch
+  double tok_s_per_gpu() const { return result.output_tok_s / gpus; }
+};
+
+// One simulated step of the scenario: `batch` sequences, in `phase`, at `context` (decode) or
+// `prompt` tokens (prefill), in a child process. The serve table and the published rows use it.
+ScenarioResult simulate_step(const Study& study, const Scenario& sc, Phase phase, int batch, int context, int prompt);
+
+// Throws InputError (naming `where` and the flag) for a workload that is not all positive.
+void check_serve_workload(const ServeWorkload& w, const std::string& where);
+
+// Serves `w` on the scenario's plan and platform with the study's engine profile. Throws InputError
+// when the study has no engine profile; a plan that does not fit comes back with `why` set.
+ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& w);
+
+// What `moesim serve` prints: a table and one sentence on what bounds throughput.
+std::string render_serve(const Study& study, const Scenario& sc, const ServeWorkload& w, const ServeRun& r);
+nlohmann::json serve_to_json(const Study& study, const Scenario& sc, const ServeWorkload& w, const ServeRun& r);
+
+} // namespace moesim

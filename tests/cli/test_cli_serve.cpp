@@ -1,0 +1,76 @@
+// `moesim serve`: one plan on one platform serving a request mix with the study's engine profile;
+// the JSON's rate follows from its own step table, and bad input is one line, exit 2, nothing written.
+#include "cli_run.hpp"
+
+#include "../temp_dir.hpp"
+
+using namespace cli_test;
+
+namespace {
+
+// A tp1 study on vLLM 0.11's profile (`platforms` as YAML).
+std::string small_study(const moesim::test::TempDir& d, const std::string& platforms)
+{
+  return d.write("small.yaml", "name: small\nmodel: qwen3-30b-a3b\nplatforms: " + platforms +
+                                   "\nphase: decode\nbatch: [1]\ncontext: 1024\nrouting: {kind: uniform}\n"
+                                   "engine: vllm-0.11\nplans: [tp1]\n");
+}
+
+void check_refused(const std::string& args, const std::string& word, const fs::path& json)
+{
+  INFO(args);
+  const Run r = cli_test::moesim("serve " + args + " --json " + json.string());
+  CHECK(r.code == 2);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Catch::Contains(word));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK_FALSE(fs::exists(json));
+}
+
+} // namespace
+
+TEST_CASE("moesim serve: concurrency 1 serves at one prefill plus output-1 decode steps per request",
+          "[slow][cli][serve]")
+{
+  moesim::test::TempDir d("serve_cli");
+  const std::string study = small_study(d, "[nvswitch-1x-h200]");
+  const fs::path json = d.path / "serve.json";
+  const Run r = cli_test::moesim("serve " + study + " --requests 2 --input 256 --output 32 --concurrency 1 --json " +
+                                 json.string());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("| tp1 | 1 | 1 | concurrency |"));
+  CHECK_THAT(r.out, Catch::Contains("Throughput is bounded by the concurrency"));
+  const nlohmann::json j = nlohmann::json::parse(slurp(json));
+  REQUIRE(j["simulated"] == true);
+  // One request at a time: a prefill step P = max(prefill_seconds, decode at batch 1, context 256)
+  // gives the first token, then 31 decode steps at contexts 257..287, whose mean 272 is the table's
+  // context_hi (256 + 32/2): with the step linear in context they sum to 31 x seconds_hi[0]. So
+  // output tok/s = 32 / (P + 31 s_hi), TTFT = P and TPOT = s_hi.
+  const auto& t = j["step_table"];
+  const double P = std::max(t["prefill_seconds"].get<double>(), t["seconds_lo"][0].get<double>());
+  const double s_hi = t["seconds_hi"][0].get<double>();
+  CHECK(j["output_tok_s"].get<double>() == Approx(32 / (P + 31 * s_hi)).epsilon(1e-9));
+  CHECK(j["ttft_s"]["p50"].get<double>() == Approx(P).epsilon(1e-9));
+  CHECK(j["tpot_s"]["p50"].get<double>() == Approx(s_hi).epsilon(1e-9));
+  CHECK(j["limited_by"] == "concurrency");
+  CHECK(j["gpus"] == 1);
+}
+
+TEST_CASE("moesim serve: bad input is one line, exit 2, nothing written", "[quick][cli][serve]")
+{
+  moesim::test::TempDir d("serve_cli_bad");
+  const std::string two = small_study(d, "[nvswitch-1x-h200, nvswitch-1x-h100]");
+  const fs::path json = d.path / "out.json";
+  const std::string w = " --requests 4 --input 16 --output 4";
+  // The default study names no engine profile.
+  check_refused("default --plan tp4 --platform nvswitch-4x-h200" + w, "engine", json);
+  check_refused("default --plan tp4 --platform nvswitch-4x-h200" + w, "default.yaml", json);
+  check_refused(two + " --platform nvswitch-1x-h200 --requests 0 --input 16 --output 4", "--requests", json);
+  check_refused(two + " --platform nvswitch-1x-h200 --requests 4 --input -1 --output 4", "--input", json);
+  check_refused(two + " --platform nvswitch-1x-h200 --requests 4 --input 16 --output 0", "--output", json);
+  check_refused(two + " --platform nvswitch-1x-h200 --concurrency 0" + w, "--concurrency", json);
+  check_refused(two + " --platform nvswitch-1x-h200 --plan warp9" + w, "--plan", json);
+  check_refused(two + " --platform no-such-box" + w, "no-such-box", json);
+  // Two platforms and no --platform: two scenarios, serve simulates one.
+  check_refused(two + w, "selects 2 scenarios", json);
+}

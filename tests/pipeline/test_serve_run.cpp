@@ -1,0 +1,126 @@
+// Serving one scenario (pipeline/serve_run.hpp): the loop's throughput derived from the simulated
+// step table, the admission rule's limit and its reason, and the refusals.
+#include "core/error.hpp"
+#include "pipeline/serve_run.hpp"
+#include "pipeline/study_run.hpp"
+#include "tests/refusal.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace moesim;
+
+namespace {
+
+// Qwen3-30B-A3B (bf16, ~61 GB of weights) on one H200 with tp1 on vLLM 0.11's profile; `engine`
+// is the study's engine entry.
+struct SmallStudy {
+  test::TempDir dir{"serve_run"};
+  PreparedStudy p;
+  Scenario sc;
+  explicit SmallStudy(const std::string& engine)
+  {
+    StudyRequest q;
+    q.root = MOESIM_SOURCE_DIR;
+    q.study = dir.write("small.yaml", "name: small\nmodel: qwen3-30b-a3b\nplatforms: [nvswitch-1x-h200]\nphase: decode\n"
+                                      "batch: [1]\ncontext: 1024\nrouting: {kind: uniform}\nengine: " +
+                                          engine + "\nplans: [tp1]\n");
+    p = prepare_study(q);
+    PlatformFiles files(p.root);
+    Calibrations calibrations;
+    sc = expand_study(p.study, files, calibrations, p.calibration, p.what_if).at(0);
+  }
+};
+
+} // namespace
+
+TEST_CASE("serve: at concurrency 1 the loop's rate is one prefill plus output-1 decode steps per request",
+          "[slow][pipeline][serve]")
+{
+  SmallStudy s("vllm-0.11");
+  const ServeWorkload w{3, 512, 64, 1};
+  const ServeRun r = run_serve(s.p.study, s.sc, w);
+  REQUIRE(r.why.empty());
+  // One request in flight: the limit is the concurrency (1 < 3 requests), the table samples batch 1
+  // only, and the prefill sample is that one request's 512 tokens.
+  CHECK(r.seq_limit == 1);
+  CHECK(r.limited_by == SeqLimit::concurrency);
+  CHECK(r.gpus == 1);
+  const ServeStepTable& t = r.table;
+  REQUIRE(t.batches == std::vector<int>{1});
+  CHECK(t.prefill_tokens == 512);
+  CHECK(t.context_lo == 512);
+  CHECK(t.context_hi == 512 + 64 / 2.0);
+  // Each request alone: one prefill step P = max(prefill_seconds, decode at batch 1 and context_lo)
+  // (a prefill-only step reads the weights at least once), which gives the first token; then 63
+  // decode steps at contexts 512+1 .. 512+63. The step time is linear in context between 512 and
+  // 512 + 32, and the mean of those contexts is 512 + 32 = context_hi, so the 63 steps sum to
+  // 63 x seconds_hi[0] exactly. Per request: P + 63 x s_hi seconds for 64 tokens, and the three
+  // requests run back to back, so output tok/s = 64 / (P + 63 s_hi).
+  const double P = std::max(t.prefill_seconds, t.seconds_lo[0]);
+  const double s_hi = t.seconds_hi[0];
+  CHECK(r.result.output_tok_s == Approx(64 / (P + 63 * s_hi)).epsilon(1e-9));
+  CHECK(r.tok_s_per_gpu() == Approx(r.result.output_tok_s).epsilon(1e-12));
+  CHECK(r.result.ttft.mean == Approx(P).epsilon(1e-9));
+  CHECK(r.result.tpot.mean == Approx(s_hi).epsilon(1e-9));
+  CHECK(r.result.mean_decode_batch == 1);
+  CHECK(r.result.steps == 3 * 64);
+  // The longer context costs no less, and the prefill of 512 tokens more than one decode token.
+  CHECK(t.seconds_hi[0] >= t.seconds_lo[0]);
+  CHECK(t.prefill_seconds > t.seconds_lo[0]);
+}
+
+TEST_CASE("serve: the engine's max_num_seqs limits the sequences when the KV cache holds more",
+          "[slow][pipeline][serve]")
+{
+  SmallStudy s("{profile: vllm-0.11, max_num_seqs: 8}");
+  const ServeWorkload w{32, 128, 8, 0};
+  const ServeRun r = run_serve(s.p.study, s.sc, w);
+  REQUIRE(r.why.empty());
+  // 32 requests at once, 8 sequences per replica (tp1: one replica): 8. The KV cache of an H200
+  // beside 61 GB of weights holds tens of GB, thousands of 136-token requests, so KV is not the limit.
+  CHECK(r.engine_seqs == 8);
+  CHECK(r.seq_limit == 8);
+  CHECK(r.limited_by == SeqLimit::max_num_seqs);
+  // The KV admission: floor(kv_tokens / (input + kv_output_share x output)).
+  const double per_request = 128 + s.p.study.engine_profile->kv_output_share * 8;
+  CHECK(r.kv_seqs == static_cast<int>(r.kv_tokens / per_request));
+  CHECK(r.kv_seqs > 1000);
+  // Batches sampled up to the limit: 1, 4 and 8; the loop never decodes more than 8 at once.
+  CHECK(r.table.batches == std::vector<int>{1, 4, 8});
+  CHECK(r.result.mean_decode_batch <= 8);
+  CHECK(r.result.mean_decode_batch > 1);
+}
+
+TEST_CASE("serve: the KV cache limits long requests", "[slow][pipeline][serve]")
+{
+  SmallStudy s("vllm-0.11");
+  // 32768 + 1024 tokens a request, counted at admission as 32768 + 0.5 x 1024 = 33280 tokens (vLLM's
+  // kv_output_share 0.5). Qwen3-30B-A3B keeps 48 layers x 4 KV heads x 128 x 2 (K and V) x 2 bytes
+  // = 98304 B a token, so 3.27 GB a request. The H200's 143771 MiB x 0.9 = 135.7 GB, less ~61 GB of
+  // bf16 weights (30.5 B parameters) and the activations, leave at most ~74.7 GB: at most 22
+  // requests, fewer than the profile's 1024 sequences and the 64 requests; the activations of a
+  // step are a few GB at most, so at least 20.
+  const ServeWorkload w{64, 32768, 1024, 0};
+  const ServeRun r = run_serve(s.p.study, s.sc, w);
+  REQUIRE(r.why.empty());
+  CHECK(r.limited_by == SeqLimit::kv_capacity);
+  CHECK(r.seq_limit == r.kv_seqs);
+  CHECK(r.kv_seqs >= 20);
+  CHECK(r.kv_seqs <= 22);
+  CHECK(r.kv_seqs < r.engine_seqs);
+}
+
+TEST_CASE("serve: a study without an engine profile and a non-positive workload are refused", "[quick][pipeline][serve]")
+{
+  const std::string root = MOESIM_SOURCE_DIR;
+  const Study st = load_study_file(root + "/workloads/studies/prefill.yaml", root);
+  REQUIRE_FALSE(st.engine_profile);
+  const std::string m = test::refusal([&] { (void)run_serve(st, Scenario{}, ServeWorkload{}); });
+  CHECK_THAT(m, Catch::Contains("prefill.yaml") && Catch::Contains("engine") && Catch::Contains("vllm-0.11"));
+  CHECK_THAT(test::refusal([] { check_serve_workload({0, 1, 1, 0}, "command line"); }), Catch::Contains("--requests"));
+  CHECK_THAT(test::refusal([] { check_serve_workload({1, 1, -3, 0}, "command line"); }), Catch::Contains("--output"));
+  CHECK_THAT(test::refusal([] { check_serve_workload({1, 1, 1, -1}, "command line"); }),
+             Catch::Contains("--concurrency"));
+  CHECK(test::refusal([] { check_serve_workload({1, 1, 1, 0}, "command line"); }) == "accepted");
+}
