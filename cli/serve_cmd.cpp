@@ -50,14 +50,18 @@ bool run_serve_command(const ServeCommand& s, const std::function<std::string()>
   const size_t n = st.plans.size() * st.platforms.size();
   if (n != 1)
     throw InputError("command line", st.plans.size() != 1 ? "--plan" : "--platform",
-                     "selects " + std::to_string(n) + " scenarios (" + std::to_string(st.plans.size()) + " plans x " +
-                         std::to_string(st.platforms.size()) + " platforms); serve simulates one",
+                     "selects " + std::to_string(n) + " scenarios (plans x platforms: " + std::to_string(st.plans.size()) +
+                         " x " + std::to_string(st.platforms.size()) + "); serve simulates one",
                      "name one plan with --plan and one platform with --platform");
   p.study.batches = {1}; // serve picks its own batches
   PlatformFiles files(p.root);
   Calibrations calibrations;
   const std::vector<Scenario> sc = expand_study(p.study, files, calibrations, p.calibration, p.what_if);
   const ServeRun r = run_serve(p.study, sc.at(0), s.workload);
+  // A plan that does not fit is an error, as in `moesim run`.
+  if (!r.why.empty())
+    throw InputError("command line", "--plan", sc[0].plan.name + " on " + sc[0].platform_name + " " + r.why,
+                     "pick a plan over more GPUs, a larger platform or shorter requests");
   std::vector<OutputFile> out;
   if (!s.json_out.empty())
     out.push_back({s.json_out, "--json", serve_to_json(p.study, sc[0], s.workload, r).dump(1) + "\n"});

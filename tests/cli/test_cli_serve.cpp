@@ -71,6 +71,8 @@ TEST_CASE("moesim serve: bad input is one line, exit 2, nothing written", "[quic
   check_refused(two + " --platform nvswitch-1x-h200 --concurrency 0" + w, "--concurrency", json);
   check_refused(two + " --platform nvswitch-1x-h200 --plan warp9" + w, "--plan", json);
   check_refused(two + " --platform no-such-box" + w, "no-such-box", json);
+  // 1M-token prompts: one request's KV cache (~98 GB) does not fit beside the weights.
+  check_refused(two + " --platform nvswitch-1x-h200 --requests 1 --input 1000000 --output 1", "does not fit", json);
   // Two platforms and no --platform: two scenarios, serve simulates one.
   check_refused(two + w, "selects 2 scenarios", json);
 }
