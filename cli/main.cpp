@@ -313,7 +313,8 @@ int main(int argc, char** argv)
       s.batches.resize(1);
       PlatformFiles pfiles(root);
       std::vector<Scenario> sc = expand_study(s, pfiles);
-      Simulation sim(sc[0].platform_path, sc[0].calibration);
+      const std::unique_ptr<Simulation> sim_ptr = open_simulation(sc[0].platform_path, sc[0].routed.get(), sc[0].calibration);
+      Simulation& sim = *sim_ptr;
       Layout L = check_layout(s, sc[0], sim.platform().gpus());
       BuildOptions opt{s.routing, s.engine};
       StepShape st = step_of(s, sc[0].batch);

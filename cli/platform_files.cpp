@@ -2,13 +2,6 @@
 
 #include "core/error.hpp"
 #include "core/study.hpp"
-#include "sim/platform_check.hpp"
-#include "topology/xml_writer.hpp"
-
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 
 namespace moesim {
 namespace fs = std::filesystem;
@@ -44,7 +37,7 @@ PlatformFile PlatformFiles::get(const std::string& name_or_path, const std::vect
       throw InputError(path, flag,
                        "what-if overrides edit a topology YAML, and this SimGrid XML platform has none beside it",
                        "write a topology YAML for it (platforms/README.md), or drop " + flag);
-    return {stem, path, "auto", {}};
+    return {stem, path, "auto", {}, nullptr};
   }
   std::string key = path;
   for (const Override& o : overrides)
@@ -52,29 +45,24 @@ PlatformFile PlatformFiles::get(const std::string& name_or_path, const std::vect
   if (auto it = made_.find(key); it != made_.end())
     return it->second;
   std::vector<std::string> no_effect;
-  const std::string xml = platform_xml(routed(path, overrides, flag, &no_effect));
+  auto routed = std::make_shared<const RoutedTopology>(this->routed(path, overrides, flag, &no_effect));
   std::string source = path;
   for (const Override& o : overrides)
     source += (source == path ? " with " : ", ") + (o.flag.empty() ? flag : o.flag) + " " + o.key + "=" + o.value;
-  try {
-    check_platform_xml_text(xml, source);
-  } catch (const InputError& e) {
-    throw e.with_file(source + " (generated platform)");
-  }
-  if (!dir_)
-    dir_.emplace("moesim-platforms");
-  const fs::path out = fs::path(dir_->path()) / (std::to_string(made_.size()) + "-" + stem + ".xml");
-  std::ofstream f(out, std::ios::binary);
-  f << xml;
-  f.close();
-  if (!f)
-    throw std::runtime_error("cannot write " + out.string());
   // A measured calibration belongs to the machine as it is: beside the YAML, and only unmodified.
   std::string cal;
   const fs::path c = fs::path(path).parent_path() / "calibration" / (stem + ".yaml");
   if (overrides.empty() && fs::exists(c))
     cal = c.string();
-  return made_[key] = {stem, out.string(), cal, no_effect};
+  return made_[key] = {stem, source, cal, no_effect, std::move(routed)};
+}
+
+std::unique_ptr<Simulation> open_simulation(const std::string& xml, const RoutedTopology* routed,
+                                            const std::string& calibration)
+{
+  if (routed)
+    return std::make_unique<Simulation>(*routed, xml, calibration);
+  return std::make_unique<Simulation>(xml, calibration);
 }
 
 } // namespace moesim

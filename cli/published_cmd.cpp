@@ -182,7 +182,7 @@ RowOutcome simulate_row(const PublishedRow& row, const std::string& file, const 
   }
   const Study study = study_of(row, file, root);
   const PlatformFile pf = files.get(row.platform, {});
-  const Scenario sc{study.plans[0], pf.name, pf.xml, pf.calibration, 1};
+  const Scenario sc{study.plans[0], pf.name, pf.xml, pf.calibration, 1, false, pf.routed};
   const PublishedWorkload& w = row.workload;
   try {
     if (w.kind == WorkloadKind::decode) {

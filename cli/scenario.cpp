@@ -27,7 +27,7 @@ std::vector<Scenario> expand_study(const Study& study, PlatformFiles& files, con
     const PlatformFile f = files.get(p, overrides);
     for (int b : study.batches)
       for (const Plan& plan : study.plans)
-        out.push_back({plan, f.name, f.xml, f.calibration, b});
+        out.push_back({plan, f.name, f.xml, f.calibration, b, false, f.routed});
   }
   return out;
 }
@@ -91,7 +91,8 @@ void check_memory(const Study& study, const Layout& L, const StepShape& st, cons
 
 ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_timeline)
 {
-  Simulation sim(sc.platform_path, sc.calibration);
+  const std::unique_ptr<Simulation> sim_ptr = open_simulation(sc.platform_path, sc.routed.get(), sc.calibration);
+  Simulation& sim = *sim_ptr;
   const Platform& P = sim.platform();
   // An engine profile decides the step's paths (dispatch, graphs, all-reduce, speculative tokens).
   std::optional<EngineStep> es;

@@ -7,6 +7,7 @@
 #include "report/render.hpp"
 #include "report/result.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ struct Scenario {
   std::string calibration = "auto"; // for Simulation
   int batch = 1;
   bool exact = false; // Simulation::run's exact mode (--exact)
+  std::shared_ptr<const RoutedTopology> routed; // a topology YAML, routed (PlatformFile::routed)
 };
 
 struct ScenarioOutcome {

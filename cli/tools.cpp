@@ -121,7 +121,8 @@ std::vector<NcclTestsTableRow> simulate_nccl_tests(const ToolCommands& t, OpKind
     chosen = t.calibration;
   }
   calibration = resolve_calibration(plat, chosen);
-  Simulation sim(plat, chosen);
+  const std::unique_ptr<Simulation> sim_ptr = open_simulation(plat, f.routed.get(), chosen);
+  Simulation& sim = *sim_ptr;
   const int world = sim.platform().gpus();
   g = t.gpus ? t.gpus : world;
   if (g < 2 || g > world)
