@@ -671,22 +671,27 @@ private:
   void a2a(const std::vector<int>& ranks, int layer, int mb, const std::string& name, BytesFn bytes_ij)
   {
     const int S = L_.plan.stage_size();
+    // Each rank's row once (S x S values per layer: a million at 1,024 GPUs); NCCL's size is its sum.
+    std::vector<std::vector<double>> rows(L_.world);
+    for (int r : ranks) {
+      const int i = L_.ranks[r].local;
+      std::vector<double>& row = rows[r];
+      row.resize(S);
+      for (int j = 0; j < S; j++)
+        row[j] = j == i ? 0.0 : bytes_ij(i, j); // the local share is a copy inside permute
+    }
     collective(ranks, L_.stage_group, OpKind::all_to_all, layer, mb, name, [&](int r) {
       const int i = L_.ranks[r].local;
       double sum = 0;
       for (int j = 0; j < S; j++)
         if (j != i)
-          sum += bytes_ij(i, j);
+          sum += rows[r][j];
       return sum;
     });
     if (S < 2)
       return;
-    for (auto& [r, op] : last_ops(ranks)) {
-      const int i = L_.ranks[r].local;
-      op->peer_bytes.assign(S, 0.0);
-      for (int j = 0; j < S; j++)
-        op->peer_bytes[j] = j == i ? 0.0 : bytes_ij(i, j); // the local share is a copy inside permute
-    }
+    for (auto& [r, op] : last_ops(ranks))
+      op->peer_bytes = std::move(rows[r]);
   }
 
   void build_head(const std::vector<int>& ranks, int mb)

@@ -5,6 +5,7 @@
 #include "core/schedule.hpp"
 #include "core/timeline.hpp"
 #include "sim/platform.hpp"
+#include "topology/route_policy.hpp"
 
 #include <map>
 #include <memory>
@@ -31,6 +32,10 @@ public:
   // calibration (platforms/calibration/<platform stem>.yaml beside it) when `calibration_file` is
   // "auto" and that file exists, the given file otherwise, none when "".
   explicit Simulation(const std::string& platform_file, const std::string& calibration_file = "auto");
+  // The same on a routed topology loaded straight into SimGrid (sim/routed_platform.hpp): the
+  // platform its XML would declare, without the text. `name` stands for the file in errors, in the
+  // timeline and for "auto" calibration (a calibration beside it).
+  Simulation(const RoutedTopology& routed, const std::string& name, const std::string& calibration_file);
   ~Simulation();
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
