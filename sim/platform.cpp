@@ -139,6 +139,7 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, const std::str
     const std::string& cls = link_class_.emplace(l, c).first->second;
     LinkFacts& f = it->second;
     f.bandwidth = l->get_bandwidth();
+    class_capacity_[cls] += f.bandwidth;
     f.nic = cls == "nic";
     f.nvlink = cls == "nvlink";
     f.host_memory = cls == "host_memory";

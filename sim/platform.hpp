@@ -48,6 +48,9 @@ public:
   const std::string& file() const { return file_; }
   const std::string& description() const { return description_; }
   const Route& route(int src, int dst) const;
+  // Bandwidth per link class: every distinct link of a GPU-to-GPU route once, summed in route order
+  // (source, destination, then the route's links).
+  const std::map<std::string, double>& class_capacity() const { return class_capacity_; }
   // Whether some route has a latency (Route::latency > 0).
   bool route_latency() const { return route_latency_; }
   // What the collective cost model needs of a communicator over these ranks (in group order).
@@ -79,6 +82,7 @@ private:
   std::optional<Calibration> calibration_;
   std::vector<std::vector<Route>> routes_;
   bool route_latency_ = false;
+  std::map<std::string, double> class_capacity_;
   std::unordered_map<const sg4::Link*, std::string> link_class_; // looked up, never iterated
 };
 

@@ -16,7 +16,6 @@
 #include <limits>
 #include <sstream>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace moesim {
 namespace {
@@ -122,6 +121,9 @@ private:
   };
   std::vector<RouteLinks> route_links_; // [src * world + dst]
   std::vector<FluidFlow> fluid_flows_;  // isolated_duration's flows, reused across collectives
+  std::vector<int> local_of_;           // isolated_duration: a link's index among the used ones, else -1
+  std::vector<int> used_links_;
+  std::vector<double> local_capacity_;
 
   const RouteLinks& route_links(int src, int dst)
   {
@@ -221,7 +223,18 @@ private:
   }
   std::vector<sg4::Mailbox*> inbox_; // per rank, for collective flows
   std::map<std::vector<double>, double> durations_; // isolated collective flows -> duration
-  std::map<std::vector<double>, OpTime> compute_cache_; // compute_time per (rank, op content)
+  // A compute op's content as its cache key: equal keys hash equal (std::hash<double> of 0.0 and
+  // -0.0 agree); only looked up, never iterated.
+  struct KeyHash {
+    size_t operator()(const std::vector<double>& k) const
+    {
+      size_t h = k.size();
+      for (double x : k)
+        h = h * 1000003u ^ std::hash<double>{}(x);
+      return h;
+    }
+  };
+  std::unordered_map<std::vector<double>, OpTime, KeyHash> compute_cache_; // compute_time per (rank, op content)
   std::vector<double> compute_key_;                     // compute_time's key, built in place
 
   // Host costs: measured ones where the platform's calibration has them (host:), else the engine's.
@@ -463,7 +476,29 @@ private:
         k++;
       }
       ff.resize(k);
-      const double t = steady_finish_time(link_capacity_, ff);
+      // Only the links these flows cross, numbered in the order of their global index (so that the
+      // solver breaks ties as it would over every link): its work then grows with the flows, not
+      // with the platform (an 8-rank all-reduce on 1,024 GPUs crosses a few dozen of 4,000 links).
+      local_of_.resize(link_capacity_.size(), -1);
+      used_links_.clear();
+      for (const FluidFlow& x : ff)
+        for (int l : x.uses)
+          if (local_of_[l] < 0) {
+            local_of_[l] = 0;
+            used_links_.push_back(l);
+          }
+      std::sort(used_links_.begin(), used_links_.end());
+      local_capacity_.resize(used_links_.size());
+      for (size_t i = 0; i < used_links_.size(); i++) {
+        local_of_[used_links_[i]] = static_cast<int>(i);
+        local_capacity_[i] = link_capacity_[used_links_[i]];
+      }
+      for (FluidFlow& x : ff)
+        for (int& l : x.uses)
+          l = local_of_[l];
+      for (int l : used_links_)
+        local_of_[l] = -1;
+      const double t = steady_finish_time(local_capacity_, ff);
       if (t < 0)
         return -1;
       total += t;
@@ -762,14 +797,7 @@ SimOutput Simulation::run(const Schedule& s, bool exact)
   std::stable_sort(t.link_traffic.begin(), t.link_traffic.end(), [](const LinkTraffic& a, const LinkTraffic& b) {
     return a.start != b.start ? a.start < b.start : a.link_class < b.link_class;
   });
-  // Capacity per class: every distinct link of a GPU-to-GPU route once, summed in route order.
-  std::unordered_set<const sg4::Link*> seen;
-  for (int a = 0; a < platform_->gpus(); a++)
-    for (int b = 0; b < platform_->gpus(); b++)
-      if (a != b)
-        for (const sg4::Link* l : platform_->route(a, b).links)
-          if (seen.insert(l).second)
-            t.link_capacity[platform_->link_class(l)] += l->get_bandwidth();
+  t.link_capacity = platform_->class_capacity();
   size_t expected = 0;
   for (const RankSchedule& r : s.ranks)
     expected += r.ops.size();
