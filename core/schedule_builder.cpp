@@ -689,9 +689,9 @@ private:
     for (int r : ranks) {
       const int i = L_.ranks[r].local;
       std::vector<double>& row = rows[r];
-      row.resize(S);
+      row.reserve(S);
       for (int j = 0; j < S; j++)
-        row[j] = j == i ? 0.0 : bytes_ij(i, j); // the local share is a copy inside permute
+        row.push_back(j == i ? 0.0 : bytes_ij(i, j)); // the local share is a copy inside permute
     }
     collective(ranks, L_.stage_group, OpKind::all_to_all, layer, mb, name, [&](int r) {
       const int i = L_.ranks[r].local;
