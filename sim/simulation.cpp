@@ -29,7 +29,7 @@ struct CollState {
   CollectiveCall call;
   Phases phases;
   CollChoice choice;
-  std::vector<std::vector<double>> peer_rows;
+  std::vector<const std::vector<double>*> peer_rows; // each member's Op::peer_bytes
   // NCCL's size for the cost model: the largest member's (all-to-all-v sizes differ per member; the
   // largest sender finishes last), so that the plan does not depend on which member plans it.
   double size = 0;
@@ -547,9 +547,9 @@ private:
     const int n = static_cast<int>(g.ranks.size());
     if (!c.barrier) {
       c.barrier = sg4::Barrier::create(n);
-      c.peer_rows.assign(n, {});
+      c.peer_rows.assign(n, nullptr);
     }
-    c.peer_rows[g.index_of(r)] = op.peer_bytes;
+    c.peer_rows[g.index_of(r)] = &op.peer_bytes;
     c.size = std::max(c.size, op.comm_bytes);
     c.arrived++;
     c.barrier->wait();

@@ -19,8 +19,8 @@ Phases direct_all_to_all(const CollectiveCall& c)
   flows.reserve(n * (n - 1));
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < n; j++)
-      if (i != j && c.peer_bytes[i][j] > 0)
-        flows.push_back({c.ranks[i], c.ranks[j], c.peer_bytes[i][j] * c.wire_factor,
+      if (i != j && (*c.peer_bytes[i])[j] > 0)
+        flows.push_back({c.ranks[i], c.ranks[j], (*c.peer_bytes[i])[j] * c.wire_factor,
                          c.rate > 0 ? direct_flow_rate(shares, c.peer_bytes, i, j, c.rate, shm[i][j], c.shm_rate) : 0});
   Phases phases;
   phases.push_back(std::move(flows)); // moved: a braced list would copy every flow
