@@ -249,19 +249,13 @@ private:
       }
     }
     for (int layer = L_.stage_layers[s].first; layer < L_.stage_layers[s].second; layer++) {
-      std::vector<size_t> before;
-      for (int r : ranks)
-        before.push_back(sched_.ranks[r].ops.size());
+      const size_t before = sched_.ranks[ranks.front()].ops.size();
       build_layer(ranks, layer, mb);
-      // Room for the layers left at this layer's count (an MoE layer has the most ops), so that the
-      // op lists are not moved as they grow: at 1,024 GPUs they hold a million ops.
-      const size_t left = static_cast<size_t>(L_.stage_layers[s].second - layer - 1);
-      for (size_t i = 0; i < ranks.size(); i++) {
-        std::vector<Op>& ops = sched_.ranks[ranks[i]].ops;
-        const size_t want = ops.size() + (ops.size() - before[i]) * left + 64;
-        if (ops.capacity() < want && left > 0)
-          ops.reserve(want);
-      }
+      // Room for the layers left at this layer's count, so that op lists are not moved as they grow.
+      const size_t more = (sched_.ranks[ranks.front()].ops.size() - before) * (L_.stage_layers[s].second - layer - 1);
+      for (int r : ranks)
+        if (more > 0 && sched_.ranks[r].ops.capacity() < sched_.ranks[r].ops.size() + more)
+          sched_.ranks[r].ops.reserve(sched_.ranks[r].ops.size() + more + 64);
     }
     if (s + 1 < p.pp) {
       for (int r : ranks) {

@@ -6,6 +6,7 @@
 #include "sim/collective_planner.hpp"
 #include "sim/collectives/algorithm.hpp"
 #include "sim/platform_check.hpp"
+#include "sim/event_order.hpp"
 #include "sim/routed_platform.hpp"
 
 #include <xbt/log.h>
@@ -710,37 +711,6 @@ std::unique_ptr<sg4::Engine> make_engine()
   // of address space at 1,024 GPUs. Actors run only the replay loop (no recursion, data on the heap).
   sg4::Engine::set_config("contexts/stack-size:256");
   return engine;
-}
-
-// Orders events by (rank, op). Every op runs once, so that key is unique, and each event's place is
-// its rank's first slot plus its op id: a permutation applied in place, where a sort would hold a
-// copy of every event. Events that are not one per op (a deadlocked run) are sorted instead.
-void place_events(std::vector<TimelineEvent>& events, const Schedule& s)
-{
-  std::vector<size_t> first(s.ranks.size() + 1, 0);
-  for (size_t r = 0; r < s.ranks.size(); r++)
-    first[r + 1] = first[r] + s.ranks[r].ops.size();
-  std::vector<size_t> dest(events.size());
-  std::vector<bool> taken(events.size(), false);
-  bool permutation = events.size() == first.back();
-  for (size_t i = 0; i < events.size() && permutation; i++) {
-    const TimelineEvent& e = events[i];
-    permutation = e.rank >= 0 && static_cast<size_t>(e.rank) < s.ranks.size() && e.op >= 0 &&
-                  static_cast<size_t>(e.op) < s.ranks[e.rank].ops.size() && !taken[first[e.rank] + e.op];
-    if (permutation)
-      taken[dest[i] = first[e.rank] + e.op] = true;
-  }
-  if (!permutation) {
-    std::stable_sort(events.begin(), events.end(), [](const TimelineEvent& a, const TimelineEvent& b) {
-      return a.rank != b.rank ? a.rank < b.rank : a.op < b.op;
-    });
-    return;
-  }
-  for (size_t i = 0; i < events.size(); i++)
-    while (dest[i] != i) {
-      std::swap(events[i], events[dest[i]]);
-      std::swap(dest[i], dest[dest[i]]);
-    }
 }
 
 } // namespace
