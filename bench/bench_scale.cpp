@@ -1,14 +1,15 @@
 // Simulator cost at scale, stage by stage, on the user's path: a rail-optimised cluster of 8x H100
-// nodes (platforms/cluster-4x8-h100-ib400.yaml with more nodes) routed, written as platform XML,
-// checked, loaded into SimGrid, then one DeepSeek-V3 decode step (batch 256, context 2048, Zipf
-// s=1.2 routing, seed 1, CUDA graphs) built, replayed and summarised. Each size runs in a child
+// nodes (platforms/cluster-4x8-h100-ib400.yaml with more nodes) routed and loaded into SimGrid (as
+// `moesim run` does with a topology YAML: no XML), then one DeepSeek-V3 decode step (batch 256,
+// context 2048, Zipf s=1.2 routing, seed 1, CUDA graphs) built, replayed and summarised. Each size runs in a child
 // process (SimGrid allows one engine per process); the table gives each stage's CPU time (user +
 // system) and the child's peak resident memory.
 //
-//   build/bench/moesim_bench_scale [--gpus N]... [--layers L] [--platform-only] [--exact]
+//   build/bench/moesim_bench_scale [--gpus N]... [--layers L] [--platform-only] [--exact] [--via-xml]
 //
 // Default sizes: 256 GPUs (dp32xep256) and 1,024 GPUs (dp128xtp4xep256). --platform-only stops after
 // the XML is written (the cost of `moesim platform build`), for sizes whose replay is not wanted.
+// --via-xml loads the platform the old way: XML written, checked and parsed by SimGrid.
 // --layers L replays the model cut to L layers (its dense layers kept), to see the cost per layer.
 #include "core/model_loader.hpp"
 #include "core/schedule_builder.hpp"
@@ -27,6 +28,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -63,7 +65,7 @@ std::string plan_for(int gpus)
   return dp + "xtp" + std::to_string(gpus / 256) + "xep256";
 }
 
-Result run_one(int gpus, int layers, bool platform_only, bool exact)
+Result run_one(int gpus, int layers, bool platform_only, bool exact, bool via_xml)
 {
   const std::string root = MOESIM_SOURCE_DIR;
   Result res;
@@ -79,18 +81,23 @@ Result run_one(int gpus, int layers, bool platform_only, bool exact)
   topo.name = "cluster-" + std::to_string(topo.nodes) + "x8-h100-ib400";
   const RoutedTopology rt = route_topology(topo);
   lap(0);
-  const std::string xml = platform_xml(rt);
-  res.xml_bytes = static_cast<long>(xml.size());
-  lap(1);
-  check_platform_xml_text(xml, topo.name);
+  // `moesim platform build` writes the XML; `moesim run` loads the routed topology into SimGrid
+  // without it (sim/routed_platform.hpp); --via-xml runs the old way: write, check, parse.
   const fs::path file = fs::temp_directory_path() / ("moesim_bench_scale_" + std::to_string(getpid()) + ".xml");
-  {
-    std::ofstream f(file, std::ios::binary);
-    f << xml;
+  if (platform_only || via_xml) {
+    std::string xml = platform_xml(rt);
+    res.xml_bytes = static_cast<long>(xml.size());
+    lap(1);
+    if (via_xml) {
+      check_platform_xml_text(xml, topo.name);
+      std::ofstream f(file, std::ios::binary);
+      f << xml;
+    }
+    lap(2);
   }
-  lap(2);
   if (!platform_only) {
-    Simulation sim(file.string());
+    std::unique_ptr<Simulation> sim = via_xml ? std::make_unique<Simulation>(file.string())
+                                              : std::make_unique<Simulation>(rt, topo.name);
     lap(3);
     Model m = load_model_file(root + "/workloads/models/deepseek-v3.yaml").model;
     if (layers > 0)
@@ -103,7 +110,7 @@ Result run_one(int gpus, int layers, bool platform_only, bool exact)
     opt.engine.cuda_graphs = true;
     const Schedule s = build_schedule(m, L, StepShape{Phase::decode, 256, 2048, 0}, opt);
     lap(4);
-    const SimOutput out = sim.run(s, exact);
+    const SimOutput out = sim->run(s, exact);
     lap(5);
     ScenarioResult r;
     r.gpus = gpus;
@@ -126,7 +133,7 @@ int main(int argc, char** argv)
 {
   std::vector<int> sizes;
   int layers = 0;
-  bool platform_only = false, exact = false;
+  bool platform_only = false, exact = false, via_xml = false;
   for (int i = 1; i < argc; i++) {
     if (std::strcmp(argv[i], "--gpus") == 0 && i + 1 < argc)
       sizes.push_back(std::atoi(argv[++i]));
@@ -136,16 +143,18 @@ int main(int argc, char** argv)
       platform_only = true;
     else if (std::strcmp(argv[i], "--exact") == 0)
       exact = true;
+    else if (std::strcmp(argv[i], "--via-xml") == 0)
+      via_xml = true;
     else {
-      std::fprintf(stderr, "usage: moesim_bench_scale [--gpus N]... [--layers L] [--platform-only] [--exact]\n");
+      std::fprintf(stderr, "usage: moesim_bench_scale [--gpus N]... [--layers L] [--platform-only] [--exact] [--via-xml]\n");
       return 2;
     }
   }
   if (sizes.empty())
     sizes = {256, 1024};
   std::printf("moesim bench-scale: rail cluster of 8x H100 nodes, DeepSeek-V3 decode (batch 256, context 2048, "
-              "Zipf 1.2)%s%s\n",
-              layers > 0 ? (", " + std::to_string(layers) + " layers").c_str() : ", 61 layers", exact ? ", --exact" : "");
+              "Zipf 1.2)%s%s%s\n",
+              layers > 0 ? (", " + std::to_string(layers) + " layers").c_str() : ", 61 layers", exact ? ", --exact" : "", via_xml ? ", platform through XML" : "");
   std::printf("CPU seconds (user + system) per stage, peak RSS of the process\n");
   std::printf("%5s %-16s", "GPUs", "plan");
   for (const char* n : stage_names)
@@ -163,7 +172,7 @@ int main(int argc, char** argv)
     const pid_t pid = fork();
     if (pid == 0) {
       close(fd[0]);
-      const Result r = run_one(gpus, layers, platform_only, exact);
+      const Result r = run_one(gpus, layers, platform_only, exact, via_xml);
       if (write(fd[1], &r, sizeof r) != sizeof r)
         _exit(1);
       _exit(0);

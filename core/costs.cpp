@@ -157,25 +157,42 @@ std::vector<std::vector<double>> direct_flow_rates(const std::vector<std::vector
                                                    const std::vector<double>& recv_rate)
 {
   const size_t n = bytes.size();
-  std::vector<double> sent(n, 0), staged_in(n, 0);
-  for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < n; j++)
-      if (i != j && bytes[i][j] > 0) {
-        sent[i] += bytes[i][j];
-        if (shm[i][j])
-          staged_in[j] += bytes[i][j];
-      }
+  std::vector<const std::vector<double>*> rows;
+  for (const std::vector<double>& row : bytes)
+    rows.push_back(&row);
+  const DirectShares d = direct_shares(rows, shm);
   std::vector<std::vector<double>> rate(n, std::vector<double>(n, 0));
   for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < n; j++) {
-      if (i == j || bytes[i][j] <= 0)
-        continue;
-      double r = send_rate[i] * bytes[i][j] / sent[i];
-      if (shm[i][j] && recv_rate[j] > 0)
-        r = std::min(r, recv_rate[j] * bytes[i][j] / staged_in[j]);
-      rate[i][j] = r;
-    }
+    for (size_t j = 0; j < n; j++)
+      if (i != j && bytes[i][j] > 0)
+        rate[i][j] = direct_flow_rate(d, rows, i, j, send_rate[i], shm[i][j], recv_rate[j]);
   return rate;
+}
+
+DirectShares direct_shares(const std::vector<const std::vector<double>*>& rows, const std::vector<std::vector<bool>>& shm)
+{
+  const size_t n = rows.size();
+  DirectShares d{std::vector<double>(n, 0), std::vector<double>(n, 0)};
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++) {
+      const double b = (*rows[i])[j];
+      if (i != j && b > 0) {
+        d.sent[i] += b;
+        if (shm[i][j])
+          d.staged_in[j] += b;
+      }
+    }
+  return d;
+}
+
+double direct_flow_rate(const DirectShares& d, const std::vector<const std::vector<double>*>& rows, size_t i,
+                        size_t j, double send_rate_i, bool shm_ij, double recv_rate_j)
+{
+  const double b = (*rows[i])[j];
+  double r = send_rate_i * b / d.sent[i];
+  if (shm_ij && recv_rate_j > 0)
+    r = std::min(r, recv_rate_j * b / d.staged_in[j]);
+  return r;
 }
 
 } // namespace moesim

@@ -125,6 +125,17 @@ CollChoice choose_collective(const CommShape& shape, OpKind kind, double bytes,
 // send_rate[i] in all, shared out in proportion to bytes[i][j]; a flow through host memory
 // (shm[i][j]) is also held to its share of the receiver's read rate recv_rate[j], in proportion to
 // what j receives through host memory. 0 where no bytes flow.
+// The same one flow at a time, without the n x n table (a 1,024-member all-to-all has a million
+// flows): DirectShares holds what every sender sends and every receiver takes through host memory.
+struct DirectShares {
+  std::vector<double> sent, staged_in;
+};
+// `rows[i]`: member i's row of bytes (rows[i][j] above), not copied.
+DirectShares direct_shares(const std::vector<const std::vector<double>*>& rows,
+                           const std::vector<std::vector<bool>>& shm);
+// The rate of flow i -> j (i != j, (*rows[i])[j] > 0): direct_flow_rates(...)[i][j].
+double direct_flow_rate(const DirectShares& d, const std::vector<const std::vector<double>*>& rows, size_t i,
+                        size_t j, double send_rate_i, bool shm_ij, double recv_rate_j);
 std::vector<std::vector<double>> direct_flow_rates(const std::vector<std::vector<double>>& bytes,
                                                    const std::vector<double>& send_rate,
                                                    const std::vector<std::vector<bool>>& shm,

@@ -87,10 +87,13 @@ double steady_finish_time(const std::vector<double>& capacity, const std::vector
   // Water filling by levels: every unfrozen flow runs at `level`; a resource r is full at level
   // (capacity - frozen load) / (unfrozen crossings). Bounds are private resources after the links.
   const size_t links = capacity.size(), nf = flows.size();
-  std::vector<double> cap = capacity, frozen_load(links, 0.0), weight(links, 0.0);
-  std::vector<std::vector<int>> on(links); // flows crossing each link (a flow once per crossing)
+  const std::vector<double>& cap = capacity;
+  std::vector<double> frozen_load(links, 0.0), weight(links, 0.0);
   std::vector<double> rate(nf, -1.0);
   size_t live = 0;
+  // The flows crossing each link (a flow once per crossing, in flow order), packed: link r's are
+  // on_flow[on_first[r] .. on_first[r + 1]).
+  std::vector<size_t> on_first(links + 1, 0);
   for (size_t f = 0; f < nf; f++) {
     if (flows[f].bytes <= 0) {
       rate[f] = 0;
@@ -101,9 +104,28 @@ double steady_finish_time(const std::vector<double>& capacity, const std::vector
     live++;
     for (int r : flows[f].uses) {
       weight[r] += 1;
-      on[r].push_back(static_cast<int>(f));
+      on_first[r + 1]++;
     }
   }
+  for (size_t r = 0; r < links; r++)
+    on_first[r + 1] += on_first[r];
+  std::vector<int> on_flow(on_first[links]);
+  {
+    std::vector<size_t> next(on_first.begin(), on_first.end() - 1);
+    for (size_t f = 0; f < nf; f++)
+      if (flows[f].bytes > 0)
+        for (int r : flows[f].uses)
+          on_flow[next[r]++] = static_cast<int>(f);
+  }
+  auto on = [&](size_t r) {
+    struct Span {
+      const int* b;
+      const int* e;
+      const int* begin() const { return b; }
+      const int* end() const { return e; }
+    };
+    return Span{on_flow.data() + on_first[r], on_flow.data() + on_first[r + 1]};
+  };
   using Entry = std::pair<double, size_t>; // (level at which it is full, resource; >= links: a bound)
   std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap;
   for (size_t r = 0; r < links; r++)
@@ -134,7 +156,7 @@ double steady_finish_time(const std::vector<double>& capacity, const std::vector
     if (full[r] || weight[r] < 0.5 || level != (cap[r] - frozen_load[r]) / weight[r])
       continue; // stale entry
     full[r] = true;
-    for (int f : on[r])
+    for (int f : on(r))
       if (rate[f] < 0)
         freeze(static_cast<size_t>(f), level);
   }
@@ -153,7 +175,7 @@ double steady_finish_time(const std::vector<double>& capacity, const std::vector
   // every flow left still has a bottleneck, so the rates it had are still the max-min fair ones.
   std::vector<double> load(links, 0.0), top(links, 0.0), first_end(links, std::numeric_limits<double>::infinity());
   for (size_t r = 0; r < links; r++)
-    for (int f : on[r]) {
+    for (int f : on(r)) {
       load[r] += rate[f];
       top[r] = std::max(top[r], rate[f]);
       first_end[r] = std::min(first_end[r], end[f]);

@@ -7,10 +7,11 @@
 
 namespace moesim::limits {
 
-// Platforms. Every GPU pair has its own route element in the XML (one Full zone), so the file grows
-// with the square of the GPUs: 1,024 GPUs route and write in ~9 s of CPU (a 298 MB XML) and a decode
-// step replays in ~75 s in 4.7 GB (docs/scale.md); 2,048 would pass xml_bytes. Larger machines wait
-// for a hierarchical platform (a zone per node).
+// Platforms. Every GPU pair has its own route (one Full zone; NCCL's PXN routes depend on the
+// destination GPU's rail, which SimGrid's one gateway per zone pair cannot express), so a platform
+// grows with the square of the GPUs: `platform build` of 1,024 GPUs writes a 298 MB XML in ~10 s of
+// CPU, and `moesim run` on a 1,024-GPU topology YAML (loaded without XML) replays a DeepSeek-V3
+// decode step in ~20 s and 2.5 GB (docs/scale.md); 2,048 would pass xml_bytes.
 constexpr int gpus = 1024;           // GPUs per platform: nodes x gpus per node, or moesim.gpus
 constexpr int pcie_switches = 256;    // per node
 constexpr int nics = 64;              // per node

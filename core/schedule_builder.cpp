@@ -248,8 +248,15 @@ private:
         push(r, std::move(op));
       }
     }
-    for (int layer = L_.stage_layers[s].first; layer < L_.stage_layers[s].second; layer++)
+    for (int layer = L_.stage_layers[s].first; layer < L_.stage_layers[s].second; layer++) {
+      const size_t before = sched_.ranks[ranks.front()].ops.size();
       build_layer(ranks, layer, mb);
+      // Room for the layers left at this layer's count, so that op lists are not moved as they grow.
+      const size_t more = (sched_.ranks[ranks.front()].ops.size() - before) * (L_.stage_layers[s].second - layer - 1);
+      for (int r : ranks)
+        if (more > 0 && sched_.ranks[r].ops.capacity() < sched_.ranks[r].ops.size() + more)
+          sched_.ranks[r].ops.reserve(sched_.ranks[r].ops.size() + more + 64);
+    }
     if (s + 1 < p.pp) {
       for (int r : ranks) {
         Op op = make_op(-1, mb, OpKind::send, OpFamily::pipeline, OpRole::send);
@@ -706,22 +713,27 @@ private:
   void a2a(const std::vector<int>& ranks, int layer, int mb, OpRole role, BytesFn bytes_ij)
   {
     const int S = L_.plan.stage_size();
+    // Each rank's row once (S x S values per layer: a million at 1,024 GPUs); NCCL's size is its sum.
+    std::vector<std::vector<double>> rows(L_.world);
+    for (int r : ranks) {
+      const int i = L_.ranks[r].local;
+      std::vector<double>& row = rows[r];
+      row.reserve(S);
+      for (int j = 0; j < S; j++)
+        row.push_back(j == i ? 0.0 : bytes_ij(i, j)); // the local share is a copy inside permute
+    }
     collective(ranks, L_.stage_group, OpKind::all_to_all, layer, mb, OpFamily::moe, role, [&](int r) {
       const int i = L_.ranks[r].local;
       double sum = 0;
       for (int j = 0; j < S; j++)
         if (j != i)
-          sum += bytes_ij(i, j);
+          sum += rows[r][j];
       return sum;
     });
     if (S < 2)
       return;
-    for (auto& [r, op] : last_ops(ranks)) {
-      const int i = L_.ranks[r].local;
-      op->peer_bytes.assign(S, 0.0);
-      for (int j = 0; j < S; j++)
-        op->peer_bytes[j] = j == i ? 0.0 : bytes_ij(i, j); // the local share is a copy inside permute
-    }
+    for (auto& [r, op] : last_ops(ranks))
+      op->peer_bytes = std::move(rows[r]);
   }
 
   void build_head(const std::vector<int>& ranks, int mb)

@@ -113,8 +113,9 @@ NcclTestsRun simulate_nccl_tests(const NcclTestsRequest& q)
   const CalibrationChoice choice = parse_calibration_choice(q.calibration, "--calibration");
   PlatformFiles files(q.root);
   const PlatformFile f = files.get(q.platform, {});
-  // Every check before the engine starts (one per process): the GPU count from the XML.
-  const int world = static_cast<int>(platform_gpus_from_xml(f.xml).size());
+  // Every check before the engine starts (one per process): the GPU count from the routed topology
+  // or the XML.
+  const int world = f.routed ? f.routed->gpus() : static_cast<int>(platform_gpus_from_xml(f.xml).size());
   run.ranks = q.gpus ? q.gpus : world;
   // One rank moves nothing between GPUs: the network model has no time to give it.
   if (run.ranks < 2 || run.ranks > world)
@@ -125,7 +126,8 @@ NcclTestsRun simulate_nccl_tests(const NcclTestsRequest& q)
   const std::shared_ptr<const Calibration> calibration = calibrations.get(run.calibration);
   if (calibration)
     run.measured_on = calibration->measured_on;
-  Simulation sim(f.xml, calibration);
+  const std::unique_ptr<Simulation> sim_ptr = open_simulation(f.xml, f.routed.get(), calibration);
+  Simulation& sim = *sim_ptr;
   NcclTestsSchedule ns =
       nccl_tests_schedule(run.kind, nccl_tests_sizes(lo, hi, static_cast<std::size_t>(factor)), run.ranks, world);
   const SimOutput out = sim.run(ns.schedule);

@@ -2,13 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/study.hpp"
-#include "sim/platform_check.hpp"
 #include "topology/xml_writer.hpp"
-
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 
 namespace moesim {
 namespace fs = std::filesystem;
@@ -44,7 +38,7 @@ PlatformFile PlatformFiles::get(const std::string& name_or_path, const std::vect
       throw InputError(path, flag,
                        "what-if overrides edit a topology YAML, and this SimGrid XML platform has none beside it",
                        "write a topology YAML for it (platforms/README.md), or drop " + flag);
-    return {stem, path, path, false, {}};
+    return {stem, path, path, false, {}, nullptr};
   }
   std::string key = path;
   for (const Override& o : overrides)
@@ -52,24 +46,27 @@ PlatformFile PlatformFiles::get(const std::string& name_or_path, const std::vect
   if (auto it = made_.find(key); it != made_.end())
     return it->second;
   std::vector<std::string> no_effect;
-  const std::string xml = platform_xml(routed(path, overrides, flag, &no_effect));
+  auto routed = std::make_shared<const RoutedTopology>(this->routed(path, overrides, flag, &no_effect));
   std::string source = path;
   for (const Override& o : overrides)
     source += (source == path ? " with " : ", ") + (o.flag.empty() ? flag : o.flag) + " " + o.key + "=" + o.value;
-  try {
-    check_platform_xml_text(xml, source);
-  } catch (const InputError& e) {
-    throw e.with_file(source + " (generated platform)");
-  }
-  if (!dir_)
-    dir_.emplace("moesim-platforms");
-  const fs::path out = fs::path(dir_->path()) / (std::to_string(made_.size()) + "-" + stem + ".xml");
-  std::ofstream f(out, std::ios::binary);
-  f << xml;
-  f.close();
-  if (!f)
-    throw std::runtime_error("cannot write " + out.string());
-  return made_[key] = {stem, path, out.string(), !overrides.empty(), no_effect};
+  return made_[key] = {stem, path, source, !overrides.empty(), no_effect, std::move(routed)};
+}
+
+std::unique_ptr<Simulation> open_simulation(const std::string& xml, const RoutedTopology* routed,
+                                            std::shared_ptr<const Calibration> calibration)
+{
+  if (routed)
+    return std::make_unique<Simulation>(*routed, xml, std::move(calibration));
+  return std::make_unique<Simulation>(xml, std::move(calibration));
+}
+
+PlatformFacts platform_facts(const PlatformFile& f)
+{
+  if (!f.routed)
+    return {platform_gpus_from_xml(f.xml), platform_traits_from_xml(f.xml)};
+  auto [gpus, traits] = platform_facts_from_xml_text(platform_xml(*f.routed), f.xml);
+  return {std::move(gpus), traits};
 }
 
 } // namespace moesim

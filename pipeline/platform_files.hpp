@@ -1,16 +1,17 @@
-// PlatformFiles: the platform files a run simulates. A study names SimGrid XML files or topology
-// YAMLs; a YAML (or any platform under --set) is generated into a private temporary folder, owned
-// by this object and removed with it (or by the signal handlers of core/temp_paths.hpp), so nothing
-// is written in the user's folders. A generated file is checked as it is written, and an error in
-// it names its source and the what-ifs, never the temporary file.
+// PlatformFiles: the platforms a run simulates. A study names SimGrid XML files or topology YAMLs;
+// a YAML (with its what-ifs) is routed once and loaded straight into SimGrid by each scenario
+// (sim/routed_platform.hpp): no XML is written or parsed, so nothing lands in the user's folders
+// and a 1,024-GPU platform costs no 298 MB of text. Errors name the YAML and the what-ifs.
 #pragma once
-#include "core/temp_paths.hpp"
+#include "sim/platform_check.hpp"
+#include "sim/simulation.hpp"
 #include "topology/gpu_catalog.hpp"
 #include "topology/overrides.hpp"
 #include "topology/route_policy.hpp"
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,10 +21,25 @@ namespace moesim {
 struct PlatformFile {
   std::string name;   // what reports call it: the source's file stem
   std::string source; // the file the study or the user named (topology YAML or SimGrid XML)
-  std::string xml;    // the file to load
+  std::string xml;    // the XML file to load; for a topology YAML, the YAML and its what-ifs (errors name it)
   bool edited = false; // what-if overrides were applied (a machine nobody measured)
   std::vector<std::string> no_effect; // keys of the overrides that changed nothing on this platform
+  std::shared_ptr<const RoutedTopology> routed; // a topology YAML, routed (else null: load `xml`)
 };
+
+// The simulation of a platform: the routed topology when there is one (`xml` then names it), its
+// XML file otherwise.
+std::unique_ptr<Simulation> open_simulation(const std::string& xml, const RoutedTopology* routed,
+                                            std::shared_ptr<const Calibration> calibration);
+
+// What a command reads of a platform before an engine starts: its GPUs (with their memory) and an
+// engine profile's traits, by the XML checker's one rule: from the XML file, or for a routed
+// topology from the XML text it would write.
+struct PlatformFacts {
+  std::vector<XmlGpu> gpus;
+  PlatformTraits traits;
+};
+PlatformFacts platform_facts(const PlatformFile& f);
 
 class PlatformFiles {
 public:
@@ -45,8 +61,7 @@ public:
 private:
   std::string root_;
   std::optional<GpuCatalog> catalog_;
-  std::optional<TempDir> dir_;
-  std::map<std::string, PlatformFile> made_; // source + overrides -> generated file
+  std::map<std::string, PlatformFile> made_; // source + overrides -> routed platform
 };
 
 } // namespace moesim

@@ -83,6 +83,7 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
   sc.plan = study.plans[0];
   sc.platform_name = pf.name;
   sc.platform_path = pf.xml;
+  sc.routed = pf.routed;
   sc.calibration_file = cal;
   sc.calibration = calibrations.get(cal);
   sc.engine = study.engine;

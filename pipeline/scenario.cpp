@@ -17,7 +17,7 @@ std::vector<Scenario> expand_study(const Study& study, PlatformFiles& files, Cal
     const std::shared_ptr<const Calibration> loaded = calibrations.get(cal);
     for (int b : study.batches)
       for (const Plan& plan : study.plans)
-        out.push_back({plan, f.name, f.xml, cal, loaded, engine, b});
+        out.push_back({plan, f.name, f.xml, f.routed, cal, loaded, engine, b});
   }
   return out;
 }

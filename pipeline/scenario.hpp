@@ -21,7 +21,8 @@ namespace moesim {
 struct Scenario {
   Plan plan;
   std::string platform_name;    // file stem of the XML or topology YAML
-  std::string platform_path;    // the XML to load (generated for a topology YAML or a what-if)
+  std::string platform_path;    // the XML to load; for a topology YAML, the YAML and its what-ifs
+  std::shared_ptr<const RoutedTopology> routed; // a topology YAML, routed (PlatformFile::routed)
   std::string calibration_file; // the calibration that applies ("" for none)
   std::shared_ptr<const Calibration> calibration; // that file, loaded once per run
   EngineParams engine;          // the study's, after --set engine.* and --cuda-graphs/--eager

@@ -23,7 +23,8 @@ namespace fs = std::filesystem;
 
 ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_timeline)
 {
-  Simulation sim(sc.platform_path, sc.calibration);
+  const std::unique_ptr<Simulation> sim_ptr = open_simulation(sc.platform_path, sc.routed.get(), sc.calibration);
+  Simulation& sim = *sim_ptr;
   const Platform& P = sim.platform();
   // An engine profile decides the step's paths (dispatch, graphs, all-reduce, speculative tokens).
   const ScenarioStep ss = scenario_step(study, sc, platform_traits(P));

@@ -197,16 +197,18 @@ Schedule schedule_of(const PreparedStudy& p)
   s.batches.resize(1);
   PlatformFiles files(p.root);
   const PlatformFile f = files.get(s.platforms[0], p.what_if.platform);
+  const PlatformFacts facts = platform_facts(f);
   std::vector<double> gpu_mem;
-  for (const XmlGpu& g : platform_gpus_from_xml(f.xml))
+  for (const XmlGpu& g : facts.gpus)
     gpu_mem.push_back(g.mem_bytes);
   Scenario sc;
   sc.plan = s.plans[0];
   sc.platform_name = f.name;
   sc.platform_path = f.xml;
+  sc.routed = f.routed;
   sc.engine = apply_engine_settings(s.engine, p.what_if.engine);
   sc.batch = s.batches[0];
-  const ScenarioStep ss = scenario_step(s, sc, platform_traits_from_xml(f.xml));
+  const ScenarioStep ss = scenario_step(s, sc, facts.traits);
   Scenario run = sc;
   run.plan = ss.plan;
   const Layout L = check_layout(s, run, static_cast<int>(gpu_mem.size()));

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <unordered_map>
 
 namespace moesim {
 
@@ -118,6 +119,46 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, std::shared_pt
   pcie_gbs_.assign(gpus, 0);
   net_latency_us_ = number_prop(zone->get_property("moesim.latency.nic"), file, "zone.moesim.latency.nic", false, 0) * 1e6;
   std::map<std::string, double> class_latency;
+  // What each link contributes to a route, worked out the first time a route crosses it.
+  std::unordered_map<const sg4::Link*, LinkFacts> facts;
+  auto facts_of = [&](sg4::Link* l) -> const LinkFacts& {
+    auto [it, fresh] = facts.try_emplace(l);
+    if (!fresh)
+      return it->second;
+    // SPLITDUPLEX links keep their properties on the pair, not on the _UP/_DOWN halves.
+    const char* c = l->get_property("class");
+    std::string name = l->get_name();
+    for (const char* suffix : {"_UP", "_DOWN"})
+      if (!c && name.ends_with(suffix))
+        if (const auto* sd = e.split_duplex_link_by_name(name.substr(0, name.size() - std::strlen(suffix))))
+          c = sd->get_property("class");
+    if (!c)
+      throw InputError(file, "link " + l->get_name(), "missing property class",
+                       "add <prop id=\"class\" value=\"pcie\"/> (nvlink, pcie, host_memory, cpu_interconnect, nic)");
+    const std::string& cls = link_class_.emplace(l, c).first->second;
+    LinkFacts& f = it->second;
+    f.bandwidth = l->get_bandwidth();
+    class_capacity_[cls] += f.bandwidth;
+    f.nic = cls == "nic";
+    f.nvlink = cls == "nvlink";
+    f.host_memory = cls == "host_memory";
+    f.pcie = cls == "pcie" || cls == "c2c";
+    f.fabric = cls == "fabric";
+    // Links stay latency-free in SimGrid, which would weight flows by route latency; a class
+    // latency is charged as alpha instead (docs/simgrid-and-nccl.md, "Exact network model"), the
+    // network's inside NCCL's model.
+    if (!f.nic) {
+      auto lat = class_latency.find(cls);
+      if (lat == class_latency.end())
+        lat = class_latency
+                  .emplace(cls, number_prop(zone->get_property("moesim.latency." + cls), file,
+                                            "zone.moesim.latency." + cls, false, 0))
+                  .first;
+      f.latency = lat->second;
+    }
+    return f;
+  };
+  std::vector<const LinkFacts*> route_facts;
   for (int s = 0; s < gpus; s++)
     for (int d = 0; d < gpus; d++) {
       if (s == d)
@@ -133,56 +174,36 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, std::shared_pt
       if (r.links.empty())
         throw InputError(file, "route gpu" + std::to_string(s) + "->gpu" + std::to_string(d),
                          "the GPUs are not connected", "add a <route> between them");
+      r.links.shrink_to_fit();
       r.bottleneck = std::numeric_limits<double>::infinity();
+      route_facts.clear();
       for (sg4::Link* l : r.links) {
-        r.bottleneck = std::min(r.bottleneck, l->get_bandwidth());
-        if (!link_class_.count(l)) {
-          // SPLITDUPLEX links keep their properties on the pair, not on the _UP/_DOWN halves.
-          const char* c = l->get_property("class");
-          std::string name = l->get_name();
-          for (const char* suffix : {"_UP", "_DOWN"})
-            if (!c && name.ends_with(suffix))
-              if (const auto* sd = e.split_duplex_link_by_name(name.substr(0, name.size() - std::strlen(suffix))))
-                c = sd->get_property("class");
-          if (!c)
-            throw InputError(file, "link " + l->get_name(), "missing property class",
-                             "add <prop id=\"class\" value=\"pcie\"/> (nvlink, pcie, host_memory, cpu_interconnect, nic)");
-          link_class_[l] = c;
-        }
-        // Links stay latency-free in SimGrid, which would weight flows by route latency; a class
-        // latency is charged as alpha instead (docs/simgrid-and-nccl.md, "Exact network model"), the
-        // network's inside NCCL's model.
-        const std::string& cls = link_class_.at(l);
-        if (cls == "nic")
-          continue;
-        auto lat = class_latency.find(cls);
-        if (lat == class_latency.end())
-          lat = class_latency
-                    .emplace(cls, number_prop(zone->get_property("moesim.latency." + cls), file,
-                                              "zone.moesim.latency." + cls, false, 0))
-                    .first;
-        r.latency += lat->second;
+        const LinkFacts& f = facts_of(l);
+        route_facts.push_back(&f);
+        r.bottleneck = std::min(r.bottleneck, f.bandwidth);
+        if (!f.nic)
+          r.latency += f.latency;
       }
-      classify(r, s);
+      classify(r, s, route_facts);
+      route_latency_ = route_latency_ || r.latency > 0;
     }
 }
 
-void Platform::classify(Route& r, int src)
+void Platform::classify(Route& r, int src, const std::vector<const LinkFacts*>& links)
 {
   // The transport NCCL picks over this route, and its view of the route's tightest link.
   bool nic = false, nvlink = false, staged = false;
   double view = std::numeric_limits<double>::infinity();
-  for (sg4::Link* l : r.links) {
-    const std::string& cls = link_class_.at(l);
-    const double gbs = l->get_bandwidth() / 1e9;
-    nic = nic || cls == "nic";
-    nvlink = nvlink || cls == "nvlink";
-    staged = staged || cls == "host_memory";
-    if (cls == "nvlink")
+  for (const LinkFacts* f : links) {
+    const double gbs = f->bandwidth / 1e9;
+    nic = nic || f->nic;
+    nvlink = nvlink || f->nvlink;
+    staged = staged || f->host_memory;
+    if (f->nvlink)
       view = std::min(view, nccl_nvlink_gbs(sm_[src], gbs));
-    else if (cls == "pcie" || cls == "c2c")
+    else if (f->pcie)
       view = std::min(view, nccl_pcie_gbs(gbs));
-    else if (cls == "nic" || cls == "fabric")
+    else if (f->nic || f->fabric)
       view = std::min(view, gbs);
   }
   r.transport = nic ? Transport::net : staged ? Transport::shm : nvlink ? Transport::nvlink : Transport::p2p;
@@ -191,9 +212,8 @@ void Platform::classify(Route& r, int src)
     view /= intel_p2p_overhead;
   r.nccl_gbs = view;
   // The GPU's own PCIe link is the first link of a route that leaves it over PCIe.
-  const std::string& first = link_class_.at(r.links.front());
-  if (pcie_gbs_[src] == 0 && (first == "pcie" || first == "c2c"))
-    pcie_gbs_[src] = r.links.front()->get_bandwidth() / 1e9;
+  if (pcie_gbs_[src] == 0 && links.front()->pcie)
+    pcie_gbs_[src] = links.front()->bandwidth / 1e9;
 }
 
 CommShape Platform::comm_shape(const std::vector<int>& ranks) const

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace moesim {
@@ -48,6 +49,11 @@ public:
   const std::string& file() const { return file_; }
   const std::string& description() const { return description_; }
   const Route& route(int src, int dst) const;
+  // Bandwidth per link class: every distinct link of a GPU-to-GPU route once, summed in route order
+  // (source, destination, then the route's links).
+  const std::map<std::string, double>& class_capacity() const { return class_capacity_; }
+  // Whether some route has a latency (Route::latency > 0).
+  bool route_latency() const { return route_latency_; }
   // What the collective cost model needs of a communicator over these ranks (in group order).
   CommShape comm_shape(const std::vector<int>& ranks) const;
   // The measured calibration, when the platform has one.
@@ -56,7 +62,13 @@ public:
   const std::string& link_class(const sg4::Link* l) const { return link_class_.at(l); }
 
 private:
-  void classify(Route& r, int src);
+  // A link as routes see it: its bandwidth, its class's latency (0 for nic) and class.
+  struct LinkFacts {
+    double bandwidth = 0;
+    double latency = 0;
+    bool nic = false, nvlink = false, host_memory = false, pcie = false, fabric = false; // pcie: or c2c
+  };
+  void classify(Route& r, int src, const std::vector<const LinkFacts*>& links);
 
   std::string file_;
   std::string description_;
@@ -70,7 +82,9 @@ private:
   std::optional<CollAlgo> allreduce_algo_;
   std::shared_ptr<const Calibration> calibration_;
   std::vector<std::vector<Route>> routes_;
-  std::map<const sg4::Link*, std::string> link_class_;
+  bool route_latency_ = false;
+  std::map<std::string, double> class_capacity_;
+  std::unordered_map<const sg4::Link*, std::string> link_class_; // looked up, never iterated
 };
 
 // What an engine's path choices depend on: NVLink between every GPU pair of a node (a route

@@ -413,4 +413,12 @@ PlatformTraits platform_traits_from_xml(const std::string& file)
   return c.traits();
 }
 
+std::pair<std::vector<XmlGpu>, PlatformTraits> platform_facts_from_xml_text(const std::string& text,
+                                                                            const std::string& file)
+{
+  Checker c(text, file);
+  c.run();
+  return {c.gpus(), c.traits()};
+}
+
 } // namespace moesim

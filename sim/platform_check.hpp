@@ -15,6 +15,7 @@
 #include "core/software_paths.hpp"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace moesim {
@@ -37,5 +38,9 @@ std::vector<XmlGpu> platform_gpus_from_xml(const std::string& file);
 // What an engine profile's path choices read of the platform (GPUs per node, NVLink, peer access),
 // from the XML alone; equal to platform_traits (sim/platform.hpp) on the loaded platform.
 PlatformTraits platform_traits_from_xml(const std::string& file);
+
+// Both from XML text already in memory (`file` names it in errors), checked once.
+std::pair<std::vector<XmlGpu>, PlatformTraits> platform_facts_from_xml_text(const std::string& text,
+                                                                            const std::string& file);
 
 } // namespace moesim

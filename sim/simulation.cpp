@@ -3,8 +3,11 @@
 #include "core/error.hpp"
 #include "core/fair_share.hpp"
 #include "core/op_time.hpp"
+#include "sim/collective_planner.hpp"
 #include "sim/collectives/algorithm.hpp"
 #include "sim/platform_check.hpp"
+#include "sim/event_order.hpp"
+#include "sim/routed_platform.hpp"
 
 #include <xbt/log.h>
 
@@ -12,10 +15,8 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
-#include <set>
 #include <sstream>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace moesim {
 namespace {
@@ -29,7 +30,7 @@ struct CollState {
   CollectiveCall call;
   Phases phases;
   CollChoice choice;
-  std::vector<std::vector<double>> peer_rows;
+  std::vector<const std::vector<double>*> peer_rows; // each member's Op::peer_bytes
   // NCCL's size for the cost model: the largest member's (all-to-all-v sizes differ per member; the
   // largest sender finishes last), so that the plan does not depend on which member plans it.
   double size = 0;
@@ -38,6 +39,8 @@ struct CollState {
   bool measure = false;      // isolated and not cached yet: store the duration when done
   std::map<std::string, double> class_bytes; // bytes over each link class (every member's flows)
   bool traffic_recorded = false;             // the first member to finish writes its LinkTraffic
+  std::string detail;                        // every member's TimelineEvent::detail
+  int finished = 0;                          // members past their flows (SimGrid-run collectives)
 };
 
 struct RankState {
@@ -52,7 +55,8 @@ struct RankState {
 
 class Replay {
 public:
-  Replay(const Platform& p, const Schedule& s, SimOutput& out, bool exact) : p_(p), s_(s), out_(out), exact_(exact)
+  Replay(const Platform& p, const Schedule& s, SimOutput& out, bool exact)
+      : p_(p), s_(s), out_(out), exact_(exact), planner_(p)
   {
     ranks_.resize(s.layout.world);
     for (int r = 0; r < s.layout.world; r++) {
@@ -104,6 +108,7 @@ private:
   std::vector<CollState> colls_;
   bool cache_ok_ = false;   // one stream per rank: ops run in program order, world collectives are isolated
   bool exact_ = false;      // every collective through SimGrid, compute ops on SimGrid's clock
+  CollectivePlanner planner_;
   int fast_ = 0;
   std::unordered_map<const sg4::Link*, int> link_index_; // for the fluid model of isolated collectives
   std::vector<double> link_capacity_;
@@ -116,6 +121,10 @@ private:
     std::vector<int> links;
   };
   std::vector<RouteLinks> route_links_; // [src * world + dst]
+  std::vector<FluidFlow> fluid_flows_;  // isolated_duration's flows, reused across collectives
+  std::vector<int> local_of_;           // isolated_duration: a link's index among the used ones, else -1
+  std::vector<int> used_links_;
+  std::vector<double> local_capacity_;
 
   const RouteLinks& route_links(int src, int dst)
   {
@@ -161,20 +170,27 @@ private:
         }
       if (p2p)
         used.assign(used.size(), false);
-      // Links between the members of each group that runs collectives, then which groups cross each.
-      std::unordered_map<const sg4::Link*, std::vector<int>> crossers;
+      // Links between the members of each group that runs collectives, then which groups cross each
+      // (links by their index in link_capacity_; `marked` says which group last listed a link).
+      std::vector<std::vector<int>> crossers;
+      std::vector<int> marked;
       for (size_t g = 0; g < used.size(); g++) {
         if (!used[g])
           continue;
         const std::vector<int>& m = s_.layout.groups[g].ranks;
-        std::unordered_set<const sg4::Link*> links;
         for (int a : m)
           for (int b : m)
             if (a != b)
-              for (const sg4::Link* l : p_.route(a, b).links)
-                links.insert(l);
-        for (const sg4::Link* l : links)
-          crossers[l].push_back(static_cast<int>(g));
+              for (int l : route_links(a, b).links) {
+                if (static_cast<size_t>(l) >= marked.size()) {
+                  marked.resize(l + 1, -1);
+                  crossers.resize(l + 1);
+                }
+                if (marked[l] != static_cast<int>(g)) {
+                  marked[l] = static_cast<int>(g);
+                  crossers[l].push_back(static_cast<int>(g));
+                }
+              }
       }
       std::vector<std::vector<bool>> member(used.size());
       auto shares_rank = [&](int a, int b) {
@@ -192,7 +208,7 @@ private:
       for (size_t g = 0; g < used.size(); g++)
         if (used[g])
           isolated_[g] = 1;
-      for (const auto& [l, gs] : crossers)
+      for (const std::vector<int>& gs : crossers)
         for (size_t i = 0; i < gs.size(); i++)
           for (size_t j = i + 1; j < gs.size(); j++) {
             if (!isolated_[gs[i]] && !isolated_[gs[j]])
@@ -208,8 +224,18 @@ private:
   }
   std::vector<sg4::Mailbox*> inbox_; // per rank, for collective flows
   std::map<std::vector<double>, double> durations_; // isolated collective flows -> duration
-  std::map<std::vector<int>, CommShape> shapes_;    // communicator -> what the cost model sees
-  std::map<std::vector<double>, OpTime> compute_cache_; // compute_time per (rank, op content)
+  // A compute op's content as its cache key: equal keys hash equal (std::hash<double> of 0.0 and
+  // -0.0 agree); only looked up, never iterated.
+  struct KeyHash {
+    size_t operator()(const std::vector<double>& k) const
+    {
+      size_t h = k.size();
+      for (double x : k)
+        h = h * 1000003u ^ std::hash<double>{}(x);
+      return h;
+    }
+  };
+  std::unordered_map<std::vector<double>, OpTime, KeyHash> compute_cache_; // compute_time per (rank, op content)
   std::vector<double> compute_key_;                     // compute_time's key, built in place
 
   // Host costs: measured ones where the platform's calibration has them (host:), else the engine's.
@@ -372,98 +398,6 @@ private:
     now = ev.end;
   }
 
-  // The communicator over these ranks, as the cost model sees it (built once per member list).
-  const CommShape& shape(const std::vector<int>& ranks)
-  {
-    auto it = shapes_.find(ranks);
-    if (it == shapes_.end())
-      it = shapes_.emplace(ranks, p_.comm_shape(ranks)).first;
-    return it->second;
-  }
-
-  // NCCL's choice from its cost model, or, where the platform is calibrated for this collective and
-  // group size, the measured curve: its fixed cost at this size and flows held to the measured bus
-  // bandwidth, so that an isolated call reproduces the measurement while concurrent traffic still
-  // shares the links. `ranks`: the communicator; `curve_ranks`: the group size whose measured curve
-  // applies (a send between two ranks of a larger sendrecv ring: the ring's).
-  CollChoice choose(OpKind kind, const std::vector<int>& ranks, double bytes, int curve_ranks = 0)
-  {
-    const int n = static_cast<int>(ranks.size());
-    if (const Calibration* cal = p_.calibration()) {
-      const OpKind k = kind == OpKind::recv ? OpKind::send : kind;
-      const int want = curve_ranks > 0 ? curve_ranks : n;
-      const CollectiveCurve* cv = cal->find(k, want);
-      if (!cv && k == OpKind::send)
-        for (const CollectiveCurve& c : cal->collectives) // the nearest group size measured
-          if (c.kind == OpKind::send && (!cv || std::abs(c.ranks - want) < std::abs(cv->ranks - want)))
-            cv = &c;
-      if (cv) {
-        // nccl-tests sizes all-to-all by the whole send buffer, self chunk included.
-        const double size = kind == OpKind::all_to_all ? bytes * n / (n - 1) : bytes;
-        CollChoice c;
-        c.algo = kind == OpKind::all_to_all ? CollAlgo::direct : k == OpKind::send ? CollAlgo::p2p : CollAlgo::ring;
-        c.proto = Proto::simple;
-        c.calibrated = true;
-        c.alpha = cv->alpha_at(size);
-        c.rate = cv->bus_bandwidth(); // every ring flow, every sender: bytes x busbw factor / busbw
-        return c;
-      }
-    }
-    return choose_collective(shape(ranks), kind, bytes, p_.allreduce_algo());
-  }
-
-  // A calibrated collective runs at the measured rate when alone. Where the platform's links cannot
-  // carry that (host memory shared by every staged flow, say), its flows carry proportionally fewer
-  // bytes, so that the isolated call still takes the measured time.
-  void hold_to_measurement(Phases& phases) const
-  {
-    std::map<const sg4::Link*, int> index;
-    std::vector<double> capacity;
-    double target = 0, fluid = 0;
-    for (const auto& flows : phases) {
-      std::vector<FluidFlow> ff;
-      double alone = 0;
-      for (const Flow& f : flows) {
-        FluidFlow x{f.bytes, f.rate, {}};
-        for (sg4::Link* l : p_.route(f.src, f.dst).links) {
-          auto [it, fresh] = index.emplace(l, static_cast<int>(capacity.size()));
-          if (fresh)
-            capacity.push_back(l->get_bandwidth());
-          x.uses.push_back(it->second);
-        }
-        if (f.rate > 0)
-          alone = std::max(alone, f.bytes / f.rate);
-        ff.push_back(std::move(x));
-      }
-      target += alone;
-      fluid += fluid_finish_time(capacity, ff);
-    }
-    if (target > 0 && fluid > target * (1 + 1e-12))
-      for (auto& flows : phases)
-        for (Flow& f : flows)
-          f.bytes *= target / fluid;
-  }
-
-  // Link latencies (zone props moesim.latency.<class>, 0 unless a platform or --set gives them):
-  // each sequential step of a collective pays its slowest route's latency; an all-to-all's peers
-  // run concurrently, so it pays the slowest route once.
-  double wire_latency(OpKind kind, CollAlgo algo, const std::vector<int>& ranks) const
-  {
-    const int n = static_cast<int>(ranks.size());
-    double worst = 0;
-    if (kind == OpKind::all_to_all) {
-      for (int a : ranks)
-        for (int b : ranks)
-          if (a != b)
-            worst = std::max(worst, p_.route(a, b).latency);
-      return worst;
-    }
-    for (int i = 0; i < n && n > 1; i++)
-      worst = std::max(worst, p_.route(ranks[i], ranks[(i + 1) % n]).latency);
-    const int steps = kind == OpKind::all_reduce || algo == CollAlgo::tree ? 2 * (n - 1) : n - 1;
-    return steps * worst;
-  }
-
   // The op's time from the calibration's op models or kernel tables, else the roofline (op_time.hpp),
   // remembered per GPU and op content: layers and ranks repeat the same ops.
   OpTime compute_time(int r, const Op& op)
@@ -534,9 +468,9 @@ private:
   double isolated_duration(const Phases& phases)
   {
     double total = 0;
+    std::vector<FluidFlow>& ff = fluid_flows_; // reused: the flows' link lists keep their capacity
     for (const auto& flows : phases) {
-      std::vector<FluidFlow> ff;
-      ff.reserve(flows.size());
+      size_t k = 0;
       for (const Flow& f : flows) {
         const double bytes = std::round(f.bytes);
         if (bytes <= 0)
@@ -544,9 +478,37 @@ private:
         const RouteLinks& rl = route_links(f.src, f.dst);
         if (rl.latency)
           return -1;
-        ff.push_back(FluidFlow{bytes, f.rate, rl.links});
+        if (k == ff.size())
+          ff.emplace_back();
+        ff[k].bytes = bytes;
+        ff[k].bound = f.rate;
+        ff[k].uses.assign(rl.links.begin(), rl.links.end());
+        k++;
       }
-      const double t = steady_finish_time(link_capacity_, ff);
+      ff.resize(k);
+      // Only the links these flows cross, numbered in the order of their global index (so that the
+      // solver breaks ties as it would over every link): its work then grows with the flows, not
+      // with the platform (an 8-rank all-reduce on 1,024 GPUs crosses a few dozen of 4,000 links).
+      local_of_.resize(link_capacity_.size(), -1);
+      used_links_.clear();
+      for (const FluidFlow& x : ff)
+        for (int l : x.uses)
+          if (local_of_[l] < 0) {
+            local_of_[l] = 0;
+            used_links_.push_back(l);
+          }
+      std::sort(used_links_.begin(), used_links_.end());
+      local_capacity_.resize(used_links_.size());
+      for (size_t i = 0; i < used_links_.size(); i++) {
+        local_of_[used_links_[i]] = static_cast<int>(i);
+        local_capacity_[i] = link_capacity_[used_links_[i]];
+      }
+      for (FluidFlow& x : ff)
+        for (int& l : x.uses)
+          l = local_of_[l];
+      for (int l : used_links_)
+        local_of_[l] = -1;
+      const double t = steady_finish_time(local_capacity_, ff);
       if (t < 0)
         return -1;
       total += t;
@@ -595,9 +557,9 @@ private:
     const int n = static_cast<int>(g.ranks.size());
     if (!c.barrier) {
       c.barrier = sg4::Barrier::create(n);
-      c.peer_rows.assign(n, {});
+      c.peer_rows.assign(n, nullptr);
     }
-    c.peer_rows[g.index_of(r)] = op.peer_bytes;
+    c.peer_rows[g.index_of(r)] = &op.peer_bytes;
     c.size = std::max(c.size, op.comm_bytes);
     c.arrived++;
     c.barrier->wait();
@@ -616,10 +578,10 @@ private:
         c.choice.algo = op.ar_impl == AllReduceImpl::one_shot ? CollAlgo::one_shot : CollAlgo::two_shot;
         c.choice.alpha = op.ar_fixed_s;
       } else {
-        c.choice = choose(op.kind, g.ranks, c.size);
+        c.choice = planner_.choose(op.kind, g.ranks, c.size);
       }
-      c.choice.alpha += wire_latency(op.kind, c.choice.algo, g.ranks);
-      const CommShape& sh = shape(g.ranks);
+      c.choice.alpha += planner_.wire_latency(op.kind, c.choice.algo, g.ranks);
+      const CommShape& sh = planner_.shape(g.ranks);
       c.call.wire_factor = c.choice.wire_factor;
       c.call.rate = c.choice.rate;
       c.call.shm_rate = c.choice.shm_rate;
@@ -632,7 +594,7 @@ private:
       c.call.rings = c.choice.calibrated ? 1 : sh.rings;
       c.phases = find_algorithm(op.kind, c.choice.algo)(c.call);
       if (c.choice.calibrated)
-        hold_to_measurement(c.phases);
+        planner_.hold_to_measurement(c.phases);
       c.arrived = n + 1; // planned
       const bool custom = c.choice.algo == CollAlgo::one_shot || c.choice.algo == CollAlgo::two_shot;
       out_.algorithms[std::string(to_string(op.kind)) + " " + to_string(c.choice.algo) + "/" +
@@ -653,11 +615,21 @@ private:
         else
           c.measure = true;
       }
+      // What planning needed is not read again; a timed collective needs no flows either. Freed
+      // here, not with the replay: at 1,024 GPUs each all-to-all holds a million flows.
+      c.call = CollectiveCall{};
+      if (c.replay >= 0)
+        Phases().swap(c.phases);
+      if (!c.measure)
+        std::vector<double>().swap(c.key);
     }
-    std::ostringstream d;
-    d << to_string(c.choice.algo) << "/" << (c.choice.calibrated ? "calibrated" : to_string(c.choice.proto))
-      << " alpha=" << c.choice.alpha * 1e6 << "us";
-    ev.detail = d.str();
+    if (c.detail.empty()) {
+      std::ostringstream d;
+      d << to_string(c.choice.algo) << "/" << (c.choice.calibrated ? "calibrated" : to_string(c.choice.proto))
+        << " alpha=" << c.choice.alpha * 1e6 << "us";
+      c.detail = d.str();
+    }
+    ev.detail = c.detail;
     ev.fixed = c.choice.alpha;
     sg4::this_actor::sleep_for(c.choice.alpha);
     const double flows_start = sg4::Engine::get_clock();
@@ -669,9 +641,11 @@ private:
         c.barrier->wait(); // the phase (and with it the collective) ends on every member together
       }
       if (c.measure) {
-        durations_.emplace(c.key, sg4::Engine::get_clock() - flows_start);
+        durations_.emplace(std::move(c.key), sg4::Engine::get_clock() - flows_start);
         c.measure = false;
       }
+      if (++c.finished == n) // the last member out: the flows are not run again
+        Phases().swap(c.phases);
     }
     if (!c.traffic_recorded) {
       c.traffic_recorded = true;
@@ -687,7 +661,7 @@ private:
     // sendrecv curve for the group the op belongs to (nccl-tests' sendrecv ring), else for two ranks.
     const int src = op.kind == OpKind::send ? r : op.peer, dst = op.kind == OpKind::send ? op.peer : r;
     const int curve_ranks = op.group >= 0 ? static_cast<int>(s_.layout.group(op.group).ranks.size()) : 2;
-    const CollChoice ch = choose(OpKind::send, {src, dst}, op.comm_bytes, curve_ranks);
+    const CollChoice ch = planner_.choose(OpKind::send, {src, dst}, op.comm_bytes, curve_ranks);
     const Route& route = p_.route(src, dst);
     ev.fixed = ch.alpha + route.latency;
     if (op.kind == OpKind::send) {
@@ -718,20 +692,31 @@ private:
 
 } // namespace
 
-Simulation::Simulation(const std::string& platform_file, std::shared_ptr<const Calibration> calibration)
+namespace {
+
+// The engine, with moesim's exact network model and small actor stacks, before a platform is loaded.
+std::unique_ptr<sg4::Engine> make_engine()
 {
-  if (!std::filesystem::exists(platform_file))
-    throw InputError(platform_file, "platform", "file not found", "check the path or pick one from platforms/");
-  check_platform_xml(platform_file);
   static int argc = 1;
   static char arg0[] = "moesim";
   static char* argv[] = {arg0, nullptr};
-  engine_ = std::make_unique<sg4::Engine>(&argc, argv);
+  auto engine = std::make_unique<sg4::Engine>(&argc, argv);
   xbt_log_control_set("root.thresh:critical");
   configure_exact_network();
   // One actor per GPU stream, each on its own stack: SimGrid's default 8 MiB each would ask for 8 GiB
   // of address space at 1,024 GPUs. Actors run only the replay loop (no recursion, data on the heap).
   sg4::Engine::set_config("contexts/stack-size:256");
+  return engine;
+}
+
+} // namespace
+
+Simulation::Simulation(const std::string& platform_file, std::shared_ptr<const Calibration> calibration)
+{
+  if (!std::filesystem::exists(platform_file))
+    throw InputError(platform_file, "platform", "file not found", "check the path or pick one from platforms/");
+  check_platform_xml(platform_file);
+  engine_ = make_engine();
   try {
     engine_->load_platform(platform_file);
   } catch (const std::exception& e) {
@@ -739,6 +724,14 @@ Simulation::Simulation(const std::string& platform_file, std::shared_ptr<const C
                      "fix the XML (see platforms/README.md)");
   }
   platform_ = std::make_unique<Platform>(*engine_, platform_file, std::move(calibration));
+}
+
+Simulation::Simulation(const RoutedTopology& routed, const std::string& name,
+                       std::shared_ptr<const Calibration> calibration)
+{
+  engine_ = make_engine();
+  load_routed_platform(routed);
+  platform_ = std::make_unique<Platform>(*engine_, name, std::move(calibration));
 }
 
 Simulation::~Simulation() = default;
@@ -764,22 +757,13 @@ SimOutput Simulation::run(const Schedule& s, bool exact)
   t.platform = platform_->file();
   t.plan = s.layout.plan.name;
   t.world = s.layout.world;
-  std::stable_sort(t.events.begin(), t.events.end(), [](const TimelineEvent& a, const TimelineEvent& b) {
-    return a.rank != b.rank ? a.rank < b.rank : a.op < b.op;
-  });
+  place_events(t.events, s);
   for (const TimelineEvent& e : t.events)
     t.step_time = std::max(t.step_time, e.end);
   std::stable_sort(t.link_traffic.begin(), t.link_traffic.end(), [](const LinkTraffic& a, const LinkTraffic& b) {
     return a.start != b.start ? a.start < b.start : a.link_class < b.link_class;
   });
-  // Capacity per class: every distinct link of a GPU-to-GPU route once, summed in route order.
-  std::set<const sg4::Link*> seen;
-  for (int a = 0; a < platform_->gpus(); a++)
-    for (int b = 0; b < platform_->gpus(); b++)
-      if (a != b)
-        for (const sg4::Link* l : platform_->route(a, b).links)
-          if (seen.insert(l).second)
-            t.link_capacity[platform_->link_class(l)] += l->get_bandwidth();
+  t.link_capacity = platform_->class_capacity();
   size_t expected = 0;
   for (const RankSchedule& r : s.ranks)
     expected += r.ops.size();

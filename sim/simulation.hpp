@@ -5,6 +5,7 @@
 #include "core/schedule.hpp"
 #include "core/timeline.hpp"
 #include "sim/platform.hpp"
+#include "topology/route_policy.hpp"
 
 #include <map>
 #include <memory>
@@ -27,6 +28,11 @@ public:
   // the measured calibration to apply (null: none). Which one applies is the caller's choice
   // (core/calibration_choice.hpp); scenarios forked from one run share one loaded copy.
   explicit Simulation(const std::string& platform_file, std::shared_ptr<const Calibration> calibration = nullptr);
+  // The same on a routed topology loaded straight into SimGrid (sim/routed_platform.hpp): the
+  // platform its XML would declare, without the text. `name` stands for the file in errors and in
+  // the timeline.
+  Simulation(const RoutedTopology& routed, const std::string& name,
+             std::shared_ptr<const Calibration> calibration = nullptr);
   ~Simulation();
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;

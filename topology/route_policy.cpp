@@ -90,6 +90,14 @@ void append(std::vector<Hop>& to, const std::vector<Hop>& from)
   to.insert(to.end(), from.begin(), from.end());
 }
 
+// What route_topology keeps of a sender's way to its NIC over one rail (Builder::sender_part).
+struct SenderPart {
+  bool known = false;
+  std::vector<Hop> hops;
+  int src_nic = 0;
+  std::string kind, detail;
+};
+
 class Builder {
 public:
   explicit Builder(const Topology& t) : t_(t) {}
@@ -149,6 +157,8 @@ private:
   std::optional<Vertex> spine_;
   mutable std::map<std::pair<Vertex, unsigned>, Search> searches_; // (source, tags) -> what it reached
   mutable std::vector<bool> seen_;
+  mutable std::vector<SenderPart> sender_;                   // [gpu * NICs per node + rail]
+  mutable std::vector<std::optional<std::vector<Hop>>> receiver_; // [gpu]
 
   std::string prefix(int node) const { return t_.nodes > 1 ? "n" + std::to_string(node) + "_" : ""; }
   int node_of(int gpu) const { return gpu / t_.gpus; }
@@ -461,13 +471,18 @@ private:
     return staged(s, d, gpu_[g], nic, node_of(g));
   }
 
-  GpuRoute network(int s, int d) const
+  // The sender's part of a route to another node over `rail`: to its NIC, through a PXN peer when
+  // that is on the rail, with the route's kind and detail; and the receiver's part, from its NIC.
+  // Each depends on one GPU and the rail only, so it is worked out once (`s`, `d`: the first pair
+  // that needs it, for errors) and reused for every node on the other side.
+  const SenderPart& sender_part(int s, int d, int rail) const
   {
-    if (!t_.network)
-      no_route(s, d, "the GPUs are on different nodes and there is no network", "nodes", "add a network section");
-    const int ns = node_of(s), nd = node_of(d);
-    const int rail = t_.nic_of(d % t_.gpus), own = t_.nic_of(s % t_.gpus);
-    GpuRoute r;
+    if (sender_.empty())
+      sender_.resize(static_cast<size_t>(t_.total_gpus()) * static_cast<size_t>(t_.network->nics_at.size()));
+    SenderPart& sp = sender_[static_cast<size_t>(s) * t_.network->nics_at.size() + static_cast<size_t>(rail)];
+    if (sp.known)
+      return sp;
+    const int ns = node_of(s), own = t_.nic_of(s % t_.gpus);
     int via = -1;
     if (own != rail && t_.network->pxn && t_.p2p)
       for (int i = 0; i < t_.gpus && via < 0; i++) {
@@ -475,23 +490,47 @@ private:
         if (p != s && t_.nic_of(i) == rail && nvlink(s, p))
           via = p;
       }
-    const int src_nic = via >= 0 || own == rail ? rail : own;
+    sp.src_nic = via >= 0 || own == rail ? rail : own;
     if (via >= 0) {
-      r.hops = *nvlink(s, via);
-      append(r.hops, gpu_to_nic(s, d, via, nic_[ns][src_nic]));
-      r.kind = "pxn";
-      r.detail = "PXN: NVLink to gpu" + std::to_string(via) + ", its NIC on rail " + std::to_string(rail);
+      sp.hops = *nvlink(s, via);
+      append(sp.hops, gpu_to_nic(s, d, via, nic_[ns][sp.src_nic]));
+      sp.kind = "pxn";
+      sp.detail = "PXN: NVLink to gpu" + std::to_string(via) + ", its NIC on rail " + std::to_string(rail);
     } else {
-      r.hops = gpu_to_nic(s, d, s, nic_[ns][src_nic]);
-      r.kind = own == rail ? "rail" : "cross_rail";
-      r.detail = own == rail ? "network on rail " + std::to_string(rail)
-                             : "network from rail " + std::to_string(own) + " to rail " + std::to_string(rail);
+      sp.hops = gpu_to_nic(s, d, s, nic_[ns][sp.src_nic]);
+      sp.kind = own == rail ? "rail" : "cross_rail";
+      sp.detail = own == rail ? "network on rail " + std::to_string(rail)
+                              : "network from rail " + std::to_string(own) + " to rail " + std::to_string(rail);
     }
-    auto fabric = path(nic_[ns][src_nic], nic_[nd][rail], static_cast<unsigned>(Tag::net));
+    sp.known = true;
+    return sp;
+  }
+  const std::vector<Hop>& receiver_part(int s, int d, int rail) const
+  {
+    if (receiver_.empty())
+      receiver_.resize(static_cast<size_t>(t_.total_gpus()));
+    std::optional<std::vector<Hop>>& rp = receiver_[static_cast<size_t>(d)];
+    if (!rp)
+      rp = reversed(gpu_to_nic(d, s, d, nic_[node_of(d)][rail]));
+    return *rp;
+  }
+
+  GpuRoute network(int s, int d) const
+  {
+    if (!t_.network)
+      no_route(s, d, "the GPUs are on different nodes and there is no network", "nodes", "add a network section");
+    const int ns = node_of(s), nd = node_of(d);
+    const int rail = t_.nic_of(d % t_.gpus);
+    const SenderPart& sp = sender_part(s, d, rail);
+    GpuRoute r;
+    r.hops = sp.hops;
+    r.kind = sp.kind;
+    r.detail = sp.detail;
+    auto fabric = path(nic_[ns][sp.src_nic], nic_[nd][rail], static_cast<unsigned>(Tag::net));
     if (fabric.empty())
       no_route(s, d, "the fabric does not connect the two NICs", "network", "check network.fabric");
     append(r.hops, hops(fabric));
-    append(r.hops, reversed(gpu_to_nic(d, s, d, nic_[nd][rail])));
+    append(r.hops, receiver_part(s, d, rail));
     return r;
   }
 

@@ -70,6 +70,48 @@ std::string representative_routes(const RoutedTopology& rt, const std::string& i
   return o.str();
 }
 
+std::string zone_id(const Topology& t)
+{
+  std::string zone = t.name;
+  for (char& ch : zone)
+    if (ch == '-' || ch == '.')
+      ch = '_';
+  return zone;
+}
+
+std::vector<std::pair<std::string, std::string>> zone_props(const Topology& t)
+{
+  std::vector<std::pair<std::string, std::string>> p{
+      {"moesim.gpus", std::to_string(t.total_gpus())}, {"moesim.p2p", t.p2p ? "yes" : "no"},
+      {"moesim.description", t.description}};
+  if (t.nodes > 1) {
+    p.emplace_back("moesim.nodes", std::to_string(t.nodes));
+    p.emplace_back("moesim.gpus_per_node", std::to_string(t.gpus));
+  }
+  if (t.p2p_alpha)
+    p.emplace_back("moesim.p2p_alpha", t.p2p_alpha->plain());
+  if (!t.nccl_algo.empty())
+    p.emplace_back("moesim.nccl_algo", t.nccl_algo);
+  for (const auto& [cls, q] : t.latency)
+    p.emplace_back("moesim.latency." + cls, q.plain());
+  return p;
+}
+
+std::vector<std::pair<std::string, std::string>> gpu_props(const GpuModel& g)
+{
+  std::vector<std::pair<std::string, std::string>> p{{"gpu_model", g.name},
+                                                     {"sm", std::to_string(g.sm)},
+                                                     {"mem_bytes", g.memory.plain()},
+                                                     {"mem_bw", g.mem_bw.plain()}};
+  for (Dtype d : spec_dtypes)
+    if (g.flops.count(d))
+      p.emplace_back(std::string("flops_") + to_string(d), g.flops.at(d).plain());
+  p.emplace_back("mem_bw_eff", shortest(g.mem_bw_eff));
+  p.emplace_back("flops_eff", shortest(g.flops_eff));
+  p.emplace_back("kernel_overhead", g.kernel_overhead.plain());
+  return p;
+}
+
 std::string platform_xml(const RoutedTopology& rt)
 {
   const Topology& t = rt.topo;
@@ -92,40 +134,18 @@ std::string platform_xml(const RoutedTopology& rt)
     << "direction away from the GPU (towards the switch, CPU or fabric).";
   o << comment_safe(c.str()) << "\n-->\n";
   o << "<platform version=\"4.1\">\n";
-  std::string zone = t.name;
-  for (char& ch : zone)
-    if (ch == '-' || ch == '.')
-      ch = '_';
-  o << "  <zone id=\"" << attr(zone) << "\" routing=\"Full\">\n";
+  o << "  <zone id=\"" << attr(zone_id(t)) << "\" routing=\"Full\">\n";
   auto prop = [&](const std::string& id, const std::string& v, const char* ind) {
     o << ind << "<prop id=\"" << attr(id) << "\" value=\"" << attr(v) << "\"/>\n";
   };
-  prop("moesim.gpus", std::to_string(t.total_gpus()), "    ");
-  prop("moesim.p2p", t.p2p ? "yes" : "no", "    ");
-  prop("moesim.description", t.description, "    ");
-  if (t.nodes > 1) {
-    prop("moesim.nodes", std::to_string(t.nodes), "    ");
-    prop("moesim.gpus_per_node", std::to_string(t.gpus), "    ");
-  }
-  if (t.p2p_alpha)
-    prop("moesim.p2p_alpha", t.p2p_alpha->plain(), "    ");
-  if (!t.nccl_algo.empty())
-    prop("moesim.nccl_algo", t.nccl_algo, "    ");
-  for (const auto& [cls, q] : t.latency)
-    prop("moesim.latency." + cls, q.plain(), "    ");
+  for (const auto& [id, v] : zone_props(t))
+    prop(id, v, "    ");
   o << "\n    <!-- GPUs -->\n";
+  const std::vector<std::pair<std::string, std::string>> gpu = gpu_props(t.gpu);
   for (int g = 0; g < t.total_gpus(); g++) {
     o << "    <host id=\"gpu" << g << "\" speed=\"" << t.gpu.flops.at(Dtype::bf16).text() << "\">\n";
-    prop("gpu_model", t.gpu.name, "      ");
-    prop("sm", std::to_string(t.gpu.sm), "      ");
-    prop("mem_bytes", t.gpu.memory.plain(), "      ");
-    prop("mem_bw", t.gpu.mem_bw.plain(), "      ");
-    for (Dtype d : spec_dtypes)
-      if (t.gpu.flops.count(d))
-        prop(std::string("flops_") + to_string(d), t.gpu.flops.at(d).plain(), "      ");
-    prop("mem_bw_eff", shortest(t.gpu.mem_bw_eff), "      ");
-    prop("flops_eff", shortest(t.gpu.flops_eff), "      ");
-    prop("kernel_overhead", t.gpu.kernel_overhead.plain(), "      ");
+    for (const auto& [id, v] : gpu)
+      prop(id, v, "      ");
     o << "    </host>\n";
   }
   o << "\n    <!-- capacity-limited links (latency 0: per-hop alpha is charged by moesim) -->\n";

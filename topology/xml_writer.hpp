@@ -7,10 +7,19 @@
 #include "topology/route_policy.hpp"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace moesim {
 
 std::string platform_xml(const RoutedTopology& rt);
+
+// What the platform holds besides links and routes, in the order the XML writes it (sim/ loads the
+// same into SimGrid without the text): the zone's id (the topology's name, '-' and '.' as '_'), its
+// moesim.* props, and the props of every GPU host.
+std::string zone_id(const Topology& t);
+std::vector<std::pair<std::string, std::string>> zone_props(const Topology& t);
+std::vector<std::pair<std::string, std::string>> gpu_props(const GpuModel& g);
 
 // One line per route kind: the first GPU pair of that kind, its links and a lone flow's rate.
 std::string representative_routes(const RoutedTopology& rt, const std::string& indent);

@@ -9,18 +9,22 @@ namespace moesim {
 
 Phases direct_all_to_all(const CollectiveCall& c)
 {
-  const int n = static_cast<int>(c.ranks.size());
-  std::vector<std::vector<double>> rates;
-  if (c.rate > 0) {
-    std::vector<std::vector<bool>> shm = c.shm.empty() ? std::vector<std::vector<bool>>(n, std::vector<bool>(n, false)) : c.shm;
-    rates = direct_flow_rates(c.peer_bytes, std::vector<double>(n, c.rate), shm, std::vector<double>(n, c.shm_rate));
-  }
+  const size_t n = c.ranks.size();
+  const std::vector<std::vector<bool>> none(c.shm.empty() ? n : 0, std::vector<bool>(n, false));
+  const std::vector<std::vector<bool>>& shm = c.shm.empty() ? none : c.shm;
+  DirectShares shares;
+  if (c.rate > 0)
+    shares = direct_shares(c.peer_bytes, shm);
   std::vector<Flow> flows;
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < n; j++)
-      if (i != j && c.peer_bytes[i][j] > 0)
-        flows.push_back({c.ranks[i], c.ranks[j], c.peer_bytes[i][j] * c.wire_factor, rates.empty() ? 0 : rates[i][j]});
-  return {flows};
+  flows.reserve(n * (n - 1));
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++)
+      if (i != j && (*c.peer_bytes[i])[j] > 0)
+        flows.push_back({c.ranks[i], c.ranks[j], (*c.peer_bytes[i])[j] * c.wire_factor,
+                         c.rate > 0 ? direct_flow_rate(shares, c.peer_bytes, i, j, c.rate, shm[i][j], c.shm_rate) : 0});
+  Phases phases;
+  phases.push_back(std::move(flows)); // moved: a braced list would copy every flow
+  return phases;
 }
 
 } // namespace moesim
