@@ -11,6 +11,7 @@
 #include "core/limits.hpp"
 #include "core/output_files.hpp"
 #include "core/schedule_json.hpp"
+#include "core/temp_paths.hpp"
 #include "core/version.hpp"
 #include "pipeline/data_root.hpp"
 #include "pipeline/study_run.hpp"
