@@ -30,7 +30,7 @@ void check_refused(const std::string& args, const std::string& word, const fs::p
 } // namespace
 
 TEST_CASE("moesim serve: concurrency 1 serves at one prefill plus output-1 decode steps per request",
-          "[slow][cli][serve]")
+          "[cli][serve]")
 {
   moesim::test::TempDir d("serve_cli");
   const std::string study = small_study(d, "[nvswitch-1x-h200]");

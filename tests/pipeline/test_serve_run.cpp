@@ -35,7 +35,7 @@ struct SmallStudy {
 } // namespace
 
 TEST_CASE("serve: at concurrency 1 the loop's rate is one prefill plus output-1 decode steps per request",
-          "[slow][pipeline][serve]")
+          "[pipeline][serve]")
 {
   SmallStudy s("vllm-0.11");
   const ServeWorkload w{3, 512, 64, 1};
@@ -71,7 +71,7 @@ TEST_CASE("serve: at concurrency 1 the loop's rate is one prefill plus output-1 
 }
 
 TEST_CASE("serve: the engine's max_num_seqs limits the sequences when the KV cache holds more",
-          "[slow][pipeline][serve]")
+          "[pipeline][serve]")
 {
   SmallStudy s("{profile: vllm-0.11, max_num_seqs: 8}");
   const ServeWorkload w{32, 128, 8, 0};
@@ -92,7 +92,7 @@ TEST_CASE("serve: the engine's max_num_seqs limits the sequences when the KV cac
   CHECK(r.result.mean_decode_batch > 1);
 }
 
-TEST_CASE("serve: the KV cache limits long requests", "[slow][pipeline][serve]")
+TEST_CASE("serve: the KV cache limits long requests", "[pipeline][serve]")
 {
   SmallStudy s("vllm-0.11");
   // 32768 + 1024 tokens a request, counted at admission as 32768 + 0.5 x 1024 = 33280 tokens (vLLM's
