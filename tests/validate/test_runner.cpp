@@ -17,6 +17,7 @@
 #include "validate/options.hpp"
 #include "validate/runner.hpp"
 #include "validate/runner_plan.hpp"
+#include "tests/validate/run_validate.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -122,23 +123,8 @@ struct TempDir : moesim::test::TempDir {
   TempDir() : moesim::test::TempDir("moesim_test_runner") {}
 };
 
-struct Run {
-  int status = -1;
-  std::string output;
-};
-
-Run run_validate(const std::string& args)
-{
-  Run r;
-  FILE* p = popen((std::string("'") + MOESIM_VALIDATE_EXE + "' " + args + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  std::array<char, 4096> buf;
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p))
-    r.output.append(buf.data(), n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using Run = test::ValidateRun;
+using test::run_validate;
 
 std::string refusal(const std::function<void()>& f)
 {

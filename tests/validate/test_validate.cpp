@@ -7,6 +7,7 @@
 #include "core/schedule_json.hpp"
 #include "validate/comm_plan.hpp"
 #include "validate/device_info.hpp"
+#include "tests/validate/run_validate.hpp"
 
 #include <catch2/catch.hpp>
 #include <nccl.h>
@@ -78,23 +79,8 @@ struct TempDir : moesim::test::TempDir {
   TempDir() : moesim::test::TempDir("moesim_test_validate") {}
 };
 
-struct Run {
-  int status = -1;
-  std::string output; // stdout and stderr
-};
-
-Run run_validate(const std::string& args)
-{
-  Run r;
-  FILE* p = popen((std::string("'") + MOESIM_VALIDATE_EXE + "' " + args + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  std::array<char, 4096> buf;
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p))
-    r.output.append(buf.data(), n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using Run = test::ValidateRun;
+using test::run_validate;
 
 Layout validate_layout(const Model& m, const std::string& plan, int gpus)
 {
