@@ -131,6 +131,13 @@ TEST_CASE("grouped_tiles: weights larger than the L2 over more column tiles than
   p.tile_m = 64;
   CHECK(form_seconds(p, {256, 8192, 8, 1040}, std::vector<double>(8, 130)) ==
         Approx(5e-6 + 1.34217728e-4).epsilon(1e-12));
+  // Memory-bound and fitting (n 256, k 8192: 4194304 B), 8 experts of 20 rows: 16-row tiles
+  // (20 <= 24), 2 row tiles each, 16 * 2 = 32 tiles at min(4e12, 32 * 20e9) = 6.4e11 B/s. The weights
+  // count once: 8 * 4194304 + 160 * (8192 + 256) * 2 = 36257792 B / 6.4e11 = 5.66528e-5 s; math 1 wave
+  // of 2*16*128*8192 / 1e12 = 3.3554432e-5 s, less. (Per row tile: (16 * 4194304 + 2703360) / 6.4e11
+  // = 1.090816e-4 s.)
+  p.tile_m = 128;
+  CHECK(form_seconds(p, {256, 8192, 8, 160}, std::vector<double>(8, 20)) == Approx(5e-6 + 5.66528e-5).epsilon(1e-12));
 }
 
 TEST_CASE("grouped_tiles: each tile's block streams at its own rate, the device caps the sum", "[quick][perf]")
