@@ -32,7 +32,8 @@ public:
   explicit Writer(const RoutedTopology& rt) : rt_(rt), t_(rt.topo)
   {
     if (t_.nodes < 2 || !t_.network)
-      refuse("nodes", "one node: nothing to split into zones", "write the flat platform (moesim platform build without --zones)");
+      throw InputError(t_.file, "--zones", "one node: nothing to split into zones",
+                       "write the flat platform (moesim platform build without --zones)");
     per_ = t_.gpus;
     rails_ = static_cast<int>(t_.network->nics_at.size());
     k_ = zone_group_nodes(t_.nodes);

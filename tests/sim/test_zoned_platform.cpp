@@ -129,14 +129,16 @@ std::string write(const fs::path& p, const std::string& text)
   return p.string();
 }
 
-RoutedTopology rail_cluster(int nodes)
+RoutedTopology rail_cluster(int nodes, const std::string& fabric = "  oversubscription: 1 ")
 {
-  // The shipped 4-node rail cluster with `nodes` nodes: rails, PXN, non-blocking rail leaves.
+  // The shipped 4-node rail cluster with `nodes` nodes: rails, PXN, non-blocking rail leaves (or
+  // `fabric` in place of its oversubscription line).
   const std::string root = MOESIM_SOURCE_DIR;
   std::ifstream in(root + "/platforms/cluster-4x8-h100-ib400.yaml");
   std::stringstream text;
   text << in.rdbuf();
-  const std::string yaml = std::regex_replace(text.str(), std::regex("\nnodes: 4\n"), "\nnodes: " + std::to_string(nodes) + "\n");
+  std::string yaml = std::regex_replace(text.str(), std::regex("\nnodes: 4\n"), "\nnodes: " + std::to_string(nodes) + "\n");
+  yaml = std::regex_replace(yaml, std::regex("  oversubscription: 1 "), fabric);
   const fs::path p = fs::temp_directory_path() / ("moesim_test_zoned_" + std::to_string(getpid()) + ".yaml");
   write(p, yaml);
   RoutedTopology rt = route_topology(load_topology(p.string(), load_gpu_catalog(root + "/platforms/gpus.yaml")));
@@ -209,4 +211,11 @@ TEST_CASE("a topology that does not split into zones is refused", "[quick][sim]"
   const std::string root = MOESIM_SOURCE_DIR;
   const RoutedTopology one = route_topology(load_topology(root + "/platforms/hgx-8x-h100.yaml", load_gpu_catalog(root + "/platforms/gpus.yaml")));
   CHECK_THROWS_AS(zoned_platform_xml(one), InputError);
+  // 16 nodes, 4 per leaf of each rail, leaves 2:1 oversubscribed: gpu0 -> gpu9 (node 1, same leaf)
+  // crosses no leaf uplink, gpu0 -> gpu33 (node 4, another leaf) crosses two, so the path between
+  // rails 0 and 1 is not one path.
+  const RoutedTopology two_tier = rail_cluster(16, "  oversubscription: 2\n  nodes_per_leaf: 4\n");
+  CHECK_THROWS_WITH(zoned_platform_xml(two_tier), Catch::Contains("gpu0 -> gpu33: its fabric path between the rails"));
+  // Non-blocking, the same 16 nodes split: every cross-rail path is the two NICs alone.
+  CHECK_NOTHROW(zoned_platform_xml(rail_cluster(16)));
 }
