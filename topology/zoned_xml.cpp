@@ -47,6 +47,7 @@ public:
 
   std::string xml() const
   {
+    hubs_.clear();
     std::ostringstream o;
     o << "<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n<!--\n"
       << t_.name << ": " << comment_safe(t_.description) << "\n"
