@@ -3,6 +3,7 @@
 // calls the pipeline (pipeline/) and prints or writes what it returns.
 #include "cli/model_cmd.hpp"
 #include "cli/platform_cmd.hpp"
+#include "cli/search_cmd.hpp"
 #include "cli/tools.hpp"
 #include "core/error.hpp"
 #include "core/schedule_json.hpp"
@@ -158,6 +159,8 @@ int main(int argc, char** argv)
   add_platform_commands(app, platform_cmds);
   ModelCommands model_cmds;
   add_model_commands(app, model_cmds);
+  SearchCommands search_cmds;
+  add_search_command(app, search_cmds);
 
   run->fallthrough();
   sched->fallthrough();
@@ -189,6 +192,13 @@ int main(int argc, char** argv)
     if (run_tool_commands(tools, root))
       return 0;
     if (run_model_commands(model_cmds, root))
+      return 0;
+    if (run_search_command(search_cmds, root, check_writable, [](const std::vector<SearchOutput>& out) {
+          std::vector<PendingFile> files;
+          for (const SearchOutput& f : out)
+            files.push_back({f.path, f.content});
+          write_all(files);
+        }))
       return 0;
     if (*platform_cmds.platform) {
       run_platform_commands(platform_cmds, root());

@@ -108,7 +108,7 @@ void child_main(const Study& study, const Scenario& sc, bool keep_timeline, cons
 } // namespace
 
 std::vector<ScenarioOutcome> run_scenarios(const Study& study, const std::vector<Scenario>& scenarios, int jobs,
-                                           bool keep_timelines)
+                                           bool keep_timelines, const std::function<void(size_t)>& on_done)
 {
   char tmpl[] = "/tmp/moesim.XXXXXX";
   if (!mkdtemp(tmpl))
@@ -134,7 +134,10 @@ std::vector<ScenarioOutcome> run_scenarios(const Study& study, const std::vector
       throw std::runtime_error(std::string("waitpid failed: ") + std::strerror(errno));
     if (auto it = running.find(done); it != running.end()) {
       status[it->second] = st;
+      const size_t index = it->second;
       running.erase(it);
+      if (on_done)
+        on_done(index);
     }
   }
   std::vector<ScenarioOutcome> outcomes(scenarios.size());
