@@ -9,6 +9,7 @@
 #include "core/schedule_json.hpp"
 #include "core/version.hpp"
 #include "pipeline/data_root.hpp"
+#include "pipeline/seed_bands.hpp"
 #include "pipeline/study_run.hpp"
 #include "pipeline/sweep.hpp"
 #include "pipeline/sweep_report.hpp"
@@ -150,6 +151,9 @@ int main(int argc, char** argv)
       ->capture_default_str();
   run->add_option("--sweep", sweep_arg, "what-if sweep key=v1,v2,...: tok/s per plan against the value (table; --csv, --svg)");
   run->add_option("--svg", svg_out, "with --sweep: write the tok/s chart as SVG to FILE");
+  int seeds = 1;
+  run->add_option("--seeds", seeds, "rerun routing with K seeds (the study's seed, +1, ...) and add p50/p90 step time and tok/s")
+      ->check(CLI::PositiveNumber);
   run->add_option("-j,--jobs", jobs, "scenarios simulated at once (default: CPU count)")->check(CLI::PositiveNumber);
 
   CLI::App* list = app.add_subcommand("list", "list the models, platforms and studies available");
@@ -240,6 +244,8 @@ int main(int argc, char** argv)
     } else if (!svg_out.empty()) {
       throw InputError("command line", "--svg", "draws a sweep's chart", "add --sweep key=v1,v2,...");
     }
+    if (seeds > 1 && sweep)
+      throw InputError("command line", "--seeds", "not available with --sweep", "run the sweep and the seeds apart");
     const PreparedStudy prepared = prepare_study(request);
     const Study& s = prepared.study;
     const std::string what_if =
@@ -266,11 +272,23 @@ int main(int argc, char** argv)
                          "narrow it with --plan, --platform and --batch");
     }
     const bool keep = !trace_out.empty() || !timeline_out.empty() || !html_out.empty();
+    if (seeds > 1)
+      seed_routings(s.routing, seeds, "--seeds"); // refused before anything runs
     const StudyRun r = run_study(prepared, jobs, keep);
     const std::vector<ScenarioResult> results = r.results();
     check_refusals(s, results, allow_refused);
+    std::string bands;
+    if (seeds > 1) {
+      // Seed 1 is the study's own run above; the others rerun without timelines.
+      PreparedStudy rest = prepared;
+      rest.study.routing.seed += 1;
+      std::vector<std::vector<ScenarioResult>> by_seed{results};
+      for (auto& more : run_study_seeds(rest, seeds - 1, jobs))
+        by_seed.push_back(std::move(more));
+      bands = "\n" + render_seed_bands(by_seed, s.routing);
+    }
     std::vector<PendingFile> files;
-    files.push_back({"-", (what_if.empty() ? "" : what_if + "\n") + render_table(s, results) + render_explanation(s, results)});
+    files.push_back({"-", (what_if.empty() ? "" : what_if + "\n") + render_table(s, results) + render_explanation(s, results) + bands});
     if (!json_out.empty())
       files.push_back({json_out, render_json(s, results).dump(1) + "\n"});
     if (!csv_out.empty())

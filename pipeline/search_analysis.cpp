@@ -61,8 +61,9 @@ std::string why_better(const SearchRow& a, const SearchRow& b, const std::string
   s += a.batch == b.batch ? " at batch " + std::to_string(a.batch) : " (batch " + std::to_string(a.batch) + " vs " + std::to_string(b.batch) + ")";
   if (a.platform != b.platform)
     s += " (" + a.platform + " vs " + b.platform + ")";
-  std::snprintf(buf, sizeof buf, ": %.1f vs %.1f tok/s/GPU (+%.0f%%)", a.per_gpu(rank), b.per_gpu(rank),
-                b.per_gpu(rank) > 0 ? 100 * (a.per_gpu(rank) / b.per_gpu(rank) - 1) : 0.0);
+  const double more = b.per_gpu(rank) > 0 ? 100 * (a.per_gpu(rank) / b.per_gpu(rank) - 1) : 0.0;
+  std::snprintf(buf, sizeof buf, more < 10 ? ": %.1f vs %.1f tok/s/GPU (+%.1f%%)" : ": %.1f vs %.1f tok/s/GPU (+%.0f%%)",
+                a.per_gpu(rank), b.per_gpu(rank), more);
   s += buf;
   // The part of the step that differs most, per step and per token of the step (batch differs).
   const auto pa = parts_of(a), pb = parts_of(b);

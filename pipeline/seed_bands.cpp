@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <stdexcept>
 
@@ -52,6 +53,42 @@ std::vector<RoutingSpec> seed_routings(const RoutingSpec& base, int seeds, const
     out.push_back(r);
   }
   return out;
+}
+
+std::vector<std::vector<ScenarioResult>> run_study_seeds(const PreparedStudy& p, int seeds, int jobs)
+{
+  std::vector<std::vector<ScenarioResult>> out;
+  for (const RoutingSpec& r : seed_routings(p.study.routing, seeds, "--seeds")) {
+    PreparedStudy q = p;
+    q.study.routing = r;
+    out.push_back(run_study(q, jobs, false).results());
+  }
+  return out;
+}
+
+std::string render_seed_bands(const std::vector<std::vector<ScenarioResult>>& by_seed, const RoutingSpec& routing)
+{
+  const size_t K = by_seed.size();
+  std::string o = "Over " + std::to_string(K) + " routing seeds (" + routing.describe() + ", seeds " +
+                  std::to_string(routing.seed) + ".." + std::to_string(routing.seed + K - 1) +
+                  "), nearest-rank p50 / p90:\n";
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%-44s %19s %21s %21s\n", "scenario", "step ms p50 / p90", "tok/s/user p50 / p90",
+                "tok/s/GPU p50 / p90");
+  o += buf;
+  for (size_t i = 0; K > 0 && i < by_seed[0].size(); i++) {
+    std::vector<ScenarioResult> per;
+    for (const auto& seed : by_seed)
+      per.push_back(seed[i]);
+    if (per[0].refused)
+      continue;
+    const SeedBand b = band_of(per);
+    std::snprintf(buf, sizeof buf, "%-44s %9.3f / %-7.3f %10.1f / %-8.1f %10.1f / %.1f\n", per[0].key().c_str(),
+                  b.step_time.p50 * 1e3, b.step_time.p90 * 1e3, b.tok_s_user.p50, b.tok_s_user.p90, b.tok_s_per_gpu.p50,
+                  b.tok_s_per_gpu.p90);
+    o += buf;
+  }
+  return o;
 }
 
 } // namespace moesim

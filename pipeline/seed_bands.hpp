@@ -4,6 +4,7 @@
 // the p90 tok/s is the rate 90% of seeds reach: tokens per step over the p90 step time.
 #pragma once
 #include "core/routing.hpp"
+#include "pipeline/study_run.hpp"
 #include "report/result.hpp"
 
 #include <vector>
@@ -32,5 +33,11 @@ SeedBand band_of(const std::vector<ScenarioResult>& per_seed);
 // The routings of K seeds: `base` with seeds base.seed, base.seed + 1, ... Throws InputError naming
 // `flag` when K < 1, or K > 1 with uniform routing (expected counts: every seed gives the same step).
 std::vector<RoutingSpec> seed_routings(const RoutingSpec& base, int seeds, const std::string& flag);
+
+// `moesim run --seeds K`: the study simulated once per routing seed (seed_routings of the study's
+// routing); by_seed[k] holds seed k's results in study order.
+std::vector<std::vector<ScenarioResult>> run_study_seeds(const PreparedStudy& p, int seeds, int jobs);
+// The bands as a table: one line per scenario that was simulated (refused ones left out).
+std::string render_seed_bands(const std::vector<std::vector<ScenarioResult>>& by_seed, const RoutingSpec& routing);
 
 } // namespace moesim
