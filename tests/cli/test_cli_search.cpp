@@ -36,7 +36,7 @@ TEST_CASE("search: bad input is one line naming the flag, exit 2, nothing writte
   }
 }
 
-TEST_CASE("search: CSV, JSON and SVG of a small search; shards merged by the CLI equal it", "[slow][cli][search]")
+TEST_CASE("search: CSV, JSON and SVG of a small search, and shards merged by the CLI equal it", "[slow][cli][search]")
 {
   const fs::path dir = scratch("search_files");
   const Run r = moesim(small + " --slo tpot=50ms --json " + (dir / "all.json").string() + " --csv " +

@@ -46,7 +46,7 @@ TEST_CASE("nearest-rank percentiles and seed bands", "[quick][search]")
   CHECK(b.tok_s_per_gpu.p90 == Approx(64 / 0.030 / 8).epsilon(1e-12));
 }
 
-TEST_CASE("seed routings: base, base+1, ...; uniform routing refuses several seeds", "[quick][search]")
+TEST_CASE("seed routings are base, base+1, ... and uniform routing refuses several seeds", "[quick][search]")
 {
   RoutingSpec z;
   z.kind = RoutingKind::zipf;
