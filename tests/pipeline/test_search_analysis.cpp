@@ -60,7 +60,7 @@ TEST_CASE("seed routings are base, base+1, ... and uniform routing refuses sever
   CHECK_THROWS_AS(seed_routings(z, 0, "--seeds"), InputError);
 }
 
-TEST_CASE("--slo and --shard parse, and refuse in one line", "[quick][search]")
+TEST_CASE("search flags --slo and --shard parse, and refuse in one line", "[quick][search]")
 {
   CHECK(parse_slo("tpot=50ms", Phase::decode).seconds == Approx(0.050).epsilon(1e-15));
   CHECK(parse_slo("tpot=800us", Phase::decode).seconds == Approx(800e-6).epsilon(1e-15));
