@@ -1,5 +1,6 @@
 // `moesim search` from the command line: bad input is one line, exit 2 and no file; a small search
-// writes its CSV, JSON and SVG; --merge of the shards' JSON gives the unsharded JSON.
+// writes its CSV, JSON and SVG; --merge of the shards' JSON gives the unsharded JSON; `run --seeds`
+// gives the seeds' p50 and p90.
 #include "cli_run.hpp"
 
 using namespace cli_test;
@@ -82,4 +83,32 @@ TEST_CASE("search: a Hugging Face config.json as the model, over a list of two p
   CHECK_THAT(r.out, Catch::Contains("search: tiny-moe, decode"));
   CHECK_THAT(r.out, Catch::Contains("platform nvswitch-2x-h100: 2 GPUs\nplatform nvswitch-4x-h100: 4 GPUs\n"));
   CHECK_THAT(r.out, Catch::Contains("candidates: 55 (shard 1/11: 5); pruned before simulating: none; simulated: 5"));
+}
+
+TEST_CASE("run --seeds 2: p50 is the faster seed's step and p90 the slower (each as a run of that seed alone)", "[quick][cli][search]")
+{
+  // skewed-routing is Zipf 1.2 with seed 1. `--seeds 2` reruns it with seed 2; nearest-rank over two
+  // values: p50 is rank ceil(0.5 x 2) = 1 (the smaller step time), p90 rank ceil(0.9 x 2) = 2 (the
+  // larger). Each must equal the step time of a plain run at that seed (the study copied with seed 2).
+  const fs::path dir = scratch("run_seeds");
+  std::string yaml = slurp(fs::path(MOESIM_SOURCE_DIR) / "workloads/studies/skewed-routing.yaml");
+  const size_t at = yaml.find("seed: 1}");
+  REQUIRE(at != std::string::npos);
+  yaml.replace(at, 8, "seed: 2}");
+  const fs::path seed2 = write(dir, "skewed-seed2.yaml", yaml);
+  const std::string narrow = " --plan ep8 --batch 64 -j 1";
+  const auto step_ms = [&](const std::string& study, const std::string& json) {
+    REQUIRE(moesim("run " + study + narrow + " --json " + (dir / json).string()).code == 0);
+    return 1e3 * nlohmann::json::parse(slurp(dir / json)).at("results").at(0).at("step_time").get<double>();
+  };
+  const double s1 = step_ms("skewed-routing", "seed1.json"), s2 = step_ms(seed2.string(), "seed2.json");
+  CHECK(s1 != s2); // the seeds make different experts hot, or the test shows nothing
+  const Run r = moesim("run skewed-routing" + narrow + " --seeds 2");
+  REQUIRE(r.code == 0);
+  char want[64];
+  std::snprintf(want, sizeof want, "%.3f / %.3f", std::min(s1, s2), std::max(s1, s2));
+  CHECK_THAT(r.out, Catch::Contains("Over 2 routing seeds (") && Catch::Contains("seeds 1..2)"));
+  CHECK_THAT(r.out, Catch::Contains(want));
+  // Uniform routing draws nothing, so several seeds would repeat one step: refused in one line.
+  expect_usage_error(moesim("run default --seeds 2"), dir / "none");
 }
