@@ -34,6 +34,7 @@ constexpr int list = 64;              // platforms, batch sizes, plans, --set fl
 constexpr int scenarios = 4096;       // platforms x batch sizes x plans (x sweep values) of one run
 constexpr int sweep_values = 64;
 constexpr int jobs = 1024;            // scenario processes at once (-j)
+constexpr int seeds = 1024;           // routing seeds per scenario (--seeds): each reruns the step
 constexpr double engine_us = 1e6;     // launch, sync, graph-launch and event costs: at most 1 s each
 constexpr double zipf_s = 100;        // Zipf exponent: at 100 the second expert is 2^-100 as popular
 // Sampled and Zipf routing draw every token of every MoE layer, scanning the experts for each of
