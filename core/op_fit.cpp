@@ -15,7 +15,8 @@ namespace moesim {
 
 OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std::vector<std::string>& files,
                           const HoldOut& hold_out, const std::function<bool(const OpRecord&)>& exclude, double sms,
-                          const std::function<double(const std::string&)>& catalogue_sms)
+                          const std::function<double(const std::string&)>& catalogue_sms,
+                          const std::function<double(const std::string&)>& catalogue_l2)
 {
   OpBenchFit out;
   std::vector<OpRecord> train, held;
@@ -58,6 +59,9 @@ OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std:
     if (opt.sms > 0)
       out.models.system += " (SM count " + std::to_string(static_cast<int>(opt.sms)) + " from the GPU catalogue)";
   }
+  opt.l2_bytes = sys ? sys->number("l2_bytes") : 0;
+  if (!(opt.l2_bytes > 0) && sys && catalogue_l2 && !sys->word("gpu").empty())
+    opt.l2_bytes = catalogue_l2(sys->word("gpu"));
   if (!train.empty() && !(opt.sms > 0))
     throw InputError(files.empty() ? "" : files.front(), "system.sms", "missing",
                      "give the GPU's SM count (the forms count tiles and waves over it): in the file, as sms in "
@@ -112,7 +116,8 @@ OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std:
 
 OpBenchFit fit_op_bench_files(const std::vector<std::string>& files, const std::vector<std::string>& hold_out,
                               const std::vector<std::string>& exclude_models, const std::string& models_dir,
-                              double sms, const std::function<double(const std::string&)>& catalogue_sms)
+                              double sms, const std::function<double(const std::string&)>& catalogue_sms,
+                              const std::function<double(const std::string&)>& catalogue_l2)
 {
   HoldOut h;
   for (const std::string& spec : hold_out) {
@@ -132,7 +137,7 @@ OpBenchFit fit_op_bench_files(const std::vector<std::string>& files, const std::
   std::function<bool(const OpRecord&)> exclude;
   if (!models.empty())
     exclude = [&shapes](const OpRecord& r) { return shapes.covers(r); };
-  return fit_op_benches(benches, files, h, exclude, sms, catalogue_sms);
+  return fit_op_benches(benches, files, h, exclude, sms, catalogue_sms, catalogue_l2);
 }
 
 std::string fit_quality_markdown(const OpBenchFit& fit)

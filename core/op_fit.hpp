@@ -37,16 +37,20 @@ struct OpBenchFit {
 // that are. `files` names each bench in errors.
 // The GPU's SM count: `sms` > 0 (calibrate --sms) overrides; else the benches' system.sms; else
 // `catalogue_sms` of their system.gpu (platforms/gpus.yaml's sms, 0 when it has no entry).
+// The GPU's L2 (the grouped GEMM form's re-read rule): the benches' system.l2_bytes, else
+// `catalogue_l2` of their system.gpu (gpus.yaml's l2), else unknown (0).
 OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std::vector<std::string>& files,
                           const HoldOut& hold_out, const std::function<bool(const OpRecord&)>& exclude,
-                          double sms = 0, const std::function<double(const std::string&)>& catalogue_sms = {});
+                          double sms = 0, const std::function<double(const std::string&)>& catalogue_sms = {},
+                          const std::function<double(const std::string&)>& catalogue_l2 = {});
 
 // The same from files: `hold_out` as DIM=V1,V2 rules (e.g. n=4096,7168), `exclude_models` as model
 // names or paths under `models_dir` whose shapes (family_shapes.hpp) leave the fit. InputError for
 // a bad rule (naming --hold-out), a missing model or a bad file.
 OpBenchFit fit_op_bench_files(const std::vector<std::string>& files, const std::vector<std::string>& hold_out,
                               const std::vector<std::string>& exclude_models, const std::string& models_dir,
-                              double sms = 0, const std::function<double(const std::string&)>& catalogue_sms = {});
+                              double sms = 0, const std::function<double(const std::string&)>& catalogue_sms = {},
+                              const std::function<double(const std::string&)>& catalogue_l2 = {});
 
 // The quality table in Markdown: in-sample form error, held-out error inside and outside the grid.
 std::string fit_quality_markdown(const OpBenchFit& fit);

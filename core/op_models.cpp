@@ -88,10 +88,11 @@ const KeyedOpModel* OpModels::find(const OpModelKey& k) const
   return it != models.end() && it->key == k ? &*it : nullptr;
 }
 
-perf::FormParams given_form(const OpModelKey& key, double sms, double bytes_per_item)
+perf::FormParams given_form(const OpModelKey& key, double sms, double bytes_per_item, double l2_bytes)
 {
   perf::FormParams p;
   p.sms = sms;
+  p.l2_bytes = key.kind == OpKind::grouped_gemm ? l2_bytes : 0;
   const double b = bytes_per_element(key.dtype);
   switch (key.kind) {
     case OpKind::gemm:
@@ -180,7 +181,7 @@ OpModels fit_op_models(const std::vector<OpRecord>& records, const std::vector<d
           per_item.push_back(r->bytes / size);
       }
     }
-    const perf::FormParams given = given_form(key, opt.sms, per_item.empty() ? 2.0 : median(per_item));
+    const perf::FormParams given = given_form(key, opt.sms, per_item.empty() ? 2.0 : median(per_item), opt.l2_bytes);
     KeyedOpModel km;
     km.key = key;
     km.model = perf::fit_op_model(given, pts);

@@ -94,7 +94,7 @@ struct OpModels {
 
 // The form a family uses, with its given fields (SMs, element sizes) set; `bytes_per_item` is the
 // memory-bound kinds' bytes per unit of size.
-perf::FormParams given_form(const OpModelKey& key, double sms, double bytes_per_item = 0);
+perf::FormParams given_form(const OpModelKey& key, double sms, double bytes_per_item = 0, double l2_bytes = 0);
 
 // Records held out of a fit: those whose dim `name` takes one of `values` (e.g. n in {4096, 7168}).
 struct HoldOut {
@@ -107,6 +107,7 @@ void add_hold_out(HoldOut& h, const std::string& spec);
 
 struct FitOptions {
   double sms = 0;                                    // the GPU's SM count (required)
+  double l2_bytes = 0;                               // the GPU's L2 size (0: unknown)
   std::function<bool(const OpRecord&)> exclude;      // records to leave out (e.g. one model family's shapes)
 };
 

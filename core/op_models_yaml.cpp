@@ -28,6 +28,7 @@ perf::FormParams read_form(const std::string& file, const YAML::Node& n, const s
     p.*field = f.num(name);
   p.size_dims = f.integer("size_dims", 0);
   p.shared_kv = f.boolean("shared_kv", false);
+  p.l2_bytes = f.num("l2_bytes", 0.0);
   try {
     perf::check_form(p);
   } catch (const std::invalid_argument& e) {
@@ -172,7 +173,10 @@ void write_op_models(std::ostream& o, const OpModels& m)
     o << "      form: {kind: " << perf::to_string(p.kind);
     for (const auto& [name, field] : perf::form_fields())
       o << ", " << name << ": " << num(p.*field);
-    o << ", size_dims: " << p.size_dims << ", shared_kv: " << (p.shared_kv ? "true" : "false") << "}\n";
+    o << ", size_dims: " << p.size_dims << ", shared_kv: " << (p.shared_kv ? "true" : "false");
+    if (p.l2_bytes > 0)
+      o << ", l2_bytes: " << num(p.l2_bytes);
+    o << "}\n";
     if (km.fit.count > 0)
       o << "      fit: {records: " << km.fit.count << ", median: " << num(km.fit.median) << ", p90: " << num(km.fit.p90)
         << ", worst: " << num(km.fit.worst) << "}  # in-sample |error| of the form alone\n";

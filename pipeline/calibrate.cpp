@@ -58,8 +58,13 @@ CalibrateResult fit_calibration(const CalibrateRequest& q)
       const GpuModel* g = find_gpu(cat, gpu);
       return g ? g->sms : 0;
     };
+    const auto catalogue_l2 = [&catalogue_file](const std::string& gpu) -> double {
+      const GpuCatalog cat = load_gpu_catalog(catalogue_file);
+      const GpuModel* g = find_gpu(cat, gpu);
+      return g ? g->l2.value() : 0;
+    };
     const OpBenchFit fit = fit_op_bench_files(q.op_benches, q.hold_out, q.exclude_models,
-                                               q.root + "/workloads/models", q.sms, catalogue_sms);
+                                               q.root + "/workloads/models", q.sms, catalogue_sms, catalogue_l2);
     c.op_models = fit.models;
     c.host.api = fit.host;
     c.source += " --op-bench";

@@ -31,6 +31,9 @@ struct FormParams {
   double bytes_per_item = 0; // floor_bandwidth: bytes moved per unit of size (the product of its size dims)
   int size_dims = 0;       // floor_bandwidth: how many leading dims multiply into the size (0: all)
   bool shared_kv = false;  // decode_splitk: keys and values are one latent vector (MLA)
+  double l2_bytes = 0;     // grouped_tiles: the GPU's L2; an expert's weights larger than it, over more
+                           // column tiles than SMs, are read again by each of its row tiles (0: unknown,
+                           // read once)
   // Fitted.
   double floor_s = 0;      // GPU time of the smallest launch (s)
   double flops = 0;        // sustained math rate of the whole GPU (FLOP/s)

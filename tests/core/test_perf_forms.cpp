@@ -94,6 +94,45 @@ TEST_CASE("grouped_tiles: a fused grouped GEMM tiles each expert's rows", "[quic
   CHECK(form_seconds(p, {4096, 2048, 3, 72}, {24, 24, 24}) == Approx(5e-6 + 1.6777216e-5).epsilon(1e-12));
 }
 
+TEST_CASE("grouped_tiles: weights larger than the L2 over more column tiles than SMs are read once per row tile",
+          "[quick][perf]")
+{
+  // Mixtral-8x7B's experts.up at batch 64 (n 28672, k 4096, 16-row tiles), 4 TB/s, 20 GB/s per tile,
+  // an L2 of 50 MiB = 52428800 B. One expert's weights, 4096 * 28672 * 2 = 234881024 B, exceed it,
+  // over 28672 / 128 = 224 column tiles, more than the 132 SMs.
+  // Rows {17, 16, 20, 12, 18, 18, 13, 14} (128, 16 per expert): row tiles 2+1+2+1+2+2+1+1 = 12.
+  // Tiles 12 * 224 = 2688 pull far above the cap: 4 TB/s. Weights 12 * 234881024 = 2818572288 B,
+  // rows 128 * (4096 + 28672) * 2 = 8388608 B: 2826960896 / 4e12 = 7.06740224e-4 s. Math:
+  // ceil(2688 / 132) = 21 waves of 2*16*128*4096 / 1e12 = 1.6777216e-5 s = 3.52321536e-4 s, less.
+  FormParams p = gemm_params();
+  p.kind = FormKind::grouped_tiles;
+  p.tile_bandwidth = 20e9;
+  p.l2_bytes = 52428800;
+  const std::vector<double> rows = {17, 16, 20, 12, 18, 18, 13, 14};
+  CHECK(form_seconds(p, {28672, 4096, 8, 128}, rows) == Approx(5e-6 + 7.06740224e-4).epsilon(1e-12));
+  // Every expert 16 rows: 8 row tiles, 8 reads: (1879048192 + 8388608) / 4e12 = 4.718592e-4 s.
+  CHECK(form_seconds(p, {28672, 4096, 8, 128}, std::vector<double>(8, 16)) == Approx(5e-6 + 4.718592e-4).epsilon(1e-12));
+  // L2 unknown (0): the weights are read once whatever the row tiles, as with even rows.
+  p.l2_bytes = 0;
+  CHECK(form_seconds(p, {28672, 4096, 8, 128}, rows) == Approx(5e-6 + 4.718592e-4).epsilon(1e-12));
+  // An expert that fits (n 256, k 8192: 4194304 B): 8 experts of 40 rows, 64-row tiles (40 > 24),
+  // one row tile each, and 8 experts of 130 rows, 3 row tiles each (24 tiles): the second is read
+  // from the L2 again, so its memory is 8 * 4194304 + 1040 * (8192 + 256) * 2 = 51127296 B at
+  // min(4e12, 24 * 20e9 = 4.8e11): 1.06515200e-4 s; math 1 wave of 2*64*128*8192 / 1e12 =
+  // 1.34217728e-4 s, the larger. Counted per row tile it would be 24 reads: 118236160 B / 4.8e11 =
+  // 2.46325333e-4 s.
+  // Larger than the L2 but over 132 column tiles or fewer (n 8192: 64; k 8192: 134217728 B per
+  // expert): the next row tile's blocks run in the same wave and share the weights through the L2.
+  // The same rows, 12 row tiles, 768 tiles (rate 4 TB/s), 8 reads: (1073741824 + 128 * 16384 * 2 =
+  // 4194304) / 4e12 = 2.69484032e-4 s; math ceil(768 / 132) = 6 waves of 2*16*128*8192 / 1e12 =
+  // 3.3554432e-5 s = 2.01326592e-4 s, less. Counted per row tile it would be 4.0370176e-4 s.
+  p.l2_bytes = 52428800;
+  CHECK(form_seconds(p, {8192, 8192, 8, 128}, rows) == Approx(5e-6 + 2.69484032e-4).epsilon(1e-12));
+  p.tile_m = 64;
+  CHECK(form_seconds(p, {256, 8192, 8, 1040}, std::vector<double>(8, 130)) ==
+        Approx(5e-6 + 1.34217728e-4).epsilon(1e-12));
+}
+
 TEST_CASE("grouped_tiles: each tile's block streams at its own rate, the device caps the sum", "[quick][perf]")
 {
   // 20 GB/s per tile, 4 TB/s for the device.
