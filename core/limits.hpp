@@ -7,9 +7,10 @@
 
 namespace moesim::limits {
 
-// Platforms. Every GPU pair has its own route (one Full zone; NCCL's PXN routes depend on the
-// destination GPU's rail, which SimGrid's one gateway per zone pair cannot express), so a platform
-// grows with the square of the GPUs: `platform build` of 1,024 GPUs writes a 298 MB XML in ~10 s of
+// Platforms. `moesim run` and `platform show` hold a route per GPU pair (one Full zone; NCCL's PXN
+// routes depend on the destination GPU's rail, which a zone per node with one gateway cannot
+// express; `platform build --zones` nests a zone per rail and per GPU instead, docs/scale.md), so
+// a platform grows with the square of the GPUs: `platform build` of 1,024 GPUs writes a 298 MB XML in ~10 s of
 // CPU, and `moesim run` on a 1,024-GPU topology YAML (loaded without XML) replays a DeepSeek-V3
 // decode step in ~20 s and 2.5 GB (docs/scale.md); 2,048 would pass xml_bytes.
 constexpr int gpus = 1024;           // GPUs per platform: nodes x gpus per node, or moesim.gpus
