@@ -3,6 +3,7 @@
 // calls the pipeline (pipeline/) and prints or writes what it returns.
 #include "cli/model_cmd.hpp"
 #include "cli/platform_cmd.hpp"
+#include "cli/search_cmd.hpp"
 #include "cli/serve_cmd.hpp"
 #include "cli/tools.hpp"
 #include "cli/transfer_cmd.hpp"
@@ -14,6 +15,7 @@
 #include "core/temp_paths.hpp"
 #include "core/version.hpp"
 #include "pipeline/data_root.hpp"
+#include "pipeline/seed_bands.hpp"
 #include "pipeline/study_run.hpp"
 #include "pipeline/sweep.hpp"
 #include "pipeline/sweep_report.hpp"
@@ -130,6 +132,9 @@ int main(int argc, char** argv)
       ->capture_default_str();
   run->add_option("--sweep", sweep_arg, "what-if sweep key=v1,v2,...: tok/s per plan against the value (table; --csv, --svg)");
   run->add_option("--svg", svg_out, "with --sweep: write the tok/s chart as SVG to FILE");
+  int seeds = 1;
+  run->add_option("--seeds", seeds, "rerun routing with K seeds (the study's seed, +1, ...) and add p50/p90 step time and tok/s")
+      ->check(CLI::PositiveNumber);
   run->add_option("-j,--jobs", jobs, "scenarios simulated at once (default: CPU count)")->check(CLI::Range(1, limits::jobs));
 
   CLI::App* list = app.add_subcommand("list", "list the models, platforms and studies available");
@@ -143,6 +148,8 @@ int main(int argc, char** argv)
   add_transfer_command(app, transfer_cmd);
   ServeCommand serve_cmd;
   add_serve_command(app, serve_cmd);
+  SearchCommands search_cmds;
+  add_search_command(app, search_cmds);
 
   run->fallthrough();
   sched->fallthrough();
@@ -177,6 +184,8 @@ int main(int argc, char** argv)
     if (run_tool_commands(tools, root))
       return 0;
     if (run_model_commands(model_cmds, root))
+      return 0;
+    if (run_search_command(search_cmds, root))
       return 0;
     if (*platform_cmds.platform) {
       run_platform_commands(platform_cmds, root());
@@ -221,6 +230,8 @@ int main(int argc, char** argv)
     } else if (!svg_out.empty()) {
       throw InputError("command line", "--svg", "draws a sweep's chart", "add --sweep key=v1,v2,...");
     }
+    if (seeds > 1 && sweep)
+      throw InputError("command line", "--seeds", "not available with --sweep", "run the sweep and the seeds apart");
     const PreparedStudy prepared = prepare_study(request);
     const Study& s = prepared.study;
     check_scenario_count(prepared, sweep ? sweep->values.size() : 0);
@@ -249,10 +260,22 @@ int main(int argc, char** argv)
                          "narrow it with --plan, --platform and --batch");
     }
     const bool keep = !trace_out.empty() || !timeline_out.empty() || !html_out.empty();
+    if (seeds > 1)
+      seed_routings(s.routing, seeds, "--seeds"); // refused before anything runs
     const StudyRun r = run_study(prepared, jobs, keep);
     std::vector<ScenarioResult> results = r.results();
     check_refusals(s, results, allow_refused);
     attach_error_bands(results, load_bands(request.root));
+    std::string bands;
+    if (seeds > 1) {
+      // Seed 1 is the study's own run above; the others rerun without timelines.
+      PreparedStudy rest = prepared;
+      rest.study.routing.seed += 1;
+      std::vector<std::vector<ScenarioResult>> by_seed{results};
+      for (auto& more : run_study_seeds(rest, seeds - 1, jobs))
+        by_seed.push_back(std::move(more));
+      bands = "\n" + render_seed_bands(by_seed, s.routing);
+    }
     std::vector<OutputFile> files;
     if (!json_out.empty())
       files.push_back({json_out, "--json", render_json(s, results).dump(1) + "\n"});
@@ -278,7 +301,7 @@ int main(int argc, char** argv)
       files.push_back({timeline_out, "--timeline", timeline_to_json(*r.outcomes[0].timeline).dump(1) + "\n"});
     }
     files.push_back({"-", "", (what_if.empty() ? "" : what_if + "\n") + render_table(s, results) + render_explanation(s, results) +
-                               render_candidates(s, r.candidates)});
+                               render_candidates(s, r.candidates) + bands});
     write_outputs(files);
     return 0;
   } catch (const InputError& e) {

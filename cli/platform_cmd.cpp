@@ -7,6 +7,7 @@
 #include "topology/drawing.hpp"
 #include "topology/show.hpp"
 #include "topology/xml_writer.hpp"
+#include "topology/zoned_xml.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -22,6 +23,9 @@ void add_platform_commands(CLI::App& app, PlatformCommands& p)
   p.build = p.platform->add_subcommand("build", "generate the SimGrid platform XML of a topology YAML");
   p.build->add_option("topology", p.topology, "topology YAML (path, or a name under platforms/)")->required();
   p.build->add_option("-o,--output", p.output, "output XML file (- for stdout)")->required();
+  p.build->add_flag("--zones", p.zones,
+                    "nested zones (rail, node group, GPU cell) instead of a route per GPU pair: ~N^1.5 routes, for "
+                    "clusters too large for the flat file; SimGrid loads it, moesim run does not (yet)");
   p.show = p.platform->add_subcommand("show", "GPUs, links, routes, injection and bisection bandwidth, drawing");
   p.show->add_option("topology", p.topology, "topology YAML (path, or a name under platforms/)")->required();
   p.show->add_option("--svg", p.svg, "also draw the topology as SVG into FILE");
@@ -49,7 +53,7 @@ bool run_platform_commands(const PlatformCommands& p, const std::string& root)
     throw InputError("--set", no_effect.front(), "changes nothing: " + rt.topo.file + " has nothing it edits",
                      "drop --set " + no_effect.front());
   if (*p.build) {
-    write_outputs({{p.output, "--output", platform_xml(rt)}});
+    write_outputs({{p.output, "--output", p.zones ? zoned_platform_xml(rt) : platform_xml(rt)}});
     return true;
   }
   std::vector<OutputFile> out;

@@ -14,6 +14,7 @@ struct PlatformCommands {
   CLI::App* show = nullptr;
   std::string topology, output, svg;
   std::vector<std::string> sets;
+  bool zones = false; // build: nested zones (topology/zoned_xml.hpp) instead of a route per GPU pair
 };
 
 void add_platform_commands(CLI::App& app, PlatformCommands& p);

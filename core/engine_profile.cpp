@@ -294,6 +294,13 @@ const std::vector<Fact>& facts()
        [](EngineProfile& p, const Reader& r) { p.max_num_batched_tokens = r.integer(1, 1 << 24); }},
       {"kv_output_share", "share of a request's output its KV is counted for at admission (1: reserved up front)",
        [](EngineProfile& p, const Reader& r) { p.kv_output_share = r.number(0, 1); }},
+      {"sliding_window_kv", "KV cache of sliding-window layers: window (only the window held) or full (the whole sequence)",
+       [](EngineProfile& p, const Reader& r) {
+         const std::string s = r.scalar();
+         if (s != "window" && s != "full")
+           r.bad("unknown KV allocation '" + s + "'", "use window or full");
+         p.sliding_kv_full = s == "full";
+       }},
   };
   return table;
 }

@@ -97,6 +97,9 @@ struct EngineProfile {
   // KV admission: a request is counted for input + kv_output_share x output tokens of KV cache when
   // it is admitted (1: the whole output reserved up front, never evicted).
   double kv_output_share = 1;
+  // KV allocation of sliding-window layers: only the window is kept (false), or every layer holds
+  // the whole sequence while attention still reads only the window (true).
+  bool sliding_kv_full = false;
 
   std::map<std::string, std::string> sources; // fact key -> where it comes from ("study" for overrides)
 };

@@ -41,4 +41,14 @@ double engine_step_seconds(const EngineProfile& e, const Plan& plan, double gpu_
   return host + (plan.attn_dp > 1 ? e.dp_sync_s : 0.0);
 }
 
+Model kv_allocation_model(const Model& m, const EngineProfile& e)
+{
+  Model out = m;
+  if (e.sliding_kv_full) {
+    out.attn.sliding_window = 0;
+    out.attn.sliding_every = 0;
+  }
+  return out;
+}
+
 } // namespace moesim

@@ -30,4 +30,9 @@ EngineStep engine_step(const EngineProfile& e, const Plan& plan, const PlatformT
 // The host work is step_us plus step_us_per_seq for each of the `seqs` sequences of one replica.
 double engine_step_seconds(const EngineProfile& e, const Plan& plan, double gpu_seconds, int seqs);
 
+// The model as the engine's KV allocator sees it: with sliding_kv_full, sliding-window layers hold
+// the whole sequence (no window), so the KV cache per token counts every layer in full. Attention
+// itself still reads only the window: use this model for KV capacity, the real one for step time.
+Model kv_allocation_model(const Model& m, const EngineProfile& e);
+
 } // namespace moesim

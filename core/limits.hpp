@@ -7,9 +7,10 @@
 
 namespace moesim::limits {
 
-// Platforms. Every GPU pair has its own route (one Full zone; NCCL's PXN routes depend on the
-// destination GPU's rail, which SimGrid's one gateway per zone pair cannot express), so a platform
-// grows with the square of the GPUs: `platform build` of 1,024 GPUs writes a 298 MB XML in ~10 s of
+// Platforms. `moesim run` and `platform show` hold a route per GPU pair (one Full zone; NCCL's PXN
+// routes depend on the destination GPU's rail, which a zone per node with one gateway cannot
+// express; `platform build --zones` nests a zone per rail and per GPU instead, docs/scale.md), so
+// a platform grows with the square of the GPUs: `platform build` of 1,024 GPUs writes a 298 MB XML in ~10 s of
 // CPU, and `moesim run` on a 1,024-GPU topology YAML (loaded without XML) replays a DeepSeek-V3
 // decode step in ~20 s and 2.5 GB (docs/scale.md); 2,048 would pass xml_bytes.
 constexpr int gpus = 1024;           // GPUs per platform: nodes x gpus per node, or moesim.gpus
@@ -34,6 +35,7 @@ constexpr int list = 64;              // platforms, batch sizes, plans, --set fl
 constexpr int scenarios = 4096;       // platforms x batch sizes x plans (x sweep values) of one run
 constexpr int sweep_values = 64;
 constexpr int jobs = 1024;            // scenario processes at once (-j)
+constexpr int seeds = 1024;           // routing seeds per scenario (--seeds): each reruns the step
 constexpr double engine_us = 1e6;     // launch, sync, graph-launch and event costs: at most 1 s each
 constexpr double zipf_s = 100;        // Zipf exponent: at 100 the second expert is 2^-100 as popular
 // Sampled and Zipf routing draw every token of every MoE layer, scanning the experts for each of

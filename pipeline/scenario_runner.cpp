@@ -136,7 +136,7 @@ void child_main(const Study& study, const Scenario& sc, bool keep_timeline, cons
 } // namespace
 
 std::vector<ScenarioOutcome> run_scenarios(const Study& study, const std::vector<Scenario>& scenarios, int jobs,
-                                           bool keep_timelines)
+                                           bool keep_timelines, const std::function<void(size_t)>& on_done)
 {
   const TempDir tmp("moesim"); // removed on every way out, signals included (core/temp_paths.hpp)
   const fs::path dir = tmp.path();
@@ -176,7 +176,10 @@ std::vector<ScenarioOutcome> run_scenarios(const Study& study, const std::vector
     unregister_child(done);
     if (auto it = running.find(done); it != running.end()) {
       status[it->second] = st;
+      const size_t index = it->second;
       running.erase(it);
+      if (on_done)
+        on_done(index);
     }
   }
   std::vector<ScenarioOutcome> outcomes(scenarios.size());

@@ -5,6 +5,7 @@
 #include "pipeline/scenario.hpp"
 #include "report/result.hpp"
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -21,8 +22,10 @@ struct ScenarioOutcome {
 ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_timeline);
 
 // Runs every scenario in its own child process, `jobs` at a time. Throws InputError for the first
-// scenario (in study order) that failed on bad input.
+// scenario (in study order) that failed on bad input. `on_done(index)` is called in this process as
+// each scenario's process ends (for a progress bar), in the order they end.
 std::vector<ScenarioOutcome> run_scenarios(const Study& study, const std::vector<Scenario>& scenarios, int jobs,
-                                           bool keep_timelines);
+                                           bool keep_timelines,
+                                           const std::function<void(size_t)>& on_done = {});
 
 } // namespace moesim

@@ -1,5 +1,6 @@
 #include "pipeline/serve_run.hpp"
 
+#include "core/engine_step.hpp"
 #include "core/error.hpp"
 #include "pipeline/scenario_runner.hpp"
 #include "report/render.hpp"
@@ -54,8 +55,11 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
   const EngineProfile& e = *study.engine_profile;
   const int dp = std::max(1, sc.plan.attn_dp);
   const double lo = w.input, hi = w.input + w.output / 2.0;
-  // KV capacity from one sequence per replica at the longest context.
-  const ScenarioResult one = simulate_step(study, sc, Phase::decode, dp, w.input + w.output, 0);
+  // KV capacity from one sequence per replica at the longest context, with the KV cache laid out as
+  // the engine allocates it.
+  Study alloc = study;
+  alloc.model = kv_allocation_model(study.model, e);
+  const ScenarioResult one = simulate_step(alloc, sc, Phase::decode, dp, w.input + w.output, 0);
   out.gpus = one.gpus > 0 ? one.gpus : sc.plan.world();
   if (one.refused)
     return out.why = "does not fit: " + one.refusal, out;

@@ -1,5 +1,6 @@
 // Engine step: a profile's rules applied to one step (plan, step shape, build mechanisms, clock).
 #include "core/engine_step.hpp"
+#include "core/model_loader.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -83,4 +84,34 @@ TEST_CASE("engine step seconds: host time added or overlapped, then the DP agree
   set_engine_fact(v, "overlap_scheduler", "true", "test", "test");
   CHECK(engine_step_seconds(v, Plan::parse("tp8"), 0.010, 1) == Approx(0.010));
   CHECK(engine_step_seconds(v, Plan::parse("tp8"), 0.0005, 1) == Approx(0.001));
+}
+
+TEST_CASE("KV allocation: TensorRT-LLM holds the whole sequence on sliding-window layers, vLLM only the window",
+          "[quick][paths]")
+{
+  const Model m =
+      load_model_file(resolve_model_path("gpt-oss-120b", std::string(MOESIM_SOURCE_DIR) + "/workloads/models")).model;
+  REQUIRE(m.attn.sliding_window == 128);
+  REQUIRE(m.attn.sliding_every == 2);
+  const EngineProfile trt = load("trtllm-1.0"), vllm = load("vllm-0.11");
+  CHECK(trt.sliding_kv_full);
+  CHECK_FALSE(vllm.sliding_kv_full);
+  const Layout L = make_layout(Plan::parse("tp1"), m, 1);
+  const StepShape st{Phase::decode, 1, 2048, 0};
+  // One sequence decoding its 2049th token (context 2048 + the new one). gpt-oss-120b keeps 8 KV heads
+  // x 64 x 2 (K and V) x 2 bytes (bf16) = 2048 B a token a layer over 36 layers, of which the 18
+  // even ones slide over 128 tokens.
+  // Window (vLLM): 18 x 2049 + 18 x 128 = 39186 token-layers, x 2048 B = 80,252,928 B.
+  // Full (TensorRT-LLM): 36 x 2049 = 73764 token-layers, x 2048 B = 151,068,672 B.
+  CHECK(memory_per_rank(kv_allocation_model(m, vllm), L, st, 0).kv_cache == Approx(80252928.0).epsilon(1e-12));
+  CHECK(memory_per_rank(kv_allocation_model(m, trt), L, st, 0).kv_cache == Approx(151068672.0).epsilon(1e-12));
+  // Attention still reads only the window: the model a step runs with keeps its window.
+  CHECK(kv_allocation_model(m, trt).attn.sliding_window == 0);
+  CHECK(m.attn.sliding_window == 128);
+  // A bad value names the key and the choices.
+  EngineProfile p = vllm;
+  CHECK_THROWS_WITH(set_engine_fact(p, "sliding_window_kv", "half", "study.yaml:2", "study"),
+                    Catch::Contains("sliding_window_kv") && Catch::Contains("window or full"));
+  set_engine_fact(p, "sliding_window_kv", "full", "study.yaml:2", "study");
+  CHECK(p.sliding_kv_full);
 }

@@ -18,11 +18,11 @@ struct SmallStudy {
   test::TempDir dir{"serve_run"};
   PreparedStudy p;
   Scenario sc;
-  explicit SmallStudy(const std::string& engine)
+  explicit SmallStudy(const std::string& engine, const std::string& model = "qwen3-30b-a3b")
   {
     StudyRequest q;
     q.root = MOESIM_SOURCE_DIR;
-    q.study = dir.write("small.yaml", "name: small\nmodel: qwen3-30b-a3b\nplatforms: [nvswitch-1x-h200]\nphase: decode\n"
+    q.study = dir.write("small.yaml", "name: small\nmodel: " + model + "\nplatforms: [nvswitch-1x-h200]\nphase: decode\n"
                                       "batch: [1]\ncontext: 1024\nrouting: {kind: uniform}\nengine: " +
                                           engine + "\nplans: [tp1]\n");
     p = prepare_study(q);
@@ -109,6 +109,23 @@ TEST_CASE("serve: the KV cache limits long requests", "[pipeline][serve]")
   CHECK(r.kv_seqs >= 20);
   CHECK(r.kv_seqs <= 22);
   CHECK(r.kv_seqs < r.engine_seqs);
+}
+
+TEST_CASE("serve: the KV capacity counts sliding-window layers in full where the engine allocates them so",
+          "[pipeline][serve]")
+{
+  // gpt-oss-120b on one H200, tp1, 1024 + 1024 tokens a request. The capacity is the free memory over
+  // the KV bytes of one sequence at context 2048 (+1 decoding), times its 2049 tokens; free memory is
+  // the same for both engines (same model, plan and step). Per layer and token 8 KV heads x 64 x 2 x
+  // 2 B = 2048 B; vLLM keeps the 18 sliding layers' 128-token window, 18 x 2049 + 18 x 128 = 39186
+  // token-layers; TensorRT-LLM allocates all 36 layers in full, 36 x 2049 = 73764. So TensorRT-LLM's
+  // capacity in tokens is 39186 / 73764 of vLLM's.
+  SmallStudy v("vllm-0.11", "gpt-oss-120b"), t("trtllm-1.0", "gpt-oss-120b");
+  const ServeWorkload w{4, 1024, 1024, 0};
+  const ServeRun rv = run_serve(v.p.study, v.sc, w), rt = run_serve(t.p.study, t.sc, w);
+  REQUIRE(rv.why.empty());
+  REQUIRE(rt.why.empty());
+  CHECK(rt.kv_tokens / rv.kv_tokens == Approx(39186.0 / 73764.0).epsilon(1e-9));
 }
 
 TEST_CASE("serve: a study without an engine profile and a non-positive workload are refused", "[quick][pipeline][serve]")
