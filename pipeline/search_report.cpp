@@ -1,5 +1,6 @@
 #include "pipeline/search_report.hpp"
 
+#include "report/render.hpp"
 #include "report/svg.hpp"
 
 #include <algorithm>
@@ -9,13 +10,6 @@
 
 namespace moesim {
 namespace {
-
-std::string fmt(const char* f, double v)
-{
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
 
 std::string csv_field(const std::string& s)
 {
@@ -31,7 +25,7 @@ std::string slo_text(const SearchSetup& s)
 {
   if (s.slo.metric.empty())
     return "no SLO";
-  return s.slo.metric + " <= " + fmt("%g", s.slo.seconds * 1e3) + " ms";
+  return s.slo.metric + " <= " + fmt_value("%g", s.slo.seconds * 1e3) + " ms";
 }
 
 std::string row_line(const SearchRow& r, const std::string& rank)
@@ -93,11 +87,11 @@ std::string render_search_csv(const SearchResult& r)
     const SearchRow& w = r.rows[i];
     o << w.key << "," << csv_field(w.platform) << "," << w.gpus << "," << csv_field(w.plan) << "," << csv_field(w.layout)
       << "," << w.pp << "," << w.batch << "," << (w.cuda_graphs ? "on" : "off") << "," << w.pruned << ","
-      << csv_field(w.why_pruned) << "," << fmt("%.3f", w.memory / gib) << "," << fmt("%.3f", w.capacity / gib) << ",";
+      << csv_field(w.why_pruned) << "," << fmt_value("%.3f", w.memory / gib) << "," << fmt_value("%.3f", w.capacity / gib) << ",";
     if (w.pruned.empty())
-      o << w.band.seeds << "," << fmt("%.6g", w.band.step_time.p50 * 1e3) << "," << fmt("%.6g", w.band.step_time.p90 * 1e3)
-        << "," << fmt("%.6g", w.band.tok_s_user.p50) << "," << fmt("%.6g", w.band.tok_s_user.p90) << ","
-        << fmt("%.6g", w.band.tok_s_per_gpu.p50) << "," << fmt("%.6g", w.band.tok_s_per_gpu.p90);
+      o << w.band.seeds << "," << fmt_value("%.6g", w.band.step_time.p50 * 1e3) << "," << fmt_value("%.6g", w.band.step_time.p90 * 1e3)
+        << "," << fmt_value("%.6g", w.band.tok_s_user.p50) << "," << fmt_value("%.6g", w.band.tok_s_user.p90) << ","
+        << fmt_value("%.6g", w.band.tok_s_per_gpu.p50) << "," << fmt_value("%.6g", w.band.tok_s_per_gpu.p90);
     else
       o << ",,,,,,";
     o << "," << (front[i] ? "yes" : "") << "," << (r.analysis.best == i ? "yes" : "") << "\n";
@@ -134,12 +128,12 @@ std::string render_search_svg(const SearchResult& r)
     o << "<line x1=\"" << svg::num(px(v)) << "\" y1=\"" << svg::num(top) << "\" x2=\"" << svg::num(px(v)) << "\" y2=\""
       << svg::num(top + ph) << "\" stroke=\"#eee\"/>\n";
     o << "<text x=\"" << svg::num(px(v)) << "\" y=\"" << svg::num(top + ph + 16) << "\" text-anchor=\"middle\">"
-      << fmt("%g", v) << "</text>\n";
+      << fmt_value("%g", v) << "</text>\n";
   }
   for (double v : svg::ticks(yt, 5)) {
     o << "<line x1=\"" << svg::num(left) << "\" y1=\"" << svg::num(py(v)) << "\" x2=\"" << svg::num(left + pw) << "\" y2=\""
       << svg::num(py(v)) << "\" stroke=\"#eee\"/>\n";
-    o << "<text x=\"" << svg::num(left - 6) << "\" y=\"" << svg::num(py(v) + 4) << "\" text-anchor=\"end\">" << fmt("%g", v)
+    o << "<text x=\"" << svg::num(left - 6) << "\" y=\"" << svg::num(py(v) + 4) << "\" text-anchor=\"end\">" << fmt_value("%g", v)
       << "</text>\n";
   }
   o << "<text x=\"" << svg::num(left + pw / 2) << "\" y=\"" << svg::num(top + ph + 36)

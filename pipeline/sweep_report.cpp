@@ -1,5 +1,7 @@
 #include "pipeline/sweep_report.hpp"
 
+#include "report/render.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -8,13 +10,6 @@
 
 namespace moesim {
 namespace {
-
-std::string fmt(const char* f, double v)
-{
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 std::string pad(std::string s, size_t w, bool right = false)
 {
@@ -120,7 +115,7 @@ std::string crossovers(const SweepSpec& sw, const std::vector<std::vector<Scenar
       if (best == n)
         o << "    " << plan(k) << " is refused at every value.\n";
       else
-        o << "    " << plan(k) << " never overtakes " << L << ": at best " << fmt(r[best] >= 0.995 ? "%.3f" : "%.2f", r[best])
+        o << "    " << plan(k) << " never overtakes " << L << ": at best " << fmt_value(r[best] >= 0.995 ? "%.3f" : "%.2f", r[best])
           << "x of it (at " << sw.values[best] << (r[best] >= 1 - tie ? ", a tie within 0.1%" : "") << ").\n";
       continue;
     }
@@ -176,7 +171,7 @@ std::string render_sweep(const Study& s, const SweepSpec& sw, const std::vector<
       o << "  " << pad(by[0][row].plan, 10);
       for (size_t i = 0; i < sw.values.size(); i++) {
         const double v = rate(by[i][row]);
-        o << "  " << pad(std::isnan(v) ? "refused" : fmt("%.1f", v), width[i], true);
+        o << "  " << pad(std::isnan(v) ? "refused" : fmt_value("%.1f", v), width[i], true);
       }
       o << "\n";
     }
@@ -193,9 +188,9 @@ std::string render_sweep_csv(const Study& s, const SweepSpec& sw, const std::vec
   for (size_t i = 0; i < sw.values.size(); i++)
     for (const ScenarioResult& r : by[i])
       o << s.name << "," << r.platform << "," << r.batch << "," << r.plan << "," << sw.key << "," << sw.values[i] << ","
-        << (x[i] ? fmt("%.9g", *x[i]) : "") << "," << (r.refused ? 1 : 0) << ","
-        << (r.refused ? "" : fmt("%.9g", r.step_time)) << "," << (r.refused ? "" : fmt("%.9g", r.tok_s_total)) << ","
-        << (r.refused ? "" : fmt("%.9g", r.tok_s_user)) << "\n";
+        << (x[i] ? fmt_value("%.9g", *x[i]) : "") << "," << (r.refused ? 1 : 0) << ","
+        << (r.refused ? "" : fmt_value("%.9g", r.step_time)) << "," << (r.refused ? "" : fmt_value("%.9g", r.tok_s_total)) << ","
+        << (r.refused ? "" : fmt_value("%.9g", r.tok_s_user)) << "\n";
   return o.str();
 }
 
@@ -228,7 +223,7 @@ std::string render_sweep_svg(const Study& s, const SweepSpec& sw, const std::vec
   const auto blocks = blocks_of(by.at(0));
   const double W = 760, ph = 300, left = 70, plot_w = 520, top = 40, plot_h = 200;
   std::ostringstream o;
-  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << fmt("%.0f", 50 + ph * blocks.size())
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << fmt_value("%.0f", 50 + ph * blocks.size())
     << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   o << "<text x=\"10\" y=\"22\" font-size=\"15\">" << s.name << ": " << phase_word(s) << " tok/s (all sequences) against "
     << sw.key << (logx ? " (log scale)" : "") << "</text>\n";
@@ -250,14 +245,14 @@ std::string render_sweep_svg(const Study& s, const SweepSpec& sw, const std::vec
     const double ytop = std::max(step, std::ceil(ymax / step) * step);
     auto px = [&](size_t i) { return left + plot_w * xpos(i); };
     auto py = [&](double v) { return y0 + top + plot_h * (1 - v / ytop); };
-    o << "<text x=\"10\" y=\"" << fmt("%.1f", y0 + 22) << "\" font-size=\"13\">" << b.platform << ", batch " << b.batch
+    o << "<text x=\"10\" y=\"" << fmt_value("%.1f", y0 + 22) << "\" font-size=\"13\">" << b.platform << ", batch " << b.batch
       << "</text>\n";
-    o << "<rect x=\"" << left << "\" y=\"" << fmt("%.1f", y0 + top) << "\" width=\"" << plot_w << "\" height=\"" << plot_h
+    o << "<rect x=\"" << left << "\" y=\"" << fmt_value("%.1f", y0 + top) << "\" width=\"" << plot_w << "\" height=\"" << plot_h
       << "\" fill=\"none\" stroke=\"#999\"/>\n";
     for (double v = 0; v <= ytop * (1 + 1e-9); v += step) {
-      o << "<line x1=\"" << left << "\" y1=\"" << fmt("%.1f", py(v)) << "\" x2=\"" << left + plot_w << "\" y2=\""
-        << fmt("%.1f", py(v)) << "\" stroke=\"#eee\"/>\n";
-      o << "<text x=\"" << left - 6 << "\" y=\"" << fmt("%.1f", py(v) + 4) << "\" text-anchor=\"end\">" << fmt("%g", v)
+      o << "<line x1=\"" << left << "\" y1=\"" << fmt_value("%.1f", py(v)) << "\" x2=\"" << left + plot_w << "\" y2=\""
+        << fmt_value("%.1f", py(v)) << "\" stroke=\"#eee\"/>\n";
+      o << "<text x=\"" << left - 6 << "\" y=\"" << fmt_value("%.1f", py(v) + 4) << "\" text-anchor=\"end\">" << fmt_value("%g", v)
         << "</text>\n";
     }
     double last_label = -1e9;
@@ -265,7 +260,7 @@ std::string render_sweep_svg(const Study& s, const SweepSpec& sw, const std::vec
       if (px(i) - last_label < 7.0 * static_cast<double>(sw.values[i].size()))
         continue; // would overlap the previous label
       last_label = px(i);
-      o << "<text x=\"" << fmt("%.1f", px(i)) << "\" y=\"" << fmt("%.1f", y0 + top + plot_h + 16)
+      o << "<text x=\"" << fmt_value("%.1f", px(i)) << "\" y=\"" << fmt_value("%.1f", y0 + top + plot_h + 16)
         << "\" text-anchor=\"middle\">" << sw.values[i] << "</text>\n";
     }
     for (size_t k = 0; k < b.rows.size(); k++) {
@@ -275,11 +270,11 @@ std::string render_sweep_svg(const Study& s, const SweepSpec& sw, const std::vec
         const double v = rate(by[i][b.rows[k]]);
         if (std::isnan(v))
           continue;
-        points += (points.empty() ? "" : " ") + fmt("%.1f", px(i)) + "," + fmt("%.1f", py(v));
-        o << "<circle cx=\"" << fmt("%.1f", px(i)) << "\" cy=\"" << fmt("%.1f", py(v)) << "\" r=\"3\" fill=\"" << c << "\"/>\n";
+        points += (points.empty() ? "" : " ") + fmt_value("%.1f", px(i)) + "," + fmt_value("%.1f", py(v));
+        o << "<circle cx=\"" << fmt_value("%.1f", px(i)) << "\" cy=\"" << fmt_value("%.1f", py(v)) << "\" r=\"3\" fill=\"" << c << "\"/>\n";
       }
       o << "<polyline points=\"" << points << "\" fill=\"none\" stroke=\"" << c << "\" stroke-width=\"2\"/>\n";
-      o << "<text x=\"" << left + plot_w + 16 << "\" y=\"" << fmt("%.1f", y0 + top + 14 + 18 * k) << "\" fill=\"" << c
+      o << "<text x=\"" << left + plot_w + 16 << "\" y=\"" << fmt_value("%.1f", y0 + top + 14 + 18 * k) << "\" fill=\"" << c
         << "\">" << by[0][b.rows[k]].plan << "</text>\n";
     }
   }

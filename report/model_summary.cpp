@@ -1,5 +1,7 @@
 #include "report/model_summary.hpp"
 
+#include "report/render.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -7,28 +9,21 @@
 namespace moesim {
 namespace {
 
-std::string fmt(const char* f, double v)
-{
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 // Parameters for people: "671.03 B", "44.04 M", "7168".
 std::string params(double n)
 {
   if (n >= 1e9)
-    return fmt("%.2f B", n / 1e9);
+    return fmt_value("%.2f B", n / 1e9);
   if (n >= 1e6)
-    return fmt("%.2f M", n / 1e6);
+    return fmt_value("%.2f M", n / 1e6);
   if (n >= 1e4)
-    return fmt("%.1f k", n / 1e3);
-  return fmt("%.0f", n);
+    return fmt_value("%.1f k", n / 1e3);
+  return fmt_value("%.0f", n);
 }
 
 std::string gb(double bytes)
 {
-  return fmt("%.2f GB", bytes / 1e9);
+  return fmt_value("%.2f GB", bytes / 1e9);
 }
 
 std::string pad(std::string s, size_t w, bool right)
@@ -62,8 +57,8 @@ std::string render_model_summary(const ModelFile& mf)
     const OfficialParams& off = *mf.official;
     const double active = off.comparable_active(m);
     o << "  official: " << params(off.total) << " total, " << params(off.active) << " active ("
-      << off.source << "); computed " << fmt("%+.2f%%", (c.total / off.total - 1) * 100) << " / "
-      << fmt("%+.2f%%", (active / off.active - 1) * 100) << "\n";
+      << off.source << "); computed " << fmt_value("%+.2f%%", (c.total / off.total - 1) * 100) << " / "
+      << fmt_value("%+.2f%%", (active / off.active - 1) * 100) << "\n";
   } else {
     o << "  official: none (a model nobody published: no vendor figures to check)\n";
   }
@@ -81,7 +76,7 @@ std::string render_model_summary(const ModelFile& mf)
   if (a.sliding_window > 0)
     o << ", sliding window " << a.sliding_window << " on every " << a.sliding_every
       << (a.sliding_every == 1 ? "" : a.sliding_every == 2 ? "nd" : a.sliding_every == 3 ? "rd" : "th") << " layer";
-  o << "; KV cache " << fmt("%.0f", a.kv_elems_per_token()) << " elements per token per layer\n";
+  o << "; KV cache " << fmt_value("%.0f", a.kv_elems_per_token()) << " elements per token per layer\n";
   if (m.moe.experts > 0)
     o << "  MoE: " << m.moe.experts << " experts of " << m.moe.expert_intermediate << ", top-" << m.moe.top_k << ", "
       << m.moe.shared_experts << " shared" << (m.moe_layer_step > 1 ? ", every " + std::to_string(m.moe_layer_step) + " layers" : "")

@@ -6,6 +6,7 @@
 #include "core/schedule_builder.hpp"
 #include "sim/simulation.hpp"
 #include "topology/xml_writer.hpp"
+#include "in_child.hpp"
 
 #include <catch2/catch.hpp>
 #include <sys/wait.h>
@@ -22,31 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Runs `work` in a child and returns what it printed; "failed" when it threw or died.
-template <class Work>
-std::string in_child(Work work)
-{
-  const fs::path out = fs::temp_directory_path() / ("moesim_test_routed_" + std::to_string(getpid()) + ".txt");
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    try {
-      std::ofstream f(out);
-      f << work();
-      f.close();
-      _exit(f ? 0 : 1);
-    } catch (...) {
-      _exit(1);
-    }
-  }
-  int st = 0;
-  waitpid(pid, &st, 0);
-  std::ifstream f(out);
-  std::stringstream text;
-  text << f.rdbuf();
-  fs::remove(out);
-  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? text.str() : "failed";
-}
+using test::in_child;
 
 // Every route (link names, bottleneck, transport, NCCL's view) and every event's times, in full
 // precision (hexfloat), then the step's link bytes and capacities.

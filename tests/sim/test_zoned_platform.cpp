@@ -7,6 +7,7 @@
 #include "topology/gpu_catalog.hpp"
 #include "topology/xml_writer.hpp"
 #include "topology/zoned_xml.hpp"
+#include "in_child.hpp"
 
 #include <catch2/catch.hpp>
 #include <simgrid/s4u.hpp>
@@ -27,33 +28,7 @@ namespace sg4 = simgrid::s4u;
 
 namespace {
 
-template <class Work>
-std::string in_child(Work work)
-{
-  const fs::path out = fs::temp_directory_path() / ("moesim_test_zoned_" + std::to_string(getpid()) + ".txt");
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    try {
-      std::ofstream f(out);
-      f << work();
-      f.close();
-      _exit(f ? 0 : 1);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "child: %s\n", e.what());
-      _exit(1);
-    } catch (...) {
-      _exit(1);
-    }
-  }
-  int st = 0;
-  waitpid(pid, &st, 0);
-  std::ifstream f(out);
-  std::stringstream text;
-  text << f.rdbuf();
-  fs::remove(out);
-  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? text.str() : "failed";
-}
+using test::in_child;
 
 // Loads `xml` into a fresh engine and returns three parts split by "--": every ordered GPU pair's
 // route ("s>d: link ...", hubs dropped), how many hub links it holds ("s>d n"), and the end
