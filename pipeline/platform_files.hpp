@@ -52,10 +52,11 @@ public:
   PlatformFile get(const std::string& name_or_path, const std::vector<Override>& overrides,
                    const std::string& flag = "--set");
 
-  // Loads, overrides and routes a topology YAML (name or path). `no_effect`, when given, receives
-  // the keys of the overrides that changed nothing.
+  // Loads, overrides and routes a topology YAML (name or path), refusing more GPUs than `limit`.
+  // `no_effect`, when given, receives the keys of the overrides that changed nothing.
   RoutedTopology routed(const std::string& name_or_path, const std::vector<Override>& overrides,
-                        const std::string& flag = "--set", std::vector<std::string>* no_effect = nullptr);
+                        const std::string& flag = "--set", std::vector<std::string>* no_effect = nullptr,
+                        GpuLimit limit = pair_routes_limit);
   const GpuCatalog& catalog();
 
 private:
