@@ -15,9 +15,9 @@ namespace moesim::limits {
 // 2,048 would pass xml_bytes.
 constexpr int gpus = 1024;           // GPUs per platform: nodes x gpus per node, or moesim.gpus
 // `platform build --zones` nests a zone per rail, node group and GPU instead (~N^1.5 route
-// elements), but still builds every GPU pair's route first to check that each splits into the
-// zones' pieces: 4,096 GPUs (512 nodes x 8) take 22-28 s of CPU and a 3.6 GiB peak for a 68 MB XML
-// (docs/scale.md). Time and memory grow with the square, so 8,192 would need ~15 GiB.
+// elements) and keeps only the pieces of the routes, but still makes every GPU pair's route once
+// to check that it splits into them: 4,096 GPUs (512 nodes x 8) take ~9 s of CPU and 320 MiB for
+// a 68 MB XML (docs/scale.md); the time grows with the square, so 8,192 would take ~35 s.
 constexpr int zoned_gpus = 4096;     // GPUs of a topology that `platform build --zones` writes
 constexpr int pcie_switches = 256;    // per node
 constexpr int nics = 64;              // per node
