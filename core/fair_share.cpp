@@ -135,22 +135,40 @@ double steady_finish_time(const std::vector<double>& capacity, const std::vector
     if (rate[f] < 0 && flows[f].bound > 0)
       heap.push({flows[f].bound, links + f});
   std::vector<bool> full(links, false);
+  // Freezing flows changes the level of each resource they cross; a resource's new level is pushed
+  // once after all the flows frozen together (a full resource's), not once per flow: the entries in
+  // between would be stale when popped, and an entry is taken only while it equals the resource's
+  // level now, so the same entries are taken in the same order.
+  std::vector<int> touched;
+  std::vector<bool> is_touched(links, false);
   auto freeze = [&](size_t f, double level) {
     rate[f] = level;
     live--;
     for (int r : flows[f].uses) {
       frozen_load[r] += level;
       weight[r] -= 1;
+      if (!is_touched[r]) {
+        is_touched[r] = true;
+        touched.push_back(r);
+      }
+    }
+  };
+  auto push_touched = [&] {
+    for (int r : touched) {
+      is_touched[r] = false;
       if (weight[r] > 0.5 && !full[r])
         heap.push({(cap[r] - frozen_load[r]) / weight[r], static_cast<size_t>(r)});
     }
+    touched.clear();
   };
   while (live > 0 && !heap.empty()) {
     const auto [level, r] = heap.top();
     heap.pop();
     if (r >= links) { // a flow's bound
-      if (rate[r - links] < 0)
+      if (rate[r - links] < 0) {
         freeze(r - links, level);
+        push_touched();
+      }
       continue;
     }
     if (full[r] || weight[r] < 0.5 || level != (cap[r] - frozen_load[r]) / weight[r])
@@ -159,6 +177,7 @@ double steady_finish_time(const std::vector<double>& capacity, const std::vector
     for (int f : on(r))
       if (rate[f] < 0)
         freeze(static_cast<size_t>(f), level);
+    push_touched();
   }
   double last = 0;
   std::vector<double> end(nf, 0.0);
