@@ -6,6 +6,7 @@
 //
 // 4 and 8 GPUs use platforms/nvswitch-4x-h100.xml and hgx-8x-h100.xml; 64 and 256 GPUs use a
 // generated cluster of 8-GPU NVSwitch nodes with one 400 Gb/s NIC per GPU on rails.
+#include "core/heap_tuning.hpp"
 #include "core/model_loader.hpp"
 #include "core/schedule_builder.hpp"
 #include "sim/simulation.hpp"
@@ -105,6 +106,7 @@ Timing run_one(const Config& c, bool exact)
 
 int main(int argc, char** argv)
 {
+  run_with_heap_tunables(argv); // first: glibc reads them when the process starts
   // --quick: 4 and 8 GPUs only; --gpus N: only that size; --plan EP|TP|EPz: only those rows;
   // --exact: every collective through SimGrid.
   bool quick = false, exact = false;

@@ -11,6 +11,7 @@
 // the XML is written (the cost of `moesim platform build`), for sizes whose replay is not wanted.
 // --via-xml loads the platform the old way: XML written, checked and parsed by SimGrid.
 // --layers L replays the model cut to L layers (its dense layers kept), to see the cost per layer.
+#include "core/heap_tuning.hpp"
 #include "core/model_loader.hpp"
 #include "core/schedule_builder.hpp"
 #include "report/result.hpp"
@@ -131,6 +132,7 @@ Result run_one(int gpus, int layers, bool platform_only, bool exact, bool via_xm
 
 int main(int argc, char** argv)
 {
+  run_with_heap_tunables(argv); // first: glibc reads them when the process starts
   std::vector<int> sizes;
   int layers = 0;
   bool platform_only = false, exact = false, via_xml = false;

@@ -10,6 +10,7 @@
 //   build/bench/moesim_bench_search [--sample N] [-j J]
 //     --sample N: only shard 1/N of each search (every N-th candidate by key: a uniform sample of
 //                 the mix), with the totals extrapolated by N.
+#include "core/heap_tuning.hpp"
 #include "pipeline/search.hpp"
 
 #include <sys/resource.h>
@@ -41,6 +42,7 @@ double cpu_seconds()
 
 int main(int argc, char** argv)
 {
+  run_with_heap_tunables(argv); // first: glibc reads them when the process starts
   int sample = 1;
   int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 1; i < argc; i++) {

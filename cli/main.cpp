@@ -9,6 +9,7 @@
 #include "cli/transfer_cmd.hpp"
 #include "core/error.hpp"
 #include "core/error_bands.hpp"
+#include "core/heap_tuning.hpp"
 #include "core/limits.hpp"
 #include "core/output_files.hpp"
 #include "core/schedule_json.hpp"
@@ -61,6 +62,7 @@ ErrorBands load_bands(const std::string& root)
 
 int main(int argc, char** argv)
 {
+  run_with_heap_tunables(argv); // first: glibc reads them when the process starts
   install_cleanup_handlers();
   CLI::App app{"moesim: discrete-event simulation of Mixture-of-Experts inference under TP, EP, PP, DP and hybrids.\n"
                "With no command, runs the default study (the seed's 480B MoE on a 4-GPU PCIe workstation vs NVLink)."};
