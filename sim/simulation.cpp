@@ -320,7 +320,7 @@ private:
       ev.sync = ev.start;
       switch (op_class(op.kind)) {
         case OpClass::compute: {
-          const OpTime t = compute_time(r, op);
+          const OpTime t = compute_time(r, op, ev.shape);
           out_.compute_by_provenance[t.provenance] += t.seconds;
           sg4::this_actor::sleep_for(t.seconds);
           break;
@@ -371,7 +371,7 @@ private:
     ev.sync = ev.start;
     switch (op_class(op.kind)) {
       case OpClass::compute: {
-        const OpTime t = compute_time(r, op);
+        const OpTime t = compute_time(r, op, ev.shape);
         out_.compute_by_provenance[t.provenance] += t.seconds;
         ev.end = ev.start + t.seconds;
         break;
@@ -399,14 +399,14 @@ private:
   }
 
   // The op's time from the calibration's op models or kernel tables, else the roofline (op_time.hpp),
-  // remembered per GPU and op content: layers and ranks repeat the same ops.
-  OpTime compute_time(int r, const Op& op)
+  // remembered per GPU and op content: layers and ranks repeat the same ops. `base`: kernel_key(op),
+  // as the op's event already holds it.
+  OpTime compute_time(int r, const Op& op, const std::vector<double>& base)
   {
     // kernel_key holds every field the op models and tables read, but a grouped GEMM's split of its
     // rows over experts and whether attention is MLA. The key is built in compute_key_ (reused:
     // most lookups hit, and need no new allocation).
     std::vector<double>& key = compute_key_;
-    const std::vector<double> base = kernel_key(op);
     key.assign(base.begin(), base.end());
     if (const auto* g = std::get_if<GroupedGemmShape>(&op.shape))
       key.insert(key.end(), g->rows.begin(), g->rows.end());
