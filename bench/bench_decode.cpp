@@ -106,7 +106,7 @@ Timing run_one(const Config& c, bool exact)
 
 int main(int argc, char** argv)
 {
-  run_with_heap_tunables(argv); // first: glibc reads them when the process starts
+  tune_heap(); // first: before anything large is allocated
   // --quick: 4 and 8 GPUs only; --gpus N: only that size; --plan EP|TP|EPz: only those rows;
   // --exact: every collective through SimGrid.
   bool quick = false, exact = false;

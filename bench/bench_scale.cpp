@@ -132,7 +132,7 @@ Result run_one(int gpus, int layers, bool platform_only, bool exact, bool via_xm
 
 int main(int argc, char** argv)
 {
-  run_with_heap_tunables(argv); // first: glibc reads them when the process starts
+  tune_heap(); // first: before anything large is allocated
   std::vector<int> sizes;
   int layers = 0;
   bool platform_only = false, exact = false, via_xml = false;

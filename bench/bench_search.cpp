@@ -42,7 +42,7 @@ double cpu_seconds()
 
 int main(int argc, char** argv)
 {
-  run_with_heap_tunables(argv); // first: glibc reads them when the process starts
+  tune_heap(); // first: before anything large is allocated
   int sample = 1;
   int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 1; i < argc; i++) {

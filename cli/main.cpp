@@ -62,7 +62,7 @@ ErrorBands load_bands(const std::string& root)
 
 int main(int argc, char** argv)
 {
-  run_with_heap_tunables(argv); // first: glibc reads them when the process starts
+  tune_heap(); // first: before anything large is allocated
   install_cleanup_handlers();
   CLI::App app{"moesim: discrete-event simulation of Mixture-of-Experts inference under TP, EP, PP, DP and hybrids.\n"
                "With no command, runs the default study (the seed's 480B MoE on a 4-GPU PCIe workstation vs NVLink)."};

@@ -1,35 +1,34 @@
 #include "core/heap_tuning.hpp"
 
+#include <malloc.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdint>
 #include <cstdlib>
-#include <cstring>
-#include <string>
 
 namespace moesim {
 
-const char* heap_tunables()
-{
-  return "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296";
-}
-
-void run_with_heap_tunables(char** argv)
+void tune_heap()
 {
   if (std::getenv("MOESIM_HEAP_DEFAULTS") != nullptr)
     return;
-  const char* current = std::getenv("GLIBC_TUNABLES");
-  std::string tunables = current != nullptr ? current : "";
-  if (tunables.find("glibc.malloc.hugetlb") != std::string::npos)
-    return; // already set (by the first run, or by the user)
-  tunables += (tunables.empty() ? "" : ":") + std::string(heap_tunables());
-  if (setenv("GLIBC_TUNABLES", tunables.c_str(), 1) != 0)
+  constexpr int mmap_threshold = 32 << 20; // glibc's largest on 64-bit
+  constexpr int pad = INT_MAX;             // mallopt takes an int: just under 2 GiB
+  if (mallopt(M_MMAP_THRESHOLD, mmap_threshold) != 1 || mallopt(M_TRIM_THRESHOLD, INT_MAX) != 1 ||
+      mallopt(M_TOP_PAD, pad) != 1)
     return;
-  execv("/proc/self/exe", argv);
-  // Not run again (no /proc): carry on with the defaults, the environment as it was.
-  if (current != nullptr)
-    setenv("GLIBC_TUNABLES", current, 1);
-  else
-    unsetenv("GLIBC_TUNABLES");
+  // One block larger than the heap's free top makes it grow by the block and the pad; freed, it
+  // stays in the heap (no trimming). Volatile: a compiler may drop a malloc whose block is unused.
+  const auto before = reinterpret_cast<std::uintptr_t>(sbrk(0));
+  void* volatile block = std::malloc(16 << 20);
+  std::free(block);
+  const auto after = reinterpret_cast<std::uintptr_t>(sbrk(0));
+  constexpr std::uintptr_t huge = 2u << 20;
+  const std::uintptr_t first = (before + huge - 1) & ~(huge - 1), last = after & ~(huge - 1);
+  if (last > first)
+    madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
 }
 
 } // namespace moesim
