@@ -15,7 +15,9 @@ void tune_heap()
   if (std::getenv("MOESIM_HEAP_DEFAULTS") != nullptr)
     return;
   constexpr int mmap_threshold = 32 << 20; // glibc's largest on 64-bit
-  constexpr int pad = INT_MAX;             // mallopt takes an int: just under 2 GiB
+  // The heap grows by 1.5 GiB at a time, and is trimmed only when 2 GiB (mallopt takes an int) lie
+  // free at its top: more than a growth, so what was marked for huge pages is not given back.
+  constexpr int pad = 1536 << 20;
   if (mallopt(M_MMAP_THRESHOLD, mmap_threshold) != 1 || mallopt(M_TRIM_THRESHOLD, INT_MAX) != 1 ||
       mallopt(M_TOP_PAD, pad) != 1)
     return;

@@ -34,6 +34,20 @@ TEST_CASE("the default study prints its pinned output", "[quick][cli]")
   CHECK(r.out == slurp(fs::path(MOESIM_SOURCE_DIR) / "tests/cli/expected/default.txt"));
 }
 
+TEST_CASE("the heap settings change no number: glibc's defaults print the same bytes", "[quick][cli]")
+{
+  // core/heap_tuning only changes where memory comes from; MOESIM_HEAP_DEFAULTS=1 leaves glibc's
+  // defaults, and the default study and a Zipf-routed study must print what the tuned heap prints.
+  const std::string skewed = "run skewed-routing --batch 64 -j 1";
+  Run tuned = moesim(skewed), plain = shell("MOESIM_HEAP_DEFAULTS=1 {moesim} " + skewed);
+  REQUIRE(tuned.code == 0);
+  REQUIRE(plain.code == 0);
+  CHECK(tuned.out == plain.out);
+  Run def = shell("MOESIM_HEAP_DEFAULTS=1 {moesim}");
+  REQUIRE(def.code == 0);
+  CHECK(def.out == slurp(fs::path(MOESIM_SOURCE_DIR) / "tests/cli/expected/default.txt"));
+}
+
 TEST_CASE("the same input gives the same bytes out, whatever the parallelism", "[quick][cli]")
 {
   fs::path d = scratch("determinism");
