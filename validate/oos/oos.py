@@ -13,6 +13,8 @@ platform and prediction variants.
 
   --set oos4: validate/oos/studies-oos4 (tp1 on nvswitch-1x-h200, shapes oos1-3 never ran), schedules
             in validate/oos/schedules-oos4; --set takes the place of --gpus.
+  --set oos5: validate/oos/studies-oos5 (tp1 on nvswitch-1x-h200, shapes oos1-4 never ran), schedules
+            in validate/oos/schedules-oos5.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -89,6 +91,12 @@ SETS = {
     # prefills of 512-4096 tokens, three invented geometries (MLA at 64 heads, GQA head_dim 80, 16 wide
     # experts) and gpt-oss-20b (32 experts: 4-16 rows each at batch 16-128).
     "oos4": OosSet(1, "oos4-", "validate/oos/studies-oos4", "validate/oos/schedules-oos4", "nvswitch-1x-h200", 132,
+                   variants=(Variant("leave-family-out", True, False), Variant("all-records", False, False))),
+    # Round 5 on one H200 (--set oos5), blind to the fixes made with round 4's runs: shapes oos1-4 never
+    # ran, three invented geometries (GQA head_dim 160 at hidden 6144 with 128 experts of 768; MLA with
+    # kv_lora_rank 256 at 32 heads; GQA head_dim 112 with 2 KV heads and dense first layers), decode at
+    # batch 1-192 and context 1536-32768, prefills of 768-6144 tokens, and zoo models at new shapes.
+    "oos5": OosSet(1, "oos5-", "validate/oos/studies-oos5", "validate/oos/schedules-oos5", "nvswitch-1x-h200", 132,
                    variants=(Variant("leave-family-out", True, False), Variant("all-records", False, False))),
 }
 
