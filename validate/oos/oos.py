@@ -242,7 +242,10 @@ def cmd_predict(a):
                     print(f"{variant.name:17s} {e['file']:56s} {p['step_s'] * 1e6:10.1f} us")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
-    doc = {"name": a.name, "gpus": oset.gpus, "platform": oset.platform, "commit": commit,
+    # the binary's own build (its --version names the commit it was built from): a later simulator's
+    # predictions may come from another checkout's build than this repository's HEAD
+    simulator = run([a.moesim, "--version"]).strip()
+    doc = {"name": a.name, "gpus": oset.gpus, "platform": oset.platform, "commit": commit, "simulator": simulator,
            "op_bench": [os.path.relpath(p, ROOT) for p in a.op_bench],
            "op_bench_sha": [sha(p) for p in a.op_bench],
            "variants": [dataclasses.asdict(v) for v in oset.variants],
@@ -252,7 +255,7 @@ def cmd_predict(a):
         f.write("\n")
     names = [v.name for v in oset.variants]
     lines = [f"# Predictions {a.name} (committed before measuring)", "",
-             f"Platform {oset.platform}, simulator at {commit}; op models fitted by `moesim calibrate --op-bench "
+             f"Platform {oset.platform}, simulator {simulator} (run from the repository at {commit}); op models fitted by `moesim calibrate --op-bench "
              f"{' '.join(doc['op_bench'])}`: per family, leaving out every record of its models' shapes "
              "(leave-family-out, the out-of-sample numbers), and with all records (a fit, shown as such)."]
     if oset.nccl_tests:
