@@ -48,9 +48,9 @@ GemmPlanner::GemmPlanner()
   MOESIM_CHECK(cublasLtCreate(&lt_));
   try {
     MOESIM_CHECK(cudaMalloc(&workspace_, workspace_bytes));
-    MOESIM_CHECK(cudaMalloc(reinterpret_cast<void**>(&scales_), 2 * sizeof(float)));
-    const float host_scales[2] = {fp8_scale_w, fp8_scale_x};
-    MOESIM_CHECK(cudaMemcpy(scales_, host_scales, sizeof host_scales, cudaMemcpyHostToDevice));
+    MOESIM_CHECK(cudaMalloc(reinterpret_cast<void**>(&scales_), 2 * scale_slot_bytes));
+    MOESIM_CHECK(cudaMemcpy(scales_ + scale_offset_bytes(0), &fp8_scale_w, sizeof(float), cudaMemcpyHostToDevice));
+    MOESIM_CHECK(cudaMemcpy(scales_ + scale_offset_bytes(1), &fp8_scale_x, sizeof(float), cudaMemcpyHostToDevice));
   } catch (...) {
     (void)cudaFree(workspace_);
     (void)cudaFree(scales_);
@@ -71,7 +71,7 @@ GemmPlanner::~GemmPlanner()
 
 std::size_t GemmPlanner::device_bytes() const
 {
-  return workspace_bytes + 2 * sizeof(float) + scratch_bytes_[0] + scratch_bytes_[1] + scratch_bytes_[2];
+  return workspace_bytes + 2 * scale_slot_bytes + scratch_bytes_[0] + scratch_bytes_[1] + scratch_bytes_[2];
 }
 
 void GemmPlanner::free_scratch()
@@ -99,8 +99,11 @@ const GemmPlan& GemmPlanner::plan(long m, int n, int k, int batch, bool fp8, boo
   MOESIM_CHECK(cublasLtMatmulDescSetAttribute(p->desc_, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
   MOESIM_CHECK(cublasLtMatmulDescSetAttribute(p->desc_, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
   if (fp8) {
-    const float* sw = scales_;
-    const float* sx = scales_ + 1;
+    // Each on its own 256-byte slot. x's scale once sat 4 bytes past w's: the one pointer that broke
+    // the 16-byte rule, while every FP8 plan of every m (1 to 512) that the heuristic offered was then
+    // refused by cublasLtMatmul on H200 (cuBLAS 13.0; the heuristic never sees pointers).
+    const float* sw = scale_w();
+    const float* sx = scale_x();
     MOESIM_CHECK(cublasLtMatmulDescSetAttribute(p->desc_, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &sw, sizeof sw));
     MOESIM_CHECK(cublasLtMatmulDescSetAttribute(p->desc_, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &sx, sizeof sx));
   }

@@ -6,8 +6,15 @@
 // The GEMM is row-major y[m, n] = x[m, k] w[n, k]^T, `batch` times (x and y rows interleave the
 // batch: x [m, batch, k], y [m, batch, n]; w [batch, n, k]), which in cuBLAS's column-major terms is
 // y^T = w^T x^T with w stored k x n and transposed: the "TN" layout that FP8 requires on Hopper.
-// bf16 or fp8 e4m3 operands (fp8: A and B scale pointers, scales()[0] for w and [1] for x), fp32
-// accumulation, bf16 output or fp32 (out_f32: the router's logits).
+// bf16 or fp8 e4m3 operands (fp8: A and B scale pointers, scale_w() and scale_x()), fp32 accumulation,
+// bf16 output or fp32 (out_f32: the router's logits).
+//
+// cuBLASLt's FP8 rule (cuBLAS documentation, cublasLtMatmul, "To use FP8 kernels, the following set of
+// requirements must be satisfied", as quoted by NVIDIA in NVIDIA/CUDALibrarySamples issues #172 and
+// #242): A transposed and B not (TN), compute type 32F, scale type 32F, and every pointer and
+// matrix dimension 16-byte aligned. cuBLASLt checks the pointers only in cublasLtMatmul, not in the
+// heuristic: so each scale lives on a slot of its own (scale_offset_bytes), never at a float's
+// offset from the other, and the trial run uses pointers of exactly the planned alignment.
 #pragma once
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
@@ -53,6 +60,10 @@ public:
   // the values they stand for lie in [-1, 1] like the bf16 ones, and the scale path is exercised.
   static constexpr float fp8_scale_w = 0.5f, fp8_scale_x = 0.5f;
   static constexpr int fp8_candidates = 8;
+  // Byte offset of scale `which` (0: w's, 1: x's) in the planner's scale buffer: one 256-byte slot
+  // each, so each scale pointer has cudaMalloc's alignment (16 bytes is cuBLASLt's FP8 minimum).
+  static constexpr std::size_t scale_slot_bytes = 256;
+  static constexpr std::size_t scale_offset_bytes(int which) { return std::size_t(which) * scale_slot_bytes; }
 
   // On the current device: a cuBLASLt handle, the workspace and the two FP8 scales (device memory).
   GemmPlanner();
@@ -75,15 +86,20 @@ public:
   void free_scratch();
   // Device memory held: workspace, scales and (until free_scratch) scratch.
   std::size_t device_bytes() const;
-  // scales()[0]: w's, scales()[1]: x's (device memory).
-  const float* scales() const { return scales_; }
+  // The FP8 per-tensor scales (device memory, each 256-byte aligned): w's and x's.
+  const float* scale_w() const { return scale_at(0); }
+  const float* scale_x() const { return scale_at(1); }
   int plans() const { return static_cast<int>(plans_.size()); }
 
 private:
   cublasStatus_t trial(const GemmPlan& p, const cublasLtMatmulAlgo_t& algo); // ALLOC_FAILED: no room to try
+  const float* scale_at(int which) const
+  {
+    return reinterpret_cast<const float*>(scales_ + scale_offset_bytes(which));
+  }
   cublasLtHandle_t lt_ = nullptr;
   void* workspace_ = nullptr;
-  float* scales_ = nullptr;
+  unsigned char* scales_ = nullptr; // [2 * scale_slot_bytes]
   void* scratch_[3] = {nullptr, nullptr, nullptr};
   std::size_t scratch_bytes_[3] = {0, 0, 0};
   std::map<std::tuple<long, int, int, int, bool, bool, int>, std::unique_ptr<GemmPlan>> plans_;

@@ -124,8 +124,8 @@ void GroupedGemm::launch(const void* w, const void* x, kernels::bf16_t* y, cudaS
     a.x = x, a.w = w, a.y = y, a.row_offsets = offsets_;
     a.experts = experts(), a.n = n_, a.k = k_, a.total_rows = total_, a.fp8 = fp8_;
     a.active_experts = static_cast<int>(groups_.size());
-    a.scale_w = planner_.scales();
-    a.scale_x = planner_.scales() + 1;
+    a.scale_w = planner_.scale_w();
+    a.scale_x = planner_.scale_x();
     kernels::grouped_gemm(a, stream);
     return;
   }

@@ -230,6 +230,56 @@ TEST_CASE("GroupedGemm: fused and per-expert runs agree with the reference, and 
   }
 }
 
+TEST_CASE("GemmPlanner: FP8 GEMMs at decode batch sizes run in FP8 and match the reference", "[gpu]")
+{
+  // A dense GEMM is a per_expert GroupedGemm of one expert: the plan, scales and launch the dense ops
+  // of a replay use. Decode batches 1 to 8 per GPU, a 16-row and a 64-row batch, and k = 7168 (a
+  // DeepSeek-V3 hidden size): none may be refused, none may fall back to bf16.
+  require_gpu();
+  if (!fp8_device()) {
+    std::printf("SKIPPED: fp8 needs compute capability 8.9 or newer\n");
+    std::exit(77);
+  }
+  GemmPlanner planner;
+  struct Shape {
+    long m;
+    int n, k;
+  };
+  for (const Shape& sh : {Shape{1, 256, 512}, Shape{2, 256, 512}, Shape{3, 256, 512}, Shape{4, 256, 512},
+                          Shape{8, 256, 512}, Shape{16, 256, 512}, Shape{64, 256, 512}, Shape{1, 128, 7168},
+                          Shape{4, 128, 7168}}) {
+    CAPTURE(sh.m, sh.n, sh.k);
+    Rng rng(seed + 101 * sh.m + sh.k);
+    const Operands o = random_operands(rng, sh.m, 1, sh.n, sh.k, true);
+    DeviceBuffer<unsigned char> dx(o.x), dw(o.w);
+    GroupedGemm g(planner, {sh.m}, sh.n, sh.k, true, GroupedImpl::per_expert);
+    INFO(g.why());
+    REQUIRE(g.ok());
+    DeviceBuffer<bf16_t> dy(std::size_t(sh.m) * sh.n);
+    g.launch(dw.get(), dx.get(), dy.get(), nullptr);
+    double worst = 0;
+    const double scale = double(GemmPlanner::fp8_scale_w) * GemmPlanner::fp8_scale_x;
+    const Mismatch m = compare(dy.download(), o, {sh.m}, sh.n, sh.k, true, scale, &worst);
+    INFO(m.first << " worst " << worst);
+    CHECK(m.wrong == 0);
+  }
+}
+
+TEST_CASE("GemmPlanner: each FP8 scale has a 16-byte-aligned slot of its own", "[quick]")
+{
+  // cuBLASLt's FP8 kernels need every pointer 16-byte aligned; the scale buffer comes from
+  // cudaMalloc (256-byte aligned), so each scale's offset in it must be a multiple of 16, and the
+  // two floats must not overlap. Slots of 256 bytes: w's at 0, x's at 256 (the float right after
+  // w's, at 4, broke the rule).
+  STATIC_REQUIRE(GemmPlanner::scale_offset_bytes(0) == 0);
+  STATIC_REQUIRE(GemmPlanner::scale_offset_bytes(1) == 256);
+  for (int which : {0, 1}) {
+    CAPTURE(which);
+    CHECK(GemmPlanner::scale_offset_bytes(which) % 16 == 0);
+  }
+  CHECK(GemmPlanner::scale_offset_bytes(1) - GemmPlanner::scale_offset_bytes(0) >= sizeof(float));
+}
+
 TEST_CASE("grouped GEMM tiling and size rules need no GPU", "[quick]")
 {
   kn::GroupedGemmArgs a;
