@@ -139,7 +139,7 @@ TEST_CASE("A profile file is refused for a missing source, an unknown key or ano
   CHECK_THROWS_WITH(resolve_engine_path("vllm-9", root), Catch::Contains("vllm-0.11"));
 }
 
-TEST_CASE("TensorRT-LLM runs a step with context requests eagerly; vLLM replays piecewise graphs", "[quick][engine]")
+TEST_CASE("TensorRT-LLM runs a step with context requests eagerly, vLLM replays piecewise graphs", "[quick][engine]")
 {
   // scheduler.py: a batch can run a graph only without context requests; vLLM V1's default
   // FULL_AND_PIECEWISE keeps mixed batches in (piecewise) graphs.

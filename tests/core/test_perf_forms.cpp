@@ -95,7 +95,7 @@ TEST_CASE("grouped_tiles: a fused grouped GEMM tiles each expert's rows", "[quic
   CHECK(form_seconds(p, {4096, 2048, 3, 72}, {24, 24, 24}) == Approx(5e-6 + 2.5387008e-5).epsilon(1e-12));
 }
 
-TEST_CASE("grouped_tiles: 16-row tiles stream their expert's weights once per row tile; tile_m rows when "
+TEST_CASE("grouped_tiles: 16-row tiles stream their expert's weights once per row tile, tile_m rows when "
           "the weights exceed the L2 over more column tiles than SMs",
           "[quick][perf]")
 {
