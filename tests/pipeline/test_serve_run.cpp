@@ -133,7 +133,10 @@ TEST_CASE("serve: an engine whose mixed steps run eagerly samples the eager deco
   // TensorRT-LLM (mixed_step_graphs false): one eager-minus-graphed difference per sampled decode
   // batch. An eager step launches every op from the host (79 us each in the profile) where the graph
   // costs one launch, so each difference is positive. With the fact set true the table has none.
+  // A step budget of one prompt (1024 tokens) admits one request a step, so requests 2-4 prefill
+  // beside the decodes of the earlier ones: three mixed steps.
   SmallStudy t("trtllm-1.0", "gpt-oss-120b");
+  t.p.study.engine_profile->max_num_batched_tokens = 1024;
   const ServeWorkload w{4, 1024, 1024, 0};
   const ServeRun eager = run_serve(t.p.study, t.sc, w);
   REQUIRE(eager.why.empty());
