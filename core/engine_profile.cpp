@@ -301,6 +301,8 @@ const std::vector<Fact>& facts()
            r.bad("unknown KV allocation '" + s + "'", "use window or full");
          p.sliding_kv_full = s == "full";
        }},
+      {"mixed_step_graphs", "a step with prompt tokens beside decodes replays the decode graph (true) or runs eagerly",
+       [](EngineProfile& p, const Reader& r) { p.mixed_step_graphs = r.boolean(); }},
   };
   return table;
 }

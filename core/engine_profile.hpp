@@ -100,6 +100,9 @@ struct EngineProfile {
   // KV allocation of sliding-window layers: only the window is kept (false), or every layer holds
   // the whole sequence while attention still reads only the window (true).
   bool sliding_kv_full = false;
+  // A step that carries prompt tokens beside decodes replays the decode CUDA graph (true), or runs
+  // eagerly (false): then the serving loop prices the decode part of such a step as an eager step.
+  bool mixed_step_graphs = true;
 
   std::map<std::string, std::string> sources; // fact key -> where it comes from ("study" for overrides)
 };

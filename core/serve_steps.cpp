@@ -57,7 +57,14 @@ double serve_step_seconds(const ServeStepTable& t, const StepLoad& load)
   const double prefill = load.prefill_tokens * per_token;
   if (load.decode_seqs == 0)
     return std::max(prefill, decode_step_seconds(t, 1, t.context_lo));
-  return decode_step_seconds(t, load.decode_seqs, load.decode_context) + prefill;
+  double eager = 0;
+  if (!t.eager_extra_seconds.empty()) {
+    if (t.eager_extra_seconds.size() != t.batches.size())
+      throw std::invalid_argument("a serve step table needs one eager extra per sampled batch");
+    if (load.prefill_tokens > 0)
+      eager = std::max(0.0, along_batch(t.batches, t.eager_extra_seconds, load.decode_seqs));
+  }
+  return decode_step_seconds(t, load.decode_seqs, load.decode_context) + prefill + eager;
 }
 
 double kv_capacity_tokens(double usable_bytes, double weights_bytes, double activation_bytes, double kv_bytes,

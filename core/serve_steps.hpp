@@ -18,6 +18,10 @@ struct ServeStepTable {
   std::vector<double> seconds_hi;  // ... at (batches[i], context_hi)
   int prefill_tokens = 0;          // prompt tokens of the sampled prefill step
   double prefill_seconds = 0;      // its seconds
+  // For an engine whose steps with prompt tokens run eagerly: what an eager decode step costs more
+  // than the graphed one at (batches[i], context_lo), one per batch; empty when mixed steps replay
+  // the graph.
+  std::vector<double> eager_extra_seconds;
 };
 
 // The decode batches to sample up to max_batch: 1, 4, 16, ... (x4) and max_batch itself.
@@ -30,7 +34,9 @@ double decode_step_seconds(const ServeStepTable& t, double batch, double context
 
 // One loop step: the decode part as above, plus the prompt tokens at the sampled prefill cost per
 // token. A step of prefill alone costs at least a batch-1 decode step at context_lo (the weights are
-// read once per step whatever the token count). Throws std::invalid_argument on an empty table.
+// read once per step whatever the token count). A step with both decodes and prompt tokens adds the
+// eager extra at its decode batch (linear between the sampled batches, never below 0) when the table
+// has one. Throws std::invalid_argument on an empty table or an eager extra of the wrong length.
 double serve_step_seconds(const ServeStepTable& t, const StepLoad& load);
 
 // Tokens of KV cache the system holds for requests, from one simulated step that kept `kv_tokens`

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 
 namespace moesim {
@@ -82,10 +83,18 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
   ServeStepTable& t = out.table;
   t.context_lo = lo;
   t.context_hi = hi;
+  // An engine whose steps with prompt tokens run eagerly: the same decode steps without graphs.
+  const bool mixed_eager = e.cuda_graphs && !e.mixed_step_graphs;
+  std::optional<Study> eager;
+  if (mixed_eager) {
+    eager = study;
+    eager->engine_profile->cuda_graphs = false;
+  }
   for (;;) {
     t.batches = serve_sample_batches(limit);
     t.seconds_lo.clear();
     t.seconds_hi.clear();
+    t.eager_extra_seconds.clear();
     bool refused = false;
     for (int b : t.batches) {
       const ScenarioResult a = simulate_step(study, sc, Phase::decode, b, static_cast<int>(lo), 0);
@@ -97,6 +106,14 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
       // The loop applies the acceptance length itself: it takes the step's time, not its rate.
       t.seconds_lo.push_back(a.step_time);
       t.seconds_hi.push_back(c.step_time);
+      if (mixed_eager) {
+        const ScenarioResult g = simulate_step(*eager, sc, Phase::decode, b, static_cast<int>(lo), 0);
+        if (g.refused) {
+          refused = true;
+          break;
+        }
+        t.eager_extra_seconds.push_back(g.step_time - a.step_time);
+      }
       out.paths = c.software_paths;
       out.gpus = c.gpus;
     }

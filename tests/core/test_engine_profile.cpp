@@ -138,3 +138,12 @@ TEST_CASE("A profile file is refused for a missing source, an unknown key or ano
   CHECK_THROWS_WITH(load_engine_profile_file(write(YAML::Clone(good), "other")), Catch::Contains("file name"));
   CHECK_THROWS_WITH(resolve_engine_path("vllm-9", root), Catch::Contains("vllm-0.11"));
 }
+
+TEST_CASE("TensorRT-LLM runs a step with context requests eagerly, vLLM replays piecewise graphs", "[quick][engine]")
+{
+  // scheduler.py: a batch can run a graph only without context requests; vLLM V1's default
+  // FULL_AND_PIECEWISE keeps mixed batches in (piecewise) graphs.
+  CHECK_FALSE(load("trtllm-1.0").mixed_step_graphs);
+  CHECK(load("vllm-0.11").mixed_step_graphs);
+  CHECK(load("trtllm-1.0").sources.at("mixed_step_graphs").find("scheduler.py") != std::string::npos);
+}

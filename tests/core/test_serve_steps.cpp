@@ -66,6 +66,37 @@ TEST_CASE("a loop step adds the prompt tokens at the sampled prefill cost", "[qu
   CHECK_THROWS_AS(serve_step_seconds(empty, mixed), std::invalid_argument);
 }
 
+TEST_CASE("an engine whose mixed steps run eagerly adds the eager extra to steps with prompt tokens",
+          "[quick][serving]")
+{
+  // Eager decode steps cost 30, 36 and 60 ms more than the graphed ones at batches 1, 4 and 16.
+  ServeStepTable t = table();
+  t.eager_extra_seconds = {0.030, 0.036, 0.060};
+  // 4 decodes + 500 prompt tokens: 61 ms as without the extra (the case above), + 36 ms = 97 ms.
+  StepLoad mixed;
+  mixed.decode_seqs = 4;
+  mixed.decode_context = 1000;
+  mixed.prefill_tokens = 500;
+  CHECK(serve_step_seconds(t, mixed) == Approx(0.097));
+  // Batch 10 lies halfway between 4 and 16: extra (36 + 60) / 2 = 48 ms; decode 12.5 ms (context
+  // 1000); 100 prompt tokens 10 ms: 70.5 ms.
+  mixed.decode_seqs = 10;
+  mixed.prefill_tokens = 100;
+  CHECK(serve_step_seconds(t, mixed) == Approx(0.0705));
+  // A decode-only step replays its graph: no extra (batch 4, context 1000: 11 ms).
+  StepLoad decode;
+  decode.decode_seqs = 4;
+  decode.decode_context = 1000;
+  CHECK(serve_step_seconds(t, decode) == Approx(0.011));
+  // Prefill alone is eager anyway, and priced as before: 8192 tokens = 819.2 ms.
+  StepLoad big;
+  big.prefill_tokens = 8192;
+  CHECK(serve_step_seconds(t, big) == Approx(0.8192));
+  // One extra per sampled batch, or the table is refused.
+  t.eager_extra_seconds = {0.030};
+  CHECK_THROWS_AS(serve_step_seconds(t, mixed), std::invalid_argument);
+}
+
 TEST_CASE("KV capacity: free memory over the sampled KV bytes, times the sampled tokens", "[quick][serving]")
 {
   // 80 GB usable, 60 GB weights, 2 GB activations: 18 GB free. The sample kept 4096 tokens in

@@ -128,6 +128,29 @@ TEST_CASE("serve: the KV capacity counts sliding-window layers in full where the
   CHECK(rt.kv_tokens / rv.kv_tokens == Approx(39186.0 / 73764.0).epsilon(1e-9));
 }
 
+TEST_CASE("serve: an engine whose mixed steps run eagerly samples the eager decode steps", "[pipeline][serve]")
+{
+  // TensorRT-LLM (mixed_step_graphs false): one eager-minus-graphed difference per sampled decode
+  // batch. An eager step launches every op from the host (79 us each in the profile) where the graph
+  // costs one launch, so each difference is positive. With the fact set true the table has none.
+  // A step budget of one prompt (1024 tokens) admits one request a step, so requests 2-4 prefill
+  // beside the decodes of the earlier ones: three mixed steps.
+  SmallStudy t("trtllm-1.0", "gpt-oss-120b");
+  t.p.study.engine_profile->max_num_batched_tokens = 1024;
+  const ServeWorkload w{4, 1024, 1024, 0};
+  const ServeRun eager = run_serve(t.p.study, t.sc, w);
+  REQUIRE(eager.why.empty());
+  REQUIRE(eager.table.eager_extra_seconds.size() == eager.table.batches.size());
+  for (double x : eager.table.eager_extra_seconds)
+    CHECK(x > 0);
+  t.p.study.engine_profile->mixed_step_graphs = true;
+  const ServeRun graphed = run_serve(t.p.study, t.sc, w);
+  REQUIRE(graphed.why.empty());
+  CHECK(graphed.table.eager_extra_seconds.empty());
+  // The same requests take longer when their mixed steps run eagerly.
+  CHECK(eager.result.makespan > graphed.result.makespan);
+}
+
 TEST_CASE("serve: a study without an engine profile and a non-positive workload are refused", "[quick][pipeline][serve]")
 {
   const std::string root = MOESIM_SOURCE_DIR;
