@@ -29,6 +29,18 @@ owners() {
   dpkg -S "*/$1" 2>/dev/null | sed 's/: .*//' | tr ',' '\n' | sed -e 's/:.*//' -e 's/[[:space:]]//g' | sed '/^$/d' | sort -u
 }
 
+# The names a Depends may use for the owners of a soname: each owner and the virtual packages it
+# Provides. Debian's shlibs files name virtual ones: bookworm's libboost-regex1.74.0 owns
+# libboost_regex.so.1.74.0, but its shlibs (and so dpkg-shlibdeps) names libboost-regex1.74.0-icu72,
+# which it Provides.
+owner_names() {
+  local o
+  for o in $(owners "$1"); do
+    echo "$o"
+    depends_names "$(dpkg-query -W -f='${Provides}' "$o" 2>/dev/null || true)"
+  done | sort -u
+}
+
 check_debs() {
   local provides=$1
   shift
@@ -62,7 +74,7 @@ check_debs() {
           continue
         fi
         local o covered=0
-        for o in $(owners "$lib"); do
+        for o in $(owner_names "$lib"); do
           if grep -qx "$o" <<<"$deps"; then
             covered=1
             break
@@ -70,7 +82,7 @@ check_debs() {
         done
         if [ "$covered" = 0 ]; then
           echo "$pkg: ${f#"$tmp"} needs $lib, which neither the package nor its Depends covers" \
-            "(owned here by: $(owners "$lib" | tr '\n' ' ')${via:+table: $via}; Depends: $(tr '\n' ' ' <<<"$deps"))" >&2
+            "(owned here by, or provided by an owner: $(owner_names "$lib" | tr '\n' ' ')${via:+table: $via}; Depends: $(tr '\n' ' ' <<<"$deps"))" >&2
           bad=1
         fi
       done
