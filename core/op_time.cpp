@@ -1,10 +1,28 @@
 #include "core/op_time.hpp"
 
+#include <cmath>
 #include <variant>
 
 namespace moesim {
 
 namespace {
+
+// A sliding-window prefill as the unwindowed prefill the models were fitted on: query i sees the
+// window's keys i - window + 1 .. i only (kernels/attention.cu skips the key blocks before that), so a
+// prompt longer than the window runs as chunks = ceil(prompt / window) independent pieces of
+// prompt / chunks queries, each behind window - 1 cached keys. A tile of window rows then spans
+// window - 1 + window keys, as the windowed kernel's tile does. A prompt within the window, or no
+// window, is the op's own shape.
+struct Windowed {
+  double chunks = 1, cached = 0, prompt = 0;
+};
+Windowed windowed_prefill(const AttentionShape& s)
+{
+  if (s.sliding_window <= 0 || s.prompt <= s.sliding_window)
+    return {1, double(s.cached), double(s.prompt)};
+  const double chunks = std::ceil(double(s.prompt) / s.sliding_window);
+  return {chunks, double(s.sliding_window - 1), double(s.prompt) / chunks};
+}
 
 // The model query per shape struct: the same dims the op-performance models were fitted on (the
 // harness's records), from the typed shape of the op's kind.
@@ -35,11 +53,13 @@ struct QueryOf {
                                        double(s.context()))
                      : op_dims::decode(double(s.head_dim_qk), double(s.head_dim_qk), double(s.kv_heads), h, b,
                                        double(s.context()));
-    else // MLA prefill: q_heads up-projected KV heads
-      q.dims = s.mla ? op_dims::prefill(double(s.head_dim_qk), double(s.head_dim_v), h, h, b, double(s.cached),
-                                        double(s.prompt))
-                     : op_dims::prefill(double(s.head_dim_qk), double(s.head_dim_qk), double(s.kv_heads), h, b,
-                                        double(s.cached), double(s.prompt));
+    else { // MLA prefill: q_heads up-projected KV heads
+      const Windowed w = windowed_prefill(s);
+      q.dims = s.mla ? op_dims::prefill(double(s.head_dim_qk), double(s.head_dim_v), h, h, b * w.chunks, w.cached,
+                                        w.prompt)
+                     : op_dims::prefill(double(s.head_dim_qk), double(s.head_dim_qk), double(s.kv_heads), h,
+                                        b * w.chunks, w.cached, w.prompt);
+    }
     return q;
   }
   // The small kernels: the fields op_dims::small_fields names, in its order.

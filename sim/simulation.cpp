@@ -404,7 +404,8 @@ private:
   OpTime compute_time(int r, const Op& op, const std::vector<double>& base)
   {
     // kernel_key holds every field the op models and tables read, but a grouped GEMM's split of its
-    // rows over experts and whether attention is MLA. The key is built in compute_key_ (reused:
+    // rows over experts, whether attention is MLA and its sliding window (a windowed prefill layer
+    // and a full one share their kernel_key, not their time). The key is built in compute_key_ (reused:
     // most lookups hit, and need no new allocation).
     std::vector<double>& key = compute_key_;
     key.assign(base.begin(), base.end());
@@ -412,7 +413,7 @@ private:
       key.insert(key.end(), g->rows.begin(), g->rows.end());
     const auto* a = std::get_if<AttentionShape>(&op.shape);
     key.insert(key.end(), {double(r), double(op.kind), double(op.dtype), double(op.kernels), double(a && a->mla),
-                           double(base.size()), op.flops, op.bytes});
+                           double(a ? a->sliding_window : 0), double(base.size()), op.flops, op.bytes});
     auto it = compute_cache_.find(key);
     if (it == compute_cache_.end()) {
       OpTime t = op_time(p_.calibration(), p_.gpu(r), op, s_.engine.cuda_graphs);

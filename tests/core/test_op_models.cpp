@@ -297,6 +297,44 @@ TEST_CASE("MLA prefill without an MLA model asks the GQA model at its own head d
   CHECK(op_time(&c, test_gpu(), op, false).seconds == Approx(300e-6).epsilon(1e-9));
 }
 
+TEST_CASE("a sliding-window prefill asks the model at its chunks of one window", "[quick][perf]")
+{
+  test::TempDir dir("moesim_op_models_window_prefill");
+  // A GQA prefill record at gpt-oss-120b's head dims (64, 64 query heads, 8 KV heads): 40 sequences of
+  // 128 queries behind 127 cached keys, 200 us.
+  nlohmann::json recs = nlohmann::json::array();
+  recs.push_back({{"op", "attention_prefill"}, {"attn", "gqa"}, {"dtype", "bf16"}, {"launch", "stream"},
+                  {"batch", 40}, {"q_heads", 64}, {"kv_heads", 8}, {"head_dim_qk", 64}, {"head_dim_v", 64},
+                  {"prompt", 128}, {"cached", 127}, {"seconds", 200e-6}});
+  Calibration c;
+  c.op_models = fit_op_bench_files({dir.write("w.json", bench(recs).dump())}, {}, {}, root + "/workloads/models").models;
+  // The schedule's windowed layer: one prompt of 5120 tokens, window 128. ceil(5120 / 128) = 40 chunks
+  // of 5120 / 40 = 128 queries, each behind window - 1 = 127 keys: the record's shape, so its 200 us.
+  Op op;
+  op.kind = OpKind::attention_prefill;
+  op.dtype = Dtype::bf16;
+  AttentionShape a;
+  a.batch = 1;
+  a.q_heads = 64;
+  a.kv_heads = 8;
+  a.head_dim_qk = 64;
+  a.head_dim_v = 64;
+  a.prompt = 5120;
+  a.cached = 0;
+  a.sliding_window = 128;
+  op.shape = a;
+  op.flops = 1e9;
+  op.bytes = 1e6;
+  const OpTime t = op_time(&c, test_gpu(), op, false);
+  CHECK(t.provenance == Provenance::measured);
+  CHECK(t.seconds == Approx(200e-6).epsilon(1e-9));
+  // A prompt within the window is its own shape: 128 queries of one sequence, nothing cached, is not
+  // the record's point, so the answer is no longer measured.
+  a.prompt = 128;
+  op.shape = a;
+  CHECK(op_time(&c, test_gpu(), op, false).provenance != Provenance::measured);
+}
+
 TEST_CASE("old calibration files load and give the times they gave", "[quick][perf]")
 {
   // Every compute op of a Qwen3-30B-A3B step on one GPU: op_time is the kernel tables' time where

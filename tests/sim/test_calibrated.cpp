@@ -6,6 +6,7 @@
 #include "sim/simulation.hpp"
 
 #include <cmath>
+#include <tuple>
 
 #include <catch2/catch.hpp>
 
@@ -135,4 +136,52 @@ TEST_CASE("eager launches cost what the host measured for an idle or a busy GPU"
   SimOutput out = sim.run(s);
   CHECK(out.timeline.events[0].start == Approx(10e-6).epsilon(1e-12));
   CHECK(out.timeline.step_time == Approx(20e-6).epsilon(1e-12));
+}
+
+TEST_CASE("a windowed prefill layer and a full one of the same shape take their own times", "[quick][sim]")
+{
+  // One prefill attention model (GQA bf16, head dims 64, 64 query heads, 8 KV heads) measured at two
+  // points: 40 sequences of 128 queries behind 127 cached keys, 200 us; one sequence of 5,120 queries,
+  // nothing cached, 2,000 us. The windowed op (prompt 5,120, window 128) is asked at ceil(5120 / 128)
+  // = 40 chunks of 128 queries behind 127 keys: 200 us; the full op at its own shape: 2,000 us. The
+  // two share their kernel_key, so a time remembered per kernel_key alone would give both 200 us.
+  Calibration c;
+  c.platform = "test";
+  c.measured_on = "unit test";
+  c.source = "hand-made";
+  c.op_models.source = "hand-made";
+  c.op_models.system = "test";
+  c.op_models.sms = 132;
+  KeyedOpModel km;
+  km.key.kind = OpKind::attention_prefill;
+  km.key.variant = "gqa";
+  km.model.form = given_form(km.key, 132);
+  std::vector<perf::GridPoint> pts;
+  for (auto [b, cached, prompt, t] : {std::tuple{40.0, 127.0, 128.0, 200e-6}, std::tuple{1.0, 0.0, 5120.0, 2000e-6}}) {
+    const std::vector<double> d = {64, 64, 8, 64, b, cached, prompt};
+    pts.push_back({d, t, perf::form_seconds(km.model.form, d)});
+  }
+  km.model.grid = perf::ShapeGrid(pts);
+  c.op_models.models.push_back(km);
+  Simulation sim(star_platform("opmw", 1, 1e11), std::make_shared<const Calibration>(c));
+  Schedule s = empty_schedule(1);
+  for (int window : {128, 0}) {
+    Op op;
+    op.kind = OpKind::attention_prefill;
+    AttentionShape a;
+    a.batch = 1;
+    a.q_heads = 64;
+    a.kv_heads = 8;
+    a.head_dim_qk = a.head_dim_v = 64;
+    a.prompt = 5120;
+    a.sliding_window = window;
+    op.shape = a;
+    op.flops = 1e12;
+    op.bytes = 1e8;
+    add_op(s, 0, op);
+  }
+  const auto& ev = sim.run(s).timeline.events;
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[0].end - ev[0].start == Approx(200e-6).epsilon(1e-9));
+  CHECK(ev[1].end - ev[1].start == Approx(2000e-6).epsilon(1e-9));
 }
