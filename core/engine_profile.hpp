@@ -100,6 +100,9 @@ struct EngineProfile {
   // KV allocation of sliding-window layers: only the window is kept (false), or every layer holds
   // the whole sequence while attention still reads only the window (true).
   bool sliding_kv_full = false;
+  // max_num_seqs and max_num_batched_tokens as given (false), or chosen by trtllm-bench's heuristic
+  // from the model, the GPUs and the request lengths (true; core/bench_limits).
+  bool bench_batch_limits = false;
 
   std::map<std::string, std::string> sources; // fact key -> where it comes from ("study" for overrides)
 };
