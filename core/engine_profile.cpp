@@ -303,6 +303,13 @@ const std::vector<Fact>& facts()
        }},
       {"mixed_step_graphs", "a step with prompt tokens beside decodes replays the decode graph (true) or runs eagerly",
        [](EngineProfile& p, const Reader& r) { p.mixed_step_graphs = r.boolean(); }},
+      {"batch_limits", "max_num_seqs and max_num_batched_tokens: fixed (as given) or trtllm_bench (its heuristic)",
+       [](EngineProfile& p, const Reader& r) {
+         const std::string s = r.scalar();
+         if (s != "fixed" && s != "trtllm_bench")
+           r.bad("unknown batch limit rule '" + s + "'", "use fixed or trtllm_bench");
+         p.bench_batch_limits = s == "trtllm_bench";
+       }},
   };
   return table;
 }

@@ -103,6 +103,9 @@ struct EngineProfile {
   // A step that carries prompt tokens beside decodes replays the decode CUDA graph (true), or runs
   // eagerly (false): then the serving loop prices the decode part of such a step as an eager step.
   bool mixed_step_graphs = true;
+  // max_num_seqs and max_num_batched_tokens as given (false), or chosen by trtllm-bench's heuristic
+  // from the model, the GPUs and the request lengths (true; core/bench_limits).
+  bool bench_batch_limits = false;
 
   std::map<std::string, std::string> sources; // fact key -> where it comes from ("study" for overrides)
 };

@@ -1,5 +1,6 @@
 #include "pipeline/serve_run.hpp"
 
+#include "core/bench_limits.hpp"
 #include "core/engine_step.hpp"
 #include "core/error.hpp"
 #include "pipeline/scenario_runner.hpp"
@@ -67,7 +68,25 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
   out.kv_tokens = kv_capacity_tokens(one.memory_capacity, one.memory.weights, one.memory.activations,
                                      one.memory.kv_cache, double(dp) * (w.input + w.output));
   const double per_request = w.input + e.kv_output_share * w.output;
-  out.engine_seqs = e.max_num_seqs * dp;
+  // The engine's own sequence limit per replica, or the max_batch_size trtllm-bench derives for this
+  // model, these GPUs and these lengths (each attention-DP rank runs that many). Its max_num_tokens
+  // is not applied: the loop charges a step's prompt tokens apart from its decode (the prefill table
+  // reads the weights again), so a smaller chunk would cost what the engine's mixed step does not.
+  int max_seqs = e.max_num_seqs;
+  if (e.bench_batch_limits) {
+    BenchLimitsInput b;
+    b.model = study.model;
+    b.gpu_mem_gib = one.memory_capacity / study.gpu_memory_utilization / (1024.0 * 1024.0 * 1024.0);
+    b.pp = std::max(1, sc.plan.pp);
+    b.tp = std::max(1, sc.plan.world() / b.pp);
+    b.input_len = w.input;
+    b.output_len = w.output;
+    const BenchLimits bl = trtllm_bench_limits(b);
+    if (bl.max_batch_size < 1)
+      return out.why = "does not fit: trtllm-bench's KV estimate holds no request", out;
+    max_seqs = bl.max_batch_size;
+  }
+  out.engine_seqs = max_seqs * dp;
   out.kv_seqs = static_cast<int>(std::min<double>(INT_MAX, out.kv_tokens / per_request));
   // The admission rule: the least of the requests in flight, the engine's sequences and the KV cache
   // (on a tie, the first named here).
