@@ -15,6 +15,8 @@ platform and prediction variants.
             in validate/oos/schedules-oos4; --set takes the place of --gpus.
   --set oos5: validate/oos/studies-oos5 (tp1 on nvswitch-1x-h200, shapes oos1-4 never ran), schedules
             in validate/oos/schedules-oos5.
+  --set oos6: validate/oos/studies-oos6 (tp1 on nvswitch-1x-h200, shapes oos1-5 never ran), schedules
+            in validate/oos/schedules-oos6.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -97,6 +99,12 @@ SETS = {
     # kv_lora_rank 256 at 32 heads; GQA head_dim 112 with 2 KV heads and dense first layers), decode at
     # batch 1-192 and context 1536-32768, prefills of 768-6144 tokens, and zoo models at new shapes.
     "oos5": OosSet(1, "oos5-", "validate/oos/studies-oos5", "validate/oos/schedules-oos5", "nvswitch-1x-h200", 132,
+                   variants=(Variant("leave-family-out", True, False), Variant("all-records", False, False))),
+    # Round 6 on one H200 (--set oos6), blind to the fixes made with round 5's runs (the sliding-window
+    # prefill rule above all): shapes oos1-5 never ran, two invented geometries (GQA head_dim 64 with a
+    # 512-token window on every other layer; MLA at 24 heads with kv_lora_rank 448), gpt-oss prefills
+    # at 1536-3072 tokens and decode at context 12288, decode at batch 2-160 and context 2048-12288.
+    "oos6": OosSet(1, "oos6-", "validate/oos/studies-oos6", "validate/oos/schedules-oos6", "nvswitch-1x-h200", 132,
                    variants=(Variant("leave-family-out", True, False), Variant("all-records", False, False))),
 }
 
