@@ -20,11 +20,16 @@ done
 build=${MOESIM_ASAN_BUILD:-$root/build-asan}
 jobs=$(nproc)
 launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # Paths under the clone are hashed relative to it, so a fresh clone anywhere reuses the cache.
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
+fi
 # fuzzer-no-link: coverage hooks only, so that the fuzz targets can link libFuzzer; the tests keep
-# their own main.
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE= -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" \
-  -DCMAKE_CXX_FLAGS="-O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
+# their own main. The build type "Sanitize" has no flags of its own: an empty one would become Release
+# (CMakeLists.txt), whose -O3 -DNDEBUG would override -O1 and turn the assertions off.
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" \
+  -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DMOESIM_WITH_CUDA=OFF -DMOESIM_FUZZ=ON >/dev/null
 cmake --build "$build" -j"$jobs"
 # Reports go to files, not stderr: SimGrid's actors run on stacks of their own, and ASan warns once
