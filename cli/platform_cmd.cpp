@@ -48,12 +48,22 @@ bool run_platform_commands(const PlatformCommands& p, const std::string& root)
   check_output_paths({{p.output, "--output"}, {p.svg, "--svg"}});
   PlatformFiles files(root);
   std::vector<std::string> no_effect;
+  const auto refuse_no_effect = [&](const std::string& file) {
+    if (!no_effect.empty())
+      throw InputError("--set", no_effect.front(), "changes nothing: " + file + " has nothing it edits",
+                       "drop --set " + no_effect.front());
+  };
+  if (*p.build && p.zones) {
+    // Routes are split into the zones' pieces as they are made, never all held: up to 4,096 GPUs.
+    const Topology t = files.topology(p.topology, overrides, "--set", &no_effect, zoned_limit);
+    refuse_no_effect(t.file);
+    write_outputs({{p.output, "--output", zoned_platform_xml(t)}});
+    return true;
+  }
   const RoutedTopology rt = files.routed(p.topology, overrides, "--set", &no_effect);
-  if (!no_effect.empty())
-    throw InputError("--set", no_effect.front(), "changes nothing: " + rt.topo.file + " has nothing it edits",
-                     "drop --set " + no_effect.front());
+  refuse_no_effect(rt.topo.file);
   if (*p.build) {
-    write_outputs({{p.output, "--output", p.zones ? zoned_platform_xml(rt) : platform_xml(rt)}});
+    write_outputs({{p.output, "--output", platform_xml(rt)}});
     return true;
   }
   std::vector<OutputFile> out;

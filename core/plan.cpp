@@ -84,7 +84,7 @@ Plan Plan::parse(const std::string& spec)
   p.pp = deg.count("pp") ? deg["pp"] : 1;
   p.moe_tp = tp;
   p.ep = ep;
-  // Each degree is at most limits::gpus (512), so these products fit an int (512^3 < 2^31).
+  // Each degree is at most limits::gpus (1,024), so these products fit an int (1024^3 = 2^30 < 2^31).
   const int stage = (deg.count("tp") || deg.count("ep")) ? tp * ep : dp;
   if (static_cast<long long>(stage) * p.pp > limits::gpus)
     throw std::invalid_argument("plan '" + spec + "' uses " + std::to_string(static_cast<long long>(stage) * p.pp) +

@@ -15,17 +15,24 @@ const GpuCatalog& PlatformFiles::catalog()
 }
 
 RoutedTopology PlatformFiles::routed(const std::string& name_or_path, const std::vector<Override>& overrides,
-                                     const std::string& flag, std::vector<std::string>* no_effect)
+                                     const std::string& flag, std::vector<std::string>* no_effect,
+                                     GpuLimit limit)
+{
+  return route_topology(topology(name_or_path, overrides, flag, no_effect, limit));
+}
+
+Topology PlatformFiles::topology(const std::string& name_or_path, const std::vector<Override>& overrides,
+                                 const std::string& flag, std::vector<std::string>* no_effect, GpuLimit limit)
 {
   const std::string path = resolve_platform_path(name_or_path, root_, true);
   if (!path.ends_with(".yaml"))
     throw InputError(path, "platform", "is a SimGrid XML platform, not a topology YAML",
                      "give a topology YAML (platforms/*.yaml; platforms/README.md has the schema)");
-  Topology t = load_topology(path, catalog());
+  Topology t = load_topology(path, catalog(), limit);
   for (const Override& o : overrides)
     if (!apply_override(t, o, flag) && no_effect)
       no_effect->push_back(o.key);
-  return route_topology(t);
+  return t;
 }
 
 PlatformFile PlatformFiles::get(const std::string& name_or_path, const std::vector<Override>& overrides,

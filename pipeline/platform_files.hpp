@@ -52,10 +52,15 @@ public:
   PlatformFile get(const std::string& name_or_path, const std::vector<Override>& overrides,
                    const std::string& flag = "--set");
 
-  // Loads, overrides and routes a topology YAML (name or path). `no_effect`, when given, receives
-  // the keys of the overrides that changed nothing.
+  // Loads and overrides a topology YAML (name or path), refusing more GPUs than `limit`.
+  // `no_effect`, when given, receives the keys of the overrides that changed nothing.
+  Topology topology(const std::string& name_or_path, const std::vector<Override>& overrides,
+                    const std::string& flag = "--set", std::vector<std::string>* no_effect = nullptr,
+                    GpuLimit limit = pair_routes_limit);
+  // The same, routed.
   RoutedTopology routed(const std::string& name_or_path, const std::vector<Override>& overrides,
-                        const std::string& flag = "--set", std::vector<std::string>* no_effect = nullptr);
+                        const std::string& flag = "--set", std::vector<std::string>* no_effect = nullptr,
+                        GpuLimit limit = pair_routes_limit);
   const GpuCatalog& catalog();
 
 private:

@@ -102,36 +102,55 @@ class Builder {
 public:
   explicit Builder(const Topology& t) : t_(t) {}
 
-  RoutedTopology run()
+  // Every ordered GPU pair's route, handed to `visit(s, d, route)` as it is made (hops number
+  // links_); returns which links some route used (0, else -1).
+  template <class Visit>
+  std::vector<int> each(Visit&& visit)
   {
     build();
     check_connected();
-    RoutedTopology rt;
-    rt.topo = t_;
     const int n = t_.total_gpus();
-    rt.routes.assign(n, std::vector<GpuRoute>(n));
+    std::vector<int> used(links_.size(), -1);
     for (int s = 0; s < n; s++) {
       if (s % t_.gpus == 0)
         forget_wide_searches();
       for (int d = 0; d < n; d++)
-        if (s != d)
-          rt.routes[s][d] = route(s, d);
+        if (s != d) {
+          GpuRoute r = route(s, d);
+          for (const Hop& h : r.hops)
+            used[h.link] = 0;
+          visit(s, d, std::move(r));
+        }
     }
-    // Keep the links some route uses, in declaration order.
-    std::vector<int> remap(links_.size(), -1);
-    for (const auto& row : rt.routes)
-      for (const GpuRoute& r : row)
-        for (const Hop& h : r.hops)
-          remap[h.link] = 0;
-    for (size_t i = 0; i < links_.size(); i++)
-      if (remap[i] == 0) {
-        remap[i] = static_cast<int>(rt.links.size());
-        rt.links.push_back(links_[i]);
-      }
-    for (auto& row : rt.routes)
+    return used;
+  }
+
+  const std::vector<TopoLink>& all_links() const { return links_; }
+
+  RoutedTopology run()
+  {
+    std::vector<std::vector<GpuRoute>> routes(t_.total_gpus(), std::vector<GpuRoute>(t_.total_gpus()));
+    std::vector<int> remap = each([&](int s, int d, GpuRoute&& r) { routes[s][d] = std::move(r); });
+    RoutedTopology rt = finish(remap);
+    for (auto& row : routes)
       for (GpuRoute& r : row)
         for (Hop& h : r.hops)
           h.link = remap[h.link];
+    rt.routes = std::move(routes);
+    return rt;
+  }
+
+  // The topology with the links some route used, in declaration order, without routes; `used`
+  // (from each) becomes each link's index there.
+  RoutedTopology finish(std::vector<int>& used) const
+  {
+    RoutedTopology rt;
+    rt.topo = t_;
+    for (size_t i = 0; i < links_.size(); i++)
+      if (used[i] == 0) {
+        used[i] = static_cast<int>(rt.links.size());
+        rt.links.push_back(links_[i]);
+      }
     bool nv = t_.p2p && t_.nvlink != NvlinkKind::none;
     if (nv && t_.nvlink == NvlinkKind::mesh)
       for (int g = 0; g < t_.gpus; g++) {
@@ -578,6 +597,13 @@ private:
 RoutedTopology route_topology(const Topology& t)
 {
   return Builder(t).run();
+}
+
+RoutedTopology route_each(const Topology& t, const RouteVisitor& visit, std::vector<int>& link_index)
+{
+  Builder b(t);
+  link_index = b.each([&](int s, int d, GpuRoute&& r) { visit(s, d, r, b.all_links()); });
+  return b.finish(link_index);
 }
 
 } // namespace moesim

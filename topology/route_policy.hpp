@@ -14,6 +14,7 @@
 #pragma once
 #include "topology/topology.hpp"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,13 @@ struct RoutedTopology {
 // Builds the graph, checks that it is connected and that every GPU pair has a route under the
 // policy above; throws InputError naming the file, the line and the fix.
 RoutedTopology route_topology(const Topology& t);
+
+// The same routes, each handed to `visit(s, d, route, links)` as it is made and then dropped, for a
+// caller that keeps pieces of them: the route's hops index `links` (every link the builder made).
+// Returns the topology with its links as route_topology has them and no routes; `link_index` maps
+// a hop's link to its index there (-1 for a link no route uses).
+using RouteVisitor = std::function<void(int s, int d, const GpuRoute& route, const std::vector<TopoLink>& links)>;
+RoutedTopology route_each(const Topology& t, const RouteVisitor& visit, std::vector<int>& link_index);
 
 // "pcie_gpu0 UP, dram, dram, pcie_gpu1 DOWN"
 std::string describe_hops(const RoutedTopology& rt, const std::vector<Hop>& hops);

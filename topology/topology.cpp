@@ -314,7 +314,7 @@ void validate_topology(const Topology& t, const std::string& source)
     check(s.uplink, Dimension::bandwidth, "link." + t.gpu_link_class + ".bandwidth", "a switch uplink with no bandwidth");
 }
 
-Topology load_topology(const std::string& path, const GpuCatalog& catalog)
+Topology load_topology(const std::string& path, const GpuCatalog& catalog, GpuLimit limit)
 {
   YAML::Node doc = load_yaml_file(path);
   Fields f(path, doc, "");
@@ -341,16 +341,16 @@ Topology load_topology(const std::string& path, const GpuCatalog& catalog)
     Fields gf(path, g, "gpu");
     t.gpu = parse_gpu_model(gf, "inline");
   }
-  t.nodes = f.integer_in("nodes", 1, 1, limits::gpus);
+  t.nodes = f.integer_in("nodes", 1, 1, limit.gpus);
   t.lines["nodes"] = f.has("nodes") ? line_of(f.node("nodes")) : 0;
-  t.gpus = f.integer_in("gpus", 1, limits::gpus);
+  t.gpus = f.integer_in("gpus", 1, limit.gpus);
   t.lines["gpus"] = line_of(f.node("gpus"));
   // Checked before anything is allocated per GPU (routes grow with the square of the count).
-  if (static_cast<long long>(t.nodes) * t.gpus > limits::gpus)
+  if (static_cast<long long>(t.nodes) * t.gpus > limit.gpus)
     f.fail(f.has("nodes") ? "nodes" : "gpus",
            std::to_string(t.nodes) + " nodes x " + std::to_string(t.gpus) + " GPUs is more than the " +
-               std::to_string(limits::gpus) + " GPUs a platform may have",
-           "simulate a slice of the machine (fewer nodes) with at most " + std::to_string(limits::gpus) + " GPUs");
+               std::to_string(limit.gpus) + " GPUs " + limit.holder,
+           "simulate a slice of the machine (fewer nodes) with at most " + std::to_string(limit.gpus) + " GPUs");
   t.p2p = f.boolean("p2p", true);
   t.lines["p2p"] = f.has("p2p") ? line_of(f.node("p2p")) : 0;
   if (f.has("p2p_level")) {

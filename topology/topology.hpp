@@ -4,6 +4,7 @@
 // and whether GPU peer-to-peer is available. The loader is strict: unknown keys, dangling names and
 // missing bandwidths are errors naming file:line and the fix. platforms/README.md has the schema.
 #pragma once
+#include "core/limits.hpp"
 #include "topology/gpu_catalog.hpp"
 #include "topology/units.hpp"
 
@@ -87,8 +88,19 @@ struct Topology {
   int nic_of(int g) const;
 };
 
-// Loads and checks a topology; GPU names resolve through `catalog`.
-Topology load_topology(const std::string& path, const GpuCatalog& catalog);
+// The most GPUs a topology may have where it is loaded, and what a refusal says holds that limit.
+struct GpuLimit {
+  int gpus;
+  const char* holder;
+};
+// Commands that hold a route per GPU pair (run, platform show, platform build).
+inline constexpr GpuLimit pair_routes_limit{limits::gpus, "a platform may have"};
+// `platform build --zones`.
+inline constexpr GpuLimit zoned_limit{limits::zoned_gpus, "platform build --zones takes"};
+
+// Loads and checks a topology; GPU names resolve through `catalog`. A topology with more than
+// `limit.gpus` GPUs is refused before anything is allocated per GPU.
+Topology load_topology(const std::string& path, const GpuCatalog& catalog, GpuLimit limit = pair_routes_limit);
 // Re-checks the numbers after overrides; throws InputError naming `source` (e.g. "--set").
 void validate_topology(const Topology& t, const std::string& source);
 

@@ -5,6 +5,7 @@
 #include "topology/xml_writer.hpp"
 
 #include <cmath>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -29,7 +30,8 @@ struct Split {
 
 class Writer {
 public:
-  explicit Writer(const RoutedTopology& rt) : rt_(rt), t_(rt.topo)
+  // Checks the topology's shape; the routes come one by one through take().
+  explicit Writer(const Topology& t) : t_(t), n_(t.total_gpus())
   {
     if (t_.nodes < 2 || !t_.network)
       throw InputError(t_.file, "--zones", "one node: nothing to split into zones",
@@ -38,11 +40,56 @@ public:
     rails_ = static_cast<int>(t_.network->nics_at.size());
     k_ = zone_group_nodes(t_.nodes);
     groups_ = (t_.nodes + k_ - 1) / k_;
-    head_.assign(static_cast<size_t>(rt_.gpus()) * rails_, std::nullopt);
-    tail_.assign(rt_.gpus(), std::nullopt);
+    head_.assign(static_cast<size_t>(n_) * rails_, std::nullopt);
+    tail_.assign(n_, std::nullopt);
     gmid_.assign(static_cast<size_t>(rails_) * groups_ * groups_, std::nullopt);
     rmid_.assign(static_cast<size_t>(rails_) * rails_, std::nullopt);
-    check();
+    same_.assign(static_cast<size_t>(n_) * per_, Hops{});
+  }
+
+  // Route s -> d, its hops indexing `links`: a same-node route is kept whole; a route across nodes
+  // is split at its first NIC hop UP and last NIC hop DOWN, and each piece must equal the one
+  // every other route that needs it brought (head per sender and destination rail, tail per
+  // receiver, fabric per rail pair or group pair); within one group and rail the fabric piece is
+  // kept per pair. Pairs come in order (s, then d), so the first pair that does not fit is named.
+  void take(int s, int d, const Hops& hops, const std::vector<TopoLink>& links)
+  {
+    if (node(s) == node(d)) {
+      same_[static_cast<size_t>(s) * per_ + d % per_] = hops;
+      return;
+    }
+    const std::optional<Split> sp = split(hops, links);
+    if (!sp)
+      refuse("network", "gpu" + std::to_string(s) + " -> gpu" + std::to_string(d) + " crosses nodes without a NIC hop UP then DOWN",
+             "write the flat platform (moesim platform build without --zones)");
+    agree(head_[static_cast<size_t>(s) * rails_ + rail(d)], sp->head, s, d, "way to its NIC");
+    agree(tail_[d], sp->tail, s, d, "way from its NIC");
+    if (rail(s) != rail(d))
+      agree(rmid(rail(s), rail(d)), sp->mid, s, d, "fabric path between the rails");
+    else if (group(s) != group(d))
+      agree(gmid(rail(s), group(s), group(d)), sp->mid, s, d, "fabric path between node groups");
+    else
+      inner_[{s, d}] = sp->mid;
+  }
+
+  // After every route was taken: hops renumbered by `index` into `links`, the links to write.
+  void finish(const std::vector<int>* index, std::vector<TopoLink> links)
+  {
+    links_ = std::move(links);
+    if (!index)
+      return;
+    const auto renumber = [&](Hops& hops) {
+      for (Hop& h : hops)
+        h.link = (*index)[h.link];
+    };
+    for (auto* pieces : {&head_, &tail_, &gmid_, &rmid_})
+      for (std::optional<Hops>& p : *pieces)
+        if (p)
+          renumber(*p);
+    for (Hops& h : same_)
+      renumber(h);
+    for (auto& [pair, h] : inner_)
+      renumber(h);
   }
 
   std::string xml() const
@@ -66,14 +113,14 @@ public:
           zone_route(z, "    ", "rail" + std::to_string(a), "rail" + std::to_string(b), rail_exit(a, b), rail_entry(b), *rmid(a, b),
                      "zoneRoute");
     // A GPU pair of one node on different rails: through the two cells' routers for that pair.
-    for (int s = 0; s < rt_.gpus(); s++)
-      for (int d = 0; d < rt_.gpus(); d++)
+    for (int s = 0; s < n_; s++)
+      for (int d = 0; d < n_; d++)
         if (s != d && node(s) == node(d) && rail(s) != rail(d))
           zone_route(z, "    ", cell(s), cell(d), gpu(s) + "_to_" + gpu(d), gpu(d) + "_from_node", {}, "bypassZoneRoute");
     // Links in a zone of their own (SimGrid's parser takes a zone that opens with a link for a leaf),
     // the hubs after the topology's links.
     o << "    <zone id=\"links\" routing=\"None\">\n";
-    for (const TopoLink& l : rt_.links)
+    for (const TopoLink& l : links_)
       o << "      <link id=\"" << attr(l.name) << "\" bandwidth=\"" << l.bw.text() << "\" latency=\"0\" sharing_policy=\""
         << (l.sharing == Sharing::shared ? "SHARED" : "SPLITDUPLEX") << "\"><prop id=\"class\" value=\"" << attr(l.cls)
         << "\"/></link>\n";
@@ -85,10 +132,12 @@ public:
   }
 
 private:
-  const RoutedTopology& rt_;
   const Topology& t_;
-  int per_ = 1, rails_ = 1, k_ = 1, groups_ = 1;
+  int n_ = 0, per_ = 1, rails_ = 1, k_ = 1, groups_ = 1;
+  std::vector<TopoLink> links_;
   std::vector<std::optional<Hops>> head_, tail_, gmid_, rmid_;
+  std::vector<Hops> same_;                   // [s * GPUs per node + d's local number], same node
+  std::map<std::pair<int, int>, Hops> inner_; // fabric piece of a pair of one rail and one group
   mutable std::vector<std::string> hubs_; // hub links, in the order routes use them
 
   int node(int g) const { return g / per_; }
@@ -122,14 +171,14 @@ private:
     throw InputError(t_.where(key), "--zones", what, fix);
   }
 
-  std::optional<Split> split(const Hops& hops) const
+  static std::optional<Split> split(const Hops& hops, const std::vector<TopoLink>& links)
   {
     size_t up = hops.size(), down = hops.size();
     for (size_t i = 0; i < hops.size() && up == hops.size(); i++)
-      if (hops[i].dir == Dir::up && rt_.links[hops[i].link].cls == "nic")
+      if (hops[i].dir == Dir::up && links[hops[i].link].cls == "nic")
         up = i;
     for (size_t i = hops.size(); i-- > 0 && down == hops.size();)
-      if (hops[i].dir == Dir::down && rt_.links[hops[i].link].cls == "nic")
+      if (hops[i].dir == Dir::down && links[hops[i].link].cls == "nic")
         down = i;
     if (up == hops.size() || down == hops.size() || down <= up)
       return std::nullopt;
@@ -149,25 +198,6 @@ private:
              "write the flat platform (moesim platform build without --zones)");
   }
 
-  void check()
-  {
-    for (int s = 0; s < rt_.gpus(); s++)
-      for (int d = 0; d < rt_.gpus(); d++) {
-        if (s == d || node(s) == node(d))
-          continue;
-        const std::optional<Split> sp = split(rt_.route(s, d).hops);
-        if (!sp)
-          refuse("network", "gpu" + std::to_string(s) + " -> gpu" + std::to_string(d) + " crosses nodes without a NIC hop UP then DOWN",
-                 "write the flat platform (moesim platform build without --zones)");
-        agree(head_[static_cast<size_t>(s) * rails_ + rail(d)], sp->head, s, d, "way to its NIC");
-        agree(tail_[d], sp->tail, s, d, "way from its NIC");
-        if (rail(s) != rail(d))
-          agree(rmid(rail(s), rail(d)), sp->mid, s, d, "fabric path between the rails");
-        else if (group(s) != group(d))
-          agree(gmid(rail(s), group(s), group(d)), sp->mid, s, d, "fabric path between node groups");
-      }
-  }
-
   // The hops, or where there are none the hub of this route (named after its ends).
   void links(std::ostringstream& o, const Hops& hops, const std::string& from, const std::string& to) const
   {
@@ -176,7 +206,7 @@ private:
       o << "<link_ctn id=\"" << hubs_.back() << "\"/>";
     }
     for (const Hop& h : hops) {
-      o << "<link_ctn id=\"" << attr(rt_.links[h.link].name) << "\"";
+      o << "<link_ctn id=\"" << attr(links_[h.link].name) << "\"";
       if (h.dir != Dir::none)
         o << " direction=\"" << (h.dir == Dir::up ? "UP" : "DOWN") << "\"";
       o << "/>";
@@ -223,7 +253,7 @@ private:
       route(o, in + "  ", gpu(s), gpu(s) + "_out" + std::to_string(b), *head_[static_cast<size_t>(s) * rails_ + b]);
     route(o, in + "  ", gpu(s) + "_in", gpu(s), *tail_[s]);
     for (int d : mates)
-      route(o, in + "  ", gpu(s), gpu(s) + "_to_" + gpu(d), rt_.route(s, d).hops);
+      route(o, in + "  ", gpu(s), gpu(s) + "_to_" + gpu(d), same_[static_cast<size_t>(s) * per_ + d % per_]);
     route(o, in + "  ", gpu(s) + "_from_node", gpu(s), {});
     o << in << "</zone>\n";
   }
@@ -245,10 +275,10 @@ private:
     for (int s : members)
       for (int d : members)
         if (s != d && node(s) == node(d))
-          zone_route(o, in + "  ", cell(s), cell(d), gpu(s), gpu(d), rt_.route(s, d).hops, "zoneRoute");
+          zone_route(o, in + "  ", cell(s), cell(d), gpu(s), gpu(d), same_[static_cast<size_t>(s) * per_ + d % per_], "zoneRoute");
         else if (s != d)
           zone_route(o, in + "  ", cell(s), cell(d), gpu(s) + "_out" + std::to_string(a), gpu(d) + "_in",
-                     split(rt_.route(s, d).hops)->mid, "zoneRoute");
+                     inner_.at({s, d}), "zoneRoute");
     for (int s : members) {
       for (int b = 0; b < rails_; b++)
         zone_route(o, in + "  ", cell(s), group_exit(a, j, b) + "_zone", gpu(s) + "_out" + std::to_string(b), group_exit(a, j, b),
@@ -287,7 +317,23 @@ private:
 
 std::string zoned_platform_xml(const RoutedTopology& rt)
 {
-  return Writer(rt).xml();
+  Writer w(rt.topo);
+  for (int s = 0; s < rt.gpus(); s++)
+    for (int d = 0; d < rt.gpus(); d++)
+      if (s != d)
+        w.take(s, d, rt.route(s, d).hops, rt.links);
+  w.finish(nullptr, rt.links);
+  return w.xml();
+}
+
+std::string zoned_platform_xml(const Topology& t)
+{
+  Writer w(t);
+  std::vector<int> index;
+  const RoutedTopology rt = route_each(
+      t, [&](int s, int d, const GpuRoute& r, const std::vector<TopoLink>& links) { w.take(s, d, r.hops, links); }, index);
+  w.finish(&index, rt.links);
+  return w.xml();
 }
 
 } // namespace moesim

@@ -34,5 +34,9 @@ int zone_group_nodes(int nodes);
 // not decompose as above (a multi-node NVLink domain, a fabric whose path between two NICs depends
 // on more than the rails or groups).
 std::string zoned_platform_xml(const RoutedTopology& rt);
+// The same bytes from the topology alone: each GPU pair's route is checked and split as it is
+// made, then dropped (route_each), so memory grows with the pieces (~N x (rails + GPUs per node))
+// instead of with the N^2 routes.
+std::string zoned_platform_xml(const Topology& t);
 
 } // namespace moesim

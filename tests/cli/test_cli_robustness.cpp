@@ -402,6 +402,19 @@ TEST_CASE("huge inputs are refused within seconds, naming the limit", "[quick][c
   expect_usage_error(big, d / "big.xml");
   // 4,096 nodes x 8 GPUs = 32,768 GPUs, above limits::gpus (1,024).
   CHECK_THAT(big.err, Contains("1024"));
+  // --zones takes up to limits::zoned_gpus (4,096); 513 nodes x 8 = 4,104 GPUs is one over by a
+  // node, refused before anything is routed (a whole 4,096-GPU build takes ~22 s, so the in-limit
+  // side is the loader's test).
+  std::string over = slurp(src + "/platforms/cluster-4x8-h100-ib400.yaml");
+  over.replace(over.find("nodes: 4"), 8, "nodes: 513");
+  Run zoned = shell("timeout 20 {moesim} platform build --zones " + write(d, "over.yaml", over).string() + " -o " +
+                    (d / "over.xml").string());
+  expect_usage_error(zoned, d / "over.xml");
+  CHECK_THAT(zoned.err, Contains("over.yaml:5: nodes") && Contains("4096 GPUs platform build --zones takes"));
+  // The same file without --zones is refused at the per-pair limit.
+  Run flat = shell("timeout 20 {moesim} platform build " + (d / "over.yaml").string() + " -o " + (d / "over.xml").string());
+  expect_usage_error(flat, d / "over.xml");
+  CHECK_THAT(flat.err, Contains("1024 GPUs a platform may have"));
   std::string wide = slurp(src + "/platforms/nvswitch-2x-h100.yaml");
   wide.replace(wide.find("gpus: 2"), 7, "gpus: 1024\nnodes: 4096");
   Run w = shell("timeout 20 {moesim} platform show " + write(d, "wide.yaml", wide).string());

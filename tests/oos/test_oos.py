@@ -70,6 +70,30 @@ class Sets(unittest.TestCase):
             if "phase: prefill" in text:
                 self.assertNotRegex(text, r"(?m)^prompt: 2048$", path)
 
+    def test_oos5_is_22_schedules_at_shapes_no_earlier_round_ran(self):
+        # decode eager: 2 batches for each of the GQA head_dim 160, MLA kv256, GQA head_dim 112 and
+        # Qwen3-30B studies + 1 for Kimi-K2 = 9; decode graph: 2 each for head_dim 160 and MLA kv256 +
+        # 1 each for GLM-4.5-Air, Mixtral-8x22B and DeepSeek-V2-Lite = 7; prefills: 6. 9 + 7 + 6 = 22,
+        # one plan (tp1), committed as the set makes them.
+        oset = oos.SETS["oos5"]
+        es = oos.entries(oset)
+        self.assertEqual(len(es), 22)
+        self.assertEqual({e["plan"] for e in es}, {"tp1"})
+        self.assertEqual(sum(e["phase"] == "decode" and e["mode"] == "eager" for e in es), 9)
+        self.assertEqual(sum(e["mode"] == "graph" for e in es), 7)
+        self.assertEqual(sum(e["phase"] == "prefill" for e in es), 6)
+        self.assertEqual(sorted(e["file"] for e in es), sorted(e["file"] for e in committed_index(oset)))
+
+        def shape(e):  # what a run measures: model, layers, phase, batch, context, prompt
+            with open(os.path.join(ROOT, e["study"])) as f:
+                text = f.read()
+            keys = [re.search(rf"(?m)^{k}: (\S+)$", text) for k in ("layers", "context", "prompt")]
+            return (e["model"], *(m.group(1) if m else None for m in keys), e["phase"], e["batch"])
+
+        earlier = {shape(e) for o in (oos.SETS[1], oos.SETS[2], oos.SETS["oos4"]) for e in oos.entries(o)}
+        for e in es:
+            self.assertNotIn(shape(e), earlier, e["file"])
+
     def test_two_gpu_schedules_are_committed_for_two_ranks_under_their_plan(self):
         oset = oos.SETS[2]
         es = {e["file"]: e for e in oos.entries(oset)}

@@ -4,6 +4,8 @@
 #include "core/error.hpp"
 
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
 
 using namespace moesim;
 using namespace moesim::test;
@@ -86,4 +88,33 @@ TEST_CASE("Unknown keys and malformed values are refused with the line", "[quick
   CHECK_THAT(error_of("both", base + "nvlink: {switch: 450GBps, mesh: 100GBps}\n"), Contains("exactly one of switch or mesh"));
   CHECK_THAT(error_of("pair", base + "nvlink: {mesh: 100GBps, pairs: [[0, 2]]}\n"),
              Contains("pair.yaml:4") && Contains("does not name two GPUs"));
+}
+
+TEST_CASE("The GPU limit of a topology is its loader's: 1,024, or 4,096 for platform build --zones", "[quick][topology]")
+{
+  // The shipped 4-node rail cluster with `nodes` nodes of 8 GPUs (`nodes:` is its line 5). Loading
+  // reads the numbers only (no route is built), so 4,096 GPUs load in milliseconds.
+  const auto cluster = [](int nodes) {
+    std::ifstream in(std::string(MOESIM_SOURCE_DIR) + "/platforms/cluster-4x8-h100-ib400.yaml");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string yaml = text.str();
+    yaml.replace(yaml.find("\nnodes: 4\n"), 10, "\nnodes: " + std::to_string(nodes) + "\n");
+    return yaml;
+  };
+  // 128 nodes x 8 GPUs = 1,024: at the default limit, loads.
+  CHECK(load_topology(yaml_file("limit_128", cluster(128)), catalog()).total_gpus() == 1024);
+  // 129 x 8 = 1,032 > 1,024: refused at `nodes`, naming the limit and who holds it.
+  CHECK_THAT(error_of("limit_129", cluster(129)),
+             Contains("limit_129.yaml:5: nodes: 129 nodes x 8 GPUs is more than the 1024 GPUs a platform may have"));
+  // The zoned limit: 512 x 8 = 4,096 loads; 513 x 8 = 4,104 > 4,096 is refused, naming --zones.
+  CHECK(load_topology(yaml_file("limit_512", cluster(512)), catalog(), zoned_limit).total_gpus() == 4096);
+  try {
+    load_topology(yaml_file("limit_513", cluster(513)), catalog(), zoned_limit);
+    FAIL("513 nodes x 8 GPUs loaded under the zoned limit");
+  } catch (const InputError& e) {
+    CHECK_THAT(std::string(e.what()),
+               Contains("limit_513.yaml:5: nodes: 513 nodes x 8 GPUs is more than the 4096 GPUs platform build --zones takes"));
+    CHECK_THAT(e.fix(), Contains("at most 4096 GPUs"));
+  }
 }

@@ -13,6 +13,8 @@ platform and prediction variants.
 
   --set oos4: validate/oos/studies-oos4 (tp1 on nvswitch-1x-h200, shapes oos1-3 never ran), schedules
             in validate/oos/schedules-oos4; --set takes the place of --gpus.
+  --set oos5: validate/oos/studies-oos5 (tp1 on nvswitch-1x-h200, shapes oos1-4 never ran), schedules
+            in validate/oos/schedules-oos5.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -89,6 +91,12 @@ SETS = {
     # prefills of 512-4096 tokens, three invented geometries (MLA at 64 heads, GQA head_dim 80, 16 wide
     # experts) and gpt-oss-20b (32 experts: 4-16 rows each at batch 16-128).
     "oos4": OosSet(1, "oos4-", "validate/oos/studies-oos4", "validate/oos/schedules-oos4", "nvswitch-1x-h200", 132,
+                   variants=(Variant("leave-family-out", True, False), Variant("all-records", False, False))),
+    # Round 5 on one H200 (--set oos5), blind to the fixes made with round 4's runs: shapes oos1-4 never
+    # ran, three invented geometries (GQA head_dim 160 at hidden 6144 with 128 experts of 768; MLA with
+    # kv_lora_rank 256 at 32 heads; GQA head_dim 112 with 2 KV heads and dense first layers), decode at
+    # batch 1-192 and context 1536-32768, prefills of 768-6144 tokens, and zoo models at new shapes.
+    "oos5": OosSet(1, "oos5-", "validate/oos/studies-oos5", "validate/oos/schedules-oos5", "nvswitch-1x-h200", 132,
                    variants=(Variant("leave-family-out", True, False), Variant("all-records", False, False))),
 }
 
@@ -234,7 +242,10 @@ def cmd_predict(a):
                     print(f"{variant.name:17s} {e['file']:56s} {p['step_s'] * 1e6:10.1f} us")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
-    doc = {"name": a.name, "gpus": oset.gpus, "platform": oset.platform, "commit": commit,
+    # the binary's own build (its --version names the commit it was built from): a later simulator's
+    # predictions may come from another checkout's build than this repository's HEAD
+    simulator = run([a.moesim, "--version"]).strip()
+    doc = {"name": a.name, "gpus": oset.gpus, "platform": oset.platform, "commit": commit, "simulator": simulator,
            "op_bench": [os.path.relpath(p, ROOT) for p in a.op_bench],
            "op_bench_sha": [sha(p) for p in a.op_bench],
            "variants": [dataclasses.asdict(v) for v in oset.variants],
@@ -244,7 +255,7 @@ def cmd_predict(a):
         f.write("\n")
     names = [v.name for v in oset.variants]
     lines = [f"# Predictions {a.name} (committed before measuring)", "",
-             f"Platform {oset.platform}, simulator at {commit}; op models fitted by `moesim calibrate --op-bench "
+             f"Platform {oset.platform}, simulator {simulator} (run from the repository at {commit}); op models fitted by `moesim calibrate --op-bench "
              f"{' '.join(doc['op_bench'])}`: per family, leaving out every record of its models' shapes "
              "(leave-family-out, the out-of-sample numbers), and with all records (a fit, shown as such)."]
     if oset.nccl_tests:
