@@ -27,8 +27,8 @@ if command -v ccache >/dev/null; then
   export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root} CCACHE_NOHASHDIR=1
 fi
 # fuzzer-no-link: coverage hooks only, so that the fuzz targets can link libFuzzer; the tests keep
-# their own main. The build type "Sanitize" has no flags of its own: an empty one would become Release
-# (CMakeLists.txt), whose -O3 -DNDEBUG would override -O1 and turn the assertions off.
+# their own main. The build type "Sanitize" has no flags of its own: an empty one would become
+# Release (CMakeLists.txt), whose -O3 -DNDEBUG would override -O1 and turn the assertions off.
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" \
   -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DMOESIM_WITH_CUDA=OFF -DMOESIM_FUZZ=ON >/dev/null
