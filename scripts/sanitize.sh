@@ -23,7 +23,8 @@ launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   # Paths under the clone are hashed relative to it, and the working folder (in the line tables'
-  # compilation folder) not at all, so a fresh clone anywhere reuses the cache.
+  # compilation folder) not at all, so a fresh clone elsewhere reuses the cache; not for the test
+  # objects, which hold the clone's path (MOESIM_SOURCE_DIR): they hit only at the same path.
   export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root} CCACHE_NOHASHDIR=1
 fi
 # fuzzer-no-link: coverage hooks only, so that the fuzz targets can link libFuzzer; the tests keep

@@ -8,7 +8,8 @@ case "$mode" in study | --test) ;; *) echo "usage: scripts/setup.sh [--test]" >&
 if [ "$mode" = --test ]; then bash scripts/install-deps.sh --test; else bash scripts/install-deps.sh; fi
 jobs=$(nproc)
 # ccache when present (install-deps.sh --test brings it): paths under the clone are hashed relative
-# to it, so a later fresh clone anywhere reuses the compiled objects.
+# to it, so a later fresh clone elsewhere reuses the objects, all but the tests' (they hold the
+# clone's path, MOESIM_SOURCE_DIR, and hit only at the same path).
 launchers=()
 if command -v ccache >/dev/null; then
   launchers=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
