@@ -89,17 +89,18 @@ TEST_CASE("grouped_tiles: a fused grouped GEMM tiles each expert's rows", "[quic
   std::vector<double> ones(128, 1);
   CHECK(form_seconds(p, {4096, 4096, 128, 128}, ones) == Approx(5e-6 + 1.074266112e-3).epsilon(1e-12));
   // 3 experts of 24 rows, n = 4096, k = 2048: 16-row tiles, 2 each: 6 * 32 = 192 tiles -> 2 waves of
-  // 2*16*128*2048 / 1e12 = 8.388608e-6 s = 1.6777216e-5 s; memory 3*2048*4096*2 + 72*6144*2 =
-  // 51216384 B / 4e12 = 1.2804096e-5 s. t = 5e-6 + 1.6777216e-5.
-  CHECK(form_seconds(p, {4096, 2048, 3, 72}, {24, 24, 24}) == Approx(5e-6 + 1.6777216e-5).epsilon(1e-12));
+  // 2*16*128*2048 / 1e12 = 8.388608e-6 s = 1.6777216e-5 s; memory, each 16-row tile streaming its
+  // expert's weights: 6*2048*4096*2 + 72*6144*2 = 101548032 B / 4e12 (192 tiles pull above the cap)
+  // = 2.5387008e-5 s, the larger. t = 5e-6 + 2.5387008e-5.
+  CHECK(form_seconds(p, {4096, 2048, 3, 72}, {24, 24, 24}) == Approx(5e-6 + 2.5387008e-5).epsilon(1e-12));
 }
 
-TEST_CASE("grouped_tiles: weights larger than the L2 over more column tiles than SMs are read once per row tile",
+TEST_CASE("grouped_tiles: 16-row tiles stream their expert's weights once per row tile; tile_m rows when "
+          "the weights exceed the L2 over more column tiles than SMs",
           "[quick][perf]")
 {
   // Mixtral-8x7B's experts.up at batch 64 (n 28672, k 4096, 16-row tiles), 4 TB/s, 20 GB/s per tile,
-  // an L2 of 50 MiB = 52428800 B. One expert's weights, 4096 * 28672 * 2 = 234881024 B, exceed it,
-  // over 28672 / 128 = 224 column tiles, more than the 132 SMs.
+  // an L2 of 50 MiB = 52428800 B. One expert's weights, 4096 * 28672 * 2 = 234881024 B.
   // Rows {17, 16, 20, 12, 18, 18, 13, 14} (128, 16 per expert): row tiles 2+1+2+1+2+2+1+1 = 12.
   // Tiles 12 * 224 = 2688 pull far above the cap: 4 TB/s. Weights 12 * 234881024 = 2818572288 B,
   // rows 128 * (4096 + 28672) * 2 = 8388608 B: 2826960896 / 4e12 = 7.06740224e-4 s. Math:
@@ -112,32 +113,37 @@ TEST_CASE("grouped_tiles: weights larger than the L2 over more column tiles than
   CHECK(form_seconds(p, {28672, 4096, 8, 128}, rows) == Approx(5e-6 + 7.06740224e-4).epsilon(1e-12));
   // Every expert 16 rows: 8 row tiles, 8 reads: (1879048192 + 8388608) / 4e12 = 4.718592e-4 s.
   CHECK(form_seconds(p, {28672, 4096, 8, 128}, std::vector<double>(8, 16)) == Approx(5e-6 + 4.718592e-4).epsilon(1e-12));
-  // L2 unknown (0): the weights are read once whatever the row tiles, as with even rows.
+  // 16-row tiles count every row tile whatever the L2 (unknown here, 0): still 7.06740224e-4 s.
   p.l2_bytes = 0;
-  CHECK(form_seconds(p, {28672, 4096, 8, 128}, rows) == Approx(5e-6 + 4.718592e-4).epsilon(1e-12));
-  // An expert that fits (n 256, k 8192: 4194304 B): 8 experts of 40 rows, 64-row tiles (40 > 24),
-  // one row tile each, and 8 experts of 130 rows, 3 row tiles each (24 tiles): the second is read
-  // from the L2 again, so its memory is 8 * 4194304 + 1040 * (8192 + 256) * 2 = 51127296 B at
-  // min(4e12, 24 * 20e9 = 4.8e11): 1.06515200e-4 s; math 1 wave of 2*64*128*8192 / 1e12 =
-  // 1.34217728e-4 s, the larger. Counted per row tile it would be 24 reads: 118236160 B / 4.8e11 =
-  // 2.46325333e-4 s.
-  // Larger than the L2 but over 132 column tiles or fewer (n 8192: 64; k 8192: 134217728 B per
-  // expert): the next row tile's blocks run in the same wave and share the weights through the L2.
-  // The same rows, 12 row tiles, 768 tiles (rate 4 TB/s), 8 reads: (1073741824 + 128 * 16384 * 2 =
-  // 4194304) / 4e12 = 2.69484032e-4 s; math ceil(768 / 132) = 6 waves of 2*16*128*8192 / 1e12 =
-  // 3.3554432e-5 s = 2.01326592e-4 s, less. Counted per row tile it would be 4.0370176e-4 s.
+  CHECK(form_seconds(p, {28672, 4096, 8, 128}, rows) == Approx(5e-6 + 7.06740224e-4).epsilon(1e-12));
+  // ... and at 64 column tiles, fewer than the SMs (n 8192, k 8192: 134217728 B per expert): the
+  // same rows, 12 row tiles, 768 tiles (rate 4 TB/s), 12 reads: (12 * 134217728 = 1610612736 +
+  // 128 * 16384 * 2 = 4194304) / 4e12 = 4.0370176e-4 s; math ceil(768 / 132) = 6 waves of
+  // 2*16*128*8192 / 1e12 = 3.3554432e-5 s = 2.01326592e-4 s, less.
   p.l2_bytes = 52428800;
-  CHECK(form_seconds(p, {8192, 8192, 8, 128}, rows) == Approx(5e-6 + 2.69484032e-4).epsilon(1e-12));
+  CHECK(form_seconds(p, {8192, 8192, 8, 128}, rows) == Approx(5e-6 + 4.0370176e-4).epsilon(1e-12));
+  // ... and when an expert fits the L2 (n 256, k 8192: 4194304 B): 8 experts of 20 rows, 16-row
+  // tiles (20 <= 24), 2 row tiles each, 16 * 2 = 32 tiles at min(4e12, 32 * 20e9) = 6.4e11 B/s:
+  // (16 * 4194304 + 160 * (8192 + 256) * 2 = 2703360) / 6.4e11 = 1.090816e-4 s; math 1 wave of
+  // 2*16*128*8192 / 1e12 = 3.3554432e-5 s, less.
+  p.tile_m = 128;
+  CHECK(form_seconds(p, {256, 8192, 8, 160}, std::vector<double>(8, 20)) == Approx(5e-6 + 1.090816e-4).epsilon(1e-12));
+  // tile_m rows (64 here; 130 rows per expert is above 24): 8 experts of 130 rows, 3 row tiles
+  // each, 24 tiles, n 256, k 8192, an expert inside the L2: read once, 8 * 4194304 + 1040 * (8192 +
+  // 256) * 2 = 51127296 B at min(4e12, 24 * 20e9 = 4.8e11): 1.06515200e-4 s; math 1 wave of
+  // 2*64*128*8192 / 1e12 = 1.34217728e-4 s, the larger. (Counted per row tile the memory would be
+  // 118236160 B / 4.8e11 = 2.46325333e-4 s.)
   p.tile_m = 64;
   CHECK(form_seconds(p, {256, 8192, 8, 1040}, std::vector<double>(8, 130)) ==
         Approx(5e-6 + 1.34217728e-4).epsilon(1e-12));
-  // Memory-bound and fitting (n 256, k 8192: 4194304 B), 8 experts of 20 rows: 16-row tiles
-  // (20 <= 24), 2 row tiles each, 16 * 2 = 32 tiles at min(4e12, 32 * 20e9) = 6.4e11 B/s. The weights
-  // count once: 8 * 4194304 + 160 * (8192 + 256) * 2 = 36257792 B / 6.4e11 = 5.66528e-5 s; math 1 wave
-  // of 2*16*128*8192 / 1e12 = 3.3554432e-5 s, less. (Per row tile: (16 * 4194304 + 2703360) / 6.4e11
-  // = 1.090816e-4 s.)
-  p.tile_m = 128;
-  CHECK(form_seconds(p, {256, 8192, 8, 160}, std::vector<double>(8, 20)) == Approx(5e-6 + 5.66528e-5).epsilon(1e-12));
+  // tile_m rows, an expert larger than the L2 over more column tiles than SMs (n 28672, k 4096):
+  // 8 experts of 130 rows, 3 row tiles each = 24, 24 * 224 = 5376 tiles (4 TB/s): 24 reads of
+  // 234881024 B = 5637144576 + 1040 * 32768 * 2 = 68157440 -> 5705302016 / 4e12 = 1.426325504e-3 s;
+  // math ceil(5376 / 132) = 41 waves of 2*64*128*4096 / 1e12 = 6.7108864e-5 s = 2.751463424e-3 s,
+  // the larger. With the L2 unknown (0) the weights count once: 8 reads, (1879048192 + 68157440) /
+  // 4e12 = 4.86801408e-4 s, still below the math: the same 2.751463424e-3 s.
+  CHECK(form_seconds(p, {28672, 4096, 8, 1040}, std::vector<double>(8, 130)) ==
+        Approx(5e-6 + 2.751463424e-3).epsilon(1e-12));
 }
 
 TEST_CASE("grouped_tiles: each tile's block streams at its own rate, the device caps the sum", "[quick][perf]")

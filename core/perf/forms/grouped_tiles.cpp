@@ -4,8 +4,8 @@
 //   waves(tm)   = ceil(m_tiles(tm) * ceil(n / tile_n) / sms)
 //   t_math(tm)  = waves(tm) * 2 * tm * tile_n * k / (flops / sms)
 //   tiles(tm)   = m_tiles(tm) * ceil(n / tile_n)
-//   reads(tm)   = m_tiles(tm) when k n bytes_w > l2_bytes and ceil(n / tile_n) > sms, else active
-//                 (l2_bytes 0: active)
+//   reads(tm)   = m_tiles(tm) when tm = 16, or when k n bytes_w > l2_bytes and ceil(n / tile_n) > sms;
+//                 else active (l2_bytes 0 and tm = tile_m: active)
 //   t_mem       = (reads(tm) * k n bytes_w + total * (k bytes_a + n bytes_c)) / min(bandwidth, tiles tile_bandwidth)
 //   t           = floor_s + max(t_math(tm), t_mem),  tm = 16 when total / active <= 24, else tile_m
 // The 16-row tile is the smallest an MMA instruction takes (m16n8k16): with a few rows per expert
@@ -16,17 +16,21 @@
 // One bandwidth cannot serve both: on an H200 (bench-ops, 2026-12-04) 1 to 64 tiles of k 8192
 // stream at 20-21 GB/s each, while 95-256 experts of 1-3 rows (thousands of tiles) reach 4.0-4.2 TB/s,
 // where every SM at 21 GB/s would give 2.8 TB/s.
-// An expert's weights are read once per m-tile when two conditions hold. Block b takes column tile
-// b % n_tiles of m-tile b / n_tiles (kernels/grouped_gemm.cu), so the same weight tile of an
-// expert's next m-tile comes n_tiles blocks later. (1) When n_tiles exceeds the SM count, the two
-// blocks run in different waves and every other block of that m-tile streams its weight columns
-// in between; (2) when those columns, k n bytes_w, exceed the L2, the tile is evicted and read from
-// HBM again. When n_tiles <= sms, the blocks of successive m-tiles start in the same wave and share
-// each weight tile through the L2 (bench-ops' grid: n 256-8192, at most 64 column tiles).
-// Mixtral-8x7B's experts.up at batch 64 (n 28672: 224 column tiles; 235 MB against the H200's 50
-// MiB) have 12-20 rows each, 10-12 16-row tiles for 8 experts, and stream at 3.1 TB/s counted
-// once, 3.8 TB/s counted per m-tile. The SM-count threshold stands for one block per SM; the kernel
-// holds more (3-4 by shared memory), which this form does not count.
+// When is an expert's weight tile streamed again for its next row tile? Block b takes column tile
+// b % n_tiles of row tile b / n_tiles (kernels/grouped_gemm.cu), so the next row tile asks for the
+// same weight tile n_tiles blocks later.
+// * 16-row tiles (decode): always. Such a block does little math per byte; its time is its stream,
+//   bound by its loads in flight, whether the repeat hits the L2 or not. Round 4 on one H200
+//   (2026-12-05, validate/oos/diagnosis-oos4.md): experts of 11-20 rows (two row tiles for those
+//   above 16) at 16 to 108 column tiles and 10 to 127 MB per expert streamed 2.4-3.1 TB/s counted
+//   once, 3.7-4.5 TB/s counted per row tile, as one-row-tile experts do (3.9-4.0 TB/s). bench-ops'
+//   grid has no record with two row tiles of 16 rows, so the fit does not see this.
+// * tile_m rows (prefill): the blocks in between stream other columns through the L2. When those
+//   columns, k n bytes_w, exceed the L2 and n_tiles exceeds the SM count (the repeat comes a wave
+//   later), the tile is read from HBM again; otherwise the math bounds the block and the L2 serves
+//   the repeat (bench-ops' many-row records, math-bound, fit with the weights counted once).
+// Mixtral-8x7B's experts.up at batch 64 (12-20 rows, 10-12 row tiles for 8 experts) streams at 3.1
+// TB/s counted once, 3.8 TB/s counted per row tile.
 #include "core/perf/forms/form_handler.hpp"
 
 #include <algorithm>
@@ -57,7 +61,9 @@ double seconds(const FormParams& p, const std::vector<double>& d, const std::vec
   const double t_math = std::ceil(tiles / S) * 2 * tm * p.tile_n * k / (p.flops / S);
   const double rate = std::min(p.bandwidth, tiles * p.tile_bandwidth);
   const double n_tiles = std::ceil(n / p.tile_n);
-  const double reads = p.l2_bytes > 0 && k * n * p.bytes_w > p.l2_bytes && n_tiles > S ? m_tiles : active;
+  const bool streamed_again =
+      tm == small_tile_m || (p.l2_bytes > 0 && k * n * p.bytes_w > p.l2_bytes && n_tiles > S);
+  const double reads = streamed_again ? m_tiles : active;
   const double t_mem = (reads * k * n * p.bytes_w + total * (k * p.bytes_a + n * p.bytes_c)) / rate;
   return p.floor_s + std::max(t_math, t_mem);
 }
