@@ -1,6 +1,9 @@
 #include "core/schedule_json.hpp"
 
 #include "core/error.hpp"
+#include "core/input_file.hpp"
+#include "core/limits.hpp"
+#include "core/text_file.hpp"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -636,12 +639,12 @@ Schedule schedule_from_json(const json& j, const std::string& file)
 
 Schedule load_schedule_file(const std::string& path)
 {
-  std::ifstream in(path);
-  if (!in)
-    throw InputError(path, "", "file not found or unreadable", "check the path");
+  // Plain or gzip-compressed (`validate/oos/oos.py schedules` writes .json.gz), either way at most
+  // limits::json_bytes of JSON; a folder, a device or a missing file is refused by read_input_file.
+  const std::string text = inflate_if_gzip(read_input_file(path, limits::json_bytes), path, limits::json_bytes);
   json j;
   try {
-    in >> j;
+    j = json::parse(text);
   } catch (const json::exception& e) { // parse errors, and numbers past double's range (out_of_range 406)
     throw InputError(path, "", std::string("malformed JSON: ") + e.what(), regenerate);
   }

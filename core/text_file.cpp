@@ -6,6 +6,7 @@
 #include <zlib.h>
 #endif
 
+#include <cstdint>
 #include <fstream>
 #include <iterator>
 
@@ -19,7 +20,7 @@ bool is_gzip(const std::string& bytes)
 }
 
 #ifdef MOESIM_HAVE_ZLIB
-std::string inflate_gzip(const std::string& in, const std::string& path)
+std::string inflate_gzip(const std::string& in, const std::string& path, std::uintmax_t limit = UINTMAX_MAX)
 {
   z_stream z{};
   if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
@@ -38,6 +39,12 @@ std::string inflate_gzip(const std::string& in, const std::string& path)
       throw InputError(path, "", "damaged gzip stream", "regenerate the file or pass it uncompressed");
     }
     out.append(buf, sizeof buf - z.avail_out);
+    if (out.size() > limit) {
+      inflateEnd(&z);
+      throw InputError(path, "", "is larger than " + std::to_string(limit >> 20) +
+                                     " MiB once inflated, the most moesim reads from one input file",
+                       "check that this is the file you meant");
+    }
     if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {
       inflateEnd(&z);
       throw InputError(path, "", "truncated gzip stream", "regenerate the file or pass it uncompressed");
@@ -47,7 +54,7 @@ std::string inflate_gzip(const std::string& in, const std::string& path)
   return out;
 }
 #else
-std::string inflate_gzip(const std::string&, const std::string& path)
+std::string inflate_gzip(const std::string&, const std::string& path, std::uintmax_t = 0)
 {
   throw InputError(path, "", "gzip-compressed, and this build has no zlib", "gunzip it first, or install zlib1g-dev and rebuild");
 }
@@ -62,6 +69,11 @@ std::string read_text_file(const std::string& path, const std::string& what)
     throw InputError(path, "", "file not found or unreadable", "pass " + what);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return is_gzip(bytes) ? inflate_gzip(bytes, path) : bytes;
+}
+
+std::string inflate_if_gzip(std::string bytes, const std::string& path, std::uintmax_t limit)
+{
+  return is_gzip(bytes) ? inflate_gzip(bytes, path, limit) : bytes;
 }
 
 } // namespace moesim

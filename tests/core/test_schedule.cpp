@@ -6,11 +6,17 @@
 #include "core/model_loader.hpp"
 #include "core/schedule_builder.hpp"
 #include "core/schedule_json.hpp"
+#include "core/text_file.hpp"
+#include "../temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <string>
+#ifdef MOESIM_HAVE_ZLIB
+#include <zlib.h>
+#endif
 #include <set>
 
 using namespace moesim;
@@ -195,6 +201,46 @@ TEST_CASE("schedule JSON: written, read back, and refused with the fix", "[quick
   bad["model_facts"]["attention"].erase("head_dim");
   CHECK_THAT(refusal(bad), Catch::Contains("model_facts.attention.head_dim: missing key"));
 }
+
+#ifdef MOESIM_HAVE_ZLIB
+namespace {
+std::string gzipped(const std::string& text)
+{
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&z, text.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+} // namespace
+
+TEST_CASE("schedule files: plain or gzip-compressed read the same, a damaged or oversized stream is refused", "[quick][schedule]")
+{
+  test::TempDir d("moesim_schedule_gz");
+  const Schedule s = build(load("qwen3-30b-a3b", 2), "tp2", 2, StepShape{Phase::decode, 4, 64, 0});
+  const std::string text = schedule_to_json(s).dump();
+  const std::string gz = gzipped(text);
+  REQUIRE(gz.size() < text.size()); // it really is compressed: the loader must inflate it
+  const std::string plain = d.write("s.json", text), packed = d.write("s.json.gz", gz);
+  CHECK(schedule_to_json(load_schedule_file(packed)) == schedule_to_json(load_schedule_file(plain)));
+  // Cut after half its bytes: zlib runs out of input before the stream's end (truncated, or damaged
+  // where the cut falls mid-block).
+  const std::string cut = d.write("cut.json.gz", gz.substr(0, gz.size() / 2));
+  CHECK_THROWS_WITH(load_schedule_file(cut), Catch::Contains(cut) && Catch::Contains("gzip stream"));
+  // A stream that inflates past the limit stops at the limit (a gzip bomb): 1 MiB of zeros, limit
+  // 64 KiB; the same stream under a 2 MiB limit comes back whole.
+  const std::string zeros(1u << 20, '0');
+  CHECK_THROWS_WITH(inflate_if_gzip(gzipped(zeros), "z.gz", 64u << 10), Catch::Contains("z.gz") && Catch::Contains("once inflated"));
+  CHECK(inflate_if_gzip(gzipped(zeros), "z.gz", 2u << 20) == zeros);
+  CHECK(inflate_if_gzip("not gzip", "p", 4) == "not gzip"); // plain bytes pass as they are, whatever the limit
+}
+#endif
 
 TEST_CASE("rounding expected rows per expert keeps the total", "[quick][schedule]")
 {
