@@ -105,6 +105,20 @@ TEST_CASE("Overrides use the profile's handlers and refuse bad values with the k
                     Catch::Contains("deepep_ll"));
   CHECK_THROWS_WITH(set_engine_fact(p, "no_such_fact", "1", "x", "s"), Catch::Contains("unknown engine fact"));
   CHECK_THROWS_WITH(set_engine_fact(p, "launch_us", "[1", "x", "s"), Catch::Contains("not a value"));
+  // The facts of two named values take either name and refuse any other with both names as the fix.
+  set_engine_fact(p, "sliding_window_kv", "full", "x", "s");
+  CHECK(p.sliding_kv_full);
+  set_engine_fact(p, "sliding_window_kv", "window", "x", "s");
+  CHECK_FALSE(p.sliding_kv_full);
+  set_engine_fact(p, "batch_limits", "trtllm_bench", "x", "s");
+  CHECK(p.bench_batch_limits);
+  set_engine_fact(p, "batch_limits", "fixed", "x", "s");
+  CHECK_FALSE(p.bench_batch_limits);
+  CHECK_THROWS_WITH(set_engine_fact(p, "sliding_window_kv", "half", "study.yaml:7", "s"),
+                    Catch::Equals("study.yaml:7: sliding_window_kv: unknown KV allocation 'half' (fix: use window or full)"));
+  CHECK_THROWS_WITH(set_engine_fact(p, "batch_limits", "auto", "study.yaml:8", "s"),
+                    Catch::Equals("study.yaml:8: batch_limits: unknown batch limit rule 'auto' (fix: use fixed or "
+                                  "trtllm_bench)"));
 }
 
 TEST_CASE("A profile file is refused for a missing source, an unknown key or another name", "[quick][engine]")
