@@ -90,6 +90,15 @@ struct Reader {
       return false;
     bad("'" + s + "' is not a boolean", "write true or false");
   }
+  // A fact of two named values: false for `first`, true for `second`; anything else is refused
+  // naming `what` ("unknown <what> 'x'", fix "use <first> or <second>").
+  bool either(const std::string& first, const std::string& second, const std::string& what) const
+  {
+    const std::string s = scalar();
+    if (s != first && s != second)
+      bad("unknown " + what + " '" + s + "'", "use " + first + " or " + second);
+    return s == second;
+  }
   static std::optional<double> number_of(const std::string& s)
   {
     try {
@@ -295,20 +304,12 @@ const std::vector<Fact>& facts()
       {"kv_output_share", "share of a request's output its KV is counted for at admission (1: reserved up front)",
        [](EngineProfile& p, const Reader& r) { p.kv_output_share = r.number(0, 1); }},
       {"sliding_window_kv", "KV cache of sliding-window layers: window (only the window held) or full (the whole sequence)",
-       [](EngineProfile& p, const Reader& r) {
-         const std::string s = r.scalar();
-         if (s != "window" && s != "full")
-           r.bad("unknown KV allocation '" + s + "'", "use window or full");
-         p.sliding_kv_full = s == "full";
-       }},
+       [](EngineProfile& p, const Reader& r) { p.sliding_kv_full = r.either("window", "full", "KV allocation"); }},
       {"mixed_step_graphs", "a step with prompt tokens beside decodes replays the decode graph (true) or runs eagerly",
        [](EngineProfile& p, const Reader& r) { p.mixed_step_graphs = r.boolean(); }},
       {"batch_limits", "max_num_seqs and max_num_batched_tokens: fixed (as given) or trtllm_bench (its heuristic)",
        [](EngineProfile& p, const Reader& r) {
-         const std::string s = r.scalar();
-         if (s != "fixed" && s != "trtllm_bench")
-           r.bad("unknown batch limit rule '" + s + "'", "use fixed or trtllm_bench");
-         p.bench_batch_limits = s == "trtllm_bench";
+         p.bench_batch_limits = r.either("fixed", "trtllm_bench", "batch limit rule");
        }},
   };
   return table;
