@@ -5,7 +5,6 @@
 #include "core/limits.hpp"
 #include "core/text_file.hpp"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <utility>

@@ -73,7 +73,9 @@ std::string read_text_file(const std::string& path, const std::string& what)
 
 std::string inflate_if_gzip(std::string bytes, const std::string& path, std::uintmax_t limit)
 {
-  return is_gzip(bytes) ? inflate_gzip(bytes, path, limit) : bytes;
+  if (!is_gzip(bytes))
+    return bytes; // moved out, not copied (a schedule may be hundreds of MB)
+  return inflate_gzip(bytes, path, limit);
 }
 
 } // namespace moesim
