@@ -1,5 +1,7 @@
 #include "core/bench_limits.hpp"
 
+#include "core/dtype.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -9,14 +11,11 @@ namespace {
 
 constexpr double gib = 1024.0 * 1024.0 * 1024.0;
 
-// Stored elements per weight: 4-bit values two to a byte plus one 8-bit scale per block.
+// Stored checkpoint elements per weight: one each, except 4-bit values, packed two to a byte with one
+// 8-bit scale per block, whose count is their byte width (core/dtype).
 double elements_per_weight(Dtype d)
 {
-  switch (d) {
-  case Dtype::nvfp4: return 0.5 + 1.0 / 16.0;
-  case Dtype::mxfp4: return 0.5 + 1.0 / 32.0;
-  default: return 1.0;
-  }
+  return d == Dtype::nvfp4 || d == Dtype::mxfp4 ? bytes_per_element(d) : 1.0;
 }
 
 // The byte width the heuristic gives a quantisation (weights or KV); 2 for anything it does not
