@@ -79,6 +79,13 @@ class OosSet:
 # 2026-11-27 (NV18 between every pair), event-timed, 1 KiB to 256 MiB of bf16. A size sweep, no model
 # in it; platforms/calibration/nvswitch-2x-h200.yaml's collectives come from the same five logs.
 _G2 = "validate/results/4xh200-2026-11-27/bench/{}.g2.p2p-on.txt"
+def one_h200_round(name):
+    """A later blind round on one H200: validate/oos/studies-<name>, schedules-<name>, tp1 on
+    nvswitch-1x-h200, compute leave-family-out and all-records."""
+    return OosSet(1, f"{name}-", f"validate/oos/studies-{name}", f"validate/oos/schedules-{name}", "nvswitch-1x-h200",
+                  132, variants=(Variant("leave-family-out", True, False), Variant("all-records", False, False)))
+
+
 SETS = {
     1: OosSet(1, "oos1-", "validate/oos/studies", "validate/oos/schedules", "nvswitch-1x-h200", 132,
               variants=(Variant("leave-family-out", True, False), Variant("all-records", False, False))),
@@ -92,20 +99,17 @@ SETS = {
     # and 64, context 1024, and 2048-token prefills): decode at batch 2-128 and context 2048-16384,
     # prefills of 512-4096 tokens, three invented geometries (MLA at 64 heads, GQA head_dim 80, 16 wide
     # experts) and gpt-oss-20b (32 experts: 4-16 rows each at batch 16-128).
-    "oos4": OosSet(1, "oos4-", "validate/oos/studies-oos4", "validate/oos/schedules-oos4", "nvswitch-1x-h200", 132,
-                   variants=(Variant("leave-family-out", True, False), Variant("all-records", False, False))),
+    "oos4": one_h200_round("oos4"),
     # Round 5 on one H200 (--set oos5), blind to the fixes made with round 4's runs: shapes oos1-4 never
     # ran, three invented geometries (GQA head_dim 160 at hidden 6144 with 128 experts of 768; MLA with
     # kv_lora_rank 256 at 32 heads; GQA head_dim 112 with 2 KV heads and dense first layers), decode at
     # batch 1-192 and context 1536-32768, prefills of 768-6144 tokens, and zoo models at new shapes.
-    "oos5": OosSet(1, "oos5-", "validate/oos/studies-oos5", "validate/oos/schedules-oos5", "nvswitch-1x-h200", 132,
-                   variants=(Variant("leave-family-out", True, False), Variant("all-records", False, False))),
+    "oos5": one_h200_round("oos5"),
     # Round 6 on one H200 (--set oos6), blind to the fixes made with round 5's runs (the sliding-window
     # prefill rule above all): shapes oos1-5 never ran, two invented geometries (GQA head_dim 64 with a
     # 512-token window on every other layer; MLA at 24 heads with kv_lora_rank 448), gpt-oss prefills
     # at 1536-3072 tokens and decode at context 12288, decode at batch 2-160 and context 2048-12288.
-    "oos6": OosSet(1, "oos6-", "validate/oos/studies-oos6", "validate/oos/schedules-oos6", "nvswitch-1x-h200", 132,
-                   variants=(Variant("leave-family-out", True, False), Variant("all-records", False, False))),
+    "oos6": one_h200_round("oos6"),
 }
 
 
