@@ -79,10 +79,11 @@ class OosSet:
 # 2026-11-27 (NV18 between every pair), event-timed, 1 KiB to 256 MiB of bf16. A size sweep, no model
 # in it; platforms/calibration/nvswitch-2x-h200.yaml's collectives come from the same five logs.
 _G2 = "validate/results/4xh200-2026-11-27/bench/{}.g2.p2p-on.txt"
-def one_h200_round(name):
-    """A later blind round on one H200: validate/oos/studies-<name>, schedules-<name>, tp1 on
-    nvswitch-1x-h200, compute leave-family-out and all-records."""
-    return OosSet(1, f"{name}-", f"validate/oos/studies-{name}", f"validate/oos/schedules-{name}", "nvswitch-1x-h200",
+def one_h200_round(name, platform="nvswitch-1x-h200"):
+    """A later blind round on one GPU (an H200 unless `platform` names another of 132 SMs):
+    validate/oos/studies-<name>, schedules-<name>, tp1 on the platform, compute leave-family-out and
+    all-records."""
+    return OosSet(1, f"{name}-", f"validate/oos/studies-{name}", f"validate/oos/schedules-{name}", platform,
                   132, variants=(Variant("leave-family-out", True, False), Variant("all-records", False, False)))
 
 
@@ -110,6 +111,10 @@ SETS = {
     # 512-token window on every other layer; MLA at 24 heads with kv_lora_rank 448), gpt-oss prefills
     # at 1536-3072 tokens and decode at context 12288, decode at batch 2-160 and context 2048-12288.
     "oos6": one_h200_round("oos6"),
+    # Round 6's steps on one H100 (--set oos6-h100): the device tool lent an H100 for nvidia-h200 on
+    # 2026-12-05 (15:20 UTC). The op models are the H200's records carried to the H100 by `moesim
+    # transfer` (docs/transfer.md): the shapes and the GPU are both out of sample.
+    "oos6-h100": one_h200_round("oos6", "nvswitch-1x-h100"),
 }
 
 
