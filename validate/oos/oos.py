@@ -118,6 +118,12 @@ SETS = {
 }
 
 
+def platform_card(platform):
+    """The card a platform name holds, as the results write it: nvswitch-1x-h100 -> H100."""
+    m = re.search(r"\dx-([a-z]+\d+)", platform)
+    return m.group(1).upper() if m else platform
+
+
 def the_set(a):
     """The set a command names: --set where given, else the set of --gpus GPUs."""
     return SETS[a.set] if a.set else SETS[a.gpus]
@@ -455,7 +461,8 @@ def cmd_compare(a):
         f.write("\n")
     gpus = preds.get("gpus", 1)
     cls_names = CLASSES + ([COLLECTIVES] if gpus > 1 else [])
-    L = [f"# {a.out}: out-of-sample step error on {'one H200' if gpus == 1 else f'{gpus} H200'}"
+    card = platform_card(preds["platform"])
+    L = [f"# {a.out}: out-of-sample step error on {f'one {card}' if gpus == 1 else f'{gpus} {card}'}"
          f" ({preds['platform']})", "",
          f"Predictions: `validate/results/{a.predictions}.md` (committed before the runs). Measured runs: "
          + ", ".join(f"`{d}`" for d in doc["runs"]) + " (separate calls: the noise floor is the spread of the "
