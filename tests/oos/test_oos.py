@@ -115,6 +115,22 @@ class Sets(unittest.TestCase):
         self.assertEqual(len(js), 192)
         self.assertEqual(len(J.select(js, only="p2p-on")), 96)
 
+    def test_oos6_on_an_h100_is_oos6_on_another_platform(self):
+        # The H100 scoring of round 6 must run the very schedules measured for it (oos6's 18) and ask
+        # moesim for the H100 platform, which like the H200 has 132 SMs; only the platform differs.
+        h200, h100 = oos.SETS["oos6"], oos.SETS["oos6-h100"]
+        self.assertEqual((h100.platform, h100.sms), ("nvswitch-1x-h100", 132))
+        self.assertEqual(h200.platform, "nvswitch-1x-h200")
+        self.assertEqual(oos.entries(h100), oos.entries(h200))
+        self.assertEqual(len(oos.entries(h100)), 18)
+
+    def test_the_card_a_result_names_comes_from_the_platform(self):
+        # "nvswitch-1x-h100" -> H100 (the result heading said "one H200" for every platform); a name
+        # with a suffix keeps the card; a name without "<n>x-<card>" is given back as it is.
+        self.assertEqual(oos.platform_card("nvswitch-1x-h100"), "H100")
+        self.assertEqual(oos.platform_card("nvswitch-4x-h200-nop2p"), "H200")
+        self.assertEqual(oos.platform_card("hgx-8x-b200"), "B200")
+        self.assertEqual(oos.platform_card("my-box"), "my-box")
 
 class Calibration(unittest.TestCase):
     def test_variants_ask_for_collectives_and_leave_out_the_family_as_named(self):
