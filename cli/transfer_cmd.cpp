@@ -31,6 +31,11 @@ void add_transfer_command(CLI::App& app, TransferCommand& t)
                                   "for moesim-validate's, which flush the L2 before timing)")
       ->check(CLI::IsMember({"auto", "on", "off"}))
       ->capture_default_str();
+  t.cmd->add_option("--rate", t.rate, "how an op's variable time moves: scaled (by the bound ratio: each op keeps its "
+                                      "fraction of peak) or achieved (each op keeps the rate it reached unless the "
+                                      "target's memory cannot give it; docs/transfer.md)")
+      ->check(CLI::IsMember({"scaled", "achieved"}))
+      ->capture_default_str();
   t.cmd->add_flag("--exact-only", t.exact_only, "compare only shapes both files have (no nearest-shape predictions)");
   t.cmd->fallthrough();
 }
@@ -110,23 +115,24 @@ bool run_transfer_command(const TransferCommand& t, const std::string& root)
   const bool l2 = t.l2 == "on" || (t.l2 == "auto" && source.source.rfind("aiconfigurator", 0) == 0);
   std::string predicted, table;
   {
-    const Transfer tr(source, from, to, {l2});
+    const bool achieved = t.rate == "achieved";
+    const Transfer tr(source, from, to, {l2, achieved});
     if (!t.output.empty())
       predicted = write_op_bench(tr.predict_all());
     if (measured) {
       TransferTable tab;
       tab.from_gpu = from.name;
       tab.to_gpu = to.name;
-      tab.title = "Transfer from " + from.name + " to " + to.name;
+      tab.title = "Transfer from " + from.name + " to " + to.name + (achieved ? " (achieved-rate rule)" : "");
       tab.source = source.source;
       tab.measured = measured->source;
       tab.source_file = shown(t.source, root);
       tab.measured_file = shown(t.measured, root);
       tab.command = "moesim transfer " + tab.source_file + " --measured " + tab.measured_file +
-                    (t.l2 == "auto" ? "" : " --l2 " + t.l2);
+                    (t.l2 == "auto" ? "" : " --l2 " + t.l2) + (achieved ? " --rate achieved" : "");
       tab.check = check_transfer(tr, *measured, t.exact_only);
       tab.l2 = l2;
-      tab.check_variant = check_transfer(Transfer(source, from, to, {!l2}), *measured, t.exact_only);
+      tab.check_variant = check_transfer(Transfer(source, from, to, {!l2, achieved}), *measured, t.exact_only);
       tab.fixed = tr.fixed_by_class();
       if (noise) {
         tab.noise = check_transfer(Transfer(noise->first, to, to), noise->second, true);

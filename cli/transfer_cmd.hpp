@@ -10,7 +10,7 @@ namespace moesim {
 
 struct TransferCommand {
   CLI::App* cmd = nullptr;
-  std::string source, from, to, output, measured, md, l2 = "auto";
+  std::string source, from, to, output, measured, md, l2 = "auto", rate = "scaled";
   std::vector<std::string> noise; // two measurement files of the target GPU
   bool exact_only = false;
 };

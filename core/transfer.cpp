@@ -267,6 +267,23 @@ Transfer::Transfer(const OpBench& source, TransferGpu from, TransferGpu to, Tran
     auto mb = memory_bound.find(c);
     fixed_[c] = fit_fixed_seconds(mb != memory_bound.end() && mb->second.size() >= 2 ? mb->second : p);
   }
+  if (!opt_.achieved_rate)
+    return;
+  // The roof of each class: the fraction of the source's bandwidth its records reached (bytes over
+  // bandwidth, over the time less the fixed part), at the 90th percentile (nearest rank), at most 1.
+  for (const auto& [c, entries] : by_class_) {
+    std::vector<double> u;
+    for (const Entry& e : entries) {
+      const double v = e.record->seconds - std::min(e.record->seconds, fixed_seconds(c));
+      if (v > 0)
+        u.push_back(memory_seconds(e.demand, from_, opt_) / v);
+    }
+    if (u.empty())
+      continue;
+    std::sort(u.begin(), u.end());
+    const std::size_t rank = static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(u.size())));
+    roof_[c] = std::min(1.0, u[std::max<std::size_t>(rank, 1) - 1]);
+  }
 }
 
 double Transfer::fixed_seconds(const std::string& c) const
@@ -277,6 +294,27 @@ double Transfer::fixed_seconds(const std::string& c) const
 
 double Transfer::predict_from(const Entry& e, const OpDemand& d) const
 {
+  if (opt_.achieved_rate) {
+    const std::string c = op_class(*e.record);
+    const double t = e.record->seconds, f = std::min(t, fixed_seconds(c));
+    // The source's variable time at the asked shape (the nearest record's, scaled by the source's bound)
+    const double b_e = bound_seconds(e.demand, from_, opt_), b_d = bound_seconds(d, from_, opt_);
+    const double v = (t - f) * (b_e > 0 ? b_d / b_e : 1);
+    if (!(v > 0))
+      return f * from_.clock_hz / to_.clock_hz;
+    const double c_from = compute_seconds(d, from_), m_from = memory_seconds(d, from_, opt_);
+    const double scale = c_from > 0 && c_from >= m_from
+                             ? compute_seconds(d, to_) / c_from
+                             : (from_.sms * from_.clock_hz) / (to_.sms * to_.clock_hz);
+    // The memory term at the class's roof, or at the fraction this op reached where that is higher
+    // (so that the same GPU gives the same time); the rest of v is the op's own limit.
+    auto roof = roof_.find(c);
+    const double r = std::max(roof != roof_.end() ? roof->second : 1.0, m_from / v);
+    const double m_src = m_from / r, m_dst = memory_seconds(d, to_, opt_) / r;
+    constexpr double p = 4; // v^p = own^p + memory^p: a soft maximum of the two limits
+    const double own = std::pow(std::max(0.0, std::pow(v, p) - std::pow(m_src, p)), 1 / p);
+    return f * from_.clock_hz / to_.clock_hz + std::pow(std::pow(own * scale, p) + std::pow(m_dst, p), 1 / p);
+  }
   return transfer_seconds(e.record->seconds, fixed_seconds(op_class(*e.record)), bound_seconds(e.demand, from_, opt_),
                           bound_seconds(d, to_, opt_), from_.clock_hz, to_.clock_hz);
 }

@@ -64,6 +64,15 @@ std::optional<OpDemand> op_demand(const BenchRecord& r);
 
 struct TransferOptions {
   bool l2 = false; // memory time at L2 bandwidth when the operands fit in half the L2
+  // The achieved-rate rule (`moesim transfer --rate achieved`, docs/transfer.md): an op keeps the
+  // rate it reached on the source unless the target's memory cannot give it. Its variable time v is
+  // split as v^4 = own^4 + mem^4, mem its bytes over the source's bandwidth x r, r the class's roof
+  // (the 90th percentile of the fraction of bandwidth its records reached) or the op's own fraction
+  // where higher; own moves by the SM count x clock ratio (by the compute ratio where the source's
+  // bound is compute), mem by the bandwidth ratio. Off: v moves by the bound ratio (each op keeps
+  // its fraction of peak), which slows a kernel that never neared the source's bandwidth by the
+  // bandwidth ratio.
+  bool achieved_rate = false;
 };
 
 double compute_seconds(const OpDemand& d, const TransferGpu& g);
@@ -116,6 +125,7 @@ private:
   std::map<std::string, std::vector<Entry>> by_class_;
   std::unordered_map<std::string, std::size_t> by_shape_; // shape_key -> index in its class
   std::map<std::string, double> fixed_;
+  std::map<std::string, double> roof_; // achieved_rate: the class's 90th-percentile bandwidth fraction
 };
 
 } // namespace moesim

@@ -297,3 +297,45 @@ TEST_CASE("error statistics: nearest-rank p90", "[quick][transfer]")
   // signed: -0.09 -0.07 -0.05 -0.03 -0.01 0.02 0.04 0.06 0.08 0.10 -> median (-0.01 + 0.02) / 2.
   CHECK(s.median_signed == Approx(0.005));
 }
+
+TEST_CASE("the achieved-rate rule keeps a slow op's rate and moves an op at the roof with the bandwidth",
+          "[quick][transfer]")
+{
+  // Three rmsnorm records of 4 MB each on A (2 TB/s: bound 2 us each), measured 4, 8 and 12 us;
+  // B is A with 3 TB/s. One bound for all three, so the fixed time is the smallest, 4 us, and the
+  // variable times are 0, 4 and 8 us: fractions of A's bandwidth 2/4 = 0.5 and 2/8 = 0.25. The roof
+  // is their 90th percentile, nearest rank ceil(0.9 x 2) = 2 of [0.25, 0.5]: 0.5.
+  auto norm = [](double rows, double seconds) {
+    BenchRecord r;
+    r.op = BenchOp::rmsnorm;
+    r.dtype = Dtype::bf16;
+    r.dims = {{"bytes", 4e6}, {"rows", rows}};
+    r.seconds = seconds;
+    return r;
+  };
+  TransferGpu b = gpu_a();
+  b.name = "B";
+  b.mem_bw = 3e12;
+  OpBench src;
+  src.records = {norm(1000, 4e-6), norm(2000, 8e-6), norm(4000, 12e-6)};
+  const Transfer achieved(src, gpu_a(), b, {false, true});
+  const Transfer scaled(src, gpu_a(), b, {false, false});
+  REQUIRE(achieved.fixed_seconds("rmsnorm bf16") == Approx(4e-6).epsilon(1e-12));
+  // At the roof (8 us: 0.5): own limit (4^4 - (2 / 0.5)^4)^(1/4) = 0, memory 4 us x 2/3, so
+  // 4 + 2.6667 = 6.6667 us, as the bound-ratio rule gives.
+  CHECK(achieved.predict(norm(2000, 1))->seconds == Approx(4e-6 + 4e-6 * 2 / 3).epsilon(1e-9));
+  CHECK(scaled.predict(norm(2000, 1))->seconds == Approx(4e-6 + 4e-6 * 2 / 3).epsilon(1e-9));
+  // Below it (12 us: 0.25): memory at the roof 2 / 0.5 = 4 us, own limit (8^4 - 4^4)^(1/4) =
+  // 3840^(1/4) = 7.8720 us (same SMs and clock: unchanged); on B the memory term is
+  // (4e6 / 3e12) / 0.5 = 2.6667 us: (3840 + 2.6667^4)^(1/4) = 7.8978 us, 11.8978 us in all, where the
+  // bound-ratio rule slows it by the bandwidth ratio: 4 + 8 x 2/3 = 9.3333 us.
+  CHECK(achieved.predict(norm(4000, 1))->seconds == Approx(11.8978e-6).epsilon(1e-5));
+  CHECK(scaled.predict(norm(4000, 1))->seconds == Approx(4e-6 + 8e-6 * 2 / 3).epsilon(1e-9));
+  // To the same GPU every record keeps its time: own^4 + memory^4 = v^4 by construction.
+  const Transfer same(src, gpu_a(), gpu_a(), {false, true});
+  CHECK(same.predict(norm(4000, 1))->seconds == Approx(12e-6).epsilon(1e-12));
+  CHECK(same.predict(norm(2000, 1))->seconds == Approx(8e-6).epsilon(1e-12));
+  // An op whose source record sits above the roof (none here but the roof's own) keeps its own
+  // fraction: the 4 us record has no variable time and moves by the clock ratio only (1 here).
+  CHECK(achieved.predict(norm(1000, 1))->seconds == Approx(4e-6).epsilon(1e-12));
+}
