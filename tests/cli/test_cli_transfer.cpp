@@ -66,6 +66,24 @@ TEST_CASE("every transfer table in validate/public is reproduced byte for byte",
   CHECK(tables >= 5); // h100->h200 (vLLM, TRT-LLM), b200->h200 (vLLM, TRT-LLM), a100->h100 (vLLM)
 }
 
+TEST_CASE("transfer --rate achieved names its rule in the table and its regenerate line", "[quick][cli][transfer]")
+{
+  // The table's title and regenerate command say which rule made it, so that a table rerun by its
+  // own command is the same table; the default rule adds nothing to either.
+  const fs::path d = scratch("transfer_rate");
+  std::ofstream(d / "h100.json") << h100_records;
+  const std::string src = (d / "h100.json").string();
+  Run r = moesim("transfer " + src + " --measured " + src + " --from h100-sxm5-80gb --rate achieved --md " +
+                 (d / "a.md").string());
+  REQUIRE(r.code == 0);
+  const std::string a = slurp(d / "a.md");
+  CHECK_THAT(a, Contains("(achieved-rate rule)") && Contains("--rate achieved"));
+  r = moesim("transfer " + src + " --measured " + src + " --from h100-sxm5-80gb --md " + (d / "s.md").string());
+  REQUIRE(r.code == 0);
+  const std::string s = slurp(d / "s.md");
+  CHECK(s.find("achieved") == std::string::npos);
+}
+
 TEST_CASE("transfer: bad input is one line naming the file or flag, exit 2", "[quick][cli][transfer]")
 {
   const fs::path d = scratch("transfer_bad");
@@ -83,6 +101,11 @@ TEST_CASE("transfer: bad input is one line naming the file or flag, exit 2", "[q
   r = moesim("transfer " + src + " --to h200-sxm-141gb");
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Contains("nothing to do"));
+
+  r = moesim("transfer " + src + " --to h200-sxm-141gb --rate kept -o " + (d / "o.json").string());
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("--rate") && Contains("kept") && Contains("scaled") && Contains("achieved"));
+  CHECK_FALSE(fs::exists(d / "o.json"));
 
   r = moesim("transfer " + src + " --to h200-sxm-141gb --md " + (d / "t.md").string());
   CHECK(r.code == 2);
