@@ -1,6 +1,7 @@
 #include "core/serving.hpp"
 
 #include "core/routing.hpp"
+#include "core/stats.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -17,11 +18,10 @@ Percentiles percentiles(std::vector<double> v)
     return p;
   std::sort(v.begin(), v.end());
   const double n = static_cast<double>(v.size());
-  auto rank = [&](double q) { return v[static_cast<size_t>(std::max(1.0, std::ceil(q * n))) - 1]; };
   p.mean = std::accumulate(v.begin(), v.end(), 0.0) / n;
-  p.p50 = rank(0.50);
-  p.p90 = rank(0.90);
-  p.p99 = rank(0.99);
+  p.p50 = nearest_rank(v, 0.50);
+  p.p90 = nearest_rank(v, 0.90);
+  p.p99 = nearest_rank(v, 0.99);
   p.max = v.back();
   return p;
 }

@@ -281,8 +281,7 @@ Transfer::Transfer(const OpBench& source, TransferGpu from, TransferGpu to, Tran
     if (u.empty())
       continue;
     std::sort(u.begin(), u.end());
-    const std::size_t rank = static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(u.size())));
-    roof_[c] = std::min(1.0, u[std::max<std::size_t>(rank, 1) - 1]);
+    roof_[c] = std::min(1.0, nearest_rank(u, 0.9));
   }
 }
 

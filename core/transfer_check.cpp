@@ -20,7 +20,7 @@ ErrorStats error_stats(const std::vector<double>& errors)
     a.push_back(std::fabs(e));
   std::sort(a.begin(), a.end());
   s.median_abs = median(a);
-  s.p90_abs = a[static_cast<std::size_t>(std::ceil(0.9 * a.size())) - 1];
+  s.p90_abs = nearest_rank(a, 0.9);
   s.worst_abs = a.back();
   s.median_signed = median(errors);
   return s;

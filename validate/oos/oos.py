@@ -79,7 +79,7 @@ class OosSet:
 # 2026-11-27 (NV18 between every pair), event-timed, 1 KiB to 256 MiB of bf16. A size sweep, no model
 # in it; platforms/calibration/nvswitch-2x-h200.yaml's collectives come from the same five logs.
 _G2 = "validate/results/4xh200-2026-11-27/bench/{}.g2.p2p-on.txt"
-def one_h200_round(name, platform="nvswitch-1x-h200"):
+def one_gpu_round(name, platform="nvswitch-1x-h200"):
     """A later blind round on one GPU (an H200 unless `platform` names another of 132 SMs):
     validate/oos/studies-<name>, schedules-<name>, tp1 on the platform, compute leave-family-out and
     all-records."""
@@ -100,21 +100,21 @@ SETS = {
     # and 64, context 1024, and 2048-token prefills): decode at batch 2-128 and context 2048-16384,
     # prefills of 512-4096 tokens, three invented geometries (MLA at 64 heads, GQA head_dim 80, 16 wide
     # experts) and gpt-oss-20b (32 experts: 4-16 rows each at batch 16-128).
-    "oos4": one_h200_round("oos4"),
+    "oos4": one_gpu_round("oos4"),
     # Round 5 on one H200 (--set oos5), blind to the fixes made with round 4's runs: shapes oos1-4 never
     # ran, three invented geometries (GQA head_dim 160 at hidden 6144 with 128 experts of 768; MLA with
     # kv_lora_rank 256 at 32 heads; GQA head_dim 112 with 2 KV heads and dense first layers), decode at
     # batch 1-192 and context 1536-32768, prefills of 768-6144 tokens, and zoo models at new shapes.
-    "oos5": one_h200_round("oos5"),
+    "oos5": one_gpu_round("oos5"),
     # Round 6 on one H200 (--set oos6), blind to the fixes made with round 5's runs (the sliding-window
     # prefill rule above all): shapes oos1-5 never ran, two invented geometries (GQA head_dim 64 with a
     # 512-token window on every other layer; MLA at 24 heads with kv_lora_rank 448), gpt-oss prefills
     # at 1536-3072 tokens and decode at context 12288, decode at batch 2-160 and context 2048-12288.
-    "oos6": one_h200_round("oos6"),
+    "oos6": one_gpu_round("oos6"),
     # Round 6's steps on one H100 (--set oos6-h100): the device tool lent an H100 for nvidia-h200 on
     # 2026-12-05 (15:20 UTC). The op models are the H200's records carried to the H100 by `moesim
     # transfer` (docs/transfer.md): the shapes and the GPU are both out of sample.
-    "oos6-h100": one_h200_round("oos6", "nvswitch-1x-h100"),
+    "oos6-h100": one_gpu_round("oos6", "nvswitch-1x-h100"),
 }
 
 
