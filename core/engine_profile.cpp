@@ -250,6 +250,8 @@ const std::vector<Fact>& facts()
        }},
       {"moe_bandwidth_fraction", "fraction of datasheet memory bandwidth the MoE kernel reaches (null: platform's)",
        [](EngineProfile& p, const Reader& r) { p.moe_bw_fraction = r.optional_number(0.01, 1); }},
+      {"moe_flops_fraction", "fraction of datasheet tensor rate the MoE kernel reaches (null: platform's)",
+       [](EngineProfile& p, const Reader& r) { p.moe_flops_fraction = r.optional_number(0.01, 1); }},
       {"attention_backend", "attention kernels, by name", [](EngineProfile& p, const Reader& r) {
          p.attention_backend = r.scalar();
        }},

@@ -69,6 +69,7 @@ struct EngineProfile {
 
   MoeKernel moe_kernel = MoeKernel::fused;
   std::optional<double> moe_bw_fraction;       // of datasheet memory bandwidth; none: the platform's
+  std::optional<double> moe_flops_fraction;    // of datasheet tensor rate; none: the platform's
   std::string attention_backend;
   std::optional<double> attention_bw_fraction; // of datasheet memory bandwidth; none: the platform's
 

@@ -262,6 +262,8 @@ struct EngineParams {
   // replacing the platform's placeholder where no measured table covers the op (0: the platform's).
   double attention_bw_fraction = 0;
   double moe_bw_fraction = 0;
+  // The fraction of datasheet tensor rate an engine's MoE kernel reaches, likewise (0: the platform's).
+  double moe_flops_fraction = 0;
 };
 
 enum class Phase { decode, prefill };

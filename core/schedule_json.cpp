@@ -489,7 +489,8 @@ Schedule parse_schedule(const json& j, const std::string& file)
     s.engine.grouped_gemm_per_expert = gg == "per_expert";
     s.engine.timed_ops = en.boolean("timed_ops");
     for (auto [key, fraction] : {std::pair{"attention_bw_fraction", &s.engine.attention_bw_fraction},
-                                 {"moe_bw_fraction", &s.engine.moe_bw_fraction}})
+                                 {"moe_bw_fraction", &s.engine.moe_bw_fraction},
+                                 {"moe_flops_fraction", &s.engine.moe_flops_fraction}})
       if (en.has(key)) {
         *fraction = en.number(key);
         if (!(*fraction > 0 && *fraction <= 1))
@@ -600,6 +601,8 @@ json schedule_to_json(const Schedule& s)
     j["engine"]["attention_bw_fraction"] = s.engine.attention_bw_fraction;
   if (s.engine.moe_bw_fraction > 0)
     j["engine"]["moe_bw_fraction"] = s.engine.moe_bw_fraction;
+  if (s.engine.moe_flops_fraction > 0)
+    j["engine"]["moe_flops_fraction"] = s.engine.moe_flops_fraction;
   j["plan"] = {{"name", p.name},       {"attn_tp", p.attn_tp}, {"attn_dp", p.attn_dp},
                {"moe_tp", p.moe_tp},   {"ep", p.ep},           {"pp", p.pp},
                {"microbatches", p.microbatches}, {"expert_comm", to_string(p.expert_comm)}};

@@ -288,6 +288,7 @@ EngineParams engine_params_of(const EngineProfile& p, EngineParams base)
   base.grouped_gemm_per_expert = base.grouped_gemm_per_expert || p.moe_kernel == MoeKernel::per_expert;
   base.attention_bw_fraction = p.attention_bw_fraction.value_or(0.0);
   base.moe_bw_fraction = p.moe_bw_fraction.value_or(0.0);
+  base.moe_flops_fraction = p.moe_flops_fraction.value_or(0.0);
   return base;
 }
 

@@ -417,14 +417,19 @@ private:
     auto it = compute_cache_.find(key);
     if (it == compute_cache_.end()) {
       OpTime t = op_time(p_.calibration(), p_.gpu(r), op, s_.engine.cuda_graphs);
-      // An engine's published kernel bandwidth replaces the platform's placeholder for its family,
-      // where nothing measured answers (the time is the datasheet roofline's).
+      // An engine's published kernel bandwidth (and, for its MoE kernel, tensor rate) replaces the
+      // platform's placeholder for its family, where nothing measured answers (the time is the
+      // datasheet roofline's).
       const double fraction = op.kind == OpKind::attention_decode ? s_.engine.attention_bw_fraction
                               : op.kind == OpKind::grouped_gemm   ? s_.engine.moe_bw_fraction
                                                                   : 0.0;
-      if (fraction > 0 && t.provenance == perf::Provenance::specs) {
+      const double flops_fraction = op.kind == OpKind::grouped_gemm ? s_.engine.moe_flops_fraction : 0.0;
+      if ((fraction > 0 || flops_fraction > 0) && t.provenance == perf::Provenance::specs) {
         GpuSpec g = p_.gpu(r);
-        g.mem_bw_eff = fraction;
+        if (fraction > 0)
+          g.mem_bw_eff = fraction;
+        if (flops_fraction > 0)
+          g.flops_eff = flops_fraction;
         t.seconds = roofline_seconds(g, op);
       }
       it = compute_cache_.emplace(key, t).first;

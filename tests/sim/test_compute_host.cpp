@@ -42,6 +42,62 @@ TEST_CASE("a memory-bound and a compute-bound GEMM on one GPU", "[quick][sim]")
   CHECK(out.timeline.step_time == Approx(6e-6 + 33570816 / 2e12 + 1099511627776 / 1e15).epsilon(rel));
 }
 
+// An engine's MoE kernel fractions replace the platform's on a grouped GEMM the datasheet times.
+// GPU: 1e15 FLOP/s bf16, 2e12 B/s, 3 us per kernel, efficiencies 1; no calibration, so every op is the
+// datasheet roofline's. A grouped GEMM of 4e11 FLOPs and 1e9 B: 400 us of math, 500 us of memory,
+// max + 3 us = 503 us with the platform's efficiencies. A dense GEMM of the same size beside it keeps
+// the platform's 503 us whatever the engine says. SimGrid runs one simulation per process, so each
+// setting is its own test case.
+namespace {
+std::pair<double, double> moe_fraction_step(double bw, double flops)
+{
+  GpuProps g;
+  g.kernel_overhead = 3e-6;
+  Simulation sim(star_platform("moe_fraction", 1, 1e11, "nvlink", g));
+  Schedule s = empty_schedule(1);
+  s.engine.moe_bw_fraction = bw;
+  s.engine.moe_flops_fraction = flops;
+  Op moe = compute_op(4e11, 1e9);
+  moe.kind = OpKind::grouped_gemm;
+  add_op(s, 0, moe);
+  add_op(s, 0, compute_op(4e11, 1e9));
+  const auto ev = sim.run(s).timeline.events;
+  REQUIRE(ev.size() == 2);
+  return {ev[0].end - ev[0].start, ev[1].end - ev[1].start};
+}
+} // namespace
+
+TEST_CASE("a grouped GEMM with no engine fractions keeps the platform's roofline", "[quick][sim]")
+{
+  const auto [moe, dense] = moe_fraction_step(0, 0);
+  CHECK(moe == Approx(503e-6).epsilon(rel));
+  CHECK(dense == Approx(503e-6).epsilon(rel));
+}
+
+TEST_CASE("an engine's MoE bandwidth fraction slows a grouped GEMM's memory term only", "[quick][sim]")
+{
+  // memory 1e9 / (2e12 x 0.5) = 1000 us > math 400 us: 1003 us.
+  const auto [moe, dense] = moe_fraction_step(0.5, 0);
+  CHECK(moe == Approx(1003e-6).epsilon(rel));
+  CHECK(dense == Approx(503e-6).epsilon(rel));
+}
+
+TEST_CASE("an engine's MoE tensor-rate fraction slows a grouped GEMM's math term only", "[quick][sim]")
+{
+  // math 4e11 / (1e15 x 0.5) = 800 us > memory 500 us: 803 us.
+  const auto [moe, dense] = moe_fraction_step(0, 0.5);
+  CHECK(moe == Approx(803e-6).epsilon(rel));
+  CHECK(dense == Approx(503e-6).epsilon(rel));
+}
+
+TEST_CASE("an engine's MoE fractions together: the slower of the two terms", "[quick][sim]")
+{
+  // memory 1e9 / (2e12 x 0.5) = 1000 us; math 4e11 / (1e15 x 0.4) = 1000 us: 1003 us.
+  const auto [moe, dense] = moe_fraction_step(0.5, 0.4);
+  CHECK(moe == Approx(1003e-6).epsilon(rel));
+  CHECK(dense == Approx(503e-6).epsilon(rel));
+}
+
 TEST_CASE("eager launches: tiny kernels wait for the host", "[quick][sim]")
 {
   // launch 10 us per kernel, three 1 us kernels (1e9 flops at 1e15): the host issues them at 10, 20
