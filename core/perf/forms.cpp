@@ -74,6 +74,26 @@ FormParams fit_continuous(const FormHandler& h, FormParams start, const std::vec
   return with(x);
 }
 
+// fit_continuous with the scan, then a greedy pass (twice) over the discrete choices.
+FormParams fit_scan_and_choices(const FormHandler& h, FormParams p, const std::vector<const FitPoint*>& pts)
+{
+  p = fit_continuous(h, p, pts, true);
+  double best = loss(h, p, pts);
+  for (int pass = 0; pass < 2; pass++)
+    for (const auto& [field, values] : h.choices)
+      for (double v : values) {
+        if (v == p.*field)
+          continue;
+        FormParams q = p;
+        q.*field = v;
+        q = fit_continuous(h, q, pts, false);
+        const double l = loss(h, q, pts);
+        if (l < best - 1e-12)
+          best = l, p = q;
+      }
+  return p;
+}
+
 } // namespace
 
 const char* to_string(FormKind k) { return handler(k).name; }
@@ -160,20 +180,24 @@ FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, size_
   for (const auto& [field, values] : h.choices)
     if (std::find(values.begin(), values.end(), p.*field) == values.end())
       p.*field = values[values.size() / 2];
-  p = fit_continuous(h, p, pts, true);
-  double best = loss(h, p, pts);
-  for (int pass = 0; pass < 2; pass++)
-    for (const auto& [field, values] : h.choices)
-      for (double v : values) {
-        if (v == p.*field)
-          continue;
-        FormParams q = p;
-        q.*field = v;
-        q = fit_continuous(h, q, pts, false);
-        const double l = loss(h, q, pts);
-        if (l < best - 1e-12)
-          best = l, p = q;
-      }
+  const FormParams start = p;
+  p = fit_scan_and_choices(h, start, pts);
+  if (h.nested) {
+    // The form without the nested term (held at a value too small to matter) is fitted too, then
+    // the whole form from there, and the best of the three kept: a term the data cannot place
+    // never leaves the fit worse than the form without it.
+    FormHandler h0 = h;
+    h0.fitted.erase(std::remove(h0.fitted.begin(), h0.fitted.end(), h.nested), h0.fitted.end());
+    FormParams q = start;
+    q.*h.nested = h.nested_off;
+    q = fit_scan_and_choices(h0, q, pts);
+    FormParams r = q;
+    r.*h.nested = start.*h.nested;
+    r = fit_scan_and_choices(h, r, pts);
+    for (const FormParams* c : {&q, &r})
+      if (loss(h, *c, pts) < loss(h, p, pts) - 1e-12)
+        p = *c;
+  }
   return p;
 }
 

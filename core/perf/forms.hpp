@@ -42,7 +42,7 @@ struct FormParams {
   double tile_n = 128;     // output tile columns
   double split_min = 256;  // gemm_tiles: least k per split; decode_splitk: least context per split
   double combine_s = 0;    // decode_splitk: time to combine the partial results of a split context
-  double unit_s = 0;       // decode_splitk, prefill_tiles: fixed time of one work unit on its SM
+  double unit_s = 0;       // decode_splitk, prefill_tiles, grouped_tiles: fixed time of one work unit (tile) on its SM
   double score_rate = 0;   // prefill_tiles: softmax rate over attention scores, whole GPU (scores/s)
   double tile_bandwidth = 0; // grouped_tiles: what one tile's block streams (B/s); the GPU caps the sum at bandwidth
 };

@@ -168,6 +168,31 @@ TEST_CASE("grouped_tiles: each tile's block streams at its own rate, the device 
   CHECK(form_seconds(p, {4096, 4096, 128, 128}, ones) == Approx(5e-6 + 1.074266112e-3).epsilon(1e-12));
 }
 
+TEST_CASE("grouped_tiles: a tile's fixed time makes long k run at a higher rate than short k", "[quick][perf]")
+{
+  // 128x128 tiles, 132 SMs at 1e12 FLOP/s each, unit_s = 1 us per tile.
+  FormParams p = gemm_params();
+  p.kind = FormKind::grouped_tiles;
+  p.tile_bandwidth = 4e12 / 132;
+  p.unit_s = 1e-6;
+  // 8 experts of 512 rows, n = 4096: 8 * 4 = 32 row tiles * 32 column tiles = 1024 tiles, 8 waves.
+  // k = 512: a tile is 1 us + 2*128*128*512 / 1e12 = 1.6777216e-5 s, so 8 * 1.7777216e-5 s of math.
+  // Memory: 8 experts' weights 8*512*4096*2 = 33554432 B + 4096 rows * (512 + 4096) * 2 = 37748736 B
+  // = 71303168 B / 4e12 = 1.7825792e-5 s, less.
+  const std::vector<double> rows(8, 512);
+  CHECK(form_seconds(p, {4096, 512, 8, 4096}, rows) == Approx(5e-6 + 8 * 1.7777216e-5).epsilon(1e-12));
+  // k = 8192: 1 us + 2.68435456e-4 s per tile; memory 8*8192*4096*2 + 4096 * 12288 * 2 = 637534208
+  // B / 4e12 = 1.59383552e-4 s, less than 8 waves of math.
+  CHECK(form_seconds(p, {4096, 8192, 8, 4096}, rows) == Approx(5e-6 + 8 * 2.69435456e-4).epsilon(1e-12));
+  // The math rate each reaches, 2*4096*4096*k / (8 waves' math): k 512 at 1.6777216e-5 / 1.7777216e-5
+  // = 94.4% of the tensor rate, k 8192 at 2.68435456e-4 / 2.69435456e-4 = 99.6%.
+  // Decode stays bound by its weights: 128 experts of 1 row, n = k = 4096, 32 waves of 16-row tiles
+  // at 1 us + 1.6777216e-5 s = 5.68870912e-4 s of math, under the 1.074266112e-3 s read (derived in
+  // the first grouped_tiles case).
+  CHECK(form_seconds(p, {4096, 4096, 128, 128}, std::vector<double>(128, 1)) ==
+        Approx(5e-6 + 1.074266112e-3).epsilon(1e-12));
+}
+
 TEST_CASE("decode_splitk: decode attention splits the context over idle SMs", "[quick][perf]")
 {
   FormParams p;
@@ -263,6 +288,36 @@ TEST_CASE("the fitter recovers a GEMM form's parameters from records made by it"
   CHECK(again.flops == fit.flops);
   CHECK(again.floor_s == fit.floor_s);
   CHECK(again.tile_m == fit.tile_m);
+}
+
+TEST_CASE("the fitter recovers a grouped GEMM's tensor rate and its tile's fixed time", "[quick][perf]")
+{
+  // Records from known parameters: floor 4 us, 600 TFLOP/s, 4 TB/s, 20 GB/s per tile, 1.5 us per
+  // tile, 128x128 tiles; experts of 1 to 8192 rows at k 512 and 8192 (bench-ops' grid), n 256-8192.
+  FormParams truth = gemm_params();
+  truth.kind = FormKind::grouped_tiles;
+  truth.floor_s = 4e-6;
+  truth.flops = 600e12;
+  truth.bandwidth = 4e12;
+  truth.tile_bandwidth = 20e9;
+  truth.unit_s = 1.5e-6;
+  std::vector<FitPoint> pts;
+  for (double e : {1, 8, 128})
+    for (double r : {1, 4, 32, 512, 8192})
+      for (double n : {256, 4096, 8192})
+        for (double k : {512, 8192}) {
+          const std::vector<double> rows(static_cast<size_t>(e), r);
+          pts.push_back({{n, k, e, e * r}, rows, form_seconds(truth, {n, k, e, e * r}, rows)});
+        }
+  FormParams given = truth;
+  given.floor_s = given.flops = given.bandwidth = given.tile_bandwidth = given.unit_s = 0;
+  const FormParams fit = fit_form(given, pts);
+  // The tensor rate and the tile's fixed time come back within 2%: short and long k tell them apart.
+  CHECK(fit.flops == Approx(600e12).epsilon(0.02));
+  CHECK(fit.unit_s == Approx(1.5e-6).epsilon(0.02));
+  CHECK(fit.tile_m == 128);
+  for (const FitPoint& q : pts)
+    CHECK(form_seconds(fit, q.dims, q.rows) == Approx(q.seconds).epsilon(0.01));
 }
 
 TEST_CASE("the fitter recovers floor and bandwidth, and decode attention's parameters", "[quick][perf]")

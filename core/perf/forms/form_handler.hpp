@@ -15,6 +15,10 @@ struct FormHandler {
   double (*seconds)(const FormParams& p, const std::vector<double>& dims, const std::vector<double>& rows);
   std::vector<double FormParams::*> fitted;                                  // positive, fitted in log space
   std::vector<std::pair<double FormParams::*, std::vector<double>>> choices; // discrete, searched
+  // A fitted term the form also fits without (held at nested_off, where it does not matter); the
+  // fitter keeps whichever fits best, so the term never makes a fit worse (none: nullptr).
+  double FormParams::*nested = nullptr;
+  double nested_off = 0;
 };
 
 const FormHandler& gemm_tiles_form();

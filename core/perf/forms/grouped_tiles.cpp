@@ -2,12 +2,17 @@
 // with the rows of each expert when known (else the total spread evenly over the active experts).
 //   m_tiles(tm) = sum over experts of ceil(rows_e / tm)
 //   waves(tm)   = ceil(m_tiles(tm) * ceil(n / tile_n) / sms)
-//   t_math(tm)  = waves(tm) * 2 * tm * tile_n * k / (flops / sms)
+//   t_math(tm)  = waves(tm) * (unit_s + 2 * tm * tile_n * k / (flops / sms))
 //   tiles(tm)   = m_tiles(tm) * ceil(n / tile_n)
 //   reads(tm)   = m_tiles(tm) when tm = 16, or when k n bytes_w > l2_bytes and ceil(n / tile_n) > sms;
 //                 else active (l2_bytes 0 and tm = tile_m: active)
 //   t_mem       = (reads(tm) * k n bytes_w + total * (k bytes_a + n bytes_c)) / min(bandwidth, tiles tile_bandwidth)
 //   t           = floor_s + max(t_math(tm), t_mem),  tm = 16 when total / active <= 24, else tile_m
+// unit_s is a tile's fixed time on its SM, whatever k: the pipeline's fill and the epilogue that
+// writes the output tile. Without it one rate cannot serve short and long k: on an H200 (bench-ops,
+// 2026-12-04) the same many-row bf16 tiles ran at 150-171 TFLOP/s at k 512 and 186-211 at k 8192
+// (fp8: 176-207 and 215-254), and the one-rate fit sat between, charging prefill's k 768-7168
+// GEMMs too much (rounds 4-6: math-bound grouped GEMMs +6 to +27% slow, diagnosis-oos6.md).
 // The 16-row tile is the smallest an MMA instruction takes (m16n8k16): with a few rows per expert
 // (decode), fused MoE kernels drop to it (kernels/grouped_gemm.cu does at 24 rows per expert or
 // fewer, vLLM's fused_moe configs at small M), so a 1-row expert is not charged tile_m rows of math.
@@ -58,7 +63,7 @@ double seconds(const FormParams& p, const std::vector<double>& d, const std::vec
         m_tiles += std::ceil(r / tm);
   }
   const double tiles = m_tiles * std::ceil(n / p.tile_n);
-  const double t_math = std::ceil(tiles / S) * 2 * tm * p.tile_n * k / (p.flops / S);
+  const double t_math = std::ceil(tiles / S) * (p.unit_s + 2 * tm * p.tile_n * k / (p.flops / S));
   const double rate = std::min(p.bandwidth, tiles * p.tile_bandwidth);
   const double n_tiles = std::ceil(n / p.tile_n);
   const bool streamed_again =
@@ -77,8 +82,10 @@ const FormHandler& grouped_tiles_form()
                              4,
                              seconds,
                              {&FormParams::floor_s, &FormParams::flops, &FormParams::bandwidth,
-                              &FormParams::tile_bandwidth},
-                             {{&FormParams::tile_m, {64, 128}}, {&FormParams::tile_n, {64, 128, 256}}}};
+                              &FormParams::tile_bandwidth, &FormParams::unit_s},
+                             {{&FormParams::tile_m, {64, 128}}, {&FormParams::tile_n, {64, 128, 256}}},
+                             &FormParams::unit_s,
+                             1e-12}; // a picosecond per tile: the form without the term
   return h;
 }
 
