@@ -7,8 +7,25 @@ import { InputError } from './errors.mjs'
 // AIConfigurator's dtype spellings -> moesim's (core/dtype.hpp). Anything else is skipped.
 const GEMM_DTYPES = { bfloat16: 'bf16', fp8: 'fp8', nvfp4: 'nvfp4' }
 const ATTN_DTYPES = { bfloat16: 'bf16' }
-// w4a16_mxfp4: MXFP4 weights with bf16 activations (gpt-oss experts).
-const MOE_DTYPES = { bfloat16: 'bf16', fp8: 'fp8', nvfp4: 'nvfp4', w4a16_mxfp4: 'mxfp4' }
+const MOE_DTYPES = { bfloat16: 'bf16', fp8: 'fp8', nvfp4: 'nvfp4' }
+
+// MoE `mxfp4` (gpt-oss's MXFP4 experts) is the path the engine runs on that GPU, one quant mode
+// per table, so that no shape has two. TensorRT-LLM runs MXFP8 activations on Blackwell and bf16
+// activations (Triton) on Hopper: its gpt-oss deployment guide (B200/GB200/B300/GB300 MXFP8 x
+// MXFP4, TRTLLM backend; H200 BF16 x MXFP4, TRITON) and blog9_Deploying_GPT_OSS_on_TRTLLM.md
+// @04a2a26 (Blackwell W4A8_MXFP4_MXFP8, Hopper W4A16_MXFP4). So a Blackwell TRT-LLM table gives
+// `w4a8_mxfp4_mxfp8` and its `w4a16_mxfp4` rows are left out; Hopper tables have only W4A16.
+// vLLM stays `w4a16_mxfp4`: its gpt-oss kernel there is the mxfp4_bf16 one
+// (vllm_gptossmxfp4moe_..._mxfp4_bf16_...); its mxfp8 rows are another MoE class.
+const BLACKWELL = /\bG?B[1-3]00\b|Blackwell/   // the table's nvidia-smi name (`device` column)
+
+function moe_dtype(row) {
+  const d = MOE_DTYPES[row.moe_dtype]
+  if (d)
+    return d
+  const w4a8 = row.framework === 'TRTLLM' && BLACKWELL.test(row.device)
+  return row.moe_dtype === (w4a8 ? 'w4a8_mxfp4_mxfp8' : 'w4a16_mxfp4') ? 'mxfp4' : null
+}
 
 // DeepSeek-V3 MLA geometry: the only one AIConfigurator's kernel-level MLA tables measure
 // (collector/trtllm/collect_mla.py rejects any other).
@@ -110,10 +127,10 @@ export const TABLE_KINDS = [
     // (one up projection, no gate) are a different op and are left out.
     name: 'moe',
     file: 'moe/{fw}/{ver}/moe_perf.parquet',
-    columns: ['moe_dtype', 'kernel_source', 'num_tokens', 'hidden_size', 'inter_size', 'topk', 'num_experts',
-              'moe_tp_size', 'moe_ep_size', 'distribution', 'latency'],
+    columns: ['framework', 'device', 'moe_dtype', 'kernel_source', 'num_tokens', 'hidden_size', 'inter_size', 'topk',
+              'num_experts', 'moe_tp_size', 'moe_ep_size', 'distribution', 'latency'],
     record(row, sel) {
-      const dtype = MOE_DTYPES[row.moe_dtype]
+      const dtype = moe_dtype(row)
       if (!dtype || /nongated/.test(row.kernel_source) || (sel.moe_distributions && !sel.moe_distributions.includes(row.distribution)))
         return null
       if (sel.moe_max_gpus && int(row, 'moe_tp_size') * int(row, 'moe_ep_size') > sel.moe_max_gpus)
