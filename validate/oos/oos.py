@@ -17,6 +17,8 @@ platform and prediction variants.
             in validate/oos/schedules-oos5.
   --set oos6: validate/oos/studies-oos6 (tp1 on nvswitch-1x-h200, shapes oos1-5 never ran), schedules
             in validate/oos/schedules-oos6.
+  --set oos7: validate/oos/studies-oos7 (tp1 on nvswitch-1x-h200, shapes oos1-6 never ran), schedules
+            in validate/oos/schedules-oos7.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -115,6 +117,11 @@ SETS = {
     # 2026-12-05 (15:20 UTC). The op models are the H200's records carried to the H100 by `moesim
     # transfer` (docs/transfer.md): the shapes and the GPU are both out of sample.
     "oos6-h100": one_gpu_round("oos6", "nvswitch-1x-h100"),
+    # Round 7 on one H200 (--set oos7), blind to round 6's H200 runs and to the grouped GEMM tile
+    # term they scored: shapes oos1-6 never ran, two invented geometries (GQA head_dim 128 at 40/4
+    # heads with 48 experts of 1792, top-4; MLA with kv_lora_rank 320 at 40 heads), zoo decodes at
+    # batch 3-64 and context 2048-16384, and prefills of 768-2560 tokens.
+    "oos7": one_gpu_round("oos7"),
 }
 
 
