@@ -122,6 +122,9 @@ SETS = {
     # heads with 48 experts of 1792, top-4; MLA with kv_lora_rank 320 at 40 heads), zoo decodes at
     # batch 3-64 and context 2048-16384, and prefills of 768-2560 tokens.
     "oos7": one_gpu_round("oos7"),
+    # Round 7's steps on one H100 (--set oos7-h100), predicted from the H200's records carried by
+    # `moesim transfer`, for a call the device tool places on an H100.
+    "oos7-h100": one_gpu_round("oos7", "nvswitch-1x-h100"),
 }
 
 
