@@ -318,6 +318,18 @@ TEST_CASE("the fitter recovers a grouped GEMM's tensor rate and its tile's fixed
   CHECK(fit.tile_m == 128);
   for (const FitPoint& q : pts)
     CHECK(form_seconds(fit, q.dims, q.rows) == Approx(q.seconds).epsilon(0.01));
+
+  // Records from a kernel with no fixed tile time (1 ps): the fitter also fits the form without the
+  // term, so the records come back within 1% and the tile time stays far below one tile's math
+  // (2*128*128*512 / (600e12 / 132) = 3.7 us at k 512).
+  truth.unit_s = 1e-12;
+  for (FitPoint& q : pts)
+    q.seconds = form_seconds(truth, q.dims, q.rows);
+  const FormParams plain = fit_form(given, pts);
+  CHECK(plain.unit_s < 0.05e-6);
+  CHECK(plain.flops == Approx(600e12).epsilon(0.02));
+  for (const FitPoint& q : pts)
+    CHECK(form_seconds(plain, q.dims, q.rows) == Approx(q.seconds).epsilon(0.01));
 }
 
 TEST_CASE("the fitter recovers floor and bandwidth, and decode attention's parameters", "[quick][perf]")

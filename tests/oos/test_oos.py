@@ -124,6 +124,34 @@ class Sets(unittest.TestCase):
         self.assertEqual(oos.entries(h100), oos.entries(h200))
         self.assertEqual(len(oos.entries(h100)), 18)
 
+    def test_oos7_is_16_schedules_at_shapes_no_earlier_round_ran(self):
+        # decode eager: Mixtral-8x22B, Llama-4-Maverick, Kimi-K2 and the invented MLA kv320 model,
+        # one batch each = 4; decode graph: DeepSeek-V2-Lite, Qwen3-30B, GLM-4.5-Air,
+        # Qwen3-Coder-480B, gpt-oss-20b and the invented GQA hd128 model = 6; prefills: DeepSeek-V3,
+        # GLM-4.5, Llama-4-Scout, Qwen3-235B and the two invented models = 6. 4 + 6 + 6 = 16, tp1,
+        # committed as the set makes them; its H100 set runs the same schedules on the H100 platform.
+        oset = oos.SETS["oos7"]
+        es = oos.entries(oset)
+        self.assertEqual(len(es), 16)
+        self.assertEqual({e["plan"] for e in es}, {"tp1"})
+        self.assertEqual(sum(e["phase"] == "decode" and e["mode"] == "eager" for e in es), 4)
+        self.assertEqual(sum(e["mode"] == "graph" for e in es), 6)
+        self.assertEqual(sum(e["phase"] == "prefill" for e in es), 6)
+        self.assertEqual(sorted(e["file"] for e in es), sorted(e["file"] for e in committed_index(oset)))
+        self.assertEqual(oos.entries(oos.SETS["oos7-h100"]), es)
+        self.assertEqual(oos.SETS["oos7-h100"].platform, "nvswitch-1x-h100")
+
+        def shape(e):  # what a run measures: model, layers, phase, batch, context, prompt
+            with open(os.path.join(ROOT, e["study"])) as f:
+                text = f.read()
+            keys = [re.search(rf"(?m)^{k}: (\S+)$", text) for k in ("layers", "context", "prompt")]
+            return (e["model"], *(m.group(1) if m else None for m in keys), e["phase"], e["batch"])
+
+        earlier = {shape(e) for o in (oos.SETS[1], oos.SETS[2], oos.SETS["oos4"], oos.SETS["oos5"], oos.SETS["oos6"])
+                   for e in oos.entries(o)}
+        for e in es:
+            self.assertNotIn(shape(e), earlier, e["file"])
+
     def test_the_card_a_result_names_comes_from_the_platform(self):
         # "nvswitch-1x-h100" -> H100 (the result heading said "one H200" for every platform); a name
         # with a suffix keeps the card; a name without "<n>x-<card>" is given back as it is.
