@@ -27,6 +27,18 @@ def committed_index(oset):
         return json.load(f)
 
 
+def run_shape(e):
+    """What a run measures: model, layers, context, prompt, phase, batch."""
+    with open(os.path.join(ROOT, e["study"])) as f:
+        text = f.read()
+    keys = [re.search(rf"(?m)^{k}: (\S+)$", text) for k in ("layers", "context", "prompt")]
+    return (e["model"], *(m.group(1) if m else None for m in keys), e["phase"], e["batch"])
+
+
+def run_shapes(*sets):
+    return {run_shape(e) for o in sets for e in oos.entries(o)}
+
+
 class Sets(unittest.TestCase):
     def test_one_gpu_set_keeps_its_68_schedules_and_names(self):
         # 15 models x {eager, graph} x batches {1, 64} = 60 decode schedules, plus one 2048-token
@@ -84,15 +96,9 @@ class Sets(unittest.TestCase):
         self.assertEqual(sum(e["phase"] == "prefill" for e in es), 6)
         self.assertEqual(sorted(e["file"] for e in es), sorted(e["file"] for e in committed_index(oset)))
 
-        def shape(e):  # what a run measures: model, layers, phase, batch, context, prompt
-            with open(os.path.join(ROOT, e["study"])) as f:
-                text = f.read()
-            keys = [re.search(rf"(?m)^{k}: (\S+)$", text) for k in ("layers", "context", "prompt")]
-            return (e["model"], *(m.group(1) if m else None for m in keys), e["phase"], e["batch"])
-
-        earlier = {shape(e) for o in (oos.SETS[1], oos.SETS[2], oos.SETS["oos4"]) for e in oos.entries(o)}
+        earlier = run_shapes(oos.SETS[1], oos.SETS[2], oos.SETS["oos4"])
         for e in es:
-            self.assertNotIn(shape(e), earlier, e["file"])
+            self.assertNotIn(run_shape(e), earlier, e["file"])
 
     def test_two_gpu_schedules_are_committed_for_two_ranks_under_their_plan(self):
         oset = oos.SETS[2]
@@ -141,16 +147,9 @@ class Sets(unittest.TestCase):
         self.assertEqual(oos.entries(oos.SETS["oos7-h100"]), es)
         self.assertEqual(oos.SETS["oos7-h100"].platform, "nvswitch-1x-h100")
 
-        def shape(e):  # what a run measures: model, layers, phase, batch, context, prompt
-            with open(os.path.join(ROOT, e["study"])) as f:
-                text = f.read()
-            keys = [re.search(rf"(?m)^{k}: (\S+)$", text) for k in ("layers", "context", "prompt")]
-            return (e["model"], *(m.group(1) if m else None for m in keys), e["phase"], e["batch"])
-
-        earlier = {shape(e) for o in (oos.SETS[1], oos.SETS[2], oos.SETS["oos4"], oos.SETS["oos5"], oos.SETS["oos6"])
-                   for e in oos.entries(o)}
+        earlier = run_shapes(oos.SETS[1], oos.SETS[2], oos.SETS["oos4"], oos.SETS["oos5"], oos.SETS["oos6"])
         for e in es:
-            self.assertNotIn(shape(e), earlier, e["file"])
+            self.assertNotIn(run_shape(e), earlier, e["file"])
 
     def test_the_card_a_result_names_comes_from_the_platform(self):
         # "nvswitch-1x-h100" -> H100 (the result heading said "one H200" for every platform); a name
