@@ -157,41 +157,41 @@ std::vector<std::vector<double>> direct_flow_rates(const std::vector<std::vector
                                                    const std::vector<double>& recv_rate)
 {
   const size_t n = bytes.size();
-  std::vector<const std::vector<double>*> rows;
-  for (const std::vector<double>& row : bytes)
+  const std::vector<PeerBytes> sparse(bytes.begin(), bytes.end());
+  std::vector<const PeerBytes*> rows;
+  for (const PeerBytes& row : sparse)
     rows.push_back(&row);
   const DirectShares d = direct_shares(rows, shm);
   std::vector<std::vector<double>> rate(n, std::vector<double>(n, 0));
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < n; j++)
       if (i != j && bytes[i][j] > 0)
-        rate[i][j] = direct_flow_rate(d, rows, i, j, send_rate[i], shm[i][j], recv_rate[j]);
+        rate[i][j] = direct_flow_rate(d, bytes[i][j], i, j, send_rate[i], shm[i][j], recv_rate[j]);
   return rate;
 }
 
-DirectShares direct_shares(const std::vector<const std::vector<double>*>& rows, const std::vector<std::vector<bool>>& shm)
+DirectShares direct_shares(const std::vector<const PeerBytes*>& rows, const std::vector<std::vector<bool>>& shm)
 {
   const size_t n = rows.size();
   DirectShares d{std::vector<double>(n, 0), std::vector<double>(n, 0)};
   for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < n; j++) {
-      const double b = (*rows[i])[j];
-      if (i != j && b > 0) {
-        d.sent[i] += b;
+    for (const PeerBytes::Entry& e : rows[i]->entries()) {
+      const size_t j = static_cast<size_t>(e.member);
+      if (i != j && e.bytes > 0) {
+        d.sent[i] += e.bytes;
         if (shm[i][j])
-          d.staged_in[j] += b;
+          d.staged_in[j] += e.bytes;
       }
     }
   return d;
 }
 
-double direct_flow_rate(const DirectShares& d, const std::vector<const std::vector<double>*>& rows, size_t i,
-                        size_t j, double send_rate_i, bool shm_ij, double recv_rate_j)
+double direct_flow_rate(const DirectShares& d, double bytes_ij, size_t i, size_t j, double send_rate_i, bool shm_ij,
+                        double recv_rate_j)
 {
-  const double b = (*rows[i])[j];
-  double r = send_rate_i * b / d.sent[i];
+  double r = send_rate_i * bytes_ij / d.sent[i];
   if (shm_ij && recv_rate_j > 0)
-    r = std::min(r, recv_rate_j * b / d.staged_in[j]);
+    r = std::min(r, recv_rate_j * bytes_ij / d.staged_in[j]);
   return r;
 }
 

@@ -131,11 +131,10 @@ struct DirectShares {
   std::vector<double> sent, staged_in;
 };
 // `rows[i]`: member i's row of bytes (rows[i][j] above), not copied.
-DirectShares direct_shares(const std::vector<const std::vector<double>*>& rows,
-                           const std::vector<std::vector<bool>>& shm);
-// The rate of flow i -> j (i != j, (*rows[i])[j] > 0): direct_flow_rates(...)[i][j].
-double direct_flow_rate(const DirectShares& d, const std::vector<const std::vector<double>*>& rows, size_t i,
-                        size_t j, double send_rate_i, bool shm_ij, double recv_rate_j);
+DirectShares direct_shares(const std::vector<const PeerBytes*>& rows, const std::vector<std::vector<bool>>& shm);
+// The rate of flow i -> j of `bytes_ij` = rows[i][j] > 0 bytes (i != j): direct_flow_rates(...)[i][j].
+double direct_flow_rate(const DirectShares& d, double bytes_ij, size_t i, size_t j, double send_rate_i, bool shm_ij,
+                        double recv_rate_j);
 std::vector<std::vector<double>> direct_flow_rates(const std::vector<std::vector<double>>& bytes,
                                                    const std::vector<double>& send_rate,
                                                    const std::vector<std::vector<bool>>& shm,

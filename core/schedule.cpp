@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace moesim {
@@ -268,6 +269,76 @@ const char* to_string(CollAlgo a)
 const char* to_string(Phase p)
 {
   return p == Phase::decode ? "decode" : "prefill";
+}
+
+PeerBytes::PeerBytes(const std::vector<double>& row)
+{
+  for (double b : row)
+    push_back(b);
+}
+
+double PeerBytes::operator[](std::size_t member) const
+{
+  const auto it = std::lower_bound(entries_.begin(), entries_.end(), member,
+                                   [](const Entry& e, std::size_t m) { return static_cast<std::size_t>(e.member) < m; });
+  return it != entries_.end() && static_cast<std::size_t>(it->member) == member ? it->bytes : 0.0;
+}
+
+double PeerBytes::at(std::size_t member) const
+{
+  if (member >= members_)
+    throw std::out_of_range("PeerBytes::at: member " + std::to_string(member) + " of " + std::to_string(members_));
+  return (*this)[member];
+}
+
+std::vector<double> PeerBytes::dense() const
+{
+  std::vector<double> row(members_, 0.0);
+  for (const Entry& e : entries_)
+    row[static_cast<std::size_t>(e.member)] = e.bytes;
+  return row;
+}
+
+double PeerBytes::sum() const
+{
+  double s = 0; // in member order, as a sum over the dense row (its zeros add nothing)
+  for (const Entry& e : entries_)
+    s += e.bytes;
+  return s;
+}
+
+void PeerBytes::push_back(double bytes)
+{
+  if (bytes != 0)
+    entries_.push_back({static_cast<int>(members_), bytes});
+  members_++;
+}
+
+void PeerBytes::assign(std::size_t members, double bytes)
+{
+  members_ = 0;
+  entries_.clear();
+  if (bytes != 0)
+    entries_.reserve(members);
+  for (std::size_t j = 0; j < members; j++)
+    push_back(bytes);
+}
+
+void PeerBytes::set(std::size_t member, double bytes)
+{
+  if (member >= members_)
+    throw std::out_of_range("PeerBytes::set: member " + std::to_string(member) + " of " + std::to_string(members_));
+  const auto it = std::lower_bound(entries_.begin(), entries_.end(), member,
+                                   [](const Entry& e, std::size_t m) { return static_cast<std::size_t>(e.member) < m; });
+  const bool present = it != entries_.end() && static_cast<std::size_t>(it->member) == member;
+  if (bytes == 0) {
+    if (present)
+      entries_.erase(it);
+  } else if (present) {
+    it->bytes = bytes;
+  } else {
+    entries_.insert(it, {static_cast<int>(member), bytes});
+  }
 }
 
 std::vector<long> round_group_rows(const std::vector<double>& rows)

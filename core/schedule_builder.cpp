@@ -624,7 +624,7 @@ private:
           return double(S - 1) * (E / p.ep) * 4;
         });
         for (auto& [r, op] : last_ops(ranks))
-          op->peer_bytes.assign(S, (E / p.ep) * 4), op->peer_bytes[L_.ranks[r].local] = 0;
+          op->peer_bytes.assign(S, (E / p.ep) * 4), op->peer_bytes.set(L_.ranks[r].local, 0);
       }
       if ((dispatch == Dispatch::nccl_a2a && eager) || dispatch == Dispatch::deepep_normal) {
         // The host waits for the counts (NCCL's exchange, or DeepEP normal mode's notify) to size
@@ -713,23 +713,17 @@ private:
   void a2a(const std::vector<int>& ranks, int layer, int mb, OpRole role, BytesFn bytes_ij)
   {
     const int S = L_.plan.stage_size();
-    // Each rank's row once (S x S values per layer: a million at 1,024 GPUs); NCCL's size is its sum.
-    std::vector<std::vector<double>> rows(L_.world);
+    // Each rank's row once (S x S values per layer: a million at 1,024 GPUs, of which a rank sends
+    // to a few dozen under skewed routing; PeerBytes keeps those); NCCL's size is its sum.
+    std::vector<PeerBytes> rows(L_.world);
     for (int r : ranks) {
       const int i = L_.ranks[r].local;
-      std::vector<double>& row = rows[r];
-      row.reserve(S);
+      PeerBytes& row = rows[r];
       for (int j = 0; j < S; j++)
         row.push_back(j == i ? 0.0 : bytes_ij(i, j)); // the local share is a copy inside permute
     }
-    collective(ranks, L_.stage_group, OpKind::all_to_all, layer, mb, OpFamily::moe, role, [&](int r) {
-      const int i = L_.ranks[r].local;
-      double sum = 0;
-      for (int j = 0; j < S; j++)
-        if (j != i)
-          sum += rows[r][j];
-      return sum;
-    });
+    collective(ranks, L_.stage_group, OpKind::all_to_all, layer, mb, OpFamily::moe, role,
+               [&](int r) { return rows[r].sum(); });
     if (S < 2)
       return;
     for (auto& [r, op] : last_ops(ranks))

@@ -5,6 +5,7 @@
 #include "core/limits.hpp"
 #include "core/text_file.hpp"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
@@ -138,7 +139,7 @@ json op_to_json(const Op& o)
       jo["bytes"] = o.comm_bytes;
       jo["dtype"] = to_string(o.dtype);
       if (!o.peer_bytes.empty())
-        jo["peer_bytes"] = o.peer_bytes;
+        jo["peer_bytes"] = o.peer_bytes.dense();
       if (o.ar_impl != AllReduceImpl::nccl) // an engine's custom all-reduce kernel
         jo["custom_all_reduce"] = {{"impl", json_name(o.ar_impl)}, {"fixed_s", o.ar_fixed_s}};
       break;
@@ -558,6 +559,21 @@ Schedule parse_schedule(const json& j, const std::string& file)
       Op o = parse_op(oj, file, oat, static_cast<int>(s.layout.groups.size()));
       if (o.id != static_cast<int>(r.ops.size()))
         throw InputError(file, oat + "id", "op ids must be 0, 1, 2, ... in order", regenerate);
+      if (!o.peer_bytes.empty()) {
+        // A row per member of the op's group, each a byte count: the simulator reads it by member.
+        const size_t members = s.layout.groups.at(static_cast<size_t>(o.group)).ranks.size();
+        if (o.kind != OpKind::all_to_all)
+          throw InputError(file, oat + "peer_bytes", "only an all_to_all sends bytes per member", regenerate);
+        if (o.peer_bytes.size() != members)
+          throw InputError(file, oat + "peer_bytes",
+                           "has " + std::to_string(o.peer_bytes.size()) + " entries for a group of " +
+                               std::to_string(members) + " members",
+                           regenerate);
+        for (const PeerBytes::Entry& e : o.peer_bytes.entries())
+          if (!std::isfinite(e.bytes) || e.bytes < 0)
+            throw InputError(file, oat + "peer_bytes[" + std::to_string(e.member) + "]",
+                             "must be a finite byte count, 0 or more", regenerate);
+      }
       r.ops.push_back(std::move(o));
     }
     rf.finish();

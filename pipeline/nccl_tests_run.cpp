@@ -76,7 +76,7 @@ NcclTestsSchedule nccl_tests_schedule(OpKind kind, const std::vector<std::size_t
       if (kind == OpKind::all_to_all) {
         // count elements to every peer; nothing crosses a link to itself.
         op.peer_bytes.assign(g, static_cast<double>(sh.count) * elem);
-        op.peer_bytes[r] = 0;
+        op.peer_bytes.set(static_cast<std::size_t>(r), 0);
         op.comm_bytes = static_cast<double>(sh.count) * elem * (g - 1);
       } else {
         op.comm_bytes = static_cast<double>(sh.bytes); // the size column: NCCL's buffer, output or input

@@ -6,7 +6,6 @@
 #include "sim/collective_planner.hpp"
 #include "sim/collectives/algorithm.hpp"
 #include "sim/platform_check.hpp"
-#include "sim/event_order.hpp"
 #include "sim/routed_platform.hpp"
 
 #include <xbt/log.h>
@@ -30,7 +29,7 @@ struct CollState {
   CollectiveCall call;
   Phases phases;
   CollChoice choice;
-  std::vector<const std::vector<double>*> peer_rows; // each member's Op::peer_bytes
+  std::vector<const PeerBytes*> peer_rows; // each member's Op::peer_bytes
   // NCCL's size for the cost model: the largest member's (all-to-all-v sizes differ per member; the
   // largest sender finishes last), so that the plan does not depend on which member plans it.
   double size = 0;
@@ -69,10 +68,12 @@ public:
       st.host_time = s.engine.cuda_graphs ? graph_launch_s() : 0.0;
     }
     colls_.resize(s.collectives);
-    size_t ops = 0; // one event per op: reserved, so that growing the timeline copies nothing
-    for (const RankSchedule& r : s.ranks)
-      ops += r.ops.size();
-    out_.timeline.events.reserve(ops);
+    // One event per op, each written into its place (rank by rank, ops in order, as every consumer
+    // reads them) when the op ends: no sort or permutation of a million events afterwards.
+    first_event_.assign(s.ranks.size() + 1, 0);
+    for (size_t r = 0; r < s.ranks.size(); r++)
+      first_event_[r + 1] = first_event_[r] + s.ranks[r].ops.size();
+    out_.timeline.events.resize(first_event_.back());
     // A collective over every rank of a single-stream schedule is isolated: while it runs, no other
     // flow can exist (every rank is inside it). Its duration then depends only on its flows, so
     // identical ones (same flows, e.g. every layer's dispatch under uniform routing) are simulated
@@ -87,6 +88,8 @@ public:
 
   // Isolated collectives answered by the fluid model instead of SimGrid (SimOutput::fast_collectives).
   int fast_collectives() const { return fast_; }
+  // Ops that ran (each wrote its event); fewer than the schedule's when the replay deadlocked.
+  size_t events_placed() const { return placed_; }
 
   void start_actors()
   {
@@ -110,6 +113,14 @@ private:
   bool exact_ = false;      // every collective through SimGrid, compute ops on SimGrid's clock
   CollectivePlanner planner_;
   int fast_ = 0;
+  std::vector<size_t> first_event_; // per rank: the slot of its op 0 in the timeline's events
+  size_t placed_ = 0;
+
+  void place(TimelineEvent&& ev)
+  {
+    out_.timeline.events[first_event_[static_cast<size_t>(ev.rank)] + static_cast<size_t>(ev.op)] = std::move(ev);
+    placed_++;
+  }
   std::unordered_map<const sg4::Link*, int> link_index_; // for the fluid model of isolated collectives
   std::vector<double> link_capacity_;
   std::vector<int> link_class_index_;                    // per link index: its class in class_names_
@@ -337,8 +348,9 @@ private:
         case OpClass::p2p: p2p(r, op, ev); break;
       }
       ev.end = sg4::Engine::get_clock();
-      out_.timeline.events.push_back(std::move(ev));
-      finish(r, op.id, ev.end);
+      const double end = ev.end;
+      place(std::move(ev));
+      finish(r, op.id, end);
       prev = op.id;
     }
   }
@@ -394,8 +406,8 @@ private:
         break;
     }
     ranks_[r].done[op.id] = ev.end;
-    out_.timeline.events.push_back(std::move(ev));
     now = ev.end;
+    place(std::move(ev));
   }
 
   // The op's time from the calibration's op models or kernel tables, else the roofline (op_time.hpp),
@@ -763,19 +775,15 @@ SimOutput Simulation::run(const Schedule& s, bool exact)
   t.platform = platform_->file();
   t.plan = s.layout.plan.name;
   t.world = s.layout.world;
-  place_events(t.events, s);
   for (const TimelineEvent& e : t.events)
     t.step_time = std::max(t.step_time, e.end);
   std::stable_sort(t.link_traffic.begin(), t.link_traffic.end(), [](const LinkTraffic& a, const LinkTraffic& b) {
     return a.start != b.start ? a.start < b.start : a.link_class < b.link_class;
   });
   t.link_capacity = platform_->class_capacity();
-  size_t expected = 0;
-  for (const RankSchedule& r : s.ranks)
-    expected += r.ops.size();
-  if (t.events.size() != expected)
-    throw std::runtime_error("simulation deadlocked: " + std::to_string(t.events.size()) + " of " +
-                             std::to_string(expected) + " ops ran (schedule collectives or sends do not match)");
+  if (replay.events_placed() != t.events.size())
+    throw std::runtime_error("simulation deadlocked: " + std::to_string(replay.events_placed()) + " of " +
+                             std::to_string(t.events.size()) + " ops ran (schedule collectives or sends do not match)");
   return out;
 }
 

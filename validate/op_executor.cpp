@@ -121,10 +121,7 @@ void OpExecutor::Impl::resolve_all(const Schedule& s)
     if (op.is_comm()) {
       double bytes = op.comm_bytes;
       if (op.kind == OpKind::all_to_all) {
-        double sum = 0;
-        for (double pb : op.peer_bytes)
-          sum += pb;
-        bytes = std::max(bytes, sum);
+        bytes = std::max(bytes, op.peer_bytes.sum());
       }
       needs.comm_bytes = std::max(needs.comm_bytes, static_cast<std::size_t>(std::ceil(std::max(0.0, bytes))));
       continue;

@@ -22,8 +22,8 @@ struct CollectiveCall {
   std::vector<int> ranks;                      // members in group order
   double bytes = 0;                            // NCCL's size (identical on every member)
   // all_to_all: (*peer_bytes[i])[j] bytes member i sends member j; the rows are the members' own
-  // (Op::peer_bytes), not copies: at 1,024 GPUs each all-to-all has 8 MB of them.
-  std::vector<const std::vector<double>*> peer_bytes;
+  // (Op::peer_bytes), not copies.
+  std::vector<const PeerBytes*> peer_bytes;
   double wire_factor = 1;                      // protocol overhead on the wire
   double rate = 0;                             // ring, tree: each flow; direct: each sender in all (B/s on the wire)
   double shm_rate = 0;                         // what a member reads through host memory in all (B/s on the wire)

@@ -16,12 +16,17 @@ Phases direct_all_to_all(const CollectiveCall& c)
   if (c.rate > 0)
     shares = direct_shares(c.peer_bytes, shm);
   std::vector<Flow> flows;
-  flows.reserve(n * (n - 1));
+  size_t count = 0;
   for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < n; j++)
-      if (i != j && (*c.peer_bytes[i])[j] > 0)
-        flows.push_back({c.ranks[i], c.ranks[j], (*c.peer_bytes[i])[j] * c.wire_factor,
-                         c.rate > 0 ? direct_flow_rate(shares, c.peer_bytes, i, j, c.rate, shm[i][j], c.shm_rate) : 0});
+    count += c.peer_bytes[i]->entries().size();
+  flows.reserve(count);
+  for (size_t i = 0; i < n; i++)
+    for (const PeerBytes::Entry& e : c.peer_bytes[i]->entries()) {
+      const size_t j = static_cast<size_t>(e.member);
+      if (i != j && e.bytes > 0)
+        flows.push_back({c.ranks[i], c.ranks[j], e.bytes * c.wire_factor,
+                         c.rate > 0 ? direct_flow_rate(shares, e.bytes, i, j, c.rate, shm[i][j], c.shm_rate) : 0});
+    }
   Phases phases;
   phases.push_back(std::move(flows)); // moved: a braced list would copy every flow
   return phases;

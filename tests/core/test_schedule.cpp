@@ -202,6 +202,70 @@ TEST_CASE("schedule JSON: written, read back, and refused with the fix", "[quick
   CHECK_THAT(refusal(bad), Catch::Contains("model_facts.attention.head_dim: missing key"));
 }
 
+TEST_CASE("an all-to-all's row keeps only the members it sends to, and reads as the whole row", "[quick][schedule]")
+{
+  // The row 0, 480, 0, 70000 over 4 members: two entries (members 1 and 3), read back as 4 values.
+  const PeerBytes row = std::vector<double>{0, 480, 0, 70000};
+  CHECK(row.size() == 4);
+  REQUIRE(row.entries().size() == 2);
+  CHECK(row.entries()[0] == PeerBytes::Entry{1, 480});
+  CHECK(row.entries()[1] == PeerBytes::Entry{3, 70000});
+  CHECK(row[0] == 0);
+  CHECK(row[3] == 70000);
+  CHECK(row.dense() == std::vector<double>{0, 480, 0, 70000});
+  CHECK(row.sum() == 70480);
+  CHECK_THROWS_AS(row.at(4), std::out_of_range);
+  // The same value to everyone, then one member's changed or cleared: 5 x 8 bytes, member 2 set to
+  // 0 (removed) and member 4 to 9, sum 8 + 8 + 8 + 9 = 33.
+  PeerBytes every;
+  every.assign(5, 8);
+  every.set(2, 0);
+  every.set(4, 9);
+  CHECK(every.dense() == std::vector<double>{8, 8, 0, 8, 9});
+  CHECK(every.entries().size() == 4);
+  CHECK(every.sum() == 33);
+  every.set(2, 1); // back in, in member order
+  CHECK(every.entries()[2] == PeerBytes::Entry{2, 1});
+  CHECK_THROWS_AS(every.set(5, 1), std::out_of_range);
+  CHECK(PeerBytes{}.empty());
+}
+
+TEST_CASE("schedule JSON: an all-to-all's row per member round-trips, and a wrong row is refused", "[quick][schedule]")
+{
+  // EP4 under skewed routing: every MoE layer has a dispatch and a combine whose rows differ per rank.
+  Model m = load("qwen3-30b-a3b", 2);
+  BuildOptions opt;
+  opt.routing = RoutingSpec{RoutingKind::zipf, 3, 1.2};
+  const Schedule s = build_schedule(m, make_layout(Plan::parse("ep4"), m, 4), StepShape{Phase::decode, 16, 256, 0}, opt);
+  const nlohmann::json j = schedule_to_json(s);
+  const Schedule back = schedule_from_json(j, "s.json");
+  int rows = 0;
+  for (size_t r = 0; r < s.ranks.size(); r++)
+    for (size_t i = 0; i < s.ranks[r].ops.size(); i++)
+      if (!s.ranks[r].ops[i].peer_bytes.empty()) {
+        rows++;
+        CHECK(back.ranks[r].ops[i].peer_bytes == s.ranks[r].ops[i].peer_bytes);
+      }
+  // 4 ranks x 2 MoE layers x 3: eager (BuildOptions' default) exchanges the per-expert counts before
+  // dispatch and combine.
+  CHECK(rows == 4 * 2 * 3);
+  // The first all-to-all of rank 0, its row written densely (4 members, its own entry 0).
+  size_t a2a = 0;
+  while (s.ranks[0].ops[a2a].kind != OpKind::all_to_all)
+    a2a++;
+  const std::string at = "s.json: ranks[0].ops[" + std::to_string(a2a) + "].peer_bytes";
+  nlohmann::json bad = j;
+  CHECK(bad["ranks"][0]["ops"][a2a]["peer_bytes"].size() == 4);
+  bad["ranks"][0]["ops"][a2a]["peer_bytes"].push_back(1);
+  CHECK(refusal(bad) == at + ": has 5 entries for a group of 4 members (fix: regenerate it with `moesim schedule`)");
+  bad = j;
+  bad["ranks"][0]["ops"][a2a]["peer_bytes"][2] = -1;
+  CHECK(refusal(bad) == at + "[2]: must be a finite byte count, 0 or more (fix: regenerate it with `moesim schedule`)");
+  bad = j;
+  bad["ranks"][0]["ops"][0]["peer_bytes"] = {1, 2, 3, 4}; // the embedding is no collective: unknown key
+  CHECK_THAT(refusal(bad), Catch::Contains("ranks[0].ops[0].peer_bytes"));
+}
+
 #ifdef MOESIM_HAVE_ZLIB
 namespace {
 std::string gzipped(const std::string& text)

@@ -109,7 +109,7 @@ TEST_CASE("all-to-all combine returns exactly what dispatch sent", "[quick][sche
   for (const auto& r : s.ranks)
     for (const Op& o : r.ops)
       if (o.kind == OpKind::all_to_all && o.role != OpRole::counts)
-        rows[{o.layer, o.role}].push_back(o.peer_bytes);
+        rows[{o.layer, o.role}].push_back(o.peer_bytes.dense());
   REQUIRE(rows.size() == 2 * 48); // 48 MoE layers
   for (int l = 0; l < 48; l++) {
     auto& d = rows[{l, OpRole::dispatch}];

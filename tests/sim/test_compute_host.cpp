@@ -157,7 +157,7 @@ TEST_CASE("the slowest rank sets the pace of a collective", "[quick][sim]")
   add_collective(s, OpKind::all_to_all, 3e6);
   for (int r = 0; r < 4; r++) {
     s.ranks[r].ops[1].peer_bytes.assign(4, 1e6);
-    s.ranks[r].ops[1].peer_bytes[r] = 0;
+    s.ranks[r].ops[1].peer_bytes.set(r, 0);
   }
   SimOutput out = sim.run(s);
   const double comm = 11.8e-6 + 3e6 / (0.81 * 82.4e9);
@@ -168,6 +168,15 @@ TEST_CASE("the slowest rank sets the pace of a collective", "[quick][sim]")
     CHECK(b.comm == Approx(comm).epsilon(rel));
   }
   CHECK(breakdown_of_rank(out.timeline, 0).idle == Approx(0).margin(1e-15));
+  // The events are by rank, then op, though they ended in another order (ranks 1-3's compute at
+  // 10 us, rank 0's at 100 us): slot 2r + k holds rank r's op k.
+  REQUIRE(out.timeline.events.size() == 8);
+  for (int i = 0; i < 8; i++) {
+    CHECK(out.timeline.events[i].rank == i / 2);
+    CHECK(out.timeline.events[i].op == i % 2);
+  }
+  CHECK(out.timeline.events[0].end == Approx(100e-6).epsilon(rel));
+  CHECK(out.timeline.events[2].end == Approx(10e-6).epsilon(rel));
 }
 
 TEST_CASE("a schedule for another GPU count is refused", "[quick][sim]")

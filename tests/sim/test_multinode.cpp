@@ -79,7 +79,7 @@ TEST_CASE("an all-to-all across two nodes takes the network's p2p latency", "[qu
   add_collective(s, OpKind::all_to_all, 3 * S);
   for (int r = 0; r < 4; r++) {
     s.ranks[r].ops[0].peer_bytes.assign(4, S);
-    s.ranks[r].ops[0].peer_bytes[r] = 0;
+    s.ranks[r].ops[0].peer_bytes.set(r, 0);
   }
   SimOutput out = sim.run(s);
   CHECK(out.timeline.step_time == Approx(22.4e-6 + S / 6.25e9).epsilon(1e-9));

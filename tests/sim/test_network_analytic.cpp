@@ -114,7 +114,7 @@ TEST_CASE("direct all-to-all of S bytes per peer on 4 GPUs", "[quick][sim]")
   add_collective(s, OpKind::all_to_all, 3 * S);
   for (int r = 0; r < 4; r++) {
     s.ranks[r].ops[0].peer_bytes.assign(4, S);
-    s.ranks[r].ops[0].peer_bytes[r] = 0;
+    s.ranks[r].ops[0].peer_bytes.set(r, 0);
   }
   SimOutput out = sim.run(s);
   REQUIRE(out.algorithms.at("all_to_all direct/Simple") == 1);

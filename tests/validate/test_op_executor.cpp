@@ -65,10 +65,7 @@ void exercise(const Schedule& s, int rank, OpExecutor& ex)
   double comm = 0;
   for (const Op& op : s.ranks[rank].ops) {
     if (op.is_comm()) {
-      double sum = 0;
-      for (double b : op.peer_bytes)
-        sum += b;
-      comm = std::max({comm, op.comm_bytes, sum});
+      comm = std::max({comm, op.comm_bytes, op.peer_bytes.sum()});
       CHECK_THROWS_AS(ex.launch(op, st), std::invalid_argument);
       continue;
     }
