@@ -21,6 +21,19 @@ RoutedTopology PlatformFiles::routed(const std::string& name_or_path, const std:
   return route_topology(topology(name_or_path, overrides, flag, no_effect, limit));
 }
 
+std::vector<std::string> PlatformFiles::no_effect(const std::string& name_or_path,
+                                                  const std::vector<Override>& overrides, const std::string& flag)
+{
+  const std::string path = resolve_platform_path(name_or_path, root_, !overrides.empty());
+  if (overrides.empty())
+    return {};
+  if (!path.ends_with(".yaml"))
+    return get(name_or_path, overrides, flag).no_effect; // refused: an XML has no topology to edit
+  std::vector<std::string> none;
+  topology(path, overrides, flag, &none);
+  return none;
+}
+
 Topology PlatformFiles::topology(const std::string& name_or_path, const std::vector<Override>& overrides,
                                  const std::string& flag, std::vector<std::string>* no_effect, GpuLimit limit)
 {

@@ -57,11 +57,16 @@ public:
   Topology topology(const std::string& name_or_path, const std::vector<Override>& overrides,
                     const std::string& flag = "--set", std::vector<std::string>* no_effect = nullptr,
                     GpuLimit limit = pair_routes_limit);
+  // The keys of `overrides` that change nothing on this platform, without routing it (a million
+  // routes at 1,024 GPUs); refused as get() refuses.
+  std::vector<std::string> no_effect(const std::string& name_or_path, const std::vector<Override>& overrides,
+                                     const std::string& flag = "--set");
   // The same, routed.
   RoutedTopology routed(const std::string& name_or_path, const std::vector<Override>& overrides,
                         const std::string& flag = "--set", std::vector<std::string>* no_effect = nullptr,
                         GpuLimit limit = pair_routes_limit);
   const GpuCatalog& catalog();
+  const std::string& root() const { return root_; }
 
 private:
   std::string root_;

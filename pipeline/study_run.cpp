@@ -6,6 +6,7 @@
 #include "pipeline/memory_fit.hpp"
 #include "sim/platform_check.hpp"
 
+#include <filesystem>
 #include <map>
 
 namespace moesim {
@@ -72,11 +73,9 @@ std::map<std::string, std::string> what_if_effects(const Study& s, PlatformFiles
                                                    const std::vector<Override>& overrides)
 {
   std::map<std::string, std::vector<std::string>> none;
-  for (const std::string& p : s.platforms) {
-    const PlatformFile f = files.get(p, overrides);
-    for (const std::string& k : f.no_effect)
-      none[k].push_back(f.name);
-  }
+  for (const std::string& p : s.platforms)
+    for (const std::string& k : files.no_effect(p, overrides))
+      none[k].push_back(std::filesystem::path(resolve_platform_path(p, files.root(), true)).stem().string());
   std::map<std::string, std::string> notes;
   for (const Override& o : overrides) {
     auto it = none.find(o.key);
