@@ -22,16 +22,18 @@ TEST_CASE("ring all-reduce of S bytes on 4 GPUs: NCCL's bandwidth, not the links
   // N = 4, links B = 100 GB/s per direction, S = 64 MiB. NCCL sees 82.4 GB/s and runs 4 channels
   // of 20 GB/s: bus bandwidth 80. It picks ring/Simple: 28.8 + S / (80 x 4/6 GB/s) = 1287.1 us,
   // against LL128 25.4 + S / (73.6 x 4/6) = 1393 us and tree Simple 32.4 + S / (36.8 x 0.8).
-  // alpha = 8.4 + 2(N-1) x 3.4 = 28.8 us. Each rank sends 1.5 S to its successor at 80 GB/s x 0.95
-  // (the measured fraction of a Simple ring) = 76 GB/s, below the 100 GB/s links.
-  // Expected: 28.8e-6 + 1.5 S / 76e9.
+  // Each rank sends 1.5 S to its successor at 80 GB/s x 0.95 (the measured fraction of a Simple
+  // ring) = 76 GB/s, below the 100 GB/s links: X = 1.5 S / 76e9 = 1324.5 us. alpha = NCCL's base
+  // 8.4 us plus what the Simple pipeline shows beyond X (core/costs.hpp, Hopper's 7.2 us a step):
+  // max(6 x 7.2 + X x 7/12, X) - X = 0 (815.8 < 1324.5).
+  // Expected: 8.4e-6 + 1.5 S / 76e9.
   const double S = 64.0 * 1024 * 1024, B = 1e11;
   Simulation sim(star_platform("ring_ar", 4, B));
   Schedule s = empty_schedule(4);
   add_collective(s, OpKind::all_reduce, S);
   SimOutput out = sim.run(s);
   REQUIRE(out.algorithms.at("all_reduce ring/Simple") == 1);
-  REQUIRE(out.timeline.step_time == Approx(28.8e-6 + 1.5 * S / 76e9).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(8.4e-6 + 1.5 * S / 76e9).epsilon(rel));
   // Every flow crosses two nvlink link directions: 4 flows * 1.5 S * 2.
   REQUIRE(out.link_bytes.at("nvlink") == Approx(4 * 1.5 * S * 2).epsilon(rel));
 }
@@ -40,13 +42,14 @@ TEST_CASE("ring all-gather of S bytes on 8 GPUs", "[quick][sim]")
 {
   // N = 8, B = 50 GB/s: NCCL sees 2 x 20.6 = 41.2 GB/s; the search keeps 1 x 40 (30, 24 and 2 x 20
   // are no more), doubled to 2 x 20: bus bandwidth 40. Ring/Simple (LL128's bus is 0.92 x 40).
-  // alpha = 8.4 + 7 x 3.4 = 32.2 us; each rank forwards 0.875 S at 40 x 0.85 = 34 GB/s.
+  // Each rank forwards 0.875 S at 40 x 0.85 = 34 GB/s: X = 6908.3 us, which hides the Simple
+  // pipeline's 7 steps (7 x 7.2 + X x 8/14 = 3998 us < X): alpha = NCCL's base 8.4 us.
   const double S = 256.0 * 1024 * 1024, B = 5e10;
   Simulation sim(star_platform("ring_ag", 8, B));
   Schedule s = empty_schedule(8);
   add_collective(s, OpKind::all_gather, S);
   SimOutput out = sim.run(s);
-  REQUIRE(out.timeline.step_time == Approx(32.2e-6 + 0.875 * S / 34e9).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(8.4e-6 + 0.875 * S / 34e9).epsilon(rel));
 }
 
 TEST_CASE("reduce-scatter over PCIe P2P", "[quick][sim]")
