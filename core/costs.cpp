@@ -80,7 +80,15 @@ double nvlink_simple_step_us(int sm)
 
 double nvlink_p2p_channel_gbs(int sm)
 {
-  return sm >= 100 ? 20.12 : sm >= 90 ? 17.15 : sm >= 80 ? 9.74 : 0;
+  return sm >= 100 ? 20.95 : sm >= 90 ? 17.89 : sm >= 80 ? 10.13 : 0;
+}
+
+double nvlink_p2p_tail_us(int sm, double channel_bytes)
+{
+  constexpr double p2p_nvl_chunk = 512.0 * 1024; // init.cc NCCL_P2P_NVL_CHUNKSIZE default
+  constexpr double exposed = 0.32;               // fitted with the channel rates (costs.hpp)
+  const double gbs = nvlink_p2p_channel_gbs(sm);
+  return gbs > 0 ? exposed * std::min(channel_bytes, p2p_nvl_chunk) / (gbs * 1e3) : 0;
 }
 
 NvlinkLatency nvlink_latency(int sm)
@@ -136,6 +144,9 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
     const int call_channels = nccl_p2p_comm_channels(s.nccl);
     const int min_channels = nvlink ? nccl_p2p_min_channels(peer_channels, call_channels, n) : peer_channels;
     c.channels = nccl_p2p_channels(per_peer, min_channels, peer_channels, nvlink, s.nccl.nodes > 1);
+    // Over NVLink a peer has the channels NCCL gives it for a long send (min_channels): a short
+    // one, on fewer, is bound by its latency, not by its channels.
+    const int used = nvlink ? std::max(c.channels, min_channels) : c.channels;
     c.proto = nccl_p2p_proto(per_peer, c.channels);
     const Transport slowest = net ? Transport::net : nvlink ? Transport::nvlink : Transport::p2p;
     double alpha_us = nccl_base_latency_us(CollAlgo::ring, c.proto) + nccl_hop_latency_us(slowest, CollAlgo::ring, c.proto);
@@ -144,17 +155,18 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
     if (nvlink) {
       const NvlinkLatency nv = nvlink_latency(s.nccl.sm);
       alpha_us += nv.call_us + nv.hop_us;
+      // A Simple send's last p2p chunk, exposed beyond the stream (nvlink_p2p_tail_us).
+      if (c.proto == Proto::simple && s.nccl.nodes == 1)
+        alpha_us += nvlink_p2p_tail_us(s.nccl.sm, per_peer / used);
     }
     c.alpha = s.p2p_alpha ? *s.p2p_alpha : alpha_us * 1e-6;
     c.wire_factor = wire_factor(c.proto);
     c.rate = terms.p2p * send_gbs * 1e9 * c.wire_factor;
     // Simple: every peer's sends share the call's channels, each moving at most its transport's
     // per-channel rate; the slowest pair's channels pace a sender (a uniform all-to-all ends with
-    // its slowest flow). Over NVLink a peer has the channels NCCL gives it for a long send
-    // (min_channels): a short one, on fewer, is bound by its latency, not by its channels.
+    // its slowest flow).
     if (c.proto == Proto::simple) {
       const int peers = kind == OpKind::all_to_all ? n - 1 : 1;
-      const int used = nvlink ? std::max(c.channels, min_channels) : c.channels;
       const double share = std::min<double>(used, double(call_channels) / peers);
       for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)

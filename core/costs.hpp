@@ -125,12 +125,18 @@ double nvlink_simple_step_us(int sm);
 double simple_pipeline_us(int steps, double step_us, double x_us);
 // What one channel (one thread block) moves with the Simple protocol in a send over NVLink, GB/s.
 // NCCL gives a peer nccl_p2p_min_channels of the call's channels: 16 on 2 GPUs of an HGX board, 8 on
-// 4, 4 on 8, so a 2- or 4-GPU all-to-all is bound by its channels, not by NVLink. Fitted to the
-// same sweeps, all-to-all of 64-256 MiB as (bytes per peer) / (time - NCCL's Simple send latency)
-// / channels, median: sm100+ 20.12 (B300, GB200, GB300 at 2, 4 and 8 GPUs, 21 cells), sm90 17.15
-// (H100 and H200 at 2 GPUs, 6 cells), sm80-89 9.74 (A100 at 2 GPUs, 3 cells); 0 (not bounded)
-// before sm80. validate/public/fit_nvlink_simple.py recomputes them.
+// 4, 4 on 8, so a 2- or 4-GPU all-to-all is bound by its channels, not by NVLink. A send streams its
+// bytes through the receiver's buffer in p2p chunks (512 KiB over NVLink: init.cc
+// NCCL_P2P_NVL_CHUNKSIZE, one chunk a step); the last chunk's hand-over is exposed beyond the
+// stream: nvlink_p2p_tail_us, a fraction of that chunk's time on its channel (the channel's part of
+// the send, at most one chunk). Fitted together to the same sweeps, all-to-all from 1 MiB:
+// the tail's fraction 0.32 by least squares over every fit set below, each architecture's rate as
+// (bytes per peer / channels + 0.32 x 512 KiB) / (time - NCCL's Simple send latency) at 64-256 MiB,
+// median, the two iterated to a fixed point: sm100+ 20.95 (B300, GB200, GB300 at 2, 4 and 8 GPUs,
+// 21 cells), sm90 17.89 (H100 and H200 at 2 GPUs, 6 cells), sm80-89 10.13 (A100 at 2 GPUs, 3 cells);
+// 0 (not bounded, no tail) before sm80. validate/public/fit_nvlink_simple.py recomputes them.
 double nvlink_p2p_channel_gbs(int sm);
+double nvlink_p2p_tail_us(int sm, double channel_bytes);
 
 struct CollChoice {
   CollAlgo algo = CollAlgo::ring;

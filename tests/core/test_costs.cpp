@@ -138,10 +138,13 @@ TEST_CASE("all-to-all and sends take NCCL's p2p path", "[quick][costs]")
   CHECK(small.algo == CollAlgo::direct);
   CHECK(small.proto == Proto::ll);
   CHECK(small.alpha == Approx(7.2e-6));
-  // 1 MiB per peer: Simple, alpha 8.4 + 3.4 = 11.8 us; a sender moves 0.81 of NCCL's 370.8 GB/s.
+  // 1 MiB per peer: Simple, on 8 channels (4 ranks x 8 = the call's 32), 128 KiB each. alpha =
+  // 8.4 + 3.4 = 11.8 us, plus the last p2p chunk's exposed part (here the whole 128 KiB, under
+  // the 512 KiB chunk): 0.32 x 131072 / 17.89e3 B/us = 2.3445 us -> 14.1445 us. A sender moves
+  // 0.81 of NCCL's 370.8 GB/s (its 3 x 8 channels x 17.89 = 429.4 would allow more).
   CollChoice big = choose_collective(h100, OpKind::all_to_all, 3 * 1048576.0);
   CHECK(big.proto == Proto::simple);
-  CHECK(big.alpha == Approx(11.8e-6));
+  CHECK(big.alpha == Approx(14.1445e-6).epsilon(1e-4));
   CHECK(big.rate == Approx(0.81 * 370.8e9));
   // A platform or calibration that sets the p2p fixed cost overrides it.
   CommShape fixed = h100;
@@ -247,20 +250,30 @@ TEST_CASE("a Simple ring on NVLink pays its pipeline's per-step latency", "[quic
 TEST_CASE("over NVLink, a peer's channels bound what an all-to-all moves", "[quick][costs]")
 {
   // 2 B200s: a peer gets 16 of the call's 32 p2p channels (2 ranks x 32 > 32: halved once), each
-  // moving 20.12 GB/s with Simple: 321.92 GB/s, below 0.81 x 721.8 = 584.66 of NCCL's view
-  // (NVIDIA measured 128 MiB each way in 421 us: 319 GB/s, a cell out of the fit).
+  // moving 20.95 GB/s with Simple: 335.2 GB/s, below 0.81 x 721.8 = 584.66 of NCCL's view. 128 MiB
+  // to the peer, 8 MiB a channel: the last 512 KiB chunk shows 0.32 x 524288 / 20.95e3 B/us =
+  // 8.0082 us; alpha = 8.4 + 3.4 + 1.30 + 0.68 (NVLink5) + 8.0082 = 21.7882 us. The call takes
+  // 21.788 + 134217728 / 335.2e9 = 422.2 us (NVIDIA measured 420.8, a cell out of the fit).
   const CommShape b200 = uniform_shape(2, Transport::nvlink, 721.8, 53, 100);
   const CollChoice two = choose_collective(b200, OpKind::all_to_all, 134217728);
   CHECK(two.proto == Proto::simple);
   CHECK(two.channels == 16);
-  CHECK(two.rate == Approx(16 * 20.12e9));
-  // 2 H100s: 16 x 17.15 = 274.4 GB/s, below 0.81 x 370.8 = 300.35.
+  CHECK(two.rate == Approx(16 * 20.95e9));
+  CHECK(two.alpha == Approx(21.7882e-6).epsilon(1e-4));
+  CHECK(two.alpha + 134217728 / two.rate == Approx(422.2e-6).epsilon(1e-3));
+  // 2 H100s: 16 x 17.89 = 286.24 GB/s, below 0.81 x 370.8 = 300.35.
   const CommShape h100 = uniform_shape(2, Transport::nvlink, 370.8, 53);
-  CHECK(choose_collective(h100, OpKind::all_to_all, 134217728).rate == Approx(16 * 17.15e9));
-  // 8 H100s, 32 MiB to each of 7 peers: 4 channels each (8 x 4 = 32), 28 in all: 28 x 17.15 =
-  // 480.2 GB/s, above NVLink's 300.35: the link binds, as before.
+  CHECK(choose_collective(h100, OpKind::all_to_all, 134217728).rate == Approx(16 * 17.89e9));
+  // 8 H100s, 32 MiB to each of 7 peers: 4 channels each (8 x 4 = 32), 28 in all: 28 x 17.89 =
+  // 500.9 GB/s, above NVLink's 300.35: the link binds, as before.
   const CommShape h8 = uniform_shape(8, Transport::nvlink, 370.8, 53);
   const CollChoice eight = choose_collective(h8, OpKind::all_to_all, 7 * 33554432.0);
   CHECK(eight.channels == 4);
   CHECK(eight.rate == Approx(0.81 * 370.8e9));
+  // The exposed part grows with a channel's share up to one chunk, then stays: 0.32 x 64 KiB and
+  // 0.32 x 512 KiB (for 512 KiB and for 8 MiB) at 17.89 GB/s.
+  CHECK(nvlink_p2p_tail_us(90, 65536) == Approx(0.32 * 65536 / 17.89e3));
+  CHECK(nvlink_p2p_tail_us(90, 524288) == Approx(0.32 * 524288 / 17.89e3));
+  CHECK(nvlink_p2p_tail_us(90, 8388608) == Approx(0.32 * 524288 / 17.89e3));
+  CHECK(nvlink_p2p_tail_us(70, 524288) == 0);
 }

@@ -108,9 +108,12 @@ TEST_CASE("tree all-reduce: a chain, reduce up, then broadcast down", "[quick][s
 TEST_CASE("direct all-to-all of S bytes per peer on 4 GPUs", "[quick][sim]")
 {
   // N = 4, each rank sends S = 8 MB to each of the 3 others, B = 50 GB/s (NCCL: 41.2 GB/s per path).
-  // p2p path, Simple; alpha = ring Simple base + one NVLink hop = 8.4 + 3.4 = 11.8 us. A sender
-  // moves 0.81 x 41.2 = 33.372 GB/s in all, 11.124 to each peer; its link carries 3 of them
-  // (33.372 < 50), so all end at 3 S / 33.372e9.
+  // p2p path, Simple; alpha = ring Simple base + one NVLink hop = 8.4 + 3.4 = 11.8 us, plus the
+  // last p2p chunk's exposed part: NCCL runs 4 p2p channels (2 graph channels, doubled) and gives
+  // each of 4 ranks 1 (4 per peer, halved while 4 ranks x it > 4), so a peer's 8 MB go on one
+  // channel and its last 512 KiB chunk shows 0.32 x 524288 / 17.89e3 B/us = 9.378 us. A sender
+  // moves 0.81 x 41.2 = 33.372 GB/s in all (its 3 channels could move 3 x 17.89), 11.124 to each
+  // peer; its link carries 3 of them (33.372 < 50), so all end at 3 S / 33.372e9.
   const double S = 8e6, B = 5e10;
   Simulation sim(star_platform("a2a", 4, B));
   Schedule s = empty_schedule(4);
@@ -121,13 +124,14 @@ TEST_CASE("direct all-to-all of S bytes per peer on 4 GPUs", "[quick][sim]")
   }
   SimOutput out = sim.run(s);
   REQUIRE(out.algorithms.at("all_to_all direct/Simple") == 1);
-  REQUIRE(out.timeline.step_time == Approx(11.8e-6 + 3 * S / (0.81 * 41.2e9)).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(11.8e-6 + 0.32 * 524288 / 17.89e9 + 3 * S / (0.81 * 41.2e9)).epsilon(rel));
 }
 
 TEST_CASE("a point-to-point transfer", "[quick][sim]")
 {
-  // One send of S = 10 MB from gpu0 to gpu1 over B = 25 GB/s links (NCCL: one link, 20.6 GB/s):
-  // alpha + S / (0.81 x 20.6 GB/s) = 11.8e-6 + 1e7 / 16.686e9.
+  // One send of S = 10 MB from gpu0 to gpu1 over B = 25 GB/s links (NCCL: one link, 20.6 GB/s),
+  // on one channel (17.89 GB/s would allow more): alpha + S / (0.81 x 20.6 GB/s), alpha = 11.8 us
+  // plus the last 512 KiB chunk's exposed 0.32 x 524288 / 17.89e3 B/us = 9.378 us.
   const double S = 1e7, B = 2.5e10;
   Simulation sim(star_platform("p2p", 2, B));
   Schedule s = empty_schedule(2);
@@ -144,13 +148,14 @@ TEST_CASE("a point-to-point transfer", "[quick][sim]")
   recv.comm_bytes = S;
   add_op(s, 1, recv);
   SimOutput out = sim.run(s);
-  REQUIRE(out.timeline.step_time == Approx(11.8e-6 + S / (0.81 * 20.6e9)).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(11.8e-6 + 0.32 * 524288 / 17.89e9 + S / (0.81 * 20.6e9)).epsilon(rel));
 }
 
 TEST_CASE("two flows sharing a link split its bandwidth", "[quick][sim]")
 {
   // gpu0 -> gpu2 and gpu1 -> gpu2 at once, S = 10 MB each, B = 20 GB/s: each send could move
-  // 0.81 x 20.6 = 16.686 GB/s, but both cross l2 DOWN: B/2 each, both end at 11.8e-6 + 2 S / B.
+  // 0.81 x 20.6 = 16.686 GB/s, but both cross l2 DOWN: B/2 each, both end at alpha + 2 S / B,
+  // alpha = 11.8 us + the last chunk's 0.32 x 524288 / 17.89e3 B/us (as above).
   const double S = 1e7, B = 2e10;
   Simulation sim(star_platform("share", 3, B));
   Schedule s = empty_schedule(3);
@@ -173,5 +178,5 @@ TEST_CASE("two flows sharing a link split its bandwidth", "[quick][sim]")
     add_op(s, 2, recv);
   }
   SimOutput out = sim.run(s);
-  REQUIRE(out.timeline.step_time == Approx(11.8e-6 + 2 * S / B).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(11.8e-6 + 0.32 * 524288 / 17.89e9 + 2 * S / B).epsilon(rel));
 }

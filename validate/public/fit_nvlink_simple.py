@@ -5,8 +5,10 @@ sweeps (validate/public/aiconfigurator-nccl.csv):
   nvlink_simple_step_us: the per-step latency of a Simple ring as NCCL's kernel pipelines it,
     time = base + call + max(steps x step + X (steps + 1) / (2 steps), X), least squares over the
     all_reduce, all_gather and reduce_scatter cells from 1 MiB where NCCL's pick is ring Simple;
-  nvlink_p2p_channel_gbs: what one channel of an all-to-all moves, (bytes per peer) /
-    (time - NCCL's Simple send latency) / channels per peer, median over 64-256 MiB.
+  nvlink_p2p_channel_gbs, nvlink_p2p_tail_us: what one channel of an all-to-all moves, and the
+    fraction of its last p2p chunk's time exposed beyond the stream; the fraction by least squares
+    over the all-to-all cells from 1 MiB, the rate as (bytes per peer / channels + fraction x
+    512 KiB) / (time - NCCL's Simple send latency), median over 64-256 MiB; iterated.
 
 Fit sets, as core/costs.hpp uses them (the comparison labels these cells fit, every other one out
 of sample): sm100+ on b300_sxm, gb200, gb300 at 2, 4 and 8 GPUs (b200_sxm held out); sm90 on
@@ -132,34 +134,77 @@ def fit_step(cells):
     return step, statistics.median(errs)
 
 
-def fit_channel(meas, gpus, counts):
+def p2p_time(sm, n, size, channel_gbs, tail):
+    """moesim's all-to-all of `size` (nccl-tests' size) on one HGX node, Simple (per peer > 16 KiB
+    a channel), us: NCCL's send latency, the stream at min(0.81 x NVLink, channels x rate), and
+    the last chunk's exposed fraction `tail` at the channel's rate."""
+    call, hop = NVLINK_CALL_HOP[sm]
+    per_peer, used = size / n, p2p_min_channels(n)
+    link = {80: 240.0, 90: 370.8}.get(sm, 721.8)
+    rate = min(0.81 * link, (n - 1) * min(used, P2P_CHANNELS / (n - 1)) * channel_gbs) * 1000
+    exposed = tail * min(per_peer / used, 512 * 1024) / (channel_gbs * 1000)
+    return 8.4 + 3.4 + call + hop + per_peer * (n - 1) / rate + exposed
+
+
+def p2p_cells(meas, gpus, counts, lo=1 << 20):
+    return [(g, n, s, t) for (g, op, n, s), t in sorted(meas.items())
+            if g in gpus and n in counts and op == 'alltoall' and lo <= s <= (1 << 28)]
+
+
+def fit_channel(meas, gpus, counts, tail):
+    """Each architecture's per-channel rate at 64-256 MiB, the tail's chunk counted."""
     vals = []
-    for (g, op, n, size), t in sorted(meas.items()):
-        if g in gpus and n in counts and op == 'alltoall' and (1 << 26) <= size <= (1 << 28):
-            call, hop = NVLINK_CALL_HOP[SM[g]]
-            latency = 8.4 + 3.4 + call + hop  # NCCL's Simple send: ring base + one NVLink hop
-            vals.append(size / n / (t - latency) / p2p_min_channels(n) / 1000)
-    return statistics.median(vals), len(vals)
+    for g, n, size, t in p2p_cells(meas, gpus, counts, 1 << 26):
+        call, hop = NVLINK_CALL_HOP[SM[g]]
+        latency = 8.4 + 3.4 + call + hop  # NCCL's Simple send: ring base + one NVLink hop
+        vals.append((size / n / p2p_min_channels(n) + tail * 512 * 1024) / (t - latency) / 1000)
+    return round(statistics.median(vals), 2), len(vals)
+
+
+def fit_p2p(meas, sets):
+    """The tail's fraction (least squares over every set's cells from 1 MiB) and each set's rate,
+    iterated to a fixed point."""
+    tail, rates = 0.0, {}
+    for _ in range(10):
+        rates = {label: fit_channel(meas, gpus, counts, tail)[0] for label, gpus, counts in sets}
+        cells = [(label, c) for label, gpus, counts in sets for c in p2p_cells(meas, gpus, counts)]
+
+        def sse(f):
+            return sum((p2p_time(SM[g], n, s, rates[label], f) / t - 1) ** 2 for label, (g, n, s, t) in cells)
+        new = min(range(0, 101), key=lambda k: sse(k / 100)) / 100
+        if new == tail:
+            break
+        tail = new
+    return tail, rates
 
 
 def main():
     meas = load()
-    sets = [
-        ('sm100+ fit (B300, GB200, GB300):', {'b300_sxm', 'gb200', 'gb300'}, {2, 4, 8}, {2, 4, 8}),
-        ('sm90 fit (H100, H200):', {'h100_sxm', 'h200_sxm'}, {2, 4}, {2}),
-        ('sm80 fit (A100, 2 GPUs):', {'a100_sxm'}, {2}, {2}),
-        ('held out, B200:', {'b200_sxm'}, {2, 4, 8}, {2, 4, 8}),
-        ('held out, A100 at 4 and 8:', {'a100_sxm'}, {4, 8}, {4, 8}),
-        ('held out, H100/H200 at 8:', {'h100_sxm', 'h200_sxm'}, {8}, {8}),
+    rings = [
+        ('sm100+ fit (B300, GB200, GB300):', {'b300_sxm', 'gb200', 'gb300'}, {2, 4, 8}),
+        ('sm90 fit (H100, H200):', {'h100_sxm', 'h200_sxm'}, {2, 4}),
+        ('sm80 fit (A100, 2 GPUs):', {'a100_sxm'}, {2}),
+        ('held out, B200:', {'b200_sxm'}, {2, 4, 8}),
+        ('held out, A100 at 4 and 8:', {'a100_sxm'}, {4, 8}),
+        ('held out, H100/H200 at 8:', {'h100_sxm', 'h200_sxm'}, {8}),
     ]
-    for label, gpus, counts, a2a_counts in sets:
+    for label, gpus, counts in rings:
         cells = ring_cells(meas, gpus, counts)
         # All-reduce on 8 NVSwitch GPUs ran with NVLS in these sweeps: not a ring.
         cells = [c for c in cells if not (c[1] == 'all_reduce' and c[2] == 8 and c[0] != 'a100_sxm')]
         step, med = fit_step(cells)
-        ch, k = fit_channel(meas, gpus, a2a_counts)
-        print(f'{label:34s} step {step:5.2f} us ({len(cells)} cells, median |error| {100 * med:.1f}%); '
-              f'p2p channel {ch:.2f} GB/s ({k} cells)')
+        print(f'{label:34s} Simple ring step {step:5.2f} us ({len(cells)} cells, median |error| {100 * med:.1f}%)')
+    sends = [('sm100+', {'b300_sxm', 'gb200', 'gb300'}, {2, 4, 8}), ('sm90', {'h100_sxm', 'h200_sxm'}, {2}),
+             ('sm80', {'a100_sxm'}, {2})]
+    tail, rates = fit_p2p(meas, sends)
+    print(f'all-to-all, fit sets: the last chunk exposed {tail:.2f}; per-channel rate ' +
+          ', '.join(f'{label} {rate:.2f} GB/s' for label, rate in rates.items()))
+    held = [('B200', {'b200_sxm'}, {2, 4, 8}, 'sm100+'), ('H100/H200 at 4 and 8', {'h100_sxm', 'h200_sxm'}, {4, 8}, 'sm90'),
+            ('A100 at 4 and 8', {'a100_sxm'}, {4, 8}, 'sm80')]
+    for label, gpus, counts, arch_label in held:
+        errs = [abs(p2p_time(SM[g], n, s, rates[arch_label], tail) / t - 1) for g, n, s, t in p2p_cells(meas, gpus, counts)]
+        print(f'  held out, {label}: median |error| {100 * statistics.median(errs):.1f}%, worst {100 * max(errs):.1f}% '
+              f'({len(errs)} cells from 1 MiB)')
 
 
 if __name__ == '__main__':
