@@ -32,10 +32,23 @@ bool is_p2p(OpKind k)
   return k == OpKind::all_to_all || k == OpKind::send || k == OpKind::recv;
 }
 
-// What one Simple channel moves over this transport (GB/s), or 0 where nothing bounds it.
-double channel_gbs(const TransportTerms& t, Transport x)
+// What one Simple channel of a send moves over this transport (GB/s), or 0 where nothing bounds it.
+double channel_gbs(const TransportTerms& t, Transport x, int sm)
 {
-  return x == Transport::p2p ? t.pcie_p2p_channel_gbs : x == Transport::shm ? t.shm_channel_gbs : 0;
+  switch (x) {
+    case Transport::p2p: return t.pcie_p2p_channel_gbs;
+    case Transport::shm: return t.shm_channel_gbs;
+    case Transport::nvlink: return nvlink_p2p_channel_gbs(sm);
+    case Transport::net: return 0;
+  }
+  return 0;
+}
+
+// A ring's channels through PCIe (P2P or SHM): no NVLink term bounds them (the ring's own rate is
+// NCCL's bus bandwidth times the measured fraction).
+double ring_channel_gbs(const TransportTerms& t, Transport x)
+{
+  return x == Transport::nvlink ? 0 : channel_gbs(t, x, 0);
 }
 
 double simple_fraction(const TransportTerms& t, OpKind kind, int n)
@@ -46,6 +59,37 @@ double simple_fraction(const TransportTerms& t, OpKind kind, int n)
 }
 
 } // namespace
+
+double simple_pipeline_us(int steps, double step_us, double x_us)
+{
+  if (steps < 1)
+    return x_us;
+  return std::max(steps * step_us + x_us * (steps + 1) / (2.0 * steps), x_us);
+}
+
+double nvlink_simple_step_us(int sm)
+{
+  if (sm >= 100)
+    return 11.05; // B300, GB200, GB300 (costs.hpp)
+  if (sm >= 90)
+    return 7.2; // H100, H200 at 2 and 4 GPUs
+  if (sm >= 80)
+    return 16.5; // A100 at 2 GPUs
+  return nccl_hop_latency_us(Transport::nvlink, CollAlgo::ring, Proto::simple) + nvlink_latency(sm).hop_us;
+}
+
+double nvlink_p2p_channel_gbs(int sm)
+{
+  return sm >= 100 ? 20.95 : sm >= 90 ? 17.89 : sm >= 80 ? 10.13 : 0;
+}
+
+double nvlink_p2p_tail_us(int sm, double channel_bytes)
+{
+  constexpr double p2p_nvl_chunk = 512.0 * 1024; // init.cc NCCL_P2P_NVL_CHUNKSIZE default
+  constexpr double exposed = 0.32;               // fitted with the channel rates (costs.hpp)
+  const double gbs = nvlink_p2p_channel_gbs(sm);
+  return gbs > 0 ? exposed * std::min(channel_bytes, p2p_nvl_chunk) / (gbs * 1e3) : 0;
+}
 
 NvlinkLatency nvlink_latency(int sm)
 {
@@ -94,7 +138,15 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
       while (peer_channels < std::min(32.0, 2 * std::max(1.0, std::floor(links + 1e-9))))
         peer_channels *= 2;
     }
-    c.channels = nccl_p2p_channels(per_peer, peer_channels, nvlink, s.nccl.nodes > 1);
+    // NCCL starts a peer's sends on nccl_p2p_min_channels of the call's channels. Over PCIe and SHM
+    // the per-channel rates (TransportTerms) were fitted with a peer on up to all of its own (2),
+    // so that accounting stays there.
+    const int call_channels = nccl_p2p_comm_channels(s.nccl);
+    const int min_channels = nvlink ? nccl_p2p_min_channels(peer_channels, call_channels, n) : peer_channels;
+    c.channels = nccl_p2p_channels(per_peer, min_channels, peer_channels, nvlink, s.nccl.nodes > 1);
+    // Over NVLink a peer has the channels NCCL gives it for a long send (min_channels): a short
+    // one, on fewer, is bound by its latency, not by its channels.
+    const int used = nvlink ? std::max(c.channels, min_channels) : c.channels;
     c.proto = nccl_p2p_proto(per_peer, c.channels);
     const Transport slowest = net ? Transport::net : nvlink ? Transport::nvlink : Transport::p2p;
     double alpha_us = nccl_base_latency_us(CollAlgo::ring, c.proto) + nccl_hop_latency_us(slowest, CollAlgo::ring, c.proto);
@@ -103,19 +155,23 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
     if (nvlink) {
       const NvlinkLatency nv = nvlink_latency(s.nccl.sm);
       alpha_us += nv.call_us + nv.hop_us;
+      // A Simple send's last p2p chunk, exposed beyond the stream (nvlink_p2p_tail_us).
+      if (c.proto == Proto::simple && s.nccl.nodes == 1)
+        alpha_us += nvlink_p2p_tail_us(s.nccl.sm, per_peer / used);
     }
     c.alpha = s.p2p_alpha ? *s.p2p_alpha : alpha_us * 1e-6;
     c.wire_factor = wire_factor(c.proto);
     c.rate = terms.p2p * send_gbs * 1e9 * c.wire_factor;
-    // Simple over PCIe: every peer's sends share the call's channels; the slowest pair's channels
-    // pace a sender (a uniform all-to-all ends with its slowest flow).
+    // Simple: every peer's sends share the call's channels, each moving at most its transport's
+    // per-channel rate; the slowest pair's channels pace a sender (a uniform all-to-all ends with
+    // its slowest flow).
     if (c.proto == Proto::simple) {
       const int peers = kind == OpKind::all_to_all ? n - 1 : 1;
-      const double share = std::min<double>(c.channels, double(nccl_p2p_comm_channels(s.nccl)) / peers);
+      const double share = std::min<double>(used, double(call_channels) / peers);
       for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
-          if (i != j && channel_gbs(terms, s.transport[i][j]) > 0)
-            c.rate = std::min(c.rate, peers * share * channel_gbs(terms, s.transport[i][j]) * 1e9);
+          if (const double ch = i != j ? channel_gbs(terms, s.transport[i][j], s.nccl.sm) : 0; ch > 0)
+            c.rate = std::min(c.rate, peers * share * ch * 1e9);
     }
     c.shm_rate = shm ? shm_read : 0;
     return c;
@@ -132,11 +188,6 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
   const int nsteps = kind == OpKind::all_reduce ? 2 * (n - 1) : n - 1;
   double latency_us = pick.time_us - bytes / (1000 * pick.algbw_gbs);
   latency_us += double(nsteps) * shm_hops / n * terms.shm_hop_us;
-  if (s.nccl.nvlink) {
-    const NvlinkLatency nv = nvlink_latency(s.nccl.sm);
-    latency_us += nv.call_us + nv.hop_us * nccl_intra_hops(s.nccl, kind, c.algo);
-  }
-  c.alpha = latency_us * 1e-6;
   // A ring member sends nsteps / n of the buffer, a tree (chain) member the whole buffer up and
   // again down: at NCCL's algorithm bandwidth the flows run at these rates.
   const double flow_gbs = c.algo == CollAlgo::ring ? pick.algbw_gbs * nsteps / n : 2 * pick.algbw_gbs;
@@ -145,8 +196,21 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
   // Simple over PCIe: a ring moves no faster than its channels through its slowest hop.
   if (c.proto == Proto::simple)
     for (int i = 0; i < n; i++)
-      if (const double ch = channel_gbs(terms, s.transport[i][(i + 1) % n]); ch > 0)
+      if (const double ch = ring_channel_gbs(terms, s.transport[i][(i + 1) % n]); ch > 0)
         c.rate = std::min(c.rate, c.channels * ch * 1e9);
+  if (s.nccl.nvlink) {
+    const NvlinkLatency nv = nvlink_latency(s.nccl.sm);
+    const int hops = nccl_intra_hops(s.nccl, kind, c.algo);
+    latency_us += nv.call_us + nv.hop_us * hops;
+    // A Simple ring on one NVLink node: its steps' latency as the kernel's pipeline exposes it
+    // (nvlink_simple_step_us), in place of NCCL's per-step estimate; the flows keep their rate.
+    if (c.algo == CollAlgo::ring && c.proto == Proto::simple && s.nccl.nodes == 1 && shm_hops == 0) {
+      const double x_us = bytes * nsteps / n * c.wire_factor / c.rate * 1e6;
+      latency_us -= hops * (nccl_hop_latency_us(Transport::nvlink, CollAlgo::ring, Proto::simple) + nv.hop_us);
+      latency_us += simple_pipeline_us(nsteps, nvlink_simple_step_us(s.nccl.sm), x_us) - x_us;
+    }
+  }
+  c.alpha = latency_us * 1e-6;
   c.shm_rate = shm_hops ? shm_read : 0;
   return c;
 }

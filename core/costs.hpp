@@ -99,6 +99,45 @@ struct NvlinkLatency {
 // (9 cells): +2.68 us per call, +0.415 us per step; the A100's 4- and 8-GPU cells are out of sample.
 NvlinkLatency nvlink_latency(int sm);
 
+// A Simple-protocol ring on NVLink, as NCCL's kernel runs it (src/device/all_reduce.h runRing,
+// prims_simple.h): a channel's share of the buffer is cut into one chunk per rank, each chunk into
+// SlicePerChunk = 2 slices (collectives.h ALLREDUCE/ALLGATHER/REDUCESCATTER_CHUNKSTEPS /
+// SLICESTEPS); up to 2 MiB a chunk (4 MiB buffer / NCCL_STEPS x 4), so below 64 MiB a channel on 8
+// ranks makes one pass and the chunk shrinks to fit. Step k on a rank waits for step k-1's first
+// slice from its predecessor, `step_us` later (the flag's round trip and the copy's start); a rank
+// sends its 2 x steps slices back to back. A call moving X at full rate (bytes x steps / ranks at
+// the flows' rate) thus takes
+//   max(steps x step_us + X (steps + 1) / (2 steps), X)
+// beyond NCCL's base latency: the per-step latency dominates mid sizes and hides under the
+// transfer from where X reaches about steps x step_us. NCCL's own estimate charges 3.4 us per
+// NVLink step (tuning.cc hwLat, ring Simple) on top of X, never overlapped, and picks the protocol
+// with it; the call then costs what the pipeline costs, so a call just past NCCL's switch to Simple
+// is slower than NCCL expected (B200 all_reduce on 4 GPUs: 36 us at 4 MiB with LL128, 85 at 8 MiB
+// with Simple). Fitted by least squares to NVIDIA's published nccl-tests sweeps
+// (ai-dynamo/aiconfigurator 095f58a51, validate/public/aiconfigurator-nccl.csv: all_reduce,
+// all_gather and reduce_scatter from 1 MiB where NCCL's pick is ring Simple), each on cells the
+// comparison labels as fit: sm100+ 11.05 us (B300, GB200, GB300, 121 cells; every B200 cell out of
+// sample), sm90 7.2 us (H100 and H200 at 2 and 4 GPUs, 82 cells; 8 GPUs out of sample), sm80-89
+// 16.5 us (A100 at 2 GPUs, 25 cells; 4 and 8 out of sample); NCCL's 3.4 + nvlink_latency's hop
+// elsewhere. validate/public/fit_nvlink_simple.py recomputes them.
+double nvlink_simple_step_us(int sm);
+// That pipeline's time (us) for `steps` steps of `step_us` and a transfer of `x_us` at full rate.
+double simple_pipeline_us(int steps, double step_us, double x_us);
+// What one channel (one thread block) moves with the Simple protocol in a send over NVLink, GB/s.
+// NCCL gives a peer nccl_p2p_min_channels of the call's channels: 16 on 2 GPUs of an HGX board, 8 on
+// 4, 4 on 8, so a 2- or 4-GPU all-to-all is bound by its channels, not by NVLink. A send streams its
+// bytes through the receiver's buffer in p2p chunks (512 KiB over NVLink: init.cc
+// NCCL_P2P_NVL_CHUNKSIZE, one chunk a step); the last chunk's hand-over is exposed beyond the
+// stream: nvlink_p2p_tail_us, a fraction of that chunk's time on its channel (the channel's part of
+// the send, at most one chunk). Fitted together to the same sweeps, all-to-all from 1 MiB:
+// the tail's fraction 0.32 by least squares over every fit set below, each architecture's rate as
+// (bytes per peer / channels + 0.32 x 512 KiB) / (time - NCCL's Simple send latency) at 64-256 MiB,
+// median, the two iterated to a fixed point: sm100+ 20.95 (B300, GB200, GB300 at 2, 4 and 8 GPUs,
+// 21 cells), sm90 17.89 (H100 and H200 at 2 GPUs, 6 cells), sm80-89 10.13 (A100 at 2 GPUs, 3 cells);
+// 0 (not bounded, no tail) before sm80. validate/public/fit_nvlink_simple.py recomputes them.
+double nvlink_p2p_channel_gbs(int sm);
+double nvlink_p2p_tail_us(int sm, double channel_bytes);
+
 struct CollChoice {
   CollAlgo algo = CollAlgo::ring;
   Proto proto = Proto::simple;

@@ -283,13 +283,21 @@ NcclPick nccl_pick(const NcclComm& c, OpKind kind, double bytes, std::optional<C
   return best;
 }
 
-int nccl_p2p_channels(double bytes, int peer_channels, bool nvlink, bool multi_node)
+int nccl_p2p_min_channels(int peer_channels, int comm_channels, int ranks)
+{
+  int n = std::max(1, peer_channels);
+  while (n * ranks > comm_channels && n > 1)
+    n /= 2;
+  return n;
+}
+
+int nccl_p2p_channels(double bytes, int min_channels, int max_channels, bool nvlink, bool multi_node)
 {
   const double chunk = nvlink && !multi_node ? 512.0 * 1024 : 128.0 * 1024;
   const double min_part = multi_node ? chunk / 2 : chunk / 8;
   const double max_part = multi_node ? chunk : chunk * 32;
-  int n = std::max(1, std::min(peer_channels, static_cast<int>(std::ceil(bytes / min_part))));
-  while (std::ceil(bytes / n) > max_part && n <= peer_channels / 2)
+  int n = std::max(1, std::min(min_channels, static_cast<int>(std::ceil(bytes / min_part))));
+  while (std::ceil(bytes / n) > max_part && n <= max_channels / 2)
     n *= 2;
   return n;
 }

@@ -99,10 +99,17 @@ struct NcclPick {
 NcclPick nccl_pick(const NcclComm& comm, OpKind kind, double bytes, std::optional<CollAlgo> only = std::nullopt);
 
 // ---- point-to-point (send/recv, all-to-all: enqueue.cc addP2pToPlan, paths.cc) ----------------
-// Channels a send of `bytes` to one peer runs on: one per minimum part (the p2p chunk / 8 on one
-// node, / 2 across nodes; chunks: 512 KiB over NVLink, 128 KiB otherwise), at most `peer_channels`
-// (NVLink: 2 x links, rounded to a power of two; PCIe and SHM: 2; network: NICs).
-int nccl_p2p_channels(double bytes, int peer_channels, bool nvlink, bool multi_node);
+// Channels a peer's sends may start on (enqueue.cc scheduleP2pTasksToPlan, "one channel per
+// operation"): `peer_channels` (p2pnChannelsPerPeer: NVLink 2 x links, PCIe and SHM 2, network one
+// per NIC, each a power of two) halved while `ranks` peers (self included) times it exceed the
+// call's p2p channels `comm_channels` (nccl_p2p_comm_channels), at least 1. 8 B200s: 32 per peer,
+// 32 in all -> 4; 2 of them -> 16.
+int nccl_p2p_min_channels(int peer_channels, int comm_channels, int ranks);
+// Channels a send of `bytes` to one peer runs on (enqueue.cc addP2pToPlan): one per minimum part
+// (the p2p chunk / 8 on one node, / 2 across nodes; chunks: 512 KiB over NVLink, 128 KiB
+// otherwise), at most `min_channels`, then doubled while a part is above the maximum (chunk x 32 on
+// one node, one chunk across nodes) and the doubling stays within `max_channels` (the peer's).
+int nccl_p2p_channels(double bytes, int min_channels, int max_channels, bool nvlink, bool multi_node);
 // Channels every send and receive of a call share (paths.cc ncclTopoComputeP2pChannels): the
 // communicator's channels (twice the graph's), rounded up to a power of two. Each peer's sends take
 // nccl_p2p_channels of them, peers sharing channels where there are more of them than fit.

@@ -78,13 +78,15 @@ TEST_CASE("collective costs: NCCL's pick, its latency and the flows' rate", "[qu
   // 8 H100s on NVSwitch: NCCL sees 18 x 20.6 = 370.8 GB/s; its ring search gives 12 channels of
   // 30 GB/s (test_nccl_model.cpp), bus bandwidth 360.
   const CommShape h100 = uniform_shape(8, Transport::nvlink, 370.8, 53);
-  // 256 MiB all-reduce: ring/Simple (56 + 1304.9 us beats LL128's 40.6 + 1418.4 us). alpha = 8.4 +
-  // 14 x 3.4 = 56 us; a member sends 14/8 of the buffer at NCCL's algorithm bandwidth 360 x 8/14,
-  // i.e. 360 GB/s, times the measured fraction 0.95 for rings of more than two: 342 GB/s.
+  // 256 MiB all-reduce: ring/Simple (56 + 1304.9 us beats LL128's 40.6 + 1418.4 us). A member
+  // sends 14/8 of the buffer at NCCL's algorithm bandwidth 360 x 8/14, i.e. 360 GB/s, times the
+  // measured fraction 0.95 for rings of more than two: 342 GB/s, X = 469762048 / 342e9 = 1373.6 us.
+  // alpha = NCCL's base 8.4 us plus what the Simple pipeline exposes beyond X (Hopper: 7.2 us a
+  // step): max(14 x 7.2 + X x 15/28, X) - X = 0, the steps hidden under the transfer: 8.4 us.
   CollChoice big = choose_collective(h100, OpKind::all_reduce, 268435456);
   CHECK(big.algo == CollAlgo::ring);
   CHECK(big.proto == Proto::simple);
-  CHECK(big.alpha == Approx(56e-6));
+  CHECK(big.alpha == Approx(8.4e-6));
   CHECK(big.rate == Approx(342e9));
   CHECK(big.wire_factor == 1.0);
   CHECK(big.shm_rate == 0);
@@ -95,11 +97,12 @@ TEST_CASE("collective costs: NCCL's pick, its latency and the flows' rate", "[qu
   CHECK(small.alpha == Approx(15e-6));
   CHECK(small.rate == Approx(282e9));
   CHECK(small.wire_factor == 2.0);
-  // Two ranks: the pair fraction. All-gather of 256 MiB on 2: Simple, 8.4 + 1 x 3.4 = 11.8 us,
-  // rate 360 x 0.66 = 237.6 GB/s.
+  // Two ranks: the pair fraction. All-gather of 256 MiB on 2: Simple, one step, which a one-step
+  // pipeline never hides: max(7.2 + X x 2/2, X) - X = 7.2, alpha 8.4 + 7.2 = 15.6 us; rate 360 x
+  // 0.66 = 237.6 GB/s.
   const CommShape pair = uniform_shape(2, Transport::nvlink, 370.8, 53);
   CollChoice ag = choose_collective(pair, OpKind::all_gather, 268435456);
-  CHECK(ag.alpha == Approx(11.8e-6));
+  CHECK(ag.alpha == Approx(15.6e-6));
   CHECK(ag.rate == Approx(360e9 * 0.66));
 }
 
@@ -135,10 +138,13 @@ TEST_CASE("all-to-all and sends take NCCL's p2p path", "[quick][costs]")
   CHECK(small.algo == CollAlgo::direct);
   CHECK(small.proto == Proto::ll);
   CHECK(small.alpha == Approx(7.2e-6));
-  // 1 MiB per peer: Simple, alpha 8.4 + 3.4 = 11.8 us; a sender moves 0.81 of NCCL's 370.8 GB/s.
+  // 1 MiB per peer: Simple, on 8 channels (4 ranks x 8 = the call's 32), 128 KiB each. alpha =
+  // 8.4 + 3.4 = 11.8 us, plus the last p2p chunk's exposed part (here the whole 128 KiB, under
+  // the 512 KiB chunk): 0.32 x 131072 / 17.89e3 B/us = 2.3445 us -> 14.1445 us. A sender moves
+  // 0.81 of NCCL's 370.8 GB/s (its 3 x 8 channels x 17.89 = 429.4 would allow more).
   CollChoice big = choose_collective(h100, OpKind::all_to_all, 3 * 1048576.0);
   CHECK(big.proto == Proto::simple);
-  CHECK(big.alpha == Approx(11.8e-6));
+  CHECK(big.alpha == Approx(14.1445e-6).epsilon(1e-4));
   CHECK(big.rate == Approx(0.81 * 370.8e9));
   // A platform or calibration that sets the p2p fixed cost overrides it.
   CommShape fixed = h100;
@@ -215,4 +221,59 @@ TEST_CASE("over PCIe, Simple channels bound what an all-to-all moves", "[quick][
   // LL is not bounded this way: 8 KiB per peer stays at 0.81 x 40 x 2 (LL's wire factor).
   CHECK(choose_collective(shm, OpKind::all_to_all, 7 * 8192.0).rate == Approx(0.81 * 40e9 * 2));
   // NVLink is not bounded either (test above: 0.81 x 370.8).
+}
+
+TEST_CASE("a Simple ring on NVLink pays its pipeline's per-step latency", "[quick][costs]")
+{
+  // The pipeline: max(steps x step + X (steps + 1) / (2 steps), X). 6 steps of 11.05 us: at X = 12
+  // us, 66.3 + 7 = 73.3; at X = 1000 us the transfer alone (66.3 + 583.3 < 1000); one step never
+  // overlaps (7.2 + 50).
+  CHECK(simple_pipeline_us(6, 11.05, 12) == Approx(73.3));
+  CHECK(simple_pipeline_us(6, 11.05, 1000) == Approx(1000));
+  CHECK(simple_pipeline_us(1, 7.2, 50) == Approx(57.2));
+  // 4 B200s (NCCL: 721.8 GB/s, 16 channels of 45). All-reduce of 8 MiB: NCCL's table picks ring
+  // Simple (28.8 + 8388608 / 480e3 = 46.28 us, beating LL128's 25.4 + 22.8 = 48.2). A member sends
+  // 6/4 of the buffer at 480 x 6/4 x 0.95 = 684 GB/s: X = 12582912 / 684e9 = 18.396 us. The
+  // pipeline: 6 x 11.05 + 18.396 x 7/12 = 77.031 us, above X. alpha = 8.4 (NCCL's base) + 1.30
+  // (NVLink5 per call) + 77.031 - 18.396 = 68.335 us; the call takes 68.335 + 18.396 = 86.73 us
+  // (NVIDIA measured 84.9 us, a cell out of the fit; NCCL's own estimate is 46.3).
+  const CommShape b200 = uniform_shape(4, Transport::nvlink, 721.8, 53, 100);
+  const CollChoice ar = choose_collective(b200, OpKind::all_reduce, 8388608);
+  CHECK(ar.algo == CollAlgo::ring);
+  CHECK(ar.proto == Proto::simple);
+  CHECK(ar.rate == Approx(684e9));
+  CHECK(ar.alpha == Approx(68.335e-6).epsilon(1e-4));
+  CHECK(ar.alpha + 8388608 * 1.5 / ar.rate == Approx(86.73e-6).epsilon(1e-4));
+  // Through PCIe the ring keeps NCCL's table (test above: 49.8 us through host memory).
+}
+
+TEST_CASE("over NVLink, a peer's channels bound what an all-to-all moves", "[quick][costs]")
+{
+  // 2 B200s: a peer gets 16 of the call's 32 p2p channels (2 ranks x 32 > 32: halved once), each
+  // moving 20.95 GB/s with Simple: 335.2 GB/s, below 0.81 x 721.8 = 584.66 of NCCL's view. 128 MiB
+  // to the peer, 8 MiB a channel: the last 512 KiB chunk shows 0.32 x 524288 / 20.95e3 B/us =
+  // 8.0082 us; alpha = 8.4 + 3.4 + 1.30 + 0.68 (NVLink5) + 8.0082 = 21.7882 us. The call takes
+  // 21.788 + 134217728 / 335.2e9 = 422.2 us (NVIDIA measured 420.8, a cell out of the fit).
+  const CommShape b200 = uniform_shape(2, Transport::nvlink, 721.8, 53, 100);
+  const CollChoice two = choose_collective(b200, OpKind::all_to_all, 134217728);
+  CHECK(two.proto == Proto::simple);
+  CHECK(two.channels == 16);
+  CHECK(two.rate == Approx(16 * 20.95e9));
+  CHECK(two.alpha == Approx(21.7882e-6).epsilon(1e-4));
+  CHECK(two.alpha + 134217728 / two.rate == Approx(422.2e-6).epsilon(1e-3));
+  // 2 H100s: 16 x 17.89 = 286.24 GB/s, below 0.81 x 370.8 = 300.35.
+  const CommShape h100 = uniform_shape(2, Transport::nvlink, 370.8, 53);
+  CHECK(choose_collective(h100, OpKind::all_to_all, 134217728).rate == Approx(16 * 17.89e9));
+  // 8 H100s, 32 MiB to each of 7 peers: 4 channels each (8 x 4 = 32), 28 in all: 28 x 17.89 =
+  // 500.9 GB/s, above NVLink's 300.35: the link binds, as before.
+  const CommShape h8 = uniform_shape(8, Transport::nvlink, 370.8, 53);
+  const CollChoice eight = choose_collective(h8, OpKind::all_to_all, 7 * 33554432.0);
+  CHECK(eight.channels == 4);
+  CHECK(eight.rate == Approx(0.81 * 370.8e9));
+  // The exposed part grows with a channel's share up to one chunk, then stays: 0.32 x 64 KiB and
+  // 0.32 x 512 KiB (for 512 KiB and for 8 MiB) at 17.89 GB/s.
+  CHECK(nvlink_p2p_tail_us(90, 65536) == Approx(0.32 * 65536 / 17.89e3));
+  CHECK(nvlink_p2p_tail_us(90, 524288) == Approx(0.32 * 524288 / 17.89e3));
+  CHECK(nvlink_p2p_tail_us(90, 8388608) == Approx(0.32 * 524288 / 17.89e3));
+  CHECK(nvlink_p2p_tail_us(70, 524288) == 0);
 }

@@ -151,18 +151,37 @@ TEST_CASE("the p2p path: channels per peer and LL or Simple", "[quick][nccl]")
 {
   // NVLink on one node: a part is 512 KiB / 8 = 64 KiB; 16 KiB -> 1 channel, LL (<= 16 KiB);
   // 32 KiB -> 1 channel, Simple.
-  CHECK(nccl_p2p_channels(16384, 16, true, false) == 1);
+  CHECK(nccl_p2p_channels(16384, 16, 16, true, false) == 1);
   CHECK(nccl_p2p_proto(16384, 1) == Proto::ll);
-  CHECK(nccl_p2p_proto(32768, nccl_p2p_channels(32768, 16, true, false)) == Proto::simple);
+  CHECK(nccl_p2p_proto(32768, nccl_p2p_channels(32768, 16, 16, true, false)) == Proto::simple);
   // 1 MiB over NVLink: 16 parts, at most 16 channels: 16.
-  CHECK(nccl_p2p_channels(1048576, 16, true, false) == 16);
+  CHECK(nccl_p2p_channels(1048576, 16, 16, true, false) == 16);
   // PCIe: 128 KiB / 8 = 16 KiB parts, 2 channels at most: 32 KiB -> 2 channels, LL (<= 2 x 16 KiB);
   // 48 KiB -> 2 channels, Simple.
-  CHECK(nccl_p2p_channels(32768, 2, false, false) == 2);
+  CHECK(nccl_p2p_channels(32768, 2, 2, false, false) == 2);
   CHECK(nccl_p2p_proto(32768, 2) == Proto::ll);
   CHECK(nccl_p2p_proto(49152, 2) == Proto::simple);
   // Across nodes: 128 KiB / 2 = 64 KiB parts.
-  CHECK(nccl_p2p_channels(131072, 8, false, true) == 2);
+  CHECK(nccl_p2p_channels(131072, 8, 8, false, true) == 2);
   CHECK(wire_factor(Proto::ll) == 2.0);
   CHECK(wire_factor(Proto::ll128) == Approx(128.0 / 120));
+}
+
+TEST_CASE("the p2p path: a peer's share of the call's channels", "[quick][nccl]")
+{
+  // An HGX B200 board: 18 NVLinks per pair give 2 x 18 = 36 channels per peer, rounded up to 64 and
+  // held to the call's 32 p2p channels (16 graph channels, run twice). Halved while ranks (self
+  // included) x channels exceed 32: 2 ranks 16, 4 ranks 8, 8 ranks 4.
+  CHECK(nccl_p2p_min_channels(32, 32, 2) == 16);
+  CHECK(nccl_p2p_min_channels(32, 32, 4) == 8);
+  CHECK(nccl_p2p_min_channels(32, 32, 8) == 4);
+  // A PCIe box (2 channels per peer, 4 in all): 2 on 2 GPUs, 1 from 4; never below 1.
+  CHECK(nccl_p2p_min_channels(2, 4, 2) == 2);
+  CHECK(nccl_p2p_min_channels(2, 4, 4) == 1);
+  CHECK(nccl_p2p_min_channels(2, 4, 64) == 1);
+  // 8 ranks, 32 MiB to a peer: 512 parts of 64 KiB, held to the 4: 8 MiB a channel, below the
+  // 512 KiB x 32 = 16 MiB maximum part. 128 MiB: 32 MiB parts on 4, doubled to 8 (8 <= 32 / 2)
+  // for 16 MiB, no longer above the maximum.
+  CHECK(nccl_p2p_channels(33554432, 4, 32, true, false) == 4);
+  CHECK(nccl_p2p_channels(134217728, 4, 32, true, false) == 8);
 }

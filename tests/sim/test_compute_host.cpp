@@ -148,8 +148,10 @@ TEST_CASE("the slowest rank sets the pace of a collective", "[quick][sim]")
 {
   // Rank 0 computes 100 us (1e11 flops at 1e15), ranks 1-3 compute 10 us, then an all-to-all of
   // 1 MB per peer on 100 GB/s links: NCCL sees 4 x 20.6 = 82.4 GB/s, a sender moves 0.81 of it,
-  // 66.744 GB/s < 100 (tests/sim/test_network_analytic.cpp): 3 MB in 44.948 us, plus alpha 11.8 us.
-  // Everyone leaves the all-to-all at 100 + 11.8 + 44.948 = 156.748 us; ranks 1-3 waited 90 us.
+  // 66.744 GB/s < 100 (tests/sim/test_network_analytic.cpp): 3 MB in 44.948 us, plus alpha: 11.8
+  // us and the last p2p chunk's exposed part, a peer's 1 MB being on 2 channels (8 p2p channels, 4
+  // ranks): 0.32 x 5e5 / 17.89e3 B/us = 8.944 us. Everyone leaves the all-to-all at 100 + 20.744 +
+  // 44.948 = 165.692 us; ranks 1-3 waited 90 us.
   Simulation sim(star_platform("imbalance", 4, 1e11));
   Schedule s = empty_schedule(4);
   for (int r = 0; r < 4; r++)
@@ -160,7 +162,7 @@ TEST_CASE("the slowest rank sets the pace of a collective", "[quick][sim]")
     s.ranks[r].ops[1].peer_bytes.set(r, 0);
   }
   SimOutput out = sim.run(s);
-  const double comm = 11.8e-6 + 3e6 / (0.81 * 82.4e9);
+  const double comm = 11.8e-6 + 0.32 * 5e5 / 17.89e9 + 3e6 / (0.81 * 82.4e9);
   CHECK(out.timeline.step_time == Approx(100e-6 + comm).epsilon(rel));
   for (int r = 1; r < 4; r++) {
     Breakdown b = breakdown_of_rank(out.timeline, r);

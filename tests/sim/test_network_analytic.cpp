@@ -22,16 +22,18 @@ TEST_CASE("ring all-reduce of S bytes on 4 GPUs: NCCL's bandwidth, not the links
   // N = 4, links B = 100 GB/s per direction, S = 64 MiB. NCCL sees 82.4 GB/s and runs 4 channels
   // of 20 GB/s: bus bandwidth 80. It picks ring/Simple: 28.8 + S / (80 x 4/6 GB/s) = 1287.1 us,
   // against LL128 25.4 + S / (73.6 x 4/6) = 1393 us and tree Simple 32.4 + S / (36.8 x 0.8).
-  // alpha = 8.4 + 2(N-1) x 3.4 = 28.8 us. Each rank sends 1.5 S to its successor at 80 GB/s x 0.95
-  // (the measured fraction of a Simple ring) = 76 GB/s, below the 100 GB/s links.
-  // Expected: 28.8e-6 + 1.5 S / 76e9.
+  // Each rank sends 1.5 S to its successor at 80 GB/s x 0.95 (the measured fraction of a Simple
+  // ring) = 76 GB/s, below the 100 GB/s links: X = 1.5 S / 76e9 = 1324.5 us. alpha = NCCL's base
+  // 8.4 us plus what the Simple pipeline shows beyond X (core/costs.hpp, Hopper's 7.2 us a step):
+  // max(6 x 7.2 + X x 7/12, X) - X = 0 (815.8 < 1324.5).
+  // Expected: 8.4e-6 + 1.5 S / 76e9.
   const double S = 64.0 * 1024 * 1024, B = 1e11;
   Simulation sim(star_platform("ring_ar", 4, B));
   Schedule s = empty_schedule(4);
   add_collective(s, OpKind::all_reduce, S);
   SimOutput out = sim.run(s);
   REQUIRE(out.algorithms.at("all_reduce ring/Simple") == 1);
-  REQUIRE(out.timeline.step_time == Approx(28.8e-6 + 1.5 * S / 76e9).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(8.4e-6 + 1.5 * S / 76e9).epsilon(rel));
   // Every flow crosses two nvlink link directions: 4 flows * 1.5 S * 2.
   REQUIRE(out.link_bytes.at("nvlink") == Approx(4 * 1.5 * S * 2).epsilon(rel));
 }
@@ -40,13 +42,14 @@ TEST_CASE("ring all-gather of S bytes on 8 GPUs", "[quick][sim]")
 {
   // N = 8, B = 50 GB/s: NCCL sees 2 x 20.6 = 41.2 GB/s; the search keeps 1 x 40 (30, 24 and 2 x 20
   // are no more), doubled to 2 x 20: bus bandwidth 40. Ring/Simple (LL128's bus is 0.92 x 40).
-  // alpha = 8.4 + 7 x 3.4 = 32.2 us; each rank forwards 0.875 S at 40 x 0.85 = 34 GB/s.
+  // Each rank forwards 0.875 S at 40 x 0.85 = 34 GB/s: X = 6908.3 us, which hides the Simple
+  // pipeline's 7 steps (7 x 7.2 + X x 8/14 = 3998 us < X): alpha = NCCL's base 8.4 us.
   const double S = 256.0 * 1024 * 1024, B = 5e10;
   Simulation sim(star_platform("ring_ag", 8, B));
   Schedule s = empty_schedule(8);
   add_collective(s, OpKind::all_gather, S);
   SimOutput out = sim.run(s);
-  REQUIRE(out.timeline.step_time == Approx(32.2e-6 + 0.875 * S / 34e9).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(8.4e-6 + 0.875 * S / 34e9).epsilon(rel));
 }
 
 TEST_CASE("reduce-scatter over PCIe P2P", "[quick][sim]")
@@ -105,9 +108,12 @@ TEST_CASE("tree all-reduce: a chain, reduce up, then broadcast down", "[quick][s
 TEST_CASE("direct all-to-all of S bytes per peer on 4 GPUs", "[quick][sim]")
 {
   // N = 4, each rank sends S = 8 MB to each of the 3 others, B = 50 GB/s (NCCL: 41.2 GB/s per path).
-  // p2p path, Simple; alpha = ring Simple base + one NVLink hop = 8.4 + 3.4 = 11.8 us. A sender
-  // moves 0.81 x 41.2 = 33.372 GB/s in all, 11.124 to each peer; its link carries 3 of them
-  // (33.372 < 50), so all end at 3 S / 33.372e9.
+  // p2p path, Simple; alpha = ring Simple base + one NVLink hop = 8.4 + 3.4 = 11.8 us, plus the
+  // last p2p chunk's exposed part: NCCL runs 4 p2p channels (2 graph channels, doubled) and gives
+  // each of 4 ranks 1 (4 per peer, halved while 4 ranks x it > 4), so a peer's 8 MB go on one
+  // channel and its last 512 KiB chunk shows 0.32 x 524288 / 17.89e3 B/us = 9.378 us. A sender
+  // moves 0.81 x 41.2 = 33.372 GB/s in all (its 3 channels could move 3 x 17.89), 11.124 to each
+  // peer; its link carries 3 of them (33.372 < 50), so all end at 3 S / 33.372e9.
   const double S = 8e6, B = 5e10;
   Simulation sim(star_platform("a2a", 4, B));
   Schedule s = empty_schedule(4);
@@ -118,13 +124,14 @@ TEST_CASE("direct all-to-all of S bytes per peer on 4 GPUs", "[quick][sim]")
   }
   SimOutput out = sim.run(s);
   REQUIRE(out.algorithms.at("all_to_all direct/Simple") == 1);
-  REQUIRE(out.timeline.step_time == Approx(11.8e-6 + 3 * S / (0.81 * 41.2e9)).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(11.8e-6 + 0.32 * 524288 / 17.89e9 + 3 * S / (0.81 * 41.2e9)).epsilon(rel));
 }
 
 TEST_CASE("a point-to-point transfer", "[quick][sim]")
 {
-  // One send of S = 10 MB from gpu0 to gpu1 over B = 25 GB/s links (NCCL: one link, 20.6 GB/s):
-  // alpha + S / (0.81 x 20.6 GB/s) = 11.8e-6 + 1e7 / 16.686e9.
+  // One send of S = 10 MB from gpu0 to gpu1 over B = 25 GB/s links (NCCL: one link, 20.6 GB/s),
+  // on one channel (17.89 GB/s would allow more): alpha + S / (0.81 x 20.6 GB/s), alpha = 11.8 us
+  // plus the last 512 KiB chunk's exposed 0.32 x 524288 / 17.89e3 B/us = 9.378 us.
   const double S = 1e7, B = 2.5e10;
   Simulation sim(star_platform("p2p", 2, B));
   Schedule s = empty_schedule(2);
@@ -141,13 +148,14 @@ TEST_CASE("a point-to-point transfer", "[quick][sim]")
   recv.comm_bytes = S;
   add_op(s, 1, recv);
   SimOutput out = sim.run(s);
-  REQUIRE(out.timeline.step_time == Approx(11.8e-6 + S / (0.81 * 20.6e9)).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(11.8e-6 + 0.32 * 524288 / 17.89e9 + S / (0.81 * 20.6e9)).epsilon(rel));
 }
 
 TEST_CASE("two flows sharing a link split its bandwidth", "[quick][sim]")
 {
   // gpu0 -> gpu2 and gpu1 -> gpu2 at once, S = 10 MB each, B = 20 GB/s: each send could move
-  // 0.81 x 20.6 = 16.686 GB/s, but both cross l2 DOWN: B/2 each, both end at 11.8e-6 + 2 S / B.
+  // 0.81 x 20.6 = 16.686 GB/s, but both cross l2 DOWN: B/2 each, both end at alpha + 2 S / B,
+  // alpha = 11.8 us + the last chunk's 0.32 x 524288 / 17.89e3 B/us (as above).
   const double S = 1e7, B = 2e10;
   Simulation sim(star_platform("share", 3, B));
   Schedule s = empty_schedule(3);
@@ -170,5 +178,5 @@ TEST_CASE("two flows sharing a link split its bandwidth", "[quick][sim]")
     add_op(s, 2, recv);
   }
   SimOutput out = sim.run(s);
-  REQUIRE(out.timeline.step_time == Approx(11.8e-6 + 2 * S / B).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(11.8e-6 + 0.32 * 524288 / 17.89e9 + 2 * S / B).epsilon(rel));
 }
