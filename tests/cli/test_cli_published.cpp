@@ -6,7 +6,7 @@
 
 using namespace cli_test;
 
-TEST_CASE("moesim published reproduces validate/public/published.md", "[slow][published]")
+TEST_CASE("moesim published reproduces validate/public/published.md", "[slow][heavy][published]")
 {
   // Regenerate after an intended change: `build/cli/moesim published -o validate/public/published.md`.
   const Run r = cli_test::moesim("published");

@@ -43,7 +43,7 @@ TEST_CASE("transfer writes an H100's records as predicted H200 records", "[quick
   CHECK(j["records"][0]["launch"] == "graph");
 }
 
-TEST_CASE("every transfer table in validate/public is reproduced byte for byte", "[slow][cli][transfer]")
+TEST_CASE("every transfer table in validate/public is reproduced byte for byte", "[slow][heavy][cli][transfer]")
 {
   // Each table names its own command (paths relative to the source tree, which the table prints them
   // relative to); rerun it into a scratch file and compare the bytes.

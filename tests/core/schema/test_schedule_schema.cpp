@@ -142,19 +142,19 @@ constexpr int schema_shards = 4;
 
 // Each shard holds at least 3 of the 15 studies (5 in workloads/studies, 10 in validate/matrix),
 // each with at least one plan and one batch, checked eager and under CUDA graphs: at least 6.
-TEST_CASE("every schedule of the zoo's studies satisfies the JSON Schema (shard 1 of 4)", "[slow][schema]")
+TEST_CASE("every schedule of the zoo's studies satisfies the JSON Schema (shard 1 of 4)", "[slow][heavy][schema]")
 {
   CHECK(check_shard(0, schema_shards) >= 6);
 }
-TEST_CASE("every schedule of the zoo's studies satisfies the JSON Schema (shard 2 of 4)", "[slow][schema]")
+TEST_CASE("every schedule of the zoo's studies satisfies the JSON Schema (shard 2 of 4)", "[slow][heavy][schema]")
 {
   CHECK(check_shard(1, schema_shards) >= 6);
 }
-TEST_CASE("every schedule of the zoo's studies satisfies the JSON Schema (shard 3 of 4)", "[slow][schema]")
+TEST_CASE("every schedule of the zoo's studies satisfies the JSON Schema (shard 3 of 4)", "[slow][heavy][schema]")
 {
   CHECK(check_shard(2, schema_shards) >= 6);
 }
-TEST_CASE("every schedule of the zoo's studies satisfies the JSON Schema (shard 4 of 4)", "[slow][schema]")
+TEST_CASE("every schedule of the zoo's studies satisfies the JSON Schema (shard 4 of 4)", "[slow][heavy][schema]")
 {
   CHECK(check_shard(3, schema_shards) >= 6);
 }
