@@ -83,6 +83,11 @@ double nvlink_p2p_channel_gbs(int sm)
   return sm >= 100 ? 20.95 : sm >= 90 ? 17.89 : sm >= 80 ? 10.13 : 0;
 }
 
+double nvlink_p2p_ll_channel_gbs(int sm)
+{
+  return sm >= 100 ? 4.40 : sm >= 90 ? 7.23 : sm >= 80 ? 4.31 : 0; // costs.hpp
+}
+
 double nvlink_p2p_tail_us(int sm, double channel_bytes)
 {
   constexpr double p2p_nvl_chunk = 512.0 * 1024; // init.cc NCCL_P2P_NVL_CHUNKSIZE default
@@ -173,6 +178,13 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
           if (const double ch = i != j ? channel_gbs(terms, s.transport[i][j], s.nccl.sm) : 0; ch > 0)
             c.rate = std::min(c.rate, peers * share * ch * 1e9);
     }
+    // LL over NVLink: each of a peer's channels streams its lines at nvlink_p2p_ll_channel_gbs
+    // (payload; on the wire, lines and flags, twice that).
+    if (c.proto == Proto::ll && nvlink && s.nccl.nodes == 1)
+      if (const double ll = nvlink_p2p_ll_channel_gbs(s.nccl.sm); ll > 0) {
+        const int peers = kind == OpKind::all_to_all ? n - 1 : 1;
+        c.rate = std::min(c.rate, peers * c.channels * ll * 1e9 * c.wire_factor);
+      }
     c.shm_rate = shm ? shm_read : 0;
     return c;
   }

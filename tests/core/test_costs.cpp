@@ -247,6 +247,39 @@ TEST_CASE("a Simple ring on NVLink pays its pipeline's per-step latency", "[quic
   // Through PCIe the ring keeps NCCL's table (test above: 49.8 us through host memory).
 }
 
+TEST_CASE("over NVLink, an LL send moves what its one channel streams", "[quick][costs]")
+{
+  // 4 H100s, 8 KiB per peer: LL on one channel (a part is 64 KiB, 8 KiB <= 16 KiB), each of the 3
+  // peers' channels moving 7.23 GB/s of payload, 14.46 on the wire: a sender's 43.38 GB/s on the
+  // wire (NVLink's 2 x 0.81 x 370.8 = 600.7 would allow more). 7.2 + 3 x 8192 x 2 / 43.38e3 B/us =
+  // 7.2 + 1.1331 = 8.3331 us (NVIDIA measured 8.8, alltoall of 32 KiB, a fit cell).
+  const CommShape h100 = uniform_shape(4, Transport::nvlink, 370.8, 53);
+  const CollChoice h = choose_collective(h100, OpKind::all_to_all, 3 * 8192);
+  CHECK(h.proto == Proto::ll);
+  CHECK(h.channels == 1);
+  CHECK(h.rate == Approx(3 * 7.23e9 * 2));
+  CHECK(h.alpha + 3 * 8192 * 2 / h.rate == Approx(8.3331e-6).epsilon(1e-4));
+  // 8 A100s, 16 KiB per peer (nccl-tests' 128 KiB): 10.295 us (6.6 + 0.6 + NVLink3's 2.68 +
+  // 0.415) + 16384 / 4.31e3 B/us = 3.8014 -> 14.0964 us (measured 16.6, out of sample).
+  const CommShape a100 = uniform_shape(8, Transport::nvlink, 240, 32, 80);
+  const CollChoice a = choose_collective(a100, OpKind::all_to_all, 7 * 16384);
+  CHECK(a.proto == Proto::ll);
+  CHECK(a.rate == Approx(7 * 4.31e9 * 2));
+  CHECK(a.alpha + 7 * 16384 * 2 / a.rate == Approx(14.0964e-6).epsilon(1e-4));
+  // A send of 16 KiB between 2 B200s: one channel, 4.40 GB/s: 9.18 + 3.7236 = 12.9036 us.
+  const CommShape b200 = uniform_shape(2, Transport::nvlink, 721.8, 53, 100);
+  const CollChoice b = choose_collective(b200, OpKind::send, 16384);
+  CHECK(b.rate == Approx(4.40e9 * 2));
+  CHECK(b.alpha + 16384 * 2 / b.rate == Approx(12.9036e-6).epsilon(1e-4));
+  // 32 KiB per peer is Simple: the LL term does not apply (the channel-bound Simple rate, 3 peers
+  // x 8 channels x 17.89 = 429.4 GB/s, above NVLink's 0.81 x 370.8 = 300.35).
+  CHECK(choose_collective(h100, OpKind::all_to_all, 3 * 32768).rate == Approx(0.81 * 370.8e9));
+  // Before sm80 nothing bounds it: NVLink's rate, twice on the wire.
+  CHECK(nvlink_p2p_ll_channel_gbs(70) == 0);
+  const CommShape v100 = uniform_shape(4, Transport::nvlink, 150, 16, 70);
+  CHECK(choose_collective(v100, OpKind::all_to_all, 3 * 8192).rate == Approx(0.81 * 150e9 * 2));
+}
+
 TEST_CASE("over NVLink, a peer's channels bound what an all-to-all moves", "[quick][costs]")
 {
   // 2 B200s: a peer gets 16 of the call's 32 p2p channels (2 ranks x 32 > 32: halved once), each
