@@ -64,3 +64,18 @@ TEST_CASE("error summary: median of absolute errors, worst with its index", "[qu
   CHECK(summarise_errors({-0.3, 0.1, 0.2}).median == Approx(0.2));
   CHECK(summarise_errors({}).rows == 0);
 }
+
+TEST_CASE("published rows: the TensorRT-LLM rows on B200, and only they, name the B200 TensorRT-LLM op records",
+          "[quick][published]")
+{
+  // Nine rows run TensorRT-LLM on a B200 platform (nvswitch-1x/2x/4x-b200, hgx-8x-b200); each names
+  // AIConfigurator's B200 TensorRT-LLM 1.3.0rc20 table; no other row names records.
+  const auto rows = load_published_file(std::string(MOESIM_SOURCE_DIR) + "/validate/public/published.yaml");
+  int named = 0;
+  for (const PublishedRow& r : rows) {
+    const bool b200_trtllm = r.engine == "trtllm-1.0" && r.platform.find("b200") != std::string::npos;
+    CHECK(r.op_records == (b200_trtllm ? "platforms/public/aiconfigurator/b200_sxm.trtllm-1.3.0rc20.json.gz" : ""));
+    named += !r.op_records.empty();
+  }
+  CHECK(named == 9);
+}
