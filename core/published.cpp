@@ -99,6 +99,7 @@ std::vector<PublishedRow> load_published_file(const std::string& path)
     (void)f.str("interconnect");
     r.plan = f.str("plan");
     r.note = f.str("note", "");
+    r.op_records = f.str("op_records", "");
     if (auto d = f.maybe("dtypes")) {
       Fields df(path, *d, "rows[].dtypes");
       for (const auto& kv : *d)

@@ -27,6 +27,10 @@ struct PublishedRow {
   Metric metric = Metric::tok_s_user;
   double measured = 0;
   std::vector<std::string> missing;
+  // Public per-op records (an op-bench file under the data root, e.g. platforms/public/aiconfigurator/
+  // b200_sxm.trtllm-1.3.0rc20.json.gz) that time this row's compute ops as a calibration fitted from
+  // them would (`moesim calibrate --op-bench`), for a platform with no measured calibration; "" for none.
+  std::string op_records;
   int line = 0;
 };
 

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/model_loader.hpp"
 #include "core/published.hpp"
+#include "pipeline/calibrate.hpp"
 #include "pipeline/calibrations.hpp"
 #include "pipeline/platform_files.hpp"
 #include "pipeline/scenario_runner.hpp"
@@ -66,8 +67,11 @@ Study study_of(const PublishedRow& row, const std::string& file, const std::stri
   return s;
 }
 
+// Calibrations fitted from public op records, one per records file, shared by the rows naming it.
+using RecordCalibrations = std::map<std::string, std::shared_ptr<const Calibration>>;
+
 PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, const std::string& root, PlatformFiles& files,
-                              Calibrations& calibrations)
+                              Calibrations& calibrations, RecordCalibrations& from_records)
 {
   PublishedOutcome o;
   const fs::path pdir = fs::path(root) / "platforms";
@@ -85,15 +89,30 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
   sc.platform_path = pf.xml;
   sc.routed = pf.routed;
   sc.calibration_file = cal;
-  sc.calibration = calibrations.get(cal);
+  if (row.op_records.empty()) {
+    sc.calibration = calibrations.get(cal);
+  } else {
+    // Public per-op records stand in for a calibration only where nobody measured the platform.
+    if (!cal.empty())
+      throw InputError(file + ":" + std::to_string(row.line), "rows[].op_records",
+                       "platform " + row.platform + " has a measured calibration (" + cal + ")",
+                       "drop op_records: the measured calibration applies");
+    std::shared_ptr<const Calibration>& c = from_records[row.op_records];
+    if (!c)
+      c = std::make_shared<const Calibration>(calibration_from_op_records(root, row.op_records));
+    sc.calibration_file = row.op_records;
+    sc.calibration = c;
+  }
   sc.engine = study.engine;
   const PublishedWorkload& w = row.workload;
+  std::map<std::string, double> shares;
   try {
     if (w.kind == WorkloadKind::decode) {
       const ScenarioResult r = simulate_step(study, sc, Phase::decode, w.batch, w.context, 0);
       if (r.refused)
         return o.why = "does not fit: " + r.refusal, o;
       o.paths = r.software_paths;
+      shares = r.compute_provenance;
       o.value = rate_metric(row.metric, r.tok_s_user * w.batch, w.batch, r.gpus);
     } else if (w.kind == WorkloadKind::prefill) {
       const int gpus = sc.plan.world();
@@ -102,12 +121,14 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
       if (r.refused)
         return o.why = "does not fit: " + r.refusal, o;
       o.paths = r.software_paths;
+      shares = r.compute_provenance;
       o.value = rate_metric(row.metric, r.tok_s_total, seqs, r.gpus);
     } else {
       const ServeRun so = run_serve(study, sc, {w.requests, w.input, w.output, w.concurrency});
       if (!so.why.empty())
         return o.why = so.why, o;
       o.paths = so.paths;
+      shares = so.compute_provenance;
       char buf[96];
       std::snprintf(buf, sizeof buf, "%d; loop mean %.0f", so.seq_limit, so.result.mean_decode_batch);
       o.batch = buf;
@@ -118,6 +139,8 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
     return o;
   }
   o.simulated = true;
+  if (!row.op_records.empty())
+    o.compute = describe_compute_sources(row.op_records, shares);
   return o;
 }
 
@@ -135,14 +158,38 @@ std::string cell(std::string s)
 
 } // namespace
 
+Calibration calibration_from_op_records(const std::string& root, const std::string& records)
+{
+  CalibrateRequest q;
+  q.platform = fs::path(records).filename().string();
+  q.op_benches = {root + "/" + records};
+  q.root = root;
+  return fit_calibration(q).calibration;
+}
+
+std::string describe_compute_sources(const std::string& records, const std::map<std::string, double>& shares)
+{
+  std::string from, specs = "specs 0%";
+  for (const char* p : {"measured", "interpolated", "extrapolated", "specs"}) {
+    const auto it = shares.find(p);
+    const std::string pct = fmt_value("%.0f%%", it == shares.end() ? 0.0 : it->second * 100);
+    if (std::string(p) == "specs")
+      specs = "specs " + pct;
+    else
+      from += (from.empty() ? "" : ", ") + std::string(p) + " " + pct;
+  }
+  return "compute from " + fs::path(records).filename().string() + ": " + from + "; " + specs + " of the step";
+}
+
 PublishedRun run_published(const std::string& root, const std::string& file)
 {
   PublishedRun run;
   run.rows = load_published_file(file);
   PlatformFiles files(root);
   Calibrations calibrations;
+  RecordCalibrations from_records;
   for (const PublishedRow& r : run.rows)
-    run.outcomes.push_back(simulate_row(r, file, root, files, calibrations));
+    run.outcomes.push_back(simulate_row(r, file, root, files, calibrations, from_records));
   return run;
 }
 
@@ -215,7 +262,7 @@ std::string render_published(const PublishedRun& run)
     } else {
       o << "-";
     }
-    o << " | " << cell(x.paths) << " | " << cell(miss) << " | " << cell(r.source) << " |\n";
+    o << " | " << cell(x.paths + (x.compute.empty() ? "" : "; " + x.compute)) << " | " << cell(miss) << " | " << cell(r.source) << " |\n";
   }
   return o.str();
 }

@@ -2,8 +2,10 @@
 // profile (each row a one-plan, one-platform study, run through the scenario runner) and set
 // against the published figure; rendered as a Markdown table with the error per row.
 #pragma once
+#include "core/calibration.hpp"
 #include "core/published.hpp"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,7 +18,19 @@ struct PublishedOutcome {
   std::string why;   // not simulated: the reason
   std::string paths; // the engine's software paths of the decode step
   std::string batch; // the batch simulated, for serve rows
+  std::string compute; // rows with op_records: where the decode step's compute times came from
 };
+
+// The calibration of a published row that names public per-op records (`op_records`, a path under
+// `root`): op models fitted from them as `moesim calibrate --op-bench FILE` fits them, the SM count
+// and L2 from the GPU catalogue entry of the records' GPU. Throws InputError for unreadable records.
+Calibration calibration_from_op_records(const std::string& root, const std::string& records);
+
+// What published.md prints for such a row: the records' file name and the share of the decode
+// step's time whose compute each provenance gave (ScenarioResult::compute_provenance), e.g.
+// "compute from b200_sxm.trtllm-1.3.0rc20.json.gz: measured 2%, interpolated 40%, extrapolated 9%;
+// specs 21% of the step".
+std::string describe_compute_sources(const std::string& records, const std::map<std::string, double>& shares);
 
 struct PublishedRun {
   std::vector<PublishedRow> rows;

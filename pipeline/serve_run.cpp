@@ -134,6 +134,7 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
         t.eager_extra_seconds.push_back(g.step_time - a.step_time);
       }
       out.paths = c.software_paths;
+      out.compute_provenance = c.compute_provenance;
       out.gpus = c.gpus;
     }
     if (!refused)

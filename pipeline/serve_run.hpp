@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 
 namespace moesim {
@@ -36,6 +37,8 @@ const char* to_string(SeqLimit l);
 struct ServeRun {
   std::string why;   // not simulated (does not fit): the reason; empty when simulated
   std::string paths; // the engine's software paths of the largest decode step
+  // Share of the largest decode step's time whose compute came from each provenance (ScenarioResult's).
+  std::map<std::string, double> compute_provenance;
   int gpus = 1;
   int seq_limit = 1;
   SeqLimit limited_by = SeqLimit::requests;
