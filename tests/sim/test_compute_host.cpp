@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 using namespace moesim;
 using namespace moesim::test;
 
@@ -55,7 +57,11 @@ void check_moe_fraction_step(double bw, double flops, double moe_seconds)
 {
   GpuProps g;
   g.kernel_overhead = 3e-6;
-  Simulation sim(star_platform("moe_fraction", 1, 1e11, "nvlink", g));
+  // A file per setting: ctest runs these cases as processes side by side, and one writing the file
+  // while another loads it was a malformed-XML failure.
+  Simulation sim(star_platform("moe_fraction_" + std::to_string(std::lround(bw * 100)) + "_" +
+                                   std::to_string(std::lround(flops * 100)),
+                               1, 1e11, "nvlink", g));
   Schedule s = empty_schedule(1);
   s.engine.moe_bw_fraction = bw;
   s.engine.moe_flops_fraction = flops;
