@@ -73,9 +73,14 @@ std::map<std::string, std::string> what_if_effects(const Study& s, PlatformFiles
                                                    const std::vector<Override>& overrides)
 {
   std::map<std::string, std::vector<std::string>> none;
-  for (const std::string& p : s.platforms)
-    for (const std::string& k : files.no_effect(p, overrides))
-      none[k].push_back(std::filesystem::path(resolve_platform_path(p, files.root(), true)).stem().string());
+  for (const std::string& p : s.platforms) {
+    const std::vector<std::string> keys = files.no_effect(p, overrides);
+    if (keys.empty())
+      continue;
+    const std::string name = std::filesystem::path(resolve_platform_path(p, files.root(), true)).stem().string();
+    for (const std::string& k : keys)
+      none[k].push_back(name);
+  }
   std::map<std::string, std::string> notes;
   for (const Override& o : overrides) {
     auto it = none.find(o.key);

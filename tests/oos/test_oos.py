@@ -82,19 +82,25 @@ class Sets(unittest.TestCase):
             if "phase: prefill" in text:
                 self.assertNotRegex(text, r"(?m)^prompt: 2048$", path)
 
+    def assert_tp1_set(self, name, eager_decode, graph, prefill):
+        # The set's entries: tp1 only, so many eager decodes, graph decodes and prefills, and
+        # nothing else; committed as the set makes them. Returns the entries.
+        oset = oos.SETS[name]
+        es = oos.entries(oset)
+        self.assertEqual(len(es), eager_decode + graph + prefill)
+        self.assertEqual({e["plan"] for e in es}, {"tp1"})
+        self.assertEqual(sum(e["phase"] == "decode" and e["mode"] == "eager" for e in es), eager_decode)
+        self.assertEqual(sum(e["mode"] == "graph" for e in es), graph)
+        self.assertEqual(sum(e["phase"] == "prefill" for e in es), prefill)
+        self.assertEqual(sorted(e["file"] for e in es), sorted(e["file"] for e in committed_index(oset)))
+        return es
+
     def test_oos5_is_22_schedules_at_shapes_no_earlier_round_ran(self):
         # decode eager: 2 batches for each of the GQA head_dim 160, MLA kv256, GQA head_dim 112 and
         # Qwen3-30B studies + 1 for Kimi-K2 = 9; decode graph: 2 each for head_dim 160 and MLA kv256 +
         # 1 each for GLM-4.5-Air, Mixtral-8x22B and DeepSeek-V2-Lite = 7; prefills: 6. 9 + 7 + 6 = 22,
         # one plan (tp1), committed as the set makes them.
-        oset = oos.SETS["oos5"]
-        es = oos.entries(oset)
-        self.assertEqual(len(es), 22)
-        self.assertEqual({e["plan"] for e in es}, {"tp1"})
-        self.assertEqual(sum(e["phase"] == "decode" and e["mode"] == "eager" for e in es), 9)
-        self.assertEqual(sum(e["mode"] == "graph" for e in es), 7)
-        self.assertEqual(sum(e["phase"] == "prefill" for e in es), 6)
-        self.assertEqual(sorted(e["file"] for e in es), sorted(e["file"] for e in committed_index(oset)))
+        es = self.assert_tp1_set("oos5", eager_decode=9, graph=7, prefill=6)
 
         earlier = run_shapes(oos.SETS[1], oos.SETS[2], oos.SETS["oos4"])
         for e in es:
@@ -136,14 +142,7 @@ class Sets(unittest.TestCase):
         # Qwen3-Coder-480B, gpt-oss-20b and the invented GQA hd128 model = 6; prefills: DeepSeek-V3,
         # GLM-4.5, Llama-4-Scout, Qwen3-235B and the two invented models = 6. 4 + 6 + 6 = 16, tp1,
         # committed as the set makes them; its H100 set runs the same schedules on the H100 platform.
-        oset = oos.SETS["oos7"]
-        es = oos.entries(oset)
-        self.assertEqual(len(es), 16)
-        self.assertEqual({e["plan"] for e in es}, {"tp1"})
-        self.assertEqual(sum(e["phase"] == "decode" and e["mode"] == "eager" for e in es), 4)
-        self.assertEqual(sum(e["mode"] == "graph" for e in es), 6)
-        self.assertEqual(sum(e["phase"] == "prefill" for e in es), 6)
-        self.assertEqual(sorted(e["file"] for e in es), sorted(e["file"] for e in committed_index(oset)))
+        es = self.assert_tp1_set("oos7", eager_decode=4, graph=6, prefill=6)
         self.assertEqual(oos.entries(oos.SETS["oos7-h100"]), es)
         self.assertEqual(oos.SETS["oos7-h100"].platform, "nvswitch-1x-h100")
 
