@@ -150,6 +150,21 @@ class Sets(unittest.TestCase):
         for e in es:
             self.assertNotIn(run_shape(e), earlier, e["file"])
 
+    def test_oos8_is_16_schedules_at_shapes_no_earlier_round_ran(self):
+        # decode eager: Qwen3-30B, Llama-4-Scout, gpt-oss-20b and the invented MLA h48 model, one
+        # batch each = 4; decode graph: Mixtral-8x7B, GLM-4.5, gpt-oss-120b, DeepSeek-V3, Kimi-K2 and
+        # the invented GQA hd192 model = 6; prefills: DeepSeek-V2-Lite, Qwen3-Coder-480B,
+        # Mixtral-8x22B, GLM-4.5-Air and the two invented models = 6. 4 + 6 + 6 = 16, tp1, committed
+        # as the set makes them; its H100 set runs the same schedules on the H100 platform.
+        es = self.assert_tp1_set("oos8", eager_decode=4, graph=6, prefill=6)
+        self.assertEqual(oos.entries(oos.SETS["oos8-h100"]), es)
+        self.assertEqual(oos.SETS["oos8-h100"].platform, "nvswitch-1x-h100")
+
+        earlier = run_shapes(oos.SETS[1], oos.SETS[2], oos.SETS["oos4"], oos.SETS["oos5"], oos.SETS["oos6"],
+                             oos.SETS["oos7"])
+        for e in es:
+            self.assertNotIn(run_shape(e), earlier, e["file"])
+
     def test_the_card_a_result_names_comes_from_the_platform(self):
         # "nvswitch-1x-h100" -> H100 (the result heading said "one H200" for every platform); a name
         # with a suffix keeps the card; a name without "<n>x-<card>" is given back as it is.

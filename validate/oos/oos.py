@@ -19,6 +19,8 @@ platform and prediction variants.
             in validate/oos/schedules-oos6.
   --set oos7: validate/oos/studies-oos7 (tp1 on nvswitch-1x-h200, shapes oos1-6 never ran), schedules
             in validate/oos/schedules-oos7.
+  --set oos8: validate/oos/studies-oos8 (tp1 on nvswitch-1x-h200, shapes oos1-7 never ran), schedules
+            in validate/oos/schedules-oos8; --set oos8-h100: the same schedules on nvswitch-1x-h100.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -125,6 +127,15 @@ SETS = {
     # Round 7's steps on one H100 (--set oos7-h100), predicted from the H200's records carried by
     # `moesim transfer`, for a call the device tool places on an H100.
     "oos7-h100": one_gpu_round("oos7", "nvswitch-1x-h100"),
+    # Round 8 on one H200 (--set oos8), blind to round 7's runs on the H100: shapes oos1-7 never ran,
+    # two invented geometries (GQA head_dim 192 at 48/6 heads with 64 experts of 1280, top-6, and a
+    # shared expert of 2560; MLA at 48 heads with kv_lora_rank 448 and 96 experts of 1536, top-8),
+    # zoo decodes at batch 8-96 and context 2048-20480, and prefills of 1280-3584 tokens.
+    "oos8": one_gpu_round("oos8"),
+    # Round 8's steps on one H100 (--set oos8-h100), for a call the device tool places on an H100:
+    # predicted from the H100's own bench-ops records (a measured GPU) and, as a second set, from the
+    # H200's records carried by `moesim transfer`.
+    "oos8-h100": one_gpu_round("oos8", "nvswitch-1x-h100"),
 }
 
 
