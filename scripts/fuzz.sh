@@ -6,17 +6,21 @@
 # BUILD/artifacts/NAME-* and makes the script exit 1. One line per target: runs, seconds, result.
 # BUILD is build-fuzz/ (-O2), or with --in DIR a folder scripts/sanitize.sh configured with the
 # fuzz targets (CI: one sanitizer build for the tests and the fuzzers). MOESIM_FUZZ_RUNS=N also
-# stops each target after N inputs.
-#   scripts/fuzz.sh [--merge] [--in DIR] [SECONDS] [NAME...]    e.g. scripts/fuzz.sh 600 study
+# stops each target after N inputs. --minimise runs no fuzzing: it rewrites each fuzz/corpus/NAME as
+# the smallest set of its own inputs that keeps its coverage (libFuzzer's -merge=1 into an empty
+# folder), and says how many files it kept.
+#   scripts/fuzz.sh [--merge | --minimise] [--in DIR] [SECONDS] [NAME...]    e.g. scripts/fuzz.sh 600 study
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 merge=0
+minimise=0
 configured=
 while [[ ${1:-} == --* ]]; do
   case $1 in
     --merge) merge=1; shift ;;
+    --minimise) minimise=1; shift ;;
     --in) configured=$2; shift 2 ;;
-    *) echo "usage: scripts/fuzz.sh [--merge] [--in DIR] [SECONDS] [NAME...]" >&2; exit 2 ;;
+    *) echo "usage: scripts/fuzz.sh [--merge | --minimise] [--in DIR] [SECONDS] [NAME...]" >&2; exit 2 ;;
   esac
 done
 seconds=${1:-60}
@@ -37,6 +41,27 @@ cmake --build "$build" -j"${MOESIM_FUZZ_JOBS:-$(nproc)}" --target "${targets[@]/
 
 failed=0
 mkdir -p "$build/artifacts"
+if [[ $minimise == 1 ]]; then
+  for name in "${targets[@]}"; do
+    seeds=$root/fuzz/corpus/$name
+    kept=$build/minimised/$name
+    rm -rf "$kept"; mkdir -p "$kept"
+    before=$(find "$seeds" -type f | wc -l)
+    "$build/fuzz/fuzz_$name" -merge=1 "$kept" "$seeds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+      >"$build/minimise_$name.log" 2>&1
+    after=$(find "$kept" -type f | wc -l)
+    # libFuzzer names what it keeps by the SHA-1 of its bytes: remove the inputs whose digest it did
+    # not keep, so the kept ones keep their names. An empty result means the merge failed: keep all.
+    if [[ $after -gt 0 ]]; then
+      for f in "$seeds"/*; do
+        [[ -e $kept/$(sha1sum "$f" | cut -d' ' -f1) ]] || rm -f "$f"
+      done
+    fi
+    after=$(find "$seeds" -type f | wc -l)
+    echo "fuzz_$name: kept $after of $before inputs (the same coverage)"
+  done
+  exit 0
+fi
 for name in "${targets[@]}"; do
   seeds=$root/fuzz/corpus/$name
   work=$build/corpus/$name
