@@ -5,6 +5,7 @@
 #include "core/limits.hpp"
 #include "core/output_files.hpp"
 #include "topology/drawing.hpp"
+#include "topology/route_table.hpp"
 #include "topology/show.hpp"
 #include "topology/xml_writer.hpp"
 #include "topology/zoned_xml.hpp"
@@ -60,16 +61,20 @@ bool run_platform_commands(const PlatformCommands& p, const std::string& root)
     write_outputs({{p.output, "--output", zoned_platform_xml(t)}});
     return true;
   }
-  const RoutedTopology rt = files.routed(p.topology, overrides, "--set", &no_effect);
-  refuse_no_effect(rt.topo.file);
   if (*p.build) {
+    const RoutedTopology rt = files.routed(p.topology, overrides, "--set", &no_effect);
+    refuse_no_effect(rt.topo.file);
     write_outputs({{p.output, "--output", platform_xml(rt)}});
     return true;
   }
+  // Routes held per rail, not per GPU pair: up to 4,096 GPUs.
+  RouteTable table;
+  const RoutedTopology rt = route_table(files.topology(p.topology, overrides, "--set", &no_effect, show_limit), table);
+  refuse_no_effect(rt.topo.file);
   std::vector<OutputFile> out;
   if (!p.svg.empty())
     out.push_back({p.svg, "--svg", draw_svg(rt)});
-  out.push_back({"-", "", show_topology(rt)});
+  out.push_back({"-", "", show_topology(rt, table)});
   write_outputs(out);
   return true;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <queue>
@@ -57,6 +58,83 @@ std::vector<double> max_min_rates(const std::vector<double>& capacity, const std
         for (auto [r, c] : use[f])
           if (r == bottleneck || left[r] <= 1e-12 * cap[r])
             frozen[f] = true;
+  }
+  return rate;
+}
+
+std::vector<double> max_min_rates_packed(const std::vector<double>& capacity, std::vector<size_t> first,
+                                         std::vector<int> uses)
+{
+  // Each flow's crossings sorted and counted, in place (max_min_rates's per-flow map: the flows
+  // then charge a resource in flow order, one charge per flow, as there).
+  const size_t nf = first.size() - 1;
+  std::vector<std::uint16_t> count(uses.size());
+  size_t out = 0;
+  for (size_t f = 0; f < nf; f++) {
+    const size_t b = first[f], e = first[f + 1];
+    std::sort(uses.begin() + static_cast<std::ptrdiff_t>(b), uses.begin() + static_cast<std::ptrdiff_t>(e));
+    first[f] = out;
+    for (size_t i = b; i < e; i++) {
+      if (i > b && uses[i] == uses[i - 1]) {
+        count[out - 1]++;
+        continue;
+      }
+      uses[out] = uses[i];
+      count[out++] = 1;
+    }
+  }
+  first[nf] = out;
+  uses.resize(out);
+  count.resize(out);
+  // Only the resources some flow crosses, renumbered in index order (so the first tightest one is
+  // the same resource).
+  std::vector<int> index(capacity.size(), -1);
+  for (int r : uses)
+    index[static_cast<size_t>(r)] = 0;
+  std::vector<double> cap;
+  for (size_t r = 0; r < capacity.size(); r++)
+    if (index[r] == 0) {
+      index[r] = static_cast<int>(cap.size());
+      cap.push_back(capacity[r]);
+    }
+  for (int& r : uses)
+    r = index[static_cast<size_t>(r)];
+  const size_t nr = cap.size();
+  std::vector<double> rate(nf, 0), left = cap, weight(nr);
+  std::vector<char> frozen(nf);
+  for (size_t f = 0; f < nf; f++)
+    frozen[f] = first[f] == first[f + 1];
+  for (;;) {
+    std::fill(weight.begin(), weight.end(), 0.0);
+    bool active = false;
+    for (size_t f = 0; f < nf; f++)
+      if (!frozen[f]) {
+        active = true;
+        for (size_t i = first[f]; i < first[f + 1]; i++)
+          weight[static_cast<size_t>(uses[i])] += count[i];
+      }
+    if (!active)
+      break;
+    double inc = std::numeric_limits<double>::infinity();
+    size_t bottleneck = nr;
+    for (size_t r = 0; r < nr; r++)
+      if (weight[r] > 0 && (bottleneck == nr || left[r] / weight[r] < inc))
+        inc = left[r] / weight[r], bottleneck = r;
+    for (size_t f = 0; f < nf; f++)
+      if (!frozen[f]) {
+        rate[f] += inc;
+        for (size_t i = first[f]; i < first[f + 1]; i++)
+          left[static_cast<size_t>(uses[i])] -= inc * count[i];
+      }
+    for (size_t f = 0; f < nf; f++)
+      if (!frozen[f])
+        for (size_t i = first[f]; i < first[f + 1]; i++) {
+          const size_t r = static_cast<size_t>(uses[i]);
+          if (r == bottleneck || left[r] <= 1e-12 * cap[r]) {
+            frozen[f] = true;
+            break;
+          }
+        }
   }
   return rate;
 }

@@ -3,6 +3,7 @@
 // same rate until a resource it crosses is full or its own bound is reached, then the others grow
 // on. A flow lists one resource per crossing, so a resource listed twice is charged twice. Pure.
 #pragma once
+#include <cstddef>
 #include <vector>
 
 namespace moesim {
@@ -15,6 +16,13 @@ struct FluidFlow {
 
 // Rates (B/s) of the flows, all running at once.
 std::vector<double> max_min_rates(const std::vector<double>& capacity, const std::vector<FluidFlow>& flows);
+
+// The same rates for flows of one byte each with no bound, packed: flow f crosses uses[first[f] ..
+// first[f + 1]), a resource once per crossing (first has one entry more than there are flows). The
+// same arithmetic in the same order, so the same doubles, in memory of the crossings and time of the
+// crossings per round, not of every resource (`platform show` solves 4 million flows at 4,096 GPUs).
+std::vector<double> max_min_rates_packed(const std::vector<double>& capacity, std::vector<std::size_t> first,
+                                         std::vector<int> uses);
 
 // When the last flow ends if all start together and the rates are re-shared each time one ends.
 double fluid_finish_time(const std::vector<double>& capacity, std::vector<FluidFlow> flows);

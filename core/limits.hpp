@@ -7,7 +7,7 @@
 
 namespace moesim::limits {
 
-// Platforms. `moesim run`, `platform show` and `platform build` hold a route per GPU pair (one
+// Platforms. `moesim run` and `platform build` hold a route per GPU pair (one
 // Full zone; NCCL's PXN routes depend on the destination GPU's rail, which a zone per node with
 // one gateway cannot express), so a platform grows with the square of the GPUs: `platform build`
 // of 1,024 GPUs writes a 298 MB XML in ~10 s of CPU, and `moesim run` on a 1,024-GPU topology YAML
@@ -18,7 +18,7 @@ constexpr int gpus = 1024;           // GPUs per platform: nodes x gpus per node
 // elements) and keeps only the pieces of the routes, but still makes every GPU pair's route once
 // to check that it splits into them: 4,096 GPUs (512 nodes x 8) take ~9 s of CPU and 320 MiB for
 // a 68 MB XML (docs/scale.md); the time grows with the square, so 8,192 would take ~35 s.
-constexpr int zoned_gpus = 4096;     // GPUs of a topology that `platform build --zones` writes
+constexpr int zoned_gpus = 4096;     // GPUs that `platform build --zones` and `platform show` take
 constexpr int pcie_switches = 256;    // per node
 constexpr int nics = 64;              // per node
 constexpr int xml_zone_children = 4'000'000; // hosts, links and routes of one XML zone

@@ -15,58 +15,38 @@ int resource(const Hop& h)
   return h.link * 3 + (h.dir == Dir::up ? 0 : h.dir == Dir::down ? 1 : 2);
 }
 
-} // namespace
-
-std::vector<double> max_min_rates(const RoutedTopology& rt, const std::vector<std::pair<int, int>>& flows)
+// GPU g sending to every other GPU (off_node: on other nodes only), the rates summed in flow order.
+template <class Rates>
+double injection_with(int n, int per, int g, bool off_node, Rates&& rates)
 {
-  std::vector<double> capacity(rt.links.size() * 3, 0);
-  for (size_t l = 0; l < rt.links.size(); l++)
-    for (int k = 0; k < 3; k++)
-      capacity[l * 3 + k] = rt.links[l].bw.value();
-  // Every flow as SimGrid sees it: one resource per crossing, no bound of its own.
-  std::vector<FluidFlow> fluid(flows.size());
-  for (size_t f = 0; f < flows.size(); f++) {
-    fluid[f].bytes = 1;
-    for (const Hop& h : rt.route(flows[f].first, flows[f].second).hops)
-      fluid[f].uses.push_back(resource(h));
-  }
-  return moesim::max_min_rates(capacity, fluid);
-}
-
-double lone_rate(const RoutedTopology& rt, int src, int dst)
-{
-  return max_min_rates(rt, {{src, dst}}).at(0);
-}
-
-double injection(const RoutedTopology& rt, int g, bool off_node)
-{
-  const int per = rt.topo.gpus;
   std::vector<std::pair<int, int>> flows;
-  for (int d = 0; d < rt.gpus(); d++)
+  for (int d = 0; d < n; d++)
     if (d != g && (!off_node || d / per != g / per))
       flows.push_back({g, d});
   double total = 0;
-  for (double r : max_min_rates(rt, flows))
+  for (double r : rates(flows))
     total += r;
   return total;
 }
 
-static double across(const RoutedTopology& rt, const std::vector<bool>& side, bool forward)
+// Every pair across a cut, one direction, the rates summed in flow order.
+template <class Rates>
+double across(int n, const std::vector<bool>& side, bool forward, Rates& rates)
 {
   std::vector<std::pair<int, int>> flows;
-  for (int a = 0; a < rt.gpus(); a++)
-    for (int b = 0; b < rt.gpus(); b++)
+  for (int a = 0; a < n; a++)
+    for (int b = 0; b < n; b++)
       if (side[a] && !side[b])
         flows.push_back(forward ? std::pair{a, b} : std::pair{b, a});
   double total = 0;
-  for (double r : max_min_rates(rt, flows))
+  for (double r : rates(flows))
     total += r;
   return total;
 }
 
-Bisection bisection(const RoutedTopology& rt)
+template <class Rates>
+Bisection bisection_with(int n, int per, Rates&& rates)
 {
-  const int n = rt.gpus();
   Bisection best;
   best.rate = std::numeric_limits<double>::infinity();
   if (n < 2) {
@@ -75,7 +55,7 @@ Bisection bisection(const RoutedTopology& rt)
   }
   auto consider = [&](const std::vector<bool>& side) {
     best.cuts++;
-    const double r = std::min(across(rt, side, true), across(rt, side, false));
+    const double r = std::min(across(n, side, true, rates), across(n, side, false, rates));
     if (r < best.rate * (1 - 1e-12)) {
       best.rate = r;
       best.half.clear();
@@ -107,7 +87,6 @@ Bisection bisection(const RoutedTopology& rt)
     }
     return best;
   }
-  const int per = rt.topo.gpus;
   std::vector<bool> halves(n), parity(n), local(n);
   for (int g = 0; g < n; g++) {
     halves[g] = g < k;
@@ -119,6 +98,81 @@ Bisection bisection(const RoutedTopology& rt)
   if (per > 1)
     consider(local);
   return best;
+}
+
+} // namespace
+
+std::vector<double> max_min_rates(const RoutedTopology& rt, const std::vector<std::pair<int, int>>& flows)
+{
+  std::vector<double> capacity(rt.links.size() * 3, 0);
+  for (size_t l = 0; l < rt.links.size(); l++)
+    for (int k = 0; k < 3; k++)
+      capacity[l * 3 + k] = rt.links[l].bw.value();
+  // Every flow as SimGrid sees it: one resource per crossing, no bound of its own.
+  std::vector<FluidFlow> fluid(flows.size());
+  for (size_t f = 0; f < flows.size(); f++) {
+    fluid[f].bytes = 1;
+    for (const Hop& h : rt.route(flows[f].first, flows[f].second).hops)
+      fluid[f].uses.push_back(resource(h));
+  }
+  return moesim::max_min_rates(capacity, fluid);
+}
+
+double lone_rate(const RoutedTopology& rt, int src, int dst)
+{
+  return max_min_rates(rt, {{src, dst}}).at(0);
+}
+
+double injection(const RoutedTopology& rt, int g, bool off_node)
+{
+  return injection_with(rt.gpus(), rt.topo.gpus, g, off_node,
+                        [&](const std::vector<std::pair<int, int>>& flows) { return max_min_rates(rt, flows); });
+}
+
+Bisection bisection(const RoutedTopology& rt)
+{
+  return bisection_with(rt.gpus(), rt.topo.gpus,
+                        [&](const std::vector<std::pair<int, int>>& flows) { return max_min_rates(rt, flows); });
+}
+
+TableFlows::TableFlows(const RoutedTopology& rt, const RouteTable& table)
+    : rt_(rt), table_(table), capacity_(rt.links.size() * 3, 0)
+{
+  for (size_t l = 0; l < rt.links.size(); l++)
+    for (int k = 0; k < 3; k++)
+      capacity_[l * 3 + k] = rt.links[l].bw.value();
+}
+
+std::vector<double> TableFlows::rates(const std::vector<std::pair<int, int>>& flows) const
+{
+  std::vector<size_t> first{0};
+  first.reserve(flows.size() + 1);
+  std::vector<int> uses;
+  std::vector<Hop> hops;
+  for (const auto& [s, d] : flows) {
+    table_.hops(s, d, hops);
+    for (const Hop& h : hops)
+      uses.push_back(resource(h));
+    first.push_back(uses.size());
+  }
+  return max_min_rates_packed(capacity_, std::move(first), std::move(uses));
+}
+
+double TableFlows::lone_rate(int src, int dst) const
+{
+  return rates({{src, dst}}).at(0);
+}
+
+double TableFlows::injection(int g, bool off_node) const
+{
+  return injection_with(table_.gpus, rt_.topo.gpus, g, off_node,
+                        [&](const std::vector<std::pair<int, int>>& flows) { return rates(flows); });
+}
+
+Bisection TableFlows::bisection() const
+{
+  return bisection_with(table_.gpus, rt_.topo.gpus,
+                        [&](const std::vector<std::pair<int, int>>& flows) { return rates(flows); });
 }
 
 } // namespace moesim

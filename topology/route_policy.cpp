@@ -1,4 +1,5 @@
 #include "topology/route_policy.hpp"
+#include "topology/route_table.hpp"
 
 #include "core/error.hpp"
 
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <unordered_map>
 
 namespace moesim {
 
@@ -140,6 +142,101 @@ public:
     return rt;
   }
 
+  // The routes held per rail (route_table.hpp): the same pairs in the same order as each(), so the
+  // same checks and the same first error; pairs of one block are routed whole, pairs across blocks
+  // take the sender's and receiver's parts network() takes and the fabric tree between the NICs.
+  RoutedTopology table(RouteTable& tb)
+  {
+    build();
+    check_connected();
+    const int n = t_.total_gpus();
+    const int nics = t_.network ? static_cast<int>(t_.network->nics_at.size()) : 0;
+    tb = RouteTable{};
+    tb.gpus = n;
+    tb.per_node = t_.gpus;
+    tb.block_gpus = std::min(n, t_.gpus * (t_.nvlink == NvlinkKind::nvswitch ? t_.nvlink_domain_nodes : 1));
+    tb.rails = nics;
+    tb.block.resize(static_cast<size_t>(n) * tb.block_gpus);
+    tb.head.resize(static_cast<size_t>(n) * nics);
+    tb.src_nic.resize(static_cast<size_t>(n) * nics, 0);
+    tb.tail.resize(static_cast<size_t>(n));
+    for (int g = 0; g < t_.gpus; g++)
+      tb.rail_of.push_back(nics ? t_.nic_of(g) : 0);
+    std::vector<int> used(links_.size(), -1);
+    std::map<std::string, int> kinds;
+    std::unordered_map<std::string, int> details;
+    auto intern = [](auto& ids, std::vector<std::string>& names, const std::string& s) {
+      auto [it, fresh] = ids.emplace(s, static_cast<int>(names.size()));
+      if (fresh)
+        names.push_back(s);
+      return it->second;
+    };
+    auto keep = [&](const std::vector<Hop>& hops, const std::string& kind, const std::string& detail) {
+      RouteTable::Piece p;
+      p.first = static_cast<std::uint32_t>(tb.pool.size());
+      p.count = static_cast<std::uint32_t>(hops.size());
+      for (const Hop& h : hops) {
+        tb.pool.push_back(h);
+        used[h.link] = 0;
+      }
+      if (!kind.empty()) {
+        p.kind = intern(kinds, tb.kinds, kind);
+        p.detail = intern(details, tb.details, detail);
+      }
+      return p;
+    };
+    std::vector<char> have_head(tb.head.size(), 0), have_tail(tb.tail.size(), 0);
+    for (int s = 0; s < n; s++) {
+      if (s % t_.gpus == 0)
+        forget_wide_searches();
+      for (int d = 0; d < n; d++) {
+        if (s == d)
+          continue;
+        if (s / tb.block_gpus == d / tb.block_gpus) {
+          const GpuRoute r = route(s, d);
+          tb.block[static_cast<size_t>(s) * tb.block_gpus + d % tb.block_gpus] = keep(r.hops, r.kind, r.detail);
+          continue;
+        }
+        if (!t_.network)
+          no_route(s, d, "the GPUs are on different nodes and there is no network", "nodes", "add a network section");
+        const int rail = t_.nic_of(d % t_.gpus);
+        const size_t h = static_cast<size_t>(s) * nics + rail;
+        if (!have_head[h]) {
+          const SenderPart& sp = sender_part(s, d, rail);
+          tb.head[h] = keep(sp.hops, sp.kind, sp.detail);
+          tb.src_nic[h] = sp.src_nic;
+          have_head[h] = 1;
+        }
+        if (!have_tail[d]) {
+          tb.tail[d] = keep(receiver_part(s, d, rail), "", "");
+          have_tail[d] = 1;
+        }
+        // The fabric is a tree (a NIC on one leaf, the leaves on one spine): its one path.
+        const size_t a = static_cast<size_t>(node_of(s)) * nics + tb.src_nic[h];
+        const size_t b = static_cast<size_t>(node_of(d)) * nics + rail;
+        used[nic_link_[a]] = used[nic_link_[b]] = 0;
+        if (nic_leaf_[a] != nic_leaf_[b])
+          for (size_t x : {a, b})
+            if (const int up = leaf_up_.at(nic_leaf_[x]); up >= 0)
+              used[up] = 0;
+      }
+    }
+    RoutedTopology rt = finish(used);
+    for (Hop& h : tb.pool)
+      h.link = used[h.link];
+    std::map<Vertex, int> leaf_index;
+    for (size_t i = 0; i < nic_link_.size(); i++) {
+      tb.nic_link.push_back(used[nic_link_[i]]);
+      auto [it, fresh] = leaf_index.emplace(nic_leaf_[i], static_cast<int>(tb.leaf_up.size()));
+      if (fresh) {
+        auto up = leaf_up_.find(nic_leaf_[i]);
+        tb.leaf_up.push_back(up == leaf_up_.end() || up->second < 0 ? -1 : used[up->second]);
+      }
+      tb.nic_leaf.push_back(it->second);
+    }
+    return rt;
+  }
+
   // The topology with the links some route used, in declaration order, without routes; `used`
   // (from each) becomes each link's index there.
   RoutedTopology finish(std::vector<int>& used) const
@@ -174,6 +271,9 @@ private:
   std::map<int, Vertex> nvswitch_;                 // per NVLink domain
   std::map<std::pair<int, int>, Vertex> leaf_;     // (rail or -1, leaf group)
   std::optional<Vertex> spine_;
+  std::map<Vertex, int> leaf_up_;                  // leaf -> its uplink to the spine (-1: none)
+  std::vector<Vertex> nic_leaf_;                   // [node * NICs + nic]: the leaf it hangs off
+  std::vector<int> nic_link_;                      // [node * NICs + nic]: its link to the leaf
   mutable std::map<std::pair<Vertex, unsigned>, Search> searches_; // (source, tags) -> what it reached
   mutable std::vector<bool> seen_;
   mutable std::vector<SenderPart> sender_;                   // [gpu * NICs per node + rail]
@@ -215,6 +315,7 @@ private:
                         name + " uplinks to the spine (" + shortest(net.oversubscription) + ":1)");
       }
       add_edge(v, *spine_, link, v, Tag::net);
+      leaf_up_[v] = link;
     }
     return v;
   }
@@ -292,7 +393,10 @@ private:
           Vertex v = add_vertex(p + name, VKind::nic, n);
           nic_[n].push_back(v);
           add_edge(v, point.at(t_.network->nics_at[k]), -1, v, Tag::pcie);
-          add_edge(v, leaf(n, static_cast<int>(k)),
+          const Vertex to = leaf(n, static_cast<int>(k));
+          nic_leaf_.push_back(to);
+          nic_link_.push_back(static_cast<int>(links_.size()));
+          add_edge(v, to,
                    add_link(p + name, "nic", t_.network->nic, Sharing::splitduplex,
                             name + " on " + t_.network->nics_at[k] + on +
                                 (t_.network->fabric == Fabric::rail ? ", rail " + std::to_string(k) : "")),
@@ -597,6 +701,11 @@ private:
 RoutedTopology route_topology(const Topology& t)
 {
   return Builder(t).run();
+}
+
+RoutedTopology route_table(const Topology& t, RouteTable& table)
+{
+  return Builder(t).table(table);
 }
 
 RoutedTopology route_each(const Topology& t, const RouteVisitor& visit, std::vector<int>& link_index)

@@ -43,7 +43,7 @@ std::string range(const std::vector<double>& v, const std::string& what)
 
 } // namespace
 
-std::string show_topology(const RoutedTopology& rt)
+std::string show_topology(const RoutedTopology& rt, const RouteTable& table)
 {
   const Topology& t = rt.topo;
   std::ostringstream o;
@@ -80,34 +80,40 @@ std::string show_topology(const RoutedTopology& rt)
   if (groups.empty())
     o << "  none (no GPU pair)\n";
 
-  o << "\nRoutes, one GPU pair per kind (bottleneck: the rate of a lone flow):\n" << representative_routes(rt, "  ");
-  std::map<std::string, int> kinds;
-  int asym = 0;
-  for (int s = 0; s < rt.gpus(); s++)
-    for (int d = 0; d < rt.gpus(); d++)
+  o << "\nRoutes, one GPU pair per kind (bottleneck: the rate of a lone flow):\n" << representative_routes(rt, table, "  ");
+  const int n = table.gpus;
+  std::vector<long long> per_kind(table.kinds.size(), 0);
+  long long asym = 0;
+  std::vector<Hop> there, back;
+  for (int s = 0; s < n; s++)
+    for (int d = 0; d < n; d++)
       if (s != d) {
-        kinds[rt.route(s, d).kind]++;
-        asym += !rt.symmetric(s, d);
+        per_kind[static_cast<size_t>(table.kind_id(s, d))]++;
+        asym += !table.symmetric(s, d, there, back);
       }
+  std::map<std::string, long long> kinds;
+  for (size_t k = 0; k < per_kind.size(); k++)
+    kinds[table.kinds[k]] = per_kind[k];
   if (!kinds.empty()) {
     o << "  ordered pairs by kind:";
-    for (const auto& [k, n] : kinds)
-      o << " " << k << " " << n;
+    for (const auto& [k, count] : kinds)
+      o << " " << k << " " << count;
     o << (asym ? "; " + std::to_string(asym) + " differ from their reverse" : "") << "\n";
   }
 
-  if (rt.gpus() > 1) {
+  if (n > 1) {
+    const TableFlows flows(rt, table);
     std::vector<double> inj;
-    for (int g = 0; g < rt.gpus(); g++)
-      inj.push_back(injection(rt, g));
+    for (int g = 0; g < n; g++)
+      inj.push_back(flows.injection(g));
     o << "\nPer-GPU injection bandwidth (one GPU sending to every other at once): " << range(inj, "") << "\n";
     if (t.nodes > 1) {
       std::vector<double> off;
-      for (int g = 0; g < rt.gpus(); g++)
-        off.push_back(injection(rt, g, true));
+      for (int g = 0; g < n; g++)
+        off.push_back(flows.injection(g, true));
       o << "  to other nodes only: " << range(off, "") << "\n";
     }
-    const Bisection b = bisection(rt);
+    const Bisection b = flows.bisection();
     o << "Bisection bandwidth: " << human_rate(b.rate) << " per direction: all pairs across the worst balanced cut, "
       << gpu_set(b.half) << " against the rest, max-min fair over these routes ("
       << (b.exhaustive ? (b.cuts == 1 ? std::string("the only balanced cut") : "all " + std::to_string(b.cuts) + " balanced cuts checked") : std::to_string(b.cuts) + " structured cuts checked")

@@ -3,11 +3,17 @@
 // bisection bandwidth, and the drawing.
 #pragma once
 #include "topology/route_policy.hpp"
+#include "topology/route_table.hpp"
 
 #include <string>
 
 namespace moesim {
 
-std::string show_topology(const RoutedTopology& rt);
+// `platform show` holds the routes per rail (route_table.hpp), so it takes as many GPUs as
+// `platform build --zones`; its injection and bisection still solve every pair across each cut.
+inline constexpr GpuLimit show_limit{limits::zoned_gpus, "platform show takes"};
+
+// `rt`: the topology and its links (route_table's answer, no routes); `table`: its routes.
+std::string show_topology(const RoutedTopology& rt, const RouteTable& table);
 
 } // namespace moesim

@@ -4,6 +4,7 @@
 #include "topology/drawing.hpp"
 #include "topology/flows.hpp"
 
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -52,22 +53,66 @@ std::string gpu_summary(const GpuModel& g)
 
 } // namespace
 
-std::string representative_routes(const RoutedTopology& rt, const std::string& indent)
+namespace {
+
+// One line per route kind over routes held per pair or per rail (`Routes`: kind, detail, hops,
+// lone, symmetric of a pair); `kinds`: how many kinds there are, if known (the scan stops there).
+template <class Routes>
+std::string representative(const RoutedTopology& rt, const Routes& routes, int n, size_t kinds, const std::string& indent)
 {
   std::ostringstream o;
   std::set<std::string> seen;
-  for (int s = 0; s < rt.gpus(); s++)
-    for (int d = 0; d < rt.gpus(); d++) {
-      if (s == d || !seen.insert(rt.route(s, d).kind).second)
+  for (int s = 0; s < n && seen.size() < kinds; s++)
+    for (int d = 0; d < n; d++) {
+      if (s == d || !seen.insert(routes.kind(s, d)).second)
         continue;
-      const GpuRoute& r = rt.route(s, d);
-      o << indent << "gpu" << s << " -> gpu" << d << ": " << r.detail << ", bottleneck " << human_rate(lone_rate(rt, s, d))
-        << (rt.symmetric(s, d) ? "" : " (the reverse differs)") << "\n"
-        << indent << "  [" << describe_hops(rt, r.hops) << "]\n";
+      o << indent << "gpu" << s << " -> gpu" << d << ": " << routes.detail(s, d) << ", bottleneck "
+        << human_rate(routes.lone(s, d)) << (routes.symmetric(s, d) ? "" : " (the reverse differs)") << "\n"
+        << indent << "  [" << describe_hops(rt, routes.hops(s, d)) << "]\n";
     }
   if (seen.empty())
     o << indent << "one GPU: no GPU pair, no route\n";
   return o.str();
+}
+
+struct PairRoutes {
+  const RoutedTopology& rt;
+  const std::string& kind(int s, int d) const { return rt.route(s, d).kind; }
+  const std::string& detail(int s, int d) const { return rt.route(s, d).detail; }
+  const std::vector<Hop>& hops(int s, int d) const { return rt.route(s, d).hops; }
+  double lone(int s, int d) const { return lone_rate(rt, s, d); }
+  bool symmetric(int s, int d) const { return rt.symmetric(s, d); }
+};
+
+struct TableRoutes {
+  const RouteTable& table;
+  const TableFlows flows;
+  const std::string& kind(int s, int d) const { return table.kind(s, d); }
+  const std::string& detail(int s, int d) const { return table.detail(s, d); }
+  std::vector<Hop> hops(int s, int d) const
+  {
+    std::vector<Hop> h;
+    table.hops(s, d, h);
+    return h;
+  }
+  double lone(int s, int d) const { return flows.lone_rate(s, d); }
+  bool symmetric(int s, int d) const
+  {
+    std::vector<Hop> a, b;
+    return table.symmetric(s, d, a, b);
+  }
+};
+
+} // namespace
+
+std::string representative_routes(const RoutedTopology& rt, const std::string& indent)
+{
+  return representative(rt, PairRoutes{rt}, rt.gpus(), std::numeric_limits<size_t>::max(), indent);
+}
+
+std::string representative_routes(const RoutedTopology& rt, const RouteTable& table, const std::string& indent)
+{
+  return representative(rt, TableRoutes{table, TableFlows(rt, table)}, table.gpus, table.kinds.size(), indent);
 }
 
 std::string zone_id(const Topology& t)

@@ -5,6 +5,7 @@
 // differs). Deterministic: the same topology gives the same bytes.
 #pragma once
 #include "topology/route_policy.hpp"
+#include "topology/route_table.hpp"
 
 #include <string>
 #include <utility>
@@ -23,5 +24,7 @@ std::vector<std::pair<std::string, std::string>> gpu_props(const GpuModel& g);
 
 // One line per route kind: the first GPU pair of that kind, its links and a lone flow's rate.
 std::string representative_routes(const RoutedTopology& rt, const std::string& indent);
+// The same from a route table (`rt` gives the links).
+std::string representative_routes(const RoutedTopology& rt, const RouteTable& table, const std::string& indent);
 
 } // namespace moesim

@@ -415,6 +415,10 @@ TEST_CASE("huge inputs are refused within seconds, naming the limit", "[quick][c
   Run flat = shell("timeout 20 {moesim} platform build " + (d / "over.yaml").string() + " -o " + (d / "over.xml").string());
   expect_usage_error(flat, d / "over.xml");
   CHECK_THAT(flat.err, Contains("1024 GPUs a platform may have"));
+  // platform show holds its routes per rail: the same 4,096 as --zones.
+  Run show = shell("timeout 20 {moesim} platform show " + (d / "over.yaml").string());
+  expect_one_line_error(show);
+  CHECK_THAT(show.err, Contains("over.yaml:5: nodes") && Contains("4096 GPUs platform show takes"));
   std::string wide = slurp(src + "/platforms/nvswitch-2x-h100.yaml");
   wide.replace(wide.find("gpus: 2"), 7, "gpus: 1024\nnodes: 4096");
   Run w = shell("timeout 20 {moesim} platform show " + write(d, "wide.yaml", wide).string());

@@ -57,6 +57,30 @@ TEST_CASE("platform show tells routes, injection, bisection and draws the machin
   CHECK_THAT(svg, Contains(">nic7<") && Contains("NVSwitch"));
 }
 
+TEST_CASE("platform show takes a cluster past the 1,024 GPUs of a route per pair", "[quick][cli][topology]")
+{
+  // 256 nodes x 8 H100 = 2,048 GPUs, over the 1,024 of a route per GPU pair: show holds its routes
+  // per rail (4.2 million pairs; ~1.5 s of CPU).
+  fs::path d = scratch("show-2048");
+  std::string yaml = slurp(src + "/platforms/cluster-4x8-h100-ib400.yaml");
+  yaml.replace(yaml.find("nodes: 4"), 8, "nodes: 256");
+  const fs::path file = d / "wide.yaml";
+  std::ofstream(file) << yaml;
+  Run r = moesim("platform show " + file.string());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("256 nodes x 8 GPUs = 2048 GPUs"));
+  // Ordered pairs: 2,048 GPUs x 7 peers of their node over NVLink = 14,336; x 255 other nodes on
+  // the sender's rail = 522,240; x 255 nodes x 7 other rails through a PXN peer = 3,655,680 (in all
+  // 2,048 x 2,047 = 4,192,256); every PXN route differs from its reverse (another peer forwards it).
+  CHECK_THAT(r.out, Contains("ordered pairs by kind: nvlink 14336 pxn 3655680 rail 522240; 3655680 differ from their reverse"));
+  // As at 32 GPUs: 450 GB/s of NVLink and the own NIC's 50 GB/s; off the node the 8 NICs of the
+  // GPUs it forwards through.
+  CHECK_THAT(r.out, Contains("Per-GPU injection bandwidth (one GPU sending to every other at once): 500 GB/s (every GPU)"));
+  CHECK_THAT(r.out, Contains("to other nodes only: 400 GB/s"));
+  // 128 nodes against 128: 1,024 NICs of 50 GB/s.
+  CHECK_THAT(r.out, Contains("Bisection bandwidth: 51.2 TB/s per direction"));
+}
+
 TEST_CASE("a bad topology is one line naming file, line and fix, and nothing is written", "[quick][cli][topology]")
 {
   fs::path d = scratch("bad");
