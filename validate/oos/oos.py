@@ -36,7 +36,7 @@ platform and prediction variants.
         slowest rank's, as the simulator's) against its prediction with `moesim diff`. Noise: with two
         or more DIRs (separate calls), the spread of the same run between them; always, the spread of
         the timed iterations within a call. Writes validate/results/OUT.{json,md}.
-  validate/oos/oos.py bands --moesim build/cli/moesim --op-bench OPS.json [OPS.json...] --comparison CMP --out OUT
+  validate/oos/oos.py bands [--gpus N | --set NAME] --moesim build/cli/moesim --op-bench OPS.json [OPS.json...] --comparison CMP --out OUT
         each leave-family-out schedule of validate/results/CMP.json by its dominant compute provenance
         (its family's leave-family-out calibration), |step error| grouped by provenance and launch
         mode: validate/results/OUT.json, the numbers error-bands.yaml carries.
@@ -518,8 +518,9 @@ def cmd_compare(a):
 
 def cmd_bands(a):
     """Each compared schedule's dominant compute provenance (`moesim run --json` with its family's
-    leave-family-out calibration), and the |step error| of a comparison grouped by it and by launch mode."""
-    oset = SETS[1]
+    leave-family-out calibration), and the |step error| of a comparison grouped by it and by launch mode.
+    The set (--set or --gpus) must be the comparison's."""
+    oset = the_set(a)
     es = {e["file"]: e for e in entries(oset)}
     with open(os.path.join(ROOT, "validate", "results", a.comparison + ".json")) as f:
         cmp = json.load(f)
@@ -582,6 +583,8 @@ def main():
                    help="measured per-op times: the harness's (event brackets scaled to the plain step) or "
                         "the brackets less a fixed event cost per op (additive_attribution); steps are the same")
     b = sub.add_parser("bands")
+    b.add_argument("--gpus", type=int, choices=sorted(k for k in SETS if isinstance(k, int)), default=1)
+    b.add_argument("--set", choices=sorted(k for k in SETS if isinstance(k, str)))
     b.add_argument("--moesim", default="build/cli/moesim")
     b.add_argument("--op-bench", nargs="+", required=True)
     b.add_argument("--comparison", required=True)
