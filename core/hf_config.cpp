@@ -150,6 +150,7 @@ ModelDtypes dtypes_of(const Config& c, const Config* text, std::vector<std::stri
            "quantization_config and set the dtypes in the written YAML by hand");
   d.expert_weights = w;
   d.dense_weights = keeps_attention(q) ? base : w;
+  d.fp8_block_scales = w == Dtype::fp8 && q.has("weight_block_size"); // DeepSeek-style 128x128 blocks
   if (d.dense_weights == base && w != base)
     notes.push_back(std::string("quantization_config leaves the attention unquantized: dense weights stay ") +
                     to_string(base));

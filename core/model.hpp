@@ -47,6 +47,9 @@ struct ModelDtypes {
   Dtype embeddings = Dtype::bf16;     // embedding table and LM head
   Dtype activations = Dtype::bf16;
   Dtype kv_cache = Dtype::bf16;
+  // fp8 weights carry one scale per 128x128 block (`fp8_scales: block`; DeepSeek-V3's and
+  // Qwen3's FP8 checkpoints), not one per tensor: their GEMMs run block-scaled kernels.
+  bool fp8_block_scales = false;
 };
 
 // The parameters of each part of the model, per layer where a part repeats.

@@ -114,6 +114,11 @@ ModelDtypes read_dtypes(const std::string& file, const YAML::Node& n)
   d.embeddings = read_dtype(f, "embeddings");
   d.activations = read_dtype(f, "activations");
   d.kv_cache = read_dtype(f, "kv_cache");
+  const std::string scales = f.str("fp8_scales", "tensor");
+  if (scales != "tensor" && scales != "block")
+    f.fail("fp8_scales", "unknown scaling '" + scales + "'",
+           "write block (one scale per 128x128 weight block) or tensor (one per tensor)");
+  d.fp8_block_scales = scales == "block";
   f.finish();
   return d;
 }

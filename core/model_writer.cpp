@@ -62,6 +62,8 @@ std::string model_to_yaml(const Model& m, const std::string& source, const std::
   o << "dtypes:\n  expert_weights: " << to_string(d.expert_weights) << "\n  dense_weights: " << to_string(d.dense_weights)
     << "\n  embeddings: " << to_string(d.embeddings) << "\n  activations: " << to_string(d.activations)
     << "\n  kv_cache: " << to_string(d.kv_cache) << "\n";
+  if (d.fp8_block_scales)
+    o << "  fp8_scales: block\n";
   return o.str();
 }
 

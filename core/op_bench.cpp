@@ -42,7 +42,7 @@ std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std:
 const std::vector<OpSpec>& op_specs()
 {
   static const std::vector<OpSpec> specs = {
-      {BenchOp::gemm, "gemm", true, {"m", "n", "k"}, {"batch"}, {}},
+      {BenchOp::gemm, "gemm", true, {"m", "n", "k"}, {"batch"}, {"scales"}},
       {BenchOp::grouped_gemm, "grouped_gemm", true, {"n", "k"}, {}, {"impl"}, true},
       {BenchOp::attention_decode, "attention_decode", true, plus(attention_required, {"context"}), attention_optional,
        {"attn", "kv_dtype"}},
@@ -92,6 +92,8 @@ std::string& word_field(BenchRecord& r, const std::string& key)
     return r.api;
   if (key == "kv_dtype")
     return r.kv_dtype;
+  if (key == "scales")
+    return r.scales;
   return r.gpu_state;
 }
 
@@ -221,6 +223,10 @@ BenchRecord parse_record(const nlohmann::json& j, const std::string& file, const
       throw fail("kv_dtype", e.what(), "spell it as core/dtype.hpp does");
     }
   }
+  if (!r.scales.empty() && (r.scales != "block" || r.dtype != Dtype::fp8))
+    throw fail("scales", "'" + r.scales + "' is not a scaling moesim knows for " +
+                             (r.dtype ? to_string(*r.dtype) : "this") + " weights",
+               "write \"scales\": \"block\" on an fp8 GEMM with 128x128 block scales, or leave it out (one scale per tensor)");
   if (r.op == BenchOp::attention_decode || r.op == BenchOp::attention_prefill) {
     if (r.attn != "gqa" && r.attn != "mla")
       throw fail("attn", "must be gqa or mla", "write \"attn\": \"gqa\" (MHA, GQA, MQA) or \"mla\"");
@@ -410,6 +416,8 @@ std::string shape_key(const BenchRecord& r)
     k += "|" + w;
   if (!r.kv_dtype.empty())
     k += "|kv " + r.kv_dtype;
+  if (!r.scales.empty())
+    k += "|scales " + r.scales;
   k += "|" + std::string(r.dtype ? to_string(*r.dtype) : "-");
   for (const auto& [name, v] : r.dims)
     k += "|" + name + "=" + num(v);

@@ -76,6 +76,7 @@ OpRecord op_record(const BenchRecord& b, const Where& w, OpKind kind)
   r.kernel = b.kernel;
   switch (kind) {
     case OpKind::gemm:
+      r.key.variant = b.scales; // "block": fp8 with 128x128 block scales, a kernel of its own
       r.dims = op_dims::gemm(b.dims.count("batch") ? positive(b, w, "batch") : 1, positive(b, w, "m"),
                              positive(b, w, "n"), positive(b, w, "k"));
       break;

@@ -33,6 +33,10 @@ struct QueryOf {
   std::optional<OpQuery> operator()(const std::monostate&) { return std::nullopt; }
   std::optional<OpQuery> operator()(const GemmShape& s)
   {
+    // Block-scaled fp8 (128x128 weight blocks, DeepGEMM) is a kernel apart from per-tensor fp8: only
+    // a model fitted on its own records answers it (op-bench `scales: block`).
+    if (s.block_scales)
+      q.key.variant = "block";
     q.dims = op_dims::gemm(double(s.batch), double(s.m), double(s.n), double(s.k));
     return q;
   }
@@ -47,6 +51,7 @@ struct QueryOf {
   std::optional<OpQuery> operator()(const AttentionShape& s)
   {
     q.key.variant = s.mla ? "mla" : "gqa";
+    q.key.kv_dtype = s.kv_dtype; // an fp8 cache is its own kernel: only fp8-KV records answer it
     const double b = double(s.batch), h = double(s.q_heads);
     if (op.kind == OpKind::attention_decode) // absorbed MLA: one latent head of kv_lora_rank + rope_dim
       q.dims = s.mla ? op_dims::decode(double(s.kv_lora_rank + s.rope_dim), double(s.kv_lora_rank), 1, h, b,
@@ -92,7 +97,7 @@ std::optional<OpQuery> query_of(const Op& op)
   QueryOf v{op, {}};
   v.q.key.kind = op.kind;
   v.q.key.dtype = op.dtype;
-  v.q.key.kv_dtype = op.dtype; // the schedule does not carry the KV cache's dtype apart
+  v.q.key.kv_dtype = op.dtype; // attention: its shape's KV cache (QueryOf)
   return std::visit(v, op.shape);
 }
 

@@ -99,6 +99,9 @@ struct GemmShape {
   long m = 0, n = 0, k = 0;
   long batch = 1;
   Dtype out = Dtype::bf16;
+  // fp8 weights with one scale per 128x128 block and activations quantized per 1x128 group
+  // (DeepSeek-V3's checkpoints; DeepGEMM runs them), a kernel apart from per-tensor fp8.
+  bool block_scales = false;
 };
 
 // grouped_gemm: the local experts' GEMMs y_e[rows_e, n] = x_e[rows_e, k] W_e[k, n], weights in op.dtype.
@@ -132,6 +135,7 @@ struct AttentionShape {
   int sliding_window = 0;
   bool mla = false;
   int kv_lora_rank = 0, rope_dim = 0; // mla only
+  Dtype kv_dtype = Dtype::bf16;       // the KV cache's dtype (the op's dtype is its queries')
   long context() const { return cached + prompt; }
 };
 

@@ -159,7 +159,8 @@ private:
   }
 
   // y[m,n] = x[m,k] W[k,n], `batch` times with different weights (per-head batched GEMMs): weights
-  // read once, activations read and written.
+  // read once, activations read and written. fp8 weights of a block-scaled checkpoint run the
+  // block-scaled kernel.
   void gemm(int r, int layer, int mb, OpFamily f, OpRole role, double mrows, double n, double k, Dtype w,
             double batch = 1, Dtype out = Dtype::bf16)
   {
@@ -167,7 +168,8 @@ private:
     double flops = 2.0 * batch * mrows * n * k;
     double bytes = mrows > 0 ? batch * (k * n * bytes_per_element(w) + mrows * (k + n) * a_) : 0.0;
     compute(r, layer, mb, OpKind::gemm, f, role, flops, bytes, w,
-            GemmShape{whole(mrows), whole(n), whole(k), whole(batch), out});
+            GemmShape{whole(mrows), whole(n), whole(k), whole(batch), out,
+                      w == Dtype::fp8 && m_.dtypes.fp8_block_scales});
   }
   // rmsnorm / silu_mul over `rows` rows of `width` (out) elements.
   void rowwise(int r, int layer, int mb, OpKind kind, OpFamily f, OpRole role, double rows, double width,
@@ -383,6 +385,7 @@ private:
     core.cached = whole(decode ? ctx - 1 : ctx);
     core.causal = true;
     core.sliding_window = windowed(layer) ? at.sliding_window : 0;
+    core.kv_dtype = m_.dtypes.kv_cache;
     const OpKind core_kind = decode ? OpKind::attention_decode : OpKind::attention_prefill;
     const OpFamily A = OpFamily::attention;
     if (at.kind == AttentionKind::mla) {

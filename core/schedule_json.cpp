@@ -77,10 +77,14 @@ json facts_to_json(const ModelFacts& f)
 }
 
 struct ShapeWriter {
+  Dtype op_dtype; // the op's own dtype: an attention's KV cache is written where it differs
   json operator()(const std::monostate&) const { return nullptr; }
   json operator()(const GemmShape& s) const
   {
-    return {{"m", s.m}, {"n", s.n}, {"k", s.k}, {"batch", s.batch}, {"out_dtype", to_string(s.out)}};
+    json j = {{"m", s.m}, {"n", s.n}, {"k", s.k}, {"batch", s.batch}, {"out_dtype", to_string(s.out)}};
+    if (s.block_scales)
+      j["block_scales"] = true;
+    return j;
   }
   json operator()(const GroupedGemmShape& s) const
   {
@@ -93,6 +97,8 @@ struct ShapeWriter {
               {"cached", s.cached},          {"causal", s.causal}, {"sliding_window", s.sliding_window}};
     if (s.mla)
       j["mla"] = {{"kv_lora_rank", s.kv_lora_rank}, {"rope_dim", s.rope_dim}};
+    if (s.kv_dtype != op_dtype)
+      j["kv_dtype"] = to_string(s.kv_dtype);
     return j;
   }
   json operator()(const RowsShape& s) const { return {{"rows", s.rows}, {"width", s.width}}; }
@@ -130,7 +136,7 @@ json op_to_json(const Op& o)
       jo["flops"] = o.flops;
       jo["bytes"] = o.bytes;
       jo["dtype"] = to_string(o.dtype);
-      jo["shape"] = std::visit(ShapeWriter{}, o.shape);
+      jo["shape"] = std::visit(ShapeWriter{o.dtype}, o.shape);
       jo["kernels"] = o.kernels;
       break;
     case OpClass::collective:
@@ -310,13 +316,16 @@ ModelFacts parse_facts(const json& j, const std::string& file)
   return m;
 }
 
-OpShape parse_shape(OpKind kind, const json& j, const std::string& file, const std::string& at)
+OpShape parse_shape(OpKind kind, Dtype op_dtype, const json& j, const std::string& file, const std::string& at)
 {
   Fields f(j, file, at);
   OpShape out;
   switch (kind) {
     case OpKind::gemm: {
       GemmShape s{f.integer("m"), f.integer("n", 1), f.integer("k", 1), f.integer("batch", 1), f.dtype("out_dtype")};
+      s.block_scales = f.has("block_scales") && f.boolean("block_scales");
+      if (s.block_scales && op_dtype != Dtype::fp8)
+        f.fail("block_scales", "block scales are for fp8 weights, the op's are " + std::string(to_string(op_dtype)));
       out = s;
       break;
     }
@@ -345,6 +354,7 @@ OpShape parse_shape(OpKind kind, const json& j, const std::string& file, const s
       s.cached = f.integer("cached");
       s.causal = f.boolean("causal");
       s.sliding_window = f.small("sliding_window");
+      s.kv_dtype = f.has("kv_dtype") ? f.dtype("kv_dtype") : op_dtype;
       if (f.has("mla")) {
         Fields m(f.node("mla"), file, at + "mla.");
         s.mla = true;
@@ -407,7 +417,7 @@ Op parse_op(const json& j, const std::string& file, const std::string& at, int g
       o.bytes = f.number("bytes");
       o.dtype = f.dtype("dtype");
       o.kernels = f.small("kernels", 1);
-      o.shape = parse_shape(o.kind, f.node("shape"), file, at + "shape.");
+      o.shape = parse_shape(o.kind, o.dtype, f.node("shape"), file, at + "shape.");
       break;
     case OpClass::collective:
       o.group = f.small("group");

@@ -107,6 +107,7 @@ OpDemand attention_demand(const BenchRecord& r, bool decode)
   const double b = r.dim("batch"), hq = r.dim("q_heads"), hkv = r.dim("kv_heads");
   const double dqk = r.dim("head_dim_qk"), dv = r.dim("head_dim_v"), w = r.dim("window");
   const double e = bytes_per_element(*r.dtype);
+  const double ekv = r.kv_dtype.empty() ? e : bytes_per_element(parse_dtype(r.kv_dtype)); // the cache's
   const bool mla = r.attn == "mla";
   OpDemand o;
   o.math = *r.dtype;
@@ -116,13 +117,13 @@ OpDemand attention_demand(const BenchRecord& r, bool decode)
     // MLA decode reads one latent per position that serves as both key and value.
     const double kv_width = mla ? dqk : hkv * (dqk + dv);
     o.flops = 2 * b * hq * ctx * (dqk + dv);
-    o.bytes = e * b * (ctx * kv_width + hq * (dqk + dv));
+    o.bytes = b * (ekv * ctx * kv_width + e * hq * (dqk + dv));
     return o; // split over the context: no wave quantisation
   }
   positive(r, {"prompt"});
   const double s = r.dim("prompt"), c = r.dim("cached");
   o.flops = 2 * b * hq * causal_pairs(s, c, w) * (dqk + dv);
-  o.bytes = e * b * (s * (hq * dqk + hkv * (dqk + dv) + hq * dv) + c * hkv * (dqk + dv));
+  o.bytes = b * (e * s * (hq * dqk + hkv * (dqk + dv) + hq * dv) + ekv * c * hkv * (dqk + dv));
   const double count = b * hq * tiles_along(s, tile_rows); // one CTA per 128 queries of a head
   o.tiles = {{count, o.flops / count}};
   return o;
@@ -211,6 +212,10 @@ std::string op_class(const BenchRecord& r)
     c += " " + r.impl;
   if (r.dtype)
     c += " " + std::string(to_string(*r.dtype));
+  if (!r.scales.empty()) // block-scaled fp8: a kernel apart from per-tensor fp8
+    c += " " + r.scales;
+  if (!r.kv_dtype.empty()) // an fp8 KV cache: a kernel apart from the same-dtype cache
+    c += " kv " + r.kv_dtype;
   return c;
 }
 

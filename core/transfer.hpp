@@ -79,7 +79,8 @@ double compute_seconds(const OpDemand& d, const TransferGpu& g);
 double memory_seconds(const OpDemand& d, const TransferGpu& g, const TransferOptions& o);
 double bound_seconds(const OpDemand& d, const TransferGpu& g, const TransferOptions& o);
 
-// The class an op's fixed time and errors are kept per: "gemm bf16", "attention_decode mla bf16".
+// The class an op's fixed time and errors are kept per: "gemm bf16", "gemm fp8 block",
+// "attention_decode mla bf16", "attention_decode mla bf16 kv fp8".
 std::string op_class(const BenchRecord& r);
 
 // Intercept a of t = a + b * bound, minimising sum ((a + b * bound - t) / t)^2, capped to

@@ -28,16 +28,23 @@ namespace {
 void set_dtype(const PublishedRow& row, const std::string& file, ModelDtypes& d, const std::string& key,
                const std::string& value)
 {
+  const std::string where = file + ":" + std::to_string(row.line);
+  if (key == "fp8_scales") { // the checkpoint's fp8 scaling, as a model file's dtypes give it
+    if (value != "block" && value != "tensor")
+      throw InputError(where, "rows[].dtypes.fp8_scales", "unknown scaling '" + value + "'",
+                       "write block (one scale per 128x128 weight block) or tensor (one per tensor)");
+    d.fp8_block_scales = value == "block";
+    return;
+  }
   Dtype* slot = key == "expert_weights" ? &d.expert_weights
                 : key == "dense_weights" ? &d.dense_weights
                 : key == "kv_cache"      ? &d.kv_cache
                 : key == "embeddings"    ? &d.embeddings
                 : key == "activations"   ? &d.activations
                                          : nullptr;
-  const std::string where = file + ":" + std::to_string(row.line);
   if (!slot)
     throw InputError(where, "rows[].dtypes." + key, "unknown dtype key",
-                     "use expert_weights, dense_weights, kv_cache, embeddings or activations");
+                     "use expert_weights, dense_weights, kv_cache, embeddings, activations or fp8_scales");
   try {
     *slot = parse_dtype(value);
   } catch (const std::invalid_argument& e) {

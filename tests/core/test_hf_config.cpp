@@ -115,9 +115,11 @@ json config_of(const Model& m, const std::string& arch)
   }
   // The release checkpoints' quantization (the zoo's dtypes say which).
   const ModelDtypes& d = m.dtypes;
-  if (d.expert_weights == Dtype::fp8)
-    c["quantization_config"] = {{"quant_method", "fp8"}, {"fmt", "e4m3"}, {"activation_scheme", "dynamic"},
-                                {"weight_block_size", {128, 128}}};
+  if (d.expert_weights == Dtype::fp8) {
+    c["quantization_config"] = {{"quant_method", "fp8"}, {"fmt", "e4m3"}, {"activation_scheme", "dynamic"}};
+    if (d.fp8_block_scales)
+      c["quantization_config"]["weight_block_size"] = {128, 128};
+  }
   else if (d.expert_weights == Dtype::mxfp4)
     c["quantization_config"] = {{"quant_method", "mxfp4"},
                                 {"modules_to_not_convert",
@@ -162,6 +164,7 @@ void check_same(const Model& got, const Model& want)
   SAME(dtypes.embeddings);
   SAME(dtypes.activations);
   SAME(dtypes.kv_cache);
+  SAME(dtypes.fp8_block_scales);
 #undef SAME
 }
 

@@ -88,6 +88,25 @@ TEST_CASE("shape keys ignore the kernel, launch and time but not the dtype", "[q
   CHECK(shape_key(a) != shape_key(b));
 }
 
+TEST_CASE("a block-scaled fp8 GEMM record and an fp8-KV attention record keep their kind", "[quick][op_bench]")
+{
+  const OpBench d = parse_op_bench(
+      with_record(R"({"op":"gemm","dtype":"fp8","scales":"block","kernel":"deepgemm","launch":"graph","m":1,"n":128,"k":128,"batch":1,"seconds":5.43e-06},
+{"op":"gemm","dtype":"fp8","launch":"graph","m":1,"n":128,"k":128,"batch":1,"seconds":1.4e-05},
+{"op":"attention_decode","attn":"mla","dtype":"bf16","kv_dtype":"fp8","launch":"graph","batch":1,"q_heads":16,"context":2,"kv_lora_rank":512,"rope_dim":64,"seconds":8.7e-06})"),
+      "f.json");
+  REQUIRE(d.records.size() == 3);
+  CHECK(d.records[0].scales == "block");
+  CHECK(d.records[1].scales.empty());
+  CHECK(d.records[2].kv_dtype == "fp8");
+  // The scaling is part of the shape: the two GEMMs of one m, n, k are two measurements.
+  CHECK(shape_key(d.records[0]) != shape_key(d.records[1]));
+  // Written back, the block record keeps its scales (after its dims, as the contract's words go).
+  const std::string once = write_op_bench(d);
+  CHECK(once.find(R"("m":1,"n":128,"k":128,"batch":1,"scales":"block","seconds":5.43e-06)") != std::string::npos);
+  CHECK(shape_key(parse_op_bench(once, "once.json").records[0]) == shape_key(d.records[0]));
+}
+
 TEST_CASE("bad records name the file, the record and the key", "[quick][op_bench]")
 {
   CHECK_THROWS_WITH(parse_op_bench(with_record(R"({"op":"gemm","dtype":"bf16","m":1,"n":2,"k":3,"seconds":1e-6,"colour":1})"), "f.json"),
@@ -105,6 +124,10 @@ TEST_CASE("bad records name the file, the record and the key", "[quick][op_bench
   CHECK_THROWS_WITH(parse_op_bench(with_record(R"({"op":"attention_decode","attn":"mha","dtype":"bf16","batch":1,"q_heads":1,
     "kv_heads":1,"head_dim_qk":64,"head_dim_v":64,"context":2,"kv_lora_rank":0,"rope_dim":0,"window":0,"seconds":1e-6})"), "f.json"),
                     Contains("records[0].attn: must be gqa or mla"));
+  CHECK_THROWS_WITH(parse_op_bench(with_record(R"({"op":"gemm","dtype":"fp8","scales":"row","m":1,"n":2,"k":3,"seconds":1e-6})"), "f.json"),
+                    Contains("f.json: records[0].scales: 'row' is not a scaling moesim knows for fp8 weights"));
+  CHECK_THROWS_WITH(parse_op_bench(with_record(R"({"op":"gemm","dtype":"bf16","scales":"block","m":1,"n":2,"k":3,"seconds":1e-6})"), "f.json"),
+                    Contains("f.json: records[0].scales: 'block' is not a scaling moesim knows for bf16 weights"));
   CHECK_THROWS_WITH(parse_op_bench(R"({"format":"other","records":[]})", "f.json"), Contains("f.json: format"));
   CHECK_THROWS_WITH(parse_op_bench(R"({"format":"moesim-op-bench-1","records":[],"extra":1})", "f.json"),
                     Contains("extra: unknown top-level key"));

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
+
 using namespace moesim;
 
 TEST_CASE("published rows: the committed file loads 38 rows, the first as written", "[quick][published]")
@@ -65,19 +67,28 @@ TEST_CASE("error summary: median of absolute errors, worst with its index", "[qu
   CHECK(summarise_errors({}).rows == 0);
 }
 
-TEST_CASE("published rows: two TensorRT-LLM rows on B200, and only they, name the B200 TensorRT-LLM op records",
+TEST_CASE("published rows: the TensorRT-LLM rows whose kernels AIConfigurator measured, and only they, name its op records",
           "[quick][published]")
 {
-  // The table's ops are the ops these two rows run (bf16 dense GEMMs; bf16-KV MLA or GQA attention,
-  // which the table does not time): gpt-oss-120b DEP2 and DeepSeek-R1 min-latency. The other B200
-  // rows run block-scaled FP8 or an fp8 KV cache, which the imported table does not hold
-  // (published.yaml's header); no other row names records.
+  // The tables time the ops these rows run: bf16 and block-scaled fp8 GEMMs, bf16- or fp8-KV MLA,
+  // bf16-KV GQA (published.yaml's header). The B200 rows with NVFP4 dense layers (their records
+  // include an fp4 quantize the engine may fuse), Maverick's per-tensor FP8, the two rows on a
+  // measured H200 platform, and every other engine name none.
+  const std::string dir = "platforms/public/aiconfigurator/";
+  const std::map<std::string, std::string> want = {
+      {"trt-gptoss120b-b200-dep2", "b200_sxm"},  {"trt-dsr1-b200-minlat", "b200_sxm"},
+      {"trt-dsr1-b200-dep4", "b200_sxm"},        {"trt-dsr1-b200-dep4-1k8k", "b200_sxm"},
+      {"trt-dsr1-b200-maxtput", "b200_sxm"},     {"trt-dsr1-h200-dep8", "h200_sxm"},
+      {"trt-dsr1-h200-dep8-1k8k", "h200_sxm"},   {"trt-dsr1-h200-minlat", "h200_sxm"},
+      {"trt-dsr1-h200-maxtput", "h200_sxm"},     {"gpustack-dsr1-h200-trtllm-tp8ep8", "h200_sxm"},
+      {"trt-qwen3-235b-h100-dep8", "h100_sxm"},  {"trt-gptoss120b-h100-dep4", "h100_sxm"}};
   const auto rows = load_published_file(std::string(MOESIM_SOURCE_DIR) + "/validate/public/published.yaml");
-  int named = 0;
+  std::size_t named = 0;
   for (const PublishedRow& r : rows) {
-    const bool clean = r.id == "trt-gptoss120b-b200-dep2" || r.id == "trt-dsr1-b200-minlat";
-    CHECK(r.op_records == (clean ? "platforms/public/aiconfigurator/b200_sxm.trtllm-1.3.0rc20.json.gz" : ""));
+    INFO(r.id);
+    const auto it = want.find(r.id);
+    CHECK(r.op_records == (it == want.end() ? "" : dir + it->second + ".trtllm-1.3.0rc20.json.gz"));
     named += !r.op_records.empty();
   }
-  CHECK(named == 2);
+  CHECK(named == want.size());
 }

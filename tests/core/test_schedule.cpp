@@ -168,6 +168,52 @@ TEST_CASE("typed shapes: MLA prefill, sliding windows, embedding shards, expert 
   CHECK((all.first_expert == 0 && all.experts == 8));
 }
 
+TEST_CASE("block-scaled fp8 GEMMs and the KV cache's dtype travel with the ops, through JSON", "[quick][schedule]")
+{
+  // DeepSeek-V3's checkpoint is fp8 with 128x128 block scales (its model file: fp8_scales: block);
+  // here with an fp8 KV cache. Its fp8 GEMMs (q_a: fp8 dense weights) say they run block-scaled
+  // kernels, and its attention that the cache it reads is fp8.
+  Model m = load("deepseek-v3", 4);
+  REQUIRE(m.dtypes.fp8_block_scales);
+  m.dtypes.kv_cache = Dtype::fp8;
+  const Schedule s = build(m, "tp4", 4, StepShape{Phase::decode, 8, 1000, 0});
+  const Op& qa = find(s, 1, 0, OpFamily::attention, OpRole::q_a);
+  CHECK((qa.dtype == Dtype::fp8 && qa.gemm().block_scales));
+  const Op& core = find(s, 1, 0, OpFamily::attention, OpRole::core);
+  CHECK((core.dtype == Dtype::bf16 && core.attention().kv_dtype == Dtype::fp8));
+  // Written, the GEMM says block_scales and the attention kv_dtype (it differs from the op's bf16);
+  // read back, nothing is lost.
+  const nlohmann::json j = schedule_to_json(s);
+  CHECK(schedule_to_json(schedule_from_json(j, "s.json")) == j);
+  const Schedule back = schedule_from_json(j, "s.json");
+  CHECK(find(back, 1, 0, OpFamily::attention, OpRole::q_a).gemm().block_scales);
+  CHECK(find(back, 1, 0, OpFamily::attention, OpRole::core).attention().kv_dtype == Dtype::fp8);
+  // Per-tensor fp8 (fp8_scales: tensor): no block scales; a bf16 cache: no kv_dtype written, and
+  // read as the op's own dtype.
+  m.dtypes.fp8_block_scales = false;
+  m.dtypes.kv_cache = Dtype::bf16;
+  const Schedule t = build(m, "tp4", 4, StepShape{Phase::decode, 8, 1000, 0});
+  CHECK_FALSE(find(t, 1, 0, OpFamily::attention, OpRole::q_a).gemm().block_scales);
+  const nlohmann::json tj = schedule_to_json(t);
+  CHECK(schedule_from_json(tj, "s.json").ranks[1].ops.size() == t.ranks[1].ops.size());
+  CHECK(tj.dump().find("block_scales") == std::string::npos);
+  CHECK(tj.dump().find("kv_dtype") == std::string::npos);
+  CHECK(find(schedule_from_json(tj, "s.json"), 1, 0, OpFamily::attention, OpRole::core).attention().kv_dtype ==
+        Dtype::bf16);
+}
+
+TEST_CASE("schedule JSON: block scales on a GEMM whose weights are not fp8 are refused", "[quick][schedule]")
+{
+  const Schedule s = build(load("qwen3-30b-a3b", 2), "tp2", 2, StepShape{Phase::decode, 2, 10, 0});
+  nlohmann::json j = schedule_to_json(s);
+  for (auto& op : j["ranks"][0]["ops"])
+    if (op["kind"] == "gemm") { // the first GEMM: bf16 weights
+      op["shape"]["block_scales"] = true;
+      break;
+    }
+  CHECK_THAT(refusal(j), Catch::Contains("shape.block_scales: block scales are for fp8 weights, the op's are bf16"));
+}
+
 TEST_CASE("schedule JSON: written, read back, and refused with the fix", "[quick][schedule]")
 {
   const Schedule s = build(load("qwen3-30b-a3b", 2), "tp2xpp2", 4, StepShape{Phase::prefill, 2, 10, 20});

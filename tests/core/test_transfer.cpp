@@ -54,6 +54,25 @@ BenchRecord attention(bool decode, const std::string& attn, double batch, double
 
 } // namespace
 
+TEST_CASE("block-scaled fp8 GEMMs and fp8-KV attention are classes of their own, the cache read at its dtype",
+          "[quick][transfer]")
+{
+  BenchRecord block = gemm(256, 6400, 1000, 1e-5, Dtype::fp8);
+  block.scales = "block";
+  CHECK(op_class(gemm(256, 6400, 1000, 1e-5, Dtype::fp8)) == "gemm fp8");
+  CHECK(op_class(block) == "gemm fp8 block");
+  // MLA-shaped decode, 8 sequences at 4,096 positions, 16 heads, one 576-wide latent head (d_v 512).
+  BenchRecord bf16 = attention(true, "mla", 8, 16, 1, 576, 512, 4096), fp8 = bf16;
+  fp8.kv_dtype = "fp8";
+  CHECK(op_class(fp8) == "attention_decode mla bf16 kv fp8");
+  // Bytes: the cache, 8 x 4,096 x 576 = 18,874,368 elements, at 2 bytes (bf16) or fp8's 1 + 4/16384
+  // (core/dtype.hpp: 18,874,368 + 4,608 = 18,878,976 bytes), plus the queries and outputs,
+  // 8 x 16 x (576 + 512) = 139,264 bf16 elements = 278,528 bytes:
+  // bf16 37,748,736 + 278,528 = 38,027,264; fp8 18,878,976 + 278,528 = 19,157,504.
+  CHECK(op_demand(bf16)->bytes == Approx(38027264).epsilon(1e-12));
+  CHECK(op_demand(fp8)->bytes == Approx(19157504).epsilon(1e-12));
+}
+
 TEST_CASE("a GEMM's demand: FLOPs, bytes and 128 x 128 tiles", "[quick][transfer]")
 {
   // m=256, n=6400, k=1000, bf16: flops = 2*256*6400*1000 = 3.2768e9;

@@ -1,6 +1,7 @@
 // Published rows that name public per-op records (pipeline/published_run.hpp): a calibration fitted
 // from the records times the row's compute ops, the report says where the step's compute came from,
 // and a platform somebody measured keeps its own calibration.
+#include "core/costs.hpp"
 #include "core/error.hpp"
 #include "core/op_time.hpp"
 #include "pipeline/published_run.hpp"
@@ -23,19 +24,113 @@ double record_seconds(double m, double n, double k)
   return std::max({4e-6, 2 * m * n * k / 600e12, 2 * (m * k + k * n + m * n) / 3e12});
 }
 
-std::string gemm_records()
+std::string op_bench(const nlohmann::json& records)
 {
-  nlohmann::json r = nlohmann::json::array();
-  for (double m : {1, 16, 128, 1024, 8192})
-    for (double n : {1024, 4096, 16384})
-      for (double k : {1024, 4096, 16384})
-        r.push_back({{"op", "gemm"}, {"dtype", "bf16"}, {"launch", "graph"}, {"m", m}, {"n", n}, {"k", k},
-                     {"batch", 1}, {"seconds", record_seconds(m, n, k)}});
   return nlohmann::json{{"format", "moesim-op-bench-1"},
                         {"source", "unit test"},
                         {"system", {{"gpu", "Test GPU"}, {"sms", 132}}},
-                        {"records", r}}
+                        {"records", records}}
       .dump();
+}
+
+// GEMM records over a grid of m, n, k, each `extra` seconds above record_seconds; `fields` are
+// added to every record (dtype, scales).
+void add_gemms(nlohmann::json& r, const nlohmann::json& fields, double extra)
+{
+  for (double m : {1, 16, 128, 1024, 8192})
+    for (double n : {1024, 4096, 16384})
+      for (double k : {1024, 4096, 16384}) {
+        nlohmann::json g = {{"op", "gemm"}, {"launch", "graph"}, {"m", m},          {"n", n},
+                            {"k", k},       {"batch", 1},        {"seconds", record_seconds(m, n, k) + extra}};
+        g.update(fields);
+        r.push_back(g);
+      }
+}
+
+std::string gemm_records()
+{
+  nlohmann::json r = nlohmann::json::array();
+  add_gemms(r, {{"dtype", "bf16"}}, 0);
+  return op_bench(r);
+}
+
+// Absorbed MLA decode records (DeepSeek-V3's latent: 512 + 64 rope) over heads, batch and context,
+// for one KV cache dtype: 5 us plus the cache read, batch x context x 576 x bytes per element at
+// 3 TB/s. `kv` is the record's kv_dtype, empty for a cache in the attention's own dtype (bf16).
+void add_mla_decode(nlohmann::json& r, const std::string& kv, double kv_bytes)
+{
+  for (double heads : {16, 32, 64, 128})
+    for (double batch : {1, 8, 64})
+      for (double context : {1024, 4096, 16384}) {
+        nlohmann::json a = {{"op", "attention_decode"}, {"attn", "mla"},     {"dtype", "bf16"},
+                            {"launch", "graph"},        {"batch", batch},    {"q_heads", heads},
+                            {"context", context},       {"kv_lora_rank", 512}, {"rope_dim", 64},
+                            {"seconds", 5e-6 + batch * context * 576 * kv_bytes / 3e12}};
+        if (!kv.empty())
+          a["kv_dtype"] = kv;
+        r.push_back(a);
+      }
+}
+
+// A data root with the GPU catalogue (the fit looks the records' GPU up there) and one records file.
+struct RecordsRoot {
+  test::TempDir root{"published_records"};
+  explicit RecordsRoot(const std::string& records)
+  {
+    std::filesystem::create_directories(root.path / "platforms");
+    std::filesystem::copy_file(std::string(MOESIM_SOURCE_DIR) + "/platforms/gpus.yaml",
+                               root.path / "platforms/gpus.yaml");
+    root.write("recs.json", records);
+  }
+  Calibration fit() const { return calibration_from_op_records(root.path.string(), "recs.json"); }
+};
+
+GpuSpec test_gpu()
+{
+  GpuSpec gpu;
+  gpu.model = "Test GPU";
+  gpu.mem_bw = 8e12;
+  gpu.flops[Dtype::bf16] = 2.25e15;
+  gpu.flops[Dtype::fp8] = 4.5e15;
+  return gpu;
+}
+
+// y[16, 4096] = x[16, 4096] W[4096, 4096] in fp8, with block scales or one scale per tensor.
+Op fp8_gemm(bool block_scales)
+{
+  Op op;
+  op.kind = OpKind::gemm;
+  op.dtype = Dtype::fp8;
+  GemmShape s{16, 4096, 4096};
+  s.block_scales = block_scales;
+  op.shape = s;
+  op.flops = 2.0 * 16 * 4096 * 4096;
+  op.bytes = 16 * 4096 * 2 + 4096 * 4096 * 1 + 16 * 4096 * 2;
+  return op;
+}
+
+// DeepSeek-V3's absorbed MLA decode, 64 local heads, 8 sequences at 4,096 tokens, its cache in `kv`.
+Op mla_decode(Dtype kv)
+{
+  Op op;
+  op.kind = OpKind::attention_decode;
+  op.dtype = Dtype::bf16;
+  AttentionShape a;
+  a.batch = 8;
+  a.q_heads = 64;
+  a.kv_heads = 1;
+  a.head_dim_qk = 192;
+  a.head_dim_v = 128;
+  a.prompt = 1;
+  a.cached = 4095;
+  a.mla = true;
+  a.kv_lora_rank = 512;
+  a.rope_dim = 64;
+  a.kv_dtype = kv;
+  op.shape = a;
+  op.flops = 2.0 * 8 * 64 * 4096 * (576 + 512);
+  op.bytes = 8.0 * 4096 * 576 * bytes_per_element(kv);
+  return op;
 }
 
 } // namespace
@@ -43,12 +138,7 @@ std::string gemm_records()
 TEST_CASE("published: a row's op records time its GEMMs as a calibration fitted from them would",
           "[quick][published]")
 {
-  // A data root with the GPU catalogue (the fit looks the records' GPU up there) and the records.
-  test::TempDir root("published_records");
-  std::filesystem::create_directories(root.path / "platforms");
-  std::filesystem::copy_file(std::string(MOESIM_SOURCE_DIR) + "/platforms/gpus.yaml", root.path / "platforms/gpus.yaml");
-  root.write("recs.json", gemm_records());
-  const Calibration c = calibration_from_op_records(root.path.string(), "recs.json");
+  const Calibration c = RecordsRoot(gemm_records()).fit();
   REQUIRE(c.op_models.models.size() == 1);
   Op op;
   op.kind = OpKind::gemm;
@@ -65,6 +155,73 @@ TEST_CASE("published: a row's op records time its GEMMs as a calibration fitted 
   const OpTime t = op_time(&c, gpu, op, true);
   CHECK(t.provenance == perf::Provenance::measured);
   CHECK(t.seconds == Approx(33816576 / 3e12).epsilon(1e-9));
+}
+
+TEST_CASE("published: block-scaled fp8 GEMMs take the block-scaled records, per-tensor fp8 GEMMs the others",
+          "[quick][published]")
+{
+  // Per-tensor fp8 records are record_seconds + 10 us (their activation quantize); block-scaled
+  // ones (`scales: block`) record_seconds. Two models, keyed apart.
+  nlohmann::json r = nlohmann::json::array();
+  add_gemms(r, {{"dtype", "fp8"}}, 10e-6);
+  add_gemms(r, {{"dtype", "fp8"}, {"scales", "block"}}, 0);
+  const Calibration c = RecordsRoot(op_bench(r)).fit();
+  REQUIRE(c.op_models.models.size() == 2);
+  // m = 16, n = k = 4096 is a record of both: record_seconds is 33,816,576 bytes at 3 TB/s =
+  // 11.272192 us (the first case); block-scaled 11.272192 us, per tensor 21.272192 us, both measured.
+  const OpTime block = op_time(&c, test_gpu(), fp8_gemm(true), true);
+  const OpTime tensor = op_time(&c, test_gpu(), fp8_gemm(false), true);
+  CHECK(block.provenance == perf::Provenance::measured);
+  CHECK(block.seconds == Approx(33816576 / 3e12).epsilon(1e-9));
+  CHECK(tensor.provenance == perf::Provenance::measured);
+  CHECK(tensor.seconds == Approx(33816576 / 3e12 + 10e-6).epsilon(1e-9));
+}
+
+TEST_CASE("published: a block-scaled fp8 GEMM does not take per-tensor fp8 records", "[quick][published]")
+{
+  // Only per-tensor records: the block-scaled GEMM falls to the datasheet, the roofline of its own
+  // flops and bytes (16,908,288 bytes at 8 TB/s = 2.113536 us, more than 536,870,912 flop at 4.5
+  // PFLOP/s), far below the per-tensor record's 21.272192 us.
+  nlohmann::json r = nlohmann::json::array();
+  add_gemms(r, {{"dtype", "fp8"}}, 10e-6);
+  const Calibration c = RecordsRoot(op_bench(r)).fit();
+  const Op op = fp8_gemm(true);
+  const OpTime t = op_time(&c, test_gpu(), op, true);
+  CHECK(t.provenance == perf::Provenance::specs);
+  CHECK(t.seconds == Approx(roofline_seconds(test_gpu(), op)).epsilon(1e-12));
+  CHECK(t.seconds < 5e-6);
+}
+
+TEST_CASE("published: an fp8-KV MLA decode takes the fp8-KV records, a bf16-KV one the bf16-KV records",
+          "[quick][published]")
+{
+  // One model per cache dtype (kv_dtype in the key). 64 heads, batch 8, context 4,096 is a record of
+  // both: the cache read is 8 x 4,096 x 576 = 18,874,368 elements; fp8 (1 byte) at 3 TB/s is
+  // 6.291456 us, + 5 us = 11.291456 us; bf16 (2 bytes) 12.582912 us, + 5 us = 17.582912 us.
+  nlohmann::json r = nlohmann::json::array();
+  add_mla_decode(r, "", 2);
+  add_mla_decode(r, "fp8", 1);
+  const Calibration c = RecordsRoot(op_bench(r)).fit();
+  REQUIRE(c.op_models.models.size() == 2);
+  const OpTime fp8 = op_time(&c, test_gpu(), mla_decode(Dtype::fp8), true);
+  const OpTime bf16 = op_time(&c, test_gpu(), mla_decode(Dtype::bf16), true);
+  CHECK(fp8.provenance == perf::Provenance::measured);
+  CHECK(fp8.seconds == Approx(5e-6 + 18874368 / 3e12).epsilon(1e-9));
+  CHECK(bf16.provenance == perf::Provenance::measured);
+  CHECK(bf16.seconds == Approx(5e-6 + 2 * 18874368 / 3e12).epsilon(1e-9));
+}
+
+TEST_CASE("published: an fp8-KV MLA decode does not take bf16-KV records", "[quick][published]")
+{
+  // Only bf16-KV records (as the import held before fp8 caches): the fp8-KV op is timed from the
+  // datasheet, its roofline over its own bytes.
+  nlohmann::json r = nlohmann::json::array();
+  add_mla_decode(r, "", 2);
+  const Calibration c = RecordsRoot(op_bench(r)).fit();
+  const Op op = mla_decode(Dtype::fp8);
+  const OpTime t = op_time(&c, test_gpu(), op, true);
+  CHECK(t.provenance == perf::Provenance::specs);
+  CHECK(t.seconds == Approx(roofline_seconds(test_gpu(), op)).epsilon(1e-12));
 }
 
 TEST_CASE("published: the report names the records and each provenance's share of the step", "[quick][published]")

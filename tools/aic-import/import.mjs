@@ -36,7 +36,9 @@ function parse_args(argv) {
 }
 
 const SELECTION_KEYS = ['comment', 'gemm_m', 'attention_windows', 'attention_head_dims', 'moe_distributions', 'moe_max_gpus', 'sets', 'nccl']
-const SET_KEYS = ['gpu', 'framework', 'version', 'tables', 'comment']
+const SET_KEYS = ['gpu', 'framework', 'version', 'tables', 'fp8', 'comment']
+// A set's `fp8` list: the fp8 kernels imported beside the per-tensor GEMMs and same-dtype caches.
+const FP8_KINDS = ['block_gemm', 'kv_cache']
 
 function load_selection(file) {
   let sel
@@ -57,6 +59,9 @@ function load_selection(file) {
     for (const k of ['gpu', 'framework', 'version'])
       if (typeof s[k] !== 'string' || !s[k])
         throw new InputError(file, `sets[${i}].${k}`, 'missing', 'name the AIConfigurator folder, e.g. h200_sxm / vllm / 0.24.0')
+    for (const f of s.fp8 ?? [])
+      if (!FP8_KINDS.includes(f))
+        throw new InputError(file, `sets[${i}].fp8`, `unknown fp8 kind ${f}`, `use ${FP8_KINDS.join(', ')}`)
     for (const t of s.tables ?? [])
       if (!TABLE_KINDS.some(kind => kind.name === t))
         throw new InputError(file, `sets[${i}].tables`, `unknown table kind ${t}`, `use ${TABLE_KINDS.map(k => k.name).join(', ')}`)
@@ -79,7 +84,7 @@ async function import_set(src, sel, set) {
     rows.forEach(row => {
       check_columns(row, kind, DATA_PREFIX + rel)
       const ms = Number(row.latency)
-      const r = kind.record(row, sel)
+      const r = kind.record(row, sel, set.fp8 ?? [])
       if (!r || !(ms > 0))
         return
       device ??= row.device

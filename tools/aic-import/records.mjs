@@ -32,12 +32,19 @@ function compare(a, b) {
   const oa = OP_ORDER.indexOf(a.op), ob = OP_ORDER.indexOf(b.op)
   if (oa !== ob)
     return oa - ob
-  for (const k of Object.keys(a)) {
+  // The fields both records have, in their order, then those only one has (a kernel variant's
+  // `scales`, an fp8 cache's `kv_dtype`) by name: the record without one sorts first.
+  const common = Object.keys(a).filter(k => k in b)
+  const own = Object.keys(a).concat(Object.keys(b)).filter(k => !(k in a && k in b)).sort()
+  const keys = [...common, ...own]
+  for (const k of keys) {
     if (NOT_SHAPE.has(k))
       continue
     const x = a[k], y = b[k]
     if (x === y)
       continue
+    if (x === undefined || y === undefined)
+      return x === undefined ? -1 : 1
     if (typeof x === 'number' && typeof y === 'number')
       return x - y
     return String(x) < String(y) ? -1 : 1

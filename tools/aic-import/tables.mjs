@@ -1,12 +1,29 @@
 // One converter per AIConfigurator table kind, all with the same shape: the table's file name, the
-// columns it must have, and `record(row)` turning one row into a moesim op-bench record (or null
+// columns it must have, and `record(row, sel, fp8)` turning one row into a moesim op-bench record (or null
 // when the row is outside what we import). Latencies are milliseconds in the tables and seconds
 // in the records. Adding a table kind is one entry here.
 import { InputError } from './errors.mjs'
 
 // AIConfigurator's dtype spellings -> moesim's (core/dtype.hpp). Anything else is skipped.
-const GEMM_DTYPES = { bfloat16: 'bf16', fp8: 'fp8', nvfp4: 'nvfp4' }
+// `fp8` GEMMs are per-tensor FP8 (with the activation's quantize); `fp8_block` GEMMs are FP8 with
+// 128x128 weight and 1x128 activation scale blocks (DeepSeek-V3's checkpoints; DeepGEMM on
+// Blackwell), a kernel of its own: the record keeps dtype fp8 and says `scales: block`. They are
+// imported where the set's `fp8` list names block_gemm.
+const GEMM_DTYPES = { bfloat16: ['bf16'], fp8: ['fp8'], fp8_block: ['fp8', 'block'], nvfp4: ['nvfp4'] }
 const ATTN_DTYPES = { bfloat16: 'bf16' }
+// The KV cache imported beside the attention's own dtype, where the set's `fp8` list names
+// kv_cache: fp8 (e4m3, the cache TensorRT-LLM keeps with kv_cache_config.dtype fp8). Such a record
+// says `kv_dtype: fp8`.
+const KV_DTYPES = { fp8: 'fp8' }
+
+// The record's kv_dtype field: {} when the cache is the attention's dtype, {kv_dtype} for an fp8
+// cache the set imports, null otherwise (skipped).
+function kv_field(row, attn_dtype_col, fp8) {
+  if (row.kv_cache_dtype === row[attn_dtype_col])
+    return {}
+  const kv = fp8.includes('kv_cache') ? KV_DTYPES[row.kv_cache_dtype] : undefined
+  return kv ? { kv_dtype: kv } : null
+}
 const MOE_DTYPES = { bfloat16: 'bf16', fp8: 'fp8', nvfp4: 'nvfp4' }
 
 // MoE `mxfp4` (gpt-oss's MXFP4 experts) is the path the engine runs on that GPU, one quant mode
@@ -50,12 +67,15 @@ export const TABLE_KINDS = [
     name: 'gemm',
     file: 'gemm/{fw}/{ver}/gemm_perf.parquet',
     columns: ['gemm_dtype', 'kernel_source', 'm', 'n', 'k', 'latency'],
-    record(row, sel) {
-      const dtype = GEMM_DTYPES[row.gemm_dtype]
-      if (!dtype || (sel.gemm_m && !sel.gemm_m.includes(int(row, 'm'))))
+    record(row, sel, fp8) {
+      const spelled = GEMM_DTYPES[row.gemm_dtype]
+      if (!spelled || (sel.gemm_m && !sel.gemm_m.includes(int(row, 'm'))))
         return null
-      return { op: 'gemm', dtype, kernel: row.kernel_source, launch: 'graph', m: int(row, 'm'), n: int(row, 'n'),
-               k: int(row, 'k'), batch: 1 }
+      const [dtype, scales] = spelled
+      if (scales && !fp8.includes('block_gemm'))
+        return null
+      return { op: 'gemm', dtype, ...(scales ? { scales } : {}), kernel: row.kernel_source, launch: 'graph',
+               m: int(row, 'm'), n: int(row, 'n'), k: int(row, 'k'), batch: 1 }
     },
   },
   {
@@ -63,12 +83,12 @@ export const TABLE_KINDS = [
     file: 'attention/{fw}/{ver}/generation_attention_perf.parquet',
     columns: ['attn_dtype', 'kv_cache_dtype', 'kernel_source', 'batch_size', 'num_heads', 'num_key_value_heads',
               'head_dim', 'step', 'latency'],
-    record(row, sel) {
-      const dtype = ATTN_DTYPES[row.attn_dtype]
-      if (!dtype || row.kv_cache_dtype !== row.attn_dtype || !gqa_ok(row, sel))
+    record(row, sel, fp8) {
+      const dtype = ATTN_DTYPES[row.attn_dtype], kv = kv_field(row, 'attn_dtype', fp8)
+      if (!dtype || !kv || !gqa_ok(row, sel))
         return null
       const d = int(row, 'head_dim')
-      return { op: 'attention_decode', attn: 'gqa', dtype, kernel: row.kernel_source, launch: 'graph',
+      return { op: 'attention_decode', attn: 'gqa', dtype, ...kv, kernel: row.kernel_source, launch: 'graph',
                batch: int(row, 'batch_size'), q_heads: int(row, 'num_heads'), kv_heads: int(row, 'num_key_value_heads'),
                head_dim_qk: d, head_dim_v: d, context: decode_context(row), kv_lora_rank: 0, rope_dim: 0,
                window: Number(row.window_size ?? 0) }
@@ -79,12 +99,12 @@ export const TABLE_KINDS = [
     file: 'attention/{fw}/{ver}/context_attention_perf.parquet',
     columns: ['attn_dtype', 'kv_cache_dtype', 'kernel_source', 'batch_size', 'isl', 'num_heads', 'num_key_value_heads',
               'head_dim', 'latency'],
-    record(row, sel) {
-      const dtype = ATTN_DTYPES[row.attn_dtype]
-      if (!dtype || row.kv_cache_dtype !== row.attn_dtype || !gqa_ok(row, sel))
+    record(row, sel, fp8) {
+      const dtype = ATTN_DTYPES[row.attn_dtype], kv = kv_field(row, 'attn_dtype', fp8)
+      if (!dtype || !kv || !gqa_ok(row, sel))
         return null
       const d = int(row, 'head_dim')
-      return { op: 'attention_prefill', attn: 'gqa', dtype, kernel: row.kernel_source, launch: 'graph',
+      return { op: 'attention_prefill', attn: 'gqa', dtype, ...kv, kernel: row.kernel_source, launch: 'graph',
                batch: int(row, 'batch_size'), q_heads: int(row, 'num_heads'), kv_heads: int(row, 'num_key_value_heads'),
                head_dim_qk: d, head_dim_v: d, prompt: int(row, 'isl'), cached: 0, kv_lora_rank: 0, rope_dim: 0,
                window: Number(row.window_size ?? 0) }
@@ -96,11 +116,11 @@ export const TABLE_KINDS = [
     name: 'generation_mla',
     file: 'mla/{fw}/{ver}/generation_mla_perf.parquet',
     columns: ['mla_dtype', 'kv_cache_dtype', 'num_heads', 'batch_size', 'step', 'latency'],
-    record(row) {
-      const dtype = ATTN_DTYPES[row.mla_dtype]
-      if (!dtype || row.kv_cache_dtype !== row.mla_dtype)
+    record(row, sel, fp8) {
+      const dtype = ATTN_DTYPES[row.mla_dtype], kv = kv_field(row, 'mla_dtype', fp8)
+      if (!dtype || !kv)
         return null
-      return { op: 'attention_decode', attn: 'mla', dtype, kernel: row.kernel_source ?? 'default', launch: 'graph',
+      return { op: 'attention_decode', attn: 'mla', dtype, ...kv, kernel: row.kernel_source ?? 'default', launch: 'graph',
                batch: int(row, 'batch_size'), q_heads: int(row, 'num_heads'), kv_heads: 1,
                head_dim_qk: MLA.kv_lora_rank + MLA.rope_dim, head_dim_v: MLA.kv_lora_rank, context: decode_context(row),
                kv_lora_rank: MLA.kv_lora_rank, rope_dim: MLA.rope_dim, window: 0 }
@@ -111,11 +131,11 @@ export const TABLE_KINDS = [
     name: 'context_mla',
     file: 'mla/{fw}/{ver}/context_mla_perf.parquet',
     columns: ['mla_dtype', 'kv_cache_dtype', 'num_heads', 'batch_size', 'isl', 'latency'],
-    record(row) {
-      const dtype = ATTN_DTYPES[row.mla_dtype]
-      if (!dtype || row.kv_cache_dtype !== row.mla_dtype)
+    record(row, sel, fp8) {
+      const dtype = ATTN_DTYPES[row.mla_dtype], kv = kv_field(row, 'mla_dtype', fp8)
+      if (!dtype || !kv)
         return null
-      return { op: 'attention_prefill', attn: 'mla', dtype, kernel: row.kernel_source ?? 'default', launch: 'graph',
+      return { op: 'attention_prefill', attn: 'mla', dtype, ...kv, kernel: row.kernel_source ?? 'default', launch: 'graph',
                batch: int(row, 'batch_size'), q_heads: int(row, 'num_heads'), kv_heads: int(row, 'num_heads'),
                head_dim_qk: MLA.nope_dim + MLA.rope_dim, head_dim_v: MLA.v_dim, prompt: int(row, 'isl'), cached: 0,
                kv_lora_rank: MLA.kv_lora_rank, rope_dim: MLA.rope_dim, window: 0 }
