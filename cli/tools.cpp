@@ -56,6 +56,8 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
   t.nccl->add_option("--calibration", n.calibration,
                      "calibration YAML; 'auto' = platforms/calibration/<platform>.yaml if it exists, 'none' (or '') = none")
       ->capture_default_str();
+  t.nccl->add_option("--nccl-version", n.nccl_version,
+                     "the NCCL release whose rules to follow, e.g. 2.27.3 (default: the platform's, else 2.29.2)");
   t.nccl->fallthrough();
 
   CalibrateRequest& c = t.cal_request;

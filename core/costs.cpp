@@ -85,7 +85,7 @@ double nvlink_p2p_channel_gbs(int sm)
 
 double nvlink_p2p_ll_channel_gbs(int sm)
 {
-  return sm >= 100 ? 4.40 : sm >= 90 ? 7.23 : sm >= 80 ? 4.31 : 0; // costs.hpp
+  return sm >= 100 ? 4.40 : sm >= 90 ? 7.23 : sm >= 80 ? 2.51 : 0; // costs.hpp
 }
 
 double nvlink_p2p_tail_us(int sm, double channel_bytes)
@@ -148,11 +148,12 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
     // so that accounting stays there.
     const int call_channels = nccl_p2p_comm_channels(s.nccl);
     const int min_channels = nvlink ? nccl_p2p_min_channels(peer_channels, call_channels, n) : peer_channels;
-    c.channels = nccl_p2p_channels(per_peer, min_channels, peer_channels, nvlink, s.nccl.nodes > 1);
+    const NcclP2pSend send = nccl_p2p_send(per_peer, min_channels, peer_channels, nvlink, s.nccl.nodes > 1, s.nccl.version);
+    c.channels = send.channels;
+    c.proto = send.proto;
     // Over NVLink a peer has the channels NCCL gives it for a long send (min_channels): a short
     // one, on fewer, is bound by its latency, not by its channels.
     const int used = nvlink ? std::max(c.channels, min_channels) : c.channels;
-    c.proto = nccl_p2p_proto(per_peer, c.channels);
     const Transport slowest = net ? Transport::net : nvlink ? Transport::nvlink : Transport::p2p;
     double alpha_us = nccl_base_latency_us(CollAlgo::ring, c.proto) + nccl_hop_latency_us(slowest, CollAlgo::ring, c.proto);
     if (shm)

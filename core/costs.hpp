@@ -137,18 +137,20 @@ double simple_pipeline_us(int steps, double step_us, double x_us);
 // 0 (not bounded, no tail) before sm80. validate/public/fit_nvlink_simple.py recomputes them.
 double nvlink_p2p_channel_gbs(int sm);
 double nvlink_p2p_tail_us(int sm, double channel_bytes);
-// What one channel moves in an LL send over NVLink, GB/s of payload. NCCL sends a peer's bytes with
-// LL only where they fit 16 KiB per channel (enqueue.cc addP2pToPlan: bytes <= nChannels x
+// What one channel moves in an LL send over NVLink, GB/s of payload. NCCL 2.29 sends a peer's bytes
+// with LL only where they fit 16 KiB per channel (enqueue.cc addP2pToPlan: bytes <= nChannels x
 // NCCL_P2P_LL_THRESHOLD), and over NVLink a send up to a part of 64 KiB (P2P_NVL_CHUNKSIZE / 8)
 // runs on one channel: every LL send, up to 16 KiB, is one thread block's stream of 16-byte lines
-// (8 of payload, 8 of flags) that the receiver polls, bound by that block, not by NVLink. Peers run
-// on their own channels, side by side. Fitted by least squares to NVIDIA's published nccl-tests
-// sweeps (ai-dynamo/aiconfigurator 095f58a51, validate/public/aiconfigurator-nccl.csv: alltoall from
-// 8 KiB where a peer gets at most 16 KiB) as time - the LL send's latency = bytes per peer / rate,
-// on the cells the comparison labels fit: sm100+ 4.40 (B300, GB200, GB300 at 2, 4 and 8 GPUs, 26
-// cells; every B200 cell out of sample), sm90 7.23 (H100 and H200 at 2 and 4, 14 cells; 8 out of
-// sample), sm80-89 4.31 (A100 at 2, 3 cells; 4 and 8 out of sample); 0 (not bounded) before sm80.
-// validate/public/fit_nvlink_ll.py recomputes them.
+// (8 of payload, 8 of flags) that the receiver polls, bound by that block, not by NVLink. Before
+// 2.29 a send is LL up to the peer's channels x 16 KiB (512 KiB on an HGX A100) and runs on one
+// channel per 8 KiB (nccl_p2p_send). Peers run on their own channels, side by side. Fitted by least
+// squares to NVIDIA's published nccl-tests sweeps (ai-dynamo/aiconfigurator 095f58a51,
+// validate/public/aiconfigurator-nccl.csv: the alltoall cells from 8 KiB that the sweep's NCCL sent
+// with LL) as time - the LL send's latency = bytes per peer / (channels x rate), on the cells the
+// comparison labels fit: sm100+ 4.40 (B300, GB200, GB300 at 2, 4 and 8 GPUs, 26 cells, NCCL 2.29;
+// every B200 cell out of sample), sm90 7.23 (H100 and H200 at 2 and 4, 14 cells, 2.29; 8 out of
+// sample), sm80-89 2.51 (A100 at 2, 8 cells up to 512 KiB a peer, NCCL 2.27.3; 4 and 8 out of
+// sample); 0 (not bounded) before sm80. validate/public/fit_nvlink_ll.py recomputes them.
 double nvlink_p2p_ll_channel_gbs(int sm);
 
 struct CollChoice {

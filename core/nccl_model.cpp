@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -291,11 +292,12 @@ int nccl_p2p_min_channels(int peer_channels, int comm_channels, int ranks)
   return n;
 }
 
-int nccl_p2p_channels(double bytes, int min_channels, int max_channels, bool nvlink, bool multi_node)
+int nccl_p2p_channels(double bytes, int min_channels, int max_channels, bool nvlink, bool multi_node, Proto proto)
 {
-  const double chunk = nvlink && !multi_node ? 512.0 * 1024 : 128.0 * 1024;
-  const double min_part = multi_node ? chunk / 2 : chunk / 8;
-  const double max_part = multi_node ? chunk : chunk * 32;
+  // LL's buffer: 8 lines per thread x 512 threads x NCCL_STEPS x 16 B, one step an eighth of it.
+  const double step = proto == Proto::ll ? 65536.0 : nvlink && !multi_node ? 512.0 * 1024 : 128.0 * 1024;
+  const double min_part = multi_node ? step / 2 : step / 8;
+  const double max_part = multi_node ? step : step * 32;
   int n = std::max(1, std::min(min_channels, static_cast<int>(std::ceil(bytes / min_part))));
   while (std::ceil(bytes / n) > max_part && n <= max_channels / 2)
     n *= 2;
@@ -313,6 +315,40 @@ int nccl_p2p_comm_channels(const NcclComm& c)
 Proto nccl_p2p_proto(double bytes, int channels)
 {
   return bytes <= channels * 16384.0 ? Proto::ll : Proto::simple;
+}
+
+NcclP2pSend nccl_p2p_send(double bytes, int min_channels, int max_channels, bool nvlink, bool multi_node, int version)
+{
+  NcclP2pSend s;
+  if (version >= 22900) {
+    s.channels = nccl_p2p_channels(bytes, min_channels, max_channels, nvlink, multi_node);
+    s.proto = nccl_p2p_proto(bytes, s.channels);
+  } else {
+    s.proto = nccl_p2p_proto(bytes, max_channels);
+    s.channels = nccl_p2p_channels(bytes, min_channels, max_channels, nvlink, multi_node, s.proto);
+  }
+  return s;
+}
+
+std::optional<int> parse_nccl_version(std::string_view text)
+{
+  int parts[3] = {0, 0, 0};
+  const char* p = text.data();
+  const char* end = p + text.size();
+  for (int k = 0; k < 3; k++) {
+    if (k > 0) {
+      if (p == end || *p != '.')
+        return std::nullopt;
+      ++p;
+    }
+    const auto [next, ec] = std::from_chars(p, end, parts[k]);
+    if (ec != std::errc() || next == p || parts[k] < 0)
+      return std::nullopt;
+    p = next;
+  }
+  if (p != end || parts[1] > 99 || parts[2] > 99)
+    return std::nullopt;
+  return parts[0] * 10000 + parts[1] * 100 + parts[2];
 }
 
 } // namespace moesim

@@ -8,9 +8,17 @@
 #include "core/schedule.hpp"
 
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace moesim {
+
+// NCCL's version as NCCL_VERSION_CODE writes it, major x 10000 + minor x 100 + patch (2.27.3 is
+// 22703). The tables below are 2.29.2's; the rules that changed between releases follow a
+// communicator's version (NcclComm::version).
+inline constexpr int nccl_version_modelled = 22902;
+// "2.27.3" -> 22703 (three whole numbers, minor and patch below 100); nullopt for anything else.
+std::optional<int> parse_nccl_version(std::string_view text);
 
 enum class Proto { ll, ll128, simple };
 const char* to_string(Proto p);
@@ -60,6 +68,7 @@ struct NcclComm {
   bool amd_cpu = false;       // network overhead 2 us instead of 1; AMD columns of llMaxBw
   NcclGraph graph;            // ring search result (the tree graph uses as many channels)
   double net_latency_us = 0;  // the network plugin's latency (InfiniBand, RoCE, sockets: 0)
+  int version = nccl_version_modelled; // NCCL_VERSION_CODE of the NCCL that runs the calls
 };
 
 // One (algorithm, protocol) entry of NCCL's tables for a collective: latency and bandwidths.
@@ -106,16 +115,30 @@ NcclPick nccl_pick(const NcclComm& comm, OpKind kind, double bytes, std::optiona
 // 32 in all -> 4; 2 of them -> 16.
 int nccl_p2p_min_channels(int peer_channels, int comm_channels, int ranks);
 // Channels a send of `bytes` to one peer runs on (enqueue.cc addP2pToPlan): one per minimum part
-// (the p2p chunk / 8 on one node, / 2 across nodes; chunks: 512 KiB over NVLink, 128 KiB
-// otherwise), at most `min_channels`, then doubled while a part is above the maximum (chunk x 32 on
-// one node, one chunk across nodes) and the doubling stays within `max_channels` (the peer's).
-int nccl_p2p_channels(double bytes, int min_channels, int max_channels, bool nvlink, bool multi_node);
+// (the protocol's step / 8 on one node, / 2 across nodes; steps: Simple's p2p chunk, 512 KiB over
+// NVLink and 128 KiB otherwise, LL's 64 KiB, its buffer over NCCL_STEPS), at most `min_channels`,
+// then doubled while a part is above the maximum (the step x 32 on one node, one step across nodes)
+// and the doubling stays within `max_channels` (the peer's).
+int nccl_p2p_channels(double bytes, int min_channels, int max_channels, bool nvlink, bool multi_node,
+                      Proto proto = Proto::simple);
 // Channels every send and receive of a call share (paths.cc ncclTopoComputeP2pChannels): the
 // communicator's channels (twice the graph's), rounded up to a power of two. Each peer's sends take
 // nccl_p2p_channels of them, peers sharing channels where there are more of them than fit.
 int nccl_p2p_comm_channels(const NcclComm& comm);
 // LL when bytes <= channels x 16 KiB (NCCL_P2P_LL_THRESHOLD), else Simple; never LL128.
 Proto nccl_p2p_proto(double bytes, int channels);
+// A send's protocol and channels as NCCL `version` picks them (enqueue.cc addP2pToPlan). From 2.29
+// the channels come first, counted with Simple's step, and LL is taken where the bytes fit those
+// channels x 16 KiB: over NVLink on one node a send up to 64 KiB runs on one channel, so LL ends at
+// 16 KiB. Before 2.29 the protocol comes first, LL up to the peer's channels (`max_channels`,
+// p2pnChannelsPerPeer) x 16 KiB, and an LL send's channels are counted with LL's 64 KiB step: on an
+// HGX A100 (32 a peer) LL up to 512 KiB, one channel per 8 KiB.
+struct NcclP2pSend {
+  Proto proto = Proto::simple;
+  int channels = 1;
+};
+NcclP2pSend nccl_p2p_send(double bytes, int min_channels, int max_channels, bool nvlink, bool multi_node,
+                          int version = nccl_version_modelled);
 
 // Bytes on the wire per payload byte: LL sends 8-byte lines holding 4 data bytes, LL128 128-byte
 // lines holding 120, Simple the payload.

@@ -110,6 +110,10 @@ NcclTestsRun simulate_nccl_tests(const NcclTestsRequest& q)
   if (!(static_cast<double>(hi) <= limits::nccl_tests_bytes))
     throw InputError("command line", "-e", "size '" + q.max_bytes + "' is more than 1 TiB, the largest moesim simulates",
                      "pass at most 1024G");
+  std::optional<int> nccl_version;
+  if (!q.nccl_version.empty() && !(nccl_version = parse_nccl_version(q.nccl_version)))
+    throw InputError("command line", "--nccl-version", "'" + q.nccl_version + "' is not an NCCL version",
+                     "pass major.minor.patch, e.g. 2.27.3");
   const CalibrationChoice choice = parse_calibration_choice(q.calibration, "--calibration");
   PlatformFiles files(q.root);
   const PlatformFile f = files.get(q.platform, {});
@@ -128,6 +132,8 @@ NcclTestsRun simulate_nccl_tests(const NcclTestsRequest& q)
     run.measured_on = calibration->measured_on;
   const std::unique_ptr<Simulation> sim_ptr = open_simulation(f.xml, f.routed.get(), calibration);
   Simulation& sim = *sim_ptr;
+  if (nccl_version)
+    sim.set_nccl_version(*nccl_version);
   NcclTestsSchedule ns =
       nccl_tests_schedule(run.kind, nccl_tests_sizes(lo, hi, static_cast<std::size_t>(factor)), run.ranks, world);
   const SimOutput out = sim.run(ns.schedule);

@@ -32,6 +32,7 @@ struct NcclTestsRequest {
   std::string factor = "2";         // -f: a whole number, at least 2 (nccl-tests reads an integer)
   int gpus = 0;                     // -g: 0 = all of the platform's
   std::string calibration = "auto"; // auto, none (or ""), or a file
+  std::string nccl_version;         // e.g. 2.27.3: the NCCL whose rules apply ("" = the platform's)
 };
 
 struct NcclTestsRun {

@@ -72,6 +72,13 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, std::shared_pt
     else if (algo != "auto")
       throw InputError(file, "moesim.nccl_algo", "unknown value '" + algo + "'", "use ring, tree or auto");
   }
+  if (const char* v = zone->get_property("moesim.nccl_version")) {
+    const std::optional<int> code = parse_nccl_version(v);
+    if (!code)
+      throw InputError(file, "moesim.nccl_version", std::string("'") + v + "' is not an NCCL version",
+                       "write major.minor.patch, e.g. 2.27.3");
+    nccl_version_ = *code;
+  }
   for (int r = 0; r < gpus; r++) {
     std::string name = "gpu" + std::to_string(r);
     sg4::Host* h = e.host_by_name_or_null(name);
@@ -241,6 +248,7 @@ CommShape Platform::comm_shape(const std::vector<int>& ranks) const
   c.nodes = static_cast<int>(nodes.size());
   c.sm = sm;
   c.net_latency_us = net_latency_us_;
+  c.version = nccl_version_;
   // NCCL's intra-node view: the NVLink row when every pair inside a node is NVLink; the ring must fit
   // through its tightest hop; one channel at most the fastest path.
   bool intra_pairs = false;

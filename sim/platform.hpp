@@ -46,6 +46,11 @@ public:
   std::optional<double> p2p_alpha() const { return p2p_alpha_; }
   // Zone property moesim.nccl_algo = ring | tree restricts all-reduce like NCCL_ALGO; unset = auto.
   std::optional<CollAlgo> allreduce_algo() const { return allreduce_algo_; }
+  // The NCCL release whose rules the collective model follows (NCCL_VERSION_CODE): zone property
+  // moesim.nccl_version (e.g. 2.27.3), else nccl_version_modelled; set_nccl_version overrides it
+  // (moesim nccl-tests --nccl-version).
+  int nccl_version() const { return nccl_version_; }
+  void set_nccl_version(int code) { nccl_version_ = code; }
   const std::string& file() const { return file_; }
   const std::string& description() const { return description_; }
   const Route& route(int src, int dst) const;
@@ -80,6 +85,7 @@ private:
   double net_latency_us_ = 0;       // moesim.latency.nic: the network's latency in NCCL's model
   std::optional<double> p2p_alpha_;
   std::optional<CollAlgo> allreduce_algo_;
+  int nccl_version_ = nccl_version_modelled;
   std::shared_ptr<const Calibration> calibration_;
   std::vector<std::vector<Route>> routes_;
   bool route_latency_ = false;

@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/input_file.hpp"
 #include "core/limits.hpp"
+#include "core/nccl_model.hpp"
 #include "core/numbers.hpp"
 #include "sim/xml_scanner.hpp"
 #include "topology/units.hpp"
@@ -168,12 +169,15 @@ private:
     } else if (id == "moesim.nccl_algo") {
       if (v != "ring" && v != "tree" && v != "auto")
         fail(line, key, "unknown value '" + v + "'", "use ring, tree or auto");
+    } else if (id == "moesim.nccl_version") {
+      if (!parse_nccl_version(v))
+        fail(line, key, "'" + v + "' is not an NCCL version", "write major.minor.patch, e.g. 2.27.3");
     } else if (id == "moesim.p2p_alpha" || id.rfind("moesim.latency.", 0) == 0) {
       number(line, v, non_negative(1), key, "1.2e-5 (seconds)");
     } else if (id != "moesim.description" && id.rfind("moesim.", 0) == 0) {
       fail(line, key, "unknown moesim property", "use moesim.gpus, moesim.nccl_intra, moesim.p2p, moesim.description, "
-                                                 "moesim.nodes, moesim.gpus_per_node, moesim.p2p_alpha, moesim.nccl_algo "
-                                                 "or moesim.latency.<class>");
+                                                 "moesim.nodes, moesim.gpus_per_node, moesim.p2p_alpha, moesim.nccl_algo, "
+                                                 "moesim.nccl_version or moesim.latency.<class>");
     }
   }
 

@@ -38,6 +38,8 @@ public:
   Simulation& operator=(const Simulation&) = delete;
 
   const Platform& platform() const { return *platform_; }
+  // The NCCL release the collective model follows, in place of the platform's (Platform::nccl_version).
+  void set_nccl_version(int code) { platform_->set_nccl_version(code); }
   // Runs the schedule to completion. Throws InputError if it does not fit the platform. `exact`:
   // every op on SimGrid's clock and every collective's flows through SimGrid; otherwise (the
   // default, same results to about 1e-12 relative) compute ops of single-stream schedules run on

@@ -259,13 +259,20 @@ TEST_CASE("over NVLink, an LL send moves what its one channel streams", "[quick]
   CHECK(h.channels == 1);
   CHECK(h.rate == Approx(3 * 7.23e9 * 2));
   CHECK(h.alpha + 3 * 8192 * 2 / h.rate == Approx(8.3331e-6).epsilon(1e-4));
-  // 8 A100s, 16 KiB per peer (nccl-tests' 128 KiB): 10.295 us (6.6 + 0.6 + NVLink3's 2.68 +
-  // 0.415) + 16384 / 4.31e3 B/us = 3.8014 -> 14.0964 us (measured 16.6, out of sample).
-  const CommShape a100 = uniform_shape(8, Transport::nvlink, 240, 32, 80);
+  // 8 A100s, 16 KiB per peer (nccl-tests' 128 KiB), NCCL 2.29: one channel, 10.295 us (6.6 + 0.6 +
+  // NVLink3's 2.68 + 0.415) + 16384 / 2.51e3 B/us = 6.5275 -> 16.8225 us. NVIDIA measured 16.6 with
+  // NCCL 2.27.3, which runs it on 2 channels (one per 8 KiB): 10.295 + 3.2637 = 13.5587 us.
+  CommShape a100 = uniform_shape(8, Transport::nvlink, 240, 32, 80);
   const CollChoice a = choose_collective(a100, OpKind::all_to_all, 7 * 16384);
   CHECK(a.proto == Proto::ll);
-  CHECK(a.rate == Approx(7 * 4.31e9 * 2));
-  CHECK(a.alpha + 7 * 16384 * 2 / a.rate == Approx(14.0964e-6).epsilon(1e-4));
+  CHECK(a.channels == 1);
+  CHECK(a.rate == Approx(7 * 2.51e9 * 2));
+  CHECK(a.alpha + 7 * 16384 * 2 / a.rate == Approx(16.8225e-6).epsilon(1e-4));
+  a100.nccl.version = 22703;
+  const CollChoice a27 = choose_collective(a100, OpKind::all_to_all, 7 * 16384);
+  CHECK(a27.proto == Proto::ll);
+  CHECK(a27.channels == 2);
+  CHECK(a27.alpha + 7 * 16384 * 2 / a27.rate == Approx(13.5587e-6).epsilon(1e-4));
   // A send of 16 KiB between 2 B200s: one channel, 4.40 GB/s: 9.18 + 3.7236 = 12.9036 us.
   const CommShape b200 = uniform_shape(2, Transport::nvlink, 721.8, 53, 100);
   const CollChoice b = choose_collective(b200, OpKind::send, 16384);
@@ -278,6 +285,37 @@ TEST_CASE("over NVLink, an LL send moves what its one channel streams", "[quick]
   CHECK(nvlink_p2p_ll_channel_gbs(70) == 0);
   const CommShape v100 = uniform_shape(4, Transport::nvlink, 150, 16, 70);
   CHECK(choose_collective(v100, OpKind::all_to_all, 3 * 8192).rate == Approx(0.81 * 150e9 * 2));
+}
+
+TEST_CASE("before NCCL 2.29 an all-to-all sends LL up to a peer's channels x 16 KiB", "[quick][costs]")
+{
+  // 8 A100s, nccl-tests' 4 MiB: 512 KiB to each of 7 peers. NCCL 2.27.3 (the A100 sweep's) takes LL
+  // up to the peer's 32 channels x 16 KiB = 512 KiB, on one channel per 8 KiB held to the 4 a peer
+  // gets on 8 ranks (32 / 8). A sender streams 7 x 4 x 2.51 = 70.28 GB/s of payload (140.56 on the
+  // wire, below NVLink's 2 x 0.81 x 240 = 388.8): 10.295 us + 7 x 524288 / 70.28e3 B/us = 52.2199
+  // -> 62.5149 us (NVIDIA measured 64.34, out of sample). NCCL 2.29 sends it Simple on 4 channels:
+  // 8.4 + 3.4 + 2.68 + 0.415 + the last chunk's 0.32 x 131072 / 10.13e3 B/us = 4.1405 -> 19.0355
+  // us, then 7 x 524288 at NVLink's 0.81 x 240 = 194.4 GB/s (the channels' 7 x 4 x 10.13 = 283.64
+  // would allow more): 18.8787 us -> 37.9142 us.
+  CommShape a100 = uniform_shape(8, Transport::nvlink, 240, 32, 80);
+  const double bytes = 7 * 524288.0;
+  const CollChoice simple = choose_collective(a100, OpKind::all_to_all, bytes);
+  CHECK(simple.proto == Proto::simple);
+  CHECK(simple.rate == Approx(0.81 * 240e9));
+  CHECK(simple.alpha + bytes / simple.rate == Approx(37.9142e-6).epsilon(1e-4));
+  a100.nccl.version = 22703;
+  const CollChoice ll = choose_collective(a100, OpKind::all_to_all, bytes);
+  CHECK(ll.proto == Proto::ll);
+  CHECK(ll.channels == 4);
+  CHECK(ll.rate == Approx(7 * 4 * 2.51e9 * 2));
+  CHECK(ll.alpha + bytes * 2 / ll.rate == Approx(62.5149e-6).epsilon(1e-4));
+  // Twice the size, 1 MiB a peer: above 512 KiB, Simple under either version, the same time.
+  const CollChoice big27 = choose_collective(a100, OpKind::all_to_all, 2 * bytes);
+  a100.nccl.version = nccl_version_modelled;
+  const CollChoice big29 = choose_collective(a100, OpKind::all_to_all, 2 * bytes);
+  CHECK(big27.proto == Proto::simple);
+  CHECK(big27.alpha == big29.alpha);
+  CHECK(big27.rate == big29.rate);
 }
 
 TEST_CASE("over NVLink, a peer's channels bound what an all-to-all moves", "[quick][costs]")

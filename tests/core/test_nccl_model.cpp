@@ -167,6 +167,46 @@ TEST_CASE("the p2p path: channels per peer and LL or Simple", "[quick][nccl]")
   CHECK(wire_factor(Proto::ll128) == Approx(128.0 / 120));
 }
 
+TEST_CASE("the p2p path: NCCL before 2.29 picks LL by the peer's channels", "[quick][nccl]")
+{
+  // An HGX A100 (32 channels a peer, 4 of them on 8 ranks). NCCL 2.29: 256 KiB is 4 parts of
+  // 64 KiB on 4 channels, LL up to 4 x 16 KiB = 64 KiB: Simple. NCCL 2.27.3: LL up to 32 x 16 KiB =
+  // 512 KiB, the channels counted with LL's step (64 KiB, parts of 8 KiB): 32 parts held to 4.
+  const NcclP2pSend s29 = nccl_p2p_send(262144, 4, 32, true, false);
+  CHECK(s29.proto == Proto::simple);
+  CHECK(s29.channels == 4);
+  const NcclP2pSend s27 = nccl_p2p_send(262144, 4, 32, true, false, 22703);
+  CHECK(s27.proto == Proto::ll);
+  CHECK(s27.channels == 4);
+  // 16 KiB: 2.29 one channel (a 64 KiB part), LL; 2.27.3 two (8 KiB parts), LL.
+  CHECK(nccl_p2p_send(16384, 4, 32, true, false).channels == 1);
+  CHECK(nccl_p2p_send(16384, 4, 32, true, false, 22703).channels == 2);
+  CHECK(nccl_p2p_channels(16384, 4, 32, true, false, Proto::ll) == 2);
+  // 512 KiB is the last LL size under 2.27.3; one byte more is Simple, on Simple's parts (64 KiB:
+  // 9 of them, held to 4).
+  CHECK(nccl_p2p_send(524288, 4, 32, true, false, 22703).proto == Proto::ll);
+  const NcclP2pSend over = nccl_p2p_send(524289, 4, 32, true, false, 22703);
+  CHECK(over.proto == Proto::simple);
+  CHECK(over.channels == 4);
+  // Across nodes an LL part is at least 64 KiB / 2 = 32 KiB, at most 64 KiB: 256 KiB on 2 channels
+  // (min_channels) is 128 KiB a part, doubled to 4 (64 KiB), within the peer's 8.
+  CHECK(nccl_p2p_channels(262144, 2, 8, false, true, Proto::ll) == 4);
+}
+
+TEST_CASE("NCCL versions read as NCCL_VERSION_CODE", "[quick][nccl]")
+{
+  // major x 10000 + minor x 100 + patch.
+  CHECK(parse_nccl_version("2.27.3") == 22703);
+  CHECK(parse_nccl_version("2.29.2") == nccl_version_modelled);
+  CHECK(parse_nccl_version("2.9.10") == 20910);
+  CHECK_FALSE(parse_nccl_version("2.27"));
+  CHECK_FALSE(parse_nccl_version("2.27.3.1"));
+  CHECK_FALSE(parse_nccl_version("2.100.1"));
+  CHECK_FALSE(parse_nccl_version("v2.27.3"));
+  CHECK_FALSE(parse_nccl_version("2.-1.3"));
+  CHECK_FALSE(parse_nccl_version(""));
+}
+
 TEST_CASE("the p2p path: a peer's share of the call's channels", "[quick][nccl]")
 {
   // An HGX B200 board: 18 NVLinks per pair give 2 x 18 = 36 channels per peer, rounded up to 64 and

@@ -92,4 +92,41 @@ TEST_CASE("nccl-tests run: bad options are refused before simulating", "[quick][
   bad = q;
   bad.op = "broadcast";
   CHECK_THAT(refusal(bad), Catch::Contains("--op: unknown nccl-tests collective 'broadcast'"));
+  bad = q;
+  bad.nccl_version = "2.27";
+  CHECK_THAT(refusal(bad), Catch::Contains("--nccl-version: '2.27' is not an NCCL version"));
+}
+
+// 8 A100s, 4 MiB: 512 KiB to each of 7 peers. NCCL 2.29 sends it Simple, 37.914 us
+// (tests/core/test_costs.cpp: 19.0355 us of latency and last chunk, 7 x 524288 B at 194.4 GB/s);
+// 2.27.3, which NVIDIA's sweep ran (64.34 us measured), sends it LL on 4 channels a peer at 2.51 GB/s
+// each: 10.295 + 52.2199 = 62.5149 us. Every pair is its own NVSwitch path, so the flows run at
+// their rate. One simulation per test case (one SimGrid engine per process).
+namespace {
+NcclTestsRequest a100_alltoall_4m()
+{
+  NcclTestsRequest q;
+  q.root = MOESIM_SOURCE_DIR;
+  q.platform = "hgx-8x-a100";
+  q.op = "alltoall";
+  q.min_bytes = q.max_bytes = "4M";
+  q.calibration = "none";
+  return q;
+}
+} // namespace
+
+TEST_CASE("nccl-tests run: an A100 all-to-all of 4 MiB is Simple under NCCL 2.29", "[quick][pipeline]")
+{
+  const NcclTestsRun run = simulate_nccl_tests(a100_alltoall_4m());
+  REQUIRE(run.rows.size() == 1);
+  CHECK(run.rows[0].seconds == Approx(37.9142e-6).epsilon(1e-3));
+}
+
+TEST_CASE("nccl-tests run: --nccl-version 2.27.3 sends an A100 all-to-all of 4 MiB with LL", "[quick][pipeline]")
+{
+  NcclTestsRequest q = a100_alltoall_4m();
+  q.nccl_version = "2.27.3";
+  const NcclTestsRun run = simulate_nccl_tests(q);
+  REQUIRE(run.rows.size() == 1);
+  CHECK(run.rows[0].seconds == Approx(62.5149e-6).epsilon(1e-3));
 }

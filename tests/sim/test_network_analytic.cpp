@@ -180,3 +180,24 @@ TEST_CASE("two flows sharing a link split its bandwidth", "[quick][sim]")
   SimOutput out = sim.run(s);
   REQUIRE(out.timeline.step_time == Approx(11.8e-6 + 0.32 * 524288 / 17.89e9 + 2 * S / B).epsilon(rel));
 }
+
+TEST_CASE("a platform's moesim.nccl_version sets its communicators' NCCL rules", "[quick][sim]")
+{
+  // 8 A100s (sm 80) on a 300 GB/s NVSwitch star (NCCL's view: 12 links x 20 = 240 GB/s), NCCL
+  // 2.27.3: an all-to-all of 7 x 512 KiB sends each peer LL on 4 channels
+  // (tests/core/test_costs.cpp), where the default 2.29.2 sends it Simple.
+  GpuProps a100;
+  a100.sm = 80;
+  Simulation sim(star_platform("nccl_version_2273", 8, 300e9, "nvlink", a100,
+                               "<prop id=\"moesim.nccl_version\" value=\"2.27.3\"/>\n"));
+  CHECK(sim.platform().nccl_version() == 22703);
+  const CommShape s = sim.platform().comm_shape({0, 1, 2, 3, 4, 5, 6, 7});
+  CHECK(s.nccl.version == 22703);
+  const CollChoice c = choose_collective(s, OpKind::all_to_all, 7 * 524288.0);
+  CHECK(c.proto == Proto::ll);
+  CHECK(c.channels == 4);
+  // Overridden (moesim nccl-tests --nccl-version): 2.29.2's rule, Simple.
+  sim.set_nccl_version(nccl_version_modelled);
+  CHECK(choose_collective(sim.platform().comm_shape({0, 1, 2, 3, 4, 5, 6, 7}), OpKind::all_to_all, 7 * 524288.0).proto ==
+        Proto::simple);
+}

@@ -47,6 +47,10 @@ TEST_CASE("the platform pre-check accepts the documented form", "[quick][sim][ro
   CHECK(error_of(platform()) == "");
   // Comments, entities and single quotes are XML; they are read.
   CHECK(error_of(platform("<!-- a &amp; b -->\n<prop id='moesim.description' value='a &lt; b &#x263A;'/>\n")) == "");
+  // The NCCL release the collective model follows: major.minor.patch.
+  CHECK(error_of(platform("<prop id=\"moesim.nccl_version\" value=\"2.27.3\"/>\n")) == "");
+  CHECK_THAT(error_of(platform("<prop id=\"moesim.nccl_version\" value=\"2.27\"/>\n")),
+             Contains("p.xml:6") && Contains("'2.27' is not an NCCL version"));
 }
 
 TEST_CASE("the platform pre-check refuses what SimGrid aborts on, with the line", "[quick][sim][robust]")

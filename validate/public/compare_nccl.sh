@@ -16,12 +16,15 @@ out=validate/public/nccl-comparison.md
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# 1. Simulate every (GPU, collective, GPU count) the CSV has, 8 KiB to 256 MiB.
+# 1. Simulate every (GPU, collective, GPU count) the CSV has, 8 KiB to 256 MiB, with the NCCL
+#    version the sweep ran (the CSV's nccl column).
 : >"$tmp/sim.tsv"
 grep -v '^#' "$map" | while IFS=$'\t' read -r gpu plat nvls fit why; do
+  version=$(awk -F, -v g="$gpu" '$1 == g { print $3; exit }' "$csv")
   for op in all_reduce all_gather reduce_scatter alltoall; do
     for n in 2 4 8; do
-      "$moesim" nccl-tests --platform "$plat" --op "$op" -b 8K -e 256M -f 2 -g "$n" --calibration none |
+      "$moesim" nccl-tests --platform "$plat" --op "$op" -b 8K -e 256M -f 2 -g "$n" --calibration none \
+        --nccl-version "$version" |
         awk -v g="$gpu" -v o="$op" -v n="$n" '$1 ~ /^[0-9]+$/ { printf "%s\t%s\t%s\t%s\t%s\n", g, o, n, $1, $6 }' >>"$tmp/sim.tsv"
     done
   done

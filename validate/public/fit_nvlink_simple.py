@@ -112,7 +112,22 @@ def load():
     path = os.path.join(HERE, 'aiconfigurator-nccl.csv')
     with open(path) as f:
         rows = list(csv.reader(line for line in f if not line.startswith('#')))
+    for r in rows[1:]:
+        VERSION[r[0]] = tuple(int(x) for x in r[2].split('.'))
     return {(r[0], r[3], int(r[5]), int(r[6])): float(r[7]) * 1e6 for r in rows[1:]}
+
+
+VERSION = {}  # the NCCL version each GPU's sweep ran, from the CSV
+
+
+def p2p_ll(g, n, size):
+    """Whether NCCL sent an alltoall's peers with LL (nccl_p2p_send): before 2.29 up to the peer's
+    channels (32 on these boards) x 16 KiB; from 2.29 up to the channels the send runs on (one per
+    64 KiB on one node) x 16 KiB."""
+    per_peer = size / n
+    if VERSION[g] < (2, 29):
+        return per_peer <= 32 * 16384
+    return per_peer <= max(1, min(p2p_min_channels(n), math.ceil(per_peer / 65536))) * 16384
 
 
 def ring_cells(meas, gpus, counts):
@@ -147,8 +162,9 @@ def p2p_time(sm, n, size, channel_gbs, tail):
 
 
 def p2p_cells(meas, gpus, counts, lo=1 << 20):
+    """The Simple alltoall cells from `lo` (the LL ones are fit_nvlink_ll.py's)."""
     return [(g, n, s, t) for (g, op, n, s), t in sorted(meas.items())
-            if g in gpus and n in counts and op == 'alltoall' and lo <= s <= (1 << 28)]
+            if g in gpus and n in counts and op == 'alltoall' and lo <= s <= (1 << 28) and not p2p_ll(g, n, s)]
 
 
 def fit_channel(meas, gpus, counts, tail):
