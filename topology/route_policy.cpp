@@ -13,10 +13,8 @@
 
 namespace moesim {
 
-bool RoutedTopology::symmetric(int s, int d) const
+bool mirrored(const std::vector<Hop>& a, const std::vector<Hop>& b)
 {
-  const auto& a = route(s, d).hops;
-  const auto& b = route(d, s).hops;
   if (a.size() != b.size())
     return false;
   for (size_t i = 0; i < a.size(); i++) {
@@ -26,6 +24,11 @@ bool RoutedTopology::symmetric(int s, int d) const
       return false;
   }
   return true;
+}
+
+bool RoutedTopology::symmetric(int s, int d) const
+{
+  return mirrored(route(s, d).hops, route(d, s).hops);
 }
 
 std::string describe_hops(const RoutedTopology& rt, const std::vector<Hop>& hops)

@@ -37,6 +37,10 @@ struct Hop {
   bool operator==(const Hop&) const = default;
 };
 
+// Whether `back` is `there` walked backwards: the same links in reverse order, each in the other
+// direction (a route and its reverse are symmetric).
+bool mirrored(const std::vector<Hop>& there, const std::vector<Hop>& back);
+
 struct GpuRoute {
   std::vector<Hop> hops;
   std::string kind;    // stable short key: nvlink, pix, pxb, phb, sys, staged, rail, pxn, cross_rail

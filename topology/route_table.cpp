@@ -49,15 +49,7 @@ bool RouteTable::symmetric(int s, int d, std::vector<Hop>& a, std::vector<Hop>& 
 {
   hops(s, d, a);
   hops(d, s, b);
-  if (a.size() != b.size())
-    return false;
-  for (size_t i = 0; i < a.size(); i++) {
-    Hop h = a[i];
-    h.dir = h.dir == Dir::up ? Dir::down : h.dir == Dir::down ? Dir::up : Dir::none;
-    if (!(b[a.size() - 1 - i] == h))
-      return false;
-  }
-  return true;
+  return mirrored(a, b);
 }
 
 } // namespace moesim
