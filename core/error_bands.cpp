@@ -5,18 +5,23 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 namespace moesim {
 
-const ErrorBand* ErrorBands::find(perf::Provenance p, int gpus, bool graph) const
+const ErrorBand* ErrorBands::find(perf::Provenance p, int gpus, bool graph, const std::string& card) const
 {
   const ErrorBand* best = nullptr;
-  auto rank = [&](const ErrorBand& b) {
+  auto count_rank = [&](const ErrorBand& b) {
     if (b.gpus == gpus)
       return 0;
     if (b.gpus == 0)
       return 1;
     return 2 + 2 * std::abs(b.gpus - gpus) + (b.gpus > gpus);
+  };
+  auto rank = [&](const ErrorBand& b) {
+    const bool same_card = card.empty() || !b.validated || b.card == card;
+    return std::pair{same_card ? 0 : 1, count_rank(b)};
   };
   for (const ErrorBand& b : bands) {
     if (b.provenance != p || b.scope != "step" || (b.launch != "any" && b.launch != (graph ? "graph" : "eager")))
@@ -76,7 +81,7 @@ ErrorBands load_error_bands(const std::string& path)
   return out;
 }
 
-std::string describe_band(const ErrorBand* b, perf::Provenance p)
+std::string describe_band(const ErrorBand* b, perf::Provenance p, const std::string& card)
 {
   if (!b || !b->validated)
     return "not yet validated";
@@ -85,7 +90,10 @@ std::string describe_band(const ErrorBand* b, perf::Provenance p)
   std::snprintf(buf, sizeof buf, "median %.1f%%, worst %.1f%% (%s, %d runs on %dx %s, %s, %s, %s)", b->median * 100,
                 b->worst * 100, b->what.c_str(), b->runs, b->gpus, b->card.c_str(), b->launch.c_str(), b->date.c_str(),
                 b->file.c_str());
-  return buf;
+  std::string out = buf;
+  if (!card.empty() && b->card != card)
+    out += "; another card's: none validated on " + card + " yet";
+  return out;
 }
 
 } // namespace moesim

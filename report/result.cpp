@@ -23,7 +23,8 @@ void attach_error_bands(std::vector<ScenarioResult>& results, const ErrorBands& 
     if (r.refused)
       continue;
     const perf::Provenance p = dominant_provenance(r.compute_provenance);
-    r.error_band = std::string(perf::to_string(p)) + ": " + describe_band(bands.find(p, r.gpus, r.cuda_graphs), p);
+    r.error_band = std::string(perf::to_string(p)) + ": " +
+                   describe_band(bands.find(p, r.gpus, r.cuda_graphs, r.gpu_model), p, r.gpu_model);
   }
 }
 

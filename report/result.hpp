@@ -70,8 +70,9 @@ ScenarioResult result_from_json(const nlohmann::json& j);
 
 // The provenance with the largest share of compute time (specs when there is no compute).
 perf::Provenance dominant_provenance(const std::map<std::string, double>& shares);
-// Sets each result's error_band from `bands`: the band of its dominant provenance for its GPU count
-// and launch mode, with the provenance named ("interpolated: not yet validated").
+// Sets each result's error_band from `bands`: the band of its dominant provenance for its card, GPU
+// count and launch mode, with the provenance named ("interpolated: not yet validated"), and saying so
+// when the band was measured on another card.
 void attach_error_bands(std::vector<ScenarioResult>& results, const ErrorBands& bands);
 
 // Fills the timing fields of `r` from a finished simulation's timeline and schedule.

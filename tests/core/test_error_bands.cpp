@@ -82,4 +82,43 @@ TEST_CASE("a scenario's band is its dominant provenance's", "[quick][perf]")
   CHECK(r[0].error_band ==
         "specs: median 50.0%, worst 80.0% (blind predictions, 6 runs on 1x NVIDIA H200, eager, 2026-11-27, f.json)");
   CHECK(r[1].error_band == "interpolated: not yet validated");
+  // On another card the same band is named as that card's.
+  r[0].gpu_model = "NVIDIA B200";
+  attach_error_bands(r, b);
+  CHECK(r[0].error_band == "specs: median 50.0%, worst 80.0% (blind predictions, 6 runs on 1x NVIDIA H200, eager, "
+                           "2026-11-27, f.json); another card's: none validated on NVIDIA B200 yet");
+}
+
+TEST_CASE("a band of the scenario's own card comes first, and another card's says so", "[quick][perf]")
+{
+  const ErrorBands b = load_error_bands(std::string(MOESIM_SOURCE_DIR) + "/validate/results/error-bands.yaml");
+  const std::string h100 = "NVIDIA H100 80GB HBM3", h200 = "NVIDIA H200";
+  // Extrapolated, 1 GPU, eager: the H100 has its own entry (validate/results/oos8-h100-2026-12-06-bands.json,
+  // "extrapolated eager": 10 runs, median 0.02446, worst 0.06822: 2.4%, 6.8%); the H200 keeps round 6's.
+  const ErrorBand* own = b.find(Provenance::extrapolated, 1, false, h100);
+  REQUIRE(own);
+  CHECK(own->card == h100);
+  CHECK(own->runs == 10);
+  CHECK(describe_band(own, Provenance::extrapolated, h100) ==
+        "median 2.4%, worst 6.8% (oos8 blind leave-family-out predictions from the H100's own records, 10 runs on 1x "
+        "NVIDIA H100 80GB HBM3, eager, 2026-12-06, validate/results/oos8-h100-2026-12-06-bands.json)");
+  REQUIRE(b.find(Provenance::extrapolated, 1, true, h100));
+  CHECK(b.find(Provenance::extrapolated, 1, true, h100)->runs == 6);
+  const ErrorBand* h200s = b.find(Provenance::extrapolated, 1, false, h200);
+  REQUIRE(h200s);
+  CHECK(h200s->file == "validate/results/oos6-v2-h200-2026-12-05-bands.json");
+  // The H100 has no interpolated entry: the H200's, said to be another card's.
+  const ErrorBand* other = b.find(Provenance::interpolated, 1, true, h100);
+  REQUIRE(other);
+  CHECK(other->card == h200);
+  const std::string d = describe_band(other, Provenance::interpolated, h100);
+  CHECK_THAT(d, Catch::Matchers::EndsWith("; another card's: none validated on NVIDIA H100 80GB HBM3 yet"));
+  // A card nobody measured: the H200's 4-GPU blind-prediction entry, as for no card at all.
+  const std::string rtx = "NVIDIA RTX PRO 6000 Blackwell Workstation Edition";
+  CHECK(b.find(Provenance::specs, 4, false, rtx) == b.find(Provenance::specs, 4, false));
+  // An entry not yet validated names no card and is found for any card.
+  const ErrorBand* m = b.find(Provenance::measured, 1, false, rtx);
+  REQUIRE(m);
+  CHECK_FALSE(m->validated);
+  CHECK(describe_band(m, Provenance::measured, rtx) == "not yet validated");
 }
