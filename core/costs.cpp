@@ -105,6 +105,31 @@ NvlinkLatency nvlink_latency(int sm)
   return {};
 }
 
+std::vector<int> nccl_nodes(const std::vector<std::vector<Transport>>& transport)
+{
+  const int n = static_cast<int>(transport.size());
+  std::vector<int> node(n, -1);
+  int next = 0;
+  for (int first = 0; first < n; first++) {
+    if (node[first] >= 0)
+      continue;
+    // Everything reached from `first` without the network.
+    node[first] = next;
+    std::vector<int> todo{first};
+    while (!todo.empty()) {
+      const int i = todo.back();
+      todo.pop_back();
+      for (int j = 0; j < n; j++)
+        if (node[j] < 0 && (transport[i][j] != Transport::net || transport[j][i] != Transport::net)) {
+          node[j] = next;
+          todo.push_back(j);
+        }
+    }
+    next++;
+  }
+  return node;
+}
+
 CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std::optional<CollAlgo> only,
                              const TransportTerms& terms)
 {
@@ -158,6 +183,11 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
     double alpha_us = nccl_base_latency_us(CollAlgo::ring, c.proto) + nccl_hop_latency_us(slowest, CollAlgo::ring, c.proto);
     if (shm)
       alpha_us += terms.shm_hop_us;
+    // Across nodes a send is one network step: the network's own latency (NCCL's latencyInter,
+    // moesim.latency.nic; 0 for InfiniBand), once more for Simple's receive flush, as tuning.cc
+    // charges a collective's network step.
+    if (net)
+      alpha_us += s.nccl.net_latency_us * (c.proto == Proto::simple ? 2 : 1);
     if (nvlink) {
       const NvlinkLatency nv = nvlink_latency(s.nccl.sm);
       alpha_us += nv.call_us + nv.hop_us;

@@ -40,8 +40,15 @@ struct CommShape {
   std::vector<double> pcie_gbs;                  // per member: its PCIe link, effective GB/s (0: none)
   int rings = 1;                                 // parallel rings (one per rail across nodes)
   std::optional<double> p2p_alpha;               // fixed cost of a send or all-to-all, replacing the model's (s)
+  std::vector<int> node;                         // per member: its NCCL node (nccl_nodes), 0 first
   int size() const { return static_cast<int>(transport.size()); }
 };
+
+// NCCL's nodes among a communicator's members: members that reach each other by any path but the
+// network share a node. That is a host, or a whole NVLink domain across hosts (MNNVL: NCCL fuses the
+// topologies of a clique, graph/topo.cc ncclTopoGetSystem, and counts one node per ring graph's
+// first rank, init.cc; NCCL 2.29.2). Numbered from 0 in the group order of their first member.
+std::vector<int> nccl_nodes(const std::vector<std::vector<Transport>>& transport);
 
 // Terms NCCL's tables leave out, measured on this project's 4x H200 machine (NCCL 2.28.3,
 // NCCL_NVLS_ENABLE=0, 2026-11-27; platforms/calibration/nvswitch-4x-h200[-nop2p].yaml at 256 MiB

@@ -181,7 +181,8 @@ std::vector<NcclCost> nccl_costs(const NcclComm& c, OpKind kind)
       continue;
     for (int p : {ll, ll128, simple}) {
       // LL128 only over NVLink inside the node, on sm70+ (and through GPUDirect or PXN across nodes).
-      if (p == ll128 && (!c.nvlink || c.sm < 70))
+      // With one rank per node there is no intra-node path (tuning.cc: typeIntra LOC is within NVB).
+      if (p == ll128 && (!(c.nvlink || n == nodes) || c.sm < 70))
         continue;
       const int nch = c.graph.channels;
       double bus = nch * c.graph.bw;

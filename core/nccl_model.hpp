@@ -62,9 +62,9 @@ NcclGraph nccl_ring_search(int sm, double capacity_gbs, double path_gbs, bool in
 // What NCCL's tuner knows of a communicator.
 struct NcclComm {
   int ranks = 1;
-  int nodes = 1;
+  int nodes = 1;              // NCCL's nodes: hosts, or NVLink domains across hosts (nccl_nodes)
   int sm = 90;
-  bool nvlink = false;        // every intra-node path is NVLink: the NVLINK latency row, LL128 allowed
+  bool nvlink = false;        // every intra-node path is NVLink: NVLINK latency row, LL128 (or ppn 1)
   bool amd_cpu = false;       // network overhead 2 us instead of 1; AMD columns of llMaxBw
   NcclGraph graph;            // ring search result (the tree graph uses as many channels)
   double net_latency_us = 0;  // the network plugin's latency (InfiniBand, RoCE, sockets: 0)
@@ -80,8 +80,8 @@ struct NcclCost {
   double algbw_gbs = 0;  // what NCCL divides the bytes by
 };
 // The enabled entries for all_reduce, all_gather or reduce_scatter: ring, and tree for all_reduce,
-// each with LL, LL128 (NVLink only) and Simple. NVLS and CollNet are off (NCCL_NVLS_ENABLE=0, no
-// CollNet plugin); PAT, which NCCL runs only with one GPU per node, is not modelled.
+// each with LL, LL128 (NVLink, or one rank a node) and Simple. NVLS and CollNet are off (no
+// CollNet plugin, NCCL_NVLS_ENABLE=0); PAT, which NCCL runs only with one GPU per node, is not modelled.
 std::vector<NcclCost> nccl_costs(const NcclComm& comm, OpKind kind);
 
 // NCCL's latency table (tuning.cc) as the simulator reuses it outside nccl_costs: the base

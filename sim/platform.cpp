@@ -63,6 +63,21 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, std::shared_pt
   if (gpus_per_node_ < 1 || gpus % gpus_per_node_ != 0)
     throw InputError(file, "moesim.gpus_per_node", "must divide moesim.gpus (" + std::to_string(gpus) + ")",
                      "give the GPUs per node of identical nodes");
+  // moesim.nodes: the nodes, as many as moesim.gpus over moesim.gpus_per_node (which it gives when
+  // that is absent).
+  if (const char* v = zone->get_property("moesim.nodes")) {
+    const double nodes = number_prop(v, file, "zone.moesim.nodes", true, 1);
+    if (nodes < 1 || nodes != std::floor(nodes) || gpus % static_cast<int>(nodes) != 0)
+      throw InputError(file, "moesim.nodes", std::string("'") + v + "' does not divide moesim.gpus (" + std::to_string(gpus) + ")",
+                       "write the number of identical nodes");
+    if (!zone->get_property("moesim.gpus_per_node"))
+      gpus_per_node_ = gpus / static_cast<int>(nodes);
+    else if (gpus_per_node_ * static_cast<int>(nodes) != gpus)
+      throw InputError(file, "moesim.nodes",
+                       std::string(v) + " nodes x moesim.gpus_per_node " + std::to_string(gpus_per_node_) + " is not moesim.gpus (" +
+                           std::to_string(gpus) + ")",
+                       "write nodes x GPUs per node = GPUs");
+  }
   if (const char* a = zone->get_property("moesim.nccl_algo")) {
     std::string algo = a;
     if (algo == "ring")
@@ -230,22 +245,20 @@ CommShape Platform::comm_shape(const std::vector<int>& ranks) const
   s.transport.assign(n, std::vector<Transport>(n, Transport::nvlink));
   s.path_gbs.assign(n, std::vector<double>(n, 0));
   s.p2p_alpha = p2p_alpha_;
-  std::vector<int> nodes;
   int sm = 1000;
   for (int i = 0; i < n; i++) {
     s.pcie_gbs.push_back(pcie_gbs_.at(ranks[i]));
     sm = std::min(sm, sm_.at(ranks[i]));
-    if (std::find(nodes.begin(), nodes.end(), node_of(ranks[i])) == nodes.end())
-      nodes.push_back(node_of(ranks[i]));
     for (int j = 0; j < n; j++)
       if (i != j) {
         s.transport[i][j] = route(ranks[i], ranks[j]).transport;
         s.path_gbs[i][j] = route(ranks[i], ranks[j]).nccl_gbs;
       }
   }
+  s.node = nccl_nodes(s.transport);
   NcclComm& c = s.nccl;
   c.ranks = n;
-  c.nodes = static_cast<int>(nodes.size());
+  c.nodes = n > 0 ? 1 + *std::max_element(s.node.begin(), s.node.end()) : 1;
   c.sm = sm;
   c.net_latency_us = net_latency_us_;
   c.version = nccl_version_;
@@ -256,7 +269,7 @@ CommShape Platform::comm_shape(const std::vector<int>& ranks) const
   double capacity = std::numeric_limits<double>::infinity(), fastest = 0;
   for (int i = 0; i < n; i++)
     for (int j = 0; j < n; j++)
-      if (i != j && node_of(ranks[i]) == node_of(ranks[j])) {
+      if (i != j && s.node[i] == s.node[j]) {
         intra_pairs = true;
         c.nvlink = c.nvlink && s.transport[i][j] == Transport::nvlink;
         fastest = std::max(fastest, s.path_gbs[i][j]);
@@ -274,7 +287,7 @@ CommShape Platform::comm_shape(const std::vector<int>& ranks) const
   double nic_gbs = std::numeric_limits<double>::infinity();
   for (int i = 0; i < n; i++)
     for (int j = 0; j < n; j++)
-      if (node_of(ranks[i]) == nodes[0] && node_of(ranks[j]) != nodes[0])
+      if (s.node[i] == 0 && s.node[j] != 0)
         for (sg4::Link* l : route(ranks[i], ranks[j]).links)
           if (link_class_.at(l) == "nic") {
             if (std::find(nics.begin(), nics.end(), l) == nics.end())

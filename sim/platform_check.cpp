@@ -35,6 +35,7 @@ public:
     }
     if (!zone_seen_)
       fail(1, "platform", "no <zone>", "put the hosts, links and routes in one <zone id=\"...\" routing=\"Full\">");
+    check_nodes();
     check_gpu_routes();
   }
 
@@ -160,6 +161,10 @@ private:
         gpus_ = static_cast<int>(n);
       if (id == "moesim.gpus_per_node")
         gpus_per_node_ = static_cast<int>(n);
+      if (id == "moesim.nodes") {
+        nodes_ = static_cast<int>(n);
+        nodes_line_ = line;
+      }
     } else if (id == "moesim.nccl_intra") {
       if (v != "nvlink" && v != "pci")
         fail(line, key, "'" + v + "' is not nvlink or pci", "write nvlink for NVLink machines, pci otherwise");
@@ -377,6 +382,27 @@ private:
   long zone_children_ = 0;
   int gpus_ = 0;
   int gpus_per_node_ = 0; // moesim.gpus_per_node (0: absent)
+  int nodes_ = 0;         // moesim.nodes (0: absent)
+  int nodes_line_ = 0;
+
+  // moesim.nodes, as Platform reads it: it divides moesim.gpus, into moesim.gpus_per_node GPUs
+  // when that is given (which it stands for when absent).
+  void check_nodes()
+  {
+    if (nodes_ == 0 || gpus_ == 0)
+      return;
+    if (gpus_ % nodes_ != 0)
+      fail(nodes_line_, "zone prop moesim.nodes",
+           std::to_string(nodes_) + " does not divide moesim.gpus (" + std::to_string(gpus_) + ")",
+           "write the number of identical nodes");
+    if (gpus_per_node_ == 0)
+      gpus_per_node_ = gpus_ / nodes_;
+    else if (gpus_per_node_ * nodes_ != gpus_)
+      fail(nodes_line_, "zone prop moesim.nodes",
+           std::to_string(nodes_) + " nodes x moesim.gpus_per_node " + std::to_string(gpus_per_node_) +
+               " is not moesim.gpus (" + std::to_string(gpus_) + ")",
+           "write nodes x GPUs per node = GPUs");
+  }
   std::string current_; // the host or link whose props are being read
   std::set<std::string> zone_props_, props_, names_, link_names_;
   std::unordered_map<std::string, int> hosts_; // id -> order of declaration

@@ -605,7 +605,7 @@ private:
       c.call.shm_rate = c.choice.shm_rate;
       c.call.shm.assign(n, std::vector<bool>(n, false));
       for (int i = 0; i < n; i++) {
-        c.call.node.push_back(p_.node_of(g.ranks[i]));
+        c.call.node.push_back(sh.node[i]);
         for (int j = 0; j < n; j++)
           c.call.shm[i][j] = i != j && sh.transport[i][j] == Transport::shm;
       }

@@ -225,3 +225,59 @@ TEST_CASE("the p2p path: a peer's share of the call's channels", "[quick][nccl]"
   CHECK(nccl_p2p_channels(33554432, 4, 32, true, false) == 4);
   CHECK(nccl_p2p_channels(134217728, 4, 32, true, false) == 8);
 }
+
+TEST_CASE("across nodes NCCL's estimate never falls as nodes are added", "[quick][nccl]")
+{
+  // 8 H100s a node; one node searches NVLink (12 x 30), more search the NICs (8 x 45, the
+  // inter-node ladder above). At fixed bytes per GPU (the all-reduce's buffer; the all-gather's
+  // and reduce-scatter's share, their size ranks x share) every protocol's latency grows with the
+  // network steps (ring: 2(N-1) or N-1 of them; tree: log2 N) and its bandwidth shrinks with the
+  // ranks (ring n / 2(n-1)) and with the per-node caps (llMaxBw 39 on 2 nodes, 20.4 from 3): the
+  // least estimate grows too.
+  auto comm = [](int nodes) {
+    NcclComm c = h100(8 * nodes, nodes);
+    if (nodes > 1)
+      c.graph = {8, 45};
+    return c;
+  };
+  for (OpKind kind : {OpKind::all_reduce, OpKind::all_gather, OpKind::reduce_scatter})
+    for (double share = 1024; share <= 1 << 30; share *= 4) {
+      double before = 0;
+      for (int nodes : {1, 2, 3, 4, 8, 16, 32, 64}) {
+        const double bytes = kind == OpKind::all_reduce ? share : share * 8 * nodes;
+        const double t = nccl_pick(comm(nodes), kind, bytes).time_us;
+        INFO(to_string(kind) << " " << share << " B a GPU on " << nodes << " nodes");
+        CHECK(t >= before);
+        before = t;
+      }
+    }
+  // The tree across nodes: 16 nodes of 8 (128 ranks), all-reduce of 64 KiB. Ring LL pays
+  // 6.6 + (254 - 30) x max(0.6, 1) + 30 x 2.7 = 311.6 us; tree LL 6.8 + 2 x (7 x 0.6 + log2(16) x 5)
+  // = 55.2 us and, at bus min(0.92 x 360, 8 x 36) = 288 / 3.8 capped at 20.4 (llMaxBw from 3 nodes),
+  // half of it with the correction 0.6 (log2(65536 / 64) = 10): 55.2 + 65536 / (1000 x 10.2 x 0.6).
+  const NcclPick t = nccl_pick(comm(16), OpKind::all_reduce, 65536);
+  CHECK(t.cost.algo == CollAlgo::tree);
+  CHECK(t.cost.proto == Proto::ll);
+  CHECK(t.time_us == Approx(55.2 + 65536 / (1000 * 10.2 * 0.6)));
+  // On one node the ring keeps it: ring LL 15 + 65536 / (1000 x 141 x 8 / 14) = 15.81 us against
+  // tree LL 15.2 + 65536 / (1000 x 43.58 x 0.6) = 17.71 us.
+  CHECK(nccl_pick(comm(1), OpKind::all_reduce, 65536).cost.algo == CollAlgo::ring);
+}
+
+TEST_CASE("one rank per node: the network's tree row, LL128 allowed", "[quick][nccl]")
+{
+  // 4 nodes of one GPU, no intra-node path (nvlink false: no pair inside a node). NCCL takes the
+  // network's tree latency for every protocol (ppn = 1, tuning.cc), and LL128 stays on (its typeIntra
+  // is LOC, within NVB). Ring LL128 all-reduce: 6 steps, all across nodes: 14 + 6 x 8.5 = 65 us;
+  // tree LL128: 14 + 2 x (0 x 1.9 + log2(4) x 8.5) = 48 us; ring LL: 6.6 + 6 x 5.0 = 36.6 us.
+  NcclComm c;
+  c.ranks = 4;
+  c.nodes = 4;
+  c.sm = 90;
+  c.graph = {2, 24};
+  const auto t = nccl_costs(c, OpKind::all_reduce);
+  CHECK(t.size() == 6);
+  CHECK(entry(t, CollAlgo::ring, Proto::ll128).latency_us == Approx(65));
+  CHECK(entry(t, CollAlgo::tree, Proto::ll128).latency_us == Approx(48));
+  CHECK(entry(t, CollAlgo::ring, Proto::ll).latency_us == Approx(36.6));
+}

@@ -115,3 +115,15 @@ TEST_CASE("the platform pre-check reads XML without recursion and refuses what i
   CHECK_THAT(error_of("<platform version='4.1'/><platform version='4.1'/>"), Contains("second root"));
   CHECK_THAT(error_of(""), Contains("no element"));
 }
+
+TEST_CASE("the platform pre-check reads moesim.nodes as Platform does", "[quick][sim][robust]")
+{
+  // 2 GPUs: one node of 2, or 2 nodes of 1 (moesim.gpus_per_node may be left out; it is 2 / 2).
+  CHECK(error_of(platform("<prop id=\"moesim.nodes\" value=\"1\"/>\n")) == "");
+  CHECK(error_of(platform("<prop id=\"moesim.nodes\" value=\"2\"/>\n<prop id=\"moesim.gpus_per_node\" value=\"1\"/>\n")) == "");
+  // 3 nodes cannot share 2 GPUs; 2 nodes of 2 are 4 GPUs, not 2. The line is moesim.nodes'.
+  CHECK_THAT(error_of(platform("<prop id=\"moesim.nodes\" value=\"3\"/>\n")),
+             Contains("p.xml:6") && Contains("moesim.nodes") && Contains("3 does not divide moesim.gpus (2)"));
+  CHECK_THAT(error_of(platform("<prop id=\"moesim.nodes\" value=\"2\"/>\n<prop id=\"moesim.gpus_per_node\" value=\"2\"/>\n")),
+             Contains("p.xml:6") && Contains("2 nodes x moesim.gpus_per_node 2 is not moesim.gpus (2)"));
+}
