@@ -128,8 +128,9 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
   opt.mech = ss.mech;
   Schedule s = build_schedule(study.model, L, st, opt);
   // PP decode: the steady state first (in a child, on the same loaded platform), then the one step.
+  // A schedule the platform cannot run is left to the one step, whose replay refuses it (exit 2).
   double steady = 0;
-  if (L.plan.pp > 1 && st.phase == Phase::decode && study.pp_steady_steps > 0)
+  if (L.plan.pp > 1 && st.phase == Phase::decode && study.pp_steady_steps > 0 && s.layout.world == P.gpus())
     steady = simulate_steady(sim, s, study.pp_steady_steps, sc.exact);
   SimOutput so = sim.run(s, sc.exact);
   summarise(r, s, so.timeline);
