@@ -173,6 +173,12 @@ Study load_study_file(const std::string& path, const std::string& root)
                            std::to_string(limits::step_tokens) + " tokens a step may have",
              "use a smaller batch or prompt");
   s.gpu_memory_utilization = f.num("gpu_memory_utilization", 0.9, fraction());
+  s.pp_steady_steps = f.integer_in("pp_steady_steps", 6, 0, pp_steady_max_steps);
+  if (s.pp_steady_steps > 0 && s.pp_steady_steps <= pp_steady_warmup)
+    f.fail("pp_steady_steps",
+           std::to_string(s.pp_steady_steps) + " steps leave none to measure after the " +
+               std::to_string(pp_steady_warmup) + " warm-up steps",
+           "use 0 (off) or " + std::to_string(pp_steady_warmup + 1) + " to " + std::to_string(pp_steady_max_steps));
 
   if (auto r = f.maybe("routing")) {
     Fields rf(path, *r, "routing");

@@ -41,6 +41,9 @@ struct Reference {
   std::vector<Candidate> candidates;
 };
 
+inline constexpr int pp_steady_warmup = 2;
+inline constexpr int pp_steady_max_steps = 64;
+
 struct Study {
   std::string name;
   std::string file;
@@ -55,6 +58,9 @@ struct Study {
   EngineParams engine;                       // the generic engine, or what the profile sets
   std::optional<EngineProfile> engine_profile;
   double gpu_memory_utilization = 0.9;
+  // PP decode plans: steps simulated back to back for the steady state (core/pp_steady.hpp), the
+  // first pp_steady_warmup of them not measured; 0 turns it off.
+  int pp_steady_steps = 6;
   std::vector<Plan> plans;
   std::vector<Reference> references;
 };

@@ -2,11 +2,13 @@
 
 #include "core/engine_step.hpp"
 #include "core/error.hpp"
+#include "core/pp_steady.hpp"
 #include "core/temp_paths.hpp"
 #include "core/schedule_builder.hpp"
 #include "pipeline/memory_fit.hpp"
 #include "sim/simulation.hpp"
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <csignal>
 #include <unistd.h>
@@ -17,9 +19,56 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 namespace moesim {
 namespace fs = std::filesystem;
+
+namespace {
+
+// The PP steady state of schedule `one` (core/pp_steady.hpp): `steps` steps replayed back to back on
+// `sim`, in a child process, since SimGrid runs one simulation per process and `sim` is still
+// needed for the single step. Returns the steady interval in seconds.
+double simulate_steady(Simulation& sim, const Schedule& one, int steps, bool exact)
+{
+  int fds[2];
+  if (pipe(fds) != 0)
+    throw std::runtime_error(std::string("pipe failed: ") + std::strerror(errno));
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0)
+    throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+  if (pid == 0) {
+    close(fds[0]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL); // the scenario's process stopped: so does this one
+    int code = 1;
+    try {
+      const SteadySchedule ss = steady_schedule(one, steps);
+      const SimOutput o = sim.run(ss.schedule, exact);
+      const double interval = steady_state(ss, o.timeline, pp_steady_warmup).interval;
+      code = write(fds[1], &interval, sizeof interval) == sizeof interval ? 0 : 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "moesim: steady-state simulation: %s\n", e.what());
+    }
+    _exit(code);
+  }
+  register_child(pid);
+  close(fds[1]);
+  double interval = 0;
+  ssize_t got = 0;
+  while ((got = read(fds[0], &interval, sizeof interval)) < 0 && errno == EINTR) {
+  }
+  close(fds[0]);
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  unregister_child(pid);
+  if (got != sizeof interval || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    throw std::runtime_error("the steady-state simulation of " + std::to_string(steps) + " steps failed");
+  return interval;
+}
+
+} // namespace
 
 ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_timeline)
 {
@@ -78,8 +127,23 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
   opt.engine = ss.engine;
   opt.mech = ss.mech;
   Schedule s = build_schedule(study.model, L, st, opt);
+  // PP decode: the steady state first (in a child, on the same loaded platform), then the one step.
+  // A schedule the platform cannot run is left to the one step, whose replay refuses it (exit 2).
+  double steady = 0;
+  if (L.plan.pp > 1 && st.phase == Phase::decode && study.pp_steady_steps > 0 && s.layout.world == P.gpus())
+    steady = simulate_steady(sim, s, study.pp_steady_steps, sc.exact);
   SimOutput so = sim.run(s, sc.exact);
   summarise(r, s, so.timeline);
+  if (steady > 0) {
+    r.steady_steps = study.pp_steady_steps;
+    r.steady_warmup = pp_steady_warmup;
+    std::set<int> mbs;
+    for (const Op& o : s.ranks[0].ops)
+      mbs.insert(o.microbatch);
+    r.steady_microbatches = static_cast<int>(mbs.size());
+    r.steady_interval = steady;
+    r.tok_s_steady = s.step.tokens() / steady;
+  }
   for (const auto& [p, seconds] : so.compute_by_provenance)
     if (r.step_time > 0)
       r.compute_provenance[perf::to_string(p)] = seconds / (r.gpus * r.step_time);
@@ -94,6 +158,12 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
     r.tok_s_total *= gain;
     r.tok_s_per_gpu *= gain;
     r.tok_s_pipelined *= gain;
+    if (r.steady_interval > 0) {
+      // The same engine rule on the steady interval: its host work per step, its accepted tokens.
+      const double ts = engine_step_seconds(*study.engine_profile, run.plan, r.steady_interval, seqs);
+      r.tok_s_steady = st.batch * es->tokens_per_step / ts;
+      r.steady_interval = ts;
+    }
   }
   r.link_bytes = so.link_bytes;
   r.algorithms = so.algorithms;

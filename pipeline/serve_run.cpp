@@ -49,6 +49,7 @@ void check_serve_workload(const ServeWorkload& w, const std::string& where)
 
 ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& w)
 {
+  auto decode_seconds = [](const ScenarioResult& r) { return r.steady_interval > 0 ? r.steady_interval : r.step_time; };
   if (!study.engine_profile)
     throw InputError(study.file, "engine", "names no engine profile, so there is no admission rule to serve with",
                      "set engine: vllm-0.11 (or {profile: NAME, ...}; profiles in workloads/engines)");
@@ -123,15 +124,16 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
         break;
       }
       // The loop applies the acceptance length itself: it takes the step's time, not its rate.
-      t.seconds_lo.push_back(a.step_time);
-      t.seconds_hi.push_back(c.step_time);
+      // Under PP the batch's microbatches keep the pipeline full: a step costs the steady interval.
+      t.seconds_lo.push_back(decode_seconds(a));
+      t.seconds_hi.push_back(decode_seconds(c));
       if (mixed_eager) {
         const ScenarioResult g = simulate_step(*eager, sc, Phase::decode, b, static_cast<int>(lo), 0);
         if (g.refused) {
           refused = true;
           break;
         }
-        t.eager_extra_seconds.push_back(g.step_time - a.step_time);
+        t.eager_extra_seconds.push_back(decode_seconds(g) - decode_seconds(a));
       }
       out.paths = c.software_paths;
       out.compute_provenance = c.compute_provenance;

@@ -284,11 +284,39 @@ std::vector<std::string> plan_facts(const ScenarioResult& r)
                     "x the mean time in expert GEMMs while the others wait (routing imbalance)");
   if (r.pp > 1 && r.compute_imbalance > 1.05)
     facts.push_back("the busiest stage computes " + fmt_value("%.2f", r.compute_imbalance) + "x the mean (uneven stages)");
-  if (r.pp > 1)
+  if (r.pp > 1 && r.steady_steps > 0) {
+    // The table's row is one step from an empty pipeline; the steady state is the engine's pace.
+    const int mb = r.steady_microbatches;
+    std::string f = "each GPU idles " + fmt_value("%.0f%%", 100 * r.mean.idle / r.step_time) +
+                    " of the step in the table, which starts from an empty pipeline and ends with it drained; run "
+                    "back to back (" + std::to_string(r.steady_steps) + " steps simulated, the last " +
+                    std::to_string(r.steady_steps - r.steady_warmup) + " measured) with its " + std::to_string(mb) +
+                    (mb == 1 ? " microbatch" : " microbatches") +
+                    " in flight, each entering stage 0 again as its tokens leave the last stage, the pipeline "
+                    "settles at one step every " + fmt_time(r.steady_interval) + " (the time per output token), " +
+                    fmt_value("%.0f", r.tok_s_steady) + " tok/s in aggregate, " +
+                    fmt_value("%.2f", r.step_time / r.steady_interval) + "x the step's rate";
+    const double bubble = r.tok_s_pipelined > 0 ? 1 - r.tok_s_steady / r.tok_s_pipelined : 0;
+    if (bubble > 0.01) {
+      f += "; the bound of the busiest GPU's busy time (" + fmt_value("%.0f", r.tok_s_pipelined) +
+           " tok/s) is not reached: " + fmt_value("%.0f%%", 100 * bubble) + " of each steady step is a bubble on that GPU";
+      if (mb < r.pp)
+        f += ", since " + std::to_string(mb) + (mb == 1 ? " microbatch" : " microbatches") + " for " +
+             std::to_string(r.pp) + " stages" + (mb == 1 ? " keeps" : " keep") + " at most " + std::to_string(mb) + " stage" + (mb == 1 ? "" : "s") +
+             " busy at once (more sequences or microbatches fill it)";
+      else
+        f += " (uneven stages, or a microbatch's trip around the pipeline taking longer than the others' work)";
+    } else {
+      f += "; that is the bound of the busiest GPU's busy time (" + fmt_value("%.0f", r.tok_s_pipelined) +
+           " tok/s): no stage waits";
+    }
+    facts.push_back(f);
+  } else if (r.pp > 1)
     facts.push_back("each GPU idles " + fmt_value("%.0f%%", 100 * r.mean.idle / r.step_time) +
                     " of the step waiting for its pipeline stage: kept full by other requests across steps, the "
-                    "pipeline would reach " +
-                    fmt_value("%.0f", r.tok_s_pipelined) + " tok/s in aggregate, at the same per-user latency");
+                    "pipeline would reach at most " +
+                    fmt_value("%.0f", r.tok_s_pipelined) + " tok/s in aggregate (tokens over the busiest GPU's busy "
+                    "time, a bound: the steady state was not simulated)");
   return facts;
 }
 

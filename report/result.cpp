@@ -68,6 +68,10 @@ nlohmann::json result_to_json(const ScenarioResult& r)
   j["tok_s_total"] = r.tok_s_total;
   j["tok_s_per_gpu"] = r.tok_s_per_gpu;
   j["tok_s_pipelined"] = r.tok_s_pipelined;
+  if (r.steady_steps > 0)
+    j["steady"] = {{"steps", r.steady_steps}, {"warmup", r.steady_warmup},
+                   {"microbatches", r.steady_microbatches}, {"interval", r.steady_interval},
+                   {"tok_s", r.tok_s_steady}};
   j["pp"] = r.pp;
   j["mean"] = breakdown_json(r.mean);
   j["slowest"] = breakdown_json(r.slowest);
@@ -113,6 +117,14 @@ ScenarioResult result_from_json(const nlohmann::json& j)
   r.tok_s_total = j.at("tok_s_total");
   r.tok_s_per_gpu = j.at("tok_s_per_gpu");
   r.tok_s_pipelined = j.at("tok_s_pipelined");
+  if (j.contains("steady")) {
+    const auto& st = j["steady"];
+    r.steady_steps = st.at("steps");
+    r.steady_warmup = st.at("warmup");
+    r.steady_microbatches = st.at("microbatches");
+    r.steady_interval = st.at("interval");
+    r.tok_s_steady = st.at("tok_s");
+  }
   r.pp = j.at("pp");
   r.mean = breakdown_from(j.at("mean"));
   r.slowest = breakdown_from(j.at("slowest"));

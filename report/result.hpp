@@ -39,6 +39,13 @@ struct ScenarioResult {
   // tokens / the busiest rank's busy time (compute + exposed comm + host). Equals tok_s_total
   // when no rank idles.
   double tok_s_pipelined = 0;
+  // PP decode: several steps simulated back to back (core/pp_steady.hpp), the pipeline kept full by
+  // the batch's own microbatches. steady_steps = 0: not simulated (PP 1, prefill, or turned off).
+  int steady_steps = 0;
+  int steady_warmup = 0;
+  int steady_microbatches = 0; // microbatches in flight (those with sequences)
+  double steady_interval = 0; // s between two tokens of a sequence once the pipeline is full (TPOT)
+  double tok_s_steady = 0;    // all sequences' tokens per steady interval
   int pp = 1;
   Breakdown mean;           // averaged over ranks
   Breakdown slowest;        // the rank with the most compute (the one that sets the pace)

@@ -154,3 +154,66 @@ TEST_CASE("moesim --version names the project version and the commit", "[quick][
   CHECK(std::regex_match(r.out, std::regex("moesim [0-9]+\\.[0-9]+(\\.[0-9]+)? \\(git ([0-9a-f]{12}|unknown)\\)\n")));
   CHECK(moesim("--version").out == r.out); // deterministic
 }
+
+TEST_CASE("run: a PP decode plan's steady state lies between its one step and its bound", "[quick][cli]")
+{
+  // pp4 at batch 64 on the H200 node: 4 microbatches of 16 sequences for 4 stages. One step from an
+  // empty pipeline takes about (M + p - 1) = 7 stage-microbatch times; back to back, stage 0 takes
+  // mb0's next step as soon as its tokens are back (2 x p - 1 stage times + two trips < M + p - 1), so a
+  // step costs about M = 4 of them: the interval is well under the step (4/7 = 0.57 of it, within
+  // uneven stages). The bound, tokens over the busiest GPU's busy time, charges that GPU for the
+  // hidden states it waits to receive and its cold start on the host; back to back both hide under
+  // the previous microbatch's work, so the steady step may be shorter than the bound's by at most
+  // those: world x (mean receive + mean host time).
+  fs::path d = scratch("pp-steady");
+  const std::string sel = " --platform nvswitch-4x-h200 --plan pp4,tp4 --batch 1,64";
+  Run r = moesim("run default" + sel + " --json " + (d / "r.json").string());
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(slurp(d / "r.json"));
+  int seen = 0;
+  for (const auto& res : j["results"]) {
+    INFO(res["plan"] << " batch " << res["batch"]);
+    if (res["plan"] == "tp4") {
+      CHECK_FALSE(res.contains("steady")); // PP 1: nothing added, the JSON as before
+      continue;
+    }
+    REQUIRE(res.contains("steady"));
+    const auto& st = res["steady"];
+    const double step = res["step_time"], interval = st["interval"], batch = res["batch"];
+    const double bound = batch / res["tok_s_pipelined"].get<double>();
+    const double slack = 4 * (res["comm_time_by_kind"].value("recv", 0.0) + res["mean"]["host"].get<double>());
+    CHECK(st["steps"] == 6);
+    CHECK(st["warmup"] == 2);
+    CHECK(st["tok_s"].get<double>() == Approx(batch / interval).epsilon(1e-12));
+    CHECK(interval >= bound - slack);
+    if (batch == 64) {
+      // 64 sequences over 4 microbatches: the pipeline is full.
+      CHECK(st["microbatches"] == 4);
+      CHECK(interval < 0.62 * step);
+      CHECK(interval > 0.5 * step);
+    } else {
+      // One sequence, one microbatch: no other work fills the bubbles. Back to back a step waits for
+      // its token's trip to stage 0 but not for the host's first launch: the one step's time, within
+      // 20 us.
+      CHECK(st["microbatches"] == 1);
+      CHECK(interval == Approx(step).margin(20e-6));
+    }
+    seen++;
+  }
+  CHECK(seen == 2);
+  // The report says which it shows: the table's step from an empty pipeline, then the steady state.
+  CHECK_THAT(r.out, Contains("of the step in the table, which starts from an empty pipeline"));
+  CHECK_THAT(r.out, Contains("since 1 microbatch for 4 stages keeps at most 1 stage busy at once"));
+}
+
+TEST_CASE("run: pp_steady_steps 0 leaves a PP plan at its one step and its bound", "[quick][cli]")
+{
+  fs::path d = scratch("pp-steady-off");
+  const fs::path study = write(d, "default.yaml", replace_once(slurp(src + "/workloads/studies/default.yaml"),
+                                                               "plans:", "pp_steady_steps: 0\nplans:"));
+  Run r = moesim("run " + study.string() + " --platform nvswitch-4x-h200 --plan pp4 --batch 64 --json " +
+                 (d / "r.json").string());
+  REQUIRE(r.code == 0);
+  CHECK_FALSE(nlohmann::json::parse(slurp(d / "r.json"))["results"][0].contains("steady"));
+  CHECK_THAT(r.out, Contains("a bound: the steady state was not simulated"));
+}

@@ -275,6 +275,20 @@ TEST_CASE("plan degrees that overflow are refused with the limit", "[quick][cli]
 
 // ---- class 7: nonsense is refused, not run ----
 
+TEST_CASE("a PP steady-state step count outside 0 or 3-64 is refused", "[quick][cli][robust]")
+{
+  // 1 or 2 steps leave none to measure after the 2 warm-up steps; 65 is over the limit of 64.
+  fs::path d = scratch("robust-pp-steady");
+  for (const std::string v : {"1", "2", "-1", "65", "2.5", "many"}) {
+    INFO(v);
+    Run r = moesim("run " + write(d, "s.yaml", small_study("pp_steady_steps: " + v + "\n", "[pp2]")).string() +
+                   " --json " + (d / "r.json").string());
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains("s.yaml:") && Contains("pp_steady_steps"));
+    CHECK_FALSE(fs::exists(d / "r.json"));
+  }
+}
+
 TEST_CASE("impossible numbers in a study are refused", "[quick][cli][robust]")
 {
   fs::path d = scratch("robust-nonsense");
