@@ -81,6 +81,7 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
                               Calibrations& calibrations, RecordCalibrations& from_records)
 {
   PublishedOutcome o;
+  bool measured_platform = false; // op_records add only MoE layers to a measured calibration
   const fs::path pdir = fs::path(root) / "platforms";
   if (!fs::exists(pdir / (row.platform + ".xml")) && !fs::exists(pdir / (row.platform + ".yaml"))) {
     o.why = "no platform " + row.platform + " in platforms/";
@@ -99,16 +100,29 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
   if (row.op_records.empty()) {
     sc.calibration = calibrations.get(cal);
   } else {
-    // Public per-op records stand in for a calibration only where nobody measured the platform.
-    if (!cal.empty())
-      throw InputError(file + ":" + std::to_string(row.line), "rows[].op_records",
-                       "platform " + row.platform + " has a measured calibration (" + cal + ")",
-                       "drop op_records: the measured calibration applies");
     std::shared_ptr<const Calibration>& c = from_records[row.op_records];
     if (!c)
       c = std::make_shared<const Calibration>(calibration_from_op_records(root, row.op_records));
-    sc.calibration_file = row.op_records;
-    sc.calibration = c;
+    if (cal.empty()) { // nobody measured the platform: the public records stand in for its calibration
+      sc.calibration_file = row.op_records;
+      sc.calibration = c;
+    } else {
+      // A measured platform keeps its calibration; the records add only what our harness does not
+      // measure, whole fused MoE layers (core/moe_layer), and only where they have some.
+      if (c->op_models.moe_layers.empty())
+        throw InputError(file + ":" + std::to_string(row.line), "rows[].op_records",
+                         "platform " + row.platform + " has a measured calibration (" + cal +
+                             ") and the records add no whole MoE layer to it",
+                         "drop op_records: the measured calibration applies");
+      std::shared_ptr<const Calibration>& both = from_records[row.op_records + "\n" + cal];
+      if (!both) {
+        Calibration merged = *calibrations.get(cal);
+        merged.op_models.moe_layers = c->op_models.moe_layers;
+        both = std::make_shared<const Calibration>(std::move(merged));
+      }
+      sc.calibration = both;
+      measured_platform = true;
+    }
   }
   sc.engine = study.engine;
   const PublishedWorkload& w = row.workload;
@@ -146,8 +160,13 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
     return o;
   }
   o.simulated = true;
-  if (!row.op_records.empty())
+  if (!row.op_records.empty()) {
     o.compute = describe_compute_sources(row.op_records, shares);
+    const std::string name = fs::path(row.op_records).filename().string();
+    if (measured_platform) // "compute (whole MoE layers from X, the rest from the measured calibration): ..."
+      o.compute.replace(0, std::string("compute from " + name).size(),
+                        "compute (whole MoE layers from " + name + ", the rest from the platform's measured calibration)");
+  }
   return o;
 }
 

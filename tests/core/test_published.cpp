@@ -72,8 +72,9 @@ TEST_CASE("published rows: the TensorRT-LLM rows whose kernels AIConfigurator me
 {
   // The tables time the ops these rows run: bf16 and block-scaled fp8 GEMMs, bf16- or fp8-KV MLA,
   // bf16-KV GQA (published.yaml's header). The B200 rows with NVFP4 dense layers (their records
-  // include an fp4 quantize the engine may fuse), Maverick's per-tensor FP8, the two rows on a
-  // measured H200 platform, and every other engine name none.
+  // include an fp4 quantize the engine may fuse), Maverick's per-tensor FP8, Qwen3-235B on the
+  // measured 4-GPU H200 platform, and every other engine name none. gpt-oss-120b on the measured
+  // 1-GPU H200 platform names the H200 table for its whole MoE layers only (W4A16 MXFP4, EP1).
   const std::string dir = "platforms/public/aiconfigurator/";
   const std::map<std::string, std::string> want = {
       {"trt-gptoss120b-b200-dep2", "b200_sxm"},  {"trt-dsr1-b200-minlat", "b200_sxm"},
@@ -81,7 +82,8 @@ TEST_CASE("published rows: the TensorRT-LLM rows whose kernels AIConfigurator me
       {"trt-dsr1-b200-maxtput", "b200_sxm"},     {"trt-dsr1-h200-dep8", "h200_sxm"},
       {"trt-dsr1-h200-dep8-1k8k", "h200_sxm"},   {"trt-dsr1-h200-minlat", "h200_sxm"},
       {"trt-dsr1-h200-maxtput", "h200_sxm"},     {"gpustack-dsr1-h200-trtllm-tp8ep8", "h200_sxm"},
-      {"trt-qwen3-235b-h100-dep8", "h100_sxm"},  {"trt-gptoss120b-h100-dep4", "h100_sxm"}};
+      {"trt-qwen3-235b-h100-dep8", "h100_sxm"},  {"trt-gptoss120b-h100-dep4", "h100_sxm"},
+      {"trt-gptoss120b-h200-tp1", "h200_sxm"}};
   const auto rows = load_published_file(std::string(MOESIM_SOURCE_DIR) + "/validate/public/published.yaml");
   std::size_t named = 0;
   for (const PublishedRow& r : rows) {
