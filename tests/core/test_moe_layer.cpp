@@ -1,6 +1,7 @@
 // Whole fused MoE layers (core/moe_layer): AIConfigurator's `moe` records read back with their
 // source, a curve over tokens read between its records, bad records refused, and a rank's MoE
 // layer shared out over its ops so that it sums to the measurement.
+#include "core/calibration.hpp"
 #include "core/error.hpp"
 #include "core/model_loader.hpp"
 #include "core/moe_layer.hpp"
@@ -214,4 +215,19 @@ TEST_CASE("a rank's fused MoE layers take the curve's time at the tokens its spl
   loop.engine.grouped_gemm_per_expert = true;
   const Schedule s3 = build_schedule(model, layout, StepShape{Phase::decode, 1024, 1024, 0}, loop);
   CHECK(moe_layer_times(models, s3, 0, true, own).empty());
+}
+
+TEST_CASE("whole MoE layers are reported by a fit but not written to a calibration file", "[quick][perf]")
+{
+  // Three balanced records of one shape and split: one curve of three points in the fit; a
+  // calibration holding only them writes no op_models section (the file format has none for them yet).
+  const OpMeasurements m =
+      parse_op_measurements(bench({moe(2048, 600e-6), moe(1, 100e-6), moe(512, 300e-6)}).dump(), "t.json");
+  const OpBenchFit fit = fit_op_benches({m}, {"t.json"}, HoldOut{}, {});
+  REQUIRE(fit.models.moe_layers.curves.size() == 1);
+  CHECK_THAT(fit_quality_markdown(fit), Contains("Whole MoE layers: 3 records in 1 curves"));
+  Calibration c;
+  c.platform = "test";
+  c.op_models = fit.models;
+  CHECK_THAT(calibration_to_yaml(c), !Contains("op_models"));
 }
