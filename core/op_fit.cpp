@@ -21,6 +21,7 @@ OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std:
   OpBenchFit out;
   std::vector<OpRecord> train, held;
   std::vector<double> gaps;
+  std::vector<MoeLayerRecord> moe;
   std::map<std::tuple<std::string, bool, int>, std::vector<double>> host;
   const OpBenchSystem* sys = nullptr;
   for (size_t b = 0; b < benches.size(); b++) {
@@ -43,6 +44,7 @@ OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std:
       }
     }
     gaps.insert(gaps.end(), bench.graph_gaps.begin(), bench.graph_gaps.end());
+    moe.insert(moe.end(), bench.moe.begin(), bench.moe.end());
     for (const auto& [op, n] : bench.unmodelled)
       out.unmodelled[op] += n;
     for (const HostApiCost& h : bench.host)
@@ -72,6 +74,7 @@ OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std:
     OpModels m = fit_op_models(train, gaps, opt);
     m.source = out.models.source;
     m.system = out.models.system;
+    m.moe_layers = moe_layer_models(moe);
     return m;
   }();
   for (const auto& [k, v] : host)
@@ -153,6 +156,13 @@ std::string fit_quality_markdown(const OpBenchFit& fit)
   };
   o << "Records: " << fit.models.source << "\nGPU: " << fit.models.system << "\n";
   o << "Held out of the fit: " << fit.held_out << " records (" << fit.excluded << " by a model family's shapes).\n";
+  if (!fit.models.moe_layers.empty()) {
+    size_t points = 0;
+    for (const MoeLayerCurve& c : fit.models.moe_layers.curves)
+      points += c.points.size();
+    o << "Whole MoE layers: " << points << " records in " << fit.models.moe_layers.curves.size()
+      << " curves over tokens (interpolated linearly between records; not in a calibration file).\n";
+  }
   for (const auto& [op, n] : fit.unmodelled)
     o << "Not modelled: " << n << " " << op << " records.\n";
   for (const std::string& f : fit.incomplete)

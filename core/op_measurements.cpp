@@ -99,6 +99,42 @@ OpRecord op_record(const BenchRecord& b, const Where& w, OpKind kind)
   return r;
 }
 
+// A whole-number field of at least 1 (top-k, experts, the split's degrees, widths).
+int whole(const BenchRecord& r, const Where& w, const std::string& key)
+{
+  const double v = positive(r, w, key);
+  if (v != std::floor(v) || v > 1e9)
+    w.fail(key, "must be a whole number", "write e.g. " + key + ": 4");
+  return static_cast<int>(v);
+}
+
+MoeLayerRecord moe_record(const BenchRecord& b, const Where& w)
+{
+  MoeLayerRecord r;
+  r.key.dtype = *b.dtype;
+  r.key.hidden = whole(b, w, "hidden");
+  r.key.inter = whole(b, w, "inter");
+  r.key.topk = whole(b, w, "topk");
+  r.key.experts = whole(b, w, "experts");
+  r.key.moe_tp = whole(b, w, "moe_tp");
+  r.key.moe_ep = whole(b, w, "moe_ep");
+  if (r.key.topk > r.key.experts)
+    w.fail("topk", "is more than experts (" + std::to_string(r.key.experts) + ")", "fix topk or experts");
+  if (r.key.experts % r.key.moe_ep != 0)
+    w.fail("moe_ep", "does not divide experts (" + std::to_string(r.key.experts) + ")", "fix moe_ep or experts");
+  if (r.key.inter % r.key.moe_tp != 0)
+    w.fail("moe_tp", "does not divide inter (" + std::to_string(r.key.inter) + ")", "fix moe_tp or inter");
+  if (b.launch.empty())
+    w.fail("launch", "missing", "write stream (launched one by one) or graph (captured in a CUDA graph)");
+  r.graph = b.launch == "graph";
+  r.tokens = positive(b, w, "tokens");
+  if (!(b.seconds > 0))
+    w.fail("seconds", "must be positive", "drop the record or fix the value");
+  r.seconds = b.seconds;
+  r.kernel = b.kernel;
+  return r;
+}
+
 HostApiCost host_record(const BenchRecord& b, const Where& w)
 {
   static const std::set<std::string> apis = {"kernel_launch", "cublaslt_call", "nccl_call",
@@ -132,7 +168,15 @@ OpMeasurements op_measurements(const OpBench& bench, const std::string& file)
     switch (b.op) {
       case BenchOp::graph_gap: positive(b, w, "kernels"); m.graph_gaps.push_back(b.seconds); break;
       case BenchOp::host: m.host.push_back(host_record(b, w)); break;
-      case BenchOp::moe: m.unmodelled["moe"]++; break;
+      case BenchOp::moe:
+        if (b.distribution == "balanced") {
+          m.moe.push_back(moe_record(b, w));
+          m.moe.back().where = file + ": " + w.record;
+        } else {
+          m.unmodelled["moe (distribution " + (b.distribution.empty() ? std::string("not given") : b.distribution) +
+                       ")"]++;
+        }
+        break;
       // The router is a GEMM (role router, fp32 logits) in schedule format 2, timed by the GEMM
       // model; the older records of a router kernel (elements only, no m/n/k) have no op to fit.
       case BenchOp::router: m.unmodelled["router"]++; break;

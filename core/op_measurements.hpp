@@ -4,6 +4,7 @@
 // launch mode on every timed op, positive sizes, a known host API) are InputErrors naming the file
 // and the record.
 #pragma once
+#include "core/moe_layer.hpp"
 #include "core/op_bench.hpp"
 #include "core/op_models.hpp"
 
@@ -20,8 +21,11 @@ struct OpMeasurements {
   std::vector<OpRecord> ops;
   std::vector<double> graph_gaps;   // seconds per kernel inside a CUDA graph
   std::vector<HostApiCost> host;
-  // Records read and checked but not modelled, by op: "moe" (a whole fused MoE layer, which the
-  // schedule times as its expert GEMMs, activation and routing kernels apart).
+  // Whole fused MoE layers (`moe` records) measured with balanced routing, the routing moesim's
+  // uniform expected-value routing stands for (moe_layer.hpp).
+  std::vector<MoeLayerRecord> moe;
+  // Records read and checked but not modelled, by op: "moe (distribution NAME)" for MoE layers
+  // measured with another routing than balanced.
   std::map<std::string, size_t> unmodelled;
   // From bench-ops's side file `<file>.run.json`, when there is one: false when the run was cut
   // (its deadline or a failure) and the file holds only the points run before that.

@@ -5,6 +5,7 @@
 // calibration file; docs/perf-models.md has the forms and the fit quality.
 #pragma once
 #include "core/dtype.hpp"
+#include "core/moe_layer.hpp"
 #include "core/perf/op_model.hpp"
 #include "core/schedule.hpp"
 
@@ -87,8 +88,12 @@ struct OpModels {
   double sms = 0;
   std::vector<KeyedOpModel> models; // sorted by key
   std::optional<double> graph_gap_s; // per kernel inside a CUDA graph
+  // Whole fused MoE layers over tokens (moe_layer.hpp), from `moe` records. Not written to a
+  // calibration file yet: they reach a simulation through a calibration fitted in memory
+  // (`op_records` of a published row).
+  MoeLayerModels moe_layers;
 
-  bool empty() const { return models.empty() && !graph_gap_s; }
+  bool empty() const { return models.empty() && !graph_gap_s && moe_layers.empty(); }
   const KeyedOpModel* find(const OpModelKey& k) const;
 };
 

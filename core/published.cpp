@@ -100,6 +100,10 @@ std::vector<PublishedRow> load_published_file(const std::string& path)
     r.plan = f.str("plan");
     r.note = f.str("note", "");
     r.op_records = f.str("op_records", "");
+    r.moe_records = f.str("moe_records", "");
+    if (!r.op_records.empty() && !r.moe_records.empty())
+      f.fail("moe_records", "given with op_records, which already bring the records' MoE layers",
+             "keep op_records (every op from the records) or moe_records (only the MoE layers)");
     if (auto d = f.maybe("dtypes")) {
       Fields df(path, *d, "rows[].dtypes");
       for (const auto& kv : *d)

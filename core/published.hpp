@@ -31,6 +31,11 @@ struct PublishedRow {
   // b200_sxm.trtllm-1.3.0rc20.json.gz) that time this row's compute ops as a calibration fitted from
   // them would (`moesim calibrate --op-bench`), for a platform with no measured calibration; "" for none.
   std::string op_records;
+  // Public per-op records of which only the whole fused MoE layers (`moe` records, core/moe_layer)
+  // time this row's MoE layers, beside the platform's own calibration (measured, or none: the
+  // datasheet); "" for none. For rows whose MoE layers the records measured but whose other ops
+  // they do not, or whose platform was measured here. Not together with op_records.
+  std::string moe_records;
   int line = 0;
 };
 

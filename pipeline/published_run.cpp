@@ -98,17 +98,36 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
   sc.calibration_file = cal;
   if (row.op_records.empty()) {
     sc.calibration = calibrations.get(cal);
-  } else {
+  } else if (!row.op_records.empty()) {
     // Public per-op records stand in for a calibration only where nobody measured the platform.
     if (!cal.empty())
       throw InputError(file + ":" + std::to_string(row.line), "rows[].op_records",
                        "platform " + row.platform + " has a measured calibration (" + cal + ")",
-                       "drop op_records: the measured calibration applies");
+                       "drop op_records (the measured calibration applies), or name the records as moe_records "
+                       "for their whole MoE layers only");
     std::shared_ptr<const Calibration>& c = from_records[row.op_records];
     if (!c)
       c = std::make_shared<const Calibration>(calibration_from_op_records(root, row.op_records));
     sc.calibration_file = row.op_records;
     sc.calibration = c;
+  }
+  if (!row.moe_records.empty()) {
+    // Only the records' whole MoE layers (core/moe_layer), beside the platform's own calibration
+    // (measured, or none: the datasheet).
+    std::shared_ptr<const Calibration>& c = from_records[row.moe_records];
+    if (!c)
+      c = std::make_shared<const Calibration>(calibration_from_op_records(root, row.moe_records));
+    if (c->op_models.moe_layers.empty())
+      throw InputError(file + ":" + std::to_string(row.line), "rows[].moe_records",
+                       row.moe_records + " holds no whole MoE layer (balanced-routing moe records)",
+                       "name a table with moe records, or drop moe_records");
+    std::shared_ptr<const Calibration>& both = from_records[row.moe_records + "\n" + cal];
+    if (!both) {
+      Calibration merged = cal.empty() ? Calibration{} : *calibrations.get(cal);
+      merged.op_models.moe_layers = c->op_models.moe_layers;
+      both = std::make_shared<const Calibration>(std::move(merged));
+    }
+    sc.calibration = both;
   }
   sc.engine = study.engine;
   const PublishedWorkload& w = row.workload;
@@ -148,6 +167,13 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
   o.simulated = true;
   if (!row.op_records.empty())
     o.compute = describe_compute_sources(row.op_records, shares);
+  if (!row.moe_records.empty()) { // "compute (whole MoE layers from X, the rest from the platform's ...): ..."
+    const std::string name = fs::path(row.moe_records).filename().string();
+    o.compute = describe_compute_sources(row.moe_records, shares);
+    o.compute.replace(0, std::string("compute from " + name).size(),
+                      "compute (whole MoE layers from " + name + ", the rest from the platform's " +
+                          (cal.empty() ? "datasheet" : "measured calibration") + ")");
+  }
   return o;
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/fair_share.hpp"
+#include "core/moe_layer.hpp"
 #include "core/op_time.hpp"
 #include "sim/collective_planner.hpp"
 #include "sim/collectives/algorithm.hpp"
@@ -248,6 +249,8 @@ private:
   };
   std::unordered_map<std::vector<double>, OpTime, KeyHash> compute_cache_; // compute_time per (rank, op content)
   std::vector<double> compute_key_;                     // compute_time's key, built in place
+  // Per rank, once asked: the MoE-layer ops a measured whole-layer curve times (moe_layer.hpp).
+  std::vector<std::optional<std::map<int, MoeLayerTime>>> moe_layer_times_;
 
   // Host costs: measured ones where the platform's calibration has them (host:), else the engine's.
   double sync_s() const
@@ -414,6 +417,26 @@ private:
   // remembered per GPU and op content: layers and ranks repeat the same ops. `base`: kernel_key(op),
   // as the op's event already holds it.
   OpTime compute_time(int r, const Op& op, const std::vector<double>& base)
+  {
+    // A MoE layer that a whole-layer measurement covers takes its time from it, shared out over
+    // the layer's ops (moe_layer.hpp); every other op, and such a layer's ops' own estimates, below.
+    const Calibration* cal = p_.calibration();
+    if (op.family == OpFamily::moe && cal && !cal->op_models.moe_layers.empty()) {
+      if (moe_layer_times_.empty())
+        moe_layer_times_.resize(s_.ranks.size());
+      std::optional<std::map<int, MoeLayerTime>>& times = moe_layer_times_.at(r);
+      if (!times)
+        times = moe_layer_times(cal->op_models.moe_layers, s_, r, s_.engine.cuda_graphs, [&](const Op& o) {
+          const OpTime t = own_time(r, o, kernel_key(o));
+          return MoeLayerTime{t.seconds, t.provenance};
+        });
+      if (auto it = times->find(op.id); it != times->end())
+        return OpTime{it->second.seconds, it->second.provenance};
+    }
+    return own_time(r, op, base);
+  }
+
+  OpTime own_time(int r, const Op& op, const std::vector<double>& base)
   {
     // kernel_key holds every field the op models and tables read, but a grouped GEMM's split of its
     // rows over experts, whether attention is MLA and its sliding window (a windowed prefill layer

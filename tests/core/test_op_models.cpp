@@ -104,8 +104,11 @@ TEST_CASE("op-bench records are read into model dims", "[quick][perf]")
   CHECK(b.system.number("sms") == 132);
   CHECK(b.ops[0].dims == std::vector<double>{1, 64, 4096, 7168});
   CHECK(b.ops[0].kernel == "cublasLt");
-  // A whole fused MoE layer is checked and counted, not modelled.
-  CHECK(b.unmodelled.at("moe") == 1);
+  // A whole fused MoE layer is read as a layer record, not an op (core/moe_layer).
+  REQUIRE(b.moe.size() == 1);
+  CHECK(b.moe[0].tokens == 64);
+  CHECK(b.moe[0].key.moe_ep == 8);
+  CHECK(b.unmodelled.empty());
   // Grouped: {n, k, active experts, total rows} = {1536, 2048, 3, 11}.
   CHECK(b.ops[1].dims == std::vector<double>{1536, 2048, 3, 11});
   CHECK(b.ops[1].key.graph);

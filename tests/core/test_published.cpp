@@ -32,6 +32,15 @@ TEST_CASE("published rows: a bad metric names the file, the key and the fix", "[
   CHECK_THROWS_WITH(load_published_file(p), Catch::Contains("metric") && Catch::Contains("tok_s_user"));
 }
 
+TEST_CASE("published rows: op_records and moe_records together are refused, naming the key", "[quick][published]")
+{
+  test::TempDir d("published");
+  const std::string p = d.write("rows.yaml", "rows:\n  - {id: a, category: pcie, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
+                      "     model: m, platform: p, interconnect: i, plan: tp1, workload: {kind: decode, batch: 1,\n"
+                      "     context: 1}, metric: tok_s_user, measured: 1, op_records: a.json, moe_records: a.json}\n");
+  CHECK_THROWS_WITH(load_published_file(p), Catch::Contains("moe_records") && Catch::Contains("op_records"));
+}
+
 TEST_CASE("published metrics: per user, GPU, rank, node and system", "[quick][published]")
 {
   // 1000 tok/s over 50 sequences on 8 GPUs: 20 per user, 125 per GPU or rank, a node of 8 = 1000.
@@ -89,6 +98,31 @@ TEST_CASE("published rows: the TensorRT-LLM rows whose kernels AIConfigurator me
     const auto it = want.find(r.id);
     CHECK(r.op_records == (it == want.end() ? "" : dir + it->second + ".trtllm-1.3.0rc20.json.gz"));
     named += !r.op_records.empty();
+  }
+  CHECK(named == want.size());
+}
+
+TEST_CASE("published rows: the TensorRT-LLM rows whose MoE layers, and only those, AIConfigurator measured name "
+          "its moe records",
+          "[quick][published]")
+{
+  // moe_records: the table measured the row's whole MoE layer (shape, split, expert dtype) but not
+  // its other ops (NVFP4 dense layers on B200, Maverick's per-tensor FP8), or the platform was
+  // measured here (gpt-oss-120b on one H200). Not Qwen3-235B on four H200s (block-scaled FP8
+  // experts: no imported MoE table measured them).
+  const std::string dir = "platforms/public/aiconfigurator/";
+  const std::map<std::string, std::string> want = {
+      {"trt-gptoss120b-h200-tp1", "h200_sxm"},       {"trt-maverick-h200-dep8", "h200_sxm"},
+      {"trt-qwen3-235b-b200-dep4", "b200_sxm"},      {"trt-qwen3-235b-b200-dep4-8k1k", "b200_sxm"},
+      {"trt-maverick-b200-dep4", "b200_sxm"},        {"trt-qwen3-30b-b200-tp1", "b200_sxm"}};
+  const auto rows = load_published_file(std::string(MOESIM_SOURCE_DIR) + "/validate/public/published.yaml");
+  std::size_t named = 0;
+  for (const PublishedRow& r : rows) {
+    INFO(r.id);
+    const auto it = want.find(r.id);
+    CHECK(r.moe_records == (it == want.end() ? "" : dir + it->second + ".trtllm-1.3.0rc20.json.gz"));
+    CHECK((r.moe_records.empty() || r.op_records.empty()));
+    named += !r.moe_records.empty();
   }
   CHECK(named == want.size());
 }

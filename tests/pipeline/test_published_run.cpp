@@ -247,3 +247,29 @@ TEST_CASE("published: op records on a platform with a measured calibration are r
   CHECK_THROWS_WITH(run_published(MOESIM_SOURCE_DIR, rows),
                     Catch::Contains("op_records") && Catch::Contains("measured calibration"));
 }
+
+TEST_CASE("published: moe records add only whole MoE layers, beside a measured calibration", "[quick][published]")
+{
+  test::TempDir d("published_moe_records");
+  auto row = [&](const std::string& records) {
+    return d.write("rows.yaml",
+                   "rows:\n  - {id: a, category: nvlink, source: s, date: d, engine: trtllm-1.0, engine_version: v,\n"
+                   "     model: qwen3-30b-a3b, platform: nvswitch-1x-h200, moe_records: " +
+                       records +
+                       ",\n"
+                       "     interconnect: i, plan: tp1, workload: {kind: decode, batch: 1, context: 1024}, metric: "
+                       "tok_s_user,\n     measured: 1}\n");
+  };
+  // The A100 vLLM 0.14.0 table has no balanced-routing MoE layer (docs/transfer.md): refused.
+  CHECK_THROWS_WITH(run_published(MOESIM_SOURCE_DIR, row("platforms/public/aiconfigurator/a100_sxm.vllm-0.14.0.json.gz")),
+                    Catch::Contains("moe_records") && Catch::Contains("no whole MoE layer"));
+  // The H200 TensorRT-LLM table measured Qwen3-30B-A3B's layer (bf16, 2048 x 768, top-8 of 128) on
+  // one GPU: the row runs, and says where its MoE layers came from.
+  const PublishedRun run =
+      run_published(MOESIM_SOURCE_DIR, row("platforms/public/aiconfigurator/h200_sxm.trtllm-1.3.0rc20.json.gz"));
+  REQUIRE(run.outcomes.size() == 1);
+  REQUIRE(run.outcomes[0].simulated);
+  CHECK_THAT(run.outcomes[0].compute,
+             Catch::StartsWith("compute (whole MoE layers from h200_sxm.trtllm-1.3.0rc20.json.gz, the rest from the "
+                               "platform's measured calibration): measured "));
+}

@@ -1,0 +1,97 @@
+// Whole fused MoE layers as measured (op-bench `moe` records: NVIDIA AIConfigurator's moe tables),
+// and how a rank's schedule takes them. A record times one GPU's part of a fused MoE layer
+// (routing top-k, permute, the two grouped expert GEMMs with their activation, unpermute) for a
+// model shape (hidden, expert inter, top-k, experts), a split (moe_tp x moe_ep) and the tokens
+// entering the layer on that GPU. The records of one shape and split make a curve over tokens,
+// read by linear interpolation between the two records around a token count (docs/transfer.md,
+// "Whole MoE layers").
+//
+// The schedule keeps its six ops per MoE layer (their names, order and the timeline's split), so
+// the layer's measured time is shared out: the routing, permute, activation and unpermute kernels
+// keep their own times, the two grouped GEMMs take the rest in proportion to their own estimates.
+// The layer then sums to the measurement. Pure functions: numbers and schedules in, seconds out.
+#pragma once
+#include "core/dtype.hpp"
+#include "core/perf/op_model.hpp"
+#include "core/schedule.hpp"
+
+#include <compare>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace moesim {
+
+// The shape and split a curve measured. inter is the whole expert's (moe_tp shards it).
+struct MoeLayerKey {
+  Dtype dtype = Dtype::bf16;  // the experts' weights
+  bool block_scales = false;  // fp8 with 128x128 weight blocks (no imported table measures it)
+  int hidden = 0, inter = 0, topk = 0, experts = 0, moe_tp = 1, moe_ep = 1;
+  auto operator<=>(const MoeLayerKey&) const = default;
+};
+// "moe mxfp4 hidden 2880 inter 2880 top-4 of 128 tp1 ep4"
+std::string describe(const MoeLayerKey& k);
+
+// One record as the curves take it (op_measurements.cpp builds them from op_bench.hpp's records).
+struct MoeLayerRecord {
+  MoeLayerKey key;
+  bool graph = false;    // measured inside a CUDA graph
+  double tokens = 0;     // tokens entering the layer on the GPU (before top-k)
+  double seconds = 0;
+  std::string kernel;    // the kernel the source names
+  std::string where;     // "file: records[12]"
+};
+
+struct MoeLayerPoint {
+  double tokens = 0, seconds = 0;
+  std::string where;
+};
+struct MoeLayerCurve {
+  MoeLayerKey key;
+  bool graph = false;
+  std::string kernel;
+  std::vector<MoeLayerPoint> points; // by tokens, strictly increasing
+};
+
+struct MoeLayerModels {
+  std::vector<MoeLayerCurve> curves; // sorted by (key, graph)
+  bool empty() const { return curves.empty(); }
+  // The curve of `key` measured the way the step runs (graph or not), else the other one; null
+  // when no record has that shape and split.
+  const MoeLayerCurve* find(const MoeLayerKey& key, bool graph) const;
+};
+
+// Curves from records, deterministic whatever their order. Two records of one curve at the same
+// token count are an InputError naming both (the import keeps one kernel per shape).
+MoeLayerModels moe_layer_models(std::vector<MoeLayerRecord> records);
+
+// The layer's time at `tokens`: a record's own time (measured); between two records, the straight
+// line through them (interpolated); below the first record its time, above the last the line
+// through the last two (extrapolated). Throws std::invalid_argument for tokens <= 0 or a curve
+// without points.
+perf::Estimate moe_layer_seconds(const MoeLayerCurve& c, double tokens);
+
+// The layer's share-out: `small_s` is what its routing, permute, activation and unpermute kernels
+// take by their own times, `up_s` and `down_s` the grouped GEMMs' own estimates. The GEMMs get
+// layer_s - small_s in proportion up_s : down_s. When the small kernels alone exceed the layer,
+// the GEMMs get nothing and the small kernels are scaled by small_scale = layer_s / small_s.
+struct MoeLayerSplit {
+  double up = 0, down = 0, small_scale = 1;
+};
+MoeLayerSplit split_moe_layer(double layer_s, double small_s, double up_s, double down_s);
+
+struct MoeLayerTime {
+  double seconds = 0;
+  perf::Provenance provenance = perf::Provenance::specs;
+};
+
+// The times of rank `rank`'s MoE-layer ops that a curve covers, by op id: for each (layer,
+// microbatch) whose routed experts run as one fused kernel (one launch, no dequantise pass) and
+// whose model shape and split a curve measured. `own` gives an op's time by the other models; the
+// layer's tokens are the rank's expert rows x moe_ep / top-k (the tokens a GPU of that split sees
+// before top-k). Ops of layers no curve covers are absent.
+std::map<int, MoeLayerTime> moe_layer_times(const MoeLayerModels& m, const Schedule& s, int rank, bool graph,
+                                            const std::function<MoeLayerTime(const Op&)>& own);
+
+} // namespace moesim

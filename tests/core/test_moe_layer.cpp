@@ -1,0 +1,233 @@
+// Whole fused MoE layers (core/moe_layer): AIConfigurator's `moe` records read back with their
+// source, a curve over tokens read between its records, bad records refused, and a rank's MoE
+// layer shared out over its ops so that it sums to the measurement.
+#include "core/calibration.hpp"
+#include "core/error.hpp"
+#include "core/model_loader.hpp"
+#include "core/moe_layer.hpp"
+#include "core/op_fit.hpp"
+#include "core/op_measurements.hpp"
+#include "core/schedule_builder.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+using namespace moesim;
+using Catch::Matchers::Contains;
+using moesim::perf::Provenance;
+
+namespace {
+
+const std::string root = MOESIM_SOURCE_DIR;
+
+nlohmann::json bench(nlohmann::json records)
+{
+  return {{"format", "moesim-op-bench-1"},
+          {"source", "unit test"},
+          {"system", {{"gpu", "Test GPU"}, {"sms", 132}}},
+          {"records", std::move(records)}};
+}
+
+nlohmann::json moe(double tokens, double seconds, int ep = 4)
+{
+  return {{"op", "moe"},       {"dtype", "mxfp4"}, {"kernel", "k"},      {"launch", "graph"},
+          {"tokens", tokens},  {"hidden", 2880},   {"inter", 2880},      {"topk", 4},
+          {"experts", 128},    {"moe_tp", 1},      {"moe_ep", ep},       {"distribution", "balanced"},
+          {"seconds", seconds}};
+}
+
+MoeLayerKey gptoss_ep4()
+{
+  MoeLayerKey k;
+  k.dtype = Dtype::mxfp4;
+  k.hidden = k.inter = 2880;
+  k.topk = 4;
+  k.experts = 128;
+  k.moe_ep = 4;
+  return k;
+}
+
+} // namespace
+
+TEST_CASE("AIConfigurator's whole MoE layers are read back with their source", "[quick][perf]")
+{
+  // platforms/public/aiconfigurator/h100_sxm.trtllm-1.3.0rc20: the H100 TensorRT-LLM 1.3.0rc20 table
+  // (ai-dynamo/aiconfigurator @095f58a51, moe/trtllm/1.3.0rc20/moe_perf.parquet), gpt-oss-120b's
+  // shape under EP4 at 1024 tokens: 0.616 ms (W4A16 MXFP4, Triton; validate/public/gpt-oss-trtllm-notes.md
+  // section 2 quotes the same cell).
+  const std::string file = root + "/platforms/public/aiconfigurator/h100_sxm.trtllm-1.3.0rc20.json.gz";
+  const OpMeasurements m = load_op_measurements(file);
+  CHECK_THAT(m.source, Contains("ai-dynamo/aiconfigurator") && Contains("h100_sxm") && Contains("095f58a5"));
+  const MoeLayerModels models = moe_layer_models(m.moe);
+  const MoeLayerCurve* c = models.find(gptoss_ep4(), true);
+  REQUIRE(c);
+  CHECK(c->graph);
+  const perf::Estimate e = moe_layer_seconds(*c, 1024);
+  CHECK(e.seconds == Approx(0.000616).epsilon(1e-9));
+  CHECK(e.provenance == Provenance::measured);
+  // Every balanced record of the file is in one curve or another.
+  size_t points = 0;
+  for (const MoeLayerCurve& k : models.curves)
+    points += k.points.size();
+  CHECK(points == m.moe.size());
+  CHECK(m.moe.size() > 1000);
+}
+
+TEST_CASE("a MoE layer curve is read between its records, and past them along its ends", "[quick][perf]")
+{
+  const OpMeasurements m =
+      parse_op_measurements(bench({moe(2048, 600e-6), moe(1, 100e-6), moe(512, 300e-6)}).dump(), "t.json");
+  const MoeLayerModels models = moe_layer_models(m.moe);
+  REQUIRE(models.curves.size() == 1);
+  const MoeLayerCurve& c = models.curves[0];
+  // Sorted by tokens whatever the file order.
+  REQUIRE(c.points.size() == 3);
+  CHECK(c.points[0].tokens == 1);
+  CHECK(c.points[2].tokens == 2048);
+  CHECK(c.points[1].where == "t.json: records[2]");
+  // 1024 tokens lie between 512 (300 us) and 2048 (600 us): 300 + 300 x (1024 - 512) / (2048 - 512)
+  // = 300 + 100 = 400 us.
+  perf::Estimate e = moe_layer_seconds(c, 1024);
+  CHECK(e.seconds == Approx(400e-6));
+  CHECK(e.provenance == Provenance::interpolated);
+  // A record's own count: its time.
+  e = moe_layer_seconds(c, 512);
+  CHECK(e.seconds == Approx(300e-6));
+  CHECK(e.provenance == Provenance::measured);
+  // Past the last record the last segment goes on: 600 + 300 / 1536 x (3584 - 2048) = 900 us.
+  e = moe_layer_seconds(c, 3584);
+  CHECK(e.seconds == Approx(900e-6));
+  CHECK(e.provenance == Provenance::extrapolated);
+  // Below the first record (1 token), its time.
+  e = moe_layer_seconds(c, 0.5);
+  CHECK(e.seconds == Approx(100e-6));
+  CHECK(e.provenance == Provenance::extrapolated);
+  CHECK_THROWS_AS(moe_layer_seconds(c, 0), std::invalid_argument);
+  // Another split is another curve: EP4's records do not answer EP2.
+  MoeLayerKey ep2 = gptoss_ep4();
+  ep2.moe_ep = 2;
+  CHECK(models.find(ep2, true) == nullptr);
+  CHECK(models.find(gptoss_ep4(), false) == &c); // the graph-measured curve answers an eager step too
+}
+
+TEST_CASE("bad MoE layer records are refused with file, record and key", "[quick][perf]")
+{
+  auto refused = [](nlohmann::json rec, const std::string& key) {
+    try {
+      const OpMeasurements m = parse_op_measurements(bench({rec}).dump(), "bad.json");
+      moe_layer_models(m.moe);
+    } catch (const InputError& e) {
+      CHECK_THAT(std::string(e.what()), Contains("bad.json") && Contains("records[0]." + key));
+      return;
+    }
+    FAIL("accepted " << rec.dump());
+  };
+  nlohmann::json r = moe(64, 1e-4);
+  r["moe_ep"] = 3; // 128 experts do not split over 3 GPUs
+  refused(r, "moe_ep");
+  r = moe(64, 1e-4);
+  r["topk"] = 2.5;
+  refused(r, "topk");
+  r = moe(64, 1e-4);
+  r["tokens"] = 0;
+  refused(r, "tokens");
+  r = moe(64, 1e-4);
+  r.erase("launch");
+  refused(r, "launch");
+  r = moe(64, 1e-4);
+  r["topk"] = 200; // more picks than experts
+  refused(r, "topk");
+  // Two records of one shape and count: refused, naming both.
+  const OpMeasurements m = parse_op_measurements(bench({moe(64, 1e-4), moe(64, 2e-4)}).dump(), "dup.json");
+  CHECK_THROWS_WITH(moe_layer_models(m.moe), Contains("dup.json: records[1]") && Contains("dup.json: records[0]"));
+  // Another routing than balanced is counted, not fitted.
+  r = moe(64, 1e-4);
+  r["distribution"] = "power_law_1.2";
+  const OpMeasurements p = parse_op_measurements(bench({r}).dump(), "p.json");
+  CHECK(p.moe.empty());
+  CHECK(p.unmodelled.at("moe (distribution power_law_1.2)") == 1);
+}
+
+TEST_CASE("the layer's measured time is shared out: small kernels keep theirs, GEMMs take the rest",
+          "[quick][perf]")
+{
+  // 400 us measured, 40 us of routing/permute/activation/unpermute, GEMMs' own 30 : 10:
+  // up = 360 x 3/4 = 270 us, down = 90 us.
+  MoeLayerSplit s = split_moe_layer(400e-6, 40e-6, 30e-6, 10e-6);
+  CHECK(s.up == Approx(270e-6));
+  CHECK(s.down == Approx(90e-6));
+  CHECK(s.small_scale == 1);
+  // Small kernels alone over the layer (100 us against 50): they are scaled to it, the GEMMs get 0.
+  s = split_moe_layer(50e-6, 100e-6, 30e-6, 10e-6);
+  CHECK(s.up == 0);
+  CHECK(s.down == 0);
+  CHECK(s.small_scale == Approx(0.5));
+}
+
+TEST_CASE("a rank's fused MoE layers take the curve's time at the tokens its split sees", "[quick][perf]")
+{
+  // gpt-oss-120b, 4 GPUs dp4 x ep4, decode batch 256 per replica, uniform routing, one fused kernel:
+  // each rank's 32 experts receive 4 x 256 x 4 / 4 = 1024 rows, so the layer sees
+  // 1024 x ep / top-k = 1024 x 4 / 4 = 1024 tokens: 400 us on the curve above (interpolated).
+  const Model model = load_model_file(root + "/workloads/models/gpt-oss-120b.yaml").model;
+  const Layout layout = make_layout(Plan::parse("dp4xep4"), model, 4);
+  BuildOptions opt;
+  opt.engine.cuda_graphs = true;
+  const Schedule s = build_schedule(model, layout, StepShape{Phase::decode, 1024, 1024, 0}, opt);
+  const OpMeasurements m =
+      parse_op_measurements(bench({moe(2048, 600e-6), moe(1, 100e-6), moe(512, 300e-6)}).dump(), "t.json");
+  MoeLayerModels models = moe_layer_models(m.moe);
+  REQUIRE(models.curves[0].key.dtype == model.dtypes.expert_weights);
+  // Own times: 10 us per small kernel, 30 us gate/up, 10 us down.
+  auto own = [](const Op& o) {
+    return MoeLayerTime{o.role == OpRole::experts_up ? 30e-6 : o.role == OpRole::experts_down ? 10e-6 : 10e-6,
+                        Provenance::specs};
+  };
+  const std::map<int, MoeLayerTime> t = moe_layer_times(models, s, 0, true, own);
+  std::map<int, double> per_layer;
+  int ups = 0;
+  for (const Op& op : s.ranks[0].ops) {
+    const auto it = t.find(op.id);
+    if (it == t.end())
+      continue;
+    per_layer[op.layer] += it->second.seconds;
+    if (op.role == OpRole::experts_up) {
+      ups++;
+      CHECK(op.grouped().total_rows() == Approx(1024));
+      // 400 - 4 x 10 = 360 us for the GEMMs, 3/4 of it to gate/up.
+      CHECK(it->second.seconds == Approx(270e-6));
+      CHECK(it->second.provenance == Provenance::interpolated);
+    }
+    if (op.role == OpRole::router)
+      FAIL("the router GEMM is not in a fused MoE layer record");
+  }
+  CHECK(ups == model.layers);
+  REQUIRE(static_cast<int>(per_layer.size()) == model.layers);
+  for (const auto& [layer, sum] : per_layer)
+    CHECK(sum == Approx(400e-6)); // the layer sums to the measurement
+  // Another split (EP2) has no curve: nothing is replaced.
+  const Layout ep2 = make_layout(Plan::parse("dp2xep2"), model, 2);
+  const Schedule s2 = build_schedule(model, ep2, StepShape{Phase::decode, 512, 1024, 0}, opt);
+  CHECK(moe_layer_times(models, s2, 0, true, own).empty());
+  // A per-expert loop is not the fused kernel measured: nothing is replaced either.
+  BuildOptions loop = opt;
+  loop.engine.grouped_gemm_per_expert = true;
+  const Schedule s3 = build_schedule(model, layout, StepShape{Phase::decode, 1024, 1024, 0}, loop);
+  CHECK(moe_layer_times(models, s3, 0, true, own).empty());
+}
+
+TEST_CASE("whole MoE layers are reported by a fit but not written to a calibration file", "[quick][perf]")
+{
+  // Three balanced records of one shape and split: one curve of three points in the fit; a
+  // calibration holding only them writes no op_models section (the file format has none for them yet).
+  const OpMeasurements m =
+      parse_op_measurements(bench({moe(2048, 600e-6), moe(1, 100e-6), moe(512, 300e-6)}).dump(), "t.json");
+  const OpBenchFit fit = fit_op_benches({m}, {"t.json"}, HoldOut{}, {});
+  REQUIRE(fit.models.moe_layers.curves.size() == 1);
+  CHECK_THAT(fit_quality_markdown(fit), Contains("Whole MoE layers: 3 records in 1 curves"));
+  Calibration c;
+  c.platform = "test";
+  c.op_models = fit.models;
+  CHECK_THAT(calibration_to_yaml(c), !Contains("op_models"));
+}
