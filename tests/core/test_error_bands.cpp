@@ -10,7 +10,7 @@
 using namespace moesim;
 using moesim::perf::Provenance;
 
-TEST_CASE("the committed error bands: specs from the blind predictions, interpolated from oos1, extrapolated from oos6", "[quick][perf]")
+TEST_CASE("the committed error bands: specs from the blind predictions, interpolated from oos1, extrapolated from oos8", "[quick][perf]")
 {
   const ErrorBands b = load_error_bands(std::string(MOESIM_SOURCE_DIR) + "/validate/results/error-bands.yaml");
   // 4 GPUs, eager: validate/results/measured-4xh200-2026-11-27.json by_mode.eager, 70 runs.
@@ -27,8 +27,8 @@ TEST_CASE("the committed error bands: specs from the blind predictions, interpol
   CHECK(b.find(Provenance::specs, 3, true)->gpus == 2);
   CHECK(b.find(Provenance::specs, 3, true)->launch == "graph");
   // Out of sample, one H200: validate/results/oos1-h200-2026-12-04-bands.json, "interpolated graph"
-  // (13 runs, median 7.0%, worst 18.8%); validate/results/oos6-v2-h200-2026-12-05-bands.json,
-  // "extrapolated eager" (10 runs, median 0.0691, worst 0.1104: 6.9%, 11.0%).
+  // (13 runs, median 7.0%, worst 18.8%); validate/results/oos8-h200-2026-12-06-bands.json,
+  // "extrapolated eager" (10 runs, median 0.0601, worst 0.1118: 6.0%, 11.2%).
   const ErrorBand* ig = b.find(Provenance::interpolated, 1, true);
   REQUIRE(ig);
   CHECK(ig->runs == 13);
@@ -38,8 +38,8 @@ TEST_CASE("the committed error bands: specs from the blind predictions, interpol
   REQUIRE(ee);
   CHECK(ee->runs == 10);
   CHECK(ee->launch == "eager");
-  CHECK(ee->file == "validate/results/oos6-v2-h200-2026-12-05-bands.json");
-  CHECK(describe_band(ee, Provenance::extrapolated).find("median 6.9%, worst 11.0%") != std::string::npos);
+  CHECK(ee->file == "validate/results/oos8-h200-2026-12-06-bands.json");
+  CHECK(describe_band(ee, Provenance::extrapolated).find("median 6.0%, worst 11.2%") != std::string::npos);
   // No schedule's compute was mostly measured: that band stays unvalidated.
   CHECK(describe_band(b.find(Provenance::measured, 1, false), Provenance::measured) == "not yet validated");
 }
@@ -106,7 +106,7 @@ TEST_CASE("a band of the scenario's own card comes first, and another card's say
   CHECK(b.find(Provenance::extrapolated, 1, true, h100)->runs == 6);
   const ErrorBand* h200s = b.find(Provenance::extrapolated, 1, false, h200);
   REQUIRE(h200s);
-  CHECK(h200s->file == "validate/results/oos6-v2-h200-2026-12-05-bands.json");
+  CHECK(h200s->file == "validate/results/oos8-h200-2026-12-06-bands.json");
   // The H100 has no interpolated entry: the H200's, said to be another card's.
   const ErrorBand* other = b.find(Provenance::interpolated, 1, true, h100);
   REQUIRE(other);
