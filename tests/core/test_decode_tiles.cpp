@@ -54,6 +54,11 @@ TEST_CASE("sm_limits: an SM's shared memory and threads by compute capability", 
   CHECK_FALSE(sm_limits("").known());
   CHECK_FALSE(sm_limits("7.0").known());
   CHECK_FALSE(sm_limits("nine").known());
+  // A decode_tiles form without the SM's limits cannot count resident blocks: refused, by name.
+  FormParams p = h200();
+  check_form(p);
+  p.smem_per_sm = 0;
+  CHECK_THROWS_WITH(check_form(p), "smem_per_sm must be positive for decode_tiles");
 }
 
 TEST_CASE("decode_tiles: the kernel's tiles, splits and resident blocks", "[quick][perf]")
