@@ -75,6 +75,9 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
                           "with --op-bench: leave out every record sharing this model's GEMM or attention shapes");
   t.calibrate->add_option("--sms", c.sms, "with --op-bench: the GPU's SM count, where the records do not give it")
       ->check(CLI::PositiveNumber);
+  t.calibrate->add_option("--decode-attention-form", c.decode_form,
+                          "with --op-bench: decode attention's form, decode_splitk or decode_tiles (docs/perf-models.md)")
+      ->check(CLI::IsMember({"decode_splitk", "decode_tiles"}));
   t.calibrate->add_option("--fit-report", t.fit_report, "with --op-bench: write the fit quality (Markdown) to FILE");
   t.calibrate->add_option("-o,--output", t.cal_out, "calibration YAML to write (e.g. platforms/calibration/NAME.yaml)")
       ->required();

@@ -14,6 +14,9 @@
 
 namespace moesim {
 
+// Decode attention's form when calibrate is not told (docs/perf-models.md says why).
+inline constexpr perf::FormKind kDefaultDecodeForm = perf::FormKind::decode_splitk;
+
 struct FitQuality {
   std::string model;           // describe(key) of the model (loop records: "grouped_gemm loop ... (sum of gemm)")
   std::string kernels;         // the kernels its records name, comma-separated ("" when none does)
@@ -39,10 +42,13 @@ struct OpBenchFit {
 // `catalogue_sms` of their system.gpu (platforms/gpus.yaml's sms, 0 when it has no entry).
 // The GPU's L2 (the grouped GEMM form's re-read rule): the benches' system.l2_bytes, else
 // `catalogue_l2` of their system.gpu (gpus.yaml's l2), else unknown (0).
+// Decode attention takes `decode_form`; decode_tiles takes the SM's limits from the benches'
+// system.cc (compute capability) and falls back to decode_splitk where the records do not give it.
 OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std::vector<std::string>& files,
                           const HoldOut& hold_out, const std::function<bool(const OpRecord&)>& exclude,
                           double sms = 0, const std::function<double(const std::string&)>& catalogue_sms = {},
-                          const std::function<double(const std::string&)>& catalogue_l2 = {});
+                          const std::function<double(const std::string&)>& catalogue_l2 = {},
+                          perf::FormKind decode_form = kDefaultDecodeForm);
 
 // The same from files: `hold_out` as DIM=V1,V2 rules (e.g. n=4096,7168), `exclude_models` as model
 // names or paths under `models_dir` whose shapes (family_shapes.hpp) leave the fit. InputError for
@@ -50,7 +56,8 @@ OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std:
 OpBenchFit fit_op_bench_files(const std::vector<std::string>& files, const std::vector<std::string>& hold_out,
                               const std::vector<std::string>& exclude_models, const std::string& models_dir,
                               double sms = 0, const std::function<double(const std::string&)>& catalogue_sms = {},
-                              const std::function<double(const std::string&)>& catalogue_l2 = {});
+                              const std::function<double(const std::string&)>& catalogue_l2 = {},
+                          perf::FormKind decode_form = kDefaultDecodeForm);
 
 // The quality table in Markdown: in-sample form error, held-out error inside and outside the grid.
 std::string fit_quality_markdown(const OpBenchFit& fit);

@@ -88,7 +88,8 @@ const KeyedOpModel* OpModels::find(const OpModelKey& k) const
   return it != models.end() && it->key == k ? &*it : nullptr;
 }
 
-perf::FormParams given_form(const OpModelKey& key, double sms, double bytes_per_item, double l2_bytes)
+perf::FormParams given_form(const OpModelKey& key, double sms, double bytes_per_item, double l2_bytes,
+                            const perf::SmLimits& sm, perf::FormKind decode_form)
 {
   perf::FormParams p;
   p.sms = sms;
@@ -106,6 +107,13 @@ perf::FormParams given_form(const OpModelKey& key, double sms, double bytes_per_
     case OpKind::attention_decode:
     case OpKind::attention_prefill:
       p.kind = key.kind == OpKind::attention_decode ? perf::FormKind::decode_splitk : perf::FormKind::prefill_tiles;
+      if (key.kind == OpKind::attention_decode && decode_form == perf::FormKind::decode_tiles && sm.known()) {
+        p.kind = perf::FormKind::decode_tiles;
+        p.smem_per_sm = sm.smem_per_sm;
+        p.smem_per_block = sm.smem_per_block;
+        p.smem_reserved = sm.smem_reserved;
+        p.threads_per_sm = sm.threads_per_sm;
+      }
       p.bytes_a = b;
       p.bytes_w = bytes_per_element(key.kv_dtype);
       p.shared_kv = key.variant == "mla" && key.kind == OpKind::attention_decode;
@@ -181,7 +189,8 @@ OpModels fit_op_models(const std::vector<OpRecord>& records, const std::vector<d
           per_item.push_back(r->bytes / size);
       }
     }
-    const perf::FormParams given = given_form(key, opt.sms, per_item.empty() ? 2.0 : median(per_item), opt.l2_bytes);
+    const perf::FormParams given = given_form(key, opt.sms, per_item.empty() ? 2.0 : median(per_item), opt.l2_bytes,
+                                                 opt.sm, opt.decode_form);
     KeyedOpModel km;
     km.key = key;
     km.model = perf::fit_op_model(given, pts);

@@ -7,6 +7,7 @@
 #include "core/dtype.hpp"
 #include "core/moe_layer.hpp"
 #include "core/perf/op_model.hpp"
+#include "core/perf/sm_limits.hpp"
 #include "core/schedule.hpp"
 
 #include <compare>
@@ -99,7 +100,10 @@ struct OpModels {
 
 // The form a family uses, with its given fields (SMs, element sizes) set; `bytes_per_item` is the
 // memory-bound kinds' bytes per unit of size.
-perf::FormParams given_form(const OpModelKey& key, double sms, double bytes_per_item = 0, double l2_bytes = 0);
+// Decode attention takes `decode_form`; decode_tiles needs the SM's limits (`sm`), and without them
+// falls back to decode_splitk.
+perf::FormParams given_form(const OpModelKey& key, double sms, double bytes_per_item = 0, double l2_bytes = 0,
+                            const perf::SmLimits& sm = {}, perf::FormKind decode_form = perf::FormKind::decode_splitk);
 
 // Records held out of a fit: those whose dim `name` takes one of `values` (e.g. n in {4096, 7168}).
 struct HoldOut {
@@ -113,6 +117,8 @@ void add_hold_out(HoldOut& h, const std::string& spec);
 struct FitOptions {
   double sms = 0;                                    // the GPU's SM count (required)
   double l2_bytes = 0;                               // the GPU's L2 size (0: unknown)
+  perf::SmLimits sm;                                 // one SM's limits (from the compute capability; zeros: unknown)
+  perf::FormKind decode_form = perf::FormKind::decode_splitk; // decode attention's form
   std::function<bool(const OpRecord&)> exclude;      // records to leave out (e.g. one model family's shapes)
 };
 

@@ -26,6 +26,8 @@ perf::FormParams read_form(const std::string& file, const YAML::Node& n, const s
   }
   for (const auto& [name, field] : perf::form_fields())
     p.*field = f.num(name);
+  for (const auto& [name, field] : perf::optional_form_fields())
+    p.*field = f.num(name, 0.0);
   p.size_dims = f.integer("size_dims", 0);
   p.shared_kv = f.boolean("shared_kv", false);
   p.l2_bytes = f.num("l2_bytes", 0.0);
@@ -173,6 +175,9 @@ void write_op_models(std::ostream& o, const OpModels& m)
     o << "      form: {kind: " << perf::to_string(p.kind);
     for (const auto& [name, field] : perf::form_fields())
       o << ", " << name << ": " << num(p.*field);
+    for (const auto& [name, field] : perf::optional_form_fields())
+      if (p.*field != 0)
+        o << ", " << name << ": " << num(p.*field);
     o << ", size_dims: " << p.size_dims << ", shared_kv: " << (p.shared_kv ? "true" : "false");
     if (p.l2_bytes > 0)
       o << ", l2_bytes: " << num(p.l2_bytes);

@@ -11,6 +11,20 @@
 #include <filesystem>
 
 namespace moesim {
+namespace {
+
+// --decode-attention-form: empty is the default.
+perf::FormKind decode_form(const std::string& name)
+{
+  if (name.empty())
+    return kDefaultDecodeForm;
+  if (name != "decode_splitk" && name != "decode_tiles")
+    throw InputError("command line", "--decode-attention-form", "'" + name + "' is not a decode attention form",
+                     "write decode_splitk or decode_tiles");
+  return perf::parse_form_kind(name);
+}
+
+} // namespace
 
 CalibrateResult fit_calibration(const CalibrateRequest& q)
 {
@@ -64,7 +78,8 @@ CalibrateResult fit_calibration(const CalibrateRequest& q)
       return g ? g->l2.value() : 0;
     };
     const OpBenchFit fit = fit_op_bench_files(q.op_benches, q.hold_out, q.exclude_models,
-                                               q.root + "/workloads/models", q.sms, catalogue_sms, catalogue_l2);
+                                               q.root + "/workloads/models", q.sms, catalogue_sms, catalogue_l2,
+                                               decode_form(q.decode_form));
     c.op_models = fit.models;
     c.host.api = fit.host;
     c.source += " --op-bench";

@@ -20,6 +20,7 @@ struct CalibrateRequest {
   std::vector<std::string> hold_out;       // with op_benches: DIM=V1,V2,... left out of the fit, checked
   std::vector<std::string> exclude_models; // with op_benches: records sharing these models' shapes left out
   double sms = 0;                          // with op_benches: the SM count for records that do not give it
+  std::string decode_form;                 // with op_benches: decode attention's form (empty: the default)
   bool fit_report = false;                 // with op_benches: write the fit quality
   std::string root;                        // the data root (models, the GPU catalogue)
 };

@@ -14,6 +14,7 @@ namespace {
 const std::vector<const FormHandler*>& table()
 {
   static const std::vector<const FormHandler*> t = {&gemm_tiles_form(), &grouped_tiles_form(), &decode_splitk_form(),
+                                                    &decode_tiles_form(),
                                                     &prefill_tiles_form(), &floor_bandwidth_form()};
   return t;
 }
@@ -125,6 +126,17 @@ const std::vector<std::pair<const char*, double FormParams::*>>& form_fields()
   return f;
 }
 
+const std::vector<std::pair<const char*, double FormParams::*>>& optional_form_fields()
+{
+  static const std::vector<std::pair<const char*, double FormParams::*>> f = {
+      {"tile_s", &FormParams::tile_s},
+      {"smem_per_sm", &FormParams::smem_per_sm},
+      {"smem_per_block", &FormParams::smem_per_block},
+      {"smem_reserved", &FormParams::smem_reserved},
+      {"threads_per_sm", &FormParams::threads_per_sm}};
+  return f;
+}
+
 void check_form(const FormParams& p)
 {
   const FormHandler& h = handler(p.kind);
@@ -134,11 +146,18 @@ void check_form(const FormParams& p)
     need.push_back(c.first);
   if (p.kind == FormKind::floor_bandwidth)
     need.push_back(&FormParams::bytes_per_item);
+  if (p.kind == FormKind::decode_tiles)
+    for (double FormParams::*m : {&FormParams::smem_per_sm, &FormParams::smem_per_block, &FormParams::threads_per_sm})
+      need.push_back(m);
   for (double FormParams::*m : need)
-    if (!(p.*m > 0) || !std::isfinite(p.*m))
+    if (!(p.*m > 0) || !std::isfinite(p.*m)) {
       for (const auto& [name, f] : form_fields())
         if (f == m)
           throw std::invalid_argument(std::string(name) + " must be positive for " + h.name);
+      for (const auto& [name, f] : optional_form_fields())
+        if (f == m)
+          throw std::invalid_argument(std::string(name) + " must be positive for " + h.name);
+    }
 }
 
 double form_seconds(const FormParams& p, const std::vector<double>& dims, const std::vector<double>& rows)
@@ -168,7 +187,7 @@ FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, size_
   }
   // Starting values: half the fastest time as the floor, an H100-class GPU for the rates, 2 us
   // to combine split results, 1 us per work unit,
-  // 2e13 softmax scores/s, 30 GB/s per tile; the scan covers 0.1x to 10x of each.
+  // 2e13 softmax scores/s, 30 GB/s per tile, 1 us per key tile; the scan covers 0.1x to 10x of each.
   FormParams p = given;
   p.floor_s = t_min / 2;
   p.flops = 400e12;
@@ -177,6 +196,9 @@ FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, size_
   p.unit_s = 1e-6;
   p.score_rate = 20e12;
   p.tile_bandwidth = 30e9;
+  // (tile_s is written to a calibration only where a form uses it: set only then)
+  if (std::find(h.fitted.begin(), h.fitted.end(), &FormParams::tile_s) != h.fitted.end())
+    p.tile_s = 1e-6;
   for (const auto& [field, values] : h.choices)
     if (std::find(values.begin(), values.end(), p.*field) == values.end())
       p.*field = values[values.size() / 2];
@@ -197,6 +219,32 @@ FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, size_
     for (const FormParams* c : {&q, &r})
       if (loss(h, *c, pts) < loss(h, p, pts) - 1e-12)
         p = *c;
+  }
+  // Nelder-Mead restarted from its own best point while it gains (a form of many coupled rates stalls
+  // in one run of it).
+  for (int i = 0; i < h.restarts; i++) {
+    const FormParams q = fit_continuous(h, p, pts, false);
+    if (!(loss(h, q, pts) < loss(h, p, pts) - 1e-9))
+      break;
+    p = q;
+  }
+  // Each rate the data leave unbounded comes down to the least value that fits as well: bisection in
+  // log space between 1e-3 of the fitted value and the fitted value.
+  const double fitted_loss = loss(h, p, pts);
+  for (double FormParams::*rate : h.least) {
+    const auto fits = [&](double v) {
+      FormParams q = p;
+      q.*rate = v;
+      return loss(h, q, pts) <= fitted_loss + 1e-4;
+    };
+    double hi = std::log(p.*rate), lo = hi - std::log(1e3);
+    if (fits(std::exp(lo)))
+      hi = lo;
+    for (int i = 0; i < 40 && hi - lo > 1e-6; i++) {
+      const double mid = (lo + hi) / 2;
+      (fits(std::exp(mid)) ? hi : lo) = mid;
+    }
+    p.*rate = std::exp(hi);
   }
   return p;
 }

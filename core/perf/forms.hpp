@@ -13,6 +13,8 @@ enum class FormKind {
   gemm_tiles,      // dense GEMM, dims {batch, m, n, k}: output tiles in waves over the SMs, split-K
   grouped_tiles,   // fused grouped GEMM, dims {n, k, active experts, total rows} (+ rows per expert)
   decode_splitk,   // decode attention, dims {d_qk, d_v, kv_heads, q_heads, batch, context}
+  decode_tiles,    // decode attention as the harness kernel runs it (row tiles, its split rule, resident
+                   // blocks per SM), the same dims
   prefill_tiles,   // prefill attention, dims {d_qk, d_v, kv_heads, q_heads, batch, cached, prompt}
   floor_bandwidth, // memory-bound kernel: a floor plus bytes over a bandwidth, dims are its sizes
 };
@@ -30,7 +32,11 @@ struct FormParams {
   double bytes_c = 2;      // bytes per element of GEMM outputs
   double bytes_per_item = 0; // floor_bandwidth: bytes moved per unit of size (the product of its size dims)
   int size_dims = 0;       // floor_bandwidth: how many leading dims multiply into the size (0: all)
-  bool shared_kv = false;  // decode_splitk: keys and values are one latent vector (MLA)
+  bool shared_kv = false;  // decode_splitk, decode_tiles: keys and values are one latent vector (MLA)
+  double smem_per_sm = 0;    // decode_tiles: shared memory of one SM (bytes), from the compute capability
+  double smem_per_block = 0; // decode_tiles: the most one block may opt into (bytes)
+  double smem_reserved = 0;  // decode_tiles: what the runtime reserves per resident block (bytes)
+  double threads_per_sm = 0; // decode_tiles: resident threads of one SM
   double l2_bytes = 0;     // grouped_tiles: the GPU's L2; an expert's weights larger than it, over more
                            // column tiles than SMs, are read again by each of its row tiles (0: unknown,
                            // read once)
@@ -44,17 +50,33 @@ struct FormParams {
   double combine_s = 0;    // decode_splitk: time to combine the partial results of a split context
   double unit_s = 0;       // decode_splitk, prefill_tiles, grouped_tiles: fixed time of one work unit (tile) on its SM
   double score_rate = 0;   // prefill_tiles: softmax rate over attention scores, whole GPU (scores/s)
-  double tile_bandwidth = 0; // grouped_tiles: what one tile's block streams (B/s); the GPU caps the sum at bandwidth
+  double tile_bandwidth = 0; // grouped_tiles, decode_tiles: what one tile's block streams (B/s); the GPU caps the sum at bandwidth
+  double tile_s = 0;       // decode_tiles: fixed time of one key tile in a block (its loads' latency, the softmax)
 };
 
 // The numeric fields of FormParams by name (in the order the calibration file writes them).
 const std::vector<std::pair<const char*, double FormParams::*>>& form_fields();
+// Numeric fields added after calibration files were first written: written only when not zero, and
+// 0 when a file leaves them out.
+const std::vector<std::pair<const char*, double FormParams::*>>& optional_form_fields();
 // Throws std::invalid_argument naming the first field the form uses that is not positive (or sms).
 void check_form(const FormParams& p);
 
 // Seconds of one op of shape `dims`. `rows`: a grouped GEMM's rows per expert (may be empty: the
 // rows are then spread evenly over the active experts).
 double form_seconds(const FormParams& p, const std::vector<double>& dims, const std::vector<double>& rows = {});
+
+// How the harness kernel launches one decode attention op (decode_tiles; kernels/attention.cu): its
+// tile, the work units and key splits, and how many of its blocks one SM holds at once. Needs
+// p.sms, p.shared_kv and the SM limits.
+struct DecodeTiling {
+  double rows = 0, keys = 0, threads = 0; // query rows and keys of one tile, threads of a block
+  double smem = 0;                        // shared memory of one block (bytes)
+  double units = 0, splits = 0, chunk = 0, blocks = 0;
+  double resident = 0;                    // blocks resident on one SM
+};
+DecodeTiling decode_tiling(const FormParams& p, double d_qk, double d_v, double kv_heads, double q_heads, double batch,
+                           double context);
 
 struct FitPoint {
   std::vector<double> dims;

@@ -12,6 +12,14 @@ Estimate OpModel::estimate(const std::vector<double>& dims, const std::vector<do
   const double f = form_seconds(form, dims, rows);
   if (grid.empty())
     return {f, Provenance::extrapolated};
+  if (form.kind == FormKind::decode_tiles) {
+    // The kernel's launch changes with the head configuration (its row tiles, split rule and
+    // resident blocks), so measured times, or their ratio to the form, carry over only between ops of
+    // the same head dims and heads: with none measured, the form alone answers.
+    const auto same_heads = [&](const GridPoint& q) { return std::equal(q.dims.begin(), q.dims.begin() + 4, dims.begin()); };
+    if (dims.size() >= 4 && std::none_of(grid.points().begin(), grid.points().end(), same_heads))
+      return {f, Provenance::extrapolated};
+  }
   const GridLookup g = grid.at(dims, f);
   return {g.seconds, g.provenance};
 }

@@ -1,6 +1,7 @@
 // OpModel: one op family's time on one GPU, a measured grid with a fitted form around it.
 // Inside the grid the measurements are interpolated (ShapeGrid); outside, the form extrapolates,
-// anchored to the nearest measurements; with no grid at all the form alone answers.
+// anchored to the nearest measurements; with no grid at all the form alone answers. decode_tiles: an op
+// whose head configuration (d_qk, d_v, kv_heads, q_heads) the grid never measured takes the form alone.
 #pragma once
 #include "core/perf/forms.hpp"
 #include "core/perf/shape_grid.hpp"

@@ -66,6 +66,10 @@ TEST_CASE("calibrate --op-bench refuses bad records and rules, writing nothing",
   expect_usage_error(model, out);
   Run alone = moesim("calibrate --nccl-tests x.log --hold-out n=1 --platform x -o " + out.string());
   expect_usage_error(alone, out);
+  Run form = moesim("calibrate --op-bench " + rmsnorm_bench(d) + " --decode-attention-form splitk --platform x -o " +
+                    out.string());
+  expect_usage_error(form, out);
+  CHECK_THAT(form.err, Contains("--decode-attention-form"));
 }
 
 TEST_CASE("calibrate --op-bench --exclude-model leaves a family out, the SM count comes from the catalogue",

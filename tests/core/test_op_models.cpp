@@ -199,6 +199,56 @@ TEST_CASE("fitted op models survive the calibration file and answer with a prove
   CHECK(spec.seconds == roofline_seconds(gpu, perm));
 }
 
+TEST_CASE("decode attention takes decode_tiles when asked and the records give the compute capability",
+          "[quick][perf]")
+{
+  // GQA decode records made by decode_splitk's arithmetic (any times do: this checks the choice and
+  // the file, not the fit), on a GPU whose records say compute capability 9.0.
+  perf::FormParams made = given_form(OpModelKey{OpKind::attention_decode, "gqa", Dtype::bf16, Dtype::bf16, false, 0}, 132);
+  made.floor_s = 3e-6, made.flops = 300e12, made.bandwidth = 4e12, made.unit_s = 1e-6, made.combine_s = 2e-6;
+  nlohmann::json recs = nlohmann::json::array();
+  for (double b : {1, 8, 64})
+    for (double ctx : {1024, 8192})
+      for (double q : {8, 64})
+        recs.push_back({{"op", "attention_decode"}, {"attn", "gqa"}, {"dtype", "bf16"}, {"launch", "stream"},
+                        {"batch", b}, {"context", ctx}, {"q_heads", q}, {"kv_heads", 8}, {"head_dim_qk", 128},
+                        {"head_dim_v", 128}, {"seconds", perf::form_seconds(made, {128, 128, 8, q, b, ctx})}});
+  nlohmann::json j = bench(recs);
+  j["system"]["cc"] = "9.0";
+  test::TempDir dir("moesim_decode_form");
+  const std::string f = dir.write("dec.json", j.dump());
+  const OpBenchFit tiles =
+      fit_op_bench_files({f}, {}, {}, root + "/workloads/models", 0, {}, {}, perf::FormKind::decode_tiles);
+  REQUIRE(tiles.models.models.size() == 1);
+  const perf::FormParams& p = tiles.models.models[0].model.form;
+  CHECK(p.kind == perf::FormKind::decode_tiles);
+  // Hopper's SM: 228 KB of shared memory, 227 KB a block, 1 KB reserved a block, 2048 threads.
+  CHECK(p.smem_per_sm == 233472);
+  CHECK(p.smem_per_block == 232448);
+  CHECK(p.smem_reserved == 1024);
+  CHECK(p.threads_per_sm == 2048);
+  // The calibration file keeps the form and its SM limits: the same seconds read back.
+  Calibration c;
+  c.platform = "t";
+  c.measured_on = tiles.models.system;
+  c.source = "unit test";
+  c.op_models = tiles.models;
+  const Calibration d = load_calibration_file(dir.write("cal.yaml", calibration_to_yaml(c)));
+  const perf::FormParams& q = d.op_models.models.at(0).model.form;
+  CHECK(q.kind == perf::FormKind::decode_tiles);
+  CHECK(q.tile_s == Approx(p.tile_s).epsilon(1e-9));
+  CHECK(perf::form_seconds(q, {128, 128, 8, 96, 80, 6145}) ==
+        Approx(perf::form_seconds(p, {128, 128, 8, 96, 80, 6145})).epsilon(1e-8));
+  // The default stays decode_splitk; and records without a compute capability cannot place the
+  // kernel's resident blocks, so decode_tiles falls back to it.
+  CHECK(fit_op_bench_files({f}, {}, {}, root + "/workloads/models").models.models[0].model.form.kind ==
+        perf::FormKind::decode_splitk);
+  j["system"].erase("cc");
+  const std::string g = dir.write("dec-no-cc.json", j.dump());
+  CHECK(fit_op_bench_files({g}, {}, {}, root + "/workloads/models", 0, {}, {}, perf::FormKind::decode_tiles)
+            .models.models[0].model.form.kind == perf::FormKind::decode_splitk);
+}
+
 TEST_CASE("a grouped GEMM run per expert is the sum of its experts' GEMMs, graphs add the gap", "[quick][perf]")
 {
   test::TempDir dir("moesim_op_models_loop");

@@ -191,6 +191,10 @@ class Calibration(unittest.TestCase):
         self.assertIn("--nccl-tests", fit)
         # the one-GPU set has no collectives to calibrate
         self.assertTrue(all(not v.collectives for v in oos.SETS[1].variants))
+        # decode attention's form goes to calibrate only when asked for
+        self.assertNotIn("--decode-attention-form", cal)
+        tiles = oos.calibrate_argv("moesim", oset, by["all-records"], ["m1"], ops, "o", "decode_tiles")
+        self.assertEqual(tiles[tiles.index("--decode-attention-form") + 1], "decode_tiles")
 
     def test_collective_logs_are_those_of_the_platform_calibration(self):
         # platforms/calibration/nvswitch-2x-h200.yaml says which logs its collectives came from;

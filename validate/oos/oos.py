@@ -247,12 +247,15 @@ def predict_one(a, oset, e, cal, tmp, out_dir):
     return {"step_s": d["predicted_step"], "classes": {k: v["predicted"] for k, v in grouped_classes(d).items()}}
 
 
-def calibrate_argv(moesim, oset, variant, members, op_bench, out):
+def calibrate_argv(moesim, oset, variant, members, op_bench, out, decode_form=None):
     """`moesim calibrate` for one variant and family: the op models from op_bench (leaving out the
     family's models where the variant says so), and the set's collective logs where it calibrates them;
-    without them, moesim times collectives by NCCL's cost model on the platform's topology."""
+    without them, moesim times collectives by NCCL's cost model on the platform's topology. decode_form:
+    decode attention's form (None: calibrate's default)."""
     argv = [moesim, "calibrate", "--platform", oset.platform, "-o", out, "--sms", str(oset.sms), "--op-bench",
             *op_bench]
+    if decode_form:
+        argv += ["--decode-attention-form", decode_form]
     if variant.collectives:
         argv += ["--nccl-tests", *oset.nccl_tests]
     if variant.leave_family_out:
@@ -269,13 +272,14 @@ def cmd_predict(a):
     fams = sorted({e["family"] for e in es})
     members = {f: sorted({e["model"] for e in es if e["family"] == f}) for f in fams}
     results = []
+    variants = [v for v in oset.variants if not a.variant or v.name in a.variant]
     with tempfile.TemporaryDirectory() as tmp:
-        for variant in oset.variants:
+        for variant in variants:
             for fam in fams:
                 # all records: one calibration for every family (a fit); else one per family
                 cal = os.path.join(tmp, f"cal-{variant.name}-{fam if variant.leave_family_out else 'all'}.yaml")
                 if not os.path.exists(cal):
-                    run(calibrate_argv(a.moesim, oset, variant, members[fam], a.op_bench, cal))
+                    run(calibrate_argv(a.moesim, oset, variant, members[fam], a.op_bench, cal, a.decode_attention_form))
                 for e in es:
                     if e["family"] != fam:
                         continue
@@ -292,12 +296,14 @@ def cmd_predict(a):
     doc = {"name": a.name, "gpus": oset.gpus, "platform": oset.platform, "commit": commit, "simulator": simulator,
            "op_bench": [os.path.relpath(p, ROOT) for p in a.op_bench],
            "op_bench_sha": [sha(p) for p in a.op_bench],
-           "variants": [dataclasses.asdict(v) for v in oset.variants],
+           "variants": [dataclasses.asdict(v) for v in variants],
            "nccl_tests": list(oset.nccl_tests), "results": results}
+    if a.decode_attention_form:
+        doc["decode_attention_form"] = a.decode_attention_form
     with open(os.path.join(ROOT, "validate", "results", a.name + ".json"), "w") as f:
         json.dump(doc, f, indent=1, sort_keys=True)
         f.write("\n")
-    names = [v.name for v in oset.variants]
+    names = [v.name for v in variants]
     lines = [f"# Predictions {a.name} (committed before measuring)", "",
              f"Platform {oset.platform}, simulator {simulator} (run from the repository at {commit}); op models fitted by `moesim calibrate --op-bench "
              f"{' '.join(doc['op_bench'])}`: per family, leaving out every record of its models' shapes "
@@ -574,6 +580,9 @@ def main():
     r.add_argument("--moesim", default="build/cli/moesim")
     r.add_argument("--op-bench", nargs="+", required=True)
     r.add_argument("--name", required=True)
+    r.add_argument("--decode-attention-form", choices=("decode_splitk", "decode_tiles"),
+                   help="passed to moesim calibrate (default: its default)")
+    r.add_argument("--variant", nargs="+", help="only these variants of the set (default: all)")
     c = sub.add_parser("compare")
     c.add_argument("--moesim", default="build/cli/moesim")
     c.add_argument("--predictions", required=True)

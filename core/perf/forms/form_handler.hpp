@@ -19,11 +19,18 @@ struct FormHandler {
   // fitter keeps whichever fits best, so the term never makes a fit worse (none: nullptr).
   double FormParams::*nested = nullptr;
   double nested_off = 0;
+  // Rates the data may leave unbounded (a term that never binds on the records): after the fit each is
+  // lowered to the least value that fits as well (mean |log error| within 1e-4), so a calibration never
+  // holds an unphysical rate and a term that did not bind in the records binds no sooner than they allow.
+  std::vector<double FormParams::*> least = {};
+  // Nelder-Mead restarts from the fit's best point, at most (0: none).
+  int restarts = 0;
 };
 
 const FormHandler& gemm_tiles_form();
 const FormHandler& grouped_tiles_form();
 const FormHandler& decode_splitk_form();
+const FormHandler& decode_tiles_form();
 const FormHandler& prefill_tiles_form();
 const FormHandler& floor_bandwidth_form();
 

@@ -1,0 +1,228 @@
+// The decode_tiles form (core/perf/forms/decode_tiles.cpp) against the harness kernel's launch rule
+// (kernels/attention.cu attention_splits, attention_kernel.cuh smem_layout, attention_gqa.cu and
+// attention_mla.cu's variants): each expected number derived in a comment, then asserted.
+#include "core/perf/forms.hpp"
+#include "core/perf/op_model.hpp"
+#include "core/perf/sm_limits.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+using namespace moesim::perf;
+
+namespace {
+
+// An H200 (compute capability 9.0, 132 SMs) with round rates.
+FormParams h200(bool latent = false)
+{
+  FormParams p;
+  p.kind = FormKind::decode_tiles;
+  p.sms = 132;
+  p.bytes_w = 2;
+  p.shared_kv = latent;
+  const SmLimits sm = sm_limits("9.0");
+  p.smem_per_sm = sm.smem_per_sm;
+  p.smem_per_block = sm.smem_per_block;
+  p.smem_reserved = sm.smem_reserved;
+  p.threads_per_sm = sm.threads_per_sm;
+  p.floor_s = 3e-6;
+  p.unit_s = 0.5e-6;
+  p.combine_s = 1e-6;
+  p.bandwidth = 4.8e12;
+  p.tile_bandwidth = 20e9;
+  p.tile_s = 1e-6;
+  p.flops = 1e18; // never the limit unless a case says
+  return p;
+}
+
+} // namespace
+
+TEST_CASE("sm_limits: an SM's shared memory and threads by compute capability", "[quick][perf]")
+{
+  // Hopper 9.0: 228 KB an SM, 227 KB a block, 1 KB reserved a block, 2048 threads.
+  const SmLimits h = sm_limits("9.0");
+  CHECK(h.smem_per_sm == 233472);
+  CHECK(h.smem_per_block == 232448);
+  CHECK(h.smem_reserved == 1024);
+  CHECK(h.threads_per_sm == 2048);
+  CHECK(sm_limits("90").smem_per_sm == 233472); // gpus.yaml's spelling
+  // Ampere 8.6: 100 KB, 99 KB a block, 1536 threads; Blackwell 10.0 as Hopper.
+  CHECK(sm_limits("8.6").smem_per_block == 101376);
+  CHECK(sm_limits("8.6").threads_per_sm == 1536);
+  CHECK(sm_limits("10.0").smem_per_sm == 233472);
+  CHECK_FALSE(sm_limits("").known());
+  CHECK_FALSE(sm_limits("7.0").known());
+  CHECK_FALSE(sm_limits("nine").known());
+  // A decode_tiles form without the SM's limits cannot count resident blocks: refused, by name.
+  FormParams p = h200();
+  check_form(p);
+  p.smem_per_sm = 0;
+  CHECK_THROWS_WITH(check_form(p), "smem_per_sm must be positive for decode_tiles");
+}
+
+TEST_CASE("decode_tiles: the kernel's tiles, splits and resident blocks", "[quick][perf]")
+{
+  const FormParams p = h200();
+  // GLM-4.5 decode at batch 80: 96 query heads over 8 KV heads (group 12), head dims 128, context 6145.
+  // Group 12 <= 16: the decode tile, 16 rows x 64 keys, 4 warps (128 threads). Shared memory
+  // (row strides 128 + 8 = 136): Q 16*136*2 = 4352, K 64*136*2 = 17408, V 17408, scores 16*(64+4)*4 =
+  // 4352, probabilities 16*(64+8)*2 = 2304, row stats 16*3*4 = 192: 46016 B.
+  // Units 1 row tile * 8 KV heads * 80 = 640 >= 2 * 132: no split; 640 blocks, 4.85 per SM.
+  // Resident: min(floor(233472 / (46016 + 1024)) = 4, 2048 / 128 = 16) = 4.
+  DecodeTiling t = decode_tiling(p, 128, 128, 8, 96, 80, 6145);
+  CHECK(t.rows == 16);
+  CHECK(t.keys == 64);
+  CHECK(t.threads == 128);
+  CHECK(t.smem == 46016);
+  CHECK(t.units == 640);
+  CHECK(t.splits == 1);
+  CHECK(t.chunk == 6208); // ceil(6145 / 64) = 97 tiles
+  CHECK(t.blocks == 640);
+  CHECK(t.blocks / p.sms == Approx(4.8485).epsilon(1e-4));
+  CHECK(t.resident == 4);
+
+  // Head dim 64: Q 16*72*2 = 2304, K and V 64*72*2 = 9216 each, 4352 + 2304 + 192: 27584 B ->
+  // floor(233472 / 28608) = 8 resident. Head dim 256: 16*264*2 = 8448, K and V 33792 each, 6848: 82880
+  // B -> floor(233472 / 83904) = 2.
+  CHECK(decode_tiling(p, 64, 64, 8, 64, 40, 8193).smem == 27584);
+  CHECK(decode_tiling(p, 64, 64, 8, 64, 40, 8193).resident == 8);
+  CHECK(decode_tiling(p, 256, 256, 4, 32, 8, 4096).resident == 2);
+
+  // A group of 24 (192 / 8): 64 rows (one warp per 16 rows, softmax in registers, no score buffers):
+  // Q 64*136*2 = 17408, K and V 17408 each: 52224 B -> floor(233472 / 53248) = 4; one row tile.
+  t = decode_tiling(p, 128, 128, 8, 192, 2, 4096);
+  CHECK(t.rows == 64);
+  CHECK(t.smem == 52224);
+  CHECK(t.resident == 4);
+  // Units 1 * 8 * 2 = 16 < 264: splits = min(ceil(4 * 132 / 16) = 33, ceil(4096 / 256) = 16, 64) = 16,
+  // chunk ceil(4096 / 16) = 256 keys, 4 tiles.
+  CHECK(t.units == 16);
+  CHECK(t.splits == 16);
+  CHECK(t.chunk == 256);
+
+  // The split rule's edges: 263 units split (ceil(528 / 263) = 3), 264 do not; 256 keys never split.
+  CHECK(decode_tiling(p, 128, 128, 263, 263, 1, 4096).splits == 2 + 1);
+  CHECK(decode_tiling(p, 128, 128, 264, 264, 1, 4096).splits == 1);
+  CHECK(decode_tiling(p, 128, 128, 1, 1, 1, 256).splits == 1);
+  // and 64 at most: one unit over 32768 keys: min(528, 128, 64).
+  CHECK(decode_tiling(p, 128, 128, 1, 1, 1, 32768).splits == 64);
+
+  // Values of 512 (bucket 512) at d_qk 576 on an 8.6 SM (99 KB a block): the 64-key decode tile needs
+  // 16*584*2 + 64*584*2 + 64*520*2 + 16*68*4 + 16*72*2 + 192 = 166848 B, too much, so the 32-key variant:
+  // 18688 + 37376 + 33280 + 16*36*4 + 16*40*2 + 192 = 93120 B, floor(102400 / 94144) = 1 resident.
+  FormParams a = p;
+  const SmLimits sm86 = sm_limits("8.6");
+  a.smem_per_sm = sm86.smem_per_sm, a.smem_per_block = sm86.smem_per_block, a.threads_per_sm = sm86.threads_per_sm;
+  t = decode_tiling(a, 576, 512, 1, 8, 1, 4096);
+  CHECK(t.keys == 32);
+  CHECK(t.smem == 93120);
+  CHECK(t.resident == 1);
+}
+
+TEST_CASE("decode_tiles: HBM-bound full rounds and a partial last round bound by one block's stream",
+          "[quick][perf]")
+{
+  const FormParams p = h200();
+  // GLM-4.5 b80 (the tiling above): 640 blocks of 6208 keys * (128 + 128) * 2 B = 3178496 B each.
+  // One block alone: 3178496 / 20e9 + 97 tiles * 1e-6 = 1.589248e-4 + 9.7e-5 = 2.559248e-4 s.
+  // 4 resident * 132 = 528 at once: floor(640 / 528) = 1 full round, at
+  // max(2.559248e-4, 528 * 3178496 / 4.8e12 = 3.4963456e-4) = 3.4963456e-4 s (the HBM binds); the last
+  // 112 blocks: max(2.559248e-4, 112 * 3178496 / 4.8e12 = 7.4165e-5) = 2.559248e-4 s (their own stream).
+  // Math: 5 blocks an SM * 6208 * 2 * 16 rows * 256 / (1e18 / 132) = 3.4e-8 s, below.
+  // t = 3e-6 + 5 * 0.5e-6 + 3.4963456e-4 + 2.559248e-4 = 6.1105936e-4 s.
+  CHECK(form_seconds(p, {128, 128, 8, 96, 80, 6145}) == Approx(6.1105936e-4).epsilon(1e-12));
+  // The same at 64 query heads (group 8, still one 16-row tile): the padded rows make it cost the same.
+  CHECK(form_seconds(p, {128, 128, 8, 64, 80, 6145}) == form_seconds(p, {128, 128, 8, 96, 80, 6145}));
+}
+
+TEST_CASE("decode_tiles: MLA reads the latent once per 32-head row tile and splits the context", "[quick][perf]")
+{
+  FormParams p = h200(true);
+  p.flops = 100e12;
+  // DeepSeek-V3 decode at batch 6: 128 heads over the latent (576 / 512), context 3073.
+  // Latent tile 32 rows x 32 keys, 256 threads; shared memory Q and K 32*584*2 = 37376 each, scores
+  // 32*36*4 = 4608, probabilities 32*40*2 = 2560, stats 384: 82304 B -> min(floor(233472 / 83328) = 2,
+  // 2048 / 256 = 8) = 2 resident. Units ceil(128 / 32) = 4 * 1 * 6 = 24; splits min(ceil(528 / 24) =
+  // 22, ceil(3073 / 256) = 13, 64) = 13; chunk ceil(ceil(3073 / 13) = 237 / 32) * 32 = 256; 312 blocks,
+  // ceil(312 / 132) = 3 an SM.
+  const DecodeTiling t = decode_tiling(p, 576, 512, 1, 128, 6, 3073);
+  CHECK(t.smem == 82304);
+  CHECK(t.resident == 2);
+  CHECK(t.units == 24);
+  CHECK(t.splits == 13);
+  CHECK(t.chunk == 256);
+  // A block: 256 * 576 * 2 B = 294912 B at 20e9 + 8 tiles * 1e-6 = 2.27456e-5 s; 264 at once read
+  // 264 * 294912 / 4.8e12 = 1.622e-5 s, less: both rounds (264, then 48) take 2.27456e-5 s: t_mem
+  // 4.54912e-5 s. Math: 3 * 256 * 2 * 32 * (576 + 512) / (100e12 / 132) = 7.059013632e-5 s, the larger.
+  // Combine: 1e-6 + 6 * 128 * 13 * (512 + 2) * 8 B / 4.8e12 = 1e-6 + 8.55296e-6.
+  // t = 3e-6 + 3 * 0.5e-6 + 7.059013632e-5 + 9.55296e-6 = 8.464309632e-5 s.
+  CHECK(form_seconds(p, {576, 512, 1, 128, 6, 3073}) == Approx(8.464309632e-5).epsilon(1e-12));
+}
+
+TEST_CASE("decode_tiles: the fitter recovers the rates and never leaves a rate unbounded", "[quick][perf]")
+{
+  FormParams truth = h200();
+  truth.flops = 150e12;
+  std::vector<FitPoint> pts;
+  for (double b : {1, 4, 16, 64, 160})
+    for (double ctx : {1024, 4096, 16384})
+      for (double q : {8, 32, 64}) // groups 1, 4 and 8 over 8 KV heads
+        for (double hd : {64, 128})
+          pts.push_back({{hd, hd, 8, q, b, ctx}, {}, form_seconds(truth, {hd, hd, 8, q, b, ctx})});
+  FormParams given = truth;
+  const FormParams fit = fit_form(given, pts);
+  double worst = 0;
+  for (const FitPoint& q : pts)
+    worst = std::max(worst, std::fabs(form_seconds(fit, q.dims) / q.seconds - 1));
+  CHECK(worst < 0.02);
+  CHECK(fit.bandwidth == Approx(4.8e12).epsilon(0.05));
+  CHECK(fit.tile_bandwidth == Approx(20e9).epsilon(0.05));
+  // The math never binds on these records (16 rows of at most 256 columns): flops is only known to be
+  // above what would bind, and comes down to the least rate that fits as well, not to the scan's
+  // edge or beyond (an unphysical 1e16 would read as a free term).
+  CHECK(fit.flops <= 150e12 * 1.01);
+  CHECK(fit.flops > 1e12);
+
+  // Records where the HBM never binds (one sequence, few blocks): the bandwidth is bounded the same way,
+  // at or below the true one, where an unbounded fit drifts away (the 3.4e13 B/s of the diagnosis).
+  std::vector<FitPoint> few;
+  for (double ctx : {1024, 2048, 4096, 8192, 16384, 32768})
+    for (double q : {8, 16})
+      for (double hd : {64, 128})
+        few.push_back({{hd, hd, 1, q, 1, ctx}, {}, form_seconds(truth, {hd, hd, 1, q, 1, ctx})});
+  const FormParams f2 = fit_form(given, few);
+  CHECK(f2.bandwidth <= 4.8e12 * 1.01);
+  CHECK(std::isfinite(f2.bandwidth));
+}
+
+TEST_CASE("decode_tiles: the grid corrects the form only for a head configuration it measured", "[quick][perf]")
+{
+  // Records at one head configuration (128/128, 8 KV heads, 64 query heads), each 10% slower than the
+  // form: the grid's ratio there is 1.1.
+  const FormParams p = h200();
+  std::vector<FitPoint> pts;
+  for (double b : {8, 32})
+    for (double ctx : {2048, 8192})
+      pts.push_back({{128, 128, 8, 64, b, ctx}, {}, 1.1 * form_seconds(p, {128, 128, 8, 64, b, ctx})});
+  OpModel m;
+  m.form = p;
+  std::vector<GridPoint> grid;
+  for (const FitPoint& q : pts)
+    grid.push_back({q.dims, q.seconds, form_seconds(p, q.dims)});
+  m.grid = ShapeGrid(grid);
+  // The same heads at a context past the grid: the form times the clamped ratio, 1.1.
+  const std::vector<double> same = {128, 128, 8, 64, 32, 16384};
+  CHECK(m.estimate(same).seconds == Approx(1.1 * form_seconds(p, same)).epsilon(1e-9));
+  // 96 query heads (GLM's), never measured: the form alone, though its other dims lie inside the grid.
+  const std::vector<double> other = {128, 128, 8, 96, 16, 4096};
+  CHECK(m.estimate(other).seconds == form_seconds(p, other));
+  CHECK(m.estimate(other).provenance == Provenance::extrapolated);
+  // decode_splitk keeps the grid's ratio there (1.1: every record has it).
+  m.form.kind = FormKind::decode_splitk;
+  m.form.split_min = 256, m.form.flops = 1e15;
+  for (GridPoint& g : grid)
+    g.form_seconds = g.seconds / 1.1;
+  m.grid = ShapeGrid(grid);
+  CHECK(m.estimate(other).seconds == Approx(1.1 * form_seconds(m.form, other)).epsilon(1e-9));
+}
