@@ -8,6 +8,27 @@
 
 namespace moesim {
 
+namespace {
+
+// One token-feedback op of microbatch `mb`: a recv on stage 0 or a send on the last stage (the
+// caller sets a send's stream and deps).
+Op token_op(OpKind kind, int id, const std::string& prefix, int mb, int peer, int tag, double bytes)
+{
+  Op o;
+  o.id = id;
+  o.name = prefix + (kind == OpKind::send ? "pp.token_send@mb" : "pp.token_recv@mb") + std::to_string(mb);
+  o.kind = kind;
+  o.family = OpFamily::pipeline;
+  o.role = kind == OpKind::send ? OpRole::send : OpRole::recv;
+  o.microbatch = mb;
+  o.peer = peer;
+  o.tag = tag;
+  o.comm_bytes = bytes;
+  return o;
+}
+
+} // namespace
+
 SteadySchedule steady_schedule(const Schedule& one, int steps)
 {
   const Plan& p = one.layout.plan;
@@ -68,19 +89,9 @@ SteadySchedule steady_schedule(const Schedule& one, int steps)
       const std::string prefix = "s" + std::to_string(k) + ".";
       for (const Op& o : src.ops) {
         const int mb = o.microbatch;
-        if (first && k > 0 && span.at(mb).first == o.id) {
-          Op in;
-          in.id = static_cast<int>(ops.size());
-          in.name = prefix + "pp.token_recv@mb" + std::to_string(mb);
-          in.kind = OpKind::recv;
-          in.family = OpFamily::pipeline;
-          in.role = OpRole::recv;
-          in.microbatch = mb;
-          in.peer = one.layout.rank_of(p.pp - 1, local);
-          in.tag = token_tag(k - 1, mb, local);
-          in.comm_bytes = token_bytes(mb);
-          ops.push_back(std::move(in));
-        }
+        if (first && k > 0 && span.at(mb).first == o.id)
+          ops.push_back(token_op(OpKind::recv, static_cast<int>(ops.size()), prefix, mb,
+                                 one.layout.rank_of(p.pp - 1, local), token_tag(k - 1, mb, local), token_bytes(mb)));
         Op c = o;
         c.id = static_cast<int>(ops.size());
         c.name = prefix + o.name;
@@ -93,18 +104,10 @@ SteadySchedule steady_schedule(const Schedule& one, int steps)
         id_of[o.id] = c.id;
         ops.push_back(std::move(c));
         if (last && k + 1 < steps && span.at(mb).second == o.id) {
-          Op back;
-          back.id = static_cast<int>(ops.size());
-          back.name = prefix + "pp.token_send@mb" + std::to_string(mb);
-          back.kind = OpKind::send;
-          back.family = OpFamily::pipeline;
-          back.role = OpRole::send;
-          back.microbatch = mb;
+          Op back = token_op(OpKind::send, static_cast<int>(ops.size()), prefix, mb, one.layout.rank_of(0, local),
+                             token_tag(k, mb, local), token_bytes(mb));
           back.stream = 1;
           back.deps = {id_of[o.id]};
-          back.peer = one.layout.rank_of(0, local);
-          back.tag = token_tag(k, mb, local);
-          back.comm_bytes = token_bytes(mb);
           ops.push_back(std::move(back));
         }
       }

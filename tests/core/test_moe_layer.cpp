@@ -8,6 +8,7 @@
 #include "core/op_fit.hpp"
 #include "core/op_measurements.hpp"
 #include "core/schedule_builder.hpp"
+#include "tests/core/op_bench_json.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -23,10 +24,7 @@ const std::string root = MOESIM_SOURCE_DIR;
 
 nlohmann::json bench(nlohmann::json records)
 {
-  return {{"format", "moesim-op-bench-1"},
-          {"source", "unit test"},
-          {"system", {{"gpu", "Test GPU"}, {"sms", 132}}},
-          {"records", std::move(records)}};
+  return test::op_bench(std::move(records));
 }
 
 nlohmann::json moe(double tokens, double seconds, int ep = 4)

@@ -9,6 +9,7 @@
 #include "core/op_fit.hpp"
 #include "core/op_time.hpp"
 #include "core/schedule_builder.hpp"
+#include "tests/core/op_bench_json.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -27,10 +28,7 @@ const std::string root = MOESIM_SOURCE_DIR;
 
 nlohmann::json bench(nlohmann::json records)
 {
-  return {{"format", "moesim-op-bench-1"},
-          {"source", "unit test"},
-          {"system", {{"gpu", "Test GPU"}, {"sms", 132}}},
-          {"records", std::move(records)}};
+  return test::op_bench(std::move(records));
 }
 
 // Synthetic GEMM records made by a known form: floor 4 us, 600 TFLOP/s, 3 TB/s, 128x128 tiles.
