@@ -113,7 +113,7 @@ TEST_CASE("bad MoE layer records are refused with file, record and key", "[quick
 {
   auto refused = [](nlohmann::json rec, const std::string& key) {
     try {
-      const OpMeasurements m = parse_op_measurements(bench({rec}).dump(), "bad.json");
+      const OpMeasurements m = parse_op_measurements(bench(nlohmann::json::array({rec})).dump(), "bad.json");
       moe_layer_models(m.moe);
     } catch (const InputError& e) {
       CHECK_THAT(std::string(e.what()), Contains("bad.json") && Contains("records[0]." + key));
@@ -142,7 +142,7 @@ TEST_CASE("bad MoE layer records are refused with file, record and key", "[quick
   // Another routing than balanced is counted, not fitted.
   r = moe(64, 1e-4);
   r["distribution"] = "power_law_1.2";
-  const OpMeasurements p = parse_op_measurements(bench({r}).dump(), "p.json");
+  const OpMeasurements p = parse_op_measurements(bench(nlohmann::json::array({r})).dump(), "p.json");
   CHECK(p.moe.empty());
   CHECK(p.unmodelled.at("moe (distribution power_law_1.2)") == 1);
 }
