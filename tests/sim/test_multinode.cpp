@@ -68,6 +68,22 @@ TEST_CASE("a ring all-reduce across two nodes", "[quick][sim]")
   CHECK(out.link_bytes.at("nic") == Approx(8 * 1.5 * S / 2).epsilon(1e-9));
 }
 
+namespace {
+
+// One all-to-all of 4 ranks, `bytes` from each rank to each of the 3 others.
+Schedule all_to_all_of_4(double bytes)
+{
+  Schedule s = empty_schedule(4);
+  add_collective(s, OpKind::all_to_all, 3 * bytes);
+  for (int r = 0; r < 4; r++) {
+    s.ranks[r].ops[0].peer_bytes.assign(4, bytes);
+    s.ranks[r].ops[0].peer_bytes.set(r, 0);
+  }
+  return s;
+}
+
+} // namespace
+
 TEST_CASE("an all-to-all across two nodes takes the network's p2p latency", "[quick][sim]")
 {
   // 1 MiB to each of the 3 others: p2p Simple (per peer 1 MiB > 2 channels x 16 KiB), alpha = ring
@@ -77,13 +93,7 @@ TEST_CASE("an all-to-all across two nodes takes the network's p2p latency", "[qu
   // each (max-min: the on-node share keeps its 22.248). The off-node flows end at 1 MiB / 6.25e9.
   const double S = 1048576;
   Simulation sim(two_nodes("a2a"));
-  Schedule s = empty_schedule(4);
-  add_collective(s, OpKind::all_to_all, 3 * S);
-  for (int r = 0; r < 4; r++) {
-    s.ranks[r].ops[0].peer_bytes.assign(4, S);
-    s.ranks[r].ops[0].peer_bytes.set(r, 0);
-  }
-  SimOutput out = sim.run(s);
+  SimOutput out = sim.run(all_to_all_of_4(S));
   CHECK(out.timeline.step_time == Approx(22.4e-6 + S / 6.25e9).epsilon(1e-9));
 }
 
@@ -94,13 +104,7 @@ TEST_CASE("an all-to-all across nodes pays the network's own latency once per se
   // charges a collective's network step so): alpha 22.4 + 2 x 2 = 26.4 us.
   const double S = 1048576;
   Simulation sim(two_nodes("a2a_nic", "<prop id=\"moesim.latency.nic\" value=\"2e-6\"/>\n"));
-  Schedule s = empty_schedule(4);
-  add_collective(s, OpKind::all_to_all, 3 * S);
-  for (int r = 0; r < 4; r++) {
-    s.ranks[r].ops[0].peer_bytes.assign(4, S);
-    s.ranks[r].ops[0].peer_bytes.set(r, 0);
-  }
-  SimOutput out = sim.run(s);
+  SimOutput out = sim.run(all_to_all_of_4(S));
   CHECK(out.timeline.step_time == Approx(26.4e-6 + S / 6.25e9).epsilon(1e-9));
 }
 
