@@ -165,6 +165,21 @@ class Sets(unittest.TestCase):
         for e in es:
             self.assertNotIn(run_shape(e), earlier, e["file"])
 
+    def test_oos9_is_16_schedules_at_shapes_no_earlier_round_ran(self):
+        # decode eager: the invented GQA hd256 model, Qwen3-235B, Mixtral-8x22B, Qwen3-Coder-480B and
+        # Kimi-K2, one batch each = 5; decode graph: the invented MLA h56 model, DeepSeek-V2-Lite,
+        # GLM-4.5-Air, Llama-4-Maverick and gpt-oss-120b = 5; prefills: the two invented models,
+        # Qwen3-30B, gpt-oss-20b, Llama-4-Scout and GLM-4.5 = 6. 5 + 5 + 6 = 16, tp1; its H100 set runs
+        # the same schedules on the H100 platform.
+        es = self.assert_tp1_set("oos9", eager_decode=5, graph=5, prefill=6)
+        self.assertEqual(oos.entries(oos.SETS["oos9-h100"]), es)
+        self.assertEqual(oos.SETS["oos9-h100"].platform, "nvswitch-1x-h100")
+
+        earlier = run_shapes(oos.SETS[1], oos.SETS[2], oos.SETS["oos4"], oos.SETS["oos5"], oos.SETS["oos6"],
+                             oos.SETS["oos7"], oos.SETS["oos8"])
+        for e in es:
+            self.assertNotIn(run_shape(e), earlier, e["file"])
+
     def test_the_card_a_result_names_comes_from_the_platform(self):
         # "nvswitch-1x-h100" -> H100 (the result heading said "one H200" for every platform); a name
         # with a suffix keeps the card; a name without "<n>x-<card>" is given back as it is.

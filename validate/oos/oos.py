@@ -21,6 +21,8 @@ platform and prediction variants.
             in validate/oos/schedules-oos7.
   --set oos8: validate/oos/studies-oos8 (tp1 on nvswitch-1x-h200, shapes oos1-7 never ran), schedules
             in validate/oos/schedules-oos8; --set oos8-h100: the same schedules on nvswitch-1x-h100.
+  --set oos9: validate/oos/studies-oos9 (tp1 on nvswitch-1x-h200, shapes oos1-8 never ran), schedules
+            in validate/oos/schedules-oos9; --set oos9-h100: the same schedules on nvswitch-1x-h100.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -136,6 +138,14 @@ SETS = {
     # predicted from the H100's own bench-ops records (a measured GPU) and, as a second set, from the
     # H200's records carried by `moesim transfer`.
     "oos8-h100": one_gpu_round("oos8", "nvswitch-1x-h100"),
+    # Round 9 on one H200 (--set oos9), blind to rounds 7 and 8's H200 runs and to the decode_tiles
+    # form they were hindcast with: shapes oos1-8 never ran, two invented geometries (GQA head_dim 256
+    # at 32/8 heads with 40 experts of 1408, top-5; MLA at 56 heads with kv_lora_rank 512 at hidden
+    # 5632, 80 experts of 1024, top-6, and a shared expert of 2048), zoo decodes at batch 6-112 and
+    # context 1280-14336, and prefills of 1152-4352 tokens.
+    "oos9": one_gpu_round("oos9"),
+    # Round 9's steps on one H100 (--set oos9-h100), for a call the device tool places on an H100.
+    "oos9-h100": one_gpu_round("oos9", "nvswitch-1x-h100"),
 }
 
 
