@@ -61,14 +61,31 @@ Timing BenchTimer::time(int instances, int launches, const std::function<void(in
 {
   const int n = iters_ + warmup_;
   const int k = std::max(1, instances);
-  double wait = 1e-3 + n * (60e-6 + k * 25e-6 * std::max(1, launches));
+  // One wait for all repetitions where their entries fit the launch queue, else one per repetition
+  // (wait_per_rep): the host must be able to queue everything the wait holds back.
+  const bool each = wait_per_rep(n, k, launches);
+  double wait = each ? 1e-3 + k * 25e-6 * std::max(1, launches) : 1e-3 + n * (60e-6 + k * 25e-6 * std::max(1, launches));
   Timing t;
   t.reps = iters_;
+  double last_enqueue = 0; // host seconds the previous attempt took to queue its repetitions
   for (int attempt = 0;; attempt++) {
     std::vector<double> host(n);
-    spin_gpu(stream_, wait);
-    MOESIM_CHECK(cudaEventRecord(spun_, stream_));
+    bool caught_up = false; // the GPU finished a wait before the queue behind it was full
+    auto waited = [&] {
+      const cudaError_t q = cudaEventQuery(spun_);
+      if (q != cudaSuccess && q != cudaErrorNotReady)
+        MOESIM_CHECK(q);
+      caught_up = caught_up || q == cudaSuccess;
+    };
+    if (!each) {
+      spin_gpu(stream_, wait);
+      MOESIM_CHECK(cudaEventRecord(spun_, stream_));
+    }
     for (int i = 0; i < n; i++) {
+      if (each) {
+        spin_gpu(stream_, wait);
+        MOESIM_CHECK(cudaEventRecord(spun_, stream_));
+      }
       flush_l2(flush_, flush_bytes_, stream_);
       MOESIM_CHECK(cudaEventRecord(before_[i], stream_));
       const double h0 = host_now();
@@ -76,13 +93,22 @@ Timing BenchTimer::time(int instances, int launches, const std::function<void(in
         launch(j, stream_);
       host[i] = (host_now() - h0) / k;
       MOESIM_CHECK(cudaEventRecord(after_[i], stream_));
+      if (each)
+        waited();
     }
-    const cudaError_t q = cudaEventQuery(spun_);
-    const bool caught_up = q == cudaSuccess; // the GPU finished waiting before the queue was full
-    if (q != cudaSuccess && q != cudaErrorNotReady)
-      MOESIM_CHECK(q);
+    if (!each)
+      waited();
     MOESIM_CHECK(cudaStreamSynchronize(stream_));
-    if (caught_up && attempt < 4) {
+    // A host that queues slowly catches up with a longer wait; one held up by the GPU (a full queue,
+    // a library call that synchronises) takes as long as the wait, whatever it is: its enqueue time
+    // grows with the wait, and waiting longer again only costs time (on an H100 on 2026-12-06, FP8
+    // per-expert loops of a few experts retried 4 times, 7 s a point).
+    double enqueue = 0;
+    for (double h : host)
+      enqueue += h * k;
+    const bool held_up = attempt > 0 && enqueue >= 3 * last_enqueue;
+    last_enqueue = enqueue;
+    if (caught_up && attempt < 4 && !held_up) {
       wait *= 4;
       t.spin_retries++;
       continue;

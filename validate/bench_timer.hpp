@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <algorithm>
 #include <vector>
 
 namespace moesim::validate {
@@ -33,6 +34,23 @@ struct Timing {
 double quantile(std::vector<double> v, double p);
 // (quantile(0.9) - quantile(0.1)) / median; 0 when the median is 0 or there are no values.
 double spread_of(const std::vector<double>& v);
+
+// What BenchTimer::time holds back behind one GPU-side wait: with more queue entries than this (the
+// driver's launch queue holds about a thousand), the host blocks on the full queue until the wait
+// ends, so it can never get ahead and the wait is retried four times, 341 times the first wait in
+// all (on an H100 on 2026-12-06, 29 s for a point of 16 x 16 per-expert GEMMs: the expert-GEMM
+// family ran 53 of its 3,080 planned points). Past it, each repetition gets a wait of its own.
+constexpr long kQueuedEntriesPerWait = 768;
+// The entries one repetition queues: `instances` x `launches` calls, its L2 flush and two events.
+inline long entries_per_rep(int instances, int launches)
+{
+  return long(std::max(1, instances)) * std::max(1, launches) + 3;
+}
+// True when `reps` repetitions do not fit behind one wait (each then waits on its own).
+inline bool wait_per_rep(int reps, int instances, int launches)
+{
+  return long(reps) * entries_per_rep(instances, launches) > kQueuedEntriesPerWait;
+}
 
 class BenchTimer {
 public:

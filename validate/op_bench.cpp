@@ -232,6 +232,7 @@ int run_op_bench(const OpBenchOptions& o, std::FILE* out)
         continue;
       }
       const std::size_t before = ctx.records.size();
+      const auto point_start = std::chrono::steady_clock::now();
       try {
         std::visit([&](const auto& p) {
           using P = std::decay_t<decltype(p)>;
@@ -262,6 +263,9 @@ int run_op_bench(const OpBenchOptions& o, std::FILE* out)
       // FP8 plans are tried on scratch buffers the size of the GEMM: do not keep gigabytes of them.
       if (planner.device_bytes() > (std::size_t(2) << 30))
         planner.free_scratch();
+      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - point_start).count();
+      for (std::size_t r = before; r < ctx.records.size() && r < ctx.extras.size(); r++)
+        ctx.extras[r]["wall_s"] = wall; // the whole point: set-up, check, both launch modes
       for (std::size_t r = before; r < ctx.records.size(); r++) {
         const nlohmann::json& rec = ctx.records[r];
         std::fprintf(out, "%-6s %12.3f us  %s\n", rec.value("launch", rec.value("gpu_state", "")).c_str(),
@@ -286,6 +290,7 @@ int run_op_bench(const OpBenchOptions& o, std::FILE* out)
     write(false);
   }
   write(!broken);
+  std::fprintf(out, "# %s\n", opbench::release_kept_blocks().c_str());
   std::fprintf(out, "# %zu records in %s (%.1f s); %zu failures, %zu points not run\n", ctx.records.size(), o.json.c_str(),
                elapsed(), failures.size(), skipped.size());
   return failures.empty() ? 0 : 1;

@@ -5,23 +5,48 @@
 #include "kernels/check.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/reference.hpp"
+#include "validate/block_cache.hpp"
 #include "validate/grouped_gemm.hpp"
 #include "validate/op_bench_family.hpp"
 #include "validate/spin.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <numeric>
+#include <string>
 
 namespace moesim::validate::opbench {
 
 namespace ref = kernels::ref;
 
+namespace {
+
+// Kept between points (validate/block_cache.hpp): up to 24 GiB, a third of an 80 GB card at most.
+BlockCache& block_cache()
+{
+  static BlockCache cache(
+      [](std::size_t bytes) -> void* {
+        void* p = nullptr;
+        if (cudaMalloc(&p, bytes) != cudaSuccess) {
+          (void)cudaGetLastError(); // an out-of-memory error is not sticky: clear it and let the cache retry
+          return nullptr;
+        }
+        return p;
+      },
+      [](void* p) { (void)cudaFree(p); }, std::size_t(24) << 30);
+  return cache;
+}
+
+} // namespace
+
 DevMem::DevMem(std::size_t bytes, bool poison) : bytes_(bytes)
 {
-  MOESIM_CHECK(cudaMalloc(&p_, std::max<std::size_t>(bytes, 256)));
+  p_ = block_cache().take(std::max<std::size_t>(bytes, 256), &block_);
+  if (!p_)
+    MOESIM_CHECK(cudaErrorMemoryAllocation);
   if (poison) {
     // cudaMemset runs on the legacy default stream, asynchronously to the host, and the timer's
     // stream is non-blocking: without the wait the poison can land after the op under test wrote.
@@ -32,8 +57,23 @@ DevMem::DevMem(std::size_t bytes, bool poison) : bytes_(bytes)
 
 DevMem::~DevMem()
 {
-  if (p_)
+  if (!p_)
+    return;
+  // Kept only once no work on it is pending (cudaFree waited the same way); after a failed context
+  // the block is freed, not kept.
+  if (cudaDeviceSynchronize() == cudaSuccess)
+    block_cache().give(p_, block_);
+  else
     (void)cudaFree(p_);
+}
+
+std::string release_kept_blocks()
+{
+  BlockCache& c = block_cache();
+  const std::string what = std::to_string(c.hits()) + " of " + std::to_string(c.hits() + c.misses()) +
+                           " device buffers reused, " + std::to_string(c.kept_bytes() >> 20) + " MiB kept at the end";
+  c.clear();
+  return what;
 }
 
 std::vector<long> sample_indices(long n, int want, Rng& rng)
@@ -170,6 +210,18 @@ int count_kernels(BenchContext& ctx, const std::function<void(cudaStream_t)>& la
   return kernels;
 }
 
+// Wall seconds of a point's phases, for the run's extras (where a family's time goes).
+struct Phases {
+  std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+  nlohmann::json seconds = nlohmann::json::object();
+  void mark(const char* phase)
+  {
+    const auto now = std::chrono::steady_clock::now();
+    seconds[phase] = std::chrono::duration<double>(now - last).count();
+    last = now;
+  }
+};
+
 void bench_gemm(BenchContext& ctx, const GemmPoint& p)
 {
   const bool fp8 = p.dtype == Dtype::fp8;
@@ -204,6 +256,7 @@ void bench_grouped(BenchContext& ctx, const GroupedPoint& p)
 {
   const bool fp8 = p.dtype == Dtype::fp8;
   const std::size_t es = fp8 ? 1 : 2;
+  Phases ph;
   GroupedGemm g(ctx.planner, p.rows, p.n, p.k, fp8, p.fused ? GroupedImpl::fused : GroupedImpl::per_expert);
   if (!g.ok())
     throw Unsupported("cuBLASLt offers no FP8 algorithm for some expert's rows: " + g.why());
@@ -219,6 +272,7 @@ void bench_grouped(BenchContext& ctx, const GroupedPoint& p)
   };
   launch(0, st);
   MOESIM_CHECK(cudaStreamSynchronize(st));
+  ph.mark("plan_buffers_fill_first_run");
   Rng rng(ctx.next_seed());
   Check c{describe(p)};
   const double scale = fp8 ? double(GemmPlanner::fp8_scale_w) * GemmPlanner::fp8_scale_x : 1.0;
@@ -232,10 +286,14 @@ void bench_grouped(BenchContext& ctx, const GroupedPoint& p)
                fp8, scale, rows, cols);
   }
   c.finish();
+  ph.mark("check");
   const int kernels = count_kernels(ctx, [&](cudaStream_t s) { launch(0, s); });
+  ph.mark("count_kernels");
   const Timing t = ctx.timer.time(inst, g.launches(), launch);
+  ph.mark("time");
   ctx.add_timed(t, [&](const Measured& m) { return grouped_record(p, m); },
                 {{"point", describe(p)},
+                 {"phases_s", ph.seconds},
                  {"kernels", kernels},
                  {"launches", g.launches()},
                  {"instances", inst},

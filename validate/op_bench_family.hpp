@@ -59,14 +59,15 @@ struct BenchContext {
   }
 };
 
-// cudaMalloc'ed bytes, freed on destruction; filled with 0xff bytes (bf16 NaN, int -1) when asked.
+// Device bytes (a block of validate/block_cache.hpp, kept for later points when this one ends);
+// filled with 0xff bytes (bf16 NaN, int -1) when asked.
 class DevMem {
 public:
   explicit DevMem(std::size_t bytes, bool poison = false);
   ~DevMem();
   DevMem(const DevMem&) = delete;
   DevMem& operator=(const DevMem&) = delete;
-  DevMem(DevMem&& o) noexcept : p_(o.p_), bytes_(o.bytes_) { o.p_ = nullptr; }
+  DevMem(DevMem&& o) noexcept : p_(o.p_), bytes_(o.bytes_), block_(o.block_) { o.p_ = nullptr; }
   void* get() const { return p_; }
   template <class T>
   T* as() const
@@ -78,7 +79,11 @@ public:
 private:
   void* p_ = nullptr;
   std::size_t bytes_ = 0;
+  std::size_t block_ = 0; // the block's size (its class), which the cache takes back
 };
+
+// Frees the blocks kept between points (before the CUDA context goes); says how many were reused.
+std::string release_kept_blocks();
 
 template <class T>
 std::vector<T> download(const void* p, std::size_t n)

@@ -424,3 +424,26 @@ TEST_CASE("bench-ops writes the records and the run file on a GPU", "[gpu]")
   CHECK(side["complete"] == true);
   CHECK(side["graph_gaps"].size() == 7);
 }
+
+TEST_CASE("bench timer: repetitions wait one by one where one wait would hold back more than the queue takes",
+          "[quick]")
+{
+  using moesim::validate::entries_per_rep;
+  using moesim::validate::kQueuedEntriesPerWait;
+  using moesim::validate::wait_per_rep;
+  // 13 repetitions (10 timed after 3 warm-up) of 16 instances x 16 per-expert GEMMs: each queues
+  // 16 x 16 + 3 = 259 entries (the calls, the L2 flush, two events), 13 x 259 = 3,367 in all, far past
+  // the 768 one wait holds: each repetition waits on its own (the point took 29 s of retries).
+  CHECK(entries_per_rep(16, 16) == 259);
+  CHECK(wait_per_rep(13, 16, 16));
+  // A dense GEMM, 8 instances of one launch: 13 x (8 + 3) = 143 entries behind one wait, as before.
+  CHECK(entries_per_rep(8, 1) == 11);
+  CHECK_FALSE(wait_per_rep(13, 8, 1));
+  // The edge: 13 x 59 = 767 fits (56 calls + 3), 13 x 60 = 780 does not (57 + 3).
+  CHECK(13 * entries_per_rep(56, 1) == 767);
+  CHECK_FALSE(wait_per_rep(13, 56, 1));
+  CHECK(wait_per_rep(13, 57, 1));
+  // Zero or negative counts are one instance of one launch: 13 x 4 = 52.
+  CHECK(entries_per_rep(0, 0) == 4);
+  CHECK(kQueuedEntriesPerWait == 768);
+}
