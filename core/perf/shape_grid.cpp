@@ -112,11 +112,17 @@ bool ShapeGrid::contains(const std::vector<double>& x) const
   return inside;
 }
 
-GridLookup ShapeGrid::at(const std::vector<double>& x, double form_at_x) const
+GridLookup ShapeGrid::at(const std::vector<double>& x, double form_at_x, bool ratio_inside) const
 {
   if (points_.empty() || x.size() != dims())
     return {form_at_x, Provenance::extrapolated};
   bool inside = true, exact = true;
+  if (ratio_inside) {
+    const double log_r = interp(0, 0, x, true, inside, exact);
+    if (inside)
+      return {form_at_x * std::exp(log_r), exact ? Provenance::measured : Provenance::interpolated};
+    return {form_at_x * std::exp(log_r), Provenance::extrapolated};
+  }
   const double log_t = interp(0, 0, x, false, inside, exact);
   if (inside)
     return {std::exp(log_t), exact ? Provenance::measured : Provenance::interpolated};

@@ -45,7 +45,10 @@ public:
   const std::vector<GridPoint>& points() const { return points_; } // sorted by shape
   // Inside the grid: the interpolated measured time (provenance measured at a grid point,
   // interpolated elsewhere). Outside: form_at_x times the clamped ratio (extrapolated).
-  GridLookup at(const std::vector<double>& x, double form_at_x) const;
+  // With ratio_inside, inside too: form_at_x times the interpolated measured-over-form ratio (still
+  // the measured time at a grid point), for ops whose time is far from a power law between grid
+  // points (an expert GEMM's waves and tiles between 256 and 4096 rows).
+  GridLookup at(const std::vector<double>& x, double form_at_x, bool ratio_inside = false) const;
   // True when x lies inside the grid (every level brackets its value).
   bool contains(const std::vector<double>& x) const;
 

@@ -108,6 +108,29 @@ TEST_CASE("a ragged grid: each sub-table brackets with its own measured values",
   CHECK(g.at({4, 4096}, 5e-3).seconds == Approx(5e-3).epsilon(1e-12));
 }
 
+TEST_CASE("with ratio_inside the form carries the shape between points and the grid its correction", "[quick][perf]")
+{
+  // Two measured points on one axis, a flat-then-rising time (an expert GEMM's rows: memory-bound,
+  // then waves of math): t(256) = 100 us, t(4096) = 1600 us, where the form gives 80 and 1600, so
+  // the measured/form ratios are 1.25 and 1.0.
+  const ShapeGrid g({{{256}, 100e-6, 80e-6}, {{4096}, 1600e-6, 1600e-6}});
+  // At 1024 rows (half-way in log: log(1024/256) / log(4096/256) = 2/4) times interpolate log-linearly:
+  // sqrt(100 x 1600) = 400 us, whatever the form says there.
+  CHECK(g.at({1024}, 200e-6).seconds == Approx(400e-6).epsilon(1e-12));
+  // With ratio_inside, the ratio interpolates instead: 1.25^(1/2) = 1.118034, times the form's 200 us
+  // at 1024 rows = 223.6068 us, labelled interpolated.
+  const GridLookup r = g.at({1024}, 200e-6, true);
+  CHECK(r.seconds == Approx(200e-6 * std::sqrt(1.25)).epsilon(1e-12));
+  CHECK(r.provenance == Provenance::interpolated);
+  // On a grid point it is the measured time (form(256) = 80 us x ratio 1.25 = 100 us), measured.
+  const GridLookup p = g.at({256}, 80e-6, true);
+  CHECK(p.seconds == Approx(100e-6).epsilon(1e-12));
+  CHECK(p.provenance == Provenance::measured);
+  // Outside, both are the anchored form: 8192 rows clamp to 4096's ratio 1.0, so the form's 3200 us.
+  CHECK(g.at({8192}, 3200e-6, true).seconds == Approx(3200e-6).epsilon(1e-12));
+  CHECK(g.at({8192}, 3200e-6, true).provenance == Provenance::extrapolated);
+}
+
 TEST_CASE("a grid refuses points it cannot hold", "[quick][perf]")
 {
   CHECK_THROWS_AS(ShapeGrid({{{1, 2}, 1e-6, 1e-6}, {{1}, 1e-6, 1e-6}}), std::invalid_argument);
