@@ -24,7 +24,7 @@ static Timeline load_timeline(const std::string& path)
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) { // also a number past double's range (out_of_range 406)
     throw InputError(path, "", std::string("malformed JSON: ") + e.what(),
                      "pass a timeline written by `moesim run --timeline` or `moesim-validate run`");
   }
