@@ -225,7 +225,7 @@ int main(int argc, char** argv)
     }
     request.root = root();
     if (*sched) {
-      check_output_paths({{sched_out, "--output"}});
+      check_output_paths({{sched_out, "--output"}}, {request.study, sched_platform, request.calibration});
       request.plans = {sched_plan};
       if (!sched_platform.empty())
         request.platforms = {sched_platform};
@@ -236,8 +236,11 @@ int main(int argc, char** argv)
       return 0;
     }
     // run (also the default with no command)
+    std::vector<std::string> run_inputs = request.platforms;
+    run_inputs.insert(run_inputs.end(), {request.study, request.calibration});
     check_output_paths({{json_out, "--json"}, {csv_out, "--csv"}, {trace_out, "--trace"}, {timeline_out, "--timeline"},
-                        {svg_out, "--svg"}, {html_out, "--html"}});
+                        {svg_out, "--svg"}, {html_out, "--html"}},
+                       run_inputs);
     std::optional<SweepSpec> sweep;
     if (!sweep_arg.empty()) {
       sweep = parse_sweep(sweep_arg);

@@ -41,7 +41,7 @@ bool run_model_commands(const ModelCommands& m, const std::function<std::string(
   }
   // import: the output is checked before the config is read and written as every other output
   // (core/output_files: a device or FIFO in place, a symlink followed, a folder refused).
-  check_output_path(m.output, "-o");
+  check_output_paths({{m.output, "-o"}}, {m.config});
   std::string name = m.name;
   if (name.empty())
     name = m.output != "-" ? fs::path(m.output).stem().string()

@@ -66,7 +66,10 @@ bool run_search_command(const SearchCommands& s, const std::function<std::string
     if (s.search->count(flag) && v < 1)
       throw InputError("command line", flag, std::to_string(v) + " is not positive",
                        "pass a whole number of at least 1, or leave the flag out for the default");
-  check_output_paths({{s.json_out, "--json"}, {s.csv_out, "--csv"}, {s.svg_out, "--svg"}});
+  std::vector<std::string> inputs = s.merge;
+  inputs.insert(inputs.end(), s.request.platforms.begin(), s.request.platforms.end());
+  inputs.insert(inputs.end(), {s.request.model, s.request.calibration});
+  check_output_paths({{s.json_out, "--json"}, {s.csv_out, "--csv"}, {s.svg_out, "--svg"}}, inputs);
   SearchResult r;
   if (!s.merge.empty()) {
     std::vector<std::pair<std::string, SearchResult>> shards;
