@@ -246,14 +246,7 @@ public:
     }
     return out;
   }
-  std::vector<double> numbers(const char* key)
-  {
-    std::vector<double> out = list<double>(key, &json::is_number, "expected a list of numbers");
-    for (double x : out)
-      if (!(x >= 0 && x <= number_max))
-        fail(key, "holds " + json(x).dump() + ": every entry must be between 0 and 1e24");
-    return out;
-  }
+  std::vector<double> numbers(const char* key) { return list<double>(key, &json::is_number, "expected a list of numbers"); }
   std::vector<int> ints(const char* key) { return list<int>(key, &json::is_number_integer, "expected a list of whole numbers"); }
   Dtype dtype(const char* key)
   {
@@ -355,6 +348,9 @@ OpShape parse_shape(OpKind kind, Dtype op_dtype, const json& j, const std::strin
       s.experts = f.small("experts", 1);
       s.first_expert = f.small("first_expert");
       s.rows = f.numbers("rows");
+      for (double r : s.rows) // (peer_bytes, the other list of numbers, is checked entry by entry below)
+        if (!(r >= 0 && r <= Fields::number_max))
+          f.fail("rows", "holds " + json(r).dump() + ": every entry must be between 0 and 1e24");
       s.n = f.integer("n", 1);
       s.k = f.integer("k", 1);
       if (static_cast<int>(s.rows.size()) != s.experts)
