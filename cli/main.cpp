@@ -31,6 +31,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -176,6 +177,20 @@ int main(int argc, char** argv)
   }
 
   try {
+    // An output flag given an empty path ("--json ''", often an unset shell variable) would be
+    // read as no flag at all, and the run would write nothing without a word.
+    std::function<void(const CLI::App*)> refuse_empty_outputs = [&](const CLI::App* a) {
+      for (const CLI::Option* o : a->get_options())
+        for (const char* name : {"json", "csv", "trace", "html", "timeline", "svg", "output", "md", "fit-report"})
+          if (o->check_lname(name) && o->count() > 0)
+            for (const std::string& v : o->results())
+              if (v.empty())
+                throw InputError("command line", "--" + std::string(name), "an empty path",
+                                 "give a file name (- for standard output where the flag allows it) or leave the flag out");
+      for (const CLI::App* sub : a->get_subcommands())
+        refuse_empty_outputs(sub);
+    };
+    refuse_empty_outputs(&app);
     if (graphs && eager)
       throw InputError("command line", "--cuda-graphs/--eager", "both given", "pass one of them");
     if (graphs || eager)
@@ -210,7 +225,7 @@ int main(int argc, char** argv)
     }
     request.root = root();
     if (*sched) {
-      check_output_paths({{sched_out, "--output"}});
+      check_output_paths({{sched_out, "--output"}}, {request.study, sched_platform, request.calibration});
       request.plans = {sched_plan};
       if (!sched_platform.empty())
         request.platforms = {sched_platform};
@@ -221,8 +236,11 @@ int main(int argc, char** argv)
       return 0;
     }
     // run (also the default with no command)
+    std::vector<std::string> run_inputs = request.platforms;
+    run_inputs.insert(run_inputs.end(), {request.study, request.calibration});
     check_output_paths({{json_out, "--json"}, {csv_out, "--csv"}, {trace_out, "--trace"}, {timeline_out, "--timeline"},
-                        {svg_out, "--svg"}, {html_out, "--html"}});
+                        {svg_out, "--svg"}, {html_out, "--html"}},
+                       run_inputs);
     std::optional<SweepSpec> sweep;
     if (!sweep_arg.empty()) {
       sweep = parse_sweep(sweep_arg);

@@ -4,10 +4,10 @@
 #include "core/hf_config.hpp"
 #include "core/model_loader.hpp"
 #include "core/model_writer.hpp"
+#include "core/output_files.hpp"
 #include "report/model_summary.hpp"
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 namespace moesim {
@@ -39,10 +39,9 @@ bool run_model_commands(const ModelCommands& m, const std::function<std::string(
     std::cout << render_model_summary(load_model_file(file));
     return true;
   }
-  // import
-  if (m.output != "-" && !fs::path(m.output).parent_path().empty() && !fs::is_directory(fs::path(m.output).parent_path()))
-    throw InputError(m.output, "-o", "folder " + fs::path(m.output).parent_path().string() + " does not exist",
-                     "create it or write elsewhere");
+  // import: the output is checked before the config is read and written as every other output
+  // (core/output_files: a device or FIFO in place, a symlink followed, a folder refused).
+  check_output_paths({{m.output, "-o"}}, {m.config});
   std::string name = m.name;
   if (name.empty())
     name = m.output != "-" ? fs::path(m.output).stem().string()
@@ -52,18 +51,9 @@ bool run_model_commands(const ModelCommands& m, const std::function<std::string(
                                     " (" + h.architecture + ")."};
   notes.insert(notes.end(), h.notes.begin(), h.notes.end());
   const std::string yaml = model_to_yaml(h.model, "Hugging Face config.json (" + h.architecture + "), imported", notes);
-  if (m.output == "-") {
-    std::cout << yaml;
+  write_outputs({{m.output, "-o", yaml}});
+  if (m.output == "-")
     return true;
-  }
-  const std::string tmp = m.output + ".tmp";
-  {
-    std::ofstream o(tmp, std::ios::binary);
-    o << yaml;
-    if (!o)
-      throw InputError(m.output, "-o", "cannot write", "check the folder is writable");
-  }
-  fs::rename(tmp, m.output);
   const ParamCounts c = h.model.param_counts();
   char buf[160];
   std::snprintf(buf, sizeof buf, "wrote %s: %s, %.2f B total, %.2f B active\n", m.output.c_str(), h.model.name.c_str(),

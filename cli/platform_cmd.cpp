@@ -46,7 +46,7 @@ bool run_platform_commands(const PlatformCommands& p, const std::string& root)
   std::vector<Override> overrides;
   for (const std::string& s : p.sets)
     overrides.push_back(parse_override(s, "--set"));
-  check_output_paths({{p.output, "--output"}, {p.svg, "--svg"}});
+  check_output_paths({{p.output, "--output"}, {p.svg, "--svg"}}, {p.topology});
   PlatformFiles files(root);
   std::vector<std::string> no_effect;
   const auto refuse_no_effect = [&](const std::string& file) {

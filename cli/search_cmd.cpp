@@ -1,6 +1,7 @@
 #include "cli/search_cmd.hpp"
 
 #include "core/error.hpp"
+#include "core/input_file.hpp"
 #include "core/limits.hpp"
 #include "core/output_files.hpp"
 #include "pipeline/search_report.hpp"
@@ -8,8 +9,7 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <utility>
 #include <thread>
 
 namespace moesim {
@@ -60,17 +60,22 @@ bool run_search_command(const SearchCommands& s, const std::function<std::string
 {
   if (!s.search || !*s.search)
     return false;
-  check_output_paths({{s.json_out, "--json"}, {s.csv_out, "--csv"}, {s.svg_out, "--svg"}});
+  // 0 stands for "not given" in the request (each platform's GPUs, the default prompt): a 0 or a
+  // negative value given on the command line is refused, not read as the default.
+  for (const auto& [flag, v] : {std::pair{"--gpus", s.request.gpus}, {"--prompt", s.request.prompt}})
+    if (s.search->count(flag) && v < 1)
+      throw InputError("command line", flag, std::to_string(v) + " is not positive",
+                       "pass a whole number of at least 1, or leave the flag out for the default");
+  std::vector<std::string> inputs = s.merge;
+  inputs.insert(inputs.end(), s.request.platforms.begin(), s.request.platforms.end());
+  inputs.insert(inputs.end(), {s.request.model, s.request.calibration});
+  check_output_paths({{s.json_out, "--json"}, {s.csv_out, "--csv"}, {s.svg_out, "--svg"}}, inputs);
   SearchResult r;
   if (!s.merge.empty()) {
     std::vector<std::pair<std::string, SearchResult>> shards;
     for (const std::string& f : s.merge) {
-      std::ifstream in(f, std::ios::binary);
-      if (!in)
-        throw InputError(f, "--merge", "cannot read", "pass the shards' JSON files (written by moesim search --json)");
-      std::stringstream text;
-      text << in.rdbuf();
-      shards.push_back({f, search_from_json(text.str(), f)});
+      // read_input_file refuses a folder, a FIFO or a device (/dev/zero) and a file past the limit.
+      shards.push_back({f, search_from_json(read_input_file(f, limits::json_bytes), f)});
     }
     r = merge_search(shards);
   } else {

@@ -33,7 +33,7 @@ bool run_serve_command(const ServeCommand& s, const std::function<std::string()>
   if (s.serve->count("--concurrency") && s.workload.concurrency < 1)
     throw InputError("command line", "--concurrency", std::to_string(s.workload.concurrency) + " is not positive",
                      "pass at least 1, or leave it out for every request at once");
-  check_output_paths({{s.json_out, "--json"}});
+  check_output_paths({{s.json_out, "--json"}}, {s.study, s.platform, s.calibration});
   StudyRequest q;
   q.study = s.study;
   q.root = root();

@@ -24,7 +24,7 @@ static Timeline load_timeline(const std::string& path)
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) { // also a number past double's range (out_of_range 406)
     throw InputError(path, "", std::string("malformed JSON: ") + e.what(),
                      "pass a timeline written by `moesim run --timeline` or `moesim-validate run`");
   }
@@ -90,14 +90,14 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
 bool run_tool_commands(ToolCommands& t, const std::function<std::string()>& root)
 {
   if (t.published && *t.published) {
-    check_output_paths({{t.published_out, "--output"}});
+    check_output_paths({{t.published_out, "--output"}}, {t.published_file});
     const std::string r = root();
     const std::string file = t.published_file.empty() ? r + "/validate/public/published.yaml" : t.published_file;
     write_outputs({{t.published_out, "--output", render_published(run_published(r, file))}});
     return true;
   }
   if (t.diff && *t.diff) {
-    check_output_paths({{t.json_out, "--json"}});
+    check_output_paths({{t.json_out, "--json"}}, {t.predicted, t.measured});
     const Timeline p = load_timeline(t.predicted), m = load_timeline(t.measured);
     const TimelineDiff d = diff_timelines(p, m, t.measured, t.top);
     std::vector<OutputFile> out;
@@ -126,7 +126,10 @@ bool run_tool_commands(ToolCommands& t, const std::function<std::string()>& root
   if (t.calibrate && *t.calibrate) {
     t.cal_request.root = root();
     t.cal_request.fit_report = !t.fit_report.empty();
-    check_output_paths({{t.cal_out, "-o"}, {t.fit_report, "--fit-report"}});
+    std::vector<std::string> cal_inputs = t.cal_request.nccl_tests;
+    for (const auto* v : {&t.cal_request.kernel_benches, &t.cal_request.op_benches})
+      cal_inputs.insert(cal_inputs.end(), v->begin(), v->end());
+    check_output_paths({{t.cal_out, "-o"}, {t.fit_report, "--fit-report"}}, cal_inputs);
     const CalibrateResult fit = fit_calibration(t.cal_request);
     const Calibration& c = fit.calibration;
     for (const std::string& f : fit.incomplete)

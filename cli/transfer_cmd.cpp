@@ -91,8 +91,9 @@ bool run_transfer_command(const TransferCommand& t, const std::string& root)
     throw InputError("command line", "--md", "needs --measured", "pass the target's measured records with --measured");
   if (t.output.empty() && t.measured.empty())
     throw InputError("command line", "transfer", "nothing to do", "pass -o FILE for predicted records, --measured FILE to compare, or both");
-  check_output_path(t.output, "--output");
-  check_output_path(t.md, "--md");
+  std::vector<std::string> inputs = t.noise;
+  inputs.insert(inputs.end(), {t.source, t.measured});
+  check_output_paths({{t.output, "--output"}, {t.md, "--md"}}, inputs);
   const GpuCatalog cat = load_gpu_catalog((fs::path(root) / "platforms" / "gpus.yaml").string());
   const OpBench source = read_op_bench_file(t.source);
   const std::optional<OpBench> measured =

@@ -1,5 +1,6 @@
 #include "core/calibration.hpp"
 
+#include "core/limits.hpp"
 #include "core/op_models_yaml.hpp"
 #include "core/yaml_reader.hpp"
 
@@ -227,6 +228,11 @@ const CollectiveCurve* Calibration::find(OpKind kind, int ranks) const
 
 static Calibration parse_calibration(const std::string& path, const YAML::Node& root);
 
+// One measured kernel or collective time is at most an hour; a dimension of a kernel's shape or
+// point at most 1e12 (a GEMM side, a token count): past these a number is a typo, not a machine.
+constexpr double measured_seconds_max = 3600;
+constexpr double kernel_dim_max = 1e12;
+
 Calibration load_calibration_file(const std::string& path)
 {
   const YAML::Node root = load_yaml_file(path);
@@ -269,9 +275,8 @@ static Calibration parse_calibration(const std::string& path, const YAML::Node& 
       for (const auto& p : pts) {
         if (!p.IsSequence() || p.size() != 2)
           cf.fail("points", "each point is [bytes, seconds]", "write e.g. [1024, 1.2e-5]");
-        const double b = p[0].as<double>(), t = p[1].as<double>();
-        if (!(b > 0) || !(t > 0))
-          cf.fail("points", "sizes and times must be positive", "drop zero-byte rows");
+        const double b = cf.num_at(p[0], "points", positive(limits::nccl_tests_bytes));
+        const double t = cf.num_at(p[1], "points", positive(measured_seconds_max));
         cv.points.push_back({b, t});
       }
       std::sort(cv.points.begin(), cv.points.end());
@@ -305,7 +310,7 @@ static Calibration parse_calibration(const std::string& path, const YAML::Node& 
         kf.fail("shape", "expected a list of numbers",
                 "write the ops' kernel_key (calibration.hpp), e.g. [0, 4096, 4096] for gemm {m, n, k}");
       for (const auto& d : sh)
-        k.shape.push_back(d.as<double>());
+        k.shape.push_back(kf.num_at(d, "shape", non_negative(kernel_dim_max)));
       k.vary = kf.integer("vary");
       if (kf.has("launch")) {
         const std::string l = kf.str("launch");
@@ -321,9 +326,10 @@ static Calibration parse_calibration(const std::string& path, const YAML::Node& 
       if (!pts.IsSequence() || pts.size() == 0)
         kf.fail("points", "expected a non-empty list of [value, seconds]", "write e.g. [[1, 1.2e-5], [64, 2e-5]]");
       for (const auto& p : pts) {
-        if (!p.IsSequence() || p.size() != 2 || !(p[1].as<double>() > 0))
+        if (!p.IsSequence() || p.size() != 2)
           kf.fail("points", "each point is [value, seconds] with seconds > 0", "write e.g. [64, 2e-5]");
-        k.points.push_back({p[0].as<double>(), p[1].as<double>()});
+        k.points.push_back({kf.num_at(p[0], "points", non_negative(kernel_dim_max)),
+                            kf.num_at(p[1], "points", positive(measured_seconds_max))});
       }
       std::sort(k.points.begin(), k.points.end());
       kf.finish();
@@ -334,10 +340,7 @@ static Calibration parse_calibration(const std::string& path, const YAML::Node& 
     Fields hf(path, *host, "host");
     auto us = [&](const char* k, std::optional<double>& out) {
       if (hf.has(k)) {
-        const double v = hf.num(k);
-        if (!(v > 0))
-          hf.fail(k, "must be positive (microseconds)", "remove it to keep the study's engine value");
-        out = v * 1e-6;
+        out = hf.num(k, positive(limits::engine_us)) * 1e-6;
       } else {
         hf.maybe(k);
       }
@@ -357,10 +360,9 @@ static Calibration parse_calibration(const std::string& path, const YAML::Node& 
         } catch (const std::invalid_argument&) {
           hf.fail("launch_us_by_op", "unknown op kind '" + name + "'", "use compute op kinds such as gemm or rmsnorm");
         }
-        const double v = kv.second.as<double>();
-        if (op_class(kind) != OpClass::compute || !(v > 0))
-          hf.fail("launch_us_by_op", "'" + name + "' must be a compute op with a positive time",
-                  "write e.g. {gemm: 4.1}");
+        if (op_class(kind) != OpClass::compute)
+          hf.fail("launch_us_by_op", "'" + name + "' must be a compute op", "write e.g. {gemm: 4.1}");
+        const double v = hf.num_at(kv.second, "launch_us_by_op." + name, positive(limits::engine_us));
         c.host.launch_s_by_kind[kind] = v * 1e-6;
       }
     }
@@ -374,9 +376,10 @@ static Calibration parse_calibration(const std::string& path, const YAML::Node& 
         HostApiCost a;
         a.api = e[0].as<std::string>();
         const std::string st = e[1].as<std::string>();
-        a.threads = e[2].as<int>();
-        a.seconds = e[3].as<double>() * 1e-6;
-        if ((st != "busy" && st != "idle") || a.threads < 1 || !(a.seconds > 0))
+        const double threads = hf.num_at(e[2], "api_us", Bounds{1, 1024});
+        a.threads = static_cast<int>(threads);
+        a.seconds = hf.num_at(e[3], "api_us", positive(limits::engine_us)) * 1e-6;
+        if ((st != "busy" && st != "idle") || a.threads != threads)
           hf.fail("api_us", "'" + a.api + "': the state is busy or idle, threads >= 1 and the time positive",
                   "write e.g. [kernel_launch, idle, 4, 6.2]");
         a.busy = st == "busy";
@@ -390,19 +393,18 @@ static Calibration parse_calibration(const std::string& path, const YAML::Node& 
     c.op_models = read_op_models(f, *om);
   if (auto comp = f.maybe("compute")) {
     Fields cf(path, *comp, "compute");
-    auto opt = [&](const char* k, std::optional<double>& out) {
-      if (cf.has(k)) {
-        out = cf.num(k);
-        if (!(*out > 0))
-          cf.fail(k, "must be positive", "remove it to keep the platform's value");
-      } else {
+    auto opt = [&](const char* k, std::optional<double>& out, const Bounds& b) {
+      if (cf.has(k))
+        out = cf.num(k, b);
+      else
         cf.maybe(k);
-      }
     };
-    opt("mem_bw_eff", c.mem_bw_eff);
-    opt("flops_eff", c.flops_eff);
-    opt("kernel_overhead", c.kernel_overhead);
-    opt("p2p_alpha", c.p2p_alpha);
+    // Fractions of a peak, and fixed costs in seconds (a second per kernel or per message is
+    // already far past any GPU's or NIC's).
+    opt("mem_bw_eff", c.mem_bw_eff, fraction());
+    opt("flops_eff", c.flops_eff, fraction());
+    opt("kernel_overhead", c.kernel_overhead, positive(limits::engine_us * 1e-6));
+    opt("p2p_alpha", c.p2p_alpha, positive(limits::engine_us * 1e-6));
     cf.finish();
   }
   f.finish();

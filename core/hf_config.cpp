@@ -1,10 +1,11 @@
 #include "core/hf_config.hpp"
 
 #include "core/error.hpp"
+#include "core/input_file.hpp"
+#include "core/limits.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <optional>
 
 namespace moesim {
@@ -404,10 +405,8 @@ HfImport import_hf_config(const json& j, const std::string& file, const std::str
 
 HfImport import_hf_config(const std::string& path, const std::string& name)
 {
-  std::ifstream in(path);
-  if (!in)
-    throw InputError(path, "", "file not found or unreadable", "check the path");
-  const json j = json::parse(in, nullptr, false);
+  // read_input_file refuses a folder or a device (/dev/zero would never end) and a file past the limit.
+  const json j = json::parse(read_input_file(path, limits::json_bytes), nullptr, false);
   if (j.is_discarded())
     throw InputError(path, "", "malformed JSON", "pass a Hugging Face config.json");
   return import_hf_config(j, path, name);

@@ -161,14 +161,23 @@ NcclTestsLog parse_nccl_tests_log(const std::string& path, const std::string& hi
         std::string f[8];
         w >> f[0];
         const std::optional<double> size = parse_number(f[0]);
-        if (!size || *size != std::floor(*size))
+        if (!size)
           continue;
         for (int k = 1; k < 8; k++)
           w >> f[k];
         const std::optional<double> count = parse_number(f[1]), us = parse_number(f[5]);
+        const std::optional<double> algbw = parse_number(f[6]), busbw = parse_number(f[7]);
         const auto where = path + ":" + std::to_string(lineno);
+        if (*size != std::floor(*size))
+          throw InputError(where, "", "a result row whose size is '" + f[0] + "' (not a whole number of bytes)",
+                           "pass the log nccl-tests printed, unedited");
         if (!count || !us || f[7].empty())
           throw InputError(where, "", "a result row whose time is '" + f[5] + "'",
+                           "pass the log nccl-tests printed, unedited (size count type redop root time algbw busbw ...)");
+        // algbw and busbw are not read (they follow from size and time), but a row where they are not
+        // numbers was edited or cut: it is not what nccl-tests printed.
+        if (!algbw || !busbw || *algbw < 0 || *busbw < 0)
+          throw InputError(where, "", "a result row whose algbw/busbw are '" + f[6] + "'/'" + f[7] + "'",
                            "pass the log nccl-tests printed, unedited (size count type redop root time algbw busbw ...)");
         if (!sane(*size) || !sane(*us) || (*size > 0 && !(*us > 0)))
           throw InputError(where, "", "size " + f[0] + " B in " + f[5] + " us: sizes are not negative and times are positive",

@@ -313,7 +313,7 @@ OpBench parse_op_bench(const std::string& text, const std::string& file)
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) { // also a number past double's range (out_of_range 406)
     throw InputError(file, "", std::string("malformed JSON: ") + e.what(), "pass a moesim-op-bench-1 file");
   }
   if (!j.is_object() || !j.contains("format") || j["format"] != "moesim-op-bench-1")

@@ -204,7 +204,7 @@ OpMeasurements load_op_measurements(const std::string& path)
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(read_text_file(side, "bench-ops's side file"));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) { // also a number past double's range (out_of_range 406)
       throw InputError(side, "", std::string("malformed JSON: ") + e.what(), "delete it, or rerun bench-ops");
     }
     if (!j.is_object() || !j.contains("complete") || !j["complete"].is_boolean())

@@ -214,7 +214,8 @@ void check_output_path(const std::string& path, const std::string& flag)
   (void)resolve(path, flag);
 }
 
-void check_output_paths(const std::vector<std::pair<std::string, std::string>>& outputs)
+void check_output_paths(const std::vector<std::pair<std::string, std::string>>& outputs,
+                        const std::vector<std::string>& inputs)
 {
   std::map<std::string, std::string> regular; // canonical target -> flag
   for (const auto& [path, flag] : outputs) {
@@ -223,6 +224,12 @@ void check_output_paths(const std::vector<std::pair<std::string, std::string>>& 
     const Target t = resolve(path, flag);
     if (t.kind == Kind::in_place)
       continue; // a device or FIFO may take two outputs one after the other
+    for (const std::string& in : inputs) {
+      std::error_code ec; // an input or output that does not exist (yet) is no clash
+      if (!in.empty() && in != "-" && fs::equivalent(t.path, in, ec) && !ec)
+        throw InputError(path, flag, "is also an input of this command (" + in + "), which writing would overwrite",
+                         "write the output to another file");
+    }
     std::error_code ec;
     const std::string key = fs::weakly_canonical(t.path, ec).string();
     if (auto [it, fresh] = regular.emplace(ec ? t.path : key, flag); !fresh)

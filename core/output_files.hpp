@@ -24,8 +24,11 @@ struct OutputFile {
 // Throws InputError naming `flag` when `path` cannot be an output (see above). Call it for every
 // output before doing any work. Empty paths are ignored.
 void check_output_path(const std::string& path, const std::string& flag);
-// The same, for several outputs at once: also refuses one file named twice.
-void check_output_paths(const std::vector<std::pair<std::string, std::string>>& path_and_flag);
+// The same, for several outputs at once: also refuses one file named twice, and an output that is
+// one of `inputs` (the same file, by this name or another: a link, a hard link), which the command
+// would overwrite with what it read from it (`moesim run s.yaml --json s.yaml`).
+void check_output_paths(const std::vector<std::pair<std::string, std::string>>& path_and_flag,
+                        const std::vector<std::string>& inputs = {});
 
 // Writes every file as described above. Throws InputError naming the file that failed; then no
 // target has been changed by this call (except a device or FIFO already written, which cannot be

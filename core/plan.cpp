@@ -56,6 +56,12 @@ Plan Plan::parse(const std::string& spec)
     opts = spec.substr(c);
   }
   std::map<std::string, int> deg;
+  // getline drops an empty last field, so "tp2x" would read as "tp2" and "tp2:" as "tp2": a
+  // separator must have something after it.
+  if (!body.empty() && body.back() == 'x')
+    throw std::invalid_argument("cannot read plan '" + spec + "' at its trailing 'x': " + grammar);
+  if (!opts.empty() && opts.back() == ':')
+    throw std::invalid_argument("plan '" + spec + "': an empty option after ':': " + grammar);
   std::stringstream ss(body);
   std::string tok;
   while (std::getline(ss, tok, 'x')) {
@@ -99,9 +105,14 @@ Plan Plan::parse(const std::string& spec)
   p.expert_comm = p.ep > 1 ? ExpertComm::all_to_all : (dp > 1 ? ExpertComm::allgather : ExpertComm::all_reduce);
   p.microbatches = p.pp;
   std::stringstream os(opts);
+  bool first = true;
   while (std::getline(os, tok, ':')) {
-    if (tok.empty())
+    if (first) { // opts starts with ':', so its first field is empty
+      first = false;
       continue;
+    }
+    if (tok.empty())
+      throw std::invalid_argument("plan '" + spec + "': an empty option between two ':': " + grammar);
     if (tok == "a2a")
       p.expert_comm = ExpertComm::all_to_all, p.comm_explicit = true;
     else if (tok == "allreduce")

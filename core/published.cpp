@@ -1,5 +1,6 @@
 #include "core/published.hpp"
 
+#include "core/limits.hpp"
 #include "core/yaml_reader.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -46,26 +47,23 @@ PublishedWorkload read_workload(Fields& f)
 {
   PublishedWorkload w;
   const std::string kind = f.str("kind");
-  auto positive = [&](const char* key) {
-    const int v = f.integer(key);
-    if (v < 1)
-      f.fail(key, "must be at least 1", "write a positive count");
-    return v;
-  };
+  // Counts in the ranges a study and `moesim serve` take (core/limits.hpp; serve's 10^6 requests,
+  // pipeline/serve_run.cpp): a negative context or a billion-token prompt is a typo, not a workload.
+  auto count = [&](const char* key, int lo, int hi) { return f.integer_in(key, lo, hi); };
   if (kind == "decode") {
     w.kind = WorkloadKind::decode;
-    w.batch = positive("batch");
-    w.context = f.integer("context");
+    w.batch = count("batch", 1, limits::batch);
+    w.context = count("context", 0, limits::context);
   } else if (kind == "serve") {
     w.kind = WorkloadKind::serve;
-    w.input = positive("input");
-    w.output = positive("output");
-    w.requests = positive("requests");
-    w.concurrency = f.integer("concurrency");
+    w.input = count("input", 1, limits::context);
+    w.output = count("output", 1, limits::context);
+    w.requests = count("requests", 1, 1'000'000);
+    w.concurrency = count("concurrency", 0, 1'000'000);
   } else if (kind == "prefill") {
     w.kind = WorkloadKind::prefill;
-    w.prompt = positive("prompt");
-    w.tokens_per_gpu = positive("tokens_per_gpu");
+    w.prompt = count("prompt", 1, limits::context);
+    w.tokens_per_gpu = count("tokens_per_gpu", 1, static_cast<int>(limits::step_tokens));
   } else {
     f.fail("kind", "unknown workload '" + kind + "'", "use decode, serve or prefill");
   }
@@ -80,8 +78,8 @@ std::vector<PublishedRow> load_published_file(const std::string& path)
   YAML::Node doc = load_yaml_file(path);
   Fields top(path, doc, "");
   YAML::Node rows = top.node("rows");
-  if (!rows.IsSequence())
-    top.fail("rows", "expected a list", "write rows: [- id: ...]");
+  if (!rows.IsSequence() || rows.size() == 0)
+    top.fail("rows", "expected a non-empty list", "write rows: [- id: ...]");
   top.finish();
   std::vector<PublishedRow> out;
   for (const auto& n : rows) {

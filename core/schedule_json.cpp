@@ -6,6 +6,7 @@
 #include "core/text_file.hpp"
 
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
@@ -198,12 +199,18 @@ public:
       fail(key, "expected true or false");
     return v.get<bool>();
   }
+  // Every number of a schedule is a count, a size, a rate's fraction or a time: never negative,
+  // and past 1e24 (a yotta-FLOP, a yottabyte, 10^24 seconds) no longer a machine's.
+  static constexpr double number_max = 1e24;
   double number(const char* key)
   {
     const json& v = node(key);
     if (!v.is_number())
       fail(key, "expected a number");
-    return v.get<double>();
+    const double x = v.get<double>();
+    if (!(x >= 0 && x <= number_max))
+      fail(key, "must be between 0 and 1e24, got " + v.dump());
+    return x;
   }
   // A whole number at least `least`.
   long integer(const char* key, long least = 0)
@@ -216,7 +223,14 @@ public:
       fail(key, "must be at least " + std::to_string(least) + ", got " + std::to_string(x));
     return x;
   }
-  int small(const char* key, long least = 0) { return static_cast<int>(integer(key, least)); }
+  // An int field (a layer, a rank, a head count): a value past INT_MAX would wrap on the cast.
+  int small(const char* key, long least = 0)
+  {
+    const long x = integer(key, least);
+    if (x > std::numeric_limits<int>::max())
+      fail(key, "must be at most " + std::to_string(std::numeric_limits<int>::max()) + ", got " + std::to_string(x));
+    return static_cast<int>(x);
+  }
   // A list whose every element passes `is` (json::is_number, json::is_number_integer), as T.
   template <class T>
   std::vector<T> list(const char* key, bool (json::*is)() const noexcept, const char* expected)
@@ -334,6 +348,9 @@ OpShape parse_shape(OpKind kind, Dtype op_dtype, const json& j, const std::strin
       s.experts = f.small("experts", 1);
       s.first_expert = f.small("first_expert");
       s.rows = f.numbers("rows");
+      for (double r : s.rows) // (peer_bytes, the other list of numbers, is checked entry by entry below)
+        if (!(r >= 0 && r <= Fields::number_max))
+          f.fail("rows", "holds " + json(r).dump() + ": every entry must be between 0 and 1e24");
       s.n = f.integer("n", 1);
       s.k = f.integer("k", 1);
       if (static_cast<int>(s.rows.size()) != s.experts)

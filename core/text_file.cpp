@@ -1,13 +1,14 @@
 #include "core/text_file.hpp"
 
 #include "core/error.hpp"
+#include "core/input_file.hpp"
+#include "core/limits.hpp"
 
 #ifdef MOESIM_HAVE_ZLIB
 #include <zlib.h>
 #endif
 
 #include <cstdint>
-#include <fstream>
 #include <iterator>
 
 namespace moesim {
@@ -64,11 +65,11 @@ std::string inflate_gzip(const std::string&, const std::string& path, std::uintm
 
 std::string read_text_file(const std::string& path, const std::string& what)
 {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw InputError(path, "", "file not found or unreadable", "pass " + what);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return is_gzip(bytes) ? inflate_gzip(bytes, path) : bytes;
+  // read_input_file refuses a folder or a device (/dev/zero would never end) and a file past the
+  // limit, and the text inflated from a gzip file is held to the same limit.
+  if (!path_exists(path))
+    throw InputError(path, "", "file not found", "pass " + what);
+  return inflate_if_gzip(read_input_file(path, limits::json_bytes), path, limits::json_bytes);
 }
 
 std::string inflate_if_gzip(std::string bytes, const std::string& path, std::uintmax_t limit)

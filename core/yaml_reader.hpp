@@ -49,6 +49,9 @@ public:
   int integer_in(const std::string& key, int dflt, int lo, int hi);
   bool boolean(const std::string& key);
   bool boolean(const std::string& key, bool dflt);
+  // The scalar `n` inside this map's `key` (a list entry, a point of a curve, a map's value) as a
+  // finite number in `b`; the message names n's line and the key.
+  double num_at(const YAML::Node& n, const std::string& key, const Bounds& b) const;
   // A scalar or a non-empty list of at most `max` scalars, as strings / whole numbers in [lo, hi].
   std::vector<std::string> str_list(const std::string& key, size_t max = 1'000'000);
   std::vector<int> int_list(const std::string& key, int lo, int hi, size_t max);

@@ -3,6 +3,8 @@
 #include "core/calibration_choice.hpp"
 #include "core/error.hpp"
 #include "core/hf_config.hpp"
+#include "core/limits.hpp"
+#include "core/numbers.hpp"
 #include "core/model_loader.hpp"
 #include "pipeline/calibrations.hpp"
 #include "pipeline/memory_fit.hpp"
@@ -12,6 +14,7 @@
 #include "pipeline/search_space.hpp"
 #include "sim/platform_check.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -102,14 +105,15 @@ RoutingSpec parse_routing(const std::string& text)
   }
   if (text.rfind("zipf:", 0) == 0) {
     r.kind = RoutingKind::zipf;
-    size_t n = 0;
-    try {
-      r.zipf_s = std::stod(text.substr(5), &n);
-    } catch (const std::exception&) {
-      n = 0;
-    }
-    if (n && n == text.size() - 5 && r.zipf_s >= 0 && std::isfinite(r.zipf_s))
+    // The same range as a study's routing.s (core/study.cpp): past it the weights underflow.
+    const Bounds b = non_negative(limits::zipf_s);
+    const std::optional<double> v = parse_number(text.substr(5));
+    if (v && b.contains(*v)) {
+      r.zipf_s = *v;
       return r;
+    }
+    throw InputError("command line", "--routing", "'" + text + "': the Zipf exponent is not a number " + b.text(),
+                     "write zipf:S with S " + b.text() + " (e.g. zipf:1.2)");
   }
   throw InputError("--routing", text, "unknown routing", "use uniform, sampled or zipf:S (e.g. zipf:1.2)");
 }
@@ -151,9 +155,15 @@ SearchResult run_search(const SearchRequest& q, int jobs, const std::function<vo
   if (!(q.gpu_memory_utilization > 0 && q.gpu_memory_utilization <= 1))
     throw InputError("--gpu-memory-utilization", std::to_string(q.gpu_memory_utilization), "must be in (0, 1]", "use e.g. 0.9");
   study.batches = q.batches.empty() ? default_batches(study.phase) : q.batches;
-  for (int b : study.batches)
-    if (b < 1)
-      throw InputError("--batch", std::to_string(b), "batch must be at least 1", "pass positive batch sizes");
+  for (size_t i = 0; i < study.batches.size(); i++) {
+    const int b = study.batches[i];
+    if (b < 1 || b > limits::batch)
+      throw InputError("command line", "--batch", std::to_string(b) + " is not a batch size between 1 and " + std::to_string(limits::batch),
+                       "pass batch sizes in that range");
+    // A size given twice would be searched twice, every candidate of it listed twice.
+    if (std::find(study.batches.begin(), study.batches.begin() + static_cast<long>(i), b) != study.batches.begin() + static_cast<long>(i))
+      throw InputError("command line", "--batch", std::to_string(b) + " is given twice", "give each batch size once");
+  }
   study.context = q.context;
   study.prompt = study.phase == Phase::prefill ? (q.prompt > 0 ? q.prompt : 2048) : 0;
   if (study.phase == Phase::decode && q.prompt > 0)

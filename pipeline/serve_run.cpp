@@ -3,6 +3,7 @@
 #include "core/bench_limits.hpp"
 #include "core/engine_step.hpp"
 #include "core/error.hpp"
+#include "core/limits.hpp"
 #include "pipeline/scenario_runner.hpp"
 #include "report/render.hpp"
 
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
 namespace moesim {
 
@@ -39,9 +41,17 @@ ScenarioResult simulate_step(const Study& study, const Scenario& sc, Phase phase
 
 void check_serve_workload(const ServeWorkload& w, const std::string& where)
 {
-  for (const auto& [v, flag] : {std::pair{w.requests, "--requests"}, {w.input, "--input"}, {w.output, "--output"}})
+  // The serving loop keeps a record per request: 10^6 requests take ~2 s and ~130 MB, 10^7 ~8 s
+  // and ~1 GB, 2^31 ran out of memory. Prompt and output are tokens of one sequence's context.
+  constexpr int max_requests = 1'000'000;
+  for (const auto& [v, flag, hi] : {std::tuple{w.requests, "--requests", max_requests},
+                                   {w.input, "--input", limits::context}, {w.output, "--output", limits::context}}) {
     if (v < 1)
       throw InputError(where, flag, std::to_string(v) + " is not positive", "pass a whole number of at least 1");
+    if (v > hi)
+      throw InputError(where, flag, std::to_string(v) + " is more than " + std::to_string(hi),
+                       "pass a whole number between 1 and " + std::to_string(hi));
+  }
   if (w.concurrency < 0)
     throw InputError(where, "--concurrency", std::to_string(w.concurrency) + " is negative",
                      "pass at least 1, or leave it out for every request at once");

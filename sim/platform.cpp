@@ -118,7 +118,7 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, std::shared_pt
       if (const char* v = h->get_property(prop))
         g.flops[dt] = number_prop(v, file, k + prop, true, 0);
     const double sm = number_prop(h->get_property("sm"), file, k + "sm", true, 0);
-    if (sm < 30 || sm != std::floor(sm))
+    if (!(sm >= 30 && sm < 1000) || sm != std::floor(sm)) // before the cast: 1e300 does not fit an int
       throw InputError(file, k + "sm", "'" + std::string(h->get_property("sm")) + "' is not a compute capability",
                        "write major*10+minor, e.g. 90 for Hopper (add sm: to the GPU in platforms/gpus.yaml)");
     sm_.push_back(static_cast<int>(sm));

@@ -9,6 +9,7 @@
 #include "topology/units.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <set>
@@ -202,6 +203,10 @@ private:
       number(line, v, positive(largest(Dimension::flops)), key, "989.4e12");
     } else if (id == "kernel_overhead") {
       number(line, v, non_negative(1), key, "2e-6 (seconds)");
+    } else if (id == "sm") { // the same rule as platforms/gpus.yaml's sm (topology/gpu_catalog.cpp)
+      const double sm = number(line, v, Bounds{30, 999}, key, "90 (major*10+minor)");
+      if (sm != std::floor(sm))
+        fail(line, key, "'" + v + "' is not a compute capability", "write major*10+minor, e.g. 90 for Hopper");
     }
   }
 

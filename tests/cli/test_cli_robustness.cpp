@@ -609,3 +609,241 @@ TEST_CASE("calibrate refuses nccl-tests rows with impossible times, naming the l
     CHECK_THAT(r.err, Contains("l.txt:" + std::to_string(row_line)));
   }
 }
+
+// ---- the hostile-input sweep of 2026-12-06 (docs/robustness.md): what it found, class by class ----
+
+TEST_CASE("a key given twice in a calibration's launch_us_by_op is refused, not first-wins", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-sweep-dupkey");
+  // launch_us_by_op is a map the calibration loader iterated itself, so the rule that Fields keeps
+  // (a key twice is refused) did not reach it: gemm 4 us was used and 5 us dropped, exit 0.
+  const fs::path cal = write(d, "c.yaml", "platform: nvswitch-2x-h100\nmeasured_on: \"x\"\nsource: \"y\"\nhost:\n"
+                                          "  launch_us_by_op:\n    gemm: 4\n    gemm: 5\n");
+  Run r = moesim("run " + write(d, "s.yaml", small_study()).string() + " -j 1 --calibration " + cal.string());
+  expect_one_line_error(r);
+  // The second gemm is the file's 7th line, the first its 6th.
+  CHECK_THAT(r.err, Contains("c.yaml:7: host.launch_us_by_op.gemm: given twice (first at line 6)"));
+}
+
+TEST_CASE("calibration numbers are finite and in range: host costs, kernel and collective points, efficiencies", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-sweep-calnum");
+  const fs::path s = write(d, "s.yaml", small_study());
+  const std::string head = "platform: nvswitch-2x-h100\nmeasured_on: \"x\"\nsource: \"y\"\n";
+  // Each ran with exit 0 before: a 1e300 us launch gave a step of ~1e296 s; flops_eff 7 a GPU 7x
+  // its peak; an infinite collective time passed the "positive" test.
+  for (const auto& [body, key] : std::vector<std::pair<std::string, std::string>>{
+           {"host:\n  sync_us: 1e300\n", "host.sync_us"},
+           {"host:\n  launch_us_by_op: {rmsnorm: 99999999999999999999}\n", "host.launch_us_by_op.rmsnorm"},
+           {"compute:\n  flops_eff: 7\n", "compute.flops_eff"},
+           {"collectives:\n  - {op: all_reduce, ranks: 2, points: [[1024, .inf]]}\n", "collectives[].points"},
+           {"kernels:\n  - {op: rmsnorm, dtype: bf16, shape: [0, 2048], vary: 0, points: [[1e300, 4e-6]]}\n", "kernels[].points"}}) {
+    INFO(body);
+    Run r = moesim("run " + s.string() + " -j 1 --calibration " + write(d, "c.yaml", head + body).string());
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains("c.yaml:") && Contains(key));
+  }
+}
+
+TEST_CASE("a plan with a trailing or doubled separator is refused, not read as the plan before it", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-sweep-plansep");
+  const fs::path s = write(d, "s.yaml", small_study());
+  // getline drops an empty last field: "tp2x" ran as tp2, "tp2:" and "tp2::a2a" as tp2 and tp2:a2a.
+  for (const char* plan : {"tp2x", "tp2:", "tp2::a2a", "tp2xx"}) {
+    INFO(plan);
+    Run r = moesim("run " + s.string() + " -j 1 --plan " + plan);
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains("--plan") && Contains(plan));
+  }
+  CHECK(moesim("run " + s.string() + " -j 1 --plan tp2:allreduce").code == 0);
+}
+
+TEST_CASE("serve and search refuse counts out of range in time, not by running out of memory", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-sweep-serve");
+  const fs::path s = write(d, "s.yaml", small_study("engine: vllm-0.11\n"));
+  // 2^31-1 requests ended in std::bad_alloc ("internal error", exit 1); 10^6 take ~2 s.
+  Run many = shell("timeout 20 {moesim} serve " + s.string() + " --requests 2147483647 --input 64 --output 8");
+  expect_one_line_error(many);
+  CHECK_THAT(many.err, Contains("--requests") && Contains("1000000"));
+  // A prompt past the context limit (16,777,216 tokens).
+  Run longp = shell("timeout 20 {moesim} serve " + s.string() + " --requests 1 --input 16777217 --output 8");
+  expect_one_line_error(longp);
+  CHECK_THAT(longp.err, Contains("--input") && Contains("16777216"));
+  // search's zipf:S had no upper bound (a study's routing.s has 100); 0 and negatives for --gpus and
+  // --prompt were read as "not given".
+  const std::string search = "timeout 20 {moesim} search --model qwen3-30b-a3b --platform nvswitch-2x-h100 -j 1 --batch 1 ";
+  for (const auto& [args, flag] : std::vector<std::pair<std::string, std::string>>{
+           {"--routing zipf:400", "--routing"}, {"--gpus 0", "--gpus"}, {"--prompt -1", "--prompt"},
+           {"--phase prefill --prompt 0", "--prompt"}}) {
+    INFO(args);
+    Run r = shell(search + args);
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains(flag));
+  }
+  // A batch size given twice was searched twice, each of its candidates listed twice.
+  Run twice = shell("timeout 20 {moesim} search --model qwen3-30b-a3b --platform nvswitch-2x-h100 -j 1 --batch 1,1");
+  expect_one_line_error(twice);
+  CHECK_THAT(twice.err, Contains("--batch") && Contains("given twice"));
+}
+
+TEST_CASE("model import writes its output as every other writer: folder refused, symlink followed", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-sweep-import");
+  const fs::path cfg = write(d, "config.json",
+                             R"({"architectures": ["MixtralForCausalLM"], "hidden_size": 4096, "num_hidden_layers": 32,
+                                 "vocab_size": 32000, "num_attention_heads": 32, "num_key_value_heads": 8,
+                                 "num_local_experts": 8, "num_experts_per_tok": 2, "intermediate_size": 14336,
+                                 "tie_word_embeddings": false, "torch_dtype": "bfloat16"})");
+  // A folder: "internal error: cannot rename", and out.tmp left beside it.
+  fs::create_directories(d / "out");
+  Run dir = moesim("model import " + cfg.string() + " -o " + (d / "out").string());
+  expect_one_line_error(dir);
+  CHECK_THAT(dir.err, Contains("is a folder"));
+  CHECK(fs::is_empty(d / "out"));
+  CHECK_FALSE(fs::exists(d / "out.tmp"));
+  // A symlink was replaced by a regular file; now its target is written and the link stays.
+  fs::create_symlink("target.yaml", d / "link.yaml");
+  Run link = moesim("model import " + cfg.string() + " --name m -o " + (d / "link.yaml").string());
+  CHECK(link.code == 0);
+  CHECK(fs::is_symlink(d / "link.yaml"));
+  CHECK_THAT(slurp(d / "target.yaml"), Contains("hidden: 4096"));
+}
+
+TEST_CASE("an output flag given an empty path is refused, not taken as no flag", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-sweep-empty-out");
+  const fs::path s = write(d, "s.yaml", small_study());
+  // `--json "$OUT"` with OUT unset ran and wrote nothing, exit 0.
+  for (const char* flag : {"--json", "--csv", "--trace", "--html", "--timeline"}) {
+    INFO(flag);
+    Run r = shell("{moesim} run " + s.string() + " -j 1 " + flag + " ''");
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains(flag) && Contains("an empty path"));
+  }
+  Run sched = shell("{moesim} schedule " + s.string() + " --plan tp2 -o ''");
+  expect_one_line_error(sched);
+  CHECK_THAT(sched.err, Contains("--output"));
+}
+
+TEST_CASE("JSON inputs with a number past double's range, and devices, are input errors in every reader", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-sweep-json");
+  const std::string t = (d / "t.json").string();
+  REQUIRE(moesim("run " + write(d, "s.yaml", small_study()).string() + " -j 1 --timeline " + t).code == 0);
+  // diff and calibrate --op-bench caught only nlohmann's parse_error, and 1e400 is its out_of_range.
+  std::string text = slurp(t);
+  const auto at = text.find("\"step_time\":");
+  REQUIRE(at != std::string::npos);
+  text.insert(at + 12, "1e400,\"x\":");
+  Run diff = moesim("diff " + t + " " + write(d, "big.json", text).string());
+  expect_one_line_error(diff);
+  CHECK_THAT(diff.err, Contains("big.json") && Contains("malformed JSON"));
+  Run ob = moesim("calibrate --platform x --op-bench " + write(d, "ob.json", "{\"format\": 1e400}").string() + " -o " +
+                  (d / "c.yaml").string());
+  expect_usage_error(ob, d / "c.yaml");
+  CHECK_THAT(ob.err, Contains("ob.json"));
+  // transfer and search --merge read their files whole with no limit: /dev/zero never ended.
+  Run tr = shell("timeout 20 {moesim} transfer /dev/zero --to h100-sxm5-80gb -o " + (d / "pred.json").string());
+  expect_one_line_error(tr);
+  CHECK_THAT(tr.err, Contains("/dev/zero"));
+  Run merge = shell("timeout 20 {moesim} search --merge /dev/zero");
+  expect_one_line_error(merge);
+  CHECK_THAT(merge.err, Contains("/dev/zero"));
+}
+
+TEST_CASE("an nccl-tests row edited into non-numbers or a fractional size is refused, not skipped", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-sweep-nccl-row");
+  const std::string log = slurp(src + "/tests/data/nccl_tests_all_reduce_synthetic.txt");
+  // The first row of the synthetic log, line 14: size 1024, time 20.01 us, algbw 0.05, busbw 0.08.
+  const std::string row = "        1024           256     float     sum      -1    20.01    0.05    0.08";
+  REQUIRE(log.find(row) != std::string::npos);
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"20.01    0.05", "20.01     nan"}, {"0.05    0.08", "0.05     abc"}, {"        1024  ", "      1024.5  "}}) {
+    INFO(to);
+    std::string edited = row;
+    edited.replace(edited.find(from), from.size(), to);
+    std::string text = log;
+    text.replace(text.find(row), row.size(), edited);
+    const fs::path out = d / "c.yaml";
+    Run r = moesim("calibrate --nccl-tests " + write(d, "l.txt", text).string() + " --platform x -o " + out.string());
+    expect_usage_error(r, out);
+    CHECK_THAT(r.err, Contains("l.txt:14"));
+  }
+}
+
+TEST_CASE("an XML compute capability out of range is refused, not cast to int", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-sweep-xml-sm");
+  // static_cast<int>(1e300) is undefined; "sm" now has gpus.yaml's rule: a whole number, 30 to 999.
+  for (const char* sm : {"1e300", "99999999999999999999", "1000", "90.5"}) {
+    INFO(sm);
+    Run r = run_on_xml(d, xml_with("<prop id=\"sm\" value=\"90\"/>", std::string("<prop id=\"sm\" value=\"") + sm + "\"/>", 2));
+    expect_one_line_error(r);
+    CHECK_THAT(r.err, Contains("p.xml") && Contains("sm"));
+  }
+}
+
+TEST_CASE("published rows: an empty list and counts out of range are refused", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-sweep-published");
+  const std::string row = "rows:\n  - id: r\n    category: pcie\n    source: \"s\"\n    date: \"d\"\n    engine: vllm-0.11\n"
+                          "    engine_version: \"v\"\n    model: qwen3-30b-a3b\n    platform: nvswitch-2x-h100\n"
+                          "    interconnect: \"i\"\n    plan: tp2\n    workload: {kind: decode, batch: 1, context: CTX}\n"
+                          "    metric: tok_s_user\n    measured: 49\n";
+  auto with = [&](const std::string& ctx) {
+    std::string t = row;
+    t.replace(t.find("CTX"), 3, ctx);
+    return write(d, "p.yaml", t).string();
+  };
+  const fs::path out = d / "out.md";
+  REQUIRE(moesim("published " + with("2048") + " -o " + out.string()).code == 0);
+  fs::remove(out);
+  // A negative context ran (exit 0); past limits::context (16,777,216) too.
+  for (const char* ctx : {"-5", "16777217"}) {
+    INFO(ctx);
+    Run r = moesim("published " + with(ctx) + " -o " + out.string());
+    expect_usage_error(r, out);
+    CHECK_THAT(r.err, Contains("p.yaml:12") && Contains("context"));
+  }
+  // No rows at all wrote an empty table, exit 0.
+  Run none = moesim("published " + write(d, "none.yaml", "rows: []\n").string() + " -o " + out.string());
+  expect_usage_error(none, out);
+  CHECK_THAT(none.err, Contains("none.yaml") && Contains("rows"));
+}
+
+TEST_CASE("an output that is one of the command's inputs is refused, and the input is left as it was", "[quick][cli][robust]")
+{
+  fs::path d = scratch("robust-sweep-out-is-in");
+  const std::string study = small_study();
+  const fs::path s = write(d, "s.yaml", study);
+  // `run s.yaml --json s.yaml` replaced the study with the results, exit 0; so did every writer.
+  Run same = moesim("run " + s.string() + " -j 1 --json " + s.string());
+  expect_one_line_error(same);
+  CHECK_THAT(same.err, Contains("--json") && Contains("is also an input"));
+  CHECK(slurp(s) == study);
+  // The same file by another name (a symlink) is the same file.
+  fs::create_symlink("s.yaml", d / "link.yaml");
+  Run link = moesim("run " + s.string() + " -j 1 --csv " + (d / "link.yaml").string());
+  expect_one_line_error(link);
+  CHECK(slurp(s) == study);
+  CHECK(fs::is_symlink(d / "link.yaml"));
+  // diff, calibrate and model import the same way.
+  const std::string t = (d / "t.json").string();
+  REQUIRE(moesim("run " + s.string() + " -j 1 --timeline " + t).code == 0);
+  const std::string timeline = slurp(t);
+  Run diff = moesim("diff " + t + " " + t + " --json " + t);
+  expect_one_line_error(diff);
+  CHECK(slurp(t) == timeline);
+  const std::string log = slurp(src + "/tests/data/nccl_tests_all_reduce_synthetic.txt");
+  const fs::path l = write(d, "l.txt", log);
+  Run cal = moesim("calibrate --nccl-tests " + l.string() + " --platform x -o " + l.string());
+  expect_one_line_error(cal);
+  CHECK(slurp(l) == log);
+  const fs::path cfg = write(d, "config.json", "{}");
+  Run imp = moesim("model import " + cfg.string() + " -o " + cfg.string());
+  expect_one_line_error(imp);
+  CHECK(slurp(cfg) == "{}");
+}

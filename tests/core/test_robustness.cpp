@@ -192,7 +192,11 @@ TEST_CASE("what fuzzing found: text for a calibration number, an unknown dtype i
   const std::string cal = d.write("c.yaml", "platform: x\nmeasured_on: y\nsource: z\ncollectives:\n  - op: all_reduce\n"
                                             "    ranks: 2\n    points:\n      - [1024, 1.0e-5]\n      - [2048, 0.0O1]\n");
   // The bad point is the file's 9th line.
-  CHECK_THROWS_MATCHES(load_calibration_file(cal), InputError, Catch::Matchers::Message(cal + ":9: wrong type: bad conversion (fix: write numbers where numbers go (see platforms/calibration/*.yaml))"));
+  // Since the sweep of 2026-12-06 every number of a calibration is read as a number in its range,
+  // so the message names the key (collectives[].points) and the range (seconds: above 0, at most an hour).
+  CHECK_THROWS_MATCHES(load_calibration_file(cal), InputError,
+                       Catch::Matchers::Message(cal + ":9: collectives[].points: '0.0O1' is not a number above 0 and at most 3600 "
+                                                      "(fix: write a plain number above 0 and at most 3600)"));
   // A schedule moesim wrote, with one dtype misspelt.
   std::string text = slurp(MOESIM_SOURCE_DIR "/fuzz/corpus/schedule/tiny-tp2-decode.json");
   REQUIRE_NOTHROW(schedule_from_json(nlohmann::json::parse(text), "s.json"));
@@ -222,4 +226,56 @@ TEST_CASE("what fuzzing on 16 cores found: a name too long for the system, a num
   // end of a line that stops there. Now the op is empty and the log is refused for having no rows.
   const std::string log = d.write("bare.txt", "# Collective test starting:\n");
   CHECK_THROWS_AS(parse_nccl_tests_log(log), InputError);
+}
+
+TEST_CASE("the hostile-input sweep of 2026-12-06: keys twice in any map, calibration and schedule numbers", "[quick][core][robust]")
+{
+  // A key twice in a map that a loader iterates itself (a calibration's launch_us_by_op) was read
+  // as yaml-cpp keeps it: the first value, the second dropped without a word. The scan every file
+  // goes through now refuses it, naming the dotted key and both lines.
+  CHECK_THROWS_MATCHES(parse_yaml_text("host:\n  launch_us_by_op:\n    gemm: 4\n    gemm: 5\n", "c.yaml"), InputError,
+                       Catch::Matchers::Message("c.yaml:4: host.launch_us_by_op.gemm: given twice (first at line 3) (fix: keep one of them)"));
+  // Inside a list entry, named as Fields names it; and in a flow map.
+  CHECK_THROWS_WITH(parse_yaml_text("kernels:\n  - op: gemm\n    op: rmsnorm\n", "c.yaml"),
+                    Contains("c.yaml:3: kernels[].op: given twice (first at line 2)"));
+  CHECK_THROWS_WITH(parse_yaml_text("a: {x: 1, x: 2}\n", "f.yaml"), Contains("f.yaml:1: a.x: given twice"));
+  // The same key in two maps, or in two entries of a list, is no repetition.
+  CHECK_NOTHROW(parse_yaml_text("a: {x: 1}\nb: {x: 2}\nl:\n  - x: 1\n  - x: 2\n", "f.yaml"));
+
+  // Numbers of a calibration that were read raw (as<double>) or checked only for sign: each is now
+  // finite and in range, and the message names its key.
+  test::TempDir d("moesim_sweep12c");
+  const std::string head = "platform: x\nmeasured_on: y\nsource: z\n";
+  auto refused = [&](const std::string& body, const std::string& key) {
+    INFO(body);
+    const std::string f = d.write("c.yaml", head + body);
+    CHECK_THROWS_WITH(load_calibration_file(f), Contains(f) && Contains(key));
+  };
+  refused("host:\n  launch_us: 1e300\n", "host.launch_us");                  // was a 1e294 s launch
+  refused("host:\n  launch_us_by_op: {gemm: 1e300}\n", "host.launch_us_by_op.gemm");
+  refused("kernels:\n  - {op: gemm, dtype: bf16, shape: [0, 64, 64], vary: 0, points: [[1, 1e300]]}\n", "kernels[].points");
+  refused("kernels:\n  - {op: gemm, dtype: bf16, shape: [0, 64, 64], vary: 0, points: [[-1, 4e-6]]}\n", "kernels[].points");
+  refused("kernels:\n  - {op: gemm, dtype: bf16, shape: [0, -64, 64], vary: 0, points: [[1, 4e-6]]}\n", "kernels[].shape");
+  refused("collectives:\n  - {op: all_reduce, ranks: 2, points: [[1024, .inf]]}\n", "collectives[].points"); // inf > 0 passed
+  refused("compute:\n  flops_eff: 7\n", "compute.flops_eff");                // 7x the tensor peak
+  refused("compute:\n  mem_bw_eff: 1.5\n", "compute.mem_bw_eff");
+  refused("host:\n  api_us: [[kernel_launch, idle, 2.5, 4.0]]\n", "host.api_us"); // 2.5 threads
+  // In range, the same shapes load.
+  CHECK_NOTHROW(load_calibration_file(d.write("c.yaml", head + "host:\n  launch_us: 5\n  launch_us_by_op: {gemm: 4.1}\n"
+                                                              "compute:\n  flops_eff: 0.7\n")));
+
+  // A schedule's numbers: a negative FLOP count, and an int field past INT_MAX that the cast wrapped
+  // (4294967296 = 2^32 became layer 0).
+  const nlohmann::json good = nlohmann::json::parse(slurp(MOESIM_SOURCE_DIR "/fuzz/corpus/schedule/tiny-tp2-decode.json"));
+  REQUIRE_NOTHROW(schedule_from_json(good, "s.json"));
+  REQUIRE(good["ranks"][0]["ops"][0].contains("flops"));
+  nlohmann::json bad = good;
+  bad["ranks"][0]["ops"][0]["flops"] = -0.5;
+  CHECK_THROWS_WITH(schedule_from_json(bad, "s.json"), Contains("s.json") && Contains("flops") && Contains("between 0 and 1e24"));
+  bad = good;
+  bad["ranks"][0]["ops"][0]["bytes"] = 1e300;
+  CHECK_THROWS_WITH(schedule_from_json(bad, "s.json"), Contains("bytes") && Contains("between 0 and 1e24"));
+  bad = good;
+  bad["ranks"][0]["ops"][0]["layer"] = 4294967296LL;
+  CHECK_THROWS_WITH(schedule_from_json(bad, "s.json"), Contains("layer") && Contains("at most 2147483647"));
 }
