@@ -201,3 +201,33 @@ TEST_CASE("a platform's moesim.nccl_version sets its communicators' NCCL rules",
   CHECK(choose_collective(sim.platform().comm_shape({0, 1, 2, 3, 4, 5, 6, 7}), OpKind::all_to_all, 7 * 524288.0).proto ==
         Proto::simple);
 }
+
+TEST_CASE("NCCL sees the link between CPU sockets at its table's figure", "[quick][sim]")
+{
+  // The shipped 8x RTX PRO 6000 server: pairs under one PCIe Gen5 switch are P2P (NCCL: 53 x 48/53
+  // = 48 GB/s); pairs under two switches of one socket go through host memory (48 / 1.2 = 40, the
+  // Intel root-complex charge); across the sockets NCCL takes the CPU link at 22 GB/s (Sapphire or
+  // Granite Rapids, topo.cc) and no root-complex charge, where the links alone carry 40.
+  Simulation sim(std::string(MOESIM_SOURCE_DIR) + "/platforms/server-8x-rtxpro6000-pcie-switches.xml");
+  const Platform& p = sim.platform();
+  CHECK(p.route(0, 1).nccl_gbs == Approx(48));
+  CHECK(p.route(0, 2).nccl_gbs == Approx(40));
+  CHECK(p.route(0, 2).link_gbs == Approx(40));
+  CHECK(p.route(0, 4).transport == Transport::shm);
+  CHECK(p.route(0, 4).nccl_gbs == Approx(22));
+  CHECK(p.route(0, 4).link_gbs == Approx(40));
+  // The 8-GPU ring crosses the sockets: NCCL's search fits 1 channel of 20 GB/s
+  // (tests/core/test_nccl_model.cpp), run twice; on the links alone it would be 2 x 20.
+  const CommShape all = p.comm_shape({0, 1, 2, 3, 4, 5, 6, 7});
+  CHECK(all.nccl.graph.channels == 1);
+  CHECK(all.nccl.graph.bw == 20);
+  REQUIRE(all.link_graph);
+  CHECK(all.link_graph->channels == 2);
+  CHECK(all.link_graph->bw == 20);
+  CHECK(nccl_p2p_comm_channels(all.nccl) == 2);
+  // One socket's four GPUs do not cross it: 2 x 20 either way.
+  const CommShape four = p.comm_shape({0, 1, 2, 3});
+  CHECK(four.nccl.graph.channels == 2);
+  REQUIRE(four.link_graph);
+  CHECK(four.link_graph->channels == 2);
+}
