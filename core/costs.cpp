@@ -48,7 +48,7 @@ double channel_gbs(const TransportTerms& t, Transport x, int sm)
 // NCCL's bus bandwidth times the measured fraction).
 double ring_channel_gbs(const TransportTerms& t, Transport x)
 {
-  return x == Transport::nvlink ? 0 : channel_gbs(t, x, 0);
+  return x == Transport::nvlink ? 0 : x == Transport::shm ? t.shm_ring_channel_gbs : channel_gbs(t, x, 0);
 }
 
 double simple_fraction(const TransportTerms& t, OpKind kind, int n)
@@ -168,11 +168,13 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
       while (peer_channels < std::min(32.0, 2 * std::max(1.0, std::floor(links + 1e-9))))
         peer_channels *= 2;
     }
-    // NCCL starts a peer's sends on nccl_p2p_min_channels of the call's channels. Over PCIe and SHM
-    // the per-channel rates (TransportTerms) were fitted with a peer on up to all of its own (2),
-    // so that accounting stays there.
+    // NCCL starts a peer's sends on nccl_p2p_min_channels of the call's channels. An all-to-all
+    // over PCIe and SHM on one node takes NCCL's channels and their mapping to rounds (below); a
+    // send there keeps a peer on up to all of its own (2).
     const int call_channels = nccl_p2p_comm_channels(s.nccl);
-    const int min_channels = nvlink ? nccl_p2p_min_channels(peer_channels, call_channels, n) : peer_channels;
+    const bool mapped = !nvlink && !net && kind == OpKind::all_to_all;
+    const int min_channels =
+        nvlink || mapped ? nccl_p2p_min_channels(peer_channels, call_channels, n) : peer_channels;
     const NcclP2pSend send = nccl_p2p_send(per_peer, min_channels, peer_channels, nvlink, s.nccl.nodes > 1, s.nccl.version);
     c.channels = send.channels;
     c.proto = send.proto;
@@ -201,7 +203,22 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
     // Simple: every peer's sends share the call's channels, each moving at most its transport's
     // per-channel rate; the slowest pair's channels pace a sender (a uniform all-to-all ends with
     // its slowest flow).
-    if (c.proto == Proto::simple) {
+    if (c.proto == Proto::simple && mapped) {
+      // Over PCIe and SHM: round d (member i sending to i + d) runs its c.channels parts on the
+      // channels nccl_p2p_channel maps it to; a channel moves its parts one after the other at its
+      // transport's per-channel rate, and a sender ends with its busiest channel. Every peer gets
+      // bytes / (n - 1): member i moves n - 1 of them in the busiest channel's time.
+      std::vector<double> load(call_channels);
+      for (int i = 0; i < n; i++) {
+        std::fill(load.begin(), load.end(), 0.0);
+        for (int d = 1; d < n; d++)
+          if (const double ch = channel_gbs(terms, s.transport[i][(i + d) % n], s.nccl.sm); ch > 0)
+            for (int part = 0; part < c.channels; part++)
+              load[nccl_p2p_channel(d, part, call_channels)] += 1.0 / (c.channels * ch * 1e9);
+        if (const double busiest = *std::max_element(load.begin(), load.end()); busiest > 0)
+          c.rate = std::min(c.rate, (n - 1) / busiest);
+      }
+    } else if (c.proto == Proto::simple) {
       const int peers = kind == OpKind::all_to_all ? n - 1 : 1;
       const double share = std::min<double>(used, double(call_channels) / peers);
       for (int i = 0; i < n; i++)
@@ -233,7 +250,11 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
   latency_us += double(nsteps) * shm_hops / n * terms.shm_hop_us;
   // A ring member sends nsteps / n of the buffer, a tree (chain) member the whole buffer up and
   // again down: at NCCL's algorithm bandwidth the flows run at these rates.
-  const double flow_gbs = c.algo == CollAlgo::ring ? pick.algbw_gbs * nsteps / n : 2 * pick.algbw_gbs;
+  double flow_gbs = c.algo == CollAlgo::ring ? pick.algbw_gbs * nsteps / n : 2 * pick.algbw_gbs;
+  // A Simple ring's bus bandwidth is its graph's channels x speed: on what the links carry where
+  // NCCL's view of a CPU link differs (CommShape::link_graph).
+  if (c.algo == CollAlgo::ring && c.proto == Proto::simple && s.link_graph)
+    flow_gbs = s.link_graph->channels * s.link_graph->bw;
   const double fraction = c.proto == Proto::simple ? simple_fraction(terms, kind, n) : 1.0;
   c.rate = flow_gbs * fraction * 1e9 * c.wire_factor;
   // Simple over PCIe: a ring moves no faster than its channels through its slowest hop.
@@ -252,6 +273,16 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
       latency_us -= hops * (nccl_hop_latency_us(Transport::nvlink, CollAlgo::ring, Proto::simple) + nv.hop_us);
       latency_us += simple_pipeline_us(nsteps, nvlink_simple_step_us(s.nccl.sm), x_us) - x_us;
     }
+  } else if (c.algo == CollAlgo::ring && c.proto == Proto::simple && s.nccl.nodes == 1) {
+    // The same pipeline over PCIe and through host memory, with the per-step latency NCCL's table
+    // charges there (its PCI row, plus each step's share of the host-memory round trips): nothing
+    // fitted.
+    const double rate = shm_hops ? std::min(c.rate, shm_read) : c.rate;
+    const double x_us = bytes * nsteps / n * c.wire_factor / rate * 1e6;
+    const double step_us = nccl_hop_latency_us(Transport::p2p, CollAlgo::ring, Proto::simple) +
+                           double(shm_hops) / n * terms.shm_hop_us;
+    latency_us -= nsteps * step_us;
+    latency_us += simple_pipeline_us(nsteps, step_us, x_us) - x_us;
   }
   c.alpha = latency_us * 1e-6;
   c.shm_rate = shm_hops ? shm_read : 0;

@@ -41,6 +41,10 @@ struct CommShape {
   int rings = 1;                                 // parallel rings (one per rail across nodes)
   std::optional<double> p2p_alpha;               // fixed cost of a send or all-to-all, replacing the model's (s)
   std::vector<int> node;                         // per member: its NCCL node (nccl_nodes), 0 first
+  // The ring search on what the links carry, where NCCL's view differs (a CPU link seen at NCCL's
+  // figure for it, nccl_intel_inter_cpu_gbs): a Simple ring's flows run at its bandwidth times the
+  // measured fraction, NCCL's figure being a constant of its table, not the link's. Unset: NCCL's graph.
+  std::optional<NcclGraph> link_graph;
   int size() const { return static_cast<int>(transport.size()); }
 };
 
@@ -75,16 +79,23 @@ struct TransportTerms {
   // Over PCIe a channel (one thread block) moves a bounded amount with the Simple protocol: its
   // P2P writes through a PCIe switch, and its reads of what a peer staged in host memory (SHM),
   // each a latency-bound stream of PCIe transactions. An NVLink GPU runs enough channels that this
-  // never binds; an 8-GPU PCIe box runs 4 (2 graph channels, doubled) and an all-to-all's 7 peers
-  // share them. Fitted to NVIDIA's published nccl-tests sweeps of the 8x RTX PRO 6000 Server
-  // (ai-dynamo/aiconfigurator 095f58a51, validate/public/aiconfigurator-nccl.csv, 64-256 MiB):
+  // never binds; a PCIe box runs few (the 8-GPU server 2: NCCL sees its CPU link at 22 GB/s,
+  // nccl_intel_inter_cpu_gbs, and fits one graph channel, run twice; 4 on one socket), and an
+  // all-to-all's peers share them as NCCL maps its rounds to channels (nccl_p2p_channel). Fitted to
+  // NVIDIA's published nccl-tests sweeps of the 8x RTX PRO 6000 Server (ai-dynamo/aiconfigurator
+  // 095f58a51, validate/public/aiconfigurator-nccl.csv, 64-256 MiB), each on NCCL's channels:
   // P2P from alltoall on 2 GPUs (one peer under one switch on its 2 channels: 25.6-26.0 GB/s of
-  // bus bandwidth, median / 2 = 12.84), SHM from all_gather and reduce_scatter on 4 and 8 GPUs
-  // (rings with hops through host memory on 4 channels: 22.7-23.4 GB/s, median / 4 = 5.79).
-  // validate/public/fit_pcie_channels.sh recomputes them; the all-to-alls on 4 and 8 GPUs are out
-  // of sample.
+  // bus bandwidth, median / 2 = 12.84); SHM in a ring from all_gather and reduce_scatter on 8 GPUs
+  // (rings with hops through host memory on 2 channels: 22.7-23.2 GB/s, median / 2 = 11.43); SHM
+  // in a send from alltoall on 4 GPUs (23.5-24.2 GB/s: rank 1's busiest channel carries half of
+  // each of its two peers through host memory, so it moves 3 peers' bytes in one channel's time
+  // for one: median / 3 = 8.06). A send streams through 128 KiB p2p chunks where a ring's steps are
+  // 512 KiB, so its channel moves less. validate/public/fit_pcie_channels.sh recomputes them; the
+  // all-reduces, the rings on 2 and 4 GPUs (on 4 the host-memory read binds, not the channels) and
+  // the all-to-all on 8 GPUs are out of sample.
   double pcie_p2p_channel_gbs = 12.84;
-  double shm_channel_gbs = 5.79;
+  double shm_channel_gbs = 8.06;      // a send's channel through host memory
+  double shm_ring_channel_gbs = 11.43; // a ring's channel through host memory
 };
 
 // What a call costs on NVLink GPUs beyond NCCL's latency table, which is one table for every
@@ -126,7 +137,10 @@ NvlinkLatency nvlink_latency(int sm);
 // comparison labels as fit: sm100+ 11.05 us (B300, GB200, GB300, 121 cells; every B200 cell out of
 // sample), sm90 7.2 us (H100 and H200 at 2 and 4 GPUs, 82 cells; 8 GPUs out of sample), sm80-89
 // 16.5 us (A100 at 2 GPUs, 25 cells; 4 and 8 out of sample); NCCL's 3.4 + nvlink_latency's hop
-// elsewhere. validate/public/fit_nvlink_simple.py recomputes them.
+// elsewhere. validate/public/fit_nvlink_simple.py recomputes them. Over PCIe and through host
+// memory (one node) a Simple ring runs the same pipeline with the per-step latency NCCL's table
+// charges there: its PCI row (5.7 us) plus the step's share of the host-memory round trips
+// (TransportTerms::shm_hop_us); nothing fitted.
 double nvlink_simple_step_us(int sm);
 // That pipeline's time (us) for `steps` steps of `step_us` and a transfer of `x_us` at full rate.
 double simple_pipeline_us(int steps, double step_us, double x_us);

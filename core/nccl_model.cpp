@@ -313,6 +313,18 @@ int nccl_p2p_comm_channels(const NcclComm& c)
   return n;
 }
 
+int nccl_p2p_channel(int round, int part, int p2p_channels)
+{
+  int bits = 0;
+  while ((1 << bits) < p2p_channels)
+    bits++;
+  int base = 0;
+  for (int b = 0; b < bits; b++)
+    if (round & (1 << b))
+      base |= 1 << (bits - 1 - b);
+  return (base + part) & ((1 << bits) - 1);
+}
+
 Proto nccl_p2p_proto(double bytes, int channels)
 {
   return bytes <= channels * 16384.0 ? Proto::ll : Proto::simple;

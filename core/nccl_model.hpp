@@ -43,6 +43,13 @@ double nccl_nvlink_per_link_gbs(int sm);
 double nccl_pcie_gbs(double effective_gbs);
 // NCCL charges GPU-to-GPU traffic through an Intel root complex 6/5 of its bytes on PCIe.
 inline constexpr double intel_p2p_overhead = 1.2;
+// NCCL's figure for the link between two Intel CPU sockets (topo.h, topo.cc ncclTopoGetInterCpuBw),
+// by CPU model (family 6): 6 GB/s before Skylake, 10 from model 0x55 (Skylake to Ice Lake), 22 from
+// 0x8F (Sapphire Rapids, and Granite Rapids, model 0xAD, Xeon 6), 40 from 0xCF (Emerald Rapids).
+// moesim's platforms with two sockets are Sapphire or Granite Rapids: 22. A ring across the sockets
+// crosses that link once each way, so the ring search fits one 20 GB/s channel where the PCIe links
+// alone would give two (a Gen5 path through host memory, 48 / 1.2 = 40 GB/s).
+inline constexpr double nccl_intel_inter_cpu_gbs = 22.0;
 
 // ---- the ring search (search.cc ncclTopoCompute) ----------------------------------------------
 // Channels and per-channel bandwidth of NCCL's ring graph. `capacity_gbs`: what each link a ring
@@ -125,6 +132,12 @@ int nccl_p2p_channels(double bytes, int min_channels, int max_channels, bool nvl
 // communicator's channels (twice the graph's), rounded up to a power of two. Each peer's sends take
 // nccl_p2p_channels of them, peers sharing channels where there are more of them than fit.
 int nccl_p2p_comm_channels(const NcclComm& comm);
+// The p2p channel that part `part` of round `round` runs on, one node (channel.h
+// ncclP2pChannelBaseForRound, device.h ncclP2pChannelForPart): round d sends to rank + d and receives
+// from rank - d (init.cc ncclP2pSchedule); it starts on d's low log2(p2p_channels) bits reversed, its
+// part k on that channel + k (mod p2p_channels). On 4 channels rounds 1..7 start on 2, 1, 3, 0, 2,
+// 1, 3: 7 peers on 4 channels put two peers on three of them, not 7/4 on each.
+int nccl_p2p_channel(int round, int part, int p2p_channels);
 // LL when bytes <= channels x 16 KiB (NCCL_P2P_LL_THRESHOLD), else Simple; never LL128.
 Proto nccl_p2p_proto(double bytes, int channels);
 // A send's protocol and channels as NCCL `version` picks them (enqueue.cc addP2pToPlan). From 2.29

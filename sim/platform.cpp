@@ -166,6 +166,7 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, std::shared_pt
     f.host_memory = cls == "host_memory";
     f.pcie = cls == "pcie" || cls == "c2c";
     f.fabric = cls == "fabric";
+    f.cpu_link = cls == "cpu_interconnect";
     // Links stay latency-free in SimGrid, which would weight flows by route latency; a class
     // latency is charged as alpha instead (docs/simgrid-and-nccl.md, "Exact network model"), the
     // network's inside NCCL's model.
@@ -214,13 +215,14 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, std::shared_pt
 void Platform::classify(Route& r, int src, const std::vector<const LinkFacts*>& links)
 {
   // The transport NCCL picks over this route, and its view of the route's tightest link.
-  bool nic = false, nvlink = false, staged = false;
+  bool nic = false, nvlink = false, staged = false, sys = false;
   double view = std::numeric_limits<double>::infinity();
   for (const LinkFacts* f : links) {
     const double gbs = f->bandwidth / 1e9;
     nic = nic || f->nic;
     nvlink = nvlink || f->nvlink;
     staged = staged || f->host_memory;
+    sys = sys || f->cpu_link;
     if (f->nvlink)
       view = std::min(view, nccl_nvlink_gbs(sm_[src], gbs));
     else if (f->pcie)
@@ -229,10 +231,12 @@ void Platform::classify(Route& r, int src, const std::vector<const LinkFacts*>& 
       view = std::min(view, gbs);
   }
   r.transport = nic ? Transport::net : staged ? Transport::shm : nvlink ? Transport::nvlink : Transport::p2p;
-  // NCCL charges traffic through the (Intel) root complex 6/5 of its bytes on PCIe.
-  if (r.transport == Transport::shm)
-    view /= intel_p2p_overhead;
-  r.nccl_gbs = view;
+  // NCCL charges traffic through the (Intel) root complex 6/5 of its bytes on PCIe. What the links
+  // carry is seen that way; NCCL's view of a path across CPU sockets (SYS) takes the CPU link at its
+  // table's figure instead, without that charge (search.cc followPath: PHB paths only).
+  const double links_view = r.transport == Transport::shm ? view / intel_p2p_overhead : view;
+  r.link_gbs = links_view;
+  r.nccl_gbs = sys && !nic ? std::min(view, nccl_intel_inter_cpu_gbs) : links_view;
   // The GPU's own PCIe link is the first link of a route that leaves it over PCIe.
   if (pcie_gbs_[src] == 0 && links.front()->pcie)
     pcie_gbs_[src] = links.front()->bandwidth / 1e9;
@@ -244,6 +248,7 @@ CommShape Platform::comm_shape(const std::vector<int>& ranks) const
   CommShape s;
   s.transport.assign(n, std::vector<Transport>(n, Transport::nvlink));
   s.path_gbs.assign(n, std::vector<double>(n, 0));
+  std::vector<std::vector<double>> link_gbs(n, std::vector<double>(n, 0));
   s.p2p_alpha = p2p_alpha_;
   int sm = 1000;
   for (int i = 0; i < n; i++) {
@@ -253,6 +258,7 @@ CommShape Platform::comm_shape(const std::vector<int>& ranks) const
       if (i != j) {
         s.transport[i][j] = route(ranks[i], ranks[j]).transport;
         s.path_gbs[i][j] = route(ranks[i], ranks[j]).nccl_gbs;
+        link_gbs[i][j] = route(ranks[i], ranks[j]).link_gbs;
       }
   }
   s.node = nccl_nodes(s.transport);
@@ -267,18 +273,23 @@ CommShape Platform::comm_shape(const std::vector<int>& ranks) const
   bool intra_pairs = false;
   c.nvlink = true;
   double capacity = std::numeric_limits<double>::infinity(), fastest = 0;
+  double link_capacity = capacity, link_fastest = 0;
   for (int i = 0; i < n; i++)
     for (int j = 0; j < n; j++)
       if (i != j && s.node[i] == s.node[j]) {
         intra_pairs = true;
         c.nvlink = c.nvlink && s.transport[i][j] == Transport::nvlink;
         fastest = std::max(fastest, s.path_gbs[i][j]);
-        if (j == (i + 1) % n)
+        link_fastest = std::max(link_fastest, link_gbs[i][j]);
+        if (j == (i + 1) % n) {
           capacity = std::min(capacity, s.path_gbs[i][j]);
+          link_capacity = std::min(link_capacity, link_gbs[i][j]);
+        }
       }
   c.nvlink = c.nvlink && intra_pairs;
   if (c.nodes == 1) {
     c.graph = nccl_ring_search(sm, capacity, fastest);
+    s.link_graph = link_capacity == capacity ? c.graph : nccl_ring_search(sm, link_capacity, link_fastest);
     return s;
   }
   // Across nodes every ring leaves a node through one NIC: as many rings as the first node's
@@ -299,6 +310,7 @@ CommShape Platform::comm_shape(const std::vector<int>& ranks) const
   if (!intra_pairs)
     capacity = std::numeric_limits<double>::infinity();
   c.graph = nccl_ring_search(sm, std::min(capacity, s.rings * nic_gbs), nic_gbs, true);
+  s.link_graph = c.graph;
   return s;
 }
 

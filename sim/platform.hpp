@@ -25,7 +25,9 @@ struct Route {
   double latency = 0;    // s: the per-crossing latencies of its links' classes but the network's
                          // (zone props moesim.latency.<class>; the network's goes into NCCL's model)
   Transport transport = Transport::p2p; // NVLink, PCIe P2P, SHM (staged through host memory), network
-  double nccl_gbs = 0;   // NCCL's view of the tightest link, GB/s (host memory and CPU links unseen)
+  double nccl_gbs = 0;   // NCCL's view of the tightest link, GB/s (host memory unseen; a CPU link at
+                         // NCCL's figure for it, nccl_intel_inter_cpu_gbs)
+  double link_gbs = 0;   // the same with the CPU link unseen: what the links themselves carry
 };
 
 class Platform {
@@ -72,6 +74,7 @@ private:
     double bandwidth = 0;
     double latency = 0;
     bool nic = false, nvlink = false, host_memory = false, pcie = false, fabric = false; // pcie: or c2c
+    bool cpu_link = false; // between CPU sockets (class cpu_interconnect)
   };
   void classify(Route& r, int src, const std::vector<const LinkFacts*>& links);
 

@@ -111,16 +111,24 @@ TEST_CASE("collective costs through host memory (SHM)", "[quick][costs]")
   // 4 GPUs without P2P on Gen5 x16 (53 GB/s): NCCL sees 48 GB/s, 40 after its Intel overhead; the
   // search gives 2 channels of 20 GB/s (test_nccl_model.cpp), bus bandwidth 40.
   const CommShape shm = uniform_shape(4, Transport::shm, 40, 53);
-  // 256 MiB all-reduce: Simple (PCI row 8.4 + 6 x 5.7 = 42.6 us), plus a host-memory round trip on
-  // each of the 6 steps, every ring hop being SHM: 6 x 1.2 = 7.2 us -> 49.8 us.
+  // 256 MiB all-reduce: Simple. NCCL's table charges 8.4 + 6 x 5.7 = 42.6 us, and each of the 6
+  // steps a host-memory round trip (every ring hop is SHM): 6 x 1.2 = 7.2 us more. The ring runs
+  // them as a pipeline of 6 steps of 5.7 + 1.2 = 6.9 us: the transfer X (6/4 of the buffer at the
+  // 23.85 GB/s a receiver reads from host memory: 16882.7 us) hides them, alpha = the base 8.4 us.
   CollChoice c = choose_collective(shm, OpKind::all_reduce, 268435456);
   CHECK(c.proto == Proto::simple);
-  CHECK(c.alpha == Approx(49.8e-6));
-  // The flows: NCCL's 40 GB/s x 0.95 = 38, but the ring's 4 channels (2 graph channels, doubled)
-  // each read at most 5.79 GB/s through host memory: 23.16 GB/s; and a receiver reads host memory
-  // at 0.45 x 53 = 23.85 GB/s.
-  CHECK(c.rate == Approx(4 * 5.79e9));
+  CHECK(c.alpha == Approx(8.4e-6));
+  // The flows: NCCL's 40 GB/s x 0.95 = 38 (the ring's 4 channels, 2 graph channels doubled, would
+  // each read 11.43 GB/s through host memory: 45.72); a receiver reads host memory at 0.45 x 53 =
+  // 23.85 GB/s, which the flows meet in the simulation.
+  CHECK(c.rate == Approx(38e9));
   CHECK(c.shm_rate == Approx(23.85e9));
+  // 1 MiB: Simple (NCCL: 42.6 + 1048576 / 26667 = 81.9 us against LL's 12.6 + 78.6 = 91.2).
+  // X = 1048576 x 6/4 / 23.85e3 = 65.948 us; the pipeline 6 x 6.9 + X x 7/12 = 79.87 us, above X:
+  // alpha = 8.4 + 79.87 - 65.948 = 22.32 us where NCCL's table says 49.8.
+  CollChoice mid = choose_collective(shm, OpKind::all_reduce, 1048576);
+  CHECK(mid.proto == Proto::simple);
+  CHECK(mid.alpha == Approx(22.32e-6).epsilon(1e-3));
   // 64 KiB: LL (6.6 + 6 x 1.0 = 12.6 us + 7.2). The host read rate is on the wire: LL's payload
   // gets half of it.
   CollChoice ll = choose_collective(shm, OpKind::all_reduce, 65536);
@@ -213,14 +221,90 @@ TEST_CASE("over PCIe, Simple channels bound what an all-to-all moves", "[quick][
   CHECK(two.rate == Approx(2 * 12.84e9));
   // A send of 256 MiB between them: the same 2 channels.
   CHECK(choose_collective(pair, OpKind::send, 268435456).rate == Approx(2 * 12.84e9));
-  // 8 GPUs through host memory (NCCL sees 40 GB/s: 2 channels of 20, 4 run): 7 peers share 4
-  // channels, 4/7 of a channel each at 5.79 GB/s: a sender moves 7 x 4/7 x 5.79 = 23.16 GB/s in all,
-  // below 0.81 x 40 = 32.4.
+  // 8 GPUs through host memory (NCCL sees 40 GB/s: 2 channels of 20, 4 run): a peer starts on 1
+  // channel (2 halved while 8 x 2 > 4), 64 MiB a peer is 2 parts (above 32 x 128 KiB), and round d
+  // takes channels reverseBits(d) and the next: rounds 1-7 on {2,3} {1,2} {3,0} {0,1} {2,3} {1,2}
+  // {3,0}. Channels 2 and 3 carry 4 halves each: a sender moves 7 peers' bytes in the time one
+  // channel moves 2 at 8.06 GB/s: 3.5 x 8.06 = 28.21 GB/s, below 0.81 x 40 = 32.4.
   const CommShape shm = uniform_shape(8, Transport::shm, 40, 53, 120);
-  CHECK(choose_collective(shm, OpKind::all_to_all, 7 * 67108864.0).rate == Approx(4 * 5.79e9));
+  CHECK(choose_collective(shm, OpKind::all_to_all, 7 * 67108864.0).rate == Approx(3.5 * 8.06e9));
   // LL is not bounded this way: 8 KiB per peer stays at 0.81 x 40 x 2 (LL's wire factor).
   CHECK(choose_collective(shm, OpKind::all_to_all, 7 * 8192.0).rate == Approx(0.81 * 40e9 * 2));
   // NVLink is not bounded either (test above: 0.81 x 370.8).
+}
+
+namespace {
+
+// The 8x RTX PRO 6000 server as NCCL sees it: GPU pairs (0,1) (2,3) (4,5) (6,7) under one PCIe
+// switch each (P2P, 48 GB/s), every other pair through host memory (SHM: 40 GB/s on one socket, the
+// CPU link's 22 across); the ring search on that view gives 1 channel of 20 GB/s, on the links alone
+// 2 (test_nccl_model.cpp, sim/test_network_analytic.cpp).
+CommShape rtx_server()
+{
+  CommShape s = uniform_shape(8, Transport::shm, 40, 53, 120);
+  for (int i = 0; i < 8; i++)
+    for (int j = 0; j < 8; j++)
+      if (i != j && i / 2 == j / 2) {
+        s.transport[i][j] = Transport::p2p;
+        s.path_gbs[i][j] = 48;
+      } else if (i != j && i / 4 != j / 4)
+        s.path_gbs[i][j] = 22;
+  s.nccl.graph = {1, 20};
+  s.link_graph = NcclGraph{2, 20};
+  return s;
+}
+
+} // namespace
+
+TEST_CASE("across CPU sockets NCCL's ring graph has one channel, and it switches to Simple sooner", "[quick][costs]")
+{
+  const CommShape rtx = rtx_server();
+  // NCCL's estimates for an all-reduce on 8 (14 steps; PCI row: LL 6.6 + 14 x 1.0 = 20.6 us,
+  // Simple 8.4 + 14 x 5.7 = 88.2): its bus bandwidth is 1 x 20, LL half of it; the algorithm
+  // bandwidth x 8/14: LL 5.714, Simple 11.43 GB/s. 512 KiB: LL 20.6 + 91.75 = 112.35 against
+  // 88.2 + 45.87 = 134.07; 1 MiB: LL 204.1 against Simple 179.95: Simple from 1 MiB, as the
+  // published sweep switches (156 us at 512 KiB, 131.5 at 1 MiB).
+  CHECK(choose_collective(rtx, OpKind::all_reduce, 524288).proto == Proto::ll);
+  const CollChoice c = choose_collective(rtx, OpKind::all_reduce, 1048576);
+  CHECK(c.proto == Proto::simple);
+  // Seen on the links alone (2 channels of 20: LL 10 x 8/14 x 2 = 11.43, Simple 22.86 GB/s) NCCL
+  // would keep LL at 1 MiB: 20.6 + 91.75 = 112.35 against 88.2 + 45.87 = 134.07.
+  CommShape links = rtx;
+  links.nccl.graph = {2, 20};
+  CHECK(choose_collective(links, OpKind::all_reduce, 1048576).proto == Proto::ll);
+  // The flows: the links' graph's 40 GB/s x 0.95 = 38, held to the call's 2 channels through host
+  // memory at 11.43 GB/s each: 22.86 GB/s (below the 23.85 a receiver reads from host memory).
+  CHECK(c.channels == 2);
+  CHECK(c.rate == Approx(2 * 11.43e9));
+  // The pipeline: 4 of the 8 ring hops go through host memory, a step 5.7 + 4/8 x 1.2 = 6.3 us;
+  // X = 1048576 x 14/8 / 22.86e3 = 80.272 us; 14 x 6.3 + X x 15/28 = 131.203 us, above X. alpha =
+  // 8.4 + 131.203 - 80.272 = 59.331 us; the call 139.6 us (published: 131.5).
+  CHECK(c.alpha == Approx(59.331e-6).epsilon(1e-3));
+  CHECK(c.alpha + 1048576 * 14.0 / 8 / c.rate == Approx(139.6e-6).epsilon(1e-3));
+  // LL at 512 KiB runs on NCCL's graph: 20 x 0.5 = 10 GB/s of payload, 20 on the wire.
+  CHECK(choose_collective(rtx, OpKind::all_reduce, 524288).rate == Approx(20e9));
+}
+
+TEST_CASE("over PCIe an all-to-all's peers share channels as NCCL maps its rounds", "[quick][costs]")
+{
+  // The 8-GPU server: 2 p2p channels (1 graph channel, doubled), a peer starting on 1 (2 halved
+  // while 8 x 2 > 2). Rounds map to channel d mod 2 (one bit reversed is itself): member 0 sends on
+  // channel 1 to 1 (P2P, 12.84 GB/s a channel), 3, 5 and 7 (SHM, 8.06), on channel 0 to 2, 4, 6.
+  // 1 MiB a peer (one part): channel 1 takes 1/12.84 + 3/8.06 = 0.45009 s per GB a peer, so a
+  // sender moves 7 / 0.45009 = 15.552 GB/s (published, 8 MiB in all: 14.65).
+  const CommShape rtx = rtx_server();
+  const CollChoice one = choose_collective(rtx, OpKind::all_to_all, 7 * 1048576.0);
+  CHECK(one.proto == Proto::simple);
+  CHECK(one.channels == 1);
+  CHECK(one.rate == Approx(15.552e9).epsilon(1e-4));
+  // 8 MiB a peer: 2 parts, every round on both channels: each takes (1/12.84 + 6/8.06) / 2 =
+  // 0.41115: 7 / 0.41115 = 17.025 GB/s (published, 64-256 MiB in all: 15.4-18.4).
+  const CollChoice two = choose_collective(rtx, OpKind::all_to_all, 7 * 8388608.0);
+  CHECK(two.channels == 2);
+  CHECK(two.rate == Approx(17.025e9).epsilon(1e-4));
+  // Evenly shared, the 2 channels would give 2 x 8.06 = 16.12 at both sizes; the map is what makes
+  // the smaller one slower.
+  CHECK(one.rate < two.rate);
 }
 
 TEST_CASE("a Simple ring on NVLink pays its pipeline's per-step latency", "[quick][costs]")
@@ -244,7 +328,7 @@ TEST_CASE("a Simple ring on NVLink pays its pipeline's per-step latency", "[quic
   CHECK(ar.rate == Approx(684e9));
   CHECK(ar.alpha == Approx(68.335e-6).epsilon(1e-4));
   CHECK(ar.alpha + 8388608 * 1.5 / ar.rate == Approx(86.73e-6).epsilon(1e-4));
-  // Through PCIe the ring keeps NCCL's table (test above: 49.8 us through host memory).
+  // Through PCIe and host memory the ring runs the same pipeline with NCCL's PCI step (tests above).
 }
 
 TEST_CASE("over NVLink, an LL send moves what its one channel streams", "[quick][costs]")

@@ -226,6 +226,44 @@ TEST_CASE("the p2p path: a peer's share of the call's channels", "[quick][nccl]"
   CHECK(nccl_p2p_channels(134217728, 4, 32, true, false) == 8);
 }
 
+TEST_CASE("the p2p path: rounds mapped to channels", "[quick][nccl]")
+{
+  // 4 p2p channels (2 bits): round d starts on its two low bits reversed: 1 (01) -> 2 (10), 2 (10)
+  // -> 1, 3 -> 3, 4 (100: low bits 00) -> 0, 5 -> 2, 6 -> 1, 7 -> 3; 0 (the copy to self) on 0.
+  const std::vector<int> first = {0, 2, 1, 3, 0, 2, 1, 3};
+  for (int d = 0; d < 8; d++) {
+    INFO("round " << d);
+    CHECK(nccl_p2p_channel(d, 0, 4) == first[d]);
+  }
+  // A round's second part on the next channel, wrapping: round 3 on 3 then 0.
+  CHECK(nccl_p2p_channel(3, 1, 4) == 0);
+  CHECK(nccl_p2p_channel(1, 1, 4) == 3);
+  // 2 channels: odd rounds on 1, even on 0; 1 channel: everything on 0.
+  CHECK(nccl_p2p_channel(7, 0, 2) == 1);
+  CHECK(nccl_p2p_channel(6, 0, 2) == 0);
+  CHECK(nccl_p2p_channel(7, 1, 2) == 0);
+  CHECK(nccl_p2p_channel(5, 0, 1) == 0);
+  // 8 channels (3 bits): 1 (001) -> 4 (100), 3 (011) -> 6 (110), 6 (110) -> 3 (011).
+  CHECK(nccl_p2p_channel(1, 0, 8) == 4);
+  CHECK(nccl_p2p_channel(3, 0, 8) == 6);
+  CHECK(nccl_p2p_channel(6, 0, 8) == 3);
+}
+
+TEST_CASE("the ring search across two Intel sockets: one channel", "[quick][nccl]")
+{
+  // NCCL sees the link between Sapphire or Granite Rapids sockets at 22 GB/s. An 8-GPU ring
+  // through it, with a PCIe Gen5 pair (48) the fastest path: on sm100's ladder (90 ... 24, 20, 19,
+  // 18) the first speed a channel fits is 20: 1 x 20; below 25 GB/s it is not doubled, and 1 x 24
+  // no longer fits. On the PCIe links alone (48 / 1.2 = 40 through host memory): 1 x 40, doubled to
+  // 2 x 20.
+  const NcclGraph sys = nccl_ring_search(120, nccl_intel_inter_cpu_gbs, 48);
+  CHECK(sys.channels == 1);
+  CHECK(sys.bw == 20);
+  const NcclGraph pcie = nccl_ring_search(120, 40, 48);
+  CHECK(pcie.channels == 2);
+  CHECK(pcie.bw == 20);
+}
+
 TEST_CASE("across nodes NCCL's estimate never falls as nodes are added", "[quick][nccl]")
 {
   // 8 H100s a node; one node searches NVLink (12 x 30), more search the NICs (8 x 45, the

@@ -57,13 +57,15 @@ TEST_CASE("reduce-scatter over PCIe P2P", "[quick][sim]")
   // N = 4 over PCIe (no LL128), B = 25 GB/s: NCCL sees 25 x 48/53 = 22.64 GB/s; the search: 20 (1),
   // 15 (1), 12 (1), 11 (2 = 22), 6 (3 = 18), stop at 3: 2 x 11 = 22, too slow to double.
   // S = 32 MiB: Simple (25.5 + S / (22 x 4/3) = 1169 us) over LL (9.6 + S / (11 x 4/3) = 2298 us).
-  // alpha (PCI, Ring, Simple, 3 hops) = 8.4 + 3 x 5.7 = 25.5 us; 0.75 S per rank at 22 x 0.85.
+  // 0.75 S per rank at 22 x 0.85 = 18.7 GB/s (its 4 channels would move 4 x 12.84): X = 1345.77 us.
+  // NCCL's table charges 8.4 + 3 x 5.7 = 25.5 us; the ring's pipeline of 3 steps of 5.7 us hides
+  // under X (17.1 + X x 4/6 = 914.3 us < X): alpha = NCCL's base 8.4 us.
   const double S = 32.0 * 1024 * 1024, B = 2.5e10;
   Simulation sim(star_platform("ring_rs", 4, B, "pci"));
   Schedule s = empty_schedule(4);
   add_collective(s, OpKind::reduce_scatter, S);
   SimOutput out = sim.run(s);
-  REQUIRE(out.timeline.step_time == Approx(25.5e-6 + 0.75 * S / (22e9 * 0.85)).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(8.4e-6 + 0.75 * S / (22e9 * 0.85)).epsilon(rel));
 }
 
 TEST_CASE("small all-reduce takes the ring with LL", "[quick][sim]")
@@ -200,4 +202,34 @@ TEST_CASE("a platform's moesim.nccl_version sets its communicators' NCCL rules",
   sim.set_nccl_version(nccl_version_modelled);
   CHECK(choose_collective(sim.platform().comm_shape({0, 1, 2, 3, 4, 5, 6, 7}), OpKind::all_to_all, 7 * 524288.0).proto ==
         Proto::simple);
+}
+
+TEST_CASE("NCCL sees the link between CPU sockets at its table's figure", "[quick][sim]")
+{
+  // The shipped 8x RTX PRO 6000 server: pairs under one PCIe Gen5 switch are P2P (NCCL: 53 x 48/53
+  // = 48 GB/s); pairs under two switches of one socket go through host memory (48 / 1.2 = 40, the
+  // Intel root-complex charge); across the sockets NCCL takes the CPU link at 22 GB/s (Sapphire or
+  // Granite Rapids, topo.cc) and no root-complex charge, where the links alone carry 40.
+  Simulation sim(std::string(MOESIM_SOURCE_DIR) + "/platforms/server-8x-rtxpro6000-pcie-switches.xml");
+  const Platform& p = sim.platform();
+  CHECK(p.route(0, 1).nccl_gbs == Approx(48));
+  CHECK(p.route(0, 2).nccl_gbs == Approx(40));
+  CHECK(p.route(0, 2).link_gbs == Approx(40));
+  CHECK(p.route(0, 4).transport == Transport::shm);
+  CHECK(p.route(0, 4).nccl_gbs == Approx(22));
+  CHECK(p.route(0, 4).link_gbs == Approx(40));
+  // The 8-GPU ring crosses the sockets: NCCL's search fits 1 channel of 20 GB/s
+  // (tests/core/test_nccl_model.cpp), run twice; on the links alone it would be 2 x 20.
+  const CommShape all = p.comm_shape({0, 1, 2, 3, 4, 5, 6, 7});
+  CHECK(all.nccl.graph.channels == 1);
+  CHECK(all.nccl.graph.bw == 20);
+  REQUIRE(all.link_graph);
+  CHECK(all.link_graph->channels == 2);
+  CHECK(all.link_graph->bw == 20);
+  CHECK(nccl_p2p_comm_channels(all.nccl) == 2);
+  // One socket's four GPUs do not cross it: 2 x 20 either way.
+  const CommShape four = p.comm_shape({0, 1, 2, 3});
+  CHECK(four.nccl.graph.channels == 2);
+  REQUIRE(four.link_graph);
+  CHECK(four.link_graph->channels == 2);
 }

@@ -115,7 +115,7 @@ END {
   print "nvlink_p2p_ll_channel_gbs); H100 and H200 at 2 and 4 also gave Hopper'"'"'s Simple step and send"
   print "channel terms, Simple and LL (and, with every fit set, the share of a send'"'"'s last chunk that"
   print "shows, nvlink_p2p_tail_us); the RTX PRO 6000 server'"'"'s"
-  print "alltoall on 2 GPUs and all_gather and reduce_scatter on 4 and 8 (its per-channel PCIe rates,"
+  print "alltoall on 2 and 4 GPUs and all_gather and reduce_scatter on 8 (its per-channel PCIe rates,"
   print "TransportTerms). NVLink5'"'"'s terms (latency, Simple step, send channels) were fitted on B300, GB200"
   print "and GB300, none of them compared here, so every B200 cell is out of sample"
   print "(validate/public/fit_nvlink_latency.sh, fit_nvlink_simple.py, fit_nvlink_ll.py)."
