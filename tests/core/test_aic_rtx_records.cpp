@@ -84,7 +84,7 @@ TEST_CASE("RTX PRO 6000 records: whole NVFP4 and MXFP4 MoE layers", "[quick][per
   CHECK(oss[0]->seconds == Approx(1.513e-3).epsilon(1e-9));
 }
 
-TEST_CASE("RTX PRO 6000 records: GEMMs of every dtype at one shape, block-scaled FP8 apart", "[quick][perf]")
+TEST_CASE("RTX PRO 6000 records: GEMMs of every dtype at one shape with block-scaled FP8 apart", "[quick][perf]")
 {
   // gemm_perf.parquet, m 16, n 4096, k 2048, kernel torch_flow (a TensorRT-LLM Linear on a bf16
   // input): bfloat16 0.0112224 ms, fp8 0.0166805, fp8_block 0.0133035, nvfp4 0.0116747 ms.
