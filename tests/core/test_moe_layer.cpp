@@ -204,6 +204,27 @@ TEST_CASE("a rank's fused MoE layers take the curve's time at the tokens its spl
   REQUIRE(static_cast<int>(per_layer.size()) == model.layers);
   for (const auto& [layer, sum] : per_layer)
     CHECK(sum == Approx(400e-6)); // the layer sums to the measurement
+  // Small kernels whose own times (4 x 150 = 600 us) exceed the layer's 400 us: each is scaled by
+  // 400 / 600 to 100 us, the GEMMs get 0, and all six ops carry the measurement's provenance
+  // (interpolated), not their own (specs).
+  auto slow_small = [](const Op& o) {
+    const bool gemm = o.role == OpRole::experts_up || o.role == OpRole::experts_down;
+    return MoeLayerTime{gemm ? 20e-6 : 150e-6, Provenance::specs};
+  };
+  const std::map<int, MoeLayerTime> scaled = moe_layer_times(models, s, 0, true, slow_small);
+  std::map<int, double> scaled_layer;
+  for (const Op& op : s.ranks[0].ops) {
+    const auto it = scaled.find(op.id);
+    if (it == scaled.end())
+      continue;
+    scaled_layer[op.layer] += it->second.seconds;
+    const bool gemm = op.role == OpRole::experts_up || op.role == OpRole::experts_down;
+    CHECK(it->second.seconds == Approx(gemm ? 0.0 : 100e-6));
+    CHECK(it->second.provenance == Provenance::interpolated);
+  }
+  REQUIRE(static_cast<int>(scaled_layer.size()) == model.layers);
+  for (const auto& [layer, sum] : scaled_layer)
+    CHECK(sum == Approx(400e-6));
   // Another split (EP2) has no curve: nothing is replaced.
   const Layout ep2 = make_layout(Plan::parse("dp2xep2"), model, 2);
   const Schedule s2 = build_schedule(model, ep2, StepShape{Phase::decode, 512, 1024, 0}, opt);

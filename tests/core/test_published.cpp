@@ -80,7 +80,7 @@ TEST_CASE("published rows: the TensorRT-LLM rows whose kernels AIConfigurator me
           "[quick][published]")
 {
   // The tables time the ops these rows run: bf16 and block-scaled fp8 GEMMs, bf16- or fp8-KV MLA,
-  // bf16-KV GQA (published.yaml's header). The B200 rows with NVFP4 dense layers (their records
+  // bf16-KV GQA (published.yaml's header). The B200 and RTX PRO 6000 rows with NVFP4 dense layers (their records
   // include an fp4 quantize the engine may fuse), Maverick's per-tensor FP8, the two rows on a
   // measured H200 platform, and every other engine name none.
   const std::string dir = "platforms/public/aiconfigurator/";
@@ -109,12 +109,16 @@ TEST_CASE("published rows: the TensorRT-LLM rows whose MoE layers, and only thos
   // moe_records: the table measured the row's whole MoE layer (shape, split, expert dtype) but not
   // its other ops (NVFP4 dense layers on B200, Maverick's per-tensor FP8), or the platform was
   // measured here (gpt-oss-120b on one H200). Not Qwen3-235B on four H200s (block-scaled FP8
-  // experts: no imported MoE table measured them).
+  // experts: no imported MoE table measured them). On the RTX PRO 6000 Server every TensorRT-LLM row
+  // (NVFP4 dense layers and experts; the table measured their NVFP4 layers at EP1, EP2 and EP8).
   const std::string dir = "platforms/public/aiconfigurator/";
   const std::map<std::string, std::string> want = {
       {"trt-gptoss120b-h200-tp1", "h200_sxm"},       {"trt-maverick-h200-dep8", "h200_sxm"},
       {"trt-qwen3-235b-b200-dep4", "b200_sxm"},      {"trt-qwen3-235b-b200-dep4-8k1k", "b200_sxm"},
-      {"trt-maverick-b200-dep4", "b200_sxm"},        {"trt-qwen3-30b-b200-tp1", "b200_sxm"}};
+      {"trt-maverick-b200-dep4", "b200_sxm"},        {"trt-qwen3-30b-b200-tp1", "b200_sxm"},
+      {"trt-qwen3-235b-rtx8-dep8", "rtx_pro_6000_server"}, {"trt-qwen3-235b-rtx4-dep2pp2", "rtx_pro_6000_server"},
+      {"trt-qwen3-30b-rtx1-tp1", "rtx_pro_6000_server"},   {"trt-qwen3-30b-rtx2-dep2", "rtx_pro_6000_server"},
+      {"trt-qwen3-30b-rtx8-dep8", "rtx_pro_6000_server"}};
   const auto rows = load_published_file(std::string(MOESIM_SOURCE_DIR) + "/validate/public/published.yaml");
   std::size_t named = 0;
   for (const PublishedRow& r : rows) {

@@ -32,6 +32,8 @@ const MOE_DTYPES = { bfloat16: 'bf16', fp8: 'fp8', nvfp4: 'nvfp4' }
 // MXFP4, TRTLLM backend; H200 BF16 x MXFP4, TRITON) and blog9_Deploying_GPT_OSS_on_TRTLLM.md
 // @04a2a26 (Blackwell W4A8_MXFP4_MXFP8, Hopper W4A16_MXFP4). So a Blackwell TRT-LLM table gives
 // `w4a8_mxfp4_mxfp8` and its `w4a16_mxfp4` rows are left out; Hopper tables have only W4A16.
+// The RTX PRO 6000 (SM120; device "NVIDIA RTX PRO 6000 Blackwell Server Edition") matches too, and
+// its TRT-LLM 1.3.0rc20 table has only w4a8_mxfp4_mxfp8 rows, so nothing of it is left out.
 // vLLM stays `w4a16_mxfp4`: its gpt-oss kernel there is the mxfp4_bf16 one
 // (vllm_gptossmxfp4moe_..._mxfp4_bf16_...); its mxfp8 rows are another MoE class.
 const BLACKWELL = /\bG?B[1-3]00\b|Blackwell/   // the table's nvidia-smi name (`device` column)
