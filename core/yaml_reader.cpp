@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <sstream>
@@ -14,6 +15,42 @@
 
 namespace moesim {
 namespace {
+
+// The offset of the first byte that does not begin or continue a well-formed UTF-8 sequence
+// (overlong forms, surrogates and code points past U+10FFFF included), or npos.
+std::size_t bad_utf8_at(const std::string& s)
+{
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = b[i];
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xbf; // the allowed range of the second byte
+    if (c < 0x80)
+      len = 1;
+    else if (c >= 0xc2 && c <= 0xdf)
+      len = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      lo = c == 0xe0 ? 0xa0 : 0x80;
+      hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      lo = c == 0xf0 ? 0x90 : 0x80;
+      hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else
+      return i;
+    if (i + len > n)
+      return i;
+    for (std::size_t j = 1; j < len; j++) {
+      const unsigned char d = b[i + j];
+      if (j == 1 ? (d < lo || d > hi) : (d < 0x80 || d > 0xbf))
+        return i;
+    }
+    i += len;
+  }
+  return std::string::npos;
+}
 
 std::string at_line(const std::string& file, const YAML::Mark& m)
 {
@@ -218,6 +255,13 @@ std::string Fields::str(const std::string& key)
   YAML::Node n = node(key);
   if (!n.IsScalar())
     fail(key, "expected a single value", "write `" + key + ": <value>`");
+  // YAML is UTF-8 text; a value with other bytes would reach names, reports and JSON (which refuses it).
+  if (const std::size_t at = bad_utf8_at(n.Scalar()); at != std::string::npos) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned>(static_cast<unsigned char>(n.Scalar()[at])));
+    fail(key, "is not UTF-8 text (byte " + std::string(hex) + " at offset " + std::to_string(at) + ")",
+         "write the value in UTF-8");
+  }
   return n.Scalar();
 }
 std::string Fields::str(const std::string& key, const std::string& dflt)

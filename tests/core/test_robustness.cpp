@@ -279,3 +279,27 @@ TEST_CASE("the hostile-input sweep of 2026-12-06: keys twice in any map, calibra
   bad["ranks"][0]["ops"][0]["layer"] = 4294967296LL;
   CHECK_THROWS_WITH(schedule_from_json(bad, "s.json"), Contains("layer") && Contains("at most 2147483647"));
 }
+
+TEST_CASE("the sweep's last finding: a YAML string that is not UTF-8 is refused, naming the key and the byte", "[quick][core][robust]")
+{
+  // A study name with a Latin-1 byte (0xe9, 'é' in Latin-1) ran and reached the report; in UTF-8
+  // 0xe9 starts a three-byte sequence that "t" (0x74) cannot continue. "caf" is 3 bytes, so the bad
+  // byte is at offset 3.
+  test::TempDir d("moesim_utf8");
+  const std::string body = "model: qwen3-30b-a3b\nplatforms: [nvswitch-1x-h200]\nphase: decode\nbatch: [1]\ncontext: 1024\n"
+                           "plans: [tp1]\n";
+  const std::string bad = d.write("s.yaml", std::string("name: caf\xe9t\n") + body);
+  CHECK_THROWS_WITH(load_study_file(bad, MOESIM_SOURCE_DIR),
+                    Contains(bad) && Contains("name") && Contains("not UTF-8 text (byte 0xe9 at offset 3)") &&
+                        Contains("write the value in UTF-8"));
+  // Overlong (0xc0 0xaf for '/'), a surrogate (0xed 0xa0 0x80) and a code point past U+10FFFF
+  // (0xf4 0x90 ...) are not UTF-8 either; each starts at offset 1 after "x".
+  for (const std::string seq : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"}) {
+    const std::string f = d.write("s.yaml", "name: x" + seq + "\n" + body);
+    CHECK_THROWS_WITH(load_study_file(f, MOESIM_SOURCE_DIR), Contains("at offset 1)"));
+  }
+  // The same name written in UTF-8 ("café", 0xc3 0xa9) loads.
+  CHECK(load_study_file(d.write("s.yaml", std::string("name: caf\xc3\xa9\n") + body), MOESIM_SOURCE_DIR).name ==
+        "caf\xc3\xa9");
+}
+
