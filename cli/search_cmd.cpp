@@ -75,7 +75,7 @@ bool run_search_command(const SearchCommands& s, const std::function<std::string
     std::vector<std::pair<std::string, SearchResult>> shards;
     for (const std::string& f : s.merge) {
       // read_input_file refuses a folder, a FIFO or a device (/dev/zero) and a file past the limit.
-      shards.push_back({f, search_from_json(read_input_file(f, limits::json_bytes), f)});
+      shards.push_back({f, search_from_json(read_input_file(f, limits::json_bytes, "--merge"), f)});
     }
     r = merge_search(shards);
   } else {
