@@ -116,19 +116,16 @@ GridLookup ShapeGrid::at(const std::vector<double>& x, double form_at_x, bool ra
 {
   if (points_.empty() || x.size() != dims())
     return {form_at_x, Provenance::extrapolated};
-  bool inside = true, exact = true;
-  if (ratio_inside) {
-    const double log_r = interp(0, 0, x, true, inside, exact);
+  bool inside = true, exact = true; // interp only clears them
+  const auto label = [&] { return !inside ? Provenance::extrapolated : exact ? Provenance::measured : Provenance::interpolated; };
+  if (!ratio_inside) {
+    const double log_t = interp(0, 0, x, false, inside, exact);
     if (inside)
-      return {form_at_x * std::exp(log_r), exact ? Provenance::measured : Provenance::interpolated};
-    return {form_at_x * std::exp(log_r), Provenance::extrapolated};
+      return {std::exp(log_t), label()};
   }
-  const double log_t = interp(0, 0, x, false, inside, exact);
-  if (inside)
-    return {std::exp(log_t), exact ? Provenance::measured : Provenance::interpolated};
-  bool in2 = true, ex2 = true;
-  const double log_r = interp(0, 0, x, true, in2, ex2);
-  return {form_at_x * std::exp(log_r), Provenance::extrapolated};
+  // Outside the grid (and inside too, with ratio_inside): the form times the measured-over-form ratio.
+  const double log_r = interp(0, 0, x, true, inside, exact);
+  return {form_at_x * std::exp(log_r), label()};
 }
 
 } // namespace moesim::perf
