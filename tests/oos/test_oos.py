@@ -180,6 +180,21 @@ class Sets(unittest.TestCase):
         for e in es:
             self.assertNotIn(run_shape(e), earlier, e["file"])
 
+    def test_oos10_is_16_schedules_at_shapes_no_earlier_round_ran(self):
+        # decode eager: the invented GQA hd144 model, Qwen3-30B, Mixtral-8x7B, gpt-oss-20b and
+        # DeepSeek-V2-Lite, one batch each = 5; decode graph: the invented MLA h72 model, GLM-4.5,
+        # Qwen3-235B, Llama-4-Scout and Mixtral-8x22B = 5; prefills: the two invented models,
+        # gpt-oss-120b, DeepSeek-V2-Lite, Qwen3-30B and GLM-4.5-Air = 6. 5 + 5 + 6 = 16, tp1; its H100
+        # set runs the same schedules on the H100 platform.
+        es = self.assert_tp1_set("oos10", eager_decode=5, graph=5, prefill=6)
+        self.assertEqual(oos.entries(oos.SETS["oos10-h100"]), es)
+        self.assertEqual(oos.SETS["oos10-h100"].platform, "nvswitch-1x-h100")
+
+        earlier = run_shapes(oos.SETS[1], oos.SETS[2], oos.SETS["oos4"], oos.SETS["oos5"], oos.SETS["oos6"],
+                             oos.SETS["oos7"], oos.SETS["oos8"], oos.SETS["oos9"])
+        for e in es:
+            self.assertNotIn(run_shape(e), earlier, e["file"])
+
     def test_the_card_a_result_names_comes_from_the_platform(self):
         # "nvswitch-1x-h100" -> H100 (the result heading said "one H200" for every platform); a name
         # with a suffix keeps the card; a name without "<n>x-<card>" is given back as it is.

@@ -23,6 +23,8 @@ platform and prediction variants.
             in validate/oos/schedules-oos8; --set oos8-h100: the same schedules on nvswitch-1x-h100.
   --set oos9: validate/oos/studies-oos9 (tp1 on nvswitch-1x-h200, shapes oos1-8 never ran), schedules
             in validate/oos/schedules-oos9; --set oos9-h100: the same schedules on nvswitch-1x-h100.
+  --set oos10: validate/oos/studies-oos10 (tp1 on nvswitch-1x-h200, shapes oos1-9 never ran), schedules
+            in validate/oos/schedules-oos10; --set oos10-h100: the same schedules on nvswitch-1x-h100.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -146,6 +148,15 @@ SETS = {
     "oos9": one_gpu_round("oos9"),
     # Round 9's steps on one H100 (--set oos9-h100), for a call the device tool places on an H100.
     "oos9-h100": one_gpu_round("oos9", "nvswitch-1x-h100"),
+    # Round 10 on one H200 (--set oos10), blind to round 9's runs: shapes oos1-9 never ran, two invented
+    # geometries (GQA head_dim 144, a head dim no bench-ops call measured, at 48/4 heads with 96 experts
+    # of 896, top-6, and a shared expert of 1792; MLA at 72 heads with kv_lora_rank 384 at hidden 4608,
+    # 160 experts of 640, top-8), zoo decodes at batch 8-120 and context 1536-15360 (four of them at
+    # rows per expert between the H100's grouped-GEMM records), and prefills of 1280-5120 tokens, each
+    # between two measured attention-prefill prompt lengths.
+    "oos10": one_gpu_round("oos10"),
+    # Round 10's steps on one H100 (--set oos10-h100), for a call the device tool places on an H100.
+    "oos10-h100": one_gpu_round("oos10", "nvswitch-1x-h100"),
 }
 
 
