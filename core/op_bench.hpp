@@ -12,6 +12,10 @@
 
 namespace moesim {
 
+// The `source` the harness's bench-ops writes: its records are timings of our own kernels
+// (kernels/), which the decode_tiles form follows (op_fit.hpp's default_decode_form).
+inline constexpr const char* kHarnessOpBenchSource = "moesim-validate bench-ops";
+
 enum class BenchOp {
   gemm,
   grouped_gemm,

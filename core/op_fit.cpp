@@ -5,6 +5,7 @@
 #include "core/model_loader.hpp"
 #include "core/stats.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -13,10 +14,18 @@
 
 namespace moesim {
 
+perf::FormKind default_decode_form(const std::vector<OpMeasurements>& benches)
+{
+  const bool harness = !benches.empty() && std::all_of(benches.begin(), benches.end(), [](const OpMeasurements& b) {
+    return b.source == kHarnessOpBenchSource;
+  });
+  return harness ? perf::FormKind::decode_tiles : perf::FormKind::decode_splitk;
+}
+
 OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std::vector<std::string>& files,
                           const HoldOut& hold_out, const std::function<bool(const OpRecord&)>& exclude, double sms,
                           const std::function<double(const std::string&)>& catalogue_sms,
-                          const std::function<double(const std::string&)>& catalogue_l2, perf::FormKind decode_form)
+                          const std::function<double(const std::string&)>& catalogue_l2, std::optional<perf::FormKind> decode_form)
 {
   OpBenchFit out;
   std::vector<OpRecord> train, held;
@@ -63,7 +72,7 @@ OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std:
   }
   opt.l2_bytes = sys ? sys->number("l2_bytes") : 0;
   opt.sm = perf::sm_limits(sys ? sys->word("cc") : "");
-  opt.decode_form = decode_form;
+  opt.decode_form = decode_form ? *decode_form : default_decode_form(benches);
   if (!(opt.l2_bytes > 0) && sys && catalogue_l2 && !sys->word("gpu").empty())
     opt.l2_bytes = catalogue_l2(sys->word("gpu"));
   if (!train.empty() && !(opt.sms > 0))
@@ -122,7 +131,7 @@ OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std:
 OpBenchFit fit_op_bench_files(const std::vector<std::string>& files, const std::vector<std::string>& hold_out,
                               const std::vector<std::string>& exclude_models, const std::string& models_dir,
                               double sms, const std::function<double(const std::string&)>& catalogue_sms,
-                              const std::function<double(const std::string&)>& catalogue_l2, perf::FormKind decode_form)
+                              const std::function<double(const std::string&)>& catalogue_l2, std::optional<perf::FormKind> decode_form)
 {
   HoldOut h;
   for (const std::string& spec : hold_out) {

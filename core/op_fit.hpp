@@ -9,13 +9,17 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace moesim {
 
-// Decode attention's form when calibrate is not told (docs/perf-models.md says why).
-inline constexpr perf::FormKind kDefaultDecodeForm = perf::FormKind::decode_splitk;
+// Decode attention's form when calibrate is not told: decode_tiles where every bench is the
+// harness's own (kHarnessOpBenchSource), the kernel that form follows launch by launch, and
+// decode_splitk, the generic flash-decoding form, where any bench timed another kernel (imported
+// engine tables). docs/perf-models.md gives the blind scores behind the choice.
+perf::FormKind default_decode_form(const std::vector<OpMeasurements>& benches);
 
 struct FitQuality {
   std::string model;           // describe(key) of the model (loop records: "grouped_gemm loop ... (sum of gemm)")
@@ -42,13 +46,13 @@ struct OpBenchFit {
 // `catalogue_sms` of their system.gpu (platforms/gpus.yaml's sms, 0 when it has no entry).
 // The GPU's L2 (the grouped GEMM form's re-read rule): the benches' system.l2_bytes, else
 // `catalogue_l2` of their system.gpu (gpus.yaml's l2), else unknown (0).
-// Decode attention takes `decode_form`; decode_tiles takes the SM's limits from the benches'
+// Decode attention takes `decode_form` (none: default_decode_form); decode_tiles takes the SM's limits from the benches'
 // system.cc (compute capability) and falls back to decode_splitk where the records do not give it.
 OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std::vector<std::string>& files,
                           const HoldOut& hold_out, const std::function<bool(const OpRecord&)>& exclude,
                           double sms = 0, const std::function<double(const std::string&)>& catalogue_sms = {},
                           const std::function<double(const std::string&)>& catalogue_l2 = {},
-                          perf::FormKind decode_form = kDefaultDecodeForm);
+                          std::optional<perf::FormKind> decode_form = std::nullopt);
 
 // The same from files: `hold_out` as DIM=V1,V2 rules (e.g. n=4096,7168), `exclude_models` as model
 // names or paths under `models_dir` whose shapes (family_shapes.hpp) leave the fit. InputError for
@@ -57,7 +61,7 @@ OpBenchFit fit_op_bench_files(const std::vector<std::string>& files, const std::
                               const std::vector<std::string>& exclude_models, const std::string& models_dir,
                               double sms = 0, const std::function<double(const std::string&)>& catalogue_sms = {},
                               const std::function<double(const std::string&)>& catalogue_l2 = {},
-                          perf::FormKind decode_form = kDefaultDecodeForm);
+                          std::optional<perf::FormKind> decode_form = std::nullopt);
 
 // The quality table in Markdown: in-sample form error, held-out error inside and outside the grid.
 std::string fit_quality_markdown(const OpBenchFit& fit);

@@ -13,11 +13,11 @@
 namespace moesim {
 namespace {
 
-// --decode-attention-form: empty is the default.
-perf::FormKind decode_form(const std::string& name)
+// --decode-attention-form: empty is the default (default_decode_form: by the records' source).
+std::optional<perf::FormKind> decode_form(const std::string& name)
 {
   if (name.empty())
-    return kDefaultDecodeForm;
+    return std::nullopt;
   if (name != "decode_splitk" && name != "decode_tiles")
     throw InputError("command line", "--decode-attention-form", "'" + name + "' is not a decode attention form",
                      "write decode_splitk or decode_tiles");

@@ -1,6 +1,7 @@
 #include "validate/op_bench.hpp"
 
 #include "core/error.hpp"
+#include "core/op_bench.hpp"
 #include "kernels/check.hpp"
 #include "validate/op_bench_family.hpp"
 #include "validate/options.hpp"
@@ -196,7 +197,7 @@ int run_op_bench(const OpBenchOptions& o, std::FILE* out)
                  skipped = nlohmann::json::array();
   bool broken = false;
   auto write = [&](bool complete) {
-    opbench::write_json_file(o.json, opbench::op_bench_document("moesim-validate bench-ops", system, ctx.records));
+    opbench::write_json_file(o.json, opbench::op_bench_document(kHarnessOpBenchSource, system, ctx.records));
     opbench::write_json_file(o.json + ".run.json",
                              {{"tool", "moesim-validate bench-ops"},
                               {"complete", complete},

@@ -237,10 +237,20 @@ TEST_CASE("decode attention takes decode_tiles when asked and the records give t
   CHECK(q.tile_s == Approx(p.tile_s).epsilon(1e-9));
   CHECK(perf::form_seconds(q, {128, 128, 8, 96, 80, 6145}) ==
         Approx(perf::form_seconds(p, {128, 128, 8, 96, 80, 6145})).epsilon(1e-8));
-  // The default stays decode_splitk; and records without a compute capability cannot place the
-  // kernel's resident blocks, so decode_tiles falls back to it.
+  // Untold, the form follows the kernel that made the records: these say "unit test", not the
+  // harness, so decode_splitk; the same records as the harness's bench-ops, decode_tiles; the harness's
+  // together with another source's (imported engine tables), decode_splitk again.
   CHECK(fit_op_bench_files({f}, {}, {}, root + "/workloads/models").models.models[0].model.form.kind ==
         perf::FormKind::decode_splitk);
+  nlohmann::json h = j;
+  h["source"] = kHarnessOpBenchSource;
+  const std::string fh = dir.write("dec-harness.json", h.dump());
+  CHECK(fit_op_bench_files({fh}, {}, {}, root + "/workloads/models").models.models[0].model.form.kind ==
+        perf::FormKind::decode_tiles);
+  CHECK(fit_op_bench_files({fh, f}, {}, {}, root + "/workloads/models").models.models[0].model.form.kind ==
+        perf::FormKind::decode_splitk);
+  // Records without a compute capability cannot place the kernel's resident blocks, so decode_tiles
+  // falls back to decode_splitk.
   j["system"].erase("cc");
   const std::string g = dir.write("dec-no-cc.json", j.dump());
   CHECK(fit_op_bench_files({g}, {}, {}, root + "/workloads/models", 0, {}, {}, perf::FormKind::decode_tiles)
