@@ -111,7 +111,7 @@ Result run_one(int gpus, int layers, bool platform_only, bool exact, bool via_xm
     opt.engine.cuda_graphs = true;
     const Schedule s = build_schedule(m, L, StepShape{Phase::decode, 256, 2048, 0}, opt);
     lap(4);
-    const SimOutput out = sim->run(s, exact);
+    const SimOutput out = sim->run(s, exact, EventDetail::timed); // as `moesim run` without a timeline
     lap(5);
     ScenarioResult r;
     r.gpus = gpus;

@@ -132,7 +132,8 @@ ScenarioOutcome run_scenario(const Study& study, const Scenario& sc, bool keep_t
   double steady = 0;
   if (L.plan.pp > 1 && st.phase == Phase::decode && study.pp_steady_steps > 0 && s.layout.world == P.gpus())
     steady = simulate_steady(sim, s, study.pp_steady_steps, sc.exact);
-  SimOutput so = sim.run(s, sc.exact);
+  // The events' names, shapes and algorithms only where the timeline is kept (the summary reads neither).
+  SimOutput so = sim.run(s, sc.exact, keep_timeline ? EventDetail::described : EventDetail::timed);
   summarise(r, s, so.timeline);
   if (steady > 0) {
     r.steady_steps = study.pp_steady_steps;

@@ -41,7 +41,8 @@ static double number_prop(const char* v, const std::string& file, const std::str
   }
 }
 
-Platform::Platform(const sg4::Engine& e, const std::string& file, std::shared_ptr<const Calibration> calibration)
+Platform::Platform(const sg4::Engine& e, const std::string& file, std::shared_ptr<const Calibration> calibration,
+                   const RouteLinks& links_of)
     : file_(file), calibration_(std::move(calibration))
 {
   const sg4::NetZone* root = e.get_netzone_root();
@@ -189,7 +190,8 @@ Platform::Platform(const sg4::Engine& e, const std::string& file, std::shared_pt
       Route& r = routes_[s][d];
       double lat = 0;
       try {
-        hosts_[s]->route_to(hosts_[d], r.links, &lat);
+        if (!links_of || !links_of(s, d, r.links))
+          hosts_[s]->route_to(hosts_[d], r.links, &lat);
       } catch (const std::exception& ex) {
         throw InputError(file, "route gpu" + std::to_string(s) + "->gpu" + std::to_string(d),
                          std::string("no route: ") + ex.what(), "add a <route> between them");

@@ -9,6 +9,7 @@
 
 #include <simgrid/s4u.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,8 +35,12 @@ class Platform {
 public:
   // Reads a platform already loaded into `engine`; throws InputError naming `file` when a GPU host,
   // a property or a route is missing. `calibration`: measured curves and efficiencies to use (null:
-  // none), shared and never modified.
-  Platform(const sg4::Engine& engine, const std::string& file, std::shared_ptr<const Calibration> calibration = nullptr);
+  // none), shared and never modified. `links_of`, when given, appends route s -> d's links as
+  // Host::route_to would list them (without SimGrid's route lookup) and returns true, or returns
+  // false for route_to to answer.
+  using RouteLinks = std::function<bool(int s, int d, std::vector<sg4::Link*>& links)>;
+  Platform(const sg4::Engine& engine, const std::string& file, std::shared_ptr<const Calibration> calibration = nullptr,
+           const RouteLinks& links_of = {});
 
   int gpus() const { return static_cast<int>(hosts_.size()); }
   // GPUs per node (zone property moesim.gpus_per_node; every GPU when absent).

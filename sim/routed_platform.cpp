@@ -10,7 +10,7 @@
 namespace moesim {
 namespace sg4 = simgrid::s4u;
 
-void load_routed_platform(const RoutedTopology& rt)
+LoadedLinks load_routed_platform(const RoutedTopology& rt)
 {
   const Topology& t = rt.topo;
   // The XML parser's steps, element by element: a Full zone (the root, being the first), each
@@ -26,14 +26,19 @@ void load_routed_platform(const RoutedTopology& rt)
   }
   std::vector<const sg4::Link*> links;
   links.reserve(rt.links.size());
+  LoadedLinks loaded;
+  loaded.reserve(rt.links.size());
   for (const TopoLink& l : rt.links) {
     const double bw = xbt_parse_get_bandwidth("", 0, l.bw.text(), "");
     sg4::Link* link;
     if (l.sharing == Sharing::splitduplex) {
-      link = zone->create_split_duplex_link(l.name, bw);
+      sg4::SplitDuplexLink* sd = zone->create_split_duplex_link(l.name, bw);
+      link = sd;
+      loaded.push_back({sd->get_link_up(), sd->get_link_down(), nullptr});
     } else {
       link = zone->create_link(l.name, bw);
       link->set_sharing_policy(sg4::Link::SharingPolicy::SHARED);
+      loaded.push_back({link, link, link});
     }
     link->set_properties({{"class", l.cls}})->set_latency(0.0)->seal();
     links.push_back(link);
@@ -60,6 +65,18 @@ void load_routed_platform(const RoutedTopology& rt)
   for (const auto& [k, v] : zone_props(t))
     zone->set_property(k, v);
   sg4::Engine::on_platform_created();
+  return loaded;
+}
+
+bool routed_links(const RoutedTopology& rt, const LoadedLinks& loaded, int s, int d, std::vector<sg4::Link*>& links)
+{
+  const std::vector<Hop>& hops = rt.route(s, d).hops;
+  for (const Hop& h : hops)
+    if (loaded.at(h.link)[static_cast<size_t>(h.dir)] == nullptr)
+      return false;
+  for (const Hop& h : hops)
+    links.push_back(loaded[h.link][static_cast<size_t>(h.dir)]);
+  return true;
 }
 
 } // namespace moesim

@@ -23,6 +23,17 @@ namespace {
 
 constexpr double unset = -1.0;
 
+// Whether two GPUs time every op alike: every field of GpuSpec equal (a field added to GpuSpec must
+// be added here, or ranks with different values would share compute times; the size check below
+// fails to remind whoever adds one).
+bool same_spec(const GpuSpec& a, const GpuSpec& b)
+{
+  static_assert(sizeof(GpuSpec) == sizeof(std::string) + 5 * sizeof(double) + sizeof(std::map<Dtype, double>),
+                "a field was added to GpuSpec: compare it in same_spec");
+  return a.model == b.model && a.mem_bytes == b.mem_bytes && a.mem_bw == b.mem_bw && a.mem_bw_eff == b.mem_bw_eff &&
+         a.flops_eff == b.flops_eff && a.kernel_overhead == b.kernel_overhead && a.flops == b.flops;
+}
+
 // State of one collective instance, shared by its members.
 struct CollState {
   int arrived = 0;
@@ -55,8 +66,8 @@ struct RankState {
 
 class Replay {
 public:
-  Replay(const Platform& p, const Schedule& s, SimOutput& out, bool exact)
-      : p_(p), s_(s), out_(out), exact_(exact), planner_(p)
+  Replay(const Platform& p, const Schedule& s, SimOutput& out, bool exact, EventDetail detail)
+      : p_(p), s_(s), out_(out), exact_(exact), described_(detail == EventDetail::described), planner_(p)
   {
     ranks_.resize(s.layout.world);
     for (int r = 0; r < s.layout.world; r++) {
@@ -67,6 +78,20 @@ public:
       st.mutex = sg4::Mutex::create();
       st.cv = sg4::ConditionVariable::create();
       st.host_time = s.engine.cuda_graphs ? graph_launch_s() : 0.0;
+    }
+    // Ranks whose GPUs have equal specs share compute times: op_time reads the GPU only through its
+    // GpuSpec, so the cache is keyed by the first such rank (1,024 identical GPUs: one entry per op
+    // content, not one per rank and content).
+    for (int r = 0; r < s.layout.world; r++) {
+      int first = r;
+      for (int q : gpu_classes_)
+        if (same_spec(p.gpu(q), p.gpu(r))) {
+          first = q;
+          break;
+        }
+      if (first == r)
+        gpu_classes_.push_back(r);
+      gpu_class_.push_back(first);
     }
     colls_.resize(s.collectives);
     // One event per op, each written into its place (rank by rank, ops in order, as every consumer
@@ -112,6 +137,7 @@ private:
   std::vector<CollState> colls_;
   bool cache_ok_ = false;   // one stream per rank: ops run in program order, world collectives are isolated
   bool exact_ = false;      // every collective through SimGrid, compute ops on SimGrid's clock
+  bool described_ = true;   // events carry the op's name, shape and algorithm (EventDetail::described)
   CollectivePlanner planner_;
   int fast_ = 0;
   std::vector<size_t> first_event_; // per rank: the slot of its op 0 in the timeline's events
@@ -247,8 +273,10 @@ private:
       return h;
     }
   };
-  std::unordered_map<std::vector<double>, OpTime, KeyHash> compute_cache_; // compute_time per (rank, op content)
+  std::unordered_map<std::vector<double>, OpTime, KeyHash> compute_cache_; // compute_time per (GPU spec, op content)
   std::vector<double> compute_key_;                     // compute_time's key, built in place
+  std::vector<int> gpu_class_;                          // per rank: the first rank with an equal GpuSpec
+  std::vector<int> gpu_classes_;                        // those first ranks
   // Per rank, once asked: the MoE-layer ops a measured whole-layer curve times (moe_layer.hpp).
   std::vector<std::optional<std::map<int, MoeLayerTime>>> moe_layer_times_;
 
@@ -334,7 +362,7 @@ private:
       ev.sync = ev.start;
       switch (op_class(op.kind)) {
         case OpClass::compute: {
-          const OpTime t = compute_time(r, op, ev.shape);
+          const OpTime t = compute_time(r, op, shape_of(op, ev));
           out_.compute_by_provenance[t.provenance] += t.seconds;
           sg4::this_actor::sleep_for(t.seconds);
           break;
@@ -359,7 +387,7 @@ private:
   }
 
   // The event of op `op` on rank `r`, before its times are known.
-  static TimelineEvent event_of(int r, const Op& op)
+  TimelineEvent event_of(int r, const Op& op) const
   {
     TimelineEvent ev;
     ev.rank = r;
@@ -367,14 +395,26 @@ private:
     ev.stream = op.stream;
     ev.layer = op.layer;
     ev.microbatch = op.microbatch;
-    ev.name = op.name;
     ev.kind = op.kind;
     ev.family = op.family;
     ev.role = op.role;
-    ev.shape = kernel_key(op); // the numbers calibration tables index it by
+    if (described_) {
+      ev.name = op.name;
+      ev.shape = kernel_key(op); // the numbers calibration tables index it by
+    }
     ev.bytes = op.is_comm() ? op.comm_bytes : op.bytes;
     return ev;
   }
+
+  // The op's kernel_key: the event's copy when events are described, else made into key_.
+  const std::vector<double>& shape_of(const Op& op, const TimelineEvent& ev)
+  {
+    if (described_)
+      return ev.shape;
+    key_ = kernel_key(op);
+    return key_;
+  }
+  std::vector<double> key_;
 
   // One op of a single-stream rank whose clock reads `now` (its previous op's end), as run_stream does
   // it on SimGrid's clock; `now` becomes the op's end.
@@ -386,7 +426,7 @@ private:
     ev.sync = ev.start;
     switch (op_class(op.kind)) {
       case OpClass::compute: {
-        const OpTime t = compute_time(r, op, ev.shape);
+        const OpTime t = compute_time(r, op, shape_of(op, ev));
         out_.compute_by_provenance[t.provenance] += t.seconds;
         ev.end = ev.start + t.seconds;
         break;
@@ -414,8 +454,8 @@ private:
   }
 
   // The op's time from the calibration's op models or kernel tables, else the roofline (op_time.hpp),
-  // remembered per GPU and op content: layers and ranks repeat the same ops. `base`: kernel_key(op),
-  // as the op's event already holds it.
+  // remembered per GPU spec and op content: layers and ranks repeat the same ops. `base`: kernel_key(op),
+  // its event holds it (or shape_of made it).
   OpTime compute_time(int r, const Op& op, const std::vector<double>& base)
   {
     // A MoE layer that a whole-layer measurement covers takes its time from it, shared out over
@@ -447,7 +487,7 @@ private:
     if (const auto* g = std::get_if<GroupedGemmShape>(&op.shape))
       key.insert(key.end(), g->rows.begin(), g->rows.end());
     const auto* a = std::get_if<AttentionShape>(&op.shape);
-    key.insert(key.end(), {double(r), double(op.kind), double(op.dtype), double(op.kernels), double(a && a->mla),
+    key.insert(key.end(), {double(gpu_class_[r]), double(op.kind), double(op.dtype), double(op.kernels), double(a && a->mla),
                            double(a ? a->sliding_window : 0), double(base.size()), op.flops, op.bytes});
     auto it = compute_cache_.find(key);
     if (it == compute_cache_.end()) {
@@ -664,13 +704,14 @@ private:
       if (!c.measure)
         std::vector<double>().swap(c.key);
     }
-    if (c.detail.empty()) {
+    if (described_ && c.detail.empty()) {
       std::ostringstream d;
       d << to_string(c.choice.algo) << "/" << (c.choice.calibrated ? "calibrated" : to_string(c.choice.proto))
         << " alpha=" << c.choice.alpha * 1e6 << "us";
       c.detail = d.str();
     }
-    ev.detail = c.detail;
+    if (described_)
+      ev.detail = c.detail;
     ev.fixed = c.choice.alpha;
     sg4::this_actor::sleep_for(c.choice.alpha);
     const double flows_start = sg4::Engine::get_clock();
@@ -785,13 +826,15 @@ Simulation::Simulation(const RoutedTopology& routed, const std::string& name,
                        std::shared_ptr<const Calibration> calibration)
 {
   engine_ = make_engine();
-  load_routed_platform(routed);
-  platform_ = std::make_unique<Platform>(*engine_, name, std::move(calibration));
+  const LoadedLinks loaded = load_routed_platform(routed);
+  platform_ = std::make_unique<Platform>(*engine_, name, std::move(calibration), [&](int s, int d, std::vector<sg4::Link*>& links) {
+    return routed_links(routed, loaded, s, d, links);
+  });
 }
 
 Simulation::~Simulation() = default;
 
-SimOutput Simulation::run(const Schedule& s, bool exact)
+SimOutput Simulation::run(const Schedule& s, bool exact, EventDetail detail)
 {
   if (ran_)
     throw std::logic_error("Simulation::run called twice: SimGrid allows one simulation per process");
@@ -803,7 +846,7 @@ SimOutput Simulation::run(const Schedule& s, bool exact)
                      "pick a platform with " + std::to_string(s.layout.world) + " GPUs or a plan for " +
                          std::to_string(platform_->gpus()));
   SimOutput out;
-  Replay replay(*platform_, s, out, exact);
+  Replay replay(*platform_, s, out, exact, detail);
   replay.start_actors();
   engine_->run();
   out.fast_collectives = replay.fast_collectives();
