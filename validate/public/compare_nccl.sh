@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Dev machine: sets `moesim nccl-tests --calibration none` (the uncalibrated collective model)
 # against NVIDIA's published nccl-tests sweeps and writes validate/public/nccl-comparison.md.
-#   validate/public/compare_nccl.sh [MOESIM]      (default build/cli/moesim)
+#   validate/public/compare_nccl.sh [MOESIM [OUT]]   (default build/cli/moesim, the report below)
 # Inputs (data, not code): validate/public/aiconfigurator-nccl.csv (the measured times, with their
 # source), validate/public/nccl-platforms.tsv (which moesim platform each GPU's box is), and, for
 # the noise floor, this project's own H200 sweeps in platforms/calibration/nvswitch-4x-h200.yaml.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 moesim=${1:-build/cli/moesim}
-csv=validate/public/aiconfigurator-nccl.csv
-map=validate/public/nccl-platforms.tsv
-own=platforms/calibration/nvswitch-4x-h200.yaml
-out=validate/public/nccl-comparison.md
+out=${2:-validate/public/nccl-comparison.md}
+# The inputs; a test points them at small files of its own (tests/public/test_compare_nccl.py).
+csv=${COMPARE_NCCL_CSV:-validate/public/aiconfigurator-nccl.csv}
+map=${COMPARE_NCCL_MAP:-validate/public/nccl-platforms.tsv}
+own=${COMPARE_NCCL_OWN:-platforms/calibration/nvswitch-4x-h200.yaml}
 [ -x "$moesim" ] || { echo "compare_nccl.sh: $moesim not found: build first (cmake --build build)" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
