@@ -147,8 +147,8 @@ TEST_CASE("SHM's per-hop term: the call without P2P above NCCL's PCI estimate, l
   const Calibration on = load_calibration_file(std::string(MOESIM_SOURCE_DIR) + "/platforms/calibration/nvswitch-4x-h200.yaml");
   const Calibration off =
       load_calibration_file(std::string(MOESIM_SOURCE_DIR) + "/platforms/calibration/nvswitch-4x-h200-nop2p.yaml");
-  const double t_on = on.find(OpKind::all_reduce, 4)->alpha_at(1024) * 1e6;
-  const double t_off = off.find(OpKind::all_reduce, 4)->alpha_at(1024) * 1e6;
+  const double t_on = on.find(OpKind::all_reduce, 4)->time_at(1024) * 1e6;
+  const double t_off = off.find(OpKind::all_reduce, 4)->time_at(1024) * 1e6;
   // The measured points: 11.46 and 19.36 us.
   CHECK(t_on == Approx(11.46).epsilon(1e-3));
   CHECK(t_off == Approx(19.36).epsilon(1e-3));
