@@ -72,10 +72,13 @@ struct TransportTerms {
   // through host memory. LL's lines are read too, flags and all: half the rate in payload
   // (all-reduce of 128-512 KiB on 4 GPUs without P2P, LL: about 10 GB/s of bus bandwidth).
   double shm_read = 0.45;
-  // SHM: each hop through host memory adds a PCIe round trip for the flag to NCCL's per-hop latency
-  // (all-reduce of 1 KiB on 4 GPUs without P2P: 19.4 us against NCCL's PCI estimate of 12.6 us
-  // over 6 hops).
-  double shm_hop_us = 1.2;
+  // SHM: each hop through host memory adds a PCIe round trip for the flag to NCCL's per-hop latency.
+  // All-reduce of 1 KiB on 4 GPUs, same machine and timing, without P2P 19.36 us (NCCL's PCI
+  // estimate 6.6 + 6 x 1.0 = 12.6: 6.76 more) and with P2P over NVLink 11.46 us (NCCL's NVLink
+  // estimate 6.6 + 6 x 0.6 = 10.2: 1.26 more, what the event timing and NCCL's base latency leave
+  // whatever the transport): (6.76 - 1.26) / 6 hops = 0.917 us. (Charging all 6.76 to the hops, as
+  // before, gave 1.2 and made the 8 RTX PRO 6000 server's small all-reduces 14-44% slow.)
+  double shm_hop_us = 0.917;
   // Over PCIe a channel (one thread block) moves a bounded amount with the Simple protocol: its
   // P2P writes through a PCIe switch, and its reads of what a peer staged in host memory (SHM),
   // each a latency-bound stream of PCIe transactions. An NVLink GPU runs enough channels that this

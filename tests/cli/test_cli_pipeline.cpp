@@ -81,10 +81,10 @@ TEST_CASE("run --sweep engine.KEY: tok/s per plan against the engine option", "[
   REQUIRE(r.code == 0);
   CHECK_THAT(r.out, Contains("against engine.sync_us = 0, 20, 80"));
   // The CSV carries the value in seconds: 20 us = 2e-05 s. At 20 us it is the default study:
-  // ep4's tok/s there is the pinned 75.5 (tests/cli/expected/default.txt, batch 1, ep4).
+  // ep4's tok/s there is the pinned 76.4 (tests/cli/expected/default.txt, batch 1, ep4).
   const std::string csv = slurp(d / "s.csv");
   CHECK_THAT(csv, Contains(",ep4,engine.sync_us,20,2e-05,0,"));
-  CHECK_THAT(r.out, Contains("ep4") && Contains("75.5"));
+  CHECK_THAT(r.out, Contains("ep4") && Contains("76.4"));
   Run both = moesim("run default --set engine.sync_us=5 --sweep engine.sync_us=0,20");
   expect_usage_error(both, d / "none");
 }

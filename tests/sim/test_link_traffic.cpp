@@ -51,11 +51,11 @@ TEST_CASE("link traffic: a staged send leaves its bytes on PCIe and host memory 
 {
   // One send gpu0 -> gpu1 of S = 8 MB over NCCL's SHM transport (no P2P: staged through host memory).
   // Its transfer starts after NCCL's p2p alpha on PCI, 8.4 + 5.7 = 14.1 us, plus one hop through host
-  // memory, 1.2 us (core/costs TransportTerms): 15.3 us. It moves at what its 2 channels send
+  // memory, 0.917 us (core/costs TransportTerms): 15.017 us. It moves at what its 2 channels send
   // through host memory, 2 x 8.06 = 16.12 GB/s (below the receiver's 0.45 of its 50 GB/s PCIe link,
   // 22.5 GB/s, and DRAM's 80 GB/s / 2 crossings = 40 GB/s): S / 16.12 GB/s = 496.28 us. It crosses
   // two PCIe halves (pcie0 UP, pcie1 DOWN) and DRAM twice: 2S on each class, over
-  // [15.3 us, 511.58 us].
+  // [15.017 us, 511.297 us].
   // Capacity: the routes between 4 GPUs use both halves of the 4 PCIe links, 8 x 50 GB/s = 400 GB/s,
   // and the one DRAM link, counted once: 80 GB/s.
   Simulation sim(staged_platform("send"));
@@ -76,8 +76,8 @@ TEST_CASE("link traffic: a staged send leaves its bytes on PCIe and host memory 
   CHECK(t.link_traffic[0].link_class == "host_memory"); // same start: sorted by class
   CHECK(t.link_traffic[1].link_class == "pcie");
   for (const LinkTraffic& l : t.link_traffic) {
-    CHECK(l.start == Approx(15.3e-6).epsilon(1e-9));
-    CHECK(l.end == Approx(15.3e-6 + 8e6 / 16.12e9).epsilon(1e-9));
+    CHECK(l.start == Approx(15.017e-6).epsilon(1e-9));
+    CHECK(l.end == Approx(15.017e-6 + 8e6 / 16.12e9).epsilon(1e-9));
     CHECK(l.bytes == 2 * 8e6);
   }
   CHECK(t.link_capacity.at("pcie") == Approx(400e9).epsilon(1e-12));

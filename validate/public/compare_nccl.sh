@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Dev machine: sets `moesim nccl-tests --calibration none` (the uncalibrated collective model)
 # against NVIDIA's published nccl-tests sweeps and writes validate/public/nccl-comparison.md.
-#   validate/public/compare_nccl.sh [MOESIM]      (default build/cli/moesim)
+#   validate/public/compare_nccl.sh [MOESIM [OUT]]   (default build/cli/moesim, the report below)
 # Inputs (data, not code): validate/public/aiconfigurator-nccl.csv (the measured times, with their
 # source), validate/public/nccl-platforms.tsv (which moesim platform each GPU's box is), and, for
 # the noise floor, this project's own H200 sweeps in platforms/calibration/nvswitch-4x-h200.yaml.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 moesim=${1:-build/cli/moesim}
-csv=validate/public/aiconfigurator-nccl.csv
-map=validate/public/nccl-platforms.tsv
-own=platforms/calibration/nvswitch-4x-h200.yaml
-out=validate/public/nccl-comparison.md
+out=${2:-validate/public/nccl-comparison.md}
+# The inputs; a test points them at small files of its own (tests/public/test_compare_nccl.py).
+csv=${COMPARE_NCCL_CSV:-validate/public/aiconfigurator-nccl.csv}
+map=${COMPARE_NCCL_MAP:-validate/public/nccl-platforms.tsv}
+own=${COMPARE_NCCL_OWN:-platforms/calibration/nvswitch-4x-h200.yaml}
 [ -x "$moesim" ] || { echo "compare_nccl.sh: $moesim not found: build first (cmake --build build)" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -49,13 +50,14 @@ file == 3 {
   split($0, c, "\t"); g = c[1]; o = c[2]; n = c[3]; b = c[4]; sim = c[5] * 1e-6
   if (!((g, o, n, b) in meas)) next
   m = meas[g, o, n, b]; e = sim / m - 1; ae = e < 0 ? -e : e
-  cell[g, o, n, b] = e; sizes[b] = 1
+  cell[g, o, n, b] = e; sizes[b] = 1; simt[g, o, n, b] = sim
   band = b <= 65536 ? "small" : b >= 1048576 ? "large" : "mid"
   flagged = o == "all_reduce" && n == 8 && nvls[g] == "yes" && b >= 1048576
   if (flagged) { nv[g] = 1; add(g SUBSEP "nvls", band, ae); next }
   add(g SUBSEP o, band, ae); add(g SUBSEP "all", band, ae); add("all" SUBSEP "all", band, ae)
   insample = index(fit[g], "," n ",") > 0 || index(fit[g], "," o "@" n ",") > 0
   if (!insample) add("out" SUBSEP "all", band, ae)
+  if (insample) ins[g, o, n, b] = 1
   add(g SUBSEP (insample ? "fit" : "out"), band, ae)
   next
 }
@@ -175,6 +177,43 @@ END {
   }
   print ""
   print "`*`: NVLS on in the measurement, off in the model (see above)."
+  # Cells past the limits: |error| > 25% from 1 MiB, > 30% up to 64 KiB (the NVLS cells aside). For
+  # each, whether its own measurement lies above that of a larger size of the same curve: a model
+  # whose time never falls with size then misses one of the two by at least
+  # (m_small - m_large) / (m_small + m_large) (both at 2 m_small m_large / (m_small + m_large)).
+  print ""
+  print "## Cells past the limits, and where the measurement itself falls with size"
+  print ""
+  print "Every cell off by more than 25% from 1 MiB or 30% up to 64 KiB (NVLS cells aside). `falls`: the"
+  print "measured time at this size is above the measured time at a larger size of the same sweep, by more"
+  print "than 10%; a model whose time never falls with size (issue 11, point 1) must then miss this cell or"
+  print "that one by at least the floor, (m - m_larger) / (m + m_larger), whatever its terms."
+  print ""
+  print "| GPU | collective | GPUs | size | measured us | simulated us | error | fit? | falls to (us, at size) | floor |"
+  print "|---|---|---:|---:|---:|---:|---:|---|---:|---:|"
+  nflag = 0; nfall = 0
+  for (k = 1; k <= ngpu; k++) {
+    g = order[k]
+    for (q = 1; q <= 4; q++) {
+      o = q == 1 ? "all_reduce" : q == 2 ? "all_gather" : q == 3 ? "reduce_scatter" : "alltoall"
+      for (n = 2; n <= 8; n *= 2) for (i = 1; i <= nb; i++) {
+        b = list[i]
+        if (!((g, o, n, b) in cell)) continue
+        if (o == "all_reduce" && n == 8 && nvls[g] == "yes" && b >= 1048576) continue
+        e = cell[g, o, n, b]; ae = e < 0 ? -e : e
+        if (!((b >= 1048576 && ae > 0.25) || (b <= 65536 && ae > 0.30))) continue
+        m = meas[g, o, n, b]; lo = m; at = 0
+        for (j = i + 1; j <= nb; j++) if ((g, o, n, list[j]) in meas && meas[g, o, n, list[j]] < lo) { lo = meas[g, o, n, list[j]]; at = list[j] }
+        nflag++
+        falls = "-"; floor = "-"
+        if (at > 0 && m > 1.1 * lo) { falls = sprintf("%.2f at %s", lo * 1e6, size(at)); floor = sprintf("%.0f%%", 100 * (m - lo) / (m + lo)); nfall++ }
+        printf "| %s | %s | %d | %s | %.2f | %.2f | %+.0f%% | %s | %s | %s |\n", g, o, n, size(b), m * 1e6, simt[g, o, n, b] * 1e6, 100 * e, ((g, o, n, b) in ins) ? "fit" : "out", falls, floor
+      }
+    }
+  }
+  print ""
+  printf "%d cells past the limits; in %d of them the measured curve falls with size.\n", nflag, nfall
+  print ""
 }' "$map" "$csv" "$tmp/sim.tsv" >"$tmp/report.md"
 
 # 4. Noise floor: the same hardware measured twice (NVIDIA'"'"'s H200 sweep against this project'"'"'s, on
