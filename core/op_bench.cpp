@@ -48,7 +48,8 @@ const std::vector<OpSpec>& op_specs()
        {"attn", "kv_dtype"}},
       {BenchOp::attention_prefill, "attention_prefill", true, plus(attention_required, {"prompt"}),
        plus(attention_optional, {"cached", "context"}), {"attn", "kv_dtype"}},
-      {BenchOp::moe, "moe", true, {"tokens", "hidden", "inter", "topk", "experts", "moe_tp", "moe_ep"}, {}, {"distribution"}},
+      {BenchOp::moe, "moe", true, {"tokens", "hidden", "inter", "topk", "experts", "moe_tp", "moe_ep"}, {},
+       {"distribution", "scales"}},
       {BenchOp::rmsnorm, "rmsnorm", true, {}, small_dims, {}},
       {BenchOp::silu_mul, "silu_mul", true, {}, small_dims, {}},
       {BenchOp::residual_add, "residual_add", true, {}, small_dims, {}},
@@ -226,7 +227,8 @@ BenchRecord parse_record(const nlohmann::json& j, const std::string& file, const
   if (!r.scales.empty() && (r.scales != "block" || r.dtype != Dtype::fp8))
     throw fail("scales", "'" + r.scales + "' is not a scaling moesim knows for " +
                              (r.dtype ? to_string(*r.dtype) : "this") + " weights",
-               "write \"scales\": \"block\" on an fp8 GEMM with 128x128 block scales, or leave it out (one scale per tensor)");
+               "write \"scales\": \"block\" on an fp8 GEMM or MoE layer with 128x128 block scales, or leave it out (one scale "
+               "per tensor)");
   if (r.op == BenchOp::attention_decode || r.op == BenchOp::attention_prefill) {
     if (r.attn != "gqa" && r.attn != "mla")
       throw fail("attn", "must be gqa or mla", "write \"attn\": \"gqa\" (MHA, GQA, MQA) or \"mla\"");

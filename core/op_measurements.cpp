@@ -112,6 +112,7 @@ MoeLayerRecord moe_record(const BenchRecord& b, const Where& w)
 {
   MoeLayerRecord r;
   r.key.dtype = *b.dtype;
+  r.key.block_scales = b.scales == "block"; // fp8 experts with 128x128 weight blocks (op_bench checked it)
   r.key.hidden = whole(b, w, "hidden");
   r.key.inter = whole(b, w, "inter");
   r.key.topk = whole(b, w, "topk");
@@ -169,7 +170,9 @@ OpMeasurements op_measurements(const OpBench& bench, const std::string& file)
       case BenchOp::graph_gap: positive(b, w, "kernels"); m.graph_gaps.push_back(b.seconds); break;
       case BenchOp::host: m.host.push_back(host_record(b, w)); break;
       case BenchOp::moe:
-        if (b.distribution == "balanced") {
+        // Balanced routing (TensorRT-LLM's and vLLM's tables) or uniform random routing (SGLang's
+        // wide-EP tables, which measure no balanced case); skewed routing is another curve.
+        if (b.distribution == "balanced" || b.distribution == "uniform") {
           m.moe.push_back(moe_record(b, w));
           m.moe.back().where = file + ": " + w.record;
         } else {

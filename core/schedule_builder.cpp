@@ -379,7 +379,12 @@ private:
     // the prompt after ctx cached tokens.
     AttentionShape core;
     core.batch = whole(B);
-    core.q_heads = sh.q_heads;
+    // A decode step of qlen_ tokens per sequence (a speculative verify) runs one decode over each
+    // cache with the tokens packed as extra query rows against the same KV heads: q_heads x qlen_
+    // rows, the cache read once (FlashMLA's get_mla_metadata takes s_q * h_q // h_kv query rows per
+    // KV head; FlashAttention-3's packed GQA does the same). So the kernel records, which measured one
+    // token per sequence, answer it at q_heads x qlen_ heads, not as qlen_ times the sequences.
+    core.q_heads = decode ? sh.q_heads * qlen_ : sh.q_heads;
     core.kv_heads = sh.kv_heads;
     core.prompt = decode ? 1 : st_.prompt;
     core.cached = whole(decode ? ctx - 1 : ctx);

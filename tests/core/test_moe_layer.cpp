@@ -139,7 +139,7 @@ TEST_CASE("bad MoE layer records are refused with file, record and key", "[quick
   // Two records of one shape and count: refused, naming both.
   const OpMeasurements m = parse_op_measurements(bench({moe(64, 1e-4), moe(64, 2e-4)}).dump(), "dup.json");
   CHECK_THROWS_WITH(moe_layer_models(m.moe), Contains("dup.json: records[1]") && Contains("dup.json: records[0]"));
-  // Another routing than balanced is counted, not fitted.
+  // A skewed routing (neither balanced nor uniform) is counted, not fitted.
   r = moe(64, 1e-4);
   r["distribution"] = "power_law_1.2";
   const OpMeasurements p = parse_op_measurements(bench(nlohmann::json::array({r})).dump(), "p.json");
@@ -249,4 +249,77 @@ TEST_CASE("whole MoE layers are reported by a fit but not written to a calibrati
   c.platform = "test";
   c.op_models = fit.models;
   CHECK_THAT(calibration_to_yaml(c), !Contains("op_models"));
+}
+
+TEST_CASE("block-scaled fp8 MoE layers are a curve of their own, and uniform routing is read as measured",
+          "[quick][perf]")
+{
+  // DeepSeek-V3's expert shape (hidden 7168, inter 2048, top-8 of 256) under EP16, fp8 with 128x128
+  // weight blocks (`scales: block`) and uniform random routing, as SGLang's wide-EP tables give it.
+  auto ds = [](double tokens, double seconds, bool block) {
+    nlohmann::json r = {{"op", "moe"},     {"dtype", "fp8"},    {"kernel", "deepepmoe"}, {"launch", "graph"},
+                        {"tokens", tokens}, {"hidden", 7168},   {"inter", 2048},         {"topk", 8},
+                        {"experts", 256},   {"moe_tp", 1},      {"moe_ep", 16},          {"distribution", "uniform"},
+                        {"seconds", seconds}};
+    if (block)
+      r["scales"] = "block";
+    return r;
+  };
+  // Block-scaled at 32 tokens 204 us and 64 tokens 208 us; per tensor at 32 tokens 150 us: two curves,
+  // so the per-tensor record at 32 tokens is no duplicate of the block-scaled one.
+  const OpMeasurements m = parse_op_measurements(
+      bench({ds(32, 204e-6, true), ds(64, 208e-6, true), ds(32, 150e-6, false)}).dump(), "ds.json");
+  REQUIRE(m.moe.size() == 3);
+  CHECK(m.unmodelled.empty());
+  const MoeLayerModels models = moe_layer_models(m.moe);
+  REQUIRE(models.curves.size() == 2);
+  MoeLayerKey k;
+  k.dtype = Dtype::fp8;
+  k.hidden = 7168;
+  k.inter = 2048;
+  k.topk = 8;
+  k.experts = 256;
+  k.moe_ep = 16;
+  k.block_scales = true;
+  const MoeLayerCurve* block = models.find(k, true);
+  REQUIRE(block);
+  // 48 tokens: halfway between 204 and 208 us = 206 us.
+  CHECK(moe_layer_seconds(*block, 48).seconds == Approx(206e-6).epsilon(1e-9));
+  k.block_scales = false;
+  const MoeLayerCurve* tensor = models.find(k, true);
+  REQUIRE(tensor);
+  CHECK(tensor != block);
+  CHECK(moe_layer_seconds(*tensor, 32).seconds == Approx(150e-6).epsilon(1e-9));
+  // `scales` is for fp8 only: a bf16 layer that says block is refused, naming the key.
+  nlohmann::json bad = ds(32, 1e-4, true);
+  bad["dtype"] = "bf16";
+  CHECK_THROWS_WITH(parse_op_measurements(bench(nlohmann::json::array({bad})).dump(), "bad.json"),
+                    Contains("bad.json") && Contains("scales"));
+}
+
+TEST_CASE("SGLang's H200 wide-EP MoE layers are read back: DeepSeek-V3 EP16 at 32 tokens", "[quick][perf]")
+{
+  // platforms/public/aiconfigurator/h200_sxm.sglang-0.5.6.post2 (ai-dynamo/aiconfigurator @095f58a51,
+  // h200_sxm/moe/sglang/0.5.6.post2/wideep_generation_moe_perf.parquet, kernel deepepmoe, fp8_block,
+  // uniform routing): 256 experts, top-8, EP16, 32 tokens: 0.204 ms, the time of the 16 local experts'
+  // weights (16 x 3 x 7168 x 2048 B = 705 MB) at 3.45 TB/s.
+  const std::string file = root + "/platforms/public/aiconfigurator/h200_sxm.sglang-0.5.6.post2.json.gz";
+  const OpMeasurements m = load_op_measurements(file);
+  CHECK_THAT(m.source, Contains("h200_sxm") && Contains("sglang") && Contains("0.5.6.post2"));
+  const MoeLayerModels models = moe_layer_models(m.moe);
+  MoeLayerKey k;
+  k.dtype = Dtype::fp8;
+  k.block_scales = true;
+  k.hidden = 7168;
+  k.inter = 2048;
+  k.topk = 8;
+  k.experts = 256;
+  k.moe_ep = 16;
+  const MoeLayerCurve* c = models.find(k, true);
+  REQUIRE(c);
+  const perf::Estimate e = moe_layer_seconds(*c, 32);
+  CHECK(e.seconds == Approx(0.000204).epsilon(1e-9));
+  CHECK(e.provenance == Provenance::measured);
+  k.block_scales = false; // no per-tensor fp8 layer in that table
+  CHECK(models.find(k, true) == nullptr);
 }

@@ -215,3 +215,76 @@ TEST_CASE("per-expert grouped GEMMs launch once per expert with tokens", "[quick
       CHECK(a.bytes == fused.ranks[r].ops[i].bytes); // the same work, only the launches differ
     }
 }
+
+TEST_CASE("an fp8 KV cache halves the decode attention's cache read and the KV memory", "[quick][schedule]")
+{
+  // Qwen3-30B-A3B (48 layers, GQA 32 / 4 heads of 128) at TP1, 8 sequences at 1,023 cached tokens:
+  // the decode step's new token makes 1,024 positions. The cache per layer is 8 x 1,024 x K and V x
+  // 4 heads x 128 = 8,388,608 elements: 16,777,216 B in bf16 (x 48 layers = 805,306,368 B of KV
+  // memory). fp8, the dtype NVIDIA's NVFP4 Qwen3 checkpoints keep, counts 1 + 4 / (128 x 128) bytes
+  // an element (core/dtype: one fp32 scale per 128 x 128 block): 48 x 8,388,608 x 1.000244140625 =
+  // 402,751,488 B.
+  Model m = load("qwen3-30b-a3b");
+  auto kv_read = [](const Schedule& s) {
+    double b = 0, ops = 0;
+    for (const Op& o : s.ranks[0].ops)
+      if (o.kind == OpKind::attention_decode) {
+        b += o.bytes;
+        ops++;
+      }
+    return std::pair{b, ops};
+  };
+  const Layout lay = make_layout(Plan::parse("tp1"), m, 1);
+  const StepShape st{Phase::decode, 8, 1023, 0};
+  const auto [bf16_bytes, n_bf16] = kv_read(build(m, "tp1", 1, 8, false, 1023));
+  const double bf16_mem = memory_per_rank(m, lay, st, 0).kv_cache;
+  m.dtypes.kv_cache = Dtype::fp8;
+  const Schedule s8 = build(m, "tp1", 1, 8, false, 1023);
+  const auto [fp8_bytes, n_fp8] = kv_read(s8);
+  REQUIRE(n_bf16 == 48);
+  REQUIRE(n_fp8 == 48);
+  for (const Op& o : s8.ranks[0].ops)
+    if (o.kind == OpKind::attention_decode)
+      CHECK(o.attention().kv_dtype == Dtype::fp8);
+  CHECK(bf16_mem == Approx(805306368.0).epsilon(1e-12));
+  CHECK(memory_per_rank(m, lay, st, 0).kv_cache == Approx(402751488.0).epsilon(1e-12));
+  // Each attention op reads the 8 x 1,024 cached positions, writes the 8 new tokens' K and V (both
+  // in the cache's dtype) and moves its queries and outputs in bf16: 2 - 1.000244140625 bytes less
+  // per cache element, 48 layers x (8,192 + 8) positions x 2 x 4 x 128 = 403,046,400 elements, so
+  // 403,046,400 x 0.999755859375 = 402,948,000 B less in fp8.
+  CHECK(bf16_bytes - fp8_bytes == Approx(402948000.0).epsilon(1e-9));
+}
+
+TEST_CASE("a speculative verify packs its tokens as query heads of one decode per sequence", "[quick][schedule]")
+{
+  // DeepSeek-V3 (MLA, 128 heads, 61 layers) under DP2 attention, 4 sequences at 4,095 cached
+  // tokens, each running 1 + 3 tokens (an MTP verify with 3 drafts). Each rank's verify attention is
+  // one decode over its 2 sequences' caches with 128 x 4 = 512 query rows against the one latent KV
+  // head; the 3 draft passes that follow run the MTP layer one token per sequence: 128 heads.
+  const Model m = load("deepseek-v3");
+  Layout lay = make_layout(Plan::parse("dp2xep2"), m, 2);
+  BuildOptions opt;
+  opt.mech.draft_tokens = 3;
+  StepShape st{Phase::decode, 4, 4095, 0};
+  st.tokens_per_seq = 4;
+  const Schedule s = build_schedule(m, lay, st, opt);
+  std::map<int, int> heads; // q_heads -> decode attention ops on rank 0
+  double verify_pairs_bytes = -1;
+  for (const Op& o : s.ranks[0].ops)
+    if (o.kind == OpKind::attention_decode) {
+      const AttentionShape& a = o.attention();
+      CHECK(a.batch == 2);
+      CHECK(a.context() == 4096);
+      heads[a.q_heads]++;
+      if (a.q_heads == 512 && verify_pairs_bytes < 0)
+        verify_pairs_bytes = o.bytes;
+    }
+  // 61 verify layers at 512 rows; 3 draft passes of the 1 MTP layer at 128.
+  CHECK(heads.size() == 2);
+  CHECK(heads[512] == 61);
+  CHECK(heads[128] == 3);
+  // The verify still reads each cache once: 2 x 4,096 positions x 576 latent elements x 2 B
+  // (9,437,184 B), plus the 8 new tokens' latents (8 x 576 x 2 = 9,216 B) and 8 tokens x 128 heads
+  // x (2 x 512 + 64) elements of queries and outputs in bf16 (2,228,224 B): 11,674,624 B.
+  CHECK(verify_pairs_bytes == Approx(11674624.0).epsilon(1e-12));
+}

@@ -36,9 +36,11 @@ function parse_args(argv) {
 }
 
 const SELECTION_KEYS = ['comment', 'gemm_m', 'attention_windows', 'attention_head_dims', 'moe_distributions', 'moe_max_gpus', 'sets', 'nccl']
-const SET_KEYS = ['gpu', 'framework', 'version', 'tables', 'fp8', 'comment']
+// A set may narrow or widen the selection's MoE rules for its own tables (moe_distributions,
+// moe_max_gpus): SGLang's wide-EP tables measure uniform routing over up to 64 GPUs.
+const SET_KEYS = ['gpu', 'framework', 'version', 'tables', 'fp8', 'moe_distributions', 'moe_max_gpus', 'comment']
 // A set's `fp8` list: the fp8 kernels imported beside the per-tensor GEMMs and same-dtype caches.
-const FP8_KINDS = ['block_gemm', 'kv_cache']
+const FP8_KINDS = ['block_gemm', 'kv_cache', 'block_moe']
 
 function load_selection(file) {
   let sel
@@ -73,6 +75,10 @@ async function import_set(src, sel, set) {
   const records = []
   const tables = []
   let device = null
+  const set_sel = { ...sel }
+  for (const k of ['moe_distributions', 'moe_max_gpus'])
+    if (k in set)
+      set_sel[k] = set[k]
   for (const kind of TABLE_KINDS) {
     if (set.tables && !set.tables.includes(kind.name))
       continue
@@ -84,7 +90,7 @@ async function import_set(src, sel, set) {
     rows.forEach(row => {
       check_columns(row, kind, DATA_PREFIX + rel)
       const ms = Number(row.latency)
-      const r = kind.record(row, sel, set.fp8 ?? [])
+      const r = kind.record(row, set_sel, set.fp8 ?? [])
       if (!r || !(ms > 0))
         return
       device ??= row.device

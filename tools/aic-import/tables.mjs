@@ -25,6 +25,9 @@ function kv_field(row, attn_dtype_col, fp8) {
   return kv ? { kv_dtype: kv } : null
 }
 const MOE_DTYPES = { bfloat16: 'bf16', fp8: 'fp8', nvfp4: 'nvfp4' }
+// `fp8_block` MoE layers are FP8 experts with 128x128 weight blocks (DeepSeek-V3's checkpoint; SGLang
+// runs them through DeepGEMM): dtype fp8 with `scales: block`, imported where the set's `fp8` list
+// names block_moe.
 
 // MoE `mxfp4` (gpt-oss's MXFP4 experts) is the path the engine runs on that GPU, one quant mode
 // per table, so that no shape has two. TensorRT-LLM runs MXFP8 activations on Blackwell and bf16
@@ -38,13 +41,32 @@ const MOE_DTYPES = { bfloat16: 'bf16', fp8: 'fp8', nvfp4: 'nvfp4' }
 // (vllm_gptossmxfp4moe_..._mxfp4_bf16_...); its mxfp8 rows are another MoE class.
 const BLACKWELL = /\bG?B[1-3]00\b|Blackwell/   // the table's nvidia-smi name (`device` column)
 
-function moe_dtype(row) {
+function moe_dtype(row, fp8) {
   const d = MOE_DTYPES[row.moe_dtype]
   if (d)
-    return d
+    return { dtype: d }
+  if (row.moe_dtype === 'fp8_block')
+    return fp8.includes('block_moe') ? { dtype: 'fp8', scales: 'block' } : null
   const w4a8 = row.framework === 'TRTLLM' && BLACKWELL.test(row.device)
-  return row.moe_dtype === (w4a8 ? 'w4a8_mxfp4_mxfp8' : 'w4a16_mxfp4') ? 'mxfp4' : null
+  return row.moe_dtype === (w4a8 ? 'w4a8_mxfp4_mxfp8' : 'w4a16_mxfp4') ? { dtype: 'mxfp4' } : null
 }
+
+// One whole-MoE-layer row into a record, for both MoE tables (moe_perf and SGLang's wide-EP
+// generation table): the set's distributions and GPU count decide which rows are kept.
+function moe_record(row, sel, fp8) {
+  const d = moe_dtype(row, fp8)
+  if (!d || /nongated/.test(row.kernel_source) || (sel.moe_distributions && !sel.moe_distributions.includes(row.distribution)))
+    return null
+  if (sel.moe_max_gpus && int(row, 'moe_tp_size') * int(row, 'moe_ep_size') > sel.moe_max_gpus)
+    return null
+  return { op: 'moe', dtype: d.dtype, ...(d.scales ? { scales: d.scales } : {}), kernel: row.kernel_source, launch: 'graph',
+           tokens: int(row, 'num_tokens'), hidden: int(row, 'hidden_size'), inter: int(row, 'inter_size'),
+           topk: int(row, 'topk'), experts: int(row, 'num_experts'), moe_tp: int(row, 'moe_tp_size'),
+           moe_ep: int(row, 'moe_ep_size'), distribution: row.distribution }
+}
+
+const MOE_COLUMNS = ['framework', 'device', 'moe_dtype', 'kernel_source', 'num_tokens', 'hidden_size', 'inter_size', 'topk',
+                     'num_experts', 'moe_tp_size', 'moe_ep_size', 'distribution', 'latency']
 
 // DeepSeek-V3 MLA geometry: the only one AIConfigurator's kernel-level MLA tables measure
 // (collector/trtllm/collect_mla.py rejects any other).
@@ -149,19 +171,17 @@ export const TABLE_KINDS = [
     // (one up projection, no gate) are a different op and are left out.
     name: 'moe',
     file: 'moe/{fw}/{ver}/moe_perf.parquet',
-    columns: ['framework', 'device', 'moe_dtype', 'kernel_source', 'num_tokens', 'hidden_size', 'inter_size', 'topk',
-              'num_experts', 'moe_tp_size', 'moe_ep_size', 'distribution', 'latency'],
-    record(row, sel) {
-      const dtype = moe_dtype(row)
-      if (!dtype || /nongated/.test(row.kernel_source) || (sel.moe_distributions && !sel.moe_distributions.includes(row.distribution)))
-        return null
-      if (sel.moe_max_gpus && int(row, 'moe_tp_size') * int(row, 'moe_ep_size') > sel.moe_max_gpus)
-        return null
-      return { op: 'moe', dtype, kernel: row.kernel_source, launch: 'graph', tokens: int(row, 'num_tokens'),
-               hidden: int(row, 'hidden_size'), inter: int(row, 'inter_size'), topk: int(row, 'topk'),
-               experts: int(row, 'num_experts'), moe_tp: int(row, 'moe_tp_size'), moe_ep: int(row, 'moe_ep_size'),
-               distribution: row.distribution }
-    },
+    columns: MOE_COLUMNS,
+    record: moe_record,
+  },
+  {
+    // SGLang's wide-EP decode MoE layer (kernel_source deepepmoe: DeepEP's low-latency layout and
+    // the masked grouped GEMMs of one GPU of an EP group, num_tokens being the whole group's
+    // tokens), the path a DP-attention + DeepEP deployment decodes with. Same columns as moe_perf.
+    name: 'wideep_generation_moe',
+    file: 'moe/{fw}/{ver}/wideep_generation_moe_perf.parquet',
+    columns: MOE_COLUMNS,
+    record: moe_record,
   },
 ]
 
