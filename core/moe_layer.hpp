@@ -26,7 +26,7 @@ namespace moesim {
 // The shape and split a curve measured. inter is the whole expert's (moe_tp shards it).
 struct MoeLayerKey {
   Dtype dtype = Dtype::bf16;  // the experts' weights
-  bool block_scales = false;  // fp8 with 128x128 weight blocks (no imported table measures it)
+  bool block_scales = false;  // fp8 with 128x128 weight blocks (SGLang's H200 wide-EP tables)
   int hidden = 0, inter = 0, topk = 0, experts = 0, moe_tp = 1, moe_ep = 1;
   auto operator<=>(const MoeLayerKey&) const = default;
 };
