@@ -24,6 +24,8 @@ struct GpuSpec {
   // Tensor-core rate for math on `d`: its own rate when supported, else bf16 (the weights are
   // dequantised to bf16 first).
   double peak_flops(Dtype d) const;
+  // Every field equal: two GPUs that time every op alike (the replay shares compute times between them).
+  bool operator==(const GpuSpec&) const = default;
 };
 
 // Roofline: kernels * overhead + max(flops / (peak * eff), bytes / (bw * eff)).

@@ -23,17 +23,6 @@ namespace {
 
 constexpr double unset = -1.0;
 
-// Whether two GPUs time every op alike: every field of GpuSpec equal (a field added to GpuSpec must
-// be added here, or ranks with different values would share compute times; the size check below
-// fails to remind whoever adds one).
-bool same_spec(const GpuSpec& a, const GpuSpec& b)
-{
-  static_assert(sizeof(GpuSpec) == sizeof(std::string) + 5 * sizeof(double) + sizeof(std::map<Dtype, double>),
-                "a field was added to GpuSpec: compare it in same_spec");
-  return a.model == b.model && a.mem_bytes == b.mem_bytes && a.mem_bw == b.mem_bw && a.mem_bw_eff == b.mem_bw_eff &&
-         a.flops_eff == b.flops_eff && a.kernel_overhead == b.kernel_overhead && a.flops == b.flops;
-}
-
 // State of one collective instance, shared by its members.
 struct CollState {
   int arrived = 0;
@@ -85,7 +74,7 @@ public:
     for (int r = 0; r < s.layout.world; r++) {
       int first = r;
       for (int q : gpu_classes_)
-        if (same_spec(p.gpu(q), p.gpu(r))) {
+        if (p.gpu(q) == p.gpu(r)) {
           first = q;
           break;
         }

@@ -82,6 +82,16 @@ class Sets(unittest.TestCase):
             if "phase: prefill" in text:
                 self.assertNotRegex(text, r"(?m)^prompt: 2048$", path)
 
+    def assert_new_round(self, name, eager_decode, graph, prefill, earlier):
+        # A round of one GPU (assert_tp1_set), its H100 set the same schedules on the H100 platform,
+        # and no step at a shape any of the `earlier` sets ran.
+        es = self.assert_tp1_set(name, eager_decode, graph, prefill)
+        self.assertEqual(oos.entries(oos.SETS[name + "-h100"]), es)
+        self.assertEqual(oos.SETS[name + "-h100"].platform, "nvswitch-1x-h100")
+        shapes = run_shapes(*(oos.SETS[k] for k in earlier))
+        for e in es:
+            self.assertNotIn(run_shape(e), shapes, e["file"])
+
     def assert_tp1_set(self, name, eager_decode, graph, prefill):
         # The set's entries: tp1 only, so many eager decodes, graph decodes and prefills, and
         # nothing else; committed as the set makes them. Returns the entries.
@@ -142,13 +152,8 @@ class Sets(unittest.TestCase):
         # Qwen3-Coder-480B, gpt-oss-20b and the invented GQA hd128 model = 6; prefills: DeepSeek-V3,
         # GLM-4.5, Llama-4-Scout, Qwen3-235B and the two invented models = 6. 4 + 6 + 6 = 16, tp1,
         # committed as the set makes them; its H100 set runs the same schedules on the H100 platform.
-        es = self.assert_tp1_set("oos7", eager_decode=4, graph=6, prefill=6)
-        self.assertEqual(oos.entries(oos.SETS["oos7-h100"]), es)
-        self.assertEqual(oos.SETS["oos7-h100"].platform, "nvswitch-1x-h100")
-
-        earlier = run_shapes(oos.SETS[1], oos.SETS[2], oos.SETS["oos4"], oos.SETS["oos5"], oos.SETS["oos6"])
-        for e in es:
-            self.assertNotIn(run_shape(e), earlier, e["file"])
+        self.assert_new_round("oos7", eager_decode=4, graph=6, prefill=6,
+                              earlier=[1, 2, "oos4", "oos5", "oos6"])
 
     def test_oos8_is_16_schedules_at_shapes_no_earlier_round_ran(self):
         # decode eager: Qwen3-30B, Llama-4-Scout, gpt-oss-20b and the invented MLA h48 model, one
@@ -156,14 +161,8 @@ class Sets(unittest.TestCase):
         # the invented GQA hd192 model = 6; prefills: DeepSeek-V2-Lite, Qwen3-Coder-480B,
         # Mixtral-8x22B, GLM-4.5-Air and the two invented models = 6. 4 + 6 + 6 = 16, tp1, committed
         # as the set makes them; its H100 set runs the same schedules on the H100 platform.
-        es = self.assert_tp1_set("oos8", eager_decode=4, graph=6, prefill=6)
-        self.assertEqual(oos.entries(oos.SETS["oos8-h100"]), es)
-        self.assertEqual(oos.SETS["oos8-h100"].platform, "nvswitch-1x-h100")
-
-        earlier = run_shapes(oos.SETS[1], oos.SETS[2], oos.SETS["oos4"], oos.SETS["oos5"], oos.SETS["oos6"],
-                             oos.SETS["oos7"])
-        for e in es:
-            self.assertNotIn(run_shape(e), earlier, e["file"])
+        self.assert_new_round("oos8", eager_decode=4, graph=6, prefill=6,
+                              earlier=[1, 2, "oos4", "oos5", "oos6", "oos7"])
 
     def test_oos9_is_16_schedules_at_shapes_no_earlier_round_ran(self):
         # decode eager: the invented GQA hd256 model, Qwen3-235B, Mixtral-8x22B, Qwen3-Coder-480B and
@@ -171,14 +170,8 @@ class Sets(unittest.TestCase):
         # GLM-4.5-Air, Llama-4-Maverick and gpt-oss-120b = 5; prefills: the two invented models,
         # Qwen3-30B, gpt-oss-20b, Llama-4-Scout and GLM-4.5 = 6. 5 + 5 + 6 = 16, tp1; its H100 set runs
         # the same schedules on the H100 platform.
-        es = self.assert_tp1_set("oos9", eager_decode=5, graph=5, prefill=6)
-        self.assertEqual(oos.entries(oos.SETS["oos9-h100"]), es)
-        self.assertEqual(oos.SETS["oos9-h100"].platform, "nvswitch-1x-h100")
-
-        earlier = run_shapes(oos.SETS[1], oos.SETS[2], oos.SETS["oos4"], oos.SETS["oos5"], oos.SETS["oos6"],
-                             oos.SETS["oos7"], oos.SETS["oos8"])
-        for e in es:
-            self.assertNotIn(run_shape(e), earlier, e["file"])
+        self.assert_new_round("oos9", eager_decode=5, graph=5, prefill=6,
+                              earlier=[1, 2, "oos4", "oos5", "oos6", "oos7", "oos8"])
 
     def test_oos10_is_16_schedules_at_shapes_no_earlier_round_ran(self):
         # decode eager: the invented GQA hd144 model, Qwen3-30B, Mixtral-8x7B, gpt-oss-20b and
@@ -186,14 +179,8 @@ class Sets(unittest.TestCase):
         # Qwen3-235B, Llama-4-Scout and Mixtral-8x22B = 5; prefills: the two invented models,
         # gpt-oss-120b, DeepSeek-V2-Lite, Qwen3-30B and GLM-4.5-Air = 6. 5 + 5 + 6 = 16, tp1; its H100
         # set runs the same schedules on the H100 platform.
-        es = self.assert_tp1_set("oos10", eager_decode=5, graph=5, prefill=6)
-        self.assertEqual(oos.entries(oos.SETS["oos10-h100"]), es)
-        self.assertEqual(oos.SETS["oos10-h100"].platform, "nvswitch-1x-h100")
-
-        earlier = run_shapes(oos.SETS[1], oos.SETS[2], oos.SETS["oos4"], oos.SETS["oos5"], oos.SETS["oos6"],
-                             oos.SETS["oos7"], oos.SETS["oos8"], oos.SETS["oos9"])
-        for e in es:
-            self.assertNotIn(run_shape(e), earlier, e["file"])
+        self.assert_new_round("oos10", eager_decode=5, graph=5, prefill=6,
+                              earlier=[1, 2, "oos4", "oos5", "oos6", "oos7", "oos8", "oos9"])
 
     def test_the_card_a_result_names_comes_from_the_platform(self):
         # "nvswitch-1x-h100" -> H100 (the result heading said "one H200" for every platform); a name
