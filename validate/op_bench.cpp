@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/op_bench.hpp"
+#include "core/text_file.hpp"
 #include "kernels/check.hpp"
 #include "validate/op_bench_family.hpp"
 #include "validate/options.hpp"
@@ -13,6 +14,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <set>
 #include <sstream>
 #include <type_traits>
 #include <variant>
@@ -73,6 +75,23 @@ bool context_broken()
   return e != cudaSuccess && e != cudaErrorMemoryAllocation;
 }
 
+// The points earlier runs timed, from their side files' extras[].point (--skip-measured).
+std::set<std::string> measured_points(const std::vector<std::string>& files)
+{
+  std::set<std::string> out;
+  for (const std::string& f : files) {
+    const std::string text = read_text_file(f, "an earlier bench-ops run's side file");
+    const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("extras") || !j["extras"].is_array())
+      throw InputError(f, "extras", "not a bench-ops side file (no extras list; a .gz must be unpacked first)",
+                       "pass the FILE.run.json that bench-ops --json FILE wrote, uncompressed");
+    for (const nlohmann::json& e : j["extras"])
+      if (e.is_object() && e.contains("point") && e["point"].is_string())
+        out.insert(e["point"].get<std::string>());
+  }
+  return out;
+}
+
 } // namespace
 
 OpBenchOptions parse_op_bench_options(const std::vector<std::string>& args)
@@ -108,6 +127,10 @@ OpBenchOptions parse_op_bench_options(const std::vector<std::string>& args)
         throw InputError(where, a, "needs a value",
                          "write --from-log OPS_TXT --system SYSTEM_JSON --date YYYY-MM-DD --json FILE");
       (a == "--from-log" ? o.from_log : a == "--system" ? o.system : o.date) = args[++i];
+    } else if (a == "--skip-measured") {
+      if (i + 1 >= args.size())
+        throw InputError(where, a, "needs a value", "write --skip-measured OPS.json.run.json (an earlier run's side file)");
+      o.skip_measured.push_back(args[++i]);
     } else if (a == "--only") {
       if (i + 1 >= args.size())
         throw InputError(where, a, "needs a value", "write e.g. --only gemm,grouped_gemm");
@@ -122,7 +145,7 @@ OpBenchOptions parse_op_bench_options(const std::vector<std::string>& args)
     } else
       throw InputError(where, a, "unknown option",
                        "use --json, --budget, --shard, --dry-run, --list, --only, --iters, --warmup, --seed, --gpu, "
-                       "--from-log, --system, --date");
+                       "--skip-measured, --from-log, --system, --date");
   }
   if (o.list)
     o.dry_run = true;
@@ -165,12 +188,15 @@ int run_op_bench(const OpBenchOptions& o, std::FILE* out)
   opbench::DeviceRates rates = !o.gpu.empty() || sys.device_count < 1 ? opbench::preset_rates(o.gpu.empty() ? "h200" : o.gpu)
                                                                      : device_rates(sys);
   const opbench::CostModel cost{o.iters, o.warmup};
-  const opbench::Plan plan = opbench::make_plan(rates, o.budget_s, cost, o.only, o.shard, o.shards);
+  const opbench::Plan plan =
+      opbench::make_plan(rates, o.budget_s, cost, o.only, o.shard, o.shards, measured_points(o.skip_measured));
   std::fprintf(out, "# moesim-validate bench-ops: %s (cc %d.%d, %d SMs; estimates from %.0f TFLOP/s bf16, %.0f fp8, %.2f TB/s), "
                     "budget %.0f s, shard %d/%d, %d timed repetitions after %d warm-up\n",
                rates.name.c_str(), rates.cc / 10, rates.cc % 10, rates.sms, rates.bf16_flops / 1e12,
                rates.fp8_flops / 1e12, rates.mem_bw / 1e12, o.budget_s, o.shard, o.shards, o.iters, o.warmup);
   std::fputs(opbench::plan_text(plan).c_str(), out);
+  if (!o.skip_measured.empty())
+    std::fprintf(out, "# %zu candidates left out: timed by the runs of --skip-measured\n", plan.measured);
   if (rates.fp4_flops > 0)
     std::fprintf(out, "# this GPU has FP4 tensor cores; the harness has no FP4 GEMM yet: no fp4 points\n");
   if (o.dry_run) {

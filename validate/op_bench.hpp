@@ -43,6 +43,9 @@ struct OpBenchOptions {
   // --from-log OPS_TXT --system SYSTEM_JSON --date YYYY-MM-DD: rebuild the records of a run from its
   // text log instead of running (op_bench_log.hpp; no GPU needed).
   std::string from_log, system, date;
+  // --skip-measured RUN_JSON (repeatable): leave out the points those earlier runs timed (their
+  // side files, FILE.run.json, list each point's text under extras[].point).
+  std::vector<std::string> skip_measured;
 };
 // Takes the arguments after "bench-ops". Throws InputError ("command line", the option, the fix).
 OpBenchOptions parse_op_bench_options(const std::vector<std::string>& args);

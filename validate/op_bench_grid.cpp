@@ -176,8 +176,8 @@ std::vector<Point> grouped_candidates(const DeviceRates& d)
   grid({{indices(dts.size()), true},
         {{0, 1}, true},
         {{0, 1, 2}, true},
-        {powers(256, 8192, 2)},
-        {powers(512, 8192, 2)},
+        {powers(256, 32768, 2)}, // wide experts' fused gate+up: Mixtral-8x22B's 2 x 16,384
+        {powers(512, 16384, 2)}, // and their down projection's k
         {powers(8, 256, 2)},
         {{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 131072}}},
        [&](const std::vector<long>& v, Point& p) {
@@ -658,7 +658,7 @@ double estimate_seconds(const Point& p, const DeviceRates& d, const CostModel& c
 }
 
 Plan make_plan(const DeviceRates& d, double budget_s, const CostModel& c, const std::vector<Family>& families,
-               int shard, int shards)
+               int shard, int shards, const std::set<std::string>& measured)
 {
   const std::vector<Family>& fams = families.empty() ? all_families() : families;
   Plan plan;
@@ -680,7 +680,11 @@ Plan make_plan(const DeviceRates& d, double budget_s, const CostModel& c, const 
   };
   for (std::size_t i = 0; i < fams.size(); i++) {
     Work& w = work[i];
-    w.cand = candidates(fams[i], d);
+    for (Point& p : candidates(fams[i], d))
+      if (measured.count(describe(p)) == 0)
+        w.cand.push_back(std::move(p));
+      else
+        plan.measured++;
     for (const Point& p : w.cand)
       w.est.push_back(estimate_seconds(p, d, c));
     w.budget = share_sum > 0 ? usable * family_share(fams[i]) / share_sum : 0;

@@ -2,7 +2,7 @@
 // each point is estimated to cost on a device, and which points fit a time budget.
 //
 // Grids are log-spaced in every size, not taken from any model: GEMM m x n x k by powers of two
-// (m 1 .. 16384, n 128 .. 262144, k 128 .. 16384), expert GEMMs over experts, token-expert pairs
+// (m 1 .. 16384, n 128 .. 262144, k 128 .. 16384), expert GEMMs (n 256 .. 32768, k 512 .. 16384) over experts, token-expert pairs
 // and three row distributions, attention over batch, heads, head dims and context up to 128k,
 // small kernels over rows and widths, so that a floor + bandwidth (or tiles and waves) form can be
 // fitted and interpolated.
@@ -19,6 +19,7 @@
 #include "core/dtype.hpp"
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -138,15 +139,18 @@ struct FamilyPlan {
 };
 struct Plan {
   double budget_s = 0, estimate_s = 0;
+  std::size_t measured = 0; // candidates left out as measured before (make_plan's `measured`)
   std::vector<FamilyPlan> families;
   bool operator==(const Plan&) const = default;
 };
 // Points for `budget_s` seconds of bench time over `families` (empty: all). With shards > 1 the
 // selection is made for shards x budget and shard i (1-based) keeps every shards-th point of each
 // family from its i-th: N GPUs in parallel time N times the points (the host and graph_gap families,
-// which use several GPUs or the host, stay whole in shard 1).
+// which use several GPUs or the host, stay whole in shard 1). Candidates whose describe() text is in
+// `measured` (points an earlier run timed: bench-ops --skip-measured) are left out before the budget
+// is shared, so a later call times the points the earlier ones did not reach.
 Plan make_plan(const DeviceRates& d, double budget_s, const CostModel& c, const std::vector<Family>& families,
-               int shard = 1, int shards = 1);
+               int shard = 1, int shards = 1, const std::set<std::string>& measured = {});
 // The plan as text: per family the points taken of the candidates and the estimated seconds.
 std::string plan_text(const Plan& p);
 

@@ -263,6 +263,46 @@ TEST_CASE("bench-ops plan: prefixes within the budget, shares redistributed, sha
   CHECK_THAT(plan_text(p), Catch::Contains("attention_decode") && Catch::Contains("total"));
 }
 
+TEST_CASE("bench-ops plan: points an earlier run timed are left out, wide experts are candidates", "[quick]")
+{
+  const DeviceRates h200 = preset_rates("h200");
+  const CostModel c{10, 3};
+  const Plan p = make_plan(h200, 120, c, {Family::grouped_gemm});
+  REQUIRE(p.families.size() == 1);
+  REQUIRE(p.families[0].points.size() > 10);
+  // The first 10 points of that plan as an earlier run would have timed them.
+  std::set<std::string> measured;
+  for (std::size_t i = 0; i < 10; i++)
+    measured.insert(describe(p.families[0].points[i]));
+  const Plan q = make_plan(h200, 120, c, {Family::grouped_gemm}, 1, 1, measured);
+  CHECK(p.measured == 0);
+  CHECK(q.measured == 10);
+  CHECK(q.families[0].candidates == p.families[0].candidates - 10);
+  // The rest keep their order: q's points are the candidates less the measured ones, from the start.
+  std::vector<Point> rest;
+  for (const Point& x : candidates(Family::grouped_gemm, h200))
+    if (measured.count(describe(x)) == 0)
+      rest.push_back(x);
+  REQUIRE(q.families[0].points.size() <= rest.size());
+  for (std::size_t i = 0; i < q.families[0].points.size(); i++) {
+    CHECK(q.families[0].points[i] == rest[i]);
+    CHECK(measured.count(describe(q.families[0].points[i])) == 0);
+  }
+  // The same budget buys at least the points p had after its first 10 (the 10 free their time).
+  CHECK(q.families[0].points.size() >= p.families[0].points.size() - 10);
+  // Expert GEMMs reach Mixtral-8x22B's fused gate+up (n = 2 x 16,384 = 32,768) and its down
+  // projection's k (16,384): 8 bf16 experts of 32,768 x 16,384 are 8 GiB, at the weights' limit.
+  bool n32k = false, k16k = false;
+  for (const Point& x : candidates(Family::grouped_gemm, h200)) {
+    const GroupedPoint& g = std::get<GroupedPoint>(x);
+    n32k |= g.n == 32768;
+    k16k |= g.k == 16384;
+    CHECK(double(g.experts) * g.n * g.k * (g.dtype == Dtype::fp8 ? 1 : 2) <= 8.0 * 1024 * 1024 * 1024);
+  }
+  CHECK(n32k);
+  CHECK(k16k);
+}
+
 TEST_CASE("bench-ops records: the format's keys and values", "[quick]")
 {
   const Measured stream{false, 1.5e-5, 10, 0.02}, graph{true, 1.2e-5, 10, 0.01};
@@ -357,6 +397,46 @@ TEST_CASE("bench-ops --dry-run plans without a GPU and prints the estimate", "[q
   for (const char* family : {"gemm", "grouped_gemm", "attention_decode", "attention_prefill", "small", "graph_gap", "host"})
     CHECK_THAT(output, Catch::Contains(family));
   CHECK_THAT(output, Catch::Contains("total"));
+}
+
+TEST_CASE("bench-ops --skip-measured reads an earlier run's side file and refuses what is not one", "[quick]")
+{
+  auto run = [](const std::string& args, int& status) {
+    std::string output;
+    FILE* p = popen((std::string("'") + MOESIM_VALIDATE_EXE + "' bench-ops --dry-run --gpu h200 --only grouped_gemm " + args +
+                     " 2>&1").c_str(), "r");
+    REQUIRE(p);
+    std::array<char, 4096> buf;
+    while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p))
+      output.append(buf.data(), n);
+    status = pclose(p);
+    return output;
+  };
+  // A side file naming two candidates (twice each, as a run writes one extra per launch mode) and
+  // one point that is no candidate: 2 left out.
+  const DeviceRates h200 = preset_rates("h200");
+  const std::vector<Point> cand = candidates(Family::grouped_gemm, h200);
+  test::TempDir dir("op_bench_skip");
+  nlohmann::json extras = nlohmann::json::array();
+  for (const std::string& t : {describe(cand[0]), describe(cand[0]), describe(cand[5]), describe(cand[5]),
+                               std::string("grouped_gemm no such point")})
+    extras.push_back({{"point", t}});
+  std::string side = dir.write("ops.json.run.json", nlohmann::json{{"tool", "moesim-validate bench-ops"}, {"extras", extras}}.dump());
+  int st = 0;
+  std::string out = run("--skip-measured " + side, st);
+  INFO(out);
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+  CHECK_THAT(out, Catch::Contains("# 2 candidates left out"));
+  // Not a side file (records, or a .gz): one line naming the file and the key, exit 2.
+  side = dir.write("ops.json", R"({"format": "moesim-op-bench-1", "records": []})");
+  out = run("--skip-measured " + side, st);
+  CHECK(WEXITSTATUS(st) == 2);
+  CHECK_THAT(out, Catch::Contains(side) && Catch::Contains("extras"));
+  side = dir.file("absent.run.json");
+  out = run("--skip-measured " + side, st);
+  CHECK(WEXITSTATUS(st) == 2);
+  CHECK_THAT(out, Catch::Contains(side));
 }
 
 TEST_CASE("bench-ops: one small point of every family verifies and times on a GPU", "[gpu]")
