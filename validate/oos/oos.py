@@ -160,8 +160,8 @@ SETS = {
     # Round 10's steps on one H100 (--set oos10-h100), for a call the device tool places on an H100.
     "oos10-h100": one_gpu_round("oos10", "nvswitch-1x-h100"),
     # Round 11 on one H200 (--set oos11), designed against the H200's records, blind to round 10's runs:
-    # shapes oos1-10 never ran, two invented geometries (GQA head_dim 176 at 40/5 heads with 20 wide
-    # experts of 9,216, top-2: expert GEMMs of n 18,432 and k 9,216; MLA at 36 heads with kv_lora_rank
+    # shapes oos1-10 never ran, two invented geometries (GQA head_dim 176 at 44/4 heads with 20 wide
+    # experts of 9,216, top-2: expert GEMMs of n 18,432 and k 9,216; MLA at 52 heads with kv_lora_rank
     # 480 at hidden 4352, 72 experts of 1664, top-6, and a shared expert), four zoo decodes at a measured
     # head configuration between the H200's decode-attention records, graph decodes at batch 4-32 and
     # context 16k-30k, expert GEMMs of n or k above 8,192 (Mixtral, Llama-4-Scout), and prefills of
