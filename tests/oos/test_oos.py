@@ -186,7 +186,7 @@ class Sets(unittest.TestCase):
         # decode eager: the invented GQA hd176 model, Mixtral-8x22B, Qwen3-235B, gpt-oss-120b and
         # Mixtral-8x7B, one batch each = 5; decode graph: the invented MLA kv480 model, DeepSeek-V3,
         # gpt-oss-20b, Qwen3-235B and Llama-4-Scout = 5; prefills: the two invented models,
-        # gpt-oss-20b, Qwen3-30B, Mixtral-8x7B and DeepSeek-V3 = 6. 5 + 5 + 6 = 16, tp1; its H100 set
+        # gpt-oss-20b, Qwen3-30B, Mixtral-8x7B and DeepSeek-V2-Lite = 6. 5 + 5 + 6 = 16, tp1; its H100 set
         # runs the same schedules on the H100 platform; no step at a shape rounds 1-10 ran.
         self.assert_new_round("oos11", eager_decode=5, graph=5, prefill=6,
                               earlier=[1, 2, "oos4", "oos5", "oos6", "oos7", "oos8", "oos9", "oos10"])
