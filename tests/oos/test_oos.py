@@ -182,6 +182,15 @@ class Sets(unittest.TestCase):
         self.assert_new_round("oos10", eager_decode=5, graph=5, prefill=6,
                               earlier=[1, 2, "oos4", "oos5", "oos6", "oos7", "oos8", "oos9"])
 
+    def test_oos11_is_16_schedules_at_shapes_no_earlier_round_ran(self):
+        # decode eager: the invented GQA hd176 model, Mixtral-8x22B, Qwen3-235B, gpt-oss-120b and
+        # Mixtral-8x7B, one batch each = 5; decode graph: the invented MLA kv480 model, DeepSeek-V3,
+        # gpt-oss-20b, Qwen3-235B and Llama-4-Scout = 5; prefills: the two invented models,
+        # gpt-oss-20b, Qwen3-30B, Mixtral-8x7B and DeepSeek-V2-Lite = 6. 5 + 5 + 6 = 16, tp1; its H100 set
+        # runs the same schedules on the H100 platform; no step at a shape rounds 1-10 ran.
+        self.assert_new_round("oos11", eager_decode=5, graph=5, prefill=6,
+                              earlier=[1, 2, "oos4", "oos5", "oos6", "oos7", "oos8", "oos9", "oos10"])
+
     def test_the_card_a_result_names_comes_from_the_platform(self):
         # "nvswitch-1x-h100" -> H100 (the result heading said "one H200" for every platform); a name
         # with a suffix keeps the card; a name without "<n>x-<card>" is given back as it is.

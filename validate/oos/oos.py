@@ -25,6 +25,8 @@ platform and prediction variants.
             in validate/oos/schedules-oos9; --set oos9-h100: the same schedules on nvswitch-1x-h100.
   --set oos10: validate/oos/studies-oos10 (tp1 on nvswitch-1x-h200, shapes oos1-9 never ran), schedules
             in validate/oos/schedules-oos10; --set oos10-h100: the same schedules on nvswitch-1x-h100.
+  --set oos11: validate/oos/studies-oos11 (tp1 on nvswitch-1x-h200, shapes oos1-10 never ran), schedules
+            in validate/oos/schedules-oos11; --set oos11-h100: the same schedules on nvswitch-1x-h100.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -157,6 +159,16 @@ SETS = {
     "oos10": one_gpu_round("oos10"),
     # Round 10's steps on one H100 (--set oos10-h100), for a call the device tool places on an H100.
     "oos10-h100": one_gpu_round("oos10", "nvswitch-1x-h100"),
+    # Round 11 on one H200 (--set oos11), designed against the H200's records, blind to round 10's runs:
+    # shapes oos1-10 never ran, two invented geometries (GQA head_dim 176 at 44/4 heads with 20 wide
+    # experts of 9,216, top-2: expert GEMMs of n 18,432 and k 9,216; MLA at 52 heads with kv_lora_rank
+    # 480 at hidden 4352, 72 experts of 1664, top-6, and a shared expert), four zoo decodes at a measured
+    # head configuration between the H200's decode-attention records, graph decodes at batch 4-32 and
+    # context 16k-30k, expert GEMMs of n or k above 8,192 (Mixtral, Llama-4-Scout), and prefills of
+    # 1152-5632 tokens.
+    "oos11": one_gpu_round("oos11"),
+    # Round 11's steps on one H100 (--set oos11-h100), for a call the device tool places on an H100.
+    "oos11-h100": one_gpu_round("oos11", "nvswitch-1x-h100"),
 }
 
 
