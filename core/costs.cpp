@@ -74,8 +74,13 @@ double nvlink_simple_step_us(int sm)
   if (sm >= 90)
     return 7.2; // H100, H200 at 2 and 4 GPUs
   if (sm >= 80)
-    return 16.5; // A100 at 2 GPUs
+    return 11.65; // A100 at 2 and 8 GPUs, with nvlink_simple_call_us
   return nccl_hop_latency_us(Transport::nvlink, CollAlgo::ring, Proto::simple) + nvlink_latency(sm).hop_us;
+}
+
+double nvlink_simple_call_us(int sm)
+{
+  return sm >= 80 && sm < 90 ? 7.6 : 0; // A100 at 2 and 8 GPUs (costs.hpp)
 }
 
 double nvlink_p2p_channel_gbs(int sm)
@@ -272,6 +277,7 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
       const double x_us = bytes * nsteps / n * c.wire_factor / c.rate * 1e6;
       latency_us -= hops * (nccl_hop_latency_us(Transport::nvlink, CollAlgo::ring, Proto::simple) + nv.hop_us);
       latency_us += simple_pipeline_us(nsteps, nvlink_simple_step_us(s.nccl.sm), x_us) - x_us;
+      latency_us += nvlink_simple_call_us(s.nccl.sm);
     }
   } else if (c.algo == CollAlgo::ring && c.proto == Proto::simple && s.nccl.nodes == 1) {
     // The same pipeline over PCIe and through host memory, with the per-step latency NCCL's table

@@ -147,6 +147,12 @@ NvlinkLatency nvlink_latency(int sm);
 // charges there: its PCI row (5.7 us) plus the step's share of the host-memory round trips
 // (TransportTerms::shm_hop_us); nothing fitted.
 double nvlink_simple_step_us(int sm);
+// A Simple ring's fixed cost per call on NVLink beyond NCCL's base latency and nvlink_latency's
+// call term, the pipeline's fill before its first step: 0 but on sm80-89 (NVLink3), 7.6 us, fitted
+// with that architecture's step (11.65 us) by least squares to A100 SXM at 2 and 8 GPUs
+// (validate/public/fit_nvlink_simple.py); 2 GPUs alone (one or two steps per call) cannot tell a
+// call's cost from a step's, and put 16.5 us on the step, 35% too slow at 4 GPUs.
+double nvlink_simple_call_us(int sm);
 // That pipeline's time (us) for `steps` steps of `step_us` and a transfer of `x_us` at full rate.
 double simple_pipeline_us(int steps, double step_us, double x_us);
 // What one channel (one thread block) moves with the Simple protocol in a send over NVLink, GB/s.

@@ -357,6 +357,33 @@ TEST_CASE("a Simple ring on NVLink pays its pipeline's per-step latency", "[quic
   // Through PCIe and host memory the ring runs the same pipeline with NCCL's PCI step (tests above).
 }
 
+TEST_CASE("an A100 Simple ring pays a fill per call and its own step", "[quick][costs]")
+{
+  // 4 A100s (NCCL: 12 x 20 = 240 GB/s, 12 channels of 20), reduce_scatter of 2 MiB. NCCL's table:
+  // LL 8.4 + 2097152 / (87.7 x 4/3 = 116.93e3 B/us) = 26.335 us, LL128 19.7 + 2097152 / 294.4e3 =
+  // 26.823, Simple 8.4 + 3 x 3.4 = 18.6 + 2097152 / 320e3 = 25.154: ring Simple. A member sends 3/4
+  // of the buffer at 240 x 0.85 = 204 GB/s: X = 1572864 / 204e9 = 7.7101 us. The call: NCCL's base
+  // 8.4 + NVLink3's 2.68 per call + the fill 7.6 + the pipeline max(3 x 11.65 + X x 4/6, X) =
+  // 40.0901, i.e. 58.7701 us (NVIDIA measured 48.69, a held-out cell; with the 2-GPU step of 16.5
+  // and no fill it was 65.72). alpha = 58.7701 - X = 51.0600 us.
+  const CommShape a100 = uniform_shape(4, Transport::nvlink, 240, 26.5, 80);
+  const CollChoice rs = choose_collective(a100, OpKind::reduce_scatter, 2097152);
+  CHECK(rs.algo == CollAlgo::ring);
+  CHECK(rs.proto == Proto::simple);
+  CHECK(rs.rate == Approx(204e9));
+  CHECK(rs.alpha == Approx(51.0600e-6).epsilon(1e-4));
+  CHECK(rs.alpha + 1572864 / rs.rate == Approx(58.7701e-6).epsilon(1e-4));
+  // The fill is NVLink3's alone: Hopper and Blackwell have none.
+  CHECK(nvlink_simple_call_us(80) == 7.6);
+  CHECK(nvlink_simple_call_us(90) == 0);
+  CHECK(nvlink_simple_call_us(100) == 0);
+  // An LL call is not a Simple ring: no fill. 1 MiB: LL 8.4 + 1048576 / 116.93e3 = 17.368 us beats
+  // Simple's 18.6 + 3.277; alpha = 8.4 + 2.68 + 3 x 0.415 = 12.325 us.
+  const CollChoice ll = choose_collective(a100, OpKind::reduce_scatter, 1048576);
+  CHECK(ll.proto == Proto::ll);
+  CHECK(ll.alpha == Approx(12.325e-6));
+}
+
 TEST_CASE("over NVLink, an LL send moves what its one channel streams", "[quick][costs]")
 {
   // 4 H100s, 8 KiB per peer: LL on one channel (a part is 64 KiB, 8 KiB <= 16 KiB), each of the 3

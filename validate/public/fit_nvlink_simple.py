@@ -3,8 +3,10 @@
 sweeps (validate/public/aiconfigurator-nccl.csv):
 
   nvlink_simple_step_us: the per-step latency of a Simple ring as NCCL's kernel pipelines it,
-    time = base + call + max(steps x step + X (steps + 1) / (2 steps), X), least squares over the
-    all_reduce, all_gather and reduce_scatter cells from 1 MiB where NCCL's pick is ring Simple;
+    time = base + call + fill + max(steps x step + X (steps + 1) / (2 steps), X), least squares over
+    the all_reduce, all_gather and reduce_scatter cells from 1 MiB where NCCL's pick is ring Simple;
+  nvlink_simple_call_us: that pipeline's fill per call (`fill` above), fitted with the step on
+    sm80 only, where a fit set of 2 GPUs alone (one or two steps a call) put everything on the step;
   nvlink_p2p_channel_gbs, nvlink_p2p_tail_us: what one channel of an all-to-all moves, and the
     fraction of its last p2p chunk's time exposed beyond the stream; the fraction by least squares
     over the all-to-all cells from 1 MiB, the rate as (bytes per peer / channels + fraction x
@@ -12,7 +14,8 @@ sweeps (validate/public/aiconfigurator-nccl.csv):
 
 Fit sets, as core/costs.hpp uses them (the comparison labels these cells fit, every other one out
 of sample): sm100+ on b300_sxm, gb200, gb300 at 2, 4 and 8 GPUs (b200_sxm held out); sm90 on
-h100_sxm and h200_sxm at 2 and 4 (alltoall: 2); sm80 on a100_sxm at 2.
+h100_sxm and h200_sxm at 2 and 4 (alltoall: 2); sm80 on a100_sxm at 2 (the ring's step and fill: 2 and
+8, the 4-GPU cells held out).
 
 NCCL's pick and moesim's rate are those of core/nccl_model.cpp and core/costs.cpp for one HGX node
 (every pair NVLink through NVSwitch): the ring search's channels (A100 12 x 20, H100/H200 12 x 30,
@@ -93,12 +96,12 @@ def simple_fraction(op, n):  # TransportTerms
     return 0.66 if n == 2 else 0.85
 
 
-def ring_simple_time(sm, op, n, size, step_us):
+def ring_simple_time(sm, op, n, size, step_us, fill_us=0.0):
     _, _, algbw = pick(sm, op, n, size)
     ns = steps(op, n)
     rate = algbw * ns / n * simple_fraction(op, n) * 1000  # bytes per us
     x = size * ns / n / rate
-    return 8.4 + NVLINK_CALL_HOP[sm][0] + max(ns * step_us + x * (ns + 1) / (2 * ns), x)
+    return 8.4 + NVLINK_CALL_HOP[sm][0] + fill_us + max(ns * step_us + x * (ns + 1) / (2 * ns), x)
 
 
 def p2p_min_channels(n, per_peer=32):  # nccl_p2p_min_channels on these boards
@@ -147,6 +150,19 @@ def fit_step(cells):
     step = best / 20
     errs = [abs(ring_simple_time(SM[g], op, n, s, step) / t - 1) for g, op, n, s, t in cells]
     return step, statistics.median(errs)
+
+
+def fit_step_fill(cells):
+    """The step and the fill together, least squares (steps of 0.05 us, fills of 0.1 us)."""
+    def sse(step, fill):
+        return sum((ring_simple_time(SM[g], op, n, s, step, fill) / t - 1) ** 2 for g, op, n, s, t in cells)
+    _, step, fill = min((sse(k / 20, f / 10), k / 20, f / 10) for k in range(0, 400) for f in range(0, 300))
+    return step, fill
+
+
+def errors(cells, step, fill):
+    errs = [abs(ring_simple_time(SM[g], op, n, s, step, fill) / t - 1) for g, op, n, s, t in cells]
+    return f'median |error| {100 * statistics.median(errs):.1f}%, worst {100 * max(errs):.1f}% ({len(errs)} cells)'
 
 
 def p2p_time(sm, n, size, channel_gbs, tail):
@@ -199,9 +215,7 @@ def main():
     rings = [
         ('sm100+ fit (B300, GB200, GB300):', {'b300_sxm', 'gb200', 'gb300'}, {2, 4, 8}),
         ('sm90 fit (H100, H200):', {'h100_sxm', 'h200_sxm'}, {2, 4}),
-        ('sm80 fit (A100, 2 GPUs):', {'a100_sxm'}, {2}),
         ('held out, B200:', {'b200_sxm'}, {2, 4, 8}),
-        ('held out, A100 at 4 and 8:', {'a100_sxm'}, {4, 8}),
         ('held out, H100/H200 at 8:', {'h100_sxm', 'h200_sxm'}, {8}),
     ]
     for label, gpus, counts in rings:
@@ -210,6 +224,13 @@ def main():
         cells = [c for c in cells if not (c[1] == 'all_reduce' and c[2] == 8 and c[0] != 'a100_sxm')]
         step, med = fit_step(cells)
         print(f'{label:34s} Simple ring step {step:5.2f} us ({len(cells)} cells, median |error| {100 * med:.1f}%)')
+    # sm80: the step and the fill per call, on A100 at 2 and 8 GPUs; the 4-GPU cells held out.
+    def ring(counts):
+        return ring_cells(meas, {'a100_sxm'}, counts)
+    step, fill = fit_step_fill(ring({2, 8}))
+    print(f'sm80 fit (A100, 2 and 8 GPUs):     Simple ring step {step:5.2f} us, fill {fill:4.1f} us a call: '
+          f'{errors(ring({2, 8}), step, fill)}')
+    print(f'  held out, A100 at 4: {errors(ring({4}), step, fill)}')
     sends = [('sm100+', {'b300_sxm', 'gb200', 'gb300'}, {2, 4, 8}), ('sm90', {'h100_sxm', 'h200_sxm'}, {2}),
              ('sm80', {'a100_sxm'}, {2})]
     tail, rates = fit_p2p(meas, sends)
