@@ -151,6 +151,34 @@ TEST_CASE("serve: an engine whose mixed steps run eagerly samples the eager deco
   CHECK(eager.result.makespan > graphed.result.makespan);
 }
 
+TEST_CASE("serve: under trtllm-bench's limits each replica admits its max_num_tokens a step", "[pipeline][serve]")
+{
+  // Qwen3-30B-A3B (bf16) on one H200, 1024 + 1024 tokens a request. trtllm-bench's heuristic
+  // (core/bench_limits): KV 2 x 48 layers x 4 KV heads x 128 x 2 B = 98304 B a token; the checkpoint
+  // ~30.5e9 elements x 2 B = ~56.9 GiB of the GPU's ~140 GiB, so ~83.5 GiB x 0.9 of KV = ~75 GiB,
+  // ~400 requests of 2048 tokens. max_batch_size rounds that up to 512; max_num_tokens is 400 x
+  // (1 + 1024 / 1024) = ~800, raised to its floor of 2048 (and 1024 + 512 = 1536 is below it). So a
+  // step admits 2048 tokens, not the profile's 8192: with no decodes yet two whole prompts, then one
+  // a step beside the decodes (chunked prefill is off). The cost of a prompt token is still read off
+  // a prefill step of the profile's 8192 tokens (8 prompts).
+  SmallStudy b("{profile: trtllm-1.0, batch_limits: trtllm_bench}");
+  SmallStudy f("{profile: trtllm-1.0, max_num_seqs: 512}");
+  const ServeWorkload w{16, 1024, 1024, 0};
+  const ServeRun rb = run_serve(b.p.study, b.sc, w), rf = run_serve(f.p.study, f.sc, w);
+  REQUIRE(rb.why.empty());
+  REQUIRE(rf.why.empty());
+  CHECK(rb.step_tokens == 2048);
+  CHECK(rf.step_tokens == 8192);
+  CHECK(rb.engine_seqs == 512);
+  CHECK(rb.table.prefill_tokens == 8 * 1024);
+  CHECK(rf.table.prefill_tokens == 8 * 1024);
+  // 16 prompts at two a step, then one, need at least 8 steps before the last one's first token; at
+  // 8192 tokens, 8 a step, then 7, three steps. The same steps cost the same, so the slower admission
+  // shows in the time to the last first token and in a smaller mean decode batch.
+  CHECK(rb.result.ttft.max > rf.result.ttft.max);
+  CHECK(rb.result.mean_decode_batch < rf.result.mean_decode_batch);
+}
+
 TEST_CASE("serve: a study without an engine profile and a non-positive workload are refused", "[quick][pipeline][serve]")
 {
   const std::string root = MOESIM_SOURCE_DIR;
