@@ -280,9 +280,9 @@ TEST_CASE("published: TensorRT-LLM's eager step is blog2's 7.22 graph steps at D
   // trtllm-1.0's launch_us is derived from one measurement: DeepSeek-R1-FP4 at batch 1 on 8 B200
   // (MLA TP8, MoE EP2, MTP next-n 3, 1K/2K), where CUDA graphs run 7.22x faster than eager
   // (TensorRT-LLM blog2 @000a01d). moesim schedules that step (the trt-dsr1-b200-minlat row) as
-  // 1,597 ops a GPU and simulates its graph at 8.34 ms; 7.22 x 8.34 ms / 1,597 = 37.7 us, written
-  // 38. An eager step is then host-bound at 1,597 x 38 us = 60.7 ms, 7.28 graph steps: the same row
-  // run eagerly is within 2% of 7.22 times slower.
+  // 1,597 ops a GPU and simulates its graph at 8.96 ms; 7.22 x 8.96 ms / 1,597 = 40.5 us. An eager
+  // step is then host-bound at 1,597 x 40.5 us = 64.7 ms, 7.22 graph steps: the same row run
+  // eagerly is within 2% of 7.22 times slower (the graph step's 8.96 ms rounded).
   test::TempDir d("published_eager");
   auto row = [](const std::string& id, const std::string& graphs) {
     return "  - {id: " + id +
