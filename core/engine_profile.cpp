@@ -309,6 +309,8 @@ const std::vector<Fact>& facts()
        [](EngineProfile& p, const Reader& r) { p.sliding_kv_full = r.either("window", "full", "KV allocation"); }},
       {"mixed_step_graphs", "a step with prompt tokens beside decodes replays the decode graph (true) or runs eagerly",
        [](EngineProfile& p, const Reader& r) { p.mixed_step_graphs = r.boolean(); }},
+      {"chunked_prefill", "prompts are split to fill a step's token budget (true) or taken whole only (false)",
+       [](EngineProfile& p, const Reader& r) { p.chunked_prefill = r.boolean(); }},
       {"batch_limits", "max_num_seqs and max_num_batched_tokens: fixed (as given) or trtllm_bench (its heuristic)",
        [](EngineProfile& p, const Reader& r) {
          p.bench_batch_limits = r.either("fixed", "trtllm_bench", "batch limit rule");

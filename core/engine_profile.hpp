@@ -104,6 +104,9 @@ struct EngineProfile {
   // A step that carries prompt tokens beside decodes replays the decode CUDA graph (true), or runs
   // eagerly (false): then the serving loop prices the decode part of such a step as an eager step.
   bool mixed_step_graphs = true;
+  // Prompts split into chunks to fill a step's token budget (true), or admitted whole only (false):
+  // then a prompt waits until it fits beside its attention-DP replica's decodes.
+  bool chunked_prefill = true;
   // max_num_seqs and max_num_batched_tokens as given (false), or chosen by trtllm-bench's heuristic
   // from the model, the GPUs and the request lengths (true; core/bench_limits).
   bool bench_batch_limits = false;

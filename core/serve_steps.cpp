@@ -64,7 +64,10 @@ double serve_step_seconds(const ServeStepTable& t, const StepLoad& load)
     if (load.prefill_tokens > 0)
       eager = std::max(0.0, along_batch(t.batches, t.eager_extra_seconds, load.decode_seqs));
   }
-  return decode_step_seconds(t, load.decode_seqs, load.decode_context) + prefill + eager;
+  // An eager mixed step is one forward over the decodes and the prompt tokens: the host launches
+  // its kernels once while the GPU runs them, so the launches hide the prompt tokens' GPU time up to
+  // the eager extra (and the extra hides under it): decode + max(eager extra, prompt tokens' time).
+  return decode_step_seconds(t, load.decode_seqs, load.decode_context) + std::max(prefill, eager);
 }
 
 double kv_capacity_tokens(double usable_bytes, double weights_bytes, double activation_bytes, double kv_bytes,

@@ -36,7 +36,9 @@ double decode_step_seconds(const ServeStepTable& t, double batch, double context
 // token. A step of prefill alone costs at least a batch-1 decode step at context_lo (the weights are
 // read once per step whatever the token count). A step with both decodes and prompt tokens adds the
 // eager extra at its decode batch (linear between the sampled batches, never below 0) when the table
-// has one. Throws std::invalid_argument on an empty table or an eager extra of the wrong length.
+// has one; being one forward whose host launches overlap its GPU work, such a step costs the decode
+// part plus the larger of the eager extra and the prompt tokens' time, not their sum. Throws
+// std::invalid_argument on an empty table or an eager extra of the wrong length.
 double serve_step_seconds(const ServeStepTable& t, const StepLoad& load);
 
 // Tokens of KV cache the system holds for requests, from one simulated step that kept `kv_tokens`

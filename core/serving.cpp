@@ -4,6 +4,7 @@
 #include "core/stats.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <deque>
 #include <numeric>
@@ -44,9 +45,9 @@ ServingResult simulate_serving(const RequestMix& mix, const ServingLimits& lim,
   if (mix.requests < 1 || mix.input_tokens < 1 || mix.output_tokens < 1)
     throw std::invalid_argument("a request mix needs at least one request of at least one input and output token");
   if (lim.max_num_seqs < 1 || lim.tokens_per_decode < 1 || lim.acceptance_length < 1 ||
-      !(lim.kv_output_share >= 0 && lim.kv_output_share <= 1))
-    throw std::invalid_argument(
-        "serving limits need max_num_seqs >= 1, tokens_per_decode >= 1, acceptance >= 1, kv_output_share in [0, 1]");
+      !(lim.kv_output_share >= 0 && lim.kv_output_share <= 1) || lim.replicas < 1)
+    throw std::invalid_argument("serving limits need max_num_seqs >= 1, tokens_per_decode >= 1, acceptance >= 1, "
+                                "kv_output_share in [0, 1], replicas >= 1");
   const double per_request_kv = double(mix.input_tokens) + lim.kv_output_share * mix.output_tokens;
   if (per_request_kv > lim.kv_capacity_tokens)
     throw std::invalid_argument("one request needs " + std::to_string(static_cast<long long>(per_request_kv)) +
@@ -116,12 +117,23 @@ ServingResult simulate_serving(const RequestMix& mix, const ServingLimits& lim,
         chunks.push_back(i), chunk_tokens.push_back(take), ctx_sum += req[i].prefilled, budget -= take;
       }
     }
-    while (budget > 0 && !waiting.empty() && static_cast<int>(running.size()) < running_cap) {
+    // Whole prompts only: each replica takes as many as fit in its share of the budget beside its
+    // share of the decodes (the busiest replica's, decodes spread evenly); at least one prompt a step
+    // when nothing decodes, so a budget below one prompt still progresses.
+    int whole = INT_MAX;
+    if (!lim.chunked_prefill) {
+      const int per_replica = lim.max_num_batched_tokens / lim.replicas;
+      const int decode_tokens = (load.decode_seqs * lim.tokens_per_decode + lim.replicas - 1) / lim.replicas;
+      whole = std::max(0, per_replica - decode_tokens) / mix.input_tokens * lim.replicas;
+      if (load.decode_seqs == 0)
+        whole = std::max(whole, 1);
+    }
+    while (budget > 0 && whole > 0 && !waiting.empty() && static_cast<int>(running.size()) < running_cap) {
       const int i = waiting.front();
       waiting.pop_front();
       running.push_back(i);
-      const int take = std::min(budget, mix.input_tokens);
-      chunks.push_back(i), chunk_tokens.push_back(take), budget -= take;
+      const int take = lim.chunked_prefill ? std::min(budget, mix.input_tokens) : mix.input_tokens;
+      chunks.push_back(i), chunk_tokens.push_back(take), budget -= take, whole--;
     }
     load.prefill_seqs = static_cast<int>(chunks.size());
     load.prefill_tokens = std::accumulate(chunk_tokens.begin(), chunk_tokens.end(), 0);

@@ -35,6 +35,12 @@ struct ServingLimits {
   // an engine that allocates as tokens come and preempts when full (0.5: the mean over a request's
   // life).
   double kv_output_share = 1;
+  // Attention-DP replicas, each with its own scheduler and an equal share of max_num_batched_tokens;
+  // the decodes spread evenly over them. With chunked_prefill a prompt is split to fill the step's
+  // budget; without, a waiting prompt enters only whole, into a replica whose budget left after its
+  // decodes holds it (an engine that never chunks).
+  int replicas = 1;
+  bool chunked_prefill = true;
 };
 
 // One step's work, as the step-time function sees it.

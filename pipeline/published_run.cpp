@@ -155,8 +155,9 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
         return o.why = so.why, o;
       o.paths = so.paths;
       shares = so.compute_provenance;
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "%d; loop mean %.0f", so.seq_limit, so.result.mean_decode_batch);
+      char buf[128];
+      std::snprintf(buf, sizeof buf, "%d; loop mean %.0f; %d tokens a step per replica", so.seq_limit,
+                    so.result.mean_decode_batch, so.step_tokens);
       o.batch = buf;
       o.value = rate_metric(row.metric, so.result.output_tok_s, so.seq_limit, so.gpus);
     }

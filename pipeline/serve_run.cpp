@@ -79,11 +79,17 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
   out.kv_tokens = kv_capacity_tokens(one.memory_capacity, one.memory.weights, one.memory.activations,
                                      one.memory.kv_cache, double(dp) * (w.input + w.output));
   const double per_request = w.input + e.kv_output_share * w.output;
-  // The engine's own sequence limit per replica, or the max_batch_size trtllm-bench derives for this
-  // model, these GPUs and these lengths (each attention-DP rank runs that many). Its max_num_tokens
-  // is not applied: the loop charges a step's prompt tokens apart from its decode (the prefill table
-  // reads the weights again), so a smaller chunk would cost what the engine's mixed step does not.
+  // The engine's own sequence and token limits per replica, or the max_batch_size and max_num_tokens
+  // trtllm-bench derives for this model, these GPUs and these lengths. Each attention-DP rank runs
+  // its own PyExecutor whose micro-batch scheduler takes both limits (NVIDIA/TensorRT-LLM
+  // docs/source/torch/arch_overview.md: one PyExecutor per rank; docs/source/torch/scheduler.md:
+  // BindMicroBatchScheduler(max_batch_size, max_num_tokens, ...)), so each rank admits that many
+  // tokens a step. The token limit decides how many prompt tokens a step takes, so how many steps
+  // mix prompts with decodes (eager where mixed_step_graphs is off); what a prompt token costs is
+  // read off a prefill step of the profile's max_num_batched_tokens (below), the weights read once
+  // over that many tokens, as a mixed step shares its weight reads with its decodes.
   int max_seqs = e.max_num_seqs;
+  int step_tokens = e.max_num_batched_tokens;
   if (e.bench_batch_limits) {
     BenchLimitsInput b;
     b.model = study.model;
@@ -96,6 +102,7 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
     if (bl.max_batch_size < 1)
       return out.why = "does not fit: trtllm-bench's KV estimate holds no request", out;
     max_seqs = bl.max_batch_size;
+    step_tokens = bl.max_num_tokens;
   }
   out.engine_seqs = max_seqs * dp;
   out.kv_seqs = static_cast<int>(std::min<double>(INT_MAX, out.kv_tokens / per_request));
@@ -171,12 +178,15 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
   mix.concurrency = w.concurrency;
   ServingLimits lim;
   lim.max_num_seqs = limit;
-  lim.max_num_batched_tokens = std::max(budget, w.input);
+  lim.max_num_batched_tokens = std::max(step_tokens * dp, w.input);
   lim.kv_capacity_tokens = out.kv_tokens;
   lim.kv_output_share = e.kv_output_share;
+  lim.replicas = dp;
+  lim.chunked_prefill = e.chunked_prefill;
   const bool speculative = e.speculative != Speculative::none && e.draft_tokens > 0;
   lim.tokens_per_decode = speculative ? 1 + e.draft_tokens : 1;
   lim.acceptance_length = speculative ? e.acceptance_length : 1;
+  out.step_tokens = lim.max_num_batched_tokens / dp;
   out.result = simulate_serving(mix, lim, [&t](const StepLoad& l) { return serve_step_seconds(t, l); });
   out.seq_limit = limit;
   return out;
@@ -292,6 +302,7 @@ nlohmann::json serve_to_json(const Study& study, const Scenario& sc, const Serve
   j["engine_seqs"] = r.engine_seqs;
   j["kv_seqs"] = r.kv_seqs;
   j["kv_tokens"] = r.kv_tokens;
+  j["step_tokens"] = r.step_tokens;
   j["mean_decode_batch"] = s.mean_decode_batch;
   j["output_tok_s"] = s.output_tok_s;
   j["tok_s_per_gpu"] = r.tok_s_per_gpu();
@@ -305,7 +316,7 @@ nlohmann::json serve_to_json(const Study& study, const Scenario& sc, const Serve
   const ServeStepTable& t = r.table;
   j["step_table"] = {{"batches", t.batches},         {"context_lo", t.context_lo},       {"context_hi", t.context_hi},
                      {"seconds_lo", t.seconds_lo},   {"seconds_hi", t.seconds_hi},       {"prefill_tokens", t.prefill_tokens},
-                     {"prefill_seconds", t.prefill_seconds}};
+                     {"prefill_seconds", t.prefill_seconds}, {"eager_extra_seconds", t.eager_extra_seconds}};
   return j;
 }
 

@@ -45,6 +45,7 @@ struct ServeRun {
   double kv_tokens = 0; // tokens of KV cache the system holds for requests
   int engine_seqs = 0;  // max_num_seqs x attention-DP replicas
   int kv_seqs = 0;      // requests the KV cache admits at once
+  int step_tokens = 0;  // tokens (prompt + decode) one replica admits a step: the loop's budget / replicas
   ServeStepTable table; // the simulated steps the loop read
   ServingResult result; // output tok/s, TTFT, TPOT, mean decode batch
   double tok_s_per_gpu() const { return result.output_tok_s / gpus; }

@@ -70,6 +70,47 @@ TEST_CASE("Chunked prefill: a 2500-token prompt in chunks of 1000, 1000, 500", "
   CHECK(r.tpot.p50 == Approx(1.1e-3));
 }
 
+TEST_CASE("Without chunked prefill a prompt enters whole, into a replica whose budget holds it", "[quick][serving]")
+{
+  // 4 requests of 1000 input and 3 output tokens at once, steps of 1 s, 3000 tokens a step over 2
+  // replicas (1500 each). Whole prompts: step 1 has no decodes, each replica holds one prompt
+  // (1500 / 1000 = 1): requests 1-2, first tokens at 1 s. Step 2 decodes 2 (1 a replica, 1499 left):
+  // one prompt a replica, requests 3-4, first tokens at 2 s. Requests 1-2 end at step 3, 3-4 at
+  // step 4. TTFT mean (1 + 1 + 2 + 2) / 4 = 1.5 s.
+  // Chunked, the same budget takes requests 1-3 whole in step 1 (3000 tokens) and request 4 in step
+  // 2 (2997 left): TTFT (1 + 1 + 1 + 2) / 4 = 1.25 s, also 4 steps.
+  std::vector<StepLoad> seen;
+  auto step = [&](const StepLoad& l) {
+    seen.push_back(l);
+    return 1.0;
+  };
+  ServingLimits whole{8, 3000, 1e18, 1, 1};
+  whole.replicas = 2;
+  whole.chunked_prefill = false;
+  const ServingResult w = simulate_serving({4, 1000, 3, 0, 0, 1}, whole, step);
+  REQUIRE(seen.size() == 4);
+  CHECK(seen[0].prefill_tokens == 2000);
+  CHECK(seen[1].prefill_tokens == 2000);
+  CHECK(seen[1].decode_seqs == 2);
+  CHECK(w.steps == 4);
+  CHECK(w.ttft.mean == Approx(1.5));
+  ServingLimits chunked = whole;
+  chunked.chunked_prefill = true;
+  seen.clear();
+  const ServingResult c = simulate_serving({4, 1000, 3, 0, 0, 1}, chunked, step);
+  CHECK(seen[0].prefill_tokens == 3000);
+  CHECK(c.steps == 4);
+  CHECK(c.ttft.mean == Approx(1.25));
+  // A replica budget below one prompt (1000 tokens over 2 replicas: 500) still takes one prompt a
+  // step while nothing decodes: 2 requests of 1 output token end at steps 1 and 2.
+  ServingLimits small{8, 1000, 1e18, 1, 1};
+  small.replicas = 2;
+  small.chunked_prefill = false;
+  const ServingResult s = simulate_serving({2, 1000, 1, 0, 0, 1}, small, constant(1.0));
+  CHECK(s.steps == 2);
+  CHECK(s.makespan == Approx(2.0));
+}
+
 TEST_CASE("Speculative decoding: 2.5 tokens per step reach 11 tokens in 4 decode steps", "[quick][serving]")
 {
   // 1 request, 10 input and 11 output tokens, steps of 1 ms, acceptance length 2.5 with 3 drafts:

@@ -273,3 +273,31 @@ TEST_CASE("published: moe records add only whole MoE layers, beside a measured c
              Catch::StartsWith("compute (whole MoE layers from h200_sxm.trtllm-1.3.0rc20.json.gz, the rest from the "
                                "platform's measured calibration): measured "));
 }
+
+TEST_CASE("published: TensorRT-LLM's eager step is blog2's 7.22 graph steps at DeepSeek-R1 min latency",
+          "[published]")
+{
+  // trtllm-1.0's launch_us is derived from one measurement: DeepSeek-R1-FP4 at batch 1 on 8 B200
+  // (MLA TP8, MoE EP2, MTP next-n 3, 1K/2K), where CUDA graphs run 7.22x faster than eager
+  // (TensorRT-LLM blog2 @000a01d). moesim schedules that step (the trt-dsr1-b200-minlat row) as
+  // 1,597 ops a GPU and simulates its graph at 8.96 ms; 7.22 x 8.96 ms / 1,597 = 40.5 us. An eager
+  // step is then host-bound at 1,597 x 40.5 us = 64.7 ms, 7.22 graph steps: the same row run
+  // eagerly is within 2% of 7.22 times slower (the graph step's 8.96 ms rounded).
+  test::TempDir d("published_eager");
+  auto row = [](const std::string& id, const std::string& graphs) {
+    return "  - {id: " + id +
+           ", category: nvlink, source: s, date: d, engine: trtllm-1.0, engine_version: v,\n"
+           "     engine_set: {speculative: mtp, draft_tokens: 3, acceptance_length: 2.18, cuda_graphs: " +
+           graphs +
+           "},\n"
+           "     model: deepseek-v3, dtypes: {expert_weights: nvfp4, dense_weights: bf16}, platform: hgx-8x-b200,\n"
+           "     op_records: platforms/public/aiconfigurator/b200_sxm.trtllm-1.3.0rc20.json.gz, interconnect: i,\n"
+           "     plan: tp4xep2, workload: {kind: decode, batch: 1, context: 2048}, metric: tok_s_user, measured: 1}\n";
+  };
+  const PublishedRun run =
+      run_published(MOESIM_SOURCE_DIR, d.write("rows.yaml", "rows:\n" + row("graph", "true") + row("eager", "false")));
+  REQUIRE(run.outcomes.size() == 2);
+  REQUIRE(run.outcomes[0].simulated);
+  REQUIRE(run.outcomes[1].simulated);
+  CHECK(run.outcomes[0].value / run.outcomes[1].value == Approx(7.22).epsilon(0.02));
+}

@@ -131,24 +131,59 @@ TEST_CASE("serve: the KV capacity counts sliding-window layers in full where the
 TEST_CASE("serve: an engine whose mixed steps run eagerly samples the eager decode steps", "[pipeline][serve]")
 {
   // TensorRT-LLM (mixed_step_graphs false): one eager-minus-graphed difference per sampled decode
-  // batch. An eager step launches every op from the host (79 us each in the profile) where the graph
-  // costs one launch, so each difference is positive. With the fact set true the table has none.
-  // A step budget of one prompt (1024 tokens) admits one request a step, so requests 2-4 prefill
-  // beside the decodes of the earlier ones: three mixed steps.
+  // batch. An eager step launches every op from the host where the graph costs one launch, so each
+  // difference is positive. With the fact set true the table has none.
+  // 4 requests of 1024 + 1024 tokens, 2048 tokens a step, whole prompts (chunked prefill off): step 1
+  // admits two, step 2 the third beside two decodes (2046 tokens left), step 3 the fourth: two mixed
+  // steps. A mixed step is one forward, decode + max(eager extra, prompt time): on this H200 (its
+  // measured host costs) every sampled extra is below one 1024-token prompt's GPU time, so the
+  // prompts hide the launches and the eager run takes exactly as long as the graphed one (summed,
+  // as before, the eager run would be longer by the two extras).
   SmallStudy t("trtllm-1.0", "gpt-oss-120b");
-  t.p.study.engine_profile->max_num_batched_tokens = 1024;
+  t.p.study.engine_profile->max_num_batched_tokens = 2048;
   const ServeWorkload w{4, 1024, 1024, 0};
   const ServeRun eager = run_serve(t.p.study, t.sc, w);
   REQUIRE(eager.why.empty());
   REQUIRE(eager.table.eager_extra_seconds.size() == eager.table.batches.size());
-  for (double x : eager.table.eager_extra_seconds)
+  const double prompt = eager.table.prefill_seconds / eager.table.prefill_tokens * 1024;
+  for (double x : eager.table.eager_extra_seconds) {
     CHECK(x > 0);
+    CHECK(x < prompt);
+  }
   t.p.study.engine_profile->mixed_step_graphs = true;
   const ServeRun graphed = run_serve(t.p.study, t.sc, w);
   REQUIRE(graphed.why.empty());
   CHECK(graphed.table.eager_extra_seconds.empty());
-  // The same requests take longer when their mixed steps run eagerly.
-  CHECK(eager.result.makespan > graphed.result.makespan);
+  CHECK(eager.result.steps == graphed.result.steps);
+  CHECK(eager.result.makespan == Approx(graphed.result.makespan).epsilon(1e-12));
+}
+
+TEST_CASE("serve: under trtllm-bench's limits each replica admits its max_num_tokens a step", "[pipeline][serve]")
+{
+  // Qwen3-30B-A3B (bf16) on one H200, 1024 + 1024 tokens a request. trtllm-bench's heuristic
+  // (core/bench_limits): KV 2 x 48 layers x 4 KV heads x 128 x 2 B = 98304 B a token; the checkpoint
+  // ~30.5e9 elements x 2 B = ~56.9 GiB of the GPU's ~140 GiB, so ~83.5 GiB x 0.9 of KV = ~75 GiB,
+  // ~400 requests of 2048 tokens. max_batch_size rounds that up to 512; max_num_tokens is 400 x
+  // (1 + 1024 / 1024) = ~800, raised to its floor of 2048 (and 1024 + 512 = 1536 is below it). So a
+  // step admits 2048 tokens, not the profile's 8192: with no decodes yet two whole prompts, then one
+  // a step beside the decodes (chunked prefill is off). The cost of a prompt token is still read off
+  // a prefill step of the profile's 8192 tokens (8 prompts).
+  SmallStudy b("{profile: trtllm-1.0, batch_limits: trtllm_bench}");
+  SmallStudy f("{profile: trtllm-1.0, max_num_seqs: 512}");
+  const ServeWorkload w{16, 1024, 1024, 0};
+  const ServeRun rb = run_serve(b.p.study, b.sc, w), rf = run_serve(f.p.study, f.sc, w);
+  REQUIRE(rb.why.empty());
+  REQUIRE(rf.why.empty());
+  CHECK(rb.step_tokens == 2048);
+  CHECK(rf.step_tokens == 8192);
+  CHECK(rb.engine_seqs == 512);
+  CHECK(rb.table.prefill_tokens == 8 * 1024);
+  CHECK(rf.table.prefill_tokens == 8 * 1024);
+  // 16 prompts at two a step, then one, need at least 8 steps before the last one's first token; at
+  // 8192 tokens, 8 a step, then 7, three steps. The same steps cost the same, so the slower admission
+  // shows in the time to the last first token and in a smaller mean decode batch.
+  CHECK(rb.result.ttft.max > rf.result.ttft.max);
+  CHECK(rb.result.mean_decode_batch < rf.result.mean_decode_batch);
 }
 
 TEST_CASE("serve: a study without an engine profile and a non-positive workload are refused", "[quick][pipeline][serve]")
