@@ -163,6 +163,63 @@ TEST_CASE("an op model: grid inside, anchored form outside, the form alone witho
   CHECK(m.estimate({1e8}).provenance == Provenance::extrapolated);
 }
 
+TEST_CASE("a grid point of expert GEMMs whose rows differ keeps each record's ratio to the form at its own rows",
+          "[quick][perf]")
+{
+  // Records from known grouped_tiles parameters (floor 4 us, 600 TFLOP/s, 4 TB/s, 20 GB/s per tile,
+  // 1.5 us per tile, 128x128 tiles, 132 SMs, bf16, L2 unknown), the fitter test's grid of 1, 8 and
+  // 128 experts of 1 to 8192 rows, plus two records of one shape, n = k = 8192, 8 experts, 160 rows:
+  // * A, 20 rows each: 16-row tiles (20 <= 24), 2 each, 16 reads of 8192 * 8192 * 2 = 134217728 B
+  //   = 2147483648 B, plus 160 * (8192 + 8192) * 2 = 5242880 B, at 4 TB/s (1024 tiles pull above it):
+  //   538.18 us; math 8 waves of 1.5 us + 2*16*128*8192 / (600e12 / 132) = 71.1 us, less: 542.18 us;
+  // * B, seven of 16 rows and one of 48: 7 + 3 = 10 row tiles, 10 reads: (1342177280 + 5242880) /
+  //   4e12 = 336.86 us: 340.86 us.
+  // Both times are the form's at their own rows, so each ratio is 1. The point's time is their median,
+  // 441.5 us; over the form at A's rows (the point keeps the first record's rows) that would be a
+  // ratio of 0.814.
+  // Query the shape at Mixtral-8x7B's layer-0 rows (round 10, 16-23 each): 15 row tiles, (15 *
+  // 134217728 + 5242880) / 4e12 = 504.63 us + 4 us = 508.63 us, the truth; the old ratio would give
+  // 0.814 x 508.63 = 414 us.
+  FormParams truth;
+  truth.kind = FormKind::grouped_tiles;
+  truth.sms = 132;
+  truth.bytes_a = truth.bytes_w = truth.bytes_c = 2;
+  truth.floor_s = 4e-6;
+  truth.flops = 600e12;
+  truth.bandwidth = 4e12;
+  truth.tile_bandwidth = 20e9;
+  truth.unit_s = 1.5e-6;
+  truth.tile_m = truth.tile_n = 128;
+  truth.split_min = 256;
+  std::vector<FitPoint> pts;
+  for (double e : {1, 8, 128})
+    for (double r : {1, 4, 32, 512, 8192})
+      for (double n : {256, 4096, 8192})
+        for (double k : {512, 8192}) {
+          const std::vector<double> rows(static_cast<size_t>(e), r);
+          pts.push_back({{n, k, e, e * r}, rows, form_seconds(truth, {n, k, e, e * r}, rows)});
+        }
+  const std::vector<double> dims = {8192, 8192, 8, 160};
+  const std::vector<double> a(8, 20), b = {16, 16, 16, 16, 16, 16, 16, 48};
+  const std::vector<double> c = {23, 19, 23, 16, 22, 21, 19, 17};
+  REQUIRE(form_seconds(truth, dims, a) == Approx(542.18e-6).epsilon(1e-4));
+  REQUIRE(form_seconds(truth, dims, b) == Approx(340.86e-6).epsilon(1e-4));
+  REQUIRE(form_seconds(truth, dims, c) == Approx(508.63e-6).epsilon(1e-4));
+  pts.push_back({dims, a, form_seconds(truth, dims, a)});
+  pts.push_back({dims, b, form_seconds(truth, dims, b)});
+  FormParams given = truth;
+  given.floor_s = given.flops = given.bandwidth = given.tile_bandwidth = given.unit_s = 0;
+  const OpModel m = fit_op_model(given, pts);
+  // Exactly: the fitted form at C's rows times the median (of two: the mean) of the records' ratios
+  // to the fitted form at their own rows.
+  const double ra = form_seconds(truth, dims, a) / form_seconds(m.form, dims, a);
+  const double rb = form_seconds(truth, dims, b) / form_seconds(m.form, dims, b);
+  const Estimate e = m.estimate(dims, c);
+  CHECK(e.seconds == Approx(form_seconds(m.form, dims, c) * (ra + rb) / 2).epsilon(1e-9));
+  // And so near the truth (the fit's own error, well under 5%), not the 414 us of the mixed ratio.
+  CHECK(e.seconds == Approx(508.63e-6).epsilon(0.05));
+}
+
 TEST_CASE("error statistics: median, p90 and worst of |relative error|", "[quick][perf]")
 {
   // 10 values 0.01..0.10: median (0.05 + 0.06) / 2, p90 the 9th value, worst the 10th.
