@@ -65,9 +65,11 @@ OpModel fit_op_model(const FormParams& given, const std::vector<FitPoint>& point
   // the form already charges the second row tiles) then carried as 7% too much.
   std::vector<GridPoint> grid;
   grid.reserve(unique.size());
-  for (const FitPoint& u : unique) {
+  std::size_t i = 0; // unique holds by_shape's groups in the map's order
+  for (const auto& group : by_shape) {
+    const FitPoint& u = unique[i++];
     std::vector<double> ratio;
-    for (const FitPoint* p : by_shape.at(u.dims))
+    for (const FitPoint* p : group.second)
       ratio.push_back(p->seconds / form_seconds(m.form, p->dims, p->rows));
     grid.push_back({u.dims, u.seconds, u.seconds / median(ratio)});
   }

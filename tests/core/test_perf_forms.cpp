@@ -2,6 +2,8 @@
 // fitter recovers known parameters from synthetic records.
 #include "core/perf/forms.hpp"
 
+#include "tests/core/grouped_points.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -301,14 +303,7 @@ TEST_CASE("the fitter recovers a grouped GEMM's tensor rate and its tile's fixed
   truth.bandwidth = 4e12;
   truth.tile_bandwidth = 20e9;
   truth.unit_s = 1.5e-6;
-  std::vector<FitPoint> pts;
-  for (double e : {1, 8, 128})
-    for (double r : {1, 4, 32, 512, 8192})
-      for (double n : {256, 4096, 8192})
-        for (double k : {512, 8192}) {
-          const std::vector<double> rows(static_cast<size_t>(e), r);
-          pts.push_back({{n, k, e, e * r}, rows, form_seconds(truth, {n, k, e, e * r}, rows)});
-        }
+  std::vector<FitPoint> pts = moesim::test::even_grouped_points(truth);
   FormParams given = truth;
   given.floor_s = given.flops = given.bandwidth = given.tile_bandwidth = given.unit_s = 0;
   const FormParams fit = fit_form(given, pts);

@@ -4,6 +4,8 @@
 #include "core/perf/op_model.hpp"
 #include "core/perf/shape_grid.hpp"
 
+#include "tests/core/grouped_points.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -191,14 +193,7 @@ TEST_CASE("a grid point of expert GEMMs whose rows differ keeps each record's ra
   truth.unit_s = 1.5e-6;
   truth.tile_m = truth.tile_n = 128;
   truth.split_min = 256;
-  std::vector<FitPoint> pts;
-  for (double e : {1, 8, 128})
-    for (double r : {1, 4, 32, 512, 8192})
-      for (double n : {256, 4096, 8192})
-        for (double k : {512, 8192}) {
-          const std::vector<double> rows(static_cast<size_t>(e), r);
-          pts.push_back({{n, k, e, e * r}, rows, form_seconds(truth, {n, k, e, e * r}, rows)});
-        }
+  std::vector<FitPoint> pts = moesim::test::even_grouped_points(truth);
   const std::vector<double> dims = {8192, 8192, 8, 160};
   const std::vector<double> a(8, 20), b = {16, 16, 16, 16, 16, 16, 16, 48};
   const std::vector<double> c = {23, 19, 23, 16, 22, 21, 19, 17};
