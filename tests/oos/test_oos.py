@@ -191,6 +191,16 @@ class Sets(unittest.TestCase):
         self.assert_new_round("oos11", eager_decode=5, graph=5, prefill=6,
                               earlier=[1, 2, "oos4", "oos5", "oos6", "oos7", "oos8", "oos9", "oos10"])
 
+    def test_oos12_is_16_schedules_at_shapes_no_earlier_round_ran(self):
+        # decode eager: the invented GQA hd224 (b120), Mixtral-8x22B (b84), DeepSeek-V3 (b12), the
+        # invented MLA e20 (b64), gpt-oss-20b (b10) = 5; decode graph: Mixtral-8x7B (b92), the
+        # invented MLA e20 (b6), Qwen3-30B-A3B (b12), gpt-oss-120b (b20), DeepSeek-V3 (b5) = 5;
+        # prefills: the two invented models, Mixtral-8x22B, DeepSeek-V2-Lite, Qwen3-235B-A22B and
+        # Llama-4-Scout = 6. oos12-h100 runs the same schedules on the H100 platform; no step at a
+        # shape rounds 1-11 ran.
+        self.assert_new_round("oos12", eager_decode=5, graph=5, prefill=6,
+                              earlier=[1, 2, "oos4", "oos5", "oos6", "oos7", "oos8", "oos9", "oos10", "oos11"])
+
     def test_the_card_a_result_names_comes_from_the_platform(self):
         # "nvswitch-1x-h100" -> H100 (the result heading said "one H200" for every platform); a name
         # with a suffix keeps the card; a name without "<n>x-<card>" is given back as it is.

@@ -27,6 +27,8 @@ platform and prediction variants.
             in validate/oos/schedules-oos10; --set oos10-h100: the same schedules on nvswitch-1x-h100.
   --set oos11: validate/oos/studies-oos11 (tp1 on nvswitch-1x-h200, shapes oos1-10 never ran), schedules
             in validate/oos/schedules-oos11; --set oos11-h100: the same schedules on nvswitch-1x-h100.
+  --set oos12: validate/oos/studies-oos12 (tp1 on nvswitch-1x-h200, shapes oos1-11 never ran), schedules
+            in validate/oos/schedules-oos12; --set oos12-h100: the same schedules on nvswitch-1x-h100.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -169,6 +171,16 @@ SETS = {
     "oos11": one_gpu_round("oos11"),
     # Round 11's steps on one H100 (--set oos11-h100), for a call the device tool places on an H100.
     "oos11-h100": one_gpu_round("oos11", "nvswitch-1x-h100"),
+    # Round 12 on one H200 (--set oos12), blind to round 11's runs: shapes oos1-11 never ran, aimed at
+    # the weak spots rounds 10-11 named: expert GEMMs of 8-20 active experts with 17-29 rows each at
+    # n 12,288-32,768 (two 16-row tiles per expert), at expert counts no record holds at their exact k
+    # (the grid's missing corner); absorbed-MLA decode attention between records (batch 3-12, context
+    # 5k-20k); two invented geometries (GQA head_dim 224 at 28/4 heads with 12 experts of 10,240, top-2;
+    # MLA at 32 heads, hidden 2048, 20 experts of 6,144, top-6); decodes at contexts strictly between
+    # the decode-attention plan's, and prefills of 352-2,560 tokens.
+    "oos12": one_gpu_round("oos12"),
+    # Round 12's steps on one H100 (--set oos12-h100), for a call the device tool places on an H100.
+    "oos12-h100": one_gpu_round("oos12", "nvswitch-1x-h100"),
 }
 
 
