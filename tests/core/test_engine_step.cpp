@@ -86,6 +86,22 @@ TEST_CASE("engine step seconds: host time added or overlapped, then the DP agree
   CHECK(engine_step_seconds(v, Plan::parse("tp8"), 0.0005, 1) == Approx(0.001));
 }
 
+TEST_CASE("engine step seconds: TensorRT-LLM's 34.4 us a sequence shows only past the GPU step", "[quick][paths]")
+{
+  // trtllm-1.0: TensorRT-LLM PR #16564's ~8.8 ms bubble a step at 256 requests, 8.8 ms / 256 = 34.4 us
+  // a sequence, no fixed part, overlapped with the GPU step.
+  const EngineProfile t = load("trtllm-1.0");
+  REQUIRE(t.overlap_scheduler);
+  CHECK(t.step_seq_s == Approx(8.8e-3 / 256).epsilon(1e-3));
+  CHECK(t.step_s == 0);
+  // Qwen3-30B-A3B on one B200 at 1,538 sequences: 1,538 x 34.4 us = 52.91 ms of host work, longer
+  // than a 40 ms GPU step, so the step takes 52.91 ms.
+  CHECK(engine_step_seconds(t, Plan::parse("tp1"), 0.040, 1538) == Approx(1538 * 34.4e-6));
+  // DeepSeek-R1 at 896 a rank under attention DP: 30.8 ms of host work hides under a 100 ms step
+  // (dp_sync_us is 0 for this engine).
+  CHECK(engine_step_seconds(t, Plan::parse("dp8xep8"), 0.100, 896) == Approx(0.100));
+}
+
 TEST_CASE("KV allocation: TensorRT-LLM holds the whole sequence on sliding-window layers, vLLM only the window",
           "[quick][paths]")
 {

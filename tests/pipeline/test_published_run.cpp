@@ -301,3 +301,41 @@ TEST_CASE("published: TensorRT-LLM's eager step is blog2's 7.22 graph steps at D
   REQUIRE(run.outcomes[1].simulated);
   CHECK(run.outcomes[0].value / run.outcomes[1].value == Approx(7.22).epsilon(0.02));
 }
+
+TEST_CASE("published: TensorRT-LLM's host work per sequence shows past the GPU step on Qwen3-30B B200 TP1",
+          "[published]")
+{
+  // trtllm-1.0's step_us_per_seq is 34.4 us: TensorRT-LLM PR #16564 saw an ~8.8 ms GPU bubble each
+  // iteration at 256 requests a generation worker (gpt-oss-120b, GB200), mostly the sampler's
+  // per-request loop; 8.8 ms / 256 = 34.4 us. The overlap scheduler hides it behind the GPU step
+  // until it is longer: step = max(GPU, host). The trt-qwen3-30b-b200-tp1 row (perf-overview
+  // Qwen3-30B-A3B NVFP4 on one B200) decodes 1,538 sequences at its largest batch: host work
+  // 1,538 x 34.4 us = 52.91 ms. Run that decode step (context 1,536: input + half the output) with
+  // the host work off and with it on: the GPU step alone is shorter than 52.91 ms, so with it on the
+  // step is exactly 52.91 ms; at 64 sequences (2.2 ms of host work) the GPU step hides it.
+  test::TempDir d("published_host_per_seq");
+  auto row = [](const std::string& id, int batch, const std::string& per_seq) {
+    return "  - {id: " + id +
+           ", category: nvlink, source: s, date: d, engine: trtllm-1.0, engine_version: v,\n"
+           "     engine_set: {capture_sizes: [1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048]" +
+           per_seq +
+           "},\n"
+           "     model: qwen3-30b-a3b, dtypes: {expert_weights: nvfp4, dense_weights: nvfp4, kv_cache: fp8},\n"
+           "     platform: nvswitch-1x-b200, moe_records: platforms/public/aiconfigurator/b200_sxm.trtllm-1.3.0rc20.json.gz,\n"
+           "     interconnect: i, plan: tp1, workload: {kind: decode, batch: " +
+           std::to_string(batch) + ", context: 1536}, metric: tok_s_user, measured: 1}\n";
+  };
+  const PublishedRun run = run_published(
+      MOESIM_SOURCE_DIR, d.write("rows.yaml", "rows:\n" + row("gpu", 1538, ", step_us_per_seq: 0") + row("host", 1538, "") +
+                                                  row("gpu64", 64, ", step_us_per_seq: 0") + row("host64", 64, "")));
+  REQUIRE(run.outcomes.size() == 4);
+  for (const auto& o : run.outcomes)
+    REQUIRE(o.simulated);
+  const double gpu_step = 1.0 / run.outcomes[0].value;
+  const double host = 1538 * 34.4e-6; // 52.91 ms
+  REQUIRE(gpu_step < host);
+  CHECK(1.0 / run.outcomes[1].value == Approx(host).epsilon(1e-6));
+  // Hidden at 64 sequences: 64 x 34.4 us = 2.2 ms, below that batch's GPU step.
+  REQUIRE(1.0 / run.outcomes[2].value > 64 * 34.4e-6);
+  CHECK(run.outcomes[3].value == Approx(run.outcomes[2].value).epsilon(1e-9));
+}
