@@ -93,6 +93,16 @@ double nvlink_p2p_ll_channel_gbs(int sm)
   return sm >= 100 ? 4.40 : sm >= 90 ? 7.23 : sm >= 80 ? 2.51 : 0; // costs.hpp
 }
 
+double nvlink_ring_ll_channel_gbs(int sm)
+{
+  return sm >= 100 ? 10.78 : sm >= 90 ? 9.62 : sm >= 80 ? 4.34 : 0; // costs.hpp
+}
+
+int ll_ring_calls(OpKind kind, int ranks)
+{
+  return kind == OpKind::all_reduce ? 2 * ranks - 1 : ranks;
+}
+
 double nvlink_p2p_tail_us(int sm, double channel_bytes)
 {
   constexpr double p2p_nvl_chunk = 512.0 * 1024; // init.cc NCCL_P2P_NVL_CHUNKSIZE default
@@ -267,6 +277,11 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
     for (int i = 0; i < n; i++)
       if (const double ch = ring_channel_gbs(terms, s.transport[i][(i + 1) % n]); ch > 0)
         c.rate = std::min(c.rate, c.channels * ch * 1e9);
+  // LL ring on one NVLink node: bound by its channels' thread blocks (nvlink_ring_ll_channel_gbs),
+  // calls x chunk each, in place of NCCL's llMaxBw.
+  if (c.algo == CollAlgo::ring && c.proto == Proto::ll && s.nccl.nvlink && s.nccl.nodes == 1 && shm_hops == 0)
+    if (const double ll = nvlink_ring_ll_channel_gbs(s.nccl.sm); ll > 0)
+      c.rate = pick.comm_channels * ll * nsteps / ll_ring_calls(kind, n) * 1e9 * c.wire_factor;
   if (s.nccl.nvlink) {
     const NvlinkLatency nv = nvlink_latency(s.nccl.sm);
     const int hops = nccl_intra_hops(s.nccl, kind, c.algo);

@@ -184,6 +184,27 @@ double nvlink_p2p_tail_us(int sm, double channel_bytes);
 // sample), sm80-89 2.51 (A100 at 2, 8 cells up to 512 KiB a peer, NCCL 2.27.3; 4 and 8 out of
 // sample); 0 (not bounded) before sm80. validate/public/fit_nvlink_ll.py recomputes them.
 double nvlink_p2p_ll_channel_gbs(int sm);
+// What one channel moves in an LL ring on one NVLink node, GB/s of the buffer per kernel call
+// (payload). NCCL's table bounds an LL ring by llMaxBw (tuning.cc: 87.7 / 141 / 282 GB/s of bus
+// bandwidth on Ampere / Hopper / Blackwell), a planning figure its kernel does not obey (the sweeps'
+// 8-GPU H100 reduce_scatter runs at 260 GB/s). The kernel (src/device/all_gather.h,
+// reduce_scatter.h, all_reduce.h, runRing) makes one primitive call per step on each chunk of a
+// channel, plus the first send: n calls for all-gather and reduce-scatter, 2n - 1 for all-reduce
+// (ll_ring_calls). With LL each call streams the chunk's lines through the channel's thread block
+// (lines stored with their flags, received lines polled), so a channel takes calls x chunk / rate,
+// the chunk being bytes / (n x channels), on the communicator's channels: the ring's flows move at
+// channels x rate x steps / calls (bus bandwidth). Fitted by least squares through the origin to
+// NVIDIA's published nccl-tests sweeps (ai-dynamo/aiconfigurator 095f58a51,
+// validate/public/aiconfigurator-nccl.csv: all_reduce, all_gather, reduce_scatter from 8 KiB where
+// NCCL's pick is ring LL) as time - latency = calls x bytes / (n x channels x rate), on the cells
+// the comparison labels fit: sm100+ 10.78 (B300, GB200, GB300 at 2, 4 and 8 GPUs, 206 cells; every
+// B200 cell out of sample), sm90 9.62 (H100 and H200 at 2 and 4, 106 cells; 8 out of sample),
+// sm80-89 4.34 (A100 at 2, 23 cells; 4 and 8 out of sample); 0 (NCCL's llMaxBw kept) before sm80.
+// validate/public/fit_nvlink_ll_ring.py recomputes them.
+double nvlink_ring_ll_channel_gbs(int sm);
+// The LL ring kernel's primitive calls per chunk: 2n - 1 for all-reduce, n for all-gather and
+// reduce-scatter.
+int ll_ring_calls(OpKind kind, int ranks);
 
 struct CollChoice {
   CollAlgo algo = CollAlgo::ring;

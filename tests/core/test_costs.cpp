@@ -93,12 +93,14 @@ TEST_CASE("collective costs: NCCL's pick, its latency and the flows' rate", "[qu
   CHECK(big.rate == Approx(342e9));
   CHECK(big.wire_factor == 1.0);
   CHECK(big.shm_rate == 0);
-  // 8 KiB: ring/LL, alpha 6.6 + 14 x 0.6 = 15 us; LL's bus bandwidth min(141, 360 / 2) = 141 GB/s of
-  // payload is 282 GB/s on the wire (its lines are half flags), no measured fraction for LL.
+  // 8 KiB: ring/LL (NCCL's table: LL's bus bandwidth min(141, 360 / 2) = 141 GB/s), alpha 6.6 +
+  // 14 x 0.6 = 15 us. The flows move what the kernel's blocks stream: 24 channels (the graph's 12
+  // doubled) x 9.62 GB/s x 14 steps / 15 calls = 215.488 GB/s of payload, 430.976 on the wire (its
+  // lines are half flags); no measured fraction for LL.
   CollChoice small = choose_collective(h100, OpKind::all_reduce, 8192);
   CHECK(small.proto == Proto::ll);
   CHECK(small.alpha == Approx(15e-6));
-  CHECK(small.rate == Approx(282e9));
+  CHECK(small.rate == Approx(430.976e9));
   CHECK(small.wire_factor == 2.0);
   // Two ranks: the pair fraction. All-gather of 256 MiB on 2: Simple, one step, which a one-step
   // pipeline never hides: max(7.2 + X x 2/2, X) - X = 7.2, alpha 8.4 + 7.2 = 15.6 us; rate 360 x
@@ -382,6 +384,44 @@ TEST_CASE("an A100 Simple ring pays a fill per call and its own step", "[quick][
   const CollChoice ll = choose_collective(a100, OpKind::reduce_scatter, 1048576);
   CHECK(ll.proto == Proto::ll);
   CHECK(ll.alpha == Approx(12.325e-6));
+}
+
+TEST_CASE("an LL ring on NVLink moves what its channels' blocks stream, calls x chunk each", "[quick][costs]")
+{
+  // NCCL's LL ring kernel makes n primitive calls per chunk for reduce-scatter and all-gather
+  // (send, n - 2 recv-reduce-send, recv-reduce-copy), 2n - 1 for all-reduce.
+  CHECK(ll_ring_calls(OpKind::reduce_scatter, 8) == 8);
+  CHECK(ll_ring_calls(OpKind::all_gather, 2) == 2);
+  CHECK(ll_ring_calls(OpKind::all_reduce, 8) == 15);
+  // 8 H100s, reduce_scatter of 2 MiB (NVIDIA measured 17.90 us; NCCL's table: LL 6.6 + 7 x 0.6 +
+  // 2097152 / (141 x 8/7 x 1000) = 10.8 + 13.015 = 23.815 us, moesim's time before, +33%). The 24
+  // channels each run 8 calls on a chunk of 2097152 / (8 x 24) = 10922.7 B at 9.62 GB/s: 8 x 10922.7 /
+  // 9620 = 9.0833 us. As flows: 7/8 of the buffer at 24 x 9.62 x 7/8 = 202.02 GB/s of payload,
+  // 404.04 on the wire; alpha NCCL's 10.8 us (Hopper adds nothing): 19.883 us (+11%).
+  const CommShape h100 = uniform_shape(8, Transport::nvlink, 370.8, 53);
+  const CollChoice rs = choose_collective(h100, OpKind::reduce_scatter, 2097152);
+  CHECK(rs.algo == CollAlgo::ring);
+  CHECK(rs.proto == Proto::ll);
+  CHECK(rs.alpha == Approx(10.8e-6));
+  CHECK(rs.rate == Approx(404.04e9));
+  const double t_us = (rs.alpha + 2097152.0 * 7 / 8 * rs.wire_factor / rs.rate) * 1e6;
+  CHECK(t_us == Approx(10.8 + 8 * (2097152.0 / (8 * 24)) / 9620).epsilon(1e-9));
+  CHECK(t_us == Approx(19.883).epsilon(1e-4));
+  // 2 B200s, all_gather of 4 MiB (measured 23.21 us): NCCL keeps LL (7.2 + 4194304 / 564000 = 14.64
+  // us against Simple's 14.71). 32 channels x 10.78 GB/s x 1 step / 2 calls = 172.48 GB/s of payload;
+  // 2 MiB of flows at that rate, 12.159 us, after alpha 6.6 + 0.6 + NVLink5's 1.30 + 0.68 = 9.18 us:
+  // 21.339 us (-8%; NCCL's llMaxBw gave 16.62, -28%).
+  const CommShape b200 = uniform_shape(2, Transport::nvlink, 721.8, 53, 100);
+  const CollChoice ag = choose_collective(b200, OpKind::all_gather, 4194304);
+  CHECK(ag.proto == Proto::ll);
+  CHECK(ag.alpha == Approx(9.18e-6));
+  CHECK(ag.rate == Approx(2 * 172.48e9));
+  CHECK((ag.alpha + 4194304.0 / 2 * 2 / ag.rate) * 1e6 == Approx(21.339).epsilon(1e-4));
+  // Not over PCIe or host memory: there NCCL's llMaxBw stays (here 40 / 2 = 20 GB/s, x2 on the wire).
+  const CommShape shm = uniform_shape(4, Transport::shm, 40, 53);
+  const CollChoice p = choose_collective(shm, OpKind::all_gather, 65536);
+  CHECK(p.proto == Proto::ll);
+  CHECK(p.rate == Approx(40e9));
 }
 
 TEST_CASE("over NVLink, an LL send moves what its one channel streams", "[quick][costs]")

@@ -74,15 +74,17 @@ TEST_CASE("small all-reduce takes the ring with LL", "[quick][sim]")
   //   ring LL   : 6.6 + 6 x 0.6 = 10.2 + 4096 / (1000 x 40 x 4/6)            = 10.35
   //   tree LL   : 6.8 + 6 x 0.6 = 10.4 + 4096 / (1000 x 19.37 / 2 x 0.7)     = 11.00
   //   LL128, Simple: 25.4, 28.8 and more.
-  // Ring/LL: LL's bus bandwidth min(141, 80 / 2) = 40 GB/s of payload, 80 on the wire; each rank
-  // sends 1.5 S x 2 (LL lines are half flags) at 80 GB/s: 10.2e-6 + 1.5 x 4096 x 2 / 80e9.
+  // Ring/LL. Its flows move what the ring's 8 channels (the graph's 4 doubled) stream, 7 calls a
+  // chunk for 6 steps (core/costs.hpp nvlink_ring_ll_channel_gbs): 8 x 9.62 x 6/7 = 65.97 GB/s of
+  // payload, 131.93 on the wire (LL lines are half flags), above the 100 GB/s links, which then
+  // set the pace: each rank sends 1.5 S x 2 at 100 GB/s: 10.2e-6 + 1.5 x 4096 x 2 / 100e9.
   const double S = 4096, B = 1e11;
   Simulation sim(star_platform("small_ar", 4, B));
   Schedule s = empty_schedule(4);
   add_collective(s, OpKind::all_reduce, S);
   SimOutput out = sim.run(s);
   REQUIRE(out.algorithms.at("all_reduce ring/LL") == 1);
-  REQUIRE(out.timeline.step_time == Approx(10.2e-6 + 1.5 * S * 2 / 80e9).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(10.2e-6 + 1.5 * S * 2 / 100e9).epsilon(rel));
 }
 
 TEST_CASE("tree all-reduce: a chain, reduce up, then broadcast down", "[quick][sim]")
