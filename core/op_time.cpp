@@ -1,5 +1,6 @@
 #include "core/op_time.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <variant>
 
@@ -186,6 +187,13 @@ OpTime op_time(const Calibration* cal, const GpuSpec& gpu, const Op& op, bool gr
   }
   offer(OpTime{roofline_seconds(gpu, op), perf::Provenance::specs});
   return *best;
+}
+
+double boundary_gap(const Calibration* cal, const OpTime& t)
+{
+  if (!cal || !cal->op_models.graph_gap_s || t.provenance == perf::Provenance::specs)
+    return 0;
+  return std::max(0.0, std::min(*cal->op_models.graph_gap_s, t.seconds));
 }
 
 } // namespace moesim

@@ -102,9 +102,12 @@ TimelineDiff diff_timelines(const Timeline& p, const Timeline& m, const std::str
     add(cls[class_of(e.kind)]);
     add(fam[op_label(*family, *role)]);
     add(layer[e.layer]);
-    // Host launch waits count as host overhead on both sides.
-    cls["host"].first += e.start - e.ready;
-    cls["host"].second += o.start - o.ready;
+    // The GPU's wait before an op (host launch waits and kernel boundaries) counts as host on both
+    // sides; a host op's is inside its busy() already (end - ready), counted once.
+    if (op_class(e.kind) != OpClass::host) {
+      cls["host"].first += e.start - e.ready;
+      cls["host"].second += o.start - o.ready;
+    }
   }
   const double ranks = std::max(1, p.world);
   d.by_class = rows_of(cls, ranks);

@@ -349,10 +349,12 @@ private:
         sg4::this_actor::sleep_until(launched);
       ev.start = sg4::Engine::get_clock();
       ev.sync = ev.start;
+      double lead = 0; // the kernel boundary inside a compute op's time (boundary_gap)
       switch (op_class(op.kind)) {
         case OpClass::compute: {
           const OpTime t = compute_time(r, op, shape_of(op, ev));
           out_.compute_by_provenance[t.provenance] += t.seconds;
+          lead = boundary_gap(p_.calibration(), t);
           sg4::this_actor::sleep_for(t.seconds);
           break;
         }
@@ -368,6 +370,10 @@ private:
         case OpClass::p2p: p2p(r, op, ev); break;
       }
       ev.end = sg4::Engine::get_clock();
+      if (lead > 0) { // the GPU idles through the boundary, then runs the kernel to the same end
+        ev.start = std::min(ev.start + lead, ev.end);
+        ev.sync = ev.start;
+      }
       const double end = ev.end;
       place(std::move(ev));
       finish(r, op.id, end);
@@ -418,6 +424,10 @@ private:
         const OpTime t = compute_time(r, op, shape_of(op, ev));
         out_.compute_by_provenance[t.provenance] += t.seconds;
         ev.end = ev.start + t.seconds;
+        // The kernel boundary inside the op's time is the GPU's wait before it (boundary_gap): the
+        // kernel starts that much later and ends where the op's time ends.
+        ev.start = std::min(ev.start + boundary_gap(p_.calibration(), t), ev.end);
+        ev.sync = ev.start;
         break;
       }
       case OpClass::host: {

@@ -109,3 +109,28 @@ TEST_CASE("diff refuses timelines of different schedules", "[quick][report]")
   m.world = 4;
   CHECK_THROWS_WITH(diff_timelines(p, m, "m.json"), Catch::Matchers::Contains("m.json"));
 }
+
+TEST_CASE("diff counts the GPU's wait before an op as host once", "[quick][report]")
+{
+  // One rank: a GEMM ready at 0 that starts at 1 us (a kernel boundary or a launch wait) and ends at
+  // 10 us, then a host sync ready at 10 us, started at 12 us, back at 20 us. Host: the GEMM's wait,
+  // 1 us, plus the sync's whole wait from ready to end, 10 us (its start - ready is inside that):
+  // 11 us, not 13. GEMM: end - start = 9 us. The same on both sides, so the errors are 0.
+  Timeline t;
+  t.world = 1;
+  t.events.push_back(ev(0, 0, "L0.attn.qkv", OpKind::gemm, 0, 1e-6, 1e-6, 10e-6, 0));
+  t.events.back().family = OpFamily::attention, t.events.back().role = OpRole::qkv;
+  t.events.push_back(ev(0, 1, "L0.sync", OpKind::host_sync, 0, 12e-6, 12e-6, 20e-6, 10e-6));
+  t.events.back().family = OpFamily::attention, t.events.back().role = OpRole::qkv;
+  t.step_time = 20e-6;
+  const TimelineDiff d = diff_timelines(t, t, "m.json");
+  double host = -1, gemm = -1;
+  for (const DiffRow& r : d.by_class) {
+    if (r.name == "host")
+      host = r.predicted;
+    if (r.name == "GEMM")
+      gemm = r.measured;
+  }
+  CHECK(host == Approx(11e-6));
+  CHECK(gemm == Approx(9e-6));
+}

@@ -6,6 +6,7 @@
 #include "sim/simulation.hpp"
 
 #include <cmath>
+#include <optional>
 #include <tuple>
 
 #include <catch2/catch.hpp>
@@ -74,8 +75,10 @@ TEST_CASE("an isolated calibrated all-reduce reproduces the measured curve", "[q
 namespace {
 
 // A calibration with one op model, gemm {1, m, 1024, 1024} bf16 measured at m = 1 (5 us) and m = 9
-// (9 us), and measured host costs of a cuBLASLt call: 10 us into an idle GPU, 2 us into a busy one.
-std::shared_ptr<const Calibration> op_model_calibration(const std::string& name)
+// (9 us), and measured host costs of a cuBLASLt call: 10 us into an idle GPU, 2 us into a busy one;
+// `graph_gap_s`: a measured per-kernel gap inside a CUDA graph, if any.
+std::shared_ptr<const Calibration> op_model_calibration(const std::string& name,
+                                                        std::optional<double> graph_gap_s = std::nullopt)
 {
   Calibration c;
   c.platform = "test";
@@ -94,6 +97,7 @@ std::shared_ptr<const Calibration> op_model_calibration(const std::string& name)
     pts.push_back({{1, m, 1024, 1024}, t, perf::form_seconds(km.model.form, {1, m, 1024, 1024})});
   km.model.grid = perf::ShapeGrid(pts);
   c.op_models.models.push_back(km);
+  c.op_models.graph_gap_s = graph_gap_s;
   c.host.api = {{"cublaslt_call", false, 1, 10e-6}, {"cublaslt_call", true, 1, 2e-6}};
   const auto p = std::filesystem::temp_directory_path() / ("moesim_test_opmodels_" + name + ".yaml");
   std::ofstream(p) << calibration_to_yaml(c);
@@ -136,6 +140,76 @@ TEST_CASE("eager launches cost what the host measured for an idle or a busy GPU"
   SimOutput out = sim.run(s);
   CHECK(out.timeline.events[0].start == Approx(10e-6).epsilon(1e-12));
   CHECK(out.timeline.step_time == Approx(20e-6).epsilon(1e-12));
+}
+
+TEST_CASE("a kernel boundary inside a measured op time is the GPU's wait before the kernel", "[quick][sim]")
+{
+  // A CUDA graph of three kernels, the graph launch free (empty_schedule), the calibration's graph gap
+  // 1 us: gemm m = 1 and gemm m = 9, whose stream-measured 5 and 9 us become 6 and 10 us in a graph
+  // (op_time adds the graph gap per kernel to a stream-measured time), and a permute no model covers
+  // (the roofline: 4 MiB at 2e12 B/s = 2.097152 us, which holds no kernel boundary). A measured time
+  // holds one boundary (bench-ops times instances back to back), so each such kernel starts 1 us after
+  // its op could start and ends where its time ends:
+  //   gemm1    ready 0,  start 1,  end 6          (0 + 6)
+  //   gemm9    ready 6,  start 7,  end 16         (6 + 10)
+  //   permute  ready 16, start 16, end 18.097152  (16 + 2.097152)
+  // The step is 6 + 10 + 2.097152 = 18.097152 us, as without moving the gap; of it compute (end -
+  // start) 5 + 9 + 2.097152 = 16.097152 us and host (start - ready) 1 + 1 = 2 us, nothing idle.
+  // Compute by provenance keeps each op's whole time: 6 + 10 = 16 us measured (both grid points).
+  Simulation sim(star_platform("opmgap", 1, 1e11), op_model_calibration("gap", 1e-6));
+  Schedule s = empty_schedule(1);
+  add_op(s, 0, gemm(1));
+  add_op(s, 0, gemm(9));
+  Op perm;
+  perm.kind = OpKind::permute;
+  perm.shape = PermuteShape{64, 8, 1024, 0, 8};
+  perm.bytes = 4194304;
+  add_op(s, 0, perm);
+  SimOutput out = sim.run(s);
+  const auto& ev = out.timeline.events;
+  REQUIRE(ev.size() == 3);
+  const double us = 1e-6;
+  CHECK(ev[0].ready == Approx(0).margin(1e-15));
+  CHECK(ev[0].start == Approx(1 * us).epsilon(1e-12));
+  CHECK(ev[0].end == Approx(6 * us).epsilon(1e-12));
+  CHECK(ev[1].ready == Approx(6 * us).epsilon(1e-12));
+  CHECK(ev[1].start == Approx(7 * us).epsilon(1e-12));
+  CHECK(ev[1].end == Approx(16 * us).epsilon(1e-12));
+  CHECK(ev[2].ready == Approx(16 * us).epsilon(1e-12));
+  CHECK(ev[2].start == Approx(16 * us).epsilon(1e-12));
+  CHECK(ev[2].end == Approx(18.097152 * us).epsilon(1e-12));
+  for (const TimelineEvent& e : ev)
+    CHECK(e.sync == e.start);
+  CHECK(out.timeline.step_time == Approx(18.097152 * us).epsilon(1e-12));
+  const Breakdown b = breakdown_of_rank(out.timeline, 0);
+  CHECK(b.compute == Approx(16.097152 * us).epsilon(1e-12));
+  CHECK(b.host == Approx(2 * us).epsilon(1e-12));
+  CHECK(b.idle == Approx(0).margin(1e-15));
+  CHECK(out.compute_by_provenance.at(perf::Provenance::measured) == Approx(16 * us).epsilon(1e-12));
+}
+
+TEST_CASE("in eager mode the kernel boundary follows the host's launch", "[quick][sim]")
+{
+  // The eager case above with the calibration's 1 us gap: the first launch finds the GPU idle (10 us),
+  // the kernel starts 1 us after it, 11 us, and ends at 15 us as before (10 + 5); the second is issued
+  // at 12 us (busy: 2 us) and ready at 15 us: start 16, end 20. The step stays 20 us; host (start -
+  // ready) 11 + 1 = 12 us, compute 4 + 4 = 8 us.
+  Simulation sim(star_platform("opmgape", 1, 1e11), op_model_calibration("gape", 1e-6));
+  Schedule s = empty_schedule(1);
+  s.engine.cuda_graphs = false;
+  add_op(s, 0, gemm(1));
+  add_op(s, 0, gemm(1));
+  SimOutput out = sim.run(s);
+  const auto& ev = out.timeline.events;
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[0].start == Approx(11e-6).epsilon(1e-12));
+  CHECK(ev[0].end == Approx(15e-6).epsilon(1e-12));
+  CHECK(ev[1].ready == Approx(15e-6).epsilon(1e-12));
+  CHECK(ev[1].start == Approx(16e-6).epsilon(1e-12));
+  CHECK(out.timeline.step_time == Approx(20e-6).epsilon(1e-12));
+  const Breakdown b = breakdown_of_rank(out.timeline, 0);
+  CHECK(b.host == Approx(12e-6).epsilon(1e-12));
+  CHECK(b.compute == Approx(8e-6).epsilon(1e-12));
 }
 
 TEST_CASE("a windowed prefill layer and a full one of the same shape take their own times", "[quick][sim]")
