@@ -47,7 +47,10 @@ public:
   // interpolated elsewhere). Outside: form_at_x times the clamped ratio (extrapolated).
   // With ratio_inside, inside too: form_at_x times the interpolated measured-over-form ratio (still
   // the measured time at a grid point), for ops whose time is far from a power law between grid
-  // points (an expert GEMM's waves and tiles between 256 and 4096 rows).
+  // points (an expert GEMM's waves and tiles between 256 and 4096 rows). With ratio_inside the
+  // ratio also prefers, at each level, the nearest keys whose sub-tables bracket x in every later
+  // dimension (see interp): an exact key that would clamp later dimensions gives way to bracketing
+  // keys that hold them.
   GridLookup at(const std::vector<double>& x, double form_at_x, bool ratio_inside = false) const;
   // True when x lies inside the grid (every level brackets its value).
   bool contains(const std::vector<double>& x) const;
@@ -63,7 +66,15 @@ private:
 
   int build(std::size_t first, std::size_t last, std::size_t level);
   // Interpolated log(seconds) (ratio = false) or log(seconds / form) (ratio = true) under `node`.
-  double interp(int node, std::size_t level, const std::vector<double>& x, bool ratio, bool& inside, bool& exact) const;
+  // holds (null: the plain tree walk) is a per-node cache for x of whether the sub-table brackets x
+  // in every dimension from its level on; with it each level takes the nearest such keys.
+  double interp(int node, std::size_t level, const std::vector<double>& x, bool ratio, bool& inside, bool& exact,
+                std::vector<signed char>* holds = nullptr) const;
+  bool holds(int node, std::size_t level, const std::vector<double>& x, std::vector<signed char>& cache) const;
+  // The nearest keys at or below (lo) and at or above (hi) x[level] whose sub-tables hold x; -1 when a
+  // side has none.
+  void holding_keys(int node, std::size_t level, const std::vector<double>& x, std::vector<signed char>& cache,
+                    long& lo, long& hi) const;
 };
 
 } // namespace moesim::perf

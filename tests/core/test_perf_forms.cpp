@@ -148,6 +148,38 @@ TEST_CASE("grouped_tiles: 16-row tiles stream their expert's weights once per ro
         Approx(5e-6 + 2.751463424e-3).epsilon(1e-12));
 }
 
+TEST_CASE("grouped_tiles: the row tile as the harness kernel picks it: 16 rows up to 24 per expert on average "
+          "and each 16-row tile rereads its expert's weights",
+          "[quick][perf]")
+{
+  // kernels/grouped_gemm.cu, grouped_gemm_tiling: rows_per_tile = 16 when total_rows <= 24 x
+  // active_experts, else 64; an expert of r rows takes ceil(r / rows_per_tile) row tiles, and block b
+  // takes column tile b % n_tiles of row tile b / n_tiles, so each row tile streams the expert's
+  // weight columns again. Mixtral-8x7B's down GEMM (n 4096, k 14336: 14336 * 4096 * 2 = 117440512 B
+  // per expert), 8 experts, 4 TB/s, 20 GB/s per tile, tile_m 64, 990 TFLOP/s over 132 SMs (7.5e12 per
+  // SM), no L2 given (a 64-row tile then reads its expert once).
+  FormParams p = gemm_params();
+  p.kind = FormKind::grouped_tiles;
+  p.flops = 990e12;
+  p.tile_bandwidth = 20e9;
+  p.tile_m = 64;
+  // Rows {17, 29, 17, 29, 17, 29, 17, 29}: 184 <= 24 * 8 = 192, so 16-row tiles, 2 per expert: 16 row
+  // tiles, 16 * 32 = 512 tiles (pull 10.24 TB/s: the 4 TB/s cap). Bytes: 16 reads * 117440512 =
+  // 1879048192 + 184 rows * (14336 + 4096) * 2 = 6782976 -> 1885831168 / 4e12 = 4.71457792e-4 s. Math:
+  // ceil(512 / 132) = 4 waves of 2*16*128*14336 / 7.5e12 = 7.8293675e-6 s = 3.13e-5 s, less.
+  const std::vector<double> two_tiles = {17, 29, 17, 29, 17, 29, 17, 29};
+  CHECK(form_seconds(p, {4096, 14336, 8, 184}, two_tiles) == Approx(5e-6 + 4.71457792e-4).epsilon(1e-12));
+  // Counted once, the weights would take (939524096 + 6782976) / 4e12 = 2.36576768e-4 s: the second
+  // row tile doubles the stream. The same total spread evenly (23 rows each: ceil(23 / 16) = 2 row
+  // tiles per expert) reads as much: the same time.
+  CHECK(form_seconds(p, {4096, 14336, 8, 184}) == Approx(5e-6 + 4.71457792e-4).epsilon(1e-12));
+  // 25 rows each: 200 > 192, so 64-row tiles, 1 per expert: 8 reads, 939524096 + 200 * 36864 =
+  // 7372800 -> 946896896 / 4e12 = 2.36724224e-4 s; math ceil(256 / 132) = 2 waves of
+  // 2*64*128*14336 / 7.5e12 = 3.1317470e-5 s = 6.26e-5 s, less. Eight more rows, half the time.
+  CHECK(form_seconds(p, {4096, 14336, 8, 200}, std::vector<double>(8, 25)) ==
+        Approx(5e-6 + 2.36724224e-4).epsilon(1e-12));
+}
+
 TEST_CASE("grouped_tiles: each tile's block streams at its own rate, the device caps the sum", "[quick][perf]")
 {
   // 20 GB/s per tile, 4 TB/s for the device.

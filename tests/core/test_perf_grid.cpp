@@ -133,6 +133,48 @@ TEST_CASE("with ratio_inside the form carries the shape between points and the g
   CHECK(g.at({8192}, 3200e-6, true).provenance == Provenance::extrapolated);
 }
 
+TEST_CASE("with ratio_inside an exact key whose sub-table lacks the query's experts gives way to bracketing keys "
+          "that hold them",
+          "[quick][perf]")
+{
+  // Dims {k, active experts, total rows}, as the expert GEMMs' grid below n (diagnosis-oos10-h100.md:
+  // Mixtral-8x7B's up at k 4096, 8 experts, 160 rows). k 2048 and 8192 hold 8 experts at 16 and 256
+  // rows, ratios 0.96 and 1.08; k 4096 holds only 2 experts x 16384 rows and 16 x 4096 (prefill
+  // sizes), ratio 1.2. The form is 1 ms at the query.
+  std::vector<GridPoint> pts;
+  const auto add = [&](double k, double e, double t, double ratio) { pts.push_back({{k, e, t}, ratio * 1e-3, 1e-3}); };
+  add(2048, 8, 16, 0.96);
+  add(2048, 8, 256, 0.96);
+  add(4096, 2, 16384, 1.2);
+  add(4096, 16, 4096, 1.2);
+  add(8192, 8, 16, 1.08);
+  add(8192, 8, 256, 1.08);
+  const ShapeGrid g(pts);
+  // The old walk took k 4096 exactly, 8 experts between 2 and 16, 160 rows clamped to each one's
+  // total: ratio 1.2, extrapolated. Now k 4096's sub-table does not bracket (8, 160), so the nearest
+  // keys that do, 2048 and 8192, answer, half-way in log k: sqrt(0.96 * 1.08) = sqrt(1.0368) =
+  // 1.01823376; every level brackets: interpolated.
+  const GridLookup r = g.at({4096, 8, 160}, 1e-3, true);
+  CHECK(r.seconds == Approx(1e-3 * std::sqrt(0.96 * 1.08)).epsilon(1e-12));
+  CHECK(r.provenance == Provenance::interpolated);
+  // Without ratio_inside the plain walk stays: outside, the clamped ratio 1.2.
+  const GridLookup o = g.at({4096, 8, 160}, 1e-3, false);
+  CHECK(o.seconds == Approx(1.2e-3).epsilon(1e-12));
+  CHECK(o.provenance == Provenance::extrapolated);
+  // An exact key whose sub-table holds the query still answers alone: 16 experts, 4096 rows at k 4096
+  // is a point (ratio 1.2, measured); 12 experts at 4096 rows would clamp at 2 experts (16384 rows
+  // only) and k 2048 / 8192 have no 12, so the plain walk answers: ratio 1.2 either way.
+  CHECK(g.at({4096, 16, 4096}, 1e-3, true).seconds == Approx(1.2e-3).epsilon(1e-12));
+  CHECK(g.at({4096, 16, 4096}, 1e-3, true).provenance == Provenance::measured);
+  CHECK(g.at({4096, 12, 4096}, 1e-3, true).seconds == Approx(1.2e-3).epsilon(1e-12));
+  // Between keys: k 3000 brackets between 2048 and 4096; 4096 does not hold (8, 160), so the
+  // bracket widens to 8192 above: log weight ln(3000/2048) / ln(8192/2048) = 0.27530; ratio
+  // 0.96^(1 - w) * 1.08^w = exp(ln 0.96 + w ln(1.08/0.96)).
+  const double w = std::log(3000.0 / 2048) / std::log(4.0);
+  CHECK(g.at({3000, 8, 160}, 1e-3, true).seconds ==
+        Approx(1e-3 * std::exp(std::log(0.96) + w * std::log(1.08 / 0.96))).epsilon(1e-12));
+}
+
 TEST_CASE("a grid refuses points it cannot hold", "[quick][perf]")
 {
   CHECK_THROWS_AS(ShapeGrid({{{1, 2}, 1e-6, 1e-6}, {{1}, 1e-6, 1e-6}}), std::invalid_argument);
