@@ -23,6 +23,16 @@ namespace {
 
 constexpr double unset = -1.0;
 
+// The kernel boundary inside a compute op's time is the GPU's wait before the kernel (boundary_gap):
+// the kernel starts that much later and ends where the op's time ends.
+void start_after_boundary(TimelineEvent& ev, double gap)
+{
+  if (gap <= 0)
+    return;
+  ev.start = std::min(ev.start + gap, ev.end);
+  ev.sync = ev.start;
+}
+
 // State of one collective instance, shared by its members.
 struct CollState {
   int arrived = 0;
@@ -370,10 +380,7 @@ private:
         case OpClass::p2p: p2p(r, op, ev); break;
       }
       ev.end = sg4::Engine::get_clock();
-      if (lead > 0) { // the GPU idles through the boundary, then runs the kernel to the same end
-        ev.start = std::min(ev.start + lead, ev.end);
-        ev.sync = ev.start;
-      }
+      start_after_boundary(ev, lead);
       const double end = ev.end;
       place(std::move(ev));
       finish(r, op.id, end);
@@ -424,10 +431,7 @@ private:
         const OpTime t = compute_time(r, op, shape_of(op, ev));
         out_.compute_by_provenance[t.provenance] += t.seconds;
         ev.end = ev.start + t.seconds;
-        // The kernel boundary inside the op's time is the GPU's wait before it (boundary_gap): the
-        // kernel starts that much later and ends where the op's time ends.
-        ev.start = std::min(ev.start + boundary_gap(p_.calibration(), t), ev.end);
-        ev.sync = ev.start;
+        start_after_boundary(ev, boundary_gap(p_.calibration(), t));
         break;
       }
       case OpClass::host: {

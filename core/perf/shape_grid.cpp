@@ -135,14 +135,11 @@ void ShapeGrid::holding_keys(int node, size_t level, const std::vector<double>& 
   lo = hi = -1;
   // Keys at or below v, nearest first; then at or above.
   const size_t first_above = std::upper_bound(n.keys.begin(), n.keys.end(), v) - n.keys.begin();
-  for (size_t i = first_above; i-- > 0;) {
-    if (!(n.keys[i] <= v || same(n.keys[i], v)))
-      continue;
+  for (size_t i = first_above; i-- > 0;) // every key below first_above is at or below v
     if (child_holds(i)) {
       lo = static_cast<long>(i);
       break;
     }
-  }
   for (size_t i = 0; i < n.keys.size(); i++) {
     if (!(n.keys[i] >= v || same(n.keys[i], v)))
       continue;
