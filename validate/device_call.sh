@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # One device call: oos round samples, then (H200 only, unless OPS_ANY=1) bench-ops, one archive back.
 #   SET=oos12 H200_ALSO=oos11 SAMPLES="1 2 3" SAMPLES_H100="6 7" OPS=1 bash validate/device_call.sh
+#   POINTS=validate/oos/points-s16.txt bash validate/device_call.sh     (named bench-ops points, any card)
 # Device tool: kind nvidia-h200, carry build-gpu/gpu. The harness is built there (SimGrid-free, ~40 s)
 # unless build-gpu/validate/moesim-validate is carried (then carry libyaml-cpp.so.0.7 in build-gpu/gpu).
 # SET runs on any card, H200_ALSO on an H200 only; SAMPLES_H100 replaces SAMPLES on an H100. OPS benches
 # decode attention then expert GEMMs in what is left of LIMIT seconds (default 560), skipping the points
 # of SKIP_MEASURED (earlier side files, unpacked, e.g. build-gpu/gpu/h200-2026-12-06-call1.run.json).
+# POINTS (a bench-ops --points file) is timed on any card first, within POINTS_BUDGET s (default 240).
 # Everything comes back as $OUT/call.tar.gz (+ $OUT/call.log).
 set -u
 t_start=$(date +%s)
@@ -27,7 +29,14 @@ if [ ! -x $exe ]; then
 fi
 $exe --info > $w/info.json || { echo "moesim-validate does not run"; ldd $exe; exit 1; }
 t_end=$(( t_start + ${LIMIT:-560} ))
-sets=${SET}; [ $c = h200 ] && sets="$SET ${H200_ALSO:-}"
+if [ -n "${POINTS:-}" ]; then
+  o=$w/points-$c; mkdir -p $o
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv > $o/machine.txt; date >> $o/machine.txt
+  cp $w/info.json $o/system.json; cp $POINTS $o/
+  $exe bench-ops --points $POINTS --budget ${POINTS_BUDGET:-240} --json $o/ops.json > $o/ops.txt 2>&1; echo "points: $? $(tail -1 $o/ops.txt)"
+  grep -c "^graph\|^stream" $o/ops.txt; gzip -9 $o/*.json $o/*.txt
+fi
+sets=${SET:-}; [ $c = h200 ] && sets="$SET ${H200_ALSO:-}"
 for SET in $sets; do
 samples=${SAMPLES:-}; [ $c = h100 ] && [ -n "${SAMPLES_H100:-}" ] && samples=$SAMPLES_H100
 for s in $samples; do

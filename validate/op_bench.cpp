@@ -5,6 +5,7 @@
 #include "core/text_file.hpp"
 #include "kernels/check.hpp"
 #include "validate/op_bench_family.hpp"
+#include "validate/op_bench_points.hpp"
 #include "validate/options.hpp"
 #include "validate/spin.hpp"
 
@@ -127,6 +128,10 @@ OpBenchOptions parse_op_bench_options(const std::vector<std::string>& args)
         throw InputError(where, a, "needs a value",
                          "write --from-log OPS_TXT --system SYSTEM_JSON --date YYYY-MM-DD --json FILE");
       (a == "--from-log" ? o.from_log : a == "--system" ? o.system : o.date) = args[++i];
+    } else if (a == "--points") {
+      if (i + 1 >= args.size())
+        throw InputError(where, a, "needs a value", "write --points FILE (one point per line, as bench-ops prints them)");
+      o.points = args[++i];
     } else if (a == "--skip-measured") {
       if (i + 1 >= args.size())
         throw InputError(where, a, "needs a value", "write --skip-measured OPS.json.run.json (an earlier run's side file)");
@@ -145,8 +150,11 @@ OpBenchOptions parse_op_bench_options(const std::vector<std::string>& args)
     } else
       throw InputError(where, a, "unknown option",
                        "use --json, --budget, --shard, --dry-run, --list, --only, --iters, --warmup, --seed, --gpu, "
-                       "--skip-measured, --from-log, --system, --date");
+                       "--skip-measured, --points, --from-log, --system, --date");
   }
+  if (!o.points.empty() && (!o.only.empty() || o.shards > 1))
+    throw InputError(where, o.only.empty() ? "--shard" : "--only", "does not go with --points (the file names every point)",
+                     "leave it out, or drop --points for the grid");
   if (o.list)
     o.dry_run = true;
   if (o.from_log.empty() != o.system.empty() || o.from_log.empty() != o.date.empty() || (!o.from_log.empty() && o.dry_run))
@@ -188,8 +196,21 @@ int run_op_bench(const OpBenchOptions& o, std::FILE* out)
   opbench::DeviceRates rates = !o.gpu.empty() || sys.device_count < 1 ? opbench::preset_rates(o.gpu.empty() ? "h200" : o.gpu)
                                                                      : device_rates(sys);
   const opbench::CostModel cost{o.iters, o.warmup};
-  const opbench::Plan plan =
-      opbench::make_plan(rates, o.budget_s, cost, o.only, o.shard, o.shards, measured_points(o.skip_measured));
+  const std::set<std::string> measured = measured_points(o.skip_measured);
+  opbench::Plan plan;
+  if (o.points.empty())
+    plan = opbench::make_plan(rates, o.budget_s, cost, o.only, o.shard, o.shards, measured);
+  else {
+    std::vector<opbench::Point> named;
+    for (opbench::Point& p : opbench::read_points_file(o.points))
+      if (measured.count(opbench::describe(p)) == 0)
+        named.push_back(std::move(p));
+      else
+        plan.measured++;
+    const std::size_t left_out = plan.measured;
+    plan = opbench::points_plan(named, rates, cost, o.budget_s);
+    plan.measured = left_out;
+  }
   std::fprintf(out, "# moesim-validate bench-ops: %s (cc %d.%d, %d SMs; estimates from %.0f TFLOP/s bf16, %.0f fp8, %.2f TB/s), "
                     "budget %.0f s, shard %d/%d, %d timed repetitions after %d warm-up\n",
                rates.name.c_str(), rates.cc / 10, rates.cc % 10, rates.sms, rates.bf16_flops / 1e12,

@@ -46,6 +46,9 @@ struct OpBenchOptions {
   // --skip-measured RUN_JSON (repeatable): leave out the points those earlier runs timed (their
   // side files, FILE.run.json, list each point's text under extras[].point).
   std::vector<std::string> skip_measured;
+  // --points FILE: time exactly the points the file names, in its order (op_bench_points.hpp),
+  // instead of the grid; not with --only or --shard.
+  std::string points;
 };
 // Takes the arguments after "bench-ops". Throws InputError ("command line", the option, the fix).
 OpBenchOptions parse_op_bench_options(const std::vector<std::string>& args);

@@ -9,6 +9,7 @@
 #include "validate/op_bench.hpp"
 #include "validate/op_bench_family.hpp"
 #include "validate/op_bench_grid.hpp"
+#include "validate/op_bench_points.hpp"
 #include "validate/op_bench_record.hpp"
 
 #include <catch2/catch.hpp>
@@ -526,4 +527,79 @@ TEST_CASE("bench timer: repetitions wait one by one where one wait would hold ba
   // Zero or negative counts are one instance of one launch: 13 x 4 = 52.
   CHECK(entries_per_rep(0, 0) == 4);
   CHECK(kQueuedEntriesPerWait == 768);
+}
+
+TEST_CASE("bench-ops --points: every grid point reads back from its text and a bad line is refused", "[quick]")
+{
+  // describe() then parse_point() gives the same point for every candidate of the four families
+  // --points takes (on the H200's grid: thousands of points, MLA and windowed ones among them).
+  const DeviceRates h200 = preset_rates("h200");
+  std::size_t n = 0;
+  for (Family f : {Family::gemm, Family::grouped_gemm, Family::attention_decode, Family::attention_prefill})
+    for (const Point& p : candidates(f, h200)) {
+      const std::string text = describe(p);
+      INFO(text);
+      REQUIRE(parse_point(text) == p);
+      n++;
+    }
+  CHECK(n > 1000);
+  // A two-tile point off the grid: 8 experts of 20 rows (tokens 160, uniform) at n 16384 k 4096.
+  const Point g = parse_point("grouped_gemm bf16 fused n=16384 k=4096 experts=8 tokens=160 uniform");
+  const auto& gp = std::get<GroupedPoint>(g);
+  CHECK(gp.rows == std::vector<long>(8, 20));
+  CHECK(gp.fused);
+  // MLA decode: dims 576/512 are kv_lora 512 + rope 64 over kv_lora 512.
+  const auto& m = std::get<AttnPoint>(parse_point("attention_decode mla batch=4 heads=32/1 dims=576/512 context=4096"));
+  CHECK(m.kv_lora == 512);
+  CHECK(m.rope == 64);
+  CHECK(m.context == 4096);
+  // Refusals name the word that is wrong.
+  auto why = [](const std::string& t) {
+    try {
+      parse_point(t);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK_THAT(why("gemm bf16 m=64 n=4096"), Catch::Contains("'k=' missing"));
+  CHECK_THAT(why("gemm bf16 m=64 n=4096 k=12x"), Catch::Contains("k=12x"));
+  CHECK_THAT(why("gemm bf16 m=64 n=4096 k=128 q=1"), Catch::Contains("unknown key 'q='"));
+  CHECK_THAT(why("grouped_gemm bf16 fused n=64 k=64 experts=8 tokens=16 gauss"), Catch::Contains("gauss"));
+  CHECK_THAT(why("attention_prefill gqa batch=1 heads=40/7 dims=128/128 prompt=512 cached=0"), Catch::Contains("multiple"));
+  CHECK_THAT(why("small rmsnorm rows=4"), Catch::Contains("not a family"));
+}
+
+TEST_CASE("bench-ops --points: plans exactly the file's points in order and refuses a bad file", "[quick]")
+{
+  test::TempDir dir("op_bench_points");
+  const std::string file = dir.write("points.txt", "# two-tile experts, then prefill attention at 40/8 heads\n"
+                                                   "grouped_gemm bf16 fused n=16384 k=4096 experts=8 tokens=160 uniform\n"
+                                                   "\n"
+                                                   "grouped_gemm bf16 fused n=8192 k=4096 experts=12 tokens=264 uniform (12 active)\n"
+                                                   "attention_prefill gqa batch=1 heads=40/8 dims=128/128 prompt=512 cached=0\n");
+  const std::vector<Point> pts = read_points_file(file);
+  REQUIRE(pts.size() == 3);
+  const DeviceRates h100 = preset_rates("h100");
+  const Plan plan = points_plan(pts, h100, CostModel{}, 300);
+  // Two runs of one family: grouped (2 points), then prefill attention (1), each allowed all 300 s.
+  REQUIRE(plan.families.size() == 2);
+  CHECK(plan.families[0].family == Family::grouped_gemm);
+  CHECK(plan.families[0].points.size() == 2);
+  CHECK(plan.families[1].family == Family::attention_prefill);
+  CHECK(plan.families[1].budget_s == 300);
+  CHECK(plan.estimate_s == Approx(estimate_seconds(pts[0], h100, CostModel{}) + estimate_seconds(pts[1], h100, CostModel{}) +
+                                  estimate_seconds(pts[2], h100, CostModel{})));
+  // The command line: a bad line names FILE:LINE and exits 2; --points with --only is refused.
+  const std::string bad = dir.write("bad.txt", "gemm bf16 m=64 n=4096 k=128\n\ngemm bf16 m=64 n=4096\n");
+  std::string output;
+  FILE* p = popen((std::string("'") + MOESIM_VALIDATE_EXE + "' bench-ops --dry-run --gpu h100 --points " + bad + " 2>&1").c_str(), "r");
+  REQUIRE(p);
+  std::array<char, 4096> buf;
+  while (std::size_t k = std::fread(buf.data(), 1, buf.size(), p))
+    output.append(buf.data(), k);
+  const int st = pclose(p);
+  CHECK(WEXITSTATUS(st) == 2);
+  CHECK_THAT(output, Catch::Contains(bad + ":3") && Catch::Contains("'k=' missing"));
+  CHECK_THAT(refused({"--points", file, "--only", "gemm", "--json", "x"}), Catch::Contains("--points"));
 }
