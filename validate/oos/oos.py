@@ -29,6 +29,9 @@ platform and prediction variants.
             in validate/oos/schedules-oos11; --set oos11-h100: the same schedules on nvswitch-1x-h100.
   --set oos12: validate/oos/studies-oos12 (tp1 on nvswitch-1x-h200, shapes oos1-11 never ran), schedules
             in validate/oos/schedules-oos12; --set oos12-h100: the same schedules on nvswitch-1x-h100.
+  --set oos13: validate/oos/studies-oos13 (tp1 on nvswitch-1x-h200, shapes oos1-12 never ran and no op at a
+            point of validate/oos/points-s16.txt), schedules in validate/oos/schedules-oos13; --set
+            oos13-h100: the same schedules on nvswitch-1x-h100.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -181,6 +184,16 @@ SETS = {
     "oos12": one_gpu_round("oos12"),
     # Round 12's steps on one H100 (--set oos12-h100), for a call the device tool places on an H100.
     "oos12-h100": one_gpu_round("oos12", "nvswitch-1x-h100"),
+    # Round 13 on one H200 (--set oos13), blind to every run and record made before it and to the
+    # bench-ops points of session 16 (validate/oos/points-s16.txt: no op of a step is one of them):
+    # expert GEMMs of 6-20 active experts averaging 17-24 rows (two 16-row tiles each) at n
+    # 13,824-32,768, in decodes and a short prefill; prefill attention at query-head counts off
+    # powers of two (36/4, 40/4, 40/8, 48/8, 80/8, 20/4 at head dim 80) at prompts between the points';
+    # an invented geometry (GQA at 80/8 heads, hidden 3584, 6 experts of 7,680, top-2); and zoo
+    # decodes at batches and contexts no round ran, as controls.
+    "oos13": one_gpu_round("oos13"),
+    # Round 13's steps on one H100 (--set oos13-h100), for a call the device tool places on an H100.
+    "oos13-h100": one_gpu_round("oos13", "nvswitch-1x-h100"),
 }
 
 
