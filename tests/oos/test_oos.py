@@ -39,6 +39,78 @@ def run_shapes(*sets):
     return {run_shape(e) for o in sets for e in oos.entries(o)}
 
 
+POINTS_S16 = os.path.join(ROOT, "validate", "oos", "points-s16.txt")
+
+
+def expert_rows(tokens, experts, dist):
+    """bench-ops' rows per expert for one of its points (validate/op_bench_grid.cpp, expert_rows): uniform
+    gives tokens // experts each and one more to the first tokens % experts; zipf weighs expert e by
+    1 / (e + 1), floors, and gives the rest one by one to the largest remainders, ties in expert order
+    (core/schedule.cpp, round_group_rows); sparse puts the tokens on every 8th expert."""
+    if dist == "uniform":
+        return [tokens // experts + (1 if e < tokens % experts else 0) for e in range(experts)]
+    if dist == "zipf":
+        w = [1.0 / (e + 1) for e in range(experts)]
+        w = [x * tokens / sum(w) for x in w]
+        rows = [int(x) for x in w]
+        extra = max(0, round(sum(w)) - sum(rows))
+        for e in sorted(range(experts), key=lambda e: -(w[e] - int(w[e])))[:extra]:
+            rows[e] += 1
+        return rows
+    if dist == "sparse":
+        active = (experts + 7) // 8
+        rows = [0] * experts
+        for j in range(active):
+            rows[j * 8] = tokens // active + (1 if j < tokens % active else 0)
+        return rows
+    raise ValueError(f"unknown distribution {dist!r}")
+
+
+def point_keys(lines):
+    """The ops a points file names (one point a line, in bench-ops' describe() text; '#' comments), each as
+    the key a schedule's op is compared by: a grouped GEMM by (n, k, its active experts' rows, sorted), which
+    holds the active count, whatever its dtype and impl; a prefill attention by (q heads, KV heads, d_qk,
+    d_v, prompt, cached, batch, window), GQA or MLA alike. A kind this does not know fails: a point it
+    cannot compare must not pass as no match."""
+    keys = set()
+    for n, line in enumerate(lines, 1):
+        line = re.sub(r"\s*\(\d+ active\)\s*$", "", line.split("#", 1)[0].strip())
+        if not line:
+            continue
+        words = line.split()
+        kv = dict(w.split("=", 1) for w in words if "=" in w)
+        if words[0] == "grouped_gemm":
+            rows = expert_rows(int(kv["tokens"]), int(kv["experts"]), words[-1])
+            keys.add(("grouped_gemm", int(kv["n"]), int(kv["k"]), tuple(sorted(r for r in rows if r > 0))))
+        elif words[0] == "attention_prefill":
+            q, kvh = (int(x) for x in kv["heads"].split("/"))
+            dq, dv = (int(x) for x in kv["dims"].split("/"))
+            keys.add(("attention_prefill", q, kvh, dq, dv, int(kv["prompt"]), int(kv["cached"]), int(kv["batch"]),
+                      int(kv.get("window", 0))))
+        else:
+            raise ValueError(f"points line {n}: no comparison for '{words[0]}'")
+    return keys
+
+
+def schedule_op_keys(doc):
+    """(op name, key) for every grouped GEMM and prefill attention of a schedule, keyed as point_keys keys
+    a point: the grouped GEMM's rows are its experts' (zeros are inactive experts)."""
+    for rank in doc["ranks"]:
+        for o in rank["ops"]:
+            sh = o["shape"]
+            if o["kind"] == "grouped_gemm":
+                rows = tuple(sorted(int(r) for r in sh["rows"] if r > 0))
+                yield o["name"], ("grouped_gemm", sh["n"], sh["k"], rows)
+            elif o["kind"] == "attention_prefill":
+                yield o["name"], ("attention_prefill", sh["q_heads"], sh["kv_heads"], sh["head_dim_qk"],
+                                  sh["head_dim_v"], sh["prompt"], sh["cached"], sh["batch"], sh.get("sliding_window", 0))
+
+
+def committed_schedule(oset, e):
+    with gzip.open(os.path.join(ROOT, oset.schedules, e["file"]), "rt") as f:
+        return json.load(f)
+
+
 class Sets(unittest.TestCase):
     def test_one_gpu_set_keeps_its_68_schedules_and_names(self):
         # 15 models x {eager, graph} x batches {1, 64} = 60 decode schedules, plus one 2048-token
@@ -201,6 +273,53 @@ class Sets(unittest.TestCase):
         self.assert_new_round("oos12", eager_decode=5, graph=5, prefill=6,
                               earlier=[1, 2, "oos4", "oos5", "oos6", "oos7", "oos8", "oos9", "oos10", "oos11"])
 
+    def test_oos13_is_16_schedules_at_shapes_no_earlier_round_ran_and_no_op_at_a_point(self):
+        # decode eager: the invented MoE e16 (b168), the invented GQA h80 (b60), Llama-4-Scout (b320),
+        # Qwen3-235B-A22B (b24), gpt-oss-120b (b40) = 5; decode graph: the invented GQA hd176 (b184),
+        # Mixtral-8x22B (b76), DeepSeek-V2-Lite (b48), Qwen3-30B-A3B (b28) = 4; prefills: Llama-4-Scout,
+        # Mixtral-8x22B, Mixtral-8x7B and the invented MoE e16, GQA h80, GQA hd80 and GQA hd128-kv4 = 7.
+        # oos13-h100 runs the same schedules on the H100 platform; no step at a shape rounds 1-12 ran.
+        self.assert_new_round("oos13", eager_decode=5, graph=4, prefill=7,
+                              earlier=[1, 2, "oos4", "oos5", "oos6", "oos7", "oos8", "oos9", "oos10", "oos11",
+                                       "oos12"])
+        # ... and no expert GEMM or prefill attention of any step (every layer, as committed) is one of
+        # the points bench-ops times for session 16, which will calibrate the simulator before the
+        # round is predicted: 16 schedules x 4 layers hold 2 x 4 expert GEMMs and 4 attentions each
+        # (DeepSeek-V2-Lite: 3 MoE layers after its dense one), all compared.
+        with open(POINTS_S16) as f:
+            points = point_keys(f.readlines())
+        oset = oos.SETS["oos13"]
+        compared = 0
+        for e in oos.entries(oset):
+            for name, key in schedule_op_keys(committed_schedule(oset, e)):
+                compared += 1
+                self.assertFalse(key in points, f"{e['file']}: {name} is a point of points-s16.txt: {key}")
+        # 7 prefills x 4 attentions + 16 steps x 8 expert GEMMs - DeepSeek-V2-Lite's 2 of its dense layer
+        self.assertEqual(compared, 7 * 4 + 16 * 8 - 2)
+
+    def test_oos13_two_tile_steps_put_most_experts_in_two_16_row_tiles(self):
+        # What round 13 aims at: the harness kernel takes 16-row tiles when total rows <= 24 x active
+        # experts (kernels/grouped_gemm.cu), and an expert of 17-32 rows then takes two. In the first
+        # MoE layer of each of these six steps more than half the active experts do (rows from the
+        # committed schedules, routing seed 1), on 6-20 active experts at n 13,824-32,768.
+        oset = oos.SETS["oos13"]
+        steps = {"oos13-invented-moe-e16-eager_b168.json.gz": (16, 13824),
+                 "oos13-invented-gqa-h80-eager_b60.json.gz": (6, 15360),
+                 "oos13-llama-4-scout-r13-eager_b320.json.gz": (16, 16384),
+                 "oos13-invented-gqa-hd176-graph_b184.json.gz": (20, 18432),
+                 "oos13-mixtral-8x22b-r13-graph_b76.json.gz": (8, 32768),
+                 "oos13-mixtral-8x7b-r13-prefill_b1.json.gz": (8, 28672)}
+        for e in oos.entries(oset):
+            if e["file"] not in steps:
+                continue
+            ups = [o for o in committed_schedule(oset, e)["ranks"][0]["ops"] if o["role"] == "experts_up"]
+            rows = [int(r) for r in ups[0]["shape"]["rows"] if r > 0]
+            self.assertEqual((len(rows), ups[0]["shape"]["n"]), steps[e["file"]], e["file"])
+            self.assertLessEqual(sum(rows), 24 * len(rows), e["file"])
+            self.assertGreater(2 * sum(16 < r <= 32 for r in rows), len(rows), e["file"])
+            del steps[e["file"]]
+        self.assertEqual(steps, {})
+
     def test_the_card_a_result_names_comes_from_the_platform(self):
         # "nvswitch-1x-h100" -> H100 (the result heading said "one H200" for every platform); a name
         # with a suffix keeps the card; a name without "<n>x-<card>" is given back as it is.
@@ -208,6 +327,52 @@ class Sets(unittest.TestCase):
         self.assertEqual(oos.platform_card("nvswitch-4x-h200-nop2p"), "H200")
         self.assertEqual(oos.platform_card("hgx-8x-b200"), "B200")
         self.assertEqual(oos.platform_card("my-box"), "my-box")
+
+class Points(unittest.TestCase):
+    def test_bench_ops_rows_per_expert(self):
+        # uniform: 80 tokens on 4 experts, 20 each; 10 on 4: 3, 3, 2, 2 (the first two take the rest).
+        self.assertEqual(expert_rows(80, 4, "uniform"), [20, 20, 20, 20])
+        self.assertEqual(expert_rows(10, 4, "uniform"), [3, 3, 2, 2])
+        # zipf: 160 tokens on 8 experts, weights 1/(e+1) summing to 2.717857: 58.87, 29.43, 19.62, 14.72,
+        # 11.77, 9.81, 8.41, 7.36; floors sum to 155, the 5 left go to the largest remainders, experts 0
+        # (.87), 5 (.81), 4 (.77), 3 (.72), 2 (.62): 59, 29, 20, 15, 12, 10, 8, 7.
+        self.assertEqual(expert_rows(160, 8, "zipf"), [59, 29, 20, 15, 12, 10, 8, 7])
+        # sparse: 16 experts, 2 active (0 and 8), 33 tokens: 17 and 16.
+        self.assertEqual(expert_rows(33, 16, "sparse"), [17] + [0] * 7 + [16] + [0] * 7)
+
+    def test_the_session_16_points_parse_to_their_ops(self):
+        # grouped GEMMs: 7 n x 4 k x 3 expert counts x 3 totals = 252, plus 6 (n, k) pairs (n 4096,
+        # 16384, 32768 x k 2048, 4096) x 2 expert counts x 5 totals (one zipf) = 60, all distinct: 312.
+        # prefill attention: 10 head configurations x 5 prompts = 50, 3 configurations x 3 other dims = 9,
+        # 2 at batch 2 and 2 with a cache: 63.
+        with open(POINTS_S16) as f:
+            keys = point_keys(f.readlines())
+        self.assertEqual(sum(k[0] == "grouped_gemm" for k in keys), 312)
+        self.assertEqual(sum(k[0] == "attention_prefill" for k in keys), 63)
+        self.assertIn(("grouped_gemm", 2048, 1024, (20, 20, 20, 20)), keys)
+        self.assertIn(("attention_prefill", 40, 8, 128, 128, 768, 768, 1, 0), keys)
+
+    def test_an_op_at_a_point_is_found_and_a_neighbour_is_not(self):
+        # A schedule whose first expert GEMM puts 20 rows on each of 4 active experts (one inactive) at
+        # n 2048, k 1024 is the point "experts=4 tokens=80 uniform" there; 21, 19, 20, 20 (also 80 rows
+        # on 4) is not; a 768-token prefill at 40/8 heads of 128 is a point, at 769 tokens it is not.
+        points = point_keys(["grouped_gemm bf16 fused n=2048 k=1024 experts=4 tokens=80 uniform (4 active)",
+                             "# a comment", "",
+                             "attention_prefill gqa batch=1 heads=40/8 dims=128/128 prompt=768 cached=0"])
+        def gg(rows):
+            return {"kind": "grouped_gemm", "name": "g", "shape": {"n": 2048, "k": 1024, "rows": rows}}
+        def ap(prompt):
+            return {"kind": "attention_prefill", "name": "a",
+                    "shape": {"q_heads": 40, "kv_heads": 8, "head_dim_qk": 128, "head_dim_v": 128,
+                              "prompt": prompt, "cached": 0, "batch": 1, "sliding_window": 0}}
+        doc = {"ranks": [{"ops": [gg([20.0, 0.0, 20.0, 20.0, 20.0]), gg([21.0, 19.0, 20.0, 20.0]), ap(768), ap(769),
+                                  {"kind": "rmsnorm", "name": "n", "shape": {"rows": 1, "width": 8}}]}]}
+        hits = [key in points for _, key in schedule_op_keys(doc)]
+        self.assertEqual(hits, [True, False, True, False])
+        # a kind the comparison does not know is refused, not passed as no match
+        with self.assertRaises(ValueError):
+            point_keys(["attention_decode gqa batch=1 heads=8/8 dims=128/128 context=128"])
+
 
 class Calibration(unittest.TestCase):
     def test_variants_ask_for_collectives_and_leave_out_the_family_as_named(self):
