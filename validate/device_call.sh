@@ -7,7 +7,8 @@
 # SET runs on any card, H200_ALSO on an H200 only; SAMPLES_H100 replaces SAMPLES on an H100. OPS benches
 # decode attention then expert GEMMs in what is left of LIMIT seconds (default 560), skipping the points
 # of SKIP_MEASURED (earlier side files, unpacked, e.g. build-gpu/gpu/h200-2026-12-06-call1.run.json).
-# POINTS (a bench-ops --points file) is timed on any card first, within POINTS_BUDGET s (default 240).
+# POINTS (a bench-ops --points file) is timed on any card first, within POINTS_BUDGET s (default 240), and
+# packed apart ($OUT/points.tar.gz). SAMPLES_ALSO replaces SAMPLES for the sets after the first.
 # Everything comes back as $OUT/call.tar.gz (+ $OUT/call.log).
 set -u
 t_start=$(date +%s)
@@ -34,11 +35,13 @@ if [ -n "${POINTS:-}" ]; then
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv > $o/machine.txt; date >> $o/machine.txt
   cp $w/info.json $o/system.json; cp $POINTS $o/
   $exe bench-ops --points $POINTS --budget ${POINTS_BUDGET:-240} --json $o/ops.json > $o/ops.txt 2>&1; echo "points: $? $(tail -1 $o/ops.txt)"
-  grep -c "^graph\|^stream" $o/ops.txt; gzip -9 $o/*.json $o/*.txt
+  gzip -9 $o/*.json $o/*.txt
+  tar -C $w -czf $OUT/points.tar.gz points-$c && rm -rf $o # apart: a round's runs can stay packed while the points are used
 fi
 sets=${SET:-}; [ $c = h200 ] && sets="$SET ${H200_ALSO:-}"
 for SET in $sets; do
 samples=${SAMPLES:-}; [ $c = h100 ] && [ -n "${SAMPLES_H100:-}" ] && samples=$SAMPLES_H100
+[ "$SET" != "${sets%% *}" ] && [ -n "${SAMPLES_ALSO:-}" ] && samples=$SAMPLES_ALSO
 for s in $samples; do
   d=$w/${SET}-$c-$s; mkdir -p $d
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv > $d/machine.txt; date >> $d/machine.txt
