@@ -8,7 +8,7 @@
 # decode attention then expert GEMMs in what is left of LIMIT seconds (default 560), skipping the points
 # of SKIP_MEASURED (earlier side files, unpacked, e.g. build-gpu/gpu/h200-2026-12-06-call1.run.json).
 # POINTS (a bench-ops --points file) is timed on any card first, within POINTS_BUDGET s (default 240), and
-# packed apart ($OUT/points.tar.gz). SAMPLES_ALSO replaces SAMPLES for the sets after the first.
+# packed apart ($OUT/points.tar.gz); with POINTS_H200_ONLY=1 on an H200 only. SAMPLES_ALSO replaces SAMPLES for the sets after the first.
 # Everything comes back as $OUT/call.tar.gz (+ $OUT/call.log).
 set -u
 t_start=$(date +%s)
@@ -30,7 +30,7 @@ if [ ! -x $exe ]; then
 fi
 $exe --info > $w/info.json || { echo "moesim-validate does not run"; ldd $exe; exit 1; }
 t_end=$(( t_start + ${LIMIT:-560} ))
-if [ -n "${POINTS:-}" ]; then
+if [ -n "${POINTS:-}" ] && { [ -z "${POINTS_H200_ONLY:-}" ] || [ $c = h200 ]; }; then
   o=$w/points-$c; mkdir -p $o
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv > $o/machine.txt; date >> $o/machine.txt
   cp $w/info.json $o/system.json; cp $POINTS $o/
@@ -62,4 +62,4 @@ if [ -n "${OPS:-}" ] && [ $left -gt 60 ] && { [ $c = h200 ] || [ -n "${OPS_ANY:-
   gzip -9 $o/*.json $o/*.txt
 fi
 date -u
-tar -C $w -czf $OUT/call.tar.gz . ; ls -la $OUT
+tar -C $w --exclude=./call.tar.gz --exclude=./points.tar.gz -czf /tmp/call.tar.gz . && mv /tmp/call.tar.gz $OUT/ ; ls -la $OUT
