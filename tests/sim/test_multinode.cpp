@@ -118,9 +118,10 @@ TEST_CASE("an NVLink domain across hosts is one NCCL node", "[quick][sim]")
   // tree LL 6.8 + 2 x 3 x 0.6 = 10.4 us + 4096 / (1000 x 73.6 / 3.8 / 2 x 0.7) = 11.00 us: ring LL.
   // (Counted as 2 nodes it would pay 6.6 + 4 x max(0.6, 1) + 2 x 2.7 = 16 us.) Flows: each member
   // sends 6/4 of the buffer, in LL lines (x2); one NVLink node's LL ring moves what its 8 channels
-  // stream, 7 calls a chunk for 6 steps (nvlink_ring_ll_channel_gbs): 8 x 9.62 x 6/7 = 65.97 GB/s,
-  // 131.93 on the wire, so the 100 GB/s links bind (as one node, not two: across nodes NCCL's
-  // llMaxBw would stay).
+  // stream, 7 calls a chunk for 6 steps (nvlink_ring_ll_channel_gbs): 8 x 8.75 x 6/7 = 60 GB/s,
+  // 120 on the wire, so the 100 GB/s links bind (as one node, not two: across nodes NCCL's
+  // llMaxBw would stay). alpha NCCL's 10.2 us, less Hopper's 1.73 a call, plus 6 x 0.334 a step
+  // (core/costs.hpp nvlink_latency): 10.474 us.
   Simulation sim(star_platform("nvl_domain", 4, 100e9, "nvlink", {}, "<prop id=\"moesim.nodes\" value=\"2\"/>\n"));
   CHECK(sim.platform().gpus_per_node() == 2);
   CHECK(sim.platform().comm_shape({0, 1, 2, 3}).nccl.nodes == 1);
@@ -128,7 +129,7 @@ TEST_CASE("an NVLink domain across hosts is one NCCL node", "[quick][sim]")
   add_collective(s, OpKind::all_reduce, 4096);
   SimOutput out = sim.run(s);
   CHECK(out.algorithms.at("all_reduce ring/LL") == 1);
-  CHECK(out.timeline.step_time == Approx(10.2e-6 + 1.5 * 4096 * 2 / 100e9).epsilon(1e-9));
+  CHECK(out.timeline.step_time == Approx(10.474e-6 + 1.5 * 4096 * 2 / 100e9).epsilon(1e-9));
 }
 
 TEST_CASE("moesim.nodes must give whole nodes", "[quick][sim][robust]")
