@@ -72,7 +72,7 @@ double nvlink_simple_step_us(int sm)
   if (sm >= 100)
     return 11.05; // B300, GB200, GB300 (costs.hpp)
   if (sm >= 90)
-    return 7.2; // H100, H200 at 2 and 4 GPUs
+    return 7.95; // H100, H200 at 2 and 4 GPUs
   if (sm >= 80)
     return 11.65; // A100 at 2 and 8 GPUs, with nvlink_simple_call_us
   return nccl_hop_latency_us(Transport::nvlink, CollAlgo::ring, Proto::simple) + nvlink_latency(sm).hop_us;
@@ -95,7 +95,7 @@ double nvlink_p2p_ll_channel_gbs(int sm)
 
 double nvlink_ring_ll_channel_gbs(int sm)
 {
-  return sm >= 100 ? 10.78 : sm >= 90 ? 9.62 : sm >= 80 ? 4.34 : 0; // costs.hpp
+  return sm >= 100 ? 10.78 : sm >= 90 ? 8.75 : sm >= 80 ? 4.34 : 0; // costs.hpp
 }
 
 int ll_ring_calls(OpKind kind, int ranks)
@@ -111,11 +111,13 @@ double nvlink_p2p_tail_us(int sm, double channel_bytes)
   return gbs > 0 ? exposed * std::min(channel_bytes, p2p_nvl_chunk) / (gbs * 1e3) : 0;
 }
 
-NvlinkLatency nvlink_latency(int sm)
+NvlinkLatency nvlink_latency(int sm, bool p2p)
 {
   if (sm >= 100)
     return {1.30, 0.68}; // NVLink5: B300, GB200, GB300 (costs.hpp)
-  if (sm >= 80 && sm < 90)
+  if (sm >= 90)
+    return p2p ? NvlinkLatency{} : NvlinkLatency{-1.73, 0.334}; // Hopper: H100, H200 at 2 and 4 GPUs
+  if (sm >= 80)
     return {2.68, 0.415}; // NVLink3: A100 SXM at 2 GPUs (costs.hpp)
   return {};
 }
@@ -206,7 +208,7 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
     if (net)
       alpha_us += s.nccl.net_latency_us * (c.proto == Proto::simple ? 2 : 1);
     if (nvlink) {
-      const NvlinkLatency nv = nvlink_latency(s.nccl.sm);
+      const NvlinkLatency nv = nvlink_latency(s.nccl.sm, /*p2p=*/true);
       alpha_us += nv.call_us + nv.hop_us;
       // A Simple send's last p2p chunk, exposed beyond the stream (nvlink_p2p_tail_us).
       if (c.proto == Proto::simple && s.nccl.nodes == 1)

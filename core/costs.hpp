@@ -106,21 +106,25 @@ struct TransportTerms {
 // What a call costs on NVLink GPUs beyond NCCL's latency table, which is one table for every
 // architecture (tuning.cc: base 6.6 us and 0.6 us per NVLink hop for ring LL, since v2.4): a fixed
 // cost per call and a cost per NVLink hop (each step of a ring, each hop of a tree, the one hop of
-// a send), added to every protocol's. Zero on Hopper, where NCCL's table is used as it is (H100 and
-// H200 at 4-16 KiB measure 1.5 us less per call and 0.27 us more per step, within 15%). Fitted by
-// least squares to NVIDIA's published nccl-tests sweeps (ai-dynamo/aiconfigurator 095f58a51,
-// validate/public/aiconfigurator-nccl.csv: all_reduce, all_gather and reduce_scatter at 4, 8 and
-// 16 KiB, where NCCL runs ring LL) as measured time - (6.6 + 0.6 x steps);
-// validate/public/fit_nvlink_latency.sh recomputes them. Those fits and what they leave out:
+// a send), added to every protocol's. Fitted by least squares to NVIDIA's published nccl-tests
+// sweeps (ai-dynamo/aiconfigurator 095f58a51, validate/public/aiconfigurator-nccl.csv: all_reduce,
+// all_gather and reduce_scatter at 4, 8 and 16 KiB, where NCCL runs ring LL) as measured time -
+// (6.6 + 0.6 x steps); validate/public/fit_nvlink_latency.sh recomputes them. Those fits and what
+// they leave out:
 struct NvlinkLatency {
   double call_us = 0; // per call
   double hop_us = 0;  // per NVLink hop
 };
 // sm100+ (NVLink5): fitted on B300, GB200 and GB300 (63 cells): +1.30 us per call, +0.68 us per
 // step (a step measures 1.28 us where NCCL's table says 0.6). B200 is left out of the fit, so the
-// comparison with it is out of sample. sm80-89 (NVLink3): fitted on A100 SXM at 2 GPUs only
-// (9 cells): +2.68 us per call, +0.415 us per step; the A100's 4- and 8-GPU cells are out of sample.
-NvlinkLatency nvlink_latency(int sm);
+// comparison with it is out of sample. sm90 (Hopper): fitted on H100 and H200 at 2 and 4 GPUs (36
+// cells): -1.73 us per call, +0.334 us per step (a step 0.93 us); the 8-GPU cells are out of sample
+// (alone they give -0.83 and +0.20). On Hopper these are a collective's only: a send (`p2p`) keeps
+// NCCL's table, with which Hopper's send terms were fitted (with these its LL send's fit cells go
+// from 4.3% to 7.6% median error, the held-out ones from 10.1% to 22.7%: fit_nvlink_ll.py).
+// sm80-89 (NVLink3): fitted on A100 SXM at 2 GPUs only (9 cells): +2.68 us per call, +0.415 us per
+// step; the A100's 4- and 8-GPU cells are out of sample.
+NvlinkLatency nvlink_latency(int sm, bool p2p = false);
 
 // A Simple-protocol ring on NVLink, as NCCL's kernel runs it (src/device/all_reduce.h runRing,
 // prims_simple.h): a channel's share of the buffer is cut into one chunk per rank, each chunk into
@@ -140,7 +144,7 @@ NvlinkLatency nvlink_latency(int sm);
 // (ai-dynamo/aiconfigurator 095f58a51, validate/public/aiconfigurator-nccl.csv: all_reduce,
 // all_gather and reduce_scatter from 1 MiB where NCCL's pick is ring Simple), each on cells the
 // comparison labels as fit: sm100+ 11.05 us (B300, GB200, GB300, 121 cells; every B200 cell out of
-// sample), sm90 7.2 us (H100 and H200 at 2 and 4 GPUs, 82 cells; 8 GPUs out of sample), sm80-89
+// sample), sm90 7.95 us (H100 and H200 at 2 and 4 GPUs, 82 cells; 8 GPUs out of sample), sm80-89
 // 16.5 us (A100 at 2 GPUs, 25 cells; 4 and 8 out of sample); NCCL's 3.4 + nvlink_latency's hop
 // elsewhere. validate/public/fit_nvlink_simple.py recomputes them. Over PCIe and through host
 // memory (one node) a Simple ring runs the same pipeline with the per-step latency NCCL's table
@@ -198,7 +202,7 @@ double nvlink_p2p_ll_channel_gbs(int sm);
 // validate/public/aiconfigurator-nccl.csv: all_reduce, all_gather, reduce_scatter from 8 KiB where
 // NCCL's pick is ring LL) as time - latency = calls x bytes / (n x channels x rate), on the cells
 // the comparison labels fit: sm100+ 10.78 (B300, GB200, GB300 at 2, 4 and 8 GPUs, 206 cells; every
-// B200 cell out of sample), sm90 9.62 (H100 and H200 at 2 and 4, 106 cells; 8 out of sample),
+// B200 cell out of sample), sm90 8.75 (H100 and H200 at 2 and 4, 106 cells; 8 out of sample),
 // sm80-89 4.34 (A100 at 2, 23 cells; 4 and 8 out of sample); 0 (NCCL's llMaxBw kept) before sm80.
 // validate/public/fit_nvlink_ll_ring.py recomputes them.
 double nvlink_ring_ll_channel_gbs(int sm);

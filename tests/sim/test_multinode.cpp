@@ -55,14 +55,16 @@ TEST_CASE("a ring all-reduce across two nodes", "[quick][sim]")
   //   LL 16 + S / 8000, tree Simple 44.4 + S / 8832, tree LL128 33.5 + S / 9315.
   // Flows: ring 0 visits 0 1 2 3, ring 1 visits 1 0 3 2; every flow carries 1.5 S / 2 at half of
   // 24 x 0.95 = 22.8 GB/s, i.e. 11.4 GB/s; every link direction carries exactly one flow (NIC 12.5,
-  // NVLink 100: neither binds). Expected: 70e-6 + 1.5 S / 22.8e9.
+  // NVLink 100: neither binds). The NVLink GPUs are sm90: Hopper's latency beyond NCCL's table
+  // (core/costs.hpp nvlink_latency), -1.73 us a call and 0.334 per NVLink step, 4 of the 6:
+  // 70 - 1.73 + 4 x 0.334 = 69.606 us. Expected: 69.606e-6 + 1.5 S / 22.8e9.
   const double S = 64.0 * 1024 * 1024;
   Simulation sim(two_nodes("ring"));
   Schedule s = empty_schedule(4);
   add_collective(s, OpKind::all_reduce, S);
   SimOutput out = sim.run(s);
   CHECK(out.algorithms.at("all_reduce ring/Simple") == 1);
-  CHECK(out.timeline.step_time == Approx(70e-6 + 1.5 * S / 22.8e9).epsilon(1e-9));
+  CHECK(out.timeline.step_time == Approx(69.606e-6 + 1.5 * S / 22.8e9).epsilon(1e-9));
   // Each NIC direction carried one ring's share of the node crossings: 4 NICs x 2 directions x
   // 1.5 S / 2.
   CHECK(out.link_bytes.at("nic") == Approx(8 * 1.5 * S / 2).epsilon(1e-9));
@@ -118,9 +120,10 @@ TEST_CASE("an NVLink domain across hosts is one NCCL node", "[quick][sim]")
   // tree LL 6.8 + 2 x 3 x 0.6 = 10.4 us + 4096 / (1000 x 73.6 / 3.8 / 2 x 0.7) = 11.00 us: ring LL.
   // (Counted as 2 nodes it would pay 6.6 + 4 x max(0.6, 1) + 2 x 2.7 = 16 us.) Flows: each member
   // sends 6/4 of the buffer, in LL lines (x2); one NVLink node's LL ring moves what its 8 channels
-  // stream, 7 calls a chunk for 6 steps (nvlink_ring_ll_channel_gbs): 8 x 9.62 x 6/7 = 65.97 GB/s,
-  // 131.93 on the wire, so the 100 GB/s links bind (as one node, not two: across nodes NCCL's
-  // llMaxBw would stay).
+  // stream, 7 calls a chunk for 6 steps (nvlink_ring_ll_channel_gbs): 8 x 8.75 x 6/7 = 60 GB/s,
+  // 120 on the wire, so the 100 GB/s links bind (as one node, not two: across nodes NCCL's
+  // llMaxBw would stay). alpha NCCL's 10.2 us, less Hopper's 1.73 a call, plus 6 x 0.334 a step
+  // (core/costs.hpp nvlink_latency): 10.474 us.
   Simulation sim(star_platform("nvl_domain", 4, 100e9, "nvlink", {}, "<prop id=\"moesim.nodes\" value=\"2\"/>\n"));
   CHECK(sim.platform().gpus_per_node() == 2);
   CHECK(sim.platform().comm_shape({0, 1, 2, 3}).nccl.nodes == 1);
@@ -128,7 +131,7 @@ TEST_CASE("an NVLink domain across hosts is one NCCL node", "[quick][sim]")
   add_collective(s, OpKind::all_reduce, 4096);
   SimOutput out = sim.run(s);
   CHECK(out.algorithms.at("all_reduce ring/LL") == 1);
-  CHECK(out.timeline.step_time == Approx(10.2e-6 + 1.5 * 4096 * 2 / 100e9).epsilon(1e-9));
+  CHECK(out.timeline.step_time == Approx(10.474e-6 + 1.5 * 4096 * 2 / 100e9).epsilon(1e-9));
 }
 
 TEST_CASE("moesim.nodes must give whole nodes", "[quick][sim][robust]")

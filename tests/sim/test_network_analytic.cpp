@@ -24,16 +24,17 @@ TEST_CASE("ring all-reduce of S bytes on 4 GPUs: NCCL's bandwidth, not the links
   // against LL128 25.4 + S / (73.6 x 4/6) = 1393 us and tree Simple 32.4 + S / (36.8 x 0.8).
   // Each rank sends 1.5 S to its successor at 80 GB/s x 0.95 (the measured fraction of a Simple
   // ring) = 76 GB/s, below the 100 GB/s links: X = 1.5 S / 76e9 = 1324.5 us. alpha = NCCL's base
-  // 8.4 us plus what the Simple pipeline shows beyond X (core/costs.hpp, Hopper's 7.2 us a step):
-  // max(6 x 7.2 + X x 7/12, X) - X = 0 (815.8 < 1324.5).
-  // Expected: 8.4e-6 + 1.5 S / 76e9.
+  // 8.4 us, less Hopper's 1.73 us a collective call (core/costs.hpp nvlink_latency; its 0.334 a hop
+  // goes with NCCL's Simple step), plus what the Simple pipeline shows beyond X (core/costs.hpp,
+  // Hopper's 7.95 us a step): max(6 x 7.95 + X x 7/12, X) - X = 0 (820.3 < 1324.5).
+  // Expected: 6.67e-6 + 1.5 S / 76e9.
   const double S = 64.0 * 1024 * 1024, B = 1e11;
   Simulation sim(star_platform("ring_ar", 4, B));
   Schedule s = empty_schedule(4);
   add_collective(s, OpKind::all_reduce, S);
   SimOutput out = sim.run(s);
   REQUIRE(out.algorithms.at("all_reduce ring/Simple") == 1);
-  REQUIRE(out.timeline.step_time == Approx(8.4e-6 + 1.5 * S / 76e9).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(6.67e-6 + 1.5 * S / 76e9).epsilon(rel));
   // Every flow crosses two nvlink link directions: 4 flows * 1.5 S * 2.
   REQUIRE(out.link_bytes.at("nvlink") == Approx(4 * 1.5 * S * 2).epsilon(rel));
 }
@@ -43,13 +44,14 @@ TEST_CASE("ring all-gather of S bytes on 8 GPUs", "[quick][sim]")
   // N = 8, B = 50 GB/s: NCCL sees 2 x 20.6 = 41.2 GB/s; the search keeps 1 x 40 (30, 24 and 2 x 20
   // are no more), doubled to 2 x 20: bus bandwidth 40. Ring/Simple (LL128's bus is 0.92 x 40).
   // Each rank forwards 0.875 S at 40 x 0.85 = 34 GB/s: X = 6908.3 us, which hides the Simple
-  // pipeline's 7 steps (7 x 7.2 + X x 8/14 = 3998 us < X): alpha = NCCL's base 8.4 us.
+  // pipeline's 7 steps (7 x 7.95 + X x 8/14 = 4003 us < X): alpha = NCCL's base 8.4 us less
+  // Hopper's 1.73 a call: 6.67 us.
   const double S = 256.0 * 1024 * 1024, B = 5e10;
   Simulation sim(star_platform("ring_ag", 8, B));
   Schedule s = empty_schedule(8);
   add_collective(s, OpKind::all_gather, S);
   SimOutput out = sim.run(s);
-  REQUIRE(out.timeline.step_time == Approx(8.4e-6 + 0.875 * S / 34e9).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(6.67e-6 + 0.875 * S / 34e9).epsilon(rel));
 }
 
 TEST_CASE("reduce-scatter over PCIe P2P", "[quick][sim]")
@@ -75,16 +77,17 @@ TEST_CASE("small all-reduce takes the ring with LL", "[quick][sim]")
   //   tree LL   : 6.8 + 6 x 0.6 = 10.4 + 4096 / (1000 x 19.37 / 2 x 0.7)     = 11.00
   //   LL128, Simple: 25.4, 28.8 and more.
   // Ring/LL. Its flows move what the ring's 8 channels (the graph's 4 doubled) stream, 7 calls a
-  // chunk for 6 steps (core/costs.hpp nvlink_ring_ll_channel_gbs): 8 x 9.62 x 6/7 = 65.97 GB/s of
-  // payload, 131.93 on the wire (LL lines are half flags), above the 100 GB/s links, which then
-  // set the pace: each rank sends 1.5 S x 2 at 100 GB/s: 10.2e-6 + 1.5 x 4096 x 2 / 100e9.
+  // chunk for 6 steps (core/costs.hpp nvlink_ring_ll_channel_gbs): 8 x 8.75 x 6/7 = 60 GB/s of
+  // payload, 120 on the wire (LL lines are half flags), above the 100 GB/s links, which then set
+  // the pace: each rank sends 1.5 S x 2 at 100 GB/s. alpha: NCCL's 10.2 us, less Hopper's 1.73 a
+  // call, plus its 0.334 a step (core/costs.hpp nvlink_latency): 10.2 - 1.73 + 6 x 0.334 = 10.474.
   const double S = 4096, B = 1e11;
   Simulation sim(star_platform("small_ar", 4, B));
   Schedule s = empty_schedule(4);
   add_collective(s, OpKind::all_reduce, S);
   SimOutput out = sim.run(s);
   REQUIRE(out.algorithms.at("all_reduce ring/LL") == 1);
-  REQUIRE(out.timeline.step_time == Approx(10.2e-6 + 1.5 * S * 2 / 100e9).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(10.474e-6 + 1.5 * S * 2 / 100e9).epsilon(rel));
 }
 
 TEST_CASE("tree all-reduce: a chain, reduce up, then broadcast down", "[quick][sim]")
@@ -98,7 +101,8 @@ TEST_CASE("tree all-reduce: a chain, reduce up, then broadcast down", "[quick][s
   // The chain 0 <- 1 <- 2 <- 3: phase 1 every member sends S x 128/120 to its predecessor, phase 2
   // the reverse, each flow at 2 x NCCL's algorithm bandwidth (57.244 / 2 x 0.6 = 17.173 GB/s of
   // payload) on the wire: each phase lasts S / (2 x 17.173e9), so the call takes NCCL's estimate,
-  // 21.5 us + S / 17.173e9.
+  // 21.5 us + S / 17.173e9, and Hopper's latency beyond NCCL's table (core/costs.hpp nvlink_latency):
+  // -1.73 a call, 0.334 per tree hop, 2 x 3 of them: 21.5 - 1.73 + 6 x 0.334 = 21.774 us.
   const double S = 1.2e6, B = 1e11;
   Simulation sim(star_platform("tree", 4, B, "nvlink", {}, "<prop id=\"moesim.nccl_algo\" value=\"tree\"/>\n"));
   Schedule s = empty_schedule(4);
@@ -106,7 +110,7 @@ TEST_CASE("tree all-reduce: a chain, reduce up, then broadcast down", "[quick][s
   SimOutput out = sim.run(s);
   REQUIRE(out.algorithms.at("all_reduce tree/LL128") == 1);
   const double algbw = 80 * 0.92 * 7 / 9 / 2 * 0.6 * 1e9;
-  REQUIRE(out.timeline.step_time == Approx(21.5e-6 + S / algbw).epsilon(rel));
+  REQUIRE(out.timeline.step_time == Approx(21.774e-6 + S / algbw).epsilon(rel));
 }
 
 TEST_CASE("direct all-to-all of S bytes per peer on 4 GPUs", "[quick][sim]")

@@ -117,7 +117,7 @@ END {
   print "nvlink_ring_ll_channel_gbs) and A100'"'"'s rings at 2 and 8"
   print "GPUs (its Simple ring'"'"'s step and fill per call, nvlink_simple_step_us and nvlink_simple_call_us:"
   print "2 GPUs alone, one or two steps a call, cannot tell the two apart; its 4-GPU rings are held out);"
-  print "H100 and H200 at 2 and 4 also gave Hopper'"'"'s Simple step and send"
+  print "H100 and H200 at 2 and 4 also gave Hopper'"'"'s latency beyond NCCL'"'"'s table (a collective'"'"'s: nvlink_latency), its Simple step and send"
   print "channel terms, Simple and LL, and its LL ring'"'"'s channel rate (and, with every fit set, the share of a send'"'"'s last chunk that"
   print "shows, nvlink_p2p_tail_us); the RTX PRO 6000 server'"'"'s"
   print "alltoall on 2 and 4 GPUs and all_gather and reduce_scatter on 8 (its per-channel PCIe rates,"

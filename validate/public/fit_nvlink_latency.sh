@@ -5,8 +5,10 @@
 # all_reduce, n-1 for the others); a least-squares line through measured - that gives the extra per
 # call (intercept) and per step (slope). Fit sets, as core/costs.hpp uses them:
 #   NVLink5: b300_sxm gb200 gb300 at 2, 4, 8 GPUs (b200_sxm held out);
-#   NVLink3: a100_sxm at 2 GPUs (4 and 8 held out).
-# Also printed, for comparison and used nowhere: the held-out GPUs' own lines and Hopper's.
+#   NVLink3: a100_sxm at 2 GPUs (4 and 8 held out);
+#   Hopper: h100_sxm h200_sxm at 2 and 4 GPUs (8 held out), collectives only (a send on Hopper keeps
+#   NCCL's table: fitted with it, fit_nvlink_ll.py, its LL send rate does worse with these terms).
+# Also printed, for comparison and used nowhere: the held-out GPUs' own lines.
 #   validate/public/fit_nvlink_latency.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,4 +26,5 @@ fit "NVLink5 fit (B300, GB200, GB300):" "b300_sxm gb200 gb300" "2 4 8"
 fit "NVLink3 fit (A100, 2 GPUs):" "a100_sxm" "2"
 fit "held out, B200 alone:" "b200_sxm" "2 4 8"
 fit "held out, A100 at 2-8 GPUs:" "a100_sxm" "2 4 8"
-fit "not used, Hopper (H100, H200):" "h100_sxm h200_sxm" "2 4 8"
+fit "Hopper fit (H100, H200, 2 and 4):" "h100_sxm h200_sxm" "2 4"
+fit "held out, H100/H200 at 8 alone:" "h100_sxm h200_sxm" "8"

@@ -31,7 +31,9 @@ import statistics
 HERE = os.path.dirname(os.path.abspath(__file__))
 SM = {'a100_sxm': 80, 'h100_sxm': 90, 'h200_sxm': 90, 'b200_sxm': 100, 'b300_sxm': 103, 'gb200': 100, 'gb300': 103}
 GRAPH = {80: (12, 20.0), 90: (12, 30.0), 100: (16, 45.0), 103: (16, 45.0)}  # nccl_ring_search
-NVLINK_CALL_HOP = {80: (2.68, 0.415), 90: (0.0, 0.0), 100: (1.30, 0.68), 103: (1.30, 0.68)}  # nvlink_latency
+NVLINK_CALL_HOP = {80: (2.68, 0.415), 90: (-1.73, 0.334), 100: (1.30, 0.68), 103: (1.30, 0.68)}  # nvlink_latency
+# A send's (nvlink_latency with p2p): the same but on Hopper, whose sends keep NCCL's table.
+P2P_CALL_HOP = {**NVLINK_CALL_HOP, 90: (0.0, 0.0)}
 # tuning.cc (NCCL 2.29.2): per architecture index (Volta, Ampere, Hopper, Blackwell), one node.
 LL_MAX = [39.0, 87.7, 141.0, 282.0]
 RING_LL128_CH = [20.0, 20.0, 36.7, 34.5]
@@ -169,7 +171,7 @@ def p2p_time(sm, n, size, channel_gbs, tail):
     """moesim's all-to-all of `size` (nccl-tests' size) on one HGX node, Simple (per peer > 16 KiB
     a channel), us: NCCL's send latency, the stream at min(0.81 x NVLink, channels x rate), and
     the last chunk's exposed fraction `tail` at the channel's rate."""
-    call, hop = NVLINK_CALL_HOP[sm]
+    call, hop = P2P_CALL_HOP[sm]
     per_peer, used = size / n, p2p_min_channels(n)
     link = {80: 240.0, 90: 370.8}.get(sm, 721.8)
     rate = min(0.81 * link, (n - 1) * min(used, P2P_CHANNELS / (n - 1)) * channel_gbs) * 1000
@@ -187,7 +189,7 @@ def fit_channel(meas, gpus, counts, tail):
     """Each architecture's per-channel rate at 64-256 MiB, the tail's chunk counted."""
     vals = []
     for g, n, size, t in p2p_cells(meas, gpus, counts, 1 << 26):
-        call, hop = NVLINK_CALL_HOP[SM[g]]
+        call, hop = P2P_CALL_HOP[SM[g]]
         latency = 8.4 + 3.4 + call + hop  # NCCL's Simple send: ring base + one NVLink hop
         vals.append((size / n / p2p_min_channels(n) + tail * 512 * 1024) / (t - latency) / 1000)
     return round(statistics.median(vals), 2), len(vals)
