@@ -278,6 +278,9 @@ const std::vector<Fact>& facts()
            r.bad("unknown padding '" + s + "'", "use max or none");
          p.dp_pad_to_max = s == "max";
        }},
+      {"dp_gather_post_quant",
+       "under attention DP, tokens are routed and quantized to the experts' input format before the all-gather",
+       [](EngineProfile& p, const Reader& r) { p.dp_gather_post_quant = r.boolean(); }},
       {"dp_sync_us", "host agreement between attention-DP replicas per step (us)",
        [](EngineProfile& p, const Reader& r) { p.dp_sync_s = r.number(0, 1e6) * 1e-6; }},
       {"redundant_experts", "extra expert slots (EPLB replicas)",

@@ -85,6 +85,10 @@ struct EngineProfile {
   std::string sampler;
 
   bool dp_pad_to_max = false; // attention-DP replicas run the largest replica's token count
+  // Under attention DP the MoE gathers each token after routing and quantizing it on its own rank
+  // (TensorRT-LLM's post-quant all-gather): the gather carries the expert kernel's input format
+  // (dp_gather_token_bytes), the top-k ids and weights; false: bf16 hidden states, routed after.
+  bool dp_gather_post_quant = false;
   double dp_sync_s = 0;       // per-step host agreement between attention-DP replicas
 
   int redundant_experts = 0;  // extra expert slots (EPLB replicas) over the expert count

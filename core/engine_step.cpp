@@ -29,6 +29,7 @@ EngineStep engine_step(const EngineProfile& e, const Plan& plan, const PlatformT
   s.mech.moe_kernel = s.paths.moe_kernel;
   s.mech.draft_tokens = speculative ? e.draft_tokens : 0;
   s.mech.dp_pad_to_max = e.dp_pad_to_max;
+  s.mech.dp_gather_post_quant = e.dp_gather_post_quant;
   s.mech.profile = &e;
   s.mech.traits = t;
   return s;

@@ -679,15 +679,17 @@ private:
       std::map<int, double> maxheld;
       for (int r : ranks)
         maxheld[0] = std::max(maxheld[0], double(held(r, mb)));
+      const double per_token = dp_gather_token_bytes(m_.dtypes, h, m_.moe.top_k, o_.mech.dp_gather_post_quant);
       padded_collective(ranks, L_.stage_group, OpKind::all_gather, layer, mb, M, OpRole::allgather,
-                        [&](int) { return maxheld[0] * p.stage_size() * h * a_; });
+                        [&](int) { return maxheld[0] * p.stage_size() * per_token; });
     } else {
       total = tokens(ranks.front(), mb);
     }
     RoutingResult rt = route_tokens(o_.routing, {static_cast<int>(std::lround(total))}, m_.moe.experts,
                                     m_.moe.top_k, p.ep, p.moe_tp, stream);
     for (int r : ranks) {
-      router(r, total);
+      // Post-quant gathering routes each rank's own tokens before the gather; otherwise all of them.
+      router(r, gather && o_.mech.dp_gather_post_quant ? double(held(r, mb)) : total);
       compute(r, layer, mb, OpKind::permute, M, OpRole::permute, 0, 2 * total * k * h * a_, m_.dtypes.activations,
               permute_shape(r, total));
       experts(r, layer, mb, rt);

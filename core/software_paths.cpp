@@ -79,6 +79,19 @@ AllReduceChoice choose_all_reduce(const EngineProfile& e, int ranks, double byte
   return c;
 }
 
+double dp_gather_token_bytes(const ModelDtypes& d, double hidden, int top_k, bool post_quant)
+{
+  const double act = hidden * bytes_per_element(d.activations);
+  if (!post_quant)
+    return act;
+  const double routing = top_k * (4.0 + 4.0); // int32 expert id + fp32 weight per choice
+  if (d.expert_weights == Dtype::nvfp4)
+    return hidden * 0.5 + hidden / 16.0 + routing;
+  if (d.expert_weights == Dtype::fp8 && !d.fp8_block_scales)
+    return hidden * 1.0 + routing;
+  return act + routing;
+}
+
 ExpertComm expert_comm_of(Dispatch d)
 {
   switch (d) {

@@ -55,4 +55,12 @@ StepPaths resolve_paths(const EngineProfile& e, const Plan& plan, bool comm_expl
 // The plan's expert communication for a dispatch path.
 ExpertComm expert_comm_of(Dispatch d);
 
+// Bytes one token puts on the MoE all-gather under attention DP. Without post-quant gathering: its
+// hidden state in the activation dtype. With it (TensorRT-LLM's CutlassFusedMoE.forward_chunk,
+// run_post_quant_allgather): the token is routed and quantized to the fused kernel's input first,
+// then gathered with its top-k expert ids (int32) and weights (fp32): NVFP4 experts 0.5 B an
+// element plus one fp8 scale per 16; per-tensor fp8 experts 1 B; block-scaled fp8 and the rest
+// keep the activation dtype (the kernel quantizes inside).
+double dp_gather_token_bytes(const ModelDtypes& d, double hidden, int top_k, bool post_quant);
+
 } // namespace moesim

@@ -1,6 +1,8 @@
 // Engine step: a profile's rules applied to one step (plan, step shape, build mechanisms, clock).
 #include "core/engine_step.hpp"
 #include "core/model_loader.hpp"
+#include "core/schedule_builder.hpp"
+#include "core/software_paths.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -130,4 +132,59 @@ TEST_CASE("KV allocation: TensorRT-LLM holds the whole sequence on sliding-windo
                     Catch::Contains("sliding_window_kv") && Catch::Contains("window or full"));
   set_engine_fact(p, "sliding_window_kv", "full", "study.yaml:2", "study");
   CHECK(p.sliding_kv_full);
+}
+
+TEST_CASE("dp gather bytes: TensorRT-LLM gathers tokens in the expert kernel's input format", "[quick][paths]")
+{
+  // TensorRT-LLM's CutlassFusedMoE.forward_chunk (@000a01d): under attention DP the token is routed
+  // and quantized on its own rank, then gathered with its top-k ids (int32) and weights (fp32).
+  ModelDtypes d;
+  d.expert_weights = Dtype::nvfp4;
+  // Qwen3-235B (hidden 4096, top-8), NVFP4 experts: 4096 x 0.5 B + 4096 / 16 fp8 scales + 8 x 8 B
+  // = 2048 + 256 + 64 = 2368 B.
+  CHECK(dp_gather_token_bytes(d, 4096, 8, true) == Approx(2368));
+  // Per-tensor fp8 experts: 4096 x 1 B + 64 = 4160 B.
+  d.expert_weights = Dtype::fp8;
+  CHECK(dp_gather_token_bytes(d, 4096, 8, true) == Approx(4160));
+  // Block-scaled fp8 (DeepSeek-R1, hidden 7168): the kernel quantizes inside, so bf16 is gathered,
+  // 7168 x 2 + 64 = 14400 B.
+  d.fp8_block_scales = true;
+  CHECK(dp_gather_token_bytes(d, 7168, 8, true) == Approx(14400));
+  // Without post-quant gathering (vLLM, SGLang): the bf16 hidden state only, 4096 x 2 = 8192 B.
+  d.fp8_block_scales = false;
+  d.expert_weights = Dtype::nvfp4;
+  CHECK(dp_gather_token_bytes(d, 4096, 8, false) == Approx(8192));
+}
+
+TEST_CASE("engine step: TensorRT-LLM's MoE all-gather under attention DP carries NVFP4 tokens", "[quick][paths]")
+{
+  // Qwen3-235B with NVFP4 experts on dp4xep4, decode batch 1024 = 256 sequences a replica. The
+  // all-gather's output on each rank is 4 x 256 tokens: TensorRT-LLM 2368 B a token (above),
+  // 4 x 256 x 2368 = 2,424,832 B; vLLM the bf16 hidden state, 4 x 256 x 8192 = 8,388,608 B. The
+  // router runs on a rank's own 256 tokens under TensorRT-LLM (2 x 256 x 128 x 4096 flop), on all
+  // 1024 gathered ones under vLLM.
+  Model model = load_model_file(std::string(MOESIM_SOURCE_DIR) + "/workloads/models/qwen3-235b-a22b.yaml").model;
+  model.dtypes.expert_weights = Dtype::nvfp4;
+  const Plan plan = Plan::parse("dp4xep4");
+  const Layout layout = make_layout(plan, model, 4);
+  StepShape st{Phase::decode, 1024, 1024, 0};
+  const PlatformTraits nv{4, 4, true, true};
+  auto first = [&](const std::string& engine, OpRole role) {
+    const EngineStep e = engine_step(load(engine), plan, nv, st, model.hidden, EngineParams{});
+    BuildOptions opt;
+    opt.engine = e.engine;
+    opt.mech = e.mech;
+    Layout l = layout;
+    l.plan = e.plan;
+    const Schedule s = build_schedule(model, l, e.step, opt);
+    for (const Op& op : s.ranks[0].ops)
+      if (op.role == role)
+        return op;
+    FAIL("no op of that role");
+    return Op{};
+  };
+  CHECK(first("trtllm-1.0", OpRole::allgather).comm_bytes == Approx(4.0 * 256 * 2368));
+  CHECK(first("vllm-0.11", OpRole::allgather).comm_bytes == Approx(4.0 * 256 * 8192));
+  CHECK(first("trtllm-1.0", OpRole::router).flops == Approx(2.0 * 256 * 128 * 4096));
+  CHECK(first("vllm-0.11", OpRole::router).flops == Approx(2.0 * 1024 * 128 * 4096));
 }

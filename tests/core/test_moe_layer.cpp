@@ -323,3 +323,60 @@ TEST_CASE("SGLang's H200 wide-EP MoE layers are read back: DeepSeek-V3 EP16 at 3
   k.block_scales = false; // no per-tensor fp8 layer in that table
   CHECK(models.find(k, true) == nullptr);
 }
+
+TEST_CASE("TensorRT-LLM's H200 block-scaled fp8 MoE layers are read back: DeepSeek-R1 EP8 between records",
+          "[quick][perf]")
+{
+  // platforms/public/aiconfigurator/h200_sxm.trtllm-1.3.0rc20 (ai-dynamo/aiconfigurator @095f58a51,
+  // h200_sxm/moe/trtllm/1.3.0rc20/moe_perf.parquet, moe_dtype fp8_block, kernel moe_torch_flow_cutlass,
+  // balanced routing), imported since the set's `fp8` lists `block_moe`: 256 experts, top-8,
+  // 7168 / 2048, EP8. Records: 2,048 tokens 0.5259 ms, 3,072 tokens 0.6580 ms. The trt-dsr1-h200-dep8
+  // row's largest decode step gathers 8 x 375 = 3,000 tokens on each rank, read linearly between them:
+  // 0.5259 + (3000 - 2048) / (3072 - 2048) x (0.6580 - 0.5259) = 0.5259 + 0.9296875 x 0.1321
+  // = 0.648709 ms, interpolated.
+  const std::string file = root + "/platforms/public/aiconfigurator/h200_sxm.trtllm-1.3.0rc20.json.gz";
+  const MoeLayerModels models = moe_layer_models(load_op_measurements(file).moe);
+  MoeLayerKey k;
+  k.dtype = Dtype::fp8;
+  k.block_scales = true;
+  k.hidden = 7168;
+  k.inter = 2048;
+  k.topk = 8;
+  k.experts = 256;
+  k.moe_ep = 8;
+  const MoeLayerCurve* c = models.find(k, true);
+  REQUIRE(c);
+  const perf::Estimate e = moe_layer_seconds(*c, 3000);
+  CHECK(e.seconds == Approx(0.5259e-3 + 0.9296875 * 0.1321e-3).epsilon(1e-9));
+  CHECK(e.provenance == Provenance::interpolated);
+  // The table measured no per-tensor fp8 layer of this shape: a per-tensor DeepSeek layer finds none.
+  k.block_scales = false;
+  CHECK(models.find(k, true) == nullptr);
+}
+
+TEST_CASE("TensorRT-LLM's H100 fp8 MoE layers: per-tensor and block-scaled Qwen3-235B EP8 are two curves",
+          "[quick][perf]")
+{
+  // platforms/public/aiconfigurator/h100_sxm.trtllm-1.3.0rc20 (moe_perf.parquet, moe_torch_flow_cutlass,
+  // balanced): Qwen3-235B's layer (4096 / 1536, 128 experts, top-8) at EP8 and 128 tokens, measured
+  // per tensor (moe_dtype fp8) at 0.1352 ms and with 128x128 blocks (fp8_block) at 0.1327 ms. The
+  // published row trt-qwen3-235b-h100-dep8 runs the per-tensor checkpoint and reads the first.
+  const std::string file = root + "/platforms/public/aiconfigurator/h100_sxm.trtllm-1.3.0rc20.json.gz";
+  const MoeLayerModels models = moe_layer_models(load_op_measurements(file).moe);
+  MoeLayerKey k;
+  k.dtype = Dtype::fp8;
+  k.hidden = 4096;
+  k.inter = 1536;
+  k.topk = 8;
+  k.experts = 128;
+  k.moe_ep = 8;
+  const MoeLayerCurve* tensor = models.find(k, true);
+  REQUIRE(tensor);
+  CHECK(moe_layer_seconds(*tensor, 128).seconds == Approx(0.1352e-3).epsilon(1e-9));
+  CHECK(moe_layer_seconds(*tensor, 128).provenance == Provenance::measured);
+  k.block_scales = true;
+  const MoeLayerCurve* block = models.find(k, true);
+  REQUIRE(block);
+  CHECK(block != tensor);
+  CHECK(moe_layer_seconds(*block, 128).seconds == Approx(0.1327e-3).epsilon(1e-9));
+}

@@ -81,7 +81,8 @@ TEST_CASE("published rows: the TensorRT-LLM rows whose kernels AIConfigurator me
 {
   // The tables time the ops these rows run: bf16 and block-scaled fp8 GEMMs, bf16- or fp8-KV MLA,
   // bf16-KV GQA (published.yaml's header). The B200 and RTX PRO 6000 rows with NVFP4 dense layers (their records
-  // include an fp4 quantize the engine may fuse), Maverick's per-tensor FP8, the two rows on a
+  // include an fp4 quantize the engine may fuse), the per-tensor FP8 of Maverick and Qwen3-235B
+  // (nvidia/Qwen3-235B-A22B-FP8: TensorRT-LLM's accuracy references list it as quant_algo FP8), the two rows on a
   // measured H200 platform, and every other TensorRT-LLM row name none. SGLang's H200 table
   // (0.5.6.post2) measured the multi-node SGLang DeepSeek-V3 rows' MLA decode (bf16 KV) and wide-EP
   // MoE layers (block-scaled fp8, EP16): those three rows name it; no other SGLang or vLLM row does.
@@ -93,7 +94,7 @@ TEST_CASE("published rows: the TensorRT-LLM rows whose kernels AIConfigurator me
       {"trt-dsr1-b200-maxtput", "b200_sxm" + trt},    {"trt-dsr1-h200-dep8", "h200_sxm" + trt},
       {"trt-dsr1-h200-dep8-1k8k", "h200_sxm" + trt},  {"trt-dsr1-h200-minlat", "h200_sxm" + trt},
       {"trt-dsr1-h200-maxtput", "h200_sxm" + trt},    {"gpustack-dsr1-h200-trtllm-tp8ep8", "h200_sxm" + trt},
-      {"trt-qwen3-235b-h100-dep8", "h100_sxm" + trt}, {"trt-gptoss120b-h100-dep4", "h100_sxm" + trt},
+      {"trt-gptoss120b-h100-dep4", "h100_sxm" + trt},
       {"lmsys-dsv3-h200-16gpu-baseline", sgl},        {"lmsys-dsv3-h200-16gpu-mtp3", sgl},
       {"lmsys-dsv3-h200-16gpu-mtp4", sgl}};
   const auto rows = load_published_file(std::string(MOESIM_SOURCE_DIR) + "/validate/public/published.yaml");
@@ -113,14 +114,16 @@ TEST_CASE("published rows: the TensorRT-LLM rows whose MoE layers, and only thos
 {
   // moe_records: the table measured the row's whole MoE layer (shape, split, expert dtype) but not
   // its other ops (NVFP4 dense layers on B200, Maverick's per-tensor FP8), or the platform was
-  // measured here (gpt-oss-120b on one H200). Not Qwen3-235B on four H200s (block-scaled FP8
-  // experts: no imported MoE table measured them). On the RTX PRO 6000 Server every TensorRT-LLM row
+  // measured here (gpt-oss-120b and Qwen3-235B on H200), or its other ops are per-tensor FP8, which
+  // no row takes from the records (Qwen3-235B on eight H100s: the tables measured its per-tensor fp8
+  // layer, 4096 / 1536, 128 experts, top-8, at EP8). On the RTX PRO 6000 Server every TensorRT-LLM row
   // (NVFP4 dense layers and experts; the table measured their NVFP4 layers at EP1, EP2 and EP8).
   const std::string dir = "platforms/public/aiconfigurator/";
   const std::map<std::string, std::string> want = {
       {"trt-gptoss120b-h200-tp1", "h200_sxm"},       {"trt-maverick-h200-dep8", "h200_sxm"},
       {"trt-qwen3-235b-b200-dep4", "b200_sxm"},      {"trt-qwen3-235b-b200-dep4-8k1k", "b200_sxm"},
       {"trt-maverick-b200-dep4", "b200_sxm"},        {"trt-qwen3-30b-b200-tp1", "b200_sxm"},
+      {"trt-qwen3-235b-h200-dep4", "h200_sxm"},      {"trt-qwen3-235b-h100-dep8", "h100_sxm"},
       {"trt-qwen3-235b-rtx8-dep8", "rtx_pro_6000_server"}, {"trt-qwen3-235b-rtx4-dep2pp2", "rtx_pro_6000_server"},
       {"trt-qwen3-30b-rtx1-tp1", "rtx_pro_6000_server"},   {"trt-qwen3-30b-rtx2-dep2", "rtx_pro_6000_server"},
       {"trt-qwen3-30b-rtx8-dep8", "rtx_pro_6000_server"}};
