@@ -77,8 +77,7 @@ int ShapeGrid::build(size_t first, size_t last, size_t level)
 // rows) took its ratio from the exact key k 4,096, whose sub-tables held 2-32 experts at prefill
 // sizes (1.15-1.19) and 1-4 experts, instead of the 8-expert records at k 2,048 and 8,192 (16 and 256
 // rows: 0.95-1.09). So at each level the nearest keys on each side whose sub-tables hold x are
-// taken; where only one side has one, that key answers alone; where neither has, the plain walk
-// (nearest keys, later dimensions clamped) answers.
+// taken; where a side has none, the plain walk (nearest keys, later dimensions clamped) answers.
 double ShapeGrid::interp(int node, size_t level, const std::vector<double>& x, bool ratio, bool& inside,
                          bool& exact, std::vector<signed char>* holds_cache) const
 {
@@ -115,15 +114,6 @@ double ShapeGrid::interp(int node, size_t level, const std::vector<double>& x, b
         return value(static_cast<size_t>(lo));
       exact = false;
       return between(static_cast<size_t>(lo), static_cast<size_t>(hi));
-    }
-    // One side holds: its nearest holding key answers alone, rather than a nearer key whose
-    // sub-table would clamp the experts or rows into another regime (round 13 on an H100: the
-    // invented MoE e16's prefill up GEMM, 16 experts of 257-324 rows at n 13,824, took half its
-    // ratio from n 12,288, which holds only 16-24 rows an expert in two 16-row tiles: 0.77 of the
-    // form, where n 8,192 holds its rows).
-    if (lo >= 0 || hi >= 0) {
-      exact = false;
-      return value(static_cast<size_t>(lo >= 0 ? lo : hi));
     }
   }
   const size_t hi = std::lower_bound(n.keys.begin(), n.keys.end(), v) - n.keys.begin();

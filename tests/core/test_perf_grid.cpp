@@ -175,31 +175,6 @@ TEST_CASE("with ratio_inside an exact key whose sub-table lacks the query's expe
         Approx(1e-3 * std::exp(std::log(0.96) + w * std::log(1.08 / 0.96))).epsilon(1e-12));
 }
 
-TEST_CASE("with ratio_inside a key that holds the query on one side only answers alone", "[quick][perf]")
-{
-  // Dims {n, active experts, total rows}, as round 13's invented MoE e16 prefill up GEMM on an H100
-  // (n 13824, 16 experts, 4608 rows). n 8192 holds 16 experts at 1024 and 16384 rows (prefill
-  // records, ratio 1.0); n 12288 and 16384 hold 16 experts at 320 rows only (20 an expert, two
-  // 16-row tiles: ratio 0.6). The form is 1 ms at the query.
-  std::vector<GridPoint> pts;
-  const auto add = [&](double n, double e, double t, double ratio) { pts.push_back({{n, e, t}, ratio * 1e-3, 1e-3}); };
-  add(8192, 16, 1024, 1.0);
-  add(8192, 16, 16384, 1.0);
-  add(12288, 16, 320, 0.6);
-  add(16384, 16, 320, 0.6);
-  const ShapeGrid g(pts);
-  // Below 13824 the nearest key that brackets (16, 4608) is 8192; above, none does. The plain walk
-  // would take 12288 and 16384, both clamping 4608 rows to 320: ratio 0.6. Now 8192 answers alone:
-  // ratio 1.0, interpolated (4608 between 1024 and 16384 there; n not a key).
-  const GridLookup r = g.at({13824, 16, 4608}, 1e-3, true);
-  CHECK(r.seconds == Approx(1e-3).epsilon(1e-12));
-  CHECK(r.provenance == Provenance::interpolated);
-  // A query those keys hold (16 experts of 20 rows at n 14000) still interpolates between them: 0.6.
-  CHECK(g.at({14000, 16, 320}, 1e-3, true).seconds == Approx(0.6e-3).epsilon(1e-12));
-  // Without ratio_inside the plain walk stays: 13824 between 12288 and 16384, rows clamped: 0.6.
-  CHECK(g.at({13824, 16, 4608}, 1e-3, false).seconds == Approx(0.6e-3).epsilon(1e-12));
-}
-
 TEST_CASE("a grid refuses points it cannot hold", "[quick][perf]")
 {
   CHECK_THROWS_AS(ShapeGrid({{{1, 2}, 1e-6, 1e-6}, {{1}, 1e-6, 1e-6}}), std::invalid_argument);
