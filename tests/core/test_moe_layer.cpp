@@ -46,6 +46,20 @@ MoeLayerKey gptoss_ep4()
   return k;
 }
 
+// An fp8 MoE layer's key: hidden / inter, experts, top-k, EP, blocks of 128x128 scales or per tensor.
+MoeLayerKey fp8_key(int hidden, int inter, int experts, int topk, int ep, bool block_scales)
+{
+  MoeLayerKey k;
+  k.dtype = Dtype::fp8;
+  k.block_scales = block_scales;
+  k.hidden = hidden;
+  k.inter = inter;
+  k.topk = topk;
+  k.experts = experts;
+  k.moe_ep = ep;
+  return k;
+}
+
 } // namespace
 
 TEST_CASE("AIConfigurator's whole MoE layers are read back with their source", "[quick][perf]")
@@ -273,14 +287,7 @@ TEST_CASE("block-scaled fp8 MoE layers are a curve of their own, and uniform rou
   CHECK(m.unmodelled.empty());
   const MoeLayerModels models = moe_layer_models(m.moe);
   REQUIRE(models.curves.size() == 2);
-  MoeLayerKey k;
-  k.dtype = Dtype::fp8;
-  k.hidden = 7168;
-  k.inter = 2048;
-  k.topk = 8;
-  k.experts = 256;
-  k.moe_ep = 16;
-  k.block_scales = true;
+  MoeLayerKey k = fp8_key(7168, 2048, 256, 8, 16, true);
   const MoeLayerCurve* block = models.find(k, true);
   REQUIRE(block);
   // 48 tokens: halfway between 204 and 208 us = 206 us.
@@ -307,14 +314,7 @@ TEST_CASE("SGLang's H200 wide-EP MoE layers are read back: DeepSeek-V3 EP16 at 3
   const OpMeasurements m = load_op_measurements(file);
   CHECK_THAT(m.source, Contains("h200_sxm") && Contains("sglang") && Contains("0.5.6.post2"));
   const MoeLayerModels models = moe_layer_models(m.moe);
-  MoeLayerKey k;
-  k.dtype = Dtype::fp8;
-  k.block_scales = true;
-  k.hidden = 7168;
-  k.inter = 2048;
-  k.topk = 8;
-  k.experts = 256;
-  k.moe_ep = 16;
+  MoeLayerKey k = fp8_key(7168, 2048, 256, 8, 16, true);
   const MoeLayerCurve* c = models.find(k, true);
   REQUIRE(c);
   const perf::Estimate e = moe_layer_seconds(*c, 32);
@@ -336,14 +336,7 @@ TEST_CASE("TensorRT-LLM's H200 block-scaled fp8 MoE layers are read back: DeepSe
   // = 0.648709 ms, interpolated.
   const std::string file = root + "/platforms/public/aiconfigurator/h200_sxm.trtllm-1.3.0rc20.json.gz";
   const MoeLayerModels models = moe_layer_models(load_op_measurements(file).moe);
-  MoeLayerKey k;
-  k.dtype = Dtype::fp8;
-  k.block_scales = true;
-  k.hidden = 7168;
-  k.inter = 2048;
-  k.topk = 8;
-  k.experts = 256;
-  k.moe_ep = 8;
+  MoeLayerKey k = fp8_key(7168, 2048, 256, 8, 8, true);
   const MoeLayerCurve* c = models.find(k, true);
   REQUIRE(c);
   const perf::Estimate e = moe_layer_seconds(*c, 3000);
@@ -363,13 +356,7 @@ TEST_CASE("TensorRT-LLM's H100 fp8 MoE layers: per-tensor and block-scaled Qwen3
   // published row trt-qwen3-235b-h100-dep8 runs the per-tensor checkpoint and reads the first.
   const std::string file = root + "/platforms/public/aiconfigurator/h100_sxm.trtllm-1.3.0rc20.json.gz";
   const MoeLayerModels models = moe_layer_models(load_op_measurements(file).moe);
-  MoeLayerKey k;
-  k.dtype = Dtype::fp8;
-  k.hidden = 4096;
-  k.inter = 1536;
-  k.topk = 8;
-  k.experts = 128;
-  k.moe_ep = 8;
+  MoeLayerKey k = fp8_key(4096, 1536, 128, 8, 8, false);
   const MoeLayerCurve* tensor = models.find(k, true);
   REQUIRE(tensor);
   CHECK(moe_layer_seconds(*tensor, 128).seconds == Approx(0.1352e-3).epsilon(1e-9));
