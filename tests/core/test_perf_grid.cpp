@@ -269,3 +269,81 @@ TEST_CASE("error statistics: median, p90 and worst of |relative error|", "[quick
   CHECK(s.p90 == Approx(0.09).epsilon(1e-12));
   CHECK(s.worst == Approx(0.10).epsilon(1e-12));
 }
+
+namespace {
+
+// grouped_tiles with the parameters of the tests above (floor 4 us, 600 TFLOP/s, 4 TB/s, 20 GB/s per
+// tile, 1.5 us per tile, 128x128 tiles, 132 SMs, bf16, L2 unknown).
+FormParams grouped_truth()
+{
+  FormParams t;
+  t.kind = FormKind::grouped_tiles;
+  t.sms = 132;
+  t.bytes_a = t.bytes_w = t.bytes_c = 2;
+  t.floor_s = 4e-6;
+  t.flops = 600e12;
+  t.bandwidth = 4e12;
+  t.tile_bandwidth = 20e9;
+  t.unit_s = 1.5e-6;
+  t.tile_m = t.tile_n = 128;
+  t.split_min = 256;
+  return t;
+}
+
+// The grid point's measured-over-form ratio at {n, k, active, rows per expert}.
+double point_ratio(const OpModel& m, const std::vector<double>& grid_dims)
+{
+  for (const GridPoint& p : m.grid.points())
+    if (p.dims == grid_dims)
+      return p.seconds / p.form_seconds;
+  FAIL("no grid point at the given dims");
+  return 0;
+}
+
+} // namespace
+
+TEST_CASE("expert GEMMs interpolate their ratio at equal rows per expert, not equal total rows", "[quick][perf]")
+{
+  // The fitter test's records (1, 8, 128 experts) plus, at n 4096 k 2048, 4 experts of 16, 24 and 64
+  // rows each and 8 experts of 2, 16 and 24, timed by the form times 1.0, except the two-tile records
+  // (24 rows: two 16-row tiles each) times 0.8 (their second tile's partial L2 hits, which no form
+  // term has). Query 6 experts of 20 rows (120 in all), as round 13's invented GQA h80 decode (6
+  // experts of 17-23 rows between 4 x 24 and 8 x 16 records: +14% on an H100, validate/oos/round13.md).
+  // * Keyed by rows per expert (20): 4 experts between 16 and 24 rows, 8 experts between 16 and 24:
+  //   the ratio is the log-linear blend of the four 16- and 24-row points, at w_rows = ln(20/16) /
+  //   ln(24/16) = 0.5503 and w_active = ln(6/4) / ln(8/4) = 0.5850.
+  // * Keyed by total rows (120) it was 4 experts between 96 (24 each) and 256 (64 each: one 128-row
+  //   tile) and 8 experts between 16 (2 each) and 128 (16 each): other regimes.
+  const FormParams truth = grouped_truth();
+  std::vector<FitPoint> pts = moesim::test::even_grouped_points(truth);
+  const auto add = [&](double e, double r, double factor) {
+    const std::vector<double> dims = {4096, 2048, e, e * r}, rows(static_cast<size_t>(e), r);
+    pts.push_back({dims, rows, factor * form_seconds(truth, dims, rows)});
+  };
+  for (const auto& [e, r] : std::vector<std::pair<double, double>>{{4, 16}, {4, 64}, {8, 2}, {8, 16}})
+    add(e, r, 1.0);
+  add(4, 24, 0.8);
+  add(8, 24, 0.8);
+  FormParams given = truth;
+  given.floor_s = given.flops = given.bandwidth = given.tile_bandwidth = given.unit_s = 0;
+  const OpModel m = fit_op_model(given, pts);
+  // The grid holds rows per expert: 4 x 64 rows is the point {4096, 2048, 4, 64}.
+  CHECK(point_ratio(m, {4096, 2048, 4, 64}) > 0);
+  const double wr = std::log(20.0 / 16) / std::log(24.0 / 16), wa = std::log(6.0 / 4) / std::log(8.0 / 4);
+  REQUIRE(wr == Approx(0.5503).epsilon(1e-3));
+  REQUIRE(wa == Approx(0.5850).epsilon(1e-3));
+  const auto blend = [&](double a16, double a24) { return (1 - wr) * std::log(a16) + wr * std::log(a24); };
+  const double log_r = (1 - wa) * blend(point_ratio(m, {4096, 2048, 4, 16}), point_ratio(m, {4096, 2048, 4, 24})) +
+                       wa * blend(point_ratio(m, {4096, 2048, 8, 16}), point_ratio(m, {4096, 2048, 8, 24}));
+  const std::vector<double> q = {4096, 2048, 6, 120};
+  const Estimate e = m.estimate(q);
+  CHECK(e.provenance == Provenance::interpolated);
+  CHECK(e.seconds == Approx(form_seconds(m.form, q) * std::exp(log_r)).epsilon(1e-9));
+  // The total-rows blend would have used the 2- and 64-row points, whose ratios differ from the
+  // 16-row ones (the form's fit error there), so it is not this answer.
+  const double wt4 = std::log(120.0 / 96) / std::log(256.0 / 96), wt8 = std::log(120.0 / 16) / std::log(128.0 / 16);
+  const double log_total =
+      (1 - wa) * ((1 - wt4) * std::log(point_ratio(m, {4096, 2048, 4, 24})) + wt4 * std::log(point_ratio(m, {4096, 2048, 4, 64}))) +
+      wa * ((1 - wt8) * std::log(point_ratio(m, {4096, 2048, 8, 2})) + wt8 * std::log(point_ratio(m, {4096, 2048, 8, 16})));
+  CHECK(std::fabs(log_r - log_total) > 0.02);
+}
