@@ -536,8 +536,7 @@ TEST_CASE("a fused expert GEMM's grid is written by rows per expert and a total-
           "[quick][perf]")
 {
   // Records from a known grouped_tiles form (tests/core/grouped_points.hpp: 1, 8 and 128 experts of
-  // 1-8,192 rows each). The grid keeps {n, k, active, rows per active expert} (perf::grid_dims), so a
-  // record of 8 experts x 32 rows (256 total) is the line "n k 8 32 ...".
+  // 1-8,192 rows each). The grid keeps {n, k, active, rows per active expert} (perf::grid_dims).
   perf::FormParams truth = given_form(OpModelKey{OpKind::grouped_gemm, "fused", Dtype::bf16, Dtype::bf16, false, 0}, 132);
   truth.floor_s = 4e-6, truth.flops = 600e12, truth.bandwidth = 4e12, truth.tile_bandwidth = 20e9, truth.unit_s = 1.5e-6;
   truth.tile_m = truth.tile_n = 128;
@@ -554,8 +553,10 @@ TEST_CASE("a fused expert GEMM's grid is written by rows per expert and a total-
   c.op_models.models.push_back(km);
   const std::string yaml = calibration_to_yaml(c);
   CHECK_THAT(yaml, Catch::Matchers::Contains("dims: [n, k, active, rows_per_expert]"));
-  // n 4096, k 512, 8 experts of 32 rows: 256 rows in all, keyed by 32.
-  CHECK_THAT(yaml, Catch::Matchers::Contains("\n        4096 512 8 32 "));
+  // n 4096, k 512, 8 experts of 512 rows: 4,096 rows in all, keyed by 512 (no record has 8
+  // experts of 64 rows, which a total-rows key of 512 would be).
+  CHECK_THAT(yaml, Catch::Matchers::Contains("\n        4096 512 8 512 "));
+  CHECK_THAT(yaml, !Catch::Matchers::Contains("\n        4096 512 8 4096 "));
   test::TempDir dir("moesim_grouped_rpe");
   const Calibration d = load_calibration_file(dir.write("cal.yaml", yaml));
   const perf::OpModel& m = d.op_models.models.at(0).model;
