@@ -79,6 +79,13 @@ std::vector<std::string> names(OpKind kind)
   }
 }
 
+std::vector<std::string> grid_names(OpKind kind)
+{
+  if (kind == OpKind::grouped_gemm)
+    return {"n", "k", "active", "rows_per_expert"};
+  return names(kind);
+}
+
 } // namespace op_dims
 
 const KeyedOpModel* OpModels::find(const OpModelKey& k) const

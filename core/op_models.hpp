@@ -55,6 +55,9 @@ const std::vector<std::string>& small_fields(OpKind kind);
 int small_size_dims(OpKind kind);
 // The dim names of a family (for hold-out rules and reports).
 std::vector<std::string> names(OpKind kind);
+// The dim names of a family's measured grid (perf::grid_dims): names(), except grouped_gemm's grid,
+// {n, k, active, rows_per_expert} (total rows over active experts: the kernel's tile regime).
+std::vector<std::string> grid_names(OpKind kind);
 } // namespace op_dims
 
 // One measurement as the models take it (op_measurements.hpp builds them from op_bench.hpp's records).

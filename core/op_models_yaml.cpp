@@ -92,8 +92,11 @@ OpModels read_op_models(const Fields& parent, const YAML::Node& node)
         km.fit.worst = ff.num("worst");
         ff.finish();
       }
-      const std::vector<std::string> names = op_dims::names(k.kind);
+      const std::vector<std::string> names = op_dims::grid_names(k.kind);
       std::vector<std::string> dims = mf.str_list("dims");
+      if (k.kind == OpKind::grouped_gemm && dims == op_dims::names(k.kind))
+        mf.fail("dims", "are total rows, and grouped_gemm grids are now keyed by rows per expert",
+                "refit with moesim calibrate --op-bench (the grid's dims: [n, k, active, rows_per_expert])");
       if (dims != names) {
         std::string want;
         for (const std::string& s : names)
@@ -186,7 +189,7 @@ void write_op_models(std::ostream& o, const OpModels& m)
       o << "      fit: {records: " << km.fit.count << ", median: " << num(km.fit.median) << ", p90: " << num(km.fit.p90)
         << ", worst: " << num(km.fit.worst) << "}  # in-sample |error| of the form alone\n";
     o << "      dims: [";
-    const std::vector<std::string> names = op_dims::names(k.kind);
+    const std::vector<std::string> names = op_dims::grid_names(k.kind);
     for (size_t i = 0; i < names.size(); i++)
       o << (i ? ", " : "") << names[i];
     o << "]\n      points: |  # dims, measured seconds, form seconds\n";

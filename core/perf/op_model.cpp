@@ -7,6 +7,16 @@
 
 namespace moesim::perf {
 
+std::vector<double> grid_dims(FormKind kind, const std::vector<double>& dims)
+{
+  if (kind != FormKind::grouped_tiles || dims.size() != 4)
+    return dims;
+  // {n, k, active, total rows} -> {n, k, active, rows per active expert}: the kernel's row tile
+  // (16 rows up to 24 per expert, tile_m above) and so the ratio's regime follow the rows per
+  // expert, which interpolation over total rows mixes (see estimate).
+  return {dims[0], dims[1], dims[2], dims[2] > 0 ? dims[3] / dims[2] : 0.0};
+}
+
 Estimate OpModel::estimate(const std::vector<double>& dims, const std::vector<double>& rows) const
 {
   const double f = form_seconds(form, dims, rows);
@@ -26,7 +36,11 @@ Estimate OpModel::estimate(const std::vector<double>& dims, const std::vector<do
   // follow: on an H100 (2026-12-06, round 9 hindcast) Llama-4-Scout's expert down GEMM (16 experts,
   // 1,664 rows, n 5120, k 8192) came to 1.79 ms between records whose measured/form ratios are
   // 0.97-1.06 and a form of 0.9 ms.
-  const GridLookup g = grid.at(dims, f, form.kind == FormKind::grouped_tiles);
+  // Their grid is keyed by rows per active expert (grid_dims), so a query interpolates between
+  // records of the same row tiles: keyed by total rows, on an H100 (round 13, 2026-12-06,
+  // validate/oos/round13.md) a 16-expert up GEMM of 257-324 rows each (64-row tiles) took its ratio
+  // between 16 experts x 24 rows (two 16-row tiles each, ratio ~0.70) and 131,072 rows: -16%.
+  const GridLookup g = grid.at(grid_dims(form.kind, dims), f, form.kind == FormKind::grouped_tiles);
   return {g.seconds, g.provenance};
 }
 
@@ -71,7 +85,7 @@ OpModel fit_op_model(const FormParams& given, const std::vector<FitPoint>& point
     std::vector<double> ratio;
     for (const FitPoint* p : group.second)
       ratio.push_back(p->seconds / form_seconds(m.form, p->dims, p->rows));
-    grid.push_back({u.dims, u.seconds, u.seconds / median(ratio)});
+    grid.push_back({grid_dims(m.form.kind, u.dims), u.seconds, u.seconds / median(ratio)});
   }
   m.grid = ShapeGrid(std::move(grid));
   return m;

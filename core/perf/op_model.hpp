@@ -16,9 +16,13 @@ struct Estimate {
   Provenance provenance = Provenance::specs;
 };
 
+// The grid's dims for a form's dims: grouped_tiles {n, k, active, total rows} ->
+// {n, k, active, rows per active expert}; every other form its own dims.
+std::vector<double> grid_dims(FormKind kind, const std::vector<double>& dims);
+
 struct OpModel {
   FormParams form;
-  ShapeGrid grid;
+  ShapeGrid grid; // keyed by grid_dims(form.kind, dims)
 
   Estimate estimate(const std::vector<double>& dims, const std::vector<double>& rows = {}) const;
 };

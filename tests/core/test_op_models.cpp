@@ -9,6 +9,7 @@
 #include "core/op_fit.hpp"
 #include "core/op_time.hpp"
 #include "core/schedule_builder.hpp"
+#include "tests/core/grouped_points.hpp"
 #include "tests/core/op_bench_json.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -529,4 +530,48 @@ TEST_CASE("host costs per API: state, threads between measured counts, fallbacks
   k.kind = OpKind::rmsnorm;
   CHECK(c.launch_seconds(k, 1e-6, false, 2) == Approx(7e-6).epsilon(1e-12));
   CHECK(c.launch_seconds(gemm_op(1, 2, 3), 1e-6, false, 2) == 5e-6);
+}
+
+TEST_CASE("a fused expert GEMM's grid is written by rows per expert and a total-rows grid is refused",
+          "[quick][perf]")
+{
+  // Records from a known grouped_tiles form (tests/core/grouped_points.hpp: 1, 8 and 128 experts of
+  // 1-8,192 rows each). The grid keeps {n, k, active, rows per active expert} (perf::grid_dims).
+  perf::FormParams truth = given_form(OpModelKey{OpKind::grouped_gemm, "fused", Dtype::bf16, Dtype::bf16, false, 0}, 132);
+  truth.floor_s = 4e-6, truth.flops = 600e12, truth.bandwidth = 4e12, truth.tile_bandwidth = 20e9, truth.unit_s = 1.5e-6;
+  truth.tile_m = truth.tile_n = 128;
+  KeyedOpModel km;
+  km.key = OpModelKey{OpKind::grouped_gemm, "fused", Dtype::bf16, Dtype::bf16, false, 0};
+  perf::FormParams given = truth;
+  given.floor_s = given.flops = given.bandwidth = given.tile_bandwidth = given.unit_s = 0;
+  km.model = perf::fit_op_model(given, test::even_grouped_points(truth));
+  Calibration c;
+  c.platform = "t";
+  c.measured_on = "unit test";
+  c.source = "unit test";
+  c.op_models.sms = 132;
+  c.op_models.models.push_back(km);
+  const std::string yaml = calibration_to_yaml(c);
+  CHECK_THAT(yaml, Catch::Matchers::Contains("dims: [n, k, active, rows_per_expert]"));
+  // n 4096, k 512, 8 experts of 512 rows: 4,096 rows in all, keyed by 512 (no record has 8
+  // experts of 64 rows, which a total-rows key of 512 would be).
+  CHECK_THAT(yaml, Catch::Matchers::Contains("\n        4096 512 8 512 "));
+  CHECK_THAT(yaml, !Catch::Matchers::Contains("\n        4096 512 8 4096 "));
+  test::TempDir dir("moesim_grouped_rpe");
+  const Calibration d = load_calibration_file(dir.write("cal.yaml", yaml));
+  const perf::OpModel& m = d.op_models.models.at(0).model;
+  // A measured shape answers its record (to the file's 10 digits); one between answers alike from
+  // both copies.
+  CHECK(m.estimate({4096, 512, 8, 256}).seconds == Approx(perf::form_seconds(truth, {4096, 512, 8, 256})).epsilon(1e-8));
+  CHECK(m.estimate({4096, 512, 8, 256}).provenance == Provenance::measured);
+  CHECK(m.estimate({6000, 2048, 20, 3000}).seconds ==
+        Approx(km.model.estimate({6000, 2048, 20, 3000}).seconds).epsilon(1e-8));
+  // A file written before the grid was keyed by rows per expert (dims [n, k, active, total_rows])
+  // holds totals where rows per expert are read: refused, with the fix.
+  std::string old = yaml;
+  const std::string now = "dims: [n, k, active, rows_per_expert]";
+  old.replace(old.find(now), now.size(), "dims: [n, k, active, total_rows]");
+  const std::string f = dir.write("old.yaml", old);
+  CHECK_THROWS_WITH(load_calibration_file(f), Catch::Matchers::Contains(f) && Catch::Matchers::Contains("rows per expert") &&
+                                                  Catch::Matchers::Contains("moesim calibrate --op-bench"));
 }

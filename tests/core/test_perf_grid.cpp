@@ -269,3 +269,127 @@ TEST_CASE("error statistics: median, p90 and worst of |relative error|", "[quick
   CHECK(s.p90 == Approx(0.09).epsilon(1e-12));
   CHECK(s.worst == Approx(0.10).epsilon(1e-12));
 }
+
+namespace {
+
+// grouped_tiles with the parameters of the tests above (floor 4 us, 600 TFLOP/s, 4 TB/s, 20 GB/s per
+// tile, 1.5 us per tile, 128x128 tiles, 132 SMs, bf16, L2 unknown).
+FormParams grouped_truth()
+{
+  FormParams t;
+  t.kind = FormKind::grouped_tiles;
+  t.sms = 132;
+  t.bytes_a = t.bytes_w = t.bytes_c = 2;
+  t.floor_s = 4e-6;
+  t.flops = 600e12;
+  t.bandwidth = 4e12;
+  t.tile_bandwidth = 20e9;
+  t.unit_s = 1.5e-6;
+  t.tile_m = t.tile_n = 128;
+  t.split_min = 256;
+  return t;
+}
+
+// The grid point's measured-over-form ratio for the records of {n, k, active, rows per expert}
+// (found by either key, rows per expert or total rows, so that a grid keyed otherwise fails the
+// estimate's check, not this lookup).
+double point_ratio(const OpModel& m, const std::vector<double>& d)
+{
+  const std::vector<double> total = {d[0], d[1], d[2], d[2] * d[3]};
+  for (const GridPoint& p : m.grid.points())
+    if (p.dims == d || p.dims == total)
+      return p.seconds / p.form_seconds;
+  FAIL("no grid point at the given dims");
+  return 0;
+}
+
+} // namespace
+
+TEST_CASE("expert GEMMs interpolate their ratio at equal rows per expert and not at equal total rows", "[quick][perf]")
+{
+  // The fitter test's records (1, 8, 128 experts) plus, at n 4096 k 2048, 4 experts of 16, 24 and 64
+  // rows each and 8 experts of 2, 16 and 24, timed by the form times 1.0, except the two-tile records
+  // (24 rows: two 16-row tiles each) times 0.8 (their second tile's partial L2 hits, which no form
+  // term has). Query 6 experts of 20 rows (120 in all), as round 13's invented GQA h80 decode (6
+  // experts of 17-23 rows between 4 x 24 and 8 x 16 records: +14% on an H100, validate/oos/round13.md).
+  // * Keyed by rows per expert (20): 4 experts between 16 and 24 rows, 8 experts between 16 and 24:
+  //   the ratio is the log-linear blend of the four 16- and 24-row points, at w_rows = ln(20/16) /
+  //   ln(24/16) = 0.5503 and w_active = ln(6/4) / ln(8/4) = 0.5850.
+  // * Keyed by total rows (120) it was 4 experts between 96 (24 each) and 256 (64 each: one 128-row
+  //   tile) and 8 experts between 16 (2 each) and 128 (16 each): other regimes.
+  const FormParams truth = grouped_truth();
+  std::vector<FitPoint> pts = moesim::test::even_grouped_points(truth);
+  const auto add = [&](double e, double r, double factor) {
+    const std::vector<double> dims = {4096, 2048, e, e * r}, rows(static_cast<size_t>(e), r);
+    pts.push_back({dims, rows, factor * form_seconds(truth, dims, rows)});
+  };
+  for (const auto& [e, r] : std::vector<std::pair<double, double>>{{4, 16}, {4, 64}, {8, 2}, {8, 16}})
+    add(e, r, 1.0);
+  add(4, 24, 0.8);
+  add(8, 24, 0.8);
+  FormParams given = truth;
+  given.floor_s = given.flops = given.bandwidth = given.tile_bandwidth = given.unit_s = 0;
+  const OpModel m = fit_op_model(given, pts);
+  // The grid holds rows per expert: 4 x 64 rows is the point {4096, 2048, 4, 64}.
+  CHECK(point_ratio(m, {4096, 2048, 4, 64}) > 0);
+  const double wr = std::log(20.0 / 16) / std::log(24.0 / 16), wa = std::log(6.0 / 4) / std::log(8.0 / 4);
+  REQUIRE(wr == Approx(0.5503).epsilon(1e-3));
+  REQUIRE(wa == Approx(0.5850).epsilon(1e-3));
+  const auto blend = [&](double a16, double a24) { return (1 - wr) * std::log(a16) + wr * std::log(a24); };
+  const double log_r = (1 - wa) * blend(point_ratio(m, {4096, 2048, 4, 16}), point_ratio(m, {4096, 2048, 4, 24})) +
+                       wa * blend(point_ratio(m, {4096, 2048, 8, 16}), point_ratio(m, {4096, 2048, 8, 24}));
+  const std::vector<double> q = {4096, 2048, 6, 120};
+  const Estimate e = m.estimate(q);
+  CHECK(e.provenance == Provenance::interpolated);
+  CHECK(e.seconds == Approx(form_seconds(m.form, q) * std::exp(log_r)).epsilon(1e-9));
+  // The total-rows blend would have used the 2- and 64-row points, whose ratios differ from the
+  // 16-row ones (the form's fit error there), so it is not this answer.
+  const double wt4 = std::log(120.0 / 96) / std::log(256.0 / 96), wt8 = std::log(120.0 / 16) / std::log(128.0 / 16);
+  const double log_total =
+      (1 - wa) * ((1 - wt4) * std::log(point_ratio(m, {4096, 2048, 4, 24})) + wt4 * std::log(point_ratio(m, {4096, 2048, 4, 64}))) +
+      wa * ((1 - wt8) * std::log(point_ratio(m, {4096, 2048, 8, 2})) + wt8 * std::log(point_ratio(m, {4096, 2048, 8, 16})));
+  CHECK(std::fabs(log_r - log_total) > 0.02);
+}
+
+TEST_CASE("a two-tile record near an expert GEMM of tile_m rows in total rows does not set its ratio",
+          "[quick][perf]")
+{
+  // Round 13 on an H100 (validate/oos/round13.md): expert GEMMs took their ratio between records
+  // chosen by total rows across row-tile regimes. In miniature, at n 4096 k 2048 (with the fitter
+  // test's records): 16 experts of 32 and 128 rows each (512 and 2,048 in all), 32 experts of 24 (768:
+  // two 16-row tiles each, timed 0.7 x the form), 32 and 128 rows (1,024, 4,096); the rest 1.0 x the
+  // form. Query 24 experts of 40 rows (960 in all; 40 > 24: tile_m-row tiles).
+  // * Keyed by total rows, 32 experts put 960 between 768 (the two-tile record) and 1,024, at weight
+  //   1 - ln(960/768) / ln(1024/768) = 0.224 on the two-tile record.
+  // * Keyed by rows per expert, both expert counts put 40 between 32 and 128 rows (w = ln(40/32) /
+  //   ln(128/32) = 0.1610), and the active level between 16 and 32 (w = ln(24/16) / ln(2) = 0.5850):
+  //   the two-tile record takes no part.
+  const FormParams truth = grouped_truth();
+  std::vector<FitPoint> pts = moesim::test::even_grouped_points(truth);
+  const auto add = [&](double e, double r, double factor) {
+    const std::vector<double> dims = {4096, 2048, e, e * r}, rows(static_cast<size_t>(e), r);
+    pts.push_back({dims, rows, factor * form_seconds(truth, dims, rows)});
+  };
+  add(16, 32, 1.0);
+  add(16, 128, 1.0);
+  add(32, 24, 0.7);
+  add(32, 32, 1.0);
+  add(32, 128, 1.0);
+  FormParams given = truth;
+  given.floor_s = given.flops = given.bandwidth = given.tile_bandwidth = given.unit_s = 0;
+  const OpModel m = fit_op_model(given, pts);
+  const double wr = std::log(40.0 / 32) / std::log(128.0 / 32), wa = std::log(24.0 / 16) / std::log(2.0);
+  REQUIRE(wr == Approx(0.1610).epsilon(1e-3));
+  REQUIRE(wa == Approx(0.5850).epsilon(1e-3));
+  const auto blend = [&](double e) {
+    return (1 - wr) * std::log(point_ratio(m, {4096, 2048, e, 32})) + wr * std::log(point_ratio(m, {4096, 2048, e, 128}));
+  };
+  const double log_r = (1 - wa) * blend(16) + wa * blend(32);
+  const std::vector<double> q = {4096, 2048, 24, 960};
+  const Estimate e = m.estimate(q);
+  CHECK(e.provenance == Provenance::interpolated);
+  CHECK(e.seconds == Approx(form_seconds(m.form, q) * std::exp(log_r)).epsilon(1e-9));
+  // The two-tile point's ratio sits well below its neighbours' (its 0.7), so taking it at 0.224 x
+  // 0.585 would have moved the answer by about 0.13 x ln(0.7) = -4.6%.
+  CHECK(std::log(point_ratio(m, {4096, 2048, 32, 24})) < std::log(point_ratio(m, {4096, 2048, 32, 32})) - 0.2);
+}
