@@ -328,13 +328,7 @@ TEST_CASE("the fitter recovers a grouped GEMM's tensor rate and its tile's fixed
 {
   // Records from known parameters: floor 4 us, 600 TFLOP/s, 4 TB/s, 20 GB/s per tile, 1.5 us per
   // tile, 128x128 tiles; experts of 1 to 8192 rows at k 512 and 8192 (bench-ops' grid), n 256-8192.
-  FormParams truth = gemm_params();
-  truth.kind = FormKind::grouped_tiles;
-  truth.floor_s = 4e-6;
-  truth.flops = 600e12;
-  truth.bandwidth = 4e12;
-  truth.tile_bandwidth = 20e9;
-  truth.unit_s = 1.5e-6;
+  FormParams truth = moesim::test::grouped_truth();
   std::vector<FitPoint> pts = moesim::test::even_grouped_points(truth);
   FormParams given = truth;
   given.floor_s = given.flops = given.bandwidth = given.tile_bandwidth = given.unit_s = 0;

@@ -224,17 +224,7 @@ TEST_CASE("a grid point of expert GEMMs whose rows differ keeps each record's ra
   // Query the shape at Mixtral-8x7B's layer-0 rows (round 10, 16-23 each): 15 row tiles, (15 *
   // 134217728 + 5242880) / 4e12 = 504.63 us + 4 us = 508.63 us, the truth; the old ratio would give
   // 0.814 x 508.63 = 414 us.
-  FormParams truth;
-  truth.kind = FormKind::grouped_tiles;
-  truth.sms = 132;
-  truth.bytes_a = truth.bytes_w = truth.bytes_c = 2;
-  truth.floor_s = 4e-6;
-  truth.flops = 600e12;
-  truth.bandwidth = 4e12;
-  truth.tile_bandwidth = 20e9;
-  truth.unit_s = 1.5e-6;
-  truth.tile_m = truth.tile_n = 128;
-  truth.split_min = 256;
+  const FormParams truth = moesim::test::grouped_truth();
   std::vector<FitPoint> pts = moesim::test::even_grouped_points(truth);
   const std::vector<double> dims = {8192, 8192, 8, 160};
   const std::vector<double> a(8, 20), b = {16, 16, 16, 16, 16, 16, 16, 48};
@@ -272,24 +262,6 @@ TEST_CASE("error statistics: median, p90 and worst of |relative error|", "[quick
 
 namespace {
 
-// grouped_tiles with the parameters of the tests above (floor 4 us, 600 TFLOP/s, 4 TB/s, 20 GB/s per
-// tile, 1.5 us per tile, 128x128 tiles, 132 SMs, bf16, L2 unknown).
-FormParams grouped_truth()
-{
-  FormParams t;
-  t.kind = FormKind::grouped_tiles;
-  t.sms = 132;
-  t.bytes_a = t.bytes_w = t.bytes_c = 2;
-  t.floor_s = 4e-6;
-  t.flops = 600e12;
-  t.bandwidth = 4e12;
-  t.tile_bandwidth = 20e9;
-  t.unit_s = 1.5e-6;
-  t.tile_m = t.tile_n = 128;
-  t.split_min = 256;
-  return t;
-}
-
 // The grid point's measured-over-form ratio for the records of {n, k, active, rows per expert}
 // (found by either key, rows per expert or total rows, so that a grid keyed otherwise fails the
 // estimate's check, not this lookup).
@@ -317,7 +289,7 @@ TEST_CASE("expert GEMMs interpolate their ratio at equal rows per expert and not
   //   ln(24/16) = 0.5503 and w_active = ln(6/4) / ln(8/4) = 0.5850.
   // * Keyed by total rows (120) it was 4 experts between 96 (24 each) and 256 (64 each: one 128-row
   //   tile) and 8 experts between 16 (2 each) and 128 (16 each): other regimes.
-  const FormParams truth = grouped_truth();
+  const FormParams truth = moesim::test::grouped_truth();
   std::vector<FitPoint> pts = moesim::test::even_grouped_points(truth);
   const auto add = [&](double e, double r, double factor) {
     const std::vector<double> dims = {4096, 2048, e, e * r}, rows(static_cast<size_t>(e), r);
@@ -364,7 +336,7 @@ TEST_CASE("a two-tile record near an expert GEMM of tile_m rows in total rows do
   // * Keyed by rows per expert, both expert counts put 40 between 32 and 128 rows (w = ln(40/32) /
   //   ln(128/32) = 0.1610), and the active level between 16 and 32 (w = ln(24/16) / ln(2) = 0.5850):
   //   the two-tile record takes no part.
-  const FormParams truth = grouped_truth();
+  const FormParams truth = moesim::test::grouped_truth();
   std::vector<FitPoint> pts = moesim::test::even_grouped_points(truth);
   const auto add = [&](double e, double r, double factor) {
     const std::vector<double> dims = {4096, 2048, e, e * r}, rows(static_cast<size_t>(e), r);
