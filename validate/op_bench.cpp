@@ -202,12 +202,12 @@ int run_op_bench(const OpBenchOptions& o, std::FILE* out)
     plan = opbench::make_plan(rates, o.budget_s, cost, o.only, o.shard, o.shards, measured);
   else {
     std::vector<opbench::Point> named;
+    std::size_t left_out = 0;
     for (opbench::Point& p : opbench::read_points_file(o.points))
       if (measured.count(opbench::describe(p)) == 0)
         named.push_back(std::move(p));
       else
-        plan.measured++;
-    const std::size_t left_out = plan.measured;
+        left_out++;
     plan = opbench::points_plan(named, rates, cost, o.budget_s);
     plan.measured = left_out;
   }
