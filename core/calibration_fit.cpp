@@ -2,6 +2,7 @@
 #include "core/calibration.hpp"
 
 #include "core/error.hpp"
+#include "core/json_whole.hpp"
 #include "core/stats.hpp"
 
 #include <nlohmann/json.hpp>
@@ -43,7 +44,7 @@ void add_kernel_bench(Calibration& c, const std::string& json_text, const std::s
       shape = o.at("shape").get<std::vector<double>>();
       seconds = o.at("seconds").get<double>();
       host = o.at("host_seconds").get<double>();
-      launches = o.at("launches").get<int>();
+      launches = json_whole<int>(o.at("launches"));
       graph_seconds = o.value("graph_seconds", 0.0);
     } catch (const std::exception& e) {
       throw InputError(file, at, std::string("malformed entry: ") + e.what(),
@@ -84,7 +85,7 @@ void add_kernel_bench(Calibration& c, const std::string& json_text, const std::s
   if (c.measured_on.empty() && j.contains("system") && j["system"].contains("devices") &&
       !j["system"]["devices"].empty()) {
     const auto& sys = j["system"];
-    c.measured_on = sys["devices"][0].value("name", "?") + " x" + std::to_string(sys.value("device_count", 0)) +
+    c.measured_on = sys["devices"][0].value("name", "?") + " x" + std::to_string(json_whole_or<int>(sys, "device_count", 0)) +
                     ", driver " + sys.value("driver_build", "?") + ", CUDA " + sys.value("runtime_version", "?") +
                     ", NCCL " + sys.value("nccl_version", "?");
   }

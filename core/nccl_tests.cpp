@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/input_file.hpp"
+#include "core/json_whole.hpp"
 #include "core/limits.hpp"
 #include "core/numbers.hpp"
 
@@ -84,7 +85,7 @@ static NcclTestsLog parse_json(const std::string& path, const nlohmann::json& j,
     }
     log.kind = collective_of(path, op, hint);
     if (j.contains("nccl_version"))
-      log.nccl_version = std::to_string(j["nccl_version"].get<int>());
+      log.nccl_version = std::to_string(json_whole<int>(j["nccl_version"]));
     log.ranks = j.contains("devices") ? static_cast<int>(j["devices"].size()) : 0;
     if (log.ranks > 0)
       log.devices = j["devices"][0].value("device_info", "");
@@ -93,8 +94,8 @@ static NcclTestsLog parse_json(const std::string& path, const nlohmann::json& j,
     if (j.contains("config") && j["config"].is_object()) {
       const auto& cfg = j["config"];
       // Read wide and bounded: a rank count never exceeds a million, and the product must not overflow.
-      const long long threads = std::clamp(cfg.value("nthreads", 1LL), 0LL, 1000000LL);
-      const long long per_gpu = std::clamp(cfg.value("ngpus", 1LL), 0LL, 1000000LL);
+      const long long threads = std::clamp(json_whole_or<long long>(cfg, "nthreads", 1), 0LL, 1000000LL);
+      const long long per_gpu = std::clamp(json_whole_or<long long>(cfg, "ngpus", 1), 0LL, 1000000LL);
       const int per_process = static_cast<int>(std::min(threads * per_gpu, 1000000LL));
       int listed = 0;
       if (cfg.contains("devices") && cfg["devices"].is_array() && !cfg["devices"].empty()) {

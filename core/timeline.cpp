@@ -1,6 +1,7 @@
 #include "core/timeline.hpp"
 
 #include "core/error.hpp"
+#include "core/json_whole.hpp"
 #include "core/limits.hpp"
 
 #include <algorithm>
@@ -141,7 +142,7 @@ Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
     t.source = j.at("source").get<std::string>();
     t.platform = j.at("platform").get<std::string>();
     t.plan = j.at("plan").get<std::string>();
-    t.world = j.at("world").get<int>();
+    t.world = json_whole<int>(j.at("world"));
     if (t.world < 1 || t.world > limits::gpus)
       throw InputError(file, "world", std::to_string(t.world) + " ranks", "a timeline has 1 to " + std::to_string(limits::gpus) + " ranks");
     t.step_time = finite(j, "step_time");
@@ -155,11 +156,11 @@ Timeline timeline_from_json(const nlohmann::json& j, const std::string& file)
                       "sync", "end", "detail", "shape", "bytes", "fixed"},
                  file, at);
       TimelineEvent e;
-      e.rank = je.at("rank").get<int>();
-      e.op = je.at("op").get<int>();
-      e.stream = je.at("stream").get<int>();
-      e.layer = je.at("layer").get<int>();
-      e.microbatch = je.value("microbatch", 0);
+      e.rank = json_whole<int>(je.at("rank"));
+      e.op = json_whole<int>(je.at("op"));
+      e.stream = json_whole<int>(je.at("stream"));
+      e.layer = json_whole<int>(je.at("layer"));
+      e.microbatch = json_whole_or<int>(je, "microbatch", 0);
       e.name = je.at("name").get<std::string>();
       e.kind = parse_op_kind(je.at("kind").get<std::string>());
       if (je.contains("family"))

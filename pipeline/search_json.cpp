@@ -1,5 +1,6 @@
 // A search's JSON (what --json writes and --merge reads) and the merge of shards.
 #include "core/error.hpp"
+#include "core/json_whole.hpp"
 #include "pipeline/search.hpp"
 
 #include <nlohmann/json.hpp>
@@ -44,18 +45,18 @@ SearchSetup setup_from(const json& j)
   SearchSetup s;
   s.model = j.at("model");
   s.platforms = j.at("platforms").get<std::vector<std::string>>();
-  s.gpus = j.at("gpus").get<std::vector<int>>();
-  s.batches = j.at("batches").get<std::vector<int>>();
+  s.gpus = json_whole_list<int>(j.at("gpus"));
+  s.batches = json_whole_list<int>(j.at("batches"));
   s.phase = j.at("phase") == "decode" ? Phase::decode : Phase::prefill;
-  s.context = j.at("context");
-  s.prompt = j.at("prompt");
+  s.context = json_whole<int>(j.at("context"));
+  s.prompt = json_whole<int>(j.at("prompt"));
   s.routing = j.at("routing");
   s.graphs = j.at("graphs");
   if (!j.at("slo").is_null())
     s.slo = {j["slo"].at("metric"), j["slo"].at("seconds")};
   s.rank = j.at("rank");
-  s.seeds = j.at("seeds");
-  s.candidates = j.at("candidates");
+  s.seeds = json_whole<int>(j.at("seeds"));
+  s.candidates = json_whole<size_t>(j.at("candidates"));
   s.shard = parse_shard(j.at("shard"));
   return s;
 }
@@ -83,13 +84,13 @@ json row_json(const SearchRow& r)
 SearchRow row_from(const json& j)
 {
   SearchRow r;
-  r.key = j.at("key");
+  r.key = json_whole<size_t>(j.at("key"));
   r.platform = j.at("platform");
   r.plan = j.at("plan");
   r.layout = j.at("layout");
-  r.gpus = j.at("gpus");
-  r.pp = j.at("pp");
-  r.batch = j.at("batch");
+  r.gpus = json_whole<int>(j.at("gpus"));
+  r.pp = json_whole<int>(j.at("pp"));
+  r.batch = json_whole<int>(j.at("batch"));
   r.cuda_graphs = j.at("cuda_graphs");
   r.memory = j.at("memory_bytes");
   r.capacity = j.at("capacity_bytes");
@@ -98,8 +99,8 @@ SearchRow row_from(const json& j)
     r.why_pruned = j.at("why_pruned");
     return r;
   }
-  r.band.seeds = j.at("seeds");
-  r.band.median_seed = j.at("median_seed");
+  r.band.seeds = json_whole<int>(j.at("seeds"));
+  r.band.median_seed = json_whole<size_t>(j.at("median_seed"));
   r.band.step_time = band_from(j.at("step_time_s"));
   r.band.tok_s_user = band_from(j.at("tok_s_user"));
   r.band.tok_s_per_gpu = band_from(j.at("tok_s_per_gpu"));

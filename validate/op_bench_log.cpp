@@ -1,6 +1,7 @@
 #include "validate/op_bench_log.hpp"
 
 #include "core/error.hpp"
+#include "core/json_whole.hpp"
 #include "validate/host_bench.hpp"
 #include "validate/op_bench_grid.hpp"
 #include "validate/op_bench_record.hpp"
@@ -60,7 +61,7 @@ SystemFacts system_facts(const json& s, const std::string& path)
     const json& d = s.at("devices").at(0);
     return {d.at("name").get<std::string>(), s.at("driver_build").get<std::string>(),
             s.at("runtime_version").get<std::string>(), s.at("nccl_version").get<std::string>(),
-            d.at("memory_bytes").get<double>(), s.at("device_count").get<int>()};
+            d.at("memory_bytes").get<double>(), json_whole<int>(s.at("device_count"))};
   } catch (const json::exception& e) {
     throw InputError(path, "devices[0], driver_build, runtime_version, nccl_version, device_count",
                      std::string("not --info's output: ") + e.what(),

@@ -57,6 +57,23 @@ TEST_CASE("search: CSV, JSON and SVG of a small search, and shards merged by the
   }
   REQUIRE(moesim(merge + " --json " + (dir / "merged.json").string()).code == 0);
   CHECK(slurp(dir / "merged.json") == slurp(dir / "all.json"));
+  // A shard edited to a context of 1e20 or a row's batch of 8.5 is refused, the file named: both were
+  // cast to int (1e20 undefined, 8.5 cut to 8).
+  const std::string shard = slurp(dir / "s1.json");
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{{"\"context\": 1024", "\"context\": 1e20"},
+                                                                                 {"\"batch\": 8,", "\"batch\": 8.5,"}}) {
+    INFO(to);
+    std::string edited = shard;
+    const size_t at = edited.find(from);
+    REQUIRE(at != std::string::npos);
+    edited.replace(at, from.size(), to);
+    const fs::path bad = write(dir, "edited.json", edited);
+    const Run m = moesim("search --merge " + bad.string() + " --json " + (dir / "m.json").string());
+    CHECK(m.code == 2);
+    CHECK_THAT(m.err, Catch::Contains("edited.json") && Catch::Contains("expected a whole number"));
+    CHECK(std::count(m.err.begin(), m.err.end(), '\n') == 1);
+    CHECK_FALSE(fs::exists(dir / "m.json"));
+  }
 }
 
 TEST_CASE("search: a Hugging Face config.json as the model, over a list of two platforms", "[quick][cli][search]")

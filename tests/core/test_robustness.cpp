@@ -6,6 +6,7 @@
 #include "core/engine_profile.hpp"
 #include "core/error.hpp"
 #include "core/input_file.hpp"
+#include "core/json_whole.hpp"
 #include "core/model_loader.hpp"
 #include "core/nccl_tests.hpp"
 #include "core/numbers.hpp"
@@ -14,6 +15,7 @@
 #include "core/schedule_builder.hpp"
 #include "core/schedule_json.hpp"
 #include "core/study.hpp"
+#include "core/timeline.hpp"
 #include "core/yaml_reader.hpp"
 
 #include <catch2/catch.hpp>
@@ -303,3 +305,49 @@ TEST_CASE("the sweep's last finding: a YAML string that is not UTF-8 is refused,
         "caf\xc3\xa9");
 }
 
+
+TEST_CASE("what CI's fuzzing found on 2026-12-06: a float past int's range where a JSON reader wants a whole number", "[quick][core][robust]")
+{
+  using nlohmann::json;
+  // nlohmann's get<int>() of 1e20 (stored as a float) is static_cast<int>(1e20): undefined, and UBSan
+  // stopped fuzz_nccl_tests on {"nccl_version": 1e20}. json_whole reads whole numbers in range only.
+  CHECK(json_whole<int>(json::parse("2")) == 2);
+  CHECK(json_whole<int>(json::parse("2.0")) == 2);  // a float with nothing after the point
+  CHECK(json_whole<int>(json::parse("2e3")) == 2000);
+  CHECK(json_whole<int>(json::parse("-3")) == -3);
+  CHECK(json_whole<int>(json::parse("2147483647")) == 2147483647);   // INT_MAX = 2^31 - 1
+  CHECK(json_whole<long long>(json::parse("9223372036854775807")) == 9223372036854775807LL); // 2^63 - 1
+  CHECK(json_whole<size_t>(json::parse("18446744073709551615")) == 18446744073709551615ULL); // 2^64 - 1
+  for (const char* bad : {"1e20", "2.5", "\"2\"", "null", "true", "[1]", "2147483648", "-2147483649", "2147483648.0", "-1e300"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(json_whole<int>(json::parse(bad)), json::type_error);
+  }
+  // 2^63 as a float is one past a long long's largest value; -1 is no size.
+  CHECK_THROWS_AS(json_whole<long long>(json::parse("9.223372036854775808e18")), json::type_error);
+  CHECK_THROWS_AS(json_whole<size_t>(json::parse("-1")), json::type_error);
+  CHECK_THROWS_AS(json_whole<size_t>(json::parse("-1.0")), json::type_error);
+  CHECK_THROWS_AS(json_whole_list<int>(json::parse("[1, 2.5]")), json::type_error);
+  CHECK(json_whole_list<int>(json::parse("[1, 2.0]")) == std::vector<int>{1, 2});
+  CHECK(json_whole_or<int>(json::parse("{}"), "microbatch", 7) == 7);
+
+  // The readers that did the cast: each refuses with the file named, an InputError (exit 2), not UB.
+  test::TempDir d("moesim_fuzz_ci_1206");
+  const std::string rows = R"("results": [{"size": 1024, "out_of_place": {"time": 20.0}}])";
+  for (const std::string& head : {std::string(R"({"args": ["all_reduce_perf"], "devices": [{}, {}], "nccl_version": 1e20, )"),
+                                  std::string(R"({"args": ["all_reduce_perf"], "config": {"nthreads": 1e30, "ngpus": 2}, )"),
+                                  std::string(R"({"args": ["all_reduce_perf"], "config": {"nthreads": 2, "ngpus": -1e300}, )")}) {
+    INFO(head);
+    const std::string log = d.write("v.json", head + rows + "}");
+    CHECK_THROWS_WITH(parse_nccl_tests_log(log), Contains(log) && Contains("expected a whole number"));
+  }
+  // The same report with nccl_version 22803 and nthreads x ngpus = 2 reads: 2 ranks, one row.
+  const NcclTestsLog ok = parse_nccl_tests_log(
+      d.write("ok.json", std::string(R"({"args": ["all_reduce_perf"], "config": {"nthreads": 2, "ngpus": 1.0}, "nccl_version": 22803, )") + rows + "}"));
+  CHECK(ok.ranks == 2);
+  CHECK(ok.nccl_version == "22803");
+  REQUIRE(ok.rows.size() == 1);
+  // A timeline's world of 1e20 ranks is refused by name.
+  const json tl = json::parse(R"({"format": "moesim-timeline-1", "source": "s", "platform": "p", "plan": "TP=2",
+                                  "world": 1e20, "step_time": 1e-3, "events": []})");
+  CHECK_THROWS_WITH(timeline_from_json(tl, "t.json"), Contains("t.json") && Contains("expected a whole number"));
+}
