@@ -40,6 +40,7 @@ def run_shapes(*sets):
 
 
 POINTS_S16 = os.path.join(ROOT, "validate", "oos", "points-s16.txt")
+POINTS_S16B = os.path.join(ROOT, "validate", "results", "h100-2026-12-06-points-s16b", "points-s16b.txt")
 
 
 def expert_rows(tokens, experts, dist):
@@ -319,6 +320,94 @@ class Sets(unittest.TestCase):
             self.assertGreater(2 * sum(16 < r <= 32 for r in rows), len(rows), e["file"])
             del steps[e["file"]]
         self.assertEqual(steps, {})
+
+    def test_oos14_is_14_schedules_at_shapes_no_earlier_round_ran_and_no_op_at_a_point(self):
+        # decode eager: the invented v256k (b240), the invented v64k (b5), Qwen3-235B-A22B (b144),
+        # Mixtral-8x7B (b3), the invented e12 (b122) = 5; decode graph: the invented v256k (b2), the
+        # invented v64k (b176), gpt-oss-20b (b2), DeepSeek-V2-Lite (b120), Llama-4-Scout (b6), the
+        # invented GQA h80 (b66), the invented e20 (b206) = 7; prefills: the invented v256k (batch 2 x
+        # 2,816) and v64k (batch 3 x 1,792) = 2. oos14-h100 runs the same schedules on the H100
+        # platform; no step at a shape rounds 1-13 ran.
+        self.assert_new_round("oos14", eager_decode=5, graph=7, prefill=2,
+                              earlier=[1, 2, "oos4", "oos5", "oos6", "oos7", "oos8", "oos9", "oos10", "oos11",
+                                       "oos12", "oos13"])
+        # ... and no expert GEMM or prefill attention of any step (every layer, as committed) is a point
+        # of points-s16.txt (timed before round 13) or of the 90 s16b points (timed after it), which
+        # calibrate the simulator before this round is predicted.
+        with open(POINTS_S16) as f, open(POINTS_S16B) as g:
+            s16, s16b = point_keys(f.readlines()), point_keys(g.readlines())
+        # the s16b file: 6, 12 and 20 experts x 3 totals x 3 n x 3 k = 81, plus 3 x 3 more totals at
+        # n 16,384 k 4,096 = 9: 90 grouped GEMMs, none of them a points-s16 line (4, 8 and 16 experts)
+        self.assertEqual((len(s16b), len(s16 & s16b)), (90, 0))
+        oset = oos.SETS["oos14"]
+        compared = 0
+        for e in oos.entries(oset):
+            for name, key in schedule_op_keys(committed_schedule(oset, e)):
+                compared += 1
+                self.assertFalse(key in s16 or key in s16b, f"{e['file']}: {name} is a session-16 point: {key}")
+        # 2 prefills x 4 attentions + 14 steps x 4 layers x 2 expert GEMMs - DeepSeek-V2-Lite's 2 of
+        # its dense first layer = 8 + 112 - 2
+        self.assertEqual(compared, 8 + 14 * 8 - 2)
+
+    def test_oos14_two_tile_steps_sit_between_the_s16b_points(self):
+        # Aim (b): the harness kernel takes 16-row tiles when total rows <= 24 x active experts
+        # (kernels/grouped_gemm.cu), and an expert of 17-32 rows then takes two. The s16b points time 6,
+        # 12 and 20 experts at 17-24 rows on a grid of n and k; in the first MoE layer of each of these
+        # three steps (rows from the committed schedules, routing seed 1) the active count is one of the
+        # points' counts, more than half the experts take two tiles, and the up GEMM's n and k (and the
+        # down GEMM's k) lie strictly between two grid values of the points at that count, on none.
+        with open(POINTS_S16B) as f:
+            lines = [ln.split() for ln in f if ln.startswith("grouped_gemm")]
+        grid = {}
+        for w in lines:
+            kv = dict(x.split("=", 1) for x in w if "=" in x)
+            ns, ks = grid.setdefault(int(kv["experts"]), (set(), set()))
+            ns.add(int(kv["n"]))
+            ks.add(int(kv["k"]))
+        def between(x, values):
+            return x not in values and min(values) < x < max(values)
+        oset = oos.SETS["oos14"]
+        steps = {"oos14-invented-gqa-h80-graph_b66.json.gz": (6, 15360, 3584),
+                 "oos14-invented-e12-eager_b122.json.gz": (12, 12288, 3072),
+                 "oos14-invented-e20-graph_b206.json.gz": (20, 10240, 2560)}
+        for e in oos.entries(oset):
+            if e["file"] not in steps:
+                continue
+            ops = committed_schedule(oset, e)["ranks"][0]["ops"]
+            up = [o for o in ops if o["role"] == "experts_up"][0]["shape"]
+            down = [o for o in ops if o["role"] == "experts_down"][0]["shape"]
+            rows = [int(r) for r in up["rows"] if r > 0]
+            self.assertEqual((len(rows), up["n"], up["k"]), steps[e["file"]], e["file"])
+            self.assertLessEqual(sum(rows), 24 * len(rows), e["file"])
+            self.assertGreater(2 * sum(16 < r <= 32 for r in rows), len(rows), e["file"])
+            ns, ks = grid[len(rows)]
+            self.assertTrue(between(up["n"], ns) and between(up["k"], ks), e["file"])
+            self.assertTrue(between(down["k"], ks), e["file"])
+            del steps[e["file"]]
+        self.assertEqual(steps, {})
+
+    def test_oos14_samples_spread_over_rows_and_vocabularies_off_the_records(self):
+        # Aim (a): every step ends in a greedy sample over [rows, vocab]. The round's samples take 2 to
+        # 240 rows (a decode's batch, a prefill's sequences) over ten vocabularies from Mixtral's 32,000 to
+        # the invented 256,000, and no sample is at a vocabulary the committed sample records hold (8,192,
+        # 32,768, 131,072, 262,144 on both cards), so each is read between records.
+        records = set()
+        for path in ("h100-2026-12-05-call3/ops.json.gz", "h100-2026-12-05-call4/ops.json.gz",
+                     "h100-2026-12-06-call6/ops.json.gz", "h200-2026-12-04/ops.json"):
+            full = os.path.join(ROOT, "validate", "results", path)
+            with (gzip.open(full, "rt") if path.endswith(".gz") else open(full)) as f:
+                records |= {r["vocab"] for r in json.load(f)["records"] if r["op"] == "sample"}
+        self.assertEqual(records, {8192, 32768, 131072, 262144})
+        oset = oos.SETS["oos14"]
+        samples = []
+        for e in oos.entries(oset):
+            (s,) = [o["shape"] for o in committed_schedule(oset, e)["ranks"][0]["ops"] if o["kind"] == "sample"]
+            self.assertEqual(s["rows"], e["batch"], e["file"])
+            self.assertNotIn(s["vocab"], records, e["file"])
+            samples.append((s["rows"], s["vocab"]))
+        vocabs = {v for _, v in samples}
+        self.assertEqual(vocabs, {32000, 48000, 64000, 100000, 102400, 151936, 176000, 201088, 202048, 256000})
+        self.assertEqual((min(r for r, _ in samples), max(r for r, _ in samples)), (2, 240))
 
     def test_the_card_a_result_names_comes_from_the_platform(self):
         # "nvswitch-1x-h100" -> H100 (the result heading said "one H200" for every platform); a name

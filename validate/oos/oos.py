@@ -32,6 +32,9 @@ platform and prediction variants.
   --set oos13: validate/oos/studies-oos13 (tp1 on nvswitch-1x-h200, shapes oos1-12 never ran and no op at a
             point of validate/oos/points-s16.txt), schedules in validate/oos/schedules-oos13; --set
             oos13-h100: the same schedules on nvswitch-1x-h100.
+  --set oos14: validate/oos/studies-oos14 (tp1 on nvswitch-1x-h200, shapes oos1-13 never ran and no op at a
+            point of validate/oos/points-s16.txt or of the s16b points), schedules in
+            validate/oos/schedules-oos14; --set oos14-h100: the same schedules on nvswitch-1x-h100.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -194,6 +197,17 @@ SETS = {
     "oos13": one_gpu_round("oos13"),
     # Round 13's steps on one H100 (--set oos13-h100), for a call the device tool places on an H100.
     "oos13-h100": one_gpu_round("oos13", "nvswitch-1x-h100"),
+    # Round 14 on one H200 (--set oos14), blind to every run and record made before it, round 13's and
+    # both session-16 point sets (validate/oos/points-s16.txt and the 90 points of
+    # validate/results/h100-2026-12-06-points-s16b: no expert GEMM or prefill attention of a step is one
+    # of them): greedy sampling and embedding lookups read cold, at 2-240 rows over vocabularies of
+    # 32,000-256,000 (two small invented models whose head is most of a step, and zoo decodes); expert
+    # GEMMs of 6, 12 and 20 active experts of 17-24 rows (two 16-row tiles each) between the
+    # session-16b points in n and k (two invented geometries: 12 experts of 6,144 at hidden 3,072, 20
+    # of 5,120 at hidden 2,560); and zoo decodes at batches and contexts no round ran, as controls.
+    "oos14": one_gpu_round("oos14"),
+    # Round 14's steps on one H100 (--set oos14-h100), for a call the device tool places on an H100.
+    "oos14-h100": one_gpu_round("oos14", "nvswitch-1x-h100"),
 }
 
 
