@@ -56,8 +56,8 @@ const std::vector<OpSpec>& op_specs()
       {BenchOp::topk, "topk", true, {}, small_dims, {}},
       {BenchOp::permute, "permute", true, {}, small_dims, {}},
       {BenchOp::unpermute, "unpermute", true, {}, small_dims, {}},
-      {BenchOp::embedding, "embedding", true, {}, small_dims, {}},
-      {BenchOp::sample, "sample", true, {}, small_dims, {}},
+      {BenchOp::embedding, "embedding", true, {}, small_dims, {"inputs"}},
+      {BenchOp::sample, "sample", true, {}, small_dims, {"inputs"}},
       {BenchOp::router, "router", true, {}, small_dims, {}},
       {BenchOp::graph_gap, "graph_gap", false, {"kernels"}, {}, {}},
       {BenchOp::host, "host", false, {}, {"threads"}, {"api", "gpu_state"}},
@@ -95,6 +95,8 @@ std::string& word_field(BenchRecord& r, const std::string& key)
     return r.kv_dtype;
   if (key == "scales")
     return r.scales;
+  if (key == "inputs")
+    return r.inputs;
   return r.gpu_state;
 }
 
@@ -229,6 +231,10 @@ BenchRecord parse_record(const nlohmann::json& j, const std::string& file, const
                              (r.dtype ? to_string(*r.dtype) : "this") + " weights",
                "write \"scales\": \"block\" on an fp8 GEMM or MoE layer with 128x128 block scales, or leave it out (one scale "
                "per tensor)");
+  if (!r.inputs.empty() && r.inputs != "cold")
+    throw fail("inputs", "'" + r.inputs + "' is not a way moesim knows of reading a sample's or embedding's inputs",
+               "write \"inputs\": \"cold\" where each timed instance read logits or token rows of its own, or leave it "
+               "out (the instances re-read one buffer)");
   if (r.op == BenchOp::attention_decode || r.op == BenchOp::attention_prefill) {
     if (r.attn != "gqa" && r.attn != "mla")
       throw fail("attn", "must be gqa or mla", "write \"attn\": \"gqa\" (MHA, GQA, MQA) or \"mla\"");

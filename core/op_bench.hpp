@@ -47,6 +47,7 @@ struct BenchRecord {
   std::string api, gpu_state;  // host
   std::string kv_dtype;        // attention: the KV cache's dtype when it is not `dtype`
   std::string scales;          // gemm: "block" for fp8 with 128x128 block scales; empty: per tensor
+  std::string inputs;          // sample, embedding: "cold" when every timed instance read inputs of its own
   std::map<std::string, double> dims; // numeric shape fields by their contract names (m, n, k, batch, ...)
   std::vector<double> rows;    // grouped_gemm: tokens per expert
   double seconds = 0;          // GPU time of one op

@@ -35,9 +35,16 @@ struct OpBenchFit {
   std::vector<FitQuality> quality;   // per model, sorted by model
   size_t held_out = 0;               // records held out of the fit
   size_t excluded = 0;               // of those, the ones a model family's shapes excluded
+  size_t superseded = 0;             // sample/embedding records that re-read one buffer, left out where their
+                                     // model has records with cold inputs (superseded_by_cold)
   std::map<std::string, size_t> unmodelled; // records read but not modelled, by op
   std::vector<std::string> incomplete;      // files whose bench-ops side file says the run was cut
 };
+
+// Drops from `train` the sample and embedding records that re-read one buffer (no "inputs": "cold")
+// where records of the same model (kind, dtype, launch) read cold inputs; returns how many it dropped.
+// A step reads those inputs cold, so cold records replace the others (docs/op-bench-format.md).
+size_t superseded_by_cold(std::vector<OpRecord>& train);
 
 // Merges the benches (they must be of one GPU: same system.gpu and sms, else InputError naming the
 // second file), fits on every record that is neither held out nor excluded, and checks on those

@@ -74,6 +74,7 @@ OpRecord op_record(const BenchRecord& b, const Where& w, OpKind kind)
   r.key.graph = b.launch == "graph";
   r.seconds = b.seconds;
   r.kernel = b.kernel;
+  r.cold_inputs = b.inputs == "cold";
   switch (kind) {
     case OpKind::gemm:
       r.key.variant = b.scales; // "block": fp8 with 128x128 block scales, a kernel of its own

@@ -68,6 +68,7 @@ struct OpRecord {
   double bytes = 0;         // memory-bound kinds: bytes moved
   double seconds = 0;       // GPU time of one op
   std::string kernel;       // the kernel or library that ran it, when the record says
+  bool cold_inputs = false; // sample, embedding: every timed instance read inputs of its own (op-bench "inputs")
   std::string where;        // "file: records[12]" for messages and reports
 };
 

@@ -212,9 +212,9 @@ int run_op_bench(const OpBenchOptions& o, std::FILE* out)
     plan.measured = left_out;
   }
   std::fprintf(out, "# moesim-validate bench-ops: %s (cc %d.%d, %d SMs; estimates from %.0f TFLOP/s bf16, %.0f fp8, %.2f TB/s), "
-                    "budget %.0f s, shard %d/%d, %d timed repetitions after %d warm-up\n",
+                    "budget %.0f s, shard %d/%d, %d timed repetitions after %d warm-up; %s\n",
                rates.name.c_str(), rates.cc / 10, rates.cc % 10, rates.sms, rates.bf16_flops / 1e12,
-               rates.fp8_flops / 1e12, rates.mem_bw / 1e12, o.budget_s, o.shard, o.shards, o.iters, o.warmup);
+               rates.fp8_flops / 1e12, rates.mem_bw / 1e12, o.budget_s, o.shard, o.shards, o.iters, o.warmup, opbench::cold_inputs_words);
   std::fputs(opbench::plan_text(plan).c_str(), out);
   if (!o.skip_measured.empty())
     std::fprintf(out, "# %zu candidates left out: timed by the runs of --skip-measured\n", plan.measured);

@@ -342,6 +342,10 @@ double weight_bytes(const Point& p)
     return double(g->experts) * g->n * g->k * es_of(g->dtype);
   if (auto* a = std::get_if<AttnPoint>(&p))
     return kv_bytes(*a);
+  // Greedy sampling's fp32 logits: each instance reads its own, cold, as a step's sample reads logits
+  // no op of the step wrote just before (op_bench_small.cpp).
+  if (auto* s = std::get_if<SmallPoint>(&p); s && s->op == "sample")
+    return double(s->rows) * s->vocab * 4;
   return 0;
 }
 

@@ -25,12 +25,13 @@ struct Header {
   int cc_major = 0, cc_minor = 0, sms = 0;
   double budget_s = 0;
   int shard = 1, shards = 1, iters = 0, warmup = 0;
+  bool cold_inputs = false; // the header ends in cold_inputs_words: sample and embedding read inputs of their own
 };
 
 Header parse_header(const std::string& line, const std::string& where)
 {
   static const std::regex re(R"(^# moesim-validate bench-ops: (.+) \(cc (\d+)\.(\d+), (\d+) SMs;.*\), budget ([0-9.]+) s, )"
-                             R"(shard (\d+)/(\d+), (\d+) timed repetitions after (\d+) warm-up$)");
+                             R"(shard (\d+)/(\d+), (\d+) timed repetitions after (\d+) warm-up(; .*)?$)");
   std::smatch m;
   if (!std::regex_match(line, m, re))
     throw InputError(where, "header", "the first line is not bench-ops' header",
@@ -45,6 +46,7 @@ Header parse_header(const std::string& line, const std::string& where)
   h.shards = std::stoi(m[7]);
   h.iters = std::stoi(m[8]);
   h.warmup = std::stoi(m[9]);
+  h.cold_inputs = m[10].matched && m[10].str() == std::string("; ") + cold_inputs_words;
   return h;
 }
 
@@ -210,7 +212,7 @@ Recovered recover_from_log(std::istream& in, const std::string& path, const json
       else if (auto* q = std::get_if<AttnPoint>(&p))
         records.push_back(attention_record(*q, ms));
       else
-        records.push_back(small_record(std::get<SmallPoint>(p), ms));
+        records.push_back(small_record(std::get<SmallPoint>(p), ms, h.cold_inputs));
     }
   }
   close_host(host_line + 1);

@@ -80,7 +80,7 @@ nlohmann::json attention_record(const AttnPoint& p, const Measured& m)
   return j;
 }
 
-nlohmann::json small_record(const SmallPoint& p, const Measured& m)
+nlohmann::json small_record(const SmallPoint& p, const Measured& m, bool cold_inputs)
 {
   json j;
   j["op"] = p.op;
@@ -106,6 +106,8 @@ nlohmann::json small_record(const SmallPoint& p, const Measured& m)
     j["rows"] = p.rows;
     j["vocab"] = p.vocab;
   }
+  if (cold_inputs && (p.op == "sample" || p.op == "embedding"))
+    j["inputs"] = "cold";
   timed(j, m);
   return j;
 }

@@ -33,7 +33,13 @@ nlohmann::json attention_record(const AttnPoint& p, const Measured& m);
 // The memory-bound kernels: elements and bytes moved (read + written), plus the sizes the format
 // names for the op (rmsnorm rows and width; topk tokens, experts, k; permute / unpermute tokens, k,
 // hidden; embedding tokens, hidden; sample rows, vocab).
-nlohmann::json small_record(const SmallPoint& p, const Measured& m);
+// The end of bench-ops' header line since sample and embedding read cold inputs; --from-log marks the
+// recovered sample and embedding records cold only when the log's header ends so.
+inline constexpr const char* cold_inputs_words = "sample and embedding inputs cold";
+
+// `cold_inputs`: each instance read logits (sample) or token rows (embedding) of its own, as bench-ops
+// has timed them since 2026-12-06 (op_bench_small.cpp); written as "inputs": "cold" on those two ops.
+nlohmann::json small_record(const SmallPoint& p, const Measured& m, bool cold_inputs = true);
 // The per-kernel gap inside a CUDA graph.
 nlohmann::json gap_record(int kernels, double seconds);
 // Host time of one call of `api` (kernel_launch, cublaslt_call, nccl_call, event_record, sync,

@@ -3,7 +3,11 @@
 // outputs poisoned, checks sampled rows against the CPU reference (kernels/reference.hpp) within
 // the tolerance tests/kernels/test_kernels.cpp derives (exact for copies and integer results, one bf16
 // ulp for rmsnorm and silu_mul, (experts + 16) * 2^-24 relative for the top-k weights), then times
-// 8 launches back to back over the same buffers.
+// 8 launches back to back over the same buffers: a step's norms, activations and routing read what
+// the op before them wrote, warm in L2. Two read what no op of the step wrote just before, and each of
+// their instances reads inputs of its own, cold after the timer's L2 flush: greedy sampling (logits of
+// its own per instance, as weights are, instances_for) and the embedding lookup (token ids of its own
+// per instance, so other rows of the table). Their records say "inputs": "cold".
 #include "kernels/check.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/reference.hpp"
@@ -70,14 +74,21 @@ void routing(Rng& rng, long tokens, int k, int experts, std::vector<std::int32_t
   }
 }
 
-// Times `launches` kernel calls of `launch` and adds the point's records.
-void timed(BenchContext& ctx, const SmallPoint& p, int launches, const std::function<void(cudaStream_t)>& launch)
+// Times `inst` instances of `launches` kernel calls each, instance i launched by launch(i, stream),
+// and adds the point's records.
+void timed(BenchContext& ctx, const SmallPoint& p, int launches, int inst,
+           const std::function<void(int, cudaStream_t)>& launch)
 {
-  const int kernels = count_kernels(ctx, launch);
-  const int inst = instances_for(p, ctx.rates);
-  const Timing t = ctx.timer.time(inst, launches, [&](int, cudaStream_t s) { launch(s); });
+  const int kernels = count_kernels(ctx, [&](cudaStream_t s) { launch(0, s); });
+  const Timing t = ctx.timer.time(inst, launches, launch);
   ctx.add_timed(t, [&](const Measured& m) { return small_record(p, m); },
                 {{"point", describe(p)}, {"kernels", kernels}, {"instances", inst}});
+}
+
+// The same, every instance over the same buffers.
+void timed(BenchContext& ctx, const SmallPoint& p, int launches, const std::function<void(cudaStream_t)>& launch)
+{
+  timed(ctx, p, launches, instances_for(p, ctx.rates), [&](int, cudaStream_t s) { launch(s); });
 }
 
 void rows_op(BenchContext& ctx, const SmallPoint& p)
@@ -261,18 +272,20 @@ void embedding(BenchContext& ctx, const SmallPoint& p)
   const long tokens = p.rows;
   const int hidden = static_cast<int>(p.width), rows = static_cast<int>(p.vocab);
   Rng rng(ctx.next_seed());
-  std::vector<std::int32_t> ids(static_cast<std::size_t>(tokens));
+  // Token ids of its own for each instance: each reads other rows of the table, cold after the flush.
+  const int inst = instances_for(p, ctx.rates);
+  std::vector<std::int32_t> ids(static_cast<std::size_t>(tokens) * inst);
   for (auto& t : ids)
     t = static_cast<std::int32_t>(rng.next() % static_cast<std::uint64_t>(rows));
   DevMem dids(ids.size() * 4), table(std::size_t(rows) * hidden * 2), out(std::size_t(tokens) * hidden * 2, true);
   cudaStream_t st = ctx.timer.stream();
   upload(dids.get(), ids);
   kernels::fill_uniform_bf16(table.as<bf16_t>(), std::int64_t(rows) * hidden, -1, 1, ctx.next_seed(), st);
-  auto launch = [&](cudaStream_t s) {
-    kernels::embedding(dids.as<std::int32_t>(), table.as<bf16_t>(), out.as<bf16_t>(), static_cast<int>(tokens), hidden, 0,
-                       rows, s);
+  auto launch = [&](int i, cudaStream_t s) {
+    kernels::embedding(dids.as<std::int32_t>() + std::size_t(i) * tokens, table.as<bf16_t>(), out.as<bf16_t>(),
+                       static_cast<int>(tokens), hidden, 0, rows, s);
   };
-  launch(st);
+  launch(0, st);
   MOESIM_CHECK(cudaStreamSynchronize(st));
   Check c{describe(p)};
   for (long t : sample_indices(tokens, 32, rng)) {
@@ -282,19 +295,23 @@ void embedding(BenchContext& ctx, const SmallPoint& p)
       c.add(double(got[std::size_t(i)] != want[std::size_t(i)]), 0, 0, at(t, i));
   }
   c.finish();
-  timed(ctx, p, 1, launch);
+  timed(ctx, p, 1, inst, launch);
 }
 
 void sample(BenchContext& ctx, const SmallPoint& p)
 {
   const long rows = p.rows, vocab = p.vocab;
-  DevMem x(std::size_t(rows) * vocab * 4), idx(std::size_t(rows) * 4, true), val(std::size_t(rows) * 4, true);
+  // Logits of its own for each instance (about 1 GiB in all, instances_for): each reads them cold.
+  const int inst = instances_for(p, ctx.rates);
+  const std::size_t per = std::size_t(rows) * vocab;
+  DevMem x(per * inst * 4), idx(std::size_t(rows) * 4, true), val(std::size_t(rows) * 4, true);
   cudaStream_t st = ctx.timer.stream();
-  kernels::fill_uniform_f32(x.as<float>(), rows * vocab, -10, 10, ctx.next_seed(), st);
-  auto launch = [&](cudaStream_t s) {
-    kernels::argmax(x.as<float>(), idx.as<std::int32_t>(), val.as<float>(), static_cast<int>(rows), static_cast<int>(vocab), s);
+  kernels::fill_uniform_f32(x.as<float>(), static_cast<std::int64_t>(per) * inst, -10, 10, ctx.next_seed(), st);
+  auto launch = [&](int i, cudaStream_t s) {
+    kernels::argmax(x.as<float>() + per * i, idx.as<std::int32_t>(), val.as<float>(), static_cast<int>(rows),
+                    static_cast<int>(vocab), s);
   };
-  launch(st);
+  launch(0, st);
   MOESIM_CHECK(cudaStreamSynchronize(st));
   Rng rng(ctx.next_seed());
   Check c{describe(p)};
@@ -307,7 +324,7 @@ void sample(BenchContext& ctx, const SmallPoint& p)
     c.add(gi[std::size_t(r)], want[0], 0, "[row " + std::to_string(r) + "]");
   }
   c.finish();
-  timed(ctx, p, 1, launch);
+  timed(ctx, p, 1, inst, launch);
 }
 
 // The router: logits [tokens, experts] fp32 = x [tokens, hidden] w[experts, hidden]^T, bf16

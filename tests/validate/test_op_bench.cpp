@@ -196,6 +196,14 @@ TEST_CASE("bench-ops estimates: roofline times at the device's rates", "[quick]"
   many.fused = false, many.n = 256, many.k = 512, many.experts = 256, many.tokens = 256;
   many.rows = expert_rows(256, 256, "uniform");
   CHECK(instances_for(many, h200) == 1);
+  // Greedy sampling: logits of its own per instance, about 1 GiB in all. 1024 x 131,072 fp32 is 512
+  // MiB: 2 instances (its ~0.16 ms allows 12 under 2 ms). 28 x 151,936 fp32 is 17.0 MB: 63 by the
+  // GiB, capped at 16 (about 8 us each). The embedding lookup keeps 8 (token ids of its own per
+  // instance, a few KiB), as every kernel without weights does.
+  CHECK(instances_for(SmallPoint{"sample", 1024, 0, 0, 0, 131072}, h200) == 2);
+  CHECK(instances_for(SmallPoint{"sample", 28, 0, 0, 0, 151936}, h200) == 16);
+  CHECK(instances_for(SmallPoint{"embedding", 16384, 7168, 0, 0, 0}, h200) == 8);
+  CHECK(instances_for(SmallPoint{"rmsnorm", 16, 4096, 0, 0, 0}, h200) == 8);
 }
 
 TEST_CASE("bench-ops plan: prefixes within the budget, shares redistributed, shards disjoint", "[quick]")
@@ -353,6 +361,16 @@ TEST_CASE("bench-ops records: the format's keys and values", "[quick]")
   CHECK(keys(small_record(t, stream)) == std::set<std::string>{"bytes", "dtype", "elements", "experts", "k", "launch", "op",
                                                                "reps", "seconds", "spread", "tokens"});
   CHECK(small_record(t, stream)["dtype"] == "fp32");
+  // Sample and embedding records say their instances read cold inputs; no other op has the key, and
+  // a record recovered from a log that does not say so leaves it out.
+  SmallPoint sm;
+  sm.op = "sample", sm.rows = 16, sm.vocab = 131072;
+  CHECK(small_record(sm, stream)["inputs"] == "cold");
+  CHECK_FALSE(small_record(sm, stream, false).contains("inputs"));
+  SmallPoint em;
+  em.op = "embedding", em.rows = 64, em.width = 4096;
+  CHECK(small_record(em, stream)["inputs"] == "cold");
+  CHECK_FALSE(s.contains("inputs"));
   CHECK(keys(gap_record(64, 1.1e-6)) == std::set<std::string>{"kernels", "op", "seconds"});
   const nlohmann::json h = host_record("nccl_call", true, 4, 9e-6);
   CHECK(h == nlohmann::json{{"op", "host"}, {"api", "nccl_call"}, {"gpu_state", "busy"}, {"threads", 4}, {"seconds", 9e-6}});

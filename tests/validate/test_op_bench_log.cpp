@@ -101,6 +101,23 @@ TEST_CASE("bench-ops --from-log: records rebuilt from a log", "[quick]")
   CHECK(recover(header + body).run["complete"] == false);
 }
 
+TEST_CASE("bench-ops --from-log: sample records are cold only where the header says so", "[quick]")
+{
+  // bench-ops' header has ended in "; sample and embedding inputs cold" since its sample and
+  // embedding instances read inputs of their own; an older log's records re-read one buffer.
+  const SmallPoint sample{"sample", 16, 0, 0, 0, 131072};
+  const std::string body = "stream       80.125 us  " + describe(sample) + "\n";
+  std::string cold = header;
+  cold.insert(cold.find('\n'), std::string("; ") + cold_inputs_words);
+  const nlohmann::json now = recover(cold + body).document["records"];
+  const nlohmann::json before = recover(header + body).document["records"];
+  REQUIRE(now.size() == 1);
+  REQUIRE(before.size() == 1);
+  CHECK(now[0] == small_record(sample, Measured{false, 80.125 * 1e-6, 10, 0.0}, true));
+  CHECK(now[0]["inputs"] == "cold");
+  CHECK_FALSE(before[0].contains("inputs"));
+}
+
 TEST_CASE("bench-ops --from-log refuses what it cannot map, naming the line", "[quick]")
 {
   // Line 4 (header 1, plan table 2 and 3): m=3 n=5 is not on the power-of-two grid.
