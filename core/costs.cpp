@@ -148,7 +148,7 @@ std::vector<int> nccl_nodes(const std::vector<std::vector<Transport>>& transport
 }
 
 CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std::optional<CollAlgo> only,
-                             const TransportTerms& terms)
+                             const TransportTerms& terms, bool per_root)
 {
   const int n = s.size();
   CollChoice c;
@@ -274,11 +274,14 @@ CollChoice choose_collective(const CommShape& s, OpKind kind, double bytes, std:
     flow_gbs = s.link_graph->channels * s.link_graph->bw;
   const double fraction = c.proto == Proto::simple ? simple_fraction(terms, kind, n) : 1.0;
   c.rate = flow_gbs * fraction * 1e9 * c.wire_factor;
-  // Simple over PCIe: a ring moves no faster than its channels through its slowest hop.
+  // Simple over PCIe: a ring moves no faster than its channels through its slowest hop; one
+  // operation per root rank (per_root) has 1/n of them each for all of its bytes (costs.hpp).
+  const bool roots = per_root && (kind == OpKind::all_gather || kind == OpKind::reduce_scatter) && n > 1;
+  const double root_share = roots ? (n - 1.0) / n : 1.0;
   if (c.proto == Proto::simple)
     for (int i = 0; i < n; i++)
       if (const double ch = ring_channel_gbs(terms, s.transport[i][(i + 1) % n]); ch > 0)
-        c.rate = std::min(c.rate, c.channels * ch * 1e9);
+        c.rate = std::min(c.rate, c.channels * ch * 1e9 * root_share);
   // LL ring on one NVLink node: bound by its channels' thread blocks (nvlink_ring_ll_channel_gbs),
   // calls x chunk each, in place of NCCL's llMaxBw.
   if (c.algo == CollAlgo::ring && c.proto == Proto::ll && s.nccl.nvlink && s.nccl.nodes == 1 && shm_hops == 0)

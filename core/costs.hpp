@@ -229,8 +229,17 @@ struct CollChoice {
 // slowest transport (on NVLink plus nvlink_latency's call and hop), or shape.p2p_alpha; rate per
 // sender = terms.p2p x NCCL's view of its link. `only` restricts all-reduce's algorithm like
 // NCCL_ALGO.
+//
+// per_root: an all_gather or reduce_scatter that the engine runs as one NCCL broadcast, resp.
+// reduce, per member in one group call (Op::per_root). NCCL lays a group's operations over the
+// call's channels by their traffic, one after another (enqueue.cc scheduleCollTasksToPlan), so each
+// root's operation, a chain through the other members, gets 1/n of the channels. A ring moves
+// (n-1)/n of the buffer per member on every channel; the n chains move all of it, each on its
+// share: where the channels bind (Simple over PCIe P2P or host memory) the ring's channel cap
+// becomes channels x per-channel rate x (n-1)/n. Latency and every other term stay the ring's.
 CollChoice choose_collective(const CommShape& shape, OpKind kind, double bytes,
-                             std::optional<CollAlgo> only = std::nullopt, const TransportTerms& terms = {});
+                             std::optional<CollAlgo> only = std::nullopt, const TransportTerms& terms = {},
+                             bool per_root = false);
 
 // Per-flow rate caps of a direct all-to-all(v) (B/s, on the wire): member i sends at most
 // send_rate[i] in all, shared out in proportion to bytes[i][j]; a flow through host memory

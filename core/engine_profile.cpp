@@ -281,6 +281,10 @@ const std::vector<Fact>& facts()
       {"dp_gather_post_quant",
        "under attention DP, tokens are routed and quantized to the experts' input format before the all-gather",
        [](EngineProfile& p, const Reader& r) { p.dp_gather_post_quant = r.boolean(); }},
+      {"dp_gather_per_root",
+       "under attention DP, the MoE all-gather and reduce-scatter run as one NCCL broadcast or reduce per root rank "
+       "(each rank's own token count)",
+       [](EngineProfile& p, const Reader& r) { p.dp_gather_per_root = r.boolean(); }},
       {"dp_sync_us", "host agreement between attention-DP replicas per step (us)",
        [](EngineProfile& p, const Reader& r) { p.dp_sync_s = r.number(0, 1e6) * 1e-6; }},
       {"redundant_experts", "extra expert slots (EPLB replicas)",

@@ -89,6 +89,10 @@ struct EngineProfile {
   // (TensorRT-LLM's post-quant all-gather): the gather carries the expert kernel's input format
   // (dp_gather_token_bytes), the top-k ids and weights; false: bf16 hidden states, routed after.
   bool dp_gather_post_quant = false;
+  // The attention-DP MoE all-gather and reduce-scatter take each rank's token count (no padding),
+  // which the engine runs as one NCCL broadcast, resp. reduce, per root rank in one group call
+  // (Op::per_root); false: ncclAllGather / ncclReduceScatter.
+  bool dp_gather_per_root = false;
   double dp_sync_s = 0;       // per-step host agreement between attention-DP replicas
 
   int redundant_experts = 0;  // extra expert slots (EPLB replicas) over the expert count

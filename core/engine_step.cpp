@@ -30,6 +30,7 @@ EngineStep engine_step(const EngineProfile& e, const Plan& plan, const PlatformT
   s.mech.draft_tokens = speculative ? e.draft_tokens : 0;
   s.mech.dp_pad_to_max = e.dp_pad_to_max;
   s.mech.dp_gather_post_quant = e.dp_gather_post_quant;
+  s.mech.dp_gather_per_root = e.dp_gather_per_root;
   s.mech.profile = &e;
   s.mech.traits = t;
   return s;

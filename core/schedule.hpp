@@ -255,6 +255,9 @@ struct Op {
   int tag = -1;                   // send/recv: matching tag, identical on both sides
   AllReduceImpl ar_impl = AllReduceImpl::nccl; // all_reduce: who runs it
   double ar_fixed_s = 0;          // all_reduce by a custom kernel: its fixed cost per call
+  // all_gather / reduce_scatter run as one NCCL broadcast / reduce per member in a group (the
+  // engine passes each member's size: TensorRT-LLM's attention-DP MoE gather and scatter).
+  bool per_root = false;
 
   bool is_comm() const { return op_class(kind) == OpClass::collective || op_class(kind) == OpClass::p2p; }
 

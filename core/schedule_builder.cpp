@@ -682,6 +682,7 @@ private:
       const double per_token = dp_gather_token_bytes(m_.dtypes, h, m_.moe.top_k, o_.mech.dp_gather_post_quant);
       padded_collective(ranks, L_.stage_group, OpKind::all_gather, layer, mb, M, OpRole::allgather,
                         [&](int) { return maxheld[0] * p.stage_size() * per_token; });
+      mark_per_root(ranks);
     } else {
       total = tokens(ranks.front(), mb);
     }
@@ -704,10 +705,21 @@ private:
         maxheld = std::max(maxheld, double(held(r, mb)));
       padded_collective(ranks, L_.stage_group, OpKind::reduce_scatter, layer, mb, M, OpRole::reducescatter,
                         [&](int) { return maxheld * p.stage_size() * h * a_; });
+      mark_per_root(ranks);
     } else {
       collective(ranks, L_.stage_group, OpKind::all_reduce, layer, mb, M, OpRole::allreduce,
                  [&](int) { return total * h * a_; });
     }
+  }
+
+  // The collective just added on these ranks runs per root rank where the engine says so
+  // (BuildMechanisms::dp_gather_per_root).
+  void mark_per_root(const std::vector<int>& ranks)
+  {
+    if (!o_.mech.dp_gather_per_root)
+      return;
+    for (auto& [r, op] : last_ops(ranks))
+      op->per_root = true;
   }
 
   std::vector<std::pair<int, Op*>> last_ops(const std::vector<int>& ranks)

@@ -17,6 +17,7 @@ struct BuildMechanisms {
   int draft_layers = 1;                    // layers of the draft (MTP) module run per draft token
   bool dp_pad_to_max = false;              // every attention-DP replica runs the largest replica's tokens
   bool dp_gather_post_quant = false;       // the MoE all-gather carries quantized tokens (dp_gather_token_bytes)
+  bool dp_gather_per_root = false;         // ... and it and the reduce-scatter run per root rank (Op::per_root)
   const EngineProfile* profile = nullptr;  // its custom all-reduce rules (nullptr: NCCL everywhere)
   PlatformTraits traits;
 };

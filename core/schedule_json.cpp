@@ -149,6 +149,8 @@ json op_to_json(const Op& o)
         jo["peer_bytes"] = o.peer_bytes.dense();
       if (o.ar_impl != AllReduceImpl::nccl) // an engine's custom all-reduce kernel
         jo["custom_all_reduce"] = {{"impl", json_name(o.ar_impl)}, {"fixed_s", o.ar_fixed_s}};
+      if (o.per_root) // one NCCL broadcast / reduce per member (Op::per_root)
+        jo["per_root"] = true;
       break;
     case OpClass::p2p:
       jo["peer"] = o.peer;
@@ -456,6 +458,11 @@ Op parse_op(const json& j, const std::string& file, const std::string& at, int g
         if (o.ar_fixed_s < 0)
           c.fail("fixed_s", "must not be negative");
         c.finish();
+      }
+      if (f.has("per_root")) {
+        if (o.kind != OpKind::all_gather && o.kind != OpKind::reduce_scatter)
+          f.fail("per_root", "only an all_gather or a reduce_scatter runs per root rank");
+        o.per_root = f.boolean("per_root");
       }
       if (o.group >= groups)
         f.fail("group", "group " + std::to_string(o.group) + " does not exist");

@@ -21,7 +21,8 @@ const CommShape& CollectivePlanner::shape(const std::vector<int>& ranks)
 // bandwidth, so that an isolated call reproduces the measurement while concurrent traffic still
 // shares the links. `ranks`: the communicator; `curve_ranks`: the group size whose measured curve
 // applies (a send between two ranks of a larger sendrecv ring: the ring's).
-CollChoice CollectivePlanner::choose(OpKind kind, const std::vector<int>& ranks, double bytes, int curve_ranks)
+CollChoice CollectivePlanner::choose(OpKind kind, const std::vector<int>& ranks, double bytes, int curve_ranks,
+                                     bool per_root)
 {
   const int n = static_cast<int>(ranks.size());
   if (const Calibration* cal = p_.calibration()) {
@@ -44,7 +45,7 @@ CollChoice CollectivePlanner::choose(OpKind kind, const std::vector<int>& ranks,
       return c;
     }
   }
-  return choose_collective(shape(ranks), kind, bytes, p_.allreduce_algo());
+  return choose_collective(shape(ranks), kind, bytes, p_.allreduce_algo(), {}, per_root);
 }
 
 // A calibrated collective runs at the measured rate when alone. Where the platform's links cannot

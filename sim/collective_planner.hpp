@@ -16,7 +16,9 @@ public:
   explicit CollectivePlanner(const Platform& p) : p_(p) {}
 
   const CommShape& shape(const std::vector<int>& ranks);
-  CollChoice choose(OpKind kind, const std::vector<int>& ranks, double bytes, int curve_ranks = 0);
+  // per_root: an all_gather / reduce_scatter run as one broadcast / reduce per member (Op::per_root).
+  CollChoice choose(OpKind kind, const std::vector<int>& ranks, double bytes, int curve_ranks = 0,
+                    bool per_root = false);
   void hold_to_measurement(Phases& phases) const;
   double wire_latency(OpKind kind, CollAlgo algo, const std::vector<int>& ranks) const;
 

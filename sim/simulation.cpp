@@ -662,7 +662,7 @@ private:
         c.choice.algo = op.ar_impl == AllReduceImpl::one_shot ? CollAlgo::one_shot : CollAlgo::two_shot;
         c.choice.alpha = op.ar_fixed_s;
       } else {
-        c.choice = planner_.choose(op.kind, g.ranks, c.size);
+        c.choice = planner_.choose(op.kind, g.ranks, c.size, 0, op.per_root);
       }
       c.choice.alpha += planner_.wire_latency(op.kind, c.choice.algo, g.ranks);
       const CommShape& sh = planner_.shape(g.ranks);

@@ -29,6 +29,12 @@ static void check_engine_ops(const Schedule& s, const std::string& file)
       if (op.kind == OpKind::all_reduce && op.ar_impl != AllReduceImpl::nccl)
         throw InputError(file, where, std::string("a ") + to_string(op.ar_impl) +
                                           " all-reduce (an engine's own kernel), which the harness does not have", fix);
+      if (op.per_root)
+        throw InputError(file, where,
+                         std::string(to_string(op.kind)) +
+                             " run as one NCCL broadcast or reduce per root rank (an engine's path), which the "
+                             "harness does not replay",
+                         fix);
       if (op.role == OpRole::dequant)
         throw InputError(file, where, "an expert-weight dequantisation pass, which the harness does not have", fix);
     }

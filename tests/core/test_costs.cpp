@@ -277,6 +277,33 @@ TEST_CASE("over PCIe, Simple channels bound what an all-to-all moves", "[quick][
   // NVLink is not bounded either (test above: 0.81 x 370.8).
 }
 
+TEST_CASE("over PCIe, one operation per root rank gets a share of the ring's channels", "[quick][costs]")
+{
+  // 2 GPUs under one PCIe Gen5 switch (test above: 2 channels of 24 GB/s, 4 run). A 256 MiB
+  // all-gather: ring/Simple, NCCL's bus bandwidth 2 x 24 = 48 GB/s, a member's flow 48 GB/s x the
+  // pair fraction 0.66 = 31.68 GB/s, below its 4 channels x 12.84 = 51.36.
+  const CommShape pair = uniform_shape(2, Transport::p2p, 48, 53, 120);
+  const CollChoice ring = choose_collective(pair, OpKind::all_gather, 268435456);
+  CHECK(ring.proto == Proto::simple);
+  CHECK(ring.channels == 4);
+  CHECK(ring.rate == Approx(48e9 * 0.66));
+  // Per root rank (TensorRT-LLM's all-gather with sizes: two broadcasts in one group): each takes 2
+  // of the 4 channels for its root's half, so the cap is 4 x 12.84 x (2-1)/2 = 25.68 GB/s, below
+  // 31.68; the latency stays the ring's.
+  const CollChoice roots = choose_collective(pair, OpKind::all_gather, 268435456, std::nullopt, {}, true);
+  CHECK(roots.rate == Approx(4 * 12.84e9 / 2));
+  CHECK(roots.alpha == Approx(ring.alpha));
+  // The reduce-scatter (one reduce per root) alike.
+  CHECK(choose_collective(pair, OpKind::reduce_scatter, 268435456, std::nullopt, {}, true).rate ==
+        Approx(4 * 12.84e9 / 2));
+  // An all-reduce has no per-root form: unchanged.
+  CHECK(choose_collective(pair, OpKind::all_reduce, 268435456, std::nullopt, {}, true).rate ==
+        Approx(choose_collective(pair, OpKind::all_reduce, 268435456).rate));
+  // Over NVLink no channel cap binds a ring: a pair stays at 360 x 0.66 = 237.6 GB/s.
+  const CommShape nv = uniform_shape(2, Transport::nvlink, 370.8, 53);
+  CHECK(choose_collective(nv, OpKind::all_gather, 268435456, std::nullopt, {}, true).rate == Approx(360e9 * 0.66));
+}
+
 namespace {
 
 // The 8x RTX PRO 6000 server as NCCL sees it: GPU pairs (0,1) (2,3) (4,5) (6,7) under one PCIe

@@ -187,4 +187,10 @@ TEST_CASE("engine step: TensorRT-LLM's MoE all-gather under attention DP carries
   CHECK(first("vllm-0.11", OpRole::allgather).comm_bytes == Approx(4.0 * 256 * 8192));
   CHECK(first("trtllm-1.0", OpRole::router).flops == Approx(2.0 * 256 * 128 * 4096));
   CHECK(first("vllm-0.11", OpRole::router).flops == Approx(2.0 * 1024 * 128 * 4096));
+  // TensorRT-LLM passes each rank's token count to both collectives (dp_gather_per_root): they run
+  // as one NCCL broadcast / reduce per root rank. vLLM's profile leaves them NCCL's own.
+  CHECK(first("trtllm-1.0", OpRole::allgather).per_root);
+  CHECK(first("trtllm-1.0", OpRole::reducescatter).per_root);
+  CHECK_FALSE(first("vllm-0.11", OpRole::allgather).per_root);
+  CHECK_FALSE(first("vllm-0.11", OpRole::reducescatter).per_root);
 }

@@ -214,6 +214,36 @@ TEST_CASE("schedule JSON: block scales on a GEMM whose weights are not fp8 are r
   CHECK_THAT(refusal(j), Catch::Contains("shape.block_scales: block scales are for fp8 weights, the op's are bf16"));
 }
 
+TEST_CASE("schedule JSON: a per-root all-gather travels, and an all-reduce per root is refused", "[quick][schedule]")
+{
+  // dp2xep2: the MoE layers gather and scatter over both ranks. Mark them per root (as TensorRT-LLM's
+  // profile does, dp_gather_per_root) and read the JSON back.
+  const Model m = load("qwen3-30b-a3b", 2);
+  Layout layout = make_layout(Plan::parse("dp2xep2"), m, 2);
+  layout.plan.expert_comm = ExpertComm::allgather; // TensorRT-LLM's EP under attention DP
+  BuildOptions opt;
+  opt.mech.dp_gather_per_root = true;
+  const StepShape st{Phase::decode, 8, 10, 0};
+  const Schedule s = build_schedule(m, layout, st, opt);
+  CHECK(find(s, 0, 0, OpFamily::moe, OpRole::allgather).per_root);
+  CHECK(find(s, 0, 0, OpFamily::moe, OpRole::reducescatter).per_root);
+  const nlohmann::json j = schedule_to_json(s);
+  CHECK(schedule_to_json(schedule_from_json(j, "s.json")) == j);
+  CHECK(find(schedule_from_json(j, "s.json"), 1, 1, OpFamily::moe, OpRole::reducescatter).per_root);
+  // Without the mechanism the key is not written.
+  const Schedule plain = build_schedule(m, layout, st, BuildOptions{});
+  CHECK_FALSE(find(plain, 0, 0, OpFamily::moe, OpRole::allgather).per_root);
+  CHECK(schedule_to_json(plain).dump().find("per_root") == std::string::npos);
+  // per_root on an op with no per-root form is refused.
+  nlohmann::json bad = j;
+  for (auto& op : bad["ranks"][0]["ops"])
+    if (op["kind"] == "all_gather") {
+      op["kind"] = "all_reduce";
+      break;
+    }
+  CHECK_THAT(refusal(bad), Catch::Contains("per_root: only an all_gather or a reduce_scatter runs per root rank"));
+}
+
 TEST_CASE("schedule JSON: written, read back, and refused with the fix", "[quick][schedule]")
 {
   const Schedule s = build(load("qwen3-30b-a3b", 2), "tp2xpp2", 4, StepShape{Phase::prefill, 2, 10, 20});
