@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -156,7 +157,30 @@ Point parse_point(const std::string& text)
     no_leftovers(w, 2);
     return a;
   }
-  throw std::invalid_argument("'" + fam + "' is not a family --points takes (gemm, grouped_gemm, attention_decode, attention_prefill)");
+  // The small kernels, by op: "sample rows=16 vocab=131072", "embedding rows=256 width=1024 vocab=32768"
+  // (describe() leaves out a width of 0 or 1: residual_add's is 1, sample's 0).
+  static const std::set<std::string> small = {"rmsnorm", "silu_mul", "residual_add", "topk",   "permute",
+                                              "unpermute", "embedding", "sample",     "router"};
+  if (small.count(fam)) {
+    SmallPoint sp;
+    sp.op = fam;
+    sp.rows = number(w, "rows", 1, 1L << 30);
+    sp.width = number(w, "width", 2, 1L << 24, false);
+    if (sp.width == 0 && fam == "residual_add")
+      sp.width = 1;
+    sp.k = static_cast<int>(number(w, "k", 1, 4096, false));
+    sp.experts = static_cast<int>(number(w, "experts", 1, 4096, false));
+    sp.vocab = number(w, "vocab", 1, 1L << 24, false);
+    no_leftovers(w, 1);
+    if ((fam == "sample" || fam == "embedding") && sp.vocab == 0)
+      throw std::invalid_argument("'vocab=' missing");
+    if (fam != "sample" && fam != "residual_add" && sp.width == 0)
+      throw std::invalid_argument("'width=' missing");
+    return sp;
+  }
+  throw std::invalid_argument("'" + fam + "' is not a family or small kernel --points takes (gemm, grouped_gemm, "
+                              "attention_decode, attention_prefill, or a small kernel: rmsnorm, silu_mul, residual_add, "
+                              "topk, permute, unpermute, embedding, sample, router)");
 }
 
 std::vector<Point> read_points_file(const std::string& path)

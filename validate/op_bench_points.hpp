@@ -3,13 +3,16 @@
 //
 // One point per line, in the text `describe()` writes (so an earlier run's log or side file can be
 // pasted back); blank lines and lines starting with '#' are skipped, and a trailing "(N active)"
-// is ignored. Families: gemm, grouped_gemm, attention_decode, attention_prefill.
+// is ignored. Families: gemm, grouped_gemm, attention_decode, attention_prefill, and the small
+// kernels by op (rmsnorm, silu_mul, residual_add, topk, permute, unpermute, embedding, sample, router).
 //
 //   gemm bf16 m=64 n=4096 k=7168
 //   grouped_gemm bf16 fused n=16384 k=4096 experts=8 tokens=160 uniform
 //   attention_decode gqa batch=4 heads=32/8 dims=128/128 context=4096
 //   attention_decode mla batch=4 heads=32/1 dims=576/512 context=4096     (kv_lora = 512, rope = 64)
 //   attention_prefill gqa batch=1 heads=40/8 dims=128/128 prompt=512 cached=0 [window=W]
+//   sample rows=28 vocab=151936
+//   embedding rows=256 width=1024 vocab=32768
 #pragma once
 #include "validate/op_bench_grid.hpp"
 

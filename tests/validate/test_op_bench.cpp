@@ -549,11 +549,12 @@ TEST_CASE("bench timer: repetitions wait one by one where one wait would hold ba
 
 TEST_CASE("bench-ops --points: every grid point reads back from its text and a bad line is refused", "[quick]")
 {
-  // describe() then parse_point() gives the same point for every candidate of the four families
-  // --points takes (on the H200's grid: thousands of points, MLA and windowed ones among them).
+  // describe() then parse_point() gives the same point for every candidate of the five families
+  // --points takes (on the H200's grid: thousands of points, MLA and windowed ones among them, and
+  // every small kernel: sample with no width, residual_add with its width of 1 left out).
   const DeviceRates h200 = preset_rates("h200");
   std::size_t n = 0;
-  for (Family f : {Family::gemm, Family::grouped_gemm, Family::attention_decode, Family::attention_prefill})
+  for (Family f : {Family::gemm, Family::grouped_gemm, Family::attention_decode, Family::attention_prefill, Family::small})
     for (const Point& p : candidates(f, h200)) {
       const std::string text = describe(p);
       INFO(text);
@@ -586,6 +587,13 @@ TEST_CASE("bench-ops --points: every grid point reads back from its text and a b
   CHECK_THAT(why("grouped_gemm bf16 fused n=64 k=64 experts=8 tokens=16 gauss"), Catch::Contains("gauss"));
   CHECK_THAT(why("attention_prefill gqa batch=1 heads=40/7 dims=128/128 prompt=512 cached=0"), Catch::Contains("multiple"));
   CHECK_THAT(why("small rmsnorm rows=4"), Catch::Contains("not a family"));
+  CHECK_THAT(why("sample rows=16"), Catch::Contains("'vocab=' missing"));
+  CHECK_THAT(why("rmsnorm rows=16"), Catch::Contains("'width=' missing"));
+  CHECK_THAT(why("sample rows=16 vocab=8192 colour=3"), Catch::Contains("unknown key 'colour='"));
+  const auto& sp = std::get<SmallPoint>(parse_point("sample rows=28 vocab=151936"));
+  CHECK(sp.rows == 28);
+  CHECK(sp.vocab == 151936);
+  CHECK(sp.width == 0);
 }
 
 TEST_CASE("bench-ops --points: plans exactly the file's points in order and refuses a bad file", "[quick]")
