@@ -322,6 +322,10 @@ const std::vector<Fact>& facts()
        [](EngineProfile& p, const Reader& r) {
          p.bench_batch_limits = r.either("fixed", "trtllm_bench", "batch limit rule");
        }},
+      {"kv_cache_memory",
+       "KV cache size: of_total (the usable fraction of memory less weights and activations) or of_free (that "
+       "fraction of the memory a profiling step leaves)",
+       [](EngineProfile& p, const Reader& r) { p.kv_of_free_memory = r.either("of_total", "of_free", "KV memory rule"); }},
   };
   return table;
 }

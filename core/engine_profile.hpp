@@ -118,6 +118,11 @@ struct EngineProfile {
   // max_num_seqs and max_num_batched_tokens as given (false), or chosen by trtllm-bench's heuristic
   // from the model, the GPUs and the request lengths (true; core/bench_limits).
   bool bench_batch_limits = false;
+  // KV cache memory: the usable fraction of the GPU's memory less the weights and activations
+  // (false: vLLM's gpu_memory_utilization, SGLang's mem_fraction_static), or that fraction of what a
+  // profiling step of max_num_batched_tokens leaves free (true: TensorRT-LLM's
+  // free_gpu_memory_fraction).
+  bool kv_of_free_memory = false;
 
   std::map<std::string, std::string> sources; // fact key -> where it comes from ("study" for overrides)
 };

@@ -54,8 +54,12 @@ MemoryUse memory_per_rank(const Model& m, const Layout& L, const StepShape& st, 
   if (last_stage && !(m.tied_embeddings && first_stage))
     u.weights += vocab_local * h * eb;
   // Activations: the largest live set of one microbatch: residual stream, attention projections,
-  // the permuted top-k copies of the tokens through the expert MLP, and the logits.
+  // the permuted top-k copies of the tokens through the expert MLP, and the logits. A prefill step
+  // holds logits of each prompt's last token only, the rows its LM head runs over (head_rows in
+  // core/schedule_builder): TensorRT-LLM's PyTorch models keep the other context logits only when a
+  // request asks for them (forward's return_context_logits, False by default).
   const double T = std::ceil(double(st.phase == Phase::decode ? seq : seq * st.prompt) / p.microbatches);
+  const double logit_rows = st.phase == Phase::decode ? T : std::ceil(double(seq) / p.microbatches);
   const double T_stage = T * p.attn_dp;
   double widest = std::max({2.0 * (sh.q_heads + 2.0 * sh.kv_heads) * std::max(at.head_dim, at.v_head_dim),
                             2.0 * sh.dense_inter, 4.0 * h});
@@ -63,7 +67,7 @@ MemoryUse memory_per_rank(const Model& m, const Layout& L, const StepShape& st, 
   if (m.moe.experts > 0)
     act = std::max(act, T_stage * m.moe.top_k * (2.0 * h + 2.0 * sh.expert_inter) * a);
   if (last_stage)
-    act = std::max(act, T * vocab_local * 4.0);
+    act = std::max(act, logit_rows * vocab_local * 4.0);
   u.activations = act * std::max(1, p.microbatches > 1 ? 2 : 1) + T * h * a * 2;
   return u;
 }

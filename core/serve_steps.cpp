@@ -79,4 +79,13 @@ double kv_capacity_tokens(double usable_bytes, double weights_bytes, double acti
   return free / kv_bytes * kv_tokens;
 }
 
+double kv_capacity_tokens_of_free(double total_bytes, double fraction, double weights_bytes,
+                                  double profile_activation_bytes, double kv_bytes, double kv_tokens)
+{
+  const double free = fraction * (total_bytes - weights_bytes - profile_activation_bytes);
+  if (free <= 0 || !(kv_bytes > 0))
+    return 0;
+  return free / kv_bytes * kv_tokens;
+}
+
 } // namespace moesim

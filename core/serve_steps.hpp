@@ -48,4 +48,11 @@ double serve_step_seconds(const ServeStepTable& t, const StepLoad& load);
 double kv_capacity_tokens(double usable_bytes, double weights_bytes, double activation_bytes, double kv_bytes,
                           double kv_tokens);
 
+// The same for an engine that sizes its KV cache as a fraction of the memory left after a profiling
+// step (TensorRT-LLM's kv_cache_config.free_gpu_memory_fraction): `fraction` x (`total_bytes` -
+// `weights_bytes` - `profile_activation_bytes`) of KV, where vLLM's rule above takes the fraction of
+// the total first. 0 when nothing is free.
+double kv_capacity_tokens_of_free(double total_bytes, double fraction, double weights_bytes,
+                                  double profile_activation_bytes, double kv_bytes, double kv_tokens);
+
 } // namespace moesim

@@ -255,7 +255,8 @@ std::string render_published(const PublishedRun& run)
        "step's time comes from simulated decode steps at a few batches and two contexts and one prefill step of "
        "max_num_batched_tokens; sequences are limited (batch shown) by max_num_seqs per attention-DP replica and "
        "by the KV cache, which admits input + kv_output_share x output tokens per request (the engine's "
-       "admission rule); 'loop mean' is the mean decode batch over the run. Nothing here is tuned per row; "
+       "admission rule) and holds the usable memory less weights and activations (TensorRT-LLM: the usable "
+       "fraction of what its profiling step of max_num_tokens leaves, kv_cache_memory: of_free); 'loop mean' is the mean decode batch over the run. Nothing here is tuned per row; "
        "no row was used to calibrate anything (out of sample). Noise floor: published figures are single runs "
        "of their authors; where a source gives repeats they differ by a few percent.\n\n";
   char buf[256];

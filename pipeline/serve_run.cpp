@@ -76,8 +76,7 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
   out.gpus = one.gpus > 0 ? one.gpus : sc.plan.world();
   if (one.refused)
     return out.why = "does not fit: " + one.refusal, out;
-  out.kv_tokens = kv_capacity_tokens(one.memory_capacity, one.memory.weights, one.memory.activations,
-                                     one.memory.kv_cache, double(dp) * (w.input + w.output));
+  const double total_memory = one.memory_capacity / study.gpu_memory_utilization;
   const double per_request = w.input + e.kv_output_share * w.output;
   // The engine's own sequence and token limits per replica, or the max_batch_size and max_num_tokens
   // trtllm-bench derives for this model, these GPUs and these lengths. Each attention-DP rank runs
@@ -93,7 +92,8 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
   if (e.bench_batch_limits) {
     BenchLimitsInput b;
     b.model = study.model;
-    b.gpu_mem_gib = one.memory_capacity / study.gpu_memory_utilization / (1024.0 * 1024.0 * 1024.0);
+    b.gpu_mem_gib = total_memory / (1024.0 * 1024.0 * 1024.0);
+    b.kv_fraction = study.gpu_memory_utilization; // --kv_cache_free_gpu_mem_fraction sets both
     b.pp = std::max(1, sc.plan.pp);
     b.tp = std::max(1, sc.plan.world() / b.pp);
     b.input_len = w.input;
@@ -103,6 +103,25 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
       return out.why = "does not fit: trtllm-bench's KV estimate holds no request", out;
     max_seqs = bl.max_batch_size;
     step_tokens = bl.max_num_tokens;
+  }
+  // The KV cache: the usable memory less the weights and activations, or (kv_cache_memory: of_free)
+  // the usable fraction of what the engine's profiling pass leaves, a prefill of step_tokens a
+  // replica (TensorRT-LLM runs dummy context requests filling max_num_tokens on every rank, then
+  // takes free_gpu_memory_fraction of the memory left; workloads/engines/trtllm-1.0.yaml).
+  const double kv_sample_tokens = double(dp) * (w.input + w.output);
+  if (e.kv_of_free_memory) {
+    const int prompts = std::max(1, step_tokens / w.input);
+    const ScenarioResult prof = simulate_step(alloc, sc, Phase::prefill, dp * prompts, 0, w.input);
+    if (prof.refused)
+      return out.why = "does not fit: the engine's memory profiling step (" + std::to_string(prompts) +
+                       " prompts a replica): " + prof.refusal,
+             out;
+    out.profile_activations = prof.memory.activations;
+    out.kv_tokens = kv_capacity_tokens_of_free(total_memory, study.gpu_memory_utilization, one.memory.weights,
+                                               prof.memory.activations, one.memory.kv_cache, kv_sample_tokens);
+  } else {
+    out.kv_tokens = kv_capacity_tokens(one.memory_capacity, one.memory.weights, one.memory.activations,
+                                       one.memory.kv_cache, kv_sample_tokens);
   }
   out.engine_seqs = max_seqs * dp;
   out.kv_seqs = static_cast<int>(std::min<double>(INT_MAX, out.kv_tokens / per_request));

@@ -43,6 +43,9 @@ struct ServeRun {
   int seq_limit = 1;
   SeqLimit limited_by = SeqLimit::requests;
   double kv_tokens = 0; // tokens of KV cache the system holds for requests
+  // Bytes of activations of the engine's memory profiling step on the busiest GPU (kv_cache_memory:
+  // of_free; 0 otherwise).
+  double profile_activations = 0;
   int engine_seqs = 0;  // max_num_seqs x attention-DP replicas
   int kv_seqs = 0;      // requests the KV cache admits at once
   int step_tokens = 0;  // tokens (prompt + decode) one replica admits a step: the loop's budget / replicas

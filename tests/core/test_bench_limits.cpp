@@ -120,6 +120,22 @@ TEST_CASE("trtllm-bench limits: GQA heads count max(tp, KV heads) and head_dim",
   CHECK(trtllm_bench_limits(in).max_batch_size == 0);
 }
 
+TEST_CASE("kv_cache_memory fact: of_free for TensorRT-LLM, of_total for the others, either from a study",
+          "[quick][paths]")
+{
+  for (const char* name : {"vllm-0.11", "sglang-0.5", "llamacpp-master"})
+    CHECK_FALSE(load_engine_profile_file(resolve_engine_path(name, MOESIM_SOURCE_DIR)).kv_of_free_memory);
+  CHECK(load_engine_profile_file(resolve_engine_path("trtllm-1.0", MOESIM_SOURCE_DIR)).kv_of_free_memory);
+  EngineProfile p;
+  set_engine_fact(p, "kv_cache_memory", "of_free", "study.yaml:3", "study");
+  CHECK(p.kv_of_free_memory);
+  set_engine_fact(p, "kv_cache_memory", "of_total", "study.yaml:3", "study");
+  CHECK_FALSE(p.kv_of_free_memory);
+  CHECK_THROWS_WITH(set_engine_fact(p, "kv_cache_memory", "free", "study.yaml:3", "study"),
+                    Catch::Equals("study.yaml:3: kv_cache_memory: unknown KV memory rule 'free' (fix: use of_total "
+                                  "or of_free)"));
+}
+
 TEST_CASE("batch_limits fact: fixed in every profile, trtllm_bench or fixed from a study", "[quick][paths]")
 {
   for (const char* name : {"vllm-0.11", "sglang-0.5", "trtllm-1.0", "llamacpp-master"})

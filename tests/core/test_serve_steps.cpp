@@ -108,6 +108,18 @@ TEST_CASE("KV capacity: free memory over the sampled KV bytes, times the sampled
   CHECK(kv_capacity_tokens(50e9, 60e9, 2e9, 1e9, 4096) == 0);
 }
 
+TEST_CASE("KV capacity of the free memory: the fraction of what the profiling step leaves", "[quick][serving]")
+{
+  // 100 GB total, fraction 0.9, 60 GB weights, 2 GB of profiling activations: 0.9 x 38 = 34.2 GB
+  // of KV. The sample kept 4096 tokens in 1 GB: 34.2 x 4096 = 140,083.2 tokens. The total-fraction
+  // rule on the same GPU (90 GB usable) leaves 90 - 62 = 28 GB: 114,688 tokens.
+  CHECK(kv_capacity_tokens_of_free(100e9, 0.9, 60e9, 2e9, 1e9, 4096) == Approx(140083.2).epsilon(1e-12));
+  CHECK(kv_capacity_tokens(90e9, 60e9, 2e9, 1e9, 4096) == Approx(114688).epsilon(1e-12));
+  // Nothing left after the weights and the profiling step: no KV.
+  CHECK(kv_capacity_tokens_of_free(100e9, 0.9, 99e9, 2e9, 1e9, 4096) == 0);
+  CHECK(kv_capacity_tokens_of_free(100e9, 0.9, 60e9, 2e9, 0, 4096) == 0);
+}
+
 TEST_CASE("KV admission counts kv_output_share of the output", "[quick][serving]")
 {
   // 100 tokens of KV; requests of 10 in, 20 out. Reserving the whole output (share 1), a request

@@ -59,3 +59,30 @@ TEST_CASE("memory fit: the busiest rank against the smallest GPU, utilisation ap
   CHECK_THAT(fit.refusal, Catch::StartsWith("does not fit: GPU " + std::to_string(c.busiest_rank) + " needs ") &&
                               Catch::Contains("(50% of ") && Catch::EndsWith("short by 0.5 GiB"));
 }
+
+TEST_CASE("memory: a prefill step holds logits of each prompt's last token, a decode step of every token",
+          "[quick][pipeline]")
+{
+  // Qwen3-30B-A3B (bf16 activations) on one GPU: hidden 2048, 128 experts top-8 of width 768,
+  // vocab 151936. The largest live set of one step is the widest of: the attention projections
+  // (2 x (32 + 2 x 4) x 128 = 10240 elements a token), the permuted top-k copies through the
+  // expert MLP (8 x (2 x 2048 + 2 x 768) = 45056 a token) and the fp32 logits (151936 x 4 B a row);
+  // plus the residual stream, 2 x 2048 elements a token.
+  const Model m = load_model_file(std::string(MOESIM_SOURCE_DIR) + "/workloads/models/qwen3-30b-a3b.yaml").model;
+  const Layout L = make_layout(Plan::parse("tp1"), m, 1);
+  // Prefill of 2 prompts of 4096: T = 8192 tokens. Experts: 8192 x 45056 x 2 B = 738,197,504 B;
+  // logits of the 2 last tokens: 2 x 151936 x 4 = 1,215,488 B (all 8192 tokens' would be ~4.98 GB,
+  // which the LM head never computes); residual 8192 x 2048 x 2 x 2 = 67,108,864 B.
+  // 738,197,504 + 67,108,864 = 805,306,368 B.
+  StepShape pre;
+  pre.phase = Phase::prefill;
+  pre.batch = 2;
+  pre.prompt = 4096;
+  CHECK(memory_per_rank(m, L, pre, 0).activations == Approx(805306368.0).epsilon(1e-12));
+  // Decode of 8 sequences: T = 8. Logits 8 x 151936 x 4 = 4,861,952 B are the widest (experts
+  // 8 x 45056 x 2 = 720,896 B); residual 8 x 2048 x 4 = 65,536 B: 4,927,488 B.
+  StepShape dec;
+  dec.batch = 8;
+  dec.context = 1024;
+  CHECK(memory_per_rank(m, L, dec, 0).activations == Approx(4927488.0).epsilon(1e-12));
+}

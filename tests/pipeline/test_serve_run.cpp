@@ -116,11 +116,12 @@ TEST_CASE("serve: the KV capacity counts sliding-window layers in full where the
 {
   // gpt-oss-120b on one H200, tp1, 1024 + 1024 tokens a request. The capacity is the free memory over
   // the KV bytes of one sequence at context 2048 (+1 decoding), times its 2049 tokens; free memory is
-  // the same for both engines (same model, plan and step). Per layer and token 8 KV heads x 64 x 2 x
-  // 2 B = 2048 B; vLLM keeps the 18 sliding layers' 128-token window, 18 x 2049 + 18 x 128 = 39186
-  // token-layers; TensorRT-LLM allocates all 36 layers in full, 36 x 2049 = 73764. So TensorRT-LLM's
-  // capacity in tokens is 39186 / 73764 of vLLM's.
-  SmallStudy v("vllm-0.11", "gpt-oss-120b"), t("trtllm-1.0", "gpt-oss-120b");
+  // the same for both engines (same model, plan and step, and TensorRT-LLM's KV memory rule set to
+  // vLLM's here, kv_cache_memory: of_total). Per layer and token 8 KV heads x 64 x 2 x 2 B = 2048 B;
+  // vLLM keeps the 18 sliding layers' 128-token window, 18 x 2049 + 18 x 128 = 39186 token-layers;
+  // TensorRT-LLM allocates all 36 layers in full, 36 x 2049 = 73764. So TensorRT-LLM's capacity in
+  // tokens is 39186 / 73764 of vLLM's.
+  SmallStudy v("vllm-0.11", "gpt-oss-120b"), t("{profile: trtllm-1.0, kv_cache_memory: of_total}", "gpt-oss-120b");
   const ServeWorkload w{4, 1024, 1024, 0};
   const ServeRun rv = run_serve(v.p.study, v.sc, w), rt = run_serve(t.p.study, t.sc, w);
   REQUIRE(rv.why.empty());
@@ -184,6 +185,26 @@ TEST_CASE("serve: under trtllm-bench's limits each replica admits its max_num_to
   // shows in the time to the last first token and in a smaller mean decode batch.
   CHECK(rb.result.ttft.max > rf.result.ttft.max);
   CHECK(rb.result.mean_decode_batch < rf.result.mean_decode_batch);
+}
+
+TEST_CASE("serve: TensorRT-LLM keeps the fraction of what its profiling step leaves as KV cache", "[pipeline][serve]")
+{
+  // Qwen3-30B-A3B (bf16, ~30.5e9 weights x 2 B = ~56.8 GiB) on one H200 (140.4 GiB, 0.9 of it
+  // usable: 126.4). The total-fraction rule (vLLM's) keeps 126.4 - 56.8 = ~69.6 GiB of KV (the
+  // decode sample's activations are a few MB). TensorRT-LLM first runs a prefill of its
+  // max_num_tokens (8192: 8 prompts of 1024), whose activations are 8192 x 8 x (2 x 2048 + 2 x 768)
+  // x 2 B of expert copies plus 8192 x 2048 x 4 B of residual stream = 805,306,368 B (~0.75 GiB;
+  // tests/pipeline/test_memory_fit.cpp), then keeps 0.9 x (140.4 - 56.8 - 0.75) = ~74.6 GiB: ~1.072
+  // times as many tokens.
+  SmallStudy f("{profile: trtllm-1.0, max_num_seqs: 512}");
+  SmallStudy t("{profile: trtllm-1.0, max_num_seqs: 512, kv_cache_memory: of_total}");
+  const ServeWorkload w{16, 1024, 1024, 0};
+  const ServeRun rf = run_serve(f.p.study, f.sc, w), rt = run_serve(t.p.study, t.sc, w);
+  REQUIRE(rf.why.empty());
+  REQUIRE(rt.why.empty());
+  CHECK(rf.profile_activations == Approx(805306368.0).epsilon(1e-12));
+  CHECK(rt.profile_activations == 0);
+  CHECK(rf.kv_tokens / rt.kv_tokens == Approx(1.072).epsilon(0.01));
 }
 
 TEST_CASE("serve: a study without an engine profile and a non-positive workload are refused", "[quick][pipeline][serve]")
