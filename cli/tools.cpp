@@ -78,6 +78,9 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
   t.calibrate->add_option("--decode-attention-form", c.decode_form,
                           "with --op-bench: decode attention's form, decode_splitk or decode_tiles (docs/perf-models.md)")
       ->check(CLI::IsMember({"decode_splitk", "decode_tiles"}));
+  t.calibrate->add_option("--bracket-runs", c.bracket_runs,
+                          "with --op-bench: measured runs (moesim-validate run JSON, one GPU) whose mean gap between "
+                          "event brackets, per launch mode, is the kernel boundary (docs/perf-models.md)");
   t.calibrate->add_option("--fit-report", t.fit_report, "with --op-bench: write the fit quality (Markdown) to FILE");
   t.calibrate->add_option("-o,--output", t.cal_out, "calibration YAML to write (e.g. platforms/calibration/NAME.yaml)")
       ->required();

@@ -461,8 +461,9 @@ std::string calibration_to_yaml(const Calibration& c)
       }
     }
   }
-  // Whole MoE layers (op_models.moe_layers) are not written yet: only the fitted models and gap.
-  if (!c.op_models.models.empty() || c.op_models.graph_gap_s)
+  // Whole MoE layers (op_models.moe_layers) are not written yet: only the fitted models and gaps.
+  if (!c.op_models.models.empty() || c.op_models.graph_gap_s || c.op_models.bracket_gap_eager_s ||
+      c.op_models.bracket_gap_graph_s)
     write_op_models(o, c.op_models);
   if (!c.kernels.empty()) {
     o << "kernels:\n";

@@ -93,12 +93,18 @@ struct OpModels {
   double sms = 0;
   std::vector<KeyedOpModel> models; // sorted by key
   std::optional<double> graph_gap_s; // per kernel inside a CUDA graph
+  // The gap a measured timeline's event brackets leave between two ops, per launch mode: the mean
+  // over measured runs (bracket_gaps.hpp). Where given, the simulator's kernel boundary (boundary_gap).
+  std::optional<double> bracket_gap_eager_s, bracket_gap_graph_s;
   // Whole fused MoE layers over tokens (moe_layer.hpp), from `moe` records. Not written to a
   // calibration file yet: they reach a simulation through a calibration fitted in memory
   // (`op_records` of a published row).
   MoeLayerModels moe_layers;
 
-  bool empty() const { return models.empty() && !graph_gap_s && moe_layers.empty(); }
+  bool empty() const
+  {
+    return models.empty() && !graph_gap_s && !bracket_gap_eager_s && !bracket_gap_graph_s && moe_layers.empty();
+  }
   const KeyedOpModel* find(const OpModelKey& k) const;
 };
 

@@ -60,6 +60,17 @@ OpModels read_op_models(const Fields& parent, const YAML::Node& node)
   } else {
     f.maybe("graph_gap_us");
   }
+  for (auto [key, dst] : {std::pair{"bracket_gap_eager_us", &m.bracket_gap_eager_s},
+                          std::pair{"bracket_gap_graph_us", &m.bracket_gap_graph_s}}) {
+    if (!f.has(key)) {
+      f.maybe(key);
+      continue;
+    }
+    const double g = f.num(key);
+    if (!(g >= 0))
+      f.fail(key, "must not be negative", "remove it or give the measured gap");
+    *dst = g * 1e-6;
+  }
   if (auto models = f.maybe("models")) {
     if (!models->IsSequence())
       f.fail("models", "expected a list", "write a list of {op, dtype, launch, form, dims, points}");
@@ -160,6 +171,10 @@ void write_op_models(std::ostream& o, const OpModels& m)
   o << "  sms: " << num(m.sms) << "\n";
   if (m.graph_gap_s)
     o << "  graph_gap_us: " << num(*m.graph_gap_s * 1e6) << "\n";
+  if (m.bracket_gap_eager_s)
+    o << "  bracket_gap_eager_us: " << num(*m.bracket_gap_eager_s * 1e6) << "  # between event brackets, eager\n";
+  if (m.bracket_gap_graph_s)
+    o << "  bracket_gap_graph_us: " << num(*m.bracket_gap_graph_s * 1e6) << "  # between event brackets, CUDA graph\n";
   if (m.models.empty())
     return;
   o << "  models:\n";

@@ -5,6 +5,8 @@
 //     system: "..."          # the GPU they were measured on
 //     sms: 132
 //     graph_gap_us: 1.1      # optional: per kernel inside a CUDA graph
+//     bracket_gap_eager_us: 1.45  # optional: between a measured run's event brackets, eager
+//     bracket_gap_graph_us: 1.3   # optional: the same in a CUDA graph
 //     models:
 //       - op: gemm           # + variant (fused/loop, gqa/mla), kv_dtype, window where they apply
 //         dtype: bf16

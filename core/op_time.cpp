@@ -189,11 +189,17 @@ OpTime op_time(const Calibration* cal, const GpuSpec& gpu, const Op& op, bool gr
   return *best;
 }
 
-double boundary_gap(const Calibration* cal, const OpTime& t)
+double boundary_gap(const Calibration* cal, const OpTime& t, bool graph)
 {
-  if (!cal || !cal->op_models.graph_gap_s || t.provenance == perf::Provenance::specs)
+  if (!cal || t.provenance == perf::Provenance::specs)
     return 0;
-  return std::max(0.0, std::min(*cal->op_models.graph_gap_s, t.seconds));
+  const OpModels& m = cal->op_models;
+  std::optional<double> g = graph ? m.bracket_gap_graph_s : m.bracket_gap_eager_s;
+  if (!g)
+    g = m.graph_gap_s;
+  if (!g)
+    return 0;
+  return std::max(0.0, std::min(*g, t.seconds));
 }
 
 } // namespace moesim

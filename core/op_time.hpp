@@ -36,13 +36,15 @@ struct OpTime {
 OpTime op_time(const Calibration* cal, const GpuSpec& gpu, const Op& op, bool graph);
 
 // The GPU's idle time at the kernel boundary before a compute op, out of the op's time `t`: the
-// calibration's measured per-kernel gap inside a CUDA graph (bench-ops graph_gap), once per op,
-// where `t` came from measurements (op models, kernel tables, whole-layer measurements: each timed
-// with its instances back to back, so the boundary is inside the time per instance); 0 for a
-// datasheet time or without a measured gap; at most t. The simulator starts the kernel this long
-// after the op could start and ends it where `t` ends, so the step is unchanged and the boundary
-// counts as the GPU's wait before the op (a timeline's start - ready), as in a measured timeline,
-// whose event brackets leave it outside every op (docs/perf-models.md, "Kernel boundaries").
-double boundary_gap(const Calibration* cal, const OpTime& t);
+// calibration's measured gap between event brackets for the launch mode (`graph`: a CUDA graph's,
+// else an eager stream's; bracket_gaps.hpp), else its measured per-kernel gap inside a CUDA graph
+// (bench-ops graph_gap), once per op, where `t` came from measurements (op models, kernel tables,
+// whole-layer measurements: each timed with its instances back to back, so the boundary is inside the
+// time per instance); 0 for a datasheet time or without a measured gap; at most t. The simulator
+// starts the kernel this long after the op could start and ends it where `t` ends, so the step is
+// unchanged and the boundary counts as the GPU's wait before the op (a timeline's start - ready), as
+// in a measured timeline, whose event brackets leave it outside every op (docs/perf-models.md,
+// "Kernel boundaries").
+double boundary_gap(const Calibration* cal, const OpTime& t, bool graph);
 
 } // namespace moesim

@@ -1,5 +1,6 @@
 #include "pipeline/calibrate.hpp"
 
+#include "core/bracket_gaps.hpp"
 #include "core/error.hpp"
 #include "core/input_file.hpp"
 #include "core/limits.hpp"
@@ -9,6 +10,8 @@
 
 #include <algorithm>
 #include <filesystem>
+
+#include <nlohmann/json.hpp>
 
 namespace moesim {
 namespace {
@@ -34,8 +37,10 @@ CalibrateResult fit_calibration(const CalibrateRequest& q)
   if (q.nccl_tests.empty() && q.kernel_benches.empty() && q.op_benches.empty())
     throw InputError("command line", "calibrate", "nothing to fit",
                      "pass --nccl-tests LOG..., --bench-kernels JSON... and/or --op-bench JSON...");
-  if (q.op_benches.empty() && (!q.hold_out.empty() || !q.exclude_models.empty() || q.fit_report))
-    throw InputError("command line", "--op-bench", "--hold-out, --exclude-model and --fit-report need records",
+  if (q.op_benches.empty() &&
+      (!q.hold_out.empty() || !q.exclude_models.empty() || q.fit_report || !q.bracket_runs.empty()))
+    throw InputError("command line", "--op-bench",
+                     "--hold-out, --exclude-model, --fit-report and --bracket-runs need records",
                      "add --op-bench JSON...");
   c.source = "moesim calibrate";
   if (!q.nccl_tests.empty())
@@ -90,6 +95,25 @@ CalibrateResult fit_calibration(const CalibrateRequest& q)
     if (q.fit_report)
       out.fit_report = fit_quality_markdown(fit);
     out.incomplete = fit.incomplete;
+  }
+  if (!q.bracket_runs.empty()) {
+    // The kernel boundary as the measured runs' event brackets leave it (bracket_gaps.hpp).
+    std::vector<RunGaps> runs;
+    for (const std::string& path : q.bracket_runs) {
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(read_input_file(path, limits::json_bytes, "--bracket-runs"));
+      } catch (const nlohmann::json::exception& e) {
+        throw InputError(path, "", std::string("malformed JSON: ") + e.what(), "pass moesim-validate run's JSON");
+      }
+      runs.push_back(run_gaps(j, path));
+    }
+    const BracketGaps b = bracket_gaps(runs);
+    c.op_models.bracket_gap_eager_s = b.eager_s;
+    c.op_models.bracket_gap_graph_s = b.graph_s;
+    if (b.graph_launch_s)
+      c.host.graph_launch_s = b.graph_launch_s;
+    c.source += " --bracket-runs (" + std::to_string(q.bracket_runs.size()) + " runs)";
   }
   if (!q.measured_on.empty())
     c.measured_on = q.measured_on;

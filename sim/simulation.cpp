@@ -364,7 +364,7 @@ private:
         case OpClass::compute: {
           const OpTime t = compute_time(r, op, shape_of(op, ev));
           out_.compute_by_provenance[t.provenance] += t.seconds;
-          lead = boundary_gap(p_.calibration(), t);
+          lead = boundary_gap(p_.calibration(), t, s_.engine.cuda_graphs);
           sg4::this_actor::sleep_for(t.seconds);
           break;
         }
@@ -431,7 +431,7 @@ private:
         const OpTime t = compute_time(r, op, shape_of(op, ev));
         out_.compute_by_provenance[t.provenance] += t.seconds;
         ev.end = ev.start + t.seconds;
-        start_after_boundary(ev, boundary_gap(p_.calibration(), t));
+        start_after_boundary(ev, boundary_gap(p_.calibration(), t, s_.engine.cuda_graphs));
         break;
       }
       case OpClass::host: {

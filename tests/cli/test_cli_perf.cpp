@@ -130,3 +130,45 @@ TEST_CASE("a calibrated 2-GPU eager step on rank-local clocks writes an ordered 
   }
   CHECK(collectives > 0);
 }
+
+TEST_CASE("calibrate --bracket-runs sets the kernel boundary and the graph launch from measured runs",
+          "[quick][cli]")
+{
+  // Two runs as moesim-validate run writes them (one rank, one stream). Eager, event_scale 1: gaps
+  // (start - ready) 2 (the first op, left out), 6.5 - 5 = 1.5 and 11.5 - 10 = 1.5 us: mean 1.5 us.
+  // Graph, event_scale 0.5: raw gaps 2 / 0.5 = 4 us (first), (5.625 - 5) / 0.5 = 1.25 and
+  // (10.625 - 10) / 0.5 = 1.25 us: mean 1.25 us; the graph launch 4 - 1.25 = 2.75 us.
+  fs::path d = scratch("bracket-runs");
+  auto write_run = [&](const std::string& name, const std::string& mode, double scale,
+                       std::vector<std::pair<double, double>> ready_start) {
+    nlohmann::json evs = nlohmann::json::array();
+    for (std::size_t i = 0; i < ready_start.size(); i++)
+      evs.push_back({{"op", i}, {"rank", 0}, {"stream", 0}, {"ready", ready_start[i].first * 1e-6},
+                     {"start", ready_start[i].second * 1e-6}, {"end", (ready_start[i].second + 3) * 1e-6}});
+    const fs::path p = d / name;
+    std::ofstream(p) << nlohmann::json{{"measurement", {{"mode", mode}, {"event_scale", scale}}}, {"events", evs}}.dump();
+    return p.string();
+  };
+  const std::string eager = write_run("e.json", "eager", 1.0, {{0, 2}, {5, 6.5}, {10, 11.5}});
+  const std::string graph = write_run("g.json", "graph", 0.5, {{0, 2}, {5, 5.625}, {10, 10.625}});
+  const fs::path cal = d / "cal.yaml";
+  Run c = moesim("calibrate --op-bench " + rmsnorm_bench(d) + " --bracket-runs " + eager + " " + graph +
+                 " --platform nvswitch-1x-h200 -o " + cal.string());
+  REQUIRE(c.code == 0);
+  const std::string y = slurp(cal);
+  CHECK_THAT(y, Contains("bracket_gap_eager_us: 1.5 ") && Contains("bracket_gap_graph_us: 1.25 ") &&
+                    Contains("graph_launch_us: 2.75") && Contains("--bracket-runs (2 runs)"));
+  // Without records, or with a run of two streams, nothing is written.
+  const fs::path out = d / "none.yaml";
+  Run alone = moesim("calibrate --nccl-tests x.log --bracket-runs " + eager + " --platform x -o " + out.string());
+  expect_usage_error(alone, out);
+  CHECK_THAT(alone.err, Contains("--bracket-runs"));
+  std::ofstream(d / "two.json") << nlohmann::json{{"measurement", {{"mode", "eager"}, {"event_scale", 1.0}}},
+                                                  {"events", {{{"op", 0}, {"rank", 0}, {"stream", 0}, {"ready", 0.0}, {"start", 1e-6}},
+                                                              {{"op", 1}, {"rank", 0}, {"stream", 1}, {"ready", 0.0}, {"start", 1e-6}}}}}
+                                       .dump();
+  Run two = moesim("calibrate --op-bench " + rmsnorm_bench(d) + " --bracket-runs " + (d / "two.json").string() +
+                   " --platform x -o " + out.string());
+  expect_usage_error(two, out);
+  CHECK_THAT(two.err, Contains("two.json") && Contains("ranks or streams"));
+}

@@ -485,6 +485,21 @@ class Calibration(unittest.TestCase):
         self.assertNotIn("--decode-attention-form", cal)
         tiles = oos.calibrate_argv("moesim", oset, by["all-records"], ["m1"], ops, "o", "decode_tiles")
         self.assertEqual(tiles[tiles.index("--decode-attention-form") + 1], "decode_tiles")
+        # earlier rounds' runs go to calibrate only when given, every file after --bracket-runs
+        self.assertNotIn("--bracket-runs", cal)
+        br = oos.calibrate_argv("moesim", oset, by["all-records"], ["m1"], ops, "o", None, ["r/a.json", "r/b.json"])
+        self.assertEqual(br[br.index("--bracket-runs") + 1:][:2], ["r/a.json", "r/b.json"])
+
+    def test_bracket_run_files_are_every_run_of_the_calls_sorted(self):
+        # Two calls: c1 holds runs/x.eager.json and runs/a.graph.json plus a .txt log, c2 runs/b.eager.json:
+        # the three .json files, sorted by path (c1's a, c1's x, c2's b).
+        with tempfile.TemporaryDirectory() as tmp:
+            for rel in ("c1/runs/x.eager.json", "c1/runs/a.graph.json", "c1/runs/x.eager.txt", "c2/runs/b.eager.json"):
+                os.makedirs(os.path.dirname(os.path.join(tmp, rel)), exist_ok=True)
+                open(os.path.join(tmp, rel), "w").close()
+            got = oos.bracket_run_files([os.path.join(tmp, "c2"), os.path.join(tmp, "c1")])
+            self.assertEqual([os.path.relpath(p, tmp) for p in got],
+                             ["c1/runs/a.graph.json", "c1/runs/x.eager.json", "c2/runs/b.eager.json"])
 
     def test_collective_logs_are_those_of_the_platform_calibration(self):
         # platforms/calibration/nvswitch-2x-h200.yaml says which logs its collectives came from;

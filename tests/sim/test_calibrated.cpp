@@ -214,6 +214,71 @@ TEST_CASE("in eager mode the kernel boundary follows the host's launch", "[quick
   CHECK(b.compute == Approx(8e-6).epsilon(1e-12));
 }
 
+namespace {
+
+// The calibration of the two cases above (graph gap 1 us) with gaps between measured event brackets of
+// 1.5 us (eager) and 1.25 us (graph), written to YAML and read back.
+std::shared_ptr<const Calibration> bracket_calibration(const std::string& name)
+{
+  Calibration c = *op_model_calibration(name, 1e-6);
+  c.op_models.bracket_gap_eager_s = 1.5e-6;
+  c.op_models.bracket_gap_graph_s = 1.25e-6;
+  const auto p = std::filesystem::temp_directory_path() / ("moesim_test_opmodels_" + name + "_b.yaml");
+  std::ofstream(p) << calibration_to_yaml(c);
+  auto cal = std::make_shared<const Calibration>(load_calibration_file(p.string()));
+  REQUIRE(cal->op_models.bracket_gap_eager_s == Approx(1.5e-6).epsilon(1e-12));
+  REQUIRE(cal->op_models.bracket_gap_graph_s == Approx(1.25e-6).epsilon(1e-12));
+  return cal;
+}
+
+} // namespace
+
+TEST_CASE("in a CUDA graph the measured bracket gap takes the graph gap's place", "[quick][sim]")
+{
+  // Graph, gemm m = 1 then m = 9 (6 and 10 us in a graph, as above): each kernel now starts 1.25 us
+  // after its op could start, the ends unchanged:
+  //   gemm1 ready 0, start 1.25, end 6;  gemm9 ready 6, start 7.25, end 16
+  // host 1.25 + 1.25 = 2.5 us, compute 4.75 + 8.75 = 13.5 us, the step 16 us as before.
+  Simulation sim(star_platform("opmbrg", 1, 1e11), bracket_calibration("brg"));
+  Schedule s = empty_schedule(1);
+  add_op(s, 0, gemm(1));
+  add_op(s, 0, gemm(9));
+  SimOutput out = sim.run(s);
+  const auto& ev = out.timeline.events;
+  REQUIRE(ev.size() == 2);
+  const double us = 1e-6;
+  CHECK(ev[0].start == Approx(1.25 * us).epsilon(1e-12));
+  CHECK(ev[0].end == Approx(6 * us).epsilon(1e-12));
+  CHECK(ev[1].start == Approx(7.25 * us).epsilon(1e-12));
+  CHECK(ev[1].end == Approx(16 * us).epsilon(1e-12));
+  const Breakdown b = breakdown_of_rank(out.timeline, 0);
+  CHECK(b.host == Approx(2.5 * us).epsilon(1e-12));
+  CHECK(b.compute == Approx(13.5 * us).epsilon(1e-12));
+}
+
+TEST_CASE("in eager mode the measured bracket gap of an eager stream is the boundary", "[quick][sim]")
+{
+  // Eager, two gemm m = 1 (5 us each): the first launch (idle, 10 us) then 1.5 us: start 11.5, end
+  // 15; the second is ready at 15 (launched at 12): start 16.5, end 20. Host 11.5 + 1.5 = 13 us,
+  // compute 3.5 + 3.5 = 7 us, the step 20 us as before.
+  Simulation sim(star_platform("opmbre", 1, 1e11), bracket_calibration("bre"));
+  Schedule s = empty_schedule(1);
+  s.engine.cuda_graphs = false;
+  add_op(s, 0, gemm(1));
+  add_op(s, 0, gemm(1));
+  SimOutput out = sim.run(s);
+  const auto& ev = out.timeline.events;
+  REQUIRE(ev.size() == 2);
+  const double us = 1e-6;
+  CHECK(ev[0].start == Approx(11.5 * us).epsilon(1e-12));
+  CHECK(ev[0].end == Approx(15 * us).epsilon(1e-12));
+  CHECK(ev[1].start == Approx(16.5 * us).epsilon(1e-12));
+  CHECK(out.timeline.step_time == Approx(20 * us).epsilon(1e-12));
+  const Breakdown b = breakdown_of_rank(out.timeline, 0);
+  CHECK(b.host == Approx(13 * us).epsilon(1e-12));
+  CHECK(b.compute == Approx(7 * us).epsilon(1e-12));
+}
+
 TEST_CASE("a windowed prefill layer and a full one of the same shape take their own times", "[quick][sim]")
 {
   // One prefill attention model (GQA bf16, head dims 64, 64 query heads, 8 KV heads) measured at two

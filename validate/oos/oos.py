@@ -44,6 +44,8 @@ platform and prediction variants.
         shapes (and --nccl-tests where the variant calibrates collectives), then `moesim run
         --timeline` of F's schedules with that calibration. Writes validate/results/NAME.{json,md} and
         the predicted timelines (NAME/<variant>/*.pred.json.gz). Commit these BEFORE measuring.
+        --bracket-runs DIR...: earlier rounds' call folders, whose runs' gaps between event brackets set
+        the kernel boundary the class split carves (never the predicted round's own runs).
   validate/oos/oos.py compare --moesim build/cli/moesim --predictions NAME --runs DIR [DIR...] --out OUT
         each measured run (DIR/runs/<schedule>.p2p-on.<mode>.json, from `validate/gpu_tool.py
         gpu-call --phases runs --schedules <schedules>`; one timeline for all ranks, whose step is the
@@ -319,15 +321,24 @@ def predict_one(a, oset, e, cal, tmp, out_dir):
     return {"step_s": d["predicted_step"], "classes": {k: v["predicted"] for k, v in grouped_classes(d).items()}}
 
 
-def calibrate_argv(moesim, oset, variant, members, op_bench, out, decode_form=None):
+def bracket_run_files(dirs):
+    """Every measured run of the call folders `dirs` (DIR/runs/*.json), sorted: the runs whose gaps
+    between event brackets `moesim calibrate --bracket-runs` takes as the kernel boundary."""
+    return sorted(p for d in dirs for p in glob.glob(os.path.join(d, "runs", "*.json")))
+
+
+def calibrate_argv(moesim, oset, variant, members, op_bench, out, decode_form=None, bracket_runs=()):
     """`moesim calibrate` for one variant and family: the op models from op_bench (leaving out the
     family's models where the variant says so), and the set's collective logs where it calibrates them;
     without them, moesim times collectives by NCCL's cost model on the platform's topology. decode_form:
-    decode attention's form (None: calibrate's default)."""
+    decode attention's form (None: calibrate's default). bracket_runs: measured runs of earlier rounds
+    whose gaps between event brackets set the kernel boundary (docs/perf-models.md)."""
     argv = [moesim, "calibrate", "--platform", oset.platform, "-o", out, "--sms", str(oset.sms), "--op-bench",
             *op_bench]
     if decode_form:
         argv += ["--decode-attention-form", decode_form]
+    if bracket_runs:
+        argv += ["--bracket-runs", *bracket_runs]
     if variant.collectives:
         argv += ["--nccl-tests", *oset.nccl_tests]
     if variant.leave_family_out:
@@ -351,7 +362,8 @@ def cmd_predict(a):
                 # all records: one calibration for every family (a fit); else one per family
                 cal = os.path.join(tmp, f"cal-{variant.name}-{fam if variant.leave_family_out else 'all'}.yaml")
                 if not os.path.exists(cal):
-                    run(calibrate_argv(a.moesim, oset, variant, members[fam], a.op_bench, cal, a.decode_attention_form))
+                    run(calibrate_argv(a.moesim, oset, variant, members[fam], a.op_bench, cal, a.decode_attention_form,
+                                       bracket_run_files(a.bracket_runs or [])))
                 for e in es:
                     if e["family"] != fam:
                         continue
@@ -372,6 +384,8 @@ def cmd_predict(a):
            "nccl_tests": list(oset.nccl_tests), "results": results}
     if a.decode_attention_form:
         doc["decode_attention_form"] = a.decode_attention_form
+    if a.bracket_runs:
+        doc["bracket_runs"] = [os.path.relpath(d, ROOT) for d in a.bracket_runs]
     with open(os.path.join(ROOT, "validate", "results", a.name + ".json"), "w") as f:
         json.dump(doc, f, indent=1, sort_keys=True)
         f.write("\n")
@@ -655,6 +669,9 @@ def main():
     r.add_argument("--decode-attention-form", choices=("decode_splitk", "decode_tiles"),
                    help="passed to moesim calibrate (default: its default)")
     r.add_argument("--variant", nargs="+", help="only these variants of the set (default: all)")
+    r.add_argument("--bracket-runs", nargs="+", metavar="DIR",
+                   help="earlier rounds' call folders: their measured runs' mean gap between event brackets, per "
+                        "launch mode, is the kernel boundary (moesim calibrate --bracket-runs)")
     c = sub.add_parser("compare")
     c.add_argument("--moesim", default="build/cli/moesim")
     c.add_argument("--predictions", required=True)
