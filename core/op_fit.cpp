@@ -198,7 +198,7 @@ std::string fit_quality_markdown(const OpBenchFit& fit)
   for (const auto& [op, n] : fit.unmodelled)
     o << "Not modelled: " << n << " " << op << " records.\n";
   for (const std::string& f : fit.incomplete)
-    o << "Incomplete run: " << f << ".run.json says complete: false (only the points run before the cut).\n";
+    o << "Incomplete run: " << f << ": its side file (.run.json) says complete: false (only the points run before the cut).\n";
   o << "\n| model | kernels | fitted records | in-sample: form alone, median / p90 / worst |error| (n) | held-out, "
        "inside the grid (interpolated) | held-out, outside the grid (extrapolated) |\n";
   o << "|---|---|---:|---:|---:|---:|\n";

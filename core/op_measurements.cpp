@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -203,8 +204,17 @@ OpMeasurements parse_op_measurements(const std::string& json_text, const std::st
 OpMeasurements load_op_measurements(const std::string& path)
 {
   OpMeasurements m = op_measurements(read_op_bench_file(path), path);
-  const std::string side = path + ".run.json";
-  if (std::filesystem::exists(side)) {
+  // bench-ops writes its side file beside the records as RECORDS.run.json; a results folder keeps it
+  // gzipped and may name it after the records' stem (ops.json.gz beside ops.run.json.gz).
+  std::string stem = path;
+  for (const char* ext : {".gz", ".json"})
+    if (stem.size() > std::strlen(ext) && stem.compare(stem.size() - std::strlen(ext), std::string::npos, ext) == 0)
+      stem.resize(stem.size() - std::strlen(ext));
+  std::string side;
+  for (const std::string& c : {path + ".run.json", path + ".run.json.gz", stem + ".run.json", stem + ".run.json.gz"})
+    if (side.empty() && std::filesystem::exists(c))
+      side = c;
+  if (!side.empty()) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(read_text_file(side, "bench-ops's side file"));

@@ -36,7 +36,7 @@ struct OpMeasurements {
 OpMeasurements op_measurements(const OpBench& bench, const std::string& file);
 OpMeasurements parse_op_measurements(const std::string& json_text, const std::string& file);
 // Reads a file (plain or gzip-compressed, read_op_bench_file) and, beside it, bench-ops's side
-// file `<path>.run.json` if there is one (its `complete`; the rest is for people).
+// file `<path>.run.json` or `<stem>.run.json`, gzipped or not, if there is one (its `complete`; the rest is for people).
 OpMeasurements load_op_measurements(const std::string& path);
 
 } // namespace moesim

@@ -55,6 +55,17 @@ const char* const harness_output = R"({
 
 } // namespace
 
+TEST_CASE("bench-ops side file named after the records' stem is read", "[quick][perf]")
+{
+  // A results folder files the side file as ops.run.json(.gz) beside ops.json(.gz): the reader finds it
+  // under the stem as well as under RECORDS.run.json, so a cut run is still reported.
+  test::TempDir dir("moesim_harness_side_stem");
+  const std::string f = dir.write("ops.json", harness_output);
+  CHECK(load_op_measurements(f).complete != false); // no side file yet: nothing says it was cut
+  dir.write("ops.run.json", R"({"tool": "moesim-validate bench-ops", "complete": false, "budget_s": 600})");
+  CHECK(load_op_measurements(f).complete == false);
+}
+
 TEST_CASE("bench-ops output, side file included, is read by core's reader and fitted", "[quick][perf]")
 {
   test::TempDir dir("moesim_harness_bench");
