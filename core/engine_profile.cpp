@@ -53,6 +53,24 @@ std::optional<MoeKernel> parse_moe_kernel(const std::string& s)
   return std::nullopt;
 }
 
+const char* to_string(MoeBackend b)
+{
+  switch (b) {
+    case MoeBackend::fastest: return "fastest";
+    case MoeBackend::cutlass: return "cutlass";
+    case MoeBackend::trtllm: return "trtllm";
+  }
+  return "?";
+}
+
+std::optional<MoeBackend> parse_moe_backend(const std::string& s)
+{
+  for (MoeBackend b : {MoeBackend::fastest, MoeBackend::cutlass, MoeBackend::trtllm})
+    if (s == to_string(b))
+      return b;
+  return std::nullopt;
+}
+
 const char* to_string(Speculative s)
 {
   switch (s) {
@@ -247,6 +265,13 @@ const std::vector<Fact>& facts()
          if (!k)
            r.bad("unknown MoE kernel '" + r.scalar() + "'", "use fused, per_expert, per_expert_sync or dequant");
          p.moe_kernel = *k;
+       }},
+      {"moe_backend", "fastest, cutlass or trtllm: whose measured MoE layers are read",
+       [](EngineProfile& p, const Reader& r) {
+         const auto b = parse_moe_backend(r.scalar());
+         if (!b)
+           r.bad("unknown MoE backend '" + r.scalar() + "'", "use fastest, cutlass or trtllm");
+         p.moe_backend = *b;
        }},
       {"moe_bandwidth_fraction", "fraction of datasheet memory bandwidth the MoE kernel reaches (null: platform's)",
        [](EngineProfile& p, const Reader& r) { p.moe_bw_fraction = r.optional_number(0.01, 1); }},

@@ -35,6 +35,13 @@ enum class MoeKernel {
 const char* to_string(MoeKernel k);
 std::optional<MoeKernel> parse_moe_kernel(const std::string& s);
 
+// Which fused-MoE backend's measured whole-layer records the MoE layers read (TensorRT-LLM's
+// moe_config.backend). `fastest`: the fastest kernel measured at each shape, as an autotuning
+// engine would pick. A backend without a record of a layer's shape falls back to `fastest`.
+enum class MoeBackend { fastest, cutlass, trtllm };
+const char* to_string(MoeBackend b);
+std::optional<MoeBackend> parse_moe_backend(const std::string& s);
+
 enum class Speculative { none, mtp, eagle };
 const char* to_string(Speculative s);
 
@@ -68,6 +75,7 @@ struct EngineProfile {
   std::vector<Dispatch> nvlink_only;               // dispatch paths that need NVLink (or RDMA across nodes)
 
   MoeKernel moe_kernel = MoeKernel::fused;
+  MoeBackend moe_backend = MoeBackend::fastest;
   std::optional<double> moe_bw_fraction;       // of datasheet memory bandwidth; none: the platform's
   std::optional<double> moe_flops_fraction;    // of datasheet tensor rate; none: the platform's
   std::string attention_backend;

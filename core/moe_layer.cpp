@@ -27,16 +27,37 @@ std::string describe(const MoeLayerKey& k)
          std::to_string(k.experts) + " tp" + std::to_string(k.moe_tp) + " ep" + std::to_string(k.moe_ep);
 }
 
-const MoeLayerCurve* MoeLayerModels::find(const MoeLayerKey& key, bool graph) const
+bool kernel_runs(const std::string& kernel, MoeBackend b)
 {
-  const MoeLayerCurve* other = nullptr;
-  for (const MoeLayerCurve& c : curves)
-    if (c.key == key) {
-      if (c.graph == graph)
-        return &c;
-      other = &c;
-    }
-  return other;
+  switch (b) {
+    case MoeBackend::fastest: return true;
+    case MoeBackend::cutlass: return kernel == "moe_torch_flow_cutlass";
+    case MoeBackend::trtllm: return kernel == "moe_torch_flow_min_latency";
+  }
+  return false;
+}
+
+MoeLayerMatch MoeLayerModels::match(const MoeLayerKey& key, bool graph, MoeBackend backend) const
+{
+  // Preference: the backend's own curve measured the same way, then measured the other way; then
+  // the fastest kernels' curve, the same way before the other.
+  const MoeLayerCurve* own[2] = {nullptr, nullptr};     // [same launch, other launch]
+  const MoeLayerCurve* fastest[2] = {nullptr, nullptr};
+  for (const MoeLayerCurve& c : curves) {
+    if (c.key != key)
+      continue;
+    const int i = c.graph == graph ? 0 : 1;
+    if (c.fastest && !fastest[i])
+      fastest[i] = &c;
+    if (backend != MoeBackend::fastest && !c.kernel.empty() && kernel_runs(c.kernel, backend) && !own[i])
+      own[i] = &c;
+  }
+  if (backend == MoeBackend::fastest)
+    return {fastest[0] ? fastest[0] : fastest[1], false};
+  if (own[0] || own[1])
+    return {own[0] ? own[0] : own[1], false};
+  const MoeLayerCurve* f = fastest[0] ? fastest[0] : fastest[1];
+  return {f, f != nullptr};
 }
 
 MoeLayerModels moe_layer_models(std::vector<MoeLayerRecord> records)
@@ -46,19 +67,51 @@ MoeLayerModels moe_layer_models(std::vector<MoeLayerRecord> records)
     return std::tie(a.key, a.graph, a.tokens) < std::tie(b.key, b.graph, b.tokens);
   });
   MoeLayerModels m;
-  for (size_t i = 0; i < records.size(); i++) {
-    const MoeLayerRecord& r = records[i];
-    if (m.curves.empty() || m.curves.back().key != r.key || m.curves.back().graph != r.graph) {
-      m.curves.push_back({r.key, r.graph, r.kernel, {}});
-    } else if (m.curves.back().points.back().tokens == r.tokens) {
-      throw InputError(r.where, "tokens",
-                       "a second record of " + describe(r.key) + " at " + fmt_tokens(r.tokens) + " tokens (the first: " +
-                           m.curves.back().points.back().where + ")",
-                       "keep one record per shape (the import keeps the fastest kernel)");
+  for (size_t begin = 0; begin < records.size();) {
+    // One shape and split: [begin, end).
+    size_t end = begin;
+    while (end < records.size() && records[end].key == records[begin].key && records[end].graph == records[begin].graph)
+      end++;
+    std::map<std::string, MoeLayerCurve> by_kernel;
+    MoeLayerCurve fastest{records[begin].key, records[begin].graph, records[begin].kernel, true, {}};
+    for (size_t i = begin; i < end; i++) {
+      const MoeLayerRecord& r = records[i];
+      MoeLayerCurve& k =
+          by_kernel.try_emplace(r.kernel, MoeLayerCurve{r.key, r.graph, r.kernel, false, {}}).first->second;
+      if (!k.points.empty() && k.points.back().tokens == r.tokens)
+        throw InputError(r.where, "tokens",
+                         "a second record of " + describe(r.key) + (r.kernel.empty() ? "" : " kernel " + r.kernel) +
+                             " at " + fmt_tokens(r.tokens) + " tokens (the first: " + k.points.back().where + ")",
+                         "keep one record per shape and kernel");
+      k.points.push_back({r.tokens, r.seconds, r.where});
+      if (fastest.points.empty() || fastest.points.back().tokens != r.tokens)
+        fastest.points.push_back({r.tokens, r.seconds, r.where});
+      else if (r.seconds < fastest.points.back().seconds)
+        fastest.points.back() = {r.tokens, r.seconds, r.where};
     }
-    m.curves.back().points.push_back({r.tokens, r.seconds, r.where});
+    if (by_kernel.size() > 1)
+      fastest.kernel.clear();
+    m.curves.push_back(std::move(fastest));
+    if (by_kernel.size() > 1)
+      for (auto& [name, c] : by_kernel)
+        m.curves.push_back(std::move(c));
+    begin = end;
   }
   return m;
+}
+
+MoeLayerKey moe_layer_key(const ModelFacts& f, const Plan& p)
+{
+  MoeLayerKey key;
+  key.dtype = f.dtypes.expert_weights;
+  key.block_scales = key.dtype == Dtype::fp8 && f.dtypes.fp8_block_scales;
+  key.hidden = f.hidden;
+  key.inter = f.moe.expert_intermediate;
+  key.topk = f.moe.top_k;
+  key.experts = f.moe.experts;
+  key.moe_tp = p.moe_tp;
+  key.moe_ep = p.ep;
+  return key;
 }
 
 perf::Estimate moe_layer_seconds(const MoeLayerCurve& c, double tokens)
@@ -136,19 +189,13 @@ std::map<int, MoeLayerTime> moe_layer_times(const MoeLayerModels& m, const Sched
       default: break;
     }
   }
-  MoeLayerKey key;
-  key.hidden = f.hidden;
-  key.inter = f.moe.expert_intermediate;
-  key.topk = f.moe.top_k;
-  key.experts = f.moe.experts;
-  key.moe_tp = p.moe_tp;
-  key.moe_ep = p.ep;
+  MoeLayerKey key = moe_layer_key(f, p);
   for (const auto& [where, l] : layers) {
     if (l.unfused || !l.up || !l.down || l.up->kernels != 1 || l.down->kernels != 1)
       continue;
     key.dtype = l.up->dtype;
     key.block_scales = key.dtype == Dtype::fp8 && f.dtypes.fp8_block_scales;
-    const MoeLayerCurve* c = m.find(key, graph);
+    const MoeLayerCurve* c = m.match(key, graph, s.engine.moe_backend).curve;
     if (!c)
       continue;
     const double rows = l.up->grouped().total_rows();

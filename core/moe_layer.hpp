@@ -50,21 +50,47 @@ struct MoeLayerPoint {
 struct MoeLayerCurve {
   MoeLayerKey key;
   bool graph = false;
-  std::string kernel;
+  std::string kernel;   // the one kernel of its points; "" where the fastest of several
+  bool fastest = true;  // the fastest record at each token count, whatever the kernel
   std::vector<MoeLayerPoint> points; // by tokens, strictly increasing
 };
 
-struct MoeLayerModels {
-  std::vector<MoeLayerCurve> curves; // sorted by (key, graph)
-  bool empty() const { return curves.empty(); }
-  // The curve of `key` measured the way the step runs (graph or not), else the other one; null
-  // when no record has that shape and split.
-  const MoeLayerCurve* find(const MoeLayerKey& key, bool graph) const;
+// The backend a record's kernel belongs to, by AIConfigurator's TensorRT-LLM kernel_source names
+// (ai-dynamo/aiconfigurator collector/trtllm/collect_moe.py @095f58a51): moe_torch_flow_cutlass is
+// the CUTLASS backend, moe_torch_flow_min_latency TRTLLM-gen (moe_backend "trtllm", min-latency
+// mode). Any other kernel (moe_torch_flow: Triton on Hopper, TRTLLM-gen or DeepGEMM on Blackwell,
+// by dtype; the vLLM and SGLang tables' kernels) names no backend here.
+bool kernel_runs(const std::string& kernel, MoeBackend b);
+
+struct MoeLayerMatch {
+  const MoeLayerCurve* curve = nullptr;
+  bool fallback = false; // the backend has no record of the shape: the fastest kernels' curve
 };
 
-// Curves from records, deterministic whatever their order. Two records of one curve at the same
-// token count are an InputError naming both (the import keeps one kernel per shape).
+struct MoeLayerModels {
+  // Sorted by (key, graph): first the fastest-kernel curve of the shape, then, where records of
+  // several kernels share it, one curve per kernel (by name).
+  std::vector<MoeLayerCurve> curves;
+  bool empty() const { return curves.empty(); }
+  // The curve of `key` measured the way the step runs (graph or not), else the other one; null
+  // when no record has that shape and split. With a backend, that backend's own curve, else
+  // (fallback) the fastest kernels' one.
+  MoeLayerMatch match(const MoeLayerKey& key, bool graph, MoeBackend backend) const;
+  const MoeLayerCurve* find(const MoeLayerKey& key, bool graph) const
+  {
+    return match(key, graph, MoeBackend::fastest).curve;
+  }
+};
+
+// Curves from records, deterministic whatever their order. Per shape and split, a curve of the
+// fastest record at each token count (ties: the first in file order) and, where several kernels
+// were kept, one curve per kernel. Two records of one kernel and curve at the same token count are
+// an InputError naming both.
 MoeLayerModels moe_layer_models(std::vector<MoeLayerRecord> records);
+
+// The shape and split a model's MoE layers look up under a plan, with the experts' weight dtype
+// (what moe_layer_times reads for a fused layer).
+MoeLayerKey moe_layer_key(const ModelFacts& f, const Plan& p);
 
 // The layer's time at `tokens`: a record's own time (measured); between two records, the straight
 // line through them (interpolated); below the first record its time, above the last the line
@@ -91,7 +117,8 @@ struct MoeLayerTime {
 // microbatch) whose routed experts run as one fused kernel (one launch, no dequantise pass) and
 // whose model shape and split a curve measured. `own` gives an op's time by the other models; the
 // layer's tokens are the rank's expert rows x moe_ep / top-k (the tokens a GPU of that split sees
-// before top-k). Ops of layers no curve covers are absent.
+// before top-k). The curve is the schedule's engine's MoE backend's (s.engine.moe_backend), else
+// the fastest kernels'. Ops of layers no curve covers are absent.
 std::map<int, MoeLayerTime> moe_layer_times(const MoeLayerModels& m, const Schedule& s, int rank, bool graph,
                                             const std::function<MoeLayerTime(const Op&)>& own);
 

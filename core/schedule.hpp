@@ -20,6 +20,7 @@
 // Shapes are per GPU (after tensor, expert and data parallel splitting) and per microbatch.
 #pragma once
 #include "core/dtype.hpp"
+#include "core/engine_profile.hpp"
 #include "core/model.hpp"
 #include "core/plan.hpp"
 
@@ -307,6 +308,8 @@ struct EngineParams {
   double moe_bw_fraction = 0;
   // The fraction of datasheet tensor rate an engine's MoE kernel reaches, likewise (0: the platform's).
   double moe_flops_fraction = 0;
+  // Whose measured whole MoE layers a step reads (core/moe_layer.hpp).
+  MoeBackend moe_backend = MoeBackend::fastest;
 };
 
 enum class Phase { decode, prefill };

@@ -531,6 +531,13 @@ Schedule parse_schedule(const json& j, const std::string& file)
         if (!(*fraction > 0 && *fraction <= 1))
           en.fail(key, "must be in (0, 1]");
       }
+    if (en.has("moe_backend")) {
+      const std::string b = en.str("moe_backend");
+      const auto parsed = parse_moe_backend(b);
+      if (!parsed)
+        en.fail("moe_backend", "unknown value '" + b + "' (known: fastest, cutlass, trtllm)");
+      s.engine.moe_backend = *parsed;
+    }
     en.finish();
   }
   {
@@ -653,6 +660,9 @@ json schedule_to_json(const Schedule& s)
     j["engine"]["moe_bw_fraction"] = s.engine.moe_bw_fraction;
   if (s.engine.moe_flops_fraction > 0)
     j["engine"]["moe_flops_fraction"] = s.engine.moe_flops_fraction;
+  // Whose measured whole MoE layers the step reads (core/moe_layer.hpp); absent: the fastest kernel's.
+  if (s.engine.moe_backend != MoeBackend::fastest)
+    j["engine"]["moe_backend"] = to_string(s.engine.moe_backend);
   j["plan"] = {{"name", p.name},       {"attn_tp", p.attn_tp}, {"attn_dp", p.attn_dp},
                {"moe_tp", p.moe_tp},   {"ep", p.ep},           {"pp", p.pp},
                {"microbatches", p.microbatches}, {"expert_comm", to_string(p.expert_comm)}};

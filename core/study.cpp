@@ -295,6 +295,7 @@ EngineParams engine_params_of(const EngineProfile& p, EngineParams base)
   base.attention_bw_fraction = p.attention_bw_fraction.value_or(0.0);
   base.moe_bw_fraction = p.moe_bw_fraction.value_or(0.0);
   base.moe_flops_fraction = p.moe_flops_fraction.value_or(0.0);
+  base.moe_backend = p.moe_backend;
   return base;
 }
 

@@ -4,6 +4,7 @@
 #include "core/dtype.hpp"
 #include "core/error.hpp"
 #include "core/model_loader.hpp"
+#include "core/moe_layer.hpp"
 #include "core/published.hpp"
 #include "pipeline/calibrate.hpp"
 #include "pipeline/calibrations.hpp"
@@ -174,6 +175,17 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
     o.compute.replace(0, std::string("compute from " + name).size(),
                       "compute (whole MoE layers from " + name + ", the rest from the platform's " +
                           (cal.empty() ? "datasheet" : "measured calibration") + ")");
+  }
+  // The MoE backend the engine names, and whether the records hold its kernel at the row's shape
+  // (else the fastest kernel measured there is read: core/moe_layer.hpp).
+  if (!o.compute.empty() && sc.calibration && !sc.calibration->op_models.moe_layers.empty() &&
+      sc.engine.moe_backend != MoeBackend::fastest) {
+    const MoeLayerKey key = moe_layer_key(model_facts(study.model), sc.plan);
+    const MoeLayerMatch m =
+        sc.calibration->op_models.moe_layers.match(key, sc.engine.cuda_graphs, sc.engine.moe_backend);
+    if (m.curve)
+      o.compute += std::string("; MoE backend ") + to_string(sc.engine.moe_backend) +
+                   (m.fallback ? " (no record of its kernel at this shape: the fastest kernel's)" : "");
   }
   return o;
 }

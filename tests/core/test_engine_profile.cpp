@@ -101,6 +101,13 @@ TEST_CASE("Overrides use the profile's handlers and refuse bad values with the k
                     Catch::Contains("study.yaml:9: capture_sizes") && Catch::Contains("rise strictly"));
   CHECK_THROWS_WITH(set_engine_fact(p, "launch_us", "-1", "x", "s"), Catch::Contains("launch_us"));
   CHECK_THROWS_WITH(set_engine_fact(p, "moe_kernel", "magic", "x", "s"), Catch::Contains("per_expert_sync"));
+  // The MoE backend: TensorRT-LLM 1.0's default is CUTLASS; a row that ran TRTLLM says so.
+  CHECK(p.moe_backend == MoeBackend::fastest);
+  CHECK(load("trtllm-1.0").moe_backend == MoeBackend::cutlass);
+  set_engine_fact(p, "moe_backend", "trtllm", "x", "s");
+  CHECK(p.moe_backend == MoeBackend::trtllm);
+  CHECK_THROWS_WITH(set_engine_fact(p, "moe_backend", "triton", "study.yaml:6", "s"),
+                    Catch::Contains("study.yaml:6: moe_backend") && Catch::Contains("fastest, cutlass or trtllm"));
   CHECK_THROWS_WITH(set_engine_fact(p, "ep_dispatch_dp_attention", "pigeon", "x", "s"),
                     Catch::Contains("deepep_ll"));
   CHECK_THROWS_WITH(set_engine_fact(p, "no_such_fact", "1", "x", "s"), Catch::Contains("unknown engine fact"));

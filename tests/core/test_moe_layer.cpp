@@ -367,3 +367,113 @@ TEST_CASE("TensorRT-LLM's H100 fp8 MoE layers: per-tensor and block-scaled Qwen3
   CHECK(block != tensor);
   CHECK(moe_layer_seconds(*block, 128).seconds == Approx(0.1327e-3).epsilon(1e-9));
 }
+
+TEST_CASE("two MoE backends measured at one shape: the lookup reads the named one's records", "[quick][perf]")
+{
+  // One shape and split, two kernels at the same token counts:
+  //   CUTLASS (moe_torch_flow_cutlass):         64 tokens 200 us, 512 tokens 400 us;
+  //   TRTLLM-gen (moe_torch_flow_min_latency):  64 tokens 100 us, 512 tokens 600 us.
+  // At 288 tokens, halfway from 64 to 512:
+  //   cutlass 200 + (400 - 200) / 2 = 300 us; trtllm 100 + (600 - 100) / 2 = 350 us;
+  //   fastest per token count (100 us at 64, 400 us at 512): 100 + (400 - 100) / 2 = 250 us.
+  auto rec = [](const char* kernel, double tokens, double seconds) {
+    nlohmann::json r = moe(tokens, seconds);
+    r["kernel"] = kernel;
+    return r;
+  };
+  const OpMeasurements m = parse_op_measurements(
+      bench({rec("moe_torch_flow_cutlass", 64, 200e-6), rec("moe_torch_flow_min_latency", 64, 100e-6),
+             rec("moe_torch_flow_cutlass", 512, 400e-6), rec("moe_torch_flow_min_latency", 512, 600e-6)})
+          .dump(),
+      "two.json");
+  const MoeLayerModels models = moe_layer_models(m.moe);
+  // The fastest kernels' curve, then one curve per kernel by name.
+  REQUIRE(models.curves.size() == 3);
+  const MoeLayerMatch cutlass = models.match(gptoss_ep4(), true, MoeBackend::cutlass);
+  REQUIRE(cutlass.curve);
+  CHECK_FALSE(cutlass.fallback);
+  CHECK(cutlass.curve->kernel == "moe_torch_flow_cutlass");
+  CHECK(moe_layer_seconds(*cutlass.curve, 288).seconds == Approx(300e-6).epsilon(1e-9));
+  const MoeLayerMatch trtllm = models.match(gptoss_ep4(), true, MoeBackend::trtllm);
+  REQUIRE(trtllm.curve);
+  CHECK_FALSE(trtllm.fallback);
+  CHECK(trtllm.curve->kernel == "moe_torch_flow_min_latency");
+  CHECK(moe_layer_seconds(*trtllm.curve, 288).seconds == Approx(350e-6).epsilon(1e-9));
+  const MoeLayerCurve* fastest = models.find(gptoss_ep4(), true);
+  REQUIRE(fastest);
+  CHECK(fastest->kernel.empty()); // mixed: min-latency at 64, CUTLASS at 512
+  CHECK(fastest->points[0].where == "two.json: records[1]");
+  CHECK(fastest->points[1].where == "two.json: records[2]");
+  CHECK(moe_layer_seconds(*fastest, 288).seconds == Approx(250e-6).epsilon(1e-9));
+  // A backend without records of a shape falls back to the fastest kernels' curve, and says so.
+  const OpMeasurements only_k = parse_op_measurements(bench({moe(64, 100e-6)}).dump(), "k.json");
+  const MoeLayerModels k_models = moe_layer_models(only_k.moe);
+  const MoeLayerMatch fb = k_models.match(gptoss_ep4(), true, MoeBackend::cutlass);
+  REQUIRE(fb.curve);
+  CHECK(fb.fallback);
+  CHECK(fb.curve->kernel == "k");
+  CHECK_FALSE(k_models.match(gptoss_ep4(), true, MoeBackend::fastest).fallback);
+}
+
+TEST_CASE("a rank's fused MoE layers read the schedule's engine MoE backend", "[quick][perf]")
+{
+  // The schedule of the test above (gpt-oss-120b dp4 x ep4, decode batch 256 a replica): the layer
+  // sees 1024 tokens. Records: CUTLASS 300 us at 512 tokens and 600 us at 2048; TRTLLM-gen 100 us
+  // and 200 us. At 1024 tokens, a third of the way from 512 to 2048 ((1024 - 512) / 1536):
+  //   cutlass 300 + 300 / 3 = 400 us; trtllm 100 + 100 / 3 = 133.33 us; fastest = trtllm's.
+  const Model model = load_model_file(root + "/workloads/models/gpt-oss-120b.yaml").model;
+  const Layout layout = make_layout(Plan::parse("dp4xep4"), model, 4);
+  auto rec = [](const char* kernel, double tokens, double seconds) {
+    nlohmann::json r = moe(tokens, seconds);
+    r["kernel"] = kernel;
+    return r;
+  };
+  const OpMeasurements m = parse_op_measurements(
+      bench({rec("moe_torch_flow_cutlass", 512, 300e-6), rec("moe_torch_flow_cutlass", 2048, 600e-6),
+             rec("moe_torch_flow_min_latency", 512, 100e-6), rec("moe_torch_flow_min_latency", 2048, 200e-6)})
+          .dump(),
+      "t.json");
+  const MoeLayerModels models = moe_layer_models(m.moe);
+  auto own = [](const Op&) { return MoeLayerTime{10e-6, Provenance::specs}; };
+  auto layer0 = [&](MoeBackend b) {
+    BuildOptions opt;
+    opt.engine.cuda_graphs = true;
+    opt.engine.moe_backend = b;
+    const Schedule s = build_schedule(model, layout, StepShape{Phase::decode, 1024, 1024, 0}, opt);
+    const std::map<int, MoeLayerTime> t = moe_layer_times(models, s, 0, true, own);
+    double sum = 0;
+    for (const Op& op : s.ranks[0].ops)
+      if (op.layer == 0 && t.count(op.id))
+        sum += t.at(op.id).seconds;
+    return sum;
+  };
+  CHECK(layer0(MoeBackend::cutlass) == Approx(400e-6).epsilon(1e-9));
+  CHECK(layer0(MoeBackend::trtllm) == Approx(100e-6 + 100e-6 / 3).epsilon(1e-9));
+  CHECK(layer0(MoeBackend::fastest) == Approx(100e-6 + 100e-6 / 3).epsilon(1e-9));
+}
+
+TEST_CASE("TensorRT-LLM's B200 NVFP4 MoE layers keep both backends: DeepSeek-R1 EP4 at 64 tokens", "[quick][perf]")
+{
+  // platforms/public/aiconfigurator/b200_sxm.trtllm-1.3.0rc20 (ai-dynamo/aiconfigurator @095f58a51,
+  // b200_sxm/moe/trtllm/1.3.0rc20/moe_perf.parquet, imported with moe_each_kernel): DeepSeek-R1's
+  // shape (hidden 7168, inter 2048, top-8 of 256) under EP4 at 64 tokens: CUTLASS 0.5112 ms,
+  // TRTLLM-gen (min latency) 0.2735 ms; the fastest is TRTLLM-gen's.
+  const OpMeasurements m =
+      load_op_measurements(root + "/platforms/public/aiconfigurator/b200_sxm.trtllm-1.3.0rc20.json.gz");
+  const MoeLayerModels models = moe_layer_models(m.moe);
+  MoeLayerKey k;
+  k.dtype = Dtype::nvfp4;
+  k.hidden = 7168;
+  k.inter = 2048;
+  k.topk = 8;
+  k.experts = 256;
+  k.moe_ep = 4;
+  const MoeLayerMatch c = models.match(k, true, MoeBackend::cutlass);
+  REQUIRE(c.curve);
+  CHECK_FALSE(c.fallback);
+  CHECK(moe_layer_seconds(*c.curve, 64).seconds == Approx(0.0005112).epsilon(1e-9));
+  const MoeLayerMatch t = models.match(k, true, MoeBackend::trtllm);
+  REQUIRE(t.curve);
+  CHECK(moe_layer_seconds(*t.curve, 64).seconds == Approx(0.0002735).epsilon(1e-9));
+  CHECK(moe_layer_seconds(*models.find(k, true), 64).seconds == Approx(0.0002735).epsilon(1e-9));
+}

@@ -394,3 +394,21 @@ TEST_CASE("rounding expected rows per expert keeps the total", "[quick][schedule
   const auto even = round_group_rows(std::vector<double>(128, 4.0));
   CHECK(std::all_of(even.begin(), even.end(), [](long r) { return r == 4; }));
 }
+
+TEST_CASE("the engine's MoE backend travels through JSON, absent when it is the fastest kernel's", "[quick][schedule]")
+{
+  // A schedule built for TensorRT-LLM's CUTLASS MoE backend writes engine.moe_backend: cutlass and
+  // reads it back; the default (fastest) writes nothing; an unknown backend is refused with its key.
+  const Model m = load("qwen3-30b-a3b", 2);
+  BuildOptions opt;
+  opt.engine.moe_backend = MoeBackend::cutlass;
+  const StepShape st{Phase::decode, 8, 100, 0};
+  const Schedule s = build_schedule(m, make_layout(Plan::parse("ep2"), m, 2), st, opt);
+  nlohmann::json j = schedule_to_json(s);
+  CHECK(j["engine"]["moe_backend"] == "cutlass");
+  CHECK(schedule_from_json(j, "s.json").engine.moe_backend == MoeBackend::cutlass);
+  CHECK(schedule_to_json(schedule_from_json(j, "s.json")) == j);
+  CHECK_FALSE(schedule_to_json(build(m, "ep2", 2, st))["engine"].contains("moe_backend"));
+  j["engine"]["moe_backend"] = "magic";
+  CHECK_THAT(refusal(j), Catch::Contains("s.json") && Catch::Contains("engine.moe_backend"));
+}

@@ -282,12 +282,15 @@ TEST_CASE("published: TensorRT-LLM's eager step is blog2's 7.22 graph steps at D
   // (TensorRT-LLM blog2 @000a01d). moesim schedules that step (the trt-dsr1-b200-minlat row) as
   // 1,597 ops a GPU and simulates its graph at 8.96 ms; 7.22 x 8.96 ms / 1,597 = 40.5 us. An eager
   // step is then host-bound at 1,597 x 40.5 us = 64.7 ms, 7.22 graph steps: the same row run
-  // eagerly is within 2% of 7.22 times slower (the graph step's 8.96 ms rounded).
+  // eagerly is within 2% of 7.22 times slower (the graph step's 8.96 ms rounded). The row ran
+  // TensorRT-LLM's TRTLLM MoE backend (Best_perf_practice_on_DeepSeek-R1_in_TensorRT-LLM.md @01c4ece),
+  // as the published row says with moe_backend: trtllm.
   test::TempDir d("published_eager");
   auto row = [](const std::string& id, const std::string& graphs) {
     return "  - {id: " + id +
            ", category: nvlink, source: s, date: d, engine: trtllm-1.0, engine_version: v,\n"
-           "     engine_set: {speculative: mtp, draft_tokens: 3, acceptance_length: 2.18, cuda_graphs: " +
+           "     engine_set: {speculative: mtp, draft_tokens: 3, acceptance_length: 2.18, moe_backend: trtllm, "
+           "cuda_graphs: " +
            graphs +
            "},\n"
            "     model: deepseek-v3, dtypes: {expert_weights: nvfp4, dense_weights: bf16}, platform: hgx-8x-b200,\n"

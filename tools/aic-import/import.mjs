@@ -38,7 +38,9 @@ function parse_args(argv) {
 const SELECTION_KEYS = ['comment', 'gemm_m', 'attention_windows', 'attention_head_dims', 'moe_distributions', 'moe_max_gpus', 'sets', 'nccl']
 // A set may narrow or widen the selection's MoE rules for its own tables (moe_distributions,
 // moe_max_gpus): SGLang's wide-EP tables measure uniform routing over up to 64 GPUs.
-const SET_KEYS = ['gpu', 'framework', 'version', 'tables', 'fp8', 'moe_distributions', 'moe_max_gpus', 'comment']
+// A set's `moe_each_kernel: true` keeps every MoE kernel's own record of a shape (each TensorRT-LLM
+// MoE backend the table measured), not only the fastest: a study names the backend its run used.
+const SET_KEYS = ['gpu', 'framework', 'version', 'tables', 'fp8', 'moe_distributions', 'moe_max_gpus', 'moe_each_kernel', 'comment']
 // A set's `fp8` list: the fp8 kernels imported beside the per-tensor GEMMs and same-dtype caches.
 const FP8_KINDS = ['block_gemm', 'kv_cache', 'block_moe']
 
@@ -64,6 +66,8 @@ function load_selection(file) {
     for (const f of s.fp8 ?? [])
       if (!FP8_KINDS.includes(f))
         throw new InputError(file, `sets[${i}].fp8`, `unknown fp8 kind ${f}`, `use ${FP8_KINDS.join(', ')}`)
+    if ('moe_each_kernel' in s && typeof s.moe_each_kernel !== 'boolean')
+      throw new InputError(file, `sets[${i}].moe_each_kernel`, 'not true or false', 'write true to keep each MoE kernel')
     for (const t of s.tables ?? [])
       if (!TABLE_KINDS.some(kind => kind.name === t))
         throw new InputError(file, `sets[${i}].tables`, `unknown table kind ${t}`, `use ${TABLE_KINDS.map(k => k.name).join(', ')}`)
@@ -97,7 +101,7 @@ async function import_set(src, sel, set) {
       r.seconds = round4(ms / 1e3)
       converted.push(r)
     })
-    const kept = keep_fastest(converted)
+    const kept = keep_fastest(converted, { each_kernel: kind.name === 'moe' && set.moe_each_kernel === true })
     tables.push({ rel, rows: rows.length, kept: kept.length })
     records.push(...kept)
   }

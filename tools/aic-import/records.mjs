@@ -1,6 +1,7 @@
-// Records in, bytes out: one shape keeps its fastest kernel, records are sorted by op and shape,
-// times are rounded to 4 significant digits (0.01%, far below the tables' own repeat noise), and
-// the file is written one record per line so that diffs and gzip both stay small.
+// Records in, bytes out: one shape keeps its fastest kernel (or, where a MoE set asks, each kernel
+// its own), records are sorted by op and shape (then kernel), times are rounded to 4 significant
+// digits (0.01%, far below the tables' own repeat noise), and the file is written one record per
+// line so that diffs and gzip both stay small.
 import zlib from 'node:zlib'
 
 const OP_ORDER = ['gemm', 'attention_decode', 'attention_prefill', 'moe']
@@ -16,11 +17,12 @@ export function shape_key(r) {
 }
 
 // Several kernels measured for one shape (vLLM and TRT-LLM tables list each backend they can
-// dispatch to): keep the fastest, as an autotuning engine would. Ties keep the first row.
-export function keep_fastest(records) {
+// dispatch to): keep the fastest, as an autotuning engine would. Ties keep the first row. With
+// each_kernel, the kernel is part of the shape: each kernel keeps its fastest row of the shape.
+export function keep_fastest(records, { each_kernel = false } = {}) {
   const best = new Map()
   for (const r of records) {
-    const k = shape_key(r)
+    const k = each_kernel ? `${shape_key(r)},kernel=${r.kernel}` : shape_key(r)
     const b = best.get(k)
     if (!b || r.seconds < b.seconds)
       best.set(k, r)
@@ -49,7 +51,9 @@ function compare(a, b) {
       return x - y
     return String(x) < String(y) ? -1 : 1
   }
-  return 0
+  // One shape, several kernels kept (moe_each_kernel): by kernel name.
+  const ka = a.kernel ?? '', kb = b.kernel ?? ''
+  return ka === kb ? 0 : ka < kb ? -1 : 1
 }
 
 export function sort_records(records) {
