@@ -406,7 +406,7 @@ TEST_CASE("two MoE backends measured at one shape: the lookup reads the named on
   CHECK(fastest->points[1].where == "two.json: records[2]");
   CHECK(moe_layer_seconds(*fastest, 288).seconds == Approx(250e-6).epsilon(1e-9));
   // A backend without records of a shape falls back to the fastest kernels' curve, and says so.
-  const OpMeasurements only_k = parse_op_measurements(bench({moe(64, 100e-6)}).dump(), "k.json");
+  const OpMeasurements only_k = parse_op_measurements(bench(nlohmann::json::array({moe(64, 100e-6)})).dump(), "k.json");
   const MoeLayerModels k_models = moe_layer_models(only_k.moe);
   const MoeLayerMatch fb = k_models.match(gptoss_ep4(), true, MoeBackend::cutlass);
   REQUIRE(fb.curve);
