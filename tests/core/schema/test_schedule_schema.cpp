@@ -213,6 +213,31 @@ TEST_CASE("the JSON Schema refuses what the schedule reader refuses", "[quick][s
   refused(j);
 }
 
+TEST_CASE("a schedule carrying every optional engine setting satisfies the JSON Schema", "[quick][schema]")
+{
+  // What an engine profile may add to a step's engine (the Hopper gpt-oss rows of published.yaml set
+  // moe_bandwidth_fraction 0.58 and moe_flops_fraction 0.40; trtllm-1.0 names moe_backend cutlass); the
+  // writer puts each in the JSON only when set, and the schema must allow each (it lists its keys and
+  // refuses others).
+  Schedule sched = small_schedule();
+  sched.engine.attention_bw_fraction = 0.85;
+  sched.engine.moe_bw_fraction = 0.58;
+  sched.engine.moe_flops_fraction = 0.40;
+  sched.engine.moe_backend = MoeBackend::cutlass;
+  const nlohmann::json j = schedule_to_json(sched);
+  for (const char* key : {"attention_bw_fraction", "moe_bw_fraction", "moe_flops_fraction", "moe_backend"})
+    REQUIRE(j.at("engine").contains(key));
+  const std::string errors = schema().errors(j);
+  INFO(errors);
+  CHECK(errors.empty());
+  CHECK(schedule_to_json(schedule_from_json(j, "round trip")) == j);
+  // Out of (0, 1]: refused by both.
+  nlohmann::json bad = j;
+  bad["engine"]["moe_flops_fraction"] = 1.5;
+  CHECK_FALSE(schema().errors(bad).empty());
+  CHECK_THROWS_AS(schedule_from_json(bad, "t.json"), InputError);
+}
+
 TEST_CASE("the JSON Schema names the op kinds, families, roles and dtypes the code knows", "[quick][schema]")
 {
   const nlohmann::json& d = schema().doc();
