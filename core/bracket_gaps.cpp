@@ -1,6 +1,7 @@
 #include "core/bracket_gaps.hpp"
 
 #include "core/error.hpp"
+#include "core/json_whole.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -26,10 +27,17 @@ RunGaps run_gaps(const nlohmann::json& run, const std::string& file)
   std::vector<std::pair<int, double>> gaps; // (op, gap)
   std::set<std::pair<int, int>> lanes;      // (rank, stream)
   for (const nlohmann::json& e : run["events"]) {
-    if (!e.is_object() || !e.contains("op") || !e.contains("ready") || !e.contains("start"))
-      throw InputError(file, "events", "an event without op, ready or start", fix);
-    lanes.insert({e.value("rank", 0), e.value("stream", 0)});
-    gaps.push_back({e["op"].get<int>(), (e["start"].get<double>() - e["ready"].get<double>()) / scale});
+    if (!e.is_object() || !e.contains("op") || !e.contains("ready") || !e.contains("start") ||
+        !e["ready"].is_number() || !e["start"].is_number())
+      throw InputError(file, "events", "an event without op, or without numeric ready and start", fix);
+    int op = 0;
+    try { // json_whole: a float outside int's range is refused, not cast
+      op = json_whole<int>(e["op"]);
+      lanes.insert({json_whole_or<int>(e, "rank", 0), json_whole_or<int>(e, "stream", 0)});
+    } catch (const nlohmann::json::exception&) {
+      throw InputError(file, "events", "an event whose op, rank or stream is not a whole number", fix);
+    }
+    gaps.push_back({op, (e["start"].get<double>() - e["ready"].get<double>()) / scale});
   }
   if (lanes.size() != 1)
     throw InputError(file, "events", "spans " + std::to_string(lanes.size()) + " ranks or streams",

@@ -71,3 +71,18 @@ TEST_CASE("a run that is not one stream's measured timeline is refused", "[quick
   CHECK_THROWS_AS(run_gaps(run("cluster", 1.0, {event(0, 0, 1)}), "mode.json"), InputError);
   CHECK_THROWS_AS(run_gaps(nlohmann::json{{"events", nlohmann::json::array()}}, "plan.json"), InputError);
 }
+
+TEST_CASE("an event whose op is no whole number, or whose times are no numbers, is refused", "[quick][core]")
+{
+  // 1e20 fits no int: cast, it would be undefined behaviour (UBSan stops); read, it is an InputError.
+  nlohmann::json huge = event(1, 6, 7);
+  huge["op"] = 1e20;
+  CHECK_THROWS_AS(run_gaps(run("eager", 1.0, nlohmann::json::array({event(0, 0, 1), huge})), "huge.json"),
+                  InputError);
+  nlohmann::json text = event(1, 6, 7);
+  text["start"] = "7";
+  CHECK_THROWS_AS(run_gaps(run("eager", 1.0, nlohmann::json::array({event(0, 0, 1), text})), "text.json"),
+                  InputError);
+  // The same two events with whole numbers read: one gap after the first op, 7 - 6 = 1 us.
+  CHECK(run_gaps(run("eager", 1.0, nlohmann::json::array({event(0, 0, 1), event(1, 6, 7)})), "ok.json").seconds.size() == 1);
+}
