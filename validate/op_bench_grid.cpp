@@ -630,14 +630,15 @@ double op_seconds(const Point& p, const DeviceRates& d)
       t = std::max(t, gemm_op(Dtype::bf16, double(s->rows), s->experts, double(s->width), true, d));
     return t;
   }
-  if (auto* g = std::get_if<GapPoint>(&p)) // about 2 us a kernel plus its gap, 1 us an event; event
-    return g->kernels * 3e-6 + g->events * 2e-6 + (g->kernels == 0 ? 20e-6 : 0); // pairs follow a 20 us kernel
+  // About 2 us a kernel plus its gap, 1 us an event record; event pairs alone follow a 20 us kernel.
+  if (auto* g = std::get_if<GapPoint>(&p))
+    return g->kernels * 3e-6 + g->events * 2e-6 + (g->kernels == 0 ? 20e-6 : 0);
   return 0;
 }
 
 void check_gap_point(const GapPoint& p)
 {
-  constexpr int most = 1 << 12; // 4,096 kernels or event pairs: one graph, well within a repetition
+  constexpr int most = kGapMost;
   auto word = [](const char* key, int v) { return std::string("'") + key + "=" + std::to_string(v) + "'"; };
   if (p.kernels < 0 || p.kernels > most)
     throw std::invalid_argument(word("kernels", p.kernels) + " is not a chain of 0 .. " + std::to_string(most) + " kernels");

@@ -92,6 +92,7 @@ struct SmallPoint {
 // the chain with an event record before and after each kernel, as the runner brackets every op
 // (the cost of the bracket per op). kernels 0, events N >= 2: N event pairs with nothing between.
 inline constexpr int kGapDistinctMost = 8; // fixed_work's variants (spin.hpp; checked where they launch)
+inline constexpr int kGapMost = 1 << 12;   // kernels or event pairs of one point: one graph, one repetition
 struct GapPoint {
   int kernels = 0;  // chain length (compared with 1 kernel of the chain's work); 0: events only
   int distinct = 1; // kernel functions the chain cycles through (1 .. kGapDistinctMost)

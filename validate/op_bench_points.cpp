@@ -161,11 +161,11 @@ Point parse_point(const std::string& text)
   // "graph_gap kernels=0 events=16" (check_gap_point says which combinations are points).
   if (fam == "graph_gap") {
     GapPoint g;
-    g.kernels = static_cast<int>(number(w, "kernels", 0, 1 << 12));
+    g.kernels = static_cast<int>(number(w, "kernels", 0, kGapMost));
     g.distinct = static_cast<int>(number(w, "distinct", 1, kGapDistinctMost, false));
     if (g.distinct == 0) // left out
       g.distinct = 1;
-    g.events = static_cast<int>(number(w, "events", 0, 1 << 12, false));
+    g.events = static_cast<int>(number(w, "events", 0, kGapMost, false));
     no_leftovers(w, 1);
     check_gap_point(g);
     return g;
