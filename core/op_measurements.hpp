@@ -15,11 +15,26 @@
 
 namespace moesim {
 
+// A graph_gap record of bench-ops other than a plain chain of identical kernels in a graph: a chain
+// cycling through `distinct` kernel functions (seconds per boundary), a chain with an event pair
+// around each kernel (events = kernels; seconds a bracket adds per op), or `events` event pairs
+// with nothing between (kernels 0; seconds per pair); in a graph or from a stream. Read and checked;
+// the simulator does not use them yet.
+struct LaunchGap {
+  int kernels = 0, distinct = 1, events = 0;
+  bool graph = true;
+  double seconds = 0;
+  bool operator==(const LaunchGap&) const = default;
+};
+
 struct OpMeasurements {
   std::string source;
   OpBenchSystem system;
   std::vector<OpRecord> ops;
-  std::vector<double> graph_gaps;   // seconds per kernel inside a CUDA graph
+  // Seconds per kernel inside a CUDA graph: the plain chains of identical kernels only (no distinct
+  // kernels, no events, not launched from a stream), which the fit's graph_gap_s is the median of.
+  std::vector<double> graph_gaps;
+  std::vector<LaunchGap> launch_gaps; // every other graph_gap record
   std::vector<HostApiCost> host;
   // Whole fused MoE layers (`moe` records) measured with balanced routing, the routing moesim's
   // uniform expected-value routing stands for (moe_layer.hpp).

@@ -503,7 +503,11 @@ std::string describe(const Point& p)
     if (s->vocab)
       o << " vocab=" << s->vocab;
   } else if (auto* g = std::get_if<GapPoint>(&p)) {
-    o << "graph_gap kernels=" << g->kernels;
+    o << "graph_gap kernels=" << g->kernels; // a plain chain's text is that of every earlier run
+    if (g->distinct != 1)
+      o << " distinct=" << g->distinct;
+    if (g->events)
+      o << " events=" << g->events;
   } else if (auto* h = std::get_if<HostPoint>(&p)) {
     o << "host threads=" << h->threads;
   }
@@ -626,9 +630,38 @@ double op_seconds(const Point& p, const DeviceRates& d)
       t = std::max(t, gemm_op(Dtype::bf16, double(s->rows), s->experts, double(s->width), true, d));
     return t;
   }
+  // About 2 us a kernel plus its gap, 1 us an event record; event pairs alone follow a 20 us kernel.
   if (auto* g = std::get_if<GapPoint>(&p))
-    return g->kernels * 3e-6;
+    return g->kernels * 3e-6 + g->events * 2e-6 + (g->kernels == 0 ? 20e-6 : 0);
   return 0;
+}
+
+void check_gap_point(const GapPoint& p)
+{
+  constexpr int most = kGapMost;
+  auto word = [](const char* key, int v) { return std::string("'") + key + "=" + std::to_string(v) + "'"; };
+  if (p.kernels < 0 || p.kernels > most)
+    throw std::invalid_argument(word("kernels", p.kernels) + " is not a chain of 0 .. " + std::to_string(most) + " kernels");
+  if (p.distinct < 1 || p.distinct > kGapDistinctMost)
+    throw std::invalid_argument(word("distinct", p.distinct) + " is not 1 .. " + std::to_string(kGapDistinctMost) +
+                                " kernel functions");
+  if (p.events < 0 || p.events > most)
+    throw std::invalid_argument(word("events", p.events) + " is not 0 .. " + std::to_string(most) + " event pairs");
+  if (p.kernels == 0) {
+    if (p.events < 2)
+      throw std::invalid_argument(word("events", p.events) + ": a point of no kernels times at least 2 event pairs");
+    if (p.distinct != 1)
+      throw std::invalid_argument(word("distinct", p.distinct) + ": a point of no kernels has no kernel functions");
+    return;
+  }
+  if (p.kernels < 2)
+    throw std::invalid_argument(word("kernels", p.kernels) + ": a chain has at least 2 kernels (or 0, with events)");
+  if (p.distinct > p.kernels)
+    throw std::invalid_argument(word("distinct", p.distinct) + ": more kernel functions than the chain's " +
+                                std::to_string(p.kernels) + " kernels");
+  if (p.events != 0 && p.events != p.kernels)
+    throw std::invalid_argument(word("events", p.events) + ": a chain's events bracket each kernel: events=" +
+                                std::to_string(p.kernels) + ", or 0");
 }
 
 double estimate_seconds(const Point& p, const DeviceRates& d, const CostModel& c)
@@ -638,8 +671,15 @@ double estimate_seconds(const Point& p, const DeviceRates& d, const CostModel& c
   const double op = op_seconds(p, d);
   const int reps = c.iters + c.warmup;
   if (auto* g = std::get_if<GapPoint>(&p)) { // chains of 1 and N, captured and fused, 2 launch modes
-    (void)g;
-    return 2 * (2e-3 + reps * (2 * op + 2 * flush_seconds(d))) + 0.01;
+    // Per timing of both launch modes, as for a plain chain: the chain and one kernel (2 timings),
+    // a bracketed chain also with its events (3), N event pairs and one pair (2). The timing with
+    // the events waits on the GPU while the host queues them (bench_timer.hpp: 25 us a call, 2 a
+    // pair, each repetition), and event points run once more from a stream behind a 1 ms wait,
+    // which reads each event pair's own span.
+    if (g->events == 0) // a plain or distinct chain: the estimate of earlier runs
+      return 2 * (2e-3 + reps * (2 * op + 2 * flush_seconds(d))) + 0.01;
+    const double timing = 2e-3 + reps * (2 * op + 2 * flush_seconds(d)) + 0.005;
+    return (g->kernels > 0 ? 3 : 2) * timing + reps * 25e-6 * 2 * g->events + 3e-3 + op;
   }
   const int inst = instances_for(p, d);
   const int launches = launches_of(p);

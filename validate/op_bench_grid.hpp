@@ -85,10 +85,23 @@ struct SmallPoint {
   long vocab = 0;
   bool operator==(const SmallPoint&) const = default;
 };
+// The launch family (op_bench_launch.cpp). kernels >= 2, distinct 1, events 0: the per-kernel gap
+// of a chain of identical kernels against one kernel of the chain's work (the grid's points, and
+// the only ones the simulator's graph_gap_us takes). distinct K > 1: the chain cycles through K
+// kernel functions of identical work (a boundary between different kernels). events = kernels:
+// the chain with an event record before and after each kernel, as the runner brackets every op
+// (the cost of the bracket per op). kernels 0, events N >= 2: N event pairs with nothing between.
+inline constexpr int kGapDistinctMost = 8; // fixed_work's variants (spin.hpp; checked where they launch)
+inline constexpr int kGapMost = 1 << 12;   // kernels or event pairs of one point: one graph, one repetition
 struct GapPoint {
-  int kernels = 0; // chain length in a CUDA graph (compared with 1)
+  int kernels = 0;  // chain length (compared with 1 kernel of the chain's work); 0: events only
+  int distinct = 1; // kernel functions the chain cycles through (1 .. kGapDistinctMost)
+  int events = 0;   // event pairs: 0, kernels (one around each kernel), or N with kernels 0
   bool operator==(const GapPoint&) const = default;
+  bool plain() const { return distinct == 1 && events == 0; }
 };
+// Throws std::invalid_argument naming the key when `p` is no point of the launch family above.
+void check_gap_point(const GapPoint& p);
 struct HostPoint {
   int threads = 0;
   bool operator==(const HostPoint&) const = default;

@@ -4,10 +4,12 @@
 #include "core/json_whole.hpp"
 #include "validate/host_bench.hpp"
 #include "validate/op_bench_grid.hpp"
+#include "validate/op_bench_points.hpp"
 #include "validate/op_bench_record.hpp"
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <utility>
@@ -179,10 +181,19 @@ Recovered recover_from_log(std::istream& in, const std::string& path, const json
     const std::string word = m[1], what = m[3];
     const double seconds = std::stod(m[2]) * 1e-6;
     const auto it = grid.points.find(what);
-    if (it == grid.points.end() || grid.ambiguous.count(what))
+    // A launch-family point off the grid (a --points run's distinct chains and event points): its
+    // text is the whole point.
+    std::optional<Point> named;
+    if (it == grid.points.end() && what.rfind("graph_gap ", 0) == 0) {
+      try {
+        named = parse_point(what);
+      } catch (const std::invalid_argument&) {
+      }
+    }
+    if ((it == grid.points.end() && !named) || grid.ambiguous.count(what))
       throw InputError(where, what, it == grid.points.end() ? "matches no point of the grid" : "matches two grid points",
                        "recover with the moesim-validate whose bench-ops wrote the log (the grid changed since)");
-    const Point& p = it->second;
+    const Point& p = named ? *named : it->second;
     if (what != host_point)
       close_host(n);
     auto wrong_word = [&](const char* want) {
@@ -190,9 +201,15 @@ Recovered recover_from_log(std::istream& in, const std::string& path, const json
                                                                        " record's line starts with " + want);
     };
     if (auto* g = std::get_if<GapPoint>(&p)) {
-      if (!word.empty())
-        throw wrong_word("no word");
-      records.push_back(gap_record(g->kernels, seconds));
+      if (g->plain()) {
+        if (!word.empty())
+          throw wrong_word("no word");
+        records.push_back(gap_record(g->kernels, seconds));
+      } else {
+        if (word != "stream" && word != "graph")
+          throw wrong_word("stream or graph (a distinct chain or an event point)");
+        records.push_back(gap_record(*g, word == "graph", seconds));
+      }
     } else if (auto* hp = std::get_if<HostPoint>(&p)) {
       if (host_index >= host_seq.size() || word != (host_seq[host_index].second ? "busy" : "idle"))
         throw wrong_word(host_index >= host_seq.size() ? "nothing: a host point has 11 records"

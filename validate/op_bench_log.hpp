@@ -3,11 +3,14 @@
 //   "stream       44.942 us  permute rows=16384 width=1024 k=1 experts=8"
 //   "busy          4.301 us  host threads=1"      (host: the APIs in host_apis() order, busy then idle)
 //   "              0.972 us  graph_gap kernels=16" (graph_gap: no launch word)
+//   "graph         1.310 us  graph_gap kernels=16 distinct=4" (graph_gap's other points: a launch word)
 // and the grid is deterministic: every family's candidates (op_bench_grid.hpp) for the device of the
 // log's header are enumerated and each description is mapped back to its point, whose record is
 // written by the same functions a run uses (op_bench_record.hpp). What the log does not hold: the
 // spread of the repetitions (written 0; the side file says "spread": "not logged"), the clocks,
-// bandwidth, L2 and cuBLAS version of the system block (left out), and the per-record extras.
+// bandwidth, L2 and cuBLAS version of the system block (left out), and the per-record extras. The
+// launch family's points off the grid (distinct chains, event points: a --points run) are read from
+// their text.
 //
 //   moesim-validate bench-ops --from-log OPS_TXT --system SYSTEM_JSON --date YYYY-MM-DD --json OUT
 //

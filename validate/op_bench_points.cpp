@@ -105,7 +105,7 @@ Point parse_point(const std::string& text)
 {
   Words w = split(text);
   if (w.bare.empty())
-    throw std::invalid_argument("no family (gemm, grouped_gemm, attention_decode, attention_prefill)");
+    throw std::invalid_argument("no family (gemm, grouped_gemm, attention_decode, attention_prefill, graph_gap)");
   const std::string& fam = w.bare[0];
   if (fam == "gemm") {
     GemmPoint g;
@@ -157,6 +157,19 @@ Point parse_point(const std::string& text)
     no_leftovers(w, 2);
     return a;
   }
+  // The launch family: "graph_gap kernels=16 distinct=4", "graph_gap kernels=16 events=16",
+  // "graph_gap kernels=0 events=16" (check_gap_point says which combinations are points).
+  if (fam == "graph_gap") {
+    GapPoint g;
+    g.kernels = static_cast<int>(number(w, "kernels", 0, kGapMost));
+    g.distinct = static_cast<int>(number(w, "distinct", 1, kGapDistinctMost, false));
+    if (g.distinct == 0) // left out
+      g.distinct = 1;
+    g.events = static_cast<int>(number(w, "events", 0, kGapMost, false));
+    no_leftovers(w, 1);
+    check_gap_point(g);
+    return g;
+  }
   // The small kernels, by op: "sample rows=16 vocab=131072", "embedding rows=256 width=1024 vocab=32768"
   // (describe() leaves out a width of 0 or 1: residual_add's is 1, sample's 0).
   static const std::set<std::string> small = {"rmsnorm", "silu_mul", "residual_add", "topk",   "permute",
@@ -179,8 +192,8 @@ Point parse_point(const std::string& text)
     return sp;
   }
   throw std::invalid_argument("'" + fam + "' is not a family or small kernel --points takes (gemm, grouped_gemm, "
-                              "attention_decode, attention_prefill, or a small kernel: rmsnorm, silu_mul, residual_add, "
-                              "topk, permute, unpermute, embedding, sample, router)");
+                              "attention_decode, attention_prefill, graph_gap, or a small kernel: rmsnorm, silu_mul, "
+                              "residual_add, topk, permute, unpermute, embedding, sample, router)");
 }
 
 std::vector<Point> read_points_file(const std::string& path)

@@ -3,8 +3,9 @@
 //
 // One point per line, in the text `describe()` writes (so an earlier run's log or side file can be
 // pasted back); blank lines and lines starting with '#' are skipped, and a trailing "(N active)"
-// is ignored. Families: gemm, grouped_gemm, attention_decode, attention_prefill, and the small
-// kernels by op (rmsnorm, silu_mul, residual_add, topk, permute, unpermute, embedding, sample, router).
+// is ignored. Families: gemm, grouped_gemm, attention_decode, attention_prefill, graph_gap, and the
+// small kernels by op (rmsnorm, silu_mul, residual_add, topk, permute, unpermute, embedding, sample,
+// router).
 //
 //   gemm bf16 m=64 n=4096 k=7168
 //   grouped_gemm bf16 fused n=16384 k=4096 experts=8 tokens=160 uniform
@@ -13,6 +14,10 @@
 //   attention_prefill gqa batch=1 heads=40/8 dims=128/128 prompt=512 cached=0 [window=W]
 //   sample rows=28 vocab=151936
 //   embedding rows=256 width=1024 vocab=32768
+//   graph_gap kernels=16                  (a chain of 16 identical kernels against one: the grid's)
+//   graph_gap kernels=16 distinct=4       (the chain cycling through 4 kernel functions)
+//   graph_gap kernels=16 events=16        (an event record before and after each kernel)
+//   graph_gap kernels=0 events=16         (16 event pairs with nothing between)
 #pragma once
 #include "validate/op_bench_grid.hpp"
 

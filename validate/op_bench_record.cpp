@@ -121,6 +121,17 @@ nlohmann::json gap_record(int kernels, double seconds)
   return j;
 }
 
+nlohmann::json gap_record(const GapPoint& p, bool graph, double seconds)
+{
+  json j = gap_record(p.kernels, seconds);
+  if (p.distinct != 1)
+    j["distinct"] = p.distinct;
+  if (p.events)
+    j["events"] = p.events;
+  j["launch"] = launch_name(graph);
+  return j;
+}
+
 nlohmann::json host_record(const std::string& api, bool busy, int threads, double seconds)
 {
   json j;

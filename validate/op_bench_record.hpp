@@ -40,8 +40,13 @@ inline constexpr const char* cold_inputs_words = "sample and embedding inputs co
 // `cold_inputs`: each instance read logits (sample) or token rows (embedding) of its own, as bench-ops
 // has timed them since 2026-12-06 (op_bench_small.cpp); written as "inputs": "cold" on those two ops.
 nlohmann::json small_record(const SmallPoint& p, const Measured& m, bool cold_inputs = true);
-// The per-kernel gap inside a CUDA graph.
+// The per-kernel gap inside a CUDA graph (a plain chain: no launch word, as every earlier run wrote it).
 nlohmann::json gap_record(int kernels, double seconds);
+// A launch-family point other than a plain chain (GapPoint::plain() false), from a stream or in a
+// graph: its kernels, distinct (where not 1), events (where not 0), launch and seconds, which are
+// per boundary for a distinct chain, per op for a bracketed chain (what its events add), per event
+// pair for a point of events alone (op_bench_launch.cpp).
+nlohmann::json gap_record(const GapPoint& p, bool graph, double seconds);
 // Host time of one call of `api` (kernel_launch, cublaslt_call, nccl_call, event_record, sync,
 // graph_launch), GPU idle or busy, `threads` host threads at once.
 nlohmann::json host_record(const std::string& api, bool busy, int threads, double seconds);

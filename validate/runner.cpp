@@ -342,10 +342,8 @@ private:
       for (int d : op.deps)
         if (ops_[d].stream != op.stream)
           MOESIM_CHECK(cudaStreamWaitEvent(st, after_[d], 0));
-      if (!capturing && timing)
-        MOESIM_CHECK(cudaEventRecord(before_[i], st));
-      else if (capturing && timing)
-        MOESIM_CHECK(cudaEventRecordWithFlags(gbefore_[i], st, cudaEventRecordExternal));
+      if (timing) // the op's bracket, recorded as bench-ops' graph_gap events=N points record theirs
+        record_bracket_event(capturing ? gbefore_[i] : before_[i], st, capturing);
       switch (op_class(op.kind)) {
         case OpClass::compute: exec_->launch(op, st); break;
         case OpClass::collective:
@@ -364,7 +362,7 @@ private:
       if (capturing || timing || waited_on_[i])
         MOESIM_CHECK(cudaEventRecord(after_[i], st)); // in a capture: a dependency only
       if (capturing && timing)
-        MOESIM_CHECK(cudaEventRecordWithFlags(gafter_[i], st, cudaEventRecordExternal));
+        record_bracket_event(gafter_[i], st, true);
     }
   }
 

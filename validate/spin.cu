@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 
 namespace moesim::validate {
 
@@ -33,21 +35,49 @@ __global__ void flush_kernel(const uint4* p, std::size_t n, unsigned* sink)
     *sink = acc;
 }
 
+// Variant V adds (V + 1) x 1e-7 per step: the same work, and an immediate of its own in its code, so
+// that no two variants can be folded into one function.
+template <int V>
 __global__ void fixed_work_kernel(int iters, float* sink)
 {
   float a = 1.0f + threadIdx.x * 1e-7f;
   for (int i = 0; i < iters; i++)
-    a = fmaf(a, 0.999999f, 1e-7f);
+    a = fmaf(a, 0.999999f, 1e-7f * (V + 1));
   if (a == -1.0f) // never: a stays near 1
     *sink = a;
 }
 
+template <int V>
+void launch_fixed_work(cudaStream_t stream, int iters, float* sink)
+{
+  fixed_work_kernel<V><<<1, 32, 0, stream>>>(iters, sink);
+}
+
 } // namespace
 
-void fixed_work(cudaStream_t stream, int iters, float* sink)
+void fixed_work(cudaStream_t stream, int iters, float* sink, int variant)
 {
-  fixed_work_kernel<<<1, 32, 0, stream>>>(iters, sink);
+  static_assert(kFixedWorkVariants == 8, "one case per variant below");
+  switch (variant) {
+    case 0: launch_fixed_work<0>(stream, iters, sink); break;
+    case 1: launch_fixed_work<1>(stream, iters, sink); break;
+    case 2: launch_fixed_work<2>(stream, iters, sink); break;
+    case 3: launch_fixed_work<3>(stream, iters, sink); break;
+    case 4: launch_fixed_work<4>(stream, iters, sink); break;
+    case 5: launch_fixed_work<5>(stream, iters, sink); break;
+    case 6: launch_fixed_work<6>(stream, iters, sink); break;
+    case 7: launch_fixed_work<7>(stream, iters, sink); break;
+    default: throw std::invalid_argument("fixed_work: variant " + std::to_string(variant) + " (0 .. 7)");
+  }
   MOESIM_CHECK(cudaGetLastError());
+}
+
+void record_bracket_event(cudaEvent_t event, cudaStream_t stream, bool capturing)
+{
+  if (capturing)
+    MOESIM_CHECK(cudaEventRecordWithFlags(event, stream, cudaEventRecordExternal));
+  else
+    MOESIM_CHECK(cudaEventRecord(event, stream));
 }
 
 void flush_l2(const void* buffer, std::size_t bytes, cudaStream_t stream)

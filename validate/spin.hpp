@@ -25,8 +25,17 @@ void flush_l2(const void* buffer, std::size_t bytes, cudaStream_t stream);
 // Enqueues one block of 32 threads doing `iters` dependent fused multiply-adds each (about 4 clock
 // cycles apiece): a kernel whose GPU time is known from the same kernel with other counts (the
 // per-kernel gap bench). `sink` (device, 4 bytes) is written only if the result is an impossible
-// value, so the work stays.
-void fixed_work(cudaStream_t stream, int iters, float* sink);
+// value, so the work stays. `variant` (0 .. kFixedWorkVariants - 1) picks one of as many kernels of
+// identical work, each a function (symbol and code) of its own: a chain cycling through them crosses
+// boundaries between different kernels, as a step does. Variant 0 is the kernel of earlier runs.
+inline constexpr int kFixedWorkVariants = 8;
+void fixed_work(cudaStream_t stream, int iters, float* sink, int variant = 0);
+
+// One event of an op's bracket, recorded as the replay's runner records them (runner.cpp): from a
+// stream a plain cudaEventRecord, in a stream capture an event record node
+// (cudaEventRecordExternal), so that the event is timed on each replay of the graph. The event is
+// created with cudaEventCreate's default flags (timing on).
+void record_bracket_event(cudaEvent_t event, cudaStream_t stream, bool capturing);
 
 // Stream capture, shared by the replay and the kernel bench. finish_capture ends the capture begun on
 // `stream`, instantiates the graph and uploads it; abandon_capture ends a capture that failed midway

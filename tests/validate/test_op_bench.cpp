@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <utility>
 
 using namespace moesim;
 using namespace moesim::validate;
@@ -524,6 +525,46 @@ TEST_CASE("bench-ops writes the records and the run file on a GPU", "[gpu]")
   CHECK(side["graph_gaps"].size() == 7);
 }
 
+TEST_CASE("bench-ops: the boundary points of validate/oos/points-s19-boundary.txt run on a GPU", "[gpu]")
+{
+  test::require_gpu();
+  const SystemInfo sys = query_system_info();
+  const DeviceRates rates = rates_for_device(sys.devices[0].name, sys.devices[0].cc_major * 10 + sys.devices[0].cc_minor,
+                                             sys.devices[0].sm_count, double(sys.devices[0].memory_bytes), 0, 1);
+  BenchTimer timer(3, 1);
+  timer.graph_launch_seconds();
+  GemmPlanner planner;
+  BenchContext ctx{timer, planner, rates, 7};
+  const std::vector<Point> pts =
+      read_points_file(std::string(MOESIM_SOURCE_DIR) + "/validate/oos/points-s19-boundary.txt");
+  for (const Point& p : pts) {
+    INFO(describe(p));
+    bench_gap(ctx, std::get<GapPoint>(p));
+  }
+  // One side-file entry per point, with the figures of its kind; records only where positive, each
+  // a point's own text in extras, and never a launch word on a plain chain's.
+  REQUIRE(ctx.stream_gaps.size() == pts.size());
+  for (std::size_t i = 0; i < pts.size(); i++) {
+    const GapPoint& g = std::get<GapPoint>(pts[i]);
+    const nlohmann::json& e = ctx.stream_gaps[i];
+    INFO(e.dump());
+    if (!g.plain())
+      CHECK(e["point"] == describe(pts[i]));
+    if (g.kernels == 0)
+      CHECK(e["pair_span_graph_seconds"].get<double>() >= 0);
+    else if (g.events)
+      CHECK(e["pair_span_stream_seconds"].get<double>() > e["kernel_seconds"].get<double>() / 2);
+    else
+      CHECK(e["kernel_seconds"].get<double>() > 0);
+  }
+  for (const nlohmann::json& r : ctx.records) {
+    CHECK(r["op"] == "graph_gap");
+    CHECK(r["seconds"].get<double>() > 0);
+    CHECK(r["seconds"].get<double>() < 1e-4);
+    CHECK(r.contains("launch") == (r.contains("distinct") || r.contains("events")));
+  }
+}
+
 TEST_CASE("bench timer: repetitions wait one by one where one wait would hold back more than the queue takes",
           "[quick]")
 {
@@ -568,7 +609,8 @@ TEST_CASE("bench-ops --points: every grid point reads back from its text and a b
   CHECK(gp.rows == std::vector<long>(8, 20));
   CHECK(gp.fused);
   // MLA decode: dims 576/512 are kv_lora 512 + rope 64 over kv_lora 512.
-  const auto& m = std::get<AttnPoint>(parse_point("attention_decode mla batch=4 heads=32/1 dims=576/512 context=4096"));
+  // (A copy: a reference into parse_point's temporary would dangle.)
+  const AttnPoint m = std::get<AttnPoint>(parse_point("attention_decode mla batch=4 heads=32/1 dims=576/512 context=4096"));
   CHECK(m.kv_lora == 512);
   CHECK(m.rope == 64);
   CHECK(m.context == 4096);
@@ -590,7 +632,7 @@ TEST_CASE("bench-ops --points: every grid point reads back from its text and a b
   CHECK_THAT(why("sample rows=16"), Catch::Contains("'vocab=' missing"));
   CHECK_THAT(why("rmsnorm rows=16"), Catch::Contains("'width=' missing"));
   CHECK_THAT(why("sample rows=16 vocab=8192 colour=3"), Catch::Contains("unknown key 'colour='"));
-  const auto& sp = std::get<SmallPoint>(parse_point("sample rows=28 vocab=151936"));
+  const SmallPoint sp = std::get<SmallPoint>(parse_point("sample rows=28 vocab=151936")); // a copy, as above
   CHECK(sp.rows == 28);
   CHECK(sp.vocab == 151936);
   CHECK(sp.width == 0);
@@ -628,4 +670,119 @@ TEST_CASE("bench-ops --points: plans exactly the file's points in order and refu
   CHECK(WEXITSTATUS(st) == 2);
   CHECK_THAT(output, Catch::Contains(bad + ":3") && Catch::Contains("'k=' missing"));
   CHECK_THAT(refused({"--points", file, "--only", "gemm", "--json", "x"}), Catch::Contains("--points"));
+}
+
+TEST_CASE("bench-ops graph_gap points: distinct chains and event brackets read back, estimate and record", "[quick]")
+{
+  // The grid's launch family is unchanged: 7 plain chains whose text is that of every earlier run.
+  const DeviceRates h100 = preset_rates("h100");
+  const std::vector<Point> grid = candidates(Family::graph_gap, h100);
+  REQUIRE(grid.size() == 7);
+  CHECK(describe(grid[0]) == "graph_gap kernels=16");
+  for (const Point& p : grid) {
+    INFO(describe(p));
+    CHECK(std::get<GapPoint>(p).plain());
+    REQUIRE(parse_point(describe(p)) == p);
+  }
+  // The new points: their text, and back.
+  const std::vector<std::pair<GapPoint, std::string>> named = {
+      {GapPoint{16, 4, 0}, "graph_gap kernels=16 distinct=4"},
+      {GapPoint{16, 1, 16}, "graph_gap kernels=16 events=16"},
+      {GapPoint{64, 8, 64}, "graph_gap kernels=64 distinct=8 events=64"},
+      {GapPoint{0, 1, 16}, "graph_gap kernels=0 events=16"}};
+  for (const auto& [p, text] : named) {
+    CHECK(describe(p) == text);
+    CHECK(parse_point(text) == Point(p));
+    CHECK_FALSE(p.plain());
+  }
+  // distinct=1 and events=0 written out are the plain point, whose text leaves them out.
+  CHECK(parse_point("graph_gap kernels=16 distinct=1 events=0") == Point(GapPoint{16}));
+  // Refusals name the key and its value.
+  auto why = [](const std::string& t) {
+    try {
+      parse_point(t);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK_THAT(why("graph_gap kernels=16 distinct=9"), Catch::Contains("'distinct=9'"));   // 8 variants
+  CHECK_THAT(why("graph_gap kernels=4 distinct=8"), Catch::Contains("'distinct=8'"));    // more than the chain
+  CHECK_THAT(why("graph_gap kernels=16 events=8"), Catch::Contains("'events=8'"));       // one pair per kernel
+  CHECK_THAT(why("graph_gap kernels=0"), Catch::Contains("'events=0'"));                 // nothing at all
+  CHECK_THAT(why("graph_gap kernels=0 events=1"), Catch::Contains("'events=1'"));        // N against 1 needs 2
+  CHECK_THAT(why("graph_gap kernels=0 distinct=2 events=16"), Catch::Contains("'distinct=2'"));
+  CHECK_THAT(why("graph_gap kernels=1"), Catch::Contains("'kernels=1'"));
+  CHECK_THAT(why("graph_gap kernels=16 events=x"), Catch::Contains("'events=x'"));
+  CHECK_THAT(why("graph_gap distinct=2"), Catch::Contains("'kernels=' missing"));
+  CHECK_THAT(why("graph_gap kernels=16 colour=2"), Catch::Contains("unknown key 'colour='"));
+  // Estimates on the H100: the L2 flush reads 2 x 50 MiB at 3.35 TB/s, + 4 us; 13 repetitions.
+  const double flush = 2 * 50.0 * 1048576 / 3.35e12 + 4e-6;
+  const CostModel c;
+  // A plain chain of 16 as before: op 16 x 3 us; 2 timings, 2 x (2 ms + 13 x (2 op + 2 flush)) + 10 ms.
+  CHECK(estimate_seconds(GapPoint{16}, h100, c) == Approx(2 * (2e-3 + 13 * (2 * 48e-6 + 2 * flush)) + 0.01));
+  // A distinct chain costs what the plain one does (the same 2 timings of the same work).
+  CHECK(estimate_seconds(GapPoint{16, 4, 0}, h100, c) == estimate_seconds(GapPoint{16}, h100, c));
+  // A bracketed chain: op 16 x 3 us + 16 x 2 us = 80 us; 3 timings (chain, one kernel, chain with
+  // events) of 2 ms + 13 x (2 op + 2 flush) + 5 ms, the wait while the host queues 32 event records
+  // in each of 13 repetitions at 25 us, and the stream run for the spans, 3 ms + op.
+  CHECK(estimate_seconds(GapPoint{16, 1, 16}, h100, c) ==
+        Approx(3 * (2e-3 + 13 * (2 * 80e-6 + 2 * flush) + 0.005) + 13 * 25e-6 * 32 + 3e-3 + 80e-6));
+  // Event pairs alone: op 16 x 2 us after a 20 us kernel = 52 us; 2 timings (16 pairs, 1 pair), the
+  // same wait, the stream run.
+  CHECK(estimate_seconds(GapPoint{0, 1, 16}, h100, c) ==
+        Approx(2 * (2e-3 + 13 * (2 * 52e-6 + 2 * flush) + 0.005) + 13 * 25e-6 * 32 + 3e-3 + 52e-6));
+  // Records: the plain one as every earlier run wrote it; the others with their fields and a launch.
+  CHECK(gap_record(16, 1e-6) == nlohmann::json{{"op", "graph_gap"}, {"kernels", 16}, {"seconds", 1e-6}});
+  CHECK(gap_record(GapPoint{16, 4, 0}, true, 2.5e-6) ==
+        nlohmann::json{{"op", "graph_gap"}, {"kernels", 16}, {"distinct", 4}, {"launch", "graph"}, {"seconds", 2.5e-6}});
+  CHECK(gap_record(GapPoint{16, 1, 16}, false, 1.5e-6) ==
+        nlohmann::json{{"op", "graph_gap"}, {"kernels", 16}, {"events", 16}, {"launch", "stream"}, {"seconds", 1.5e-6}});
+  CHECK(gap_record(GapPoint{0, 1, 16}, true, 0.8e-6) ==
+        nlohmann::json{{"op", "graph_gap"}, {"kernels", 0}, {"events", 16}, {"launch", "graph"}, {"seconds", 0.8e-6}});
+}
+
+TEST_CASE("bench-ops --points validate/oos/points-s19-boundary.txt plans the boundary points well under 30 s", "[quick]")
+{
+  const std::string file = std::string(MOESIM_SOURCE_DIR) + "/validate/oos/points-s19-boundary.txt";
+  const std::vector<Point> pts = read_points_file(file);
+  // Distinct chains of 16 and 64 kernels at K = 1, 2, 4, 8 (8), bracketed chains of 16 and 64
+  // identical kernels and of 64 over 8 functions (3), event pairs alone, 16 and 64 (2): 13 points.
+  REQUIRE(pts.size() == 13);
+  std::set<std::pair<int, int>> chains;
+  int bracketed = 0, pairs = 0;
+  for (const Point& p : pts) {
+    const GapPoint& g = std::get<GapPoint>(p);
+    if (g.events == 0)
+      chains.insert({g.kernels, g.distinct});
+    else if (g.kernels > 0)
+      bracketed++;
+    else
+      pairs++;
+  }
+  CHECK(chains == std::set<std::pair<int, int>>{{16, 1}, {16, 2}, {16, 4}, {16, 8}, {64, 1}, {64, 2}, {64, 4}, {64, 8}});
+  CHECK(bracketed == 3);
+  CHECK(pairs == 2);
+  const DeviceRates h100 = preset_rates("h100");
+  const Plan plan = points_plan(pts, h100, CostModel{}, 480);
+  // One run of one family. Each point is well under a second: the 64-kernel bracketed chains are
+  // the longest, 3 x (7 ms + 13 x (2 x 320 us + 2 x 35.3 us)) + 13 x 128 x 25 us + 3.3 ms = 93.6 ms;
+  // the 13 points 0.51 s in all (the CUDA start-up, cuBLAS handles and files come on top).
+  REQUIRE(plan.families.size() == 1);
+  CHECK(plan.families[0].family == Family::graph_gap);
+  CHECK(plan.families[0].points == pts);
+  CHECK(plan.families[0].estimates[10] == Approx(3 * (7e-3 + 13 * (2 * 320e-6 + 2 * 35.30077611940299e-6)) +
+                                                 13 * 128 * 25e-6 + 3e-3 + 320e-6));
+  CHECK(plan.estimate_s > 0.4);
+  CHECK(plan.estimate_s < 1.0);
+  // The command line prints the same plan (--dry-run, no GPU) and exits 0.
+  std::string output;
+  FILE* p = popen((std::string("'") + MOESIM_VALIDATE_EXE + "' bench-ops --dry-run --gpu h100 --points " + file + " 2>&1").c_str(), "r");
+  REQUIRE(p);
+  std::array<char, 4096> buf;
+  while (std::size_t k = std::fread(buf.data(), 1, buf.size(), p))
+    output.append(buf.data(), k);
+  const int st = pclose(p);
+  CHECK(WEXITSTATUS(st) == 0);
+  CHECK_THAT(output, Catch::Contains(plan_text(plan)));
 }

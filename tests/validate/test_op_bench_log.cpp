@@ -144,3 +144,24 @@ TEST_CASE("bench-ops --from-log refuses what it cannot map, naming the line", "[
   CHECK_THROWS_WITH(recover_from_log(in, "ops.txt", other, "system.json", "2026-12-04"),
                     Catch::Contains("system.json") && Catch::Contains("NVIDIA H100"));
 }
+
+TEST_CASE("bench-ops --from-log: the launch family's points off the grid are read from their text", "[quick]")
+{
+  // A --points run of a plain chain (no launch word), a distinct chain and event pairs alone (a
+  // launch word each): 1 + 2 + 1 = 4 records, the last three with their fields and launch.
+  const Recovered r = recover(header + "              0.972 us  graph_gap kernels=16\n"
+                                       "graph         1.310 us  graph_gap kernels=16 distinct=4\n"
+                                       "stream        1.905 us  graph_gap kernels=16 distinct=4\n"
+                                       "graph         0.640 us  graph_gap kernels=0 events=16\n");
+  const nlohmann::json& rec = r.document["records"];
+  REQUIRE(rec.size() == 4);
+  CHECK(rec[0] == gap_record(16, 0.972e-6));
+  CHECK(rec[1] == gap_record(GapPoint{16, 4, 0}, true, 1.310e-6));
+  CHECK(rec[2] == gap_record(GapPoint{16, 4, 0}, false, 1.905e-6));
+  CHECK(rec[3] == nlohmann::json{{"op", "graph_gap"}, {"kernels", 0}, {"events", 16}, {"launch", "graph"}, {"seconds", 0.640e-6}});
+  // Without a launch word a distinct chain's line is refused (line 4), as is a point no parse takes.
+  CHECK_THAT(error_of(header + "              1.310 us  graph_gap kernels=16 distinct=4\n"),
+             Catch::Contains("ops.txt:4") && Catch::Contains("stream or graph"));
+  CHECK_THAT(error_of(header + "graph         1.310 us  graph_gap kernels=16 distinct=9\n"),
+             Catch::Contains("ops.txt:4") && Catch::Contains("matches no point of the grid"));
+}

@@ -60,3 +60,38 @@ TEST_CASE("bench-ops records, as its writer writes them, are read by core's read
   REQUIRE(e);
   CHECK(e->seconds == Approx(1e-5 + 128 * 1e-8).epsilon(1e-9));
 }
+
+TEST_CASE("bench-ops' distinct-kernel and event records are read apart and leave graph_gap_us as it was", "[quick]")
+{
+  // Plain chains of 16, 64 and 4 kernels at 1.0, 1.2 and 1.4 us: graph_gap_us is their median, 1.2 us.
+  nlohmann::json plain = nlohmann::json::array();
+  plain.push_back(gap_record(16, 1.0e-6));
+  plain.push_back(gap_record(64, 1.2e-6));
+  plain.push_back(gap_record(4, 1.4e-6));
+  SmallPoint r;
+  r.op = "rmsnorm", r.rows = 16, r.width = 4096;
+  plain.push_back(small_record(r, Measured{true, 3e-6, 10, 0.05}));
+  // The same with the boundary points, each in a graph and from a stream, all far from 1.2 us:
+  // were any of them taken, the median of the 3 + 8 values would move.
+  nlohmann::json all = plain;
+  for (const GapPoint& p : {GapPoint{16, 4, 0}, GapPoint{64, 8, 0}, GapPoint{16, 1, 16}, GapPoint{0, 1, 16}})
+    for (bool graph : {true, false})
+      all.push_back(gap_record(p, graph, graph ? 5e-6 : 9e-6));
+  const nlohmann::json system = {{"gpu", "NVIDIA H100 80GB HBM3"}, {"sms", 132}, {"cc", "9.0"}};
+  test::TempDir dir("op_bench_boundary");
+  const std::string a = (dir.path / "plain.json").string(), b = (dir.path / "all.json").string();
+  write_json_file(a, op_bench_document("moesim-validate bench-ops", system, plain));
+  write_json_file(b, op_bench_document("moesim-validate bench-ops", system, all));
+  const OpMeasurements m = load_op_measurements(b);
+  CHECK(m.graph_gaps == std::vector<double>{1.0e-6, 1.2e-6, 1.4e-6});
+  REQUIRE(m.launch_gaps.size() == 8);
+  CHECK(m.launch_gaps[0] == LaunchGap{16, 4, 0, true, 5e-6});
+  CHECK(m.launch_gaps[5] == LaunchGap{16, 1, 16, false, 9e-6});
+  CHECK(m.launch_gaps[6] == LaunchGap{0, 1, 16, true, 5e-6});
+  const std::string models = std::string(MOESIM_SOURCE_DIR) + "/workloads/models";
+  const OpBenchFit with = fit_op_bench_files({b}, {}, {}, models), without = fit_op_bench_files({a}, {}, {}, models);
+  REQUIRE(without.models.graph_gap_s);
+  CHECK(*without.models.graph_gap_s == Approx(1.2e-6).epsilon(1e-12));
+  REQUIRE(with.models.graph_gap_s);
+  CHECK(*with.models.graph_gap_s == *without.models.graph_gap_s);
+}
