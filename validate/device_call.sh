@@ -7,6 +7,7 @@
 # SET runs on any card, H200_ALSO on an H200 only; SAMPLES_H100 replaces SAMPLES on an H100. OPS benches
 # decode attention then expert GEMMs in what is left of LIMIT seconds (default 560), skipping the points
 # of SKIP_MEASURED (earlier side files, unpacked, e.g. build-gpu/gpu/h200-2026-12-06-call1.run.json).
+# A sample starts only with SAMPLE_S seconds (default 170) left before LIMIT.
 # POINTS (a bench-ops --points file) is timed on any card first, within POINTS_BUDGET s (default 240), and
 # packed apart ($OUT/points.tar.gz); with POINTS_H200_ONLY=1 on an H200 only. SAMPLES_ALSO replaces SAMPLES for the sets after the first.
 # Everything comes back as $OUT/call.tar.gz (+ $OUT/call.log).
@@ -43,6 +44,7 @@ for SET in $sets; do
 samples=${SAMPLES:-}; [ $c = h100 ] && [ -n "${SAMPLES_H100:-}" ] && samples=$SAMPLES_H100
 [ "$SET" != "${sets%% *}" ] && [ -n "${SAMPLES_ALSO:-}" ] && samples=$SAMPLES_ALSO
 for s in $samples; do
+  if [ $(( t_end - $(date +%s) )) -lt ${SAMPLE_S:-170} ]; then echo "sample $s of $SET: skipped, $(( t_end - $(date +%s) )) s left"; continue; fi
   d=$w/${SET}-$c-$s; mkdir -p $d
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv > $d/machine.txt; date >> $d/machine.txt
   python3 validate/gpu_tool.py gpu-call --phases runs --schedules validate/oos/schedules-$SET --gpus 1 --arch 90 --budget 200 --out $d > $d/call.log 2>&1
