@@ -245,8 +245,8 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
 
   RequestMix mix;
   mix.requests = w.requests;
-  mix.input_tokens = w.input;
-  mix.output_tokens = w.output;
+  mix.input_tokens = input;
+  mix.output_tokens = output;
   mix.concurrency = w.concurrency;
   if (varied) {
     mix.inputs = lengths.input;
