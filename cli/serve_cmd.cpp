@@ -1,8 +1,12 @@
 #include "cli/serve_cmd.hpp"
 
 #include "core/error.hpp"
+#include "core/limits.hpp"
+#include "core/request_lengths.hpp"
 #include "core/output_files.hpp"
 #include "pipeline/study_run.hpp"
+
+#include <climits>
 
 namespace moesim {
 
@@ -16,8 +20,15 @@ void add_serve_command(CLI::App& app, ServeCommand& s)
   s.serve->add_option("--plan", s.plan, "plan (name from the study or a spec like tp4; default: the study's only plan)");
   s.serve->add_option("--platform", s.platform, "platform (default: the study's only platform)");
   s.serve->add_option("--requests", s.workload.requests, "requests in the run")->required();
-  s.serve->add_option("--input", s.workload.input, "prompt tokens per request")->required();
-  s.serve->add_option("--output", s.workload.output, "output tokens per request")->required();
+  s.serve->add_option("--input", s.workload.input, "prompt tokens per request (or --input-dist, or --lengths)");
+  s.serve->add_option("--output", s.workload.output, "output tokens per request (or --output-dist, or --lengths)");
+  s.serve->add_option("--input-dist", s.input_dist,
+                      "prompt tokens drawn per request: uniform:MIN:MAX, lognormal:MEAN:SIGMA:MIN:MAX or "
+                      "lognormal:MEAN:median=MEDIAN:MIN:MAX (mean of the unclipped lognormal; clipped to MIN-MAX)");
+  s.serve->add_option("--output-dist", s.output_dist, "output tokens drawn per request, as --input-dist");
+  s.serve->add_option("--lengths", s.lengths_file,
+                      "a CSV of input,output per request (request i takes line i, cycled), instead of the above");
+  s.serve->add_option("--seed", s.seed, "seed of the length draws")->capture_default_str();
   s.serve->add_option("--concurrency", s.workload.concurrency, "requests in flight (default: all at once)");
   s.serve->add_option("--calibration", s.calibration, "'auto', 'none' or a calibration YAML (as for run)")
       ->capture_default_str();
@@ -29,11 +40,42 @@ bool run_serve_command(const ServeCommand& s, const std::function<std::string()>
 {
   if (!s.serve || !*s.serve)
     return false;
-  check_serve_workload(s.workload, "command line");
-  if (s.serve->count("--concurrency") && s.workload.concurrency < 1)
-    throw InputError("command line", "--concurrency", std::to_string(s.workload.concurrency) + " is not positive",
+  ServeWorkload w = s.workload;
+  auto given = [&](const char* flag) { return s.serve->count(flag) > 0; };
+  if (given("--lengths")) {
+    for (const char* f : {"--input", "--output", "--input-dist", "--output-dist"})
+      if (given(f))
+        throw InputError("command line", f, "given with --lengths, which sets every request's lengths",
+                         "drop " + std::string(f) + " or --lengths");
+  } else {
+    for (const auto& [a, b] : {std::pair{"--input", "--input-dist"}, {"--output", "--output-dist"}}) {
+      if (given(a) == given(b))
+        throw InputError("command line", a, given(a) ? std::string("given with ") + b : std::string("missing"),
+                         std::string("pass one of ") + a + " N and " + b + " SPEC (or --lengths FILE)");
+    }
+  }
+  if (s.seed < 0 || s.seed > INT_MAX)
+    throw InputError("command line", "--seed", std::to_string(s.seed) + " is outside [0, " + std::to_string(INT_MAX) + "]",
+                     "pass a whole number");
+  w.lengths.seed = static_cast<std::uint64_t>(s.seed);
+  if (given("--input-dist"))
+    w.lengths.input = parse_length_spec(s.input_dist, "--input-dist", limits::context);
+  if (given("--output-dist"))
+    w.lengths.output = parse_length_spec(s.output_dist, "--output-dist", limits::context);
+  // A "distribution" that is one number is --input's.
+  if (w.lengths.input.kind == LengthKind::fixed && given("--input-dist"))
+    w.input = w.lengths.input.value;
+  if (w.lengths.output.kind == LengthKind::fixed && given("--output-dist"))
+    w.output = w.lengths.output.value;
+  if (given("--lengths")) {
+    w.lengths.pairs_file = s.lengths_file;
+    w.lengths.pairs = read_lengths_file(s.lengths_file, limits::context);
+  }
+  check_serve_workload(w, "command line");
+  if (s.serve->count("--concurrency") && w.concurrency < 1)
+    throw InputError("command line", "--concurrency", std::to_string(w.concurrency) + " is not positive",
                      "pass at least 1, or leave it out for every request at once");
-  check_output_paths({{s.json_out, "--json"}}, {s.study, s.platform, s.calibration});
+  check_output_paths({{s.json_out, "--json"}}, {s.study, s.platform, s.calibration, s.lengths_file});
   StudyRequest q;
   q.study = s.study;
   q.root = root();
@@ -57,15 +99,15 @@ bool run_serve_command(const ServeCommand& s, const std::function<std::string()>
   PlatformFiles files(p.root);
   Calibrations calibrations;
   const std::vector<Scenario> sc = expand_study(p.study, files, calibrations, p.calibration, p.what_if);
-  const ServeRun r = run_serve(p.study, sc.at(0), s.workload);
+  const ServeRun r = run_serve(p.study, sc.at(0), w);
   // A plan that does not fit is an error, as in `moesim run`.
   if (!r.why.empty())
     throw InputError("command line", "--plan", sc[0].plan.name + " on " + sc[0].platform_name + " " + r.why,
                      "pick a plan over more GPUs, a larger platform or shorter requests");
   std::vector<OutputFile> out;
   if (!s.json_out.empty())
-    out.push_back({s.json_out, "--json", serve_to_json(p.study, sc[0], s.workload, r).dump(1) + "\n"});
-  out.push_back({"-", "", render_serve(p.study, sc[0], s.workload, r)});
+    out.push_back({s.json_out, "--json", serve_to_json(p.study, sc[0], w, r).dump(1) + "\n"});
+  out.push_back({"-", "", render_serve(p.study, sc[0], w, r)});
   write_outputs(out);
   return true;
 }

@@ -1,4 +1,5 @@
-// `moesim serve STUDY --plan P --platform X --requests N --input I --output O [--concurrency C]
+// `moesim serve STUDY --plan P --platform X --requests N (--input I | --input-dist SPEC)
+// (--output O | --output-dist SPEC) [--lengths FILE instead of both] [--seed S] [--concurrency C]
 // [--json FILE]`: one plan on one platform serving a request mix with the study's engine profile
 // (pipeline/serve_run): the sequence limit and what set it, the mean decode batch, output tok/s,
 // tok/s per GPU, TTFT and TPOT, and what bounds throughput.
@@ -15,6 +16,8 @@ namespace moesim {
 struct ServeCommand {
   CLI::App* serve = nullptr;
   std::string study, plan, platform, json_out, calibration = "auto";
+  std::string input_dist, output_dist, lengths_file; // per-request lengths (core/request_lengths)
+  long long seed = 1;
   ServeWorkload workload;
 };
 

@@ -6,7 +6,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <filesystem>
 
 namespace moesim {
 
@@ -27,8 +29,11 @@ std::string PublishedWorkload::describe() const
   switch (kind) {
     case WorkloadKind::decode: return "decode b" + std::to_string(batch) + " ctx " + std::to_string(context);
     case WorkloadKind::serve:
-      return "serve " + std::to_string(input) + "/" + std::to_string(output) + " x" + std::to_string(requests) +
-             (concurrency > 0 ? " c" + std::to_string(concurrency) : "");
+      return "serve " +
+             (!lengths.pairs.empty() ? std::filesystem::path(lengths.pairs_file).filename().string()
+              : lengths.varied()     ? lengths.input.describe() + " / " + lengths.output.describe()
+                                     : std::to_string(input) + "/" + std::to_string(output)) +
+             " x" + std::to_string(requests) + (concurrency > 0 ? " c" + std::to_string(concurrency) : "");
     case WorkloadKind::prefill:
       return "prefill " + std::to_string(prompt) + " (" + std::to_string(tokens_per_gpu) + "/GPU)";
   }
@@ -43,6 +48,47 @@ const std::map<std::string, Metric> metrics = {{"tok_s_user", Metric::tok_s_user
                                                {"tok_s_rank", Metric::tok_s_rank},
                                                {"tok_s", Metric::tok_s}};
 
+// A serve length: a whole number, or a map {dist: uniform, min, max} or {dist: lognormal, mean,
+// sigma (or median), min, max}: a lognormal is clipped to [min, max], its mean the unclipped one's.
+LengthDist read_length(Fields& f, const std::string& key, int& fixed)
+{
+  LengthDist d;
+  YAML::Node n = f.node(key);
+  if (!n.IsMap()) {
+    fixed = f.integer_in(key, 1, limits::context);
+    d.value = fixed;
+    return d;
+  }
+  Fields g(f.file(), n, f.path(key));
+  const std::string dist = g.str("dist");
+  if (dist == "uniform")
+    d.kind = LengthKind::uniform;
+  else if (dist == "lognormal")
+    d.kind = LengthKind::lognormal;
+  else
+    g.fail("dist", "unknown distribution '" + dist + "'", "use uniform {min, max} or lognormal {mean, sigma or median, min, max}");
+  d.min = g.integer_in("min", 1, limits::context);
+  d.max = g.integer_in("max", 1, limits::context);
+  if (d.min > d.max)
+    g.fail("max", "max " + std::to_string(d.max) + " is below min " + std::to_string(d.min), "give min <= max");
+  if (d.kind == LengthKind::lognormal) {
+    d.mean = g.num("mean", positive(limits::context));
+    if (g.has("sigma") == g.has("median"))
+      g.fail("sigma", "give exactly one of sigma and median", "sigma: the standard deviation of ln(length); or median: "
+                                                            "the median length (mean >= median > 0)");
+    if (g.has("sigma")) {
+      d.sigma = g.num("sigma", non_negative(10));
+    } else {
+      const double median = g.num("median", positive(limits::context));
+      if (median > d.mean)
+        g.fail("median", "the median is above the mean", "a lognormal's median is at most its mean");
+      d.sigma = lognormal_sigma_from_median(d.mean, median);
+    }
+  }
+  g.finish();
+  return d;
+}
+
 PublishedWorkload read_workload(Fields& f)
 {
   PublishedWorkload w;
@@ -56,10 +102,22 @@ PublishedWorkload read_workload(Fields& f)
     w.context = count("context", 0, limits::context);
   } else if (kind == "serve") {
     w.kind = WorkloadKind::serve;
-    w.input = count("input", 1, limits::context);
-    w.output = count("output", 1, limits::context);
+    if (f.has("lengths")) {
+      // A CSV of (input, output) pairs, relative to this file; request i takes pair i mod their count.
+      for (const char* k : {"input", "output"})
+        if (f.has(k))
+          f.fail(k, "given with lengths, which already sets every request's lengths", "drop input and output");
+      const std::string rel = f.str("lengths");
+      const std::filesystem::path base = std::filesystem::path(f.file()).parent_path();
+      w.lengths.pairs_file = std::filesystem::path(rel).is_absolute() ? rel : (base / rel).string();
+      w.lengths.pairs = read_lengths_file(w.lengths.pairs_file, limits::context);
+    } else {
+      w.lengths.input = read_length(f, "input", w.input);
+      w.lengths.output = read_length(f, "output", w.output);
+    }
     w.requests = count("requests", 1, 1'000'000);
     w.concurrency = count("concurrency", 0, 1'000'000);
+    w.lengths.seed = static_cast<std::uint64_t>(f.integer_in("seed", 1, 0, INT_MAX));
   } else if (kind == "prefill") {
     w.kind = WorkloadKind::prefill;
     w.prompt = count("prompt", 1, limits::context);

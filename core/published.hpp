@@ -2,6 +2,8 @@
 // published, with its source, engine, GPUs, model, plan and workload), the arithmetic that turns a
 // simulated step into the row's metric, and the summary of the errors.
 #pragma once
+#include "core/request_lengths.hpp"
+
 #include <map>
 #include <string>
 #include <vector>
@@ -15,6 +17,9 @@ struct PublishedWorkload {
   WorkloadKind kind = WorkloadKind::decode;
   int batch = 0, context = 0;                          // decode
   int input = 0, output = 0, requests = 0, concurrency = 0; // serve (concurrency 0: all at once)
+  // serve: per-request lengths when `input`/`output` are distributions or `lengths` names a file
+  // (then input/output hold nothing); fixed otherwise.
+  ServeLengths lengths;
   int prompt = 0, tokens_per_gpu = 0;                  // prefill
   std::string describe() const;
 };

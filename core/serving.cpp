@@ -42,19 +42,38 @@ struct Request {
 ServingResult simulate_serving(const RequestMix& mix, const ServingLimits& lim,
                                const std::function<double(const StepLoad&)>& step_seconds)
 {
-  if (mix.requests < 1 || mix.input_tokens < 1 || mix.output_tokens < 1)
+  const bool varied = !mix.inputs.empty() || !mix.outputs.empty();
+  if (varied && (mix.inputs.size() != static_cast<size_t>(mix.requests) || mix.outputs.size() != mix.inputs.size()))
+    throw std::invalid_argument("a request mix with per-request lengths needs one input and one output per request");
+  auto in_len = [&](int i) { return varied ? mix.inputs[i] : mix.input_tokens; };
+  auto out_len = [&](int i) { return varied ? mix.outputs[i] : mix.output_tokens; };
+  if (mix.requests < 1 || mix.input_tokens < 1 || mix.output_tokens < 1 ||
+      (varied && (*std::min_element(mix.inputs.begin(), mix.inputs.end()) < 1 ||
+                  *std::min_element(mix.outputs.begin(), mix.outputs.end()) < 1)))
     throw std::invalid_argument("a request mix needs at least one request of at least one input and output token");
   if (lim.max_num_seqs < 1 || lim.tokens_per_decode < 1 || lim.acceptance_length < 1 ||
       !(lim.kv_output_share >= 0 && lim.kv_output_share <= 1) || lim.replicas < 1)
     throw std::invalid_argument("serving limits need max_num_seqs >= 1, tokens_per_decode >= 1, acceptance >= 1, "
                                 "kv_output_share in [0, 1], replicas >= 1");
-  const double per_request_kv = double(mix.input_tokens) + lim.kv_output_share * mix.output_tokens;
+  // A request's KV at admission; with per-request lengths, the largest must fit alone.
+  auto kv_of = [&](int i) { return double(in_len(i)) + lim.kv_output_share * out_len(i); };
+  double per_request_kv = double(mix.input_tokens) + lim.kv_output_share * mix.output_tokens;
+  if (varied) {
+    per_request_kv = 0;
+    for (int i = 0; i < mix.requests; i++)
+      per_request_kv = std::max(per_request_kv, kv_of(i));
+  }
   if (per_request_kv > lim.kv_capacity_tokens)
     throw std::invalid_argument("one request needs " + std::to_string(static_cast<long long>(per_request_kv)) +
                                 " tokens of KV cache but the engine holds " +
                                 std::to_string(static_cast<long long>(lim.kv_capacity_tokens)));
-  const int running_cap = static_cast<int>(
-      std::min<double>(lim.max_num_seqs, std::floor(lim.kv_capacity_tokens / per_request_kv)));
+  // Alike requests: a fixed number fit. Varied ones: each is admitted while the KV of those running
+  // plus its own fits (first come, first served: a request that does not fit holds back the rest).
+  const int running_cap = varied ? lim.max_num_seqs
+                                 : static_cast<int>(std::min<double>(
+                                       lim.max_num_seqs, std::floor(lim.kv_capacity_tokens / per_request_kv)));
+  double kv_used = 0;
+  auto kv_admits = [&](int i) { return !varied || kv_used + kv_of(i) <= lim.kv_capacity_tokens; };
   // Decodes come first but cannot exceed the step's token budget: the rest wait a step.
   const int decode_cap = std::max(1, lim.max_num_batched_tokens / lim.tokens_per_decode);
 
@@ -102,38 +121,56 @@ ServingResult simulate_serving(const RequestMix& mix, const ServingLimits& lim,
     std::vector<int> decoding, chunks;
     std::vector<int> chunk_tokens;
     for (int i : running)
-      if (req[i].prefilled >= mix.input_tokens && static_cast<int>(decoding.size()) < decode_cap)
+      if (req[i].prefilled >= in_len(i) && static_cast<int>(decoding.size()) < decode_cap)
         decoding.push_back(i);
     load.decode_seqs = static_cast<int>(decoding.size());
     for (int i : decoding)
-      load.decode_context += (mix.input_tokens + req[i].generated) / std::max(1, load.decode_seqs);
+      load.decode_context += (in_len(i) + req[i].generated) / std::max(1, load.decode_seqs);
     int budget = lim.max_num_batched_tokens - load.decode_seqs * lim.tokens_per_decode;
     double ctx_sum = 0;
     for (int i : running) {
       if (budget <= 0)
         break;
-      if (req[i].prefilled < mix.input_tokens) {
-        const int take = std::min(budget, mix.input_tokens - req[i].prefilled);
+      if (req[i].prefilled < in_len(i)) {
+        const int take = std::min(budget, in_len(i) - req[i].prefilled);
         chunks.push_back(i), chunk_tokens.push_back(take), ctx_sum += req[i].prefilled, budget -= take;
       }
     }
     // Whole prompts only: each replica takes as many as fit in its share of the budget beside its
     // share of the decodes (the busiest replica's, decodes spread evenly); at least one prompt a step
     // when nothing decodes, so a budget below one prompt still progresses.
+    // With varied lengths each replica's room is filled first fit, in arrival order, until the next
+    // prompt fits no replica (for alike prompts the same count as above).
     int whole = INT_MAX;
+    std::vector<int> room;
     if (!lim.chunked_prefill) {
       const int per_replica = lim.max_num_batched_tokens / lim.replicas;
       const int decode_tokens = (load.decode_seqs * lim.tokens_per_decode + lim.replicas - 1) / lim.replicas;
-      whole = std::max(0, per_replica - decode_tokens) / mix.input_tokens * lim.replicas;
+      if (varied)
+        room.assign(lim.replicas, std::max(0, per_replica - decode_tokens));
+      else
+        whole = std::max(0, per_replica - decode_tokens) / mix.input_tokens * lim.replicas;
       if (load.decode_seqs == 0)
         whole = std::max(whole, 1);
     }
-    while (budget > 0 && whole > 0 && !waiting.empty() && static_cast<int>(running.size()) < running_cap) {
+    int admitted = 0;
+    while (budget > 0 && whole > 0 && !waiting.empty() && static_cast<int>(running.size()) < running_cap &&
+           kv_admits(waiting.front())) {
       const int i = waiting.front();
+      if (!room.empty()) {
+        auto r = std::find_if(room.begin(), room.end(), [&](int left) { return left >= in_len(i); });
+        if (r != room.end())
+          *r -= in_len(i);
+        else if (load.decode_seqs == 0 && admitted == 0)
+          whole = 1; // fits no replica: a step with nothing else takes it whole, alone
+        else
+          break;
+      }
       waiting.pop_front();
       running.push_back(i);
-      const int take = lim.chunked_prefill ? std::min(budget, mix.input_tokens) : mix.input_tokens;
-      chunks.push_back(i), chunk_tokens.push_back(take), budget -= take, whole--;
+      kv_used += varied ? kv_of(i) : 0.0;
+      const int take = lim.chunked_prefill ? std::min(budget, in_len(i)) : in_len(i);
+      chunks.push_back(i), chunk_tokens.push_back(take), budget -= take, whole--, admitted++;
     }
     load.prefill_seqs = static_cast<int>(chunks.size());
     load.prefill_tokens = std::accumulate(chunk_tokens.begin(), chunk_tokens.end(), 0);
@@ -151,7 +188,7 @@ ServingResult simulate_serving(const RequestMix& mix, const ServingLimits& lim,
     for (size_t c = 0; c < chunks.size(); c++) {
       Request& r = req[chunks[c]];
       r.prefilled += chunk_tokens[c];
-      if (r.prefilled >= mix.input_tokens) {
+      if (r.prefilled >= in_len(chunks[c])) {
         r.first_token = now;
         r.generated = 1;
       }
@@ -161,9 +198,10 @@ ServingResult simulate_serving(const RequestMix& mix, const ServingLimits& lim,
     std::vector<int> still;
     for (int i : running) {
       Request& r = req[i];
-      if (r.first_token >= 0 && r.generated >= mix.output_tokens) {
+      if (r.first_token >= 0 && r.generated >= out_len(i)) {
         r.done = now;
         finished++;
+        kv_used -= varied ? kv_of(i) : 0.0;
         if (mix.concurrency > 0 && released < mix.requests)
           req[released++].arrival = now;
       } else {
@@ -174,17 +212,19 @@ ServingResult simulate_serving(const RequestMix& mix, const ServingLimits& lim,
   }
 
   std::vector<double> ttft, tpot, e2e;
-  double first = req[0].arrival, last = 0;
-  for (const Request& r : req) {
+  double first = req[0].arrival, last = 0, output_tokens = 0;
+  for (int i = 0; i < mix.requests; i++) {
+    const Request& r = req[i];
     first = std::min(first, r.arrival);
     last = std::max(last, r.done);
     ttft.push_back(r.first_token - r.arrival);
     e2e.push_back(r.done - r.arrival);
-    if (mix.output_tokens > 1)
-      tpot.push_back((r.done - r.first_token) / (mix.output_tokens - 1));
+    if (out_len(i) > 1)
+      tpot.push_back((r.done - r.first_token) / (out_len(i) - 1));
+    output_tokens += out_len(i);
   }
   out.makespan = last - first;
-  out.output_tok_s = double(mix.requests) * mix.output_tokens / out.makespan;
+  out.output_tok_s = output_tokens / out.makespan;
   out.request_s = mix.requests / out.makespan;
   out.ttft = percentiles(ttft);
   out.tpot = percentiles(tpot);

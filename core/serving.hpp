@@ -22,6 +22,10 @@ struct RequestMix {
   int concurrency = 0;
   double rate = 0;
   std::uint64_t seed = 1;
+  // Per-request lengths (core/request_lengths), one per request, both or neither: when given, request
+  // i runs at inputs[i] and outputs[i] and input_tokens/output_tokens are not read; admission then
+  // counts each request's own KV (input + kv_output_share x output) against the capacity.
+  std::vector<int> inputs, outputs;
 };
 
 struct ServingLimits {

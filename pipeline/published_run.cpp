@@ -151,7 +151,7 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
       shares = r.compute_provenance;
       o.value = rate_metric(row.metric, r.tok_s_total, seqs, r.gpus);
     } else {
-      const ServeRun so = run_serve(study, sc, {w.requests, w.input, w.output, w.concurrency});
+      const ServeRun so = run_serve(study, sc, {w.requests, w.input, w.output, w.concurrency, w.lengths});
       if (!so.why.empty())
         return o.why = so.why, o;
       o.paths = so.paths;

@@ -44,8 +44,19 @@ void check_serve_workload(const ServeWorkload& w, const std::string& where)
   // The serving loop keeps a record per request: 10^6 requests take ~2 s and ~130 MB, 10^7 ~8 s
   // and ~1 GB, 2^31 ran out of memory. Prompt and output are tokens of one sequence's context.
   constexpr int max_requests = 1'000'000;
+  // Lengths a distribution or a list gives are checked here; --input / --output only where read.
+  const bool listed = !w.lengths.pairs.empty();
+  const bool input_read = !listed && w.lengths.input.kind == LengthKind::fixed;
+  const bool output_read = !listed && w.lengths.output.kind == LengthKind::fixed;
+  if (!listed) {
+    if (!input_read)
+      check_length_dist(w.lengths.input, where, "--input-dist", limits::context);
+    if (!output_read)
+      check_length_dist(w.lengths.output, where, "--output-dist", limits::context);
+  }
   for (const auto& [v, flag, hi] : {std::tuple{w.requests, "--requests", max_requests},
-                                   {w.input, "--input", limits::context}, {w.output, "--output", limits::context}}) {
+                                   {input_read ? w.input : 1, "--input", limits::context},
+                                   {output_read ? w.output : 1, "--output", limits::context}}) {
     if (v < 1)
       throw InputError(where, flag, std::to_string(v) + " is not positive", "pass a whole number of at least 1");
     if (v > hi)
@@ -67,17 +78,36 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
   ServeRun out;
   const EngineProfile& e = *study.engine_profile;
   const int dp = std::max(1, sc.plan.attn_dp);
-  const double lo = w.input, hi = w.input + w.output / 2.0;
+  // Every request's lengths: drawn or listed when varied. The representative request (rounded mean
+  // lengths) stands in where the engine sizes itself for one length (trtllm-bench's limits, the
+  // memory profiling step, the prefill sample); the KV per request is the mean one for the limit
+  // reported, and each request's own in the loop.
+  const bool varied = w.lengths.varied();
+  RequestLengths lengths;
+  if (varied) {
+    ServeLengths l = w.lengths;
+    l.input.value = w.input;
+    l.output.value = w.output;
+    lengths = draw_request_lengths(l, w.requests);
+  }
+  out.mean_input = varied ? lengths.mean_input : w.input;
+  out.mean_output = varied ? lengths.mean_output : w.output;
+  out.max_input = varied ? lengths.max_input : w.input;
+  out.max_output = varied ? lengths.max_output : w.output;
+  const int input = varied ? std::max(1, static_cast<int>(std::lround(lengths.mean_input))) : w.input;
+  const int output = varied ? std::max(1, static_cast<int>(std::lround(lengths.mean_output))) : w.output;
+  const int longest = varied ? lengths.max_total : w.input + w.output;
+  double lo = w.input, hi = w.input + w.output / 2.0;
   // KV capacity from one sequence per replica at the longest context, with the KV cache laid out as
   // the engine allocates it.
   Study alloc = study;
   alloc.model = kv_allocation_model(study.model, e);
-  const ScenarioResult one = simulate_step(alloc, sc, Phase::decode, dp, w.input + w.output, 0);
+  const ScenarioResult one = simulate_step(alloc, sc, Phase::decode, dp, longest, 0);
   out.gpus = one.gpus > 0 ? one.gpus : sc.plan.world();
   if (one.refused)
     return out.why = "does not fit: " + one.refusal, out;
   const double total_memory = one.memory_capacity / study.gpu_memory_utilization;
-  const double per_request = w.input + e.kv_output_share * w.output;
+  const double per_request = out.mean_input + e.kv_output_share * out.mean_output;
   // The engine's own sequence and token limits per replica, or the max_batch_size and max_num_tokens
   // trtllm-bench derives for this model, these GPUs and these lengths. Each attention-DP rank runs
   // its own PyExecutor whose micro-batch scheduler takes both limits (NVIDIA/TensorRT-LLM
@@ -96,8 +126,8 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
     b.kv_fraction = study.gpu_memory_utilization; // --kv_cache_free_gpu_mem_fraction sets both
     b.pp = std::max(1, sc.plan.pp);
     b.tp = std::max(1, sc.plan.world() / b.pp);
-    b.input_len = w.input;
-    b.output_len = w.output;
+    b.input_len = input;
+    b.output_len = output;
     const BenchLimits bl = trtllm_bench_limits(b);
     if (bl.max_batch_size < 1)
       return out.why = "does not fit: trtllm-bench's KV estimate holds no request", out;
@@ -108,10 +138,10 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
   // the usable fraction of what the engine's profiling pass leaves, a prefill of step_tokens a
   // replica (TensorRT-LLM runs dummy context requests filling max_num_tokens on every rank, then
   // takes free_gpu_memory_fraction of the memory left; workloads/engines/trtllm-1.0.yaml).
-  const double kv_sample_tokens = double(dp) * (w.input + w.output);
+  const double kv_sample_tokens = double(dp) * longest;
   if (e.kv_of_free_memory) {
-    const int prompts = std::max(1, step_tokens / w.input);
-    const ScenarioResult prof = simulate_step(alloc, sc, Phase::prefill, dp * prompts, 0, w.input);
+    const int prompts = std::max(1, step_tokens / input);
+    const ScenarioResult prof = simulate_step(alloc, sc, Phase::prefill, dp * prompts, 0, input);
     if (prof.refused)
       return out.why = "does not fit: the engine's memory profiling step (" + std::to_string(prompts) +
                        " prompts a replica): " + prof.refusal,
@@ -135,10 +165,22 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
     limit = out.kv_seqs, out.limited_by = SeqLimit::kv_capacity;
   if (limit < 1)
     return out.why = "does not fit: one request's KV cache is larger than the memory left", out;
+  // Varied lengths: the loop admits each request by its own KV, so up to the requests in flight and
+  // the engine's sequences; the longest request must fit alone.
+  int loop_limit = limit;
+  if (varied) {
+    double largest = 0;
+    for (int i = 0; i < w.requests; i++)
+      largest = std::max(largest, lengths.input[i] + e.kv_output_share * lengths.output[i]);
+    if (largest > out.kv_tokens)
+      return out.why = "does not fit: the largest request's KV cache (" + std::to_string(std::lround(largest)) +
+                       " tokens) is larger than the memory left (" + std::to_string(std::lround(out.kv_tokens)) +
+                       " tokens)",
+             out;
+    loop_limit = std::min(w.concurrency > 0 ? std::min(w.concurrency, w.requests) : w.requests, out.engine_seqs);
+  }
   // Decode samples; a batch whose activations tip the memory over shrinks the limit by a tenth.
   ServeStepTable& t = out.table;
-  t.context_lo = lo;
-  t.context_hi = hi;
   // An engine whose steps with prompt tokens run eagerly: the same decode steps without graphs.
   const bool mixed_eager = e.cuda_graphs && !e.mixed_step_graphs;
   std::optional<Study> eager;
@@ -147,6 +189,16 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
     eager->engine_profile->cuda_graphs = false;
   }
   for (;;) {
+    if (varied) {
+      // From the shortest prompt to the mean request's context over its life (mean input + half the
+      // mean output: the fixed lengths' pair when every request is alike). A full batch at that
+      // context fits the KV cache as the fixed lengths' does; longer contexts come at smaller batches
+      // (the tail), where the table extrapolates in context along its two samples.
+      lo = lengths.min_input;
+      hi = std::max(lo + 1, out.mean_input + out.mean_output / 2);
+    }
+    t.context_lo = lo;
+    t.context_hi = hi;
     t.batches = serve_sample_batches(limit);
     t.seconds_lo.clear();
     t.seconds_hi.clear();
@@ -180,24 +232,29 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
     if (limit == 1)
       return out.why = "does not fit at batch 1 with the KV cache of one request", out;
     limit = std::max(1, limit - std::max(1, limit / 10));
+    loop_limit = limit;
     out.limited_by = SeqLimit::activations;
   }
   const int budget = e.max_num_batched_tokens * dp;
-  const int pseqs = std::max(1, std::min(limit, budget / std::max(1, w.input)));
-  const ScenarioResult p = simulate_step(study, sc, Phase::prefill, pseqs, 0, w.input);
+  const int pseqs = std::max(1, std::min(limit, budget / std::max(1, input)));
+  const ScenarioResult p = simulate_step(study, sc, Phase::prefill, pseqs, 0, input);
   if (p.refused)
     return out.why = "prefill does not fit: " + p.refusal, out;
-  t.prefill_tokens = pseqs * w.input;
+  t.prefill_tokens = pseqs * input;
   t.prefill_seconds = p.step_time;
 
   RequestMix mix;
   mix.requests = w.requests;
-  mix.input_tokens = w.input;
-  mix.output_tokens = w.output;
+  mix.input_tokens = input;
+  mix.output_tokens = output;
   mix.concurrency = w.concurrency;
+  if (varied) {
+    mix.inputs = lengths.input;
+    mix.outputs = lengths.output;
+  }
   ServingLimits lim;
-  lim.max_num_seqs = limit;
-  lim.max_num_batched_tokens = std::max(step_tokens * dp, w.input);
+  lim.max_num_seqs = loop_limit;
+  lim.max_num_batched_tokens = std::max(step_tokens * dp, out.max_input);
   lim.kv_capacity_tokens = out.kv_tokens;
   lim.kv_output_share = e.kv_output_share;
   lim.replicas = dp;
@@ -241,9 +298,9 @@ std::string bound_sentence(const ServeWorkload& w, const ServeRun& r, int dp)
     break;
   case SeqLimit::kv_capacity:
     std::snprintf(buf, sizeof buf,
-                  "Throughput is bounded by the KV cache: %.0f tokens hold %d requests of %d input + their output "
+                  "Throughput is bounded by the KV cache: %.0f tokens hold %d requests of %.0f input + their output "
                   "share",
-                  r.kv_tokens, r.kv_seqs, w.input);
+                  r.kv_tokens, r.kv_seqs, r.mean_input);
     more = "; more GPUs, a smaller KV dtype or shorter requests batch more";
     break;
   case SeqLimit::activations:
@@ -277,8 +334,13 @@ std::string render_serve(const Study& study, const Scenario& sc, const ServeWork
 {
   std::ostringstream o;
   o << "moesim serve: " << study.name << " (" << study.model.name << ", engine " << study.engine_profile->name << ") on "
-    << sc.platform_name << ", plan " << sc.plan.name << ": " << w.requests << " requests of " << w.input << " input + "
-    << w.output << " output tokens, "
+    << sc.platform_name << ", plan " << sc.plan.name << ": " << w.requests << " requests of ";
+  if (w.lengths.varied())
+    o << w.lengths.describe() << " (seed " << w.lengths.seed << "; mean " << fmt_value("%.1f", r.mean_input)
+      << " input + " << fmt_value("%.1f", r.mean_output) << " output tokens), ";
+  else
+    o << w.input << " input + " << w.output << " output tokens, ";
+  o
     << (w.concurrency > 0 ? "concurrency " + std::to_string(w.concurrency) : std::string("all at once")) << "\n\n";
   if (!r.why.empty()) {
     o << "not simulated: " << r.why << "\n";
@@ -290,7 +352,7 @@ std::string render_serve(const Study& study, const Scenario& sc, const ServeWork
   o << "| " << sc.plan.name << " | " << r.gpus << " | " << r.seq_limit << " | " << to_string(r.limited_by) << " | "
     << fmt_value("%.1f", s.mean_decode_batch) << " | " << fmt_value("%.1f", s.output_tok_s) << " | "
     << fmt_value("%.1f", r.tok_s_per_gpu()) << " | " << ms(s.ttft.p50) << " / " << ms(s.ttft.p99) << " | "
-    << (w.output > 1 ? ms(s.tpot.p50) + " / " + ms(s.tpot.p99) : std::string("-")) << " |\n\n";
+    << (r.max_output > 1 ? ms(s.tpot.p50) + " / " + ms(s.tpot.p99) : std::string("-")) << " |\n\n";
   o << bound_sentence(w, r, std::max(1, sc.plan.attn_dp));
   if (!r.paths.empty())
     o << "Software paths (decode step): " << r.paths << "\n";
@@ -310,6 +372,12 @@ nlohmann::json serve_to_json(const Study& study, const Scenario& sc, const Serve
             {"plan", sc.plan.name},
             {"workload", {{"requests", w.requests}, {"input", w.input}, {"output", w.output}, {"concurrency", w.concurrency}}},
             {"simulated", r.why.empty()}};
+  if (w.lengths.varied()) {
+    j["workload"]["lengths"] = w.lengths.describe();
+    j["workload"]["seed"] = w.lengths.seed;
+    j["mean_input"] = r.mean_input;
+    j["mean_output"] = r.mean_output;
+  }
   if (!r.why.empty()) {
     j["why"] = r.why;
     return j;

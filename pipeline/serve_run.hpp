@@ -5,6 +5,7 @@
 // here once: sequences are limited by max_num_seqs per attention-DP replica, by the KV cache (a
 // request holds input + kv_output_share x output tokens) and by the requests in flight.
 #pragma once
+#include "core/request_lengths.hpp"
 #include "core/serve_steps.hpp"
 #include "core/serving.hpp"
 #include "pipeline/scenario.hpp"
@@ -22,6 +23,9 @@ struct ServeWorkload {
   int input = 1;       // prompt tokens per request
   int output = 1;      // output tokens per request
   int concurrency = 0; // requests in flight (0: all arrive at once)
+  // Lengths per request: when varied (a distribution or a list) they replace input and output, which
+  // then are not read; a fixed input or output distribution takes its value from input / output.
+  ServeLengths lengths;
 };
 
 // What set the number of sequences running at once.
@@ -50,6 +54,11 @@ struct ServeRun {
   int kv_seqs = 0;      // requests the KV cache admits at once
   int step_tokens = 0;  // tokens (prompt + decode) one replica admits a step: the loop's budget / replicas
   ServeStepTable table; // the simulated steps the loop read
+  // The requests' lengths (drawn or listed; every request alike when the workload's are fixed):
+  // their means set the representative request (KV per request, trtllm-bench's limits, the prefill
+  // sample), their range the step table's contexts.
+  double mean_input = 0, mean_output = 0;
+  int max_input = 0, max_output = 0;
   ServingResult result; // output tok/s, TTFT, TPOT, mean decode batch
   double tok_s_per_gpu() const { return result.output_tok_s / gpus; }
 };
@@ -58,7 +67,8 @@ struct ServeRun {
 // `prompt` tokens (prefill), in a child process. The serve table and the published rows use it.
 ScenarioResult simulate_step(const Study& study, const Scenario& sc, Phase phase, int batch, int context, int prompt);
 
-// Throws InputError (naming `where` and the flag) for a workload that is not all positive.
+// Throws InputError (naming `where` and the flag) for a workload that is not all positive, or whose
+// length distributions are not sound (core/request_lengths check_length_dist).
 void check_serve_workload(const ServeWorkload& w, const std::string& where);
 
 // Serves `w` on the scenario's plan and platform with the study's engine profile. Throws InputError

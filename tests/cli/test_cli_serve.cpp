@@ -76,3 +76,55 @@ TEST_CASE("moesim serve: bad input is one line, exit 2, nothing written", "[quic
   // Two platforms and no --platform: two scenarios, serve simulates one.
   check_refused(two + w, "selects 2 scenarios", json);
 }
+
+TEST_CASE("moesim serve: lengths from a file or drawn from distributions", "[cli][serve]")
+{
+  moesim::test::TempDir d("serve_cli_lengths");
+  const std::string study = small_study(d, "[nvswitch-1x-h200]");
+  const fs::path json = d.path / "serve.json";
+  // Two requests at once, outputs 8 and 80: 88 output tokens over the makespan.
+  const std::string csv = d.write("two.csv", "input,output\n512,8\n512,80\n");
+  Run r = cli_test::moesim("serve " + study + " --requests 2 --lengths " + csv + " --json " + json.string());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("2 requests of lengths " + csv + " (2 requests) (seed 1; mean 512.0 input + 44.0 output tokens)"));
+  nlohmann::json j = nlohmann::json::parse(slurp(json));
+  CHECK(j["mean_output"].get<double>() == 44);
+  CHECK(j["output_tok_s"].get<double>() == Approx(88 / j["makespan_s"].get<double>()).epsilon(1e-12));
+  CHECK(j["step_table"]["context_lo"].get<double>() == 512);
+  // Drawn: the same seed gives the same bytes; the rate is the drawn outputs over the makespan. The
+  // output's sigma from mean 300 and median 200: sqrt(2 ln 1.5) = sqrt(0.810930) = 0.900517.
+  const std::string args = "serve " + study + " --requests 64 --input-dist uniform:100:2000 --output-dist "
+                                              "lognormal:300:median=200:1:2048 --seed 5";
+  r = cli_test::moesim(args + " --json " + json.string());
+  REQUIRE(r.code == 0);
+  const std::string first = slurp(json);
+  CHECK_THAT(r.out, Catch::Contains("input uniform 100-2000, output lognormal mean 300 sigma 0.900517 in 1-2048 (seed 5"));
+  CHECK(cli_test::moesim(args + " --json " + json.string()).out == r.out);
+  CHECK(slurp(json) == first);
+  j = nlohmann::json::parse(first);
+  CHECK(j["workload"]["seed"] == 5);
+  CHECK(j["output_tok_s"].get<double>() ==
+        Approx(64 * j["mean_output"].get<double>() / j["makespan_s"].get<double>()).epsilon(1e-12));
+}
+
+TEST_CASE("moesim serve: bad lengths are one line, exit 2, nothing written", "[quick][cli][serve]")
+{
+  moesim::test::TempDir d("serve_cli_bad_lengths");
+  const std::string study = small_study(d, "[nvswitch-1x-h200]") + " --requests 4";
+  const fs::path json = d.path / "out.json";
+  const std::string csv = d.write("ok.csv", "16,4\n");
+  check_refused(study + " --output 4", "--input: missing", json);
+  check_refused(study + " --input 16 --input-dist uniform:1:5 --output 4", "--input: given with --input-dist", json);
+  check_refused(study + " --lengths " + csv + " --input 16", "--input: given with --lengths", json);
+  check_refused(study + " --input 16 --output-dist lognormal:100:-0.5:1:400", "sigma -0.5 is negative", json);
+  check_refused(study + " --input 16 --output-dist uniform:400:1", "min 400 is above max 1", json);
+  check_refused(study + " --input 16 --output-dist uniform:4.5:9", "--output-dist", json);
+  check_refused(study + " --input-dist zipf:3 --output 4", "--input-dist", json);
+  check_refused(study + " --input 16 --output 4 --seed -1", "--seed", json);
+  check_refused(study + " --lengths " + d.write("empty.csv", "input,output\n"), "holds no request", json);
+  check_refused(study + " --lengths " + d.write("bad.csv", "16,4\n16,four\n"), "bad.csv:2: lengths", json);
+  check_refused(study + " --lengths " + d.write("big.csv", "16,4\n99999999,4\n"), "outside [1, 16777216]", json);
+  check_refused(study + " --lengths " + (d.path / "none.csv").string(), "none.csv", json);
+  // Within the limits but too long for the memory: the largest request's KV.
+  check_refused(study + " --lengths " + d.write("long.csv", "16,4\n1000000,1\n"), "does not fit", json);
+}

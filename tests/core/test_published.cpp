@@ -2,10 +2,12 @@
 #include "core/error.hpp"
 #include "core/published.hpp"
 
+#include "../refusal.hpp"
 #include "../temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <map>
 
 using namespace moesim;
@@ -137,4 +139,55 @@ TEST_CASE("published rows: the TensorRT-LLM rows whose MoE layers, and only thos
     named += !r.moe_records.empty();
   }
   CHECK(named == want.size());
+}
+
+TEST_CASE("published rows: a serve workload's lengths as distributions or a file beside the rows", "[quick][published]")
+{
+  test::TempDir d("published");
+  auto rows = [&](const std::string& workload) {
+    return d.write("rows.yaml", "rows:\n  - {id: a, category: pcie, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
+                                "     model: m, platform: p, interconnect: i, plan: tp1,\n     workload: {kind: serve, " +
+                                    workload + "},\n     metric: tok_s, measured: 1}\n");
+  };
+  // A lognormal from its mean and median: sigma = sqrt(2 ln(219 / 150)) = sqrt(0.75687) = 0.869984.
+  auto r = load_published_file(rows("input: {dist: lognormal, mean: 219, median: 150, min: 4, max: 1024}, "
+                                    "output: {dist: uniform, min: 4, max: 400}, requests: 1000, concurrency: 0, seed: 3"));
+  const ServeLengths& l = r.at(0).workload.lengths;
+  CHECK(l.varied());
+  CHECK(l.input.kind == LengthKind::lognormal);
+  CHECK(l.input.sigma == Approx(std::sqrt(2 * std::log(219.0 / 150))).epsilon(1e-12));
+  CHECK(l.input.max == 1024);
+  CHECK(l.output.kind == LengthKind::uniform);
+  CHECK(l.seed == 3);
+  CHECK(r.at(0).workload.describe() == "serve lognormal mean 219 sigma 0.869984 in 4-1024 / uniform 4-400 x1000");
+  // A file beside the rows (its path relative to them).
+  d.write("pairs.csv", "input,output\n100,10\n200,20\n");
+  r = load_published_file(rows("lengths: pairs.csv, requests: 4, concurrency: 0"));
+  CHECK(r.at(0).workload.lengths.pairs == std::vector<std::pair<int, int>>{{100, 10}, {200, 20}});
+  CHECK(r.at(0).workload.describe() == "serve pairs.csv x4");
+  // Fixed lengths are as before: no draws.
+  r = load_published_file(rows("input: 219, output: 201, requests: 1000, concurrency: 0"));
+  CHECK_FALSE(r.at(0).workload.lengths.varied());
+  CHECK(r.at(0).workload.describe() == "serve 219/201 x1000");
+  // Each bad one names the file and line, the key, and the fix.
+  auto refused = [&](const std::string& workload, const std::string& key, const std::string& says) {
+    const std::string m = test::refusal([&] { (void)load_published_file(rows(workload)); });
+    INFO(m);
+    CHECK_THAT(m, Catch::Contains("rows.yaml:") && Catch::Contains(key) && Catch::Contains(says) &&
+                      Catch::Contains("fix:"));
+  };
+  const std::string tail = ", output: 10, requests: 10, concurrency: 0";
+  refused("input: {dist: lognormal, mean: 219, sigma: -1, min: 1, max: 9}" + tail, "input.sigma", "");
+  refused("input: {dist: lognormal, mean: 219, median: 300, min: 1, max: 900}" + tail, "input.median", "above the mean");
+  refused("input: {dist: lognormal, mean: 219, sigma: 1, median: 30, min: 1, max: 900}" + tail, "input.sigma",
+          "exactly one of sigma and median");
+  refused("input: {dist: uniform, min: 10, max: 5}" + tail, "input.max", "below min 10");
+  refused("input: {dist: normal, min: 1, max: 5}" + tail, "input.dist", "unknown distribution");
+  refused("input: {dist: uniform, min: 1, max: 5, mean: 3}" + tail, "mean", "");
+  refused("input: {dist: uniform, min: 1, max: 99999999}" + tail, "input.max", "");
+  refused("lengths: pairs.csv, input: 5, requests: 4, concurrency: 0", "input", "given with lengths");
+  // A bad line of the file is named by the file's own path and line.
+  d.write("bad.csv", "100,10\n200,x\n");
+  const std::string m = test::refusal([&] { (void)load_published_file(rows("lengths: bad.csv, requests: 4, concurrency: 0")); });
+  CHECK_THAT(m, Catch::Contains("bad.csv:2: lengths: '200,x' is not two whole numbers") && Catch::Contains("fix:"));
 }

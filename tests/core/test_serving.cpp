@@ -165,3 +165,97 @@ TEST_CASE("Poisson arrivals are seeded: the same seed, the same numbers", "[quic
   const ServingResult c = simulate_serving({50, 100, 20, 0, 20.0, 8}, {16, 2048, 1e18, 1, 1}, constant(2e-3));
   CHECK(c.makespan != a.makespan);
 }
+
+TEST_CASE("Per-request lengths: the run ends on the long output decoding alone", "[quick][serving]")
+{
+  // Two requests of 100 input tokens at once, outputs 2 and 20 (10x). Step time 1 ms + 1 ms per
+  // decoding request + 1 us per prompt token, budget 1000 tokens.
+  // Step 1 prefills both (200 tokens: 1.2 ms) and gives both their first token at 1.2 ms.
+  // Step 2 decodes both (3 ms, ends 4.2 ms): A has its 2 tokens and ends.
+  // Steps 3..20 decode B alone (18 x 2 ms = 36 ms): B's 20th token at 40.2 ms.
+  // Makespan 40.2 ms; output (2 + 20) / 0.0402 = 547.26 tok/s. TPOT A (4.2 - 1.2) / 1 = 3 ms, B
+  // (40.2 - 1.2) / 19 = 2.0526 ms. Mean decode batch (2 + 18 x 1) / 19 = 1.0526.
+  // At the mean lengths (both 11 outputs) the run would take 1.2 + 10 x 3 = 31.2 ms for 22 tokens:
+  // 705.1 tok/s, the longer tail is what varied lengths show.
+  RequestMix mix{2, 1, 1, 0, 0, 1};
+  mix.inputs = {100, 100};
+  mix.outputs = {2, 20};
+  std::vector<StepLoad> seen;
+  auto step = [&](const StepLoad& l) {
+    seen.push_back(l);
+    return 1e-3 + 1e-3 * l.decode_seqs + 1e-6 * l.prefill_tokens;
+  };
+  const ServingResult r = simulate_serving(mix, {8, 1000, 1e18, 1, 1}, step);
+  CHECK(r.steps == 20);
+  CHECK(seen[0].prefill_tokens == 200);
+  CHECK(seen[1].decode_seqs == 2);
+  CHECK(seen[1].decode_context == Approx(101)); // 100 prompt tokens + 1 output token each
+  CHECK(seen[2].decode_seqs == 1);
+  CHECK(seen[2].decode_context == Approx(102)); // B alone: 100 + 2
+  CHECK(r.makespan == Approx(40.2e-3).epsilon(1e-12));
+  CHECK(r.output_tok_s == Approx(22 / 40.2e-3).epsilon(1e-12));
+  CHECK(r.tpot.mean == Approx((3e-3 + 39e-3 / 19) / 2).epsilon(1e-12));
+  CHECK(r.tpot.max == Approx(3e-3).epsilon(1e-12));
+  CHECK(r.e2e.max == Approx(40.2e-3).epsilon(1e-12));
+  CHECK(r.mean_decode_batch == Approx(20.0 / 19).epsilon(1e-12));
+  // Alike lengths given per request run exactly as the fixed mix.
+  RequestMix same{3, 100, 5, 0, 0, 1};
+  RequestMix listed = same;
+  listed.inputs = {100, 100, 100};
+  listed.outputs = {5, 5, 5};
+  const ServingLimits lim{2, 150, 1e18, 1, 1};
+  auto t = [](const StepLoad& l) { return 1e-3 + 1e-3 * l.decode_seqs + 1e-6 * l.prefill_tokens; };
+  const ServingResult a = simulate_serving(same, lim, t), b = simulate_serving(listed, lim, t);
+  CHECK(a.makespan == b.makespan);
+  CHECK(a.ttft.mean == b.ttft.mean);
+  CHECK(a.tpot.p99 == b.tpot.p99);
+  CHECK(a.steps == b.steps);
+}
+
+TEST_CASE("Per-request lengths: each request is admitted by its own KV, first come first served", "[quick][serving]")
+{
+  // KV for 250 tokens, a request holding input + output (kv_output_share 1). A and B need 100 + 100
+  // = 200 each, C 10 + 10 = 20. A is admitted (200); B does not fit beside it (400 > 250) and, first
+  // come first served, holds C back. Steps of 1 s: A prefills in step 1 and decodes tokens 2..100 in
+  // steps 2..100, ending at 100 s. Step 101 admits B (200) and C (220 <= 250): both first tokens at
+  // 101 s, so TTFT A 1, B 101, C 101 s. C's 10 outputs end at step 110, B's 100 at step 200.
+  RequestMix mix{3, 1, 1, 0, 0, 1};
+  mix.inputs = {100, 100, 10};
+  mix.outputs = {100, 100, 10};
+  ServingLimits lim{8, 1000, 250, 1, 1};
+  const ServingResult r = simulate_serving(mix, lim, constant(1.0));
+  CHECK(r.ttft.p50 == Approx(101));
+  CHECK(r.ttft.max == Approx(101));
+  CHECK(r.ttft.mean == Approx((1 + 101 + 101) / 3.0));
+  CHECK(r.makespan == Approx(200));
+  CHECK(r.steps == 200);
+  // The largest request alone must fit: 300 + 100 > 250 is refused.
+  mix.inputs[0] = 300;
+  CHECK_THROWS_AS(simulate_serving(mix, lim, constant(1.0)), std::invalid_argument);
+}
+
+TEST_CASE("Per-request lengths without chunked prefill: prompts fill each replica's room first fit", "[quick][serving]")
+{
+  // Two replicas of 1500 tokens a step, whole prompts of 1000, 400, 400, 1000 tokens (outputs 2).
+  // Step 1, nothing decoding: 1000 -> replica 1 (500 left), 400 -> replica 1 (100 left), 400 ->
+  // replica 2 (1100 left), 1000 -> replica 2 (100 left): all four prefill in step 1 (2800 tokens),
+  // step 2 decodes the four and they end. With the old count (1500 / 1000 = 1 prompt a replica for
+  // 1000-token prompts) only two would enter.
+  RequestMix mix{4, 1, 1, 0, 0, 1};
+  mix.inputs = {1000, 400, 400, 1000};
+  mix.outputs = {2, 2, 2, 2};
+  ServingLimits lim{8, 3000, 1e18, 1, 1};
+  lim.replicas = 2;
+  lim.chunked_prefill = false;
+  std::vector<StepLoad> seen;
+  auto step = [&](const StepLoad& l) {
+    seen.push_back(l);
+    return 1.0;
+  };
+  const ServingResult r = simulate_serving(mix, lim, step);
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].prefill_tokens == 2800);
+  CHECK(seen[0].prefill_seqs == 4);
+  CHECK(seen[1].decode_seqs == 4);
+  CHECK(r.makespan == Approx(2));
+}

@@ -220,3 +220,94 @@ TEST_CASE("serve: a study without an engine profile and a non-positive workload 
              Catch::Contains("--concurrency"));
   CHECK(test::refusal([] { check_serve_workload({1, 1, 1, 0}, "command line"); }) == "accepted");
 }
+
+TEST_CASE("serve: two listed requests, one output 10x the other, end on the long one decoding alone",
+          "[pipeline][serve]")
+{
+  SmallStudy s("vllm-0.11");
+  ServeWorkload w{2, 0, 0, 0}; // input and output are not read beside a list (a published row leaves them 0)
+  w.lengths.pairs = {{512, 8}, {512, 80}};
+  const ServeRun r = run_serve(s.p.study, s.sc, w);
+  REQUIRE(r.why.empty());
+  // Both run at once (2 requests, far below the engine's and the KV cache's limits). The table
+  // samples batches 1 and 2 from the shortest prompt (512) to the mean request's context over its
+  // life, 512 + 44 / 2 = 534; the prefill sample is both prompts, 2 x 512 (the rounded mean input).
+  CHECK(r.seq_limit == 2);
+  CHECK(r.limited_by == SeqLimit::requests);
+  const ServeStepTable& t = r.table;
+  REQUIRE(t.batches == std::vector<int>{1, 2});
+  CHECK(t.context_lo == 512);
+  CHECK(t.context_hi == 534);
+  CHECK(t.prefill_tokens == 1024);
+  CHECK(r.mean_output == 44);
+  // The loop, step by step: step 1 prefills both prompts (1024 tokens, no decode); both first
+  // tokens at its end. Steps k = 2..8 decode both at context 512 + (k - 1) (prompt + tokens so far);
+  // after step 8 A has its 8 tokens. Steps 9..80 decode B alone at 512 + (k - 1); after step 80 B
+  // has 80. Each step's time is the table's (serve_step_seconds), so the makespan is their sum and
+  // output tok/s = (8 + 80) / makespan.
+  auto step = [&](int decode, double context, int prefill) {
+    StepLoad l;
+    l.decode_seqs = decode;
+    l.decode_context = context;
+    l.prefill_tokens = prefill;
+    l.prefill_seqs = prefill ? 2 : 0;
+    return serve_step_seconds(t, l);
+  };
+  const double s1 = step(0, 0, 1024);
+  double t8 = s1, t80 = 0;
+  for (int k = 2; k <= 8; k++)
+    t8 += step(2, 512 + (k - 1), 0);
+  t80 = t8;
+  for (int k = 9; k <= 80; k++)
+    t80 += step(1, 512 + (k - 1), 0);
+  CHECK(r.result.steps == 80);
+  CHECK(r.result.makespan == Approx(t80).epsilon(1e-12));
+  CHECK(r.result.output_tok_s == Approx(88 / t80).epsilon(1e-12));
+  CHECK(r.result.ttft.max == Approx(s1).epsilon(1e-12));
+  // TPOT: A (t8 - s1) / 7, B (t80 - s1) / 79; the mean of the two.
+  CHECK(r.result.tpot.mean == Approx(((t8 - s1) / 7 + (t80 - s1) / 79) / 2).epsilon(1e-12));
+  // Mean decode batch: 7 steps of 2 and 72 of 1 over 79 steps = 86 / 79.
+  CHECK(r.result.mean_decode_batch == Approx(86.0 / 79).epsilon(1e-12));
+  // At the mean lengths (both 44 outputs) the two would decode together to the end: a higher rate
+  // than the tail of one long output decoding alone.
+  const ServeRun m = run_serve(s.p.study, s.sc, ServeWorkload{2, 512, 44, 0});
+  REQUIRE(m.why.empty());
+  CHECK(m.result.output_tok_s > 1.3 * r.result.output_tok_s);
+}
+
+TEST_CASE("serve: a list of alike lengths runs as the fixed lengths do, number for number", "[pipeline][serve]")
+{
+  SmallStudy s("vllm-0.11");
+  // Three requests of 512 + 64 one at a time, fixed and as a list: the table's contexts (512 and
+  // 512 + 64 / 2), the KV per request, the prefill sample and the loop are the same, so every number is.
+  const ServeRun a = run_serve(s.p.study, s.sc, ServeWorkload{3, 512, 64, 1});
+  ServeWorkload w{3, 1, 1, 1};
+  w.lengths.pairs = {{512, 64}};
+  const ServeRun b = run_serve(s.p.study, s.sc, w);
+  REQUIRE(a.why.empty());
+  REQUIRE(b.why.empty());
+  CHECK(a.table.context_hi == b.table.context_hi);
+  CHECK(a.table.seconds_hi == b.table.seconds_hi);
+  CHECK(a.kv_tokens == b.kv_tokens);
+  CHECK(a.result.output_tok_s == b.result.output_tok_s);
+  CHECK(a.result.ttft.p99 == b.result.ttft.p99);
+  CHECK(a.result.tpot.p50 == b.result.tpot.p50);
+  CHECK(a.seq_limit == b.seq_limit);
+}
+
+TEST_CASE("serve: a request whose KV cannot fit alone, and unsound distributions, are refused", "[pipeline][serve]")
+{
+  SmallStudy s("vllm-0.11");
+  // One listed request of 1,000,000 input tokens: its KV (~98 GB) cannot fit beside the weights.
+  ServeWorkload w{2, 1, 1, 0};
+  w.lengths.pairs = {{16, 4}, {1'000'000, 1}};
+  CHECK_THAT(run_serve(s.p.study, s.sc, w).why, Catch::Contains("does not fit"));
+  ServeWorkload d{4, 16, 1, 0};
+  d.lengths.output.kind = LengthKind::lognormal;
+  d.lengths.output.mean = 100, d.lengths.output.sigma = -1, d.lengths.output.min = 1, d.lengths.output.max = 10;
+  CHECK_THAT(test::refusal([&] { check_serve_workload(d, "command line"); }),
+             Catch::Contains("--output-dist") && Catch::Contains("sigma -1 is negative"));
+  d.lengths.output.sigma = 1, d.lengths.output.min = 20;
+  CHECK_THAT(test::refusal([&] { check_serve_workload(d, "command line"); }),
+             Catch::Contains("min 20 is above max 10"));
+}
