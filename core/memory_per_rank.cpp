@@ -64,8 +64,17 @@ MemoryUse memory_per_rank(const Model& m, const Layout& L, const StepShape& st, 
   double widest = std::max({2.0 * (sh.q_heads + 2.0 * sh.kv_heads) * std::max(at.head_dim, at.v_head_dim),
                             2.0 * sh.dense_inter, 4.0 * h});
   double act = T * widest * a;
-  if (m.moe.experts > 0)
-    act = std::max(act, T_stage * m.moe.top_k * (2.0 * h + 2.0 * sh.expert_inter) * a);
+  if (m.moe.experts > 0) {
+    // The expanded rows (token x chosen expert) the expert MLP holds. A fused MoE kernel handed every
+    // token of the stage (an all-gather, or tokens replicated for an all-reduce) sizes its workspace for
+    // all their top_k expansions before it knows which are local (TensorRT-LLM's moe_kernels workspace:
+    // num_moe_inputs = k x num_rows). An all-to-all dispatch brings a GPU only its own experts' rows:
+    // with balanced routing, the share sh.experts of the expert slots (replicas included).
+    double rows = T_stage * m.moe.top_k;
+    if (p.expert_comm == ExpertComm::all_to_all)
+      rows *= std::min(1.0, sh.experts / double(m.moe.experts + p.redundant_experts));
+    act = std::max(act, rows * (2.0 * h + 2.0 * sh.expert_inter) * a);
+  }
   if (last_stage)
     act = std::max(act, logit_rows * vocab_local * 4.0);
   u.activations = act * std::max(1, p.microbatches > 1 ? 2 : 1) + T * h * a * 2;

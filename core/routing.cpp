@@ -60,15 +60,19 @@ static double log_choose(int n, int k)
 }
 
 RoutingResult route_tokens(const RoutingSpec& spec, const std::vector<int>& tokens_per_src, int experts, int top_k,
-                           int ep, int moe_tp, std::uint64_t stream)
+                           int ep, int moe_tp, std::uint64_t stream, int dst_per_group)
 {
   const int n_src = static_cast<int>(tokens_per_src.size());
   const int n_dst = ep * moe_tp;
   const int per_shard = experts / ep;
+  // Destination groups (nodes): whole groups only; a last partial group counts as a group.
+  const int groups = dst_per_group > 0 ? (n_dst + dst_per_group - 1) / dst_per_group : 0;
   RoutingResult r;
   r.expert_tokens.assign(experts, 0.0);
   r.expert_active.assign(experts, 0.0);
   r.rank_tokens.assign(n_src, std::vector<double>(n_dst, 0.0));
+  if (groups > 0)
+    r.group_tokens.assign(n_src, std::vector<double>(groups, 0.0));
   const int total = std::accumulate(tokens_per_src.begin(), tokens_per_src.end(), 0);
 
   if (spec.kind == RoutingKind::uniform) {
@@ -84,6 +88,15 @@ RoutingResult route_tokens(const RoutingSpec& spec, const std::vector<int>& toke
     for (int i = 0; i < n_src; i++)
       for (int d = 0; d < n_dst; d++)
         r.rank_tokens[i][d] = tokens_per_src[i] * reach;
+    // A group holds the experts of the shards of its destinations (TP slices of a shard share them):
+    // a token reaches it unless all k picks fall outside them.
+    for (int g = 0; g < groups; g++) {
+      const int first = g * dst_per_group / moe_tp, last = (std::min(n_dst, (g + 1) * dst_per_group) - 1) / moe_tp;
+      const int held = (last - first + 1) * per_shard;
+      const double reach_g = 1.0 - std::exp(log_choose(experts - held, top_k) - log_choose(experts, top_k));
+      for (int i = 0; i < n_src; i++)
+        r.group_tokens[i][g] = tokens_per_src[i] * reach_g;
+    }
     return r;
   }
 
@@ -139,6 +152,12 @@ RoutingResult route_tokens(const RoutingSpec& spec, const std::vector<int>& toke
       }
       for (int d = 0; d < n_dst; d++)
         r.rank_tokens[i][d] += hit[d];
+      for (int g = 0; g < groups; g++) {
+        bool any = false;
+        for (int d = g * dst_per_group; d < std::min(n_dst, (g + 1) * dst_per_group) && !any; d++)
+          any = hit[d];
+        r.group_tokens[i][g] += any;
+      }
     }
   }
   return r;

@@ -570,22 +570,65 @@ private:
 
   // With EPLB replicas, the chance that a token's k expert picks reach EP rank d: each pick lands
   // on d with q_d = sum over d's slots of 1 / (E x replicas), picks taken as independent.
-  std::vector<std::vector<double>> replica_rank_tokens(const std::vector<int>& held_v) const
+  // With group_size > 0 also the chance that they reach a group of group_size consecutive ranks (a
+  // node): the q of its ranks summed (a shard's TP slices hold the same experts: counted once).
+  void replica_rank_tokens(const std::vector<int>& held_v, RoutingResult& rt, int group_size) const
   {
     const double E = m_.moe.experts, k = m_.moe.top_k;
     const int n = static_cast<int>(held_v.size());
-    std::vector<double> reach(n, 0.0);
+    std::vector<double> q(n, 0.0), reach(n, 0.0);
     for (int d = 0; d < n; d++) {
-      double q = 0;
       for (int e : placement_->rank_slots[L_.ranks[d].ep])
-        q += 1.0 / (E * placement_->replicas[e]);
-      reach[d] = 1.0 - std::pow(1.0 - std::min(1.0, q), k);
+        q[d] += 1.0 / (E * placement_->replicas[e]);
+      reach[d] = 1.0 - std::pow(1.0 - std::min(1.0, q[d]), k);
     }
-    std::vector<std::vector<double>> out(n, std::vector<double>(n, 0.0));
+    rt.rank_tokens.assign(n, std::vector<double>(n, 0.0));
     for (int i = 0; i < n; i++)
       for (int d = 0; d < n; d++)
-        out[i][d] = held_v[i] * reach[d];
-    return out;
+        rt.rank_tokens[i][d] = held_v[i] * reach[d];
+    if (group_size <= 0)
+      return;
+    const int groups = (n + group_size - 1) / group_size;
+    rt.group_tokens.assign(n, std::vector<double>(groups, 0.0));
+    for (int g = 0; g < groups; g++) {
+      double qg = 0;
+      for (int d = g * group_size; d < std::min(n, (g + 1) * group_size); d++)
+        if (L_.ranks[d].moe_tp == 0)
+          qg += q[d];
+      const double reach_g = 1.0 - std::pow(1.0 - std::min(1.0, qg), k);
+      for (int i = 0; i < n; i++)
+        rt.group_tokens[i][g] = held_v[i] * reach_g;
+    }
+  }
+
+  // DeepEP's normal kernels across nodes (DeepEP README, "normal kernels with NVLink and RDMA
+  // forwarding"): a token crosses the network once per destination node, to the GPU of its own lane
+  // (local index) there, which forwards it over NVLink to every GPU of that node its experts are on;
+  // a GPU sends to its own node's GPUs directly. The tokens stage rank i sends stage rank j, both
+  // directions counted where they travel: D[i][j]. Combine runs the same paths back (D transposed).
+  // gpn: GPUs per node; the stage is whole nodes of consecutive ranks.
+  static std::vector<std::vector<double>> deepep_internode_tokens(const RoutingResult& rt, int S, int gpn)
+  {
+    std::vector<std::vector<double>> D(S, std::vector<double>(S, 0.0));
+    for (int i = 0; i < S; i++) {
+      const int ni = i / gpn, li = i % gpn;
+      for (int j = 0; j < S; j++) {
+        if (j == i)
+          continue;
+        const int nj = j / gpn;
+        if (nj != ni) {
+          if (j % gpn == li)
+            D[i][j] = rt.group_tokens[i][nj]; // the network hop, once per node
+          continue;
+        }
+        double t = rt.rank_tokens[i][j]; // own tokens, directly over NVLink
+        for (int n = 0; n < S / gpn; n++)  // tokens of lane li's remote GPUs that i forwards to j
+          if (n != ni)
+            t += rt.rank_tokens[n * gpn + li][j];
+        D[i][j] = t;
+      }
+    }
+    return D;
   }
 
   void moe_block(const std::vector<int>& ranks, int layer, int mb)
@@ -613,18 +656,23 @@ private:
       std::vector<int> held_v;
       for (int r : ranks)
         held_v.push_back(held(r, mb));
-      RoutingResult rt = route_tokens(o_.routing, held_v, m_.moe.experts, m_.moe.top_k, p.ep, p.moe_tp, stream);
-      if (placement_)
-        rt.rank_tokens = replica_rank_tokens(held_v);
       const bool eager = !sched_.engine.cuda_graphs;
       const Dispatch dispatch = o_.mech.dispatch;
+      const int S = p.stage_size();
+      // DeepEP normal mode over more than one node: forwarded through each node's lane GPUs.
+      const int gpn = o_.mech.traits.gpus_per_node;
+      const bool forwarded = dispatch == Dispatch::deepep_normal && gpn > 1 && S > gpn && S % gpn == 0 &&
+                             ranks.front() % gpn == 0;
+      RoutingResult rt = route_tokens(o_.routing, held_v, m_.moe.experts, m_.moe.top_k, p.ep, p.moe_tp, stream,
+                                      forwarded ? gpn : 0);
+      if (placement_)
+        replica_rank_tokens(held_v, rt, forwarded ? gpn : 0);
       for (int r : ranks) {
         const double T = held(r, mb);
         router(r, T);
         compute(r, layer, mb, OpKind::permute, M, OpRole::permute, 0, 2 * T * k * h * a_, m_.dtypes.activations,
                 permute_shape(r, T));
       }
-      const int S = p.stage_size();
       if (dispatch == Dispatch::nccl_a2a && eager) {
         // Eager all-to-all-v: per-expert counts are exchanged first and copied to the host, which
         // blocks until they arrive to size the receive buffers.
@@ -655,10 +703,19 @@ private:
           experts(r, layer, mb, rt);
         a2a(ranks, layer, mb, OpRole::combine, [&](int i, int j) { return held_v[j] * k * share[i] * h * a_; });
       } else {
-        a2a(ranks, layer, mb, OpRole::dispatch, [&](int i, int j) { return rt.rank_tokens[i][j] * h * a_; });
+        // DeepEP normal mode dispatches block-scaled FP8 (a 4-byte scale per 128 values) when the experts
+        // run FP8 (SGLang's DeepEP dispatcher quantizes before dispatch for its DeepGEMM path); combine
+        // returns the activation type.
+        const double db = dispatch == Dispatch::deepep_normal && m_.dtypes.expert_weights == Dtype::fp8
+                              ? 1 + 4.0 / 128
+                              : a_;
+        const std::vector<std::vector<double>> fw = forwarded ? deepep_internode_tokens(rt, S, gpn)
+                                                               : std::vector<std::vector<double>>{};
+        const auto& D = forwarded ? fw : rt.rank_tokens;
+        a2a(ranks, layer, mb, OpRole::dispatch, [&](int i, int j) { return D[i][j] * h * db; });
         for (int r : ranks)
           experts(r, layer, mb, rt);
-        a2a(ranks, layer, mb, OpRole::combine, [&](int i, int j) { return rt.rank_tokens[j][i] * h * a_; });
+        a2a(ranks, layer, mb, OpRole::combine, [&](int i, int j) { return D[j][i] * h * a_; });
       }
       for (int r : ranks) {
         const double T = held(r, mb);

@@ -92,3 +92,24 @@ TEST_CASE("the generator draws uniformly from the unit interval", "[quick][routi
   }
   CHECK(std::abs(sum / 100000 - 0.5) < 5 * 9.1e-4);
 }
+
+TEST_CASE("routing: tokens that reach a group of destinations (a node) at least once", "[quick][routing]")
+{
+  // 8 experts top-2 over 4 shards of 2; groups of 2 ranks hold 4 experts. Uniform: a token reaches a
+  // group unless both picks miss its 4: 1 - C(4,2)/C(8,2) = 1 - 6/28 = 22/28; 10 tokens: 7.857.
+  RoutingResult u = route_tokens(RoutingSpec{}, {10, 10, 10, 10}, 8, 2, 4, 1, 0, 2);
+  REQUIRE(u.group_tokens.size() == 4);
+  REQUIRE(u.group_tokens[0].size() == 2);
+  CHECK(u.group_tokens[3][1] == Approx(10.0 * 22 / 28));
+  // Sampled: each token counts once per group it reaches, so a group's count lies between the most
+  // any of its ranks got and their sum, and never above the tokens sent.
+  RoutingResult s = route_tokens(RoutingSpec{RoutingKind::sampled, 5, 1.0}, {10, 10, 10, 10}, 8, 2, 4, 1, 7, 2);
+  for (int i = 0; i < 4; i++)
+    for (int g = 0; g < 2; g++) {
+      const double a = s.rank_tokens[i][2 * g], b = s.rank_tokens[i][2 * g + 1];
+      CHECK(s.group_tokens[i][g] >= std::max(a, b));
+      CHECK(s.group_tokens[i][g] <= std::min(a + b, 10.0));
+    }
+  // Without groups asked for, none.
+  CHECK(route_tokens(RoutingSpec{}, {10}, 8, 2, 4, 1, 0).group_tokens.empty());
+}

@@ -288,3 +288,50 @@ TEST_CASE("a speculative verify packs its tokens as query heads of one decode pe
   // x (2 x 512 + 64) elements of queries and outputs in bf16 (2,228,224 B): 11,674,624 B.
   CHECK(verify_pairs_bytes == Approx(11674624.0).epsilon(1e-12));
 }
+
+TEST_CASE("DeepEP normal mode across nodes: once per node over the network, forwarded over NVLink", "[quick][schedule]")
+{
+  // Qwen3-30B-A3B: hidden 2048, 128 experts top-8, bf16 activations. dp4xep4 decode of 64: 16 tokens on
+  // each GPU; 32 experts per GPU. Uniform routing: a token reaches a GPU unless its 8 picks all miss
+  // that GPU's 32 experts: 1 - C(96,8)/C(128,8) = 1 - 0.0927473 = 0.9072527; it reaches a node of two
+  // GPUs (64 experts) with 1 - C(64,8)/C(128,8) = 1 - 0.0030959 = 0.9969041.
+  Model m = load("qwen3-30b-a3b");
+  const Layout lay = make_layout(Plan::parse("dp4xep4"), m, 4);
+  auto rows = [&](int gpus_per_node, OpRole role) {
+    BuildOptions opt;
+    opt.engine.cuda_graphs = true;
+    opt.mech.dispatch = Dispatch::deepep_normal;
+    opt.mech.traits = PlatformTraits{4, gpus_per_node, true, true};
+    const Schedule s = build_schedule(m, lay, StepShape{Phase::decode, 64, 512, 0}, opt);
+    for (const Op& o : s.ranks[0].ops)
+      if (o.kind == OpKind::all_to_all && o.role == role && o.layer == 0)
+        return o.peer_bytes.dense();
+    return std::vector<double>{};
+  };
+  // One node of 4: rank 0 sends each other GPU its own tokens once: 16 x 0.9072527 x 4096 B = 59,457.7 B.
+  const auto one = rows(4, OpRole::dispatch);
+  REQUIRE(one.size() == 4);
+  CHECK(one[0] == 0);
+  for (int j = 1; j < 4; j++)
+    CHECK(one[j] == Approx(59457.71498579068).epsilon(1e-9));
+  // Two nodes of 2 (ranks 0-1, 2-3): rank 0 (node 0, lane 0) sends rank 1 its own tokens and those of
+  // rank 2 (lane 0 of node 1) that it forwards: 32 x 0.9072527 x 4096 = 118,915.4 B; rank 2, its lane
+  // in node 1, every token bound for node 1 once: 16 x 0.9969041 x 4096 = 65,333.1 B; rank 3 nothing.
+  const auto two = rows(2, OpRole::dispatch);
+  REQUIRE(two.size() == 4);
+  CHECK(two[1] == Approx(118915.42997158135).epsilon(1e-9));
+  CHECK(two[2] == Approx(65333.10943875615).epsilon(1e-9));
+  CHECK(two[3] == 0);
+  // Combine runs the same paths back (here the same bytes by symmetry).
+  const auto back = rows(2, OpRole::combine);
+  CHECK(back[1] == Approx(118915.42997158135).epsilon(1e-9));
+  CHECK(back[2] == Approx(65333.10943875615).epsilon(1e-9));
+  CHECK(back[3] == 0);
+  // FP8 experts: dispatch carries 1 B a value plus a 4-byte scale per 128 (1.03125 B), combine stays
+  // bf16: 32 x 0.9072527 x 2048 x 1.03125 = 61,315.8 B and 16 x 0.9969041 x 2048 x 1.03125 = 33,687.4 B.
+  m.dtypes.expert_weights = Dtype::fp8;
+  const auto fp8 = rows(2, OpRole::dispatch);
+  CHECK(fp8[1] == Approx(61315.768579096635).epsilon(1e-9));
+  CHECK(fp8[2] == Approx(33687.38455435864).epsilon(1e-9));
+  CHECK(rows(2, OpRole::combine)[2] == Approx(65333.10943875615).epsilon(1e-9));
+}

@@ -86,3 +86,35 @@ TEST_CASE("memory: a prefill step holds logits of each prompt's last token, a de
   dec.context = 1024;
   CHECK(memory_per_rank(m, L, dec, 0).activations == Approx(4927488.0).epsilon(1e-12));
 }
+
+TEST_CASE("memory: expert-parallel dispatch brings a GPU only its own experts' rows", "[quick][pipeline]")
+{
+  // Qwen3-30B-A3B (bf16 activations): hidden 2048, 128 experts top-8 of width 768, 32 query and 4
+  // KV heads of 128. Prefill of 8 prompts of 1024 over dp4xep4: 2 prompts a replica, T = 2048
+  // tokens on each GPU, 8192 in the stage. Each GPU holds 128 / 4 = 32 experts, so (balanced) it runs
+  // 8192 x 8 x 32 / 128 = 16,384 expert rows, each 2 x 2048 + 2 x 768 = 5632 elements:
+  // 16,384 x 5632 x 2 B = 184,549,376 B, the widest set (attention 2048 x 2 x (32 + 8) x 128 x 2 B =
+  // 41,943,040; logits 2 x 151936 x 4 = 1,215,488). Residual 2048 x 2048 x 2 x 2 = 16,777,216 B.
+  // 184,549,376 + 16,777,216 = 201,326,592 B. (Every stage token top-8 times over, as if each GPU ran
+  // every expert, would be 8192 x 8 x 5632 x 2 = 738,197,504 B.)
+  const Model m = load_model_file(std::string(MOESIM_SOURCE_DIR) + "/workloads/models/qwen3-30b-a3b.yaml").model;
+  StepShape pre;
+  pre.phase = Phase::prefill;
+  pre.batch = 8;
+  pre.prompt = 1024;
+  const Layout a2a = make_layout(Plan::parse("dp4xep4"), m, 4);
+  REQUIRE(a2a.plan.expert_comm == ExpertComm::all_to_all);
+  for (int r = 0; r < 4; r++)
+    CHECK(memory_per_rank(m, a2a, pre, r).activations == Approx(201326592.0).epsilon(1e-12));
+  // With 32 redundant expert slots (EPLB replicas) each GPU holds (128 + 32) / 4 = 40 of 160 slots:
+  // 8192 x 8 x 40 / 160 = 16,384 rows again, the same bytes.
+  Plan eplb = Plan::parse("dp4xep4");
+  eplb.redundant_experts = 32;
+  const Layout r32 = make_layout(eplb, m, 4);
+  CHECK(memory_per_rank(m, r32, pre, 0).activations == Approx(201326592.0).epsilon(1e-12));
+  // Through an all-gather (TensorRT-LLM's EP under attention DP) the fused kernel is handed all 8192
+  // tokens and sizes its workspace for every expansion: 8192 x 8 x 5632 x 2 B = 738,197,504 B, plus
+  // the residual: 754,974,720 B.
+  const Layout ag = make_layout(Plan::parse("dp4xep4:allgather"), m, 4);
+  CHECK(memory_per_rank(m, ag, pre, 0).activations == Approx(754974720.0).epsilon(1e-12));
+}
