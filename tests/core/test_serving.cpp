@@ -37,7 +37,7 @@ TEST_CASE("Four requests at once: one prefill step, then four decode steps", "[q
   // step 1 prefills all four (400 tokens) and emits their first tokens at 10 ms; steps 2..5 decode
   // one token each, so they end at 50 ms. TTFT 10 ms, TPOT (50 - 10) / 4 = 10 ms, output
   // 4 x 5 / 0.05 s = 400 tok/s.
-  const ServingResult r = simulate_serving({4, 100, 5, 4, 0, 1}, {8, 1000, 1e18, 1, 1}, constant(0.010));
+  const ServingResult r = simulate_serving({4, 100, 5, 4, 0, 1, {}, {}}, {8, 1000, 1e18, 1, 1}, constant(0.010));
   CHECK(r.steps == 5);
   CHECK(r.ttft.p50 == Approx(0.010));
   CHECK(r.tpot.max == Approx(0.010));
@@ -58,7 +58,7 @@ TEST_CASE("Chunked prefill: a 2500-token prompt in chunks of 1000, 1000, 500", "
     seen.push_back(l);
     return 1e-3 + 1e-6 * l.prefill_tokens + 1e-4 * l.decode_seqs;
   };
-  const ServingResult r = simulate_serving({1, 2500, 3, 1, 0, 1}, {8, 1000, 1e18, 1, 1}, step);
+  const ServingResult r = simulate_serving({1, 2500, 3, 1, 0, 1, {}, {}}, {8, 1000, 1e18, 1, 1}, step);
   REQUIRE(seen.size() == 5);
   CHECK(seen[0].prefill_tokens == 1000);
   CHECK(seen[1].prefill_context == 1000);
@@ -87,7 +87,7 @@ TEST_CASE("Without chunked prefill a prompt enters whole, into a replica whose b
   ServingLimits whole{8, 3000, 1e18, 1, 1};
   whole.replicas = 2;
   whole.chunked_prefill = false;
-  const ServingResult w = simulate_serving({4, 1000, 3, 0, 0, 1}, whole, step);
+  const ServingResult w = simulate_serving({4, 1000, 3, 0, 0, 1, {}, {}}, whole, step);
   REQUIRE(seen.size() == 4);
   CHECK(seen[0].prefill_tokens == 2000);
   CHECK(seen[1].prefill_tokens == 2000);
@@ -97,7 +97,7 @@ TEST_CASE("Without chunked prefill a prompt enters whole, into a replica whose b
   ServingLimits chunked = whole;
   chunked.chunked_prefill = true;
   seen.clear();
-  const ServingResult c = simulate_serving({4, 1000, 3, 0, 0, 1}, chunked, step);
+  const ServingResult c = simulate_serving({4, 1000, 3, 0, 0, 1, {}, {}}, chunked, step);
   CHECK(seen[0].prefill_tokens == 3000);
   CHECK(c.steps == 4);
   CHECK(c.ttft.mean == Approx(1.25));
@@ -106,7 +106,7 @@ TEST_CASE("Without chunked prefill a prompt enters whole, into a replica whose b
   ServingLimits small{8, 1000, 1e18, 1, 1};
   small.replicas = 2;
   small.chunked_prefill = false;
-  const ServingResult s = simulate_serving({2, 1000, 1, 0, 0, 1}, small, constant(1.0));
+  const ServingResult s = simulate_serving({2, 1000, 1, 0, 0, 1, {}, {}}, small, constant(1.0));
   CHECK(s.steps == 2);
   CHECK(s.makespan == Approx(2.0));
 }
@@ -121,7 +121,7 @@ TEST_CASE("Speculative decoding: 2.5 tokens per step reach 11 tokens in 4 decode
     seen.push_back(l);
     return 1e-3;
   };
-  const ServingResult r = simulate_serving({1, 10, 11, 1, 0, 1}, {8, 1000, 1e18, 4, 2.5}, step);
+  const ServingResult r = simulate_serving({1, 10, 11, 1, 0, 1, {}, {}}, {8, 1000, 1e18, 4, 2.5}, step);
   CHECK(r.steps == 5);
   CHECK(r.tpot.p50 == Approx(0.4e-3));
   CHECK(r.e2e.p50 == Approx(5e-3));
@@ -132,7 +132,7 @@ TEST_CASE("Closed loop: two in flight, the next two arrive as the first two fini
   // 4 requests, concurrency 2, 10 input and 2 output tokens, steps of 1 ms. Requests 0, 1: prefill
   // (t=1), decode (t=2, done); requests 2, 3 arrive at 2 ms: prefill (t=3), decode (t=4).
   // Every TTFT is 1 ms and every end-to-end 2 ms; 8 tokens in 4 ms = 2000 tok/s.
-  const ServingResult r = simulate_serving({4, 10, 2, 2, 0, 1}, {8, 1000, 1e18, 1, 1}, constant(1e-3));
+  const ServingResult r = simulate_serving({4, 10, 2, 2, 0, 1, {}, {}}, {8, 1000, 1e18, 1, 1}, constant(1e-3));
   CHECK(r.steps == 4);
   CHECK(r.ttft.max == Approx(1e-3));
   CHECK(r.e2e.max == Approx(2e-3));
@@ -144,25 +144,25 @@ TEST_CASE("One sequence at a time: the second request waits for the first", "[qu
   // max_num_seqs 1, two requests at 0 (10 in, 2 out), 1 ms steps: request 0 prefills (t=1) and
   // decodes (t=2); request 1 prefills (t=3) and decodes (t=4). TTFTs 1 and 3 ms: nearest-rank p50 is
   // the first (rank ceil(0.5 x 2) = 1), p90 the second.
-  const ServingResult r = simulate_serving({2, 10, 2, 0, 0, 1}, {1, 1000, 1e18, 1, 1}, constant(1e-3));
+  const ServingResult r = simulate_serving({2, 10, 2, 0, 0, 1, {}, {}}, {1, 1000, 1e18, 1, 1}, constant(1e-3));
   CHECK(r.ttft.p50 == Approx(1e-3));
   CHECK(r.ttft.p90 == Approx(3e-3));
   CHECK(r.ttft.mean == Approx(2e-3));
   // The KV cache limits the same way: 25 tokens hold two requests of 12, not three.
-  const ServingResult k = simulate_serving({3, 10, 2, 0, 0, 1}, {8, 1000, 25, 1, 1}, constant(1e-3));
+  const ServingResult k = simulate_serving({3, 10, 2, 0, 0, 1, {}, {}}, {8, 1000, 25, 1, 1}, constant(1e-3));
   CHECK(k.ttft.max == Approx(3e-3)); // the third waits until the first two finish at 2 ms
-  CHECK_THROWS_WITH(simulate_serving({1, 30, 2, 0, 0, 1}, {8, 1000, 25, 1, 1}, constant(1e-3)),
+  CHECK_THROWS_WITH(simulate_serving({1, 30, 2, 0, 0, 1, {}, {}}, {8, 1000, 25, 1, 1}, constant(1e-3)),
                     Catch::Contains("32 tokens of KV"));
 }
 
 TEST_CASE("Poisson arrivals are seeded: the same seed, the same numbers", "[quick][serving]")
 {
-  const RequestMix mix{50, 100, 20, 0, 20.0, 7};
+  const RequestMix mix{50, 100, 20, 0, 20.0, 7, {}, {}};
   const ServingResult a = simulate_serving(mix, {16, 2048, 1e18, 1, 1}, constant(2e-3));
   const ServingResult b = simulate_serving(mix, {16, 2048, 1e18, 1, 1}, constant(2e-3));
   CHECK(a.makespan == b.makespan);
   CHECK(a.ttft.p99 == b.ttft.p99);
-  const ServingResult c = simulate_serving({50, 100, 20, 0, 20.0, 8}, {16, 2048, 1e18, 1, 1}, constant(2e-3));
+  const ServingResult c = simulate_serving({50, 100, 20, 0, 20.0, 8, {}, {}}, {16, 2048, 1e18, 1, 1}, constant(2e-3));
   CHECK(c.makespan != a.makespan);
 }
 
@@ -177,7 +177,7 @@ TEST_CASE("Per-request lengths: the run ends on the long output decoding alone",
   // (40.2 - 1.2) / 19 = 2.0526 ms. Mean decode batch (2 + 18 x 1) / 19 = 1.0526.
   // At the mean lengths (both 11 outputs) the run would take 1.2 + 10 x 3 = 31.2 ms for 22 tokens:
   // 705.1 tok/s, the longer tail is what varied lengths show.
-  RequestMix mix{2, 1, 1, 0, 0, 1};
+  RequestMix mix{2, 1, 1, 0, 0, 1, {}, {}};
   mix.inputs = {100, 100};
   mix.outputs = {2, 20};
   std::vector<StepLoad> seen;
@@ -199,7 +199,7 @@ TEST_CASE("Per-request lengths: the run ends on the long output decoding alone",
   CHECK(r.e2e.max == Approx(40.2e-3).epsilon(1e-12));
   CHECK(r.mean_decode_batch == Approx(20.0 / 19).epsilon(1e-12));
   // Alike lengths given per request run exactly as the fixed mix.
-  RequestMix same{3, 100, 5, 0, 0, 1};
+  RequestMix same{3, 100, 5, 0, 0, 1, {}, {}};
   RequestMix listed = same;
   listed.inputs = {100, 100, 100};
   listed.outputs = {5, 5, 5};
@@ -219,7 +219,7 @@ TEST_CASE("Per-request lengths: each request is admitted by its own KV, first co
   // come first served, holds C back. Steps of 1 s: A prefills in step 1 and decodes tokens 2..100 in
   // steps 2..100, ending at 100 s. Step 101 admits B (200) and C (220 <= 250): both first tokens at
   // 101 s, so TTFT A 1, B 101, C 101 s. C's 10 outputs end at step 110, B's 100 at step 200.
-  RequestMix mix{3, 1, 1, 0, 0, 1};
+  RequestMix mix{3, 1, 1, 0, 0, 1, {}, {}};
   mix.inputs = {100, 100, 10};
   mix.outputs = {100, 100, 10};
   ServingLimits lim{8, 1000, 250, 1, 1};
@@ -241,7 +241,7 @@ TEST_CASE("Per-request lengths without chunked prefill: prompts fill each replic
   // replica 2 (1100 left), 1000 -> replica 2 (100 left): all four prefill in step 1 (2800 tokens),
   // step 2 decodes the four and they end. With the old count (1500 / 1000 = 1 prompt a replica for
   // 1000-token prompts) only two would enter.
-  RequestMix mix{4, 1, 1, 0, 0, 1};
+  RequestMix mix{4, 1, 1, 0, 0, 1, {}, {}};
   mix.inputs = {1000, 400, 400, 1000};
   mix.outputs = {2, 2, 2, 2};
   ServingLimits lim{8, 3000, 1e18, 1, 1};

@@ -38,7 +38,7 @@ TEST_CASE("serve: at concurrency 1 the loop's rate is one prefill plus output-1 
           "[pipeline][serve]")
 {
   SmallStudy s("vllm-0.11");
-  const ServeWorkload w{3, 512, 64, 1};
+  const ServeWorkload w{3, 512, 64, 1, {}};
   const ServeRun r = run_serve(s.p.study, s.sc, w);
   REQUIRE(r.why.empty());
   // One request in flight: the limit is the concurrency (1 < 3 requests), the table samples batch 1
@@ -74,7 +74,7 @@ TEST_CASE("serve: the engine's max_num_seqs limits the sequences when the KV cac
           "[pipeline][serve]")
 {
   SmallStudy s("{profile: vllm-0.11, max_num_seqs: 8}");
-  const ServeWorkload w{32, 128, 8, 0};
+  const ServeWorkload w{32, 128, 8, 0, {}};
   const ServeRun r = run_serve(s.p.study, s.sc, w);
   REQUIRE(r.why.empty());
   // 32 requests at once, 8 sequences per replica (tp1: one replica): 8. The KV cache of an H200
@@ -101,7 +101,7 @@ TEST_CASE("serve: the KV cache limits long requests", "[pipeline][serve]")
   // bf16 weights (30.5 B parameters) and the activations, leave at most ~74.7 GB: at most 22
   // requests, fewer than the profile's 1024 sequences and the 64 requests; the activations of a
   // step are a few GB at most, so at least 20.
-  const ServeWorkload w{64, 32768, 1024, 0};
+  const ServeWorkload w{64, 32768, 1024, 0, {}};
   const ServeRun r = run_serve(s.p.study, s.sc, w);
   REQUIRE(r.why.empty());
   CHECK(r.limited_by == SeqLimit::kv_capacity);
@@ -122,7 +122,7 @@ TEST_CASE("serve: the KV capacity counts sliding-window layers in full where the
   // TensorRT-LLM allocates all 36 layers in full, 36 x 2049 = 73764. So TensorRT-LLM's capacity in
   // tokens is 39186 / 73764 of vLLM's.
   SmallStudy v("vllm-0.11", "gpt-oss-120b"), t("{profile: trtllm-1.0, kv_cache_memory: of_total}", "gpt-oss-120b");
-  const ServeWorkload w{4, 1024, 1024, 0};
+  const ServeWorkload w{4, 1024, 1024, 0, {}};
   const ServeRun rv = run_serve(v.p.study, v.sc, w), rt = run_serve(t.p.study, t.sc, w);
   REQUIRE(rv.why.empty());
   REQUIRE(rt.why.empty());
@@ -142,7 +142,7 @@ TEST_CASE("serve: an engine whose mixed steps run eagerly samples the eager deco
   // as before, the eager run would be longer by the two extras).
   SmallStudy t("trtllm-1.0", "gpt-oss-120b");
   t.p.study.engine_profile->max_num_batched_tokens = 2048;
-  const ServeWorkload w{4, 1024, 1024, 0};
+  const ServeWorkload w{4, 1024, 1024, 0, {}};
   const ServeRun eager = run_serve(t.p.study, t.sc, w);
   REQUIRE(eager.why.empty());
   REQUIRE(eager.table.eager_extra_seconds.size() == eager.table.batches.size());
@@ -171,7 +171,7 @@ TEST_CASE("serve: under trtllm-bench's limits each replica admits its max_num_to
   // a prefill step of the profile's 8192 tokens (8 prompts).
   SmallStudy b("{profile: trtllm-1.0, batch_limits: trtllm_bench}");
   SmallStudy f("{profile: trtllm-1.0, max_num_seqs: 512}");
-  const ServeWorkload w{16, 1024, 1024, 0};
+  const ServeWorkload w{16, 1024, 1024, 0, {}};
   const ServeRun rb = run_serve(b.p.study, b.sc, w), rf = run_serve(f.p.study, f.sc, w);
   REQUIRE(rb.why.empty());
   REQUIRE(rf.why.empty());
@@ -198,7 +198,7 @@ TEST_CASE("serve: TensorRT-LLM keeps the fraction of what its profiling step lea
   // times as many tokens.
   SmallStudy f("{profile: trtllm-1.0, max_num_seqs: 512}");
   SmallStudy t("{profile: trtllm-1.0, max_num_seqs: 512, kv_cache_memory: of_total}");
-  const ServeWorkload w{16, 1024, 1024, 0};
+  const ServeWorkload w{16, 1024, 1024, 0, {}};
   const ServeRun rf = run_serve(f.p.study, f.sc, w), rt = run_serve(t.p.study, t.sc, w);
   REQUIRE(rf.why.empty());
   REQUIRE(rt.why.empty());
@@ -225,7 +225,7 @@ TEST_CASE("serve: two listed requests, one output 10x the other, end on the long
           "[pipeline][serve]")
 {
   SmallStudy s("vllm-0.11");
-  ServeWorkload w{2, 0, 0, 0}; // input and output are not read beside a list (a published row leaves them 0)
+  ServeWorkload w{2, 0, 0, 0, {}}; // input and output are not read beside a list (a published row leaves them 0)
   w.lengths.pairs = {{512, 8}, {512, 80}};
   const ServeRun r = run_serve(s.p.study, s.sc, w);
   REQUIRE(r.why.empty());
@@ -270,7 +270,7 @@ TEST_CASE("serve: two listed requests, one output 10x the other, end on the long
   CHECK(r.result.mean_decode_batch == Approx(86.0 / 79).epsilon(1e-12));
   // At the mean lengths (both 44 outputs) the two would decode together to the end: a higher rate
   // than the tail of one long output decoding alone.
-  const ServeRun m = run_serve(s.p.study, s.sc, ServeWorkload{2, 512, 44, 0});
+  const ServeRun m = run_serve(s.p.study, s.sc, ServeWorkload{2, 512, 44, 0, {}});
   REQUIRE(m.why.empty());
   CHECK(m.result.output_tok_s > 1.3 * r.result.output_tok_s);
 }
@@ -280,8 +280,8 @@ TEST_CASE("serve: a list of alike lengths runs as the fixed lengths do, number f
   SmallStudy s("vllm-0.11");
   // Three requests of 512 + 64 one at a time, fixed and as a list: the table's contexts (512 and
   // 512 + 64 / 2), the KV per request, the prefill sample and the loop are the same, so every number is.
-  const ServeRun a = run_serve(s.p.study, s.sc, ServeWorkload{3, 512, 64, 1});
-  ServeWorkload w{3, 1, 1, 1};
+  const ServeRun a = run_serve(s.p.study, s.sc, ServeWorkload{3, 512, 64, 1, {}});
+  ServeWorkload w{3, 1, 1, 1, {}};
   w.lengths.pairs = {{512, 64}};
   const ServeRun b = run_serve(s.p.study, s.sc, w);
   REQUIRE(a.why.empty());
@@ -299,10 +299,10 @@ TEST_CASE("serve: a request whose KV cannot fit alone, and unsound distributions
 {
   SmallStudy s("vllm-0.11");
   // One listed request of 1,000,000 input tokens: its KV (~98 GB) cannot fit beside the weights.
-  ServeWorkload w{2, 1, 1, 0};
+  ServeWorkload w{2, 1, 1, 0, {}};
   w.lengths.pairs = {{16, 4}, {1'000'000, 1}};
   CHECK_THAT(run_serve(s.p.study, s.sc, w).why, Catch::Contains("does not fit"));
-  ServeWorkload d{4, 16, 1, 0};
+  ServeWorkload d{4, 16, 1, 0, {}};
   d.lengths.output.kind = LengthKind::lognormal;
   d.lengths.output.mean = 100, d.lengths.output.sigma = -1, d.lengths.output.min = 1, d.lengths.output.max = 10;
   CHECK_THAT(test::refusal([&] { check_serve_workload(d, "command line"); }),

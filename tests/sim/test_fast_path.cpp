@@ -137,7 +137,7 @@ TEST_CASE("the fast replay equals the exact one on every shipped study", "[slow]
             continue; // the CLI refuses this plan on this platform before simulating
           }
           StepShape st{study.phase, batch, study.context, study.prompt};
-          const Schedule s = build_schedule(study.model, layout, st, BuildOptions{study.routing, study.engine});
+          const Schedule s = build_schedule(study.model, layout, st, BuildOptions{study.routing, study.engine, {}});
           INFO(file.filename().string() << " " << pname << " " << plan.name << " batch " << batch);
           const Replayed quick = replay(platform, s, false), exact = replay(platform, s, true);
           REQUIRE(quick.ok);

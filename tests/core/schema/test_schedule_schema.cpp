@@ -101,7 +101,7 @@ Schedule small_schedule()
   Model m = s.model;
   m.layers = 2;
   return build_schedule(m, make_layout(Plan::parse("ep2"), m, 2), StepShape{Phase::decode, 4, 64, 0},
-                        BuildOptions{s.routing, s.engine});
+                        BuildOptions{s.routing, s.engine, {}});
 }
 
 } // namespace
@@ -131,7 +131,7 @@ int check_shard(int shard, int shards)
           EngineParams engine = s.engine;
           engine.cuda_graphs = graphs;
           const StepShape step{s.phase, batch, s.context, s.prompt};
-          const Schedule sched = build_schedule(s.model, L, step, BuildOptions{s.routing, engine});
+          const Schedule sched = build_schedule(s.model, L, step, BuildOptions{s.routing, engine, {}});
           const nlohmann::json j = schedule_to_json(sched);
           const std::string errors = schema().errors(j);
           INFO(errors);
