@@ -1,12 +1,17 @@
 // bench-ops --points' inputs=cold on the small kernels (session 20), without a GPU: the key read
 // and refused, the point's text and estimate, its records ("inputs": "cold"), --from-log reading
 // such a line back, validate/oos/points-s20-cold-small.txt planned under 25 s, and core keeping the
-// cold records out of every fit, so that a record set with them fits to the same predictions.
+// cold records out of every fit, so that a record set with them fits to the same predictions. With
+// a GPU ([gpu]), every point of the file verifies (instance 0) and times.
 #include "core/error.hpp"
 #include "core/op_fit.hpp"
 #include "core/op_measurements.hpp"
 #include "core/transfer.hpp"
+#include "tests/kernels/gpu_test.hpp"
 #include "tests/temp_dir.hpp"
+#include "validate/bench_timer.hpp"
+#include "validate/op_bench.hpp"
+#include "validate/op_bench_family.hpp"
 #include "validate/op_bench_grid.hpp"
 #include "validate/op_bench_log.hpp"
 #include "validate/op_bench_points.hpp"
@@ -182,8 +187,8 @@ TEST_CASE("bench-ops --points validate/oos/points-s20-cold-small.txt: plain and 
   const DeviceRates h100 = preset_rates("h100");
   const opbench::Plan plan = points_plan(pts, h100, CostModel{}, 480);
   // One run of the small family. Each point's setup, verification (2 ms + the CPU's 0.1 ms) and two
-  // timings of 13 repetitions are a few ms: the 84 points well under 25 s (the CUDA start-up, the
-  // cuBLAS handles and files come on top).
+  // timings of 13 repetitions are about 15 ms: the 84 points 1.3 s by the H100's estimate (8 s of
+  // CUDA start-up, cuBLAS handles and files come on top), well under 25 s.
   REQUIRE(plan.families.size() == 1);
   CHECK(plan.families[0].family == Family::small);
   CHECK(plan.families[0].points == pts);
@@ -280,4 +285,33 @@ TEST_CASE("cold small records are read apart: every fit and prediction is that o
       CHECK_FALSE(op_demand(r).has_value());
     }
   CHECK(studies == 28); // the 24 modelled and the 4 router records
+}
+
+TEST_CASE("bench-ops: validate/oos/points-s20-cold-small.txt verifies and times on a GPU", "[gpu]")
+{
+  test::require_gpu();
+  const SystemInfo sys = query_system_info();
+  const DeviceRates rates = rates_for_device(sys.devices[0].name, sys.devices[0].cc_major * 10 + sys.devices[0].cc_minor,
+                                             sys.devices[0].sm_count, double(sys.devices[0].memory_bytes), 0, 1);
+  BenchTimer timer{3, 1};
+  GemmPlanner planner;
+  BenchContext ctx{timer, planner, rates, 7};
+  timer.graph_launch_seconds();
+  std::vector<Point> pts = read_points_file(std::string(MOESIM_SOURCE_DIR) + "/validate/oos/points-s20-cold-small.txt");
+  // And copies whose size is no multiple of 256 bytes (1,001 elements: the scalar path, padded apart).
+  pts.push_back(parse_point("residual_add rows=1001 inputs=cold"));
+  pts.push_back(parse_point("rmsnorm rows=3 width=1000 inputs=cold"));
+  for (const Point& p : pts) {
+    INFO(describe(p));
+    bench_small(ctx, std::get<SmallPoint>(p));
+  }
+  // Two records (stream, graph) a point, in order; cold exactly where the point is.
+  REQUIRE(ctx.records.size() == 2 * pts.size());
+  for (std::size_t i = 0; i < ctx.records.size(); i++) {
+    const nlohmann::json& r = ctx.records[i];
+    INFO(r.dump());
+    CHECK(r.contains("inputs") == std::get<SmallPoint>(pts[i / 2]).cold_inputs);
+    CHECK(r["seconds"].get<double>() > 0);
+    CHECK(r["seconds"].get<double>() < 0.01);
+  }
 }
