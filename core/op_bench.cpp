@@ -50,15 +50,15 @@ const std::vector<OpSpec>& op_specs()
        plus(attention_optional, {"cached", "context"}), {"attn", "kv_dtype"}},
       {BenchOp::moe, "moe", true, {"tokens", "hidden", "inter", "topk", "experts", "moe_tp", "moe_ep"}, {},
        {"distribution", "scales"}},
-      {BenchOp::rmsnorm, "rmsnorm", true, {}, small_dims, {}},
-      {BenchOp::silu_mul, "silu_mul", true, {}, small_dims, {}},
-      {BenchOp::residual_add, "residual_add", true, {}, small_dims, {}},
-      {BenchOp::topk, "topk", true, {}, small_dims, {}},
-      {BenchOp::permute, "permute", true, {}, small_dims, {}},
-      {BenchOp::unpermute, "unpermute", true, {}, small_dims, {}},
+      {BenchOp::rmsnorm, "rmsnorm", true, {}, small_dims, {"inputs"}},
+      {BenchOp::silu_mul, "silu_mul", true, {}, small_dims, {"inputs"}},
+      {BenchOp::residual_add, "residual_add", true, {}, small_dims, {"inputs"}},
+      {BenchOp::topk, "topk", true, {}, small_dims, {"inputs"}},
+      {BenchOp::permute, "permute", true, {}, small_dims, {"inputs"}},
+      {BenchOp::unpermute, "unpermute", true, {}, small_dims, {"inputs"}},
       {BenchOp::embedding, "embedding", true, {}, small_dims, {"inputs"}},
       {BenchOp::sample, "sample", true, {}, small_dims, {"inputs"}},
-      {BenchOp::router, "router", true, {}, small_dims, {}},
+      {BenchOp::router, "router", true, {}, small_dims, {"inputs"}},
       // distinct, events: bench-ops' boundary points (op_measurements.hpp's LaunchGap).
       {BenchOp::graph_gap, "graph_gap", false, {"kernels"}, {"distinct", "events"}, {}},
       {BenchOp::host, "host", false, {}, {"threads"}, {"api", "gpu_state"}},
@@ -233,8 +233,8 @@ BenchRecord parse_record(const nlohmann::json& j, const std::string& file, const
                "write \"scales\": \"block\" on an fp8 GEMM or MoE layer with 128x128 block scales, or leave it out (one scale "
                "per tensor)");
   if (!r.inputs.empty() && r.inputs != "cold")
-    throw fail("inputs", "'" + r.inputs + "' is not a way moesim knows of reading a sample's or embedding's inputs",
-               "write \"inputs\": \"cold\" where each timed instance read logits or token rows of its own, or leave it "
+    throw fail("inputs", "'" + r.inputs + "' is not a way moesim knows of reading a small kernel's inputs",
+               "write \"inputs\": \"cold\" where each timed instance read inputs of its own, or leave it "
                "out (the instances re-read one buffer)");
   if (r.op == BenchOp::attention_decode || r.op == BenchOp::attention_prefill) {
     if (r.attn != "gqa" && r.attn != "mla")
@@ -416,6 +416,11 @@ std::string write_op_bench(const OpBench& doc)
     out += line + "}" + (i + 1 < doc.records.size() ? ",\n" : "\n");
   }
   return out + "]}\n";
+}
+
+bool BenchRecord::cold_study() const
+{
+  return inputs == "cold" && op != BenchOp::sample && op != BenchOp::embedding;
 }
 
 std::string shape_key(const BenchRecord& r)

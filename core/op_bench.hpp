@@ -47,7 +47,7 @@ struct BenchRecord {
   std::string api, gpu_state;  // host
   std::string kv_dtype;        // attention: the KV cache's dtype when it is not `dtype`
   std::string scales;          // gemm: "block" for fp8 with 128x128 block scales; empty: per tensor
-  std::string inputs;          // sample, embedding: "cold" when every timed instance read inputs of its own
+  std::string inputs;          // small kernels: "cold" when every timed instance read inputs of its own
   std::map<std::string, double> dims; // numeric shape fields by their contract names (m, n, k, batch, ...)
   std::vector<double> rows;    // grouped_gemm: tokens per expert
   double seconds = 0;          // GPU time of one op
@@ -56,6 +56,11 @@ struct BenchRecord {
 
   // A shape field; throws std::invalid_argument naming the op and key when absent.
   double dim(const std::string& key) const;
+  // A small kernel other than sample and embedding timed with inputs of its own per instance
+  // (bench-ops --points' inputs=cold): a study of L2 eviction, kept out of every fit and transfer
+  // until the simulator decides when a step reads such inputs cold. (Sample's and embedding's cold
+  // records are how those two are fitted: op_fit.hpp's superseded_by_cold.)
+  bool cold_study() const;
 };
 
 struct OpBenchSystem {

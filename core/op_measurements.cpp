@@ -233,7 +233,9 @@ OpMeasurements op_measurements(const OpBench& bench, const std::string& file)
         const OpKind kind = parse_op_kind(to_string(b.op)); // every other BenchOp is a compute OpKind
         OpRecord r = op_record(b, w, kind);
         r.where = file + ": " + w.record;
-        m.ops.push_back(std::move(r));
+        // A cold-inputs study of a norm, activation or routing kernel: apart, so that every fit is
+        // what it was without it.
+        (b.cold_study() ? m.cold_small : m.ops).push_back(std::move(r));
       }
     }
   }

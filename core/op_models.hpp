@@ -68,7 +68,7 @@ struct OpRecord {
   double bytes = 0;         // memory-bound kinds: bytes moved
   double seconds = 0;       // GPU time of one op
   std::string kernel;       // the kernel or library that ran it, when the record says
-  bool cold_inputs = false; // sample, embedding: every timed instance read inputs of its own (op-bench "inputs")
+  bool cold_inputs = false; // every timed instance read inputs of its own (op-bench "inputs"); in a fit, sample and embedding only
   std::string where;        // "file: records[12]" for messages and reports
 };
 

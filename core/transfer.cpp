@@ -160,6 +160,8 @@ OpDemand moe_demand(const BenchRecord& r)
 
 std::optional<OpDemand> op_demand(const BenchRecord& r)
 {
+  if (r.cold_study()) // a study the simulator does not use yet: neither a source nor a shape to predict
+    return std::nullopt;
   switch (r.op) {
     case BenchOp::gemm: return gemm_demand(r);
     case BenchOp::grouped_gemm: return grouped_gemm_demand(r);

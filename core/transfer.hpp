@@ -58,8 +58,8 @@ struct OpDemand {
   std::vector<TileGroup> tiles; // empty: the op spreads over every SM (split-K decode attention, elementwise)
 };
 
-// nullopt for ops whose time is not set by the GPU's throughput (graph_gap, host) or that carry
-// no size (a small kernel without `bytes`). Throws std::invalid_argument for impossible shapes.
+// nullopt for ops whose time is not set by the GPU's throughput (graph_gap, host), that carry
+// no size (a small kernel without `bytes`) or that are cold-inputs studies (BenchRecord::cold_study). Throws std::invalid_argument for impossible shapes.
 std::optional<OpDemand> op_demand(const BenchRecord& r);
 
 struct TransferOptions {

@@ -502,6 +502,8 @@ std::string describe(const Point& p)
       o << " experts=" << s->experts;
     if (s->vocab)
       o << " vocab=" << s->vocab;
+    if (s->cold_inputs)
+      o << " inputs=cold";
   } else if (auto* g = std::get_if<GapPoint>(&p)) {
     o << "graph_gap kernels=" << g->kernels; // a plain chain's text is that of every earlier run
     if (g->distinct != 1)
@@ -686,8 +688,9 @@ double estimate_seconds(const Point& p, const DeviceRates& d, const CostModel& c
   const double work = reps * (flush_seconds(d) + inst * op);
   const double stream = 1e-3 + reps * (60e-6 + inst * 25e-6 * launches) + work;
   const double graph = 1e-3 + reps * 100e-6 + work + 100e-6 + 5e-6 * inst * launches;
-  // Setup: allocate and fill (weights per instance, activations), plan.
-  const double bytes = weight_bytes(p) * inst + 64e6;
+  // Setup: allocate and fill (weights per instance, activations; a cold point's inputs per instance), plan.
+  const auto* cold = std::get_if<SmallPoint>(&p);
+  const double bytes = weight_bytes(p) * inst + (cold && cold->cold_inputs ? small_kernel_bytes(*cold) * inst : 0) + 64e6;
   const double setup = 3e-3 + bytes / (0.4 * d.mem_bw) + 1e-3;
   // Verification: one run, copies back, the CPU reference (about 1 GFLOP/s in double).
   double cpu_ops = 1e5;

@@ -78,11 +78,16 @@ struct AttnPoint {
 // topk (rows = tokens, width = experts, k), permute / unpermute (rows = tokens, width = hidden, k,
 // experts), embedding (rows = tokens, width = hidden, vocab = table rows), sample (rows, vocab),
 // router (rows = tokens, width = hidden, experts).
+// cold_inputs (--points' "inputs=cold", never on the grid): every timed instance reads inputs (the
+// router also weights) of its own, cold after the timer's L2 flush, as a step may read them after
+// big GEMMs evicted them; the records say "inputs": "cold" and core keeps them out of every fit.
+// Sample and embedding read inputs of their own always and take no key.
 struct SmallPoint {
   std::string op;
   long rows = 0, width = 0;
   int k = 0, experts = 0;
   long vocab = 0;
+  bool cold_inputs = false;
   bool operator==(const SmallPoint&) const = default;
 };
 // The launch family (op_bench_launch.cpp). kernels >= 2, distinct 1, events 0: the per-kernel gap

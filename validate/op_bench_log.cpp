@@ -181,12 +181,16 @@ Recovered recover_from_log(std::istream& in, const std::string& path, const json
     const std::string word = m[1], what = m[3];
     const double seconds = std::stod(m[2]) * 1e-6;
     const auto it = grid.points.find(what);
-    // A launch-family point off the grid (a --points run's distinct chains and event points): its
-    // text is the whole point.
+    // A launch-family point off the grid (a --points run's distinct chains and event points), or a
+    // small kernel's with cold inputs (--points' inputs=cold, never on the grid): its text is the
+    // whole point.
     std::optional<Point> named;
-    if (it == grid.points.end() && what.rfind("graph_gap ", 0) == 0) {
+    const bool cold_small = what.size() > 12 && what.compare(what.size() - 12, 12, " inputs=cold") == 0;
+    if (it == grid.points.end() && (what.rfind("graph_gap ", 0) == 0 || cold_small)) {
       try {
         named = parse_point(what);
+        if (cold_small && !std::holds_alternative<SmallPoint>(*named))
+          named.reset();
       } catch (const std::invalid_argument&) {
       }
     }

@@ -171,7 +171,8 @@ Point parse_point(const std::string& text)
     return g;
   }
   // The small kernels, by op: "sample rows=16 vocab=131072", "embedding rows=256 width=1024 vocab=32768"
-  // (describe() leaves out a width of 0 or 1: residual_add's is 1, sample's 0).
+  // (describe() leaves out a width of 0 or 1: residual_add's is 1, sample's 0), "rmsnorm rows=66
+  // width=4096 inputs=cold" (inputs of its own per instance; inputs=warm is the plain point).
   static const std::set<std::string> small = {"rmsnorm", "silu_mul", "residual_add", "topk",   "permute",
                                               "unpermute", "embedding", "sample",     "router"};
   if (small.count(fam)) {
@@ -184,6 +185,15 @@ Point parse_point(const std::string& text)
     sp.k = static_cast<int>(number(w, "k", 1, 4096, false));
     sp.experts = static_cast<int>(number(w, "experts", 1, 4096, false));
     sp.vocab = number(w, "vocab", 1, 1L << 24, false);
+    if (const auto in = w.kv.find("inputs"); in != w.kv.end()) {
+      // Sample and embedding read inputs of their own always: the key would say nothing there.
+      if (fam == "sample" || fam == "embedding")
+        throw std::invalid_argument("'inputs=' on " + fam + ": its instances read inputs of their own always; leave the key out");
+      if (in->second != "cold" && in->second != "warm")
+        throw std::invalid_argument("'inputs=" + in->second + "' is neither cold (inputs of its own per instance) nor warm");
+      sp.cold_inputs = in->second == "cold";
+      w.kv.erase(in);
+    }
     no_leftovers(w, 1);
     if ((fam == "sample" || fam == "embedding") && sp.vocab == 0)
       throw std::invalid_argument("'vocab=' missing");

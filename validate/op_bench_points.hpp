@@ -14,6 +14,7 @@
 //   attention_prefill gqa batch=1 heads=40/8 dims=128/128 prompt=512 cached=0 [window=W]
 //   sample rows=28 vocab=151936
 //   embedding rows=256 width=1024 vocab=32768
+//   rmsnorm rows=66 width=4096 inputs=cold  (each instance reads inputs of its own; not sample, embedding)
 //   graph_gap kernels=16                  (a chain of 16 identical kernels against one: the grid's)
 //   graph_gap kernels=16 distinct=4       (the chain cycling through 4 kernel functions)
 //   graph_gap kernels=16 events=16        (an event record before and after each kernel)

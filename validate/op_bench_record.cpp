@@ -106,7 +106,7 @@ nlohmann::json small_record(const SmallPoint& p, const Measured& m, bool cold_in
     j["rows"] = p.rows;
     j["vocab"] = p.vocab;
   }
-  if (cold_inputs && (p.op == "sample" || p.op == "embedding"))
+  if (p.cold_inputs || (cold_inputs && (p.op == "sample" || p.op == "embedding")))
     j["inputs"] = "cold";
   timed(j, m);
   return j;

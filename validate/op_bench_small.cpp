@@ -8,6 +8,9 @@
 // their instances reads inputs of its own, cold after the timer's L2 flush: greedy sampling (logits of
 // its own per instance, as weights are, instances_for) and the embedding lookup (token ids of its own
 // per instance, so other rows of the table). Their records say "inputs": "cold".
+// A --points point with "inputs=cold" gives every instance of the others inputs of its own too (the
+// router also weights), cold as a step may read them after big GEMMs evicted them from L2; outputs
+// stay shared and only instance 0 is checked. Without the key each runs over one set of buffers.
 #include "kernels/check.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/reference.hpp"
@@ -85,10 +88,30 @@ void timed(BenchContext& ctx, const SmallPoint& p, int launches, int inst,
                 {{"point", describe(p)}, {"kernels", kernels}, {"instances", inst}});
 }
 
-// The same, every instance over the same buffers.
-void timed(BenchContext& ctx, const SmallPoint& p, int launches, const std::function<void(cudaStream_t)>& launch)
+// The copies of one input of `per` elements: one per instance where the point's inputs are cold,
+// else one that every instance reads. Copies start 256 bytes apart at least (cudaMalloc's alignment,
+// which the kernels' vector paths and the router's GEMM plan take), so every instance runs the code
+// instance 0 runs.
+struct Copies {
+  std::size_t per = 0, stride = 0;
+  int n = 1;
+  std::size_t elements() const { return n == 1 ? per : stride * std::size_t(n); }
+  std::size_t at(int i) const { return n == 1 ? 0 : stride * std::size_t(i); }
+  // `v` (per elements, from the host: ids, weights) at every copy's place.
+  template <class T>
+  std::vector<T> repeated(const std::vector<T>& v) const
+  {
+    std::vector<T> out(elements());
+    for (int i = 0; i < n; i++)
+      std::copy(v.begin(), v.end(), out.begin() + static_cast<std::ptrdiff_t>(at(i)));
+    return out;
+  }
+};
+
+Copies copies(const SmallPoint& p, int inst, std::size_t per, std::size_t element_bytes)
 {
-  timed(ctx, p, launches, instances_for(p, ctx.rates), [&](int, cudaStream_t s) { launch(s); });
+  const std::size_t unit = 256 / element_bytes;
+  return {per, (per + unit - 1) / unit * unit, p.cold_inputs ? inst : 1};
 }
 
 void rows_op(BenchContext& ctx, const SmallPoint& p)
@@ -97,17 +120,20 @@ void rows_op(BenchContext& ctx, const SmallPoint& p)
   const long rows = p.rows;
   const int w = static_cast<int>(p.width);
   const std::size_t in_w = silu ? 2 * std::size_t(w) : std::size_t(w);
-  DevMem x(rows * in_w * 2), nw(std::size_t(w) * 2), out(std::size_t(rows) * w * 2, true);
+  const int inst = instances_for(p, ctx.rates);
+  const Copies cx = copies(p, inst, std::size_t(rows) * in_w, 2), cw = copies(p, inst, std::size_t(w), 2);
+  DevMem x(cx.elements() * 2), nw(cw.elements() * 2), out(std::size_t(rows) * w * 2, true);
   cudaStream_t st = ctx.timer.stream();
-  kernels::fill_uniform_bf16(x.as<bf16_t>(), rows * std::int64_t(in_w), silu ? -8 : -4, silu ? 8 : 4, ctx.next_seed(), st);
-  kernels::fill_uniform_bf16(nw.as<bf16_t>(), w, 0.5f, 1.5f, ctx.next_seed(), st);
-  auto launch = [&](cudaStream_t s) {
+  kernels::fill_uniform_bf16(x.as<bf16_t>(), std::int64_t(cx.elements()), silu ? -8 : -4, silu ? 8 : 4, ctx.next_seed(), st);
+  kernels::fill_uniform_bf16(nw.as<bf16_t>(), std::int64_t(cw.elements()), 0.5f, 1.5f, ctx.next_seed(), st);
+  auto launch = [&](int i, cudaStream_t s) {
     if (silu)
-      kernels::silu_mul(x.as<bf16_t>(), out.as<bf16_t>(), static_cast<int>(rows), w, s);
+      kernels::silu_mul(x.as<bf16_t>() + cx.at(i), out.as<bf16_t>(), static_cast<int>(rows), w, s);
     else
-      kernels::rmsnorm(x.as<bf16_t>(), nw.as<bf16_t>(), out.as<bf16_t>(), static_cast<int>(rows), w, rms_eps, s);
+      kernels::rmsnorm(x.as<bf16_t>() + cx.at(i), nw.as<bf16_t>() + cw.at(i), out.as<bf16_t>(), static_cast<int>(rows), w,
+                       rms_eps, s);
   };
-  launch(st);
+  launch(0, st);
   MOESIM_CHECK(cudaStreamSynchronize(st));
   Rng rng(ctx.next_seed());
   Check c{describe(p)};
@@ -124,18 +150,22 @@ void rows_op(BenchContext& ctx, const SmallPoint& p)
       c.add(double(ulps(got[std::size_t(i)], want[std::size_t(i)])), 0, 1, at(r, i) + " (ulps)");
   }
   c.finish();
-  timed(ctx, p, 1, launch);
+  timed(ctx, p, 1, inst, launch);
 }
 
 void residual_add(BenchContext& ctx, const SmallPoint& p)
 {
   const std::int64_t n = p.rows;
-  DevMem x(n * 2), r(n * 2), out(n * 2, true);
+  const int inst = instances_for(p, ctx.rates);
+  const Copies cn = copies(p, inst, std::size_t(n), 2);
+  DevMem x(cn.elements() * 2), r(cn.elements() * 2), out(n * 2, true);
   cudaStream_t st = ctx.timer.stream();
-  kernels::fill_uniform_bf16(x.as<bf16_t>(), n, -100, 100, ctx.next_seed(), st);
-  kernels::fill_uniform_bf16(r.as<bf16_t>(), n, -1, 1, ctx.next_seed(), st);
-  auto launch = [&](cudaStream_t s) { kernels::residual_add(x.as<bf16_t>(), r.as<bf16_t>(), out.as<bf16_t>(), n, s); };
-  launch(st);
+  kernels::fill_uniform_bf16(x.as<bf16_t>(), std::int64_t(cn.elements()), -100, 100, ctx.next_seed(), st);
+  kernels::fill_uniform_bf16(r.as<bf16_t>(), std::int64_t(cn.elements()), -1, 1, ctx.next_seed(), st);
+  auto launch = [&](int i, cudaStream_t s) {
+    kernels::residual_add(x.as<bf16_t>() + cn.at(i), r.as<bf16_t>() + cn.at(i), out.as<bf16_t>(), n, s);
+  };
+  launch(0, st);
   MOESIM_CHECK(cudaStreamSynchronize(st));
   Rng rng(ctx.next_seed());
   Check c{describe(p)};
@@ -149,21 +179,23 @@ void residual_add(BenchContext& ctx, const SmallPoint& p)
       c.add(double(got[std::size_t(i)] != want[std::size_t(i)]), 0, 0, "[" + std::to_string(start + i) + "]");
   }
   c.finish();
-  timed(ctx, p, 1, launch);
+  timed(ctx, p, 1, inst, launch);
 }
 
 void topk(BenchContext& ctx, const SmallPoint& p)
 {
   const long tokens = p.rows;
   const int experts = p.experts, k = p.k;
-  DevMem logits(std::size_t(tokens) * experts * 4), ids(std::size_t(tokens) * k * 4, true), w(std::size_t(tokens) * k * 4, true);
+  const int inst = instances_for(p, ctx.rates);
+  const Copies cl = copies(p, inst, std::size_t(tokens) * experts, 4);
+  DevMem logits(cl.elements() * 4), ids(std::size_t(tokens) * k * 4, true), w(std::size_t(tokens) * k * 4, true);
   cudaStream_t st = ctx.timer.stream();
-  kernels::fill_uniform_f32(logits.as<float>(), tokens * std::int64_t(experts), -4, 4, ctx.next_seed(), st);
-  auto launch = [&](cudaStream_t s) {
-    kernels::topk_softmax(logits.as<float>(), ids.as<std::int32_t>(), w.as<float>(), static_cast<int>(tokens), experts, k,
-                          true, s);
+  kernels::fill_uniform_f32(logits.as<float>(), std::int64_t(cl.elements()), -4, 4, ctx.next_seed(), st);
+  auto launch = [&](int i, cudaStream_t s) {
+    kernels::topk_softmax(logits.as<float>() + cl.at(i), ids.as<std::int32_t>(), w.as<float>(),
+                          static_cast<int>(tokens), experts, k, true, s);
   };
-  launch(st);
+  launch(0, st);
   MOESIM_CHECK(cudaStreamSynchronize(st));
   Rng rng(ctx.next_seed());
   Check c{describe(p)};
@@ -180,7 +212,7 @@ void topk(BenchContext& ctx, const SmallPoint& p)
     }
   }
   c.finish();
-  timed(ctx, p, 1, launch);
+  timed(ctx, p, 1, inst, launch);
 }
 
 void permute(BenchContext& ctx, const SmallPoint& p)
@@ -192,16 +224,19 @@ void permute(BenchContext& ctx, const SmallPoint& p)
   std::vector<std::int32_t> ids;
   std::vector<float> unused;
   routing(rng, tokens, k, experts, ids, unused);
-  DevMem x(std::size_t(tokens) * hidden * 2), dids(slots * 4), out(slots * hidden * 2, true), dest(slots * 4, true),
+  const int inst = instances_for(p, ctx.rates);
+  const Copies cx = copies(p, inst, std::size_t(tokens) * hidden, 2), ci = copies(p, inst, slots, 4);
+  DevMem x(cx.elements() * 2), dids(ci.elements() * 4), out(slots * hidden * 2, true), dest(slots * 4, true),
       off(std::size_t(experts + 1) * 4, true);
   cudaStream_t st = ctx.timer.stream();
-  kernels::fill_uniform_bf16(x.as<bf16_t>(), tokens * std::int64_t(hidden), -1, 1, ctx.next_seed(), st);
-  upload(dids.get(), ids);
-  auto launch = [&](cudaStream_t s) {
-    kernels::permute(x.as<bf16_t>(), dids.as<std::int32_t>(), out.as<bf16_t>(), dest.as<std::int32_t>(),
-                     off.as<std::int32_t>(), static_cast<int>(tokens), hidden, k, 0, experts, s);
+  kernels::fill_uniform_bf16(x.as<bf16_t>(), std::int64_t(cx.elements()), -1, 1, ctx.next_seed(), st);
+  upload(dids.get(), ci.repeated(ids)); // one routing, a copy per instance
+  auto launch = [&](int i, cudaStream_t s) {
+    kernels::permute(x.as<bf16_t>() + cx.at(i), dids.as<std::int32_t>() + ci.at(i),
+                     out.as<bf16_t>(), dest.as<std::int32_t>(), off.as<std::int32_t>(), static_cast<int>(tokens), hidden,
+                     k, 0, experts, s);
   };
-  launch(st);
+  launch(0, st);
   MOESIM_CHECK(cudaStreamSynchronize(st));
   Check c{describe(p)};
   const auto gdest = download<std::int32_t>(dest.get(), slots);
@@ -220,7 +255,7 @@ void permute(BenchContext& ctx, const SmallPoint& p)
       c.add(double(got[std::size_t(i)] != want[std::size_t(i)]), 0, 0, at(a, i));
   }
   c.finish();
-  timed(ctx, p, 2, launch);
+  timed(ctx, p, 2, inst, launch);
 }
 
 void unpermute(BenchContext& ctx, const SmallPoint& p)
@@ -237,16 +272,18 @@ void unpermute(BenchContext& ctx, const SmallPoint& p)
     dest[a] = static_cast<std::int32_t>(a);
   for (std::size_t a = slots; a > 1; a--)
     std::swap(dest[a - 1], dest[rng.next() % a]);
-  DevMem eo(slots * hidden * 2), ddest(slots * 4), dw(slots * 4), out(std::size_t(tokens) * hidden * 2, true);
+  const int inst = instances_for(p, ctx.rates);
+  const Copies ce = copies(p, inst, slots * hidden, 2), cs = copies(p, inst, slots, 4);
+  DevMem eo(ce.elements() * 2), ddest(cs.elements() * 4), dw(cs.elements() * 4), out(std::size_t(tokens) * hidden * 2, true);
   cudaStream_t st = ctx.timer.stream();
-  kernels::fill_uniform_bf16(eo.as<bf16_t>(), std::int64_t(slots) * hidden, -1, 1, ctx.next_seed(), st);
-  upload(ddest.get(), dest);
-  upload(dw.get(), w);
-  auto launch = [&](cudaStream_t s) {
-    kernels::unpermute(eo.as<bf16_t>(), ddest.as<std::int32_t>(), dw.as<float>(), out.as<bf16_t>(),
-                       static_cast<int>(tokens), hidden, k, s);
+  kernels::fill_uniform_bf16(eo.as<bf16_t>(), std::int64_t(ce.elements()), -1, 1, ctx.next_seed(), st);
+  upload(ddest.get(), cs.repeated(dest)); // one routing, a copy per instance
+  upload(dw.get(), cs.repeated(w));
+  auto launch = [&](int i, cudaStream_t s) {
+    kernels::unpermute(eo.as<bf16_t>() + ce.at(i), ddest.as<std::int32_t>() + cs.at(i), dw.as<float>() + cs.at(i),
+                       out.as<bf16_t>(), static_cast<int>(tokens), hidden, k, s);
   };
-  launch(st);
+  launch(0, st);
   MOESIM_CHECK(cudaStreamSynchronize(st));
   Check c{describe(p)};
   for (long t : sample_indices(tokens, 32, rng)) {
@@ -264,7 +301,7 @@ void unpermute(BenchContext& ctx, const SmallPoint& p)
       c.add(double(got[std::size_t(i)] != want[std::size_t(i)]), 0, 0, at(t, i));
   }
   c.finish();
-  timed(ctx, p, 1, launch);
+  timed(ctx, p, 1, inst, launch);
 }
 
 void embedding(BenchContext& ctx, const SmallPoint& p)
@@ -336,19 +373,23 @@ void router(BenchContext& ctx, const SmallPoint& p)
   const GemmPlan& plan = ctx.planner.plan(tokens, experts, hidden, 1, false, true, 256);
   if (!plan.found)
     throw Unsupported("cuBLASLt offers no algorithm for this router GEMM");
-  DevMem x(std::size_t(tokens) * hidden * 2), w(std::size_t(experts) * hidden * 2), y(std::size_t(tokens) * experts * 4, true);
+  const int inst = instances_for(p, ctx.rates);
+  const Copies cx = copies(p, inst, std::size_t(tokens) * hidden, 2), cw = copies(p, inst, std::size_t(experts) * hidden, 2);
+  DevMem x(cx.elements() * 2), w(cw.elements() * 2), y(std::size_t(tokens) * experts * 4, true);
   cudaStream_t st = ctx.timer.stream();
-  kernels::fill_uniform_bf16(x.as<bf16_t>(), tokens * std::int64_t(hidden), -1, 1, ctx.next_seed(), st);
-  kernels::fill_uniform_bf16(w.as<bf16_t>(), std::int64_t(experts) * hidden, -1, 1, ctx.next_seed(), st);
-  auto launch = [&](cudaStream_t s) { ctx.planner.run(plan, w.get(), x.get(), y.get(), s); };
-  launch(st);
+  kernels::fill_uniform_bf16(x.as<bf16_t>(), std::int64_t(cx.elements()), -1, 1, ctx.next_seed(), st);
+  kernels::fill_uniform_bf16(w.as<bf16_t>(), std::int64_t(cw.elements()), -1, 1, ctx.next_seed(), st);
+  auto launch = [&](int i, cudaStream_t s) {
+    ctx.planner.run(plan, w.as<bf16_t>() + cw.at(i), x.as<bf16_t>() + cx.at(i), y.get(), s);
+  };
+  launch(0, st);
   MOESIM_CHECK(cudaStreamSynchronize(st));
   Rng rng(ctx.next_seed());
   Check c{describe(p)};
   check_gemm(c, x.get(), w.get(), y.get(), true, experts, hidden, false, 1.0, sample_indices(tokens, 8, rng),
              sample_indices(experts, 16, rng));
   c.finish();
-  timed(ctx, p, 1, launch);
+  timed(ctx, p, 1, inst, launch);
 }
 
 struct SmallOp {

@@ -213,10 +213,10 @@ TEST_CASE("bench-ops estimates: roofline times at the device's rates", "[quick]"
   // MiB: 2 instances (its ~0.16 ms allows 12 under 2 ms). 28 x 151,936 fp32 is 17.0 MB: 63 by the
   // GiB, capped at 16 (about 8 us each). The embedding lookup keeps 8 (token ids of its own per
   // instance, a few KiB), as every kernel without weights does.
-  CHECK(instances_for(SmallPoint{"sample", 1024, 0, 0, 0, 131072}, h200) == 2);
-  CHECK(instances_for(SmallPoint{"sample", 28, 0, 0, 0, 151936}, h200) == 16);
-  CHECK(instances_for(SmallPoint{"embedding", 16384, 7168, 0, 0, 0}, h200) == 8);
-  CHECK(instances_for(SmallPoint{"rmsnorm", 16, 4096, 0, 0, 0}, h200) == 8);
+  CHECK(instances_for(SmallPoint{"sample", 1024, 0, 0, 0, 131072, false}, h200) == 2);
+  CHECK(instances_for(SmallPoint{"sample", 28, 0, 0, 0, 151936, false}, h200) == 16);
+  CHECK(instances_for(SmallPoint{"embedding", 16384, 7168, 0, 0, 0, false}, h200) == 8);
+  CHECK(instances_for(SmallPoint{"rmsnorm", 16, 4096, 0, 0, 0, false}, h200) == 8);
 }
 
 TEST_CASE("bench-ops plan: prefixes within the budget, shares redistributed, shards disjoint", "[quick]")

@@ -76,7 +76,7 @@ TEST_CASE("bench-ops --from-log: records rebuilt from a log", "[quick]")
   REQUIRE(rec.size() == 15);
   // The log's reps (10 timed), its microseconds in seconds, spread 0 (not logged): what small_record
   // writes for the point whose description the line ends with (16384 tokens x 1 x 1024 hidden).
-  const SmallPoint permute{"permute", 16384, 1024, 1, 8, 0};
+  const SmallPoint permute{"permute", 16384, 1024, 1, 8, 0, false};
   CHECK(rec[0] == small_record(permute, Measured{false, 44.942 * 1e-6, 10, 0.0}));
   CHECK(rec[1] == small_record(permute, Measured{true, 41.968 * 1e-6, 10, 0.0}));
   CHECK(rec[0]["elements"] == 16777216.0);
@@ -105,7 +105,7 @@ TEST_CASE("bench-ops --from-log: sample records are cold only where the header s
 {
   // bench-ops' header has ended in "; sample and embedding inputs cold" since its sample and
   // embedding instances read inputs of their own; an older log's records re-read one buffer.
-  const SmallPoint sample{"sample", 16, 0, 0, 0, 131072};
+  const SmallPoint sample{"sample", 16, 0, 0, 0, 131072, false};
   const std::string body = "stream       80.125 us  " + describe(sample) + "\n";
   std::string cold = header;
   cold.insert(cold.find('\n'), std::string("; ") + cold_inputs_words);
