@@ -3,6 +3,7 @@ each prediction variant asks for, which measured run a prediction meets, and the
 (fixtures with hand-derived numbers; no GPU and no simulator). The committed schedules are checked
 against the sets, so a set edited without regenerating its schedules fails here."""
 
+import glob
 import gzip
 import importlib.util
 import json
@@ -41,6 +42,16 @@ def run_shapes(*sets):
 
 POINTS_S16 = os.path.join(ROOT, "validate", "oos", "points-s16.txt")
 POINTS_S16B = os.path.join(ROOT, "validate", "results", "h100-2026-12-06-points-s16b", "points-s16b.txt")
+# Every points file bench-ops has timed or will time: the committed validate/oos/points-*.txt (s16 grouped
+# GEMMs and prefill attention, s17 cold sample and embedding, s18 grouped GEMMs, s19 kernel boundaries, s20
+# cold small kernels; s18-call and s19-call are unions of these) and the s16b points filed with their run.
+POINTS_FILES = sorted(glob.glob(os.path.join(ROOT, "validate", "oos", "points-*.txt"))) + [POINTS_S16B]
+# The small kernels' point kinds and the words that key each (bench-ops' describe(), validate/op_bench_points.cpp;
+# inputs=cold is the same op as the plain point, so it is not part of the key).
+SMALL_POINT_WORDS = {"rmsnorm": ("rows", "width"), "residual_add": ("rows",), "silu_mul": ("rows", "width"),
+                     "router": ("rows", "width", "experts"), "topk": ("rows", "experts", "k"),
+                     "permute": ("rows", "width", "k", "experts"), "unpermute": ("rows", "width", "k"),
+                     "embedding": ("rows", "width", "vocab"), "sample": ("rows", "vocab")}
 
 
 def expert_rows(tokens, experts, dist):
@@ -88,6 +99,10 @@ def point_keys(lines):
             dq, dv = (int(x) for x in kv["dims"].split("/"))
             keys.add(("attention_prefill", q, kvh, dq, dv, int(kv["prompt"]), int(kv["cached"]), int(kv["batch"]),
                       int(kv.get("window", 0))))
+        elif words[0] in SMALL_POINT_WORDS:
+            keys.add((words[0], *(int(kv[w]) for w in SMALL_POINT_WORDS[words[0]])))
+        elif words[0] == "graph_gap":
+            continue  # a kernel boundary in a CUDA graph (session 19): a chain of kernels, no op of a step
         else:
             raise ValueError(f"points line {n}: no comparison for '{words[0]}'")
     return keys
@@ -105,6 +120,61 @@ def schedule_op_keys(doc):
             elif o["kind"] == "attention_prefill":
                 yield o["name"], ("attention_prefill", sh["q_heads"], sh["kv_heads"], sh["head_dim_qk"],
                                   sh["head_dim_v"], sh["prompt"], sh["cached"], sh["batch"], sh.get("sliding_window", 0))
+
+
+def schedule_small_op_keys(doc):
+    """(op name, key) for every small kernel of a schedule (norms, residual adds, SiLU, router, top-k,
+    permute, unpermute, embedding, sample), keyed as point_keys keys a small point: the router is the
+    gemm of role router (rows m, width k, experts n), a residual add's rows are its elements."""
+    def key(o):
+        sh = o["shape"]
+        kind = o["kind"]
+        if kind in ("rmsnorm", "silu_mul"):
+            return (kind, int(sh["rows"]), sh["width"])
+        if kind == "residual_add":
+            return (kind, int(sh["elements"]))
+        if kind == "gemm" and o["role"] == "router":
+            return ("router", sh["m"], sh["k"], sh["n"])
+        if kind == "topk":
+            return (kind, sh["tokens"], sh["experts"], sh["k"])
+        if kind == "permute":
+            return (kind, sh["tokens"], sh["hidden"], sh["k"], sh["experts"])
+        if kind == "unpermute":
+            return (kind, sh["tokens"], sh["hidden"], sh["k"])
+        if kind == "embedding":
+            return (kind, sh["tokens"], sh["hidden"], sh["vocab"])
+        if kind == "sample":
+            return (kind, sh["rows"], sh["vocab"])
+        return None
+    for rank in doc["ranks"]:
+        for o in rank["ops"]:
+            k = key(o)
+            if k is not None:
+                yield o["name"], k
+
+
+SMALL_KINDS = {"rmsnorm", "residual_add", "silu_mul", "topk", "permute", "unpermute", "embedding", "sample"}
+
+
+def is_small(o):
+    """A small kernel as round 15 means it: a norm, residual add, SiLU, router, top-k, permute, unpermute,
+    embedding or sample; every other op (GEMMs, grouped GEMMs, attention) is a big op."""
+    return o["kind"] in SMALL_KINDS or (o["kind"] == "gemm" and o["role"] == "router")
+
+
+def big_op_gaps(ops):
+    """The big ops between consecutive small kernels of one rank's ops, in order: (the big ops' roles,
+    their layer, the bytes they move together) for every pair with big ops between them (the bytes the
+    schedule counts for each op: weights, KV cache and activations read and written)."""
+    out, between = [], []
+    for o in ops:
+        if is_small(o):
+            if between:
+                out.append((tuple(b["role"] for b in between), between[0]["layer"], sum(b["bytes"] for b in between)))
+            between = []
+        else:
+            between.append(o)
+    return out
 
 
 def committed_schedule(oset, e):
@@ -385,6 +455,102 @@ class Sets(unittest.TestCase):
             self.assertTrue(between(down["k"], ks), e["file"])
             del steps[e["file"]]
         self.assertEqual(steps, {})
+
+    def test_oos15_is_15_schedules_at_shapes_no_earlier_round_ran_and_no_op_at_a_point(self):
+        # decode eager: the invented e24 (b5, context 1,152), the invented e24 at long context (b72,
+        # 13,312), the invented e28 (b3), Qwen3-235B-A22B (b10), DeepSeek-V2-Lite (b3), gpt-oss-20b (b20)
+        # = 6; decode graph: the invented e24 (b3), e24 at long context (b48, 36,864), the invented e28
+        # (b2) and e28 wide (b40), Mixtral-8x22B (b3), GLM-4.5 (b6), Llama-4-Scout (b10) = 7; prefills:
+        # the invented e24 (batch 2 x 1,280) and e28 (1 x 2,560) = 2. oos15-h100 runs the same schedules
+        # on the H100 platform; no step at a shape rounds 1-14 ran.
+        self.assert_new_round("oos15", eager_decode=6, graph=7, prefill=2,
+                              earlier=[1, 2, "oos4", "oos5", "oos6", "oos7", "oos8", "oos9", "oos10", "oos11",
+                                       "oos12", "oos13", "oos14"])
+        # ... and no op of any step (every layer, as committed) is a point of any points file: expert GEMMs
+        # and prefill attention against s16, s16b and s18, the small kernels (norms, residual adds, SiLU,
+        # router, top-k, permute, unpermute) against s20's cold-input points and the embedding and
+        # sample against s17's, which calibrate the simulator (s20's as its cold records) before this
+        # round is predicted.
+        points = {}
+        for path in POINTS_FILES:
+            with open(path) as f:
+                for key in point_keys(f.readlines()):
+                    points.setdefault(key, os.path.basename(path))
+        # s20's 42 small points (6 shapes x 7 kernels; cold and plain are one op) are all compared
+        self.assertEqual(sum(k[0] in ("rmsnorm", "residual_add", "silu_mul", "router", "topk", "permute",
+                                      "unpermute") for k in points), 42)
+        oset = oos.SETS["oos15"]
+        big = small = 0
+        for e in oos.entries(oset):
+            doc = committed_schedule(oset, e)
+            for name, key in schedule_op_keys(doc):
+                big += 1
+                self.assertNotIn(key, points, f"{e['file']}: {name} is a point of {points.get(key)}: {key}")
+            for name, key in schedule_small_op_keys(doc):
+                small += 1
+                self.assertNotIn(key, points, f"{e['file']}: {name} is a point of {points.get(key)}: {key}")
+        # big: 2 prefills x 4 attentions + 15 steps x 4 layers x 2 expert GEMMs, less the dense layers' (the
+        # e28's first layer in its 4 steps, DeepSeek-V2-Lite's first, GLM-4.5's first three): 8 + 120 - 2 x 8
+        self.assertEqual(big, 8 + 120 - 2 * 8)
+        # small: a MoE layer runs 9 (attention norm and residual; FFN norm, router, top-k, permute, SiLU,
+        # unpermute, residual), a dense layer 5 (no router, top-k, permute, unpermute), a shared expert one
+        # more SiLU, MLA's kv norm one more norm; every step 3 more (embedding, head norm, sample).
+        # e24 x 5 and Mixtral, Qwen3, gpt-oss: 8 x (4 x 9 + 3); e28 x 4: 4 x (5 + 3 x 9 + 3); GLM-4.5:
+        # 3 x 5 + 10 + 3; Scout: 4 x 10 + 3; DeepSeek-V2-Lite: 6 + 3 x 11 + 3.
+        self.assertEqual(small, 8 * 39 + 4 * 35 + 28 + 43 + 42)
+
+    def test_oos15_big_ops_between_small_kernels_span_the_l2(self):
+        # Aim (a): a small kernel's inputs are evicted when the big ops run since they were last touched
+        # move more than the 50 MiB L2 (52.4 MB; platforms/gpus.yaml, H100 and H200 alike). Between
+        # consecutive small kernels of a layer sit the attention block (qkv, core, o), an expert GEMM, a
+        # dense or shared FFN GEMM; the bytes each moves as the committed schedules count them (weights,
+        # KV cache, activations) put the round's steps in three bands, with different ops evicting.
+        MB = 1e6
+        oset = oos.SETS["oos15"]
+        gaps = {}
+        for e in oos.entries(oset):
+            ops = committed_schedule(oset, e)["ranks"][0]["ops"]
+            gaps[e["file"]] = [(roles, b) for roles, layer, b in big_op_gaps(ops) if layer >= 0]  # not the head
+        def every(f, test):
+            return bool(gaps[f]) and all(test(roles, b) for roles, b in gaps[f])
+        attention = lambda roles: "core" in roles
+        experts = lambda roles: roles == ("experts_up",) or roles == ("experts_down",)
+        # (i) far below: the e24 at batch 3 and 5, short context: its largest op, 2 active experts per
+        # token's up GEMM, reads at most 10 x 640 x 640 x 2 B = 8.2 MB (b5); its KV 2 x 2 heads x 64 x 2 B
+        # x 1,152 x 5 = 2.9 MB a layer. Every gap < 10 MB, in an eager and a graph decode.
+        for f in ("oos15-invented-e24-graph_b3.json.gz", "oos15-invented-e24-eager_b5.json.gz"):
+            self.assertTrue(every(f, lambda r, b: b < 10 * MB), f)
+        # (ii) near: every gap of a layer 10-100 MB: the e28 at batch 2 and 3 (an expert's up GEMM 2,304 x
+        # 2,304 x 2 B = 10.6 MB, 2-6 active; the dense layer's up 42.5 MB, down 21.2 MB), the e24's prefill
+        # (2,560 tokens: activations beside 19.7 MB of up weights).
+        for f in ("oos15-invented-e28-graph_b2.json.gz", "oos15-invented-e28-eager_b3.json.gz",
+                  "oos15-invented-e24-prefill_b2.json.gz"):
+            self.assertTrue(every(f, lambda r, b: 10 * MB <= b <= 100 * MB), f)
+        # (iii) far above, by decode attention beside small GEMMs: the e24 at long context, KV 2 x 2 x 64 x
+        # 2 B x 36,864 x 48 = 906 MB a layer (b48) and x 13,312 x 72 = 491 MB (b72), while its expert GEMMs
+        # (every expert active: up 24 x 0.82 MB = 19.7 MB) stay under 25 MB.
+        for f in ("oos15-invented-e24-long-graph_b48.json.gz", "oos15-invented-e24-long-eager_b72.json.gz"):
+            self.assertTrue(every(f, lambda r, b: b > 300 * MB if attention(r) else b < 25 * MB), f)
+        # ... by expert GEMMs: every MoE layer's up GEMM > 300 MB (Mixtral-8x22B at batch 3: 6 experts of
+        # 6,144 x 32,768 x 2 B = 403 MB each at most).
+        for f in ("oos15-mixtral-8x22b-r15-graph_b3.json.gz", "oos15-qwen3-235b-a22b-r15-eager_b10.json.gz",
+                  "oos15-llama-4-scout-r15-graph_b10.json.gz", "oos15-gpt-oss-20b-r15-eager_b20.json.gz",
+                  "oos15-glm-4.5-r15-graph_b6.json.gz"):
+            ups = [b for r, b in gaps[f] if r == ("experts_up",)]
+            self.assertTrue(ups and min(ups) > 300 * MB, f)
+        # ... and by a dense FFN on both sides of the L2: GLM-4.5's three dense layers (up weights 5,120 x
+        # 24,576 x 2 B = 251.7 MB) against DeepSeek-V2-Lite's one (2,048 x 21,888 x 2 B = 89.7 MB) and the
+        # e28's (2,304 x 9,216 x 2 B = 42.5 MB); each gap is those weights and at most 1 MB of activations.
+        for f, layers, weights in (("oos15-glm-4.5-r15-graph_b6.json.gz", 3, 5120 * 24576 * 2),
+                                   ("oos15-deepseek-v2-lite-r15-eager_b3.json.gz", 1, 2048 * 21888 * 2),
+                                   ("oos15-invented-e28-graph_b2.json.gz", 1, 2304 * 9216 * 2)):
+            ups = [b for r, b in gaps[f] if r == ("up",)]
+            self.assertEqual(len(ups), layers, f)
+            self.assertTrue(all(weights < b < weights + 1 * MB for b in ups), f)
+        # the e24's short decodes and the e24 at long context differ by the attention alone: their expert
+        # gaps are in one band (< 25 MB), their attention gaps 4.5 MB against 491-908 MB
+        for f in ("oos15-invented-e24-graph_b3.json.gz", "oos15-invented-e24-long-graph_b48.json.gz"):
+            self.assertTrue(all(b < 25 * MB for r, b in gaps[f] if experts(r)), f)
 
     def test_oos14_samples_spread_over_rows_and_vocabularies_off_the_records(self):
         # Aim (a): every step ends in a greedy sample over [rows, vocab]. The round's samples take 2 to
