@@ -515,9 +515,9 @@ class Sets(unittest.TestCase):
             return bool(gaps[f]) and all(test(roles, b) for roles, b in gaps[f])
         attention = lambda roles: "core" in roles
         experts = lambda roles: roles == ("experts_up",) or roles == ("experts_down",)
-        # (i) far below: the e24 at batch 3 and 5, short context: its largest op, 2 active experts per
-        # token's up GEMM, reads at most 10 x 640 x 640 x 2 B = 8.2 MB (b5); its KV 2 x 2 heads x 64 x 2 B
-        # x 1,152 x 5 = 2.9 MB a layer. Every gap < 10 MB, in an eager and a graph decode.
+        # (i) far below: the e24 at batch 3 and 5, short context: its largest op, the expert up GEMM,
+        # reads at most 10 experts (5 tokens x top-2) x 640 x 640 x 2 B = 8.2 MB (b5); its KV 2 x 2 heads
+        # x 64 x 2 B x 1,152 x 5 = 2.9 MB a layer. Every gap < 10 MB, in an eager and a graph decode.
         for f in ("oos15-invented-e24-graph_b3.json.gz", "oos15-invented-e24-eager_b5.json.gz"):
             self.assertTrue(every(f, lambda r, b: b < 10 * MB), f)
         # (ii) near: every gap of a layer 10-100 MB: the e28 at batch 2 and 3 (an expert's up GEMM 2,304 x
@@ -627,6 +627,41 @@ class Points(unittest.TestCase):
         # a kind the comparison does not know is refused, not passed as no match
         with self.assertRaises(ValueError):
             point_keys(["attention_decode gqa batch=1 heads=8/8 dims=128/128 context=128"])
+
+    def test_a_small_kernel_at_a_point_is_found_and_a_neighbour_is_not(self):
+        # The s20 points' forms: a plain point and its inputs=cold twin are one op; a residual add's rows
+        # are its elements (2 x 4,096 = 8,192); the router is the gemm of role router (m rows, k width, n
+        # experts); top-k's width is its experts. A graph_gap line is a kernel chain, no op: skipped.
+        points = point_keys(["rmsnorm rows=2 width=4096", "rmsnorm rows=2 width=4096 inputs=cold",
+                             "residual_add rows=8192", "router rows=6 width=5120 experts=16",
+                             "topk rows=2 width=8 k=2 experts=8", "sample rows=16 vocab=131072",
+                             "graph_gap kernels=16 distinct=2"])
+        self.assertEqual(len(points), 5)
+        def op(kind, shape, role="x"):
+            return {"kind": kind, "name": kind, "role": role, "shape": shape}
+        doc = {"ranks": [{"ops": [
+            op("rmsnorm", {"rows": 2.0, "width": 4096}), op("rmsnorm", {"rows": 3.0, "width": 4096}),
+            op("residual_add", {"elements": 8192.0}), op("residual_add", {"elements": 12288.0}),
+            op("gemm", {"batch": 1, "m": 6, "k": 5120, "n": 16}, "router"),
+            op("gemm", {"batch": 1, "m": 6, "k": 5120, "n": 16}, "qkv"),  # a big GEMM: not compared here
+            op("topk", {"tokens": 2, "experts": 8, "k": 2}), op("topk", {"tokens": 2, "experts": 8, "k": 1}),
+            op("sample", {"rows": 16, "vocab": 131072}), op("sample", {"rows": 16, "vocab": 131073})]}]}
+        hits = [key in points for _, key in schedule_small_op_keys(doc)]
+        self.assertEqual(hits, [True, False, True, False, True, True, False, True, False])
+
+    def test_big_op_gaps_sum_the_big_ops_between_small_kernels(self):
+        # norm | qkv 10 + core 20 | residual | norm | router | up 5 | act | down 3 | residual | head 7 | sample:
+        # gaps (qkv, core) 30 at layer 0, (experts_up,) 5, (experts_down,) 3, (lm_head,) 7 at layer -1;
+        # no gap between two small kernels with nothing between them.
+        def op(kind, role, layer, b=0.0):
+            return {"kind": kind, "role": role, "layer": layer, "bytes": b}
+        ops = [op("rmsnorm", "norm", 0), op("gemm", "qkv", 0, 10.0), op("attention_decode", "core", 0, 20.0),
+               op("residual_add", "residual", 0), op("rmsnorm", "norm", 0), op("gemm", "router", 0, 1.0),
+               op("grouped_gemm", "experts_up", 0, 5.0), op("silu_mul", "experts_act", 0),
+               op("grouped_gemm", "experts_down", 0, 3.0), op("residual_add", "residual", 0),
+               op("gemm", "lm_head", -1, 7.0), op("sample", "sample", -1)]
+        self.assertEqual(big_op_gaps(ops), [(("qkv", "core"), 0, 30.0), (("experts_up",), 0, 5.0),
+                                            (("experts_down",), 0, 3.0), (("lm_head",), -1, 7.0)])
 
 
 class Calibration(unittest.TestCase):
