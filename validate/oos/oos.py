@@ -221,7 +221,8 @@ SETS = {
     # hidden 2,304 with a dense first layer: 20-100 MB per big op), far above it by the expert GEMMs
     # (Mixtral-8x22B, Qwen3-235B-A22B, the 28-expert model at batch 40), by a dense FFN (GLM-4.5's
     # three dense layers) or by long-context decode attention beside small GEMMs (the tiny model at
-    # contexts 13k-37k); and zoo decodes at batches and contexts no round ran, as controls.
+    # context 36,864), and the bytes since the previous kernel of a kind on the simulator's warm-to-cold
+    # ramp (the tiny model at batch 12 and 20); and zoo decodes at batches and contexts no round ran.
     "oos15": one_gpu_round("oos15"),
     # Round 15's steps on one H100 (--set oos15-h100), for a call the device tool places on an H100.
     "oos15-h100": one_gpu_round("oos15", "nvswitch-1x-h100"),
