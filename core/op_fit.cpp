@@ -104,6 +104,12 @@ OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std:
     m.source = out.models.source;
     m.system = out.models.system;
     m.moe_layers = moe_layer_models(moe);
+    const bool cold = std::any_of(m.models.begin(), m.models.end(), [](const KeyedOpModel& km) { return km.key.variant == "cold"; });
+    if (cold && !(opt.l2_bytes > 0))
+      throw InputError(files.empty() ? "" : files.front(), "system.l2_bytes", "missing, and the records hold small kernels timed with cold inputs",
+                       "give the GPU's L2 (the cold models blend in by how much the ops between kernels move against it): "
+                       "as l2_bytes in the file's system, or as l2 in platforms/gpus.yaml for its system.gpu");
+    m.l2_bytes = cold ? opt.l2_bytes : 0;
     return m;
   }();
   for (const auto& [k, v] : host)

@@ -77,6 +77,10 @@ OpRecord op_record(const BenchRecord& b, const Where& w, OpKind kind)
   r.seconds = b.seconds;
   r.kernel = b.kernel;
   r.cold_inputs = b.inputs == "cold";
+  // A norm, activation or routing kernel whose every instance read inputs of its own after the L2
+  // flush: a model of its own beside the warm one (op_time.hpp's cold blend).
+  if (b.cold_study())
+    r.key.variant = "cold";
   switch (kind) {
     case OpKind::gemm:
       r.key.variant = b.scales; // "block": fp8 with 128x128 block scales, a kernel of its own
@@ -233,9 +237,7 @@ OpMeasurements op_measurements(const OpBench& bench, const std::string& file)
         const OpKind kind = parse_op_kind(to_string(b.op)); // every other BenchOp is a compute OpKind
         OpRecord r = op_record(b, w, kind);
         r.where = file + ": " + w.record;
-        // A cold-inputs study of a norm, activation or routing kernel: apart, so that every fit is
-        // what it was without it.
-        (b.cold_study() ? m.cold_small : m.ops).push_back(std::move(r));
+        m.ops.push_back(std::move(r)); // a cold study under its own key (variant "cold")
       }
     }
   }

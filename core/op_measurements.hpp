@@ -30,15 +30,14 @@ struct LaunchGap {
 struct OpMeasurements {
   std::string source;
   OpBenchSystem system;
+  // Timed compute ops. Small kernels other than sample and embedding timed with inputs of their own
+  // per instance (BenchRecord::cold_study) are here under variant "cold" (the router's, like its
+  // other records, count under unmodelled).
   std::vector<OpRecord> ops;
   // Seconds per kernel inside a CUDA graph: the plain chains of identical kernels only (no distinct
   // kernels, no events, not launched from a stream), which the fit's graph_gap_s is the median of.
   std::vector<double> graph_gaps;
   std::vector<LaunchGap> launch_gaps; // every other graph_gap record
-  // Small kernels other than sample and embedding timed with inputs of their own per instance
-  // (BenchRecord::cold_study; the router's count under unmodelled as its other records): read and
-  // checked, never in `ops`, so no fit or prediction takes them. The simulator does not use them yet.
-  std::vector<OpRecord> cold_small;
   std::vector<HostApiCost> host;
   // Whole fused MoE layers (`moe` records) measured with balanced routing, the routing moesim's
   // uniform expected-value routing stands for (moe_layer.hpp).

@@ -96,6 +96,10 @@ struct OpModels {
   // The gap a measured timeline's event brackets leave between two ops, per launch mode: the mean
   // over measured runs (bracket_gaps.hpp). Where given, the simulator's kernel boundary (boundary_gap).
   std::optional<double> bracket_gap_eager_s, bracket_gap_graph_s;
+  // The GPU's L2 in bytes, where a small kernel has a model of its own with cold inputs (variant
+  // "cold"): how much the ops between two of its kind must move before its inputs are cold
+  // (l2_reuse.hpp). 0 where no model is cold.
+  double l2_bytes = 0;
   // Whole fused MoE layers over tokens (moe_layer.hpp), from `moe` records. Not written to a
   // calibration file yet: they reach a simulation through a calibration fitted in memory
   // (`op_records` of a published row).

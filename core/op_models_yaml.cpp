@@ -1,5 +1,7 @@
 #include "core/op_models_yaml.hpp"
 
+#include "core/l2_reuse.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -71,6 +73,13 @@ OpModels read_op_models(const Fields& parent, const YAML::Node& node)
       f.fail(key, "must not be negative", "remove it or give the measured gap");
     *dst = g * 1e-6;
   }
+  if (f.has("l2_bytes")) {
+    m.l2_bytes = f.num("l2_bytes");
+    if (!(m.l2_bytes > 0))
+      f.fail("l2_bytes", "must be positive", "give the GPU's L2 size in bytes, or remove it with the cold models");
+  } else {
+    f.maybe("l2_bytes");
+  }
   if (auto models = f.maybe("models")) {
     if (!models->IsSequence())
       f.fail("models", "expected a list", "write a list of {op, dtype, launch, form, dims, points}");
@@ -89,6 +98,11 @@ OpModels read_op_models(const Fields& parent, const YAML::Node& node)
       if (op_class(k.kind) != OpClass::compute)
         mf.fail("op", "is not a compute op", "op models are for compute ops");
       k.variant = mf.str("variant", "");
+      if (k.variant == "cold" && !cold_blends(k.kind))
+        mf.fail("variant", "cold is for the small kernels whose inputs a step may read cold",
+                "use it on rmsnorm, silu_mul, residual_add, topk, permute or unpermute, or remove it");
+      if (k.variant == "cold" && !(m.l2_bytes > 0))
+        mf.fail("variant", "cold needs the GPU's L2 size", "give l2_bytes under op_models");
       k.window = mf.integer("window", 0);
       const std::string launch = mf.str("launch");
       if (launch != "stream" && launch != "graph")
@@ -175,6 +189,8 @@ void write_op_models(std::ostream& o, const OpModels& m)
     o << "  bracket_gap_eager_us: " << num(*m.bracket_gap_eager_s * 1e6) << "  # between event brackets, eager\n";
   if (m.bracket_gap_graph_s)
     o << "  bracket_gap_graph_us: " << num(*m.bracket_gap_graph_s * 1e6) << "  # between event brackets, CUDA graph\n";
+  if (m.l2_bytes > 0)
+    o << "  l2_bytes: " << num(m.l2_bytes) << "  # the GPU's L2: when a small kernel's inputs are cold (l2_reuse.hpp)\n";
   if (m.models.empty())
     return;
   o << "  models:\n";

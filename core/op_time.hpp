@@ -33,7 +33,9 @@ struct OpTime {
 // measured per-kernel graph gap, a graph-measured one as it is in eager mode; a grouped GEMM with op.kernels > 1 as the sum of its experts' dense GEMMs, else fused), the
 // one-dimensional kernel tables (measured at a point, else interpolated), and the roofline (specs).
 // The most trusted provenance wins; between equals the op models. `cal` may be null.
-OpTime op_time(const Calibration* cal, const GpuSpec& gpu, const Op& op, bool graph);
+// `cold_fraction` (l2_reuse.hpp, 0-1): how far a small kernel's inputs are cold; where the models hold
+// the kernel's cold variant, its time is warm + cold_fraction x (cold - warm).
+OpTime op_time(const Calibration* cal, const GpuSpec& gpu, const Op& op, bool graph, double cold_fraction = 0);
 
 // The GPU's idle time at the kernel boundary before a compute op, out of the op's time `t`: the
 // calibration's measured gap between event brackets for the launch mode (`graph`: a CUDA graph's,

@@ -160,7 +160,7 @@ OpDemand moe_demand(const BenchRecord& r)
 
 std::optional<OpDemand> op_demand(const BenchRecord& r)
 {
-  if (r.cold_study()) // a study the simulator does not use yet: neither a source nor a shape to predict
+  if (r.cold_study()) // a cold model (l2_reuse.hpp) is a measured GPU's: neither a source nor a shape to predict
     return std::nullopt;
   switch (r.op) {
     case BenchOp::gemm: return gemm_demand(r);

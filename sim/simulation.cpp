@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/fair_share.hpp"
+#include "core/l2_reuse.hpp"
 #include "core/moe_layer.hpp"
 #include "core/op_time.hpp"
 #include "sim/collective_planner.hpp"
@@ -278,6 +279,21 @@ private:
   std::vector<int> gpu_classes_;                        // those first ranks
   // Per rank, once asked: the MoE-layer ops a measured whole-layer curve times (moe_layer.hpp).
   std::vector<std::optional<std::map<int, MoeLayerTime>>> moe_layer_times_;
+  // Per rank, once asked: each op's cold fraction (l2_reuse.hpp), where the calibration has cold models.
+  std::vector<std::vector<double>> cold_;
+
+  double cold_fraction_of(int r, const Op& op)
+  {
+    const Calibration* cal = p_.calibration();
+    if (!cal || !(cal->op_models.l2_bytes > 0) || !cold_blends(op.kind))
+      return 0;
+    if (cold_.empty())
+      cold_.resize(s_.ranks.size());
+    std::vector<double>& f = cold_.at(r);
+    if (f.empty())
+      f = cold_fractions(s_.ranks.at(r), cal->op_models.l2_bytes);
+    return op.id >= 0 && static_cast<size_t>(op.id) < f.size() ? f[op.id] : 0;
+  }
 
   // Host costs: measured ones where the platform's calibration has them (host:), else the engine's.
   double sync_s() const
@@ -490,11 +506,12 @@ private:
     if (const auto* g = std::get_if<GroupedGemmShape>(&op.shape))
       key.insert(key.end(), g->rows.begin(), g->rows.end());
     const auto* a = std::get_if<AttentionShape>(&op.shape);
+    const double cold = cold_fraction_of(r, op);
     key.insert(key.end(), {double(gpu_class_[r]), double(op.kind), double(op.dtype), double(op.kernels), double(a && a->mla),
-                           double(a ? a->sliding_window : 0), double(base.size()), op.flops, op.bytes});
+                           double(a ? a->sliding_window : 0), double(base.size()), op.flops, op.bytes, cold});
     auto it = compute_cache_.find(key);
     if (it == compute_cache_.end()) {
-      OpTime t = op_time(p_.calibration(), p_.gpu(r), op, s_.engine.cuda_graphs);
+      OpTime t = op_time(p_.calibration(), p_.gpu(r), op, s_.engine.cuda_graphs, cold);
       // An engine's published kernel bandwidth (and, for its MoE kernel, tensor rate) replaces the
       // platform's placeholder for its family, where nothing measured answers (the time is the
       // datasheet roofline's).

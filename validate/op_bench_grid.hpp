@@ -80,7 +80,8 @@ struct AttnPoint {
 // router (rows = tokens, width = hidden, experts).
 // cold_inputs (--points' "inputs=cold", never on the grid): every timed instance reads inputs (the
 // router also weights) of its own, cold after the timer's L2 flush, as a step may read them after
-// big GEMMs evicted them; the records say "inputs": "cold" and core keeps them out of every fit.
+// big GEMMs evicted them; the records say "inputs": "cold" and core fits them as models of their own
+// (variant "cold"), which the simulator blends in after big ops (core/l2_reuse.hpp).
 // Sample and embedding read inputs of their own always and take no key.
 struct SmallPoint {
   std::string op;

@@ -40,7 +40,7 @@ inline constexpr const char* cold_inputs_words = "sample and embedding inputs co
 // `cold_inputs`: each instance read logits (sample) or token rows (embedding) of its own, as bench-ops
 // has timed them since 2026-12-06 (op_bench_small.cpp); written as "inputs": "cold" on those two ops.
 // A point of --points' "inputs=cold" (p.cold_inputs, any other small op) is written so too, whatever
-// `cold_inputs` says; core reads those apart from every fit (op_measurements.hpp's cold_small).
+// `cold_inputs` says; core fits those as models of their own (variant "cold", core/l2_reuse.hpp).
 nlohmann::json small_record(const SmallPoint& p, const Measured& m, bool cold_inputs = true);
 // The per-kernel gap inside a CUDA graph (a plain chain: no launch word, as every earlier run wrote it).
 nlohmann::json gap_record(int kernels, double seconds);

@@ -3,6 +3,7 @@ each prediction variant asks for, which measured run a prediction meets, and the
 (fixtures with hand-derived numbers; no GPU and no simulator). The committed schedules are checked
 against the sets, so a set edited without regenerating its schedules fails here."""
 
+import glob
 import gzip
 import importlib.util
 import json
@@ -41,6 +42,17 @@ def run_shapes(*sets):
 
 POINTS_S16 = os.path.join(ROOT, "validate", "oos", "points-s16.txt")
 POINTS_S16B = os.path.join(ROOT, "validate", "results", "h100-2026-12-06-points-s16b", "points-s16b.txt")
+# Every points file bench-ops has timed or will time: the committed validate/oos/points-*.txt (s16 grouped
+# GEMMs and prefill attention, s17 cold sample and embedding, s18 grouped GEMMs, s19 kernel boundaries, s20
+# cold small kernels at round 14's shapes, s21 the small kernels' whole grid plain and cold; s18-call and
+# s19-call are unions of these) and the s16b points filed with their run.
+POINTS_FILES = sorted(glob.glob(os.path.join(ROOT, "validate", "oos", "points-*.txt"))) + [POINTS_S16B]
+# The small kernels' point kinds and the words that key each (bench-ops' describe(), validate/op_bench_points.cpp;
+# inputs=cold is the same op as the plain point, so it is not part of the key).
+SMALL_POINT_WORDS = {"rmsnorm": ("rows", "width"), "residual_add": ("rows",), "silu_mul": ("rows", "width"),
+                     "router": ("rows", "width", "experts"), "topk": ("rows", "experts", "k"),
+                     "permute": ("rows", "width", "k", "experts"), "unpermute": ("rows", "width", "k"),
+                     "embedding": ("rows", "width", "vocab"), "sample": ("rows", "vocab")}
 
 
 def expert_rows(tokens, experts, dist):
@@ -88,6 +100,10 @@ def point_keys(lines):
             dq, dv = (int(x) for x in kv["dims"].split("/"))
             keys.add(("attention_prefill", q, kvh, dq, dv, int(kv["prompt"]), int(kv["cached"]), int(kv["batch"]),
                       int(kv.get("window", 0))))
+        elif words[0] in SMALL_POINT_WORDS:
+            keys.add((words[0], *(int(kv[w]) for w in SMALL_POINT_WORDS[words[0]])))
+        elif words[0] == "graph_gap":
+            continue  # a kernel boundary in a CUDA graph (session 19): a chain of kernels, no op of a step
         else:
             raise ValueError(f"points line {n}: no comparison for '{words[0]}'")
     return keys
@@ -105,6 +121,85 @@ def schedule_op_keys(doc):
             elif o["kind"] == "attention_prefill":
                 yield o["name"], ("attention_prefill", sh["q_heads"], sh["kv_heads"], sh["head_dim_qk"],
                                   sh["head_dim_v"], sh["prompt"], sh["cached"], sh["batch"], sh.get("sliding_window", 0))
+
+
+def schedule_small_op_keys(doc):
+    """(op name, key) for every small kernel of a schedule (norms, residual adds, SiLU, router, top-k,
+    permute, unpermute, embedding, sample), keyed as point_keys keys a small point: the router is the
+    gemm of role router (rows m, width k, experts n), a residual add's rows are its elements."""
+    def key(o):
+        sh = o["shape"]
+        kind = o["kind"]
+        if kind in ("rmsnorm", "silu_mul"):
+            return (kind, int(sh["rows"]), sh["width"])
+        if kind == "residual_add":
+            return (kind, int(sh["elements"]))
+        if kind == "gemm" and o["role"] == "router":
+            return ("router", sh["m"], sh["k"], sh["n"])
+        if kind == "topk":
+            return (kind, sh["tokens"], sh["experts"], sh["k"])
+        if kind == "permute":
+            return (kind, sh["tokens"], sh["hidden"], sh["k"], sh["experts"])
+        if kind == "unpermute":
+            return (kind, sh["tokens"], sh["hidden"], sh["k"])
+        if kind == "embedding":
+            return (kind, sh["tokens"], sh["hidden"], sh["vocab"])
+        if kind == "sample":
+            return (kind, sh["rows"], sh["vocab"])
+        return None
+    for rank in doc["ranks"]:
+        for o in rank["ops"]:
+            k = key(o)
+            if k is not None:
+                yield o["name"], k
+
+
+SMALL_KINDS = {"rmsnorm", "residual_add", "silu_mul", "topk", "permute", "unpermute", "embedding", "sample"}
+
+
+def is_small(o):
+    """A small kernel as round 15 means it: a norm, residual add, SiLU, router, top-k, permute, unpermute,
+    embedding or sample; every other op (GEMMs, grouped GEMMs, attention) is a big op."""
+    return o["kind"] in SMALL_KINDS or (o["kind"] == "gemm" and o["role"] == "router")
+
+
+def big_op_gaps(ops):
+    """The big ops between consecutive small kernels of one rank's ops, in order: (the big ops' roles,
+    their layer, the bytes they move together) for every pair with big ops between them (the bytes the
+    schedule counts for each op: weights, KV cache and activations read and written)."""
+    out, between = [], []
+    for o in ops:
+        if is_small(o):
+            if between:
+                out.append((tuple(b["role"] for b in between), between[0]["layer"], sum(b["bytes"] for b in between)))
+            between = []
+        else:
+            between.append(o)
+    return out
+
+
+# The kinds whose time the simulator blends between warm and cold records (core/l2_reuse.cpp, cold_blends).
+L2_BLENDED = ("rmsnorm", "silu_mul", "residual_add", "topk", "permute", "unpermute")
+
+
+def bytes_since_previous_of_kind(ops):
+    """(kind, X) for every op of a blended kind, in order: X the bytes every op moved strictly between the
+    previous op of its kind and this one, the first of a kind reaching back into the previous step (the
+    same schedule again): the rule of core/l2_reuse.cpp (cold_fractions), for a rank without
+    communication ops."""
+    before = [0.0]
+    for o in ops:
+        before.append(before[-1] + o["bytes"])
+    last = {o["kind"]: i for i, o in enumerate(ops) if o["kind"] in L2_BLENDED}
+    prev, out = {}, []
+    for i, o in enumerate(ops):
+        k = o["kind"]
+        if k not in L2_BLENDED:
+            continue
+        x = before[i] - before[prev[k] + 1] if k in prev else before[-1] - before[last[k] + 1] + before[i]
+        out.append((k, x))
+        prev[k] = i
+    return out
 
 
 def committed_schedule(oset, e):
@@ -386,6 +481,154 @@ class Sets(unittest.TestCase):
             del steps[e["file"]]
         self.assertEqual(steps, {})
 
+    def test_oos15_is_16_schedules_at_shapes_no_earlier_round_ran_and_no_op_at_a_point(self):
+        # decode eager: the invented e24 (b5, context 1,152; b20, 4,608), the invented e28 (b3),
+        # Qwen3-235B-A22B (b10), DeepSeek-V2-Lite (b3), gpt-oss-20b (b20) = 6; decode graph: the invented
+        # e24 (b3, 1,664; b12, 2,304; b48, 36,864), the invented e28 (b2) and e28 wide (b40),
+        # Mixtral-8x22B (b3), GLM-4.5 (b6), Llama-4-Scout (b10) = 8; prefills: the invented e24 (batch 2 x
+        # 1,280) and e28 (2 x 1,408) = 2. oos15-h100 runs the same schedules on the H100 platform; no step
+        # at a shape rounds 1-14 ran.
+        self.assert_new_round("oos15", eager_decode=6, graph=8, prefill=2,
+                              earlier=[1, 2, "oos4", "oos5", "oos6", "oos7", "oos8", "oos9", "oos10", "oos11",
+                                       "oos12", "oos13", "oos14"])
+        # ... and no op of any step (every layer, as committed) is a point of any points file: expert GEMMs
+        # and prefill attention against s16, s16b and s18, the small kernels (norms, residual adds, SiLU,
+        # router, top-k, permute, unpermute) against s20's cold-input points and the embedding and
+        # sample against s17's, which calibrate the simulator (s20's as its cold records) before this
+        # round is predicted.
+        points = {}
+        for path in POINTS_FILES:
+            with open(path) as f:
+                for key in point_keys(f.readlines()):
+                    points.setdefault(key, os.path.basename(path))
+        # the small points are all compared: s20's 42 (6 shapes x 7 kernels at round 14's shapes; cold and
+        # plain are one op) and s21's 650 (the kernels' whole bench-ops grid), none of them shared
+        small_kinds = ("rmsnorm", "residual_add", "silu_mul", "router", "topk", "permute", "unpermute")
+        def small_points(name):
+            with open(os.path.join(ROOT, "validate", "oos", name)) as f:
+                return {k for k in point_keys(f.readlines()) if k[0] in small_kinds}
+        s20, s21 = small_points("points-s20-cold-small.txt"), small_points("points-s21-cold-grid.txt")
+        self.assertEqual((len(s20), len(s21), len(s20 & s21)), (42, 650, 0))
+        self.assertEqual({k for k in points if k[0] in small_kinds}, s20 | s21)
+        oset = oos.SETS["oos15"]
+        big = small = 0
+        for e in oos.entries(oset):
+            doc = committed_schedule(oset, e)
+            for name, key in schedule_op_keys(doc):
+                big += 1
+                self.assertNotIn(key, points, f"{e['file']}: {name} is a point of {points.get(key)}: {key}")
+            for name, key in schedule_small_op_keys(doc):
+                small += 1
+                self.assertNotIn(key, points, f"{e['file']}: {name} is a point of {points.get(key)}: {key}")
+        # big: 2 prefills x 4 attentions + 16 steps x 4 layers x 2 expert GEMMs, less the dense layers' (the
+        # e28's first layer in its 4 steps, DeepSeek-V2-Lite's first, GLM-4.5's first three): 8 + 128 - 2 x 8
+        self.assertEqual(big, 8 + 128 - 2 * 8)
+        # small: a MoE layer runs 9 (attention norm and residual; FFN norm, router, top-k, permute, SiLU,
+        # unpermute, residual), a dense layer 5 (no router, top-k, permute, unpermute), a shared expert one
+        # more SiLU, MLA's kv norm one more norm; every step 3 more (embedding, head norm, sample).
+        # e24 x 6 and Mixtral, Qwen3, gpt-oss: 9 x (4 x 9 + 3); e28 x 4: 4 x (5 + 3 x 9 + 3); GLM-4.5:
+        # 3 x 5 + 10 + 3; Scout: 4 x 10 + 3; DeepSeek-V2-Lite: 6 + 3 x 11 + 3.
+        self.assertEqual(small, 9 * 39 + 4 * 35 + 28 + 43 + 42)
+
+    def test_oos15_big_ops_between_small_kernels_span_the_l2(self):
+        # Aim (a): a small kernel's inputs are evicted when the big ops run since they were last touched
+        # move more than the 50 MiB L2 (52.4 MB; platforms/gpus.yaml, H100 and H200 alike). Between
+        # consecutive small kernels of a layer sit the attention block (qkv, core, o), an expert GEMM, a
+        # dense or shared FFN GEMM; the bytes each moves as the committed schedules count them (weights,
+        # KV cache, activations) put the round's steps in three bands, with different ops evicting.
+        MB = 1e6
+        oset = oos.SETS["oos15"]
+        gaps = {}
+        for e in oos.entries(oset):
+            ops = committed_schedule(oset, e)["ranks"][0]["ops"]
+            gaps[e["file"]] = [(roles, b) for roles, layer, b in big_op_gaps(ops) if layer >= 0]  # not the head
+        def every(f, test):
+            return bool(gaps[f]) and all(test(roles, b) for roles, b in gaps[f])
+        attention = lambda roles: "core" in roles
+        experts = lambda roles: roles == ("experts_up",) or roles == ("experts_down",)
+        # (i) far below: the e24 at batch 3 and 5, short context: its largest op, the expert up GEMM,
+        # reads at most 10 experts (5 tokens x top-2) x 640 x 640 x 2 B = 8.2 MB (b5); its KV 2 x 2 heads
+        # x 64 x 2 B x 1,152 x 5 = 2.9 MB a layer. Every gap < 10 MB, in an eager and a graph decode.
+        for f in ("oos15-invented-e24-graph_b3.json.gz", "oos15-invented-e24-eager_b5.json.gz"):
+            self.assertTrue(every(f, lambda r, b: b < 10 * MB), f)
+        # (ii) near: every gap of a layer 10-100 MB: the e28 at batch 2 and 3 (an expert's up GEMM 2,304 x
+        # 2,304 x 2 B = 10.6 MB, 2-6 active; the dense layer's up 42.5 MB, down 21.2 MB), the e24's prefill
+        # (2,560 tokens: activations beside 19.7 MB of up weights).
+        for f in ("oos15-invented-e28-graph_b2.json.gz", "oos15-invented-e28-eager_b3.json.gz",
+                  "oos15-invented-e24-prefill_b2.json.gz"):
+            self.assertTrue(every(f, lambda r, b: 10 * MB <= b <= 100 * MB), f)
+        # (iii) far above, by decode attention beside small GEMMs: the e24 at long context, KV 2 x 2 x 64 x
+        # 2 B x 36,864 x 48 = 906 MB a layer, while its expert GEMMs (every expert active: up 24 x 0.82 MB
+        # = 19.7 MB) stay under 25 MB; at batch 20, context 4,608 the same model's attention is near (KV
+        # 512 B x 4,608 x 20 = 47 MB), its GEMMs below.
+        f = "oos15-invented-e24-long-graph_b48.json.gz"
+        self.assertTrue(every(f, lambda r, b: b > 300 * MB if attention(r) else b < 25 * MB), f)
+        f = "oos15-invented-e24-mid-eager_b20.json.gz"
+        self.assertTrue(every(f, lambda r, b: 25 * MB < b < 100 * MB if attention(r) else b < 25 * MB), f)
+        # ... by expert GEMMs: every MoE layer's up GEMM > 300 MB (Mixtral-8x22B at batch 3: 6 experts of
+        # 6,144 x 32,768 x 2 B = 403 MB each at most).
+        for f in ("oos15-mixtral-8x22b-r15-graph_b3.json.gz", "oos15-qwen3-235b-a22b-r15-eager_b10.json.gz",
+                  "oos15-llama-4-scout-r15-graph_b10.json.gz", "oos15-gpt-oss-20b-r15-eager_b20.json.gz",
+                  "oos15-glm-4.5-r15-graph_b6.json.gz"):
+            ups = [b for r, b in gaps[f] if r == ("experts_up",)]
+            self.assertTrue(ups and min(ups) > 300 * MB, f)
+        # ... and by a dense FFN on both sides of the L2: GLM-4.5's three dense layers (up weights 5,120 x
+        # 24,576 x 2 B = 251.7 MB) against DeepSeek-V2-Lite's one (2,048 x 21,888 x 2 B = 89.7 MB) and the
+        # e28's (2,304 x 9,216 x 2 B = 42.5 MB); each gap is those weights and at most 1 MB of activations.
+        for f, layers, weights in (("oos15-glm-4.5-r15-graph_b6.json.gz", 3, 5120 * 24576 * 2),
+                                   ("oos15-deepseek-v2-lite-r15-eager_b3.json.gz", 1, 2048 * 21888 * 2),
+                                   ("oos15-invented-e28-graph_b2.json.gz", 1, 2304 * 9216 * 2)):
+            ups = [b for r, b in gaps[f] if r == ("up",)]
+            self.assertEqual(len(ups), layers, f)
+            self.assertTrue(all(weights < b < weights + 1 * MB for b in ups), f)
+        # the e24's short decodes and the e24 at long context differ by the attention alone: their expert
+        # gaps are in one band (< 25 MB), their attention gaps 4.5 MB against 908 MB
+        for f in ("oos15-invented-e24-graph_b3.json.gz", "oos15-invented-e24-long-graph_b48.json.gz"):
+            self.assertTrue(all(b < 25 * MB for r, b in gaps[f] if experts(r)), f)
+
+    def test_oos15_puts_every_blended_kind_below_on_and_above_the_l2_ramp(self):
+        # The simulator blends each rmsnorm, silu_mul, residual_add, topk, permute and unpermute between its
+        # warm and cold records by X, the bytes moved since the previous op of its kind: warm up to half the
+        # L2 (26.2 MB), cold from twice it (104.9 MB), a log ramp between (core/l2_reuse.hpp; the L2 50 MiB).
+        # Round 15 is that rule's blind test, so over its 16 committed schedules every kind has ops on the
+        # ramp and on both sides of it. The kinds a layer runs once (topk, permute, unpermute; silu_mul in
+        # a layer without a shared expert or dense FFN) have X about a layer's bytes: on the ramp only in
+        # the e24's decodes at batch 12 and 20 (a layer 34-109 MB), the e28's at batch 2 (78-94 MB) and
+        # the first layer of the e24's short decodes (reaching back across the LM head, 31 MB); the norms
+        # and residual adds, twice a layer, across the attention block or the FFN block.
+        half, twice = 25 * 2 ** 20, 100 * 2 ** 20
+        oset = oos.SETS["oos15"]
+        counts = {k: [0, 0, 0] for k in L2_BLENDED}  # below, on, above the ramp
+        ramp_steps = {k: set() for k in L2_BLENDED}
+        for e in oos.entries(oset):
+            for kind, x in bytes_since_previous_of_kind(committed_schedule(oset, e)["ranks"][0]["ops"]):
+                band = 0 if x <= half else 2 if x >= twice else 1
+                counts[kind][band] += 1
+                if band == 1:
+                    ramp_steps[kind].add(e["file"])
+        for kind, (below, on, above) in counts.items():
+            self.assertGreaterEqual(min(below, on, above), 6, (kind, below, on, above))
+            self.assertGreaterEqual(len(ramp_steps[kind]), 4, (kind, sorted(ramp_steps[kind])))
+        # the once-a-layer kinds on the ramp: the steps named above
+        for kind in ("topk", "permute", "unpermute"):
+            self.assertEqual(ramp_steps[kind], {"oos15-invented-e24-mid-graph_b12.json.gz",
+                                                "oos15-invented-e24-mid-eager_b20.json.gz",
+                                                "oos15-invented-e28-graph_b2.json.gz",
+                                                "oos15-invented-e24-graph_b3.json.gz",
+                                                "oos15-invented-e24-eager_b5.json.gz"}, kind)
+
+    def test_the_l2_rule_reaches_back_into_the_previous_step(self):
+        # norm (1) | gemm 100 | norm (2) | gemm 10 | residual (4) | norm (3), bytes in brackets: the first
+        # norm reaches back to the last, which ends the step: 0 bytes after it and none before the first,
+        # X = 0; the second 100; the third 10 + 4 = 14. The one residual add counts the whole step less
+        # itself: 1 + 100 + 2 + 10 + 3 = 116.
+        def op(kind, b):
+            return {"kind": kind, "bytes": b}
+        ops = [op("rmsnorm", 1.0), op("gemm", 100.0), op("rmsnorm", 2.0), op("gemm", 10.0),
+               op("residual_add", 4.0), op("rmsnorm", 3.0)]
+        self.assertEqual(bytes_since_previous_of_kind(ops),
+                         [("rmsnorm", 0.0), ("rmsnorm", 100.0), ("residual_add", 116.0), ("rmsnorm", 14.0)])
+
     def test_oos14_samples_spread_over_rows_and_vocabularies_off_the_records(self):
         # Aim (a): every step ends in a greedy sample over [rows, vocab]. The round's samples take 2 to
         # 240 rows (a decode's batch, a prefill's sequences) over ten vocabularies from Mixtral's 32,000 to
@@ -461,6 +704,41 @@ class Points(unittest.TestCase):
         # a kind the comparison does not know is refused, not passed as no match
         with self.assertRaises(ValueError):
             point_keys(["attention_decode gqa batch=1 heads=8/8 dims=128/128 context=128"])
+
+    def test_a_small_kernel_at_a_point_is_found_and_a_neighbour_is_not(self):
+        # The s20 points' forms: a plain point and its inputs=cold twin are one op; a residual add's rows
+        # are its elements (2 x 4,096 = 8,192); the router is the gemm of role router (m rows, k width, n
+        # experts); top-k's width is its experts. A graph_gap line is a kernel chain, no op: skipped.
+        points = point_keys(["rmsnorm rows=2 width=4096", "rmsnorm rows=2 width=4096 inputs=cold",
+                             "residual_add rows=8192", "router rows=6 width=5120 experts=16",
+                             "topk rows=2 width=8 k=2 experts=8", "sample rows=16 vocab=131072",
+                             "graph_gap kernels=16 distinct=2"])
+        self.assertEqual(len(points), 5)
+        def op(kind, shape, role="x"):
+            return {"kind": kind, "name": kind, "role": role, "shape": shape}
+        doc = {"ranks": [{"ops": [
+            op("rmsnorm", {"rows": 2.0, "width": 4096}), op("rmsnorm", {"rows": 3.0, "width": 4096}),
+            op("residual_add", {"elements": 8192.0}), op("residual_add", {"elements": 12288.0}),
+            op("gemm", {"batch": 1, "m": 6, "k": 5120, "n": 16}, "router"),
+            op("gemm", {"batch": 1, "m": 6, "k": 5120, "n": 16}, "qkv"),  # a big GEMM: not compared here
+            op("topk", {"tokens": 2, "experts": 8, "k": 2}), op("topk", {"tokens": 2, "experts": 8, "k": 1}),
+            op("sample", {"rows": 16, "vocab": 131072}), op("sample", {"rows": 16, "vocab": 131073})]}]}
+        hits = [key in points for _, key in schedule_small_op_keys(doc)]
+        self.assertEqual(hits, [True, False, True, False, True, True, False, True, False])
+
+    def test_big_op_gaps_sum_the_big_ops_between_small_kernels(self):
+        # norm | qkv 10 + core 20 | residual | norm | router | up 5 | act | down 3 | residual | head 7 | sample:
+        # gaps (qkv, core) 30 at layer 0, (experts_up,) 5, (experts_down,) 3, (lm_head,) 7 at layer -1;
+        # no gap between two small kernels with nothing between them.
+        def op(kind, role, layer, b=0.0):
+            return {"kind": kind, "role": role, "layer": layer, "bytes": b}
+        ops = [op("rmsnorm", "norm", 0), op("gemm", "qkv", 0, 10.0), op("attention_decode", "core", 0, 20.0),
+               op("residual_add", "residual", 0), op("rmsnorm", "norm", 0), op("gemm", "router", 0, 1.0),
+               op("grouped_gemm", "experts_up", 0, 5.0), op("silu_mul", "experts_act", 0),
+               op("grouped_gemm", "experts_down", 0, 3.0), op("residual_add", "residual", 0),
+               op("gemm", "lm_head", -1, 7.0), op("sample", "sample", -1)]
+        self.assertEqual(big_op_gaps(ops), [(("qkv", "core"), 0, 30.0), (("experts_up",), 0, 5.0),
+                                            (("experts_down",), 0, 3.0), (("lm_head",), -1, 7.0)])
 
 
 class Calibration(unittest.TestCase):

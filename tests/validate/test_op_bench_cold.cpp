@@ -208,12 +208,12 @@ TEST_CASE("bench-ops --points validate/oos/points-s20-cold-small.txt: plain and 
   CHECK_THAT(refused, Catch::Contains(bad + ":3") && Catch::Contains("'inputs=hot'"));
 }
 
-TEST_CASE("cold small records are read apart: every fit and prediction is that of the set without them", "[quick]")
+TEST_CASE("cold small records fit models of their own: the warm models are those of the set without them", "[quick]")
 {
   // The warm records of 7 small ops (rmsnorm, silu_mul, residual_add, topk, permute, unpermute,
   // router) at two sizes each, stream and graph, and a cold sample (read and fitted as today); then
-  // the same set with each small point's cold record, 3x slower: were any fitted or preferred (as
-  // sample's cold records are), a model's answer would move.
+  // the same set with each small point's cold record, 3x slower. The cold records must make models
+  // of their own (variant "cold", for op_time's blend) and leave every warm model as it was.
   nlohmann::json plain = nlohmann::json::array(), all;
   auto at = [](SmallPoint p, long rows) {
     p.rows = rows;
@@ -233,49 +233,56 @@ TEST_CASE("cold small records are read apart: every fit and prediction is that o
   for (const SmallPoint& p : cold)
     for (bool graph : {false, true})
       all.push_back(small_record(p, Measured{graph, 3 * (2e-6 + small_kernel_bytes(p) / 2.5e12), 10, 0.01}));
-  const nlohmann::json system = {{"gpu", "NVIDIA H100 80GB HBM3"}, {"sms", 132}, {"cc", "9.0"}};
+  // l2_bytes: the H100's 50 MiB (platforms/gpus.yaml), which a fit with cold models carries.
+  const nlohmann::json system = {{"gpu", "NVIDIA H100 80GB HBM3"}, {"sms", 132}, {"cc", "9.0"}, {"l2_bytes", 52428800}};
   test::TempDir dir("op_bench_cold_fit");
   const std::string a = (dir.path / "plain.json").string(), b = (dir.path / "all.json").string();
   write_json_file(a, op_bench_document("moesim-validate bench-ops", system, plain));
   write_json_file(b, op_bench_document("moesim-validate bench-ops", system, all));
   const OpMeasurements without = load_op_measurements(a), with = load_op_measurements(b);
-  // 6 modelled ops x 2 sizes x 2 launches = 24 warm records (+ the sample) in ops; the 24 cold ones
-  // apart; the routers (2 x 2 each way) counted unmodelled as ever, 4 without and 8 with.
+  // 6 modelled ops x 2 sizes x 2 launches = 24 warm records (+ the sample); the 24 cold ones join
+  // them under variant "cold"; the routers (2 x 2 each way) counted unmodelled as ever, 4 without
+  // and 8 with.
   REQUIRE(without.ops.size() == 25);
-  REQUIRE(with.ops.size() == 25);
-  REQUIRE(with.cold_small.size() == 24);
-  CHECK(without.cold_small.empty());
+  REQUIRE(with.ops.size() == 49);
   CHECK(without.unmodelled.at("router") == 4);
   CHECK(with.unmodelled.at("router") == 8);
-  for (const OpRecord& r : with.cold_small)
-    CHECK(r.cold_inputs);
-  for (std::size_t i = 0; i < with.ops.size(); i++) {
+  std::size_t colds = 0;
+  for (const OpRecord& r : with.ops)
+    if (r.key.variant == "cold") {
+      colds++;
+      CHECK(r.cold_inputs);
+    }
+  CHECK(colds == 24);
+  for (std::size_t i = 0; i < without.ops.size(); i++) {
     CHECK(with.ops[i].seconds == without.ops[i].seconds);
     CHECK(with.ops[i].dims == without.ops[i].dims);
   }
   const std::string models = std::string(MOESIM_SOURCE_DIR) + "/workloads/models";
   const OpBenchFit fw = fit_op_bench_files({b}, {}, {}, models), fo = fit_op_bench_files({a}, {}, {}, models);
-  CHECK(fw.models.models.size() == fo.models.models.size());
+  // 6 kinds x 2 launches + the sample = 13 warm models; 12 cold ones beside them.
+  CHECK(fo.models.models.size() == 13);
+  CHECK(fw.models.models.size() == 25);
   CHECK(fw.superseded == fo.superseded);
   CHECK(fw.superseded == 0); // the sample's only record is cold: nothing warm beside it to drop
-  // Every shape, warm and cold, gets the same answer from both fits (the warm records' own times,
-  // the grid answering a measured point with its measurement; the cold shapes likewise).
+  CHECK(fo.models.l2_bytes == 0); // no cold model: no L2 to carry
+  CHECK(fw.models.l2_bytes == 52428800);
+  // Every warm shape gets the same answer from both fits; every cold shape its own 3x time from the
+  // cold model (the grid answering a measured point with its measurement).
   std::size_t answered = 0;
-  for (const std::vector<OpRecord>* set : {&with.ops, &with.cold_small})
-    for (const OpRecord& r : *set) {
-      INFO(r.where);
-      const auto ew = estimate_record(fw.models, r), eo = estimate_record(fo.models, r);
-      REQUIRE(ew.has_value() == eo.has_value());
-      if (ew) {
-        CHECK(ew->seconds == eo->seconds);
-        answered++;
-      }
+  for (const OpRecord& r : with.ops) {
+    INFO(r.where);
+    const auto ew = estimate_record(fw.models, r);
+    REQUIRE(ew);
+    CHECK(ew->seconds == Approx(r.seconds).epsilon(1e-6));
+    if (r.key.variant.empty()) {
+      const auto eo = estimate_record(fo.models, r);
+      REQUIRE(eo);
+      CHECK(ew->seconds == eo->seconds);
     }
-  CHECK(answered == 49); // 25 + 24: every modelled shape is answered
-  // A warm record's shape is answered with its own time (within the grid's rounding), not the cold 3x.
-  const auto norm = estimate_record(fw.models, with.ops[0]);
-  REQUIRE(norm);
-  CHECK(norm->seconds == Approx(with.ops[0].seconds).epsilon(1e-6));
+    answered++;
+  }
+  CHECK(answered == 49);
   // The transfer to another GPU takes them neither as a source nor as a shape to predict.
   const OpBench doc = read_op_bench_file(b);
   std::size_t studies = 0;

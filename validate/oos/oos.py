@@ -35,6 +35,9 @@ platform and prediction variants.
   --set oos14: validate/oos/studies-oos14 (tp1 on nvswitch-1x-h200, shapes oos1-13 never ran and no op at a
             point of validate/oos/points-s16.txt or of the s16b points), schedules in
             validate/oos/schedules-oos14; --set oos14-h100: the same schedules on nvswitch-1x-h100.
+  --set oos15: validate/oos/studies-oos15 (tp1 on nvswitch-1x-h200, shapes oos1-14 never ran and no op at a
+            point of a committed points file), schedules in validate/oos/schedules-oos15; --set
+            oos15-h100: the same schedules on nvswitch-1x-h100.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -210,6 +213,19 @@ SETS = {
     "oos14": one_gpu_round("oos14"),
     # Round 14's steps on one H100 (--set oos14-h100), for a call the device tool places on an H100.
     "oos14-h100": one_gpu_round("oos14", "nvswitch-1x-h100"),
+    # Round 15 on one H200 (--set oos15), blind to every run and record made before it, round 14's, and
+    # every committed points file (no expert GEMM, prefill attention, small kernel, sample or embedding
+    # of a step is one of their points): the small kernels' inputs read warm or cold by how many bytes
+    # the big ops between them move against the 50 MiB L2: far below it (a tiny invented model, 24
+    # experts of 320 at hidden 640, at small batch), near it (an invented model of 28 experts of 1,152 at
+    # hidden 2,304 with a dense first layer: 20-100 MB per big op), far above it by the expert GEMMs
+    # (Mixtral-8x22B, Qwen3-235B-A22B, the 28-expert model at batch 40), by a dense FFN (GLM-4.5's
+    # three dense layers) or by long-context decode attention beside small GEMMs (the tiny model at
+    # context 36,864), and the bytes since the previous kernel of a kind on the simulator's warm-to-cold
+    # ramp (the tiny model at batch 12 and 20); and zoo decodes at batches and contexts no round ran.
+    "oos15": one_gpu_round("oos15"),
+    # Round 15's steps on one H100 (--set oos15-h100), for a call the device tool places on an H100.
+    "oos15-h100": one_gpu_round("oos15", "nvswitch-1x-h100"),
 }
 
 
