@@ -42,9 +42,10 @@ double checkpoint_elements(const Model& m)
   const double emb = c.input_embedding * (m.tied_embeddings ? 1 : 2);
   const double experts = (static_cast<double>(m.moe.expert_params(m.hidden)) * m.moe.experts +
                           static_cast<double>(m.moe.shared_params(m.hidden))) * m.moe_layer_count();
-  const double dense = c.total - emb - experts;
+  const double routers = static_cast<double>(m.moe.router_params(m.hidden)) * m.moe_layer_count(); // unquantized
+  const double dense = c.total - emb - experts - routers;
   return emb * elements_per_weight(m.dtypes.embeddings) + experts * elements_per_weight(m.dtypes.expert_weights) +
-         dense * elements_per_weight(m.dtypes.dense_weights);
+         dense * elements_per_weight(m.dtypes.dense_weights) + routers * elements_per_weight(m.dtypes.activations);
 }
 
 BenchLimits trtllm_bench_limits(const BenchLimitsInput& in)

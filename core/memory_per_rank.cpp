@@ -42,7 +42,7 @@ MemoryUse memory_per_rank(const Model& m, const Layout& L, const StepShape& st, 
       u.weights += sh.experts * 3.0 * h * sh.expert_inter * ew;
       const double shared = 3.0 * h * m.moe.shared_intermediate * m.moe.shared_experts;
       u.weights += (p.expert_comm == ExpertComm::all_to_all ? shared : shared / p.stage_size()) * ew;
-      u.weights += h * m.moe.experts * dw; // router, replicated
+      u.weights += h * m.moe.experts * bytes_per_element(m.dtypes.activations); // router: replicated, unquantized
     } else {
       u.weights += 3.0 * h * sh.dense_inter * dw;
     }

@@ -80,9 +80,11 @@ double Model::weight_bytes() const
   const double emb = c.input_embedding * (tied_embeddings ? 1 : 2);
   const double experts = (static_cast<double>(moe.expert_params(hidden)) * moe.experts +
                           static_cast<double>(moe.shared_params(hidden))) * moe_layer_count();
-  const double dense = c.total - emb - experts;
+  // The routers stay unquantized, in the activations' dtype (core/schedule_builder's router GEMM).
+  const double routers = static_cast<double>(moe.router_params(hidden)) * moe_layer_count();
+  const double dense = c.total - emb - experts - routers;
   return emb * bytes_per_element(dtypes.embeddings) + experts * bytes_per_element(dtypes.expert_weights) +
-         dense * bytes_per_element(dtypes.dense_weights);
+         dense * bytes_per_element(dtypes.dense_weights) + routers * bytes_per_element(dtypes.activations);
 }
 
 } // namespace moesim

@@ -43,7 +43,7 @@ struct MoeBlock {
 
 struct ModelDtypes {
   Dtype expert_weights = Dtype::bf16; // routed + shared experts
-  Dtype dense_weights = Dtype::bf16;  // attention, dense FFN, router
+  Dtype dense_weights = Dtype::bf16;  // attention, dense FFN (the router stays in `activations`: unquantized)
   Dtype embeddings = Dtype::bf16;     // embedding table and LM head
   Dtype activations = Dtype::bf16;
   Dtype kv_cache = Dtype::bf16;

@@ -213,13 +213,11 @@ std::map<int, MoeLayerTime> moe_layer_times(const MoeLayerModels& m, const Sched
     const MoeLayerSplit sp = split_moe_layer(layer.seconds, small, up.seconds, down.seconds);
     out[l.up->id] = {sp.up, layer.provenance};
     out[l.down->id] = {sp.down, layer.provenance};
-    // Scaled down to the layer, the small kernels' time is the measurement's, and so is their
-    // provenance; at their own times they keep their own.
-    for (auto [o, t] : smalls) {
-      if (sp.small_scale < 1)
-        t = {t.seconds * sp.small_scale, layer.provenance};
-      out[o->id] = t;
-    }
+    // The six ops sum to the measurement, so all of them carry its provenance: the small kernels'
+    // own estimates only decide how the measured time is shared out (scaled down to the layer when
+    // they alone exceed it), not how long the layer takes.
+    for (auto [o, t] : smalls)
+      out[o->id] = {t.seconds * std::min(1.0, sp.small_scale), layer.provenance};
   }
   return out;
 }

@@ -101,8 +101,8 @@ perf::Estimate moe_layer_seconds(const MoeLayerCurve& c, double tokens);
 // The layer's share-out: `small_s` is what its routing, permute, activation and unpermute kernels
 // take by their own times, `up_s` and `down_s` the grouped GEMMs' own estimates. The GEMMs get
 // layer_s - small_s in proportion up_s : down_s. When the small kernels alone exceed the layer,
-// the GEMMs get nothing and the small kernels are scaled by small_scale = layer_s / small_s (their
-// time, and provenance, are then the layer's measurement's).
+// the GEMMs get nothing and the small kernels are scaled by small_scale = layer_s / small_s. Either
+// way every op of the layer carries the measurement's provenance: together they are its time.
 struct MoeLayerSplit {
   double up = 0, down = 0, small_scale = 1;
 };

@@ -160,6 +160,10 @@ std::vector<PublishedRow> load_published_file(const std::string& path)
     if (!r.op_records.empty() && !r.moe_records.empty())
       f.fail("moe_records", "given with op_records, which already bring the records' MoE layers",
              "keep op_records (every op from the records) or moe_records (only the MoE layers)");
+    r.gemm_records = f.str("gemm_records", "");
+    if (!r.op_records.empty() && !r.gemm_records.empty())
+      f.fail("gemm_records", "given with op_records, which already bring the records' GEMMs",
+             "keep op_records (every op from the records) or gemm_records (only the dense GEMMs)");
     if (auto d = f.maybe("dtypes")) {
       Fields df(path, *d, "rows[].dtypes");
       for (const auto& kv : *d)

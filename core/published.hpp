@@ -41,6 +41,11 @@ struct PublishedRow {
   // datasheet); "" for none. For rows whose MoE layers the records measured but whose other ops
   // they do not, or whose platform was measured here. Not together with op_records.
   std::string moe_records;
+  // Public per-op records of which only the dense GEMM models (`gemm` records: TensorRT-LLM's Linear
+  // of each weight dtype on a bf16 input, its input quantize included) time this row's dense GEMMs,
+  // beside the platform's own calibration, which keeps every GEMM model it has (measured here
+  // first); "" for none. Not together with op_records.
+  std::string gemm_records;
   int line = 0;
 };
 

@@ -639,8 +639,12 @@ private:
     const std::uint64_t stream = static_cast<std::uint64_t>(layer) * 1000003ULL + mb;
     const double shared_inter = double(m_.moe.shared_intermediate) * m_.moe.shared_experts;
     const OpFamily M = OpFamily::moe;
+    // The router's weights stay unquantized whatever the dense layers' dtype: quantized checkpoints
+    // leave the gate out (ModelOpt's NVFP4 export of Qwen3-235B-A22B lists every `mlp.gate` in
+    // exclude_modules), and the engines run it in the model's own dtype (TensorRT-LLM's Qwen3Gate:
+    // a cublas_mm over weights of config.torch_dtype; vLLM's gates are built with quant_config=None).
     auto router = [&](int r, double T) {
-      gemm(r, layer, mb, M, OpRole::router, T, E, h, dw, 1, Dtype::fp32);
+      gemm(r, layer, mb, M, OpRole::router, T, E, h, m_.dtypes.activations, 1, Dtype::fp32);
       compute(r, layer, mb, OpKind::topk, M, OpRole::topk, T * E * 4, T * E * 4 + T * k * 8, Dtype::fp32,
               TopkShape{whole(T), m_.moe.experts, m_.moe.top_k});
     };

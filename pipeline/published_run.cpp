@@ -112,20 +112,37 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
     sc.calibration_file = row.op_records;
     sc.calibration = c;
   }
-  if (!row.moe_records.empty()) {
-    // Only the records' whole MoE layers (core/moe_layer), beside the platform's own calibration
-    // (measured, or none: the datasheet).
-    std::shared_ptr<const Calibration>& c = from_records[row.moe_records];
-    if (!c)
-      c = std::make_shared<const Calibration>(calibration_from_op_records(root, row.moe_records));
-    if (c->op_models.moe_layers.empty())
-      throw InputError(file + ":" + std::to_string(row.line), "rows[].moe_records",
-                       row.moe_records + " holds no whole MoE layer (balanced-routing moe records)",
-                       "name a table with moe records, or drop moe_records");
-    std::shared_ptr<const Calibration>& both = from_records[row.moe_records + "\n" + cal];
+  if (!row.moe_records.empty() || !row.gemm_records.empty()) {
+    // Parts of public records beside the platform's own calibration (measured, or none: the
+    // datasheet): the whole MoE layers of `moe_records` (core/moe_layer), the dense GEMM models of
+    // `gemm_records` where the platform's calibration has no model of that key.
+    const std::string where = file + ":" + std::to_string(row.line);
+    auto records = [&](const std::string& path) -> const Calibration& {
+      std::shared_ptr<const Calibration>& c = from_records[path];
+      if (!c)
+        c = std::make_shared<const Calibration>(calibration_from_op_records(root, path));
+      return *c;
+    };
+    std::shared_ptr<const Calibration>& both =
+        from_records[row.moe_records + "\n" + row.gemm_records + "\n" + cal];
     if (!both) {
       Calibration merged = cal.empty() ? Calibration{} : *calibrations.get(cal);
-      merged.op_models.moe_layers = c->op_models.moe_layers;
+      if (!row.moe_records.empty()) {
+        const Calibration& c = records(row.moe_records);
+        if (c.op_models.moe_layers.empty())
+          throw InputError(where, "rows[].moe_records",
+                           row.moe_records + " holds no whole MoE layer (balanced-routing moe records)",
+                           "name a table with moe records, or drop moe_records");
+        merged.op_models.moe_layers = c.op_models.moe_layers;
+      }
+      if (!row.gemm_records.empty()) {
+        const OpModels& g = records(row.gemm_records).op_models;
+        if (std::none_of(g.models.begin(), g.models.end(),
+                         [](const KeyedOpModel& m) { return m.key.kind == OpKind::gemm; }))
+          throw InputError(where, "rows[].gemm_records", row.gemm_records + " holds no dense GEMM records",
+                           "name a table with gemm records, or drop gemm_records");
+        add_gemm_models(merged.op_models, g);
+      }
       both = std::make_shared<const Calibration>(std::move(merged));
     }
     sc.calibration = both;
@@ -169,11 +186,20 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
   o.simulated = true;
   if (!row.op_records.empty())
     o.compute = describe_compute_sources(row.op_records, shares);
-  if (!row.moe_records.empty()) { // "compute (whole MoE layers from X, the rest from the platform's ...): ..."
-    const std::string name = fs::path(row.moe_records).filename().string();
-    o.compute = describe_compute_sources(row.moe_records, shares);
-    o.compute.replace(0, std::string("compute from " + name).size(),
-                      "compute (whole MoE layers from " + name + ", the rest from the platform's " +
+  if (!row.moe_records.empty() || !row.gemm_records.empty()) {
+    // "compute (whole MoE layers and dense GEMMs from X, the rest from the platform's ...): ..."
+    const std::string& first = row.moe_records.empty() ? row.gemm_records : row.moe_records;
+    const bool same = row.moe_records.empty() || row.gemm_records.empty() || row.moe_records == row.gemm_records;
+    const auto name = [](const std::string& p) { return fs::path(p).filename().string(); };
+    const std::string parts =
+        same ? std::string(row.moe_records.empty() ? "dense GEMMs"
+                           : row.gemm_records.empty() ? "whole MoE layers"
+                                                      : "whole MoE layers and dense GEMMs") +
+                   " from " + name(first)
+             : "whole MoE layers from " + name(row.moe_records) + ", dense GEMMs from " + name(row.gemm_records);
+    o.compute = describe_compute_sources(first, shares);
+    o.compute.replace(0, std::string("compute from " + name(first)).size(),
+                      "compute (" + parts + ", the rest from the platform's " +
                           (cal.empty() ? "datasheet" : "measured calibration") + ")");
   }
   // The MoE backend the engine names, and whether the records hold its kernel at the row's shape
@@ -211,6 +237,19 @@ Calibration calibration_from_op_records(const std::string& root, const std::stri
   q.op_benches = {root + "/" + records};
   q.root = root;
   return fit_calibration(q).calibration;
+}
+
+int add_gemm_models(OpModels& to, const OpModels& from)
+{
+  int added = 0;
+  for (const KeyedOpModel& m : from.models)
+    if (m.key.kind == OpKind::gemm && !to.find(m.key)) {
+      to.models.push_back(m);
+      added++;
+    }
+  std::sort(to.models.begin(), to.models.end(),
+            [](const KeyedOpModel& a, const KeyedOpModel& b) { return a.key < b.key; });
+  return added;
 }
 
 std::string describe_compute_sources(const std::string& records, const std::map<std::string, double>& shares)

@@ -26,6 +26,11 @@ struct PublishedOutcome {
 // and L2 from the GPU catalogue entry of the records' GPU. Throws InputError for unreadable records.
 Calibration calibration_from_op_records(const std::string& root, const std::string& records);
 
+// A row's `gemm_records`: the dense GEMM models of `from` (fitted from public records) that `to` (the
+// platform's own calibration, or none) has no model of, added to `to`, kept sorted by key; every
+// other model of either is left as it is. Returns how many were added.
+int add_gemm_models(OpModels& to, const OpModels& from);
+
 // What published.md prints for such a row: the records' file name and the share of the decode
 // step's time whose compute each provenance gave (ScenarioResult::compute_provenance), e.g.
 // "compute from b200_sxm.trtllm-1.3.0rc20.json.gz: measured 2%, interpolated 40%, extrapolated 9%;

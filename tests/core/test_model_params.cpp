@@ -143,6 +143,20 @@ TEST_CASE("Mixtral-8x7B total parameters, derived by hand", "[quick][model]")
   CHECK(mf.model.moe_layer_count() == 32);
 }
 
+TEST_CASE("quantized dense weights leave the routers unquantized", "[quick][model]")
+{
+  // Mixtral-8x7B as above: 46,702,526,464 parameters, 2 bytes each in bf16 = 93,405,052,928 B.
+  // With fp8 dense weights only the attention projections shrink, to 1 B plus a 4-byte scale per
+  // 128 x 128 block (1 + 1/4096 B): 32 x 41,943,040 = 1,342,177,280 weights x (1 - 1/4096) B =
+  // 1,341,849,600 B less. The 32 routers (32 x 4096 x 8 = 1,048,576 weights) stay in the
+  // activations' bf16, as quantized checkpoints leave the gate out (ModelOpt's exclude_modules
+  // lists every mlp.gate); counted as dense they would take 1,048,320 B less.
+  auto mf = load_model_file((models_dir / "mixtral-8x7b.yaml").string());
+  CHECK(mf.model.weight_bytes() == 93405052928.0);
+  mf.model.dtypes.dense_weights = moesim::Dtype::fp8;
+  CHECK(mf.model.weight_bytes() == Approx(93405052928.0 - 1341849600.0).epsilon(1e-12));
+}
+
 TEST_CASE("Llama-4-Maverick alternates dense and MoE layers", "[quick][model]")
 {
   const auto mf = load_model_file((models_dir / "llama-4-maverick.yaml").string());

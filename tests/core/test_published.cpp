@@ -43,6 +43,15 @@ TEST_CASE("published rows: op_records and moe_records together are refused, nami
   CHECK_THROWS_WITH(load_published_file(p), Catch::Contains("moe_records") && Catch::Contains("op_records"));
 }
 
+TEST_CASE("published rows: op_records and gemm_records together are refused, naming the key", "[quick][published]")
+{
+  test::TempDir d("published");
+  const std::string p = d.write("rows.yaml", "rows:\n  - {id: a, category: pcie, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
+                      "     model: m, platform: p, interconnect: i, plan: tp1, workload: {kind: decode, batch: 1,\n"
+                      "     context: 1}, metric: tok_s_user, measured: 1, op_records: a.json, gemm_records: a.json}\n");
+  CHECK_THROWS_WITH(load_published_file(p), Catch::Contains("gemm_records") && Catch::Contains("op_records"));
+}
+
 TEST_CASE("published metrics: per user, GPU, rank, node and system", "[quick][published]")
 {
   // 1000 tok/s over 50 sequences on 8 GPUs: 20 per user, 125 per GPU or rank, a node of 8 = 1000.
@@ -135,6 +144,10 @@ TEST_CASE("published rows: the TensorRT-LLM rows whose MoE layers, and only thos
     INFO(r.id);
     const auto it = want.find(r.id);
     CHECK(r.moe_records == (it == want.end() ? "" : dir + it->second + ".trtllm-1.3.0rc20.json.gz"));
+    // The same table's dense GEMMs (TensorRT-LLM's Linear of the row's weight dtype on a bf16 input,
+    // the input's quantize included, as the engine runs it before qkv_proj: docs/engines.md "Dense
+    // GEMMs from the tables") time the row's dense GEMMs the platform's calibration has no model of.
+    CHECK(r.gemm_records == r.moe_records);
     CHECK((r.moe_records.empty() || r.op_records.empty()));
     named += !r.moe_records.empty();
   }

@@ -119,6 +119,10 @@ TEST_CASE("typed shapes: MLA attention, latent norms, the fp32 router, expert wi
   // wide MLP 4 ways (up: n = 2 x 512), and the SiLU's width is 512.
   const Op& router = find(s, 1, 3, OpFamily::moe, OpRole::router);
   CHECK((router.gemm().n == 256 && router.gemm().k == 7168 && router.gemm().out == Dtype::fp32));
+  // Its weights stay bf16 while the projections are fp8 (quantized checkpoints leave the gate out):
+  // 7168 x 256 x 2 B = 3,670,016 B of weights, plus m rows of bf16 input and output (m x (7168 + 256) x 2).
+  CHECK(router.dtype == Dtype::bf16);
+  CHECK(router.bytes == Approx(7168.0 * 256 * 2 + router.gemm().m * (7168.0 + 256) * 2));
   const Op& up = find(s, 1, 3, OpFamily::moe, OpRole::experts_up);
   CHECK((up.grouped().n == 1024 && up.grouped().k == 7168 && up.grouped().experts == 256));
   CHECK(find(s, 1, 3, OpFamily::moe, OpRole::experts_act).rows().width == 512);

@@ -274,6 +274,77 @@ TEST_CASE("published: moe records add only whole MoE layers, beside a measured c
                                "platform's measured calibration): measured "));
 }
 
+TEST_CASE("published: gemm records add only the dense GEMM models the platform's calibration lacks",
+          "[quick][published]")
+{
+  // The records: bf16 GEMMs (record_seconds), per-tensor fp8 GEMMs (record_seconds + 10 us) and bf16-KV
+  // MLA decodes. The platform's own calibration: bf16 GEMMs measured 5 us slower than the records.
+  nlohmann::json pub = nlohmann::json::array();
+  add_gemms(pub, {{"dtype", "bf16"}}, 0);
+  add_gemms(pub, {{"dtype", "fp8"}}, 10e-6);
+  add_mla_decode(pub, "", 2);
+  const Calibration records = RecordsRoot(op_bench(pub)).fit();
+  REQUIRE(records.op_models.models.size() == 3);
+  nlohmann::json own = nlohmann::json::array();
+  add_gemms(own, {{"dtype", "bf16"}}, 5e-6);
+  Calibration platform = RecordsRoot(op_bench(own)).fit();
+  REQUIRE(platform.op_models.models.size() == 1);
+  // Only the fp8 GEMM model is new: the bf16 one is the platform's, the MLA decode no GEMM.
+  CHECK(add_gemm_models(platform.op_models, records.op_models) == 1);
+  REQUIRE(platform.op_models.models.size() == 2);
+  CHECK(std::is_sorted(platform.op_models.models.begin(), platform.op_models.models.end(),
+                       [](const KeyedOpModel& a, const KeyedOpModel& b) { return a.key < b.key; }));
+  // m = 16, n = k = 4096 is a record of each (record_seconds there: 33,816,576 bytes at 3 TB/s =
+  // 11.272192 us). bf16 keeps the platform's own 11.272192 + 5 = 16.272192 us; per-tensor fp8 takes
+  // the records' 11.272192 + 10 = 21.272192 us; both measured.
+  Op bf16 = fp8_gemm(false);
+  bf16.dtype = Dtype::bf16;
+  bf16.bytes = 2.0 * (16 * 4096 + 4096 * 4096 + 16 * 4096);
+  const OpTime b = op_time(&platform, test_gpu(), bf16, true);
+  const OpTime f = op_time(&platform, test_gpu(), fp8_gemm(false), true);
+  CHECK(b.provenance == perf::Provenance::measured);
+  CHECK(b.seconds == Approx(33816576 / 3e12 + 5e-6).epsilon(1e-9));
+  CHECK(f.provenance == perf::Provenance::measured);
+  CHECK(f.seconds == Approx(33816576 / 3e12 + 10e-6).epsilon(1e-9));
+  // The MLA decode stays on the datasheet: its roofline over its own bytes.
+  const Op mla = mla_decode(Dtype::bf16);
+  const OpTime m = op_time(&platform, test_gpu(), mla, true);
+  CHECK(m.provenance == perf::Provenance::specs);
+  CHECK(m.seconds == Approx(roofline_seconds(test_gpu(), mla)).epsilon(1e-12));
+  // Again: nothing more to add.
+  CHECK(add_gemm_models(platform.op_models, records.op_models) == 0);
+}
+
+TEST_CASE("published: a row's gemm records name themselves beside its moe records", "[published]")
+{
+  test::TempDir d("published_gemm_records");
+  auto row = [&](const std::string& keys) {
+    return d.write("rows.yaml",
+                   "rows:\n  - {id: a, category: nvlink, source: s, date: d, engine: trtllm-1.0, engine_version: v,\n"
+                   "     model: qwen3-30b-a3b, platform: nvswitch-1x-h200, " +
+                       keys +
+                       ",\n"
+                       "     interconnect: i, plan: tp1, workload: {kind: decode, batch: 1, context: 1024}, metric: "
+                       "tok_s_user,\n     measured: 1}\n");
+  };
+  const std::string h200 = "platforms/public/aiconfigurator/h200_sxm.trtllm-1.3.0rc20.json.gz";
+  const PublishedRun both = run_published(MOESIM_SOURCE_DIR, row("moe_records: " + h200 + ", gemm_records: " + h200));
+  REQUIRE(both.outcomes.size() == 1);
+  REQUIRE(both.outcomes[0].simulated);
+  CHECK_THAT(both.outcomes[0].compute,
+             Catch::StartsWith("compute (whole MoE layers and dense GEMMs from h200_sxm.trtllm-1.3.0rc20.json.gz, "
+                               "the rest from the platform's measured calibration): measured "));
+  const PublishedRun gemms = run_published(MOESIM_SOURCE_DIR, row("gemm_records: " + h200));
+  REQUIRE(gemms.outcomes[0].simulated);
+  CHECK_THAT(gemms.outcomes[0].compute,
+             Catch::StartsWith("compute (dense GEMMs from h200_sxm.trtllm-1.3.0rc20.json.gz, the rest from the "
+                               "platform's measured calibration): measured "));
+  // The SGLang H200 table measured no dense GEMM: refused, naming the key.
+  CHECK_THROWS_WITH(run_published(MOESIM_SOURCE_DIR,
+                                  row("gemm_records: platforms/public/aiconfigurator/h200_sxm.sglang-0.5.6.post2.json.gz")),
+                    Catch::Contains("gemm_records") && Catch::Contains("no dense GEMM"));
+}
+
 TEST_CASE("published: TensorRT-LLM's eager step is blog2's 7.22 graph steps at DeepSeek-R1 min latency",
           "[published]")
 {
