@@ -635,7 +635,7 @@ private:
   {
     const Plan& p = L_.plan;
     const double h = m_.hidden, E = m_.moe.experts, k = m_.moe.top_k;
-    const Dtype dw = m_.dtypes.dense_weights, ew = m_.dtypes.expert_weights;
+    const Dtype ew = m_.dtypes.expert_weights;
     const std::uint64_t stream = static_cast<std::uint64_t>(layer) * 1000003ULL + mb;
     const double shared_inter = double(m_.moe.shared_intermediate) * m_.moe.shared_experts;
     const OpFamily M = OpFamily::moe;

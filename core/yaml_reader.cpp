@@ -131,7 +131,7 @@ private:
   void open(const YAML::Mark& m, bool map)
   {
     begin(m, nullptr);
-    frames_.push_back(Frame{map});
+    frames_.push_back(Frame{map, 0, {}, {}});
   }
   void close()
   {

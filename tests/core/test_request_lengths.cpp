@@ -10,16 +10,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 using namespace moesim;
 
 namespace {
-
-double mean_of(const std::vector<int>& v)
-{
-  return std::accumulate(v.begin(), v.end(), 0.0) / v.size();
-}
 
 ServeLengths drawn(const LengthDist& in, const LengthDist& out, std::uint64_t seed = 1)
 {

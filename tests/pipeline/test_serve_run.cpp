@@ -214,11 +214,11 @@ TEST_CASE("serve: a study without an engine profile and a non-positive workload 
   REQUIRE_FALSE(st.engine_profile);
   const std::string m = test::refusal([&] { (void)run_serve(st, Scenario{}, ServeWorkload{}); });
   CHECK_THAT(m, Catch::Contains("prefill.yaml") && Catch::Contains("engine") && Catch::Contains("vllm-0.11"));
-  CHECK_THAT(test::refusal([] { check_serve_workload({0, 1, 1, 0}, "command line"); }), Catch::Contains("--requests"));
-  CHECK_THAT(test::refusal([] { check_serve_workload({1, 1, -3, 0}, "command line"); }), Catch::Contains("--output"));
-  CHECK_THAT(test::refusal([] { check_serve_workload({1, 1, 1, -1}, "command line"); }),
+  CHECK_THAT(test::refusal([] { check_serve_workload({0, 1, 1, 0, {}}, "command line"); }), Catch::Contains("--requests"));
+  CHECK_THAT(test::refusal([] { check_serve_workload({1, 1, -3, 0, {}}, "command line"); }), Catch::Contains("--output"));
+  CHECK_THAT(test::refusal([] { check_serve_workload({1, 1, 1, -1, {}}, "command line"); }),
              Catch::Contains("--concurrency"));
-  CHECK(test::refusal([] { check_serve_workload({1, 1, 1, 0}, "command line"); }) == "accepted");
+  CHECK(test::refusal([] { check_serve_workload({1, 1, 1, 0, {}}, "command line"); }) == "accepted");
 }
 
 TEST_CASE("serve: two listed requests, one output 10x the other, end on the long one decoding alone",
