@@ -164,6 +164,10 @@ std::vector<PublishedRow> load_published_file(const std::string& path)
     if (!r.op_records.empty() && !r.gemm_records.empty())
       f.fail("gemm_records", "given with op_records, which already bring the records' GEMMs",
              "keep op_records (every op from the records) or gemm_records (only the dense GEMMs)");
+    r.attention_records = f.str("attention_records", "");
+    if (!r.op_records.empty() && !r.attention_records.empty())
+      f.fail("attention_records", "given with op_records, which already bring the records' attention",
+             "keep op_records (every op from the records) or attention_records (only the GQA decode attention)");
     if (auto d = f.maybe("dtypes")) {
       Fields df(path, *d, "rows[].dtypes");
       for (const auto& kv : *d)

@@ -46,6 +46,11 @@ struct PublishedRow {
   // beside the platform's own calibration, which keeps every GEMM model it has (measured here
   // first); "" for none. Not together with op_records.
   std::string gemm_records;
+  // Public per-op records of which only the GQA decode attention (`attention_decode` gqa records)
+  // times this row's decode attention where the platform's own calibration has no model of that
+  // key, fitted without the records faster than reading their KV cache once at the GPU's HBM peak
+  // (an L2-resident cache, not a read from memory); "" for none. Not together with op_records.
+  std::string attention_records;
   int line = 0;
 };
 

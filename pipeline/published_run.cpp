@@ -5,6 +5,9 @@
 #include "core/error.hpp"
 #include "core/model_loader.hpp"
 #include "core/moe_layer.hpp"
+#include "core/op_fit.hpp"
+#include "core/op_measurements.hpp"
+#include "topology/gpu_catalog.hpp"
 #include "core/published.hpp"
 #include "pipeline/calibrate.hpp"
 #include "pipeline/calibrations.hpp"
@@ -112,10 +115,11 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
     sc.calibration_file = row.op_records;
     sc.calibration = c;
   }
-  if (!row.moe_records.empty() || !row.gemm_records.empty()) {
+  if (!row.moe_records.empty() || !row.gemm_records.empty() || !row.attention_records.empty()) {
     // Parts of public records beside the platform's own calibration (measured, or none: the
     // datasheet): the whole MoE layers of `moe_records` (core/moe_layer), the dense GEMM models of
-    // `gemm_records` where the platform's calibration has no model of that key.
+    // `gemm_records` and the GQA decode attention models of `attention_records` where the platform's
+    // calibration has no model of that key.
     const std::string where = file + ":" + std::to_string(row.line);
     auto records = [&](const std::string& path) -> const Calibration& {
       std::shared_ptr<const Calibration>& c = from_records[path];
@@ -124,7 +128,7 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
       return *c;
     };
     std::shared_ptr<const Calibration>& both =
-        from_records[row.moe_records + "\n" + row.gemm_records + "\n" + cal];
+        from_records[row.moe_records + "\n" + row.gemm_records + "\n" + row.attention_records + "\n" + cal];
     if (!both) {
       Calibration merged = cal.empty() ? Calibration{} : *calibrations.get(cal);
       if (!row.moe_records.empty()) {
@@ -142,6 +146,15 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
           throw InputError(where, "rows[].gemm_records", row.gemm_records + " holds no dense GEMM records",
                            "name a table with gemm records, or drop gemm_records");
         add_gemm_models(merged.op_models, g);
+      }
+      if (!row.attention_records.empty()) {
+        const OpModels a = gqa_decode_models(root, row.attention_records);
+        if (a.models.empty())
+          throw InputError(where, "rows[].attention_records",
+                           row.attention_records + " holds no GQA decode attention read from memory "
+                           "(attention_decode gqa records no faster than their KV at HBM peak)",
+                           "name a table with GQA decode records, or drop attention_records");
+        add_models(merged.op_models, a, OpKind::attention_decode);
       }
       both = std::make_shared<const Calibration>(std::move(merged));
     }
@@ -186,17 +199,26 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
   o.simulated = true;
   if (!row.op_records.empty())
     o.compute = describe_compute_sources(row.op_records, shares);
-  if (!row.moe_records.empty() || !row.gemm_records.empty()) {
-    // "compute (whole MoE layers and dense GEMMs from X, the rest from the platform's ...): ..."
-    const std::string& first = row.moe_records.empty() ? row.gemm_records : row.moe_records;
-    const bool same = row.moe_records.empty() || row.gemm_records.empty() || row.moe_records == row.gemm_records;
+  if (!row.moe_records.empty() || !row.gemm_records.empty() || !row.attention_records.empty()) {
+    // "compute (whole MoE layers, dense GEMMs and GQA decode attention from X, the rest from the
+    // platform's ...): ..."; each part names its table where they differ.
     const auto name = [](const std::string& p) { return fs::path(p).filename().string(); };
-    const std::string parts =
-        same ? std::string(row.moe_records.empty() ? "dense GEMMs"
-                           : row.gemm_records.empty() ? "whole MoE layers"
-                                                      : "whole MoE layers and dense GEMMs") +
-                   " from " + name(first)
-             : "whole MoE layers from " + name(row.moe_records) + ", dense GEMMs from " + name(row.gemm_records);
+    std::vector<std::pair<std::string, std::string>> named;
+    if (!row.moe_records.empty())
+      named.emplace_back("whole MoE layers", row.moe_records);
+    if (!row.gemm_records.empty())
+      named.emplace_back("dense GEMMs", row.gemm_records);
+    if (!row.attention_records.empty())
+      named.emplace_back("GQA decode attention", row.attention_records);
+    const std::string& first = named.front().second;
+    const bool same = std::all_of(named.begin(), named.end(), [&](const auto& p) { return p.second == first; });
+    std::string parts;
+    for (size_t i = 0; i < named.size(); i++) {
+      parts += i == 0 ? "" : same ? (i + 1 == named.size() ? " and " : ", ") : ", ";
+      parts += named[i].first + (same ? "" : " from " + name(named[i].second));
+    }
+    if (same)
+      parts += " from " + name(first);
     o.compute = describe_compute_sources(first, shares);
     o.compute.replace(0, std::string("compute from " + name(first)).size(),
                       "compute (" + parts + ", the rest from the platform's " +
@@ -239,11 +261,81 @@ Calibration calibration_from_op_records(const std::string& root, const std::stri
   return fit_calibration(q).calibration;
 }
 
+OpModels decode_attention_models(const std::string& root, const std::string& records)
+{
+  OpMeasurements m = load_op_measurements(root + "/" + records);
+  const GpuCatalog cat = load_gpu_catalog(root + "/platforms/gpus.yaml");
+  const GpuModel* g = find_gpu(cat, m.system.word("gpu"));
+  const double bw = g->mem_bw.value();
+  std::vector<OpRecord> keep;
+  int dropped = 0;
+  for (const OpRecord& r : m.ops) {
+    if (r.key.kind != OpKind::attention_decode || r.key.variant != "gqa")
+      continue;
+    const std::vector<double>& d = r.dims; // d_qk, d_v, kv_heads, q_heads, batch, context
+    const double kv = (d[0] + d[1]) * d[2] * d[4] * d[5] * bytes_per_element(r.key.kv_dtype);
+    if (r.seconds < kv / bw) { dropped++; continue; }
+    keep.push_back(r);
+  }
+  std::fprintf(stderr, "ATT %s: kept %zu dropped %d bw %g\n", records.c_str(), keep.size(), dropped, bw);
+  m.ops = keep;
+  m.moe.clear();
+  m.host.clear();
+  const auto sms = [&](const std::string& gpu) { const GpuModel* x = find_gpu(cat, gpu); return x ? double(x->sms) : 0.0; };
+  const auto l2 = [&](const std::string& gpu) { const GpuModel* x = find_gpu(cat, gpu); return x ? x->l2.value() : 0.0; };
+  return fit_op_benches({m}, {records}, HoldOut{}, nullptr, 0, sms, l2, std::nullopt).models;
+}
+
+bool below_hbm_read(const OpRecord& r, double hbm_bytes_per_s)
+{
+  if (r.key.kind != OpKind::attention_decode || r.dims.size() != 6)
+    return false;
+  // dims {d_qk, d_v, kv_heads, q_heads, batch, context}: K and V of every KV head at every position.
+  const std::vector<double>& d = r.dims;
+  const double kv = (d[0] + d[1]) * d[2] * d[4] * d[5] * bytes_per_element(r.key.kv_dtype);
+  return r.seconds < kv / hbm_bytes_per_s;
+}
+
+OpModels gqa_decode_models(const std::string& root, const std::string& records)
+{
+  const std::string path = root + "/" + records;
+  OpMeasurements m = load_op_measurements(path);
+  const GpuCatalog cat = load_gpu_catalog(root + "/platforms/gpus.yaml");
+  const GpuModel* g = find_gpu(cat, m.system.word("gpu"));
+  if (!g || !(g->mem_bw.value() > 0))
+    throw InputError(records, "system.gpu", "\"" + m.system.word("gpu") + "\" is not in platforms/gpus.yaml with a mem_bw",
+                     "add the GPU to platforms/gpus.yaml, or drop attention_records");
+  std::vector<OpRecord> keep;
+  for (const OpRecord& r : m.ops)
+    if (r.key.kind == OpKind::attention_decode && r.key.variant == "gqa" && !below_hbm_read(r, g->mem_bw.value()))
+      keep.push_back(r);
+  m.ops = std::move(keep);
+  m.moe.clear();
+  m.host.clear();
+  m.graph_gaps.clear();
+  const auto sms = [&cat](const std::string& gpu) {
+    const GpuModel* x = find_gpu(cat, gpu);
+    return x ? static_cast<double>(x->sms) : 0.0;
+  };
+  const auto l2 = [&cat](const std::string& gpu) {
+    const GpuModel* x = find_gpu(cat, gpu);
+    return x ? x->l2.value() : 0.0;
+  };
+  if (m.ops.empty())
+    return {};
+  return fit_op_benches({m}, {path}, HoldOut{}, nullptr, 0, sms, l2).models;
+}
+
 int add_gemm_models(OpModels& to, const OpModels& from)
+{
+  return add_models(to, from, OpKind::gemm);
+}
+
+int add_models(OpModels& to, const OpModels& from, OpKind kind)
 {
   int added = 0;
   for (const KeyedOpModel& m : from.models)
-    if (m.key.kind == OpKind::gemm && !to.find(m.key)) {
+    if (m.key.kind == kind && !to.find(m.key)) {
       to.models.push_back(m);
       added++;
     }

@@ -3,6 +3,7 @@
 // against the published figure; rendered as a Markdown table with the error per row.
 #pragma once
 #include "core/calibration.hpp"
+#include "core/op_models.hpp"
 #include "core/published.hpp"
 
 #include <map>
@@ -30,6 +31,19 @@ Calibration calibration_from_op_records(const std::string& root, const std::stri
 // platform's own calibration, or none) has no model of, added to `to`, kept sorted by key; every
 // other model of either is left as it is. Returns how many were added.
 int add_gemm_models(OpModels& to, const OpModels& from);
+// The same for the models of any one op kind (add_gemm_models: kind gemm).
+int add_models(OpModels& to, const OpModels& from, OpKind kind);
+
+// Whether a decode attention record took less time than reading its KV cache once ((d_qk + d_v) x
+// KV heads x batch x context elements of its kv_dtype) at `hbm_bytes_per_s`: the cache stayed in L2
+// across the collector's repeats, so the record times no read from memory. Other kinds: false.
+bool below_hbm_read(const OpRecord& r, double hbm_bytes_per_s);
+
+// A row's `attention_records`: the GQA decode attention models fitted from `records` (relative to
+// `root`) without the records below_hbm_read at the HBM peak of the records' GPU (platforms/gpus.yaml
+// mem_bw); SM count and L2 from the same entry. Empty when no such record is left. Throws
+// InputError for unreadable records or a GPU the catalogue lacks.
+OpModels gqa_decode_models(const std::string& root, const std::string& records);
 
 // What published.md prints for such a row: the records' file name and the share of the decode
 // step's time whose compute each provenance gave (ScenarioResult::compute_provenance), e.g.

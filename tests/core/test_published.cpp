@@ -52,6 +52,16 @@ TEST_CASE("published rows: op_records and gemm_records together are refused, nam
   CHECK_THROWS_WITH(load_published_file(p), Catch::Contains("gemm_records") && Catch::Contains("op_records"));
 }
 
+TEST_CASE("published rows: op_records and attention_records together are refused, naming the key",
+          "[quick][published]")
+{
+  test::TempDir d("published");
+  const std::string p = d.write("rows.yaml", "rows:\n  - {id: a, category: pcie, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
+                      "     model: m, platform: p, interconnect: i, plan: tp1, workload: {kind: decode, batch: 1,\n"
+                      "     context: 1}, metric: tok_s_user, measured: 1, op_records: a.json, attention_records: a.json}\n");
+  CHECK_THROWS_WITH(load_published_file(p), Catch::Contains("attention_records") && Catch::Contains("op_records"));
+}
+
 TEST_CASE("published metrics: per user, GPU, rank, node and system", "[quick][published]")
 {
   // 1000 tok/s over 50 sequences on 8 GPUs: 20 per user, 125 per GPU or rank, a node of 8 = 1000.

@@ -345,6 +345,72 @@ TEST_CASE("published: a row's gemm records name themselves beside its moe record
                     Catch::Contains("gemm_records") && Catch::Contains("no dense GEMM"));
 }
 
+TEST_CASE("published: a decode attention record faster than its KV read at HBM peak is an L2 artefact",
+          "[quick][published]")
+{
+  // Qwen3's GQA decode shape, 4 KV heads of d_qk = d_v = 128, 64 sequences x 1,024 positions:
+  // (128 + 128) x 4 x 64 x 1,024 = 67,108,864 KV elements. An fp8 cache, 1 + 4/16,384 B an element
+  // (bytes_per_element's block scale): 67,125,248 B, at an H200's 4.8 TB/s 13.98 us; a bf16 cache,
+  // 2 B: 134,217,728 B, 27.96 us.
+  OpRecord r;
+  r.key.kind = OpKind::attention_decode;
+  r.key.variant = "gqa";
+  r.key.kv_dtype = Dtype::fp8;
+  r.dims = {128, 128, 4, 32, 64, 1024};
+  r.seconds = 13.5e-6;
+  CHECK(below_hbm_read(r, 4.8e12));
+  r.seconds = 14.5e-6;
+  CHECK_FALSE(below_hbm_read(r, 4.8e12));
+  r.key.kv_dtype = Dtype::bf16;
+  CHECK(below_hbm_read(r, 4.8e12));  // 14.5 us < 27.96 us
+  r.seconds = 28.5e-6;
+  CHECK_FALSE(below_hbm_read(r, 4.8e12));
+  // Another kind is never one.
+  r.key.kind = OpKind::gemm;
+  r.seconds = 1e-9;
+  CHECK_FALSE(below_hbm_read(r, 4.8e12));
+}
+
+TEST_CASE("published: attention records bring only GQA decode models, without the L2-resident records",
+          "[published]")
+{
+  // The H200 TensorRT-LLM table: its GQA decode records all take at least their KV read at 4.8 TB/s,
+  // so every one is fitted; the models are GQA decode attention only (no GEMM, MoE or MLA model).
+  const std::string h200 = "platforms/public/aiconfigurator/h200_sxm.trtllm-1.3.0rc20.json.gz";
+  const OpModels a = gqa_decode_models(MOESIM_SOURCE_DIR, h200);
+  REQUIRE_FALSE(a.models.empty());
+  for (const KeyedOpModel& m : a.models) {
+    CHECK(m.key.kind == OpKind::attention_decode);
+    CHECK(m.key.variant == "gqa");
+  }
+  CHECK(a.moe_layers.empty());
+  Calibration none;
+  CHECK(add_models(none.op_models, a, OpKind::gemm) == 0);
+  CHECK(add_models(none.op_models, a, OpKind::attention_decode) == static_cast<int>(a.models.size()));
+
+  test::TempDir d("published_attention_records");
+  auto row = [&](const std::string& keys) {
+    return d.write("rows.yaml",
+                   "rows:\n  - {id: a, category: nvlink, source: s, date: d, engine: trtllm-1.0, engine_version: v,\n"
+                   "     model: qwen3-30b-a3b, platform: nvswitch-1x-h200, " +
+                       keys +
+                       ",\n"
+                       "     interconnect: i, plan: tp1, workload: {kind: decode, batch: 64, context: 1024}, metric: "
+                       "tok_s_user,\n     measured: 1}\n");
+  };
+  const PublishedRun three = run_published(
+      MOESIM_SOURCE_DIR, row("moe_records: " + h200 + ", gemm_records: " + h200 + ", attention_records: " + h200));
+  REQUIRE(three.outcomes[0].simulated);
+  CHECK_THAT(three.outcomes[0].compute,
+             Catch::StartsWith("compute (whole MoE layers, dense GEMMs and GQA decode attention from "
+                               "h200_sxm.trtllm-1.3.0rc20.json.gz, the rest from the platform's measured calibration)"));
+  // The SGLang H200 table measured MLA decode only: refused, naming the key.
+  CHECK_THROWS_WITH(
+      run_published(MOESIM_SOURCE_DIR,
+                    row("attention_records: platforms/public/aiconfigurator/h200_sxm.sglang-0.5.6.post2.json.gz")),
+      Catch::Contains("attention_records") && Catch::Contains("no GQA decode"));
+}
+
 TEST_CASE("published: TensorRT-LLM's eager step is blog2's 7.22 graph steps at DeepSeek-R1 min latency",
           "[published]")
 {
