@@ -14,6 +14,14 @@ std::vector<int> serve_sample_batches(int max_batch)
   return b;
 }
 
+int serve_prefill_sample_seqs(int limit, int replicas, int replica_tokens, int input)
+{
+  if (limit < 1 || replicas < 1 || replica_tokens < 1 || input < 1)
+    throw std::invalid_argument("a prefill sample needs a positive limit, replica count, token budget and prompt");
+  const int per_replica = std::max(1, std::min(limit / replicas, replica_tokens / input));
+  return per_replica * replicas;
+}
+
 namespace {
 
 // Linear through (x0, y0), (x1, y1) at x; a single point gives y0 scaled by x / x0.

@@ -40,6 +40,15 @@ bool replays_graph(const ServeStepTable& t, int decode_seqs);
 // The decode batches to sample up to max_batch: 1, 4, 16, ... (x4) and max_batch itself.
 std::vector<int> serve_sample_batches(int max_batch);
 
+// Prompts in the sampled prefill step that prices a loop step's prompt tokens: as many whole prompts
+// of `input` tokens as one replica's `replica_tokens` hold (at least one), at most `limit / replicas`
+// (at least one), on every one of the `replicas` attention-DP replicas alike. Each replica runs its
+// own scheduler and takes its own prompts in the same step, so a sample with a replica left idle, or
+// with one replica holding a prompt more than the others (every replica then runs the largest
+// replica's tokens, `dp_padding: max`), would charge the loop's prompt tokens for work no replica
+// did. Throws std::invalid_argument unless every argument is at least 1.
+int serve_prefill_sample_seqs(int limit, int replicas, int replica_tokens, int input);
+
 // A decode step of `batch` sequences at mean context `context`: linear between the sampled batches
 // (beyond the last, along the last segment), then linear in context between the two sampled
 // contexts (extrapolated the same way); never below a tenth of the smallest sample.

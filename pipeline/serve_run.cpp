@@ -249,8 +249,8 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
     loop_limit = limit;
     out.limited_by = SeqLimit::activations;
   }
-  const int budget = e.max_num_batched_tokens * dp;
-  const int pseqs = std::max(1, std::min(limit, budget / std::max(1, input)));
+  // Whole prompts on every attention-DP replica alike (core/serve_steps serve_prefill_sample_seqs).
+  const int pseqs = serve_prefill_sample_seqs(limit, dp, std::max(1, e.max_num_batched_tokens), std::max(1, input));
   const ScenarioResult p = simulate_step(study, sc, Phase::prefill, pseqs, 0, input);
   if (p.refused)
     return out.why = "prefill does not fit: " + p.refusal, out;

@@ -32,6 +32,27 @@ TEST_CASE("serve sample batches: 1, 4, 16, ... and the limit", "[quick][serving]
   CHECK(serve_sample_batches(100) == std::vector<int>{1, 4, 16, 64, 100});
 }
 
+TEST_CASE("the prefill sample holds whole prompts on every attention-DP replica alike", "[quick][serving]")
+{
+  // One replica (TP1), 8,192 tokens a step, 1,024-token prompts: 8192 / 1024 = 8 prompts, as many as
+  // the loop's budget takes in one step (the limit of 504 sequences does not bind).
+  CHECK(serve_prefill_sample_seqs(504, 1, 8192, 1024) == 8);
+  // Four replicas, 8,192 tokens each, 32,768-token prompts: no replica's budget holds one, so one
+  // each (the loop admits a whole prompt into a replica whose own budget was raised to hold it):
+  // 4, where one prompt in all would leave three replicas idle, or padded to its tokens.
+  CHECK(serve_prefill_sample_seqs(143, 4, 8192, 32768) == 4);
+  // Eight replicas, 8,192 tokens each, 1,000-token prompts: 8192 / 1000 = 8 whole prompts a replica,
+  // 64 in all (the pooled budget, 65,536 / 1,000 = 65, would put a ninth on one replica, and every
+  // replica would run its 9,000 tokens).
+  CHECK(serve_prefill_sample_seqs(3000, 8, 8192, 1000) == 64);
+  // The sequence limit binds: 12 sequences over 4 replicas = 3 a replica, below 8192 / 1024 = 8: 12.
+  CHECK(serve_prefill_sample_seqs(12, 4, 8192, 1024) == 12);
+  // Fewer sequences than replicas still samples one prompt on each: 4.
+  CHECK(serve_prefill_sample_seqs(2, 4, 8192, 1024) == 4);
+  CHECK_THROWS_AS(serve_prefill_sample_seqs(0, 4, 8192, 1024), std::invalid_argument);
+  CHECK_THROWS_AS(serve_prefill_sample_seqs(8, 0, 8192, 1024), std::invalid_argument);
+}
+
 TEST_CASE("decode steps interpolate linearly in batch, then in context", "[quick][serving]")
 {
   const ServeStepTable t = table();
