@@ -14,6 +14,14 @@ std::vector<int> serve_sample_batches(int max_batch)
   return b;
 }
 
+int serve_prefill_sample_seqs(int limit, int replicas, int replica_tokens, int input)
+{
+  if (limit < 1 || replicas < 1 || replica_tokens < 1 || input < 1)
+    throw std::invalid_argument("a prefill sample needs a positive limit, replica count, token budget and prompt");
+  const int per_replica = std::max(1, std::min(limit / replicas, replica_tokens / input));
+  return per_replica * replicas;
+}
+
 namespace {
 
 // Linear through (x0, y0), (x1, y1) at x; a single point gives y0 scaled by x / x0.
@@ -49,6 +57,16 @@ double decode_step_seconds(const ServeStepTable& t, double batch, double context
   return std::max(v, floor);
 }
 
+bool replays_graph(const ServeStepTable& t, int decode_seqs)
+{
+  if (t.exact_graph_batches.empty())
+    return true;
+  const int replicas = std::max(1, t.replicas);
+  // Under attention DP every replica must hold the same batch, and that batch must be captured.
+  return decode_seqs % replicas == 0 &&
+         std::binary_search(t.exact_graph_batches.begin(), t.exact_graph_batches.end(), decode_seqs / replicas);
+}
+
 double serve_step_seconds(const ServeStepTable& t, const StepLoad& load)
 {
   if (t.prefill_tokens < 1 || !(t.prefill_seconds > 0))
@@ -61,12 +79,13 @@ double serve_step_seconds(const ServeStepTable& t, const StepLoad& load)
   if (!t.eager_extra_seconds.empty()) {
     if (t.eager_extra_seconds.size() != t.batches.size())
       throw std::invalid_argument("a serve step table needs one eager extra per sampled batch");
-    if (load.prefill_tokens > 0)
+    if (load.prefill_tokens > 0 ? t.mixed_eager : !replays_graph(t, load.decode_seqs))
       eager = std::max(0.0, along_batch(t.batches, t.eager_extra_seconds, load.decode_seqs));
   }
   // An eager mixed step is one forward over the decodes and the prompt tokens: the host launches
   // its kernels once while the GPU runs them, so the launches hide the prompt tokens' GPU time up to
   // the eager extra (and the extra hides under it): decode + max(eager extra, prompt tokens' time).
+  // An eager decode-only step: decode + the extra.
   return decode_step_seconds(t, load.decode_seqs, load.decode_context) + std::max(prefill, eager);
 }
 

@@ -182,12 +182,26 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
   // Decode samples; a batch whose activations tip the memory over shrinks the limit by a tenth.
   ServeStepTable& t = out.table;
   // An engine whose steps with prompt tokens run eagerly: the same decode steps without graphs.
+  // An engine that replays a graph only for a batch captured exactly (graph_padding off): the loop
+  // decides step by step whether the decode batch has one (core/serve_steps replays_graph), so the
+  // decode samples are the graphed steps (padded to the next captured size) and the eager extra is
+  // sampled beside them. TensorRT-LLM 1.0's model engine (tensorrt_llm/_torch/pyexecutor/model_engine.py,
+  // _get_padded_batch and _maybe_get_cuda_graph) pads only with padding enabled, and under attention
+  // DP replays a graph only when every rank is generation-only with the same, captured batch.
   const bool mixed_eager = e.cuda_graphs && !e.mixed_step_graphs;
+  const bool exact_graphs = e.cuda_graphs && !e.graph_padding;
+  Study graphed = study;
+  if (exact_graphs)
+    graphed.engine_profile->graph_padding = true;
   std::optional<Study> eager;
-  if (mixed_eager) {
+  if (mixed_eager || exact_graphs) {
     eager = study;
     eager->engine_profile->cuda_graphs = false;
   }
+  t.mixed_eager = mixed_eager;
+  t.replicas = dp;
+  if (exact_graphs)
+    t.exact_graph_batches = e.capture_sizes;
   for (;;) {
     if (varied) {
       // From the shortest prompt to the mean request's context over its life (mean input + half the
@@ -205,8 +219,8 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
     t.eager_extra_seconds.clear();
     bool refused = false;
     for (int b : t.batches) {
-      const ScenarioResult a = simulate_step(study, sc, Phase::decode, b, static_cast<int>(lo), 0);
-      const ScenarioResult c = simulate_step(study, sc, Phase::decode, b, static_cast<int>(hi), 0);
+      const ScenarioResult a = simulate_step(graphed, sc, Phase::decode, b, static_cast<int>(lo), 0);
+      const ScenarioResult c = simulate_step(graphed, sc, Phase::decode, b, static_cast<int>(hi), 0);
       if (a.refused || c.refused) {
         refused = true;
         break;
@@ -215,7 +229,7 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
       // Under PP the batch's microbatches keep the pipeline full: a step costs the steady interval.
       t.seconds_lo.push_back(decode_seconds(a));
       t.seconds_hi.push_back(decode_seconds(c));
-      if (mixed_eager) {
+      if (eager) {
         const ScenarioResult g = simulate_step(*eager, sc, Phase::decode, b, static_cast<int>(lo), 0);
         if (g.refused) {
           refused = true;
@@ -235,8 +249,8 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
     loop_limit = limit;
     out.limited_by = SeqLimit::activations;
   }
-  const int budget = e.max_num_batched_tokens * dp;
-  const int pseqs = std::max(1, std::min(limit, budget / std::max(1, input)));
+  // Whole prompts on every attention-DP replica alike (core/serve_steps serve_prefill_sample_seqs).
+  const int pseqs = serve_prefill_sample_seqs(limit, dp, std::max(1, e.max_num_batched_tokens), std::max(1, input));
   const ScenarioResult p = simulate_step(study, sc, Phase::prefill, pseqs, 0, input);
   if (p.refused)
     return out.why = "prefill does not fit: " + p.refusal, out;

@@ -32,6 +32,27 @@ TEST_CASE("serve sample batches: 1, 4, 16, ... and the limit", "[quick][serving]
   CHECK(serve_sample_batches(100) == std::vector<int>{1, 4, 16, 64, 100});
 }
 
+TEST_CASE("the prefill sample holds whole prompts on every attention-DP replica alike", "[quick][serving]")
+{
+  // One replica (TP1), 8,192 tokens a step, 1,024-token prompts: 8192 / 1024 = 8 prompts, as many as
+  // the loop's budget takes in one step (the limit of 504 sequences does not bind).
+  CHECK(serve_prefill_sample_seqs(504, 1, 8192, 1024) == 8);
+  // Four replicas, 8,192 tokens each, 32,768-token prompts: no replica's budget holds one, so one
+  // each (the loop admits a whole prompt into a replica whose own budget was raised to hold it):
+  // 4, where one prompt in all would leave three replicas idle, or padded to its tokens.
+  CHECK(serve_prefill_sample_seqs(143, 4, 8192, 32768) == 4);
+  // Eight replicas, 8,192 tokens each, 1,000-token prompts: 8192 / 1000 = 8 whole prompts a replica,
+  // 64 in all (the pooled budget, 65,536 / 1,000 = 65, would put a ninth on one replica, and every
+  // replica would run its 9,000 tokens).
+  CHECK(serve_prefill_sample_seqs(3000, 8, 8192, 1000) == 64);
+  // The sequence limit binds: 12 sequences over 4 replicas = 3 a replica, below 8192 / 1024 = 8: 12.
+  CHECK(serve_prefill_sample_seqs(12, 4, 8192, 1024) == 12);
+  // Fewer sequences than replicas still samples one prompt on each: 4.
+  CHECK(serve_prefill_sample_seqs(2, 4, 8192, 1024) == 4);
+  CHECK_THROWS_AS(serve_prefill_sample_seqs(0, 4, 8192, 1024), std::invalid_argument);
+  CHECK_THROWS_AS(serve_prefill_sample_seqs(8, 0, 8192, 1024), std::invalid_argument);
+}
+
 TEST_CASE("decode steps interpolate linearly in batch, then in context", "[quick][serving]")
 {
   const ServeStepTable t = table();
@@ -98,6 +119,47 @@ TEST_CASE("an engine whose mixed steps run eagerly adds the eager extra to steps
   // One extra per sampled batch, or the table is refused.
   t.eager_extra_seconds = {0.030};
   CHECK_THROWS_AS(serve_step_seconds(t, mixed), std::invalid_argument);
+}
+
+TEST_CASE("graphs of exact sizes only: an uncaptured decode batch adds the eager extra", "[quick][serving]")
+{
+  // Two attention-DP replicas whose engine captured batches 2 and 8 per replica without padding.
+  // A decode-only step replays a graph when its sequences split evenly into a captured size: 4
+  // (2 + 2) and 16 (8 + 8) do; 6 (3 + 3) is not captured, 5 (3 + 2) is uneven; both run eagerly.
+  ServeStepTable t = table();
+  t.eager_extra_seconds = {0.030, 0.036, 0.060};
+  t.exact_graph_batches = {2, 8};
+  t.replicas = 2;
+  CHECK(replays_graph(t, 4));
+  CHECK(replays_graph(t, 16));
+  CHECK_FALSE(replays_graph(t, 6));
+  CHECK_FALSE(replays_graph(t, 5));
+  // Batch 4 at context 1000 replays its graph: 11 ms. Batch 6 lies a sixth of the way from 4 to 16:
+  // decode 11 + 3 / 6 = 11.5 ms, extra 36 + 24 / 6 = 40 ms, eager: 11.5 + 40 = 51.5 ms.
+  StepLoad decode;
+  decode.decode_context = 1000;
+  decode.decode_seqs = 4;
+  CHECK(serve_step_seconds(t, decode) == Approx(0.011));
+  decode.decode_seqs = 6;
+  CHECK(serve_step_seconds(t, decode) == Approx(0.0515));
+  // Without the rule (padding on, or one replica holding 6 among its captures) the same step replays.
+  ServeStepTable padded = t;
+  padded.exact_graph_batches.clear();
+  CHECK(replays_graph(padded, 6));
+  CHECK(serve_step_seconds(padded, decode) == Approx(0.0115));
+  // An engine that replays graphs for mixed steps too (mixed_eager false) prices a mixed step without
+  // the extra whatever its batch: 6 decodes (11.5 ms) + 500 prompt tokens (50 ms) = 61.5 ms; with
+  // mixed steps eager the 40 ms extra hides under the prompt's 50: also 61.5 ms, and with 100 prompt
+  // tokens (10 ms) it shows: 11.5 + max(40, 10) = 51.5 ms against 11.5 + 10 = 21.5 ms.
+  StepLoad mixed = decode;
+  mixed.prefill_tokens = 500;
+  CHECK(serve_step_seconds(t, mixed) == Approx(0.0615));
+  mixed.prefill_tokens = 100;
+  CHECK(serve_step_seconds(t, mixed) == Approx(0.0515));
+  t.mixed_eager = false;
+  CHECK(serve_step_seconds(t, mixed) == Approx(0.0215));
+  // The decode-only rule holds either way.
+  CHECK(serve_step_seconds(t, decode) == Approx(0.0515));
 }
 
 TEST_CASE("KV capacity: free memory over the sampled KV bytes, times the sampled tokens", "[quick][serving]")

@@ -159,6 +159,40 @@ TEST_CASE("serve: an engine whose mixed steps run eagerly samples the eager deco
   CHECK(eager.result.makespan == Approx(graphed.result.makespan).epsilon(1e-12));
 }
 
+TEST_CASE("serve: an engine without graph padding samples the graphed steps and decides per step",
+          "[pipeline][serve]")
+{
+  // TensorRT-LLM with cuda_graph_config batch_sizes [4] and no enable_padding (graph_padding false):
+  // its model engine replays a graph only for a batch of exactly 4. The decode samples are the
+  // graphed steps as with padding (batch 1 padded to 4's graph), one eager extra is sampled per
+  // batch, and the table carries the captured sizes, so the loop prices 4 decodes as the graph and
+  // 1-3 eagerly (core/serve_steps, replays_graph). Padding on: the same samples, no size rule.
+  SmallStudy t("{profile: trtllm-1.0, capture_sizes: [4], graph_padding: false}", "gpt-oss-120b");
+  SmallStudy p("{profile: trtllm-1.0, capture_sizes: [4]}", "gpt-oss-120b");
+  const ServeWorkload w{4, 1024, 64, 0, {}};
+  const ServeRun exact = run_serve(t.p.study, t.sc, w), padded = run_serve(p.p.study, p.sc, w);
+  REQUIRE(exact.why.empty());
+  REQUIRE(padded.why.empty());
+  CHECK(exact.table.exact_graph_batches == std::vector<int>{4});
+  CHECK(exact.table.replicas == 1);
+  CHECK(padded.table.exact_graph_batches.empty());
+  REQUIRE(exact.table.batches == padded.table.batches);
+  CHECK(exact.table.seconds_lo == padded.table.seconds_lo);
+  CHECK(exact.table.seconds_hi == padded.table.seconds_hi);
+  REQUIRE(exact.table.eager_extra_seconds.size() == exact.table.batches.size());
+  // Batch 1 runs eagerly in the exact-size engine: its step costs the graphed one plus the extra.
+  StepLoad one;
+  one.decode_seqs = 1;
+  one.decode_context = exact.table.context_lo;
+  CHECK(exact.table.eager_extra_seconds[0] > 0);
+  CHECK(serve_step_seconds(exact.table, one) ==
+        Approx(exact.table.seconds_lo[0] + exact.table.eager_extra_seconds[0]).epsilon(1e-12));
+  CHECK(serve_step_seconds(padded.table, one) == Approx(padded.table.seconds_lo[0]).epsilon(1e-12));
+  // The run: all 4 requests decode together at batch 4 (graphed in both) until they finish together,
+  // so only the steps below 4 could differ, and there are none: the same makespan.
+  CHECK(exact.result.makespan == Approx(padded.result.makespan).epsilon(1e-12));
+}
+
 TEST_CASE("serve: under trtllm-bench's limits each replica admits its max_num_tokens a step", "[pipeline][serve]")
 {
   // Qwen3-30B-A3B (bf16) on one H200, 1024 + 1024 tokens a request. trtllm-bench's heuristic
