@@ -96,7 +96,14 @@ bool run_tool_commands(ToolCommands& t, const std::function<std::string()>& root
     check_output_paths({{t.published_out, "--output"}}, {t.published_file});
     const std::string r = root();
     const std::string file = t.published_file.empty() ? r + "/validate/public/published.yaml" : t.published_file;
-    write_outputs({{t.published_out, "--output", render_published(run_published(r, file))}});
+    // The header names the rows file relative to the root where it lies under it, as given otherwise.
+    std::string name = t.published_file.empty() ? "validate/public/published.yaml" : t.published_file;
+    std::error_code ec;
+    const std::filesystem::path rel =
+        std::filesystem::relative(std::filesystem::absolute(file, ec), std::filesystem::absolute(r, ec), ec);
+    if (!ec && !rel.empty() && *rel.begin() != "..")
+      name = rel.generic_string();
+    write_outputs({{t.published_out, "--output", render_published(run_published(r, file), name)}});
     return true;
   }
   if (t.diff && *t.diff) {

@@ -370,7 +370,7 @@ PublishedRun run_published(const std::string& root, const std::string& file)
   return run;
 }
 
-std::string render_published(const PublishedRun& run)
+std::string render_published(const PublishedRun& run, const std::string& rows_name)
 {
   const std::vector<PublishedRow>& rows = run.rows;
   const std::vector<PublishedOutcome>& outcomes = run.outcomes;
@@ -390,8 +390,10 @@ std::string render_published(const PublishedRun& run)
   const ErrorSummary all = summarise_errors(errors);
   std::ostringstream o;
   o << "# Published serving figures against moesim\n\n"
-    << "Written by `moesim published` from validate/public/published.yaml (regenerate: `moesim published -o "
-       "validate/public/published.md`). Each row: the published figure with its source, moesim's figure for the "
+    << "Written by `moesim published` from " << rows_name << " (regenerate: `moesim published "
+    << (rows_name == "validate/public/published.yaml" ? std::string() : rows_name + " ") << "-o "
+    << (rows_name.size() > 5 && rows_name.ends_with(".yaml") ? rows_name.substr(0, rows_name.size() - 5) : rows_name)
+    << ".md`). Each row: the published figure with its source, moesim's figure for the "
        "same engine profile (workloads/engines), model, quantization, platform, plan and workload, and the error "
        "(moesim / published - 1). Rows whose mechanism moesim lacks are labelled and kept out of the summary. "
        "Serve rows run the request mix through the continuous-batching loop (chunked prefill plus decode): each "

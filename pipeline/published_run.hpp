@@ -60,7 +60,10 @@ struct PublishedRun {
 // engine profiles and calibrations under `root`. Throws InputError on a bad file.
 PublishedRun run_published(const std::string& root, const std::string& file);
 
-// The comparison as Markdown: summary, per category, one line per row.
-std::string render_published(const PublishedRun& run);
+// The comparison as Markdown: summary, per category, one line per row. `rows_name` is how the header
+// names the rows file (relative to the root where it lies under it); the regenerate command it prints
+// writes the same name with .md for .yaml.
+std::string render_published(const PublishedRun& run,
+                             const std::string& rows_name = "validate/public/published.yaml");
 
 } // namespace moesim
