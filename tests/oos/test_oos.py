@@ -858,6 +858,51 @@ class Compare(unittest.TestCase):
                 json.dump(doc, f)
             self.assertIsNone(oos.additive_attribution(src, os.path.join(d, "a.json")))
 
+    def _instrument(self, events):
+        """instrument_split of a predicted one-rank timeline given as [(ready, start, end), ...] in us."""
+        doc = {"events": [{"op": i, "rank": 0, "stream": 0, "ready": r * 1e-6, "start": s * 1e-6, "sync": s * 1e-6,
+                           "end": e * 1e-6} for i, (r, s, e) in enumerate(events)]}
+        with tempfile.TemporaryDirectory() as d:
+            src, dst = os.path.join(d, "p.json"), os.path.join(d, "i.json")
+            with open(src, "w") as f:
+                json.dump(doc, f)
+            if oos.instrument_split(src, dst) is None:
+                return None
+            with open(dst) as f:
+                return [(e["ready"] * 1e6, e["start"] * 1e6, e["sync"] * 1e6, e["end"] * 1e6)
+                        for e in json.load(f)["events"]]
+
+    def test_instrument_split_moves_a_launch_wait_inside_the_op(self):
+        # An eager step as the simulator predicts it, boundary 1.45 us: op 0 waits for the first kernel
+        # launch (3.83 us) and its boundary, starts at 5.28, runs 2 us to 7.28; op 1 starts a boundary
+        # after it (8.73) and ends at 10.73; op 2 (a cuBLASLt GEMM) waits 4.0 us for its call past the
+        # boundary: starts at 10.73 + 1.45 + 4.0 = 16.18, runs 10 us to 26.18; op 3 is shorter than the
+        # boundary (1.0 us: gap 1.0, it ends where it starts), 26.18 -> 27.18; op 4 at the boundary,
+        # 27.18 + 1.45 = 28.63 to 30.63. start - ready sorted: 1.0, 1.45, 1.45, 5.28, 5.45: median 1.45.
+        # Instrument: host is min(start - ready, 1.45): op 0 starts at 0 + 1.45 (its bracket 1.45 -> 7.28,
+        # 5.83 us: the launch inside), op 2 at 10.73 + 1.45 = 12.18 (bracket 14 us), op 3 keeps its 1.0 us,
+        # ops 1 and 4 do not move; every end stays, so the step (30.63) does not move.
+        pred = [(0, 5.28, 7.28), (7.28, 8.73, 10.73), (10.73, 16.18, 26.18), (26.18, 27.18, 27.18),
+                (27.18, 28.63, 30.63)]
+        want = [(0, 1.45, 1.45, 7.28), (7.28, 8.73, 8.73, 10.73), (10.73, 12.18, 12.18, 26.18),
+                (26.18, 27.18, 27.18, 27.18), (27.18, 28.63, 28.63, 30.63)]
+        got = self._instrument(pred)
+        for g, w in zip(got, want):
+            for a, b in zip(g, w):
+                self.assertAlmostEqual(a, b, places=6)
+        # host before: 5.28 + 1.45 + 5.45 + 1.0 + 1.45 = 14.63 us; after: 1.45 * 4 + 1.0 = 6.8 us, the
+        # 7.83 us of launch waits (3.83 + 4.0) now in ops 0 and 2
+        self.assertAlmostEqual(sum(s - r for r, s, _, _ in got), 6.8, places=6)
+
+    def test_instrument_split_leaves_several_ranks_alone(self):
+        doc = [(0, 5.0, 6.0), (6.0, 7.0, 8.0)]
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "p.json")
+            with open(src, "w") as f:
+                json.dump({"events": [{"op": i, "rank": i, "stream": 0, "ready": r, "start": s, "sync": s, "end": e}
+                                      for i, (r, s, e) in enumerate(doc)]}, f)
+            self.assertIsNone(oos.instrument_split(src, os.path.join(d, "i.json")))
+
     def test_error_and_noise(self):
         # two calls measured 100 and 104 us: mean 102, noise (104 - 100) / 102 = 0.0392157;
         # predicted 90: error 90 / 102 - 1 = -0.117647
