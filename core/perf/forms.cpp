@@ -130,6 +130,7 @@ const std::vector<std::pair<const char*, double FormParams::*>>& optional_form_f
 {
   static const std::vector<std::pair<const char*, double FormParams::*>> f = {
       {"tile_s", &FormParams::tile_s},
+      {"split_s", &FormParams::split_s},
       {"smem_per_sm", &FormParams::smem_per_sm},
       {"smem_per_block", &FormParams::smem_per_block},
       {"smem_reserved", &FormParams::smem_reserved},
@@ -141,6 +142,8 @@ void check_form(const FormParams& p)
 {
   const FormHandler& h = handler(p.kind);
   std::vector<double FormParams::*> need = h.fitted;
+  // split_s may be 0 (decode_tiles calibrations written before it: no serial combine term)
+  need.erase(std::remove(need.begin(), need.end(), &FormParams::split_s), need.end());
   need.push_back(&FormParams::sms);
   for (const auto& c : h.choices)
     need.push_back(c.first);
@@ -199,6 +202,9 @@ FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, size_
   // (tile_s is written to a calibration only where a form uses it: set only then)
   if (std::find(h.fitted.begin(), h.fitted.end(), &FormParams::tile_s) != h.fitted.end())
     p.tile_s = 1e-6;
+  // (split_s likewise: 0.1 us, about one dependent global load)
+  if (std::find(h.fitted.begin(), h.fitted.end(), &FormParams::split_s) != h.fitted.end())
+    p.split_s = 0.1e-6;
   for (const auto& [field, values] : h.choices)
     if (std::find(values.begin(), values.end(), p.*field) == values.end())
       p.*field = values[values.size() / 2];

@@ -52,6 +52,8 @@ struct FormParams {
   double score_rate = 0;   // prefill_tiles: softmax rate over attention scores, whole GPU (scores/s)
   double tile_bandwidth = 0; // grouped_tiles, decode_tiles: what one tile's block streams (B/s); the GPU caps the sum at bandwidth
   double tile_s = 0;       // decode_tiles: fixed time of one key tile in a block (its loads' latency, the softmax)
+  double split_s = 0;      // decode_tiles: the combine's serial time per key split and value column a thread
+                           // sums (one dependent global load each; 0: none, as calibrations before it)
 };
 
 // The numeric fields of FormParams by name (in the order the calibration file writes them).

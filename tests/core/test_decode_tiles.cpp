@@ -160,10 +160,43 @@ TEST_CASE("decode_tiles: MLA reads the latent once per 32-head row tile and spli
   CHECK(form_seconds(p, {576, 512, 1, 128, 6, 3073}) == Approx(8.464309632e-5).epsilon(1e-12));
 }
 
+TEST_CASE("decode_tiles: the combine sums each value column over the splits in series", "[quick][perf]")
+{
+  // attention.cu combine_kernel: one 128-thread block per output row; each thread sums its
+  // ceil(d_v / 128) value columns over the splits, one dependent load after another: the term is
+  // splits * ceil(d_v / 128) * split_s, on top of everything the form had (split_s 0: unchanged).
+  FormParams p = h200(true);
+  p.flops = 100e12;
+  FormParams q = p;
+  q.split_s = 0.2e-6;
+  // DeepSeek-V2-Lite decode (round 15) at batch 3: 16 heads over the latent (576 / 512), context 9729.
+  // Units ceil(16 / 32) = 1 * 1 * 3 = 3; splits min(ceil(528 / 3) = 176, ceil(9729 / 256) = 39, 64) = 39.
+  // The combine's serial term: 39 * ceil(512 / 128) = 4 * 0.2e-6 = 3.12e-5 s.
+  CHECK(decode_tiling(p, 576, 512, 1, 16, 3, 9729).splits == 39);
+  CHECK(form_seconds(q, {576, 512, 1, 16, 3, 9729}) - form_seconds(p, {576, 512, 1, 16, 3, 9729}) ==
+        Approx(3.12e-5).epsilon(1e-9));
+  // GQA 18 / 2 at head dims 128, batch 3, context 6657 (the invented e28): group 9 -> 16 rows; units
+  // 1 * 2 * 3 = 6; splits min(ceil(528 / 6) = 88, ceil(6657 / 256) = 27, 64) = 27; ceil(128 / 128) = 1
+  // column a thread: 27 * 0.2e-6 = 5.4e-6 s.
+  FormParams g = h200(), g2 = h200();
+  g2.split_s = 0.2e-6;
+  CHECK(decode_tiling(g, 128, 128, 2, 18, 3, 6657).splits == 27);
+  CHECK(form_seconds(g2, {128, 128, 2, 18, 3, 6657}) - form_seconds(g, {128, 128, 2, 18, 3, 6657}) ==
+        Approx(5.4e-6).epsilon(1e-9));
+  // Head dims 64 at the same launch: still one column a thread (ceil(64 / 128) = 1): 5.4e-6 s again.
+  CHECK(form_seconds(g2, {64, 64, 2, 18, 3, 6657}) - form_seconds(g, {64, 64, 2, 18, 3, 6657}) ==
+        Approx(5.4e-6).epsilon(1e-9));
+  // No split (GLM-4.5 at batch 80: 640 units >= 264): no combine kernel, no term.
+  CHECK(form_seconds(g2, {128, 128, 8, 96, 80, 6145}) == form_seconds(g, {128, 128, 8, 96, 80, 6145}));
+  // A calibration written before the term (split_s absent, so 0) is still a valid decode_tiles form.
+  CHECK_NOTHROW(check_form(g));
+}
+
 TEST_CASE("decode_tiles: the fitter recovers the rates and never leaves a rate unbounded", "[quick][perf]")
 {
   FormParams truth = h200();
   truth.flops = 150e12;
+  truth.split_s = 0.2e-6; // the combine's serial term, as the kernel has it
   std::vector<FitPoint> pts;
   for (double b : {1, 4, 16, 64, 160})
     for (double ctx : {1024, 4096, 16384})

@@ -15,9 +15,12 @@
 //   t_mem   = floor(B / R) * round(R) + round(B mod R)   (the last round counted with its own blocks)
 //   t_math  = ceil(B / sms) * chunk * 2 * rows * (d_qk + d_v) / (flops / sms)   (padded rows cost math)
 //   t       = floor_s + ceil(B / sms) * unit_s + max(t_mem, t_math)
-//             + (splits > 1 ? combine_s + batch * q_heads * splits * (d_v + 2) * 8 / bandwidth : 0)
+//             + (splits > 1 ? combine_s + splits * ceil(d_v / 128) * split_s
+//                            + batch * q_heads * splits * (d_v + 2) * 8 / bandwidth : 0)
 // bytes_per_key = (d_qk + d_v) bytes_w, MLA d_qk bytes_w. The combine term is the fp32 partials written
-// and read again.
+// and read again, and the combine kernel's serial loop (attention.cu combine_kernel: one 128-thread
+// block per output row, each thread sums its ceil(d_v / 128) value columns over the splits one
+// dependent load after another): splits * ceil(d_v / 128) loads in series, split_s each.
 #include "core/perf/forms/form_handler.hpp"
 
 #include <algorithm>
@@ -92,7 +95,8 @@ double seconds(const FormParams& p, const std::vector<double>& d, const std::vec
   const double per_sm = std::ceil(t.blocks / S);
   const double t_math = per_sm * t.chunk * 2 * t.rows * (dqk + dv) / (p.flops / S);
   const double combine =
-      t.splits > 1 ? p.combine_s + batch * qh * t.splits * (dv + 2) * 8 / p.bandwidth : 0.0;
+      t.splits > 1 ? p.combine_s + t.splits * std::ceil(dv / 128) * p.split_s + batch * qh * t.splits * (dv + 2) * 8 / p.bandwidth
+                   : 0.0;
   return p.floor_s + per_sm * p.unit_s + std::max(t_mem, t_math) + combine;
 }
 
@@ -105,7 +109,7 @@ const FormHandler& decode_tiles_form()
                              6,
                              seconds,
                              {&FormParams::floor_s, &FormParams::flops, &FormParams::bandwidth, &FormParams::combine_s,
-                              &FormParams::unit_s, &FormParams::tile_bandwidth, &FormParams::tile_s},
+                              &FormParams::unit_s, &FormParams::tile_bandwidth, &FormParams::tile_s, &FormParams::split_s},
                              {},
                              nullptr,
                              0,
