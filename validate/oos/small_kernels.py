@@ -48,15 +48,19 @@ def main():
     ap.add_argument("--title", default="")
     a = ap.parse_args()
     samples = sorted(glob.glob(a.runs_glob))
+    pred_dir = os.path.normpath(a.pred_dir)
+    variant = os.path.basename(pred_dir)
+    with open(os.path.dirname(pred_dir) + ".json") as f:
+        entries = [r for r in json.load(f)["results"] if r["variant"] == variant]
     sums = collections.defaultdict(lambda: [0.0, 0.0, 0])
-    for pf in sorted(glob.glob(os.path.join(a.pred_dir, "*.pred.json.gz"))):
-        step = os.path.basename(pf).replace(".pred.json.gz", "")
-        mode = "graph" if "graph" in step and "prefill" not in step else "eager"
-        with gzip.open(pf) as f:
+    for r in entries:
+        mode = r["mode"]
+        with gzip.open(os.path.join(pred_dir, r["file"].replace(".json.gz", ".pred.json.gz"))) as f:
             events = json.load(f)["events"]
         meas = collections.defaultdict(list)
         for s in samples:
-            for run in glob.glob(f"{s}/runs/{step}.p2p-on.{mode}.json"):
+            run = oos.measured_run(s, r)
+            if run:
                 for op, t in measured_ops(run).items():
                     meas[op].append(t)
         for e in events:
