@@ -617,6 +617,208 @@ class Sets(unittest.TestCase):
                                                 "oos15-invented-e24-graph_b3.json.gz",
                                                 "oos15-invented-e24-eager_b5.json.gz"}, kind)
 
+    def test_oos16_is_19_schedules_at_shapes_no_earlier_round_ran_and_no_op_at_a_point(self):
+        # decode eager: the invented e36 (b5, context 10,240), e44 (b9, 7,424) and e44 wide (b160, 2,304),
+        # the MLA h40 (b6, 5,120), gpt-oss-20b (b12, 9,984), DeepSeek-V2-Lite (b272, 1,088) = 6; decode
+        # graph: the e36 (b2, 24,576) and e36 wide (b136, 1,536), e44 (b3, 45,056), MLA h40 (b2, 16,640) and
+        # h40 wide (b140, 1,280), round 15's e28 (b1, 38,912) and e24 (b4 and b7, 1,400), Qwen3-235B-A22B (b7,
+        # 12,800), Mixtral-8x7B (b7, 3,328) = 10; prefills: the e36 (1 x 2,104), e44 (2 x 1,416), MLA h40 (1 x
+        # 1,700) = 3. oos16-h100 runs the same schedules on the H100 platform; no step at a shape rounds 1-15
+        # ran.
+        self.assert_new_round("oos16", eager_decode=6, graph=10, prefill=3,
+                              earlier=[1, 2, "oos4", "oos5", "oos6", "oos7", "oos8", "oos9", "oos10", "oos11",
+                                       "oos12", "oos13", "oos14", "oos15"])
+        # ... no op of any step (every layer, as committed) is a point of any points file (as round 15), and
+        # none is an op of round 15's steps (measured blind before this round was designed; a first draft's
+        # Qwen3-235B at batch 6 failed it: 48 routed rows of 1,536 is GLM-4.5's SiLU at batch 6; the e24 at batch
+        # 2 too: its norms of 2 rows of 640 are round 15's e24 prefill's head norm)
+        points = {}
+        for path in POINTS_FILES:
+            with open(path) as f:
+                for key in point_keys(f.readlines()):
+                    points.setdefault(key, os.path.basename(path))
+        r15 = set()
+        for e in oos.entries(oos.SETS["oos15"]):
+            doc = committed_schedule(oos.SETS["oos15"], e)
+            r15 |= {k for _, k in schedule_op_keys(doc)} | {k for _, k in schedule_small_op_keys(doc)}
+        oset = oos.SETS["oos16"]
+        big = small = 0
+        for e in oos.entries(oset):
+            doc = committed_schedule(oset, e)
+            for name, key in list(schedule_op_keys(doc)) + list(schedule_small_op_keys(doc)):
+                big += key[0] in ("grouped_gemm", "attention_prefill")
+                small += key[0] not in ("grouped_gemm", "attention_prefill")
+                self.assertNotIn(key, points, f"{e['file']}: {name} is a point of {points.get(key)}: {key}")
+                self.assertFalse(key in r15, f"{e['file']}: {name} is an op of round 15: {key}")
+        # big: 3 prefills x 4 attentions + 19 steps x 4 layers x 2 expert GEMMs, less the dense first layers'
+        # (the e28's, DeepSeek-V2-Lite's): 12 + 152 - 4
+        self.assertEqual(big, 12 + 152 - 4)
+        # small: a MoE layer runs 9 (attention norm and residual; FFN norm, router, top-k, permute, SiLU,
+        # unpermute, residual), a dense layer 5, every step 3 more (embedding, head norm, sample). The MLA h40
+        # adds a q norm and a kv norm and its shared expert's SiLU (12 a layer); DeepSeek-V2-Lite a kv norm (its
+        # dense layer 6) and the shared SiLU (11). e24 x 2, e36 x 4, e44 x 4, gpt-oss, Mixtral, Qwen3: 13 x
+        # (4 x 9 + 3); the e28: 5 + 3 x 9 + 3; the h40 x 4: 4 x (4 x 12 + 3); DeepSeek-V2-Lite: 6 + 3 x 11 + 3.
+        self.assertEqual(small, 13 * 39 + 35 + 4 * 51 + 42)
+
+    def test_decode_launch_mirrors_the_kernels_splits(self):
+        # validate/oos/round_facts.py's attention_launch mirrors kernels/attention.cu (attention_splits, row
+        # tiles, chunk) on 132 SMs; checked against the launches diagnosis-oos15-attention.md read off round
+        # 15's ops. DeepSeek-V2-Lite b3 at 9,729 keys (MLA 16 heads, one 32-row tile): units 3, splits
+        # min(ceil(528 / 3) = 176, ceil(9,729 / 256) = 39, 64) = 39, chunk ceil(9,729 / 39) = 250 -> 256 (32-key
+        # tiles), blocks 117, split columns 39 x ceil(512 / 128) = 156. Qwen3-235B b10 at 4,609 (64/4, group 16:
+        # one 16-row tile): units 40, splits min(14, 19) = 14, chunk 330 -> 384 (64-key tiles), 560 blocks. The
+        # e24 b48 at 36,865 (10/2): units 96, splits min(6, 145) = 6, chunk 6,145 -> 6,208. The e28 b40 at 1,281:
+        # units 80, splits min(7, 6) = 6. 272 units or more (2 x 132) never split.
+        spec = importlib.util.spec_from_file_location("round_facts", os.path.join(ROOT, "validate", "oos", "round_facts.py"))
+        rf = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(rf)
+        def gqa(batch, q, kv, d, keys, window=0):
+            return {"batch": batch, "q_heads": q, "kv_heads": kv, "head_dim_qk": d, "head_dim_v": d, "prompt": 1,
+                    "cached": keys - 1, "sliding_window": window}
+        mla = {"batch": 3, "q_heads": 16, "kv_heads": 16, "head_dim_qk": 192, "head_dim_v": 128, "prompt": 1,
+               "cached": 9728, "mla": {"kv_lora_rank": 512, "rope_dim": 64}}
+        got = rf.attention_launch(mla, "attention_decode")
+        self.assertEqual((got["units"], got["splits"], got["chunk"], got["blocks"], got["split_columns"]),
+                         (3, 39, 256, 117, 156))
+        got = rf.attention_launch(gqa(10, 64, 4, 128, 4609), "attention_decode")
+        self.assertEqual((got["units"], got["splits"], got["chunk"], got["blocks"]), (40, 14, 384, 560))
+        got = rf.attention_launch(gqa(48, 10, 2, 64, 36865), "attention_decode")
+        self.assertEqual((got["splits"], got["chunk"]), (6, 6208))
+        self.assertEqual(rf.attention_launch(gqa(40, 18, 2, 128, 1281), "attention_decode")["splits"], 6)
+        self.assertEqual(rf.attention_launch(gqa(132, 16, 2, 256, 30000), "attention_decode")["splits"], 64 // 64)
+        # a 128-key window (gpt-oss-20b's odd layers) leaves 128 keys: no split
+        self.assertEqual(rf.attention_launch(gqa(12, 64, 8, 64, 9985, window=128), "attention_decode")["splits"], 1)
+        # prefill: ceil(prompt x group / 64) tiles of 64 rows per KV head and sequence, never split: 40/8 heads at
+        # one sequence of 768 tokens: ceil(768 x 5 / 64) = 60 x 8 = 480 blocks
+        pre = dict(gqa(1, 40, 8, 128, 768), prompt=768, cached=0)
+        got = rf.attention_launch(pre, "attention_prefill")
+        self.assertEqual((got["tiles"], got["blocks"], got["splits"]), (60, 480, 1))
+
+    def _oos16_launches(self):
+        spec = importlib.util.spec_from_file_location("round_facts", os.path.join(ROOT, "validate", "oos", "round_facts.py"))
+        rf = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(rf)
+        oset = oos.SETS["oos16"]
+        out = {}
+        for e in oos.entries(oset):
+            ops = committed_schedule(oset, e)["ranks"][0]["ops"]
+            out[e["file"][len("oos16-"):-len(".json.gz")]] = [
+                (o["shape"], rf.attention_launch(o["shape"], o["kind"])) for o in ops
+                if o["kind"] in ("attention_decode", "attention_prefill") and not o["shape"].get("sliding_window")]
+        return out
+
+    def test_oos16_decode_attention_splits_at_four_value_widths_and_unsplit_beside_them(self):
+        # Aim (b): the combine kernel loops over the key splits, ceil(d_v / 128) value columns a thread, so its
+        # time goes with splits x ceil(d_v / 128). The round's decodes split the keys 20-64 ways at d_v 64 (the
+        # e44), 128 (the e28), 256 (the e36) and MLA's 512 (the h40 at 40 heads: two 32-row tiles), each beside an
+        # unsplit decode of the same model at batch >= 136 (>= 264 units), where a fix of the combine must not
+        # move the prediction. Splits = min(ceil(528 / units), ceil(keys / 256), 64):
+        launches = self._oos16_launches()
+        want = {  # step: (d_v, units, splits, split columns)
+            "invented-e44-graph_b3": (64, 6, 64, 64),          # 1 tile x 2 KV heads x 3; 45,057 keys
+            "invented-e44-eager_b9": (64, 18, 30, 30),         # ceil(528 / 18) = 30, ceil(7,425 / 256) = 30
+            "invented-e28-long-graph_b1": (128, 2, 64, 64),    # 38,913 keys
+            "invented-e36-graph_b2": (256, 4, 64, 128),        # 24,577 keys; 2 columns a thread
+            "invented-e36-eager_b5": (256, 10, 41, 82),        # min(53, ceil(10,241 / 256) = 41)
+            "invented-mla-h40-graph_b2": (512, 4, 64, 256),    # 2 tiles of 32 heads x 2; 16,641 keys
+            "invented-mla-h40-eager_b6": (512, 12, 21, 84),    # min(44, ceil(5,121 / 256) = 21)
+            "invented-e44-wide-eager_b160": (64, 320, 1, 0),   # >= 264 units: no split
+            "invented-e36-wide-graph_b136": (256, 272, 1, 0),
+            "invented-mla-h40-wide-graph_b140": (512, 280, 1, 0),
+            "deepseek-v2-lite-r16-eager_b272": (512, 272, 1, 0),
+        }
+        for step, (dv, units, splits, cols) in want.items():
+            (l,) = {(l["d_v"], l["units"], l["splits"], l["split_columns"]) for _, l in launches[step]}
+            self.assertEqual(l, (dv, units, splits, cols), step)
+        # every value width has a step of >= 20 splits, and the split columns span 30-256 (round 15's: 10-156)
+        many = [want[s] for s in want if want[s][2] >= 20]
+        self.assertEqual({dv for dv, _, _, _ in many}, {64, 128, 256, 512})
+        self.assertEqual((min(c for *_, c in many), max(c for *_, c in many)), (30, 256))
+
+    def test_oos16_grid_steps_sit_between_a_latency_bound_and_an_hbm_bound_record(self):
+        # Aim (c): at a head configuration bench-ops measured, the grid corrects the form between the four H100
+        # records around a shape. Each of these decodes lies strictly inside a batch x context rectangle of
+        # records of its head configuration (Qwen3-235B's 64/4 at 128, gpt-oss-20b's 64/8 at 64, the e36's 16/2 at
+        # 256; stream-launch records of the 14 files round 15 was predicted from), whose low-context corner at the
+        # larger batch splits into chunks of <= 512 keys (latency-bound) and whose high-context corner streams
+        # chunks of >= 1,984 keys (HBM-bound): different launches, which round 15's Qwen3-235B interpolated across
+        # (+32%).
+        spec = importlib.util.spec_from_file_location("round_facts", os.path.join(ROOT, "validate", "oos", "round_facts.py"))
+        rf = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(rf)
+        files = ["h100-2026-12-05-call3", "h100-2026-12-05-call4"] + [f"h100-2026-12-06-call{i}" for i in (1, 3, 4, 5, 6, 7, 8)]
+        recs = {}
+        for name in files:
+            path = os.path.join(ROOT, "validate", "results", name, "ops.json.gz")
+            with gzip.open(path, "rt") as f:
+                for r in json.load(f).get("records", []):
+                    if r["op"] == "attention_decode" and r["attn"] == "gqa" and r["window"] == 0 and r["launch"] == "stream":
+                        recs.setdefault((r["q_heads"], r["kv_heads"], r["head_dim_v"]), set()).add((r["batch"], r["context"]))
+        launches = self._oos16_launches()
+        steps = {"qwen3-235b-a22b-r16-graph_b7": ((64, 4, 128), (1, 16), (2048, 32768)),
+                 "gpt-oss-20b-r16-eager_b12": ((64, 8, 64), (1, 16), (2048, 32768)),
+                 "invented-e36-graph_b2": ((16, 2, 256), (1, 16), (2048, 32768)),
+                 "invented-e36-eager_b5": ((16, 2, 256), (1, 16), (2048, 32768))}
+        for step, (heads, (b0, b1), (c0, c1)) in steps.items():
+            (sh, l), *_ = launches[step]
+            self.assertEqual((sh["q_heads"], sh["kv_heads"], sh["head_dim_v"]), heads, step)
+            batch, keys = sh["batch"], sh["cached"] + 1
+            self.assertTrue(b0 < batch < b1 and c0 < keys < c1, step)
+            self.assertTrue({(b0, c0), (b1, c0), (b0, c1), (b1, c1)} <= recs[heads], step)
+            self.assertFalse({(batch, c) for c in (c0, c1)} & recs[heads], step)
+            corner = lambda b, c: rf.attention_launch(dict(sh, batch=b, cached=c), "attention_decode")
+            self.assertLessEqual(corner(b1, c0)["chunk"], 512, step)
+            self.assertGreaterEqual(corner(b1, c1)["chunk"], 1984, step)
+
+    def test_oos16_prefill_tiles_fall_at_different_waves(self):
+        # Aim (d): the kernel's prefill runs ceil(prompt x group / 64) x KV heads x batch tiles of 64 rows; on 132
+        # SMs the e36 (16/2 heads of 256, one sequence of 2,104) has ceil(2,104 x 8 / 64) = 263 x 2 = 526 (3.98
+        # waves: just under 4), the e44 (24/2 of 64, two of 1,416) ceil(1,416 x 12 / 64) = 266 x 2 x 2 = 1,064
+        # (8.06: just over 8), the MLA h40 (40 heads, one of 1,700) ceil(1,700 / 64) = 27 x 40 = 1,080 (8.18).
+        # prefill_tiles's own units (batch x q heads x ceil(prompt / 256)) are 16 x 9 = 144, 2 x 24 x 6 = 288 and
+        # 40 x 7 = 280: 1.09, 2.18 and 2.12 of its waves, other points than the kernel's.
+        launches = self._oos16_launches()
+        got = {s: launches[s][0][1]["blocks"] for s in launches if s.endswith(("prefill_b1", "prefill_b2"))}
+        self.assertEqual(got, {"invented-e36-prefill_b1": 526, "invented-e44-prefill_b2": 1064,
+                               "invented-mla-h40-prefill_b1": 1080})
+
+    def test_oos16_small_kernels_read_state_from_tiny_to_gigabytes_away(self):
+        # Aim (a): a small kernel reads the activation the op just before it wrote or read, and state of its own
+        # kind (a residual add's residual, a norm's weight, permute's routing) last touched a block or a layer
+        # ago. Over the round every blended kind has ops whose bytes since the previous op of its kind (X) fall
+        # below (<= 25 MiB), on (25-100 MiB) and above (>= 100 MiB) the ramp; the residual add and SiLU also
+        # span the op just before them: SiLU after an up GEMM of 4.9 MB (the e24 at batch 4: 6 active experts of
+        # 640 x 640 x 2 B = 0.82 MB) to 1.88 GB (Mixtral-8x7B at batch 7: 8 experts of 4,096 x 28,672 x 2 B =
+        # 235 MB), the residual add after 14 KB (the e28 at batch 1: an unpermute of 1 x 2,304) to 67 MB (Qwen3-235B's
+        # output projection, 8,192 x 4,096 x 2 B) with X from 4.9 MB (the e24 at batch 4) to 2.8 GB (Mixtral-8x7B).
+        spec = importlib.util.spec_from_file_location("round_facts", os.path.join(ROOT, "validate", "oos", "round_facts.py"))
+        rf = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(rf)
+        half, twice = 25 * 2 ** 20, 100 * 2 ** 20
+        oset = oos.SETS["oos16"]
+        counts = {k: [0, 0, 0] for k in L2_BLENDED}
+        before = {k: [] for k in L2_BLENDED}
+        for e in oos.entries(oset):
+            ops = committed_schedule(oset, e)["ranks"][0]["ops"]
+            for kind, x in bytes_since_previous_of_kind(ops):
+                counts[kind][0 if x <= half else 2 if x >= twice else 1] += 1
+            for kind, jb, x, _ in rf.small_kernel_bytes(ops):
+                before[kind].append((jb, x))
+        for kind, (below, on, above) in counts.items():
+            self.assertGreaterEqual(min(below, on, above), 4, (kind, below, on, above))
+        MB = 1e6
+        silu = before["silu_mul"]
+        self.assertLess(min(jb for jb, _ in silu), 10 * MB)
+        self.assertGreater(max(jb for jb, _ in silu), 1000 * MB)
+        res = before["residual_add"]
+        self.assertLess(min(jb for jb, _ in res), 0.1 * MB)
+        self.assertGreater(max(jb for jb, _ in res), 50 * MB)
+        # the op just before tiny, the kind's state far back (the attention block between): residual adds after
+        # < 1 MB with X > 1 GB; and the reverse, an op just before of > 1 GB (the SiLU's up GEMM)
+        self.assertTrue(any(jb < 1 * MB and x > 1000 * MB for jb, x in res))
+        self.assertTrue(any(jb > 1000 * MB for jb, _ in silu))
+        self.assertTrue(any(x < 10 * MB for _, x in res))
+
     def test_the_l2_rule_reaches_back_into_the_previous_step(self):
         # norm (1) | gemm 100 | norm (2) | gemm 10 | residual (4) | norm (3), bytes in brackets: the first
         # norm reaches back to the last, which ends the step: 0 bytes after it and none before the first,

@@ -38,6 +38,9 @@ platform and prediction variants.
   --set oos15: validate/oos/studies-oos15 (tp1 on nvswitch-1x-h200, shapes oos1-14 never ran and no op at a
             point of a committed points file), schedules in validate/oos/schedules-oos15; --set
             oos15-h100: the same schedules on nvswitch-1x-h100.
+  --set oos16: validate/oos/studies-oos16 (tp1 on nvswitch-1x-h200, shapes oos1-15 never ran and no op at a
+            point of a committed points file), schedules in validate/oos/schedules-oos16; --set
+            oos16-h100: the same schedules on nvswitch-1x-h100.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -226,6 +229,17 @@ SETS = {
     "oos15": one_gpu_round("oos15"),
     # Round 15's steps on one H100 (--set oos15-h100), for a call the device tool places on an H100.
     "oos15-h100": one_gpu_round("oos15", "nvswitch-1x-h100"),
+    # Round 16 on one H200 (--set oos16), blind to every run and record made before it, round 15's, and
+    # every committed points file: the fixes made after round 15 (small kernels cold or warm by what each
+    # input reads, the decode combine's serial split loop, the grid interpolated across launches, prefill
+    # attention tiled as the kernel tiles it). Decode attention with 20-64 key splits at d_v 64, 128,
+    # 256 and MLA's 512 at 40 heads (three invented models: GQA 16/2 heads of 256, 24/2 of 64, MLA at 40
+    # heads), unsplit large-batch decodes of the same models, decodes between a latency-bound and an
+    # HBM-bound record at measured head configurations (Qwen3-235B 64/4, gpt-oss-20b 64/8, 16/2 at 256),
+    # prefills whose 64-row tiles fall near 4, 8 and 8.2 waves of 132 SMs, and zoo controls.
+    "oos16": one_gpu_round("oos16"),
+    # Round 16's steps on one H100 (--set oos16-h100), for a call the device tool places on an H100.
+    "oos16-h100": one_gpu_round("oos16", "nvswitch-1x-h100"),
 }
 
 
