@@ -742,7 +742,8 @@ class Sets(unittest.TestCase):
         # 256; stream-launch records of the 14 files round 15 was predicted from), whose low-context corner at the
         # larger batch splits into chunks of <= 512 keys (latency-bound) and whose high-context corner streams
         # chunks of >= 1,984 keys (HBM-bound): different launches, which round 15's Qwen3-235B interpolated across
-        # (+32%).
+        # (+32%). (Leave-family-out drops a family's own head configurations, so these steps are read in the
+        # all-records variant.)
         spec = importlib.util.spec_from_file_location("round_facts", os.path.join(ROOT, "validate", "oos", "round_facts.py"))
         rf = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(rf)
