@@ -45,8 +45,8 @@ std::vector<ColdInput> kernel_inputs(const Op& op, const Op* before)
 {
   switch (op.kind) {
     case OpKind::rmsnorm:
-      // Its weight, read in a pass of its own after the row's reduction: one dependent trip that a
-      // cold weight makes cold whatever the row (the activation, just written or read) does.
+      // Its weight, read in a pass of its own after the row's reduction, carries the whole penalty (the
+      // row, just written or read, is warm); round 14's norms took all of it, not one trip's half.
       return {{"norm weight", 1.0, LastTouch::same_kind}};
     case OpKind::residual_add:
       // Two streams of equal size read side by side: the fresh output (warm) and the residual, written
@@ -70,7 +70,8 @@ std::vector<ColdInput> kernel_inputs(const Op& op, const Op* before)
       return {};
     case OpKind::permute: {
       // The routing ids (4 bytes per slot; the harness reads one fixed draw, so the previous permute
-      // touched them last) beside the tokens' rows (2 bytes per element): their bytes' share.
+      // touched them last) beside the tokens' rows (2 bytes per element): their bytes' share (round
+      // 14's permutes: not the half its place kernel, one of two, would give).
       const PermuteShape& p = op.permute();
       const double ids = 4.0 * p.k, rows = 2.0 * double(p.hidden);
       return {{"routing ids", ids / (ids + rows), LastTouch::same_kind}};
