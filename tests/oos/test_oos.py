@@ -185,8 +185,9 @@ L2_BLENDED = ("rmsnorm", "silu_mul", "residual_add", "topk", "permute", "unpermu
 def bytes_since_previous_of_kind(ops):
     """(kind, X) for every op of a blended kind, in order: X the bytes every op moved strictly between the
     previous op of its kind and this one, the first of a kind reaching back into the previous step (the
-    same schedule again): the rule of core/l2_reuse.cpp (cold_fractions), for a rank without
-    communication ops."""
+    same schedule again), for a rank without communication ops: the X of session 21's rule, round 15's
+    design; since session 23 core/l2_reuse.cpp takes it for the inputs a kernel of the kind last touched
+    (LastTouch::same_kind) and the activation as warm."""
     before = [0.0]
     for o in ops:
         before.append(before[-1] + o["bytes"])
