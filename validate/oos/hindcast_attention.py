@@ -58,6 +58,8 @@ def cmd_run(a):
                 *[os.path.join(ROOT, p) for p in pred["op_bench"]], "--variant", a.variant, "--name", new_pred]
         if pred.get("decode_attention_form"):
             argv += ["--decode-attention-form", pred["decode_attention_form"]]
+        if a.prefill_attention_form:
+            argv += ["--prefill-attention-form", a.prefill_attention_form]
         if pred.get("bracket_runs"):
             argv += ["--bracket-runs", *[os.path.join(ROOT, p) for p in pred["bracket_runs"]]]
         subprocess.run(argv, check=True, cwd=ROOT, env=env)
@@ -116,6 +118,8 @@ def main():
     r.add_argument("--moesim", required=True)
     r.add_argument("--tag", required=True)
     r.add_argument("--variant", choices=VARIANTS, default=VARIANTS[0])
+    r.add_argument("--prefill-attention-form", choices=("prefill_tiles", "prefill_kernel_tiles"),
+                   help="passed to oos.py predict (default: the committed command's, prefill_tiles)")
     r.add_argument("--rounds", type=int, nargs="+", default=sorted(COMMITTED), choices=sorted(COMMITTED))
     t = sub.add_parser("table")
     t.add_argument("--tags", nargs="+", required=True)
