@@ -78,6 +78,10 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
   t.calibrate->add_option("--decode-attention-form", c.decode_form,
                           "with --op-bench: decode attention's form, decode_splitk or decode_tiles (docs/perf-models.md)")
       ->check(CLI::IsMember({"decode_splitk", "decode_tiles"}));
+  t.calibrate->add_option("--prefill-attention-form", c.prefill_form,
+                          "with --op-bench: prefill attention's form, prefill_tiles (default) or prefill_kernel_tiles "
+                          "(the harness kernel's row tiles; docs/perf-models.md)")
+      ->check(CLI::IsMember({"prefill_tiles", "prefill_kernel_tiles"}));
   t.calibrate->add_option("--bracket-runs", c.bracket_runs,
                           "with --op-bench: measured runs (moesim-validate run JSON, one GPU) whose mean gap between "
                           "event brackets, per launch mode, is the kernel boundary (docs/perf-models.md)");

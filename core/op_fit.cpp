@@ -42,7 +42,8 @@ size_t superseded_by_cold(std::vector<OpRecord>& train)
 OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std::vector<std::string>& files,
                           const HoldOut& hold_out, const std::function<bool(const OpRecord&)>& exclude, double sms,
                           const std::function<double(const std::string&)>& catalogue_sms,
-                          const std::function<double(const std::string&)>& catalogue_l2, std::optional<perf::FormKind> decode_form)
+                          const std::function<double(const std::string&)>& catalogue_l2, std::optional<perf::FormKind> decode_form,
+                          perf::FormKind prefill_form)
 {
   OpBenchFit out;
   std::vector<OpRecord> train, held;
@@ -91,6 +92,7 @@ OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std:
   opt.l2_bytes = sys ? sys->number("l2_bytes") : 0;
   opt.sm = perf::sm_limits(sys ? sys->word("cc") : "");
   opt.decode_form = decode_form ? *decode_form : default_decode_form(benches);
+  opt.prefill_form = prefill_form;
   if (!(opt.l2_bytes > 0) && sys && catalogue_l2 && !sys->word("gpu").empty())
     opt.l2_bytes = catalogue_l2(sys->word("gpu"));
   if (!train.empty() && !(opt.sms > 0))
@@ -155,7 +157,8 @@ OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std:
 OpBenchFit fit_op_bench_files(const std::vector<std::string>& files, const std::vector<std::string>& hold_out,
                               const std::vector<std::string>& exclude_models, const std::string& models_dir,
                               double sms, const std::function<double(const std::string&)>& catalogue_sms,
-                              const std::function<double(const std::string&)>& catalogue_l2, std::optional<perf::FormKind> decode_form)
+                              const std::function<double(const std::string&)>& catalogue_l2, std::optional<perf::FormKind> decode_form,
+                              perf::FormKind prefill_form)
 {
   HoldOut h;
   for (const std::string& spec : hold_out) {
@@ -175,7 +178,7 @@ OpBenchFit fit_op_bench_files(const std::vector<std::string>& files, const std::
   std::function<bool(const OpRecord&)> exclude;
   if (!models.empty())
     exclude = [&shapes](const OpRecord& r) { return shapes.covers(r); };
-  return fit_op_benches(benches, files, h, exclude, sms, catalogue_sms, catalogue_l2, decode_form);
+  return fit_op_benches(benches, files, h, exclude, sms, catalogue_sms, catalogue_l2, decode_form, prefill_form);
 }
 
 std::string fit_quality_markdown(const OpBenchFit& fit)

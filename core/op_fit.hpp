@@ -55,11 +55,13 @@ size_t superseded_by_cold(std::vector<OpRecord>& train);
 // `catalogue_l2` of their system.gpu (gpus.yaml's l2), else unknown (0).
 // Decode attention takes `decode_form` (none: default_decode_form); decode_tiles takes the SM's limits from the benches'
 // system.cc (compute capability) and falls back to decode_splitk where the records do not give it.
+// Prefill attention takes `prefill_form` (default prefill_tiles; prefill_kernel_tiles follows the harness kernel).
 OpBenchFit fit_op_benches(const std::vector<OpMeasurements>& benches, const std::vector<std::string>& files,
                           const HoldOut& hold_out, const std::function<bool(const OpRecord&)>& exclude,
                           double sms = 0, const std::function<double(const std::string&)>& catalogue_sms = {},
                           const std::function<double(const std::string&)>& catalogue_l2 = {},
-                          std::optional<perf::FormKind> decode_form = std::nullopt);
+                          std::optional<perf::FormKind> decode_form = std::nullopt,
+                          perf::FormKind prefill_form = perf::FormKind::prefill_tiles);
 
 // The same from files: `hold_out` as DIM=V1,V2 rules (e.g. n=4096,7168), `exclude_models` as model
 // names or paths under `models_dir` whose shapes (family_shapes.hpp) leave the fit. InputError for
@@ -68,7 +70,8 @@ OpBenchFit fit_op_bench_files(const std::vector<std::string>& files, const std::
                               const std::vector<std::string>& exclude_models, const std::string& models_dir,
                               double sms = 0, const std::function<double(const std::string&)>& catalogue_sms = {},
                               const std::function<double(const std::string&)>& catalogue_l2 = {},
-                          std::optional<perf::FormKind> decode_form = std::nullopt);
+                          std::optional<perf::FormKind> decode_form = std::nullopt,
+                          perf::FormKind prefill_form = perf::FormKind::prefill_tiles);
 
 // The quality table in Markdown: in-sample form error, held-out error inside and outside the grid.
 std::string fit_quality_markdown(const OpBenchFit& fit);

@@ -96,7 +96,7 @@ const KeyedOpModel* OpModels::find(const OpModelKey& k) const
 }
 
 perf::FormParams given_form(const OpModelKey& key, double sms, double bytes_per_item, double l2_bytes,
-                            const perf::SmLimits& sm, perf::FormKind decode_form)
+                            const perf::SmLimits& sm, perf::FormKind decode_form, perf::FormKind prefill_form)
 {
   perf::FormParams p;
   p.sms = sms;
@@ -113,7 +113,7 @@ perf::FormParams given_form(const OpModelKey& key, double sms, double bytes_per_
       break;
     case OpKind::attention_decode:
     case OpKind::attention_prefill:
-      p.kind = key.kind == OpKind::attention_decode ? perf::FormKind::decode_splitk : perf::FormKind::prefill_tiles;
+      p.kind = key.kind == OpKind::attention_decode ? perf::FormKind::decode_splitk : prefill_form;
       if (key.kind == OpKind::attention_decode && decode_form == perf::FormKind::decode_tiles && sm.known()) {
         p.kind = perf::FormKind::decode_tiles;
         p.smem_per_sm = sm.smem_per_sm;
@@ -197,7 +197,7 @@ OpModels fit_op_models(const std::vector<OpRecord>& records, const std::vector<d
       }
     }
     const perf::FormParams given = given_form(key, opt.sms, per_item.empty() ? 2.0 : median(per_item), opt.l2_bytes,
-                                                 opt.sm, opt.decode_form);
+                                                 opt.sm, opt.decode_form, opt.prefill_form);
     KeyedOpModel km;
     km.key = key;
     km.model = perf::fit_op_model(given, pts);

@@ -115,9 +115,10 @@ struct OpModels {
 // The form a family uses, with its given fields (SMs, element sizes) set; `bytes_per_item` is the
 // memory-bound kinds' bytes per unit of size.
 // Decode attention takes `decode_form`; decode_tiles needs the SM's limits (`sm`), and without them
-// falls back to decode_splitk.
+// falls back to decode_splitk. Prefill attention takes `prefill_form` (prefill_tiles or prefill_kernel_tiles).
 perf::FormParams given_form(const OpModelKey& key, double sms, double bytes_per_item = 0, double l2_bytes = 0,
-                            const perf::SmLimits& sm = {}, perf::FormKind decode_form = perf::FormKind::decode_splitk);
+                            const perf::SmLimits& sm = {}, perf::FormKind decode_form = perf::FormKind::decode_splitk,
+                            perf::FormKind prefill_form = perf::FormKind::prefill_tiles);
 
 // Records held out of a fit: those whose dim `name` takes one of `values` (e.g. n in {4096, 7168}).
 struct HoldOut {
@@ -133,6 +134,7 @@ struct FitOptions {
   double l2_bytes = 0;                               // the GPU's L2 size (0: unknown)
   perf::SmLimits sm;                                 // one SM's limits (from the compute capability; zeros: unknown)
   perf::FormKind decode_form = perf::FormKind::decode_splitk; // decode attention's form
+  perf::FormKind prefill_form = perf::FormKind::prefill_tiles; // prefill attention's form
   std::function<bool(const OpRecord&)> exclude;      // records to leave out (e.g. one model family's shapes)
 };
 

@@ -27,6 +27,17 @@ std::optional<perf::FormKind> decode_form(const std::string& name)
   return perf::parse_form_kind(name);
 }
 
+// --prefill-attention-form: empty is prefill_tiles.
+perf::FormKind prefill_form(const std::string& name)
+{
+  if (name.empty())
+    return perf::FormKind::prefill_tiles;
+  if (name != "prefill_tiles" && name != "prefill_kernel_tiles")
+    throw InputError("command line", "--prefill-attention-form", "'" + name + "' is not a prefill attention form",
+                     "write prefill_tiles or prefill_kernel_tiles");
+  return perf::parse_form_kind(name);
+}
+
 } // namespace
 
 CalibrateResult fit_calibration(const CalibrateRequest& q)
@@ -84,7 +95,7 @@ CalibrateResult fit_calibration(const CalibrateRequest& q)
     };
     const OpBenchFit fit = fit_op_bench_files(q.op_benches, q.hold_out, q.exclude_models,
                                                q.root + "/workloads/models", q.sms, catalogue_sms, catalogue_l2,
-                                               decode_form(q.decode_form));
+                                               decode_form(q.decode_form), prefill_form(q.prefill_form));
     c.op_models = fit.models;
     c.host.api = fit.host;
     c.source += " --op-bench";

@@ -21,6 +21,7 @@ struct CalibrateRequest {
   std::vector<std::string> exclude_models; // with op_benches: records sharing these models' shapes left out
   double sms = 0;                          // with op_benches: the SM count for records that do not give it
   std::string decode_form;                 // with op_benches: decode attention's form (empty: the default)
+  std::string prefill_form;                // with op_benches: prefill attention's form (empty: prefill_tiles)
   std::vector<std::string> bracket_runs;   // with op_benches: measured runs (moesim-validate run JSON) whose
                                            // gaps between event brackets set the kernel boundary
   bool fit_report = false;                 // with op_benches: write the fit quality

@@ -15,7 +15,7 @@ const std::vector<const FormHandler*>& table()
 {
   static const std::vector<const FormHandler*> t = {&gemm_tiles_form(), &grouped_tiles_form(), &decode_splitk_form(),
                                                     &decode_tiles_form(),
-                                                    &prefill_tiles_form(), &floor_bandwidth_form()};
+                                                    &prefill_tiles_form(), &prefill_kernel_tiles_form(), &floor_bandwidth_form()};
   return t;
 }
 
@@ -172,22 +172,14 @@ double form_seconds(const FormParams& p, const std::vector<double>& dims, const 
   return h.seconds(p, dims, rows);
 }
 
-FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, size_t max_points)
+namespace {
+
+// The whole fit of h's fitted terms from the fitter's starting values (fit_form, one stage).
+FormParams fit_points(const FormHandler& h, const FormParams& given, const std::vector<const FitPoint*>& pts)
 {
-  const FormHandler& h = handler(given.kind);
-  if (points.empty())
-    throw std::invalid_argument("no points to fit");
-  std::vector<const FitPoint*> pts;
-  const size_t stride = std::max<size_t>(1, (points.size() + max_points - 1) / max_points);
   double t_min = std::numeric_limits<double>::infinity();
-  for (size_t i = 0; i < points.size(); i += stride) {
-    if (h.dims != 0 && points[i].dims.size() != h.dims)
-      throw std::invalid_argument(std::string(h.name) + " takes " + std::to_string(h.dims) + " dims");
-    if (!(points[i].seconds > 0))
-      throw std::invalid_argument("measured times must be positive");
-    pts.push_back(&points[i]);
-    t_min = std::min(t_min, points[i].seconds);
-  }
+  for (const FitPoint* q : pts)
+    t_min = std::min(t_min, q->seconds);
   // Starting values: half the fastest time as the floor, an H100-class GPU for the rates, 2 us
   // to combine split results, 1 us per work unit,
   // 2e13 softmax scores/s, 30 GB/s per tile, 1 us per key tile; the scan covers 0.1x to 10x of each.
@@ -202,9 +194,6 @@ FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, size_
   // (tile_s is written to a calibration only where a form uses it: set only then)
   if (std::find(h.fitted.begin(), h.fitted.end(), &FormParams::tile_s) != h.fitted.end())
     p.tile_s = 1e-6;
-  // (split_s likewise: 0.1 us, about one dependent global load)
-  if (std::find(h.fitted.begin(), h.fitted.end(), &FormParams::split_s) != h.fitted.end())
-    p.split_s = 0.1e-6;
   for (const auto& [field, values] : h.choices)
     if (std::find(values.begin(), values.end(), p.*field) == values.end())
       p.*field = values[values.size() / 2];
@@ -253,6 +242,55 @@ FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, size_
     p.*rate = std::exp(hi);
   }
   return p;
+}
+
+} // namespace
+
+FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, size_t max_points)
+{
+  const FormHandler& h = handler(given.kind);
+  if (points.empty())
+    throw std::invalid_argument("no points to fit");
+  std::vector<const FitPoint*> pts;
+  const size_t stride = std::max<size_t>(1, (points.size() + max_points - 1) / max_points);
+  for (size_t i = 0; i < points.size(); i += stride) {
+    if (h.dims != 0 && points[i].dims.size() != h.dims)
+      throw std::invalid_argument(std::string(h.name) + " takes " + std::to_string(h.dims) + " dims");
+    if (!(points[i].seconds > 0))
+      throw std::invalid_argument("measured times must be positive");
+    pts.push_back(&points[i]);
+  }
+  if (h.staged.empty())
+    return fit_points(h, given, pts);
+  // Staged (FormHandler::staged): first the form without the staged terms (held at 0), on every point,
+  // exactly the fit the form had before them; then the staged terms with the restaged ones on the
+  // points that carry them, every other term held.
+  FormHandler h1 = h;
+  for (double FormParams::*m : h.staged) {
+    h1.fitted.erase(std::remove(h1.fitted.begin(), h1.fitted.end(), m), h1.fitted.end());
+    given.*m = 0;
+  }
+  FormParams p = fit_points(h1, given, pts);
+  std::vector<const FitPoint*> carry;
+  for (const FitPoint* q : pts)
+    if (h.stage_point(p, q->dims))
+      carry.push_back(q);
+  if (carry.empty())
+    return p; // no point carries the staged terms: they stay 0
+  FormHandler h2 = h;
+  h2.fitted = h.restaged;
+  h2.fitted.insert(h2.fitted.end(), h.staged.begin(), h.staged.end());
+  FormParams q = p;
+  for (double FormParams::*m : h.staged)
+    q.*m = 0.1e-6; // split_s: about one dependent global load; the scan covers 0.1x to 10x
+  q = fit_continuous(h2, q, carry, true);
+  for (int i = 0; i < h.restarts; i++) {
+    const FormParams r = fit_continuous(h2, q, carry, false);
+    if (!(loss(h2, r, carry) < loss(h2, q, carry) - 1e-9))
+      break;
+    q = r;
+  }
+  return q;
 }
 
 } // namespace moesim::perf

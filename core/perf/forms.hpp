@@ -16,6 +16,8 @@ enum class FormKind {
   decode_tiles,    // decode attention as the harness kernel runs it (row tiles, its split rule, resident
                    // blocks per SM), the same dims
   prefill_tiles,   // prefill attention, dims {d_qk, d_v, kv_heads, q_heads, batch, cached, prompt}
+  prefill_kernel_tiles, // prefill attention as the harness kernel runs it (row tiles over position x group
+                        // per KV head, the causal imbalance), the same dims
   floor_bandwidth, // memory-bound kernel: a floor plus bytes over a bandwidth, dims are its sizes
 };
 const char* to_string(FormKind k);

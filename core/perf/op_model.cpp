@@ -40,7 +40,15 @@ Estimate OpModel::estimate(const std::vector<double>& dims, const std::vector<do
   // records of the same row tiles: keyed by total rows, on an H100 (round 13, 2026-12-06,
   // validate/oos/round13.md) a 16-expert up GEMM of 257-324 rows each (64-row tiles) took its ratio
   // between 16 experts x 24 rows (two 16-row tiles each, ratio ~0.70) and 131,072 rows: -16%.
-  const GridLookup g = grid.at(grid_dims(form.kind, dims), f, form.kind == FormKind::grouped_tiles);
+  // Decode attention likewise (decode_tiles): neighbouring records may be different launches of the
+  // kernel (its splits, chunk and resident blocks change with batch and context), and the time between
+  // them follows the launch, not a power law. On an H100 (round 15, 2026-12-07,
+  // validate/oos/diagnosis-oos15-attention.md) Qwen3-235B's 64/4 decode at batch 10, context 4,609 took
+  // 67.5 us from the log-interpolated times of (16, 2,048: 8 splits of 256 keys, latency-bound) and
+  // (16, 32,768: 9 splits of 3,648 keys, HBM-bound); measured 50.5. The form prices the launch at the
+  // query, the records' ratio to it corrects it.
+  const bool ratio = form.kind == FormKind::grouped_tiles || form.kind == FormKind::decode_tiles;
+  const GridLookup g = grid.at(grid_dims(form.kind, dims), f, ratio);
   return {g.seconds, g.provenance};
 }
 

@@ -196,7 +196,7 @@ TEST_CASE("decode_tiles: the fitter recovers the rates and never leaves a rate u
 {
   FormParams truth = h200();
   truth.flops = 150e12;
-  truth.split_s = 0.2e-6; // the combine's serial term, as the kernel has it
+  // (no serial combine term: split_s is fitted last, with the other terms held; its own case below)
   std::vector<FitPoint> pts;
   for (double b : {1, 4, 16, 64, 160})
     for (double ctx : {1024, 4096, 16384})
@@ -258,4 +258,95 @@ TEST_CASE("decode_tiles: the grid corrects the form only for a head configuratio
     g.form_seconds = g.seconds / 1.1;
   m.grid = ShapeGrid(grid);
   CHECK(m.estimate(other).seconds == Approx(1.1 * form_seconds(m.form, other)).epsilon(1e-9));
+}
+
+TEST_CASE("decode_tiles: split_s is fitted last, so an unsplit shape predicts as the form without it", "[quick][perf]")
+{
+  // Records from a truth with the serial combine (split_s 0.2 us), at batches that split and batches
+  // that do not (units = ceil(group / 16) * 8 * batch >= 264 from batch 33 at groups up to 16).
+  FormParams truth = h200();
+  truth.flops = 150e12;
+  truth.split_s = 0.2e-6;
+  std::vector<FitPoint> pts;
+  for (double b : {1, 4, 16, 64, 160})
+    for (double ctx : {1024, 4096, 16384})
+      for (double q : {8, 32, 64})
+        for (double hd : {64, 128})
+          pts.push_back({{hd, hd, 8, q, b, ctx}, {}, form_seconds(truth, {hd, hd, 8, q, b, ctx})});
+  const FormParams fit = fit_form(truth, pts);
+  // Stage 1 is the form without split_s (held at 0) on every point, the fit the form had before the
+  // term; stage 2 moves only combine_s and split_s, which price only the split points. So with those
+  // two set to anything else, every unsplit record predicts the same time to the last bit.
+  FormParams held = fit;
+  held.combine_s = truth.combine_s, held.split_s = 0;
+  for (const FitPoint& q : pts) {
+    const DecodeTiling t = decode_tiling(fit, q.dims[0], q.dims[1], q.dims[2], q.dims[3], q.dims[4], q.dims[5]);
+    if (t.splits == 1) // no combine: combine_s and split_s do not enter
+      CHECK(form_seconds(fit, q.dims) == form_seconds(held, q.dims));
+  }
+  // Stage 2 finds the serial term from the split points alone: within 25% of the truth's 0.2 us
+  // (0.183 us: stage 1's terms carry part of it, fitted with split_s at 0).
+  CHECK(fit.split_s == Approx(0.2e-6).epsilon(0.25));
+  double worst_split = 0, worst_unsplit = 0;
+  for (const FitPoint& q : pts) {
+    const double e = std::fabs(form_seconds(fit, q.dims) / q.seconds - 1);
+    double& w = decode_tiling(fit, q.dims[0], q.dims[1], q.dims[2], q.dims[3], q.dims[4], q.dims[5]).splits > 1 ? worst_split : worst_unsplit;
+    w = std::max(w, e);
+  }
+  // What the stages cost: stage 1 fits the split points without their serial term (as the form did
+  // before it), so its terms lean toward them (here 7.2% worst at the unsplit points, 10.9% at the
+  // split ones, against 2% for the joint fit, which instead moves the unsplit shapes whenever split_s
+  // moves). The bounds hold those two figures with a little room.
+  CHECK(worst_unsplit < 0.08);
+  CHECK(worst_split < 0.12);
+  // Records of which none splits: stage 2 has no point, split_s stays 0 (and combine_s, which no point
+  // prices, at stage 1's value).
+  std::vector<FitPoint> unsplit;
+  for (const FitPoint& q : pts)
+    if (decode_tiling(truth, q.dims[0], q.dims[1], q.dims[2], q.dims[3], q.dims[4], q.dims[5]).splits == 1)
+      unsplit.push_back(q);
+  REQUIRE(unsplit.size() == 36); // batches 64 and 160 (units 8 * batch = 512, 1280 >= 264), 3 contexts, 3 groups, 2 dims
+  CHECK(fit_form(truth, unsplit).split_s == 0);
+}
+
+TEST_CASE("decode_tiles: the grid interpolates its ratio to the form, not the time, across launches", "[quick][perf]")
+{
+  // Qwen3-235B's decode on an H100 (round 15): 64 query heads over 4 KV heads, head dims 128, batch 10
+  // at context 4,609, between records at batches 1 and 16 and contexts 2,048 and 32,768 (132 SMs).
+  FormParams p = h200();
+  p.flops = 400e12;
+  const std::vector<double> x = {128, 128, 4, 64, 10, 4609};
+  // The launches: group 16 -> 16-row tiles, units = 1 * 4 * batch. Batch 16 (64 units), context 2,048:
+  // splits min(ceil(528 / 64) = 9, ceil(2048 / 256) = 8, 64) = 8, chunk 256 keys. At context 32,768:
+  // splits min(9, 128, 64) = 9, chunk ceil(ceil(32768 / 9) / 64) * 64 = 3,648 keys. At the query
+  // (40 units): splits min(ceil(528 / 40) = 14, ceil(4609 / 256) = 19, 64) = 14, chunk
+  // ceil(ceil(4609 / 14) = 330 / 64) * 64 = 384.
+  CHECK(decode_tiling(p, 128, 128, 4, 64, 16, 2048).splits == 8);
+  CHECK(decode_tiling(p, 128, 128, 4, 64, 16, 32768).chunk == 3648);
+  CHECK(decode_tiling(p, 128, 128, 4, 64, 10, 4609).splits == 14);
+  CHECK(decode_tiling(p, 128, 128, 4, 64, 10, 4609).chunk == 384);
+  // Records each 1.2 times the form (its ratio 1.2 at every corner): the estimate is the form at the
+  // query times 1.2, whatever the times at the corners (log-linear interpolation of the times
+  // themselves bends through neither launch: it gives the form's corners, not its value at x).
+  OpModel m;
+  m.form = p;
+  std::vector<GridPoint> grid;
+  for (double b : {1, 16})
+    for (double ctx : {2048, 32768}) {
+      const std::vector<double> d = {128, 128, 4, 64, b, ctx};
+      grid.push_back({d, 1.2 * form_seconds(p, d), form_seconds(p, d)});
+    }
+  m.grid = ShapeGrid(grid);
+  CHECK(m.estimate(x).seconds == Approx(1.2 * form_seconds(p, x)).epsilon(1e-12));
+  CHECK(m.estimate(x).provenance == Provenance::interpolated);
+  // Ratios that differ: 1.0 at batch 1 and 1.3 at batch 16 (both contexts). In log batch the query sits
+  // at w = ln 10 / ln 16 = 0.830482; the ratio exp(0.830482 * ln 1.3) = exp(0.830482 * 0.262364) = exp(0.217888) = 1.243449.
+  for (GridPoint& g : grid)
+    g.seconds = (g.dims[4] == 16 ? 1.3 : 1.0) * g.form_seconds;
+  m.grid = ShapeGrid(grid);
+  CHECK(m.estimate(x).seconds == Approx(std::pow(1.3, std::log(10.0) / std::log(16.0)) * form_seconds(p, x)).epsilon(1e-12));
+  CHECK(std::pow(1.3, std::log(10.0) / std::log(16.0)) == Approx(1.243449).epsilon(1e-6));
+  // A grid point still answers its own measured time.
+  CHECK(m.estimate(grid[3].dims).seconds == Approx(grid[3].seconds).epsilon(1e-12));
+  CHECK(m.estimate(grid[3].dims).provenance == Provenance::measured);
 }

@@ -971,6 +971,10 @@ class Calibration(unittest.TestCase):
         self.assertNotIn("--bracket-runs", cal)
         br = oos.calibrate_argv("moesim", oset, by["all-records"], ["m1"], ops, "o", None, ["r/a.json", "r/b.json"])
         self.assertEqual(br[br.index("--bracket-runs") + 1:][:2], ["r/a.json", "r/b.json"])
+        # prefill attention's form likewise: only when asked for
+        self.assertNotIn("--prefill-attention-form", cal)
+        pk = oos.calibrate_argv("moesim", oset, by["all-records"], ["m1"], ops, "o", None, (), "prefill_kernel_tiles")
+        self.assertEqual(pk[pk.index("--prefill-attention-form") + 1], "prefill_kernel_tiles")
 
     def test_bracket_run_files_are_every_run_of_the_calls_sorted(self):
         # Two calls: c1 holds runs/x.eager.json and runs/a.graph.json plus a .txt log, c2 runs/b.eager.json:

@@ -357,16 +357,18 @@ def bracket_run_files(dirs):
     return sorted(p for d in dirs for p in glob.glob(os.path.join(d, "runs", "*.json")))
 
 
-def calibrate_argv(moesim, oset, variant, members, op_bench, out, decode_form=None, bracket_runs=()):
+def calibrate_argv(moesim, oset, variant, members, op_bench, out, decode_form=None, bracket_runs=(), prefill_form=None):
     """`moesim calibrate` for one variant and family: the op models from op_bench (leaving out the
     family's models where the variant says so), and the set's collective logs where it calibrates them;
     without them, moesim times collectives by NCCL's cost model on the platform's topology. decode_form:
-    decode attention's form (None: calibrate's default). bracket_runs: measured runs of earlier rounds
+    decode attention's form (None: calibrate's default); prefill_form likewise for prefill attention. bracket_runs: measured runs of earlier rounds
     whose gaps between event brackets set the kernel boundary (docs/perf-models.md)."""
     argv = [moesim, "calibrate", "--platform", oset.platform, "-o", out, "--sms", str(oset.sms), "--op-bench",
             *op_bench]
     if decode_form:
         argv += ["--decode-attention-form", decode_form]
+    if prefill_form:
+        argv += ["--prefill-attention-form", prefill_form]
     if bracket_runs:
         argv += ["--bracket-runs", *bracket_runs]
     if variant.collectives:
@@ -393,7 +395,7 @@ def cmd_predict(a):
                 cal = os.path.join(tmp, f"cal-{variant.name}-{fam if variant.leave_family_out else 'all'}.yaml")
                 if not os.path.exists(cal):
                     run(calibrate_argv(a.moesim, oset, variant, members[fam], a.op_bench, cal, a.decode_attention_form,
-                                       bracket_run_files(a.bracket_runs or [])))
+                                       bracket_run_files(a.bracket_runs or []), a.prefill_attention_form))
                 for e in es:
                     if e["family"] != fam:
                         continue
@@ -414,6 +416,8 @@ def cmd_predict(a):
            "nccl_tests": list(oset.nccl_tests), "results": results}
     if a.decode_attention_form:
         doc["decode_attention_form"] = a.decode_attention_form
+    if a.prefill_attention_form:
+        doc["prefill_attention_form"] = a.prefill_attention_form
     if a.bracket_runs:
         doc["bracket_runs"] = [os.path.relpath(d, ROOT) for d in a.bracket_runs]
     with open(os.path.join(ROOT, "validate", "results", a.name + ".json"), "w") as f:
@@ -732,6 +736,8 @@ def main():
     r.add_argument("--name", required=True)
     r.add_argument("--decode-attention-form", choices=("decode_splitk", "decode_tiles"),
                    help="passed to moesim calibrate (default: its default)")
+    r.add_argument("--prefill-attention-form", choices=("prefill_tiles", "prefill_kernel_tiles"),
+                   help="passed to moesim calibrate (default: its default, prefill_tiles)")
     r.add_argument("--variant", nargs="+", help="only these variants of the set (default: all)")
     r.add_argument("--bracket-runs", nargs="+", metavar="DIR",
                    help="earlier rounds' call folders: their measured runs' mean gap between event brackets, per "

@@ -21,6 +21,10 @@
 // and read again, and the combine kernel's serial loop (attention.cu combine_kernel: one 128-thread
 // block per output row, each thread sums its ceil(d_v / 128) value columns over the splits one
 // dependent load after another): splits * ceil(d_v / 128) loads in series, split_s each.
+// Fitted in two stages (FormHandler::staged): every term but split_s as the form was before it (split_s
+// 0, all points), then split_s with combine_s on the points that split, the rest held: an unsplit shape
+// predicts exactly as without split_s (fitted jointly, the other terms moved around it and cost round
+// 13's unsplit large-batch decodes 1-10 points; validate/oos/diagnosis-oos15-attention.md).
 #include "core/perf/forms/form_handler.hpp"
 
 #include <algorithm>
@@ -100,6 +104,12 @@ double seconds(const FormParams& p, const std::vector<double>& d, const std::vec
   return p.floor_s + per_sm * p.unit_s + std::max(t_mem, t_math) + combine;
 }
 
+// The points whose context splits (the combine kernel runs): the only ones combine_s and split_s price.
+bool splits(const FormParams& p, const std::vector<double>& d)
+{
+  return d[4] > 0 && d[5] > 0 && decode_tiling(p, d[0], d[1], d[2], d[3], d[4], d[5]).splits > 1;
+}
+
 } // namespace
 
 const FormHandler& decode_tiles_form()
@@ -114,7 +124,10 @@ const FormHandler& decode_tiles_form()
                              nullptr,
                              0,
                              {&FormParams::bandwidth, &FormParams::flops, &FormParams::tile_bandwidth},
-                             20};
+                             20,
+                             {&FormParams::split_s},
+                             {&FormParams::combine_s},
+                             splits};
   return h;
 }
 

@@ -25,6 +25,15 @@ struct FormHandler {
   std::vector<double FormParams::*> least = {};
   // Nelder-Mead restarts from the fit's best point, at most (0: none).
   int restarts = 0;
+  // A staged fit (none: empty `staged`). Terms that only some points carry (decode_tiles: the combine's
+  // serial split loop, on the points whose context splits) are fitted last, so that the points without
+  // them predict exactly as the form without them does: first every other fitted term as if `staged`
+  // were not in the form (held at 0, so the fit is the one the form had before them), then `staged`
+  // together with `restaged` (terms that also apply only to those points, fitted again beside them) on
+  // the points where `stage_point` holds, every other term held.
+  std::vector<double FormParams::*> staged = {};
+  std::vector<double FormParams::*> restaged = {};
+  bool (*stage_point)(const FormParams& p, const std::vector<double>& dims) = nullptr;
 };
 
 const FormHandler& gemm_tiles_form();
@@ -32,6 +41,7 @@ const FormHandler& grouped_tiles_form();
 const FormHandler& decode_splitk_form();
 const FormHandler& decode_tiles_form();
 const FormHandler& prefill_tiles_form();
+const FormHandler& prefill_kernel_tiles_form();
 const FormHandler& floor_bandwidth_form();
 
 } // namespace moesim::perf
