@@ -5,6 +5,8 @@
 #include "core/perf/op_model.hpp"
 #include "core/perf/sm_limits.hpp"
 
+#include "form_refit.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -204,10 +206,7 @@ TEST_CASE("decode_tiles: the fitter recovers the rates and never leaves a rate u
         for (double hd : {64, 128})
           pts.push_back({{hd, hd, 8, q, b, ctx}, {}, form_seconds(truth, {hd, hd, 8, q, b, ctx})});
   FormParams given = truth;
-  const FormParams fit = fit_form(given, pts);
-  double worst = 0;
-  for (const FitPoint& q : pts)
-    worst = std::max(worst, std::fabs(form_seconds(fit, q.dims) / q.seconds - 1));
+  const auto [fit, worst] = moesim::test::refit(given, pts);
   CHECK(worst < 0.02);
   CHECK(fit.bandwidth == Approx(4.8e12).epsilon(0.05));
   CHECK(fit.tile_bandwidth == Approx(20e9).epsilon(0.05));

@@ -3,6 +3,8 @@
 // each expected number derived in a comment, then asserted.
 #include "core/perf/forms.hpp"
 
+#include "form_refit.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -97,9 +99,5 @@ TEST_CASE("prefill_kernel_tiles: the fitter recovers the rates from records of t
         for (double batch : {1, 4})
           pts.push_back({{hd, hd, 8, q, batch, 0, prompt}, {}, form_seconds(truth, {hd, hd, 8, q, batch, 0, prompt})});
   FormParams given = truth;
-  const FormParams fit = fit_form(given, pts);
-  double worst = 0;
-  for (const FitPoint& q : pts)
-    worst = std::max(worst, std::fabs(form_seconds(fit, q.dims) / q.seconds - 1));
-  CHECK(worst < 0.02);
+  CHECK(moesim::test::refit(given, pts).worst < 0.02);
 }
