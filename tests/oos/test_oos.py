@@ -18,6 +18,9 @@ sys.path.insert(0, os.path.join(ROOT, "validate"))
 _spec = importlib.util.spec_from_file_location("oos", os.path.join(ROOT, "validate", "oos", "oos.py"))
 oos = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(oos)
+_rf_spec = importlib.util.spec_from_file_location("round_facts", os.path.join(ROOT, "validate", "oos", "round_facts.py"))
+round_facts = importlib.util.module_from_spec(_rf_spec)
+_rf_spec.loader.exec_module(round_facts)
 
 from gputool import jobs as J  # noqa: E402  (after the path is set)
 from gputool import phases as P  # noqa: E402
@@ -187,20 +190,8 @@ def bytes_since_previous_of_kind(ops):
     previous op of its kind and this one, the first of a kind reaching back into the previous step (the
     same schedule again), for a rank without communication ops: the X of session 21's rule, round 15's
     design; since session 23 core/l2_reuse.cpp takes it for the inputs a kernel of the kind last touched
-    (LastTouch::same_kind) and the activation as warm."""
-    before = [0.0]
-    for o in ops:
-        before.append(before[-1] + o["bytes"])
-    last = {o["kind"]: i for i, o in enumerate(ops) if o["kind"] in L2_BLENDED}
-    prev, out = {}, []
-    for i, o in enumerate(ops):
-        k = o["kind"]
-        if k not in L2_BLENDED:
-            continue
-        x = before[i] - before[prev[k] + 1] if k in prev else before[-1] - before[last[k] + 1] + before[i]
-        out.append((k, x))
-        prev[k] = i
-    return out
+    (LastTouch::same_kind) and the activation as warm. round_facts.py's small_kernel_bytes computes it."""
+    return [(k, x) for k, _, x, _ in round_facts.small_kernel_bytes(ops)]
 
 
 def committed_schedule(oset, e):
@@ -670,41 +661,35 @@ class Sets(unittest.TestCase):
         # one 16-row tile): units 40, splits min(14, 19) = 14, chunk 330 -> 384 (64-key tiles), 560 blocks. The
         # e24 b48 at 36,865 (10/2): units 96, splits min(6, 145) = 6, chunk 6,145 -> 6,208. The e28 b40 at 1,281:
         # units 80, splits min(7, 6) = 6. 272 units or more (2 x 132) never split.
-        spec = importlib.util.spec_from_file_location("round_facts", os.path.join(ROOT, "validate", "oos", "round_facts.py"))
-        rf = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(rf)
         def gqa(batch, q, kv, d, keys, window=0):
             return {"batch": batch, "q_heads": q, "kv_heads": kv, "head_dim_qk": d, "head_dim_v": d, "prompt": 1,
                     "cached": keys - 1, "sliding_window": window}
         mla = {"batch": 3, "q_heads": 16, "kv_heads": 16, "head_dim_qk": 192, "head_dim_v": 128, "prompt": 1,
                "cached": 9728, "mla": {"kv_lora_rank": 512, "rope_dim": 64}}
-        got = rf.attention_launch(mla, "attention_decode")
+        got = round_facts.attention_launch(mla, "attention_decode")
         self.assertEqual((got["units"], got["splits"], got["chunk"], got["blocks"], got["split_columns"]),
                          (3, 39, 256, 117, 156))
-        got = rf.attention_launch(gqa(10, 64, 4, 128, 4609), "attention_decode")
+        got = round_facts.attention_launch(gqa(10, 64, 4, 128, 4609), "attention_decode")
         self.assertEqual((got["units"], got["splits"], got["chunk"], got["blocks"]), (40, 14, 384, 560))
-        got = rf.attention_launch(gqa(48, 10, 2, 64, 36865), "attention_decode")
+        got = round_facts.attention_launch(gqa(48, 10, 2, 64, 36865), "attention_decode")
         self.assertEqual((got["splits"], got["chunk"]), (6, 6208))
-        self.assertEqual(rf.attention_launch(gqa(40, 18, 2, 128, 1281), "attention_decode")["splits"], 6)
-        self.assertEqual(rf.attention_launch(gqa(132, 16, 2, 256, 30000), "attention_decode")["splits"], 64 // 64)
+        self.assertEqual(round_facts.attention_launch(gqa(40, 18, 2, 128, 1281), "attention_decode")["splits"], 6)
+        self.assertEqual(round_facts.attention_launch(gqa(132, 16, 2, 256, 30000), "attention_decode")["splits"], 64 // 64)
         # a 128-key window (gpt-oss-20b's odd layers) leaves 128 keys: no split
-        self.assertEqual(rf.attention_launch(gqa(12, 64, 8, 64, 9985, window=128), "attention_decode")["splits"], 1)
+        self.assertEqual(round_facts.attention_launch(gqa(12, 64, 8, 64, 9985, window=128), "attention_decode")["splits"], 1)
         # prefill: ceil(prompt x group / 64) tiles of 64 rows per KV head and sequence, never split: 40/8 heads at
         # one sequence of 768 tokens: ceil(768 x 5 / 64) = 60 x 8 = 480 blocks
         pre = dict(gqa(1, 40, 8, 128, 768), prompt=768, cached=0)
-        got = rf.attention_launch(pre, "attention_prefill")
+        got = round_facts.attention_launch(pre, "attention_prefill")
         self.assertEqual((got["tiles"], got["blocks"], got["splits"]), (60, 480, 1))
 
     def _oos16_launches(self):
-        spec = importlib.util.spec_from_file_location("round_facts", os.path.join(ROOT, "validate", "oos", "round_facts.py"))
-        rf = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(rf)
         oset = oos.SETS["oos16"]
         out = {}
         for e in oos.entries(oset):
             ops = committed_schedule(oset, e)["ranks"][0]["ops"]
             out[e["file"][len("oos16-"):-len(".json.gz")]] = [
-                (o["shape"], rf.attention_launch(o["shape"], o["kind"])) for o in ops
+                (o["shape"], round_facts.attention_launch(o["shape"], o["kind"])) for o in ops
                 if o["kind"] in ("attention_decode", "attention_prefill") and not o["shape"].get("sliding_window")]
         return out
 
@@ -745,9 +730,6 @@ class Sets(unittest.TestCase):
         # chunks of >= 1,984 keys (HBM-bound): different launches, which round 15's Qwen3-235B interpolated across
         # (+32%). (Leave-family-out drops a family's own head configurations, so these steps are read in the
         # all-records variant.)
-        spec = importlib.util.spec_from_file_location("round_facts", os.path.join(ROOT, "validate", "oos", "round_facts.py"))
-        rf = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(rf)
         files = ["h100-2026-12-05-call3", "h100-2026-12-05-call4"] + [f"h100-2026-12-06-call{i}" for i in (1, 3, 4, 5, 6, 7, 8)]
         recs = {}
         for name in files:
@@ -768,7 +750,7 @@ class Sets(unittest.TestCase):
             self.assertTrue(b0 < batch < b1 and c0 < keys < c1, step)
             self.assertTrue({(b0, c0), (b1, c0), (b0, c1), (b1, c1)} <= recs[heads], step)
             self.assertFalse({(batch, c) for c in (c0, c1)} & recs[heads], step)
-            corner = lambda b, c: rf.attention_launch(dict(sh, batch=b, cached=c), "attention_decode")
+            corner = lambda b, c: round_facts.attention_launch(dict(sh, batch=b, cached=c), "attention_decode")
             self.assertLessEqual(corner(b1, c0)["chunk"], 512, step)
             self.assertGreaterEqual(corner(b1, c1)["chunk"], 1984, step)
 
@@ -793,9 +775,6 @@ class Sets(unittest.TestCase):
         # 640 x 640 x 2 B = 0.82 MB) to 1.88 GB (Mixtral-8x7B at batch 7: 8 experts of 4,096 x 28,672 x 2 B =
         # 235 MB), the residual add after 14 KB (the e28 at batch 1: an unpermute of 1 x 2,304) to 67 MB (Qwen3-235B's
         # output projection, 8,192 x 4,096 x 2 B) with X from 4.9 MB (the e24 at batch 4) to 2.8 GB (Mixtral-8x7B).
-        spec = importlib.util.spec_from_file_location("round_facts", os.path.join(ROOT, "validate", "oos", "round_facts.py"))
-        rf = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(rf)
         half, twice = 25 * 2 ** 20, 100 * 2 ** 20
         oset = oos.SETS["oos16"]
         counts = {k: [0, 0, 0] for k in L2_BLENDED}
@@ -804,7 +783,7 @@ class Sets(unittest.TestCase):
             ops = committed_schedule(oset, e)["ranks"][0]["ops"]
             for kind, x in bytes_since_previous_of_kind(ops):
                 counts[kind][0 if x <= half else 2 if x >= twice else 1] += 1
-            for kind, jb, x, _ in rf.small_kernel_bytes(ops):
+            for kind, jb, x, _ in round_facts.small_kernel_bytes(ops):
                 before[kind].append((jb, x))
         for kind, (below, on, above) in counts.items():
             self.assertGreaterEqual(min(below, on, above), 4, (kind, below, on, above))

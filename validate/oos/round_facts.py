@@ -74,7 +74,7 @@ def small_kernel_bytes(ops):
             continue
         x = before[i] - before[prev[k] + 1] if k in prev else before[-1] - before[last[k] + 1] + before[i]
         just_before = ops[i - 1]["bytes"] if i > 0 else ops[-1]["bytes"]
-        out.append((k, just_before, x, o["name"]))
+        out.append((k, just_before, x, o.get("name")))
         prev[k] = i
     return out
 
