@@ -800,6 +800,113 @@ class Sets(unittest.TestCase):
         self.assertTrue(any(jb > 1000 * MB for jb, _ in silu))
         self.assertTrue(any(x < 10 * MB for _, x in res))
 
+    def test_oos17_is_19_schedules_at_shapes_no_earlier_round_ran_and_no_op_at_a_point(self):
+        # decode eager: the invented e40 (b4, context 6,000) and e40 wide (b230, 1,000), the MLA h28 (b160, 1,536),
+        # Qwen3-30B-A3B (b200, 900), GLM-4.5-Air (b70, 2,500), gpt-oss-120b (b48, 4,000) = 6; decode graph: the
+        # e40 (b1, 20,480) and e40 wide (b100, 2,048), the h28 (b3, 12,288) and h28 wide (b250, 1,024), Qwen3-30B
+        # (b40, 3,000), GLM-4.5-Air (b24, 9,000), Mixtral-8x22B (b20, 5,000), Qwen3-235B-A22B (b100, 1,536),
+        # DeepSeek-V2-Lite (b180, 2,000) = 9; prefills: the e40 (1 x 1,800), the h28 (1 x 1,400), Qwen3-30B
+        # (2 x 104), round 9's head-dim-256 model (3 x 520) = 4. oos17-h100 runs the same schedules on the H100
+        # platform; no step at a shape rounds 1-16 ran.
+        self.assert_new_round("oos17", eager_decode=6, graph=9, prefill=4,
+                              earlier=[1, 2] + [f"oos{i}" for i in range(4, 17)])
+        # ... no op of any step is a point of any points file, the points timed after round 16's runs
+        # (validate/oos/after-runs) included, and none is an op of round 16's steps (measured before this round
+        # was designed). First drafts failed it three ways: Qwen3-30B's 120-token prefill (residual adds of
+        # 120 x 2,048 elements and a head norm of (1, 2,048) are s20/s21 cold points), the head-dim-256 prefill at
+        # batch 2 (head norm (2, 4,096), an s20 point), and the e40 at a vocabulary of 72,000 (a sample of
+        # (1, 72,000) is round 16's e28's).
+        after = sorted(glob.glob(os.path.join(ROOT, "validate", "oos", "after-runs", "points-*.txt")))
+        self.assertEqual([os.path.basename(p) for p in after], ["points-s23-router-sweep.txt", "points-s23-router.txt"])
+        points = {}
+        for path in POINTS_FILES + after:
+            with open(path) as f:
+                for key in point_keys(f.readlines()):
+                    points.setdefault(key, os.path.basename(path))
+        r16 = set()
+        for e in oos.entries(oos.SETS["oos16"]):
+            doc = committed_schedule(oos.SETS["oos16"], e)
+            r16 |= {k for _, k in schedule_op_keys(doc)} | {k for _, k in schedule_small_op_keys(doc)}
+        oset = oos.SETS["oos17"]
+        big = small = 0
+        for e in oos.entries(oset):
+            doc = committed_schedule(oset, e)
+            for name, key in list(schedule_op_keys(doc)) + list(schedule_small_op_keys(doc)):
+                big += key[0] in ("grouped_gemm", "attention_prefill")
+                small += key[0] not in ("grouped_gemm", "attention_prefill")
+                self.assertNotIn(key, points, f"{e['file']}: {name} is a point of {points.get(key)}: {key}")
+                self.assertFalse(key in r16, f"{e['file']}: {name} is an op of round 16: {key}")
+        # big: 4 prefills x 4 attentions + 19 steps x 4 layers x 2 expert GEMMs, less the dense first layers'
+        # (DeepSeek-V2-Lite's, GLM-4.5-Air's twice): 16 + 152 - 6
+        self.assertEqual(big, 16 + 152 - 6)
+        # small: a MoE layer runs 9 (as round 16), a dense layer 5, every step 3 more. The MLA h28 adds a q norm,
+        # a kv norm and its shared expert's SiLU (12 a layer); DeepSeek-V2-Lite a kv norm (its dense layer 6) and
+        # the shared SiLU (11); GLM-4.5-Air the shared SiLU (10). e40 x 5, Qwen3-30B x 3, hd256, Mixtral-8x22B,
+        # Qwen3-235B, gpt-oss-120b: 12 x (4 x 9 + 3); the h28 x 4: 4 x (4 x 12 + 3); DeepSeek-V2-Lite: 6 + 3 x 11 + 3;
+        # GLM-4.5-Air x 2: 2 x (5 + 3 x 10 + 3).
+        self.assertEqual(small, 12 * 39 + 4 * 51 + 42 + 2 * 38)
+
+    def _oos17_decodes(self):
+        oset = oos.SETS["oos17"]
+        out = {}
+        for e in oos.entries(oset):
+            ops = committed_schedule(oset, e)["ranks"][0]["ops"]
+            ls = {(l["units"], l["splits"], l["chunk"], l["blocks"], l["resident"]) for l in
+                  (round_facts.attention_launch(o["shape"], o["kind"]) for o in ops
+                   if o["kind"] == "attention_decode" and not o["shape"].get("sliding_window"))}
+            if ls:
+                (out[e["file"][len("oos17-"):-len(".json.gz")]],) = ls
+        return out
+
+    def test_oos17_decode_blocks_fall_below_at_and_past_a_round_of_resident_blocks(self):
+        # Aim (a): decode_tiles prices full rounds of c x 132 resident blocks at the HBM rate and the last,
+        # partial round at one block's own stream; round 16's Qwen3-235B and Mixtral-8x7B (b7: 532 and 560
+        # blocks, 4 and 32 past one round of 528) were 41-43% slow. Resident blocks c: a 16-row GQA block of head
+        # dim 128 takes 16 x 136 x 2 (Q) + 64 x 136 x 2 x 2 (K, V) + 16 x 68 x 4 + 16 x 72 x 2 + 16 x 12 = 46,016 B,
+        # so floor(228 KiB / (46,016 + 1,024)) = 4 (128 threads: 16 by threads) -> 528; at head dim 64, 16 x 72 x 2
+        # + 64 x 72 x 4 + 6,848 = 27,584 B -> 8 (1,056); MLA's 32-row latent block 32 x 584 x 2 x 2 + 32 x 36 x 4
+        # + 32 x 40 x 2 + 32 x 12 = 82,304 B -> 2 (264). The round's decodes (units, splits, chunk keys, blocks, c):
+        got = self._oos17_decodes()
+        want = {
+            "invented-e40-graph_b1": (6, 64, 384, 384, 4),         # 6 KV heads x 1; 20,481 keys: below one round
+            "invented-e40-eager_b4": (24, 22, 320, 528, 4),        # ceil(528 / 24) = 22 splits: exactly one round
+            "invented-e40-wide-graph_b100": (600, 1, 2112, 600, 4),    # unsplit: 528 + 72
+            "invented-e40-wide-eager_b230": (1380, 1, 1024, 1380, 4),  # 2 x 528 + 324
+            "invented-mla-h28-graph_b3": (3, 49, 256, 147, 2),     # ceil(12,289 / 256) = 49 splits: below one round
+            "invented-mla-h28-eager_b160": (160, 4, 416, 640, 2),  # 2 x 264 + 112
+            "invented-mla-h28-wide-graph_b250": (250, 3, 352, 750, 2),  # 2 x 264 + 222
+            "qwen3-30b-a3b-r17-graph_b40": (160, 4, 768, 640, 4),  # 528 + 112
+            "qwen3-30b-a3b-r17-eager_b200": (800, 1, 960, 800, 4),  # 528 + 272
+            "glm-4.5-air-r17-eager_b70": (560, 1, 2560, 560, 4),   # 528 + 32 blocks of 2,560 keys
+            "glm-4.5-air-r17-graph_b24": (192, 3, 3008, 576, 4),   # 528 + 48 of 3,008 keys
+            "mixtral-8x22b-r17-graph_b20": (160, 4, 1280, 640, 4),  # 528 + 112
+            "qwen3-235b-a22b-r17-graph_b100": (400, 1, 1600, 400, 4),  # below one round
+            "gpt-oss-120b-r17-eager_b48": (384, 1, 4032, 384, 8),  # head dim 64: below one round of 1,056
+            "deepseek-v2-lite-r17-graph_b180": (180, 3, 672, 540, 2),  # 2 x 264 + 12
+        }
+        self.assertEqual(got, want)
+        # the blocks past the last full round span 0 (one exact round) to 324, and seven decodes are 12-112 past
+        past = {s: b % (132 * c) for s, (_, _, _, b, c) in want.items() if b >= 132 * c}
+        self.assertEqual((min(past.values()), max(past.values())), (0, 324))
+        self.assertEqual(sorted(v for v in past.values() if 0 < v <= 112), [12, 32, 48, 72, 112, 112, 112])
+
+    def test_oos17_wide_decodes_put_10_to_30_rows_on_an_expert(self):
+        # Aim (b): round 16's fused grouped GEMMs at 10-30 rows an expert were 15-23% slow (and DeepSeek-V2-Lite
+        # b272 11-20% fast). Rows an active expert, first MoE layer (sampled routing, seed 1; mean = batch x top-k /
+        # experts): the e40 at b100 400 / 40 = 10 and b230 920 / 40 = 23; the h28 at b160 960 / 56 = 17.1 and b250
+        # 1,500 / 56 = 26.8; DeepSeek-V2-Lite b180 1,080 / 64 = 16.9; Qwen3-30B b200 1,600 / 128 = 12.5.
+        oset = oos.SETS["oos17"]
+        means = {}
+        for e in oos.entries(oset):
+            doc = committed_schedule(oset, e)
+            gg = [k for _, k in schedule_op_keys(doc) if k[0] == "grouped_gemm"]
+            means[e["file"][len("oos17-"):-len(".json.gz")]] = sum(gg[0][3]) / len(gg[0][3])
+        wide = {s: round(m, 1) for s, m in means.items() if 10 <= m <= 30}
+        self.assertEqual(wide, {"invented-e40-wide-graph_b100": 10.0, "invented-e40-wide-eager_b230": 23.0,
+                                "invented-mla-h28-eager_b160": 17.1, "invented-mla-h28-wide-graph_b250": 26.8,
+                                "deepseek-v2-lite-r17-graph_b180": 16.9, "qwen3-30b-a3b-r17-eager_b200": 12.5,
+                                "qwen3-30b-a3b-r17-prefill_b2": 13.0})
+
     def test_the_l2_rule_reaches_back_into_the_previous_step(self):
         # norm (1) | gemm 100 | norm (2) | gemm 10 | residual (4) | norm (3), bytes in brackets: the first
         # norm reaches back to the last, which ends the step: 0 bytes after it and none before the first,

@@ -41,6 +41,9 @@ platform and prediction variants.
   --set oos16: validate/oos/studies-oos16 (tp1 on nvswitch-1x-h200, shapes oos1-15 never ran and no op at a
             point of a committed points file), schedules in validate/oos/schedules-oos16; --set
             oos16-h100: the same schedules on nvswitch-1x-h100.
+  --set oos17: validate/oos/studies-oos17 (tp1 on nvswitch-1x-h200, shapes oos1-16 never ran, no op at a
+            point of a committed points file or an op of round 16), schedules in validate/oos/schedules-oos17;
+            --set oos17-h100: the same schedules on nvswitch-1x-h100.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -240,6 +243,18 @@ SETS = {
     "oos16": one_gpu_round("oos16"),
     # Round 16's steps on one H100 (--set oos16-h100), for a call the device tool places on an H100.
     "oos16-h100": one_gpu_round("oos16", "nvswitch-1x-h100"),
+    # Round 17 on one H200 (--set oos17), blind to every run and record made before it, round 16's, every
+    # committed points file and the points timed after round 16 (validate/oos/after-runs): the fixes made
+    # after round 16 (decode attention's last partial round of resident blocks, grouped GEMMs at 10-30 rows
+    # an expert, top-k in a step, prefill attention as the kernel tiles it). Decode attention at a full
+    # round of resident blocks, below one, and past one or two by 12-472 blocks, GQA (16-row tiles at 4, 6
+    # and 8 KV heads, 4 resident an SM) and MLA (28 and 16 heads, 2 resident); two invented models (GQA
+    # 48/6 heads of 128 with 40 experts of 1,216; MLA at 28 heads with 56 experts of 704 and a shared
+    # expert); wide decodes at 10-27 rows an expert; prefills of 120-1,800 tokens (head dims 128, 192 and
+    # 256); and zoo controls.
+    "oos17": one_gpu_round("oos17"),
+    # Round 17's steps on one H100 (--set oos17-h100), for a call the device tool places on an H100.
+    "oos17-h100": one_gpu_round("oos17", "nvswitch-1x-h100"),
 }
 
 

@@ -28,6 +28,42 @@ SMS = 132
 SMALL = ("rmsnorm", "residual_add", "silu_mul", "topk", "permute", "unpermute")
 
 
+SMEM_SM, SMEM_BLOCK, SMEM_RESERVED, THREADS_SM = 228 * 1024, 227 * 1024, 1024, 2048  # compute capability 9.0
+
+
+def block_smem(rows, keys, dqk, dv, latent, registers):
+    """One decode block's shared memory (core/perf/forms/decode_tiles.cpp block_smem, the kernel's
+    smem_layout): Q and K rows of d_qk + 8 elements, V rows of d_v + 8 (none for a latent), and the score,
+    probability and row-statistic buffers where the warps split the value columns."""
+    b = rows * (dqk + 8) * 2 + keys * (dqk + 8) * 2
+    if not latent:
+        b += keys * (dv + 8) * 2
+    if not registers:
+        b += rows * (keys + 4) * 4 + rows * (keys + 8) * 2 + rows * 3 * 4
+    return b
+
+
+def resident(sh):
+    """Decode blocks resident on one SM (decode_tiles' c): min(smem_per_sm / (smem + reserved), threads)."""
+    mla = "mla" in sh
+    if mla:
+        dqk, dv = sh["mla"]["kv_lora_rank"] + sh["mla"]["rope_dim"], sh["mla"]["kv_lora_rank"]
+        rows, keys, threads, reg = 32, 32, 256, False
+    else:
+        dqk, dv = sh["head_dim_qk"], sh["head_dim_v"]
+        group = sh["q_heads"] // sh["kv_heads"]
+        if group <= 16:
+            rows, keys, threads, reg = 16, 64, 128, False
+        elif dv <= 256:
+            rows, keys, threads, reg = 64, 64, 128, True
+        else:
+            rows, keys, threads, reg = 32, (64 if dv <= 384 else 32), 256, False
+    smem = block_smem(rows, keys, dqk, dv, mla, reg)
+    if keys == 64 and smem > SMEM_BLOCK:
+        smem = block_smem(rows, 32, dqk, dv, mla, reg)
+    return max(1, min(SMEM_SM // (smem + SMEM_RESERVED), THREADS_SM // threads))
+
+
 def attention_launch(sh, kind, sms=SMS):
     """(row tiles, KV heads, units, splits, chunk keys, blocks, split columns) of one attention op."""
     batch = sh["batch"]
@@ -57,7 +93,8 @@ def attention_launch(sh, kind, sms=SMS):
     chunk = -(-(-(-keys // splits)) // bn) * bn
     return {"tiles": tiles, "kv_heads": kvh, "units": units, "splits": splits, "chunk": chunk,
             "blocks": units * splits, "split_columns": splits * -(-dv // 128) if splits > 1 else 0,
-            "keys": keys, "d_v": dv, "rows_per_tile": bm}
+            "keys": keys, "d_v": dv, "rows_per_tile": bm,
+            "resident": resident(sh) if kind == "attention_decode" else None}
 
 
 def small_kernel_bytes(ops):
