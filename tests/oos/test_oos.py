@@ -252,6 +252,29 @@ class Sets(unittest.TestCase):
         for e in es:
             self.assertNotIn(run_shape(e), shapes, e["file"])
 
+    def assert_no_op_at_a_point_or_of(self, name, points_files, previous):
+        # No op of any step of set `name` (every layer, as committed) is a point of `points_files`, nor an op of
+        # the `previous` set's steps. Returns (big, small): the grouped GEMMs and prefill attentions, and the
+        # small kernels (norms, residual adds, SiLU, router, top-k, permute, unpermute, embedding, sample).
+        points = {}
+        for path in points_files:
+            with open(path) as f:
+                for key in point_keys(f.readlines()):
+                    points.setdefault(key, os.path.basename(path))
+        seen = set()
+        for e in oos.entries(oos.SETS[previous]):
+            doc = committed_schedule(oos.SETS[previous], e)
+            seen |= {k for _, k in schedule_op_keys(doc)} | {k for _, k in schedule_small_op_keys(doc)}
+        big = small = 0
+        for e in oos.entries(oos.SETS[name]):
+            doc = committed_schedule(oos.SETS[name], e)
+            for op, key in list(schedule_op_keys(doc)) + list(schedule_small_op_keys(doc)):
+                big += key[0] in ("grouped_gemm", "attention_prefill")
+                small += key[0] not in ("grouped_gemm", "attention_prefill")
+                self.assertNotIn(key, points, f"{e['file']}: {op} is a point of {points.get(key)}: {key}")
+                self.assertFalse(key in seen, f"{e['file']}: {op} is an op of {previous}: {key}")
+        return big, small
+
     def assert_tp1_set(self, name, eager_decode, graph, prefill):
         # The set's entries: tp1 only, so many eager decodes, graph decodes and prefills, and
         # nothing else; committed as the set makes them. Returns the entries.
@@ -624,24 +647,7 @@ class Sets(unittest.TestCase):
         # none is an op of round 15's steps (measured blind before this round was designed; a first draft's
         # Qwen3-235B at batch 6 failed it: 48 routed rows of 1,536 is GLM-4.5's SiLU at batch 6; the e24 at batch
         # 2 too: its norms of 2 rows of 640 are round 15's e24 prefill's head norm)
-        points = {}
-        for path in POINTS_FILES:
-            with open(path) as f:
-                for key in point_keys(f.readlines()):
-                    points.setdefault(key, os.path.basename(path))
-        r15 = set()
-        for e in oos.entries(oos.SETS["oos15"]):
-            doc = committed_schedule(oos.SETS["oos15"], e)
-            r15 |= {k for _, k in schedule_op_keys(doc)} | {k for _, k in schedule_small_op_keys(doc)}
-        oset = oos.SETS["oos16"]
-        big = small = 0
-        for e in oos.entries(oset):
-            doc = committed_schedule(oset, e)
-            for name, key in list(schedule_op_keys(doc)) + list(schedule_small_op_keys(doc)):
-                big += key[0] in ("grouped_gemm", "attention_prefill")
-                small += key[0] not in ("grouped_gemm", "attention_prefill")
-                self.assertNotIn(key, points, f"{e['file']}: {name} is a point of {points.get(key)}: {key}")
-                self.assertFalse(key in r15, f"{e['file']}: {name} is an op of round 15: {key}")
+        big, small = self.assert_no_op_at_a_point_or_of("oos16", POINTS_FILES, "oos15")
         # big: 3 prefills x 4 attentions + 19 steps x 4 layers x 2 expert GEMMs, less the dense first layers'
         # (the e28's, DeepSeek-V2-Lite's): 12 + 152 - 4
         self.assertEqual(big, 12 + 152 - 4)
@@ -818,24 +824,7 @@ class Sets(unittest.TestCase):
         # (1, 72,000) is round 16's e28's).
         after = sorted(glob.glob(os.path.join(ROOT, "validate", "oos", "after-runs", "points-*.txt")))
         self.assertEqual([os.path.basename(p) for p in after], ["points-s23-router-sweep.txt", "points-s23-router.txt"])
-        points = {}
-        for path in POINTS_FILES + after:
-            with open(path) as f:
-                for key in point_keys(f.readlines()):
-                    points.setdefault(key, os.path.basename(path))
-        r16 = set()
-        for e in oos.entries(oos.SETS["oos16"]):
-            doc = committed_schedule(oos.SETS["oos16"], e)
-            r16 |= {k for _, k in schedule_op_keys(doc)} | {k for _, k in schedule_small_op_keys(doc)}
-        oset = oos.SETS["oos17"]
-        big = small = 0
-        for e in oos.entries(oset):
-            doc = committed_schedule(oset, e)
-            for name, key in list(schedule_op_keys(doc)) + list(schedule_small_op_keys(doc)):
-                big += key[0] in ("grouped_gemm", "attention_prefill")
-                small += key[0] not in ("grouped_gemm", "attention_prefill")
-                self.assertNotIn(key, points, f"{e['file']}: {name} is a point of {points.get(key)}: {key}")
-                self.assertFalse(key in r16, f"{e['file']}: {name} is an op of round 16: {key}")
+        big, small = self.assert_no_op_at_a_point_or_of("oos17", POINTS_FILES + after, "oos16")
         # big: 4 prefills x 4 attentions + 19 steps x 4 layers x 2 expert GEMMs, less the dense first layers'
         # (DeepSeek-V2-Lite's, GLM-4.5-Air's twice): 16 + 152 - 6
         self.assertEqual(big, 16 + 152 - 6)
