@@ -39,6 +39,9 @@
 //   TB/s counted per row tile, where one-row-tile experts of these sizes stream 2.0-2.9: the full
 //   re-read priced them 17-39% slow. bench-ops' points of 4-20 experts of 17-24 rows pull 3.0-3.8 TB/s
 //   per row tile at 4-34 MB an expert. Calibrations without l2_bandwidth (0) keep the full re-read.
+//   On one H200 (round 4, 2026-12-05, validate/oos/diagnosis-oos4.md) experts of 11-20 rows at 10-127
+//   MB streamed 3.7-4.5 TB/s counted per row tile, as one-row-tile experts do (3.9-4.0 TB/s): there
+//   l2_bandwidth, fitted on that GPU's records, comes out at or above its bandwidth.
 // * tile_m rows (prefill): the blocks in between stream other columns through the L2. When those
 //   columns, k n bytes_w, exceed the L2 and n_tiles exceeds the SM count (the repeat comes a wave
 //   later), the tile is read from HBM again; otherwise the math bounds the block and the L2 serves
