@@ -41,7 +41,7 @@
 //   per row tile at 4-34 MB an expert. Calibrations without l2_bandwidth (0) keep the full re-read.
 //   On one H200 (round 4, 2026-12-05, validate/oos/diagnosis-oos4.md) experts of 11-20 rows at 10-127
 //   MB streamed 3.7-4.5 TB/s counted per row tile, as one-row-tile experts do (3.9-4.0 TB/s): there
-//   l2_bandwidth, fitted on that GPU's records, comes out at or above its bandwidth.
+//   l2_bandwidth is fitted on that GPU's own records (where it lands there is not checked yet).
 // * tile_m rows (prefill): the blocks in between stream other columns through the L2. When those
 //   columns, k n bytes_w, exceed the L2 and n_tiles exceeds the SM count (the repeat comes a wave
 //   later), the tile is read from HBM again; otherwise the math bounds the block and the L2 serves
