@@ -131,6 +131,7 @@ const std::vector<std::pair<const char*, double FormParams::*>>& optional_form_f
   static const std::vector<std::pair<const char*, double FormParams::*>> f = {
       {"tile_s", &FormParams::tile_s},
       {"split_s", &FormParams::split_s},
+      {"l2_bandwidth", &FormParams::l2_bandwidth},
       {"smem_per_sm", &FormParams::smem_per_sm},
       {"smem_per_block", &FormParams::smem_per_block},
       {"smem_reserved", &FormParams::smem_reserved},
@@ -142,8 +143,10 @@ void check_form(const FormParams& p)
 {
   const FormHandler& h = handler(p.kind);
   std::vector<double FormParams::*> need = h.fitted;
-  // split_s may be 0 (decode_tiles calibrations written before it: no serial combine term)
-  need.erase(std::remove(need.begin(), need.end(), &FormParams::split_s), need.end());
+  // staged terms may be 0 (calibrations written before them, or fits where no point carries them:
+  // decode_tiles' split_s, grouped_tiles' l2_bandwidth)
+  for (double FormParams::*m : h.staged)
+    need.erase(std::remove(need.begin(), need.end(), m), need.end());
   need.push_back(&FormParams::sms);
   for (const auto& c : h.choices)
     need.push_back(c.first);
@@ -273,7 +276,7 @@ FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, size_
   FormParams p = fit_points(h1, given, pts);
   std::vector<const FitPoint*> carry;
   for (const FitPoint* q : pts)
-    if (h.stage_point(p, q->dims))
+    if (h.stage_point(p, q->dims, q->rows))
       carry.push_back(q);
   if (carry.empty())
     return p; // no point carries the staged terms: they stay 0
@@ -282,7 +285,7 @@ FormParams fit_form(FormParams given, const std::vector<FitPoint>& points, size_
   h2.fitted.insert(h2.fitted.end(), h.staged.begin(), h.staged.end());
   FormParams q = p;
   for (double FormParams::*m : h.staged)
-    q.*m = 0.1e-6; // split_s: about one dependent global load; the scan covers 0.1x to 10x
+    q.*m = h.staged_start; // the scan covers 0.1x to 10x of it
   q = fit_continuous(h2, q, carry, true);
   for (int i = 0; i < h.restarts; i++) {
     const FormParams r = fit_continuous(h2, q, carry, false);

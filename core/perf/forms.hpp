@@ -56,6 +56,9 @@ struct FormParams {
   double tile_s = 0;       // decode_tiles: fixed time of one key tile in a block (its loads' latency, the softmax)
   double split_s = 0;      // decode_tiles: the combine's serial time per key split and value column a thread
                            // sums (one dependent global load each; 0: none, as calibrations before it)
+  double l2_bandwidth = 0; // grouped_tiles: what the SMs pull through the L2 when an expert's second and later
+                           // 16-row tiles find its weights there (B/s, whole GPU; 0: none, as calibrations
+                           // before it: every row tile reads its expert's weights from device memory)
 };
 
 // The numeric fields of FormParams by name (in the order the calibration file writes them).

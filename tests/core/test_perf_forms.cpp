@@ -148,6 +148,43 @@ TEST_CASE("grouped_tiles: 16-row tiles stream their expert's weights once per ro
         Approx(5e-6 + 2.751463424e-3).epsilon(1e-12));
 }
 
+TEST_CASE("grouped_tiles: an expert's second 16-row tile finds its weights in the L2 when they fit: device "
+          "memory serves each expert once, the SMs pull every row tile through the L2",
+          "[quick][perf]")
+{
+  // Round 16's e36 at batch 136 (validate/oos/diagnosis-grouped-l2.md): experts.up, n 1664, k 1792,
+  // 36 experts, 26 of 14 rows and 10 of 20 (564 rows, 15.7 an expert: 16-row tiles). One expert's
+  // weights 1792 * 1664 * 2 = 5963776 B, within an L2 of 50 MiB. Row tiles 26 + 2 * 10 = 46, column
+  // tiles ceil(1664 / 128) = 13, tiles 598 (598 * 22 GB/s = 13.2 TB/s: neither cap binds on it).
+  // Rows in and out: 564 * (1792 + 1664) * 2 = 3898368 B.
+  //   device memory: (36 * 5963776 + 3898368) = 218594304 B / 2.8e12 = 7.806939429e-5 s
+  //   through the L2: (46 * 5963776 + 3898368) = 278232064 B / 3.8e12 = 7.321896421e-5 s
+  //   math: ceil(598 / 132) = 5 waves of 2*16*128*1792 / 1e12 = 3.670016e-5 s
+  // The device memory binds: 5e-6 + 7.806939429e-5 s.
+  FormParams p = gemm_params();
+  p.kind = FormKind::grouped_tiles;
+  p.bandwidth = 2.8e12;
+  p.tile_bandwidth = 22e9;
+  p.tile_m = 64;
+  p.l2_bytes = 52428800;
+  p.l2_bandwidth = 3.8e12;
+  std::vector<double> rows(26, 14);
+  rows.insert(rows.end(), 10, 20);
+  CHECK(form_seconds(p, {1664, 1792, 36, 564}, rows) == Approx(5e-6 + 7.806939429e-5).epsilon(1e-9));
+  // A slower L2 path binds instead: 278232064 / 3e12 = 9.274402133e-5 s.
+  p.l2_bandwidth = 3e12;
+  CHECK(form_seconds(p, {1664, 1792, 36, 564}, rows) == Approx(5e-6 + 9.274402133e-5).epsilon(1e-9));
+  // Without the term (0, calibrations before it) every row tile reads from device memory, as before:
+  // 278232064 / 2.8e12 = 9.936859429e-5 s (27% above the first).
+  p.l2_bandwidth = 0;
+  CHECK(form_seconds(p, {1664, 1792, 36, 564}, rows) == Approx(5e-6 + 9.936859429e-5).epsilon(1e-9));
+  // An expert larger than the L2 (an L2 of 4 MB here): read again from device memory whatever
+  // l2_bandwidth: the same 9.936859429e-5 s.
+  p.l2_bandwidth = 3.8e12;
+  p.l2_bytes = 4e6;
+  CHECK(form_seconds(p, {1664, 1792, 36, 564}, rows) == Approx(5e-6 + 9.936859429e-5).epsilon(1e-9));
+}
+
 TEST_CASE("grouped_tiles: the row tile as the harness kernel picks it: 16 rows up to 24 per expert on average "
           "and each 16-row tile rereads its expert's weights",
           "[quick][perf]")
@@ -351,6 +388,39 @@ TEST_CASE("the fitter recovers a grouped GEMM's tensor rate and its tile's fixed
   CHECK(plain.flops == Approx(600e12).epsilon(0.02));
   for (const FitPoint& q : pts)
     CHECK(form_seconds(plain, q.dims, q.rows) == Approx(q.seconds).epsilon(0.01));
+}
+
+TEST_CASE("the fitter places l2_bandwidth on the points with a second 16-row tile in the L2, every other "
+          "point as the form without it",
+          "[quick][perf]")
+{
+  // Records from known parameters (grouped_truth, an L2 of 50 MiB) with l2_bandwidth 5 TB/s: the even
+  // grid (its experts of 1-8192 rows: none with a second 16-row tile) and 8 or 128 experts of 20 rows
+  // (two 16-row tiles each) at n 256 / 4,096, k 512 / 2,048: 0.26-16.8 MB an expert, within the L2.
+  // At 128 experts, n 4,096, k 2,048: 128 * 16777216 = 2147483648 B once at 4 TB/s = 5.37e-4 s, 256
+  // row tiles through the L2 at 5 TB/s = 8.59e-4 s: the L2 term binds there, so the points place it.
+  FormParams truth = moesim::test::grouped_truth();
+  truth.l2_bytes = 52428800;
+  truth.l2_bandwidth = 5e12;
+  std::vector<FitPoint> pts = moesim::test::even_grouped_points(truth);
+  const size_t plain = pts.size();
+  for (double e : {8, 128})
+    for (double n : {256, 4096})
+      for (double k : {512, 2048}) {
+        const std::vector<double> rows(static_cast<size_t>(e), 20);
+        pts.push_back({{n, k, e, e * 20}, rows, form_seconds(truth, {n, k, e, e * 20}, rows)});
+      }
+  FormParams given = truth;
+  given.floor_s = given.flops = given.bandwidth = given.tile_bandwidth = given.unit_s = given.l2_bandwidth = 0;
+  const FormParams fit = fit_form(given, pts);
+  // The staged fit: the first stage sees every point as the form without the term; the second fits
+  // l2_bandwidth alone on the 8 points that carry it. It comes back within 5%, and every record within 2%.
+  CHECK(fit.l2_bandwidth == Approx(5e12).epsilon(0.05));
+  for (const FitPoint& q : pts)
+    CHECK(form_seconds(fit, q.dims, q.rows) == Approx(q.seconds).epsilon(0.02));
+  // Without the two-tile points nothing carries the term: it stays 0 (every row tile from device memory).
+  pts.resize(plain);
+  CHECK(fit_form(given, pts).l2_bandwidth == 0);
 }
 
 TEST_CASE("the fitter recovers floor and bandwidth, and decode attention's parameters", "[quick][perf]")

@@ -105,7 +105,7 @@ double seconds(const FormParams& p, const std::vector<double>& d, const std::vec
 }
 
 // The points whose context splits (the combine kernel runs): the only ones combine_s and split_s price.
-bool splits(const FormParams& p, const std::vector<double>& d)
+bool splits(const FormParams& p, const std::vector<double>& d, const std::vector<double>&)
 {
   return d[4] > 0 && d[5] > 0 && decode_tiling(p, d[0], d[1], d[2], d[3], d[4], d[5]).splits > 1;
 }

@@ -33,7 +33,8 @@ struct FormHandler {
   // the points where `stage_point` holds, every other term held.
   std::vector<double FormParams::*> staged = {};
   std::vector<double FormParams::*> restaged = {};
-  bool (*stage_point)(const FormParams& p, const std::vector<double>& dims) = nullptr;
+  bool (*stage_point)(const FormParams& p, const std::vector<double>& dims, const std::vector<double>& rows) = nullptr;
+  double staged_start = 0.1e-6; // the staged terms' starting value (split_s: about one dependent global load)
 };
 
 const FormHandler& gemm_tiles_form();

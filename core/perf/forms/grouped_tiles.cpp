@@ -8,6 +8,10 @@
 //                 else active (l2_bytes 0 and tm = tile_m: active)
 //   t_mem       = (reads(tm) * k n bytes_w + total * (k bytes_a + n bytes_c)) / min(bandwidth, tiles tile_bandwidth)
 //   t           = floor_s + max(t_math(tm), t_mem),  tm = 16 when total / active <= 24, else tile_m
+// except where the repeat finds the weights in the L2 (tm = 16, k n bytes_w <= l2_bytes, l2_bandwidth > 0):
+//   t_mem       = max((active * k n bytes_w + io) / min(bandwidth, tiles tile_bandwidth),
+//                     (m_tiles * k n bytes_w + io) / min(l2_bandwidth, tiles tile_bandwidth)),
+//   io          = total * (k bytes_a + n bytes_c)
 // unit_s is a tile's fixed time on its SM, whatever k: the pipeline's fill and the epilogue that
 // writes the output tile. Without it one rate cannot serve short and long k: on an H200 (bench-ops,
 // 2026-12-04) the same many-row bf16 tiles ran at 150-171 TFLOP/s at k 512 and 186-211 at k 8192
@@ -24,12 +28,20 @@
 // When is an expert's weight tile streamed again for its next row tile? Block b takes column tile
 // b % n_tiles of row tile b / n_tiles (kernels/grouped_gemm.cu), so the next row tile asks for the
 // same weight tile n_tiles blocks later.
-// * 16-row tiles (decode): always. Such a block does little math per byte; its time is its stream,
-//   bound by its loads in flight, whether the repeat hits the L2 or not. Round 4 on one H200
-//   (2026-12-05, validate/oos/diagnosis-oos4.md): experts of 11-20 rows (two row tiles for those
-//   above 16) at 16 to 108 column tiles and 10 to 127 MB per expert streamed 2.4-3.1 TB/s counted
-//   once, 3.7-4.5 TB/s counted per row tile, as one-row-tile experts do (3.9-4.0 TB/s). bench-ops'
-//   grid has no record with two row tiles of 16 rows, so the fit does not see this.
+// * 16-row tiles (decode), an expert's weights larger than the L2: always, from device memory.
+// * 16-row tiles, an expert's weights within the L2 (l2_bandwidth > 0): the blocks between the two
+//   reads of one weight tile stream only that expert's other columns, k n bytes_w, so the repeat
+//   finds it in the L2. Device memory then serves each active expert once, and the SMs pull every row
+//   tile's copy through the L2 at l2_bandwidth (whole GPU, fitted on the points where the rule applies,
+//   every other term held: FormHandler::staged), the slower of the two bounding the stream.
+//   Round 16 on one H100 (validate/oos/diagnosis-grouped-l2.md): 36-52 experts of 7-25 rows (n
+//   896-2,816, k 448-2,816, 1.1-12.3 MB an expert) streamed 2.0-2.7 TB/s counted once and 2.6-3.9
+//   TB/s counted per row tile, where one-row-tile experts of these sizes stream 2.0-2.9: the full
+//   re-read priced them 17-39% slow. bench-ops' points of 4-20 experts of 17-24 rows pull 3.0-3.8 TB/s
+//   per row tile at 4-34 MB an expert. Calibrations without l2_bandwidth (0) keep the full re-read.
+//   On one H200 (round 4, 2026-12-05, validate/oos/diagnosis-oos4.md) experts of 11-20 rows at 10-127
+//   MB streamed 3.7-4.5 TB/s counted per row tile, as one-row-tile experts do (3.9-4.0 TB/s): there
+//   l2_bandwidth is fitted on that GPU's own records (where it lands there is not checked yet).
 // * tile_m rows (prefill): the blocks in between stream other columns through the L2. When those
 //   columns, k n bytes_w, exceed the L2 and n_tiles exceeds the SM count (the repeat comes a wave
 //   later), the tile is read from HBM again; otherwise the math bounds the block and the L2 serves
@@ -46,6 +58,12 @@ namespace {
 
 constexpr double small_tile_m = 16;       // the MMA instruction's rows
 constexpr double small_tile_max_rows = 24; // the mean rows per active expert up to which it is used
+
+// The L2 serves an expert's second and later 16-row tiles: its weights fit, and the term is fitted.
+bool repeat_from_l2(const FormParams& p, double tm, double w)
+{
+  return tm == small_tile_m && p.l2_bandwidth > 0 && p.l2_bytes > 0 && w <= p.l2_bytes;
+}
 
 double seconds(const FormParams& p, const std::vector<double>& d, const std::vector<double>& rows)
 {
@@ -66,11 +84,34 @@ double seconds(const FormParams& p, const std::vector<double>& d, const std::vec
   const double t_math = std::ceil(tiles / S) * (p.unit_s + 2 * tm * p.tile_n * k / (p.flops / S));
   const double rate = std::min(p.bandwidth, tiles * p.tile_bandwidth);
   const double n_tiles = std::ceil(n / p.tile_n);
-  const bool streamed_again =
-      tm == small_tile_m || (p.l2_bytes > 0 && k * n * p.bytes_w > p.l2_bytes && n_tiles > S);
+  const double w = k * n * p.bytes_w; // one expert's weights
+  const double io = total * (k * p.bytes_a + n * p.bytes_c);
+  if (repeat_from_l2(p, tm, w)) {
+    const double t_hbm = (active * w + io) / rate;
+    const double t_l2 = (m_tiles * w + io) / std::min(p.l2_bandwidth, tiles * p.tile_bandwidth);
+    return p.floor_s + std::max(t_math, std::max(t_hbm, t_l2));
+  }
+  const bool streamed_again = tm == small_tile_m || (p.l2_bytes > 0 && w > p.l2_bytes && n_tiles > S);
   const double reads = streamed_again ? m_tiles : active;
-  const double t_mem = (reads * k * n * p.bytes_w + total * (k * p.bytes_a + n * p.bytes_c)) / rate;
+  const double t_mem = (reads * w + io) / rate;
   return p.floor_s + std::max(t_math, t_mem);
+}
+
+// The points l2_bandwidth prices: 16-row tiles, an expert in two or more of them, its weights within
+// the L2 (the staged fit's points; everywhere else the form is the one fitted before the term).
+bool two_tiles_in_l2(const FormParams& p, const std::vector<double>& d, const std::vector<double>& rows)
+{
+  const double n = d[0], k = d[1], active = d[2], total = d[3];
+  if (active <= 0 || total <= 0 || total / active > small_tile_max_rows)
+    return false;
+  if (!(p.l2_bytes > 0) || k * n * p.bytes_w > p.l2_bytes)
+    return false;
+  if (rows.empty())
+    return total / active > small_tile_m;
+  for (double r : rows)
+    if (r > small_tile_m)
+      return true;
+  return false;
 }
 
 } // namespace
@@ -82,10 +123,16 @@ const FormHandler& grouped_tiles_form()
                              4,
                              seconds,
                              {&FormParams::floor_s, &FormParams::flops, &FormParams::bandwidth,
-                              &FormParams::tile_bandwidth, &FormParams::unit_s},
+                              &FormParams::tile_bandwidth, &FormParams::unit_s, &FormParams::l2_bandwidth},
                              {{&FormParams::tile_m, {64, 128}}, {&FormParams::tile_n, {64, 128, 256}}},
                              &FormParams::unit_s,
-                             1e-12}; // a picosecond per tile: the form without the term
+                             1e-12, // a picosecond per tile: the form without the term
+                             {},
+                             0,
+                             {&FormParams::l2_bandwidth},
+                             {},
+                             two_tiles_in_l2,
+                             4e12}; // l2_bandwidth's start: an HBM3 device's bandwidth; the scan covers 0.1x to 10x
   return h;
 }
 
