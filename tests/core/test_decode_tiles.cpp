@@ -122,7 +122,7 @@ TEST_CASE("decode_tiles: the kernel's tiles, splits and resident blocks", "[quic
   CHECK(t.resident == 1);
 }
 
-TEST_CASE("decode_tiles: HBM-bound full rounds and a partial last round bound by one block's stream",
+TEST_CASE("decode_tiles: HBM-bound full rounds and a staggered partial last round bound by one block's stream",
           "[quick][perf]")
 {
   const FormParams p = h200();
@@ -131,11 +131,45 @@ TEST_CASE("decode_tiles: HBM-bound full rounds and a partial last round bound by
   // 4 resident * 132 = 528 at once: floor(640 / 528) = 1 full round, at
   // max(2.559248e-4, 528 * 3178496 / 4.8e12 = 3.4963456e-4) = 3.4963456e-4 s (the HBM binds); the last
   // 112 blocks: max(2.559248e-4, 112 * 3178496 / 4.8e12 = 7.4165e-5) = 2.559248e-4 s (their own stream).
+  // Staggered: the full round's blocks finish spread over [2.559248e-4, 3.4963456e-4], and the 112 start
+  // as the first 112 of them finish, (3.4963456e-4 - 2.559248e-4) * (1 - 112 / 528) = 7.38319321e-5 s
+  // before the round ends: 3.4963456e-4 - 7.38319321e-5 + 2.559248e-4 = 5.31727428e-4 s, above the HBM's
+  // 640 * 3178496 / 4.8e12 = 4.2379947e-4 s. (Synchronous rounds would say 6.0559e-4.)
   // Math: 5 blocks an SM * 6208 * 2 * 16 rows * 256 / (1e18 / 132) = 3.4e-8 s, below.
-  // t = 3e-6 + 5 * 0.5e-6 + 3.4963456e-4 + 2.559248e-4 = 6.1105936e-4 s.
-  CHECK(form_seconds(p, {128, 128, 8, 96, 80, 6145}) == Approx(6.1105936e-4).epsilon(1e-12));
+  // t = 3e-6 + 5 * 0.5e-6 + 5.31727428e-4 = 5.37227428e-4 s.
+  CHECK(form_seconds(p, {128, 128, 8, 96, 80, 6145}) == Approx(5.37227428e-4).epsilon(1e-8));
   // The same at 64 query heads (group 8, still one 16-row tile): the padded rows make it cost the same.
   CHECK(form_seconds(p, {128, 128, 8, 64, 80, 6145}) == form_seconds(p, {128, 128, 8, 96, 80, 6145}));
+}
+
+TEST_CASE("decode_tiles: a partial round of a few blocks hides in the last full round's stagger", "[quick][perf]")
+{
+  const FormParams p = h200();
+  // Round 16's Qwen3-235B graph b7 decode (64 query heads over 4 KV heads of 128, context 12801), here
+  // on the H200 of h200(): group 16, one 16-row tile: 4 * 7 = 28 units, split min(ceil(528 / 28) = 19,
+  // ceil(12801 / 256) = 51, 64) = 19 ways; chunk ceil(ceil(12801 / 19) = 674 / 64) * 64 = 704 keys;
+  // 28 * 19 = 532 blocks, 4 resident an SM (46016 B each): 528 at once, then 4.
+  // A block: 704 * 256 * 2 = 360448 B, alone 360448 / 20e9 + 11 tiles * 1e-6 = 2.90224e-5 s.
+  // The full round: max(2.90224e-5, 528 * 360448 / 4.8e12 = 3.964928e-5) = 3.964928e-5 s (HBM).
+  // The 4 left start as the first 4 of the round finish, (3.964928e-5 - 2.90224e-5) * (1 - 4 / 528)
+  // = 1.05463733e-5 s before its end, and take one block's 2.90224e-5 s: 5.81253067e-5 s (the HBM's
+  // 532 * 360448 / 4.8e12 = 3.9949653e-5 s is below). Synchronous rounds: 3.964928e-5 + 2.90224e-5
+  // = 6.867168e-5 s, 18% more for 4 blocks of 532 (the round-16 miss: +41% on decode attention).
+  // Combine: 1e-6 + 19 splits * 1 column * 0 (split_s unset) + 7 * 64 * 19 * 130 * 8 / 4.8e12
+  // = 1e-6 + 1.8442667e-6 = 2.8442667e-6 s. Blocks an SM ceil(532 / 132) = 5: 5 * 0.5e-6.
+  // t = 3e-6 + 2.5e-6 + 5.81253067e-5 + 2.8442667e-6 = 6.64695733e-5 s.
+  CHECK(decode_tiling(p, 128, 128, 4, 64, 7, 12801).blocks == 532);
+  CHECK(decode_tiling(p, 128, 128, 4, 64, 7, 12801).chunk == 704);
+  CHECK(form_seconds(p, {128, 128, 4, 64, 7, 12801}) == Approx(6.64695733e-5).epsilon(1e-8));
+  // No full round before it (B <= R): one round of its own blocks, unchanged. At
+  // batch 4: 16 units, min(ceil(528 / 16) = 33, 51, 64) = 33 splits, chunk ceil(388 / 64) * 64 = 448,
+  // 528 blocks: exactly one full round, no partial one, nothing staggered:
+  // max(448 * 512 / 20e9 + 7e-6 = 1.84688e-5, 528 * 229376 / 4.8e12 = 2.5231360e-5) = 2.523136e-5 s.
+  const DecodeTiling one = decode_tiling(p, 128, 128, 4, 64, 4, 12801);
+  CHECK(one.blocks == 528);
+  const double combine = 1e-6 + 4 * 64 * 33 * 130 * 8 / 4.8e12;
+  CHECK(form_seconds(p, {128, 128, 4, 64, 4, 12801}) ==
+        Approx(3e-6 + 4 * 0.5e-6 + 2.523136e-5 + combine).epsilon(1e-8));
 }
 
 TEST_CASE("decode_tiles: MLA reads the latent once per 32-head row tile and splits the context", "[quick][perf]")
@@ -213,6 +247,7 @@ TEST_CASE("decode_tiles: the fitter recovers the rates and never leaves a rate u
   // The math never binds on these records (16 rows of at most 256 columns): flops is only known to be
   // above what would bind, and comes down to the least rate that fits as well, not to the scan's
   // edge or beyond (an unphysical 1e16 would read as a free term).
+  CAPTURE(fit.floor_s, fit.unit_s, fit.bandwidth, fit.tile_bandwidth, fit.tile_s, fit.combine_s, fit.flops);
   CHECK(fit.flops <= 150e12 * 1.01);
   CHECK(fit.flops > 1e12);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hindcast of an attention change on the H100 rounds 11-15: each round's committed predictions
+"""Hindcast of an attention change on the H100 rounds 6-16: each round's committed predictions
 rerun with another build (the same record files, bracket runs and decode form, leave-family-out
 only), scored against the same measured runs with additive attribution, and the attention ops
 summarised per step.
@@ -27,11 +27,17 @@ DATE = "2026-12-07"
 # The committed predictions of each round (its blind command) and the comparison that scored them:
 # the record files, bracket runs and measured runs are taken from these.
 COMMITTED = {
+    6: ("oos6-h100-predictions-2026-12-05", "oos6-h100-2026-12-05"),
+    7: ("oos7-h100-predictions-2026-12-05", "oos7-h100-2026-12-05"),
+    8: ("oos8-h100-predictions-2026-12-05", "oos8-h100-2026-12-06"),
+    9: ("oos9-h100-predictions-tiles-2026-12-06", "oos9-h100-tiles-2026-12-06"),
+    10: ("oos10-h100-predictions-tiles-2026-12-06", "oos10-h100-tiles-2026-12-06"),
     11: ("oos11-h100-predictions-tiles-2026-12-06", "oos11-h100-tiles-2026-12-06"),
     12: ("oos12-h100-predictions-tiles-2026-12-06", "oos12-h100-tiles-2026-12-06"),
     13: ("oos13-h100-predictions-v2-points-2026-12-06", "oos13-h100-v2-2026-12-06"),
     14: ("oos14-h100-predictions-v2-2026-12-07", "oos14-h100-v2-2026-12-07"),
     15: ("oos15-h100-predictions-v1-2026-12-07", "oos15-h100-v1-2026-12-07"),
+    16: ("oos16-h100-predictions-v1-2026-12-07", "oos16-h100-v1-2026-12-07"),
 }
 VARIANTS = ("leave-family-out", "all-records")
 

@@ -12,7 +12,12 @@
 //             blocks per SM;  R = c * sms
 //   block   = chunk * bytes_per_key / tile_bandwidth + (chunk / keys) * tile_s   (one block's own stream)
 //   round(n)= max(block, n * chunk * bytes_per_key / bandwidth)   (n blocks resident at once)
-//   t_mem   = floor(B / R) * round(R) + round(B mod R)   (the last round counted with its own blocks)
+//   t_mem   = floor(B / R) * round(R) + round(r), r = B mod R  (the last round counted with its own blocks),
+//             staggered where a full round precedes it (2026-12-07, session 24): the last full round's
+//             blocks finish spread over [block, round(R)], and the partial round's i-th block starts as
+//             the i-th of them finishes, so
+//             t_mem = max(B chunk bytes_per_key / bandwidth,
+//                         floor(B / R) round(R) - (round(R) - block)(1 - r / R) + round(r))
 //   t_math  = ceil(B / sms) * chunk * 2 * rows * (d_qk + d_v) / (flops / sms)   (padded rows cost math)
 //   t       = floor_s + ceil(B / sms) * unit_s + max(t_mem, t_math)
 //             + (splits > 1 ? combine_s + splits * ceil(d_v / 128) * split_s
@@ -95,7 +100,16 @@ double seconds(const FormParams& p, const std::vector<double>& d, const std::vec
   const auto round = [&](double n) { return n > 0 ? std::max(block, n * t.chunk * bytes_per_key / p.bandwidth) : 0.0; };
   const double R = t.resident * S;
   const double full = std::floor(t.blocks / R);
-  const double t_mem = full * round(R) + round(t.blocks - full * R);
+  const double rem = t.blocks - full * R;
+  double t_mem = full * round(R) + round(rem);
+  if (full >= 1 && rem > 0) {
+    // The partial round is staggered, not synchronous: the last full round's blocks finish spread
+    // between the earliest one block can (its own stream, `block`) and the round's end, and the i-th
+    // block of the partial round starts as the i-th of them finishes. So it starts
+    // (round(R) - block) (1 - rem / R) before the full rounds end; the HBM still carries every byte.
+    const double gap = (round(R) - block) * (1 - rem / R);
+    t_mem = std::max(t.blocks * t.chunk * bytes_per_key / p.bandwidth, full * round(R) - gap + round(rem));
+  }
   const double per_sm = std::ceil(t.blocks / S);
   const double t_math = per_sm * t.chunk * 2 * t.rows * (dqk + dv) / (p.flops / S);
   const double combine =
