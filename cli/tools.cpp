@@ -76,8 +76,9 @@ void add_tool_commands(CLI::App& app, ToolCommands& t)
   t.calibrate->add_option("--sms", c.sms, "with --op-bench: the GPU's SM count, where the records do not give it")
       ->check(CLI::PositiveNumber);
   t.calibrate->add_option("--decode-attention-form", c.decode_form,
-                          "with --op-bench: decode attention's form, decode_splitk or decode_tiles (docs/perf-models.md)")
-      ->check(CLI::IsMember({"decode_splitk", "decode_tiles"}));
+                          "with --op-bench: decode attention's form, decode_splitk, decode_tiles or decode_tiles_staggered "
+                          "(its partial last round staggered; docs/perf-models.md)")
+      ->check(CLI::IsMember({"decode_splitk", "decode_tiles", "decode_tiles_staggered"}));
   t.calibrate->add_option("--prefill-attention-form", c.prefill_form,
                           "with --op-bench: prefill attention's form, prefill_tiles (default) or prefill_kernel_tiles "
                           "(the harness kernel's row tiles; docs/perf-models.md)")

@@ -114,8 +114,8 @@ perf::FormParams given_form(const OpModelKey& key, double sms, double bytes_per_
     case OpKind::attention_decode:
     case OpKind::attention_prefill:
       p.kind = key.kind == OpKind::attention_decode ? perf::FormKind::decode_splitk : prefill_form;
-      if (key.kind == OpKind::attention_decode && decode_form == perf::FormKind::decode_tiles && sm.known()) {
-        p.kind = perf::FormKind::decode_tiles;
+      if (key.kind == OpKind::attention_decode && perf::is_decode_tiles(decode_form) && sm.known()) {
+        p.kind = decode_form;
         p.smem_per_sm = sm.smem_per_sm;
         p.smem_per_block = sm.smem_per_block;
         p.smem_reserved = sm.smem_reserved;

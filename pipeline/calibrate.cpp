@@ -21,9 +21,9 @@ std::optional<perf::FormKind> decode_form(const std::string& name)
 {
   if (name.empty())
     return std::nullopt;
-  if (name != "decode_splitk" && name != "decode_tiles")
+  if (name != "decode_splitk" && name != "decode_tiles" && name != "decode_tiles_staggered")
     throw InputError("command line", "--decode-attention-form", "'" + name + "' is not a decode attention form",
-                     "write decode_splitk or decode_tiles");
+                     "write decode_splitk, decode_tiles or decode_tiles_staggered");
   return perf::parse_form_kind(name);
 }
 

@@ -14,7 +14,7 @@ namespace {
 const std::vector<const FormHandler*>& table()
 {
   static const std::vector<const FormHandler*> t = {&gemm_tiles_form(), &grouped_tiles_form(), &decode_splitk_form(),
-                                                    &decode_tiles_form(),
+                                                    &decode_tiles_form(), &decode_tiles_staggered_form(),
                                                     &prefill_tiles_form(), &prefill_kernel_tiles_form(), &floor_bandwidth_form()};
   return t;
 }
@@ -152,7 +152,7 @@ void check_form(const FormParams& p)
     need.push_back(c.first);
   if (p.kind == FormKind::floor_bandwidth)
     need.push_back(&FormParams::bytes_per_item);
-  if (p.kind == FormKind::decode_tiles)
+  if (is_decode_tiles(p.kind))
     for (double FormParams::*m : {&FormParams::smem_per_sm, &FormParams::smem_per_block, &FormParams::threads_per_sm})
       need.push_back(m);
   for (double FormParams::*m : need)

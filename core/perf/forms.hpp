@@ -15,12 +15,16 @@ enum class FormKind {
   decode_splitk,   // decode attention, dims {d_qk, d_v, kv_heads, q_heads, batch, context}
   decode_tiles,    // decode attention as the harness kernel runs it (row tiles, its split rule, resident
                    // blocks per SM), the same dims
+  decode_tiles_staggered, // decode_tiles whose partial last round starts as the last full round's blocks
+                          // finish (session 24; off by default: docs/perf-models.md), the same dims
   prefill_tiles,   // prefill attention, dims {d_qk, d_v, kv_heads, q_heads, batch, cached, prompt}
   prefill_kernel_tiles, // prefill attention as the harness kernel runs it (row tiles over position x group
                         // per KV head, the causal imbalance), the same dims
   floor_bandwidth, // memory-bound kernel: a floor plus bytes over a bandwidth, dims are its sizes
 };
 const char* to_string(FormKind k);
+// decode_tiles or its staggered variant: the same launch, terms and grid rules.
+inline bool is_decode_tiles(FormKind k) { return k == FormKind::decode_tiles || k == FormKind::decode_tiles_staggered; }
 FormKind parse_form_kind(const std::string& s); // throws std::invalid_argument naming the choices
 // How many dims a form takes (floor_bandwidth: any number, returned as 0).
 std::size_t form_dims(FormKind k);

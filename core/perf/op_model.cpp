@@ -22,7 +22,7 @@ Estimate OpModel::estimate(const std::vector<double>& dims, const std::vector<do
   const double f = form_seconds(form, dims, rows);
   if (grid.empty())
     return {f, Provenance::extrapolated};
-  if (form.kind == FormKind::decode_tiles) {
+  if (is_decode_tiles(form.kind)) {
     // The kernel's launch changes with the head configuration (its row tiles, split rule and
     // resident blocks), so measured times, or their ratio to the form, carry over only between ops of
     // the same head dims and heads: with none measured, the form alone answers.
@@ -47,7 +47,7 @@ Estimate OpModel::estimate(const std::vector<double>& dims, const std::vector<do
   // 67.5 us from the log-interpolated times of (16, 2,048: 8 splits of 256 keys, latency-bound) and
   // (16, 32,768: 9 splits of 3,648 keys, HBM-bound); measured 50.5. The form prices the launch at the
   // query, the records' ratio to it corrects it.
-  const bool ratio = form.kind == FormKind::grouped_tiles || form.kind == FormKind::decode_tiles;
+  const bool ratio = form.kind == FormKind::grouped_tiles || is_decode_tiles(form.kind);
   const GridLookup g = grid.at(grid_dims(form.kind, dims), f, ratio);
   return {g.seconds, g.provenance};
 }

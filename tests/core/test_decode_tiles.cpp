@@ -122,7 +122,7 @@ TEST_CASE("decode_tiles: the kernel's tiles, splits and resident blocks", "[quic
   CHECK(t.resident == 1);
 }
 
-TEST_CASE("decode_tiles: HBM-bound full rounds and a staggered partial last round bound by one block's stream",
+TEST_CASE("decode_tiles: HBM-bound full rounds and a partial last round bound by one block's stream",
           "[quick][perf]")
 {
   const FormParams p = h200();
@@ -131,20 +131,26 @@ TEST_CASE("decode_tiles: HBM-bound full rounds and a staggered partial last roun
   // 4 resident * 132 = 528 at once: floor(640 / 528) = 1 full round, at
   // max(2.559248e-4, 528 * 3178496 / 4.8e12 = 3.4963456e-4) = 3.4963456e-4 s (the HBM binds); the last
   // 112 blocks: max(2.559248e-4, 112 * 3178496 / 4.8e12 = 7.4165e-5) = 2.559248e-4 s (their own stream).
-  // Staggered: the full round's blocks finish spread over [2.559248e-4, 3.4963456e-4], and the 112 start
-  // as the first 112 of them finish, (3.4963456e-4 - 2.559248e-4) * (1 - 112 / 528) = 7.38319321e-5 s
-  // before the round ends: 3.4963456e-4 - 7.38319321e-5 + 2.559248e-4 = 5.31727428e-4 s, above the HBM's
-  // 640 * 3178496 / 4.8e12 = 4.2379947e-4 s. (Synchronous rounds would say 6.0559e-4.)
   // Math: 5 blocks an SM * 6208 * 2 * 16 rows * 256 / (1e18 / 132) = 3.4e-8 s, below.
-  // t = 3e-6 + 5 * 0.5e-6 + 5.31727428e-4 = 5.37227428e-4 s.
-  CHECK(form_seconds(p, {128, 128, 8, 96, 80, 6145}) == Approx(5.37227428e-4).epsilon(1e-8));
+  // t = 3e-6 + 5 * 0.5e-6 + 3.4963456e-4 + 2.559248e-4 = 6.1105936e-4 s.
+  CHECK(form_seconds(p, {128, 128, 8, 96, 80, 6145}) == Approx(6.1105936e-4).epsilon(1e-12));
   // The same at 64 query heads (group 8, still one 16-row tile): the padded rows make it cost the same.
   CHECK(form_seconds(p, {128, 128, 8, 64, 80, 6145}) == form_seconds(p, {128, 128, 8, 96, 80, 6145}));
+  // decode_tiles_staggered: the full round's blocks finish spread over [2.559248e-4, 3.4963456e-4], and the
+  // 112 start as the first 112 of them finish, (3.4963456e-4 - 2.559248e-4) * (1 - 112 / 528) =
+  // 7.38319321e-5 s before the round ends: 3.4963456e-4 - 7.38319321e-5 + 2.559248e-4 = 5.31727428e-4 s,
+  // above the HBM's 640 * 3178496 / 4.8e12 = 4.2379947e-4 s.
+  // t = 3e-6 + 5 * 0.5e-6 + 5.31727428e-4 = 5.37227428e-4 s.
+  FormParams q = p;
+  q.kind = FormKind::decode_tiles_staggered;
+  CHECK(form_seconds(q, {128, 128, 8, 96, 80, 6145}) == Approx(5.37227428e-4).epsilon(1e-8));
 }
 
-TEST_CASE("decode_tiles: a partial round of a few blocks hides in the last full round's stagger", "[quick][perf]")
+TEST_CASE("decode_tiles_staggered: a partial round of a few blocks hides in the last full round's stagger",
+          "[quick][perf]")
 {
-  const FormParams p = h200();
+  FormParams p = h200();
+  p.kind = FormKind::decode_tiles_staggered;
   // Round 16's Qwen3-235B graph b7 decode (64 query heads over 4 KV heads of 128, context 12801), here
   // on the H200 of h200(): group 16, one 16-row tile: 4 * 7 = 28 units, split min(ceil(528 / 28) = 19,
   // ceil(12801 / 256) = 51, 64) = 19 ways; chunk ceil(ceil(12801 / 19) = 674 / 64) * 64 = 704 keys;
@@ -161,6 +167,11 @@ TEST_CASE("decode_tiles: a partial round of a few blocks hides in the last full 
   CHECK(decode_tiling(p, 128, 128, 4, 64, 7, 12801).blocks == 532);
   CHECK(decode_tiling(p, 128, 128, 4, 64, 7, 12801).chunk == 704);
   CHECK(form_seconds(p, {128, 128, 4, 64, 7, 12801}) == Approx(6.64695733e-5).epsilon(1e-8));
+  // decode_tiles (the default) prices the 4 as a round after the full one ends:
+  // t = 3e-6 + 2.5e-6 + 6.867168e-5 + 2.8442667e-6 = 7.70159467e-5 s.
+  FormParams sync = p;
+  sync.kind = FormKind::decode_tiles;
+  CHECK(form_seconds(sync, {128, 128, 4, 64, 7, 12801}) == Approx(7.70159467e-5).epsilon(1e-8));
   // No full round before it (B <= R): one round of its own blocks, unchanged. At
   // batch 4: 16 units, min(ceil(528 / 16) = 33, 51, 64) = 33 splits, chunk ceil(388 / 64) * 64 = 448,
   // 528 blocks: exactly one full round, no partial one, nothing staggered:

@@ -238,6 +238,21 @@ TEST_CASE("decode attention takes decode_tiles when asked and the records give t
   CHECK(q.tile_s == Approx(p.tile_s).epsilon(1e-9));
   CHECK(perf::form_seconds(q, {128, 128, 8, 96, 80, 6145}) ==
         Approx(perf::form_seconds(p, {128, 128, 8, 96, 80, 6145})).epsilon(1e-8));
+  // Asked for decode_tiles_staggered, the same records fit the staggered variant (the SM's limits as
+  // decode_tiles), and the calibration file keeps its name. At GLM-4.5's batch 80 (640 blocks: one full
+  // round of 528 and 112 past it) it starts the partial round before the full one ends, so it comes out
+  // faster than its own synchronous pricing of the same parameters.
+  const OpBenchFit stag =
+      fit_op_bench_files({f}, {}, {}, root + "/workloads/models", 0, {}, {}, perf::FormKind::decode_tiles_staggered);
+  const perf::FormParams& s = stag.models.models.at(0).model.form;
+  CHECK(s.kind == perf::FormKind::decode_tiles_staggered);
+  CHECK(s.smem_per_sm == 233472);
+  c.op_models = stag.models;
+  const Calibration e = load_calibration_file(dir.write("cal-stag.yaml", calibration_to_yaml(c)));
+  CHECK(e.op_models.models.at(0).model.form.kind == perf::FormKind::decode_tiles_staggered);
+  perf::FormParams sync = s;
+  sync.kind = perf::FormKind::decode_tiles;
+  CHECK(perf::form_seconds(s, {128, 128, 8, 96, 80, 6145}) < perf::form_seconds(sync, {128, 128, 8, 96, 80, 6145}));
   // Untold, the form follows the kernel that made the records: these say "unit test", not the
   // harness, so decode_splitk; the same records as the harness's bench-ops, decode_tiles; the harness's
   // together with another source's (imported engine tables), decode_splitk again.

@@ -749,7 +749,7 @@ def main():
     r.add_argument("--moesim", default="build/cli/moesim")
     r.add_argument("--op-bench", nargs="+", required=True)
     r.add_argument("--name", required=True)
-    r.add_argument("--decode-attention-form", choices=("decode_splitk", "decode_tiles"),
+    r.add_argument("--decode-attention-form", choices=("decode_splitk", "decode_tiles", "decode_tiles_staggered"),
                    help="passed to moesim calibrate (default: its default)")
     r.add_argument("--prefill-attention-form", choices=("prefill_tiles", "prefill_kernel_tiles"),
                    help="passed to moesim calibrate (default: its default, prefill_tiles)")

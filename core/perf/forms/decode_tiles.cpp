@@ -88,7 +88,9 @@ DecodeTiling decode_tiling(const FormParams& p, double d_qk, double d_v, double 
 
 namespace {
 
-double seconds(const FormParams& p, const std::vector<double>& d, const std::vector<double>&)
+// `staggered`: decode_tiles_staggered's partial last round (below); decode_tiles counts it as a round of
+// its own blocks after the full rounds end.
+double tiles_seconds(const FormParams& p, const std::vector<double>& d, bool staggered)
 {
   const double dqk = d[0], dv = d[1], qh = d[3], batch = d[4], ctx = d[5];
   if (batch <= 0 || ctx <= 0)
@@ -102,7 +104,7 @@ double seconds(const FormParams& p, const std::vector<double>& d, const std::vec
   const double full = std::floor(t.blocks / R);
   const double rem = t.blocks - full * R;
   double t_mem = full * round(R) + round(rem);
-  if (full >= 1 && rem > 0) {
+  if (staggered && full >= 1 && rem > 0) {
     // The partial round is staggered, not synchronous: the last full round's blocks finish spread
     // between the earliest one block can (its own stream, `block`) and the round's end, and the i-th
     // block of the partial round starts as the i-th of them finishes. So it starts
@@ -118,6 +120,16 @@ double seconds(const FormParams& p, const std::vector<double>& d, const std::vec
   return p.floor_s + per_sm * p.unit_s + std::max(t_mem, t_math) + combine;
 }
 
+double seconds(const FormParams& p, const std::vector<double>& d, const std::vector<double>&)
+{
+  return tiles_seconds(p, d, false);
+}
+
+double staggered_seconds(const FormParams& p, const std::vector<double>& d, const std::vector<double>&)
+{
+  return tiles_seconds(p, d, true);
+}
+
 // The points whose context splits (the combine kernel runs): the only ones combine_s and split_s price.
 bool splits(const FormParams& p, const std::vector<double>& d, const std::vector<double>&)
 {
@@ -126,22 +138,40 @@ bool splits(const FormParams& p, const std::vector<double>& d, const std::vector
 
 } // namespace
 
+namespace {
+
+FormHandler tiles_handler(FormKind kind, const char* name,
+                          double (*secs)(const FormParams&, const std::vector<double>&, const std::vector<double>&))
+{
+  return FormHandler{kind,
+                     name,
+                     6,
+                     secs,
+                     {&FormParams::floor_s, &FormParams::flops, &FormParams::bandwidth, &FormParams::combine_s,
+                      &FormParams::unit_s, &FormParams::tile_bandwidth, &FormParams::tile_s, &FormParams::split_s},
+                     {},
+                     nullptr,
+                     0,
+                     {&FormParams::bandwidth, &FormParams::flops, &FormParams::tile_bandwidth},
+                     20,
+                     {&FormParams::split_s},
+                     {&FormParams::combine_s},
+                     splits};
+}
+
+} // namespace
+
 const FormHandler& decode_tiles_form()
 {
-  static const FormHandler h{FormKind::decode_tiles,
-                             "decode_tiles",
-                             6,
-                             seconds,
-                             {&FormParams::floor_s, &FormParams::flops, &FormParams::bandwidth, &FormParams::combine_s,
-                              &FormParams::unit_s, &FormParams::tile_bandwidth, &FormParams::tile_s, &FormParams::split_s},
-                             {},
-                             nullptr,
-                             0,
-                             {&FormParams::bandwidth, &FormParams::flops, &FormParams::tile_bandwidth},
-                             20,
-                             {&FormParams::split_s},
-                             {&FormParams::combine_s},
-                             splits};
+  static const FormHandler h = tiles_handler(FormKind::decode_tiles, "decode_tiles", seconds);
+  return h;
+}
+
+// The same launch and terms, the partial last round staggered (2026-12-07, session 24): chosen after
+// round 16's runs, off by default until a blind round says (validate/oos/round17.md).
+const FormHandler& decode_tiles_staggered_form()
+{
+  static const FormHandler h = tiles_handler(FormKind::decode_tiles_staggered, "decode_tiles_staggered", staggered_seconds);
   return h;
 }
 

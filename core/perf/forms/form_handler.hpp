@@ -41,6 +41,7 @@ const FormHandler& gemm_tiles_form();
 const FormHandler& grouped_tiles_form();
 const FormHandler& decode_splitk_form();
 const FormHandler& decode_tiles_form();
+const FormHandler& decode_tiles_staggered_form();
 const FormHandler& prefill_tiles_form();
 const FormHandler& prefill_kernel_tiles_form();
 const FormHandler& floor_bandwidth_form();
