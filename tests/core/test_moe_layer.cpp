@@ -153,12 +153,12 @@ TEST_CASE("bad MoE layer records are refused with file, record and key", "[quick
   // Two records of one shape and count: refused, naming both.
   const OpMeasurements m = parse_op_measurements(bench({moe(64, 1e-4), moe(64, 2e-4)}).dump(), "dup.json");
   CHECK_THROWS_WITH(moe_layer_models(m.moe), Contains("dup.json: records[1]") && Contains("dup.json: records[0]"));
-  // A skewed routing (neither balanced nor uniform) is counted, not fitted.
+  // A routing neither even nor power-law is counted, not fitted (power-law layers: the case below).
   r = moe(64, 1e-4);
-  r["distribution"] = "power_law_1.2";
+  r["distribution"] = "zipf";
   const OpMeasurements p = parse_op_measurements(bench(nlohmann::json::array({r})).dump(), "p.json");
   CHECK(p.moe.empty());
-  CHECK(p.unmodelled.at("moe (distribution power_law_1.2)") == 1);
+  CHECK(p.unmodelled.at("moe (distribution zipf)") == 1);
 }
 
 TEST_CASE("the layer's measured time is shared out: small kernels keep theirs, GEMMs take the rest",
@@ -482,7 +482,7 @@ TEST_CASE("TensorRT-LLM's B200 NVFP4 MoE layers keep both backends: DeepSeek-R1 
   CHECK(moe_layer_seconds(*models.find(k, true), 64).seconds == Approx(0.0002735).epsilon(1e-9));
 }
 
-TEST_CASE("power-law routed MoE layers are curves of their own; a key without its routing reads the even curve",
+TEST_CASE("power-law routed MoE layers are curves of their own, and a key without its routing reads the even curve",
           "[quick][perf]")
 {
   // gpt-oss's EP4 layer measured at 256 tokens with balanced routing (300 us) and with power-law
