@@ -35,6 +35,10 @@ struct MoeBlock {
   int expert_intermediate = 0;
   int shared_experts = 0;
   int shared_intermediate = 0; // per shared expert
+  // Skew of expert popularity that whole-MoE-layer records are read at: 0 reads the records of even
+  // routing (balanced, or uniform random), a > 0 those of power-law routing with that exponent
+  // (NVIDIA AIConfigurator's `power_law_<a>` MoE tables), where a table has them (core/moe_layer).
+  double routing_power_law_alpha = 0;
 
   long long expert_params(int hidden) const { return 3LL * hidden * expert_intermediate; }
   long long shared_params(int hidden) const { return 3LL * hidden * shared_intermediate * shared_experts; }

@@ -101,6 +101,7 @@ MoeBlock read_moe(const std::string& file, const YAML::Node& n)
     f.fail("shared_intermediate", "is set but shared_experts is 0", "set shared_experts or remove shared_intermediate");
   if (m.top_k > m.experts)
     f.fail("top_k", "top_k exceeds the number of experts", "check moe.top_k against num_experts_per_tok");
+  m.routing_power_law_alpha = f.num("routing_power_law_alpha", 0.0, Bounds{0, 10, false});
   f.finish();
   return m;
 }

@@ -1,5 +1,7 @@
 #include "core/model_writer.hpp"
 
+#include "core/numbers.hpp"
+
 #include <sstream>
 
 namespace moesim {
@@ -57,6 +59,8 @@ std::string model_to_yaml(const Model& m, const std::string& source, const std::
     o << "moe:\n  experts: " << e.experts << "\n  top_k: " << e.top_k << "\n  expert_intermediate: "
       << e.expert_intermediate << "\n  shared_experts: " << e.shared_experts << "\n  shared_intermediate: "
       << e.shared_intermediate << "\n";
+    if (e.routing_power_law_alpha > 0)
+      o << "  routing_power_law_alpha: " << number_text(e.routing_power_law_alpha) << "\n";
   }
   const ModelDtypes& d = m.dtypes;
   o << "dtypes:\n  expert_weights: " << to_string(d.expert_weights) << "\n  dense_weights: " << to_string(d.dense_weights)

@@ -24,7 +24,8 @@ std::string describe(const MoeLayerKey& k)
 {
   return "moe " + std::string(to_string(k.dtype)) + (k.block_scales ? " block" : "") + " hidden " +
          std::to_string(k.hidden) + " inter " + std::to_string(k.inter) + " top-" + std::to_string(k.topk) + " of " +
-         std::to_string(k.experts) + " tp" + std::to_string(k.moe_tp) + " ep" + std::to_string(k.moe_ep);
+         std::to_string(k.experts) + " tp" + std::to_string(k.moe_tp) + " ep" + std::to_string(k.moe_ep) +
+         (k.power_law_alpha > 0 ? " routing power_law_" + fmt_tokens(k.power_law_alpha) : "");
 }
 
 bool kernel_runs(const std::string& kernel, MoeBackend b)
@@ -38,6 +39,21 @@ bool kernel_runs(const std::string& kernel, MoeBackend b)
 }
 
 MoeLayerMatch MoeLayerModels::match(const MoeLayerKey& key, bool graph, MoeBackend backend) const
+{
+  if (key.power_law_alpha > 0) {
+    MoeLayerMatch skewed = match_routing(key, graph, backend);
+    if (skewed.curve)
+      return skewed;
+    MoeLayerKey even = key;
+    even.power_law_alpha = 0;
+    MoeLayerMatch m = match_routing(even, graph, backend);
+    m.even_routing = m.curve != nullptr;
+    return m;
+  }
+  return match_routing(key, graph, backend);
+}
+
+MoeLayerMatch MoeLayerModels::match_routing(const MoeLayerKey& key, bool graph, MoeBackend backend) const
 {
   // Preference: the backend's own curve measured the same way, then measured the other way; then
   // the fastest kernels' curve, the same way before the other.
@@ -111,6 +127,7 @@ MoeLayerKey moe_layer_key(const ModelFacts& f, const Plan& p)
   key.experts = f.moe.experts;
   key.moe_tp = p.moe_tp;
   key.moe_ep = p.ep;
+  key.power_law_alpha = f.moe.routing_power_law_alpha;
   return key;
 }
 

@@ -28,6 +28,9 @@ struct MoeLayerKey {
   Dtype dtype = Dtype::bf16;  // the experts' weights
   bool block_scales = false;  // fp8 with 128x128 weight blocks (SGLang's H200 wide-EP tables)
   int hidden = 0, inter = 0, topk = 0, experts = 0, moe_tp = 1, moe_ep = 1;
+  // The routing measured: 0 even (AIConfigurator's `balanced`, SGLang's `uniform`), a > 0 power-law
+  // expert popularity with exponent a (`power_law_<a>`).
+  double power_law_alpha = 0;
   auto operator<=>(const MoeLayerKey&) const = default;
 };
 // "moe mxfp4 hidden 2880 inter 2880 top-4 of 128 tp1 ep4"
@@ -65,6 +68,9 @@ bool kernel_runs(const std::string& kernel, MoeBackend b);
 struct MoeLayerMatch {
   const MoeLayerCurve* curve = nullptr;
   bool fallback = false; // the backend has no record of the shape: the fastest kernels' curve
+  // The key asked for skewed routing (power_law_alpha > 0) and no curve of that routing has the
+  // shape and split: the even-routing curve (key.power_law_alpha = 0) stands in.
+  bool even_routing = false;
 };
 
 struct MoeLayerModels {
@@ -74,12 +80,16 @@ struct MoeLayerModels {
   bool empty() const { return curves.empty(); }
   // The curve of `key` measured the way the step runs (graph or not), else the other one; null
   // when no record has that shape and split. With a backend, that backend's own curve, else
-  // (fallback) the fastest kernels' one.
+  // (fallback) the fastest kernels' one. A key with skewed routing that no curve of its routing
+  // matches reads the even-routing curve of the same shape (even_routing).
   MoeLayerMatch match(const MoeLayerKey& key, bool graph, MoeBackend backend) const;
   const MoeLayerCurve* find(const MoeLayerKey& key, bool graph) const
   {
     return match(key, graph, MoeBackend::fastest).curve;
   }
+
+private:
+  MoeLayerMatch match_routing(const MoeLayerKey& key, bool graph, MoeBackend backend) const; // this routing only
 };
 
 // Curves from records, deterministic whatever their order. Per shape and split, a curve of the
@@ -89,7 +99,8 @@ struct MoeLayerModels {
 MoeLayerModels moe_layer_models(std::vector<MoeLayerRecord> records);
 
 // The shape and split a model's MoE layers look up under a plan, with the experts' weight dtype
-// (what moe_layer_times reads for a fused layer).
+// and the model's routing skew (moe.routing_power_law_alpha) (what moe_layer_times reads for a
+// fused layer).
 MoeLayerKey moe_layer_key(const ModelFacts& f, const Plan& p);
 
 // The layer's time at `tokens`: a record's own time (measured); between two records, the straight

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -115,6 +116,24 @@ int whole(const BenchRecord& r, const Where& w, const std::string& key)
   return static_cast<int>(v);
 }
 
+// The routing a moe record measured, as MoeLayerKey::power_law_alpha: 0 for even routing
+// (balanced, uniform), a for power_law_<a>; nullopt for a routing no curve takes.
+std::optional<double> routing_alpha(const std::string& distribution, const Where& w)
+{
+  if (distribution == "balanced" || distribution == "uniform")
+    return 0.0;
+  const std::string prefix = "power_law_";
+  if (!distribution.starts_with(prefix))
+    return std::nullopt;
+  const std::string a = distribution.substr(prefix.size());
+  char* end = nullptr;
+  const double v = std::strtod(a.c_str(), &end);
+  if (a.empty() || end != a.c_str() + a.size() || !(v > 0) || !std::isfinite(v))
+    w.fail("distribution", "'" + distribution + "' is not power_law_ followed by a positive exponent",
+           "write balanced, uniform or power_law_<a> (power_law_1.2)");
+  return v;
+}
+
 MoeLayerRecord moe_record(const BenchRecord& b, const Where& w)
 {
   MoeLayerRecord r;
@@ -221,9 +240,11 @@ OpMeasurements op_measurements(const OpBench& bench, const std::string& file)
       case BenchOp::host: m.host.push_back(host_record(b, w)); break;
       case BenchOp::moe:
         // Balanced routing (TensorRT-LLM's and vLLM's tables) or uniform random routing (SGLang's
-        // wide-EP tables, which measure no balanced case); skewed routing is another curve.
-        if (b.distribution == "balanced" || b.distribution == "uniform") {
+        // wide-EP tables, which measure no balanced case) make the even curves; power-law routing
+        // (AIConfigurator's power_law_<a>) a curve of its own per exponent (MoeLayerKey).
+        if (const std::optional<double> a = routing_alpha(b.distribution, w)) {
           m.moe.push_back(moe_record(b, w));
+          m.moe.back().key.power_law_alpha = *a;
           m.moe.back().where = file + ": " + w.record;
         } else {
           m.unmodelled["moe (distribution " + (b.distribution.empty() ? std::string("not given") : b.distribution) +

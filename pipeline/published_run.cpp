@@ -6,6 +6,7 @@
 #include "core/model_loader.hpp"
 #include "core/moe_layer.hpp"
 #include "core/op_fit.hpp"
+#include "core/numbers.hpp"
 #include "core/op_measurements.hpp"
 #include "topology/gpu_catalog.hpp"
 #include "core/published.hpp"
@@ -233,7 +234,11 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
         sc.calibration->op_models.moe_layers.match(key, sc.engine.cuda_graphs, sc.engine.moe_backend);
     if (m.curve)
       o.compute += std::string("; MoE backend ") + to_string(sc.engine.moe_backend) +
-                   (m.fallback ? " (no record of its kernel at this shape: the fastest kernel's)" : "");
+                   (m.fallback ? " (no record of its kernel at this shape: the fastest kernel's)" : "") +
+                   (key.power_law_alpha <= 0 ? ""
+                    : m.even_routing
+                        ? "; no power-law routed record at this shape: balanced routing's"
+                        : "; routing power_law_" + number_text(key.power_law_alpha));
   }
   return o;
 }

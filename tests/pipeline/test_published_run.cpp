@@ -417,9 +417,10 @@ TEST_CASE("published: TensorRT-LLM's eager step is blog2's 7.22 graph steps at D
   // trtllm-1.0's launch_us is derived from one measurement: DeepSeek-R1-FP4 at batch 1 on 8 B200
   // (MLA TP8, MoE EP2, MTP next-n 3, 1K/2K), where CUDA graphs run 7.22x faster than eager
   // (TensorRT-LLM blog2 @000a01d). moesim schedules that step (the trt-dsr1-b200-minlat row) as
-  // 1,597 ops a GPU and simulates its graph at 8.96 ms; 7.22 x 8.96 ms / 1,597 = 40.5 us. An eager
-  // step is then host-bound at 1,597 x 40.5 us = 64.7 ms, 7.22 graph steps: the same row run
-  // eagerly is within 2% of 7.22 times slower (the graph step's 8.96 ms rounded). The row ran
+  // 1,597 ops a GPU and simulates its graph at 8.65 ms (its MoE layers read at power-law routing,
+  // AIConfigurator's exponent 1.01 for DeepSeek; 8.96 ms and 40.5 us before); 7.22 x 8.65 ms / 1,597
+  // = 39.1 us. An eager step is then host-bound at 1,597 x 39.1 us = 62.4 ms, 7.22 graph steps: the
+  // same row run eagerly is within 2% of 7.22 times slower (the graph step's 8.65 ms rounded). The row ran
   // TensorRT-LLM's TRTLLM MoE backend (Best_perf_practice_on_DeepSeek-R1_in_TensorRT-LLM.md @01c4ece),
   // as the published row says with moe_backend: trtllm.
   test::TempDir d("published_eager");
