@@ -514,10 +514,10 @@ TEST_CASE("power-law routed MoE layers are curves of their own, and a key withou
   // A distribution no curve takes stays unmodelled; a power law without a positive exponent is refused.
   nlohmann::json other = moe(256, 1e-4);
   other["distribution"] = "hot_expert";
-  CHECK(parse_op_measurements(bench({other}).dump(), "o.json").unmodelled.count("moe (distribution hot_expert)") == 1);
+  CHECK(parse_op_measurements(bench(nlohmann::json::array({other})).dump(), "o.json").unmodelled.count("moe (distribution hot_expert)") == 1);
   nlohmann::json bad = moe(256, 1e-4);
   bad["distribution"] = "power_law_x";
-  CHECK_THROWS_WITH(parse_op_measurements(bench({bad}).dump(), "bad.json"),
+  CHECK_THROWS_WITH(parse_op_measurements(bench(nlohmann::json::array({bad})).dump(), "bad.json"),
                     Contains("bad.json") && Contains("distribution") && Contains("power_law_x"));
 }
 
