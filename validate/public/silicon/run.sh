@@ -2,15 +2,16 @@
 # Regenerates validate/public/silicon/silicon.yaml, excluded.md and silicon.md from the vendored
 # silicon_sample-subset.csv: converts the rows, simulates them with `moesim published` in JOBS
 # processes at once, and writes the table with its summary (summarise.py).
-#   validate/public/silicon/run.sh [--all]     (from the repository root; MOESIM=build/cli/moesim, JOBS=2, PARTS=dir)
-# Without --all, per group (GPU, engine and version, model, quantization, plan, lengths) only the
-# lowest, a middle and the highest concurrency are simulated (README.md: why).
+#   validate/public/silicon/run.sh [--stratified]     (from the repository root; MOESIM=build/cli/moesim,
+#   JOBS=2, PARTS=dir)
+# Every row (about 20 min of one core, 12.5 min on two); with --stratified, per group (GPU, engine and
+# version, model, quantization, plan, lengths) only the lowest, a middle and the highest concurrency.
 set -eu
 here=$(dirname "$0")
 moesim=${MOESIM:-build/cli/moesim}
 jobs=${JOBS:-2}
-strat=--stratified
-[ "${1:-}" = "--all" ] && strat=
+strat=
+[ "${1:-}" = "--stratified" ] && strat=--stratified
 # PARTS=dir keeps the per-process tables there (summarise.py can then be rerun alone).
 if [ -n "${PARTS:-}" ]; then
   tmp=$PARTS

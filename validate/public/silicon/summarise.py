@@ -83,7 +83,7 @@ def main():
         return g
 
     out = ["# NVIDIA AIConfigurator's measured serving runs against moesim (TPOT)", "",
-           "Written by `validate/public/silicon/run.sh" + ("" if a.stratified else " --all") + "` (README.md beside "
+           "Written by `validate/public/silicon/run.sh" + (" --stratified" if a.stratified else "") + "` (README.md beside "
            "this file) from silicon.yaml, the rows of ai-dynamo/aiconfigurator "
            "aic-core/src/aiconfigurator_core/systems/silicon_sample.csv @095f58a5 on one H100, H200 or B200 node "
            "(mode agg) of the models in moesim's zoo. Metric: mean TPOT per request in ms (time per output token "
@@ -120,10 +120,14 @@ def main():
     out += table("By engine, GPU and concurrency band",
                  by(lambda r: f"{r['engine']} {gpu_of(r['platform'])} {band(r['workload']['concurrency'])}"))
     # Config groups: the error at the lowest and at the highest concurrency of each.
-    groups = {}
+    # Rows whose loop was starved are counted apart.
+    groups, starved_of = {}, {}
     for i, e in ok.items():
         r = meta[i]
         k = (gpu_of(r["platform"]), r["engine"], r["engine_version"], r["model"], quant(r), r["plan"])
+        if i in starved:
+            starved_of.setdefault(k, []).append(e)
+            continue
         groups.setdefault(k, []).append((r["workload"]["concurrency"], r["workload"]["input"], r["workload"]["output"], e))
     # How the error moves with concurrency: per configuration and lengths with two concurrencies or
     # more (starved rows left out), the error at the highest minus the error at the lowest.
@@ -155,16 +159,22 @@ def main():
         out.append(f"| {k} | {len(d)} | {pct(statistics.median(d))} | {sum(x < 0 for x in d)} | {sum(x > 0 for x in d)} | "
                    f"c{statistics.median(lo for _, lo, _ in moves[k]):.0f} | c{statistics.median(hi for _, _, hi in moves[k]):.0f} |")
     out += ["\n### Configurations (GPU, engine, version, model, experts' dtype, plan), worst median first\n",
-            "The error at the lowest and the highest concurrency (the median over lengths at each) shows how it "
-            "moves with batch.\n",
+            "Rows whose loop was starved are counted apart (last column) and left out of the rest. The error at "
+            "the lowest and the highest concurrency (the median over lengths at each) shows how it moves with "
+            "batch.\n",
             "| GPU | engine | version | model | experts | plan | rows | median abs | median signed | lowest c: error | "
-            "highest c: error |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "highest c: error | starved rows: median |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for k, v in sorted(groups.items(), key=lambda kv: -abs(statistics.median(e for *_, e in kv[1]))):
+        st = starved_of.get(k, [])
+        st_cell = f"{len(st)}: {pct(statistics.median(st))}" if st else "-"
         lo, hi = min(c for c, *_ in v), max(c for c, *_ in v)
         elo = statistics.median(e for c, *_, e in v if c == lo)
         ehi = statistics.median(e for c, *_, e in v if c == hi)
         out.append(f"| {' | '.join(k)} | {len(v)} | {apct(statistics.median(abs(e) for *_, e in v))} | "
-                   f"{pct(statistics.median(e for *_, e in v))} | c{lo}: {pct(elo)} | c{hi}: {pct(ehi)} |")
+                   f"{pct(statistics.median(e for *_, e in v))} | c{lo}: {pct(elo)} | c{hi}: {pct(ehi)} | {st_cell} |")
+    for k in [k for k in starved_of if k not in groups]:
+        st = starved_of[k]
+        out.append(f"| {' | '.join(k)} | 0 | - | - | - | - | {len(st)}: {pct(statistics.median(st))} |")
     if seen:
         out += ["\n### Seen in session 24 (not accuracy)\n", "| id | error |", "|---|---|"]
         out += [f"| {i} | {pct(e)} |" for i, e in sorted(seen.items(), key=lambda x: order[x[0]])]
