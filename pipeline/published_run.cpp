@@ -193,6 +193,9 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
       o.batch = buf;
       o.value = is_time(row.metric) ? time_metric_ms(row.metric, so.result.ttft.mean, so.result.tpot.mean)
                                     : rate_metric(row.metric, so.result.output_tok_s, so.seq_limit, so.gpus);
+      if (is_time(row.metric) && !(o.value > 0)) // a TPOT needs two output tokens: no error against 0 ms
+        return o.why = std::string("the serving loop gave no ") + to_string(row.metric) +
+                       " (no request has a second output token)", o;
     }
   } catch (const InputError& e) {
     o.why = e.what();
@@ -402,7 +405,8 @@ std::string render_published(const PublishedRun& run, const std::string& rows_na
     << ".md`). Each row: the published figure with its source, moesim's figure for the "
        "same engine profile (workloads/engines), model, quantization, platform, plan and workload, and the error "
        "(moesim / published - 1 for a rate; published / moesim - 1 for a time per request, tpot_ms and ttft_ms, "
-       "the serving loop's mean TPOT and TTFT: + is moesim too fast for every metric). Rows whose mechanism moesim lacks are labelled and kept out of the summary. "
+       "the serving loop's mean TPOT and TTFT: + is moesim too fast for every metric). Rows whose mechanism "
+       "moesim lacks are labelled and kept out of the summary. "
        "Serve rows run the request mix through the continuous-batching loop (chunked prefill plus decode): each "
        "step's time comes from simulated decode steps at a few batches and two contexts and one prefill step of "
        "max_num_batched_tokens; sequences are limited (batch shown) by max_num_seqs per attention-DP replica and "

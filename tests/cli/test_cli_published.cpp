@@ -139,3 +139,20 @@ TEST_CASE("moesim published: a time metric on a decode row exits 2 naming the fi
   CHECK_THAT(r.err, Catch::Contains("rows.yaml") && Catch::Contains("metric") && Catch::Contains("kind: serve"));
   CHECK_FALSE(fs::exists(out));
 }
+
+TEST_CASE("moesim published: a TPOT row whose requests have one output token is not simulated, saying why",
+          "[published]")
+{
+  // One output token a request: no token after the first, so the loop has no TPOT (its mean would be
+  // 0 ms, and published / 0 no error). The row stays in the table, not simulated, with the reason.
+  moesim::test::TempDir d("published_cli");
+  const std::string rows = d.write(
+      "rows.yaml", "rows:\n  - {id: one-token, category: nvlink, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
+                   "     model: gpt-oss-120b, platform: nvswitch-1x-h200, interconnect: i, plan: tp1,\n"
+                   "     workload: {kind: serve, input: 128, output: 1, requests: 8, concurrency: 2},\n"
+                   "     metric: tpot_ms, measured: 5}\n");
+  const Run r = cli_test::moesim("published " + rows);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("| one-token |") && Catch::Contains("not simulated: the serving loop gave no TPOT ms"));
+}
