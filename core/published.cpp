@@ -20,8 +20,25 @@ const char* to_string(Metric m)
     case Metric::tok_s_node: return "tok/s/node";
     case Metric::tok_s_rank: return "tok/s/rank";
     case Metric::tok_s: return "tok/s";
+    case Metric::tpot_ms: return "TPOT ms";
+    case Metric::ttft_ms: return "TTFT ms";
   }
   return "?";
+}
+
+bool is_time(Metric m)
+{
+  return m == Metric::tpot_ms || m == Metric::ttft_ms;
+}
+
+double time_metric_ms(Metric m, double mean_ttft_s, double mean_tpot_s)
+{
+  return 1000 * (m == Metric::ttft_ms ? mean_ttft_s : mean_tpot_s);
+}
+
+double metric_error(Metric m, double simulated, double measured)
+{
+  return is_time(m) ? measured / simulated - 1 : simulated / measured - 1;
 }
 
 std::string PublishedWorkload::describe() const
@@ -46,7 +63,9 @@ const std::map<std::string, Metric> metrics = {{"tok_s_user", Metric::tok_s_user
                                                {"tok_s_gpu", Metric::tok_s_gpu},
                                                {"tok_s_node", Metric::tok_s_node},
                                                {"tok_s_rank", Metric::tok_s_rank},
-                                               {"tok_s", Metric::tok_s}};
+                                               {"tok_s", Metric::tok_s},
+                                               {"tpot_ms", Metric::tpot_ms},
+                                               {"ttft_ms", Metric::ttft_ms}};
 
 // A serve length: a whole number, or a map {dist: uniform, min, max} or {dist: lognormal, mean,
 // sigma (or median), min, max}: a lognormal is clipped to [min, max], its mean the unclipped one's.
@@ -185,8 +204,12 @@ std::vector<PublishedRow> load_published_file(const std::string& path)
     const std::string metric = f.str("metric");
     auto it = metrics.find(metric);
     if (it == metrics.end())
-      f.fail("metric", "unknown metric '" + metric + "'", "use tok_s_user, tok_s_gpu, tok_s_node, tok_s_rank or tok_s");
+      f.fail("metric", "unknown metric '" + metric + "'",
+             "use tok_s_user, tok_s_gpu, tok_s_node, tok_s_rank, tok_s, tpot_ms or ttft_ms");
     r.metric = it->second;
+    if (is_time(r.metric) && r.workload.kind != WorkloadKind::serve)
+      f.fail("metric", metric + " is a time per request of the serving loop, and this row's workload is not a serve",
+             "give the row workload: {kind: serve, ...}, or a rate metric (tok_s_user ...)");
     r.measured = f.num("measured");
     if (r.measured <= 0)
       f.fail("measured", "must be positive", "write the published figure");
@@ -212,6 +235,8 @@ double rate_metric(Metric m, double total_tok_s, int seqs, int gpus)
     case Metric::tok_s_gpu:
     case Metric::tok_s_rank: return total_tok_s / gpus;
     case Metric::tok_s_node: return total_tok_s / gpus * std::min(8, gpus);
+    case Metric::tpot_ms:
+    case Metric::ttft_ms: break; // times, not rates: time_metric_ms
   }
   return 0;
 }

@@ -11,7 +11,10 @@
 namespace moesim {
 
 enum class WorkloadKind { decode, serve, prefill };
-enum class Metric { tok_s_user, tok_s_gpu, tok_s_node, tok_s_rank, tok_s };
+// Rates (tokens per second) and, for serve workloads, times per request in ms: the mean TPOT (a
+// request's time from its first token to its last over its output tokens after the first) and the
+// mean TTFT (arrival to first token) of the serving loop (core/serving ServingResult).
+enum class Metric { tok_s_user, tok_s_gpu, tok_s_node, tok_s_rank, tok_s, tpot_ms, ttft_ms };
 
 struct PublishedWorkload {
   WorkloadKind kind = WorkloadKind::decode;
@@ -57,6 +60,15 @@ struct PublishedRow {
 // Reads the file (strict: unknown keys and bad values are refused naming file:line and key).
 std::vector<PublishedRow> load_published_file(const std::string& path);
 const char* to_string(Metric m);
+// A time per request (tpot_ms, ttft_ms), where less is faster; the other metrics are rates.
+bool is_time(Metric m);
+
+// A serve run's time metric in ms from its mean TTFT and mean TPOT in seconds.
+double time_metric_ms(Metric m, double mean_ttft_s, double mean_tpot_s);
+
+// The signed error of a simulated figure, + meaning moesim too fast: simulated / measured - 1 for a
+// rate, measured / simulated - 1 for a time.
+double metric_error(Metric m, double simulated, double measured);
 
 // A whole system's output rate (`total_tok_s` over `seqs` sequences on `gpus` GPUs) as a row's
 // metric: per sequence, per GPU (LMSYS's per rank is the same), per node (8 GPUs, or all of them
@@ -69,7 +81,7 @@ double rate_metric(Metric m, double total_tok_s, int seqs, int gpus);
 // batch x prefill + ceil(output / tokens_per_step) decode steps and yields batch x output tokens.
 double serve_tok_s(int batch, int output, double tokens_per_step, double decode_step_s, double prefill_s_per_request);
 
-// |simulated / measured - 1| over the rows simulated: median (mean of the middle two when even) and
+// |signed error| (metric_error) over the rows simulated: median (mean of the middle two when even) and
 // worst, with the worst row's index.
 struct ErrorSummary {
   int rows = 0;

@@ -191,7 +191,11 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
       std::snprintf(buf, sizeof buf, "%d; loop mean %.0f; %d tokens a step per replica", so.seq_limit,
                     so.result.mean_decode_batch, so.step_tokens);
       o.batch = buf;
-      o.value = rate_metric(row.metric, so.result.output_tok_s, so.seq_limit, so.gpus);
+      o.value = is_time(row.metric) ? time_metric_ms(row.metric, so.result.ttft.mean, so.result.tpot.mean)
+                                    : rate_metric(row.metric, so.result.output_tok_s, so.seq_limit, so.gpus);
+      if (is_time(row.metric) && !(o.value > 0)) // a TPOT needs two output tokens: no error against 0 ms
+        return o.why = std::string("the serving loop gave no ") + to_string(row.metric) +
+                       " (no request has a second output token)", o;
     }
   } catch (const InputError& e) {
     o.why = e.what();
@@ -385,7 +389,7 @@ std::string render_published(const PublishedRun& run, const std::string& rows_na
   for (size_t i = 0; i < rows.size(); i++) {
     if (!outcomes[i].simulated)
       continue;
-    const double e = outcomes[i].value / rows[i].measured - 1;
+    const double e = metric_error(rows[i].metric, outcomes[i].value, rows[i].measured);
     (rows[i].missing.empty() ? errors : labelled).push_back(e);
     if (rows[i].missing.empty()) {
       index.push_back(static_cast<int>(i));
@@ -400,7 +404,9 @@ std::string render_published(const PublishedRun& run, const std::string& rows_na
     << (rows_name.size() > 5 && rows_name.ends_with(".yaml") ? rows_name.substr(0, rows_name.size() - 5) : rows_name)
     << ".md`). Each row: the published figure with its source, moesim's figure for the "
        "same engine profile (workloads/engines), model, quantization, platform, plan and workload, and the error "
-       "(moesim / published - 1). Rows whose mechanism moesim lacks are labelled and kept out of the summary. "
+       "(moesim / published - 1 for a rate; published / moesim - 1 for a time per request, tpot_ms and ttft_ms, "
+       "the serving loop's mean TPOT and TTFT: + is moesim too fast for every metric). Rows whose mechanism "
+       "moesim lacks are labelled and kept out of the summary. "
        "Serve rows run the request mix through the continuous-batching loop (chunked prefill plus decode): each "
        "step's time comes from simulated decode steps at a few batches and two contexts and one prefill step of "
        "max_num_batched_tokens; sequences are limited (batch shown) by max_num_seqs per attention-DP replica and "
@@ -442,7 +448,7 @@ std::string render_published(const PublishedRun& run, const std::string& rows_na
       << r.workload.describe() << (x.batch.empty() ? "" : " (batch " + x.batch + ")") << " | " << to_string(r.metric)
       << " | " << number(r.measured) << " | " << (x.simulated ? number(x.value) : "-") << " | ";
     if (x.simulated) {
-      std::snprintf(buf, sizeof buf, "%+.0f%%", (x.value / r.measured - 1) * 100);
+      std::snprintf(buf, sizeof buf, "%+.0f%%", metric_error(r.metric, x.value, r.measured) * 100);
       o << buf;
     } else {
       o << "-";

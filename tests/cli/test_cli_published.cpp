@@ -7,6 +7,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
+#include <sstream>
+
 using namespace cli_test;
 
 namespace {
@@ -79,4 +82,77 @@ TEST_CASE("moesim published: an unknown engine fact in a row is refused, nothing
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::Contains("rows.yaml:2") && Catch::Contains("warp_speed"));
   CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE("moesim published: a silicon row of AIConfigurator's gives a finite TPOT in ms", "[published]")
+{
+  // One row of validate/public/silicon/silicon.yaml (converted from NVIDIA's silicon_sample.csv):
+  // gpt-oss-120b on one H200 under vLLM, 1024/1024 at concurrency 4, 80 requests. Its moesim TPOT must
+  // come out a positive finite number of ms (a few ms a token at batch 4: between 1 and 100 ms), with
+  // the error published / moesim - 1 written beside it.
+  const YAML::Node all = YAML::LoadFile((fs::path(MOESIM_SOURCE_DIR) / "validate/public/silicon/silicon.yaml").string());
+  YAML::Node some;
+  const std::string id = "2026_03_25_gpt_oss_120b_h200_sxm_vllm_fp4_agg_1024x1024_c4_tp1_0_ep1_0_199";
+  for (const auto& row : all["rows"])
+    if (row["id"].as<std::string>() == id)
+      some["rows"].push_back(row);
+  REQUIRE(some["rows"].size() == 1);
+  CHECK(some["rows"][0]["metric"].as<std::string>() == "tpot_ms");
+  YAML::Emitter e;
+  e << some;
+  moesim::test::TempDir d("published_silicon");
+  const Run r = cli_test::moesim("published " + d.write("rows.yaml", e.c_str()));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto at = r.out.find("\n| " + id + " |");
+  REQUIRE(at != std::string::npos);
+  std::vector<std::string> cells;
+  std::stringstream line(r.out.substr(at + 1, r.out.find('\n', at + 1) - at - 1));
+  for (std::string c; std::getline(line, c, '|');)
+    cells.push_back(c);
+  // cells[0] is empty (the line starts with '|'); then id, engine, platform, plan, model, workload,
+  // metric, published, moesim, error.
+  REQUIRE(cells.size() > 10);
+  CHECK(cells[7] == " TPOT ms ");
+  const double tpot = std::stod(cells[9]);
+  CHECK(std::isfinite(tpot));
+  CHECK(tpot > 1);
+  CHECK(tpot < 100);
+  const double published = some["rows"][0]["measured"].as<double>();
+  // The error column rounds the unrounded figure; the moesim column is rounded to 3 digits, so allow
+  // the neighbouring percent.
+  const int shown = std::stoi(cells[10].substr(1, cells[10].size() - 3));
+  CHECK(std::abs(shown - std::lround((published / tpot - 1) * 100)) <= 1);
+}
+
+TEST_CASE("moesim published: a time metric on a decode row exits 2 naming the file and key and the fix", "[quick][published]")
+{
+  moesim::test::TempDir d("published_cli");
+  const std::string rows = d.write(
+      "rows.yaml", "rows:\n  - {id: a, category: nvlink, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
+                   "     model: qwen3-30b-a3b, platform: nvswitch-1x-h200,\n"
+                   "     interconnect: i, plan: tp1, workload: {kind: decode, batch: 1, context: 1},\n"
+                   "     metric: ttft_ms, measured: 1}\n");
+  const std::string out = (d.path / "out.md").string();
+  const Run r = cli_test::moesim("published " + rows + " -o " + out);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Contains("rows.yaml") && Catch::Contains("metric") && Catch::Contains("kind: serve"));
+  CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE("moesim published: a TPOT row whose requests have one output token is not simulated, saying why",
+          "[published]")
+{
+  // One output token a request: no token after the first, so the loop has no TPOT (its mean would be
+  // 0 ms, and published / 0 no error). The row stays in the table, not simulated, with the reason.
+  moesim::test::TempDir d("published_cli");
+  const std::string rows = d.write(
+      "rows.yaml", "rows:\n  - {id: one-token, category: nvlink, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
+                   "     model: gpt-oss-120b, platform: nvswitch-1x-h200, interconnect: i, plan: tp1,\n"
+                   "     workload: {kind: serve, input: 128, output: 1, requests: 8, concurrency: 2},\n"
+                   "     metric: tpot_ms, measured: 5}\n");
+  const Run r = cli_test::moesim("published " + rows);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("| one-token |") && Catch::Contains("not simulated: the serving loop gave no TPOT ms"));
 }

@@ -75,6 +75,60 @@ TEST_CASE("published metrics: per user, GPU, rank, node and system", "[quick][pu
   CHECK(rate_metric(Metric::tok_s_node, 1000, 50, 4) == Approx(1000));
 }
 
+TEST_CASE("published metrics: TPOT and TTFT in ms from the loop's means, their error published over moesim",
+          "[quick][published]")
+{
+  // A loop with mean TTFT 0.25 s and mean TPOT 0.02 s: 250 ms and 20 ms.
+  CHECK(time_metric_ms(Metric::ttft_ms, 0.25, 0.02) == Approx(250));
+  CHECK(time_metric_ms(Metric::tpot_ms, 0.25, 0.02) == Approx(20));
+  CHECK(is_time(Metric::tpot_ms));
+  CHECK(is_time(Metric::ttft_ms));
+  CHECK_FALSE(is_time(Metric::tok_s_user));
+  // + is moesim too fast for every metric. A rate: moesim 120 tok/s against 100 published is 120 / 100
+  // - 1 = +20%. A time: moesim's 20 ms TPOT against 25 ms published is faster, 25 / 20 - 1 = +25%;
+  // 40 ms against 25 ms is slower, 25 / 40 - 1 = -37.5%.
+  CHECK(metric_error(Metric::tok_s_user, 120, 100) == Approx(0.20));
+  CHECK(metric_error(Metric::tpot_ms, 20, 25) == Approx(0.25));
+  CHECK(metric_error(Metric::tpot_ms, 40, 25) == Approx(-0.375));
+  CHECK(metric_error(Metric::ttft_ms, 40, 25) == Approx(-0.375));
+}
+
+TEST_CASE("published rows: tpot_ms and ttft_ms load on a serve row", "[quick][published]")
+{
+  test::TempDir d("published");
+  const std::string p = d.write("rows.yaml", "rows:\n  - {id: a, category: nvlink, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
+                      "     model: m, platform: p, interconnect: i, plan: tp1, workload: {kind: serve, input: 8, output: 4,\n"
+                      "     requests: 20, concurrency: 2}, metric: tpot_ms, measured: 12.5}\n"
+                      "  - {id: b, category: nvlink, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
+                      "     model: m, platform: p, interconnect: i, plan: tp1, workload: {kind: serve, input: 8, output: 4,\n"
+                      "     requests: 20, concurrency: 2}, metric: ttft_ms, measured: 80}\n");
+  const auto rows = load_published_file(p);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].metric == Metric::tpot_ms);
+  CHECK(rows[0].measured == 12.5);
+  CHECK(rows[1].metric == Metric::ttft_ms);
+}
+
+TEST_CASE("published rows: a time metric on a decode row names the file, the key and the fix", "[quick][published]")
+{
+  test::TempDir d("published");
+  const std::string p = d.write("rows.yaml", "rows:\n  - {id: a, category: pcie, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
+                      "     model: m, platform: p, interconnect: i, plan: tp1, workload: {kind: decode, batch: 1,\n"
+                      "     context: 1}, metric: tpot_ms, measured: 1}\n");
+  CHECK_THROWS_WITH(load_published_file(p),
+                    Catch::Contains("rows.yaml") && Catch::Contains("metric") && Catch::Contains("kind: serve"));
+}
+
+TEST_CASE("published rows: an unknown metric lists the time metrics in the fix", "[quick][published]")
+{
+  test::TempDir d("published");
+  const std::string p = d.write("rows.yaml", "rows:\n  - {id: a, category: pcie, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
+                      "     model: m, platform: p, interconnect: i, plan: tp1, workload: {kind: serve, input: 8, output: 4,\n"
+                      "     requests: 20, concurrency: 2}, metric: itl_ms, measured: 1}\n");
+  CHECK_THROWS_WITH(load_published_file(p), Catch::Contains("itl_ms") && Catch::Contains("tpot_ms") &&
+                                                Catch::Contains("ttft_ms"));
+}
+
 TEST_CASE("serve estimate: prefill per request plus decode steps per wave", "[quick][published]")
 {
   // 10 requests, 100 output tokens, 2 kept per step: 50 steps of 10 ms = 0.5 s, plus 10 prompts of

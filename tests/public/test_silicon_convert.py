@@ -1,0 +1,100 @@
+"""validate/public/silicon/convert.py: four rows of NVIDIA's silicon_sample.csv (ai-dynamo/aiconfigurator
+@095f58a5) become published rows with the plan, platform, records, dtypes, workload and metric the
+converter's rules give, and a row on more than one node is left out with its reason."""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CONVERT = os.path.join(ROOT, "validate", "public", "silicon", "convert.py")
+
+# Four rows of the vendored subset, verbatim: Qwen3-235B FP8 TEP8 on H100 under TensorRT-LLM
+# 1.0.0rc3, DeepSeek-R1 ADP8 on H200 under 1.1.0rc2.post2 (batch_size 32 per DP rank, the client's
+# concurrency 256), DeepSeek-V3 NVFP4 under SGLang on B200 at tp 64 x moe tp 8 x ep 8 (64 GPUs), and
+# gpt-oss-120b on one H200 under vLLM 0.18.0.
+CSV = """id,silicon_data_source,backend,backend_version,model_path,system,precision,mode,isl,osl,gemm_quant_mode,moe_quant_mode,batch_size,tp_size,pp_size,attention_dp_size,moe_tp_size,moe_ep_size,prefill_batch_size,prefill_num_workers,prefill_tp_size,prefill_pp_size,prefill_attention_dp_size,prefill_moe_tp_size,prefill_moe_ep_size,decode_batch_size,decode_num_workers,decode_tp_size,decode_pp_size,decode_attention_dp_size,decode_moe_tp_size,decode_moe_ep_size,silicon_ttft_ms,silicon_tpot_ms
+qwen_qwen3_235b_a22b_fp8_qwen_qwen3_235b_a22b_fp8_h100_sxm_trtllm_agg_128x128_c32_tp8_epnone_91,source_file=/Users/harrli/projects/aic-auto-gap-analysis/data/h100_sxm/trtllm/1.0.0rc3/Qwen_Qwen3-235B-A22B-FP8.csv; silicon_concurrency=32,trtllm,1.0.0rc3,Qwen/Qwen3-235B-A22B-FP8,h100_sxm,fp8,agg,128,128,fp8_block,fp8_block,32,8,1,,1,8,,,,,,,,,,,,,,,251.2551357453125,17.4342056640625
+2026_03_25_deepseek_r1_h200_sxm_trtllm_fp8_agg_1024x8192_c256_tp8_0_ep8_0_1238,source_file=2026-03-25.csv; model=DeepSeek-R1; silicon_concurrency=256; measured=2026-01-28T06:18:44Z; wip=False; image=nvcr.io#nvidia/tensorrt-llm/release:1.1.0rc2.post2,trtllm,1.1.0rc2.post2,deepseek-ai/DeepSeek-R1,h200_sxm,fp8,agg,1024,8192,fp8,fp8,32,1,1,8,1,8,,,,,,,,,,,,,,,5180.248964850034,30.398513386321937
+dsr1_b200_sglang_fp4_agg_1024x8192_c4_cfg201,db-dump/2026-04-27; config_id=201; silicon_concurrency=4; measured=2026-03-25T00:00:00.000Z; workflow_run_id=337; lmsysorg/sglang:v0.5.9-cu130,sglang,0.5.9,deepseek-ai/DeepSeek-V3,b200_sxm,fp4,agg,1024,8192,nvfp4,nvfp4,4,64,1,1,8,8,,,,,,,,,,,,,,,191.50308338575996,8.120207514012586
+2026_03_25_gpt_oss_120b_h200_sxm_vllm_fp4_agg_1024x1024_c4_tp1_0_ep1_0_199,source_file=2026-03-25.csv; model=GPT-OSS-120B; silicon_concurrency=4; measured=2026-03-27T08:01:51Z; wip=False; image=vllm/vllm-openai:v0.18.0,vllm,0.18.0,openai/gpt-oss-120b,h200_sxm,fp4,agg,1024,1024,nvfp4,nvfp4,4,1,1,1,1,1,,,,,,,,,,,,,,,85.73688613250852,6.331747622917966
+"""
+
+
+def rows_of(text):
+    """{id: {key: value text}} of the converter's YAML (one level; flow maps kept as text)."""
+    out, cur = {}, None
+    for line in text.splitlines():
+        if line.startswith("  - id: "):
+            cur = out.setdefault(line[len("  - id: "):], {})
+        elif cur is not None and line.startswith("    "):
+            k, _, v = line.strip().partition(": ")
+            cur[k] = v
+    return out
+
+
+class SiliconConvertTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory()
+        src = os.path.join(cls.dir.name, "rows.csv")
+        with open(src, "w") as f:
+            f.write(CSV)
+        cls.excluded = os.path.join(cls.dir.name, "excluded.md")
+        out = subprocess.run([sys.executable, CONVERT, src, "--excluded", cls.excluded], check=True,
+                             capture_output=True, text=True).stdout
+        cls.rows = rows_of(out)
+
+    def test_qwen3_tep8_h100(self):
+        r = self.rows["qwen_qwen3_235b_a22b_fp8_qwen_qwen3_235b_a22b_fp8_h100_sxm_trtllm_agg_128x128_c32_tp8_epnone_91"]
+        # tp 8, attention dp 1, moe tp 1 x ep 8: attention TP8 over the 8 GPUs the experts split by EP.
+        self.assertEqual(r["plan"], "ep8")
+        self.assertEqual(r["platform"], "hgx-8x-h100")
+        self.assertEqual(r["engine"], "trtllm-1.0")
+        self.assertEqual(r["engine_version"], '"1.0.0rc3"')
+        # Qwen's FP8 checkpoint is 128x128 block-scaled; its MoE, GEMMs and GQA attention from the
+        # H100 TensorRT-LLM table, as trt-qwen3-235b-h100-dep8.
+        self.assertEqual(r["dtypes"], "{expert_weights: fp8, dense_weights: fp8, fp8_scales: block}")
+        table = "platforms/public/aiconfigurator/h100_sxm.trtllm-1.3.0rc20.json.gz"
+        for k in ("moe_records", "gemm_records", "attention_records"):
+            self.assertEqual(r[k], table)
+        self.assertNotIn("op_records", r)
+        # 20 rounds of the concurrency (bench_run.sh.j2): 20 x 32 = 640 requests.
+        self.assertEqual(r["workload"], "{kind: serve, input: 128, output: 128, requests: 640, concurrency: 32}")
+        self.assertEqual(r["metric"], "tpot_ms")
+        self.assertAlmostEqual(float(r["measured"]), 17.4342056640625)
+        self.assertIn("seen: session 24", r["note"])
+
+    def test_deepseek_adp8_h200_takes_the_client_concurrency(self):
+        r = self.rows["2026_03_25_deepseek_r1_h200_sxm_trtllm_fp8_agg_1024x8192_c256_tp8_0_ep8_0_1238"]
+        self.assertEqual(r["plan"], "dp8xep8")
+        self.assertEqual(r["platform"], "hgx-8x-h200")
+        self.assertEqual(r["op_records"], "platforms/public/aiconfigurator/h200_sxm.trtllm-1.3.0rc20.json.gz")
+        self.assertNotIn("dtypes", r)  # the model file's block-scaled FP8
+        # batch_size 32 is per DP rank: silicon_concurrency=256 = 32 x 8 is the client's; 20 x 256 = 5120.
+        self.assertEqual(r["workload"], "{kind: serve, input: 1024, output: 8192, requests: 5120, concurrency: 256}")
+        self.assertIn("seen: session 24", r["note"])
+
+    def test_vllm_gptoss_one_h200(self):
+        r = self.rows["2026_03_25_gpt_oss_120b_h200_sxm_vllm_fp4_agg_1024x1024_c4_tp1_0_ep1_0_199"]
+        self.assertEqual(r["plan"], "tp1")
+        self.assertEqual(r["platform"], "nvswitch-1x-h200")
+        self.assertEqual(r["engine"], "vllm-0.11")
+        self.assertEqual(r["engine_version"], '"0.18.0"')
+        for k in ("op_records", "moe_records", "gemm_records", "attention_records", "note", "missing"):
+            self.assertNotIn(k, r)
+        self.assertEqual(r["metric"], "tpot_ms")
+
+    def test_multi_node_row_left_out_with_its_reason(self):
+        self.assertNotIn("dsr1_b200_sglang_fp4_agg_1024x8192_c4_cfg201", self.rows)
+        with open(self.excluded) as f:
+            text = f.read()
+        # tp 64 x attention dp 1 = 64 GPUs = moe tp 8 x ep 8: eight nodes as written, perhaps 8 GPUs meant.
+        self.assertIn("| dsr1_b200_sglang_fp4_agg_1024x8192_c4_cfg201 | 64 GPUs: more than one 8-GPU node as written "
+                      "(tp 64 x dp 1 = moe tp 8 x ep 8: perhaps 8 GPUs meant; not guessed) |", text)
+        self.assertEqual(len(self.rows), 3)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""NVIDIA AIConfigurator's measured serving runs (silicon_sample.csv) as published rows for moesim.
+
+    convert.py CSV [-o silicon.yaml] [--subset-csv FILE] [--stratified] [--part K/N] [--excluded FILE]
+
+Reads ai-dynamo/aiconfigurator aic-core/src/aiconfigurator_core/systems/silicon_sample.csv (or the
+vendored subset beside this file, silicon_sample-subset.csv, whose '#' header lines are skipped),
+keeps the aggregated (mode agg) runs on one H100, H200 or B200 node of the models in moesim's zoo,
+and writes them in validate/public/published.yaml's row format with metric tpot_ms (the CSV's
+silicon_tpot_ms). Rows moesim cannot run stay, labelled `missing`; rows left out (more than one
+node, a parallel layout whose GPU counts disagree) are written with their reason to --excluded.
+Every choice below is described in README.md beside this file; nothing is tuned to the rows.
+"""
+import argparse
+import csv
+import re
+import sys
+
+SOURCE = "ai-dynamo/aiconfigurator aic-core/src/aiconfigurator_core/systems/silicon_sample.csv @095f58a5"
+SYSTEMS = {"h100_sxm": "h100", "h200_sxm": "h200", "b200_sxm": "b200"}
+MODELS = {
+    "deepseek-ai/DeepSeek-R1": "deepseek-v3",
+    "deepseek-ai/DeepSeek-V3": "deepseek-v3",
+    "nvidia/DeepSeek-R1-NVFP4": "deepseek-v3",
+    "nvidia/DeepSeek-V3.1-NVFP4": "deepseek-v3",
+    "openai/gpt-oss-120b": "gpt-oss-120b",
+    "Qwen/Qwen3-235B-A22B-FP8": "qwen3-235b-a22b",
+    # Kimi-K2.5's text decoder has Kimi-K2's shape: every shape key of the text_config in
+    # AIConfigurator's copy of moonshotai/Kimi-K2.5 config.json equals Kimi-K2-Instruct's (README).
+    "moonshotai/Kimi-K2.5": "kimi-k2",
+}
+ENGINES = {"trtllm": "trtllm-1.0", "vllm": "vllm-0.11", "sglang": "sglang-0.5"}
+# Our platforms by GPU and count: the NVSwitch boxes below 8 GPUs, the HGX board at 8 (as the
+# published.yaml rows of the same GPU and count name them).
+PLATFORMS = {(g, n): (f"hgx-8x-{g}" if n == 8 else f"nvswitch-{n}x-{g}") for g in ("h100", "h200", "b200") for n in (1, 2, 4, 8)}
+# Platforms with a measured calibration (platforms/calibration/): public op records may not stand in
+# for it (moesim published refuses op_records there), so their rows name the records' parts.
+CALIBRATED = {"nvswitch-1x-h200", "nvswitch-2x-h200", "nvswitch-4x-h200"}
+# bench_run.sh.j2 in the same repository: aiperf runs concurrency x BENCH_MULTI_ROUND (20) requests
+# after 2 x concurrency warm-up requests.
+ROUNDS = 20
+# Rows session 24 looked at before the power-law routing change (validate/public/gpt-oss-trtllm-notes.md).
+SEEN = [
+    ("trtllm", "1.0.0rc3", "h100_sxm", "Qwen/Qwen3-235B-A22B-FP8", "ep8"),
+    ("trtllm", "1.1.0rc2.post2", "h200_sxm", "deepseek-ai/DeepSeek-R1", "dp8xep8"),
+]
+
+
+def records(engine, gpu, model, platform):
+    """The public records a row names, as the published.yaml rows of its GPU, engine and model do."""
+    table = f"platforms/public/aiconfigurator/{gpu}_sxm.trtllm-1.3.0rc20.json.gz"
+    if engine != "trtllm":
+        # The vLLM and SGLang rows of published.yaml on one node name no table (gpustack-*): the
+        # vLLM tables are of 0.14/0.24, SGLang's H200 one times DeepEP wide-EP MoE layers.
+        return {}
+    if model == "qwen3-235b-a22b" or (model == "gpt-oss-120b" and platform in CALIBRATED):
+        # trt-qwen3-235b-h100-dep8 / trt-qwen3-235b-h200-dep4 / trt-gptoss120b-h200-tp1: GQA
+        # attention beyond op_records' grid, or a measured platform.
+        return {"moe_records": table, "gemm_records": table, "attention_records": table}
+    if platform in CALIBRATED:  # DeepSeek (MLA) on a measured H200 box: no GQA attention to name
+        return {"moe_records": table, "gemm_records": table}
+    return {"op_records": table}  # trt-dsr1-*, trt-gptoss120b-h100-dep4 / -b200-dep2
+
+
+def dtypes_of(model, row):
+    """(dtypes, note) for the row's checkpoint as the CSV's quant modes name it."""
+    gemm, moe = row["gemm_quant_mode"], row["moe_quant_mode"]
+    if model == "deepseek-v3":
+        if moe == "nvfp4":  # NVIDIA's FP4 export: NVFP4 experts, the rest FP8 (trt-dsr1-b200-dep4)
+            return {"expert_weights": "nvfp4", "dense_weights": "fp8"}, ""
+        return {}, ""  # the release checkpoint: block-scaled FP8 (the model file's dtypes)
+    if model == "gpt-oss-120b":
+        # The checkpoint's experts are MXFP4 whatever the CSV's label (fp4/nvfp4, or fp8 on Hopper):
+        # published.yaml's gpt-oss rows run the model file's dtypes.
+        return {}, ""
+    if model == "qwen3-235b-a22b":
+        # Qwen/Qwen3-235B-A22B-FP8's config.json: quant_method fp8, weight_block_size [128, 128]
+        # (AIConfigurator's copy, model_configs/Qwen--Qwen3-235B-A22B-FP8_config.json @095f58a5).
+        return {"expert_weights": "fp8", "dense_weights": "fp8", "fp8_scales": "block"}, ""
+    if model == "kimi-k2":
+        if moe == "int4_wo":
+            # compressed-tensors int4, group 32, experts only (attention, shared experts and the
+            # dense MLP unquantized bf16): as kimi-k25-rtx8-tp8 models them.
+            return {"expert_weights": "mxfp4", "dense_weights": "bf16"}, \
+                "int4 W4A16 experts modelled as 4-bit mxfp4 weights (same bytes), as kimi-k25-rtx8-tp8"
+        return {"expert_weights": "nvfp4", "dense_weights": "bf16"}, \
+            "NVFP4 export: attention bf16 (ignored by its quantization); its NVFP4 shared experts and dense MLP run as bf16 here"
+    raise ValueError(model)
+
+
+def plan_of(row):
+    """(plan, GPUs) or (None, reason). AIConfigurator's agg layout: tp_size x attention_dp_size GPUs
+    for attention, moe_tp_size x moe_ep_size for the MoE layers, the same GPUs."""
+    tp, pp = int(row["tp_size"]), int(row["pp_size"])
+    adp = int(row["attention_dp_size"] or 1)
+    mtp, mep = int(row["moe_tp_size"] or 1), int(row["moe_ep_size"] or 1)
+    gpus = tp * adp
+    if mtp * mep != gpus:
+        return None, f"attention tp {tp} x dp {adp} = {gpus} GPUs but MoE tp {mtp} x ep {mep} = {mtp * mep}"
+    if pp != 1:
+        return None, f"pp {pp}"
+    if gpus * pp > 8:
+        why = f"{gpus * pp} GPUs: more than one 8-GPU node"
+        if mtp > 1 and mep > 1:
+            # tp 64 = moe tp 8 x ep 8 (or its attention-DP twin): as written eight nodes, though the
+            # product of two per-node degrees may be meant (SGLang's --tp 8 --ep 8 is 8 GPUs); not guessed.
+            why += f" as written (tp {tp} x dp {adp} = moe tp {mtp} x ep {mep}: perhaps {max(mtp, mep)} GPUs meant; not guessed)"
+        return None, why
+    parts = ([f"dp{adp}"] if adp > 1 else []) + ([f"tp{mtp}"] if mtp > 1 else []) + ([f"ep{mep}"] if mep > 1 else [])
+    return ("x".join(parts) or "tp1"), gpus
+
+
+def concurrency_of(row):
+    """The client's concurrency: silicon_concurrency in silicon_data_source, else batch_size. Under
+    attention DP, batch_size is per DP rank (silicon_concurrency = batch_size x attention_dp_size in
+    every such row); a few other rows also give batch_size per rank (README)."""
+    m = re.search(r"silicon_concurrency=(\d+)", row["silicon_data_source"])
+    return int(m.group(1)) if m else int(row["batch_size"])
+
+
+def version_of(row):
+    if row["backend_version"]:
+        return row["backend_version"]
+    m = re.search(r"(?:release|openai|sglang):v?([0-9][^;\s-]*(?:-cu\d+)?|gpt-oss-dev)", row["silicon_data_source"])
+    return f"{m.group(1)} (the source's image)" if m else "not stated"
+
+
+def measured_date(row):
+    m = re.search(r"measured=(\d{4}-\d\d-\d\d)", row["silicon_data_source"])
+    if m:
+        return m.group(1)
+    m = re.search(r"source_file=(\d{4}-\d\d-\d\d)\.csv", row["silicon_data_source"])
+    return f"before {m.group(1)}" if m else "before 2026-08-21"
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        lines = [l for l in f if not l.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+def wanted(row):
+    return row["mode"] == "agg" and row["system"] in SYSTEMS and row["model_path"] in MODELS
+
+
+def q(s):
+    return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def convert(rows):
+    """(yaml rows as dicts in order, excluded [(id, reason)])."""
+    out, excluded = [], []
+    for r in rows:
+        if not wanted(r):
+            continue
+        plan, gpus = plan_of(r)
+        if plan is None:
+            excluded.append((r["id"], gpus))
+            continue
+        gpu = SYSTEMS[r["system"]]
+        model = MODELS[r["model_path"]]
+        platform = PLATFORMS[(gpu, gpus)]
+        dt, note = dtypes_of(model, r)
+        conc = concurrency_of(r)
+        row = {
+            "id": r["id"],
+            "category": "nvlink",
+            "source": f"{SOURCE}: {r['id']}",
+            "date": measured_date(r),
+            "engine": ENGINES[r["backend"]],
+            "engine_version": version_of(r),
+            "model": model,
+            "dtypes": dt,
+            "platform": platform,
+            "interconnect": f"NVLink/NVSwitch ({r['system']}, {gpus} GPU{'s' if gpus > 1 else ''})",
+            "plan": plan,
+        }
+        row.update(records(r["backend"], gpu, model, platform))
+        if model == "gpt-oss-120b" and r["backend"] == "trtllm" and gpu in ("h100", "h200"):
+            # published.yaml's Hopper TensorRT-LLM gpt-oss rows: the Triton W4A16 MXFP4 MoE kernel's
+            # measured fractions (validate/public/gpt-oss-trtllm-notes.md).
+            row["engine_set"] = "{moe_bandwidth_fraction: 0.58, moe_flops_fraction: 0.40}"
+        row["workload"] = (f"{{kind: serve, input: {int(r['isl'])}, output: {int(r['osl'])}, "
+                           f"requests: {ROUNDS * conc}, concurrency: {conc}}}")
+        row["metric"] = "tpot_ms"
+        row["measured"] = float(r["silicon_tpot_ms"])
+        seen = any((r["backend"], r["system"], r["model_path"], plan) == (s[0], s[2], s[3], s[4])
+                   and version_of(r).startswith(s[1]) for s in SEEN)
+        notes = [n for n in (note, "seen: session 24 (before the power-law routing change)" if seen else "") if n]
+        if notes:
+            row["note"] = "; ".join(notes)
+        row["_key"] = (r["system"], r["backend"], r["backend_version"], r["model_path"], r["gemm_quant_mode"],
+                       r["moe_quant_mode"], plan, int(r["isl"]), int(r["osl"]))
+        row["_conc"] = conc
+        out.append(row)
+    return out, excluded
+
+
+def stratify(rows):
+    """Per group (system, engine and version, model, quant, plan, lengths): the lowest, a middle and
+    the highest concurrency (the first CSV row of each)."""
+    groups = {}
+    for r in rows:
+        groups.setdefault(r["_key"], []).append(r)
+    keep = set()
+    for g in groups.values():
+        concs = sorted({r["_conc"] for r in g})
+        pick = {concs[0], concs[len(concs) // 2], concs[-1]}
+        for c in pick:
+            keep.add(id(next(r for r in g if r["_conc"] == c)))
+    return [r for r in rows if id(r) in keep]
+
+
+def render(rows, header):
+    lines = [header, "rows:"]
+    for r in rows:
+        lines.append(f"  - id: {r['id']}")
+        for k in ("category", "source", "date", "engine", "engine_version", "model"):
+            v = r[k]
+            lines.append(f"    {k}: {q(v) if k in ('source', 'date', 'engine_version') else v}")
+        if r["dtypes"]:
+            lines.append("    dtypes: {" + ", ".join(f"{k}: {v}" for k, v in r["dtypes"].items()) + "}")
+        for k in ("platform", "interconnect", "plan", "op_records", "moe_records", "gemm_records",
+                  "attention_records", "engine_set", "workload", "metric", "measured", "note"):
+            if k in r:
+                v = r[k]
+                lines.append(f"    {k}: {q(v) if k in ('interconnect', 'note') else v}")
+        if "missing" in r:
+            lines.append("    missing: [" + ", ".join(q(m) for m in r["missing"]) + "]")
+    return "\n".join(lines) + "\n"
+
+
+HEADER = """\
+# NVIDIA AIConfigurator's measured serving runs as published rows: written by
+# validate/public/silicon/convert.py from silicon_sample-subset.csv (the rows of
+# """ + SOURCE + """
+# this set uses); do not edit by hand. Row format and rules: validate/public/published.yaml's header.
+# metric tpot_ms: the mean time per output token after the first, per request (the serving loop's
+# mean TPOT); the error of a time is published / moesim - 1 (+ = moesim too fast). Choices (platform,
+# records, dtypes, plan, requests): README.md beside this file."""
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("csv")
+    ap.add_argument("-o", "--output", default="-")
+    ap.add_argument("--subset-csv", help="also write the rows kept (all columns) to this CSV, with a source header")
+    ap.add_argument("--excluded", help="write the rows left out with their reason (markdown table) to this file")
+    ap.add_argument("--stratified", action="store_true",
+                    help="per group the lowest, a middle and the highest concurrency only")
+    ap.add_argument("--part", help="K/N: only rows K, K+N, K+2N ... (from 0), to simulate N parts at once")
+    a = ap.parse_args(argv)
+    src = read_rows(a.csv)
+    rows, excluded = convert(src)
+    if a.stratified:
+        rows = stratify(rows)
+    if a.part:
+        k, n = (int(x) for x in a.part.split("/"))
+        if not 0 <= k < n:
+            ap.error(f"--part {a.part}: K must be in 0..N-1")
+        rows = rows[k::n]
+    text = render(rows, HEADER + ("\n# Stratified: per group the lowest, a middle and the highest concurrency."
+                                  if a.stratified else ""))
+    if a.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(a.output, "w") as f:
+            f.write(text)
+    if a.subset_csv:
+        kept = [r for r in src if wanted(r)]
+        with open(a.subset_csv, "w", newline="") as f:
+            f.write(f"# The rows of {SOURCE}\n# with mode agg, system h100_sxm/h200_sxm/b200_sxm and a model in moesim's zoo "
+                    "(validate/public/silicon/convert.py); figures only, Apache-2.0.\n")
+            w = csv.DictWriter(f, fieldnames=list(src[0].keys()), lineterminator="\n")
+            w.writeheader()
+            w.writerows(kept)
+    if a.excluded:
+        with open(a.excluded, "w") as f:
+            f.write("| id | reason left out |\n|---|---|\n")
+            for i, why in excluded:
+                f.write(f"| {i} | {why} |\n")
+    print(f"{len(rows)} rows written, {len(excluded)} left out", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
