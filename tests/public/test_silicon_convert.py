@@ -1,6 +1,7 @@
-"""validate/public/silicon/convert.py: four rows of NVIDIA's silicon_sample.csv (ai-dynamo/aiconfigurator
-@095f58a5) become published rows with the plan, platform, records, dtypes, workload and metric the
-converter's rules give, and a row on more than one node is left out with its reason."""
+"""validate/public/silicon/convert.py: seven rows of NVIDIA's silicon_sample.csv (ai-dynamo/aiconfigurator
+@095f58a5) become published rows with the plan, platform, records, dtypes, workload, metric, engine_set
+and missing labels the converter's rules give, a row on more than one node is left out with its
+reason, and --metric ttft_ms gives the same rows against silicon_ttft_ms."""
 import os
 import subprocess
 import sys
@@ -13,12 +14,18 @@ CONVERT = os.path.join(ROOT, "validate", "public", "silicon", "convert.py")
 # Four rows of the vendored subset, verbatim: Qwen3-235B FP8 TEP8 on H100 under TensorRT-LLM
 # 1.0.0rc3, DeepSeek-R1 ADP8 on H200 under 1.1.0rc2.post2 (batch_size 32 per DP rank, the client's
 # concurrency 256), DeepSeek-V3 NVFP4 under SGLang on B200 at tp 64 x moe tp 8 x ep 8 (64 GPUs), and
-# gpt-oss-120b on one H200 under vLLM 0.18.0.
+# gpt-oss-120b on one H200 under vLLM 0.18.0; then DeepSeek-V3 NVFP4 TP8 on B200 under TensorRT-LLM at
+# input 8192 (the generator's max_num_tokens), a gap-analysis gpt-oss H100 TensorRT-LLM row whose
+# silicon_concurrency 160 = batch_size 40 x tp 4 with attention dp 1, and a vLLM 0.11.2 gpt-oss H100
+# row at concurrency 512 with a TTFT of 118 s.
 CSV = """id,silicon_data_source,backend,backend_version,model_path,system,precision,mode,isl,osl,gemm_quant_mode,moe_quant_mode,batch_size,tp_size,pp_size,attention_dp_size,moe_tp_size,moe_ep_size,prefill_batch_size,prefill_num_workers,prefill_tp_size,prefill_pp_size,prefill_attention_dp_size,prefill_moe_tp_size,prefill_moe_ep_size,decode_batch_size,decode_num_workers,decode_tp_size,decode_pp_size,decode_attention_dp_size,decode_moe_tp_size,decode_moe_ep_size,silicon_ttft_ms,silicon_tpot_ms
 qwen_qwen3_235b_a22b_fp8_qwen_qwen3_235b_a22b_fp8_h100_sxm_trtllm_agg_128x128_c32_tp8_epnone_91,source_file=/Users/harrli/projects/aic-auto-gap-analysis/data/h100_sxm/trtllm/1.0.0rc3/Qwen_Qwen3-235B-A22B-FP8.csv; silicon_concurrency=32,trtllm,1.0.0rc3,Qwen/Qwen3-235B-A22B-FP8,h100_sxm,fp8,agg,128,128,fp8_block,fp8_block,32,8,1,,1,8,,,,,,,,,,,,,,,251.2551357453125,17.4342056640625
 2026_03_25_deepseek_r1_h200_sxm_trtllm_fp8_agg_1024x8192_c256_tp8_0_ep8_0_1238,source_file=2026-03-25.csv; model=DeepSeek-R1; silicon_concurrency=256; measured=2026-01-28T06:18:44Z; wip=False; image=nvcr.io#nvidia/tensorrt-llm/release:1.1.0rc2.post2,trtllm,1.1.0rc2.post2,deepseek-ai/DeepSeek-R1,h200_sxm,fp8,agg,1024,8192,fp8,fp8,32,1,1,8,1,8,,,,,,,,,,,,,,,5180.248964850034,30.398513386321937
 dsr1_b200_sglang_fp4_agg_1024x8192_c4_cfg201,db-dump/2026-04-27; config_id=201; silicon_concurrency=4; measured=2026-03-25T00:00:00.000Z; workflow_run_id=337; lmsysorg/sglang:v0.5.9-cu130,sglang,0.5.9,deepseek-ai/DeepSeek-V3,b200_sxm,fp4,agg,1024,8192,nvfp4,nvfp4,4,64,1,1,8,8,,,,,,,,,,,,,,,191.50308338575996,8.120207514012586
 2026_03_25_gpt_oss_120b_h200_sxm_vllm_fp4_agg_1024x1024_c4_tp1_0_ep1_0_199,source_file=2026-03-25.csv; model=GPT-OSS-120B; silicon_concurrency=4; measured=2026-03-27T08:01:51Z; wip=False; image=vllm/vllm-openai:v0.18.0,vllm,0.18.0,openai/gpt-oss-120b,h200_sxm,fp4,agg,1024,1024,nvfp4,nvfp4,4,1,1,1,1,1,,,,,,,,,,,,,,,85.73688613250852,6.331747622917966
+dsr1_b200_trtllm_fp4_agg_8192x1024_c128_cfg91,db-dump/2026-04-27; config_id=91; silicon_concurrency=128; measured=2025-11-02T00:00:00.000Z; workflow_run_id=103,trtllm,,deepseek-ai/DeepSeek-V3,b200_sxm,fp4,agg,8192,1024,nvfp4,nvfp4,128,8,1,1,8,1,,,,,,,,,,,,,,,2744.8580625788964,31.989826396185464
+openai_gpt_oss_120b_openai_gpt_oss_120b_h100_sxm_trtllm_agg_4000x1000_c160_tp4_epnone_5,source_file=/Users/harrli/projects/aic-auto-gap-analysis/data/h100_sxm/trtllm/1.3.0rc1/openai_gpt-oss-120b.csv; gtl_job_id=23879486; gtl_task_id=103834814; silicon_concurrency=160; measured=2026-03-18; image=nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:0.9.0; dynamo_version=0.9.0,trtllm,1.3.0rc1,openai/gpt-oss-120b,h100_sxm,fp8,agg,4000,1000,fp8,fp8,40,4,1,,2,2,,,,,,,,,,,,,,,1371.8671288195312,47.26231487779628
+2026_04_06_gpt_oss_120b_h100_sxm_vllm_fp4_agg_1024x8192_c512_tp8_ep1_1128,source_file=2026-04-06.csv; model=GPT-OSS-120B; silicon_concurrency=512; measured=2025-12-08T00:00:00.000Z; wip=False; image=vllm/vllm-openai:v0.11.2,vllm,0.11.2,openai/gpt-oss-120b,h100_sxm,fp4,agg,1024,8192,nvfp4,nvfp4,512,8,1,1,8,1,,,,,,,,,,,,,,,117788.20557035506,3.5714276398102736
 """
 
 
@@ -45,6 +52,9 @@ class SiliconConvertTest(unittest.TestCase):
         out = subprocess.run([sys.executable, CONVERT, src, "--excluded", cls.excluded], check=True,
                              capture_output=True, text=True).stdout
         cls.rows = rows_of(out)
+        ttft = subprocess.run([sys.executable, CONVERT, src, "--metric", "ttft_ms"], check=True,
+                              capture_output=True, text=True).stdout
+        cls.ttft_rows = rows_of(ttft)
 
     def test_qwen3_tep8_h100(self):
         r = self.rows["qwen_qwen3_235b_a22b_fp8_qwen_qwen3_235b_a22b_fp8_h100_sxm_trtllm_agg_128x128_c32_tp8_epnone_91"]
@@ -93,7 +103,44 @@ class SiliconConvertTest(unittest.TestCase):
         # tp 64 x attention dp 1 = 64 GPUs = moe tp 8 x ep 8: eight nodes as written, perhaps 8 GPUs meant.
         self.assertIn("| dsr1_b200_sglang_fp4_agg_1024x8192_c4_cfg201 | 64 GPUs: more than one 8-GPU node as written "
                       "(tp 64 x dp 1 = moe tp 8 x ep 8: perhaps 8 GPUs meant; not guessed) |", text)
-        self.assertEqual(len(self.rows), 3)
+        self.assertEqual(len(self.rows), 6)
+
+    def test_trtllm_long_prompt_takes_the_generators_token_budget(self):
+        r = self.rows["dsr1_b200_trtllm_fp4_agg_8192x1024_c128_cfg91"]
+        # AIConfigurator's generator (rule_plugin/trtllm.rule @095f58a5): max_num_tokens = batch_size 128
+        # + isl 8192 + 500 = 8820, rounded up to 32 tokens: 276 x 32 = 8832; chunked prefill off.
+        # isl 8192 > 128 + 1500, so one whole prompt fits beside every decode with + 500 or + 1500.
+        self.assertEqual(r["engine_set"], "{max_num_batched_tokens: 8832, chunked_prefill: false}")
+        self.assertIn("generator rule", r["note"])
+        self.assertNotIn("missing", r)
+
+    def test_short_prompt_keeps_the_profile_budget(self):
+        # Qwen3 at isl 128 <= batch_size 32 + 1500: + 500 and + 1500 admit different prompt counts, so
+        # no budget is set (the profile's 8192 stays).
+        r = self.rows["qwen_qwen3_235b_a22b_fp8_qwen_qwen3_235b_a22b_fp8_h100_sxm_trtllm_agg_128x128_c32_tp8_epnone_91"]
+        self.assertNotIn("engine_set", r)
+
+    def test_concurrency_tp_times_batch_without_attention_dp_is_labelled(self):
+        r = self.rows["openai_gpt_oss_120b_openai_gpt_oss_120b_h100_sxm_trtllm_agg_4000x1000_c160_tp4_epnone_5"]
+        # 160 = 40 x 4 with attention dp 1: labelled, simulated at the client's concurrency, and no
+        # generator budget (its batch_size per rank is not known); the Hopper gpt-oss fractions stay.
+        self.assertIn("layout columns contradict the concurrency", r["missing"])
+        self.assertIn("batch_size 40 x tp_size 4", r["missing"])
+        self.assertEqual(r["engine_set"], "{moe_bandwidth_fraction: 0.58, moe_flops_fraction: 0.40}")
+        self.assertIn("concurrency: 160}", r["workload"])
+
+    def test_vllm_c512_with_minutes_of_ttft_is_labelled(self):
+        r = self.rows["2026_04_06_gpt_oss_120b_h100_sxm_vllm_fp4_agg_1024x8192_c512_tp8_ep1_1128"]
+        # TTFT 117,788 ms = 118 s at concurrency 512.
+        self.assertIn("running-batch limit not stated: TTFT 118 s at concurrency 512", r["missing"])
+        self.assertNotIn("missing", self.rows["2026_03_25_gpt_oss_120b_h200_sxm_vllm_fp4_agg_1024x1024_c4_tp1_0_ep1_0_199"])
+
+    def test_ttft_metric_gives_the_same_rows_against_silicon_ttft_ms(self):
+        self.assertEqual(set(self.ttft_rows), set(self.rows))
+        r = self.ttft_rows["2026_03_25_gpt_oss_120b_h200_sxm_vllm_fp4_agg_1024x1024_c4_tp1_0_ep1_0_199"]
+        self.assertEqual(r["metric"], "ttft_ms")
+        self.assertAlmostEqual(float(r["measured"]), 85.73688613250852)
+        self.assertEqual(r["workload"], self.rows["2026_03_25_gpt_oss_120b_h200_sxm_vllm_fp4_agg_1024x1024_c4_tp1_0_ep1_0_199"]["workload"])
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """NVIDIA AIConfigurator's measured serving runs (silicon_sample.csv) as published rows for moesim.
 
-    convert.py CSV [-o silicon.yaml] [--subset-csv FILE] [--stratified] [--part K/N] [--excluded FILE]
+    convert.py CSV [-o silicon.yaml] [--metric tpot_ms|ttft_ms] [--subset-csv FILE] [--stratified] [--part K/N]
+               [--excluded FILE]
 
 Reads ai-dynamo/aiconfigurator aic-core/src/aiconfigurator_core/systems/silicon_sample.csv (or the
 vendored subset beside this file, silicon_sample-subset.csv, whose '#' header lines are skipped),
 keeps the aggregated (mode agg) runs on one H100, H200 or B200 node of the models in moesim's zoo,
 and writes them in validate/public/published.yaml's row format with metric tpot_ms (the CSV's
-silicon_tpot_ms). Rows moesim cannot run stay, labelled `missing`; rows left out (more than one
+silicon_tpot_ms), or with --metric ttft_ms the same rows against silicon_ttft_ms. Rows moesim cannot run stay, labelled `missing`; rows left out (more than one
 node, a parallel layout whose GPU counts disagree) are written with their reason to --excluded.
 Every choice below is described in README.md beside this file; nothing is tuned to the rows.
 """
@@ -110,6 +111,34 @@ def plan_of(row):
     return ("x".join(parts) or "tp1"), gpus
 
 
+def generator_engine_set(row):
+    """AIConfigurator's generator for a TensorRT-LLM agg worker (README): chunked prefill off (the
+    extra_engine_args templates' default) and max_num_tokens = max_batch_size (the row's batch_size, per
+    attention-DP rank) + isl + 500, rounded up to 32 tokens (rule_plugin/trtllm.rule @095f58a5; + 1500
+    from 95ddf241 to 1cc3526b). Applied only where both margins admit the same prompts a step (isl >
+    batch_size + 1500: one whole prompt beside every decode), so the rule's version does not matter;
+    None elsewhere (the profile's 8192 stays)."""
+    isl, bs = int(row["isl"]), int(row["batch_size"])
+    if row["backend"] != "trtllm" or isl <= bs + 1500:
+        return None
+    return {"max_num_batched_tokens": (bs + isl + 500 + 31) // 32 * 32, "chunked_prefill": "false"}
+
+
+def suspect(row, conc):
+    """`missing` reasons for rows whose own columns say the run is not the layout or load written."""
+    adp = int(row["attention_dp_size"] or 1)
+    if adp == 1 and conc != int(row["batch_size"]):
+        return [f"the layout columns contradict the concurrency: silicon_concurrency {conc} = batch_size "
+                f"{row['batch_size']} x tp_size {row['tp_size']} with attention dp 1 (attention-DP rows give "
+                "batch_size x attention_dp_size): the run's attention layout is not stated"]
+    ttft = float(row["silicon_ttft_ms"] or 0)
+    if row["backend"] == "vllm" and conc >= 512 and ttft > 10000:
+        return [f"the engine's running-batch limit not stated: TTFT {ttft / 1000:.0f} s at concurrency {conc} "
+                "shows the requests queued, and the TPOT is a small batch's (the same setup's concurrency-4 "
+                "figure), so fewer than the concurrency ran at once"]
+    return []
+
+
 def concurrency_of(row):
     """The client's concurrency: silicon_concurrency in silicon_data_source, else batch_size. Under
     attention DP, batch_size is per DP rank (silicon_concurrency = batch_size x attention_dp_size in
@@ -147,7 +176,7 @@ def q(s):
     return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def convert(rows):
+def convert(rows, metric="tpot_ms"):
     """(yaml rows as dicts in order, excluded [(id, reason)])."""
     out, excluded = [], []
     for r in rows:
@@ -176,19 +205,30 @@ def convert(rows):
             "plan": plan,
         }
         row.update(records(r["backend"], gpu, model, platform))
+        es = {}
         if model == "gpt-oss-120b" and r["backend"] == "trtllm" and gpu in ("h100", "h200"):
             # published.yaml's Hopper TensorRT-LLM gpt-oss rows: the Triton W4A16 MXFP4 MoE kernel's
             # measured fractions (validate/public/gpt-oss-trtllm-notes.md).
-            row["engine_set"] = "{moe_bandwidth_fraction: 0.58, moe_flops_fraction: 0.40}"
+            es.update({"moe_bandwidth_fraction": "0.58", "moe_flops_fraction": "0.40"})
+        missing = suspect(r, conc)
+        gen = None if missing else generator_engine_set(r)
+        if gen:
+            es.update(gen)
+        if es:
+            row["engine_set"] = "{" + ", ".join(f"{k}: {v}" for k, v in es.items()) + "}"
         row["workload"] = (f"{{kind: serve, input: {int(r['isl'])}, output: {int(r['osl'])}, "
                            f"requests: {ROUNDS * conc}, concurrency: {conc}}}")
-        row["metric"] = "tpot_ms"
-        row["measured"] = float(r["silicon_tpot_ms"])
+        row["metric"] = metric
+        row["measured"] = float(r["silicon_" + metric])
         seen = any((r["backend"], r["system"], r["model_path"], plan) == (s[0], s[2], s[3], s[4])
                    and version_of(r).startswith(s[1]) for s in SEEN)
         notes = [n for n in (note, "seen: session 24 (before the power-law routing change)" if seen else "") if n]
+        if gen:
+            notes.append("engine_set: AIConfigurator's generator rule for a TensorRT-LLM agg worker, not stated by the row")
         if notes:
             row["note"] = "; ".join(notes)
+        if missing:
+            row["missing"] = missing
         row["_key"] = (r["system"], r["backend"], r["backend_version"], r["model_path"], r["gemm_quant_mode"],
                        r["moe_quant_mode"], plan, int(r["isl"]), int(r["osl"]))
         row["_conc"] = conc
@@ -237,13 +277,17 @@ HEADER = """\
 # this set uses); do not edit by hand. Row format and rules: validate/public/published.yaml's header.
 # metric tpot_ms: the mean time per output token after the first, per request (the serving loop's
 # mean TPOT); the error of a time is published / moesim - 1 (+ = moesim too fast). Choices (platform,
-# records, dtypes, plan, requests): README.md beside this file."""
+# records, dtypes, plan, requests, engine_set, missing): README.md beside this file."""
+TTFT_HEADER = HEADER.replace("tpot_ms: the mean time per output token after the first, per request (the serving loop's\n# mean TPOT)",
+                             "ttft_ms (silicon_ttft_ms): the mean time to the first token, per request (the serving\n# loop's mean TTFT)")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("csv")
     ap.add_argument("-o", "--output", default="-")
+    ap.add_argument("--metric", choices=("tpot_ms", "ttft_ms"), default="tpot_ms",
+                    help="the measured figure: silicon_tpot_ms (default) or silicon_ttft_ms")
     ap.add_argument("--subset-csv", help="also write the rows kept (all columns) to this CSV, with a source header")
     ap.add_argument("--excluded", help="write the rows left out with their reason (markdown table) to this file")
     ap.add_argument("--stratified", action="store_true",
@@ -251,7 +295,7 @@ def main(argv=None):
     ap.add_argument("--part", help="K/N: only rows K, K+N, K+2N ... (from 0), to simulate N parts at once")
     a = ap.parse_args(argv)
     src = read_rows(a.csv)
-    rows, excluded = convert(src)
+    rows, excluded = convert(src, a.metric)
     if a.stratified:
         rows = stratify(rows)
     if a.part:
@@ -259,7 +303,7 @@ def main(argv=None):
         if not 0 <= k < n:
             ap.error(f"--part {a.part}: K must be in 0..N-1")
         rows = rows[k::n]
-    text = render(rows, HEADER + ("\n# Stratified: per group the lowest, a middle and the highest concurrency."
+    text = render(rows, (HEADER if a.metric == "tpot_ms" else TTFT_HEADER) + ("\n# Stratified: per group the lowest, a middle and the highest concurrency."
                                   if a.stratified else ""))
     if a.output == "-":
         sys.stdout.write(text)

@@ -5,7 +5,8 @@
 
 The error of a row is published / moesim - 1 of its TPOT (+ = moesim too fast), from the tables'
 published and moesim columns. Rows marked `seen: session 24` in their note are shown apart, not in
-the summary (they were looked at before a modelling change). Run by run.sh.
+the summary (they were looked at before a modelling change), and so are rows labelled `missing`
+(their columns contradict the load or layout written). Run by run.sh.
 """
 import argparse
 import re
@@ -68,13 +69,16 @@ def main():
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if cells[0] in meta:
                 lines[cells[0]] = (cells, line)
-    ok, seen, failed = {}, {}, []
+    ok, seen, labelled, failed = {}, {}, {}, []
     for i, (cells, _) in lines.items():
         if cells[8] == "-":
             failed.append((i, cells[11]))
             continue
         e = meta[i]["measured"] / float(cells[8]) - 1
-        (seen if "seen: session 24" in (meta[i].get("note") or "") else ok)[i] = e
+        if meta[i].get("missing"):
+            labelled[i] = e
+        else:
+            (seen if "seen: session 24" in (meta[i].get("note") or "") else ok)[i] = e
 
     def by(f):
         g = {}
@@ -94,8 +98,8 @@ def main():
                    f"and lengths, the lowest, a middle and the highest concurrency): {len(lines)} of the {len(meta)} "
                    "rows of silicon.yaml.\n")
     all_e = list(ok.values())
-    out.append(f"Summary: {len(all_e)} rows simulated (not counting {len(seen)} seen in session 24 and "
-               f"{len(failed)} not simulated): median |error| {apct(statistics.median(map(abs, all_e)))}, "
+    out.append(f"Summary: {len(all_e)} rows simulated (not counting {len(seen)} seen in session 24, "
+               f"{len(labelled)} labelled missing and {len(failed)} not simulated): median |error| {apct(statistics.median(map(abs, all_e)))}, "
                f"worst {apct(max(map(abs, all_e)))}, median signed {pct(statistics.median(all_e))}.")
     # The loop's mean decode batch against the client's concurrency: far below it, the requests ran
     # mostly one after another in the loop (a prompt admitted only whole, into a step its decodes left
@@ -178,6 +182,10 @@ def main():
     if seen:
         out += ["\n### Seen in session 24 (not accuracy)\n", "| id | error |", "|---|---|"]
         out += [f"| {i} | {pct(e)} |" for i, e in sorted(seen.items(), key=lambda x: order[x[0]])]
+    if labelled:
+        out += ["\n### Labelled missing (not accuracy)\n", "| id | error | missing |", "|---|---|---|"]
+        out += [f"| {i} | {pct(e)} | {'; '.join(meta[i]['missing'])} |"
+                for i, e in sorted(labelled.items(), key=lambda x: order[x[0]])]
     if failed:
         out += ["\n### Not simulated\n", "| id | why |", "|---|---|"]
         out += [f"| {i} | {why} |" for i, why in sorted(failed, key=lambda x: order[x[0]])]
