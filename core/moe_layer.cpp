@@ -40,6 +40,21 @@ bool kernel_runs(const std::string& kernel, MoeBackend b)
 
 MoeLayerMatch MoeLayerModels::match(const MoeLayerKey& key, bool graph, MoeBackend backend) const
 {
+  MoeLayerMatch m = match_split(key, graph, backend);
+  if (m.curve || key.moe_tp <= 1)
+    return m;
+  // No record of the expert-TP split: the expert-parallel split over the same GPUs stands in
+  // (moe_layer.hpp says why; docs/engines.md "Expert-TP MoE layers from the EP records").
+  MoeLayerKey ep = key;
+  ep.moe_ep = key.moe_tp * key.moe_ep;
+  ep.moe_tp = 1;
+  MoeLayerMatch s = match_split(ep, graph, backend);
+  s.split_stand_in = s.curve != nullptr;
+  return s;
+}
+
+MoeLayerMatch MoeLayerModels::match_split(const MoeLayerKey& key, bool graph, MoeBackend backend) const
+{
   if (key.power_law_alpha > 0) {
     MoeLayerMatch skewed = match_routing(key, graph, backend);
     if (skewed.curve)
@@ -212,13 +227,18 @@ std::map<int, MoeLayerTime> moe_layer_times(const MoeLayerModels& m, const Sched
       continue;
     key.dtype = l.up->dtype;
     key.block_scales = key.dtype == Dtype::fp8 && f.dtypes.fp8_block_scales;
-    const MoeLayerCurve* c = m.match(key, graph, s.engine.moe_backend).curve;
+    const MoeLayerMatch match = m.match(key, graph, s.engine.moe_backend);
+    const MoeLayerCurve* c = match.curve;
     if (!c)
       continue;
     const double rows = l.up->grouped().total_rows();
     if (!(rows > 0))
       continue;
-    const perf::Estimate layer = moe_layer_seconds(*c, rows * p.ep / f.moe.top_k);
+    // The tokens entering the layer on a GPU are the same under the stand-in split (every GPU of
+    // the group sees them all), so the curve is read at the same count.
+    perf::Estimate layer = moe_layer_seconds(*c, rows * p.ep / f.moe.top_k);
+    if (match.split_stand_in && layer.provenance == perf::Provenance::measured)
+      layer.provenance = perf::Provenance::interpolated; // another split's measurement, not this one's
     double small = 0;
     std::vector<std::pair<const Op*, MoeLayerTime>> smalls;
     for (const Op* o : {l.topk, l.permute, l.act, l.unpermute})

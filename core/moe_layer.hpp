@@ -71,6 +71,13 @@ struct MoeLayerMatch {
   // The key asked for skewed routing (power_law_alpha > 0) and no curve of that routing has the
   // shape and split: the even-routing curve (key.power_law_alpha = 0) stands in.
   bool even_routing = false;
+  // The key's split is expert-TP (moe_tp > 1) and no curve has it: the curve of the expert-parallel
+  // split over the same GPUs (moe_tp 1, moe_ep = moe_tp x moe_ep) stands in. Per GPU the two do the
+  // same FLOPs and, under even routing, read the same expected expert bytes (moe_tp k: every expert
+  // at 1/k of its width; moe_ep k: 1/k of the experts at full width); AIConfigurator's TensorRT-LLM
+  // tables, which time both splits of many shapes, give tp-k / ep-k medians of 0.99-1.19 at up to
+  // 128 tokens on H100, H200 and B200 (docs/engines.md, "Expert-TP MoE layers from the EP records").
+  bool split_stand_in = false;
 };
 
 struct MoeLayerModels {
@@ -81,7 +88,8 @@ struct MoeLayerModels {
   // The curve of `key` measured the way the step runs (graph or not), else the other one; null
   // when no record has that shape and split. With a backend, that backend's own curve, else
   // (fallback) the fastest kernels' one. A key with skewed routing that no curve of its routing
-  // matches reads the even-routing curve of the same shape (even_routing).
+  // matches reads the even-routing curve of the same shape (even_routing). An expert-TP split no
+  // curve has reads the expert-parallel split over the same GPUs (split_stand_in).
   MoeLayerMatch match(const MoeLayerKey& key, bool graph, MoeBackend backend) const;
   const MoeLayerCurve* find(const MoeLayerKey& key, bool graph) const
   {
@@ -89,6 +97,7 @@ struct MoeLayerModels {
   }
 
 private:
+  MoeLayerMatch match_split(const MoeLayerKey& key, bool graph, MoeBackend backend) const; // this split only
   MoeLayerMatch match_routing(const MoeLayerKey& key, bool graph, MoeBackend backend) const; // this routing only
 };
 
@@ -129,7 +138,8 @@ struct MoeLayerTime {
 // whose model shape and split a curve measured. `own` gives an op's time by the other models; the
 // layer's tokens are the rank's expert rows x moe_ep / top-k (the tokens a GPU of that split sees
 // before top-k). The curve is the schedule's engine's MoE backend's (s.engine.moe_backend), else
-// the fastest kernels'. Ops of layers no curve covers are absent.
+// the fastest kernels'. Ops of layers no curve covers are absent. A layer read from another split's
+// curve (MoeLayerMatch::split_stand_in) is never `measured`: its record times are `interpolated`.
 std::map<int, MoeLayerTime> moe_layer_times(const MoeLayerModels& m, const Schedule& s, int rank, bool graph,
                                             const std::function<MoeLayerTime(const Op&)>& own);
 

@@ -242,7 +242,11 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
                    (key.power_law_alpha <= 0 ? ""
                     : m.even_routing
                         ? "; no power-law routed record at this shape: balanced routing's"
-                        : "; routing power_law_" + number_text(key.power_law_alpha));
+                        : "; routing power_law_" + number_text(key.power_law_alpha)) +
+                   (m.split_stand_in ? "; no record of the MoE split tp" + std::to_string(key.moe_tp) + " ep" +
+                                           std::to_string(key.moe_ep) + ": the records of ep" +
+                                           std::to_string(key.moe_tp * key.moe_ep) + " on the same GPUs"
+                                     : "");
   }
   return o;
 }

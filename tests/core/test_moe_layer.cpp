@@ -545,3 +545,55 @@ TEST_CASE("TensorRT-LLM's H200 table holds power-law routed layers: DeepSeek-R1 
   Plan p = Plan::parse("dp8xep8");
   CHECK(moe_layer_key(model_facts(ds), p).power_law_alpha == 1.01);
 }
+
+TEST_CASE("an expert-TP MoE split without records reads the EP split over the same GPUs, never as measured",
+          "[quick][perf]")
+{
+  // gpt-oss-120b's mxfp4 layer measured at EP4 only (moe_tp 1): 8 tokens 100 us, 16 tokens 140 us.
+  const OpMeasurements m = parse_op_measurements(bench({moe(8, 100e-6), moe(16, 140e-6)}).dump(), "tp.json");
+  const MoeLayerModels models = moe_layer_models(m.moe);
+  // tp4 (moe_tp 4, ep 1) has no curve of its own: the ep4 one stands in (same 4 GPUs) and says so.
+  MoeLayerKey tp4 = gptoss_ep4();
+  tp4.moe_tp = 4;
+  tp4.moe_ep = 1;
+  const MoeLayerMatch sub = models.match(tp4, true, MoeBackend::fastest);
+  REQUIRE(sub.curve);
+  CHECK(sub.split_stand_in);
+  CHECK(sub.curve->key == gptoss_ep4());
+  // The exact split, where measured, is read as before and is no stand-in.
+  const MoeLayerMatch own = models.match(gptoss_ep4(), true, MoeBackend::fastest);
+  CHECK(own.curve == sub.curve);
+  CHECK_FALSE(own.split_stand_in);
+  // tp2 x ep2 is also 4 GPUs: ep4 stands in. tp2 (2 GPUs) would need ep2, which was not measured.
+  MoeLayerKey tp2ep2 = tp4;
+  tp2ep2.moe_tp = 2;
+  tp2ep2.moe_ep = 2;
+  CHECK(models.match(tp2ep2, true, MoeBackend::fastest).curve == sub.curve);
+  MoeLayerKey tp2 = tp4;
+  tp2.moe_tp = 2;
+  CHECK_FALSE(models.match(tp2, true, MoeBackend::fastest).curve);
+  // A rank's layers under tp4, decode batch 8 (attention TP: every GPU sees the 8 tokens). Each rank
+  // holds all 128 experts at 2880 / 4 = 720 wide and gets 8 x 4 = 32 rows, so the layer sees
+  // 32 x ep / top-k = 32 x 1 / 4 = 8 tokens: the ep4 record's 100 us. It is another split's
+  // measurement, so the layer is `interpolated`, not `measured`.
+  const Model model = load_model_file(root + "/workloads/models/gpt-oss-120b.yaml").model;
+  const Layout layout = make_layout(Plan::parse("tp4"), model, 4);
+  BuildOptions opt;
+  opt.engine.cuda_graphs = true;
+  const Schedule s = build_schedule(model, layout, StepShape{Phase::decode, 8, 1024, 0}, opt);
+  auto small = [](const Op&) { return MoeLayerTime{1e-6, Provenance::specs}; };
+  const std::map<int, MoeLayerTime> t = moe_layer_times(models, s, 0, true, small);
+  std::map<int, double> per_layer;
+  for (const Op& op : s.ranks[0].ops) {
+    const auto it = t.find(op.id);
+    if (it == t.end())
+      continue;
+    per_layer[op.layer] += it->second.seconds;
+    if (op.role == OpRole::experts_up)
+      CHECK(op.grouped().total_rows() == Approx(32));
+    CHECK(it->second.provenance == Provenance::interpolated);
+  }
+  REQUIRE(static_cast<int>(per_layer.size()) == model.layers);
+  for (const auto& [layer, sum] : per_layer)
+    CHECK(sum == Approx(100e-6));
+}
