@@ -52,6 +52,19 @@ void check_reproduces(const std::string& rows_yaml, const std::string& committed
   }
 }
 
+// `moesim published ROWS -o OUT` on a one-file row set that must be refused: exit 2, nothing written;
+// the run comes back for the caller's checks of the message.
+Run refused(const std::string& rows_text)
+{
+  moesim::test::TempDir d("published_cli");
+  const std::string rows = d.write("rows.yaml", rows_text);
+  const std::string out = (d.path / "out.md").string();
+  const Run r = cli_test::moesim("published " + rows + " -o " + out);
+  CHECK(r.code == 2);
+  CHECK_FALSE(fs::exists(out));
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("moesim published reproduces validate/public/published.md", "[slow][heavy][published]")
@@ -71,17 +84,11 @@ TEST_CASE("moesim published reproduces validate/public/perf-overview-lengths.md"
 
 TEST_CASE("moesim published: an unknown engine fact in a row is refused, nothing written", "[quick][published]")
 {
-  moesim::test::TempDir d("published_cli");
-  const std::string rows = d.write(
-      "rows.yaml", "rows:\n  - {id: a, category: pcie, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
-                   "     engine_set: {warp_speed: 9}, model: qwen3-30b-a3b, platform: nvswitch-1x-h200,\n"
-                   "     interconnect: i, plan: tp1, workload: {kind: decode, batch: 1, context: 1},\n"
-                   "     metric: tok_s_user, measured: 1}\n");
-  const std::string out = (d.path / "out.md").string();
-  const Run r = cli_test::moesim("published " + rows + " -o " + out);
-  CHECK(r.code == 2);
+  const Run r = refused("rows:\n  - {id: a, category: pcie, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
+                        "     engine_set: {warp_speed: 9}, model: qwen3-30b-a3b, platform: nvswitch-1x-h200,\n"
+                        "     interconnect: i, plan: tp1, workload: {kind: decode, batch: 1, context: 1},\n"
+                        "     metric: tok_s_user, measured: 1}\n");
   CHECK_THAT(r.err, Catch::Contains("rows.yaml:2") && Catch::Contains("warp_speed"));
-  CHECK_FALSE(fs::exists(out));
 }
 
 TEST_CASE("moesim published: a silicon row of AIConfigurator's gives a finite TPOT in ms", "[published]")
@@ -127,17 +134,11 @@ TEST_CASE("moesim published: a silicon row of AIConfigurator's gives a finite TP
 
 TEST_CASE("moesim published: a time metric on a decode row exits 2 naming the file and key and the fix", "[quick][published]")
 {
-  moesim::test::TempDir d("published_cli");
-  const std::string rows = d.write(
-      "rows.yaml", "rows:\n  - {id: a, category: nvlink, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
-                   "     model: qwen3-30b-a3b, platform: nvswitch-1x-h200,\n"
-                   "     interconnect: i, plan: tp1, workload: {kind: decode, batch: 1, context: 1},\n"
-                   "     metric: ttft_ms, measured: 1}\n");
-  const std::string out = (d.path / "out.md").string();
-  const Run r = cli_test::moesim("published " + rows + " -o " + out);
-  CHECK(r.code == 2);
+  const Run r = refused("rows:\n  - {id: a, category: nvlink, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
+                        "     model: qwen3-30b-a3b, platform: nvswitch-1x-h200,\n"
+                        "     interconnect: i, plan: tp1, workload: {kind: decode, batch: 1, context: 1},\n"
+                        "     metric: ttft_ms, measured: 1}\n");
   CHECK_THAT(r.err, Catch::Contains("rows.yaml") && Catch::Contains("metric") && Catch::Contains("kind: serve"));
-  CHECK_FALSE(fs::exists(out));
 }
 
 TEST_CASE("moesim published: a TPOT row whose requests have one output token is not simulated, saying why",

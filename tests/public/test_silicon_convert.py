@@ -49,12 +49,11 @@ class SiliconConvertTest(unittest.TestCase):
         with open(src, "w") as f:
             f.write(CSV)
         cls.excluded = os.path.join(cls.dir.name, "excluded.md")
-        out = subprocess.run([sys.executable, CONVERT, src, "--excluded", cls.excluded], check=True,
-                             capture_output=True, text=True).stdout
-        cls.rows = rows_of(out)
-        ttft = subprocess.run([sys.executable, CONVERT, src, "--metric", "ttft_ms"], check=True,
-                              capture_output=True, text=True).stdout
-        cls.ttft_rows = rows_of(ttft)
+        def convert(*args):
+            return rows_of(subprocess.run([sys.executable, CONVERT, src, *args], check=True,
+                                          capture_output=True, text=True).stdout)
+        cls.rows = convert("--excluded", cls.excluded)
+        cls.ttft_rows = convert("--metric", "ttft_ms")
 
     def test_qwen3_tep8_h100(self):
         r = self.rows["qwen_qwen3_235b_a22b_fp8_qwen_qwen3_235b_a22b_fp8_h100_sxm_trtllm_agg_128x128_c32_tp8_epnone_91"]
