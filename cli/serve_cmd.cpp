@@ -4,9 +4,12 @@
 #include "core/limits.hpp"
 #include "core/request_lengths.hpp"
 #include "core/output_files.hpp"
+#include "pipeline/serve_disagg.hpp"
 #include "pipeline/study_run.hpp"
 
+#include <algorithm>
 #include <climits>
+#include <cmath>
 
 namespace moesim {
 
@@ -33,8 +36,122 @@ void add_serve_command(CLI::App& app, ServeCommand& s)
   s.serve->add_option("--calibration", s.calibration, "'auto', 'none' or a calibration YAML (as for run)")
       ->capture_default_str();
   s.serve->add_option("--json", s.json_out, "also write the result and the simulated step table as JSON to FILE");
+  s.serve->add_option("--prefill-plan", s.prefill_plan,
+                      "disaggregated serving: the prefill instances' plan (with --decode-plan; in place of --plan)");
+  s.serve->add_option("--decode-plan", s.decode_plan, "disaggregated serving: the decode instances' plan");
+  s.serve->add_option("--prefill-instances", s.prefill_instances, "prefill instances (disaggregated)")
+      ->capture_default_str();
+  s.serve->add_option("--decode-instances", s.decode_instances, "decode instances (disaggregated)")
+      ->capture_default_str();
+  s.serve->add_option("--prefill-platform", s.prefill_platform,
+                      "platform of one prefill instance (default: --platform or the study's only platform)");
+  s.serve->add_option("--decode-platform", s.decode_platform, "platform of one decode instance (default: as above)");
+  s.serve->add_option("--kv-link", s.kv_link_gbs,
+                      "GB/s a GPU that KV moves at between instances (default: the decode platform's NICs)");
   s.serve->fallthrough();
 }
+
+namespace {
+
+void require_engine_profile(const Study& st)
+{
+  if (!st.engine_profile)
+    throw InputError(st.file, "engine", "names no engine profile, so serve has no admission rule",
+                     "set engine: vllm-0.11 (or {profile: NAME, ...}; profiles in workloads/engines)");
+}
+
+// The KV link between instances: --kv-link, else the decode platform's network.
+KvLink kv_link(const ServeCommand& s, PlatformFiles& files, const PreparedStudy& p, const std::string& platform)
+{
+  KvLink link;
+  if (s.serve->count("--kv-link")) {
+    link.gbs = s.kv_link_gbs;
+    link.source = "--kv-link";
+    return link;
+  }
+  std::optional<Topology> t;
+  try {
+    t = files.topology(platform, p.what_if.platform);
+  } catch (const InputError&) {
+  }
+  if (!t || !t->network || t->network->nics_at.empty())
+    throw InputError("command line", "--kv-link",
+                     "not given, and the decode platform " + platform +
+                         " has no network between nodes to say how fast KV moves between instances",
+                     "pass --kv-link GBPS (GB/s a GPU: 50 for one 400 Gb/s NIC a GPU, ~400 over NVLink in one node)");
+  const Network& n = *t->network;
+  const double nics = static_cast<double>(n.nics_at.size());
+  link.gbs = n.nic.value() * nics / t->gpus / 1e9;
+  const auto lat = t->latency.find("nic");
+  link.latency_s = lat != t->latency.end() ? lat->second.value() : 0.0;
+  link.source = platform + "'s network: " + n.nic.text() + " NICs, " + std::to_string(n.nics_at.size()) + " a node of " +
+                std::to_string(t->gpus) + " GPUs" + (lat != t->latency.end() ? "" : ", no NIC latency given");
+  return link;
+}
+
+void run_disaggregated(const ServeCommand& s, const ServeWorkload& w, const std::function<std::string()>& root)
+{
+  auto given = [&](const char* flag) { return s.serve->count(flag) > 0; };
+  if (given("--plan"))
+    throw InputError("command line", "--plan", "given with disaggregated serving, whose pools have a plan each",
+                     "name them with --prefill-plan P and --decode-plan D");
+  for (const char* f : {"--prefill-plan", "--decode-plan"})
+    if (!given(f))
+      throw InputError("command line", f, "missing: disaggregated serving needs both pools' plans",
+                       "pass --prefill-plan P and --decode-plan D (plans of the study or specs like tp8)");
+  for (const auto& [v, f] : {std::pair{s.prefill_instances, "--prefill-instances"}, {s.decode_instances, "--decode-instances"}})
+    if (v < 1 || v > 4096)
+      throw InputError("command line", f, std::to_string(v) + " is outside 1-4096", "pass a whole number in that range");
+  if (given("--kv-link") && !(std::isfinite(s.kv_link_gbs) && s.kv_link_gbs >= 1e-3 && s.kv_link_gbs <= 1e5))
+    throw InputError("command line", "--kv-link", std::to_string(s.kv_link_gbs) + " is not a bandwidth in [0.001, 100000] GB/s",
+                     "pass the GB/s a GPU sends KV at, e.g. 50");
+  StudyRequest q;
+  q.study = s.study;
+  q.root = root();
+  q.calibration = s.calibration;
+  q.plans = {s.prefill_plan};
+  if (s.decode_plan != s.prefill_plan)
+    q.plans.push_back(s.decode_plan);
+  const std::string pre_pf = !s.prefill_platform.empty() ? s.prefill_platform : s.platform;
+  const std::string dec_pf = !s.decode_platform.empty() ? s.decode_platform : s.platform;
+  if (pre_pf.empty() != dec_pf.empty())
+    throw InputError("command line", pre_pf.empty() ? "--prefill-platform" : "--decode-platform",
+                     "missing while the other pool's platform is given",
+                     "name both with --prefill-platform and --decode-platform, or one for both with --platform");
+  if (!pre_pf.empty()) {
+    q.platforms = {pre_pf};
+    if (dec_pf != pre_pf)
+      q.platforms.push_back(dec_pf);
+  }
+  PreparedStudy p = prepare_study(q);
+  const Study& st = p.study;
+  require_engine_profile(st);
+  if (st.platforms.size() != (q.platforms.empty() ? 1 : q.platforms.size()))
+    throw InputError("command line", "--platform",
+                     "not given, and the study has " + std::to_string(st.platforms.size()) + " platforms",
+                     "name one with --platform (or the pools' with --prefill-platform and --decode-platform)");
+  p.study.batches = {1}; // serve picks its own batches
+  PlatformFiles files(p.root);
+  Calibrations calibrations;
+  const std::vector<Scenario> sc = expand_study(p.study, files, calibrations, p.calibration, p.what_if);
+  // Scenarios are platforms x plans (one batch), in the order asked.
+  const size_t plans = q.plans.size();
+  const size_t pre_i = 0, dec_i = (dec_pf != pre_pf ? plans : 0) + (s.decode_plan != s.prefill_plan ? 1 : 0);
+  const Scenario& pre = sc.at(pre_i);
+  const Scenario& dec = sc.at(dec_i);
+  const KvLink link = kv_link(s, files, p, dec.platform_name);
+  const DisaggServeRun r = run_serve_disagg(p.study, pre, dec, w, s.prefill_instances, s.decode_instances, link);
+  if (!r.why.empty())
+    throw InputError("command line", r.why.rfind("the prefill", 0) == 0 ? "--prefill-plan" : "--decode-plan", r.why,
+                     "pick a plan over more GPUs, a larger platform or shorter requests");
+  std::vector<OutputFile> out;
+  if (!s.json_out.empty())
+    out.push_back({s.json_out, "--json", serve_disagg_to_json(p.study, pre, dec, w, r).dump(1) + "\n"});
+  out.push_back({"-", "", render_serve_disagg(p.study, pre, dec, w, r)});
+  write_outputs(out);
+}
+
+} // namespace
 
 bool run_serve_command(const ServeCommand& s, const std::function<std::string()>& root)
 {
@@ -76,6 +193,10 @@ bool run_serve_command(const ServeCommand& s, const std::function<std::string()>
     throw InputError("command line", "--concurrency", std::to_string(w.concurrency) + " is not positive",
                      "pass at least 1, or leave it out for every request at once");
   check_output_paths({{s.json_out, "--json"}}, {s.study, s.platform, s.calibration, s.lengths_file});
+  for (const char* f : {"--prefill-plan", "--decode-plan", "--prefill-instances", "--decode-instances",
+                        "--prefill-platform", "--decode-platform", "--kv-link"})
+    if (given(f))
+      return run_disaggregated(s, w, root), true;
   StudyRequest q;
   q.study = s.study;
   q.root = root();
@@ -86,9 +207,7 @@ bool run_serve_command(const ServeCommand& s, const std::function<std::string()>
     q.platforms = {s.platform};
   PreparedStudy p = prepare_study(q);
   const Study& st = p.study;
-  if (!st.engine_profile)
-    throw InputError(st.file, "engine", "names no engine profile, so serve has no admission rule",
-                     "set engine: vllm-0.11 (or {profile: NAME, ...}; profiles in workloads/engines)");
+  require_engine_profile(st);
   const size_t n = st.plans.size() * st.platforms.size();
   if (n != 1)
     throw InputError("command line", st.plans.size() != 1 ? "--plan" : "--platform",

@@ -2,7 +2,9 @@
 // (--output O | --output-dist SPEC) [--lengths FILE instead of both] [--seed S] [--concurrency C]
 // [--json FILE]`: one plan on one platform serving a request mix with the study's engine profile
 // (pipeline/serve_run): the sequence limit and what set it, the mean decode batch, output tok/s,
-// tok/s per GPU, TTFT and TPOT, and what bounds throughput.
+// tok/s per GPU, TTFT and TPOT, and what bounds throughput. With --prefill-plan and --decode-plan
+// (and optionally --prefill-instances, --decode-instances, --prefill-platform, --decode-platform,
+// --kv-link) prefill and decode run on separate instances (pipeline/serve_disagg).
 #pragma once
 #include "pipeline/serve_run.hpp"
 
@@ -19,6 +21,10 @@ struct ServeCommand {
   std::string input_dist, output_dist, lengths_file; // per-request lengths (core/request_lengths)
   long long seed = 1;
   ServeWorkload workload;
+  // Disaggregated serving.
+  std::string prefill_plan, decode_plan, prefill_platform, decode_platform;
+  int prefill_instances = 1, decode_instances = 1;
+  double kv_link_gbs = 0; // GB/s a GPU; 0: the decode platform's network
 };
 
 void add_serve_command(CLI::App& app, ServeCommand& s);

@@ -27,6 +27,20 @@ Percentiles percentiles(std::vector<double> v)
   return p;
 }
 
+std::vector<double> arrival_times(const RequestMix& mix)
+{
+  std::vector<double> arrivals(mix.requests, 0.0);
+  if (mix.concurrency <= 0 && mix.rate > 0) {
+    Rng rng(mix.seed);
+    double t = 0;
+    for (int i = 0; i < mix.requests; i++) {
+      t += -std::log(1.0 - rng.uniform()) / mix.rate;
+      arrivals[i] = t;
+    }
+  }
+  return arrivals;
+}
+
 namespace {
 
 struct Request {
@@ -79,15 +93,7 @@ ServingResult simulate_serving(const RequestMix& mix, const ServingLimits& lim,
 
   std::vector<Request> req(mix.requests);
   // Arrival times: closed loop (assigned as requests finish), Poisson, or all at once.
-  std::vector<double> arrivals(mix.requests, 0.0);
-  if (mix.concurrency <= 0 && mix.rate > 0) {
-    Rng rng(mix.seed);
-    double t = 0;
-    for (int i = 0; i < mix.requests; i++) {
-      t += -std::log(1.0 - rng.uniform()) / mix.rate;
-      arrivals[i] = t;
-    }
-  }
+  const std::vector<double> arrivals = arrival_times(mix);
   int released = mix.concurrency > 0 ? std::min(mix.concurrency, mix.requests) : mix.requests;
   for (int i = 0; i < mix.requests; i++)
     req[i].arrival = (mix.concurrency > 0 && i >= released) ? -1 : arrivals[i];

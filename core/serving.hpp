@@ -73,6 +73,10 @@ struct ServingResult {
   double mean_decode_batch = 0; // decoding requests per step, averaged over steps with any
 };
 
+// Each request's arrival time: 0 for all under a closed loop (concurrency > 0: the loop releases
+// them as others end) or without a rate; otherwise Poisson arrivals at `rate` a second, seeded.
+std::vector<double> arrival_times(const RequestMix& mix);
+
 // Runs the loop. Throws std::invalid_argument for a mix or limits it cannot serve (a request whose
 // KV does not fit).
 ServingResult simulate_serving(const RequestMix& mix, const ServingLimits& lim,

@@ -68,7 +68,7 @@ void check_serve_workload(const ServeWorkload& w, const std::string& where)
                      "pass at least 1, or leave it out for every request at once");
 }
 
-ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& w)
+ServeRun prepare_serve(const Study& study, const Scenario& sc, const ServeWorkload& w)
 {
   auto decode_seconds = [](const ScenarioResult& r) { return r.steady_interval > 0 ? r.steady_interval : r.step_time; };
   if (!study.engine_profile)
@@ -257,7 +257,7 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
   t.prefill_tokens = pseqs * input;
   t.prefill_seconds = p.step_time;
 
-  RequestMix mix;
+  RequestMix& mix = out.mix;
   mix.requests = w.requests;
   mix.input_tokens = input;
   mix.output_tokens = output;
@@ -266,7 +266,7 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
     mix.inputs = lengths.input;
     mix.outputs = lengths.output;
   }
-  ServingLimits lim;
+  ServingLimits& lim = out.limits;
   lim.max_num_seqs = loop_limit;
   lim.max_num_batched_tokens = std::max(step_tokens * dp, out.max_input);
   lim.kv_capacity_tokens = out.kv_tokens;
@@ -277,8 +277,16 @@ ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& 
   lim.tokens_per_decode = speculative ? 1 + e.draft_tokens : 1;
   lim.acceptance_length = speculative ? e.acceptance_length : 1;
   out.step_tokens = lim.max_num_batched_tokens / dp;
-  out.result = simulate_serving(mix, lim, [&t](const StepLoad& l) { return serve_step_seconds(t, l); });
   out.seq_limit = limit;
+  return out;
+}
+
+ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& w)
+{
+  ServeRun out = prepare_serve(study, sc, w);
+  if (out.why.empty())
+    out.result = simulate_serving(out.mix, out.limits,
+                                  [&t = out.table](const StepLoad& l) { return serve_step_seconds(t, l); });
   return out;
 }
 
@@ -344,18 +352,30 @@ std::string ms(double s)
 
 } // namespace
 
+std::string serve_workload_text(const ServeWorkload& w, double mean_input, double mean_output)
+{
+  std::ostringstream o;
+  o << w.requests << " requests of ";
+  if (w.lengths.varied())
+    o << w.lengths.describe() << " (seed " << w.lengths.seed << "; mean " << fmt_value("%.1f", mean_input) << " input + "
+      << fmt_value("%.1f", mean_output) << " output tokens), ";
+  else
+    o << w.input << " input + " << w.output << " output tokens, ";
+  o << (w.concurrency > 0 ? "concurrency " + std::to_string(w.concurrency) : std::string("all at once"));
+  return o.str();
+}
+
+nlohmann::json percentiles_json(const Percentiles& p)
+{
+  return {{"mean", p.mean}, {"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}, {"max", p.max}};
+}
+
 std::string render_serve(const Study& study, const Scenario& sc, const ServeWorkload& w, const ServeRun& r)
 {
   std::ostringstream o;
   o << "moesim serve: " << study.name << " (" << study.model.name << ", engine " << study.engine_profile->name << ") on "
-    << sc.platform_name << ", plan " << sc.plan.name << ": " << w.requests << " requests of ";
-  if (w.lengths.varied())
-    o << w.lengths.describe() << " (seed " << w.lengths.seed << "; mean " << fmt_value("%.1f", r.mean_input)
-      << " input + " << fmt_value("%.1f", r.mean_output) << " output tokens), ";
-  else
-    o << w.input << " input + " << w.output << " output tokens, ";
-  o
-    << (w.concurrency > 0 ? "concurrency " + std::to_string(w.concurrency) : std::string("all at once")) << "\n\n";
+    << sc.platform_name << ", plan " << sc.plan.name << ": " << serve_workload_text(w, r.mean_input, r.mean_output)
+    << "\n\n";
   if (!r.why.empty()) {
     o << "not simulated: " << r.why << "\n";
     return o.str();
@@ -376,9 +396,7 @@ std::string render_serve(const Study& study, const Scenario& sc, const ServeWork
 nlohmann::json serve_to_json(const Study& study, const Scenario& sc, const ServeWorkload& w, const ServeRun& r)
 {
   using nlohmann::json;
-  auto pct = [](const Percentiles& p) {
-    return json{{"mean", p.mean}, {"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}, {"max", p.max}};
-  };
+  const auto& pct = percentiles_json;
   json j = {{"study", study.name},
             {"model", study.model.name},
             {"engine", study.engine_profile ? study.engine_profile->name : ""},
@@ -414,11 +432,15 @@ nlohmann::json serve_to_json(const Study& study, const Scenario& sc, const Serve
   j["tpot_s"] = pct(s.tpot);
   j["e2e_s"] = pct(s.e2e);
   j["software_paths"] = r.paths;
-  const ServeStepTable& t = r.table;
-  j["step_table"] = {{"batches", t.batches},         {"context_lo", t.context_lo},       {"context_hi", t.context_hi},
-                     {"seconds_lo", t.seconds_lo},   {"seconds_hi", t.seconds_hi},       {"prefill_tokens", t.prefill_tokens},
-                     {"prefill_seconds", t.prefill_seconds}, {"eager_extra_seconds", t.eager_extra_seconds}};
+  j["step_table"] = step_table_json(r.table);
   return j;
+}
+
+nlohmann::json step_table_json(const ServeStepTable& t)
+{
+  return {{"batches", t.batches},         {"context_lo", t.context_lo},       {"context_hi", t.context_hi},
+          {"seconds_lo", t.seconds_lo},   {"seconds_hi", t.seconds_hi},       {"prefill_tokens", t.prefill_tokens},
+          {"prefill_seconds", t.prefill_seconds}, {"eager_extra_seconds", t.eager_extra_seconds}};
 }
 
 } // namespace moesim

@@ -59,6 +59,8 @@ struct ServeRun {
   // sample), their range the step table's contexts.
   double mean_input = 0, mean_output = 0;
   int max_input = 0, max_output = 0;
+  RequestMix mix;        // what the loop serves
+  ServingLimits limits;  // the loop's limits (prepare_serve sets both)
   ServingResult result; // output tok/s, TTFT, TPOT, mean decode batch
   double tok_s_per_gpu() const { return result.output_tok_s / gpus; }
 };
@@ -74,6 +76,15 @@ void check_serve_workload(const ServeWorkload& w, const std::string& where);
 // Serves `w` on the scenario's plan and platform with the study's engine profile. Throws InputError
 // when the study has no engine profile; a plan that does not fit comes back with `why` set.
 ServeRun run_serve(const Study& study, const Scenario& sc, const ServeWorkload& w);
+// The same up to the loop: the step table, the admission rule, the mix and the loop's limits, with
+// `result` left empty (the disaggregated run serves two of these).
+ServeRun prepare_serve(const Study& study, const Scenario& sc, const ServeWorkload& w);
+
+// "200 requests of 1000 input + 200 output tokens, concurrency 16" (with the distribution and its
+// means when the lengths vary).
+std::string serve_workload_text(const ServeWorkload& w, double mean_input, double mean_output);
+nlohmann::json percentiles_json(const Percentiles& p);
+nlohmann::json step_table_json(const ServeStepTable& t);
 
 // What `moesim serve` prints: a table and one sentence on what bounds throughput.
 std::string render_serve(const Study& study, const Scenario& sc, const ServeWorkload& w, const ServeRun& r);

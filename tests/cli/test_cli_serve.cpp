@@ -128,3 +128,74 @@ TEST_CASE("moesim serve: bad lengths are one line, exit 2, nothing written", "[q
   // Within the limits but too long for the memory: the largest request's KV.
   check_refused(study + " --lengths " + d.write("long.csv", "16,4\n1000000,1\n"), "does not fit", json);
 }
+
+TEST_CASE("moesim serve, disaggregated: one request at a time is prefill, KV transfer, then decode steps",
+          "[cli][serve]")
+{
+  moesim::test::TempDir d("serve_cli_pd");
+  const std::string study = small_study(d, "[nvswitch-1x-h200]");
+  const fs::path json = d.path / "pd.json";
+  const Run r = cli_test::moesim("serve " + study + " --prefill-plan tp1 --decode-plan tp1 --kv-link 25 --requests 2 "
+                                 "--input 256 --output 32 --concurrency 1 --json " + json.string());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("| prefill | tp1 | 1 | 1 |"));
+  CHECK_THAT(r.out, Catch::Contains("| decode | tp1 | 1 | 1 |"));
+  const nlohmann::json j = nlohmann::json::parse(slurp(json));
+  REQUIRE(j["simulated"] == true);
+  // The prefill instance's step: P = max(256 x its prefill cost a token, its decode at batch 1).
+  const auto& pt = j["prefill"]["step_table"];
+  const double P = std::max(256 * pt["prefill_seconds"].get<double>() / pt["prefill_tokens"].get<double>(),
+                            pt["seconds_lo"][0].get<double>());
+  // The KV: Qwen3-30B-A3B's 48 layers x 4 KV heads x (128 + 128) x 2 bytes = 98,304 bytes a token,
+  // 256 tokens over one path (tp1 on both sides) at 25 GB/s, no latency.
+  const double T = 256 * 98304 / 25e9;
+  CHECK(j["kv_link"]["streams"] == 1);
+  // Then 31 decode steps at contexts 257..287 on the decode instance: their mean 272 is its table's
+  // context_hi (256 + 32/2), so they sum to 31 x seconds_hi[0]. TTFT = P + T, TPOT = s_hi.
+  const double s_hi = j["decode"]["step_table"]["seconds_hi"][0].get<double>();
+  CHECK(j["kv_transfer_s"]["p50"].get<double>() == Approx(T).epsilon(1e-9));
+  CHECK(j["ttft_s"]["p50"].get<double>() == Approx(P + T).epsilon(1e-9));
+  CHECK(j["tpot_s"]["p50"].get<double>() == Approx(s_hi).epsilon(1e-9));
+  CHECK(j["decode_wait_s"]["max"].get<double>() == Approx(0).margin(1e-12));
+  // Concurrency 1: the second request arrives as the first ends; 64 tokens in 2 (P + T + 31 s_hi).
+  CHECK(j["output_tok_s"].get<double>() == Approx(64 / (2 * (P + T + 31 * s_hi))).epsilon(1e-9));
+  CHECK(j["gpus"] == 2);
+}
+
+TEST_CASE("moesim serve, disaggregated: the KV link comes from the decode platform's NICs", "[cli][serve]")
+{
+  moesim::test::TempDir d("serve_cli_pd_nic");
+  const std::string study = small_study(d, "[nvswitch-1x-h200]");
+  const fs::path json = d.path / "pd.json";
+  const Run r = cli_test::moesim("serve " + study + " --prefill-plan tp1 --decode-plan dp16xep16 --prefill-platform "
+                                 "nvswitch-1x-h200 --decode-platform cluster-2x8-h200-ib400 --requests 16 --input 128 "
+                                 "--output 8 --json " + json.string());
+  REQUIRE(r.code == 0);
+  const nlohmann::json j = nlohmann::json::parse(slurp(json));
+  // cluster-2x8-h200-ib400: 400 Gb/s NICs, 8 a node of 8 GPUs: 400e9 / 8 x 8 / 8 = 50 GB/s a GPU.
+  CHECK(j["kv_link"]["gbs_per_gpu"].get<double>() == Approx(50));
+  CHECK_THAT(j["kv_link"]["source"].get<std::string>(), Catch::Contains("cluster-2x8-h200-ib400"));
+  // A request lives on one GPU on both sides (tp1; 16 attention-DP replicas of one GPU): one path.
+  CHECK(j["kv_link"]["streams"] == 1);
+  CHECK(j["gpus"] == 17);
+  CHECK(j["decode"]["gpus_per_instance"] == 16);
+}
+
+TEST_CASE("moesim serve, disaggregated: bad input is one line, exit 2, nothing written", "[quick][cli][serve]")
+{
+  moesim::test::TempDir d("serve_cli_pd_bad");
+  const std::string study = small_study(d, "[nvswitch-1x-h200]");
+  const fs::path json = d.path / "out.json";
+  const std::string w = " --requests 4 --input 16 --output 4";
+  check_refused(study + " --prefill-plan tp1 --kv-link 50" + w, "--decode-plan", json);
+  check_refused(study + " --plan tp1 --prefill-plan tp1 --decode-plan tp1 --kv-link 50" + w, "--plan", json);
+  check_refused(study + " --prefill-plan tp1 --decode-plan tp1 --kv-link 0" + w, "--kv-link", json);
+  check_refused(study + " --prefill-plan tp1 --decode-plan tp1 --kv-link nan" + w, "--kv-link", json);
+  check_refused(study + " --prefill-plan tp1 --decode-plan tp1 --kv-link 1e-320" + w, "--kv-link", json);
+  check_refused(study + " --prefill-plan tp1 --decode-plan tp1 --prefill-instances 0 --kv-link 50" + w,
+                "--prefill-instances", json);
+  // One GPU in one box: no network to take the KV link from.
+  check_refused(study + " --prefill-plan tp1 --decode-plan tp1" + w, "no network", json);
+  check_refused(study + " --prefill-plan tp1 --decode-plan tp1 --prefill-platform nvswitch-1x-h200 --kv-link 50" + w,
+                "--decode-platform", json);
+}
