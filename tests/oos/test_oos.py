@@ -922,6 +922,11 @@ class Sets(unittest.TestCase):
         # same schedules on the H100 platform; no step at a shape rounds 1-17 ran.
         self.assert_new_round("oos18", eager_decode=7, graph=9, prefill=4,
                               earlier=[1, 2] + [f"oos{i}" for i in range(4, 18)])
+        # The device harness runs every schedule file of the folder (validate/gputool/phases.py, schedule_files),
+        # so the folder holds the 20 and no draft's left behind (`oos.py schedules` writes, never deletes).
+        folder = os.path.join(ROOT, oos.SETS["oos18"].schedules)
+        self.assertEqual(sorted(f for f in os.listdir(folder) if f != "index.json"),
+                         sorted(e["file"] for e in committed_index(oos.SETS["oos18"])))
         # ... no op of any step is a point of any points file, the points timed after round 16's runs
         # (validate/oos/after-runs) included, and none is an op of round 17's steps (measured before this round
         # was designed). First drafts failed it six ways: DeepSeek-V2-Lite at b40 (norms of (40, 2,048), round
