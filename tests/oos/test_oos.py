@@ -199,6 +199,22 @@ def committed_schedule(oset, e):
         return json.load(f)
 
 
+_RECORDS = {}
+
+
+def bench_records(op):
+    """Every bench-ops record of kind `op` in main: each validate/results/*/ops*.json[.gz] (H100 and H200, grids
+    and points; not the .run.json side files, nor the H200 records carried to the H100 by `moesim transfer`)."""
+    if not _RECORDS:
+        for path in sorted(glob.glob(os.path.join(ROOT, "validate", "results", "*", "ops*.json*"))):
+            if ".run.json" in path or "transfer" in path:
+                continue
+            with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
+                for r in json.load(f)["records"]:
+                    _RECORDS.setdefault(r["op"], []).append(r)
+    return _RECORDS.get(op, [])
+
+
 class Sets(unittest.TestCase):
     def test_one_gpu_set_keeps_its_68_schedules_and_names(self):
         # 15 models x {eager, graph} x batches {1, 64} = 60 decode schedules, plus one 2048-token
@@ -895,6 +911,139 @@ class Sets(unittest.TestCase):
                                 "invented-mla-h28-eager_b160": 17.1, "invented-mla-h28-wide-graph_b250": 26.8,
                                 "deepseek-v2-lite-r17-graph_b180": 16.9, "qwen3-30b-a3b-r17-eager_b200": 12.5,
                                 "qwen3-30b-a3b-r17-prefill_b2": 13.0})
+
+    def test_oos18_is_20_schedules_at_shapes_no_earlier_round_ran_and_no_op_at_a_point(self):
+        # decode eager: Qwen1.5-MoE-A2.7B (b52, context 2,500), the hd256 e36 wide (b300, 1,200), the MLA h20 wide
+        # (b260, 1,024), the MLA h36 (b2, 6,144), round 7's hd128-kv4 (b3, 12,000), DeepSeek-V2-Lite (b44,
+        # 5,000), GLM-4.5-Air (b9, 7,000) = 7; decode graph: Qwen1.5 (b5, 4,096) and Qwen1.5 wide (b420, 600),
+        # the e36 (b2, 16,384), the h20 (b5, 10,240), the h36 wide (b480, 640), round 11's hd176 (b5, 8,192),
+        # round 5's hd112 (b5, 6,000), Qwen3-30B-A3B (b7, 7,000), Mixtral-8x7B (b12, 3,500) = 9; prefills:
+        # Qwen1.5 (5 x 144), the e36 (1 x 500), the h20 (1 x 300), the h36 (1 x 500) = 4. oos18-h100 runs the
+        # same schedules on the H100 platform; no step at a shape rounds 1-17 ran.
+        self.assert_new_round("oos18", eager_decode=7, graph=9, prefill=4,
+                              earlier=[1, 2] + [f"oos{i}" for i in range(4, 18)])
+        # The device harness runs every schedule file of the folder (validate/gputool/phases.py, schedule_files),
+        # so the folder holds the 20 and no draft's left behind (`oos.py schedules` writes, never deletes).
+        folder = os.path.join(ROOT, oos.SETS["oos18"].schedules)
+        self.assertEqual(sorted(f for f in os.listdir(folder) if f != "index.json"),
+                         sorted(e["file"] for e in committed_index(oos.SETS["oos18"])))
+        # ... no op of any step is a point of any points file, the points timed after round 16's runs
+        # (validate/oos/after-runs) included, and none is an op of round 17's steps (measured before this round
+        # was designed). First drafts failed it six ways: DeepSeek-V2-Lite at b40 (norms of (40, 2,048), round
+        # 17's Qwen3-30B b40), the h36 at b3 (q and kv norms of (3, 768) and (3, 512), round 17's h28 b3),
+        # Qwen1.5 at b48 and b6 (SiLU of (192, 1,408) and (24, 1,408), round 17's GLM-4.5-Air b24), round 11's
+        # hd176 at b4 (a sample of (4, 131,072), an s17 cold point), and Qwen1.5's prefill at 2 x 360, 3 x 240
+        # and 4 x 180 (samples of (2, 151,936) and (3, 151,936), round 17's; a head norm of (4, 2,048), an s21
+        # point).
+        after = sorted(glob.glob(os.path.join(ROOT, "validate", "oos", "after-runs", "points-*.txt")))
+        self.assertEqual([os.path.basename(p) for p in after], ["points-s23-router-sweep.txt", "points-s23-router.txt"])
+        big, small = self.assert_no_op_at_a_point_or_of("oos18", POINTS_FILES + after, "oos17")
+        # big: 4 prefills x 4 attentions + 20 steps x 4 layers x 2 expert GEMMs, less the dense layers'
+        # (DeepSeek-V2-Lite's and GLM-4.5-Air's first, round 5's hd112's first two): 16 + 160 - 8
+        self.assertEqual(big, 16 + 160 - 8)
+        # small: every step 3 (embedding, head norm, sample); a MoE layer 9 (norms 2, residual adds 2, router,
+        # top-k, permute, SiLU, unpermute), a dense layer 5. A shared expert adds its SiLU (Qwen1.5: 10 a layer;
+        # GLM-4.5-Air: 10), MLA a q norm and a kv norm (the h20 and h36, with their shared experts: 12;
+        # DeepSeek-V2-Lite, without a q LoRA, a kv norm only: 11, its dense layer 6). The e36 x 3, hd128-kv4, hd176,
+        # Mixtral-8x7B, Qwen3-30B: 7 x (4 x 9 + 3); Qwen1.5 x 4: 4 x (4 x 10 + 3); the h20 and h36 x 6:
+        # 6 x (4 x 12 + 3); DeepSeek-V2-Lite 6 + 3 x 11 + 3; GLM-4.5-Air 5 + 3 x 10 + 3; the hd112 2 x 5 + 2 x 9 + 3.
+        self.assertEqual(small, 7 * 39 + 4 * 43 + 6 * 51 + 42 + 38 + 31)
+
+    def _oos18_by_step(self, fn):
+        oset = oos.SETS["oos18"]
+        return {e["file"][len("oos18-"):-len(".json.gz")]: fn(committed_schedule(oset, e)["ranks"][0]["ops"])
+                for e in oos.entries(oset)}
+
+    def test_oos18_routers_off_8_at_widths_the_sweep_did_not_take_beside_aligned_controls(self):
+        # Aim (a): round 17's router sweep (H100) found every expert count n % 8 != 0 slow at few rows (bf16
+        # output rows of 2n bytes, not 16-byte aligned: 18.7-18.9 us against 4.9 us at width 1,792, 6.7-7.4
+        # against 5.8-6.0 at 4,096). The router GEMM of every step (rows m, width k, experts n), the same in
+        # every layer:
+        got = self._oos18_by_step(lambda ops: {(o["shape"]["m"], o["shape"]["k"], o["shape"]["n"]) for o in ops
+                                               if o["kind"] == "gemm" and o["role"] == "router"})
+        want = {
+            "qwen1.5-moe-a2.7b-graph_b5": (5, 2048, 60), "qwen1.5-moe-a2.7b-eager_b52": (52, 2048, 60),
+            "qwen1.5-moe-a2.7b-wide-graph_b420": (420, 2048, 60), "qwen1.5-moe-a2.7b-prefill_b5": (720, 2048, 60),
+            "invented-hd256-e36-graph_b2": (2, 3072, 36), "invented-hd256-e36-wide-eager_b300": (300, 3072, 36),
+            "invented-hd256-e36-prefill_b1": (500, 3072, 36),
+            "invented-mla-h20-graph_b5": (5, 5120, 52), "invented-mla-h20-wide-eager_b260": (260, 5120, 52),
+            "invented-mla-h20-prefill_b1": (300, 5120, 52),
+            "invented-mla-h36-eager_b2": (2, 2304, 44), "invented-mla-h36-wide-graph_b480": (480, 2304, 44),
+            "invented-mla-h36-prefill_b1": (500, 2304, 44),
+            "invented-gqa-hd176-r18-graph_b5": (5, 4864, 20),
+            # aligned controls
+            "invented-gqa-hd112-r18-graph_b5": (5, 3072, 32), "invented-gqa-hd128-kv4-r18-eager_b3": (3, 5120, 48),
+            "qwen3-30b-a3b-r18-graph_b7": (7, 2048, 128), "deepseek-v2-lite-r18-eager_b44": (44, 2048, 64),
+            "mixtral-8x7b-r18-graph_b12": (12, 4096, 8), "glm-4.5-air-r18-eager_b9": (9, 4096, 128),
+        }
+        self.assertEqual(got, {s: {r} for s, r in want.items()})
+        off = {(k, n) for m, k, n in want.values() if n % 8}
+        self.assertEqual(off, {(2048, 60), (3072, 36), (5120, 52), (2304, 44), (4864, 20)})
+        # no width of an off-8 router is one any router point took at an off-8 count (the sweep's 1,792 and
+        # 4,096, the s23 points' 1,280 and 1,792, round 14's 2,560 x 20) ...
+        swept = set()
+        for path in POINTS_FILES + glob.glob(os.path.join(ROOT, "validate", "oos", "after-runs", "points-*.txt")):
+            with open(path) as f:
+                swept |= {(k, n) for kind, m, k, n in (key for key in point_keys(f.readlines()) if key[0] == "router")}
+        self.assertEqual({k for k, n in swept if n % 8}, {1280, 1792, 2560, 4096})
+        self.assertFalse({k for k, _ in off} & {k for k, n in swept if n % 8})
+        # ... three of the five widths have an aligned control in the round (2,048: 128 and 64 experts; 3,072: 32;
+        # 5,120: 48), and every off-8 count runs at 2-5 rows (the cliff's rows) and at 260-720
+        aligned = {k for m, k, n in want.values() if n % 8 == 0}
+        self.assertEqual({k for k, _ in off} & aligned, {2048, 3072, 5120})
+        for k, n in off:
+            rows = sorted(m for m, kk, nn in want.values() if (kk, nn) == (k, n))
+            self.assertLessEqual(rows[0], 5)
+            if k != 4864:
+                self.assertTrue(260 <= rows[-1] <= 720, (k, n, rows))
+
+    def test_oos18_wide_steps_put_25_to_60_rows_on_an_expert_at_n_and_k_no_record_holds(self):
+        # Aim (b): grouped GEMMs past ~25 rows an expert (round 17's h28 b250, 26.8 rows, was -10% in its GEMMs:
+        # the L2 rule's second tile no longer free). Mean rows an active expert, first MoE layer (sampled
+        # routing, seed 1; tokens x top-k / experts, every expert active): Qwen1.5 b420 1,680 / 60 = 28 and its
+        # prefill of 5 x 144 2,880 / 60 = 48; the e36 b300 1,200 / 36 = 33.3 and its 500-token prefill 2,000 / 36
+        # = 55.6; the h20 b260 1,560 / 52 = 30 and its 300-token prefill 1,800 / 52 = 34.6; the h36 b480 1,920 /
+        # 44 = 43.6 and its 500-token prefill 2,000 / 44 = 45.5.
+        def first(ops):
+            rows = [r for r in next(o for o in ops if o["kind"] == "grouped_gemm")["shape"]["rows"] if r > 0]
+            return round(sum(rows) / len(rows), 1)
+        means = self._oos18_by_step(first)
+        wide = {s: m for s, m in means.items() if m >= 25}
+        self.assertEqual(wide, {"qwen1.5-moe-a2.7b-wide-graph_b420": 28.0, "qwen1.5-moe-a2.7b-prefill_b5": 48.0,
+                                "invented-hd256-e36-wide-eager_b300": 33.3, "invented-hd256-e36-prefill_b1": 55.6,
+                                "invented-mla-h20-wide-eager_b260": 30.0, "invented-mla-h20-prefill_b1": 34.6,
+                                "invented-mla-h36-wide-graph_b480": 43.6, "invented-mla-h36-prefill_b1": 45.5})
+        # Their expert GEMMs (gate and up fused: n = 2 x width, k = hidden; down: n = hidden, k = width) are at
+        # n and k no bench-ops record holds (the grid's n and k are powers of two, 12,288 and 24,576).
+        nk = self._oos18_by_step(lambda ops: {(o["shape"]["n"], o["shape"]["k"]) for o in ops
+                                              if o["kind"] == "grouped_gemm"})
+        held = {(r["n"], r["k"]) for r in bench_records("grouped_gemm")}
+        self.assertGreater(len(held), 50)
+        for s in wide:
+            self.assertFalse(nk[s] & held, s)
+        self.assertEqual(set().union(*(nk[s] for s in wide)),
+                         {(2816, 2048), (2048, 1408), (2048, 3072), (3072, 1024), (2560, 5120), (5120, 1280),
+                          (1792, 2304), (2304, 896)})
+
+    def test_oos18_prefills_at_head_configurations_no_record_holds_one_under_a_wave(self):
+        # Aim (c): round 17's prefill attention was +57% at head dim 256 (32/8) and +42% for MLA at 28 heads.
+        # Here head dim 256 at 24/4 (group 6: 500 x 6 = 3,000 rows, ceil(3,000 / 64) = 47 tiles x 4 KV heads =
+        # 188), MLA prefill (36 and 20 heads of (192, 128), MHA: ceil(500 / 64) x 36 = 288 and ceil(300 / 64)
+        # x 20 = 100 tiles, under one wave of 132 SMs), and Qwen1.5's MHA at 16 heads of 128 (5 x ceil(144 /
+        # 64) x 16 = 240): (q heads, KV heads, d_qk, d_v) and the 64-row tiles.
+        def prefill(ops):
+            a = [o["shape"] for o in ops if o["kind"] == "attention_prefill"]
+            return {((s["q_heads"], s["kv_heads"], s["head_dim_qk"], s["head_dim_v"]),
+                     round_facts.attention_launch(s, "attention_prefill")["blocks"]) for s in a}
+        got = {s: v for s, v in self._oos18_by_step(prefill).items() if v}
+        self.assertEqual(got, {"invented-hd256-e36-prefill_b1": {((24, 4, 256, 256), 188)},
+                               "invented-mla-h36-prefill_b1": {((36, 36, 192, 128), 288)},
+                               "invented-mla-h20-prefill_b1": {((20, 20, 192, 128), 100)},
+                               "qwen1.5-moe-a2.7b-prefill_b5": {((16, 16, 128, 128), 240)}})
+        held = {(r["q_heads"], r["kv_heads"], r["head_dim_qk"], r["head_dim_v"]) for r in bench_records("attention_prefill")}
+        # the three aimed at hold no record at their head configuration; Qwen1.5's 16/16 of 128 is a measured one
+        self.assertEqual({s for s, v in got.items() if next(iter(v))[0] in held}, {"qwen1.5-moe-a2.7b-prefill_b5"})
+        self.assertEqual(sorted(round(b / 132, 2) for v in got.values() for _, b in v), [0.76, 1.42, 1.82, 2.18])
 
     def test_the_l2_rule_reaches_back_into_the_previous_step(self):
         # norm (1) | gemm 100 | norm (2) | gemm 10 | residual (4) | norm (3), bytes in brackets: the first

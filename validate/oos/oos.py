@@ -44,6 +44,9 @@ platform and prediction variants.
   --set oos17: validate/oos/studies-oos17 (tp1 on nvswitch-1x-h200, shapes oos1-16 never ran, no op at a
             point of a committed points file or an op of round 16), schedules in validate/oos/schedules-oos17;
             --set oos17-h100: the same schedules on nvswitch-1x-h100.
+  --set oos18: validate/oos/studies-oos18 (tp1 on nvswitch-1x-h200, shapes oos1-17 never ran, no op at a
+            point of a committed points file or an op of round 17), schedules in validate/oos/schedules-oos18;
+            --set oos18-h100: the same schedules on nvswitch-1x-h100.
 
   validate/oos/oos.py schedules [--gpus N | --set NAME] --moesim build/cli/moesim
         <schedules>/<study>_b<batch>.json.gz (<study>_<plan>_b<batch> where a study lists several
@@ -255,6 +258,18 @@ SETS = {
     "oos17": one_gpu_round("oos17"),
     # Round 17's steps on one H100 (--set oos17-h100), for a call the device tool places on an H100.
     "oos17-h100": one_gpu_round("oos17", "nvswitch-1x-h100"),
+    # Round 18 on one H200 (--set oos18), blind to every run and record made before it, round 17's, every
+    # committed points file and the points timed after round 16 (validate/oos/after-runs): the fixes of
+    # session 26 and round 17's open residuals. Routers at expert counts not a multiple of 8 (60, 36, 52,
+    # 44, 20) at widths round 17's router sweep did not take (2,048, 3,072, 5,120, 2,304, 4,864), at 2-6
+    # rows and at 260-720, beside aligned controls at the same widths (128 and 64 at 2,048, 32 at 3,072,
+    # 48 at 5,120); grouped GEMMs at 28-56 rows an expert at n and k no record holds (wide decodes and
+    # prefills of 300-720 tokens); prefill attention at head dim 256 (24/4 heads) and MLA at 20 and 36
+    # heads, one prefill under a wave of 132 SMs; Qwen1.5-MoE-A2.7B (60 experts) and three invented
+    # models; and zoo controls, eager and graph.
+    "oos18": one_gpu_round("oos18"),
+    # Round 18's steps on one H100 (--set oos18-h100), for a call the device tool places on an H100.
+    "oos18-h100": one_gpu_round("oos18", "nvswitch-1x-h100"),
 }
 
 
