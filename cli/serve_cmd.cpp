@@ -74,19 +74,12 @@ KvLink kv_link(const ServeCommand& s, PlatformFiles& files, const PreparedStudy&
     t = files.topology(platform, p.what_if.platform);
   } catch (const InputError&) {
   }
-  if (!t || !t->network || t->network->nics_at.empty())
-    throw InputError("command line", "--kv-link",
-                     "not given, and the decode platform " + platform +
-                         " has no network between nodes to say how fast KV moves between instances",
-                     "pass --kv-link GBPS (GB/s a GPU: 50 for one 400 Gb/s NIC a GPU, ~400 over NVLink in one node)");
-  const Network& n = *t->network;
-  const double nics = static_cast<double>(n.nics_at.size());
-  link.gbs = n.nic.value() * nics / t->gpus / 1e9;
-  const auto lat = t->latency.find("nic");
-  link.latency_s = lat != t->latency.end() ? lat->second.value() : 0.0;
-  link.source = platform + "'s network: " + n.nic.text() + " NICs, " + std::to_string(n.nics_at.size()) + " a node of " +
-                std::to_string(t->gpus) + " GPUs" + (lat != t->latency.end() ? "" : ", no NIC latency given");
-  return link;
+  if (const std::optional<KvLink> net = network_kv_link(t ? &*t : nullptr, platform))
+    return *net;
+  throw InputError("command line", "--kv-link",
+                   "not given, and the decode platform " + platform +
+                       " has no network between nodes to say how fast KV moves between instances",
+                   "pass --kv-link GBPS (GB/s a GPU: 50 for one 400 Gb/s NIC a GPU, ~400 over NVLink in one node)");
 }
 
 void run_disaggregated(const ServeCommand& s, const ServeWorkload& w, const std::function<std::string()>& root)
@@ -140,7 +133,7 @@ void run_disaggregated(const ServeCommand& s, const ServeWorkload& w, const std:
   const Scenario& pre = sc.at(pre_i);
   const Scenario& dec = sc.at(dec_i);
   const KvLink link = kv_link(s, files, p, dec.platform_name);
-  const DisaggServeRun r = run_serve_disagg(p.study, pre, dec, w, s.prefill_instances, s.decode_instances, link);
+  const DisaggServeRun r = run_serve_disagg(p.study, p.study, pre, dec, w, s.prefill_instances, s.decode_instances, link);
   if (!r.why.empty())
     throw InputError("command line", r.why.rfind("the prefill", 0) == 0 ? "--prefill-plan" : "--decode-plan", r.why,
                      "pick a plan over more GPUs, a larger platform or shorter requests");

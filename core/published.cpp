@@ -1,6 +1,7 @@
 #include "core/published.hpp"
 
 #include "core/limits.hpp"
+#include "core/plan.hpp"
 #include "core/yaml_reader.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -50,7 +51,10 @@ std::string PublishedWorkload::describe() const
              (!lengths.pairs.empty() ? std::filesystem::path(lengths.pairs_file).filename().string()
               : lengths.varied()     ? lengths.input.describe() + " / " + lengths.output.describe()
                                      : std::to_string(input) + "/" + std::to_string(output)) +
-             " x" + std::to_string(requests) + (concurrency > 0 ? " c" + std::to_string(concurrency) : "");
+             " x" + std::to_string(requests) + (concurrency > 0 ? " c" + std::to_string(concurrency) : "") +
+             (disagg ? " apart: " + std::to_string(disagg->prefill_instances) + "P " + disagg->prefill_plan + " + " +
+                           std::to_string(disagg->decode_instances) + "D"
+                     : "");
     case WorkloadKind::prefill:
       return "prefill " + std::to_string(prompt) + " (" + std::to_string(tokens_per_gpu) + "/GPU)";
   }
@@ -137,6 +141,33 @@ PublishedWorkload read_workload(Fields& f)
     w.requests = count("requests", 1, 1'000'000);
     w.concurrency = count("concurrency", 0, 1'000'000);
     w.lengths.seed = static_cast<std::uint64_t>(f.integer_in("seed", 1, 0, INT_MAX));
+    if (auto d = f.maybe("disaggregated")) {
+      if (!d->IsMap())
+        f.fail("disaggregated", "expected a map", "write {prefill_platform, prefill_plan, prefill_instances, "
+                                                  "decode_instances[, kv_link, prefill_engine_set, decode_engine_set]}");
+      Fields g(f.file(), *d, f.path("disaggregated"));
+      DisaggSpec spec;
+      spec.prefill_platform = g.str("prefill_platform");
+      spec.prefill_plan = g.str("prefill_plan");
+      try {
+        (void)Plan::parse(spec.prefill_plan);
+      } catch (const std::invalid_argument& e) {
+        g.fail("prefill_plan", e.what(), "write a plan like tp8, ep8 or dp8xep8");
+      }
+      spec.prefill_instances = g.integer_in("prefill_instances", 1, 4096);
+      spec.decode_instances = g.integer_in("decode_instances", 1, 4096);
+      spec.kv_link_gbs = g.has("kv_link") ? g.num("kv_link", Bounds{1e-3, 1e5}) : 0.0;
+      for (const auto& [key, set] : {std::pair{"prefill_engine_set", &spec.prefill_engine_set},
+                                     {"decode_engine_set", &spec.decode_engine_set}})
+        if (auto e = g.maybe(key)) {
+          if (!e->IsMap())
+            g.fail(key, "expected a map of engine facts", "write {fact: value}");
+          for (const auto& kv : *e)
+            set->emplace_back(kv.first.Scalar(), YAML::Dump(kv.second));
+        }
+      g.finish();
+      w.disagg = spec;
+    }
   } else if (kind == "prefill") {
     w.kind = WorkloadKind::prefill;
     w.prompt = count("prompt", 1, limits::context);

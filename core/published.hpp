@@ -5,6 +5,7 @@
 #include "core/request_lengths.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,16 @@ enum class WorkloadKind { decode, serve, prefill };
 // mean TTFT (arrival to first token) of the serving loop (core/serving ServingResult).
 enum class Metric { tok_s_user, tok_s_gpu, tok_s_node, tok_s_rank, tok_s, tpot_ms, ttft_ms };
 
+// A serve row whose prefill and decode ran on separate instances (pipeline/serve_disagg): the row's
+// platform and plan are the decode instances'; these are the prefill instances' and the counts.
+struct DisaggSpec {
+  std::string prefill_platform, prefill_plan;
+  int prefill_instances = 1, decode_instances = 1;
+  double kv_link_gbs = 0; // GB/s a GPU; 0: the decode platform's network
+  // Engine facts of one pool only, on top of the row's engine_set (as YAML text, like engine_set).
+  std::vector<std::pair<std::string, std::string>> prefill_engine_set, decode_engine_set;
+};
+
 struct PublishedWorkload {
   WorkloadKind kind = WorkloadKind::decode;
   int batch = 0, context = 0;                          // decode
@@ -23,6 +34,7 @@ struct PublishedWorkload {
   // serve: per-request lengths when `input`/`output` are distributions or `lengths` names a file
   // (then input/output hold nothing); fixed otherwise.
   ServeLengths lengths;
+  std::optional<DisaggSpec> disagg;                    // serve: prefill and decode apart
   int prompt = 0, tokens_per_gpu = 0;                  // prefill
   std::string describe() const;
 };

@@ -14,6 +14,7 @@
 #include "pipeline/calibrations.hpp"
 #include "pipeline/platform_files.hpp"
 #include "pipeline/scenario_runner.hpp"
+#include "pipeline/serve_disagg.hpp"
 #include "pipeline/serve_run.hpp"
 #include "report/render.hpp"
 
@@ -82,21 +83,17 @@ Study study_of(const PublishedRow& row, const std::string& file, const std::stri
 // Calibrations fitted from public op records, one per records file, shared by the rows naming it.
 using RecordCalibrations = std::map<std::string, std::shared_ptr<const Calibration>>;
 
-PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, const std::string& root, PlatformFiles& files,
-                              Calibrations& calibrations, RecordCalibrations& from_records)
+// The row's scenario of `plan` on `platform` (the row's, or a disaggregated row's prefill pool's):
+// the platform's own calibration, or the row's public records in its place or beside it.
+Scenario row_scenario(const PublishedRow& row, const Study& study, const Plan& plan, const std::string& platform,
+                      const std::string& file, const std::string& root, PlatformFiles& files,
+                      Calibrations& calibrations, RecordCalibrations& from_records, std::string& cal_out)
 {
-  PublishedOutcome o;
-  const fs::path pdir = fs::path(root) / "platforms";
-  if (!fs::exists(pdir / (row.platform + ".xml")) && !fs::exists(pdir / (row.platform + ".yaml"))) {
-    o.why = "no platform " + row.platform + " in platforms/";
-    return o;
-  }
-  const Study study = study_of(row, file, root);
-  const PlatformFile pf = files.get(row.platform, {});
+  const PlatformFile pf = files.get(platform, {});
   // The platform's own calibration, as `moesim run --calibration auto` takes it.
   const std::string cal = resolve_calibration_file(parse_calibration_choice("auto", "--calibration"), pf.source, pf.edited);
   Scenario sc;
-  sc.plan = study.plans[0];
+  sc.plan = plan;
   sc.platform_name = pf.name;
   sc.platform_path = pf.xml;
   sc.routed = pf.routed;
@@ -107,7 +104,7 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
     // Public per-op records stand in for a calibration only where nobody measured the platform.
     if (!cal.empty())
       throw InputError(file + ":" + std::to_string(row.line), "rows[].op_records",
-                       "platform " + row.platform + " has a measured calibration (" + cal + ")",
+                       "platform " + platform + " has a measured calibration (" + cal + ")",
                        "drop op_records (the measured calibration applies), or name the records as moe_records "
                        "for their whole MoE layers only");
     std::shared_ptr<const Calibration>& c = from_records[row.op_records];
@@ -162,6 +159,22 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
     sc.calibration = both;
   }
   sc.engine = study.engine;
+  cal_out = cal;
+  return sc;
+}
+
+PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, const std::string& root, PlatformFiles& files,
+                              Calibrations& calibrations, RecordCalibrations& from_records)
+{
+  PublishedOutcome o;
+  const fs::path pdir = fs::path(root) / "platforms";
+  if (!fs::exists(pdir / (row.platform + ".xml")) && !fs::exists(pdir / (row.platform + ".yaml"))) {
+    o.why = "no platform " + row.platform + " in platforms/";
+    return o;
+  }
+  const Study study = study_of(row, file, root);
+  std::string cal;
+  Scenario sc = row_scenario(row, study, study.plans[0], row.platform, file, root, files, calibrations, from_records, cal);
   const PublishedWorkload& w = row.workload;
   std::map<std::string, double> shares;
   try {
@@ -181,6 +194,63 @@ PublishedOutcome simulate_row(const PublishedRow& row, const std::string& file, 
       o.paths = r.software_paths;
       shares = r.compute_provenance;
       o.value = rate_metric(row.metric, r.tok_s_total, seqs, r.gpus);
+    } else if (w.disagg) {
+      // Prefill and decode apart: the row's platform and plan are the decode pool's.
+      const DisaggSpec& d = *w.disagg;
+      const std::string where = file + ":" + std::to_string(row.line);
+      if (!fs::exists(pdir / (d.prefill_platform + ".xml")) && !fs::exists(pdir / (d.prefill_platform + ".yaml")))
+        return o.why = "no platform " + d.prefill_platform + " in platforms/", o;
+      Plan pplan;
+      try {
+        pplan = Plan::parse(d.prefill_plan);
+      } catch (const std::invalid_argument& ex) {
+        throw InputError(where, "rows[].workload.disaggregated.prefill_plan", ex.what(), "fix the plan name");
+      }
+      auto pool_study = [&](const std::vector<std::pair<std::string, std::string>>& set, const char* pool) {
+        Study s = study;
+        for (const auto& [k, v] : set)
+          set_engine_fact(*s.engine_profile, k, v, where, std::string("published row ") + row.id + "'s " + pool + " pool");
+        s.engine = engine_params_of(*s.engine_profile);
+        return s;
+      };
+      const Study pre_study = pool_study(d.prefill_engine_set, "prefill");
+      const Study dec_study = pool_study(d.decode_engine_set, "decode");
+      std::string pcal;
+      const Scenario psc =
+          row_scenario(row, pre_study, pplan, d.prefill_platform, file, root, files, calibrations, from_records, pcal);
+      sc.engine = dec_study.engine;
+      std::optional<KvLink> link;
+      if (d.kv_link_gbs > 0) {
+        link = KvLink{d.kv_link_gbs, 0.0, "the row's kv_link"};
+      } else {
+        std::optional<Topology> t;
+        try {
+          t = files.topology(row.platform, {});
+        } catch (const InputError&) {
+        }
+        link = network_kv_link(t ? &*t : nullptr, row.platform);
+      }
+      if (!link)
+        return o.why = "the decode platform " + row.platform + " has no network, and the row gives no kv_link", o;
+      const DisaggServeRun r = run_serve_disagg(pre_study, dec_study, psc, sc,
+                                                {w.requests, w.input, w.output, w.concurrency, w.lengths},
+                                                d.prefill_instances, d.decode_instances, *link);
+      if (!r.why.empty())
+        return o.why = r.why, o;
+      o.paths = r.decode.paths;
+      shares = r.decode.compute_provenance;
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "%dP x %d + %dD x %d; decode loop mean %.0f; prefill busy %.0f%%, decode %.0f%%",
+                    d.prefill_instances, r.prefill.gpus, d.decode_instances, r.decode.gpus,
+                    r.result.serving.mean_decode_batch, 100 * r.result.prefill_busy, 100 * r.result.decode_busy);
+      o.batch = buf;
+      const ServingResult& res = r.result.serving;
+      o.value = is_time(row.metric) ? time_metric_ms(row.metric, res.ttft.mean, res.tpot.mean)
+                                    : rate_metric(row.metric, res.output_tok_s,
+                                                  r.decode.seq_limit * d.decode_instances, r.gpus());
+      if (is_time(row.metric) && !(o.value > 0))
+        return o.why = std::string("the serving loop gave no ") + to_string(row.metric) +
+                       " (no request has a second output token)", o;
     } else {
       const ServeRun so = run_serve(study, sc, {w.requests, w.input, w.output, w.concurrency, w.lengths});
       if (!so.why.empty())

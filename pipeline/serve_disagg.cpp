@@ -35,15 +35,29 @@ std::string ms(double s)
 
 } // namespace
 
-DisaggServeRun run_serve_disagg(const Study& study, const Scenario& prefill_sc, const Scenario& decode_sc,
-                                const ServeWorkload& w, int prefill_instances, int decode_instances,
-                                const KvLink& link)
+std::optional<KvLink> network_kv_link(const Topology* t, const std::string& platform)
+{
+  if (!t || !t->network || t->network->nics_at.empty())
+    return std::nullopt;
+  const Network& n = *t->network;
+  KvLink link;
+  link.gbs = n.nic.value() * static_cast<double>(n.nics_at.size()) / t->gpus / 1e9;
+  const auto lat = t->latency.find("nic");
+  link.latency_s = lat != t->latency.end() ? lat->second.value() : 0.0;
+  link.source = platform + "'s network: " + n.nic.text() + " NICs, " + std::to_string(n.nics_at.size()) + " a node of " +
+                std::to_string(t->gpus) + " GPUs" + (lat != t->latency.end() ? "" : ", no NIC latency given");
+  return link;
+}
+
+DisaggServeRun run_serve_disagg(const Study& prefill_study, const Study& study, const Scenario& prefill_sc,
+                                const Scenario& decode_sc, const ServeWorkload& w, int prefill_instances,
+                                int decode_instances, const KvLink& link)
 {
   DisaggServeRun out;
   out.prefill_instances = prefill_instances;
   out.decode_instances = decode_instances;
   out.link = link;
-  out.prefill = prepare_serve(study, prefill_sc, w);
+  out.prefill = prepare_serve(prefill_study, prefill_sc, w);
   if (!out.prefill.why.empty())
     return out.why = "the prefill plan " + prefill_sc.plan.name + " on " + prefill_sc.platform_name + " " +
                      out.prefill.why,

@@ -14,8 +14,11 @@
 #include "core/serving_disagg.hpp"
 #include "pipeline/serve_run.hpp"
 
+#include "topology/topology.hpp"
+
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 
 namespace moesim {
@@ -42,9 +45,15 @@ struct DisaggServeRun {
   double transfer_seconds(int input) const;
 };
 
-DisaggServeRun run_serve_disagg(const Study& study, const Scenario& prefill_sc, const Scenario& decode_sc,
-                                const ServeWorkload& w, int prefill_instances, int decode_instances,
-                                const KvLink& link);
+// The KV link a platform's network gives (NIC bandwidth x NICs a node / GPUs a node, and its NIC
+// latency when given); nullopt when `t` is null or has no network.
+std::optional<KvLink> network_kv_link(const Topology* t, const std::string& platform);
+
+// The two pools may differ in engine facts (`prefill_study` and `decode_study`: the same model and
+// workload, each pool's engine profile); the decode study names the model the KV is sized by.
+DisaggServeRun run_serve_disagg(const Study& prefill_study, const Study& decode_study, const Scenario& prefill_sc,
+                                const Scenario& decode_sc, const ServeWorkload& w, int prefill_instances,
+                                int decode_instances, const KvLink& link);
 
 std::string render_serve_disagg(const Study& study, const Scenario& prefill_sc, const Scenario& decode_sc,
                                 const ServeWorkload& w, const DisaggServeRun& r);

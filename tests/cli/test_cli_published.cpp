@@ -132,6 +132,44 @@ TEST_CASE("moesim published: a silicon row of AIConfigurator's gives a finite TP
   CHECK(std::abs(shown - std::lround((published / tpot - 1) * 100)) <= 1);
 }
 
+TEST_CASE("moesim published: a row with prefill and decode apart gives the TPOT moesim serve gives them",
+          "[published]")
+{
+  // Qwen3-30B-A3B on vLLM 0.11's profile, one H200 prefilling and one decoding, the KV at 25 GB/s:
+  // `moesim published` on the row and `moesim serve` with the same pools must run the same loop, so
+  // the row's moesim TPOT (3 digits) is the serve JSON's mean TPOT in ms.
+  moesim::test::TempDir d("published_disagg");
+  const std::string rows = d.write(
+      "rows.yaml",
+      "rows:\n  - {id: pd, category: nvlink, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"
+      "     model: qwen3-30b-a3b, platform: nvswitch-1x-h200, interconnect: i, plan: tp1, workload: {kind: serve,\n"
+      "     input: 512, output: 64, requests: 16, concurrency: 8, disaggregated: {prefill_platform: nvswitch-1x-h200,\n"
+      "     prefill_plan: tp1, prefill_instances: 1, decode_instances: 1, kv_link: 25}}, metric: tpot_ms, measured: 10}\n");
+  const Run r = cli_test::moesim("published " + rows);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto at = r.out.find("\n| pd |");
+  REQUIRE(at != std::string::npos);
+  std::vector<std::string> cells;
+  std::stringstream line(r.out.substr(at + 1, r.out.find('\n', at + 1) - at - 1));
+  for (std::string c; std::getline(line, c, '|');)
+    cells.push_back(c);
+  REQUIRE(cells.size() > 10);
+  CHECK_THAT(cells[6], Catch::Contains("apart: 1P tp1 + 1D"));
+  const double published_tpot = std::stod(cells[9]);
+  const std::string study = d.write("s.yaml", "name: s\nmodel: qwen3-30b-a3b\nplatforms: [nvswitch-1x-h200]\nphase: decode\n"
+                                              "batch: [1]\ncontext: 1024\nrouting: {kind: uniform}\nengine: vllm-0.11\n"
+                                              "plans: [tp1]\n");
+  const fs::path json = d.path / "pd.json";
+  const Run s = cli_test::moesim("serve " + study + " --prefill-plan tp1 --decode-plan tp1 --kv-link 25 --requests 16 "
+                                 "--input 512 --output 64 --concurrency 8 --json " + json.string());
+  REQUIRE(s.code == 0);
+  const nlohmann::json j = nlohmann::json::parse(slurp(json));
+  const double serve_tpot_ms = j["tpot_s"]["mean"].get<double>() * 1e3;
+  // The published table shows 3 significant digits.
+  CHECK(published_tpot == Approx(serve_tpot_ms).epsilon(0.006));
+}
+
 TEST_CASE("moesim published: a time metric on a decode row exits 2 naming the file and key and the fix", "[quick][published]")
 {
   const Run r = refused("rows:\n  - {id: a, category: nvlink, source: s, date: d, engine: vllm-0.11, engine_version: v,\n"

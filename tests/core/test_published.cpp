@@ -109,6 +109,50 @@ TEST_CASE("published rows: tpot_ms and ttft_ms load on a serve row", "[quick][pu
   CHECK(rows[1].metric == Metric::ttft_ms);
 }
 
+TEST_CASE("published rows: a serve row with prefill and decode apart loads both pools", "[quick][published]")
+{
+  test::TempDir d("published");
+  const std::string head = "rows:\n  - {id: a, category: nvlink, source: s, date: d, engine: sglang-0.5, engine_version: v,\n"
+                           "     model: m, platform: hgx-8x-h200, interconnect: i, plan: dp8xep8, workload: {kind: serve,\n"
+                           "     input: 8192, output: 1024, requests: 2560, concurrency: 128, disaggregated: ";
+  const std::string tail = "}, metric: tpot_ms, measured: 40}\n";
+  const auto rows = load_published_file(
+      d.write("rows.yaml", head + "{prefill_platform: hgx-8x-h200, prefill_plan: tp8, prefill_instances: 2,\n"
+                                  "     decode_instances: 3, kv_link: 50, prefill_engine_set: {max_num_seqs: 1},\n"
+                                  "     decode_engine_set: {max_num_seqs: 512}}" + tail));
+  REQUIRE(rows.size() == 1);
+  REQUIRE(rows[0].workload.disagg);
+  const DisaggSpec& s = *rows[0].workload.disagg;
+  CHECK(s.prefill_platform == "hgx-8x-h200");
+  CHECK(s.prefill_plan == "tp8");
+  CHECK(s.prefill_instances == 2);
+  CHECK(s.decode_instances == 3);
+  CHECK(s.kv_link_gbs == 50);
+  REQUIRE(s.prefill_engine_set.size() == 1);
+  CHECK(s.prefill_engine_set[0].first == "max_num_seqs");
+  CHECK(s.decode_engine_set.at(0).second == "512");
+  CHECK_THAT(rows[0].workload.describe(), Catch::Contains("apart: 2P tp8 + 3D"));
+  // Without kv_link: 0, the decode platform's network.
+  CHECK(load_published_file(d.write("b.yaml", head + "{prefill_platform: p, prefill_plan: tp8, prefill_instances: 1,\n"
+                                                    "     decode_instances: 1}" + tail))[0]
+            .workload.disagg->kv_link_gbs == 0);
+  // Each mistake names the key.
+  for (const auto& [bad, key] : {std::pair{"{prefill_platform: p, prefill_plan: warp9, prefill_instances: 1, decode_instances: 1}",
+                                           "prefill_plan"},
+                                 {"{prefill_platform: p, prefill_plan: tp8, prefill_instances: 0, decode_instances: 1}",
+                                  "prefill_instances"},
+                                 {"{prefill_platform: p, prefill_plan: tp8, prefill_instances: 1}", "decode_instances"},
+                                 {"{prefill_platform: p, prefill_plan: tp8, prefill_instances: 1, decode_instances: 1, kv_link: 0}",
+                                  "kv_link"},
+                                 {"{prefill_platform: p, prefill_plan: tp8, prefill_instances: 1, decode_instances: 1, links: 2}",
+                                  "links"},
+                                 {"[tp8]", "disaggregated"}}) {
+    INFO(bad);
+    CHECK_THROWS_WITH(load_published_file(d.write("bad.yaml", head + bad + tail)),
+                      Catch::Contains("bad.yaml") && Catch::Contains(key));
+  }
+}
+
 TEST_CASE("published rows: a time metric on a decode row names the file, the key and the fix", "[quick][published]")
 {
   test::TempDir d("published");

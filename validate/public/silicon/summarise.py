@@ -56,6 +56,7 @@ def main():
     ap.add_argument("parts", nargs="+")
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--stratified", action="store_true")
+    ap.add_argument("--disagg", action="store_true", help="the disaggregated rows (run-disagg.sh)")
     a = ap.parse_args()
     meta = {r["id"]: r for r in yaml.safe_load(open(a.rows))["rows"]}
     order = {i: n for n, i in enumerate(meta)}
@@ -93,6 +94,14 @@ def main():
            "(mode agg) of the models in moesim's zoo. Metric: mean TPOT per request in ms (time per output token "
            "after the first); error = published / moesim - 1, so + means moesim too fast (a shorter TPOT than "
            "measured). Out of sample: nothing was tuned to these rows.", ""]
+    if a.disagg:
+        out[0] = "# NVIDIA AIConfigurator's measured disaggregated serving runs against moesim (TPOT)"
+        out[2] = ("Written by `validate/public/silicon/run-disagg.sh` (README.md beside this file) from silicon-disagg.yaml, "
+                  "the rows of ai-dynamo/aiconfigurator aic-core/src/aiconfigurator_core/systems/silicon_sample.csv "
+                  "@095f58a5 with mode disagg (prefill and decode on separate workers, each one H100, H200 or B200 "
+                  "node or part of one) of the models in moesim's zoo, simulated by `moesim published` with "
+                  "prefill and decode apart (pipeline/serve_disagg). Metric: mean TPOT per request in ms; error = "
+                  "published / moesim - 1, so + means moesim too fast. Out of sample: nothing was tuned to these rows.")
     if a.stratified:
         out.append(f"Simulated: the stratified subset (per group of GPU, engine and version, model, quantization, plan "
                    f"and lengths, the lowest, a middle and the highest concurrency): {len(lines)} of the {len(meta)} "
