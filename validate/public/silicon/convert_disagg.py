@@ -44,8 +44,10 @@ def engine_sets(row, backend):
     isl, pb, db = int(row["isl"]), int(row["prefill_batch_size"]), int(row["decode_batch_size"])
     if backend == "trtllm":
         # prefill max_batch_size = the row's; max_num_tokens = isl + 500 rounded up to 32 (the block);
-        # a prefill worker takes whole prompts; decode max_batch_size = the row's.
-        return ({"max_num_seqs": pb, "max_num_batched_tokens": (isl + 500 + 31) // 32 * 32, "chunked_prefill": "false"},
+        # prefill disable_overlap_scheduler = true; a prefill worker takes whole prompts (chunked prefill
+        # is off in the profile and the rule does not turn it on); decode max_batch_size = the row's.
+        return ({"max_num_seqs": pb, "max_num_batched_tokens": (isl + 500 + 31) // 32 * 32, "chunked_prefill": "false",
+                 "overlap_scheduler": "false"},
                 {"max_num_seqs": db})
     if backend == "sglang":
         # prefill max_batch_size = the row's, max_prefill_tokens = isl + 1500; decode max_batch_size

@@ -118,7 +118,11 @@ def main():
         m = re.search(r"loop mean ([0-9.]+)", lines[i][0][5])
         if m:
             loop_mean[i] = float(m.group(1))
-    starved = {i for i, b in loop_mean.items() if b < meta[i]["workload"]["concurrency"] / 4}
+    # (Prefill and decode apart: the loop mean is one decode instance's, beside its share of the concurrency.)
+    def per_instance(w):
+        return w["concurrency"] / (w.get("disaggregated") or {}).get("decode_instances", 1)
+
+    starved = {i for i, b in loop_mean.items() if b < per_instance(meta[i]["workload"]) / 4}
     batched = [e for i, e in ok.items() if i not in starved]
     out.append(f"Without the {len(starved)} rows whose loop was starved (below): {len(batched)} rows, median |error| "
                f"{apct(statistics.median(map(abs, batched)))}, worst {apct(max(map(abs, batched)))}, median signed "
