@@ -1,4 +1,4 @@
-// Engine profiles: the four shipped files load strictly, their derived values follow the rules they
+// Engine profiles: the five shipped files load strictly, their derived values follow the rules they
 // cite, and overrides go through the same handlers with the same refusals.
 #include "core/engine_profile.hpp"
 #include "core/error.hpp"
@@ -28,7 +28,7 @@ EngineProfile load(const std::string& name)
 
 TEST_CASE("Every shipped engine profile loads, with a source for every fact", "[quick][engine]")
 {
-  for (const char* name : {"vllm-0.11", "sglang-0.5", "trtllm-1.0", "llamacpp-master"}) {
+  for (const char* name : {"vllm-0.11", "vllm-0.14", "sglang-0.5", "trtllm-1.0", "llamacpp-master"}) {
     INFO(name);
     const EngineProfile p = load(name);
     CHECK(p.name == name);
@@ -36,6 +36,26 @@ TEST_CASE("Every shipped engine profile loads, with a source for every fact", "[
     for (const auto& [key, source] : p.sources)
       CHECK(!source.empty());
   }
+}
+
+TEST_CASE("vLLM 0.14's profile is 0.11's with the host step overlapped (async scheduling on by default)",
+          "[quick][engine]")
+{
+  // vLLM 0.14.0 turned async scheduling on by default (PR #27614); nothing else differs between the two
+  // files: every other fact's value is the same YAML, and only 0.14 overlaps its host time.
+  const YAML::Node a = YAML::LoadFile(resolve_engine_path("vllm-0.11", root))["facts"];
+  const YAML::Node b = YAML::LoadFile(resolve_engine_path("vllm-0.14", root))["facts"];
+  REQUIRE(a.size() == b.size());
+  for (const auto& kv : a) {
+    const std::string key = kv.first.as<std::string>();
+    INFO(key);
+    REQUIRE(b[key].IsDefined());
+    if (key != "overlap_scheduler")
+      CHECK(YAML::Dump(kv.second["value"]) == YAML::Dump(b[key]["value"]));
+  }
+  CHECK_FALSE(load("vllm-0.11").overlap_scheduler);
+  CHECK(load("vllm-0.14").overlap_scheduler);
+  CHECK(load("vllm-0.14").version == "0.14");
 }
 
 TEST_CASE("vLLM's capture sizes are its rule for a largest size of 512", "[quick][engine]")

@@ -1,4 +1,4 @@
-"""validate/public/silicon/convert.py: seven rows of NVIDIA's silicon_sample.csv (ai-dynamo/aiconfigurator
+"""validate/public/silicon/convert.py: eight rows of NVIDIA's silicon_sample.csv (ai-dynamo/aiconfigurator
 @095f58a5) become published rows with the plan, platform, records, dtypes, workload, metric, engine_set
 and missing labels the converter's rules give, a row on more than one node is left out with its
 reason, and --metric ttft_ms gives the same rows against silicon_ttft_ms."""
@@ -16,8 +16,8 @@ CONVERT = os.path.join(ROOT, "validate", "public", "silicon", "convert.py")
 # concurrency 256), DeepSeek-V3 NVFP4 under SGLang on B200 at tp 64 x moe tp 8 x ep 8 (64 GPUs), and
 # gpt-oss-120b on one H200 under vLLM 0.18.0; then DeepSeek-V3 NVFP4 TP8 on B200 under TensorRT-LLM at
 # input 8192 (the generator's max_num_tokens), a gap-analysis gpt-oss H100 TensorRT-LLM row whose
-# silicon_concurrency 160 = batch_size 40 x tp 4 with attention dp 1, and a vLLM 0.11.2 gpt-oss H100
-# row at concurrency 512 with a TTFT of 118 s.
+# silicon_concurrency 160 = batch_size 40 x tp 4 with attention dp 1, a vLLM 0.11.2 gpt-oss H100
+# row at concurrency 512 with a TTFT of 118 s, and a Qwen3-235B FP8 TP2 row on H200 under vLLM 0.12.0.
 CSV = """id,silicon_data_source,backend,backend_version,model_path,system,precision,mode,isl,osl,gemm_quant_mode,moe_quant_mode,batch_size,tp_size,pp_size,attention_dp_size,moe_tp_size,moe_ep_size,prefill_batch_size,prefill_num_workers,prefill_tp_size,prefill_pp_size,prefill_attention_dp_size,prefill_moe_tp_size,prefill_moe_ep_size,decode_batch_size,decode_num_workers,decode_tp_size,decode_pp_size,decode_attention_dp_size,decode_moe_tp_size,decode_moe_ep_size,silicon_ttft_ms,silicon_tpot_ms
 qwen_qwen3_235b_a22b_fp8_qwen_qwen3_235b_a22b_fp8_h100_sxm_trtllm_agg_128x128_c32_tp8_epnone_91,source_file=/Users/harrli/projects/aic-auto-gap-analysis/data/h100_sxm/trtllm/1.0.0rc3/Qwen_Qwen3-235B-A22B-FP8.csv; silicon_concurrency=32,trtllm,1.0.0rc3,Qwen/Qwen3-235B-A22B-FP8,h100_sxm,fp8,agg,128,128,fp8_block,fp8_block,32,8,1,,1,8,,,,,,,,,,,,,,,251.2551357453125,17.4342056640625
 2026_03_25_deepseek_r1_h200_sxm_trtllm_fp8_agg_1024x8192_c256_tp8_0_ep8_0_1238,source_file=2026-03-25.csv; model=DeepSeek-R1; silicon_concurrency=256; measured=2026-01-28T06:18:44Z; wip=False; image=nvcr.io#nvidia/tensorrt-llm/release:1.1.0rc2.post2,trtllm,1.1.0rc2.post2,deepseek-ai/DeepSeek-R1,h200_sxm,fp8,agg,1024,8192,fp8,fp8,32,1,1,8,1,8,,,,,,,,,,,,,,,5180.248964850034,30.398513386321937
@@ -26,6 +26,7 @@ dsr1_b200_sglang_fp4_agg_1024x8192_c4_cfg201,db-dump/2026-04-27; config_id=201; 
 dsr1_b200_trtllm_fp4_agg_8192x1024_c128_cfg91,db-dump/2026-04-27; config_id=91; silicon_concurrency=128; measured=2025-11-02T00:00:00.000Z; workflow_run_id=103,trtllm,,deepseek-ai/DeepSeek-V3,b200_sxm,fp4,agg,8192,1024,nvfp4,nvfp4,128,8,1,1,8,1,,,,,,,,,,,,,,,2744.8580625788964,31.989826396185464
 openai_gpt_oss_120b_openai_gpt_oss_120b_h100_sxm_trtllm_agg_4000x1000_c160_tp4_epnone_5,source_file=/Users/harrli/projects/aic-auto-gap-analysis/data/h100_sxm/trtllm/1.3.0rc1/openai_gpt-oss-120b.csv; gtl_job_id=23879486; gtl_task_id=103834814; silicon_concurrency=160; measured=2026-03-18; image=nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:0.9.0; dynamo_version=0.9.0,trtllm,1.3.0rc1,openai/gpt-oss-120b,h100_sxm,fp8,agg,4000,1000,fp8,fp8,40,4,1,,2,2,,,,,,,,,,,,,,,1371.8671288195312,47.26231487779628
 2026_04_06_gpt_oss_120b_h100_sxm_vllm_fp4_agg_1024x8192_c512_tp8_ep1_1128,source_file=2026-04-06.csv; model=GPT-OSS-120B; silicon_concurrency=512; measured=2025-12-08T00:00:00.000Z; wip=False; image=vllm/vllm-openai:v0.11.2,vllm,0.11.2,openai/gpt-oss-120b,h100_sxm,fp4,agg,1024,8192,nvfp4,nvfp4,512,8,1,1,8,1,,,,,,,,,,,,,,,117788.20557035506,3.5714276398102736
+qwen_qwen3_235b_a22b_fp8_qwen_qwen3_235b_a22b_fp8_h200_sxm_vllm_agg_1000x100_c16_tp2_epnone_1,source_file=/Users/harrli/projects/aic-auto-gap-analysis/data/h200_sxm/vllm/0.12.0/Qwen_Qwen3-235B-A22B-FP8.csv; silicon_concurrency=16,vllm,0.12.0,Qwen/Qwen3-235B-A22B-FP8,h200_sxm,fp8,agg,1000,100,fp8,fp8,16,2,1,,2,1,,,,,,,,,,,,,,,243.96,52.16
 """
 
 
@@ -89,7 +90,8 @@ class SiliconConvertTest(unittest.TestCase):
         r = self.rows["2026_03_25_gpt_oss_120b_h200_sxm_vllm_fp4_agg_1024x1024_c4_tp1_0_ep1_0_199"]
         self.assertEqual(r["plan"], "tp1")
         self.assertEqual(r["platform"], "nvswitch-1x-h200")
-        self.assertEqual(r["engine"], "vllm-0.11")
+        # 0.18.0 >= 0.14.0, the first release with async scheduling on by default: the overlapped profile.
+        self.assertEqual(r["engine"], "vllm-0.14")
         self.assertEqual(r["engine_version"], '"0.18.0"')
         for k in ("op_records", "moe_records", "gemm_records", "attention_records", "note", "missing"):
             self.assertNotIn(k, r)
@@ -102,7 +104,7 @@ class SiliconConvertTest(unittest.TestCase):
         # tp 64 x attention dp 1 = 64 GPUs = moe tp 8 x ep 8: eight nodes as written, perhaps 8 GPUs meant.
         self.assertIn("| dsr1_b200_sglang_fp4_agg_1024x8192_c4_cfg201 | 64 GPUs: more than one 8-GPU node as written "
                       "(tp 64 x dp 1 = moe tp 8 x ep 8: perhaps 8 GPUs meant; not guessed) |", text)
-        self.assertEqual(len(self.rows), 6)
+        self.assertEqual(len(self.rows), 7)  # the eight CSV rows less this one
 
     def test_trtllm_long_prompt_takes_the_generators_token_budget(self):
         r = self.rows["dsr1_b200_trtllm_fp4_agg_8192x1024_c128_cfg91"]
@@ -133,6 +135,19 @@ class SiliconConvertTest(unittest.TestCase):
         # TTFT 117,788 ms = 118 s at concurrency 512.
         self.assertIn("running-batch limit not stated: TTFT 118 s at concurrency 512", r["missing"])
         self.assertNotIn("missing", self.rows["2026_03_25_gpt_oss_120b_h200_sxm_vllm_fp4_agg_1024x1024_c4_tp1_0_ep1_0_199"])
+
+    def test_vllm_before_0_14_keeps_the_serial_host_profile(self):
+        # 0.11.2 and 0.12.0 predate async scheduling's default (vLLM 0.14.0): vllm-0.11.
+        self.assertEqual(self.rows["2026_04_06_gpt_oss_120b_h100_sxm_vllm_fp4_agg_1024x8192_c512_tp8_ep1_1128"]["engine"], "vllm-0.11")
+        self.assertEqual(self.rows["qwen_qwen3_235b_a22b_fp8_qwen_qwen3_235b_a22b_fp8_h200_sxm_vllm_agg_1000x100_c16_tp2_epnone_1"]["engine"], "vllm-0.11")
+
+    def test_qwen3_vllm_0_12_series_is_labelled_by_its_series(self):
+        # Labelled by model, engine and version (UNEXPLAINED), whatever the row's load: this row's own
+        # columns agree (concurrency 16 = batch_size 16, attention dp 1), so suspect() gives nothing.
+        r = self.rows["qwen_qwen3_235b_a22b_fp8_qwen_qwen3_235b_a22b_fp8_h200_sxm_vllm_agg_1000x100_c16_tp2_epnone_1"]
+        self.assertIn("vLLM 0.12.0 Qwen3-235B-A22B-FP8 series", r["missing"])
+        self.assertNotIn("layout columns contradict", r["missing"])
+        self.assertEqual(r["plan"], "tp2")
 
     def test_ttft_metric_gives_the_same_rows_against_silicon_ttft_ms(self):
         self.assertEqual(set(self.ttft_rows), set(self.rows))
