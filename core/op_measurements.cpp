@@ -66,7 +66,8 @@ void small_kernel(const BenchRecord& b, const Where& w, OpRecord& r)
     r.dims.push_back(fields.size() == 1 && f == "elements" && elements > 0 ? elements : positive(b, w, f));
 }
 
-OpRecord op_record(const BenchRecord& b, const Where& w, OpKind kind)
+// The fields every timed op's record shares: kind, dtype, launch mode, time, kernel, inputs.
+OpRecord op_record_base(const BenchRecord& b, const Where& w, OpKind kind)
 {
   OpRecord r;
   r.key.kind = kind;
@@ -82,11 +83,21 @@ OpRecord op_record(const BenchRecord& b, const Where& w, OpKind kind)
   // flush: a model of its own beside the warm one (op_time.hpp's cold blend).
   if (b.cold_study())
     r.key.variant = "cold";
+  return r;
+}
+
+OpRecord op_record(const BenchRecord& b, const Where& w, OpKind kind)
+{
+  OpRecord r = op_record_base(b, w, kind);
   switch (kind) {
     case OpKind::gemm:
       r.key.variant = b.scales; // "block": fp8 with 128x128 block scales, a kernel of its own
       r.dims = op_dims::gemm(b.dims.count("batch") ? positive(b, w, "batch") : 1, positive(b, w, "m"),
                              positive(b, w, "n"), positive(b, w, "k"));
+      // An unaligned n or k is another cuBLASLt kernel: a model of its own (gemm_aligned). Block-scaled
+      // fp8 (DeepGEMM) takes 128-multiples only.
+      if (r.key.variant.empty() && !gemm_aligned(r.dims[2], r.dims[3], r.key.dtype))
+        r.key.variant = unaligned_variant;
       break;
     case OpKind::grouped_gemm:
       r.key.variant = b.impl;
@@ -104,6 +115,23 @@ OpRecord op_record(const BenchRecord& b, const Where& w, OpKind kind)
     case OpKind::attention_prefill: attention(b, w, r, false); break;
     default: small_kernel(b, w, r); break;
   }
+  return r;
+}
+
+// A router record with rows, width and experts (bench-ops writes them since session 26) and cold
+// inputs as the GEMM it times: logits[rows, experts] = x[rows, width] w[experts, width]^T, bf16
+// operands (dtype), fp32 logits, its weights cold as every GEMM record's; its alignment class from n =
+// experts and k = width. nullopt for a record without the three (its shape is not recoverable from
+// elements alone) or with warm inputs (one weight buffer re-read from the L2: no GEMM record's timing).
+std::optional<OpRecord> router_gemm_record(const BenchRecord& b, const Where& w)
+{
+  if (!b.dims.count("rows") || !b.dims.count("width") || !b.dims.count("experts") || b.inputs != "cold")
+    return std::nullopt;
+  OpRecord r = op_record_base(b, w, OpKind::gemm);
+  r.key.variant.clear(); // a cold study of the router is the GEMM's usual (cold) timing
+  r.dims = op_dims::gemm(1, positive(b, w, "rows"), positive(b, w, "experts"), positive(b, w, "width"));
+  if (!gemm_aligned(r.dims[2], r.dims[3], r.key.dtype))
+    r.key.variant = unaligned_variant;
   return r;
 }
 
@@ -252,8 +280,16 @@ OpMeasurements op_measurements(const OpBench& bench, const std::string& file)
         }
         break;
       // The router is a GEMM (role router, fp32 logits) in schedule format 2, timed by the GEMM
-      // model; the older records of a router kernel (elements only, no m/n/k) have no op to fit.
-      case BenchOp::router: m.unmodelled["router"]++; break;
+      // model: a cold router record that gives its rows, width and experts is a GEMM record (m rows,
+      // n experts, k width; router_gemm_record); the others (elements only, or warm) are not fitted.
+      case BenchOp::router:
+        if (std::optional<OpRecord> r = router_gemm_record(b, w)) {
+          r->where = file + ": " + w.record;
+          m.ops.push_back(std::move(*r));
+        } else {
+          m.unmodelled["router"]++;
+        }
+        break;
       default: {
         const OpKind kind = parse_op_kind(to_string(b.op)); // every other BenchOp is a compute OpKind
         OpRecord r = op_record(b, w, kind);

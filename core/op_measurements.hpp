@@ -31,8 +31,9 @@ struct OpMeasurements {
   std::string source;
   OpBenchSystem system;
   // Timed compute ops. Small kernels other than sample and embedding timed with inputs of their own
-  // per instance (BenchRecord::cold_study) are here under variant "cold" (the router's, like its
-  // other records, count under unmodelled).
+  // per instance (BenchRecord::cold_study) are here under variant "cold". Cold router records that
+  // give rows, width and experts are here as the GEMM they time (alignment class and all,
+  // gemm_aligned); the others (elements only, or warm) count under unmodelled.
   std::vector<OpRecord> ops;
   // Seconds per kernel inside a CUDA graph: the plain chains of identical kernels only (no distinct
   // kernels, no events, not launched from a stream), which the fit's graph_gap_s is the median of.

@@ -23,6 +23,14 @@ std::string describe(const OpModelKey& k)
   return s;
 }
 
+bool gemm_aligned(double n, double k, Dtype dtype)
+{
+  // The stored element alone (bytes_per_element counts block scales in): fp4 half a byte, fp8 one.
+  const double b = std::floor(bytes_per_element(dtype) * 2) / 2;
+  const auto whole_units = [b](double d) { return std::fmod(d * b, 16.0) == 0; };
+  return whole_units(n) && whole_units(k);
+}
+
 namespace op_dims {
 
 std::vector<double> gemm(double batch, double m, double n, double k) { return {batch, m, n, k}; }
@@ -213,8 +221,17 @@ OpModels fit_op_models(const std::vector<OpRecord>& records, const std::vector<d
 std::optional<perf::Estimate> estimate_record(const OpModels& m, const OpRecord& r)
 {
   if (r.key.kind == OpKind::grouped_gemm && r.key.variant == "loop") {
-    OpModelKey g{OpKind::gemm, "", r.key.dtype, r.key.dtype, r.key.graph, 0};
+    // The experts' dense GEMMs share n and k, so one alignment class (gemm_aligned); a class without
+    // a model of its own takes the aligned one's time, extrapolated (as op_time.cpp's queries do).
+    const bool aligned = gemm_aligned(r.dims[0], r.dims[1], r.key.dtype);
+    OpModelKey g{OpKind::gemm, aligned ? "" : unaligned_variant, r.key.dtype, r.key.dtype, r.key.graph, 0};
     const KeyedOpModel* km = m.find(g);
+    bool fallback = false;
+    if (!km && !aligned) {
+      g.variant.clear();
+      km = m.find(g);
+      fallback = true;
+    }
     if (!km)
       return std::nullopt;
     perf::Estimate sum{0, perf::Provenance::measured};
@@ -225,9 +242,22 @@ std::optional<perf::Estimate> estimate_record(const OpModels& m, const OpRecord&
       sum.seconds += e.seconds;
       sum.provenance = perf::weakest(sum.provenance, e.provenance);
     }
+    if (fallback)
+      sum.provenance = perf::weakest(sum.provenance, perf::Provenance::extrapolated);
     return sum;
   }
   const KeyedOpModel* km = m.find(r.key);
+  if (!km && r.key.kind == OpKind::gemm && r.key.variant == unaligned_variant) {
+    // As op_time.cpp's queries: an unaligned GEMM without a model of its class takes the aligned
+    // model's time, extrapolated at best.
+    OpModelKey aligned = r.key;
+    aligned.variant.clear();
+    if (const KeyedOpModel* a = m.find(aligned)) {
+      perf::Estimate e = a->model.estimate(r.dims, r.rows);
+      e.provenance = perf::weakest(e.provenance, perf::Provenance::extrapolated);
+      return e;
+    }
+  }
   if (!km)
     return std::nullopt;
   return km->model.estimate(r.dims, r.rows);

@@ -60,6 +60,20 @@ std::vector<std::string> names(OpKind kind);
 std::vector<std::string> grid_names(OpKind kind);
 } // namespace op_dims
 
+// A dense GEMM's alignment class (docs/perf-models.md, "GEMM alignment classes"). y[m, n] = x[m, k]
+// w[n, k]^T runs through cuBLASLt as y^T = w^T x^T, so n and k are the dims its tensor-core kernels
+// want in whole 16-byte units of the operands' dtype (NVIDIA's "Matrix Multiplication Background"
+// guide, Tensor Core requirements: bf16 dims in multiples of 8, int8/fp8 in multiples of 16); m (the
+// tokens) is not a leading dimension of any operand. Measured on one H100 (bench-ops, 2026-12-07/08,
+// validate/results/h100-2026-12-0{7,8}-points-s23-router*): the router GEMM (bf16 operands, fp32
+// logits) at n % 8 != 0 ran 13.9-18.9 us at k 1,280-1,792 and 6.7-7.4 us at k 4,096, against 4.0-6.0
+// us at n % 8 == 0 (n 20-64, m 2-9), whatever n: another kernel, not a different size. So records at
+// unaligned n or k are a model of their own (variant "unaligned"); a query of that class with no such
+// model takes the aligned model's time as an extrapolation (op_time.cpp).
+inline const std::string unaligned_variant = "unaligned";
+// True when n and k are whole 16-byte units of `dtype` (bf16: multiples of 8; fp8: of 16).
+bool gemm_aligned(double n, double k, Dtype dtype);
+
 // One measurement as the models take it (op_measurements.hpp builds them from op_bench.hpp's records).
 struct OpRecord {
   OpModelKey key;
@@ -143,8 +157,9 @@ struct FitOptions {
 OpModels fit_op_models(const std::vector<OpRecord>& records, const std::vector<double>& graph_gaps,
                        const FitOptions& opt);
 
-// The models' estimate for a record (loop records: the sum of the dense GEMMs of their rows);
-// nullopt when no model covers it.
+// The models' estimate for a record (loop records: the sum of the dense GEMMs of their rows; an
+// unaligned GEMM without a model of its class: the aligned one's, extrapolated at best); nullopt when
+// no model covers it.
 std::optional<perf::Estimate> estimate_record(const OpModels& m, const OpRecord& r);
 
 } // namespace moesim

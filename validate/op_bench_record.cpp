@@ -105,6 +105,10 @@ nlohmann::json small_record(const SmallPoint& p, const Measured& m, bool cold_in
   } else if (p.op == "sample") {
     j["rows"] = p.rows;
     j["vocab"] = p.vocab;
+  } else if (p.op == "router") { // the GEMM's m, k and n: the models read it as one (op_measurements.cpp)
+    j["rows"] = p.rows;
+    j["width"] = p.width;
+    j["experts"] = p.experts;
   }
   if (p.cold_inputs || (cold_inputs && (p.op == "sample" || p.op == "embedding")))
     j["inputs"] = "cold";

@@ -590,3 +590,108 @@ TEST_CASE("a fused expert GEMM's grid is written by rows per expert and a total-
   CHECK_THROWS_WITH(load_calibration_file(f), Catch::Matchers::Contains(f) && Catch::Matchers::Contains("rows per expert") &&
                                                   Catch::Matchers::Contains("moesim calibrate --op-bench"));
 }
+
+TEST_CASE("a GEMM's alignment class: n and k in whole 16-byte units of its dtype", "[quick][perf]")
+{
+  // bf16: 2 bytes, so multiples of 8. The H100 router sweep's fast counts (24, 56, 64) and slow ones (20,
+  // 28, 36: 40, 56, 72 bytes of weights a row, 8 past a 16-byte unit each).
+  CHECK(gemm_aligned(24, 1792, Dtype::bf16));
+  CHECK(gemm_aligned(64, 4096, Dtype::bf16));
+  CHECK_FALSE(gemm_aligned(20, 1792, Dtype::bf16));
+  CHECK_FALSE(gemm_aligned(36, 1792, Dtype::bf16));
+  CHECK_FALSE(gemm_aligned(60, 4096, Dtype::bf16));
+  // k counts as n does: 1,796 x 2 = 3,592 bytes, 8 past 224 units.
+  CHECK_FALSE(gemm_aligned(64, 1796, Dtype::bf16));
+  // fp8: 1 byte, so multiples of 16: 24 is 8 past one unit, 32 two units.
+  CHECK_FALSE(gemm_aligned(24, 1792, Dtype::fp8));
+  CHECK(gemm_aligned(32, 1792, Dtype::fp8));
+}
+
+TEST_CASE("unaligned GEMM records fit a model of their own, a class without one takes the aligned time, "
+          "extrapolated",
+          "[quick][perf]")
+{
+  // The H100 router sweep (validate/results/h100-2026-12-08-points-s23-router-sweep, graph, us), m 4,
+  // k 1,792, as router records with their dims: the GEMMs they are.
+  const std::vector<std::pair<int, double>> sweep = {{20, 18.904}, {24, 4.906}, {28, 18.822}, {36, 18.766},
+                                                     {44, 18.714}, {52, 18.748}, {56, 4.890}, {60, 18.744},
+                                                     {64, 4.952}};
+  nlohmann::json recs = nlohmann::json::array();
+  for (const auto& [n, us] : sweep)
+    recs.push_back({{"op", "router"}, {"dtype", "bf16"}, {"launch", "graph"}, {"inputs", "cold"},
+                    {"elements", 4 * 1792}, {"bytes", 2 * 4 * 1792 + 2 * n * 1792 + 4 * 4 * n}, {"rows", 4},
+                    {"width", 1792}, {"experts", n}, {"seconds", us * 1e-6}});
+  // An older router record (elements and bytes only) has no GEMM shape, and a warm one re-read one
+  // weight buffer from the L2 (no GEMM record's timing): both unmodelled, as before.
+  recs.push_back({{"op", "router"}, {"dtype", "bf16"}, {"launch", "graph"}, {"elements", 4 * 1792},
+                  {"bytes", 86336}, {"seconds", 1.89e-5}});
+  recs.push_back({{"op", "router"}, {"dtype", "bf16"}, {"launch", "graph"}, {"elements", 4 * 1792},
+                  {"bytes", 86336}, {"rows", 4}, {"width", 1792}, {"experts", 20}, {"seconds", 1.4e-5}});
+  const OpMeasurements b = parse_op_measurements(bench(recs).dump(), "r.json");
+  REQUIRE(b.ops.size() == 9);
+  CHECK(b.unmodelled.at("router") == 2);
+  CHECK(b.ops[0].key.kind == OpKind::gemm);
+  CHECK(b.ops[0].key.variant == unaligned_variant);
+  CHECK(b.ops[0].dims == std::vector<double>{1, 4, 20, 1792});
+  CHECK(b.ops[1].key.variant.empty()); // 24 experts
+  CHECK(b.ops[1].key.graph);
+
+  test::TempDir dir("moesim_op_models_align");
+  const OpBenchFit fit = fit_op_bench_files({dir.write("r.json", bench(recs).dump())}, {}, {}, root + "/workloads/models");
+  REQUIRE(fit.models.models.size() == 2); // gemm bf16 graph; gemm unaligned bf16 graph
+  Calibration c;
+  c.op_models = fit.models;
+  const GpuSpec gpu = test_gpu();
+  auto router = [](long n) {
+    Op op = gemm_op(4, double(n), 1792);
+    std::get<GemmShape>(op.shape).out = Dtype::fp32; // the router's fp32 logits, as schedule_builder writes it
+    return op;
+  };
+  // 36 experts: its own record, 18.766 us.
+  const OpTime at36 = op_time(&c, gpu, router(36), true);
+  CHECK(at36.provenance == Provenance::measured);
+  CHECK(at36.seconds == Approx(18.766e-6).epsilon(1e-9));
+  // 40 experts: aligned, between the aligned records 24 (4.906) and 56 (4.890), log-log:
+  // w = ln(40/24) / ln(56/24) = 0.51083 / 0.84730 = 0.60289; t = 4.906^(1-w) 4.890^w = 4.8964 us.
+  // One model over every count would have put it between 36 and 44: 18.74 us, 3.8x the measured 4.7-4.9.
+  const OpTime at40 = op_time(&c, gpu, router(40), true);
+  CHECK(at40.provenance == Provenance::interpolated);
+  const double w = std::log(40.0 / 24) / std::log(56.0 / 24);
+  CHECK(at40.seconds == Approx(std::exp((1 - w) * std::log(4.906e-6) + w * std::log(4.890e-6))).epsilon(1e-9));
+  CHECK(at40.seconds == Approx(4.8964e-6).epsilon(1e-4));
+  // 30 experts: unaligned, between 28 (18.822) and 36 (18.766): w = ln(30/28) / ln(36/28) = 0.27452;
+  // t = 18.822^(1-w) 18.766^w = 18.807 us.
+  const OpTime at30 = op_time(&c, gpu, router(30), true);
+  CHECK(at30.provenance == Provenance::interpolated);
+  CHECK(at30.seconds == Approx(18.807e-6).epsilon(1e-4));
+
+  // Without unaligned records (the platforms' calibrations today): 36 experts takes the aligned model's
+  // time at its shape (between 24 and 56: w = ln(36/24) / ln(56/24) = 0.47854, 4.8983 us), flagged
+  // extrapolated, not interpolated: nothing measured says how much slower the other kernel is.
+  Calibration aligned = c;
+  std::erase_if(aligned.op_models.models, [](const KeyedOpModel& km) { return km.key.variant == unaligned_variant; });
+  REQUIRE(aligned.op_models.models.size() == 1);
+  const OpTime fallback = op_time(&aligned, gpu, router(36), true);
+  CHECK(fallback.provenance == Provenance::extrapolated);
+  const double w36 = std::log(36.0 / 24) / std::log(56.0 / 24);
+  CHECK(fallback.seconds == Approx(std::exp((1 - w36) * std::log(4.906e-6) + w36 * std::log(4.890e-6))).epsilon(1e-9));
+  CHECK(fallback.seconds == Approx(4.8983e-6).epsilon(1e-4));
+  // A record of the class is estimated the same way (fit checks): 36 experts' record, the aligned time.
+  const auto rec36 = estimate_record(aligned.op_models, b.ops[3]);
+  REQUIRE(rec36);
+  CHECK(b.ops[3].dims[2] == 36);
+  CHECK(rec36->provenance == Provenance::extrapolated);
+  CHECK(rec36->seconds == Approx(fallback.seconds).epsilon(1e-9));
+  // An aligned query is as it was: 40 experts, interpolated, the same time.
+  CHECK(op_time(&aligned, gpu, router(40), true).seconds == Approx(at40.seconds).epsilon(1e-12));
+  CHECK(op_time(&aligned, gpu, router(40), true).provenance == Provenance::interpolated);
+  // Per-expert GEMMs of an unaligned n take the same fallback: one expert of 4 rows at n 36.
+  Op g;
+  g.kind = OpKind::grouped_gemm;
+  g.shape = GroupedGemmShape{2, 0, {4, 0}, 36, 1792};
+  g.kernels = 2;
+  const OpTime loop = op_time(&aligned, gpu, g, true);
+  CHECK(loop.provenance == Provenance::extrapolated);
+  CHECK(loop.seconds == Approx(fallback.seconds).epsilon(1e-9));
+  CHECK(op_time(&c, gpu, g, true).seconds == Approx(18.766e-6).epsilon(1e-9));
+}
