@@ -15,7 +15,7 @@ constexpr double gib = 1024.0 * 1024.0 * 1024.0;
 // 8-bit scale per block, whose count is their byte width (core/dtype).
 double elements_per_weight(Dtype d)
 {
-  return d == Dtype::nvfp4 || d == Dtype::mxfp4 ? bytes_per_element(d) : 1.0;
+  return d == Dtype::nvfp4 || d == Dtype::mxfp4 || d == Dtype::int4 ? bytes_per_element(d) : 1.0;
 }
 
 // The byte width the heuristic gives a quantisation (weights or KV); 2 for anything it does not
@@ -24,7 +24,8 @@ double heuristic_bytes(Dtype d)
 {
   switch (d) {
   case Dtype::fp8: return 1.0;
-  case Dtype::nvfp4: return 0.5;
+  case Dtype::nvfp4:
+  case Dtype::int4: return 0.5;
   default: return 2.0;
   }
 }

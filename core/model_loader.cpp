@@ -48,7 +48,7 @@ Dtype read_dtype(Fields& f, const std::string& key)
   try {
     return parse_dtype(s);
   } catch (const std::invalid_argument& e) {
-    f.fail(key, e.what(), "write one of fp32, bf16, fp16, fp8, nvfp4, mxfp4");
+    f.fail(key, e.what(), "write one of fp32, bf16, fp16, fp8, nvfp4, mxfp4, int4");
   }
 }
 

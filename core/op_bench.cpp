@@ -202,7 +202,7 @@ BenchRecord parse_record(const nlohmann::json& j, const std::string& file, const
     throw fail("seconds", "must be positive", "write the GPU time of one op in seconds");
   if (spec->dtype) {
     if (!j.contains("dtype"))
-      throw fail("dtype", "missing", "write bf16, fp16, fp8, nvfp4, mxfp4 or fp32");
+      throw fail("dtype", "missing", "write bf16, fp16, fp8, nvfp4, mxfp4, int4 or fp32");
     try {
       r.dtype = parse_dtype(word("dtype"));
     } catch (const std::invalid_argument& e) {

@@ -81,7 +81,7 @@ static void override_dtypes(Fields& f, ModelDtypes& d)
       try {
         out = parse_dtype(s);
       } catch (const std::invalid_argument& e) {
-        f.fail(key, e.what(), "write one of fp32, bf16, fp16, fp8, nvfp4, mxfp4");
+        f.fail(key, e.what(), "write one of fp32, bf16, fp16, fp8, nvfp4, mxfp4, int4");
       }
     } else {
       f.maybe(key);

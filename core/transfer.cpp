@@ -144,8 +144,8 @@ OpDemand moe_demand(const BenchRecord& r)
                             : local * (1 - std::pow(std::max(0.0, 1 - k / experts), t));
   const Dtype d = *r.dtype;
   OpDemand o;
-  // MXFP4 MoE tables are weight-only (w4a16): the math runs on bf16 activations.
-  o.math = d == Dtype::mxfp4 ? Dtype::bf16 : d;
+  // MXFP4 and int4 MoE tables are weight-only (w4a16): the math runs on bf16 activations.
+  o.math = d == Dtype::mxfp4 || d == Dtype::int4 ? Dtype::bf16 : d;
   o.flops = 6 * assigned * h * inter;
   // Weights of the active experts, plus bf16 activations: the tokens read and the combined output
   // written (2 t h), and per assignment its permuted row, gate+up output (2 inter), activation

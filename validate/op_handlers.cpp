@@ -67,6 +67,8 @@ std::string dtype_note(Dtype d, bool fp8_ok)
     case Dtype::nvfp4:
     case Dtype::mxfp4:
       return std::string(to_string(d)) + " weights run as bf16: Hopper has no FP4 tensor cores (3.6x the bytes)";
+    case Dtype::int4:
+      return "int4 weights run as bf16 (W4A16: the engine dequantizes in registers; here 3.6x the bytes)";
     case Dtype::fp8:
       return fp8_ok ? "" : "fp8 GEMM needs compute capability 8.9+: ran bf16 (2x the weight bytes)";
     case Dtype::fp16:

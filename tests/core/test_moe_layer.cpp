@@ -2,6 +2,8 @@
 // source, a curve over tokens read between its records, bad records refused, and a rank's MoE
 // layer shared out over its ops so that it sums to the measurement.
 #include "core/calibration.hpp"
+#include "core/costs.hpp"
+#include "core/dtype.hpp"
 #include "core/error.hpp"
 #include "core/model_loader.hpp"
 #include "core/moe_layer.hpp"
@@ -596,4 +598,53 @@ TEST_CASE("an expert-TP MoE split without records reads the EP split over the sa
   REQUIRE(static_cast<int>(per_layer.size()) == model.layers);
   for (const auto& [layer, sum] : per_layer)
     CHECK(sum == Approx(100e-6));
+}
+
+TEST_CASE("int4 W4A16 experts are a dtype of their own: 4-bit values with a 16-bit scale per 32", "[quick][perf]")
+{
+  // compressed-tensors int4, group size 32 (Kimi-K2.5's quantization_config: num_bits 4, group_size 32,
+  // strategy group; ai-dynamo/aiconfigurator @095f58a51 model_configs/moonshotai--Kimi-K2.5_config.json),
+  // one bf16 scale per group: 0.5 + 2 / 32 = 0.5625 bytes an element, where MXFP4's E8M0 scale gives
+  // 0.5 + 1 / 32 = 0.53125.
+  CHECK(bytes_per_element(Dtype::int4) == Approx(0.5625).epsilon(1e-12));
+  CHECK(bytes_per_element(Dtype::mxfp4) == Approx(0.53125).epsilon(1e-12));
+  CHECK(parse_dtype("int4") == Dtype::int4);
+  CHECK(std::string(to_string(Dtype::int4)) == "int4");
+  CHECK_THROWS_WITH(parse_dtype("int3"), Contains("int4"));
+  // No tensor-core rate of its own: the roofline takes the bf16 rate (W4A16 runs bf16 math).
+  GpuSpec g;
+  g.flops[Dtype::bf16] = 989e12;
+  g.flops[Dtype::mxfp4] = 2000e12;
+  CHECK(g.peak_flops(Dtype::int4) == 989e12);
+}
+
+TEST_CASE("vLLM's H200 int4 Marlin MoE layers are read by an int4 key only: Kimi-K2 TP8 at 6 tokens", "[quick][perf]")
+{
+  // platforms/public/aiconfigurator/h200_sxm.vllm-0.14.0.moe (ai-dynamo/aiconfigurator @095f58a51,
+  // h200_sxm/moe/vllm/0.14.0/moe_perf.parquet, moe_dtype int4_wo, kernel vllm_marlin_moe): Kimi-K2's
+  // layer (7168 / 2048, 384 experts, top-8) at moe tp 8, power_law_1.01 (kimi-k2.yaml's routing):
+  // 4 tokens 0.06406 ms, 8 tokens 0.09057 ms. At 6 tokens, linearly: 0.06406 + 2 / 4 x (0.09057 -
+  // 0.06406) = 0.077315 ms, interpolated.
+  const std::string file = root + "/platforms/public/aiconfigurator/h200_sxm.vllm-0.14.0.moe.json.gz";
+  const OpMeasurements meas = load_op_measurements(file);
+  CHECK_THAT(meas.source, Contains("h200_sxm") && Contains("vllm") && Contains("0.14.0"));
+  const MoeLayerModels models = moe_layer_models(meas.moe);
+  MoeLayerKey k;
+  k.dtype = Dtype::int4;
+  k.hidden = 7168;
+  k.inter = 2048;
+  k.topk = 8;
+  k.experts = 384;
+  k.moe_tp = 8;
+  k.power_law_alpha = 1.01;
+  const MoeLayerMatch m = models.match(k, true, MoeBackend::fastest);
+  REQUIRE(m.curve);
+  CHECK_FALSE(m.even_routing);
+  CHECK_FALSE(m.split_stand_in);
+  const perf::Estimate e = moe_layer_seconds(*m.curve, 6);
+  CHECK(e.seconds == Approx(0.06406e-3 + 0.5 * (0.09057e-3 - 0.06406e-3)).epsilon(1e-9));
+  CHECK(e.provenance == Provenance::interpolated);
+  // The same 4-bit bytes as MXFP4, but not its kernel: an mxfp4 key finds no layer of this shape.
+  k.dtype = Dtype::mxfp4;
+  CHECK(models.match(k, true, MoeBackend::fastest).curve == nullptr);
 }

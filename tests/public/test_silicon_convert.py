@@ -17,7 +17,8 @@ CONVERT = os.path.join(ROOT, "validate", "public", "silicon", "convert.py")
 # gpt-oss-120b on one H200 under vLLM 0.18.0; then DeepSeek-V3 NVFP4 TP8 on B200 under TensorRT-LLM at
 # input 8192 (the generator's max_num_tokens), a gap-analysis gpt-oss H100 TensorRT-LLM row whose
 # silicon_concurrency 160 = batch_size 40 x tp 4 with attention dp 1, a vLLM 0.11.2 gpt-oss H100
-# row at concurrency 512 with a TTFT of 118 s, and a Qwen3-235B FP8 TP2 row on H200 under vLLM 0.12.0.
+# row at concurrency 512 with a TTFT of 118 s, a Qwen3-235B FP8 TP2 row on H200 under vLLM 0.12.0, and
+# Kimi-K2.5 int4 TP8 on B200 under vLLM 0.15.1 at concurrency 64.
 CSV = """id,silicon_data_source,backend,backend_version,model_path,system,precision,mode,isl,osl,gemm_quant_mode,moe_quant_mode,batch_size,tp_size,pp_size,attention_dp_size,moe_tp_size,moe_ep_size,prefill_batch_size,prefill_num_workers,prefill_tp_size,prefill_pp_size,prefill_attention_dp_size,prefill_moe_tp_size,prefill_moe_ep_size,decode_batch_size,decode_num_workers,decode_tp_size,decode_pp_size,decode_attention_dp_size,decode_moe_tp_size,decode_moe_ep_size,silicon_ttft_ms,silicon_tpot_ms
 qwen_qwen3_235b_a22b_fp8_qwen_qwen3_235b_a22b_fp8_h100_sxm_trtllm_agg_128x128_c32_tp8_epnone_91,source_file=/Users/harrli/projects/aic-auto-gap-analysis/data/h100_sxm/trtllm/1.0.0rc3/Qwen_Qwen3-235B-A22B-FP8.csv; silicon_concurrency=32,trtllm,1.0.0rc3,Qwen/Qwen3-235B-A22B-FP8,h100_sxm,fp8,agg,128,128,fp8_block,fp8_block,32,8,1,,1,8,,,,,,,,,,,,,,,251.2551357453125,17.4342056640625
 2026_03_25_deepseek_r1_h200_sxm_trtllm_fp8_agg_1024x8192_c256_tp8_0_ep8_0_1238,source_file=2026-03-25.csv; model=DeepSeek-R1; silicon_concurrency=256; measured=2026-01-28T06:18:44Z; wip=False; image=nvcr.io#nvidia/tensorrt-llm/release:1.1.0rc2.post2,trtllm,1.1.0rc2.post2,deepseek-ai/DeepSeek-R1,h200_sxm,fp8,agg,1024,8192,fp8,fp8,32,1,1,8,1,8,,,,,,,,,,,,,,,5180.248964850034,30.398513386321937
@@ -27,6 +28,7 @@ dsr1_b200_trtllm_fp4_agg_8192x1024_c128_cfg91,db-dump/2026-04-27; config_id=91; 
 openai_gpt_oss_120b_openai_gpt_oss_120b_h100_sxm_trtllm_agg_4000x1000_c160_tp4_epnone_5,source_file=/Users/harrli/projects/aic-auto-gap-analysis/data/h100_sxm/trtllm/1.3.0rc1/openai_gpt-oss-120b.csv; gtl_job_id=23879486; gtl_task_id=103834814; silicon_concurrency=160; measured=2026-03-18; image=nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:0.9.0; dynamo_version=0.9.0,trtllm,1.3.0rc1,openai/gpt-oss-120b,h100_sxm,fp8,agg,4000,1000,fp8,fp8,40,4,1,,2,2,,,,,,,,,,,,,,,1371.8671288195312,47.26231487779628
 2026_04_06_gpt_oss_120b_h100_sxm_vllm_fp4_agg_1024x8192_c512_tp8_ep1_1128,source_file=2026-04-06.csv; model=GPT-OSS-120B; silicon_concurrency=512; measured=2025-12-08T00:00:00.000Z; wip=False; image=vllm/vllm-openai:v0.11.2,vllm,0.11.2,openai/gpt-oss-120b,h100_sxm,fp4,agg,1024,8192,nvfp4,nvfp4,512,8,1,1,8,1,,,,,,,,,,,,,,,117788.20557035506,3.5714276398102736
 qwen_qwen3_235b_a22b_fp8_qwen_qwen3_235b_a22b_fp8_h200_sxm_vllm_agg_1000x100_c16_tp2_epnone_1,source_file=/Users/harrli/projects/aic-auto-gap-analysis/data/h200_sxm/vllm/0.12.0/Qwen_Qwen3-235B-A22B-FP8.csv; silicon_concurrency=16,vllm,0.12.0,Qwen/Qwen3-235B-A22B-FP8,h200_sxm,fp8,agg,1000,100,fp8,fp8,16,2,1,,2,1,,,,,,,,,,,,,,,243.96,52.16
+2026_03_25_kimi_k2_5_b200_sxm_vllm_int4_agg_1024x1024_c64_tp8_0_ep1_0_327,source_file=2026-03-25.csv; model=Kimi-K2.5; silicon_concurrency=64; measured=2026-03-24T20:03:09Z; wip=False; image=vllm/vllm-openai:v0.15.1,vllm,0.15.1,moonshotai/Kimi-K2.5,b200_sxm,int4,agg,1024,1024,int4_wo,int4_wo,64,8,1,1,8,1,,,,,,,,,,,,,,,328.86881737613294,28.544296542598246
 """
 
 
@@ -93,9 +95,29 @@ class SiliconConvertTest(unittest.TestCase):
         # 0.18.0 >= 0.14.0, the first release with async scheduling on by default: the overlapped profile.
         self.assertEqual(r["engine"], "vllm-0.14")
         self.assertEqual(r["engine_version"], '"0.18.0"')
-        for k in ("op_records", "moe_records", "gemm_records", "attention_records", "note", "missing"):
+        # docs/engines.md's rule (session 26): the row's own version's fused-MoE table holds gpt-oss's
+        # MXFP4 layer at moe tp 1 x ep 1 (power_law_1.2, the model file's routing: 0.152 ms at 4 tokens);
+        # 36 layers x 0.152 ms = 5.5 ms is below the measured 6.33 ms, so it is named, its MoE only.
+        self.assertEqual(r["moe_records"], "platforms/public/aiconfigurator/h200_sxm.vllm-0.18.0.moe.json.gz")
+        self.assertIn("vllm 0.18.0 fused-MoE table", r["note"])
+        for k in ("op_records", "gemm_records", "attention_records", "missing"):
             self.assertNotIn(k, r)
         self.assertEqual(r["metric"], "tpot_ms")
+
+    def test_vllm_kimi_int4_b200_skips_a_table_above_the_measured_step(self):
+        r = self.rows["2026_03_25_kimi_k2_5_b200_sxm_vllm_int4_agg_1024x1024_c64_tp8_0_ep1_0_327"]
+        self.assertEqual(r["plan"], "tp8")
+        self.assertEqual(r["dtypes"], "{expert_weights: int4, dense_weights: bf16}")
+        # No B200 table of 0.15.1; the nearest holding Kimi's int4 layer at moe tp 8 is 0.19.0 (series 19,
+        # 4 away), whose Marlin layer at 64 tokens (power_law_1.01) is 0.8354 ms: x 60 MoE layers = 50.1 ms,
+        # above the measured TPOT 28.5 ms, so it is dropped; next 0.24.0 (9 away): 0.2823 ms x 60 = 16.9 ms.
+        self.assertEqual(r["moe_records"], "platforms/public/aiconfigurator/b200_sxm.vllm-0.24.0.moe.json.gz")
+
+    def test_labelled_rows_take_no_part_in_the_tpot_check(self):
+        # The H100 vLLM 0.11.2 c512 row is labelled; 0.24.0's layer at 512 tokens x 36 is above its 3.57 ms,
+        # but with no unlabelled row in its configuration the nearest holding table stands.
+        r = self.rows["2026_04_06_gpt_oss_120b_h100_sxm_vllm_fp4_agg_1024x8192_c512_tp8_ep1_1128"]
+        self.assertEqual(r["moe_records"], "platforms/public/aiconfigurator/h100_sxm.vllm-0.24.0.moe.json.gz")
 
     def test_multi_node_row_left_out_with_its_reason(self):
         self.assertNotIn("dsr1_b200_sglang_fp4_agg_1024x8192_c4_cfg201", self.rows)
@@ -104,7 +126,7 @@ class SiliconConvertTest(unittest.TestCase):
         # tp 64 x attention dp 1 = 64 GPUs = moe tp 8 x ep 8: eight nodes as written, perhaps 8 GPUs meant.
         self.assertIn("| dsr1_b200_sglang_fp4_agg_1024x8192_c4_cfg201 | 64 GPUs: more than one 8-GPU node as written "
                       "(tp 64 x dp 1 = moe tp 8 x ep 8: perhaps 8 GPUs meant; not guessed) |", text)
-        self.assertEqual(len(self.rows), 7)  # the eight CSV rows less this one
+        self.assertEqual(len(self.rows), 8)  # the nine CSV rows less this one
 
     def test_trtllm_long_prompt_takes_the_generators_token_budget(self):
         r = self.rows["dsr1_b200_trtllm_fp4_agg_8192x1024_c128_cfg91"]

@@ -40,7 +40,11 @@ const SELECTION_KEYS = ['comment', 'gemm_m', 'attention_windows', 'attention_hea
 // moe_max_gpus): SGLang's wide-EP tables measure uniform routing over up to 64 GPUs.
 // A set's `moe_each_kernel: true` keeps every MoE kernel's own record of a shape (each TensorRT-LLM
 // MoE backend the table measured), not only the fastest: a study names the backend its run used.
-const SET_KEYS = ['gpu', 'framework', 'version', 'tables', 'fp8', 'moe_distributions', 'moe_max_gpus', 'moe_each_kernel', 'comment']
+// A set's `moe_shapes` keeps only the MoE layers of those shapes ([hidden, inter, topk, experts]);
+// `moe_int4: true` keeps int4 weight-only MoE layers (`int4_wo`, W4A16) as dtype int4; `file_tag`
+// names the file <gpu>.<framework>-<version>.<tag>.json.gz, a set of its own beside the untagged one.
+const SET_KEYS = ['gpu', 'framework', 'version', 'tables', 'fp8', 'moe_distributions', 'moe_max_gpus', 'moe_each_kernel',
+                  'moe_shapes', 'moe_int4', 'file_tag', 'comment']
 // A set's `fp8` list: the fp8 kernels imported beside the per-tensor GEMMs and same-dtype caches.
 const FP8_KINDS = ['block_gemm', 'kv_cache', 'block_moe']
 
@@ -68,6 +72,13 @@ function load_selection(file) {
         throw new InputError(file, `sets[${i}].fp8`, `unknown fp8 kind ${f}`, `use ${FP8_KINDS.join(', ')}`)
     if ('moe_each_kernel' in s && typeof s.moe_each_kernel !== 'boolean')
       throw new InputError(file, `sets[${i}].moe_each_kernel`, 'not true or false', 'write true to keep each MoE kernel')
+    if ('moe_int4' in s && typeof s.moe_int4 !== 'boolean')
+      throw new InputError(file, `sets[${i}].moe_int4`, 'not true or false', 'write true to keep int4_wo MoE layers')
+    if ('file_tag' in s && !(typeof s.file_tag === 'string' && /^[a-z0-9_]+$/.test(s.file_tag)))
+      throw new InputError(file, `sets[${i}].file_tag`, 'not a lower-case word', 'write e.g. "moe"')
+    if ('moe_shapes' in s && !(Array.isArray(s.moe_shapes) &&
+        s.moe_shapes.every(x => Array.isArray(x) && x.length === 4 && x.every(n => Number.isInteger(n) && n > 0))))
+      throw new InputError(file, `sets[${i}].moe_shapes`, 'not a list of [hidden, inter, topk, experts]', 'write e.g. [[7168, 2048, 8, 256]]')
     for (const t of s.tables ?? [])
       if (!TABLE_KINDS.some(kind => kind.name === t))
         throw new InputError(file, `sets[${i}].tables`, `unknown table kind ${t}`, `use ${TABLE_KINDS.map(k => k.name).join(', ')}`)
@@ -80,7 +91,7 @@ async function import_set(src, sel, set) {
   const tables = []
   let device = null
   const set_sel = { ...sel }
-  for (const k of ['moe_distributions', 'moe_max_gpus'])
+  for (const k of ['moe_distributions', 'moe_max_gpus', 'moe_shapes', 'moe_int4'])
     if (k in set)
       set_sel[k] = set[k]
   for (const kind of TABLE_KINDS) {
@@ -114,7 +125,8 @@ async function import_set(src, sel, set) {
     system: { gpu: device ?? set.gpu, date: src.date },
     records: sort_records(records),
   }
-  return { name: `${set.gpu}.${set.framework}-${set.version}.json.gz`, doc, tables }
+  const tag = set.file_tag ? `.${set.file_tag}` : ''
+  return { name: `${set.gpu}.${set.framework}-${set.version}${tag}.json.gz`, doc, tables }
 }
 
 function write_all(files) {

@@ -41,10 +41,14 @@ const MOE_DTYPES = { bfloat16: 'bf16', fp8: 'fp8', nvfp4: 'nvfp4' }
 // (vllm_gptossmxfp4moe_..._mxfp4_bf16_...); its mxfp8 rows are another MoE class.
 const BLACKWELL = /\bG?B[1-3]00\b|Blackwell/   // the table's nvidia-smi name (`device` column)
 
-function moe_dtype(row, fp8) {
+// `int4_wo` MoE layers are int4 weight-only experts on bf16 activations (W4A16: compressed-tensors
+// int4 through Marlin in vLLM and SGLang): dtype int4, imported where the set says moe_int4.
+function moe_dtype(row, fp8, sel) {
   const d = MOE_DTYPES[row.moe_dtype]
   if (d)
     return { dtype: d }
+  if (row.moe_dtype === 'int4_wo')
+    return sel.moe_int4 ? { dtype: 'int4' } : null
   if (row.moe_dtype === 'fp8_block')
     return fp8.includes('block_moe') ? { dtype: 'fp8', scales: 'block' } : null
   const w4a8 = row.framework === 'TRTLLM' && BLACKWELL.test(row.device)
@@ -54,10 +58,13 @@ function moe_dtype(row, fp8) {
 // One whole-MoE-layer row into a record, for both MoE tables (moe_perf and SGLang's wide-EP
 // generation table): the set's distributions and GPU count decide which rows are kept.
 function moe_record(row, sel, fp8) {
-  const d = moe_dtype(row, fp8)
+  const d = moe_dtype(row, fp8, sel)
   if (!d || /nongated/.test(row.kernel_source) || (sel.moe_distributions && !sel.moe_distributions.includes(row.distribution)))
     return null
   if (sel.moe_max_gpus && int(row, 'moe_tp_size') * int(row, 'moe_ep_size') > sel.moe_max_gpus)
+    return null
+  if (sel.moe_shapes && !sel.moe_shapes.some(([h, i, k, e]) => int(row, 'hidden_size') === h && int(row, 'inter_size') === i &&
+                                                            int(row, 'topk') === k && int(row, 'num_experts') === e))
     return null
   return { op: 'moe', dtype: d.dtype, ...(d.scales ? { scales: d.scales } : {}), kernel: row.kernel_source, launch: 'graph',
            tokens: int(row, 'num_tokens'), hidden: int(row, 'hidden_size'), inter: int(row, 'inter_size'),

@@ -14,6 +14,10 @@ Every choice below is described in README.md beside this file; nothing is tuned 
 """
 import argparse
 import csv
+import glob
+import gzip
+import json
+import os
 import re
 import sys
 
@@ -81,9 +85,9 @@ def dtypes_of(model, row):
     if model == "kimi-k2":
         if moe == "int4_wo":
             # compressed-tensors int4, group 32, experts only (attention, shared experts and the
-            # dense MLP unquantized bf16): as kimi-k25-rtx8-tp8 models them.
-            return {"expert_weights": "mxfp4", "dense_weights": "bf16"}, \
-                "int4 W4A16 experts modelled as 4-bit mxfp4 weights (same bytes), as kimi-k25-rtx8-tp8"
+            # dense MLP unquantized bf16): moesim's int4 (W4A16, since session 26; before: mxfp4 bytes).
+            return {"expert_weights": "int4", "dense_weights": "bf16"}, \
+                "int4 W4A16 experts (compressed-tensors, group 32)"
         return {"expert_weights": "nvfp4", "dense_weights": "bf16"}, \
             "NVFP4 export: attention bf16 (ignored by its quantization); its NVFP4 shared experts and dense MLP run as bf16 here"
     raise ValueError(model)
@@ -262,8 +266,134 @@ def convert(rows, metric="tpot_ms"):
         row["_key"] = (r["system"], r["backend"], r["backend_version"], r["model_path"], r["gemm_quant_mode"],
                        r["moe_quant_mode"], plan, int(r["isl"]), int(r["osl"]))
         row["_conc"] = conc
+        row["_tpot"] = float(r["silicon_tpot_ms"])
         out.append(row)
+    records_vllm_sglang(out)
     return out, excluded
+
+
+# ---- vLLM and SGLang rows: the engine's own fused-MoE table as moe_records (session 26) ----------
+# The rule is docs/engines.md "AIConfigurator's silicon rows: vLLM and SGLang MoE layers from the
+# engines' own tables", chosen after seeing errors in small-batch-notes.md (session 25). Candidates are
+# the imported `<gpu>_sxm.<engine>-<version>.moe.json.gz` files (tools/aic-import/selection.json says why
+# no other table at 095f58a5 could be picked).
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+MOE_TABLES = "platforms/public/aiconfigurator"
+
+
+def model_facts(model):
+    """(MoE layers, (hidden, inter, topk, experts), power-law alpha or 0, model dtypes) from the zoo's file."""
+    text = open(os.path.join(ROOT, "workloads", "models", model + ".yaml")).read()
+
+    def num(key):
+        m = re.search(rf"^\s*{key}:\s*([0-9.]+)", text, re.M)
+        return float(m.group(1)) if m else 0
+
+    def word(key):
+        m = re.search(rf"^\s+{key}:\s*(\w+)", text, re.M)
+        return m.group(1) if m else ""
+    shape = (int(num("hidden")), int(num("expert_intermediate")), int(num("top_k")), int(num("experts")))
+    return (int(num("layers") - num("dense_layers")), shape, num("routing_power_law_alpha"),
+            {"expert_weights": word("expert_weights"), "fp8_scales": word("fp8_scales")})
+
+
+def release_series(engine, version):
+    """vLLM 0.N -> N, SGLang 0.5.N -> N (0.5.6.post2 is 0.5.6's series); None if no version is stated."""
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    if not m:
+        return None
+    return int(m.group(2)) if engine == "vllm" else int(m.group(3) or 0)
+
+
+_TABLES = {}
+
+
+def moe_curves(path):
+    """{(dtype, scales, shape, moe_tp, moe_ep, distribution): [(tokens, seconds)]} of one table."""
+    if path not in _TABLES:
+        with gzip.open(os.path.join(ROOT, path), "rt") as f:
+            doc = json.load(f)
+        curves = {}
+        for r in doc["records"]:
+            if r["op"] != "moe":
+                continue
+            k = (r["dtype"], r.get("scales", ""), (r["hidden"], r["inter"], r["topk"], r["experts"]),
+                 r["moe_tp"], r["moe_ep"], r["distribution"])
+            curves.setdefault(k, []).append((r["tokens"], r["seconds"]))
+        for c in curves.values():
+            c.sort()
+        _TABLES[path] = curves
+    return _TABLES[path]
+
+
+def layer_seconds(curve, tokens):
+    """As core/moe_layer moe_layer_seconds: the first record below the grid, linear between records,
+    the last segment past it."""
+    if tokens <= curve[0][0] or len(curve) == 1:
+        return curve[0][1] if tokens <= curve[0][0] else curve[-1][1]
+    for (t0, s0), (t1, s1) in zip(curve, curve[1:]):
+        if tokens <= t1 or (t1, s1) == curve[-1]:
+            return max(0.0, s0 + (s1 - s0) / (t1 - t0) * (tokens - t0))
+
+
+def records_vllm_sglang(out):
+    """Names `moe_records` on the vLLM and SGLang rows by the rule (docs/engines.md); returns
+    {configuration: (table or None, [(table, why dropped)])} for the README."""
+    groups = {}
+    for row in out:
+        if row["engine"].split("-")[0] not in ("vllm", "sglang"):
+            continue
+        gpu = row["platform"].split("-")[-1]
+        key = (row["engine"].split("-")[0], gpu, row["engine_version"], row["model"],
+               json.dumps(row["dtypes"], sort_keys=True), row["plan"])
+        groups.setdefault(key, []).append(row)
+    chosen = {}
+    for key, group in groups.items():
+        engine, gpu, version, model, dtypes, plan = key
+        series = release_series(engine, version)
+        if series is None:
+            chosen[key] = (None, [])
+            continue
+        layers, shape, alpha, model_dt = model_facts(model)
+        dt = {**model_dt, **json.loads(dtypes)}
+        expert = dt["expert_weights"]
+        scales = "block" if expert == "fp8" and dt.get("fp8_scales") == "block" else ""
+        tp = int((re.search(r"tp(\d+)", plan) or [0, 1])[1])
+        ep = int((re.search(r"ep(\d+)", plan) or [0, 1])[1])
+        dists = ([f"power_law_{alpha:g}"] if alpha > 0 else []) + ["balanced"]
+        cands = []
+        for path in sorted(glob.glob(os.path.join(ROOT, MOE_TABLES, f"{gpu}_sxm.{engine}-*.moe.json.gz"))):
+            ver = re.match(rf"{gpu}_sxm\.{engine}-(.+)\.moe\.json\.gz$", os.path.basename(path)).group(1)
+            rel = os.path.relpath(path, ROOT)
+            curves = moe_curves(rel)
+            curve = next((curves[k] for d in dists
+                          if (k := (expert, scales, shape, tp, ep, d)) in curves), None)
+            if curve:
+                s = release_series(engine, ver)
+                cands.append((abs(s - series), s, rel, curve))
+        cands.sort(key=lambda c: (c[0], c[1]))  # nearest series first, ties to the older
+        dropped, pick = [], None
+        checked = [r for r in group if not r.get("missing")]  # labelled rows take no part in the check
+        for _, _, rel, curve in cands:
+            if not checked:
+                pick = rel
+                break
+            worst = max(checked, key=lambda r: layer_seconds(curve, r["_conc"]) * layers / (r["_tpot"] / 1e3))
+            moe_s = layer_seconds(curve, worst["_conc"]) * layers
+            if moe_s * 1e3 > worst["_tpot"]:
+                dropped.append((rel, f"{layers} layers x {layer_seconds(curve, worst['_conc']) * 1e6:.0f} us at "
+                                     f"{worst['_conc']} tokens = {moe_s * 1e3:.1f} ms > measured TPOT {worst['_tpot']:g} ms"))
+                continue
+            pick = rel
+            break
+        chosen[key] = (pick, dropped)
+        for row in group:
+            if pick:
+                row["moe_records"] = pick
+                v = re.search(r"-(\d[^/]*)\.moe\.json\.gz$", pick).group(1)
+                n = f"moe_records: {engine} {v} fused-MoE table by the rule of docs/engines.md (session 26)"
+                row["note"] = f"{row['note']}; {n}" if row.get("note") else n
+    return chosen
 
 
 def stratify(rows):
