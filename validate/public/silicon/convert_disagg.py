@@ -129,8 +129,14 @@ def convert(rows, metric="tpot_ms"):
         notes = [n for n in (note, "engine sets: AIConfigurator's generator rules for disagg workers, not stated by "
                              "the row; KV link assumed") if n]
         row["note"] = "; ".join(notes)
-        row["_conc"] = conc
+        # For the moe_records rule's check (convert.py records_vllm_sglang): a decode instance's share
+        # of the concurrency, the tokens its MoE layers run a step, against the measured TPOT.
+        row["_conc"] = max(1, conc // dn)
+        row["_tpot"] = float(r["silicon_tpot_ms"])
         out.append(row)
+    # vLLM and SGLang rows name their engine's fused-MoE table by the rule of docs/engines.md (the
+    # agg rows' rule, written before these rows were converted), applied to the decode plan's split.
+    agg.records_vllm_sglang(out)
     return out, excluded
 
 
