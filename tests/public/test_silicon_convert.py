@@ -1,4 +1,4 @@
-"""validate/public/silicon/convert.py: eight rows of NVIDIA's silicon_sample.csv (ai-dynamo/aiconfigurator
+"""validate/public/silicon/convert.py: nine rows of NVIDIA's silicon_sample.csv (ai-dynamo/aiconfigurator
 @095f58a5) become published rows with the plan, platform, records, dtypes, workload, metric, engine_set
 and missing labels the converter's rules give, a row on more than one node is left out with its
 reason, and --metric ttft_ms gives the same rows against silicon_ttft_ms."""
@@ -177,6 +177,65 @@ class SiliconConvertTest(unittest.TestCase):
         self.assertEqual(r["metric"], "ttft_ms")
         self.assertAlmostEqual(float(r["measured"]), 85.73688613250852)
         self.assertEqual(r["workload"], self.rows["2026_03_25_gpt_oss_120b_h200_sxm_vllm_fp4_agg_1024x1024_c4_tp1_0_ep1_0_199"]["workload"])
+
+
+
+CONVERT_DISAGG = os.path.join(ROOT, "validate", "public", "silicon", "convert_disagg.py")
+DISAGG_CSV = os.path.join(ROOT, "validate", "public", "silicon", "silicon_sample-disagg.csv")
+
+
+class SiliconConvertDisaggTest(unittest.TestCase):
+    """convert_disagg.py on three rows of the vendored disagg subset: a TensorRT-LLM (Dynamo) DeepSeek-R1
+    FP8 run on B200 with one 8-GPU prefill worker (attention DP 8, MoE TP 8) and one decode worker
+    (attention DP 8, EP 8) at concurrency 128; an SGLang one at concurrency 4 (EP 8 on both); and a
+    row that states no worker counts."""
+
+    @classmethod
+    def setUpClass(cls):
+        ids = ("dsr1_b200_trtllm_fp8_disagg_8192x1024_c128_cfg666", "dsr1_b200_sglang_fp8_disagg_1024x1024_c4_cfg455",
+               "2026_03_25_deepseek_r1_h200_sxm_trtllm_fp8_disagg_1024x1024_c13_tp8_0_ep8_0_354")
+        with open(DISAGG_CSV) as f:
+            lines = [l for l in f if not l.startswith("#")]
+        picked = [lines[0]] + [l for l in lines[1:] if l.split(",", 1)[0] in ids]
+        assert len(picked) == 4, picked
+        cls.dir = tempfile.TemporaryDirectory()
+        src = os.path.join(cls.dir.name, "rows.csv")
+        with open(src, "w") as f:
+            f.writelines(picked)
+        cls.excluded = os.path.join(cls.dir.name, "excluded.md")
+        cls.rows = rows_of(subprocess.run([sys.executable, CONVERT_DISAGG, src, "--excluded", cls.excluded], check=True,
+                                          capture_output=True, text=True).stdout)
+
+    def test_trtllm_pools_engine_facts_and_link(self):
+        r = self.rows["dsr1_b200_trtllm_fp8_disagg_8192x1024_c128_cfg666"]
+        # The row's platform and plan are the decode worker's: attention DP 8 x EP 8 on one HGX B200.
+        self.assertEqual(r["platform"], "hgx-8x-b200")
+        self.assertEqual(r["plan"], "dp8xep8")
+        self.assertEqual(r["op_records"], "platforms/public/aiconfigurator/b200_sxm.trtllm-1.3.0rc20.json.gz")
+        w = r["workload"]
+        # 20 rounds of the concurrency: 2,560 requests; the prefill worker attention DP 8 x MoE TP 8.
+        self.assertIn("requests: 2560, concurrency: 128", w)
+        self.assertIn("prefill_platform: hgx-8x-b200, prefill_plan: dp8xtp8, prefill_instances: 1, decode_instances: 1", w)
+        self.assertIn("kv_link: 50", w)
+        # trtllm.rule: prefill max_num_tokens = 8192 + 500 = 8692, up to a multiple of 32: 8704; overlap off.
+        self.assertIn("prefill_engine_set: {max_num_seqs: 1, max_num_batched_tokens: 8704, chunked_prefill: false, "
+                      "overlap_scheduler: false}", w)
+        # decode max_batch_size = the row's 16 (per attention-DP rank: 16 x 8 x 1 worker = 128).
+        self.assertIn("decode_engine_set: {max_num_seqs: 16}", w)
+
+    def test_sglang_pools_engine_facts(self):
+        w = self.rows["dsr1_b200_sglang_fp8_disagg_1024x1024_c4_cfg455"]["workload"]
+        # sglang.rule: prefill max_prefill_tokens = 1024 + 1500 = 2524; decode max_batch_size 512 below 512.
+        self.assertIn("prefill_plan: ep8", w)
+        self.assertIn("prefill_engine_set: {max_num_seqs: 1, max_num_batched_tokens: 2524}", w)
+        self.assertIn("decode_engine_set: {max_num_seqs: 512}", w)
+
+    def test_row_without_worker_counts_left_out(self):
+        self.assertEqual(len(self.rows), 2)
+        with open(self.excluded) as f:
+            text = f.read()
+        self.assertIn("| 2026_03_25_deepseek_r1_h200_sxm_trtllm_fp8_disagg_1024x1024_c13_tp8_0_ep8_0_354 | does not state "
+                      "prefill_batch_size, prefill_num_workers, decode_batch_size, decode_num_workers", text)
 
 
 if __name__ == "__main__":
