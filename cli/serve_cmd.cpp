@@ -53,6 +53,14 @@ void add_serve_command(CLI::App& app, ServeCommand& s)
 
 namespace {
 
+// The study's scenarios for serve, which picks its own batches (one batch each).
+std::vector<Scenario> serve_scenarios(PreparedStudy& p, PlatformFiles& files)
+{
+  p.study.batches = {1};
+  Calibrations calibrations;
+  return expand_study(p.study, files, calibrations, p.calibration, p.what_if);
+}
+
 void require_engine_profile(const Study& st)
 {
   if (!st.engine_profile)
@@ -123,10 +131,8 @@ void run_disaggregated(const ServeCommand& s, const ServeWorkload& w, const std:
     throw InputError("command line", "--platform",
                      "not given, and the study has " + std::to_string(st.platforms.size()) + " platforms",
                      "name one with --platform (or the pools' with --prefill-platform and --decode-platform)");
-  p.study.batches = {1}; // serve picks its own batches
   PlatformFiles files(p.root);
-  Calibrations calibrations;
-  const std::vector<Scenario> sc = expand_study(p.study, files, calibrations, p.calibration, p.what_if);
+  const std::vector<Scenario> sc = serve_scenarios(p, files);
   // Scenarios are platforms x plans (one batch), in the order asked.
   const size_t plans = q.plans.size();
   const size_t pre_i = 0, dec_i = (dec_pf != pre_pf ? plans : 0) + (s.decode_plan != s.prefill_plan ? 1 : 0);
@@ -207,10 +213,8 @@ bool run_serve_command(const ServeCommand& s, const std::function<std::string()>
                      "selects " + std::to_string(n) + " scenarios (plans x platforms: " + std::to_string(st.plans.size()) +
                          " x " + std::to_string(st.platforms.size()) + "); serve simulates one",
                      "name one plan with --plan and one platform with --platform");
-  p.study.batches = {1}; // serve picks its own batches
   PlatformFiles files(p.root);
-  Calibrations calibrations;
-  const std::vector<Scenario> sc = expand_study(p.study, files, calibrations, p.calibration, p.what_if);
+  const std::vector<Scenario> sc = serve_scenarios(p, files);
   const ServeRun r = run_serve(p.study, sc.at(0), w);
   // A plan that does not fit is an error, as in `moesim run`.
   if (!r.why.empty())

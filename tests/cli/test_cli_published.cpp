@@ -14,6 +14,20 @@ using namespace cli_test;
 
 namespace {
 
+// The cells of row `id` of a `moesim published` table ('|'-separated; cells[0] is the empty text
+// before the line's first '|'); empty when the table has no such row.
+std::vector<std::string> row_cells(const std::string& out, const std::string& id)
+{
+  std::vector<std::string> cells;
+  const auto at = out.find("\n| " + id + " |");
+  if (at == std::string::npos)
+    return cells;
+  std::stringstream line(out.substr(at + 1, out.find('\n', at + 1) - at - 1));
+  for (std::string c; std::getline(line, c, '|');)
+    cells.push_back(c);
+  return cells;
+}
+
 // `moesim published ROWS` reproduces the committed MD: whole under MOESIM_HEAVY_STRIDE=1, else rows 0,
 // stride, 2 stride, ... alone (a row's simulation depends on that row only), each of which must come
 // out as the same table line as in the committed file. `thin` multiplies a stride above 1: a file
@@ -111,12 +125,7 @@ TEST_CASE("moesim published: a silicon row of AIConfigurator's gives a finite TP
   const Run r = cli_test::moesim("published " + d.write("rows.yaml", e.c_str()));
   INFO(r.err);
   REQUIRE(r.code == 0);
-  const auto at = r.out.find("\n| " + id + " |");
-  REQUIRE(at != std::string::npos);
-  std::vector<std::string> cells;
-  std::stringstream line(r.out.substr(at + 1, r.out.find('\n', at + 1) - at - 1));
-  for (std::string c; std::getline(line, c, '|');)
-    cells.push_back(c);
+  const std::vector<std::string> cells = row_cells(r.out, id);
   // cells[0] is empty (the line starts with '|'); then id, engine, platform, plan, model, workload,
   // metric, published, moesim, error.
   REQUIRE(cells.size() > 10);
@@ -148,12 +157,7 @@ TEST_CASE("moesim published: a row with prefill and decode apart gives the TPOT 
   const Run r = cli_test::moesim("published " + rows);
   INFO(r.err);
   REQUIRE(r.code == 0);
-  const auto at = r.out.find("\n| pd |");
-  REQUIRE(at != std::string::npos);
-  std::vector<std::string> cells;
-  std::stringstream line(r.out.substr(at + 1, r.out.find('\n', at + 1) - at - 1));
-  for (std::string c; std::getline(line, c, '|');)
-    cells.push_back(c);
+  const std::vector<std::string> cells = row_cells(r.out, "pd");
   REQUIRE(cells.size() > 10);
   CHECK_THAT(cells[6], Catch::Contains("apart: 1P tp1 + 1D"));
   const double published_tpot = std::stod(cells[9]);

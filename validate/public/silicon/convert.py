@@ -442,6 +442,40 @@ TTFT_HEADER = HEADER.replace("tpot_ms: the mean time per output token after the 
                              "ttft_ms (silicon_ttft_ms): the mean time to the first token, per request (the serving\n# loop's mean TTFT)")
 
 
+def part_of(rows, part, ap):
+    """--part K/N: rows K, K+N, K+2N ... (from 0); all rows without it."""
+    if not part:
+        return rows
+    k, n = (int(x) for x in part.split("/"))
+    if not 0 <= k < n:
+        ap.error(f"--part {part}: K must be in 0..N-1")
+    return rows[k::n]
+
+
+def write_outputs(a, text, src, wanted_fn, mode, script, rows, excluded):
+    """The YAML (a.output, - for stdout), the CSV rows read (a.subset_csv) and the rows left out
+    (a.excluded), as convert.py and convert_disagg.py write them."""
+    if a.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(a.output, "w") as f:
+            f.write(text)
+    if a.subset_csv:
+        kept = [r for r in src if wanted_fn(r)]
+        with open(a.subset_csv, "w", newline="") as f:
+            f.write(f"# The rows of {SOURCE}\n# with {mode}, system h100_sxm/h200_sxm/b200_sxm and a model in moesim's zoo "
+                    f"(validate/public/silicon/{script}); figures only, Apache-2.0.\n")
+            w = csv.DictWriter(f, fieldnames=list(src[0].keys()), lineterminator="\n")
+            w.writeheader()
+            w.writerows(kept)
+    if a.excluded:
+        with open(a.excluded, "w") as f:
+            f.write("| id | reason left out |\n|---|---|\n")
+            for i, why in excluded:
+                f.write(f"| {i} | {why} |\n")
+    print(f"{len(rows)} rows written, {len(excluded)} left out", file=sys.stderr)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("csv")
@@ -458,33 +492,10 @@ def main(argv=None):
     rows, excluded = convert(src, a.metric)
     if a.stratified:
         rows = stratify(rows)
-    if a.part:
-        k, n = (int(x) for x in a.part.split("/"))
-        if not 0 <= k < n:
-            ap.error(f"--part {a.part}: K must be in 0..N-1")
-        rows = rows[k::n]
+    rows = part_of(rows, a.part, ap)
     text = render(rows, (HEADER if a.metric == "tpot_ms" else TTFT_HEADER) + ("\n# Stratified: per group the lowest, a middle and the highest concurrency."
                                   if a.stratified else ""))
-    if a.output == "-":
-        sys.stdout.write(text)
-    else:
-        with open(a.output, "w") as f:
-            f.write(text)
-    if a.subset_csv:
-        kept = [r for r in src if wanted(r)]
-        with open(a.subset_csv, "w", newline="") as f:
-            f.write(f"# The rows of {SOURCE}\n# with mode agg, system h100_sxm/h200_sxm/b200_sxm and a model in moesim's zoo "
-                    "(validate/public/silicon/convert.py); figures only, Apache-2.0.\n")
-            w = csv.DictWriter(f, fieldnames=list(src[0].keys()), lineterminator="\n")
-            w.writeheader()
-            w.writerows(kept)
-    if a.excluded:
-        with open(a.excluded, "w") as f:
-            f.write("| id | reason left out |\n|---|---|\n")
-            for i, why in excluded:
-                f.write(f"| {i} | {why} |\n")
-    print(f"{len(rows)} rows written, {len(excluded)} left out", file=sys.stderr)
-
+    write_outputs(a, text, src, wanted, "mode agg", "convert.py", rows, excluded)
 
 if __name__ == "__main__":
     main()

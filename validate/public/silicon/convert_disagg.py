@@ -13,8 +13,6 @@ convert.py's; the disagg-only ones are below and in README.md beside this file. 
 the rows.
 """
 import argparse
-import csv
-import sys
 
 import convert as agg
 
@@ -162,33 +160,10 @@ def main(argv=None):
     a = ap.parse_args(argv)
     src = agg.read_rows(a.csv)
     rows, excluded = convert(src, a.metric)
-    if a.part:
-        k, n = (int(x) for x in a.part.split("/"))
-        if not 0 <= k < n:
-            ap.error(f"--part {a.part}: K must be in 0..N-1")
-        rows = rows[k::n]
+    rows = agg.part_of(rows, a.part, ap)
     header = HEADER if a.metric == "tpot_ms" else HEADER.replace("metric tpot_ms: the serving loop's mean TPOT",
                                                                  "metric ttft_ms: the serving loop's mean TTFT")
-    text = agg.render(rows, header)
-    if a.output == "-":
-        sys.stdout.write(text)
-    else:
-        with open(a.output, "w") as f:
-            f.write(text)
-    if a.subset_csv:
-        kept = [r for r in src if wanted(r)]
-        with open(a.subset_csv, "w", newline="") as f:
-            f.write(f"# The rows of {agg.SOURCE}\n# with mode disagg, system h100_sxm/h200_sxm/b200_sxm and a model in "
-                    "moesim's zoo (validate/public/silicon/convert_disagg.py); figures only, Apache-2.0.\n")
-            w = csv.DictWriter(f, fieldnames=list(src[0].keys()), lineterminator="\n")
-            w.writeheader()
-            w.writerows(kept)
-    if a.excluded:
-        with open(a.excluded, "w") as f:
-            f.write("| id | reason left out |\n|---|---|\n")
-            for i, why in excluded:
-                f.write(f"| {i} | {why} |\n")
-    print(f"{len(rows)} rows written, {len(excluded)} left out", file=sys.stderr)
+    agg.write_outputs(a, agg.render(rows, header), src, wanted, "mode disagg", "convert_disagg.py", rows, excluded)
 
 
 if __name__ == "__main__":
